@@ -1,0 +1,1 @@
+"""An embedded IRC server, usable on its own (`python -m ircd`)."""

@@ -1,0 +1,261 @@
+"""IRC message parsing and serialization, without I/O.
+
+`parse_line()` turns one line (without its terminator) into a `Message`; `Message.to_bytes()`
+turns it back into a CRLF-terminated line. `LineBuffer` splits an incoming byte stream into
+lines with a hard size bound. Nothing here reads a socket or a clock.
+
+Grammar (Modern IRC client protocol, IRCv3 message-tags)::
+
+    message  = ["@" tags SPACE] [":" source SPACE] command [params] crlf
+    tags     = tag *[";" tag]
+    tag      = key ["=" escaped-value]
+    key      = ["+"] [vendor "/"] 1*(ALPHA / DIGIT / "-")
+    params   = *(SPACE middle) [SPACE ":" trailing]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from types import MappingProxyType
+from typing import Final
+
+#: The message body, CRLF included, may not exceed 512 bytes (RFC 1459 section 2.3).
+MAX_BODY: Final = 512
+#: The tag section, "@" and the trailing space included (IRCv3 message-tags).
+MAX_TAGS: Final = 8191
+#: Bytes of tag data a client may send (IRCv3 message-tags: 4094 plus "@" and space).
+MAX_CLIENT_TAGS: Final = 4096
+#: The longest line `LineBuffer` accepts, terminator excluded.
+MAX_LINE: Final = MAX_TAGS + MAX_BODY - 2
+#: RFC 1459 allows at most 15 parameters.
+MAX_PARAMS: Final = 15
+
+_TAG_KEY: Final = re.compile(r"\+?(?:[A-Za-z0-9][A-Za-z0-9.\-]*/)?[A-Za-z0-9\-]+\Z")
+_COMMAND: Final = re.compile(r"(?:[A-Za-z]+|[0-9]{3})\Z")
+_FORBIDDEN: Final = re.compile(r"[\0\r\n]")
+_TERMINATOR: Final = re.compile(rb"[\r\n]")
+
+_ESCAPES: Final = MappingProxyType(
+    str.maketrans({";": "\\:", " ": "\\s", "\\": "\\\\", "\r": "\\r", "\n": "\\n"})
+)
+_UNESCAPES: Final = MappingProxyType({":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"})
+_UNESCAPE_RE: Final = re.compile(r"\\(.?)", re.DOTALL)
+
+
+class IrcParseError(ValueError):
+    """A line from the peer is not a valid IRC message; `reason` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def escape_tag_value(value: str) -> str:
+    """Escape a tag value for the wire (IRCv3 message-tags, "Escaping values")."""
+    return value.translate(_ESCAPES)
+
+
+def unescape_tag_value(raw: str) -> str:
+    r"""Undo `escape_tag_value`; an unknown escape `\x` means `x`, a trailing `\` is dropped."""
+    if "\\" not in raw:
+        return raw
+    return _UNESCAPE_RE.sub(lambda m: _UNESCAPES.get(m.group(1), m.group(1)), raw)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message:
+    """One IRC message. Valid by construction: the constructor rejects what cannot be sent.
+
+    `tags` maps keys to unescaped values ("" for a tag without value); treat it as read-only.
+    """
+
+    command: str
+    params: tuple[str, ...] = ()
+    source: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not _COMMAND.match(self.command):
+            raise ValueError(f"invalid command {self.command!r}")
+        if len(self.params) > MAX_PARAMS:
+            raise ValueError("too many parameters")
+        last = len(self.params) - 1
+        for i, param in enumerate(self.params):
+            if _FORBIDDEN.search(param):
+                raise ValueError(f"parameter {i} contains NUL, CR or LF")
+            if i < last and (not param or " " in param or param[0] == ":"):
+                raise ValueError(
+                    f"parameter {i} is not last: it cannot be empty, hold spaces or start with ':'"
+                )
+        if self.source is not None and (
+            not self.source or " " in self.source or _FORBIDDEN.search(self.source)
+        ):
+            raise ValueError(f"invalid source {self.source!r}")
+        for key in self.tags:
+            if not _TAG_KEY.match(key):
+                raise ValueError(f"invalid tag key {key!r}")
+
+    def to_bytes(self) -> bytes:
+        """Serialize to one CRLF-terminated line (no length check: callers budget the text)."""
+        parts: list[str] = []
+        if self.tags:
+            parts.append(
+                "@"
+                + ";".join(
+                    k if not v else f"{k}={v.translate(_ESCAPES)}" for k, v in self.tags.items()
+                )
+            )
+        if self.source is not None:
+            parts.append(":" + self.source)
+        parts.append(self.command)
+        if self.params:
+            parts.extend(self.params[:-1])
+            last = self.params[-1]
+            parts.append(":" + last if not last or " " in last or last[0] == ":" else last)
+        return (" ".join(parts) + "\r\n").encode("utf-8")
+
+    def with_tags(self, tags: dict[str, str]) -> Message:
+        """Return a copy carrying `tags` instead of the current ones."""
+        return _make(tags, self.source, self.command, self.params)
+
+
+def _make(
+    tags: dict[str, str], source: str | None, command: str, params: tuple[str, ...]
+) -> Message:
+    # The parser has already checked everything the constructor would check; skip the re-check.
+    msg = object.__new__(Message)
+    object.__setattr__(msg, "tags", tags)
+    object.__setattr__(msg, "source", source)
+    object.__setattr__(msg, "command", command)
+    object.__setattr__(msg, "params", params)
+    return msg
+
+
+def _parse_tags(raw: str) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for item in raw.split(";"):
+        if not item:
+            continue  # "a;;b" and a trailing ";" are harmless: skip rather than reject
+        key, _, value = item.partition("=")
+        if not _TAG_KEY.match(key):
+            raise IrcParseError("invalid tag key")
+        tags[key] = unescape_tag_value(value)  # a repeated key: the last one wins (spec)
+    return tags
+
+
+def parse_line(line: bytes) -> Message:
+    """Parse one line, terminator already removed. Raise `IrcParseError` on anything invalid."""
+    if b"\0" in line or b"\r" in line or b"\n" in line:
+        raise IrcParseError("NUL, CR or LF inside a line")
+    tags: dict[str, str] = {}
+    body = line
+    if line[:1] == b"@":
+        end = line.find(b" ")
+        if end == -1:
+            raise IrcParseError("tags without a command")
+        if end + 1 > MAX_TAGS:
+            raise IrcParseError("tags too long")
+        try:
+            tags = _parse_tags(line[1:end].decode("utf-8"))
+        except UnicodeDecodeError:
+            raise IrcParseError("invalid UTF-8") from None
+        body = line[end + 1 :].lstrip(b" ")
+    if len(body) > MAX_BODY - 2:
+        raise IrcParseError("line too long")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise IrcParseError("invalid UTF-8") from None
+
+    source = None
+    if text[:1] == ":":
+        end = text.find(" ")
+        if end == -1:
+            raise IrcParseError("source without a command")
+        source = text[1:end]
+        if not source:
+            raise IrcParseError("empty source")
+        text = text[end + 1 :].lstrip(" ")
+
+    trailing = None
+    colon = text.find(" :")
+    if colon != -1:
+        trailing = text[colon + 2 :]
+        text = text[:colon]
+    # Split on spaces only: other whitespace (tabs, NBSP) is ordinary parameter text.
+    words = [w for w in text.split(" ") if w]
+    if not words:
+        raise IrcParseError("missing command")
+    command = words[0]
+    if not _COMMAND.match(command):
+        raise IrcParseError("invalid command")
+    params = words[1:]
+    if trailing is not None:
+        params.append(trailing)
+    if len(params) > MAX_PARAMS:
+        raise IrcParseError("too many parameters")
+    return _make(tags, source, command.upper(), tuple(params))
+
+
+class BufferEvent(Enum):
+    """What `LineBuffer.next_line()` returns when it has no line to give."""
+
+    #: No complete line yet: feed more data.
+    NEED_DATA = "need data"
+    #: A line passed the bound and was dropped (once per overlong line).
+    LINE_TOO_LONG = "line too long"
+
+
+class LineBuffer:
+    """Split a byte stream into lines ended by CR, LF or CRLF, never holding more than needed.
+
+    Empty lines (including the LF of a CRLF) are skipped. A line longer than `max_line`
+    is discarded up to its terminator and reported once as `BufferEvent.LINE_TOO_LONG`;
+    the buffer never grows past `max_line` plus one `feed()` worth of data.
+    """
+
+    __slots__ = ("_buf", "_discarding", "_max", "_scanned")
+
+    def __init__(self, max_line: int = MAX_LINE) -> None:
+        self._buf = bytearray()
+        self._max = max_line
+        # Bytes at the front already searched for a terminator: rescanning them on every
+        # feed would make byte-at-a-time input quadratic.
+        self._scanned = 0
+        self._discarding = False
+
+    def __len__(self) -> int:
+        return len(self._buf)
+
+    def feed(self, data: bytes) -> None:
+        """Append received bytes."""
+        self._buf += data
+
+    def next_line(self) -> bytes | BufferEvent:
+        """Return the next complete line, or a `BufferEvent`."""
+        buf = self._buf
+        while True:
+            match = _TERMINATOR.search(buf, self._scanned)
+            if match is None:
+                if len(buf) > self._max:
+                    buf.clear()
+                    self._scanned = 0
+                    if not self._discarding:
+                        self._discarding = True
+                        return BufferEvent.LINE_TOO_LONG
+                else:
+                    self._scanned = len(buf)
+                return BufferEvent.NEED_DATA
+            end = match.start()
+            line = bytes(buf[:end])
+            del buf[: end + 1]  # deleting from a bytearray's front is O(1) amortised in CPython
+            self._scanned = 0
+            if self._discarding:
+                self._discarding = False  # this was the tail of an overlong line
+                continue
+            if end > self._max:
+                return BufferEvent.LINE_TOO_LONG
+            if end:
+                return line
