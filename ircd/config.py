@@ -1,0 +1,419 @@
+"""The `irc:` configuration section: checked once, frozen, swapped whole on reload.
+
+The section lives in the gateway's YAML file or in a file of its own. YAML is composed
+(not loaded) so every node keeps its line number; every problem is collected and one
+`ConfigError` lists them all, each line reading like
+``irc.yaml:12: irc.listen[0].port: expected an integer 1-65535, got "80x"``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import os
+import re
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+from typing import Any, Final
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from ircd.casemap import CASEMAPPINGS, RFC1459
+from ircd.passwords import check_hash_format
+from ircd.protocol import MAX_LINE
+
+_HOSTNAME: Final = re.compile(
+    r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z"
+)
+_NETWORK: Final = re.compile(r"[A-Za-z0-9._-]{1,32}\Z")
+_OPER_NAME: Final = re.compile(r"[A-Za-z0-9._\-\[\]\\`^{|}]{1,32}\Z")
+_INT: Final = "tag:yaml.org,2002:int"
+_FLOAT: Final = "tag:yaml.org,2002:float"
+_STR: Final = "tag:yaml.org,2002:str"
+_NULL: Final = "tag:yaml.org,2002:null"
+HASH_COMMAND: Final = "python -m ircd hash-password"
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; `problems` holds one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class TlsConfig:
+    """Certificate chain and private key files (PEM) of a TLS listener."""
+
+    cert: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Listener:
+    """One address to listen on; TLS when `tls` is set."""
+
+    host: str
+    port: int
+    tls: TlsConfig | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Sizes, counts and timeouts. Every table keyed by outside data is bounded by one of these."""
+
+    nicklen: int = 30
+    channellen: int = 50
+    topiclen: int = 390
+    awaylen: int = 390
+    kicklen: int = 390
+    max_clients: int = 1024
+    max_channels: int = 1000
+    max_channels_per_client: int = 20
+    #: Bytes queued for a client before it is dropped with "SendQ exceeded".
+    sendq: int = 262_144
+    #: Unprocessed bytes held for a throttled client before "Excess Flood".
+    recvq: int = 16_384
+    ping_interval: float = 120.0
+    ping_timeout: float = 60.0
+    registration_timeout: float = 60.0
+    #: Lines a client may send at once before it is throttled to `flood_rate`.
+    flood_burst: int = 16
+    #: Sustained lines per second; 0 disables flood control (benchmarks only).
+    flood_rate: float = 2.0
+    #: Argon2id checks running at once (each takes tens of milliseconds of CPU and 64 MiB).
+    max_password_checks: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class OperConfig:
+    """An operator block: a name and an Argon2id hash of the password."""
+
+    name: str
+    password_hash: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class IrcConfig:
+    """The whole `irc:` section."""
+
+    listen: tuple[Listener, ...] = (Listener("127.0.0.1", 6667),)
+    server_name: str = "irc.localhost"
+    network: str = "PacketNet"
+    motd: str | None = None
+    casemapping: str = RFC1459
+    limits: Limits = Limits()
+    opers: tuple[OperConfig, ...] = ()
+    #: Messages kept per target for chathistory (0 disables history).
+    history_size: int = 100
+
+
+DEFAULT_CONFIG: Final = IrcConfig()
+
+# (minimum, maximum) for each numeric limit.
+_LIMIT_RANGES: Final[Mapping[str, tuple[float, float]]] = MappingProxyType(
+    {
+        "nicklen": (1, 64),
+        "channellen": (2, 64),
+        "topiclen": (1, 390),
+        "awaylen": (1, 390),
+        "kicklen": (1, 390),
+        "max_clients": (1, 1_000_000),
+        "max_channels": (1, 1_000_000),
+        "max_channels_per_client": (1, 1000),
+        "sendq": (1024, 64 * 1024 * 1024),
+        "recvq": (MAX_LINE + 2, 16 * 1024 * 1024),
+        "ping_interval": (1, 86_400),
+        "ping_timeout": (1, 86_400),
+        "registration_timeout": (1, 86_400),
+        "flood_burst": (1, 100_000),
+        "flood_rate": (0, 100_000),
+        "max_password_checks": (1, 64),
+    }
+)
+
+
+def _describe(node: Node) -> str:
+    if isinstance(node, ScalarNode):
+        return json.dumps(node.value) if node.tag == _STR else node.value or "null"
+    return "a mapping" if isinstance(node, MappingNode) else "a list"
+
+
+class _Reader:
+    """Walks composed YAML nodes, converting values and collecting problems."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self._problems: list[tuple[int, str]] = []
+        self._constructor = SafeConstructor()
+
+    def error(self, node: Node, path: str, text: str) -> None:
+        line = node.start_mark.line + 1
+        self._problems.append((line, f"{self.filename}:{line}: {path}: {text}"))
+
+    @property
+    def problems(self) -> list[str]:
+        """Problems in file order (stable, so same-line problems keep their order)."""
+        return [text for _, text in sorted(self._problems, key=lambda p: p[0])]
+
+    def mapping(self, node: Node, path: str, known: Collection[str]) -> dict[str, Node] | None:
+        if isinstance(node, ScalarNode) and node.tag == _NULL:
+            return {}
+        if not isinstance(node, MappingNode):
+            self.error(node, path, f"expected a mapping, got {_describe(node)}")
+            return None
+        out: dict[str, Node] = {}
+        for key_node, value in node.value:
+            key = key_node.value if isinstance(key_node, ScalarNode) else None
+            if not isinstance(key, str) or key_node.tag != _STR:
+                self.error(key_node, path, f"keys must be strings, got {_describe(key_node)}")
+                continue
+            sub = f"{path}.{key}"
+            if key in out:
+                self.error(key_node, sub, "duplicate key")
+            elif key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                self.error(key_node, sub, f"unknown key{hint}")
+            else:
+                out[key] = value
+        return out
+
+    def sequence(self, node: Node, path: str) -> list[Node] | None:
+        if not isinstance(node, SequenceNode):
+            self.error(node, path, f"expected a list, got {_describe(node)}")
+            return None
+        return list(node.value)
+
+    def _scalar(self, node: Node) -> Any:
+        try:
+            return self._constructor.construct_object(node)
+        except ConstructorError:
+            return None
+
+    def string(
+        self, node: Node, path: str, check: Callable[[str], str | None] | None = None
+    ) -> str | None:
+        if not isinstance(node, ScalarNode) or node.tag != _STR:
+            self.error(node, path, f"expected a string, got {_describe(node)}")
+            return None
+        value = node.value
+        problem = check(value) if check else None
+        if problem:
+            self.error(node, path, f"{problem}, got {json.dumps(value)}")
+            return None
+        return value
+
+    def number(self, node: Node, path: str, lo: float, hi: float, *, integer: bool) -> Any:
+        tags = (_INT,) if integer else (_INT, _FLOAT)
+        kind = "an integer" if integer else "a number"
+        value = self._scalar(node) if isinstance(node, ScalarNode) and node.tag in tags else None
+        if value is None or not lo <= value <= hi:
+            self.error(node, path, f"expected {kind} {_num(lo)}-{_num(hi)}, got {_describe(node)}")
+            return None
+        return value
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if value == int(value) else str(value)
+
+
+def _check_host(value: str) -> str | None:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return None if _HOSTNAME.match(value) else "expected an IP address or a host name"
+    return None
+
+
+def _read_listener(r: _Reader, node: Node, path: str, base: str) -> Listener | None:
+    m = r.mapping(node, path, ("host", "port", "tls"))
+    if m is None:
+        return None
+    for key in ("host", "port"):
+        if key not in m:
+            r.error(node, path, f"missing key {key!r}")
+    host = r.string(m["host"], f"{path}.host", _check_host) if "host" in m else None
+    port = r.number(m["port"], f"{path}.port", 1, 65535, integer=True) if "port" in m else None
+    tls = None
+    if "tls" in m:
+        tm = r.mapping(m["tls"], f"{path}.tls", ("cert", "key"))
+        if tm is not None:
+            files: dict[str, str] = {}
+            for key in ("cert", "key"):
+                if key not in tm:
+                    r.error(m["tls"], f"{path}.tls", f"missing key {key!r}")
+                    continue
+                name = r.string(tm[key], f"{path}.tls.{key}")
+                if name is None:
+                    continue
+                full = os.path.join(base, os.path.expanduser(name))
+                if not os.path.isfile(full):
+                    r.error(tm[key], f"{path}.tls.{key}", f"file not found: {full}")
+                    continue
+                files[key] = full
+            if len(files) == 2:
+                tls = TlsConfig(cert=files["cert"], key=files["key"])
+            else:
+                return None
+    if host is None or port is None:
+        return None
+    return Listener(host=host, port=port, tls=tls)
+
+
+def _read_opers(r: _Reader, node: Node) -> tuple[OperConfig, ...]:
+    items = r.sequence(node, "irc.opers")
+    opers: list[OperConfig] = []
+    seen: set[str] = set()
+    for i, item in enumerate(items or ()):
+        path = f"irc.opers[{i}]"
+        m = r.mapping(item, path, ("name", "password_hash", "password"))
+        if m is None:
+            continue
+        if "password" in m:
+            r.error(
+                m["password"],
+                f"{path}.password",
+                "plaintext passwords are not accepted; run `"
+                + HASH_COMMAND
+                + "` and put its output in password_hash instead",
+            )
+        name = r.string(m["name"], f"{path}.name", _check_oper_name) if "name" in m else None
+        if "name" not in m:
+            r.error(item, path, "missing key 'name'")
+        digest = None
+        if "password_hash" in m:
+            digest = r.string(m["password_hash"], f"{path}.password_hash", check_hash_format)
+        elif "password" not in m:
+            r.error(item, path, f"missing key 'password_hash' (make one with `{HASH_COMMAND}`)")
+        if name is not None and name in seen:
+            r.error(m["name"], f"{path}.name", f"duplicate oper name {json.dumps(name)}")
+        elif name is not None and digest is not None:
+            seen.add(name)
+            opers.append(OperConfig(name=name, password_hash=digest))
+    return tuple(opers)
+
+
+def _check_oper_name(value: str) -> str | None:
+    return None if _OPER_NAME.match(value) else "expected 1-32 letters, digits or -_.[]\\`^{|}"
+
+
+def _read_limits(r: _Reader, node: Node) -> Limits:
+    m = r.mapping(node, "irc.limits", _LIMIT_RANGES)
+    values: dict[str, Any] = {}
+    for f in fields(Limits):
+        if m is not None and f.name in m:
+            lo, hi = _LIMIT_RANGES[f.name]
+            value = r.number(
+                m[f.name], f"irc.limits.{f.name}", lo, hi, integer=isinstance(f.default, int)
+            )
+            if value is not None:
+                values[f.name] = value
+    return Limits(**values)
+
+
+_TOP_KEYS: Final = (
+    "listen",
+    "server_name",
+    "network",
+    "motd",
+    "casemapping",
+    "limits",
+    "opers",
+    "history_size",
+)
+
+
+def irc_config_from_node(node: Node | None, filename: str) -> IrcConfig:
+    """Build an `IrcConfig` from the composed `irc:` node of `filename` (None: defaults).
+
+    Relative TLS file names are resolved against the directory of `filename`.
+    Raises `ConfigError` listing every problem found.
+    """
+    if node is None:
+        return DEFAULT_CONFIG
+    r = _Reader(filename)
+    base = os.path.dirname(os.path.abspath(filename))
+    m = r.mapping(node, "irc", _TOP_KEYS)
+    if m is None:
+        raise ConfigError(r.problems)
+    values: dict[str, Any] = {}
+    if "listen" in m:
+        items = r.sequence(m["listen"], "irc.listen")
+        if items is not None and not items:
+            r.error(m["listen"], "irc.listen", "expected at least one listener")
+        listeners: list[Listener] = []
+        for i, item in enumerate(items or ()):
+            listener = _read_listener(r, item, f"irc.listen[{i}]", base)
+            if listener is None:
+                continue
+            if any((x.host, x.port) == (listener.host, listener.port) for x in listeners):
+                r.error(
+                    item, f"irc.listen[{i}]", f"{listener.host}:{listener.port} is listed twice"
+                )
+            listeners.append(listener)
+        values["listen"] = tuple(listeners)
+    if "server_name" in m:
+        values["server_name"] = r.string(m["server_name"], "irc.server_name", _check_server_name)
+    if "network" in m:
+        values["network"] = r.string(
+            m["network"],
+            "irc.network",
+            lambda v: None if _NETWORK.match(v) else "expected 1-32 letters, digits or ._-",
+        )
+    if "motd" in m:
+        if isinstance(m["motd"], ScalarNode) and m["motd"].tag == _NULL:
+            values["motd"] = None
+        else:
+            values["motd"] = r.string(m["motd"], "irc.motd")
+    if "casemapping" in m:
+        values["casemapping"] = r.string(
+            m["casemapping"],
+            "irc.casemapping",
+            lambda v: None if v in CASEMAPPINGS else "expected one of " + ", ".join(CASEMAPPINGS),
+        )
+    if "limits" in m:
+        values["limits"] = _read_limits(r, m["limits"])
+    if "opers" in m:
+        values["opers"] = _read_opers(r, m["opers"])
+    if "history_size" in m:
+        values["history_size"] = r.number(
+            m["history_size"], "irc.history_size", 0, 100_000, integer=True
+        )
+    if r.problems:
+        raise ConfigError(r.problems)
+    return IrcConfig(**values)
+
+
+def _check_server_name(value: str) -> str | None:
+    # A server name needs a dot so that clients can tell it from a nickname.
+    if "." not in value or not _HOSTNAME.match(value) or len(value) > 63:
+        return "expected a host name with at least one dot, at most 63 characters"
+    return None
+
+
+def load_irc_config(path: str | os.PathLike[str]) -> IrcConfig:
+    """Load the `irc:` section from a gateway YAML file, or a file holding only that section."""
+    filename = os.fspath(path)
+    try:
+        with open(filename, encoding="utf-8") as f:
+            root = yaml.compose(f, Loader=yaml.SafeLoader)
+    except OSError as e:
+        raise ConfigError([f"{filename}: cannot read: {e.strerror}"]) from e
+    except UnicodeDecodeError as e:
+        raise ConfigError([f"{filename}: not UTF-8 text"]) from e
+    except yaml.MarkedYAMLError as e:
+        line = e.problem_mark.line + 1 if e.problem_mark else 0
+        raise ConfigError([f"{filename}:{line}: invalid YAML: {e.problem}"]) from e
+    except yaml.YAMLError as e:
+        raise ConfigError([f"{filename}: invalid YAML: {e}"]) from e
+    if isinstance(root, MappingNode):
+        for key_node, value in root.value:
+            if isinstance(key_node, ScalarNode) and key_node.value == "irc":
+                return irc_config_from_node(value, filename)
+    return irc_config_from_node(root, filename)
