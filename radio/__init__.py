@@ -1,0 +1,1 @@
+"""KISS and AX.25 connected mode, usable on its own."""

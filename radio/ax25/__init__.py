@@ -1,0 +1,1 @@
+"""AX.25 frames and the connected-mode link state machine."""
