@@ -1,0 +1,1 @@
+"""The gateway application: CLI, config, auth, telnet front end and sessions."""

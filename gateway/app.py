@@ -1,0 +1,220 @@
+"""`gateway run`: the store, the telnet listeners, sessions, reload and shutdown.
+
+The Gateway owns everything that lives as long as the process: the store thread, one
+asyncio server per listener, the table of logged-in sessions. SIGHUP re-reads the
+config and swaps it in whole (an invalid file keeps the old one); SIGTERM says goodbye
+to every session and stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import replace
+from typing import Any
+
+from gateway.auth.service import Authenticator
+from gateway.callsign import Callsign
+from gateway.config import Config, ConfigError, TelnetListener, load_config
+from gateway.session.commands import SessionInfo
+from gateway.session.driver import LineStream, run_session
+from gateway.store import AsyncStore, Store
+from gateway.telnet import ListenerState, TelnetConnection
+
+log = logging.getLogger("gateway")
+
+SHUTDOWN_FAREWELL = "Gateway shutting down. 73!"
+REVOKED = "Your access has been revoked."
+#: How often the store is asked whether the CLI changed something (revocations).
+WATCH_INTERVAL = 2.0
+PRUNE_INTERVAL = 3600.0
+SHUTDOWN_TIMEOUT = 10.0
+
+
+class _Listener:
+    def __init__(self, state: ListenerState, server: asyncio.Server) -> None:
+        self.state = state
+        self.server = server
+
+
+class Gateway:
+    def __init__(self, config: Config, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.clock = clock
+        self.store: AsyncStore | None = None
+        self.authenticator = Authenticator()
+        self._listeners: dict[tuple[str, int], _Listener] = {}
+        self._sessions: dict[str, set[LineStream]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stop = asyncio.Event()
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.store = await AsyncStore.open(self.config)
+        try:
+            for listener in self.config.telnet_listen:
+                await self._start_listener(listener)
+        except BaseException:
+            await self.stop()
+            raise
+        self._spawn(self._watch_store())
+        log.info("gateway running (data in %s)", self.config.data_dir)
+
+    async def _start_listener(self, cfg: TelnetListener) -> None:
+        state = ListenerState(cfg)
+        try:
+            server = await asyncio.get_running_loop().create_server(
+                lambda: TelnetConnection(state, self._run_session), cfg.host, cfg.port
+            )
+        except OSError as exc:
+            raise OSError(f"cannot listen on {cfg.host}:{cfg.port}: {exc.strerror}") from None
+        self._listeners[(cfg.host, cfg.port)] = _Listener(state, server)
+        mode = "BPQ, callsign first" if cfg.bpq else "callsign prompt"
+        log.info("listening on %s:%d (%s)", cfg.host, cfg.port, mode)
+
+    async def _stop_listener(self, key: tuple[str, int], farewell: str) -> None:
+        listener = self._listeners.pop(key)
+        listener.server.close()
+        conns = list(listener.state.connections)
+        await asyncio.gather(*(c.shutdown(farewell) for c in conns), return_exceptions=True)
+        try:
+            async with asyncio.timeout(SHUTDOWN_TIMEOUT):
+                await listener.state.empty.wait()
+        except TimeoutError:
+            log.warning("%d connection(s) on %s did not close in time", len(conns), key)
+        log.info("stopped listening on %s:%d", *key)
+
+    async def stop(self) -> None:
+        for key in list(self._listeners):
+            await self._stop_listener(key, SHUTDOWN_FAREWELL)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.store is not None:
+            await self.store.close()
+            self.store = None
+        log.info("gateway stopped")
+
+    async def run(self) -> None:
+        """Start, then serve until SIGTERM or SIGINT; SIGHUP reloads the config."""
+        loop = asyncio.get_running_loop()
+        await self.start()
+        loop.add_signal_handler(signal.SIGTERM, self._stop.set)
+        loop.add_signal_handler(signal.SIGINT, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(self.reload()))
+        try:
+            await self._stop.wait()
+            log.info("stopping")
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+            await self.stop()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def reload(self) -> None:
+        """Re-read the config file; keep the old config if the new one is invalid."""
+        if self.config.path is None:
+            log.info("SIGHUP: running on built-in defaults, nothing to reload")
+            return
+        try:
+            new = load_config(self.config.path)
+        except ConfigError as exc:
+            log.error("reload failed, keeping the running config:\n%s", exc)
+            return
+        if (
+            new.data_dir != self.config.data_dir
+            or new.secret_key_path != self.config.secret_key_path
+        ):
+            log.warning("data_dir and key_file changes need a restart; keeping the old ones")
+            new = replace(new, data_dir=self.config.data_dir, key_file=self.config.key_file)
+        old_keys = set(self._listeners)
+        new_by_key = {(x.host, x.port): x for x in new.telnet_listen}
+        self.config = new
+        for key in old_keys - set(new_by_key):
+            await self._stop_listener(key, "This port is closing. 73!")
+        for key, cfg in new_by_key.items():
+            if key in self._listeners:
+                # New settings apply to new connections; existing ones keep theirs.
+                self._listeners[key].state.config = cfg
+            else:
+                try:
+                    await self._start_listener(cfg)
+                except OSError as exc:
+                    log.error("%s", exc)
+        log.info("configuration reloaded from %s", new.path)
+
+    # -- sessions ----------------------------------------------------------------
+
+    async def _run_session(self, conn: TelnetConnection) -> None:
+        cfg = conn.config
+        auth = self.config.auth
+        await run_session(
+            conn,
+            callsign_first=cfg.bpq,
+            check_code=self._check_code,
+            hooks=self,
+            attempts=auth.attempts_per_connection,
+            failure_pause=auth.failure_pause,
+            login_timeout=cfg.login_timeout,
+            idle_timeout=cfg.idle_timeout,
+            clock=self.clock,
+        )
+
+    async def _check_code(self, callsign: Callsign, code: str, source: str) -> bool:
+        assert self.store is not None
+        auth = self.config.auth
+        result = await self.store.call(
+            self.authenticator.attempt, auth, callsign.base, code, source, self.clock()
+        )
+        return result.ok
+
+    def logged_in(self, info: SessionInfo, stream: LineStream) -> None:
+        self._sessions.setdefault(info.callsign.base, set()).add(stream)
+        log.info("%s logged in via %s", info.callsign, info.via)
+
+    def logged_out(self, info: SessionInfo, stream: LineStream) -> None:
+        streams = self._sessions.get(info.callsign.base)
+        if streams is not None:
+            streams.discard(stream)
+            if not streams:
+                del self._sessions[info.callsign.base]
+        log.info("%s logged out", info.callsign)
+
+    # -- background work ---------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
+
+    async def _watch_store(self) -> None:
+        """Notice CLI changes (a revocation ends live sessions) and prune old penalties."""
+        assert self.store is not None
+        version = await self.store.call(Store.data_version)
+        next_prune = 0.0
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL)
+            now = self.clock()
+            if now >= next_prune:
+                await self.store.call(Store.prune, now, self.config.auth.callsign.forget_after)
+                next_prune = now + PRUNE_INTERVAL
+            current = await self.store.call(Store.data_version)
+            if current == version:
+                continue
+            version = current
+            enrolled = await self.store.call(Store.enrolled_callsigns)
+            for base in [b for b in self._sessions if b not in enrolled]:
+                log.warning("%s was revoked; ending its sessions", base)
+                for stream in list(self._sessions.get(base, ())):
+                    self._spawn(stream.close(REVOKED))

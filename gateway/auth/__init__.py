@@ -1,0 +1,1 @@
+"""Authentication: TOTP verification, penalties, enrollment, secrets at rest."""

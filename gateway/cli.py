@@ -1,0 +1,231 @@
+"""The `gateway` command: run, check-config, enroll, users, revoke, unlock.
+
+The only module that turns errors into exit codes. Every command that touches the
+store checks the data directory's permissions first and runs with umask 077.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import ipaddress
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import segno
+
+from gateway.auth import penalties, totp
+from gateway.callsign import parse_base_callsign
+from gateway.config import Config, ConfigError, default_config, load_config
+from gateway.private_files import UnsafePathError, write_private_file
+from gateway.store import Store, StoreError
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class CliError(Exception):
+    """A failure to report in one line and exit 1."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    os.umask(0o077)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_ERROR
+    except (CliError, StoreError, UnsafePathError) as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", metavar="FILE", default=argparse.SUPPRESS,
+        help="YAML configuration file (default: built-in defaults on loopback)",
+    )  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="gateway",
+        description="TOTP-gated gateway from packet radio to IRC.",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, func: object, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    add("run", _run, "start the listeners and serve until SIGTERM")
+    add("check-config", _check_config, "validate the configuration and exit")
+    p = add("enroll", _enroll, "give a callsign a TOTP secret (QR code on this console)")
+    p.add_argument("callsign")
+    p.add_argument("--replace", action="store_true", help="replace an existing enrollment")
+    p.add_argument("--qr-png", metavar="FILE", help="also write the QR code as PNG (mode 0600)")
+    p.add_argument("--qr-svg", metavar="FILE", help="also write the QR code as SVG (mode 0600)")
+    add("users", _users, "list enrolled callsigns and penalties (never secrets)")
+    p = add("revoke", _revoke, "remove a callsign's enrollment; its sessions end")
+    p.add_argument("callsign")
+    p = add("unlock", _unlock, "clear the penalties of a callsign or an IP address")
+    p.add_argument("target", metavar="CALLSIGN|IP")
+    return parser
+
+
+def _config(args: argparse.Namespace) -> Config:
+    path = getattr(args, "config", None)
+    return load_config(path) if path else default_config()
+
+
+def _run(args: argparse.Namespace) -> int:
+    from gateway.app import Gateway
+
+    config = _config(args)
+    logging.basicConfig(
+        level=config.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        asyncio.run(Gateway(config).run())
+    except OSError as exc:
+        raise CliError(str(exc)) from None
+    return EXIT_OK
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    config = _config(args)
+    where = config.path or "built-in defaults"
+    listeners = ", ".join(f"{x.host}:{x.port}" for x in config.telnet_listen) or "none"
+    print(f"{where}: OK (telnet listeners: {listeners}; data_dir: {config.data_dir})")
+    return EXIT_OK
+
+
+def _callsign_arg(text: str) -> str:
+    call = parse_base_callsign(text)
+    if call is None:
+        raise CliError(f"not a valid base callsign (no SSID): {text!r}")
+    return call
+
+
+def _enroll(args: argparse.Namespace) -> int:
+    callsign = _callsign_arg(args.callsign)
+    config = _config(args)
+    store = Store.open(config)
+    try:
+        if store.get_user(callsign) is not None and not args.replace:
+            raise CliError(
+                f"{callsign} is already enrolled; use --replace to issue a new secret"
+                " (the old one keeps working until the new one is confirmed)"
+            )
+        secret = totp.new_secret()
+        uri = totp.provisioning_uri(secret, callsign, config.auth.issuer)
+        qr = segno.make(uri, error="m")
+        print(f"Enrolling {callsign}. Scan this with an authenticator app:\n")
+        qr.terminal(out=sys.stdout, compact=True)
+        print("\nOr enter this URI by hand:")
+        print(uri)
+        for path, kind in ((args.qr_png, "png"), (args.qr_svg, "svg")):
+            if path:
+                buffer = io.BytesIO()
+                qr.save(buffer, kind=kind, scale=8, border=4)
+                write_private_file(Path(path), buffer.getvalue())
+                print(f"QR code written to {path} (mode 0600)")
+        print("Type the 6-digit code the app shows now: ", end="", flush=True)
+        code = sys.stdin.readline().strip()
+        check = totp.check_code(secret, code, time.time(), None)
+        if check.verdict is not totp.Verdict.OK or check.step is None:
+            raise CliError("that code does not match; nothing was stored (check the clocks)")
+        with store.transaction():
+            # The confirming code's step counts as used: it cannot log in afterwards.
+            store.put_user(callsign, secret, check.step, time.time())
+        del secret
+        print(f"{callsign} is enrolled.")
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def _fmt_time(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%MZ", time.gmtime(ts)) if ts else "-"
+
+
+def _users(args: argparse.Namespace) -> int:
+    config = _config(args)
+    store = Store.open(config)
+    now = time.time()
+    cfg = config.auth
+    try:
+        users = store.list_users()
+        sources = store.sources(now)
+    finally:
+        store.close()
+    print(f"{'CALLSIGN':<8} {'ENROLLED':<17} {'LAST LOGIN':<17} PENALTY")
+    for u in users:
+        state = penalties.callsign_current(
+            penalties.CallsignState(u.failures, u.last_failure or 0.0), now, cfg.callsign
+        )
+        until = penalties.callsign_next_check(state, cfg.callsign)
+        if until > now:
+            penalty = f"{state.failures} failures, next check after {_fmt_time(until)}"
+        elif state.failures:
+            penalty = f"{state.failures} recent failures"
+        else:
+            penalty = "none"
+        enrolled, last = _fmt_time(u.enrolled_at), _fmt_time(u.last_login)
+        print(f"{u.callsign:<8} {enrolled:<17} {last:<17} {penalty}")
+    if not users:
+        print("(no callsigns enrolled)")
+    blocked = [s for s in sources if penalties.source_blocked(s[1], now, cfg.source)]
+    if blocked:
+        print("\nSources refused for now:")
+        for source, until, failures in blocked:
+            print(f"  {source}: {failures} failures, until {_fmt_time(until)}")
+    return EXIT_OK
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    callsign = _callsign_arg(args.callsign)
+    store = Store.open(_config(args))
+    try:
+        with store.transaction():
+            found = store.delete_user(callsign)
+            store.clear_callsign(callsign)
+    finally:
+        store.close()
+    if not found:
+        raise CliError(f"{callsign} is not enrolled")
+    print(f"{callsign} revoked; a running gateway ends its sessions within seconds.")
+    return EXIT_OK
+
+
+def _unlock(args: argparse.Namespace) -> int:
+    target = args.target.strip()
+    try:
+        suffix = f":ip:{ipaddress.ip_address(target)}"
+        callsign = None
+    except ValueError:
+        callsign = _callsign_arg(target)
+        suffix = f":call:{callsign}"
+    store = Store.open(_config(args))
+    try:
+        with store.transaction():
+            cleared = store.clear_sources(suffix)
+            if callsign is not None and store.clear_callsign(callsign):
+                cleared += 1
+    finally:
+        store.close()
+    print(f"{target}: {cleared} penalty record(s) cleared.")
+    return EXIT_OK

@@ -1,0 +1,247 @@
+"""The gateway's configuration: one YAML file, validated into frozen dataclasses.
+
+`load_config(path)` reads and checks everything at once and raises one ConfigError
+listing every problem with its line. `default_config()` is what runs without a file:
+loopback only. On SIGHUP the application builds a new Config and swaps it in whole.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from gateway.yamlnodes import ConfigError, Reader, Section, compose_file
+
+__all__ = [
+    "AuthConfig",
+    "CallsignDelayConfig",
+    "Config",
+    "ConfigError",
+    "SourcePenaltyConfig",
+    "TelnetListener",
+    "default_config",
+    "load_config",
+]
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+MAX_CONFIG_BYTES = 1 << 20
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePenaltyConfig:
+    """OpenSSH-style penalties per source: each failure adds time, enforced past a grace."""
+
+    per_failure: float = 30.0
+    grace: float = 60.0
+    max: float = 600.0
+    max_entries: int = 65536
+
+
+@dataclass(frozen=True, slots=True)
+class CallsignDelayConfig:
+    """RFC 4226 T x A delays per callsign: capped, self-expiring, never a permanent lock."""
+
+    free_failures: int = 5
+    step: float = 60.0
+    max: float = 14400.0
+    forget_after: float = 86400.0
+    warn_after: int = 5
+    max_entries: int = 65536
+
+
+@dataclass(frozen=True, slots=True)
+class AuthConfig:
+    issuer: str = "Packet IRC Gateway"
+    attempts_per_connection: int = 3
+    failure_pause: float = 2.0
+    source: SourcePenaltyConfig = field(default_factory=SourcePenaltyConfig)
+    callsign: CallsignDelayConfig = field(default_factory=CallsignDelayConfig)
+
+
+@dataclass(frozen=True, slots=True)
+class TelnetListener:
+    host: str = "127.0.0.1"
+    port: int = 8023
+    bpq: bool = True
+    name: str = ""
+    allow: tuple[Network, ...] = ()
+    max_connections: int = 20
+    max_per_ip: int = 0
+    login_timeout: float = 180.0
+    idle_timeout: float = 900.0
+    max_line: int = 256
+    bytes_per_second: float = 100.0
+    packet_bytes: int = 256
+
+    @property
+    def label(self) -> str:
+        """Stable name of the listener, used in penalty keys and logs."""
+        return self.name or f"{self.host}:{self.port}"
+
+    def allows(self, address: str) -> bool:
+        """CIDR safelist check; an empty list allows everyone."""
+        if not self.allow:
+            return True
+        try:
+            ip = ipaddress.ip_address(address.split("%", 1)[0])
+        except ValueError:
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        return any(ip in net for net in self.allow)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: str | None = None
+    data_dir: Path = Path("data")
+    key_file: Path | None = None
+    log_level: str = "info"
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    telnet_listen: tuple[TelnetListener, ...] = (TelnetListener(),)
+
+    @property
+    def secret_key_path(self) -> Path:
+        return self.key_file if self.key_file is not None else self.data_dir / "secret.key"
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "gateway.db"
+
+
+def default_config() -> Config:
+    """Built-in defaults: data in ./data, one BPQ listener on 127.0.0.1:8023."""
+    return Config()
+
+
+_TOP = frozenset(
+    {"data_dir", "key_file", "log_level", "auth", "telnet", "irc", "radio", "callsign", "mqtt"}
+)
+_AUTH = frozenset(
+    {"issuer", "attempts_per_connection", "failure_pause", "source_penalty", "callsign_delay"}
+)
+_SOURCE = frozenset({"per_failure", "grace", "max", "max_entries"})
+_CALL = frozenset({"free_failures", "step", "max", "forget_after", "warn_after", "max_entries"})
+_TELNET = frozenset({"listen"})
+_LISTEN = frozenset(
+    {
+        "host", "port", "bpq", "name", "allow", "max_connections", "max_per_ip",
+        "login_timeout", "idle_timeout", "max_line", "bytes_per_second", "packet_bytes",
+    }
+)  # fmt: skip
+DAY = 86400.0
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read, parse and validate a config file; raise ConfigError listing every problem."""
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError([f"{name}: cannot read: {exc.strerror}"]) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError([f"{name}: larger than {MAX_CONFIG_BYTES} bytes"])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{name}: not UTF-8 text (byte {exc.start})"]) from None
+    return config_from_node(compose_file(name, text), name)
+
+
+def config_from_node(root: yaml.Node | None, name: str) -> Config:
+    """Validate a composed YAML tree (from file `name`) into a Config."""
+    r = Reader(name)
+    top = Section(r, root, "", _TOP)
+    base = Path(name).resolve().parent
+    data_dir = _path(base, top.string("data_dir", "data"))
+    key_text = top.string("key_file", "") if "key_file" in top.entries else ""
+    config = Config(
+        path=name,
+        data_dir=data_dir,
+        key_file=_path(base, key_text) if key_text else None,
+        log_level=top.choice("log_level", "info", LOG_LEVELS),
+        auth=_auth(top.section("auth", _AUTH)),
+        telnet_listen=_telnet(top.section("telnet", _TELNET)),
+    )
+    r.raise_if_problems()
+    return config
+
+
+def _path(base: Path, text: str) -> Path:
+    """Relative paths in the file are relative to the file's directory."""
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def _auth(a: Section) -> AuthConfig:
+    d, ds, dc = AuthConfig(), SourcePenaltyConfig(), CallsignDelayConfig()
+    s = a.section("source_penalty", _SOURCE)
+    source = SourcePenaltyConfig(
+        per_failure=s.number("per_failure", ds.per_failure, 1, DAY),
+        grace=s.number("grace", ds.grace, 0, DAY),
+        max=s.number("max", ds.max, 1, 7 * DAY),
+        max_entries=s.integer("max_entries", ds.max_entries, 16, 10**7),
+    )
+    if source.grace >= source.max:
+        s.problem("grace", f"must be less than {s.path('max')} ({source.max:g})")
+    c = a.section("callsign_delay", _CALL)
+    callsign = CallsignDelayConfig(
+        free_failures=c.integer("free_failures", dc.free_failures, 0, 100),
+        step=c.number("step", dc.step, 1, DAY),
+        max=c.number("max", dc.max, 1, 7 * DAY),
+        forget_after=c.number("forget_after", dc.forget_after, 60, 365 * DAY),
+        warn_after=c.integer("warn_after", dc.warn_after, 1, 10**6),
+        max_entries=c.integer("max_entries", dc.max_entries, 16, 10**7),
+    )
+    return AuthConfig(
+        issuer=a.string("issuer", d.issuer),
+        attempts_per_connection=a.integer(
+            "attempts_per_connection", d.attempts_per_connection, 1, 10
+        ),
+        failure_pause=a.number("failure_pause", d.failure_pause, 0, 60),
+        source=source,
+        callsign=callsign,
+    )
+
+
+def _telnet(t: Section) -> tuple[TelnetListener, ...]:
+    if t.node is None:
+        return (TelnetListener(),)
+    out: list[TelnetListener] = []
+    seen: dict[tuple[str, int], str] = {}
+    for key, item in t.reader.sequence(t.entries.get("listen"), t.path("listen")):
+        m = Section(t.reader, item, key, _LISTEN)
+        d = TelnetListener()
+        bpq = m.boolean("bpq", True)
+        listener = TelnetListener(
+            host=m.string("host", d.host),
+            port=m.integer("port", d.port, 1, 65535),
+            bpq=bpq,
+            name=m.string("name", ""),
+            allow=m.networks("allow"),
+            max_connections=m.integer("max_connections", d.max_connections, 1, 10000),
+            # Behind a BPQ node every user arrives from 127.0.0.1: a per-IP limit there
+            # would limit the whole node, so it defaults to off (0) on BPQ listeners.
+            max_per_ip=m.integer("max_per_ip", 0 if bpq else 3, 0, 10000),
+            login_timeout=m.number("login_timeout", d.login_timeout, 5, 3600),
+            idle_timeout=m.number("idle_timeout", d.idle_timeout, 10, DAY),
+            max_line=m.integer("max_line", d.max_line, 16, 4096),
+            bytes_per_second=m.number("bytes_per_second", d.bytes_per_second, 10, 10**7),
+            packet_bytes=m.integer("packet_bytes", d.packet_bytes, 16, 65536),
+        )
+        where = (listener.host, listener.port)
+        if where in seen:
+            m.problem("port", f"same host and port as {seen[where]}")
+        seen[where] = key
+        out.append(listener)
+    labels = [x.label for x in out]
+    if len(set(labels)) != len(labels):
+        t.problem("listen", "listener names must be unique")
+    return tuple(out)

@@ -1,0 +1,1 @@
+"""Sessions over a line stream: line reading, login, commands, rendering, pacing."""

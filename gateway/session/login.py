@@ -1,0 +1,128 @@
+"""The login dialogue as a sans-IO state machine: lines and check results in, actions out.
+
+AWAIT_CALLSIGN -> AWAIT_CODE -> CHECKING -> AUTHENTICATED, or back through PAUSED after
+a refusal, or CLOSED. The machine never sees a secret, never touches the store and never
+sleeps: the code check and the pause after a refusal are actions for the caller.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from gateway.callsign import Callsign, parse_callsign
+
+CALLSIGN_PROMPT = "Callsign: "
+CODE_PROMPT = "Code: "
+REFUSED = "Login failed."
+BAD_CALLSIGN = "Not a valid callsign."
+MAX_CALLSIGN_TRIES = 3
+
+
+class State(enum.Enum):
+    AWAIT_CALLSIGN = "await callsign"
+    AWAIT_CODE = "await code"
+    CHECKING = "checking"
+    PAUSED = "paused"
+    AUTHENTICATED = "authenticated"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Write text to the user (a prompt has no line end)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckCode:
+    """Check `code` for `callsign`; answer with `checked()`."""
+
+    callsign: Callsign
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """Wait `seconds`, then call `resume()`."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Accept:
+    callsign: Callsign
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    reason: str
+
+
+Action = Send | CheckCode | Pause | Accept | Close
+
+
+class LoginError(Exception):
+    """The caller drove the machine out of order (our bug, not the user's)."""
+
+
+class Login:
+    def __init__(self, *, callsign_first: bool, attempts: int = 3, pause: float = 2.0) -> None:
+        """`callsign_first`: a BPQ node sends the callsign as the first line, unprompted."""
+        self.state = State.AWAIT_CALLSIGN
+        self.callsign: Callsign | None = None
+        self._callsign_first = callsign_first
+        self._first_line = True
+        self._attempts_left = attempts
+        self._callsign_tries = MAX_CALLSIGN_TRIES
+        self._pause = pause
+
+    def start(self) -> list[Action]:
+        return [] if self._callsign_first else [Send(CALLSIGN_PROMPT)]
+
+    def line(self, text: str) -> list[Action]:
+        if self.state is State.AWAIT_CALLSIGN:
+            return self._on_callsign(text)
+        if self.state is State.AWAIT_CODE:
+            assert self.callsign is not None
+            self.state = State.CHECKING
+            return [CheckCode(self.callsign, text.strip())]
+        # Lines typed while a check or a pause is running are dropped, not queued:
+        # a queued guess would bypass the pause.
+        return []
+
+    def _on_callsign(self, text: str) -> list[Action]:
+        first, self._first_line = self._first_line, False
+        call = parse_callsign(text)
+        if call is not None:
+            self.callsign = call
+            self.state = State.AWAIT_CODE
+            return [Send(CODE_PROMPT)]
+        if first and self._callsign_first:
+            # A BPQ application line with NOCALL sends nothing useful: ask instead.
+            return [Send(CALLSIGN_PROMPT)]
+        self._callsign_tries -= 1
+        if self._callsign_tries <= 0:
+            self.state = State.CLOSED
+            return [Send(BAD_CALLSIGN + "\n"), Close("no valid callsign")]
+        return [Send(BAD_CALLSIGN + "\n" + CALLSIGN_PROMPT)]
+
+    def checked(self, ok: bool) -> list[Action]:
+        if self.state is not State.CHECKING or self.callsign is None:
+            raise LoginError(f"checked() in state {self.state.value}")
+        if ok:
+            self.state = State.AUTHENTICATED
+            return [Accept(self.callsign)]
+        self._attempts_left -= 1
+        if self._attempts_left <= 0:
+            self.state = State.CLOSED
+            return [Send(REFUSED + "\n"), Close("login refused")]
+        self.state = State.PAUSED
+        return [Send(REFUSED + "\n"), Pause(self._pause)]
+
+    def resume(self) -> list[Action]:
+        if self.state is not State.PAUSED:
+            raise LoginError(f"resume() in state {self.state.value}")
+        self.state = State.AWAIT_CODE
+        return [Send(CODE_PROMPT)]

@@ -1,0 +1,119 @@
+from pathlib import Path
+
+import pytest
+
+from gateway.config import ConfigError, default_config, load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    return path
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    return info.value.problems
+
+
+def test_example_config_is_valid() -> None:
+    config = load_config(ROOT / "config.example.yaml")
+    assert config.telnet_listen
+    assert config.data_dir.is_absolute()
+
+
+def test_defaults_are_loopback() -> None:
+    config = default_config()
+    assert [(x.host, x.port, x.bpq) for x in config.telnet_listen] == [("127.0.0.1", 8023, True)]
+
+
+def test_error_names_file_line_key_and_expectation(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "data_dir: d\ntelnet:\n  listen:\n    - host: 127.0.0.1\n      port: 80x\n",
+    )
+    assert problems(path) == [
+        f'{path}:5: telnet.listen[0].port: expected an integer 1-65535, got "80x"'
+    ]
+
+
+def test_all_problems_reported_together(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "log_level: loud\nbogus: 1\nauth:\n  failure_pause: -1\n"
+        "telnet:\n  listen:\n    - {port: 70000, bpq: maybe, allow: [10.0.0.0/33]}\n",
+    )
+    found = problems(path)
+    assert len(found) == 6, found
+    assert any(
+        'telnet.listen[0].port: expected an integer 1-65535, got "70000"' in p for p in found
+    )
+    assert any(":1: log_level: expected one of" in p for p in found)
+    assert any(":2: bogus: unknown key" in p for p in found)
+    assert any(":4: auth.failure_pause: expected a number" in p for p in found)
+    assert any("telnet.listen[0].bpq: expected true or false" in p for p in found)
+    assert any("telnet.listen[0].allow[0]: expected an IP address or CIDR" in p for p in found)
+
+
+def test_duplicate_listener_and_key(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "telnet:\n  listen:\n    - {port: 9000}\n    - {port: 9000}\ndata_dir: a\ndata_dir: b\n",
+    )
+    found = problems(path)
+    assert any("telnet.listen[1].port: same host and port" in p for p in found)
+    assert any(":6: data_dir: duplicate key" in p for p in found)
+
+
+def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "telnet:\n  listen: [\n")
+    (problem,) = problems(path)
+    assert problem.startswith(f"{path}:3: invalid YAML")
+
+
+def test_unsafe_yaml_tags_rejected(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "data_dir: !!python/object/apply:os.system ['true']\nlog_level: !!python/name:os.system\n",
+    )
+    assert problems(path) == [
+        f"{path}:1: data_dir: expected a string, got a value tagged"
+        " tag:yaml.org,2002:python/object/apply:os.system",
+        f"{path}:2: log_level: expected a string, got a value tagged"
+        " tag:yaml.org,2002:python/name:os.system",
+    ]
+
+
+def test_missing_and_garbage_files(tmp_path: Path) -> None:
+    (problem,) = problems(tmp_path / "nope.yaml")
+    assert "cannot read" in problem
+    binary = tmp_path / "bin.yaml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    (problem,) = problems(binary)
+    assert "not UTF-8" in problem
+
+
+def test_relative_paths_follow_the_file(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "data_dir: state\nkey_file: keys/k\n"))
+    assert config.data_dir == tmp_path / "state"
+    assert config.secret_key_path == tmp_path / "keys/k"
+
+
+def test_listener_defaults_and_safelist(tmp_path: Path) -> None:
+    config = load_config(
+        write(
+            tmp_path,
+            "telnet:\n  listen:\n"
+            "    - {port: 9001, bpq: false, allow: [192.0.2.0/24, '2001:db8::/32']}\n"
+            "    - {port: 9002}\n",
+        )
+    )
+    direct, bpq = config.telnet_listen
+    assert direct.max_per_ip == 3 and bpq.max_per_ip == 0
+    assert direct.allows("192.0.2.7") and direct.allows("2001:db8::1")
+    assert direct.allows("::ffff:192.0.2.7")
+    assert not direct.allows("198.51.100.1") and not direct.allows("garbage")
+    assert bpq.allows("203.0.113.9")
