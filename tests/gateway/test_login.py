@@ -1,0 +1,73 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gateway.callsign import Callsign
+from gateway.session import login
+from gateway.session.login import Accept, CheckCode, Close, Login, Pause, Send, State
+
+CALL = Callsign("N0TEST", 5)
+
+
+def test_bpq_callsign_first_then_code() -> None:
+    m = Login(callsign_first=True)
+    assert m.start() == []
+    assert m.line("N0TEST-5") == [Send(login.CODE_PROMPT)]
+    assert m.line(" 123456 ") == [CheckCode(CALL, "123456")]
+    assert m.checked(True) == [Accept(CALL)]
+    assert m.state is State.AUTHENTICATED
+
+
+def test_bpq_bad_first_line_falls_back_to_prompt() -> None:
+    m = Login(callsign_first=True)
+    assert m.line("") == [Send(login.CALLSIGN_PROMPT)]
+    assert m.line("n0test") == [Send(login.CODE_PROMPT)]
+
+
+def test_prompt_mode_invalid_callsigns_close() -> None:
+    m = Login(callsign_first=False)
+    assert m.start() == [Send(login.CALLSIGN_PROMPT)]
+    assert m.line("xx")[0] == Send(login.BAD_CALLSIGN + "\n" + login.CALLSIGN_PROMPT)
+    m.line("yy")
+    assert m.line("zz")[-1] == Close("no valid callsign")
+
+
+def test_refusals_pause_then_close_with_the_same_answer() -> None:
+    m = Login(callsign_first=True, attempts=2, pause=2.0)
+    m.line("N0TEST-5")
+    m.line("000000")
+    assert m.checked(False) == [Send(login.REFUSED + "\n"), Pause(2.0)]
+    assert m.line("typed during pause") == []
+    assert m.resume() == [Send(login.CODE_PROMPT)]
+    m.line("111111")
+    assert m.checked(False) == [Send(login.REFUSED + "\n"), Close("login refused")]
+    assert m.state is State.CLOSED
+
+
+def test_out_of_order_driving_is_our_error() -> None:
+    m = Login(callsign_first=True)
+    with pytest.raises(login.LoginError):
+        m.checked(True)
+    with pytest.raises(login.LoginError):
+        m.resume()
+
+
+@given(st.lists(st.one_of(st.text(max_size=40), st.booleans(), st.none()), max_size=40))
+def test_random_input_never_crashes(events: list[str | bool | None]) -> None:
+    m = Login(callsign_first=True, attempts=3)
+    m.start()
+    for event in events:
+        if isinstance(event, str):
+            actions = m.line(event)
+        elif isinstance(event, bool) and m.state is State.CHECKING:
+            actions = m.checked(event)
+        elif event is None and m.state is State.PAUSED:
+            actions = m.resume()
+        else:
+            continue
+        for action in actions:
+            assert isinstance(action, Send | CheckCode | Pause | Accept | Close)
+            if isinstance(action, Send):
+                assert action.text.isascii()
+        if m.state in (State.CLOSED, State.AUTHENTICATED):
+            break
