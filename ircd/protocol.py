@@ -199,6 +199,14 @@ def parse_line(line: bytes) -> Message:
     return _make(tags, source, command.upper(), tuple(params))
 
 
+def truncate_utf8(text: str, max_bytes: int) -> str:
+    """Cut `text` to at most `max_bytes` of UTF-8 without splitting a character."""
+    data = text.encode()
+    if len(data) <= max_bytes:
+        return text
+    return data[: max(max_bytes, 0)].decode("utf-8", "ignore")
+
+
 class BufferEvent(Enum):
     """What `LineBuffer.next_line()` returns when it has no line to give."""
 

@@ -1,0 +1,153 @@
+"""One connection to the server, registered or not, and the interface it writes through."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ircd.protocol import LineBuffer
+
+if TYPE_CHECKING:
+    from ircd.channel import Channel
+
+#: Bits of `Client.tag_mode`: which IRCv3 tags the client wants to see.
+TAGS_MESSAGE = 1  # message-tags: msgid and client-only tags
+TAGS_TIME = 2  # server-time
+
+
+class Sink(Protocol):
+    """Where a client's output goes: a socket adapter, or an in-process queue.
+
+    Implementations must not call back into the `Server` synchronously: `write()` is
+    called in the middle of fan-out loops. Report problems (a full send queue) later,
+    for example with `loop.call_soon(server.disconnect, client, "SendQ exceeded")`.
+    """
+
+    def write(self, data: bytes) -> None:
+        """Queue bytes for the peer."""
+        ...
+
+    def close(self) -> None:
+        """Flush what is queued, then close."""
+        ...
+
+    def pause_reading(self) -> None:
+        """Stop delivering input until `resume_reading()` (a command is still running)."""
+        ...
+
+    def resume_reading(self) -> None:
+        """Deliver input again."""
+        ...
+
+
+class TimerHandle(Protocol):
+    """A scheduled callback; `asyncio.TimerHandle` is one."""
+
+    def cancel(self) -> None: ...
+
+
+class Scheduler(Protocol):
+    """Runs callbacks later; an asyncio event loop is one, tests pass a fake one."""
+
+    def call_later(
+        self, delay: float, callback: Callable[..., object], *args: Any
+    ) -> TimerHandle: ...
+
+
+class Client:
+    """State of one connection. The server owns every instance and all mutation of it.
+
+    Hooks may read `nick`, `user`, `host`, `ip`, `realname`, `account`, `registered`.
+    """
+
+    __slots__ = (
+        "account",
+        "away",
+        "cap_negotiating",
+        "cap_version",
+        "caps",
+        "channels",
+        "closed",
+        "connected_at",
+        "host",
+        "id",
+        "ip",
+        "last_active",
+        "last_recv",
+        "lines",
+        "modes",
+        "nick",
+        "oper",
+        "password",
+        "penalty_until",
+        "pending",
+        "ping_sent",
+        "realname",
+        "registered",
+        "resume_handle",
+        "signon",
+        "sink",
+        "tag_mode",
+        "tls",
+        "user",
+    )
+
+    def __init__(
+        self, client_id: int, sink: Sink, *, ip: str, tls: bool, now: float, max_line: int
+    ) -> None:
+        self.id = client_id
+        self.sink = sink
+        self.ip = ip
+        # An IPv6 address starting with ':' would read as a trailing parameter.
+        self.host = "0" + ip if ip.startswith(":") else ip
+        self.tls = tls
+        self.nick: str | None = None
+        self.user: str | None = None
+        self.realname = ""
+        self.account: str | None = None
+        self.password: str | None = None
+        self.registered = False
+        self.closed = False
+        self.caps: set[str] = set()
+        self.cap_version = 0
+        self.cap_negotiating = False
+        self.tag_mode = 0
+        self.modes: set[str] = set()
+        self.oper: str | None = None
+        self.away: str | None = None
+        # Folded channel name -> channel, for the channels this client is in.
+        self.channels: dict[str, Channel] = {}
+        self.lines = LineBuffer(max_line)
+        self.connected_at = now
+        self.last_recv = now
+        self.last_active = now
+        self.signon = 0.0  # wall-clock time of registration, for WHOIS
+        self.ping_sent: float | None = None
+        self.penalty_until = now
+        self.resume_handle: TimerHandle | None = None
+        # A command still running off the loop (OPER's password check); input waits for it.
+        self.pending: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"<Client {self.id} {self.nick or '*'}>"
+
+    @property
+    def name(self) -> str:
+        """The nick, or "*" before one is chosen (the first parameter of numerics)."""
+        return self.nick or "*"
+
+    @property
+    def prefix(self) -> str:
+        """nick!user@host, the source of messages from this client."""
+        return f"{self.nick}!{self.user}@{self.host}"
+
+    @property
+    def invisible(self) -> bool:
+        return "i" in self.modes
+
+    def update_tag_mode(self) -> None:
+        """Recompute `tag_mode` after `caps` changed (read on every fan-out)."""
+        self.tag_mode = (TAGS_MESSAGE if "message-tags" in self.caps else 0) | (
+            TAGS_TIME if "server-time" in self.caps else 0
+        )

@@ -1,0 +1,116 @@
+"""The command table and the one dispatcher that checks registration, privilege and arity.
+
+`COMMANDS` is built once at import and never changes; the gateway adds behaviour through
+the hooks object passed to `Server`, not by editing this table. Every handler has the
+signature `(server, client, msg, rb)`, writes replies to `rb`, and returns None, or a
+coroutine when it must finish off the event loop (the server runs it and holds the
+client's later input until it is done). Each handler's docstring starts with its syntax.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Final
+
+from ircd import numerics as n
+from ircd.commands import channel, info, message, mode, oper, registration
+
+if TYPE_CHECKING:
+    from ircd.client import Client
+    from ircd.protocol import Message
+    from ircd.replies import ReplyBuffer
+    from ircd.server import Pending, Server
+
+Handler = Callable[["Server", "Client", "Message", "ReplyBuffer"], "Pending | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """How to run one command: its handler and the checks made before it."""
+
+    handler: Handler
+    min_params: int = 0
+    allowed_before_registration: bool = False
+    oper_only: bool = False
+
+
+def help_(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """HELP [<command>]
+
+    Lists the commands, or shows how to use one.
+    """
+    if not msg.params:
+        rb.numeric(n.RPL_HELPSTART, "*", "Commands available:")
+        rb.numeric_list(n.RPL_HELPTXT, ("*",), sorted(COMMANDS))
+        rb.numeric(n.RPL_ENDOFHELP, "*", "Use HELP <command> for more")
+        return
+    subject = msg.params[0].upper()
+    spec = COMMANDS.get(subject)
+    if spec is None or spec.handler.__doc__ is None:
+        rb.numeric(n.ERR_HELPNOTFOUND, msg.params[0], "No help available on this topic")
+        return
+    lines = [line.strip() for line in spec.handler.__doc__.strip().splitlines()]
+    rb.numeric(n.RPL_HELPSTART, subject, lines[0])
+    for line in lines[1:]:
+        rb.numeric(n.RPL_HELPTXT, subject, line)
+    rb.numeric(n.RPL_ENDOFHELP, subject, "End of /HELP")
+
+
+COMMANDS: Final = MappingProxyType(
+    {
+        # registration.py
+        "PASS": CommandSpec(registration.pass_, 1, allowed_before_registration=True),
+        "NICK": CommandSpec(registration.nick, 0, allowed_before_registration=True),
+        "USER": CommandSpec(registration.user, 4, allowed_before_registration=True),
+        "CAP": CommandSpec(registration.cap, 1, allowed_before_registration=True),
+        "PING": CommandSpec(registration.ping, 1, allowed_before_registration=True),
+        "PONG": CommandSpec(registration.pong, 0, allowed_before_registration=True),
+        "QUIT": CommandSpec(registration.quit_, 0, allowed_before_registration=True),
+        # channel.py
+        "JOIN": CommandSpec(channel.join, 1),
+        "PART": CommandSpec(channel.part, 1),
+        "TOPIC": CommandSpec(channel.topic, 1),
+        "NAMES": CommandSpec(channel.names, 0),
+        "KICK": CommandSpec(channel.kick, 2),
+        "INVITE": CommandSpec(channel.invite, 2),
+        # mode.py
+        "MODE": CommandSpec(mode.mode, 1),
+        # message.py
+        "PRIVMSG": CommandSpec(message.privmsg, 0),
+        "NOTICE": CommandSpec(message.notice, 0),
+        "TAGMSG": CommandSpec(message.tagmsg, 1),
+        "AWAY": CommandSpec(message.away, 0),
+        # info.py
+        "WHO": CommandSpec(info.who, 1),
+        "WHOIS": CommandSpec(info.whois, 1),
+        "LUSERS": CommandSpec(info.lusers, 0),
+        "MOTD": CommandSpec(info.motd, 0),
+        "VERSION": CommandSpec(info.version, 0),
+        "ISON": CommandSpec(info.ison, 1),
+        "USERHOST": CommandSpec(info.userhost, 1),
+        "HELP": CommandSpec(help_, 0),
+        # oper.py
+        "OPER": CommandSpec(oper.oper, 2),
+        "KILL": CommandSpec(oper.kill, 2, oper_only=True),
+    }
+)
+
+
+def dispatch(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
+    """Run `msg` for `client`: 421, 451, 481 and 461 are answered here, once, in that order."""
+    spec = COMMANDS.get(msg.command)
+    if spec is None:
+        rb.numeric(n.ERR_UNKNOWNCOMMAND, msg.command, "Unknown command")
+        return None
+    if not client.registered and not spec.allowed_before_registration:
+        rb.numeric(n.ERR_NOTREGISTERED, "You have not registered")
+        return None
+    if spec.oper_only and client.oper is None:
+        rb.numeric(n.ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator")
+        return None
+    if len(msg.params) < spec.min_params:
+        rb.numeric(n.ERR_NEEDMOREPARAMS, msg.command, "Not enough parameters")
+        return None
+    return spec.handler(server, client, msg, rb)

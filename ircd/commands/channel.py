@@ -1,0 +1,219 @@
+"""Channel membership and topic: JOIN, PART, TOPIC, NAMES, KICK, INVITE."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Final
+
+from ircd import numerics as n
+from ircd.channel import Channel, prefix_for
+from ircd.isupport import MAX_TARGETS
+from ircd.protocol import Message
+
+if TYPE_CHECKING:
+    from ircd.client import Client
+    from ircd.replies import ReplyBuffer
+    from ircd.server import Server
+
+
+def join(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """JOIN <channel>{,<channel>} [<key>{,<key>}]
+
+    Joins channels, giving keys for those with +k. JOIN 0 leaves every channel.
+    """
+    if msg.params[0] == "0":
+        for channel in list(client.channels.values()):
+            _part(server, client, channel, "")
+        return
+    keys = msg.params[1].split(",") if len(msg.params) > 1 else []
+    for i, name in enumerate(msg.params[0].split(",")):
+        if name:
+            _join_one(server, client, name, keys[i] if i < len(keys) else None, rb)
+
+
+def _join_one(server: Server, client: Client, name: str, key: str | None, rb: ReplyBuffer) -> None:
+    if not server.valid_channel(name):
+        rb.numeric(n.ERR_NOSUCHCHANNEL, name, "No such channel")
+        return
+    existing = server.find_channel(name)
+    if existing is not None and client in existing.members:
+        return
+    if len(client.channels) >= server.config.limits.max_channels_per_client:
+        rb.numeric(n.ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
+        return
+    if existing is not None:
+        error = existing.join_error(client, server.fold(client.name), key)
+        if error is not None:
+            rb.numeric(error, existing.name, _JOIN_ERRORS[error])
+            return
+    channel, created = server.get_or_create_channel(name)
+    if channel is None:
+        rb.numeric(n.ERR_TOOMANYCHANNELS, name, "Too many channels exist on this server")
+        return
+    server.add_member(channel, client, "o" if created else "")
+    server.fanout(
+        channel.members, Message(source=client.prefix, command="JOIN", params=(channel.name,))
+    )
+    if channel.topic:
+        send_topic(server, channel, rb)
+    send_names(server, client, channel, rb)
+
+
+_JOIN_ERRORS: Final = MappingProxyType(
+    {
+        n.ERR_BADCHANNELKEY: "Cannot join channel (+k)",
+        n.ERR_CHANNELISFULL: "Cannot join channel (+l)",
+        n.ERR_INVITEONLYCHAN: "Cannot join channel (+i)",
+    }
+)
+
+
+def send_topic(server: Server, channel: Channel, rb: ReplyBuffer) -> None:
+    rb.numeric(n.RPL_TOPIC, channel.name, channel.topic)
+    rb.numeric(n.RPL_TOPICWHOTIME, channel.name, channel.topic_by, str(int(channel.topic_at)))
+
+
+def send_names(server: Server, client: Client, channel: Channel, rb: ReplyBuffer) -> None:
+    """RPL_NAMREPLY lines and RPL_ENDOFNAMES; outsiders see neither +s members nor +i users."""
+    member = client in channel.members
+    if member or not channel.secret:
+        multi = "multi-prefix" in client.caps
+        full = "userhost-in-names" in client.caps
+        names = (
+            prefix_for(status, multi) + (c.prefix if full else c.name)
+            for c, status in channel.members.items()
+            if member or not c.invisible
+        )
+        rb.numeric_list(n.RPL_NAMREPLY, ("@" if channel.secret else "=", channel.name), names)
+    rb.numeric(n.RPL_ENDOFNAMES, channel.name, "End of /NAMES list")
+
+
+def part(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """PART <channel>{,<channel>} [:<reason>]
+
+    Leaves channels.
+    """
+    reason = msg.params[1][: server.config.limits.kicklen] if len(msg.params) > 1 else ""
+    for name in msg.params[0].split(","):
+        channel = server.find_channel(name)
+        if channel is None:
+            rb.numeric(n.ERR_NOSUCHCHANNEL, name, "No such channel")
+        elif client not in channel.members:
+            rb.numeric(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+        else:
+            _part(server, client, channel, reason)
+
+
+def _part(server: Server, client: Client, channel: Channel, reason: str) -> None:
+    params = (channel.name, reason) if reason else (channel.name,)
+    server.fanout(channel.members, Message(source=client.prefix, command="PART", params=params))
+    server.remove_member(channel, client)
+
+
+def topic(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """TOPIC <channel> [:<topic>]
+
+    Shows the topic, or sets it (an empty topic clears it).
+    """
+    channel = server.find_channel(msg.params[0])
+    if channel is None:
+        rb.numeric(n.ERR_NOSUCHCHANNEL, msg.params[0], "No such channel")
+        return
+    member = client in channel.members
+    if len(msg.params) == 1:
+        if not member and channel.secret:
+            rb.numeric(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+        elif channel.topic:
+            send_topic(server, channel, rb)
+        else:
+            rb.numeric(n.RPL_NOTOPIC, channel.name, "No topic is set")
+        return
+    if not member:
+        rb.numeric(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+        return
+    if "t" in channel.modes and not channel.is_op(client):
+        rb.numeric(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
+        return
+    channel.topic = msg.params[1][: server.config.limits.topiclen]
+    channel.topic_by = client.prefix
+    channel.topic_at = server.wallclock()
+    server.fanout(
+        channel.members,
+        Message(source=client.prefix, command="TOPIC", params=(channel.name, channel.topic)),
+    )
+
+
+def names(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """NAMES [<channel>{,<channel>}]
+
+    Lists who is on channels. Without a channel, lists nothing (the network may be big).
+    """
+    if not msg.params:
+        rb.numeric(n.RPL_ENDOFNAMES, "*", "End of /NAMES list")
+        return
+    for name in msg.params[0].split(","):
+        channel = server.find_channel(name)
+        if channel is None:
+            rb.numeric(n.RPL_ENDOFNAMES, name, "End of /NAMES list")
+        else:
+            send_names(server, client, channel, rb)
+
+
+def kick(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """KICK <channel> <nick>{,<nick>} [:<reason>]
+
+    Removes members from a channel (channel operators only).
+    """
+    channel = server.find_channel(msg.params[0])
+    if channel is None:
+        rb.numeric(n.ERR_NOSUCHCHANNEL, msg.params[0], "No such channel")
+        return
+    if client not in channel.members:
+        rb.numeric(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+        return
+    if not channel.is_op(client):
+        rb.numeric(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
+        return
+    reason = msg.params[2][: server.config.limits.kicklen] if len(msg.params) > 2 else client.name
+    for nick in msg.params[1].split(",")[:MAX_TARGETS]:
+        target = server.find_nick(nick)
+        if target is None or target not in channel.members:
+            rb.numeric(n.ERR_USERNOTINCHANNEL, nick, channel.name, "They aren't on that channel")
+            continue
+        kick_msg = Message(
+            source=client.prefix, command="KICK", params=(channel.name, target.name, reason)
+        )
+        server.fanout(channel.members, kick_msg)
+        server.remove_member(channel, target)
+
+
+def invite(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """INVITE <nick> <channel>
+
+    Invites someone into a channel (past +i when you are a channel operator).
+    """
+    nick, name = msg.params[0], msg.params[1]
+    target = server.find_nick(nick)
+    if target is None:
+        rb.numeric(n.ERR_NOSUCHNICK, nick, "No such nick/channel")
+        return
+    channel = server.find_channel(name)
+    if channel is None:
+        rb.numeric(n.ERR_NOSUCHCHANNEL, name, "No such channel")
+        return
+    if client not in channel.members:
+        rb.numeric(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+        return
+    if "i" in channel.modes and not channel.is_op(client):
+        rb.numeric(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
+        return
+    if target in channel.members:
+        rb.numeric(n.ERR_USERONCHANNEL, target.name, channel.name, "is already on channel")
+        return
+    channel.invite(server.fold(target.name))
+    rb.numeric(n.RPL_INVITING, target.name, channel.name)
+    if target.away is not None:
+        rb.numeric(n.RPL_AWAY, target.name, target.away)
+    server.send(
+        target, Message(source=client.prefix, command="INVITE", params=(target.name, channel.name))
+    )

@@ -1,0 +1,194 @@
+"""Queries about users and the server: WHO, WHOIS, LUSERS, MOTD, VERSION, ISON, USERHOST."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ircd import numerics as n
+from ircd.channel import prefix_for
+from ircd.isupport import VERSION
+from ircd.masks import glob_match
+from ircd.protocol import Message
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from ircd.channel import Channel
+    from ircd.client import Client
+    from ircd.replies import ReplyBuffer
+    from ircd.server import Server
+
+#: WHO replies at most this many users for a mask (a channel lists all its members).
+MAX_WHO_RESULTS = 200
+
+
+def who(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """WHO <mask>
+
+    Lists the members of a channel, or the visible users whose nick matches a mask.
+    """
+    mask = msg.params[0]
+    if mask.startswith("#"):
+        channel = server.find_channel(mask)
+        if channel is not None:
+            member = client in channel.members
+            if member or not channel.secret:
+                for user, status in channel.members.items():
+                    if member or not user.invisible:
+                        _who_reply(server, client, rb, user, channel.name, status)
+    else:
+        folded = server.fold(mask)
+        shared = set(server.peers(client))
+        count = 0
+        for user in list(server.nicks.values()):
+            if count >= MAX_WHO_RESULTS:
+                break
+            if not user.registered or not glob_match(folded, server.fold(user.name)):
+                continue
+            if user.invisible and user is not client and user not in shared:
+                continue
+            channel = next(iter(user.channels.values()), None)
+            name = channel.name if channel is not None and not channel.secret else "*"
+            _who_reply(server, client, rb, user, name, channel.members[user] if name != "*" else "")
+            count += 1
+    rb.numeric(n.RPL_ENDOFWHO, mask, "End of /WHO list")
+
+
+def _who_reply(
+    server: Server, client: Client, rb: ReplyBuffer, user: Client, channel: str, status: str
+) -> None:
+    flags = ("G" if user.away is not None else "H") + ("*" if user.oper else "")
+    flags += prefix_for(status, "multi-prefix" in client.caps)
+    rb.numeric(
+        n.RPL_WHOREPLY,
+        channel,
+        user.user or "*",
+        user.host,
+        server.name,
+        user.name,
+        flags,
+        f"0 {user.realname}",
+    )
+
+
+def whois(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """WHOIS [<server>] <nick>
+
+    Shows who a user is, where they are, and how long they have been idle.
+    """
+    nick = msg.params[-1]
+    user = server.find_nick(nick)
+    if user is None:
+        rb.numeric(n.ERR_NOSUCHNICK, nick, "No such nick/channel")
+        rb.numeric(n.RPL_ENDOFWHOIS, nick, "End of /WHOIS list")
+        return
+    rb.numeric(n.RPL_WHOISUSER, user.name, user.user or "*", user.host, "*", user.realname)
+    multi = "multi-prefix" in client.caps
+    channels = (
+        prefix_for(ch.members[user], multi) + ch.name for ch in visible_channels(client, user)
+    )
+    rb.numeric_list(n.RPL_WHOISCHANNELS, (user.name,), channels)
+    rb.numeric(n.RPL_WHOISSERVER, user.name, server.name, server.config.network)
+    if user.oper is not None:
+        rb.numeric(n.RPL_WHOISOPERATOR, user.name, "is an IRC operator")
+    if user.account is not None:
+        rb.numeric(n.RPL_WHOISACCOUNT, user.name, user.account, "is logged in as")
+    if user.away is not None:
+        rb.numeric(n.RPL_AWAY, user.name, user.away)
+    if user.tls:
+        rb.numeric(n.RPL_WHOISSECURE, user.name, "is using a secure connection")
+    idle = int(server.clock() - user.last_active)
+    rb.numeric(
+        n.RPL_WHOISIDLE, user.name, str(idle), str(int(user.signon)), "seconds idle, signon time"
+    )
+    rb.numeric(n.RPL_ENDOFWHOIS, user.name, "End of /WHOIS list")
+
+
+def lusers(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """LUSERS
+
+    Shows how many users, operators and channels there are.
+    """
+    send_lusers(server, rb)
+
+
+def send_lusers(server: Server, rb: ReplyBuffer) -> None:
+    users = server.registered_count
+    visible = users - server.invisible_count
+    rb.numeric(
+        n.RPL_LUSERCLIENT,
+        f"There are {visible} users and {server.invisible_count} invisible on 1 servers",
+    )
+    if server.oper_count:
+        rb.numeric(n.RPL_LUSEROP, str(server.oper_count), "operator(s) online")
+    unknown = len(server.clients) - users
+    if unknown:
+        rb.numeric(n.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
+    if server.channels:
+        rb.numeric(n.RPL_LUSERCHANNELS, str(len(server.channels)), "channels formed")
+    rb.numeric(n.RPL_LUSERME, f"I have {users} clients and 0 servers")
+    most = str(server.max_registered)
+    rb.numeric(n.RPL_LOCALUSERS, str(users), most, f"Current local users {users}, max {most}")
+    rb.numeric(n.RPL_GLOBALUSERS, str(users), most, f"Current global users {users}, max {most}")
+
+
+def motd(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """MOTD
+
+    Shows the message of the day.
+    """
+    send_motd(server, rb)
+
+
+def send_motd(server: Server, rb: ReplyBuffer) -> None:
+    text = server.config.motd
+    if not text:
+        rb.numeric(n.ERR_NOMOTD, "MOTD File is missing")
+        return
+    rb.numeric(n.RPL_MOTDSTART, f"- {server.name} Message of the day - ")
+    for line in text.splitlines():
+        rb.numeric(n.RPL_MOTD, f"- {line}"[:400])
+    rb.numeric(n.RPL_ENDOFMOTD, "End of /MOTD command.")
+
+
+def version(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """VERSION
+
+    Shows the server's version and the features it supports.
+    """
+    rb.numeric(n.RPL_VERSION, VERSION, server.name, "")
+    server.send_isupport(rb)
+
+
+def ison(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """ISON <nick>{ <nick>}
+
+    Tells which of the nicks are online.
+    """
+    nicks = (word for param in msg.params for word in param.split())
+    online = (user.name for nick in nicks if (user := server.find_nick(nick)) is not None)
+    rb.numeric(n.RPL_ISON, " ".join(_unique(online)))
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def userhost(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """USERHOST <nick>{ <nick>}
+
+    Shows user@host for up to five nicks.
+    """
+    replies = []
+    for nick in msg.params[:5]:
+        user = server.find_nick(nick)
+        if user is not None:
+            oper = "*" if user.oper else ""
+            away = "-" if user.away is not None else "+"
+            replies.append(f"{user.name}{oper}={away}{user.user}@{user.host}")
+    rb.numeric(n.RPL_USERHOST, " ".join(replies))
+
+
+def visible_channels(client: Client, user: Client) -> list[Channel]:
+    """Channels of `user` that `client` may see (not secret, or shared)."""
+    return [ch for ch in user.channels.values() if not ch.secret or client in ch.members]

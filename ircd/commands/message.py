@@ -1,0 +1,151 @@
+"""Messages between users: PRIVMSG, NOTICE, TAGMSG, and AWAY."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Final
+
+from ircd import numerics as n
+from ircd.channel import STATUS_MODES, STATUS_PREFIXES
+from ircd.isupport import MAX_TARGETS
+from ircd.protocol import Message, truncate_utf8
+
+if TYPE_CHECKING:
+    from ircd.client import Client
+    from ircd.replies import ReplyBuffer
+    from ircd.server import Server
+
+_PREFIX_TO_MODE: Final = MappingProxyType({p: m for m, p in STATUS_PREFIXES.items()})
+
+
+def privmsg(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """PRIVMSG <target>{,<target>} :<text>
+
+    Sends a message to users or channels (@#channel: to its operators only).
+    """
+    _deliver(server, client, msg, rb, "PRIVMSG")
+
+
+def notice(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """NOTICE <target>{,<target>} :<text>
+
+    Like PRIVMSG, but never answered automatically.
+    """
+    _deliver(server, client, msg, rb, "NOTICE")
+
+
+def tagmsg(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """TAGMSG <target>{,<target>}
+
+    Sends only tags (message-tags capability), e.g. typing notifications.
+    """
+    if "message-tags" in client.caps:
+        _deliver(server, client, msg, rb, "TAGMSG")
+
+
+def _deliver(server: Server, client: Client, msg: Message, rb: ReplyBuffer, command: str) -> None:
+    quiet = command != "PRIVMSG"  # NOTICE and TAGMSG get no automatic error replies
+    if not msg.params or not msg.params[0]:
+        if not quiet:
+            rb.numeric(n.ERR_NORECIPIENT, f"No recipient given ({command})")
+        return
+    text = msg.params[1] if len(msg.params) > 1 else ""
+    if command != "TAGMSG" and not text:
+        if not quiet:
+            rb.numeric(n.ERR_NOTEXTTOSEND, "No text to send")
+        return
+    # Only client-only tags ("+...") travel, and only from clients that negotiated them.
+    client_tags = (
+        {k: v for k, v in msg.tags.items() if k[0] == "+"} if "message-tags" in client.caps else {}
+    )
+    if command == "TAGMSG" and not client_tags:
+        return
+    client.last_active = server.clock()
+    targets = msg.params[0].split(",")
+    if len(targets) > MAX_TARGETS and not quiet:
+        rb.numeric(n.ERR_TOOMANYTARGETS, msg.params[0], f"Too many targets, at most {MAX_TARGETS}")
+    for target in targets[:MAX_TARGETS]:
+        if target:
+            _deliver_one(server, client, rb, command, target, text, client_tags, quiet)
+
+
+def _deliver_one(
+    server: Server,
+    client: Client,
+    rb: ReplyBuffer,
+    command: str,
+    target: str,
+    text: str,
+    client_tags: dict[str, str],
+    quiet: bool,
+) -> None:
+    name = target.lstrip("".join(STATUS_PREFIXES.values()))
+    statuses = target[: len(target) - len(name)]
+    if name.startswith("#"):
+        channel = server.find_channel(name)
+        if channel is None:
+            if not quiet:
+                rb.numeric(n.ERR_NOSUCHNICK, target, "No such nick/channel")
+            return
+        if not channel.can_send(client):
+            if not quiet:
+                rb.numeric(n.ERR_CANNOTSENDTOCHAN, channel.name, "Cannot send to channel")
+            return
+        out = _outgoing(server, client, command, statuses + channel.name, text, client_tags)
+        if statuses:
+            # STATUSMSG: to members holding the lowest named status or better.
+            lowest = max(STATUS_MODES.index(_PREFIX_TO_MODE[p]) for p in statuses)
+            allowed = STATUS_MODES[: lowest + 1]
+            recipients = (
+                c
+                for c, s in channel.members.items()
+                if c is not client and any(m in s for m in allowed)
+            )
+        else:
+            recipients = (c for c in channel.members if c is not client)
+        server.fanout(recipients, out)
+    else:
+        user = server.find_nick(name)
+        if user is None:
+            if server.hooks.message_to_absent(client, name, command, text):
+                return
+            if not quiet:
+                rb.numeric(n.ERR_NOSUCHNICK, name, "No such nick/channel")
+            return
+        out = _outgoing(server, client, command, user.name, text, client_tags)
+        server.send(user, out)
+        if command == "PRIVMSG" and user.away is not None:
+            rb.numeric(n.RPL_AWAY, user.name, user.away)
+    if "echo-message" in client.caps:
+        rb.add(out)
+
+
+def _outgoing(
+    server: Server,
+    client: Client,
+    command: str,
+    target: str,
+    text: str,
+    client_tags: dict[str, str],
+) -> Message:
+    tags = server.relay_tags(client_tags)
+    if command == "TAGMSG":
+        return Message(source=client.prefix, command=command, params=(target,), tags=tags)
+    # Our prefix makes the relayed line longer than what the client sent: cut to fit 512.
+    text = truncate_utf8(text, server.text_budget(client, command, target))
+    return Message(source=client.prefix, command=command, params=(target, text), tags=tags)
+
+
+def away(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """AWAY [:<message>]
+
+    Marks you away with a message, or back without one.
+    """
+    text = msg.params[0][: server.config.limits.awaylen] if msg.params else ""
+    client.away = text or None
+    if text:
+        rb.numeric(n.RPL_NOWAWAY, "You have been marked as being away")
+    else:
+        rb.numeric(n.RPL_UNAWAY, "You are no longer marked as being away")
+    notify = Message(source=client.prefix, command="AWAY", params=(text,) if text else ())
+    server.fanout((c for c in server.peers(client) if "away-notify" in c.caps), notify)

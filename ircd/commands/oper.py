@@ -1,0 +1,62 @@
+"""Operator commands: OPER and KILL."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from ircd import numerics as n
+from ircd.protocol import Message
+from ircd.replies import ReplyBuffer
+
+if TYPE_CHECKING:
+    from ircd.client import Client
+    from ircd.server import Pending, Server
+
+log = logging.getLogger("ircd.oper")
+
+
+def oper(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending:
+    """OPER <name> <password>
+
+    Gains IRC operator status. The password is checked against an Argon2id hash.
+    """
+    name, password = msg.params[0], msg.params[1]
+    block = server.find_oper(name)
+    # The Argon2id check takes tens of milliseconds: it runs in a worker thread and the
+    # client's later commands wait for it (the server pauses this client's input).
+    return _finish_oper(server, client, name, block.password_hash if block else None, password)
+
+
+async def _finish_oper(
+    server: Server, client: Client, name: str, password_hash: str | None, password: str
+) -> None:
+    ok = await server.passwords.verify(password_hash, password)
+    if client.closed:
+        return
+    rb = ReplyBuffer(server, client)
+    if ok:
+        server.set_oper(client, name)
+        log.info("%s (%s) is now operator %s", client.name, client.ip, name)
+        rb.numeric(n.RPL_YOUREOPER, "You are now an IRC operator")
+        rb.add(Message(source=client.prefix, command="MODE", params=(client.name, "+o")))
+    else:
+        # The log says why; the client only learns that it failed.
+        log.warning("failed OPER %r from %s (%s)", name, client.name, client.ip)
+        rb.numeric(n.ERR_PASSWDMISMATCH, "Password incorrect")
+    rb.flush()
+
+
+def kill(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """KILL <nick> :<reason>
+
+    Disconnects a user (operators only).
+    """
+    target = server.find_nick(msg.params[0])
+    if target is None:
+        rb.numeric(n.ERR_NOSUCHNICK, msg.params[0], "No such nick/channel")
+        return
+    reason = msg.params[1][: server.config.limits.kicklen]
+    log.info("%s killed %s: %s", client.oper, target.name, reason)
+    server.send(target, Message(source=client.prefix, command="KILL", params=(target.name, reason)))
+    server.disconnect(target, f"Killed ({client.name} ({reason}))")

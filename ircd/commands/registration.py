@@ -1,0 +1,171 @@
+"""Connection registration and keep-alive: PASS, NICK, USER, CAP, PING, PONG, QUIT."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Final
+
+from ircd import numerics as n
+from ircd.isupport import USERLEN
+from ircd.protocol import MAX_BODY, Message
+
+if TYPE_CHECKING:
+    from ircd.client import Client
+    from ircd.replies import ReplyBuffer
+    from ircd.server import Server
+
+#: Capabilities offered in CAP LS (none carries a value yet).
+SUPPORTED_CAPS: Final = frozenset(
+    {
+        "away-notify",
+        "cap-notify",
+        "echo-message",
+        "message-tags",
+        "multi-prefix",
+        "server-time",
+        "userhost-in-names",
+    }
+)
+_USERNAME_JUNK: Final = re.compile(r"[^A-Za-z0-9._\-]")
+_REALNAME_MAX: Final = 100
+
+
+def pass_(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """PASS <password>
+
+    Sets the connection password; it must come before NICK and USER.
+    """
+    if client.registered:
+        rb.numeric(n.ERR_ALREADYREGISTERED, "You may not reregister")
+        return
+    client.password = msg.params[0]
+
+
+def nick(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """NICK <nickname>
+
+    Chooses or changes your nickname.
+    """
+    if not msg.params or not msg.params[0]:
+        rb.numeric(n.ERR_NONICKNAMEGIVEN, "No nickname given")
+        return
+    new = msg.params[0]
+    if not server.valid_nick(new):
+        rb.numeric(n.ERR_ERRONEUSNICKNAME, new, "Erroneous nickname")
+        return
+    holder = server.nicks.get(server.fold(new))
+    if holder is not None and holder is not client:
+        rb.numeric(n.ERR_NICKNAMEINUSE, new, "Nickname is already in use")
+        return
+    if new == client.nick:
+        return
+    reason = server.hooks.nick_reserved(client, new)
+    if reason is not None:
+        rb.numeric(n.ERR_NICKNAMEINUSE, new, reason)
+        return
+    server.set_nick(client, new)
+    server.try_register(client, rb)
+
+
+def user(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """USER <username> <mode> <unused> :<realname>
+
+    Gives your username and real name during registration.
+    """
+    if client.registered or client.user is not None:
+        rb.numeric(n.ERR_ALREADYREGISTERED, "You may not reregister")
+        return
+    # No ident lookup is done, so the username is marked unverified with "~".
+    username = _USERNAME_JUNK.sub("", msg.params[0])[: USERLEN - 1] or "user"
+    client.user = "~" + username
+    client.realname = msg.params[3][:_REALNAME_MAX] or username
+    server.try_register(client, rb)
+
+
+def cap(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """CAP <subcommand> [:<capabilities>]
+
+    Negotiates IRCv3 capabilities: LS [302], LIST, REQ :<caps>, END.
+    """
+    sub = msg.params[0].upper()
+    if sub == "LS":
+        version = msg.params[1] if len(msg.params) > 1 else ""
+        if version.isdigit():
+            client.cap_version = max(client.cap_version, int(version))
+        if client.cap_version >= 302:
+            client.caps.add("cap-notify")  # implied by CAP LS 302
+        if not client.registered:
+            client.cap_negotiating = True
+        _cap_list(server, client, rb, "LS", sorted(SUPPORTED_CAPS))
+    elif sub == "LIST":
+        _cap_list(server, client, rb, "LIST", sorted(client.caps))
+    elif sub == "REQ":
+        if not client.registered:
+            client.cap_negotiating = True
+        raw = msg.params[1] if len(msg.params) > 1 else ""
+        wanted = raw.split()
+        names = [c.removeprefix("-") for c in wanted]
+        ok = bool(wanted) and all(name in SUPPORTED_CAPS for name in names)
+        if ok and client.cap_version >= 302 and "-cap-notify" in wanted:
+            ok = False  # cap-notify cannot be disabled once implied by 302
+        if ok:
+            for item, name in zip(wanted, names, strict=True):
+                if item.startswith("-"):
+                    client.caps.discard(name)
+                else:
+                    client.caps.add(name)
+            client.update_tag_mode()
+        rb.add(
+            Message(
+                source=server.name, command="CAP", params=(client.name, "ACK" if ok else "NAK", raw)
+            )
+        )
+    elif sub == "END":
+        if not client.registered and client.cap_negotiating:
+            client.cap_negotiating = False
+            server.try_register(client, rb)
+    else:
+        rb.numeric(n.ERR_INVALIDCAPCMD, msg.params[0], "Invalid CAP command")
+
+
+def _cap_list(server: Server, client: Client, rb: ReplyBuffer, sub: str, caps: list[str]) -> None:
+    # A long list is split; only 302 clients understand the "*" continuation marker.
+    budget = MAX_BODY - 2 - len(f":{server.name} CAP {client.name} {sub} * :".encode())
+    lines: list[list[str]] = [[]]
+    for name in caps:
+        if lines[-1] and len(" ".join([*lines[-1], name]).encode()) > budget:
+            lines.append([])
+        lines[-1].append(name)
+    if client.cap_version < 302:
+        lines = [[name for line in lines for name in line]]
+    for i, line in enumerate(lines):
+        more = ("*",) if i < len(lines) - 1 else ()
+        rb.add(
+            Message(
+                source=server.name, command="CAP", params=(client.name, sub, *more, " ".join(line))
+            )
+        )
+
+
+def ping(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """PING <token>
+
+    Asks the server to answer with PONG <token>.
+    """
+    rb.add(Message(source=server.name, command="PONG", params=(server.name, msg.params[0])))
+
+
+def pong(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """PONG [<server>] <token>
+
+    Answers a PING from the server (any input resets the ping timer).
+    """
+
+
+def quit_(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """QUIT [:<reason>]
+
+    Leaves the server.
+    """
+    reason = msg.params[0][: server.config.limits.kicklen] if msg.params else ""
+    server.disconnect(client, f"Quit: {reason}" if reason else "Quit")

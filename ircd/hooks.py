@@ -1,0 +1,45 @@
+"""The extension interface the gateway plugs into: a small hooks object passed to `Server`.
+
+The gateway never reaches into the server's tables; it implements `ServerHooks` and
+passes the object to `Server(config, hooks=...)`. `NoHooks` is the default behaviour of a
+standalone server. Hooks run on the event loop, inside command handling: they must be
+quick and must not block or call back into the server synchronously.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ircd.client import Client
+
+
+class ServerHooks(Protocol):
+    """What the server asks its embedder. Every method has a safe default in `NoHooks`."""
+
+    def nick_reserved(self, client: Client, nick: str) -> str | None:
+        """Return a reason if `nick` is reserved for someone other than `client`, else None.
+
+        Called before a client takes a nick (at registration and on NICK). The gateway
+        uses it so that a callsign nick belongs to its enrolled owner. The reason is shown
+        to the client in ERR_NICKNAMEINUSE.
+        """
+        ...
+
+    def message_to_absent(self, client: Client, nick: str, command: str, text: str) -> bool:
+        """A PRIVMSG or NOTICE was sent to `nick`, who is not connected.
+
+        Return True if the hook took the message (for example into a radio user's
+        mailbox); the sender then gets no ERR_NOSUCHNICK. Return False otherwise.
+        """
+        ...
+
+
+class NoHooks:
+    """Default hooks: no nick is reserved and messages to absent nicks are refused."""
+
+    def nick_reserved(self, client: Client, nick: str) -> str | None:
+        return None
+
+    def message_to_absent(self, client: Client, nick: str, command: str, text: str) -> bool:
+        return False

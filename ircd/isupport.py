@@ -1,0 +1,50 @@
+"""Fixed protocol limits and the RPL_ISUPPORT (005) tokens derived from the configuration."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ircd.channel import FLAG_MODES, STATUS_MODES, STATUS_PREFIXES
+from ircd.config import IrcConfig
+
+VERSION: Final = "packet-ircd-0.1"
+#: Username length, the "~" of an unverified ident included.
+USERLEN: Final = 16
+HOSTLEN: Final = 64
+#: Targets per PRIVMSG/NOTICE/TAGMSG/KICK (ISUPPORT TARGMAX).
+MAX_TARGETS: Final = 4
+#: Parameter-taking mode changes per MODE command (ISUPPORT MODES).
+MAX_MODES: Final = 4
+#: Longest channel key accepted by +k.
+KEYLEN: Final = 32
+#: User modes and channel modes for RPL_MYINFO (004).
+USER_MODES: Final = "io"
+CHANNEL_MODES: Final = "iklmnostv"
+CHANNEL_MODES_WITH_PARAM: Final = "klov"
+
+
+def isupport_tokens(config: IrcConfig) -> tuple[str, ...]:
+    """Every 005 token, only for features that are implemented."""
+    lim = config.limits
+    prefixes = "".join(STATUS_PREFIXES[m] for m in STATUS_MODES)
+    return (
+        f"AWAYLEN={lim.awaylen}",
+        f"CASEMAPPING={config.casemapping}",
+        f"CHANLIMIT=#:{lim.max_channels_per_client}",
+        f"CHANMODES=,k,l,{FLAG_MODES}",
+        f"CHANNELLEN={lim.channellen}",
+        "CHANTYPES=#",
+        f"HOSTLEN={HOSTLEN}",
+        f"KEYLEN={KEYLEN}",
+        f"KICKLEN={lim.kicklen}",
+        f"MODES={MAX_MODES}",
+        f"NETWORK={config.network}",
+        f"NICKLEN={lim.nicklen}",
+        f"PREFIX=({STATUS_MODES}){prefixes}",
+        f"STATUSMSG={prefixes}",
+        f"TARGMAX=PRIVMSG:{MAX_TARGETS},NOTICE:{MAX_TARGETS},TAGMSG:{MAX_TARGETS},"
+        f"KICK:{MAX_TARGETS},JOIN:,PART:,NAMES:,WHOIS:1,ISON:,USERHOST:5",
+        f"TOPICLEN={lim.topiclen}",
+        f"USERLEN={USERLEN}",
+        "UTF8ONLY",
+    )

@@ -1,0 +1,442 @@
+"""The server core: every table, registration, fan-out, flood control and timeouts.
+
+Sans-socket: input arrives through `receive(client, bytes)`, output leaves through each
+client's `Sink`, time comes from the injected `clock`, and timers go through the injected
+`Scheduler`. Two `Server` instances in one process share nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+import logging
+import re
+import secrets
+import time
+from collections.abc import Callable, Coroutine, Iterable
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from ircd import numerics as n
+from ircd.casemap import folder
+from ircd.channel import Channel
+from ircd.client import TAGS_MESSAGE, TAGS_TIME, Client, Scheduler, Sink, TimerHandle
+from ircd.commands import dispatch
+from ircd.commands.info import send_lusers, send_motd
+from ircd.config import IrcConfig, OperConfig
+from ircd.hooks import NoHooks, ServerHooks
+from ircd.isupport import (
+    CHANNEL_MODES,
+    CHANNEL_MODES_WITH_PARAM,
+    USER_MODES,
+    VERSION,
+    isupport_tokens,
+)
+from ircd.passwords import PasswordChecker
+from ircd.protocol import (
+    MAX_BODY,
+    MAX_CLIENT_TAGS,
+    MAX_LINE,
+    BufferEvent,
+    IrcParseError,
+    Message,
+    parse_line,
+)
+from ircd.replies import ReplyBuffer
+
+log = logging.getLogger("ircd")
+
+_NICK: Final = re.compile(r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}\-]*\Z")
+_CHANNEL_FORBIDDEN: Final = re.compile(r"[\s,\x07\x00]")
+
+Pending = Coroutine[Any, Any, None]
+
+
+class Server:
+    """An IRC server without sockets. Create one per configuration; see `ircd.net` for I/O."""
+
+    def __init__(
+        self,
+        config: IrcConfig,
+        *,
+        hooks: ServerHooks | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wallclock: Callable[[], float] = time.time,
+        scheduler: Scheduler | None = None,
+    ) -> None:
+        self._config = config
+        self.hooks: ServerHooks = hooks if hooks is not None else NoHooks()
+        self.clock = clock
+        self.wallclock = wallclock
+        self._scheduler = scheduler
+        self.name = config.server_name
+        self.fold = folder(config.casemapping)
+        self.created = wallclock()
+        # Folded nick -> client, for registered clients and those holding a nick before
+        # registration; bounded because clients are bounded by limits.max_clients.
+        self.nicks: dict[str, Client] = {}
+        self.clients: dict[int, Client] = {}
+        self.channels: dict[str, Channel] = {}
+        self.passwords = PasswordChecker(config.limits.max_password_checks)
+        self.registered_count = 0
+        self.invisible_count = 0
+        self.oper_count = 0
+        self.max_registered = 0
+        self._ids = itertools.count(1)
+        self._msgids = itertools.count(1)
+        self._msgid_prefix = secrets.token_hex(4)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._tick_handle: TimerHandle | None = None
+        self.isupport = isupport_tokens(self._config)
+
+    # -- configuration ---------------------------------------------------------------
+
+    @property
+    def config(self) -> IrcConfig:
+        """The current configuration; read it once per operation (reload swaps it whole)."""
+        return self._config
+
+    def reload(self, config: IrcConfig) -> None:
+        """Swap in a new configuration. Server name and case mapping cannot change live."""
+        if config.server_name != self.name or config.casemapping != self._config.casemapping:
+            log.warning("server_name and casemapping changes need a restart; keeping the old ones")
+            config = dataclasses.replace(
+                config, server_name=self.name, casemapping=self._config.casemapping
+            )
+        if config.limits.max_password_checks != self._config.limits.max_password_checks:
+            self.passwords = PasswordChecker(config.limits.max_password_checks)
+        self._config = config
+        self.isupport = isupport_tokens(self._config)
+
+    def find_oper(self, name: str) -> OperConfig | None:
+        return next((o for o in self._config.opers if o.name == name), None)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def _scheduler_or_loop(self) -> Scheduler:
+        return self._scheduler if self._scheduler is not None else asyncio.get_running_loop()
+
+    def start(self) -> None:
+        """Start the periodic ping and timeout check (needs a scheduler or a running loop)."""
+        if self._tick_handle is None:
+            self._tick_handle = self._scheduler_or_loop().call_later(
+                self._tick_period(), self._tick
+            )
+
+    def _tick_period(self) -> float:
+        lim = self._config.limits
+        shortest = min(lim.ping_interval, lim.ping_timeout, lim.registration_timeout)
+        return min(max(shortest / 4, 0.05), 5.0)
+
+    def _tick(self) -> None:
+        self._tick_handle = self._scheduler_or_loop().call_later(self._tick_period(), self._tick)
+        self.check_timeouts()
+
+    def stop(self, reason: str = "Server shutting down") -> None:
+        """Stop timers and disconnect every client with `reason`."""
+        if self._tick_handle is not None:
+            self._tick_handle.cancel()
+            self._tick_handle = None
+        for client in list(self.clients.values()):
+            self.disconnect(client, reason)
+
+    # -- connections -------------------------------------------------------------------
+
+    def connect(self, sink: Sink, *, ip: str, tls: bool = False) -> Client | None:
+        """Accept a new connection; return None (after telling the peer) if the server is full."""
+        if len(self.clients) >= self._config.limits.max_clients:
+            sink.write(b"ERROR :Closing Link: Server is full\r\n")
+            sink.close()
+            return None
+        client = Client(next(self._ids), sink, ip=ip, tls=tls, now=self.clock(), max_line=MAX_LINE)
+        self.clients[client.id] = client
+        return client
+
+    def receive(self, client: Client, data: bytes) -> None:
+        """Take bytes from `client` and run every command they complete, as flood control allows."""
+        if client.closed:
+            return
+        now = self.clock()
+        client.last_recv = now
+        client.ping_sent = None
+        client.lines.feed(data)
+        self._process(client)
+
+    def _process(self, client: Client) -> None:
+        lim = self._config.limits
+        rate = lim.flood_rate
+        window = lim.flood_burst / rate if rate else 0.0
+        while not client.closed:
+            now = self.clock()
+            throttled = rate and client.penalty_until - now > window
+            if throttled or client.pending is not None:
+                if len(client.lines) > lim.recvq:
+                    self.disconnect(client, "Excess Flood")
+                elif throttled and client.resume_handle is None:
+                    delay = client.penalty_until - now - window
+                    client.resume_handle = self._scheduler_or_loop().call_later(
+                        delay, self._resume, client
+                    )
+                return
+            item = client.lines.next_line()
+            if item is BufferEvent.NEED_DATA:
+                return
+            if rate:
+                client.penalty_until = max(client.penalty_until, now) + 1.0 / rate
+            rb = ReplyBuffer(self, client)
+            pending = None
+            if item is BufferEvent.LINE_TOO_LONG:
+                rb.numeric(n.ERR_INPUTTOOLONG, "Input line was too long")
+            else:
+                assert isinstance(item, bytes)
+                pending = self._handle_line(client, item, rb)
+            rb.flush()
+            if pending is not None:
+                self._start_pending(client, pending)
+
+    def _resume(self, client: Client) -> None:
+        client.resume_handle = None
+        self._process(client)
+
+    def _handle_line(self, client: Client, line: bytes, rb: ReplyBuffer) -> Pending | None:
+        if not line.strip(b" "):
+            return None  # empty lines are ignored silently (Modern IRC)
+        try:
+            msg = parse_line(line)
+        except IrcParseError as e:
+            if e.reason in ("line too long", "tags too long"):
+                rb.numeric(n.ERR_INPUTTOOLONG, "Input line was too long")
+            else:
+                rb.numeric(n.ERR_UNKNOWNERROR, "*", f"Malformed message: {e.reason}")
+            return None
+        if msg.tags and line.find(b" ") > MAX_CLIENT_TAGS:
+            rb.numeric(n.ERR_INPUTTOOLONG, "Input line was too long")
+            return None
+        return dispatch(self, client, msg, rb)
+
+    def _start_pending(self, client: Client, coro: Pending) -> None:
+        # Later lines must wait: their meaning may depend on this command's outcome.
+        task = asyncio.get_running_loop().create_task(coro)
+        client.pending = task
+        self._tasks.add(task)
+        client.sink.pause_reading()
+        task.add_done_callback(lambda t: self._pending_done(client, t))
+
+    def _pending_done(self, client: Client, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        client.pending = None
+        if task.cancelled() or client.closed:
+            return
+        exc = task.exception()
+        if exc is not None:
+            # The per-connection boundary for deferred commands: log it, close this one.
+            log.error("command failed for %r", client, exc_info=exc)
+            self.disconnect(client, "Internal error")
+            return
+        client.sink.resume_reading()
+        self._process(client)
+
+    def disconnect(self, client: Client, reason: str) -> None:
+        """Remove `client` everywhere, tell its peers, and close its sink. Idempotent."""
+        if client.closed:
+            return
+        client.closed = True
+        if client.resume_handle is not None:
+            client.resume_handle.cancel()
+            client.resume_handle = None
+        if client.pending is not None:
+            client.pending.cancel()
+        if client.registered:
+            self.fanout(
+                self.peers(client), Message(source=client.prefix, command="QUIT", params=(reason,))
+            )
+            self.registered_count -= 1
+            self.invisible_count -= client.invisible
+        if client.oper is not None:
+            self.oper_count -= 1
+        for channel in list(client.channels.values()):
+            self.remove_member(channel, client)
+        if client.nick is not None and self.nicks.get(self.fold(client.nick)) is client:
+            del self.nicks[self.fold(client.nick)]
+        self.clients.pop(client.id, None)
+        client.sink.write(f"ERROR :Closing Link: {client.host} ({reason})\r\n".encode())
+        client.sink.close()
+
+    def check_timeouts(self) -> None:
+        """Ping idle clients, drop those that do not answer or never register."""
+        now = self.clock()
+        lim = self._config.limits
+        for client in list(self.clients.values()):
+            if not client.registered and now - client.connected_at > lim.registration_timeout:
+                self.disconnect(client, "Registration timed out")
+            elif client.ping_sent is not None:
+                if now - client.ping_sent > lim.ping_timeout:
+                    self.disconnect(client, f"Ping timeout: {int(now - client.last_recv)} seconds")
+            elif now - client.last_recv > lim.ping_interval:
+                client.ping_sent = now
+                self.send(client, Message(command="PING", params=(self.name,)))
+
+    # -- names -------------------------------------------------------------------------
+
+    def valid_nick(self, nick: str) -> bool:
+        return len(nick) <= self._config.limits.nicklen and bool(_NICK.match(nick))
+
+    def valid_channel(self, name: str) -> bool:
+        return (
+            name.startswith("#")
+            and 1 < len(name) <= self._config.limits.channellen
+            and not _CHANNEL_FORBIDDEN.search(name)
+        )
+
+    def find_nick(self, nick: str) -> Client | None:
+        client = self.nicks.get(self.fold(nick))
+        return client if client is not None and client.registered else None
+
+    def find_channel(self, name: str) -> Channel | None:
+        return self.channels.get(self.fold(name))
+
+    def set_nick(self, client: Client, nick: str) -> None:
+        """Give `client` a nick (the caller checked it is free) and tell whoever must know."""
+        old = client.nick
+        if old is not None:
+            self.nicks.pop(self.fold(old), None)
+        self.nicks[self.fold(nick)] = client
+        if client.registered and old is not None:
+            msg = Message(source=client.prefix, command="NICK", params=(nick,))
+            self.fanout(itertools.chain((client,), self.peers(client)), msg)
+        client.nick = nick
+
+    def set_invisible(self, client: Client, on: bool) -> None:
+        """Set or clear user mode +i, keeping the LUSERS count right."""
+        if client.invisible == on:
+            return
+        if on:
+            client.modes.add("i")
+        else:
+            client.modes.discard("i")
+        if client.registered:
+            self.invisible_count += 1 if on else -1
+
+    def set_oper(self, client: Client, name: str | None) -> None:
+        """Make `client` operator `name` (user mode +o), or drop operator status with None."""
+        if (client.oper is None) != (name is None):
+            self.oper_count += 1 if name is not None else -1
+        client.oper = name
+        if name is not None:
+            client.modes.add("o")
+        else:
+            client.modes.discard("o")
+
+    # -- registration ------------------------------------------------------------------
+
+    def try_register(self, client: Client, rb: ReplyBuffer) -> None:
+        """Finish registration once NICK and USER are in and CAP negotiation is over."""
+        if (
+            client.registered
+            or client.nick is None
+            or client.user is None
+            or client.cap_negotiating
+        ):
+            return
+        client.registered = True
+        client.signon = self.wallclock()
+        self.registered_count += 1
+        self.invisible_count += client.invisible
+        self.max_registered = max(self.max_registered, self.registered_count)
+        cfg = self._config
+        rb.numeric(n.RPL_WELCOME, f"Welcome to the {cfg.network} IRC Network {client.prefix}")
+        rb.numeric(n.RPL_YOURHOST, f"Your host is {self.name}, running version {VERSION}")
+        created = datetime.fromtimestamp(self.created, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        rb.numeric(n.RPL_CREATED, f"This server was created {created}")
+        rb.numeric(
+            n.RPL_MYINFO, self.name, VERSION, USER_MODES, CHANNEL_MODES, CHANNEL_MODES_WITH_PARAM
+        )
+        self.send_isupport(rb)
+        send_lusers(self, rb)
+        send_motd(self, rb)
+
+    def send_isupport(self, rb: ReplyBuffer) -> None:
+        tokens = self.isupport
+        for i in range(0, len(tokens), 12):
+            rb.numeric(n.RPL_ISUPPORT, *tokens[i : i + 12], "are supported by this server")
+
+    # -- channels ----------------------------------------------------------------------
+
+    def get_or_create_channel(self, name: str) -> tuple[Channel | None, bool]:
+        """Return (channel, created); (None, False) if the channel table is full."""
+        folded = self.fold(name)
+        channel = self.channels.get(folded)
+        if channel is not None:
+            return channel, False
+        if len(self.channels) >= self._config.limits.max_channels:
+            return None, False
+        channel = Channel(name, folded, self.wallclock())
+        self.channels[folded] = channel
+        return channel, True
+
+    def add_member(self, channel: Channel, client: Client, status: str) -> None:
+        channel.members[client] = status
+        client.channels[channel.folded] = channel
+        if client.nick is not None:
+            channel.invites.pop(self.fold(client.nick), None)
+
+    def remove_member(self, channel: Channel, client: Client) -> None:
+        channel.members.pop(client, None)
+        client.channels.pop(channel.folded, None)
+        if not channel.members:
+            self.channels.pop(channel.folded, None)
+
+    def peers(self, client: Client) -> Iterable[Client]:
+        """Every other client sharing a channel with `client`, each once."""
+        seen: dict[Client, None] = {}
+        for channel in client.channels.values():
+            seen.update(dict.fromkeys(channel.members))
+        seen.pop(client, None)
+        return seen.keys()
+
+    # -- output ------------------------------------------------------------------------
+
+    def relay_tags(self, client_tags: dict[str, str] | None = None) -> dict[str, str]:
+        """Tags for a relayed message: time, msgid and the sender's client-only tags."""
+        tags = {"time": self.timestamp(), "msgid": f"{self._msgid_prefix}{next(self._msgids):x}"}
+        if client_tags:
+            tags.update(client_tags)
+        return tags
+
+    def timestamp(self) -> str:
+        now = datetime.fromtimestamp(self.wallclock(), UTC)
+        return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+    def encode(self, msg: Message, tag_mode: int) -> bytes:
+        """Serialize `msg` with the tags a client of `tag_mode` has asked for."""
+        tags = msg.tags
+        if tag_mode & TAGS_MESSAGE:
+            if not tag_mode & TAGS_TIME and "time" in tags:
+                tags = {k: v for k, v in tags.items() if k != "time"}
+        else:
+            tags = {"time": tags["time"]} if tag_mode & TAGS_TIME and "time" in tags else {}
+        if tag_mode & TAGS_TIME and "time" not in tags:
+            tags = {"time": self.timestamp(), **tags}
+        if tags is not msg.tags:
+            msg = msg.with_tags(tags)
+        return msg.to_bytes()
+
+    def send(self, client: Client, msg: Message) -> None:
+        if not client.closed:
+            client.sink.write(self.encode(msg, client.tag_mode))
+
+    def fanout(self, recipients: Iterable[Client], msg: Message) -> None:
+        """Send one message to many clients, serializing once per tag variant."""
+        cache: dict[int, bytes] = {}
+        for client in recipients:
+            if client.closed:
+                continue
+            data = cache.get(client.tag_mode)
+            if data is None:
+                data = cache[client.tag_mode] = self.encode(msg, client.tag_mode)
+            client.sink.write(data)
+
+    def text_budget(self, client: Client, command: str, target: str) -> int:
+        """Bytes left for the trailing text of `:prefix COMMAND target :text` in 512."""
+        return MAX_BODY - 2 - len(f":{client.prefix} {command} {target} :".encode())
