@@ -103,6 +103,8 @@ def _deliver_one(
             )
         else:
             recipients = (c for c in channel.members if c is not client)
+        if command == "TAGMSG":
+            recipients = (c for c in recipients if "message-tags" in c.caps)
         server.fanout(recipients, out)
     else:
         user = server.find_nick(name)
@@ -113,7 +115,8 @@ def _deliver_one(
                 rb.numeric(n.ERR_NOSUCHNICK, name, "No such nick/channel")
             return
         out = _outgoing(server, client, command, user.name, text, client_tags)
-        server.send(user, out)
+        if command != "TAGMSG" or "message-tags" in user.caps:
+            server.send(user, out)
         if command == "PRIVMSG" and user.away is not None:
             rb.numeric(n.RPL_AWAY, user.name, user.away)
     if "echo-message" in client.caps:

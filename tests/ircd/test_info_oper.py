@@ -1,0 +1,175 @@
+"""WHO, WHOIS, LUSERS, MOTD, VERSION, ISON, USERHOST, HELP, OPER and KILL on the core."""
+
+from __future__ import annotations
+
+import asyncio
+
+import argon2
+
+from ircd.config import OperConfig
+from ircd.masks import glob_match
+
+CHEAP = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+def test_who_channel_and_mask(harness) -> None:
+    a = harness.user("alice", "multi-prefix")
+    b = harness.user("bob")
+    a.send("JOIN #c", "MODE #c +v alice")
+    b.send("JOIN #c", "AWAY :zzz")
+    a.take()
+    b.take()
+    a.send("WHO #c")
+    replies = a.take()
+    assert [m.command for m in replies] == ["352", "352", "315"]
+    assert replies[0].params == (
+        "alice",
+        "#c",
+        "~alice",
+        "192.0.2.1",
+        "irc.test",
+        "alice",
+        "H@+",
+        "0 Real alice",
+    )
+    assert replies[1].params[6] == "G"
+    eve = harness.user("eve")
+    eve.send("MODE eve +i")
+    eve.take()
+    a.send("WHO b*", "WHO e*", "WHO *")
+    replies = a.take()
+    nicks = [m.params[5] for m in replies if m.command == "352"]
+    assert nicks == ["bob", "alice", "bob"]  # eve is invisible and shares no channel
+    eve.send("WHO e?e")
+    assert [m.params[5] for m in eve.take() if m.command == "352"] == ["eve"]
+
+
+def test_whois(harness) -> None:
+    a = harness.user("alice")
+    b = harness.user("bob")
+    b.send("JOIN #pub", "JOIN #sec", "MODE #sec +s", "AWAY :out")
+    b.take()
+    harness.clock.now += 42
+    a.send("WHOIS bob")
+    replies = a.take()
+    assert [m.command for m in replies] == ["311", "319", "312", "301", "317", "318"]
+    assert replies[0].params == ("alice", "bob", "~bob", "192.0.2.1", "*", "Real bob")
+    assert replies[1].params[-1] == "@#pub"
+    assert replies[4].params[2:4] == ("42", "1700000000")
+    a.send("WHOIS irc.test bob", "WHOIS ghost")
+    codes = a.commands()
+    assert codes[-2:] == ["401", "318"]
+
+
+def test_lusers_counts(harness) -> None:
+    a = harness.user("alice")
+    harness.user("bob").send("MODE bob +i", "JOIN #x")
+    harness.connect()
+    a.send("LUSERS")
+    replies = {m.command: m.params for m in a.take()}
+    assert replies["251"][-1] == "There are 1 users and 1 invisible on 1 servers"
+    assert replies["253"][1] == "1"
+    assert replies["254"][1] == "1"
+    assert replies["255"][-1] == "I have 2 clients and 0 servers"
+    assert replies["265"][1:3] == ("2", "2")
+
+
+def test_motd_version_ison_userhost(harness) -> None:
+    a = harness.user("alice")
+    b = harness.user("Bob")
+    b.send("AWAY :x")
+    a.send("MOTD")
+    replies = a.take()
+    assert [m.command for m in replies] == ["375", "372", "376"]
+    assert replies[1].params[-1] == "- hello"
+    a.send("VERSION")
+    assert [m.command for m in a.take()][:2] == ["351", "005"]
+    a.send("ISON bob ghost alice", "USERHOST bob alice ghost")
+    replies = a.take()
+    assert replies[0].params[-1] == "Bob alice"
+    assert replies[1].params[-1] == "Bob=-~Bob@192.0.2.1 alice=+~alice@192.0.2.1"
+
+
+def test_help(harness) -> None:
+    a = harness.user("alice")
+    a.send("HELP")
+    replies = a.take()
+    assert replies[0].command == "704" and replies[-1].command == "706"
+    assert "PRIVMSG" in " ".join(m.params[-1] for m in replies)
+    a.send("HELP topic", "HELP nothing")
+    replies = a.take()
+    assert replies[0].params[1:] == ("TOPIC", "TOPIC <channel> [:<topic>]")
+    assert replies[-1].command == "524"
+
+
+def oper_harness(make_harness):
+    return make_harness(opers=(OperConfig("root", CHEAP.hash("right")),))
+
+
+async def wait_until(predicate, timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.001)
+
+
+async def test_oper_success_holds_later_lines(make_harness) -> None:
+    h = oper_harness(make_harness)
+    a = h.user("alice")
+    a.send("OPER root right", "PING after")
+    assert a.sink.paused  # the hash check runs off the loop; input waits
+    assert a.take() == []
+    await wait_until(lambda: not a.sink.paused)
+    replies = a.take()
+    assert [m.command for m in replies] == ["381", "MODE", "PONG"]
+    assert h.server.oper_count == 1
+    a.send("MODE alice -o")
+    assert a.take()[0].params == ("alice", "-o")
+    assert h.server.oper_count == 0
+
+
+async def test_oper_failure_is_generic(make_harness) -> None:
+    h = oper_harness(make_harness)
+    a = h.user("alice")
+    a.send("OPER root wrong")
+    await wait_until(lambda: not a.sink.paused)
+    a.send("OPER nobody right")
+    await wait_until(lambda: not a.sink.paused)
+    replies = a.take()
+    assert [m.command for m in replies] == ["464", "464"]
+    assert replies[0].params == replies[1].params  # unknown name and bad password look alike
+
+
+async def test_quit_during_oper_check(make_harness) -> None:
+    h = oper_harness(make_harness)
+    a = h.user("alice")
+    a.send("OPER root right")
+    h.server.disconnect(a.client, "gone")
+    await asyncio.sleep(0)
+    assert h.server._tasks == set() or all(t.cancelled() or t.done() for t in h.server._tasks)
+    assert h.server.oper_count == 0
+
+
+async def test_kill(make_harness) -> None:
+    h = oper_harness(make_harness)
+    a = h.user("alice")
+    b = h.user("bob")
+    b.send("KILL alice :no")
+    assert b.commands() == ["481"]
+    a.send("OPER root right")
+    await wait_until(lambda: not a.sink.paused)
+    a.take()
+    a.send("KILL ghost :x", "KILL bob :spamming")
+    assert a.commands() == ["401"]
+    got = b.take()
+    assert got[0].command == "KILL"
+    assert got[-1].params[0] == "Closing Link: 192.0.2.1 (Killed (alice (spamming)))"
+    assert b.sink.closed
+
+
+def test_glob_match() -> None:
+    assert glob_match("*", "")
+    assert glob_match("a?c*", "abcdef")
+    assert not glob_match("a?c", "ac")
+    assert glob_match("*!*@192.0.2.*", "nick!user@192.0.2.7")
+    # A pathological pattern finishes quickly (no exponential backtracking).
+    assert not glob_match("*a" * 50 + "b", "a" * 5000)
