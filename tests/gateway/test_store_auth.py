@@ -169,3 +169,18 @@ def test_key_file_outside_data_dir(tmp_path: Path) -> None:
     Store.open(config).close()
     assert stat.S_IMODE(os.stat(tmp_path / "keys" / "k").st_mode) == 0o600
     assert not (tmp_path / "d" / "secret.key").exists()
+
+
+def test_unlock_clears_exactly_the_named_target(store: Store) -> None:
+    bad = wrong(STEP)
+    sources = ("telnet:d:ip:1.2.3.4", "telnet:d:ip:11.2.3.4", SRC_A, "telnet:x:call:AN0TEST")
+    for n, source in enumerate(sources):
+        for i in range(4):
+            attempt(store, bad, T0 + i, source, call=f"K{n}ABC")
+    with store.transaction():
+        assert store.clear_sources(":ip:1.2.3.4") == 1
+        assert store.clear_sources(":call:N0TEST") == 1
+        assert store.clear_callsign("K1ABC") and not store.clear_callsign("K9ABC")
+    left = {s for s, _, _ in store.sources(T0)}
+    assert left == {"telnet:d:ip:11.2.3.4", "telnet:x:call:AN0TEST"}
+    assert attempt(store, totp.code_at(SECRET, STEP), T0 + 5, SRC_A).ok
