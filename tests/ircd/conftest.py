@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
-from collections.abc import Callable
+import os
+import queue
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -174,3 +187,174 @@ def make_harness() -> Callable[..., Harness]:
 
 
 _TOP_FIELDS = {f.name for f in dataclasses.fields(IrcConfig)}
+
+
+# -- live server over real sockets ------------------------------------------------------
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago (bind port 0, read it, release it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """`python -m ircd --config FILE` as a subprocess; stderr is collected by a thread."""
+
+    def __init__(
+        self, tmp_path: Path, extra_yaml: str = "", tls: tuple[Path, Path] | None = None
+    ) -> None:
+        self.port = free_port()
+        self.tls_port = free_port() if tls else None
+        listen = f"{{host: 127.0.0.1, port: {self.port}}}"
+        if tls:
+            files = f"{{cert: {tls[0]}, key: {tls[1]}}}"
+            listen += f", {{host: 127.0.0.1, port: {self.tls_port}, tls: {files}}}"
+        self.config_path = tmp_path / "irc.yaml"
+        self.config_path.write_text(
+            "irc:\n"
+            f"  listen: [{listen}]\n"
+            "  server_name: irc.test\n"
+            "  motd: hello\n" + textwrap.indent(textwrap.dedent(extra_yaml), "  "),
+            encoding="utf-8",
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ircd", "--config", str(self.config_path)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        self.log: list[str] = []
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._reader.start()
+        self.wait_for_log("listening on", timeout=15)
+
+    def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            self.log.append(line)
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def wait_for_log(self, text: str, timeout: float = 10) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._lines.get(timeout=max(deadline - time.monotonic(), 0.001))
+            except queue.Empty:
+                raise AssertionError(f"no log line with {text!r}; log so far: {self.log}") from None
+            if line is None:
+                raise AssertionError(f"ircd exited ({self.proc.poll()}); log: {self.log}")
+            if text in line:
+                return line
+
+    def kill(self) -> None:
+        """Kill the process by its PID, whatever state it is in."""
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        self._reader.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    server = LiveServer(tmp_path)
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture(scope="module")
+def module_live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One live server for a whole module, flood control off (for property-based tests)."""
+    server = LiveServer(tmp_path_factory.mktemp("ircd"), "limits: {flood_rate: 0}\n")
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture
+def start_live_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+    """Factory: start(extra_yaml="", tls=(cert, key)); every server is killed at the end."""
+    started: list[LiveServer] = []
+
+    def start(extra_yaml: str = "", tls: tuple[Path, Path] | None = None) -> LiveServer:
+        started.append(LiveServer(tmp_path, extra_yaml, tls))
+        return started[-1]
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.kill()
+
+
+class LiveClient:
+    """A small asyncio IRC client for tests: every wait has a timeout, none is a fixed sleep."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.seen: list[Message] = []
+
+    @classmethod
+    async def connect(cls, port: int, *, ssl_context: ssl.SSLContext | None = None) -> LiveClient:
+        async with asyncio.timeout(5):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=ssl_context)
+        return cls(reader, writer)
+
+    async def send(self, *lines: str | bytes) -> None:
+        for line in lines:
+            self.writer.write(line if isinstance(line, bytes) else line.encode() + b"\r\n")
+        await self.writer.drain()
+
+    async def read(self, timeout: float = 5) -> Message | None:
+        """The next message, or None at end of stream."""
+        async with asyncio.timeout(timeout):
+            raw = await self.reader.readline()
+        if not raw:
+            return None
+        msg = parse_line(raw.rstrip(b"\r\n"))
+        self.seen.append(msg)
+        return msg
+
+    async def expect(self, *commands: str, timeout: float = 5) -> Message:
+        """Read until a message with one of `commands` arrives (answering server PINGs)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                msg = await self.read(timeout)
+                if msg is None:
+                    raise AssertionError(f"connection closed while waiting for {commands}")
+                if msg.command in commands:
+                    return msg
+                if msg.command == "PING":
+                    await self.send(f"PONG :{msg.params[-1]}")
+
+    async def register(self, nick: str) -> LiveClient:
+        await self.send(f"NICK {nick}", f"USER {nick} 0 * :{nick}")
+        await self.expect("001")
+        await self.expect("376", "422")  # end of MOTD, or no MOTD
+        return self
+
+    async def until_closed(self, timeout: float = 5) -> list[Message]:
+        """Read everything up to end of stream."""
+        out = []
+        while (msg := await self.read(timeout)) is not None:
+            out.append(msg)
+        return out
+
+    async def close(self) -> None:
+        self.writer.close()
+        with contextlib.suppress(OSError, ssl.SSLError):
+            await self.writer.wait_closed()
+
+
+@pytest.fixture(scope="session")
+def live_client() -> Callable[..., Any]:
+    """`await live_client(port)` -> a connected LiveClient (stateless, so session-wide)."""
+    return LiveClient.connect

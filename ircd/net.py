@@ -1,0 +1,204 @@
+"""The asyncio adapter: listeners, one `asyncio.Protocol` per connection, and `IrcServer`.
+
+This module only moves bytes between sockets and the `Server` core (uvicorn style). The
+embedding gateway uses `IrcServer`::
+
+    irc = IrcServer(config, hooks=my_hooks)
+    await irc.start()        # binds every irc.listen entry
+    irc.reload(new_config)   # limits, MOTD, opers, ... (listeners need a restart)
+    await irc.stop()         # ERROR to every client, then close
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+
+from ircd.client import Client
+from ircd.config import IrcConfig, Listener, TlsConfig
+from ircd.hooks import ServerHooks
+from ircd.server import Server
+
+log = logging.getLogger("ircd.net")
+
+
+class _State:
+    """Connections of one `IrcServer`, and an event set whenever there are none."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.connections: set[IrcConnection] = set()
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+
+class IrcConnection(asyncio.Protocol):
+    """One socket: feeds received bytes to the core and is the client's `Sink`."""
+
+    def __init__(self, state: _State, tls: bool) -> None:
+        self._state = state
+        self._tls = tls
+        self._transport: asyncio.Transport | None = None
+        self._client: Client | None = None
+        self._closing = False
+
+    # -- asyncio.Protocol ----------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        self._state.connections.add(self)
+        self._state.idle.clear()
+        server = self._state.server
+        # Past `sendq` bytes queued, asyncio calls pause_writing(): that is "SendQ exceeded".
+        transport.set_write_buffer_limits(high=server.config.limits.sendq)
+        peer = transport.get_extra_info("peername")
+        ip = peer[0] if isinstance(peer, tuple) else "127.0.0.1"
+        self._client = server.connect(self, ip=ip, tls=self._tls)
+
+    def data_received(self, data: bytes) -> None:
+        if self._client is None or self._closing:
+            return
+        try:
+            self._state.server.receive(self._client, data)
+        except Exception:
+            # The one catch-all: a bug in a command handler costs this connection only.
+            log.exception("internal error handling input from %r; closing it", self._client)
+            self._state.server.disconnect(self._client, "Internal error")  # sends ERROR
+            self.close()
+
+    def eof_received(self) -> bool:
+        return False  # let the transport close; connection_lost does the cleanup
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closing = True
+        if self._client is not None:
+            reason = "Connection closed" if exc is None else f"Read error: {type(exc).__name__}"
+            self._state.server.disconnect(self._client, reason)
+        self._state.connections.discard(self)
+        if not self._state.connections:
+            self._state.idle.set()
+
+    def pause_writing(self) -> None:
+        # Called from inside transport.write(), possibly in a fan-out loop: never call into
+        # the server from here, schedule it.
+        if not self._closing:
+            self._closing = True
+            asyncio.get_running_loop().call_soon(self._abort, "SendQ exceeded")
+
+    def resume_writing(self) -> None:
+        pass
+
+    def _abort(self, reason: str) -> None:
+        self._closing = True
+        if self._client is not None:
+            self._state.server.disconnect(self._client, reason)
+        if self._transport is not None:
+            self._transport.abort()
+
+    # -- Sink ------------------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        if not self._closing and self._transport is not None:
+            self._transport.write(data)
+
+    def close(self) -> None:
+        if not self._closing and self._transport is not None:
+            self._closing = True
+            self._transport.close()  # flushes what is queued first
+
+    def pause_reading(self) -> None:
+        if self._transport is not None and self._transport.is_reading():
+            self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self._transport is not None and not self._closing and not self._transport.is_reading():
+            self._transport.resume_reading()
+
+    def abort(self) -> None:
+        """Drop the connection without flushing (shutdown deadline passed)."""
+        if self._transport is not None:
+            self._transport.abort()
+
+
+def make_tls_context(tls: TlsConfig) -> ssl.SSLContext:
+    """A server context with TLS 1.2 as the minimum; raises ssl.SSLError or OSError."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(tls.cert, tls.key)
+    return context
+
+
+class IrcServer:
+    """A `Server` core bound to the listeners of its configuration."""
+
+    def __init__(self, config: IrcConfig, *, hooks: ServerHooks | None = None) -> None:
+        self.server = Server(config, hooks=hooks)
+        self._state = _State(self.server)
+        self._listeners: list[asyncio.Server] = []
+        self._bound: tuple[Listener, ...] = ()
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        """(host, port) of every bound socket (useful when a port was 0)."""
+        return [sock.getsockname()[:2] for listener in self._listeners for sock in listener.sockets]
+
+    def protocol(self, tls: bool = False) -> IrcConnection:
+        """A protocol for one more connection (e.g. for loop.connect_accepted_socket)."""
+        return IrcConnection(self._state, tls)
+
+    async def start(self) -> None:
+        """Bind every listener, then start the core's timers. On error nothing stays bound."""
+        loop = asyncio.get_running_loop()
+        config = self.server.config
+        try:
+            for listener in config.listen:
+                context = make_tls_context(listener.tls) if listener.tls else None
+                tls = context is not None
+                self._listeners.append(
+                    await loop.create_server(
+                        lambda tls=tls: self.protocol(tls),  # type: ignore[misc]
+                        listener.host,
+                        listener.port,
+                        ssl=context,
+                        reuse_address=True,
+                    )
+                )
+        except BaseException:
+            await self._close_listeners()
+            raise
+        self._bound = config.listen
+        self.server.start()
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Stop accepting, tell every client, wait up to `timeout` for them to close."""
+        listeners, self._listeners = self._listeners, []
+        for listener in listeners:
+            listener.close()
+        self.server.stop("Server shutting down")
+        try:
+            async with asyncio.timeout(timeout):
+                await self._state.idle.wait()
+        except TimeoutError:
+            log.warning(
+                "%d connections did not close in time; dropping them", len(self._state.connections)
+            )
+            for connection in list(self._state.connections):
+                connection.abort()
+        # Only now: from Python 3.12 on, wait_closed() also waits for the connections.
+        for listener in listeners:
+            await listener.wait_closed()
+
+    def reload(self, config: IrcConfig) -> None:
+        """Swap in a new configuration (listeners stay as they are until a restart)."""
+        if config.listen != self._bound:
+            log.warning("irc.listen changed: restart to bind the new listeners")
+        self.server.reload(config)
+
+    async def _close_listeners(self) -> None:
+        listeners, self._listeners = self._listeners, []
+        for listener in listeners:
+            listener.close()
+        for listener in listeners:
+            await listener.wait_closed()

@@ -1,0 +1,154 @@
+"""Integration: `python -m ircd --config FILE` as a real process, real sockets, real signals."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import signal
+import ssl
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import argon2
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from ircd.passwords import verify_password
+
+CHEAP = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+async def test_register_join_talk(live_server, live_client) -> None:
+    alice = await (await live_client(live_server.port)).register("alice")
+    bob = await (await live_client(live_server.port)).register("bob")
+    await alice.send("JOIN #ham")
+    await alice.expect("366")
+    await bob.send("JOIN #ham")
+    joined = await alice.expect("JOIN")
+    assert joined.source == "bob!~bob@127.0.0.1"
+    await bob.send("PRIVMSG #ham :cq cq de bob")
+    msg = await alice.expect("PRIVMSG")
+    assert msg.params == ("#ham", "cq cq de bob")
+    await alice.send("PING :token")
+    assert (await alice.expect("PONG")).params[-1] == "token"
+    await bob.send("QUIT :73")
+    assert (await alice.expect("QUIT")).params == ("Quit: 73",)
+    assert (await bob.until_closed())[-1].command == "ERROR"
+    await alice.close()
+    await bob.close()
+
+
+async def test_oper_and_kill(start_live_server, live_client) -> None:
+    server = start_live_server(f'opers: [{{name: root, password_hash: "{CHEAP.hash("pw")}"}}]\n')
+    alice = await (await live_client(server.port)).register("alice")
+    bob = await (await live_client(server.port)).register("bob")
+    await alice.send("OPER root nope")
+    await alice.expect("464")
+    await alice.send("OPER root pw")
+    await alice.expect("381")
+    await alice.send("KILL bob :testing")
+    assert (await bob.expect("ERROR")).params[0].endswith("(Killed (alice (testing)))")
+    server.wait_for_log("failed OPER 'root'")
+    await alice.close()
+
+
+async def test_sigterm_stops_cleanly(live_server, live_client) -> None:
+    alice = await (await live_client(live_server.port)).register("alice")
+    live_server.proc.send_signal(signal.SIGTERM)
+    error = await alice.expect("ERROR")
+    assert error.params[0].endswith("(Server shutting down)")
+    assert await asyncio.to_thread(live_server.proc.wait, 10) == 0
+    await alice.close()
+
+
+async def test_ping_timeout_over_sockets(start_live_server, live_client) -> None:
+    server = start_live_server("limits: {ping_interval: 1, ping_timeout: 1}\n")
+    silent = await live_client(server.port)
+    await silent.send("NICK silent", "USER s 0 * :s")
+    await silent.expect("376")
+    await silent.expect("PING", timeout=5)  # and do not answer it
+    closing = await silent.expect("ERROR", timeout=5)
+    assert "Ping timeout" in closing.params[0]
+    await silent.close()
+
+
+def test_bad_config_exit_code(tmp_path: Path) -> None:
+    path = tmp_path / "irc.yaml"
+    path.write_text("irc:\n  listen:\n    - {host: 127.0.0.1, port: 80x}\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "ircd", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert f'{path}:3: irc.listen[0].port: expected an integer 1-65535, got "80x"' in result.stderr
+
+
+def test_hash_password_from_stdin() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ircd", "hash-password"],
+        input="s3cret\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0
+    encoded = result.stdout.strip()
+    assert encoded.startswith("$argon2id$")
+    assert verify_password(encoded, "s3cret")
+    assert "s3cret" not in result.stdout + result.stderr
+
+
+def make_cert(tmp_path: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "irc.test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+async def test_tls_listener(tmp_path: Path, start_live_server, live_client) -> None:
+    cert, key = make_cert(tmp_path)
+    server = start_live_server(tls=(cert, key))
+    tls_port = server.tls_port
+    context = ssl.create_default_context(cafile=str(cert))
+    context.check_hostname = False
+    alice = await (await live_client(tls_port, ssl_context=context)).register("alice")
+    await alice.send("WHOIS alice")
+    assert (await alice.expect("671")).params[-1] == "is using a secure connection"
+    old = ssl.create_default_context(cafile=str(cert))
+    old.check_hostname = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        old.maximum_version = ssl.TLSVersion.TLSv1_1
+    try:
+        await live_client(tls_port, ssl_context=old)
+    except (ssl.SSLError, ConnectionError):
+        pass
+    else:
+        raise AssertionError("TLS 1.1 must be refused")
+    assert server.proc.poll() is None
+    await alice.close()

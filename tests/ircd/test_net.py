@@ -1,0 +1,140 @@
+"""The asyncio adapter: IrcServer embedded in-process, the per-connection error boundary, SendQ."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from typing import Any
+
+import pytest
+
+from ircd.client import Client
+from ircd.config import IrcConfig, Limits, Listener
+from ircd.net import IrcServer
+
+
+def config(**limits: Any) -> IrcConfig:
+    # Port 0 is not valid in a config file, but an embedder may ask the OS for a free port.
+    return dataclasses.replace(
+        IrcConfig(),
+        listen=(Listener("127.0.0.1", 0),),
+        server_name="irc.test",
+        limits=Limits(**limits),
+    )
+
+
+class ExplodingHooks:
+    def nick_reserved(self, client: Client, nick: str) -> str | None:
+        if nick == "boom":
+            raise RuntimeError("bug in a hook")
+        return None
+
+    def message_to_absent(self, client: Client, nick: str, command: str, text: str) -> bool:
+        return False
+
+
+async def test_embedded_server_and_error_boundary(
+    live_client, caplog: pytest.LogCaptureFixture
+) -> None:
+    irc = IrcServer(config(), hooks=ExplodingHooks())
+    await irc.start()
+    try:
+        [(host, port)] = irc.addresses
+        assert host == "127.0.0.1" and port > 0
+        alice = await (await live_client(port)).register("alice")
+        victim = await live_client(port)
+        with caplog.at_level(logging.ERROR, logger="ircd.net"):
+            await victim.send("NICK boom")
+            closing = await victim.expect("ERROR")
+        assert closing.params[0].endswith("(Internal error)")
+        assert "bug in a hook" in caplog.text  # the traceback is logged, not swallowed
+        await alice.send("PING :fine")
+        assert (await alice.expect("PONG")).params[-1] == "fine"
+        await victim.close()
+    finally:
+        await irc.stop(timeout=2)
+    assert (await alice.expect("ERROR")).params[0].endswith("(Server shutting down)")
+    await alice.close()
+    assert irc.server.clients == {}
+
+
+class FakeTransport(asyncio.Transport):
+    """Just enough of a transport to drive IrcConnection without a socket."""
+
+    def __init__(self, protocol: asyncio.Protocol) -> None:
+        super().__init__()
+        self.protocol = protocol
+        self.data = bytearray()
+        self.high = 65536
+        self.paused_writing = False
+        self.reading = True
+        self.closed = False
+        self.aborted = False
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self.high = high or self.high
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return ("192.0.2.9", 4000) if name == "peername" else default
+
+    def write(self, data: bytes) -> None:  # type: ignore[override]
+        self.data += data
+        if len(self.data) > self.high and not self.paused_writing:
+            self.paused_writing = True
+            self.protocol.pause_writing()
+
+    def is_reading(self) -> bool:
+        return self.reading
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    def resume_reading(self) -> None:
+        self.reading = True
+
+    def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.aborted = self.closed = True
+
+
+def attach(irc: IrcServer) -> tuple[Any, FakeTransport]:
+    protocol = irc.protocol()
+    transport = FakeTransport(protocol)
+    protocol.connection_made(transport)
+    return protocol, transport
+
+
+async def test_sendq_exceeded_drops_only_the_slow_reader() -> None:
+    irc = IrcServer(config(sendq=2048, flood_rate=0))
+    slow, slow_t = attach(irc)
+    fast, fast_t = attach(irc)
+    slow.data_received(b"NICK slow\r\nUSER s 0 * :s\r\n")
+    fast.data_received(b"NICK fast\r\nUSER f 0 * :f\r\n")
+    fast.data_received(b"PRIVMSG slow :" + b"x" * 300 + b"\r\n")
+    assert not slow_t.paused_writing
+    fast.data_received(b"".join(b"PRIVMSG slow :" + b"x" * 300 + b"\r\n" for _ in range(10)))
+    assert slow_t.paused_writing
+    await asyncio.sleep(0)  # the disconnect is scheduled, never done inside write()
+    assert slow_t.aborted
+    assert irc.server.find_nick("slow") is None
+    assert not fast_t.closed
+    slow.connection_lost(None)
+    fast.data_received(b"QUIT\r\n")
+    assert fast_t.closed and fast_t.data.endswith(b"(Quit)\r\n")
+    fast.connection_lost(None)
+    assert irc.server.clients == {}
+
+
+async def test_reading_paused_while_oper_check_runs() -> None:
+    irc = IrcServer(config())
+    conn, transport = attach(irc)
+    conn.data_received(b"NICK a\r\nUSER a 0 * :a\r\nOPER nobody pw\r\nPING :after\r\n")
+    assert not transport.reading
+    async with asyncio.timeout(10):
+        while not transport.reading:
+            await asyncio.sleep(0.001)
+    assert transport.data.endswith(b":Password incorrect\r\n:irc.test PONG irc.test after\r\n")
+    conn.connection_lost(None)
