@@ -1,1 +1,33 @@
-"""An embedded IRC server, usable on its own (`python -m ircd`)."""
+"""An embedded IRC server, usable on its own (`python -m ircd`).
+
+The public surface for embedders (the gateway):
+
+- `IrcServer(config, hooks=...)`: `await start()`, `await stop()`, `reload(config)`.
+- `ServerHooks` (protocol) and `NoHooks` (defaults): nick reservation, messages to absent nicks.
+- `load_irc_config(path)`, `irc_config_from_node(node, filename)`, `IrcConfig`, `ConfigError`.
+- `Server`: the sans-socket core, for in-process connections through a `Sink`.
+- `Message`, `parse_line`, `IrcParseError`: the wire format.
+"""
+
+from ircd.client import Client, Sink
+from ircd.config import ConfigError, IrcConfig, irc_config_from_node, load_irc_config
+from ircd.hooks import NoHooks, ServerHooks
+from ircd.net import IrcServer
+from ircd.protocol import IrcParseError, Message, parse_line
+from ircd.server import Server
+
+__all__ = (
+    "Client",
+    "ConfigError",
+    "IrcConfig",
+    "IrcParseError",
+    "IrcServer",
+    "Message",
+    "NoHooks",
+    "Server",
+    "ServerHooks",
+    "Sink",
+    "irc_config_from_node",
+    "load_irc_config",
+    "parse_line",
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
@@ -68,7 +69,10 @@ class Channel:
 
     def join_error(self, client: Client, folded_nick: str, key: str | None) -> str | None:
         """Return the numeric refusing `client` entry, or None if it may join."""
-        if self.key is not None and key != self.key:
+        # A channel key is a shared secret: compare in constant time.
+        if self.key is not None and (
+            key is None or not hmac.compare_digest(key.encode(), self.key.encode())
+        ):
             return n.ERR_BADCHANNELKEY
         if self.limit is not None and len(self.members) >= self.limit:
             return n.ERR_CHANNELISFULL

@@ -152,6 +152,7 @@ class IrcServer:
         """Bind every listener, then start the core's timers. On error nothing stays bound."""
         loop = asyncio.get_running_loop()
         config = self.server.config
+        bound = False
         try:
             for listener in config.listen:
                 context = make_tls_context(listener.tls) if listener.tls else None
@@ -165,9 +166,10 @@ class IrcServer:
                         reuse_address=True,
                     )
                 )
-        except BaseException:
-            await self._close_listeners()
-            raise
+            bound = True
+        finally:
+            if not bound:  # one listener failed: release the ones already bound
+                await self._close_listeners()
         self._bound = config.listen
         self.server.start()
 

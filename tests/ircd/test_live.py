@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -152,3 +153,40 @@ async def test_tls_listener(tmp_path: Path, start_live_server, live_client) -> N
         raise AssertionError("TLS 1.1 must be refused")
     assert server.proc.poll() is None
     await alice.close()
+
+
+async def test_sighup_reloads_and_keeps_old_on_error(live_server, live_client) -> None:
+    alice = await (await live_client(live_server.port)).register("alice")
+    text = live_server.config_path.read_text(encoding="utf-8")
+    live_server.config_path.write_text(
+        text.replace("motd: hello", "motd: new motd"), encoding="utf-8"
+    )
+    live_server.proc.send_signal(signal.SIGHUP)
+    live_server.wait_for_log("configuration reloaded")
+    await alice.send("MOTD")
+    assert (await alice.expect("372")).params[-1] == "- new motd"
+    live_server.config_path.write_text(
+        text.replace("motd: hello", "motd: [broken"), encoding="utf-8"
+    )
+    live_server.proc.send_signal(signal.SIGHUP)
+    live_server.wait_for_log("reload failed, keeping the current configuration")
+    await alice.send("MOTD")
+    assert (await alice.expect("372")).params[-1] == "- new motd"
+    await alice.close()
+
+
+def test_port_in_use_exits_1(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        path = tmp_path / "irc.yaml"
+        path.write_text(f"listen: [{{host: 127.0.0.1, port: {port}}}]\n", encoding="utf-8")
+        result = subprocess.run(
+            [sys.executable, "-m", "ircd", "--config", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == 1
+    assert "cannot listen" in result.stderr
