@@ -23,6 +23,7 @@ from gateway.session.commands import SessionInfo
 from gateway.session.driver import LineStream, run_session
 from gateway.store import AsyncStore, Store
 from gateway.telnet import ListenerState, TelnetConnection
+from ircd.net import IrcServer
 
 log = logging.getLogger("gateway")
 
@@ -50,12 +51,20 @@ class Gateway:
         self._sessions: dict[str, set[LineStream]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
+        self.irc: IrcServer | None = None
 
     # -- lifecycle ---------------------------------------------------------------
 
     async def start(self) -> None:
         self.store = await AsyncStore.open(self.config)
         try:
+            self.irc = IrcServer(self.config.irc)
+            try:
+                await self.irc.start()
+            except OSError as exc:
+                raise OSError(f"cannot start the IRC server: {exc}") from None
+            for host, port in self.irc.addresses:
+                log.info("IRC server listening on %s:%d", host, port)
             for listener in self.config.telnet_listen:
                 await self._start_listener(listener)
         except BaseException:
@@ -91,6 +100,9 @@ class Gateway:
     async def stop(self) -> None:
         for key in list(self._listeners):
             await self._stop_listener(key, SHUTDOWN_FAREWELL)
+        if self.irc is not None:
+            await self.irc.stop()
+            self.irc = None
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -136,6 +148,8 @@ class Gateway:
         old_keys = set(self._listeners)
         new_by_key = {(x.host, x.port): x for x in new.telnet_listen}
         self.config = new
+        if self.irc is not None:
+            self.irc.reload(new.irc)
         for key in old_keys - set(new_by_key):
             await self._stop_listener(key, "This port is closing. 73!")
         for key, cfg in new_by_key.items():

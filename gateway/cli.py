@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import io
 import ipaddress
 import logging
@@ -24,6 +25,7 @@ from gateway.callsign import parse_base_callsign
 from gateway.config import Config, ConfigError, default_config, load_config
 from gateway.private_files import UnsafePathError, write_private_file
 from gateway.store import Store, StoreError
+from ircd.passwords import hash_password
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -81,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("callsign")
     p = add("unlock", _unlock, "clear the penalties of a callsign or an IP address")
     p.add_argument("target", metavar="CALLSIGN|IP")
+    add("hash-password", _hash_password, "print an Argon2id hash for irc.opers[].password_hash")
     return parser
 
 
@@ -208,6 +211,20 @@ def _revoke(args: argparse.Namespace) -> int:
     if not found:
         raise CliError(f"{callsign} is not enrolled")
     print(f"{callsign} revoked; a running gateway ends its sessions within seconds.")
+    return EXIT_OK
+
+
+def _hash_password(args: argparse.Namespace) -> int:
+    """Prompt twice on a terminal, or read one line from stdin; print the hash."""
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            raise CliError("the passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise CliError("empty password")
+    print(hash_password(password))
     return EXIT_OK
 
 

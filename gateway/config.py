@@ -15,6 +15,9 @@ from pathlib import Path
 import yaml
 
 from gateway.yamlnodes import ConfigError, Reader, Section, compose_file
+from ircd.config import DEFAULT_CONFIG as DEFAULT_IRC
+from ircd.config import ConfigError as IrcConfigError
+from ircd.config import IrcConfig, irc_config_from_node
 
 __all__ = [
     "AuthConfig",
@@ -105,6 +108,8 @@ class Config:
     log_level: str = "info"
     auth: AuthConfig = field(default_factory=AuthConfig)
     telnet_listen: tuple[TelnetListener, ...] = (TelnetListener(),)
+    #: The embedded IRC server (`irc:`; validated by ircd itself).
+    irc: IrcConfig = DEFAULT_IRC
 
     @property
     def secret_key_path(self) -> Path:
@@ -169,9 +174,18 @@ def config_from_node(root: yaml.Node | None, name: str) -> Config:
         log_level=top.choice("log_level", "info", LOG_LEVELS),
         auth=_auth(top.section("auth", _AUTH)),
         telnet_listen=_telnet(top.section("telnet", _TELNET)),
+        irc=_irc(r, top.entries.get("irc"), name),
     )
     r.raise_if_problems()
     return config
+
+
+def _irc(r: Reader, node: yaml.Node | None, name: str) -> IrcConfig:
+    try:
+        return irc_config_from_node(node, name)
+    except IrcConfigError as exc:
+        r.problems.extend(exc.problems)
+        return DEFAULT_IRC
 
 
 def _path(base: Path, text: str) -> Path:

@@ -20,7 +20,7 @@ from tests.gateway.support import Client, GatewayProcess, enroll, free_port, run
 Spawn = Callable[[Path], GatewayProcess]
 
 
-def write_config(tmp_path: Path, ports: dict[str, int], extra: str = "") -> Path:
+def write_config(tmp_path: Path, ports: dict[str, int], irc_port: int = 0) -> Path:
     fast = "bytes_per_second: 1000000, packet_bytes: 4096"
     listeners = ""
     for name, port in ports.items():
@@ -31,7 +31,8 @@ def write_config(tmp_path: Path, ports: dict[str, int], extra: str = "") -> Path
         f"data_dir: {tmp_path / 'data'}\n"
         "auth:\n  failure_pause: 0\n"
         "  source_penalty: {per_failure: 30, grace: 60, max: 600}\n"
-        f"telnet:\n  listen:\n{listeners}{extra}"
+        f"irc:\n  listen:\n    - {{host: 127.0.0.1, port: {irc_port or free_port()}}}\n"
+        f"telnet:\n  listen:\n{listeners}"
     )
     return path
 
@@ -136,11 +137,18 @@ async def test_enroll_login_replay_penalties_restart(tmp_path: Path, spawn_gatew
 
 async def test_bpq_details_limits_and_reload(tmp_path: Path, spawn_gateway: Spawn) -> None:
     ports = {"node1": free_port(), "direct": free_port()}
-    config = write_config(tmp_path, ports)
+    irc_port = free_port()
+    config = write_config(tmp_path, ports, irc_port)
     wait_for_fresh_step()
     totp = enroll(config, "K1ABC")
     gw = spawn_gateway(config)
     await gw.start()
+
+    # The embedded IRC server is up with the gateway.
+    await gw.wait_log(f"IRC server listening on 127.0.0.1:{irc_port}")
+    irc = await Client.connect(irc_port, b"NICK op1\r\nUSER op1 0 * :Op One\r\n")
+    assert b" 001 op1 " in await irc.expect("\r\n")
+    irc.close()
 
     # Telnet negotiation is stripped; an over-long line is refused and the session goes on.
     client, _ = await login(ports["node1"], b"\xff\xfb\x01K1ABC-2\r\n", totp.now())
@@ -189,7 +197,8 @@ async def test_safelist_refuses_with_one_line(tmp_path: Path, spawn_gateway: Spa
     port = free_port()
     config = tmp_path / "c.yaml"
     config.write_text(
-        f"data_dir: {tmp_path / 'd'}\ntelnet:\n  listen:\n"
+        f"data_dir: {tmp_path / 'd'}\nirc: {{listen: [{{host: 127.0.0.1, port: {free_port()}}}]}}\n"
+        "telnet:\n  listen:\n"
         f"    - {{port: {port}, allow: [10.0.0.0/8, 'fd00::/8']}}\n"
     )
     gw = spawn_gateway(config)
