@@ -135,6 +135,8 @@ class Link(LinkProcedures):
             _TRANSITIONS[(self._state, frame.kind)](self, frame)
             if busy:
                 self._pause_t1(busy, t1_starts)
+            if self.connected and frame.kind not in (FrameType.SABM, FrameType.UA):
+                self._heard_peer = True
             if self.connected:
                 self._after_frame(got_i_frame=frame.kind is FrameType.I)
         return self._finish()
@@ -204,6 +206,7 @@ class Link(LinkProcedures):
         self._clear_exceptions()
         self._reset_sequence()
         self._t1.reset()
+        self._heard_peer = False
         self._back_to_connected()
         self._emit(LinkUp(incoming=True))
 
@@ -221,6 +224,7 @@ class Link(LinkProcedures):
             self._rc = 0
             self._select_t1_value()
         self._reset_sequence()
+        self._heard_peer = False
         self._back_to_connected()
         self._pop_queue()
 
@@ -239,15 +243,23 @@ class Link(LinkProcedures):
             self._go_down("disconnected")
 
     def _on_sabm_connected(self, frame: Frame) -> None:
-        """The peer reset the link (it lost state, or never heard our UA)."""
+        """SABM while connected: a repeated SABM, or the peer reset the link."""
         self._send_u(FrameType.UA, command=False, pf=frame.pf)
+        if not self._heard_peer:
+            # Nothing but SABM from the peer since we answered UA: it retried before
+            # our UA reached it (a KISS TNC can sit on a frame for seconds). Resetting
+            # now would renumber I frames already queued in our TNC, so keep our state;
+            # the peer starts from zero on our UA, as we did. (The SDL resets here.)
+            return
         self._clear_exceptions()
         self._emit(ErrorIndication("F", "data link reset by the peer"))
         if self._vs != self._va:
-            self._queue.clear()
-            self._emit(LinkReset("peer reset the link; unacknowledged data discarded"))
+            # Unsent data stays queued (Dire Wolf keeps it too); what was in flight
+            # may or may not have reached the peer's user before it reset.
+            self._emit(LinkReset("peer reset the link; unacknowledged data lost"))
         self._stop_t1()
         self._reset_sequence()
+        self._heard_peer = False
         self._back_to_connected()
 
     def _on_disc_connected(self, frame: Frame) -> None:
@@ -259,8 +271,13 @@ class Link(LinkProcedures):
         self._go_down("peer is not connected (DM)")
 
     def _on_ua_connected(self, frame: Frame) -> None:
+        """Usually a second UA answering a repeated SABM: note it and carry on.
+
+        The SDL re-establishes the link here, which turns a harmless duplicate into a
+        reset with data loss; Linux ignores it too. A real state mismatch shows up
+        as an N(R) error and is recovered there.
+        """
         self._emit(ErrorIndication("C", "unexpected UA"))
-        self._reestablish()
 
     def _on_frmr_connected(self, frame: Frame) -> None:
         self._emit(ErrorIndication("K", "FRMR received"))

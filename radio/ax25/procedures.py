@@ -102,6 +102,7 @@ class LinkProcedures:
         self._rx_unacked = 0  # in-sequence I frames received since we last sent N(R)
         self._layer3_initiated = False  # we asked for this connection (vs. a reset)
         self._disconnect_pending = False  # graceful disconnect once all is acked
+        self._heard_peer = False  # any frame but SABM/UA from the peer since link-up
         self._queue: deque[bytes] = deque()  # segments not yet sent (or backed up)
         self._sent: dict[int, bytes] = {}  # N(S) -> segment, sent but unacknowledged
         self._running: set[Timer] = set()
@@ -288,6 +289,10 @@ class LinkProcedures:
         return (nr - self._va) % MODULO <= (self._vs - self._va) % MODULO
 
     def _set_va(self, nr: int) -> None:
+        if nr != self._va and self._state is State.TIMER_RECOVERY:
+            # Progress: N2 should catch a dead link, not a lossy one that is moving,
+            # so the retry count starts again (the SDL only resets it in state 3).
+            self._rc = 1
         while self._va != nr:
             self._sent.pop(self._va, None)
             self._va = (self._va + 1) % MODULO

@@ -539,23 +539,59 @@ def test_dm_while_connected_takes_link_down() -> None:
 def test_sabm_while_connected_resets_the_link() -> None:
     pair = Pair()
     pair.connect()
-    pair.apply(pair.a, pair.a.link.send(b"in flight", 1.0))
+    pair.do(pair.b, pair.b.link.send(b"heard", 1.0))  # a has now heard from b
+    pair.apply(pair.a, pair.a.link.send(b"in flight" + b"x" * 300, 1.0))
     pair.flight.clear()
     actions = pair.a.link.frame_received(
         Frame.build(F.SABM, dest=A, source=B, command=True, pf=True), 2.0
     )
     assert frames_of(actions) == ["UA R F"]
-    assert LinkReset("peer reset the link; unacknowledged data discarded") in actions
+    assert ErrorIndication("F", "data link reset by the peer") in actions
+    assert LinkReset("peer reset the link; unacknowledged data lost") in actions
     assert pair.a.link.state is State.CONNECTED and pair.a.link.outstanding == 0
 
 
-@pytest.mark.parametrize("kind", [F.UA, F.FRMR])
-def test_unexpected_ua_or_frmr_reestablishes(kind: FrameType) -> None:
+def test_repeated_sabm_right_after_connect_is_answered_without_reset() -> None:
+    # b's UA is slow to go out; a's T1 expires and a repeats the SABM. Meanwhile
+    # b's application has queued data behind the UA.
+    pair = Pair()
+    pair.apply(pair.a, pair.a.link.connect(0.0))
+    (_, sabm) = pair.flight.popleft()
+    pair.apply(pair.b, pair.b.link.frame_received(sabm, 1.0))
+    pair.apply(pair.b, pair.b.link.send(b"welcome\r", 1.0))
+    pair.now = pair.a.timers[Timer.T1]
+    pair.apply(pair.a, pair.a.link.timer_expired(Timer.T1, pair.now))
+    pair.pump()
+    assert pair.log == [
+        "b> UA R F",
+        "b> I C S0 R0",
+        "a> SABM C P",
+        "b> UA R F",  # answered, but b keeps its state: S0 stays S0
+    ]
+    assert pair.a.events == [LinkUp(incoming=False), ErrorIndication("C", "unexpected UA")]
+    assert pair.b.events == [LinkUp(incoming=True)]
+    pair.settle()
+    assert pair.a.delivered == b"welcome\r"
+    assert pair.a.link.state is pair.b.link.state is State.CONNECTED
+
+
+def test_unexpected_ua_is_noted_and_ignored() -> None:
     pair = Pair()
     pair.connect()
-    frame = Frame.build(kind, dest=A, source=B, command=False, pf=kind is F.UA)
+    frame = Frame.build(F.UA, dest=A, source=B, command=False, pf=True)
+    actions = pair.a.link.frame_received(frame, 2.0)
+    assert frames_of(actions) == []
+    assert events_of(actions) == [ErrorIndication("C", "unexpected UA")]
+    assert pair.a.link.state is State.CONNECTED
+
+
+def test_frmr_reestablishes_the_link() -> None:
+    pair = Pair()
+    pair.connect()
+    frame = Frame.build(F.FRMR, dest=A, source=B, command=False, info=b"\x00\x00\x01")
     actions = pair.do(pair.a, pair.a.link.frame_received(frame, 2.0))
     assert frames_of(actions) == ["SABM C P"]
+    assert ErrorIndication("K", "FRMR received") in actions
     assert pair.a.link.state is State.CONNECTED  # b answered UA
     assert LinkUp(incoming=False) not in pair.a.events[1:]
 
