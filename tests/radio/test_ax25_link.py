@@ -385,6 +385,20 @@ def test_n2_exhaustion_takes_the_link_down() -> None:
     assert pair.a.link.queued_bytes == 0
 
 
+def test_progress_in_timer_recovery_restarts_the_retry_count() -> None:
+    pair = Pair(LinkParams(n2=3, bit_rate=None))
+    pair.connect()
+    pair.drop = lambda sender, frame: True  # from now on we script every frame by hand
+    pair.do(pair.a, pair.a.link.send(b"x" * 1024, 1.0))
+    for acked in range(1, 5):
+        pair.fire(pair.a, Timer.T1)  # poll (lost)
+        ack = Frame.build(F.RR, dest=A, source=B, command=False, nr=acked % 8)
+        pair.do(pair.a, pair.a.link.frame_received(ack, pair.now))
+    # Four expiries with N2=3, but each was followed by progress: still up.
+    assert not any(isinstance(e, LinkDown) for e in pair.a.events)
+    assert pair.a.link.state is State.CONNECTED and pair.a.link.outstanding == 0
+
+
 def test_t1_backs_off_while_retrying() -> None:
     pair = Pair(LinkParams(n2=5, bit_rate=None))
     pair.connect()
