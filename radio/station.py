@@ -1,0 +1,319 @@
+"""An AX.25 station on one KISS port: accepts connections and runs their links.
+
+The station answers frames addressed to its callsign: a SABM opens a `Link` (up to
+`max_links`), other frames go to the link of their source, frames for no link get the
+reply the protocol prescribes. It carries out the links' actions on the event loop
+(frames to the TNC, timers as call_later handles), and adds the duties of a station
+on air: identification (`IdBeacon`), an optional duty-cycle limit, and a transmit
+switch that silences everything at once.
+
+The application sees each link as a `Connection` with `send`, `close` and two callbacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from radio.ax25 import (
+    Action,
+    Address,
+    Deliver,
+    ErrorIndication,
+    Frame,
+    FrameError,
+    FrameType,
+    Link,
+    LinkDown,
+    LinkParams,
+    LinkReset,
+    LinkUp,
+    LocalLinkError,
+    SendFrame,
+    StartTimer,
+    StopTimer,
+    Timer,
+    decode,
+    no_link_reply,
+    reply_path,
+)
+from radio.ax25.timers import airtime
+from radio.beacon import IdBeacon
+from radio.dutycycle import DutyCycle
+
+log = logging.getLogger("radio.station")
+
+#: Frames held back by the duty-cycle limit; beyond this the newest are dropped.
+MAX_HELD_FRAMES = 256
+
+
+@dataclass(frozen=True, slots=True)
+class StationParams:
+    mycall: Address
+    link: LinkParams = field(default_factory=LinkParams)
+    max_links: int = 8
+    #: Text of the identification UI frame (None: the callsign alone).
+    id_text: str | None = None
+    id_interval: float = 600.0
+    #: Most of any `duty_window` seconds spent transmitting (None: no limit).
+    duty_cycle: float | None = None
+    duty_window: float = 600.0
+
+
+@dataclass(slots=True)
+class StationStats:
+    frames_in: int = 0
+    malformed: int = 0
+    frames_out: int = 0
+    dropped_off: int = 0
+    dropped_duty: int = 0
+    refused_links: int = 0
+
+
+class Connection:
+    """One connected link, as the application sees it."""
+
+    def __init__(self, station: Station, link: Link, path: tuple[Address, ...]) -> None:
+        self._station = station
+        self.link = link
+        #: The digipeater path the peer's frames came by (as heard).
+        self.path = path
+        self.on_data: Callable[[bytes], None] | None = None
+        self.on_close: Callable[[str], None] | None = None
+        self.closed = False
+
+    @property
+    def remote(self) -> Address:
+        return self.link.remote
+
+    @property
+    def queued_bytes(self) -> int:
+        return self.link.queued_bytes
+
+    def send(self, data: bytes) -> None:
+        if self.closed or not data:
+            return
+        try:
+            self._station._run(self.link, self.link.send(data, self._station.now()))
+        except LocalLinkError as exc:
+            log.debug("send on a closing link to %s: %s", self.remote, exc)
+
+    def close(self) -> None:
+        """Disconnect once what was sent is acknowledged (DISC, then UA)."""
+        if not self.closed:
+            self._station._run(self.link, self.link.disconnect(self._station.now()))
+
+
+class Station:
+    def __init__(
+        self,
+        params: StationParams,
+        transmit: Callable[[bytes], bool],
+        accept: Callable[[Connection], None],
+        *,
+        name: str = "",
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.params = params
+        self.name = name or str(params.mycall)
+        self.stats = StationStats()
+        self._transmit_raw = transmit
+        self._accept = accept
+        self._loop = asyncio.get_running_loop()
+        self.now = clock or self._loop.time
+        self._links: dict[tuple[str, int], Link] = {}
+        self._connections: dict[tuple[str, int], Connection] = {}
+        self._timers: dict[tuple[tuple[str, int], Timer], asyncio.TimerHandle] = {}
+        self._beacon = IdBeacon(params.id_interval)
+        self._beacon_handle: asyncio.TimerHandle | None = None
+        self._duty = DutyCycle(params.duty_cycle, params.duty_window) if params.duty_cycle else None
+        self._held: deque[Frame] = deque()
+        self._held_handle: asyncio.TimerHandle | None = None
+        self.transmit_enabled = True
+
+    # -- input -------------------------------------------------------------------
+
+    def frame_received(self, payload: bytes) -> None:
+        """An AX.25 frame from the TNC (KISS data payload)."""
+        self.stats.frames_in += 1
+        try:
+            frame = decode(payload, 8)
+        except FrameError as exc:
+            self.stats.malformed += 1
+            log.debug("%s: malformed frame dropped: %s", self.name, exc)
+            return
+        mycall = self.params.mycall
+        if not frame.dest.same_station(mycall) or not frame.repeated:
+            return
+        key = (frame.source.call, frame.source.ssid)
+        link = self._links.get(key)
+        if link is None:
+            if frame.kind is FrameType.SABM and self._may_accept():
+                link = Link(mycall, frame.source, reply_path(frame.digis), self.params.link)
+                self._links[key] = link
+                self._connections[key] = Connection(self, link, frame.digis)
+            else:
+                if frame.kind is FrameType.SABM:
+                    self.stats.refused_links += 1
+                reply = no_link_reply(frame)
+                if reply is not None:
+                    self._transmit(reply)
+                return
+        self._run(link, link.frame_received(frame, self.now()))
+
+    def _may_accept(self) -> bool:
+        return self.transmit_enabled and len(self._links) < self.params.max_links
+
+    # -- the kill switch ---------------------------------------------------------
+
+    def set_transmit(self, enabled: bool) -> None:
+        """Off: nothing more is transmitted, links are dropped silently, and new
+        connection attempts are refused with DM; on: back to normal."""
+        if enabled == self.transmit_enabled:
+            return
+        self.transmit_enabled = enabled
+        if enabled:
+            log.warning("%s: transmitter on", self.name)
+            return
+        log.warning("%s: transmitter OFF: dropping %d link(s)", self.name, len(self._links))
+        self._held.clear()
+        for key in list(self._links):
+            self._drop(key, "transmitter switched off")
+
+    def close_all(self) -> None:
+        """Disconnect every link (shutdown)."""
+        for connection in list(self._connections.values()):
+            connection.close()
+
+    @property
+    def links(self) -> int:
+        return len(self._links)
+
+    # -- carrying out a link's actions -------------------------------------------
+
+    def _run(self, link: Link, actions: list[Action]) -> None:
+        key = (link.remote.call, link.remote.ssid)
+        for action in actions:
+            if isinstance(action, SendFrame):
+                self._transmit(action.frame)
+            elif isinstance(action, StartTimer):
+                self._cancel_timer(key, action.timer)
+                self._timers[(key, action.timer)] = self._loop.call_later(
+                    action.seconds, self._timer_fired, key, action.timer
+                )
+            elif isinstance(action, StopTimer):
+                self._cancel_timer(key, action.timer)
+            elif isinstance(action, Deliver):
+                connection = self._connections.get(key)
+                if connection is not None and connection.on_data is not None:
+                    connection.on_data(action.data)
+            elif isinstance(action, LinkUp):
+                log.info("%s: %s connected (via %s)", self.name, link.remote,
+                         ",".join(map(str, link.digis)) or "direct")  # fmt: skip
+                connection = self._connections.get(key)
+                if connection is not None:
+                    self._accept(connection)
+            elif isinstance(action, LinkDown):
+                log.info("%s: %s disconnected: %s", self.name, link.remote, action.reason)
+                self._drop(key, action.reason)
+            elif isinstance(action, LinkReset | ErrorIndication):
+                log.info("%s: link to %s: %s", self.name, link.remote, action.reason)
+
+    def _timer_fired(self, key: tuple[str, int], timer: Timer) -> None:
+        self._timers.pop((key, timer), None)
+        link = self._links.get(key)
+        if link is not None:
+            self._run(link, link.timer_expired(timer, self.now()))
+
+    def _cancel_timer(self, key: tuple[str, int], timer: Timer) -> None:
+        handle = self._timers.pop((key, timer), None)
+        if handle is not None:
+            handle.cancel()
+
+    def _drop(self, key: tuple[str, int], reason: str) -> None:
+        self._links.pop(key, None)
+        for timer in Timer:
+            self._cancel_timer(key, timer)
+        connection = self._connections.pop(key, None)
+        if connection is not None and not connection.closed:
+            connection.closed = True
+            if connection.on_close is not None:
+                connection.on_close(reason)
+
+    # -- transmission --------------------------------------------------------------
+
+    def _airtime(self, frame: Frame) -> float:
+        bit_rate = self.params.link.bit_rate or 1200
+        return airtime(len(frame.encode()), bit_rate) + self.params.link.tx_delay
+
+    def _transmit(self, frame: Frame) -> None:
+        if not self.transmit_enabled and frame.kind is not FrameType.DM:
+            self.stats.dropped_off += 1
+            return
+        if self._duty is not None and (
+            self._held or self._duty.delay(self.now(), self._airtime(frame))
+        ):
+            if len(self._held) >= MAX_HELD_FRAMES:
+                self.stats.dropped_duty += 1
+                return
+            self._held.append(frame)
+            self._schedule_held()
+            return
+        self._send_now(frame)
+
+    def _send_now(self, frame: Frame, *, is_id: bool = False) -> None:
+        if self._transmit_raw(frame.encode()):
+            self.stats.frames_out += 1
+            if self._duty is not None:
+                self._duty.record(self.now(), self._airtime(frame))
+        if not is_id:
+            self._beacon.transmitted()
+            self._poll_beacon()
+
+    def _schedule_held(self) -> None:
+        if self._held_handle is not None or not self._held or self._duty is None:
+            return
+        wait = self._duty.delay(self.now(), self._airtime(self._held[0]))
+        self._held_handle = self._loop.call_later(wait, self._release_held)
+
+    def _release_held(self) -> None:
+        self._held_handle = None
+        while self._held and self._duty is not None and self.transmit_enabled:
+            if self._duty.delay(self.now(), self._airtime(self._held[0])):
+                break
+            self._send_now(self._held.popleft())
+        self._schedule_held()
+
+    def _poll_beacon(self) -> None:
+        if not self.transmit_enabled:
+            return
+        send, wake = self._beacon.poll(self.now())
+        if send:
+            text = self.params.id_text or str(self.params.mycall)
+            ident = Frame.build(
+                FrameType.UI, dest=Address("ID"), source=self.params.mycall,
+                info=text.encode("ascii", "replace"),
+            )  # fmt: skip
+            self._send_now(ident, is_id=True)
+        if self._beacon_handle is not None:
+            self._beacon_handle.cancel()
+            self._beacon_handle = None
+        if wake is not None:
+            delay = max(0.0, wake - self.now())
+            self._beacon_handle = self._loop.call_later(delay, self._beacon_fired)
+
+    def _beacon_fired(self) -> None:
+        self._beacon_handle = None
+        self._poll_beacon()
+
+    def stop(self) -> None:
+        """Cancel every timer (after `close_all` had its chance)."""
+        for key in list(self._links):
+            self._drop(key, "station stopped")
+        for handle in (self._beacon_handle, self._held_handle):
+            if handle is not None:
+                handle.cancel()
+        self._beacon_handle = self._held_handle = None

@@ -1,0 +1,114 @@
+"""The station multiplexer with a fake TNC: routing, limits, the kill switch, the ID."""
+
+from __future__ import annotations
+
+from radio.ax25 import Address, Frame, FrameType, LinkParams, decode
+from radio.station import Connection, Station, StationParams
+
+GW = Address("N0GW", 10)
+USER = Address("N0USR", 5)
+DIGI = Address("WIDE1", 1)
+
+
+class Harness:
+    def __init__(self, **kwargs: object) -> None:
+        self.sent: list[Frame] = []
+        self.accepted: list[Connection] = []
+        self.data: list[bytes] = []
+        self.closed: list[str] = []
+        params = StationParams(mycall=GW, link=LinkParams(bit_rate=None), **kwargs)  # type: ignore[arg-type]
+        self.station = Station(params, self._transmit, self._accept, name="test")
+
+    def _transmit(self, payload: bytes) -> bool:
+        self.sent.append(decode(payload))
+        return True
+
+    def _accept(self, conn: Connection) -> None:
+        self.accepted.append(conn)
+        conn.on_data = self.data.append
+        conn.on_close = self.closed.append
+
+    def receive(self, kind: FrameType, source: Address = USER, **fields: object) -> None:
+        frame = Frame.build(kind, dest=GW, source=source, **fields)  # type: ignore[arg-type]
+        self.station.frame_received(frame.encode())
+
+    def kinds(self) -> list[FrameType]:
+        out = [f.kind for f in self.sent]
+        self.sent.clear()
+        return out
+
+
+async def test_accept_data_and_disconnect() -> None:
+    h = Harness()
+    h.receive(FrameType.SABM, pf=True)
+    assert h.kinds() == [FrameType.UA, FrameType.UI]  # UA, then the station ID
+    (conn,) = h.accepted
+    assert conn.remote == USER and conn.path == ()
+    h.receive(FrameType.I, ns=0, nr=0, info=b"hello\r")
+    assert h.data == [b"hello\r"]
+    conn.send(b"answer\r")
+    assert FrameType.I in h.kinds()
+    h.receive(FrameType.DISC, pf=True)
+    assert h.kinds() == [FrameType.UA]
+    assert h.closed and h.station.links == 0
+    h.station.stop()
+
+
+async def test_digipeated_path_and_reply_path() -> None:
+    h = Harness()
+    frame = Frame.build(FrameType.SABM, dest=GW, source=USER, digis=(DIGI.with_bit(True),))
+    h.station.frame_received(frame.encode())
+    ua = h.sent[0]
+    assert ua.kind is FrameType.UA and ua.digis == (DIGI,)  # reversed, H cleared
+    # Heard before the digipeater repeated it: not for us yet.
+    h.sent.clear()
+    early = Frame.build(FrameType.SABM, dest=GW, source=Address("K1ABC"), digis=(DIGI,))
+    h.station.frame_received(early.encode())
+    assert h.sent == []
+    h.station.stop()
+
+
+async def test_limits_garbage_and_strangers() -> None:
+    h = Harness(max_links=1)
+    h.receive(FrameType.SABM)
+    h.kinds()
+    h.receive(FrameType.SABM, source=Address("K1ABC"))
+    assert h.kinds() == [FrameType.DM]  # full
+    h.receive(FrameType.RR, source=Address("K2ABC"), pf=True)
+    assert h.kinds() == [FrameType.DM]  # no link
+    h.station.frame_received(b"\x00garbage")
+    assert h.station.stats.malformed == 1
+    other = Frame.build(FrameType.SABM, dest=Address("OTHER"), source=USER)
+    h.station.frame_received(other.encode())
+    assert h.sent == [] and h.station.links == 1
+    h.station.stop()
+
+
+async def test_kill_switch_silences_and_refuses() -> None:
+    h = Harness()
+    h.receive(FrameType.SABM)
+    (conn,) = h.accepted
+    h.kinds()
+    h.station.set_transmit(False)
+    assert h.closed == ["transmitter switched off"] and h.station.links == 0
+    conn.send(b"nothing goes out\r")
+    h.receive(FrameType.I, ns=0, nr=0, info=b"x")
+    assert h.kinds() == [FrameType.DM]  # no link any more; only the refusal
+    h.receive(FrameType.SABM, source=Address("K1ABC"), pf=True)
+    assert h.kinds() == [FrameType.DM]
+    h.station.set_transmit(True)
+    h.receive(FrameType.SABM, source=Address("K1ABC"))
+    assert h.kinds()[0] is FrameType.UA
+    h.station.stop()
+
+
+async def test_duty_cycle_holds_frames() -> None:
+    h = Harness(duty_cycle=0.001, duty_window=600)  # 0.6 s of air per 10 min
+    h.receive(FrameType.SABM)
+    kinds = h.kinds()
+    assert kinds[0] is FrameType.UA  # the first fits
+    (conn,) = h.accepted
+    conn.send(b"x" * 200)
+    assert h.kinds() == []  # held back, not dropped
+    assert h.station._held
+    h.station.stop()
