@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "hash-password",
         help="read a password (prompted, or one line of stdin) and print its Argon2id hash "
-        "for irc.opers[].password_hash",
+        "for irc.opers[].password_hash or irc.allow[].password_hash",
     )
     args = parser.parse_args(argv)
     if args.command == "hash-password":

@@ -58,7 +58,8 @@ class Scheduler(Protocol):
 class Client:
     """State of one connection. The server owns every instance and all mutation of it.
 
-    Hooks may read `nick`, `user`, `host`, `ip`, `realname`, `account`, `registered`.
+    Hooks may read `nick`, `user`, `host`, `realhost`, `ip`, `realname`, `account`,
+    `certfp`, `tls`, `registered`.
     """
 
     __slots__ = (
@@ -67,6 +68,7 @@ class Client:
         "cap_negotiating",
         "cap_version",
         "caps",
+        "certfp",
         "channels",
         "closed",
         "connected_at",
@@ -83,6 +85,7 @@ class Client:
         "penalty_until",
         "pending",
         "ping_sent",
+        "realhost",
         "realname",
         "registered",
         "resume_handle",
@@ -101,7 +104,11 @@ class Client:
         self.ip = ip
         # An IPv6 address starting with ':' would read as a trailing parameter.
         self.host = "0" + ip if ip.startswith(":") else ip
+        # The host before cloaking: bans and mask items match it, only opers see it.
+        self.realhost = self.host
         self.tls = tls
+        #: SHA-256 of the TLS client certificate, lowercase hex (None without one).
+        self.certfp: str | None = None
         self.nick: str | None = None
         self.user: str | None = None
         self.realname = ""

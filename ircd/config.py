@@ -8,42 +8,30 @@ The section lives in the gateway's YAML file or in a file of its own. YAML is co
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import json
 import os
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Final
 
 import yaml
-from yaml.constructor import ConstructorError, SafeConstructor
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 from ircd.casemap import CASEMAPPINGS, RFC1459
+from ircd.masks import BUILTIN_GROUPS, MATCH_ALL, MaskItem
 from ircd.passwords import check_hash_format
 from ircd.protocol import MAX_LINE
+from ircd.yamlreader import NULL_TAG, ConfigError, Reader
 
 _HOSTNAME: Final = re.compile(
     r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z"
 )
 _NETWORK: Final = re.compile(r"[A-Za-z0-9._-]{1,32}\Z")
 _OPER_NAME: Final = re.compile(r"[A-Za-z0-9._\-\[\]\\`^{|}]{1,32}\Z")
-_INT: Final = "tag:yaml.org,2002:int"
-_FLOAT: Final = "tag:yaml.org,2002:float"
-_STR: Final = "tag:yaml.org,2002:str"
-_NULL: Final = "tag:yaml.org,2002:null"
 HASH_COMMAND: Final = "python -m ircd hash-password"
-
-
-class ConfigError(Exception):
-    """The configuration is invalid; `problems` holds one line per problem."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +80,25 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class OperConfig:
-    """An operator block: a name and an Argon2id hash of the password."""
+    """An operator block: a name, an Argon2id hash of the password, and who may use it."""
 
     name: str
     password_hash: str = field(repr=False)
+    #: Only clients matching this mask item may use the block (None: anyone).
+    mask: MaskItem | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AllowConfig:
+    """An allow block: who may connect, and the connection password (PASS) they need.
+
+    The first block (in file order) whose mask matches a registering client decides.
+    With no allow blocks at all, everyone may connect.
+    """
+
+    mask: MaskItem = MATCH_ALL
+    #: Argon2id hash the client's PASS must match (None: no password needed).
+    password_hash: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +112,9 @@ class IrcConfig:
     casemapping: str = RFC1459
     limits: Limits = Limits()
     opers: tuple[OperConfig, ...] = ()
+    allow: tuple[AllowConfig, ...] = ()
+    #: Named mask items, usable as `security-group` criteria in later masks.
+    security_groups: tuple[tuple[str, MaskItem], ...] = ()
     #: Messages kept per target for chathistory (0 disables history).
     history_size: int = 100
 
@@ -138,91 +144,6 @@ _LIMIT_RANGES: Final[Mapping[str, tuple[float, float]]] = MappingProxyType(
 )
 
 
-def _describe(node: Node) -> str:
-    if isinstance(node, ScalarNode):
-        return json.dumps(node.value) if node.tag == _STR else node.value or "null"
-    return "a mapping" if isinstance(node, MappingNode) else "a list"
-
-
-class _Reader:
-    """Walks composed YAML nodes, converting values and collecting problems."""
-
-    def __init__(self, filename: str) -> None:
-        self.filename = filename
-        self._problems: list[tuple[int, str]] = []
-        self._constructor = SafeConstructor()
-
-    def error(self, node: Node, path: str, text: str) -> None:
-        line = node.start_mark.line + 1
-        self._problems.append((line, f"{self.filename}:{line}: {path}: {text}"))
-
-    @property
-    def problems(self) -> list[str]:
-        """Problems in file order (stable, so same-line problems keep their order)."""
-        return [text for _, text in sorted(self._problems, key=lambda p: p[0])]
-
-    def mapping(self, node: Node, path: str, known: Collection[str]) -> dict[str, Node] | None:
-        if isinstance(node, ScalarNode) and node.tag == _NULL:
-            return {}
-        if not isinstance(node, MappingNode):
-            self.error(node, path, f"expected a mapping, got {_describe(node)}")
-            return None
-        out: dict[str, Node] = {}
-        for key_node, value in node.value:
-            key = key_node.value if isinstance(key_node, ScalarNode) else None
-            if not isinstance(key, str) or key_node.tag != _STR:
-                self.error(key_node, path, f"keys must be strings, got {_describe(key_node)}")
-                continue
-            sub = f"{path}.{key}"
-            if key in out:
-                self.error(key_node, sub, "duplicate key")
-            elif key not in known:
-                close = difflib.get_close_matches(key, known, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                self.error(key_node, sub, f"unknown key{hint}")
-            else:
-                out[key] = value
-        return out
-
-    def sequence(self, node: Node, path: str) -> list[Node] | None:
-        if not isinstance(node, SequenceNode):
-            self.error(node, path, f"expected a list, got {_describe(node)}")
-            return None
-        return list(node.value)
-
-    def _scalar(self, node: Node) -> Any:
-        try:
-            return self._constructor.construct_object(node)
-        except ConstructorError:
-            return None
-
-    def string(
-        self, node: Node, path: str, check: Callable[[str], str | None] | None = None
-    ) -> str | None:
-        if not isinstance(node, ScalarNode) or node.tag != _STR:
-            self.error(node, path, f"expected a string, got {_describe(node)}")
-            return None
-        value = node.value
-        problem = check(value) if check else None
-        if problem:
-            self.error(node, path, f"{problem}, got {json.dumps(value)}")
-            return None
-        return value
-
-    def number(self, node: Node, path: str, lo: float, hi: float, *, integer: bool) -> Any:
-        tags = (_INT,) if integer else (_INT, _FLOAT)
-        kind = "an integer" if integer else "a number"
-        value = self._scalar(node) if isinstance(node, ScalarNode) and node.tag in tags else None
-        if value is None or not lo <= value <= hi:
-            self.error(node, path, f"expected {kind} {_num(lo)}-{_num(hi)}, got {_describe(node)}")
-            return None
-        return value
-
-
-def _num(value: float) -> str:
-    return str(int(value)) if value == int(value) else str(value)
-
-
 def _check_host(value: str) -> str | None:
     try:
         ipaddress.ip_address(value)
@@ -231,7 +152,7 @@ def _check_host(value: str) -> str | None:
     return None
 
 
-def _read_listener(r: _Reader, node: Node, path: str, base: str) -> Listener | None:
+def _read_listener(r: Reader, node: Node, path: str, base: str) -> Listener | None:
     m = r.mapping(node, path, ("host", "port", "tls"))
     if m is None:
         return None
@@ -266,44 +187,96 @@ def _read_listener(r: _Reader, node: Node, path: str, base: str) -> Listener | N
     return Listener(host=host, port=port, tls=tls)
 
 
-def _read_opers(r: _Reader, node: Node) -> tuple[OperConfig, ...]:
+def _read_password_hash(
+    r: Reader, item: Node, m: dict[str, Node], path: str, required: bool
+) -> str | None:
+    """`password_hash` of a block; a plaintext `password` is refused with the fix named."""
+    if "password" in m:
+        r.error(
+            m["password"],
+            f"{path}.password",
+            "plaintext passwords are not accepted; run `"
+            + HASH_COMMAND
+            + "` and put its output in password_hash instead",
+        )
+    if "password_hash" in m:
+        return r.string(m["password_hash"], f"{path}.password_hash", check_hash_format)
+    if required and "password" not in m:
+        r.error(item, path, f"missing key 'password_hash' (make one with `{HASH_COMMAND}`)")
+    return None
+
+
+def _read_opers(r: Reader, node: Node, groups: set[str]) -> tuple[OperConfig, ...]:
     items = r.sequence(node, "irc.opers")
     opers: list[OperConfig] = []
     seen: set[str] = set()
     for i, item in enumerate(items or ()):
         path = f"irc.opers[{i}]"
-        m = r.mapping(item, path, ("name", "password_hash", "password"))
+        m = r.mapping(item, path, ("name", "password_hash", "password", "mask"))
         if m is None:
             continue
-        if "password" in m:
-            r.error(
-                m["password"],
-                f"{path}.password",
-                "plaintext passwords are not accepted; run `"
-                + HASH_COMMAND
-                + "` and put its output in password_hash instead",
-            )
         name = r.string(m["name"], f"{path}.name", _check_oper_name) if "name" in m else None
         if "name" not in m:
             r.error(item, path, "missing key 'name'")
-        digest = None
-        if "password_hash" in m:
-            digest = r.string(m["password_hash"], f"{path}.password_hash", check_hash_format)
-        elif "password" not in m:
-            r.error(item, path, f"missing key 'password_hash' (make one with `{HASH_COMMAND}`)")
+        digest = _read_password_hash(r, item, m, path, required=True)
+        mask = _read_mask(r, m["mask"], f"{path}.mask", groups) if "mask" in m else None
         if name is not None and name in seen:
             r.error(m["name"], f"{path}.name", f"duplicate oper name {json.dumps(name)}")
         elif name is not None and digest is not None:
             seen.add(name)
-            opers.append(OperConfig(name=name, password_hash=digest))
+            opers.append(OperConfig(name=name, password_hash=digest, mask=mask))
     return tuple(opers)
+
+
+def _read_mask(r: Reader, node: Node, path: str, groups: set[str]) -> MaskItem | None:
+    item = r.mask(node, path)
+    if item is not None:
+        for name in sorted(item.groups_used - groups):
+            r.error(node, path, f"unknown security group {json.dumps(name)}")
+    return item
+
+
+def _read_allow(r: Reader, node: Node, groups: set[str]) -> tuple[AllowConfig, ...]:
+    blocks: list[AllowConfig] = []
+    for i, item in enumerate(r.sequence(node, "irc.allow") or ()):
+        path = f"irc.allow[{i}]"
+        m = r.mapping(item, path, ("mask", "password_hash", "password"))
+        if m is None:
+            continue
+        mask = _read_mask(r, m["mask"], f"{path}.mask", groups) if "mask" in m else MATCH_ALL
+        digest = _read_password_hash(r, item, m, path, required=False)
+        if mask is not None:
+            blocks.append(AllowConfig(mask=mask, password_hash=digest))
+    return tuple(blocks)
+
+
+def _read_security_groups(r: Reader, node: Node) -> tuple[tuple[str, MaskItem], ...]:
+    # A group may use built-in groups and groups defined above it: no cycle is possible.
+    groups: list[tuple[str, MaskItem]] = []
+    known = set(BUILTIN_GROUPS)
+    for i, item in enumerate(r.sequence(node, "irc.security_groups") or ()):
+        path = f"irc.security_groups[{i}]"
+        m = r.mapping(item, path, ("name", "mask"))
+        if m is None:
+            continue
+        for key in ("name", "mask"):
+            if key not in m:
+                r.error(item, path, f"missing key {key!r}")
+        name = r.string(m["name"], f"{path}.name", _check_oper_name) if "name" in m else None
+        mask = _read_mask(r, m["mask"], f"{path}.mask", known) if "mask" in m else None
+        if name is not None and name in known:
+            r.error(m["name"], f"{path}.name", f"security group {json.dumps(name)} exists already")
+        elif name is not None and mask is not None:
+            known.add(name)
+            groups.append((name, mask))
+    return tuple(groups)
 
 
 def _check_oper_name(value: str) -> str | None:
     return None if _OPER_NAME.match(value) else "expected 1-32 letters, digits or -_.[]\\`^{|}"
 
 
-def _read_limits(r: _Reader, node: Node) -> Limits:
+def _read_limits(r: Reader, node: Node) -> Limits:
     m = r.mapping(node, "irc.limits", _LIMIT_RANGES)
     values: dict[str, Any] = {}
     for f in fields(Limits):
@@ -325,6 +298,8 @@ _TOP_KEYS: Final = (
     "casemapping",
     "limits",
     "opers",
+    "allow",
+    "security_groups",
     "history_size",
 )
 
@@ -337,7 +312,7 @@ def irc_config_from_node(node: Node | None, filename: str) -> IrcConfig:
     """
     if node is None:
         return DEFAULT_CONFIG
-    r = _Reader(filename)
+    r = Reader(filename)
     base = os.path.dirname(os.path.abspath(filename))
     m = r.mapping(node, "irc", _TOP_KEYS)
     if m is None:
@@ -367,7 +342,7 @@ def irc_config_from_node(node: Node | None, filename: str) -> IrcConfig:
             lambda v: None if _NETWORK.match(v) else "expected 1-32 letters, digits or ._-",
         )
     if "motd" in m:
-        if isinstance(m["motd"], ScalarNode) and m["motd"].tag == _NULL:
+        if isinstance(m["motd"], ScalarNode) and m["motd"].tag == NULL_TAG:
             values["motd"] = None
         else:
             values["motd"] = r.string(m["motd"], "irc.motd")
@@ -379,8 +354,14 @@ def irc_config_from_node(node: Node | None, filename: str) -> IrcConfig:
         )
     if "limits" in m:
         values["limits"] = _read_limits(r, m["limits"])
+    groups = set(BUILTIN_GROUPS)
+    if "security_groups" in m:
+        values["security_groups"] = _read_security_groups(r, m["security_groups"])
+        groups.update(name for name, _ in values["security_groups"])
     if "opers" in m:
-        values["opers"] = _read_opers(r, m["opers"])
+        values["opers"] = _read_opers(r, m["opers"], groups)
+    if "allow" in m:
+        values["allow"] = _read_allow(r, m["allow"], groups)
     if "history_size" in m:
         values["history_size"] = r.number(
             m["history_size"], "irc.history_size", 0, 100_000, integer=True

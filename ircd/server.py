@@ -24,7 +24,7 @@ from ircd.channel import Channel
 from ircd.client import TAGS_MESSAGE, TAGS_TIME, Client, Scheduler, Sink, TimerHandle
 from ircd.commands import dispatch
 from ircd.commands.info import send_lusers, send_motd
-from ircd.config import IrcConfig, OperConfig
+from ircd.config import AllowConfig, IrcConfig, OperConfig
 from ircd.hooks import NoHooks, ServerHooks
 from ircd.isupport import (
     CHANNEL_MODES,
@@ -33,6 +33,7 @@ from ircd.isupport import (
     VERSION,
     isupport_tokens,
 )
+from ircd.masks import SecurityGroups, Subject, normalize_ip
 from ircd.passwords import PasswordChecker
 from ircd.protocol import (
     MAX_BODY,
@@ -89,6 +90,7 @@ class Server:
         self._tasks: set[asyncio.Task[None]] = set()
         self._tick_handle: TimerHandle | None = None
         self.isupport = isupport_tokens(self._config)
+        self._groups = SecurityGroups(config.security_groups)
 
     # -- configuration ---------------------------------------------------------------
 
@@ -108,9 +110,36 @@ class Server:
             self.passwords = PasswordChecker(config.limits.max_password_checks)
         self._config = config
         self.isupport = isupport_tokens(self._config)
+        self._groups = SecurityGroups(config.security_groups)
 
     def find_oper(self, name: str) -> OperConfig | None:
         return next((o for o in self._config.opers if o.name == name), None)
+
+    def subject(self, client: Client) -> Subject:
+        """A snapshot of `client` for mask items, with its security groups resolved."""
+        return self._groups.resolve(
+            Subject(
+                nick=client.nick or "*",
+                user=client.user or "*",
+                host=client.realhost,
+                ip=normalize_ip(client.ip),
+                realname=client.realname,
+                account=client.account,
+                tls=client.tls,
+                certfp=client.certfp,
+                connected_for=self.clock() - client.connected_at,
+                channels={
+                    ch.name: status
+                    for ch in client.channels.values()
+                    for status in (ch.members[client],)
+                },
+            )
+        )
+
+    def find_allow(self, client: Client) -> AllowConfig | None:
+        """The first allow block matching `client`, or None."""
+        subject = self.subject(client)
+        return next((a for a in self._config.allow if a.mask.matches(subject)), None)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -330,15 +359,49 @@ class Server:
 
     # -- registration ------------------------------------------------------------------
 
-    def try_register(self, client: Client, rb: ReplyBuffer) -> None:
-        """Finish registration once NICK and USER are in and CAP negotiation is over."""
+    def try_register(self, client: Client, rb: ReplyBuffer) -> Pending | None:
+        """Finish registration once NICK and USER are in and CAP negotiation is over.
+
+        The allow blocks decide first; a connection password is checked off the loop,
+        like OPER's, and the coroutine doing it is returned for the caller to run.
+        """
         if (
             client.registered
             or client.nick is None
             or client.user is None
             or client.cap_negotiating
         ):
+            return None
+        password, client.password = client.password, None  # not kept longer than needed
+        allow = self.find_allow(client)
+        if allow is None and self._config.allow:
+            log.info("no allow block matches %s (%s)", client.prefix, client.ip)
+            rb.numeric(n.ERR_NOPERMFORHOST, "You are not authorized to connect to this server")
+            rb.flush()
+            self.disconnect(client, "You are not authorized to connect to this server")
+            return None
+        if allow is not None and allow.password_hash is not None:
+            return self._check_connection_password(client, allow.password_hash, password or "")
+        self._complete_registration(client, rb)
+        return None
+
+    async def _check_connection_password(
+        self, client: Client, password_hash: str, password: str
+    ) -> None:
+        ok = await self.passwords.verify(password_hash, password)
+        if client.closed:
             return
+        rb = ReplyBuffer(self, client)
+        if ok:
+            self._complete_registration(client, rb)
+            rb.flush()
+            return
+        log.warning("wrong connection password from %s (%s)", client.prefix, client.ip)
+        rb.numeric(n.ERR_PASSWDMISMATCH, "Password incorrect")
+        rb.flush()
+        self.disconnect(client, "Bad password")
+
+    def _complete_registration(self, client: Client, rb: ReplyBuffer) -> None:
         client.registered = True
         client.signon = self.wallclock()
         self.registered_count += 1

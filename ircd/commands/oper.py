@@ -23,15 +23,28 @@ def oper(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pendi
     """
     name, password = msg.params[0], msg.params[1]
     block = server.find_oper(name)
+    # A block whose mask does not match fails exactly like a wrong password (after the
+    # same hash check), so the reply tells nothing about which names or hosts exist.
+    allowed = block is not None and (
+        block.mask is None or block.mask.matches(server.subject(client))
+    )
     # The Argon2id check takes tens of milliseconds: it runs in a worker thread and the
     # client's later commands wait for it (the server pauses this client's input).
-    return _finish_oper(server, client, name, block.password_hash if block else None, password)
+    return _finish_oper(
+        server, client, name, block.password_hash if block else None, password, allowed
+    )
 
 
 async def _finish_oper(
-    server: Server, client: Client, name: str, password_hash: str | None, password: str
+    server: Server,
+    client: Client,
+    name: str,
+    password_hash: str | None,
+    password: str,
+    allowed: bool,
 ) -> None:
-    ok = await server.passwords.verify(password_hash, password)
+    good = await server.passwords.verify(password_hash, password)
+    ok = good and allowed
     if client.closed:
         return
     rb = ReplyBuffer(server, client)
@@ -42,7 +55,8 @@ async def _finish_oper(
         rb.add(Message(source=client.prefix, command="MODE", params=(client.name, "+o")))
     else:
         # The log says why; the client only learns that it failed.
-        log.warning("failed OPER %r from %s (%s)", name, client.name, client.ip)
+        why = "the block's mask does not match" if good else "bad name or password"
+        log.warning("failed OPER %r from %s (%s): %s", name, client.name, client.ip, why)
         rb.numeric(n.ERR_PASSWDMISMATCH, "Password incorrect")
     rb.flush()
 

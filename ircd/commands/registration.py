@@ -12,7 +12,7 @@ from ircd.protocol import MAX_BODY, Message
 if TYPE_CHECKING:
     from ircd.client import Client
     from ircd.replies import ReplyBuffer
-    from ircd.server import Server
+    from ircd.server import Pending, Server
 
 #: Capabilities offered in CAP LS (none carries a value yet).
 SUPPORTED_CAPS: Final = frozenset(
@@ -41,7 +41,7 @@ def pass_(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None
     client.password = msg.params[0]
 
 
-def nick(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def nick(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
     """NICK <nickname>
 
     Chooses or changes your nickname.
@@ -64,10 +64,10 @@ def nick(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
         rb.numeric(n.ERR_NICKNAMEINUSE, new, reason)
         return
     server.set_nick(client, new)
-    server.try_register(client, rb)
+    return server.try_register(client, rb)
 
 
-def user(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def user(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
     """USER <username> <mode> <unused> :<realname>
 
     Gives your username and real name during registration.
@@ -79,10 +79,10 @@ def user(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     username = _USERNAME_JUNK.sub("", msg.params[0])[: USERLEN - 1] or "user"
     client.user = "~" + username
     client.realname = msg.params[3][:_REALNAME_MAX] or username
-    server.try_register(client, rb)
+    return server.try_register(client, rb)
 
 
-def cap(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def cap(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
     """CAP <subcommand> [:<capabilities>]
 
     Negotiates IRCv3 capabilities: LS [302], LIST, REQ :<caps>, END.
@@ -123,7 +123,7 @@ def cap(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     elif sub == "END":
         if not client.registered and client.cap_negotiating:
             client.cap_negotiating = False
-            server.try_register(client, rb)
+            return server.try_register(client, rb)
     else:
         rb.numeric(n.ERR_INVALIDCAPCMD, msg.params[0], "Invalid CAP command")
 

@@ -1,0 +1,176 @@
+"""Allow blocks (who may connect, connection passwords), oper masks and their config."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+from pathlib import Path
+
+import argon2
+import pytest
+
+from ircd.config import AllowConfig, ConfigError, OperConfig, load_irc_config
+from ircd.masks import parse_mask_item
+
+CHEAP = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+SECRET_HASH = CHEAP.hash("letmein")
+
+
+async def wait_until(predicate, timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.001)
+
+
+def test_no_allow_blocks_lets_everyone_in(harness) -> None:
+    harness.user("alice")
+
+
+def test_first_matching_allow_block_decides(make_harness) -> None:
+    h = make_harness(
+        allow=(
+            AllowConfig(mask=parse_mask_item({"ip": "192.0.2.0/24"})),
+            AllowConfig(mask=parse_mask_item("*.never.example")),
+        )
+    )
+    h.connect("192.0.2.9").register("alice")
+    sink, client = h.connect_raw("198.51.100.1")
+    h.server.receive(client, b"NICK bob\r\nUSER bob 0 * :Bob\r\n")
+    assert b" 463 bob :You are not authorized" in sink.data
+    assert sink.closed
+    assert h.server.find_nick("bob") is None
+
+
+def test_allow_mask_can_use_registration_data(make_harness) -> None:
+    h = make_harness(allow=(AllowConfig(mask=parse_mask_item({"realname": "*ham*"})),))
+    c = h.connect()
+    c.send("NICK k1abc", "USER k1abc 0 * :a ham operator")
+    assert "001" in c.commands()
+    c = h.connect()
+    c.send("NICK other", "USER other 0 * :someone")
+    assert "463" in c.commands()
+
+
+async def test_connection_password_checked_with_argon2(make_harness) -> None:
+    h = make_harness(allow=(AllowConfig(password_hash=SECRET_HASH),))
+    good = h.connect()
+    good.send("PASS letmein", "NICK alice", "USER alice 0 * :A", "PING later")
+    assert good.sink.paused  # the check runs off the loop; later lines wait
+    await wait_until(lambda: not good.sink.paused)
+    assert good.commands()[:1] == ["001"]
+    assert good.client.password is None  # not kept after the check
+    bad = h.connect()
+    bad.send("PASS wrong", "NICK bob", "USER bob 0 * :B")
+    await wait_until(lambda: bad.sink.closed)
+    replies = bad.take()
+    assert [m.command for m in replies] == ["464", "ERROR"]
+    none = h.connect()
+    none.send("NICK carol", "USER carol 0 * :C")
+    await wait_until(lambda: none.sink.closed)
+    assert none.commands() == ["464", "ERROR"]
+
+
+async def test_quit_while_connection_password_is_checked(make_harness) -> None:
+    h = make_harness(allow=(AllowConfig(password_hash=SECRET_HASH),))
+    c = h.connect()
+    c.send("PASS letmein", "NICK alice", "USER alice 0 * :A")
+    h.server.disconnect(c.client, "gone")
+    await asyncio.sleep(0)
+    assert h.server.registered_count == 0
+
+
+async def test_oper_mask_restricts_the_block(make_harness) -> None:
+    h = make_harness(
+        opers=(OperConfig("local", CHEAP.hash("pw"), mask=parse_mask_item({"ip": "127.0.0.0/8"})),)
+    )
+    far = h.connect("192.0.2.1").register("far")
+    far.send("OPER local pw")
+    await wait_until(lambda: not far.sink.paused)
+    assert far.commands() == ["464"]  # same answer as a wrong password
+    near = h.connect("127.0.0.1").register("near")
+    near.send("OPER local pw")
+    await wait_until(lambda: not near.sink.paused)
+    assert near.commands() == ["381", "MODE"]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "irc.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_config_allow_opers_and_security_groups(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f"""\
+        security_groups:
+          - name: hams
+            mask: {{realname: "*ham*"}}
+        allow:
+          - mask: {{security-group: hams, exclude_ip: 10.0.0.0/8}}
+          - mask: ["127.*", "!127.0.0.2"]
+            password_hash: "{SECRET_HASH}"
+        opers:
+          - name: root
+            password_hash: "{SECRET_HASH}"
+            mask: {{certfp: "{"ab" * 32}", tls: yes}}
+        """,
+    )
+    config = load_irc_config(path)
+    assert [a.password_hash is not None for a in config.allow] == [False, True]
+    assert config.security_groups[0][0] == "hams"
+    assert config.opers[0].mask is not None
+    assert "letmein" not in repr(config)
+
+
+def test_config_mask_problems_have_lines_and_paths(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        allow:
+          - mask:
+              ip: 10.0.0.0/99
+              country: [NL]
+          - mask: {security-group: nobody}
+          - password: plain
+        security_groups:
+          - name: tls-users
+            mask: "*"
+        """,
+    )
+    with pytest.raises(ConfigError) as info:
+        load_irc_config(path)
+    got = info.value.problems
+    assert any(p.startswith(f"{path}:3: irc.allow[0].mask.ip: expected an IP glob") for p in got)
+    assert (
+        f"{path}:4: irc.allow[0].mask.country: not supported: this server has no GeoIP data" in got
+    )
+    assert f'{path}:5: irc.allow[1].mask: unknown security group "nobody"' in got
+    assert any(p.startswith(f"{path}:6: irc.allow[2].password: plaintext passwords") for p in got)
+    assert (
+        f'{path}:8: irc.security_groups[0].name: security group "tls-users" exists already' in got
+    )
+
+
+async def test_live_connection_password_and_oper_mask(start_live_server, live_client) -> None:
+    server = start_live_server(
+        f"""\
+        allow:
+          - mask: {{ip: 127.0.0.0/8}}
+            password_hash: "{SECRET_HASH}"
+        opers:
+          - name: root
+            password_hash: "{SECRET_HASH}"
+            mask: {{ip: "!127.*"}}
+        """
+    )
+    good = await live_client(server.port)
+    await good.send("PASS :letmein")
+    await good.register("alice")
+    await good.send("OPER root letmein")  # the password is right, the mask is not
+    assert (await good.expect("464", "381")).command == "464"
+    bad = await live_client(server.port)
+    await bad.send("PASS :nope", "NICK bob", "USER bob 0 * :Bob")
+    assert (await bad.expect("464", "001")).command == "464"
+    assert (await bad.until_closed())[-1].command == "ERROR"
+    await good.close()
