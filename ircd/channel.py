@@ -7,6 +7,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
+from ircd.chanlists import ChannelLists
 
 if TYPE_CHECKING:
     from ircd.client import Client
@@ -35,6 +36,7 @@ class Channel:
         "invites",
         "key",
         "limit",
+        "lists",
         "members",
         "modes",
         "name",
@@ -56,6 +58,7 @@ class Channel:
         self.topic_at = 0.0
         # Folded nicks invited past +i; a dict keeps insertion order for eviction.
         self.invites: dict[str, None] = {}
+        self.lists = ChannelLists()
 
     def __repr__(self) -> str:
         return f"<Channel {self.name} ({len(self.members)})>"
@@ -76,16 +79,28 @@ class Channel:
             return n.ERR_BADCHANNELKEY
         if self.limit is not None and len(self.members) >= self.limit:
             return n.ERR_CHANNELISFULL
-        if "i" in self.modes and folded_nick not in self.invites:
+        if (
+            "i" in self.modes
+            and folded_nick not in self.invites
+            and not self.lists.match("I", client)
+        ):
             return n.ERR_INVITEONLYCHAN
+        if self.lists.banned(client):
+            return n.ERR_BANNEDFROMCHAN
         return None
 
     def can_send(self, client: Client) -> bool:
-        """Whether `client` may speak here (+n keeps outsiders out, +m needs voice or op)."""
+        """Whether `client` may speak here: +n keeps outsiders out, +m and +b need voice."""
         status = self.members.get(client)
-        if status is None:
-            return "n" not in self.modes and "m" not in self.modes
-        return "m" not in self.modes or bool(status)
+        if status:
+            return True  # voice or op speaks even when banned or +m
+        if "m" in self.modes or (status is None and "n" in self.modes):
+            return False
+        return not self.lists.banned(client)
+
+    def banned_member(self, client: Client) -> bool:
+        """A member without voice or op who is banned (kept quiet, may not change nick)."""
+        return not self.members.get(client) and self.lists.banned(client)
 
     def set_status(self, client: Client, mode: str, on: bool) -> bool:
         """Give or take a status mode; return whether anything changed."""

@@ -76,6 +76,8 @@ class Limits:
     flood_rate: float = 2.0
     #: Argon2id checks running at once (each takes tens of milliseconds of CPU and 64 MiB).
     max_password_checks: int = 2
+    #: Entries in a channel's +b, +e and +I lists together (ISUPPORT MAXLIST).
+    max_list_entries: int = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +142,7 @@ _LIMIT_RANGES: Final[Mapping[str, tuple[float, float]]] = MappingProxyType(
         "flood_burst": (1, 100_000),
         "flood_rate": (0, 100_000),
         "max_password_checks": (1, 64),
+        "max_list_entries": (1, 10_000),
     }
 )
 

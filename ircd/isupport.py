@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from ircd.chanlists import EXTBAN_LETTERS, EXTBAN_PREFIX, LIST_MODES
 from ircd.channel import FLAG_MODES, STATUS_MODES, STATUS_PREFIXES
 from ircd.config import IrcConfig
 
@@ -19,8 +20,8 @@ MAX_MODES: Final = 4
 KEYLEN: Final = 32
 #: User modes and channel modes for RPL_MYINFO (004).
 USER_MODES: Final = "io"
-CHANNEL_MODES: Final = "iklmnostv"
-CHANNEL_MODES_WITH_PARAM: Final = "klov"
+CHANNEL_MODES: Final = "Ibeiklmnostv"
+CHANNEL_MODES_WITH_PARAM: Final = "Ibeklov"
 
 
 def isupport_tokens(config: IrcConfig) -> tuple[str, ...]:
@@ -31,12 +32,16 @@ def isupport_tokens(config: IrcConfig) -> tuple[str, ...]:
         f"AWAYLEN={lim.awaylen}",
         f"CASEMAPPING={config.casemapping}",
         f"CHANLIMIT=#:{lim.max_channels_per_client}",
-        f"CHANMODES=,k,l,{FLAG_MODES}",
+        f"CHANMODES={LIST_MODES},k,l,{FLAG_MODES}",
         f"CHANNELLEN={lim.channellen}",
         "CHANTYPES=#",
+        "EXCEPTS=e",
+        f"EXTBAN={EXTBAN_PREFIX},{EXTBAN_LETTERS}",
         f"HOSTLEN={HOSTLEN}",
+        "INVEX=I",
         f"KEYLEN={KEYLEN}",
         f"KICKLEN={lim.kicklen}",
+        f"MAXLIST={LIST_MODES}:{lim.max_list_entries}",
         f"MODES={MAX_MODES}",
         f"NETWORK={config.network}",
         f"NICKLEN={lim.nicklen}",

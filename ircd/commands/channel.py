@@ -64,6 +64,7 @@ _JOIN_ERRORS: Final = MappingProxyType(
         n.ERR_BADCHANNELKEY: "Cannot join channel (+k)",
         n.ERR_CHANNELISFULL: "Cannot join channel (+l)",
         n.ERR_INVITEONLYCHAN: "Cannot join channel (+i)",
+        n.ERR_BANNEDFROMCHAN: "Cannot join channel (+b)",
     }
 )
 

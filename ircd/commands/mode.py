@@ -1,10 +1,12 @@
-"""MODE for channels (o v k l m n s t i) and users (i, and -o to drop operator status)."""
+"""MODE for channels (o v, b e I lists, k l m n s t i) and users (i, -o drops oper status)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
+from ircd.chanlists import LIST_MODES, ListEntry, normalize_mask
 from ircd.channel import FLAG_MODES, STATUS_MODES, Channel
 from ircd.isupport import KEYLEN, MAX_MODES
 from ircd.protocol import Message
@@ -37,10 +39,20 @@ def _channel_mode(server: Server, client: Client, msg: Message, rb: ReplyBuffer)
         )
         rb.numeric(n.RPL_CREATIONTIME, channel.name, str(int(channel.created)))
         return
+    modestring = msg.params[1]
     if not channel.is_op(client):
+        # Anyone who can see the channel may list its bans ("MODE #c b", which irssi
+        # sends on join); exceptions and invite exceptions are for operators.
+        queried = modestring.lstrip("+")
+        if len(msg.params) == 2 and queried == "b":
+            if client in channel.members or not channel.secret:
+                _send_list(channel, "b", rb)
+            else:
+                rb.numeric(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+            return
         rb.numeric(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
         return
-    changes = _apply(server, channel, msg.params[1], list(msg.params[2:]), rb)
+    changes = _apply(server, client, channel, modestring, list(msg.params[2:]), rb)
     if changes:
         server.fanout(
             channel.members,
@@ -48,11 +60,33 @@ def _channel_mode(server: Server, client: Client, msg: Message, rb: ReplyBuffer)
         )
 
 
+_LISTS: Final = MappingProxyType(
+    {
+        "b": (n.RPL_BANLIST, n.RPL_ENDOFBANLIST, "End of channel ban list"),
+        "e": (n.RPL_EXCEPTLIST, n.RPL_ENDOFEXCEPTLIST, "End of channel exception list"),
+        "I": (n.RPL_INVITELIST, n.RPL_ENDOFINVITELIST, "End of channel invite list"),
+    }
+)
+
+
+def _send_list(channel: Channel, letter: str, rb: ReplyBuffer) -> None:
+    item, end, text = _LISTS[letter]
+    for entry in channel.lists.entries(letter):
+        rb.numeric(item, channel.name, entry.mask, entry.set_by, str(int(entry.set_at)))
+    rb.numeric(end, channel.name, text)
+
+
 def _apply(
-    server: Server, channel: Channel, modestring: str, args: list[str], rb: ReplyBuffer
+    server: Server,
+    client: Client,
+    channel: Channel,
+    modestring: str,
+    args: list[str],
+    rb: ReplyBuffer,
 ) -> list[tuple[str, str, str | None]]:
     """Apply what can be applied; return the effective changes as (sign, letter, argument)."""
     changes: list[tuple[str, str, str | None]] = []
+    listed: set[str] = set()
     sign = "+"
     with_param = 0
     for letter in modestring:
@@ -60,6 +94,19 @@ def _apply(
             sign = letter
             continue
         on = sign == "+"
+        if letter in LIST_MODES:
+            if not args:
+                if letter not in listed:  # "MODE #c b": show the list, once per letter
+                    listed.add(letter)
+                    _send_list(channel, letter, rb)
+                continue
+            with_param += 1
+            if with_param > MAX_MODES:
+                break
+            change = _change_list(server, client, channel, letter, on, args.pop(0), rb)
+            if change is not None:
+                changes.append((sign, letter, change))
+            continue
         if letter in STATUS_MODES or letter in "kl":
             needs_arg = letter in STATUS_MODES or on
             if needs_arg and not args:
@@ -116,6 +163,32 @@ def _apply(
         else:
             rb.numeric(n.ERR_UNKNOWNMODE, letter, "is unknown mode char to me")
     return changes
+
+
+def _change_list(
+    server: Server,
+    client: Client,
+    channel: Channel,
+    letter: str,
+    on: bool,
+    raw: str,
+    rb: ReplyBuffer,
+) -> str | None:
+    """Add or remove one list entry; return the mask as applied, or None if nothing changed."""
+    mask = normalize_mask(raw)
+    if mask is None:
+        rb.numeric(n.ERR_INVALIDMODEPARAM, channel.name, letter, raw, "Invalid mask")
+        return None
+    if not on:
+        removed = channel.lists.remove(letter, mask, server.fold)
+        return removed.mask if removed is not None else None
+    if channel.lists.has(letter, mask, server.fold):
+        return None
+    if len(channel.lists) >= server.config.limits.max_list_entries:
+        rb.numeric(n.ERR_BANLISTFULL, channel.name, mask, "Channel list is full")
+        return None
+    entry = ListEntry(mask, client.prefix, server.wallclock())
+    return mask if channel.lists.add(letter, entry, server.fold) else None
 
 
 def _format(changes: list[tuple[str, str, str | None]]) -> tuple[str, ...]:

@@ -59,6 +59,14 @@ def nick(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pendi
         return
     if new == client.nick:
         return
+    if client.registered:
+        # A banned member could otherwise dodge the ban (and +m) by renaming.
+        banned = next((ch for ch in client.channels.values() if ch.banned_member(client)), None)
+        if banned is not None:
+            rb.numeric(
+                n.ERR_BANNICKCHANGE, banned.name, "Cannot change nickname while banned on channel"
+            )
+            return None
     reason = server.hooks.nick_reserved(client, new)
     if reason is not None:
         rb.numeric(n.ERR_NICKNAMEINUSE, new, reason)

@@ -1,0 +1,158 @@
+"""Channel list modes: bans (+b), ban exceptions (+e) and invite exceptions (+I).
+
+A list entry is a host mask, normalized to ``nick!user@host``, or an extban:
+
+- ``~account:<glob>`` (alias ``~a:``): the client's account matches the glob;
+  ``~account:0`` matches clients that are not logged in.
+- ``~certfp:<sha256 hex>`` (alias ``~f:``): the client's TLS certificate fingerprint.
+
+A host mask is matched against the displayed (cloaked) host, the real host and the IP
+address, so a ban on any of the three holds; its host part may be a CIDR network. Each
+channel's lists together hold at most `max_entries` (ISUPPORT MAXLIST).
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import re
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Final
+
+from ircd.masks import IpNetwork, glob_match, normalize_ip, parse_network
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ircd.client import Client
+
+#: The list modes (ISUPPORT CHANMODES type A).
+LIST_MODES: Final = "beI"
+#: Extban prefix and letters (ISUPPORT EXTBAN).
+EXTBAN_PREFIX: Final = "~"
+EXTBAN_LETTERS: Final = "af"
+_EXTBAN_NAMES: Final = MappingProxyType(
+    {"a": "account", "account": "account", "f": "certfp", "certfp": "certfp"}
+)
+#: Longest list entry accepted, in characters.
+MAX_MASK_LEN: Final = 200
+_FORBIDDEN: Final = re.compile(r"[\s,\x00-\x1f]")
+_CERTFP: Final = re.compile(r"[0-9a-f]{64}\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class ListEntry:
+    """One +b/+e/+I entry: its normalized mask, who set it and when (wall clock)."""
+
+    mask: str
+    set_by: str
+    set_at: float
+
+
+def normalize_mask(raw: str) -> str | None:
+    """The canonical form of a list entry, or None if it is malformed.
+
+    ``nick`` -> ``nick!*@*``; ``user@host`` -> ``*!user@host``; ``a.b`` -> ``*!*@a.b``;
+    ``~a:x`` -> ``~account:x``.
+    """
+    if not raw or len(raw) > MAX_MASK_LEN or _FORBIDDEN.search(raw) or raw.startswith(":"):
+        return None
+    if raw.startswith(EXTBAN_PREFIX) and ":" in raw:
+        kind, _, value = raw[1:].partition(":")
+        name = _EXTBAN_NAMES.get(kind.lower())
+        if name is None or not value:
+            return None
+        if name == "certfp":
+            value = value.lower().replace(":", "")
+            if not _CERTFP.match(value):
+                return None
+        return f"{EXTBAN_PREFIX}{name}:{value}"
+    if "!" in raw:
+        nick, _, rest = raw.partition("!")
+        user, _, host = rest.rpartition("@") if "@" in rest else ("*", "", rest)
+    elif "@" in raw:
+        nick = "*"
+        user, _, host = raw.rpartition("@")
+    elif "." in raw or ":" in raw:
+        nick, user, host = "*", "*", raw
+    else:
+        nick, user, host = raw, "*", "*"
+    return f"{nick or '*'}!{user or '*'}@{host or '*'}"
+
+
+def entry_matcher(mask: str, fold: Callable[[str], str]) -> Callable[[Client], bool]:
+    """A predicate telling whether a client matches the normalized `mask`."""
+    if mask.startswith(EXTBAN_PREFIX):
+        kind, _, value = mask[1:].partition(":")
+        if kind == "certfp":
+            want = value.encode()
+            return lambda c: c.certfp is not None and hmac.compare_digest(c.certfp.encode(), want)
+        if value == "0":
+            return lambda c: c.account is None
+        pattern = fold(value)
+        return lambda c: c.account is not None and glob_match(pattern, fold(c.account))
+    folded = fold(mask)
+    nick_user, _, host = folded.rpartition("@")
+    network: IpNetwork | None = parse_network(host)
+
+    def test(c: Client) -> bool:
+        who = fold(f"{c.nick}!{c.user}")
+        if not glob_match(nick_user, who):
+            return False
+        ip = normalize_ip(c.ip)
+        if network is not None:
+            try:
+                return ipaddress.ip_address(ip) in network
+            except ValueError:
+                return False
+        return (
+            glob_match(host, fold(c.host))
+            or glob_match(host, fold(c.realhost))
+            or glob_match(host, ip)
+        )
+
+    return test
+
+
+class ChannelLists:
+    """The +b, +e and +I lists of one channel, with compiled matchers."""
+
+    __slots__ = ("_entries", "_matchers")
+
+    def __init__(self) -> None:
+        # Mode letter -> folded mask -> entry; dicts keep the order entries were set in.
+        self._entries: dict[str, dict[str, ListEntry]] = {m: {} for m in LIST_MODES}
+        self._matchers: dict[str, dict[str, Callable[[Client], bool]]] = {m: {} for m in LIST_MODES}
+
+    def __len__(self) -> int:
+        return sum(len(e) for e in self._entries.values())
+
+    def entries(self, mode: str) -> list[ListEntry]:
+        return list(self._entries[mode].values())
+
+    def has(self, mode: str, mask: str, fold: Callable[[str], str]) -> bool:
+        return fold(mask) in self._entries[mode]
+
+    def add(self, mode: str, entry: ListEntry, fold: Callable[[str], str]) -> bool:
+        """Add an entry; False if it is already there (the caller checks the size bound)."""
+        key = fold(entry.mask)
+        if key in self._entries[mode]:
+            return False
+        self._entries[mode][key] = entry
+        self._matchers[mode][key] = entry_matcher(entry.mask, fold)
+        return True
+
+    def remove(self, mode: str, mask: str, fold: Callable[[str], str]) -> ListEntry | None:
+        key = fold(mask)
+        self._matchers[mode].pop(key, None)
+        return self._entries[mode].pop(key, None)
+
+    def match(self, mode: str, client: Client) -> bool:
+        """Whether any entry of list `mode` matches `client` (an empty list never does)."""
+        matchers = self._matchers[mode]
+        return bool(matchers) and any(test(client) for test in matchers.values())
+
+    def banned(self, client: Client) -> bool:
+        """Matched by a ban and by no ban exception."""
+        return self.match("b", client) and not self.match("e", client)
