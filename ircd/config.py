@@ -21,10 +21,11 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from ircd.casemap import CASEMAPPINGS, RFC1459
+from ircd.cloak import MIN_KEY_LENGTH
 from ircd.masks import BUILTIN_GROUPS, MATCH_ALL, MaskItem
 from ircd.passwords import check_hash_format
 from ircd.protocol import MAX_LINE
-from ircd.yamlreader import NULL_TAG, ConfigError, Reader
+from ircd.yamlreader import NULL_TAG, STR_TAG, ConfigError, Reader
 
 _HOSTNAME: Final = re.compile(
     r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z"
@@ -104,6 +105,14 @@ class AllowConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class CloakConfig:
+    """Host cloaking: the HMAC key (never sent anywhere) and the suffix of cloaked IPs."""
+
+    key: str = field(repr=False)
+    suffix: str = "IP"
+
+
+@dataclass(frozen=True, slots=True)
 class IrcConfig:
     """The whole `irc:` section."""
 
@@ -117,6 +126,8 @@ class IrcConfig:
     allow: tuple[AllowConfig, ...] = ()
     #: Named mask items, usable as `security-group` criteria in later masks.
     security_groups: tuple[tuple[str, MaskItem], ...] = ()
+    #: Host cloaking; None shows real addresses.
+    cloak: CloakConfig | None = None
     #: Messages kept per target for chathistory (0 disables history).
     history_size: int = 100
 
@@ -304,6 +315,7 @@ _TOP_KEYS: Final = (
     "allow",
     "security_groups",
     "history_size",
+    "cloak",
 )
 
 
@@ -369,9 +381,45 @@ def irc_config_from_node(node: Node | None, filename: str) -> IrcConfig:
         values["history_size"] = r.number(
             m["history_size"], "irc.history_size", 0, 100_000, integer=True
         )
+    if "cloak" in m:
+        values["cloak"] = _read_cloak(r, m["cloak"])
     if r.problems:
         raise ConfigError(r.problems)
     return IrcConfig(**values)
+
+
+def _read_cloak(r: Reader, node: Node) -> CloakConfig | None:
+    m = r.mapping(node, "irc.cloak", ("key", "suffix"))
+    if m is None:
+        return None
+    if "key" not in m:
+        r.error(node, "irc.cloak", "missing key 'key'")
+        return None
+    key_node = m["key"]
+    # Checked by hand: the key must never be echoed into an error message or a log.
+    if not isinstance(key_node, ScalarNode) or key_node.tag != STR_TAG:
+        r.error(key_node, "irc.cloak.key", "expected a string")
+        return None
+    key = key_node.value
+    if len(key) < MIN_KEY_LENGTH:
+        r.error(
+            key_node,
+            "irc.cloak.key",
+            f"must have at least {MIN_KEY_LENGTH} characters (has {len(key)}); make one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`",
+        )
+        return None
+    suffix = "IP"
+    if "suffix" in m:
+        suffix = (
+            r.string(
+                m["suffix"],
+                "irc.cloak.suffix",
+                lambda v: None if _HOSTNAME.match(v) and len(v) <= 16 else "expected a short label",
+            )
+            or "IP"
+        )
+    return CloakConfig(key=key, suffix=suffix)
 
 
 def _check_server_name(value: str) -> str | None:

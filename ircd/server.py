@@ -22,6 +22,7 @@ from ircd import numerics as n
 from ircd.casemap import folder
 from ircd.channel import Channel
 from ircd.client import TAGS_MESSAGE, TAGS_TIME, Client, Scheduler, Sink, TimerHandle
+from ircd.cloak import Cloaker
 from ircd.commands import dispatch
 from ircd.commands.info import send_lusers, send_motd
 from ircd.config import AllowConfig, IrcConfig, OperConfig
@@ -52,6 +53,10 @@ _NICK: Final = re.compile(r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}\-]*\Z")
 _CHANNEL_FORBIDDEN: Final = re.compile(r"[\s,\x07\x00]")
 
 Pending = Coroutine[Any, Any, None]
+
+
+def _cloaker(config: IrcConfig) -> Cloaker | None:
+    return Cloaker(config.cloak.key, config.cloak.suffix) if config.cloak is not None else None
 
 
 class Server:
@@ -91,6 +96,7 @@ class Server:
         self._tick_handle: TimerHandle | None = None
         self.isupport = isupport_tokens(self._config)
         self._groups = SecurityGroups(config.security_groups)
+        self.cloaker = _cloaker(config)
 
     # -- configuration ---------------------------------------------------------------
 
@@ -111,6 +117,8 @@ class Server:
         self._config = config
         self.isupport = isupport_tokens(self._config)
         self._groups = SecurityGroups(config.security_groups)
+        # Connected clients keep their cloak; new ones get the new key's.
+        self.cloaker = _cloaker(config)
 
     def find_oper(self, name: str) -> OperConfig | None:
         return next((o for o in self._config.opers if o.name == name), None)
@@ -179,6 +187,8 @@ class Server:
             sink.close()
             return None
         client = Client(next(self._ids), sink, ip=ip, tls=tls, now=self.clock(), max_line=MAX_LINE)
+        if self.cloaker is not None:
+            client.host = self.cloaker.cloak(client.realhost)
         self.clients[client.id] = client
         return client
 

@@ -89,6 +89,9 @@ def whois(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None
     )
     rb.numeric_list(n.RPL_WHOISCHANNELS, (user.name,), channels)
     rb.numeric(n.RPL_WHOISSERVER, user.name, server.name, server.config.network)
+    if user.host != user.realhost and (client is user or client.oper is not None):
+        # Only the user and operators see behind the cloak.
+        rb.numeric(n.RPL_WHOISHOST, user.name, f"is connecting from *@{user.realhost} {user.ip}")
     if user.oper is not None:
         rb.numeric(n.RPL_WHOISOPERATOR, user.name, "is an IRC operator")
     if user.account is not None:
