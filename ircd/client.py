@@ -72,6 +72,7 @@ class Client:
         "channels",
         "closed",
         "connected_at",
+        "flood_exempt",
         "host",
         "id",
         "ip",
@@ -132,6 +133,8 @@ class Client:
         self.signon = 0.0  # wall-clock time of registration, for WHOIS
         self.ping_sent: float | None = None
         self.penalty_until = now
+        # Matched by irc.exempt.flood: no command penalty (recvq and sendq still apply).
+        self.flood_exempt = False
         self.resume_handle: TimerHandle | None = None
         # A command still running off the loop (OPER's password check); input waits for it.
         self.pending: asyncio.Task[None] | None = None

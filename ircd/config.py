@@ -25,7 +25,8 @@ from ircd.cloak import MIN_KEY_LENGTH
 from ircd.masks import BUILTIN_GROUPS, MATCH_ALL, MaskItem
 from ircd.passwords import check_hash_format
 from ircd.protocol import MAX_LINE
-from ircd.yamlreader import NULL_TAG, STR_TAG, ConfigError, Reader
+from ircd.throttle import ThrottleConfig
+from ircd.yamlreader import BOOL_TAG, NULL_TAG, STR_TAG, ConfigError, Reader
 
 _HOSTNAME: Final = re.compile(
     r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z"
@@ -79,6 +80,8 @@ class Limits:
     max_password_checks: int = 2
     #: Entries in a channel's +b, +e and +I lists together (ISUPPORT MAXLIST).
     max_list_entries: int = 100
+    #: K-, G- and Z-lines held at once.
+    max_xlines: int = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +115,18 @@ class CloakConfig:
     suffix: str = "IP"
 
 
+DEFAULT_THROTTLE: Final = ThrottleConfig()
+
+
+@dataclass(frozen=True, slots=True)
+class ExemptConfig:
+    """Mask items exempting clients from flood control, throttling and server bans."""
+
+    flood: MaskItem | None = None
+    throttle: MaskItem | None = None
+    bans: MaskItem | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class IrcConfig:
     """The whole `irc:` section."""
@@ -128,6 +143,11 @@ class IrcConfig:
     security_groups: tuple[tuple[str, MaskItem], ...] = ()
     #: Host cloaking; None shows real addresses.
     cloak: CloakConfig | None = None
+    #: Throttling of new unknown clients; None disables it.
+    throttle: ThrottleConfig | None = DEFAULT_THROTTLE
+    exempt: ExemptConfig = ExemptConfig()
+    #: Standalone: JSON file keeping K/G/Z-lines across restarts (None: memory only).
+    bans_file: str | None = None
     #: Messages kept per target for chathistory (0 disables history).
     history_size: int = 100
 
@@ -154,6 +174,7 @@ _LIMIT_RANGES: Final[Mapping[str, tuple[float, float]]] = MappingProxyType(
         "flood_rate": (0, 100_000),
         "max_password_checks": (1, 64),
         "max_list_entries": (1, 10_000),
+        "max_xlines": (1, 1_000_000),
     }
 )
 
@@ -316,6 +337,9 @@ _TOP_KEYS: Final = (
     "security_groups",
     "history_size",
     "cloak",
+    "throttle",
+    "exempt",
+    "bans_file",
 )
 
 
@@ -383,6 +407,17 @@ def irc_config_from_node(node: Node | None, filename: str) -> IrcConfig:
         )
     if "cloak" in m:
         values["cloak"] = _read_cloak(r, m["cloak"])
+    if "throttle" in m:
+        values["throttle"] = _read_throttle(r, m["throttle"])
+    if "exempt" in m:
+        em = r.mapping(m["exempt"], "irc.exempt", ("flood", "throttle", "bans"))
+        values["exempt"] = ExemptConfig(
+            **{k: _read_mask(r, v, f"irc.exempt.{k}", groups) for k, v in (em or {}).items()}
+        )
+    if "bans_file" in m:
+        name = r.string(m["bans_file"], "irc.bans_file")
+        if name is not None:
+            values["bans_file"] = os.path.join(base, os.path.expanduser(name))
     if r.problems:
         raise ConfigError(r.problems)
     return IrcConfig(**values)
@@ -420,6 +455,30 @@ def _read_cloak(r: Reader, node: Node) -> CloakConfig | None:
             or "IP"
         )
     return CloakConfig(key=key, suffix=suffix)
+
+
+_THROTTLE_RANGES: Final = MappingProxyType(
+    {
+        "new_users": (1, 1_000_000),
+        "period": (1, 86_400),
+        "known_after": (0, 86_400 * 30),
+        "start_delay": (0, 86_400),
+    }
+)
+
+
+def _read_throttle(r: Reader, node: Node) -> ThrottleConfig | None:
+    if isinstance(node, ScalarNode) and node.tag == BOOL_TAG:
+        on = r.boolean(node, "irc.throttle")
+        return ThrottleConfig() if on else None
+    m = r.mapping(node, "irc.throttle", _THROTTLE_RANGES)
+    values: dict[str, Any] = {}
+    for key, value in (m or {}).items():
+        lo, hi = _THROTTLE_RANGES[key]
+        got = r.number(value, f"irc.throttle.{key}", lo, hi, integer=key == "new_users")
+        if got is not None:
+            values[key] = got
+    return ThrottleConfig(**values)
 
 
 def _check_server_name(value: str) -> str | None:

@@ -19,6 +19,7 @@ from ircd.client import Client
 from ircd.config import IrcConfig, Listener, TlsConfig
 from ircd.hooks import ServerHooks
 from ircd.server import Server
+from ircd.xlines import BanStore, FileBanStore
 
 log = logging.getLogger("ircd.net")
 
@@ -133,8 +134,17 @@ def make_tls_context(tls: TlsConfig) -> ssl.SSLContext:
 class IrcServer:
     """A `Server` core bound to the listeners of its configuration."""
 
-    def __init__(self, config: IrcConfig, *, hooks: ServerHooks | None = None) -> None:
-        self.server = Server(config, hooks=hooks)
+    def __init__(
+        self,
+        config: IrcConfig,
+        *,
+        hooks: ServerHooks | None = None,
+        ban_store: BanStore | None = None,
+    ) -> None:
+        """`ban_store` keeps server bans; default: `irc.bans_file` if set, else memory."""
+        if ban_store is None and config.bans_file is not None:
+            ban_store = FileBanStore(config.bans_file)
+        self.server = Server(config, hooks=hooks, ban_store=ban_store)
         self._state = _State(self.server)
         self._listeners: list[asyncio.Server] = []
         self._bound: tuple[Listener, ...] = ()
@@ -152,6 +162,7 @@ class IrcServer:
         """Bind every listener, then start the core's timers. On error nothing stays bound."""
         loop = asyncio.get_running_loop()
         config = self.server.config
+        await self.server.admission.load()
         bound = False
         try:
             for listener in config.listen:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from ircd import numerics as n
+from ircd.admission import Admission
 from ircd.casemap import folder
 from ircd.channel import Channel
 from ircd.client import TAGS_MESSAGE, TAGS_TIME, Client, Scheduler, Sink, TimerHandle
@@ -46,6 +47,7 @@ from ircd.protocol import (
     parse_line,
 )
 from ircd.replies import ReplyBuffer
+from ircd.xlines import BanStore
 
 log = logging.getLogger("ircd")
 
@@ -70,6 +72,7 @@ class Server:
         clock: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], float] = time.time,
         scheduler: Scheduler | None = None,
+        ban_store: BanStore | None = None,
     ) -> None:
         self._config = config
         self.hooks: ServerHooks = hooks if hooks is not None else NoHooks()
@@ -97,6 +100,7 @@ class Server:
         self.isupport = isupport_tokens(self._config)
         self._groups = SecurityGroups(config.security_groups)
         self.cloaker = _cloaker(config)
+        self.admission = Admission(self, ban_store)
 
     # -- configuration ---------------------------------------------------------------
 
@@ -119,6 +123,7 @@ class Server:
         self._groups = SecurityGroups(config.security_groups)
         # Connected clients keep their cloak; new ones get the new key's.
         self.cloaker = _cloaker(config)
+        self.admission.reload()
 
     def find_oper(self, name: str) -> OperConfig | None:
         return next((o for o in self._config.opers if o.name == name), None)
@@ -169,6 +174,7 @@ class Server:
     def _tick(self) -> None:
         self._tick_handle = self._scheduler_or_loop().call_later(self._tick_period(), self._tick)
         self.check_timeouts()
+        self.admission.expire()
 
     def stop(self, reason: str = "Server shutting down") -> None:
         """Stop timers and disconnect every client with `reason`."""
@@ -190,6 +196,12 @@ class Server:
         if self.cloaker is not None:
             client.host = self.cloaker.cloak(client.realhost)
         self.clients[client.id] = client
+        refusal = self.admission.at_connect(client)
+        if refusal is not None:
+            log.info("refused %s: %s", ip, refusal.reason)
+            self.disconnect(client, refusal.reason)
+            return None
+        client.flood_exempt = self.admission.flood_exempt(client)
         return client
 
     def receive(self, client: Client, data: bytes) -> None:
@@ -221,7 +233,7 @@ class Server:
             item = client.lines.next_line()
             if item is BufferEvent.NEED_DATA:
                 return
-            if rate:
+            if rate and not client.flood_exempt:
                 client.penalty_until = max(client.penalty_until, now) + 1.0 / rate
             rb = ReplyBuffer(self, client)
             pending = None
@@ -262,6 +274,23 @@ class Server:
         client.sink.pause_reading()
         task.add_done_callback(lambda t: self._pending_done(client, t))
 
+    def run_background(self, coro: Pending) -> None:
+        """Run a coroutine that answers nobody (e.g. a store write); failures are logged."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
+
+    def notice_opers(self, text: str) -> None:
+        """A server notice to every operator (ban changes, kills, ...)."""
+        opers = [c for c in self.clients.values() if c.oper is not None and c.registered]
+        for oper in opers:
+            self.send(oper, Message(source=self.name, command="NOTICE", params=(oper.name, text)))
+
     def _pending_done(self, client: Client, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         client.pending = None
@@ -286,6 +315,7 @@ class Server:
             client.resume_handle = None
         if client.pending is not None:
             client.pending.cancel()
+        self.admission.disconnected(client)
         if client.registered:
             self.fanout(
                 self.peers(client), Message(source=client.prefix, command="QUIT", params=(reason,))
@@ -383,6 +413,14 @@ class Server:
         ):
             return None
         password, client.password = client.password, None  # not kept longer than needed
+        refusal = self.admission.at_registration(client)
+        if refusal is not None:
+            log.info("refused %s (%s): %s", client.prefix, client.ip, refusal.reason)
+            if refusal.numeric is not None:
+                rb.numeric(refusal.numeric, refusal.text)
+                rb.flush()
+            self.disconnect(client, refusal.reason)
+            return None
         allow = self.find_allow(client)
         if allow is None and self._config.allow:
             log.info("no allow block matches %s (%s)", client.prefix, client.ip)
@@ -412,6 +450,7 @@ class Server:
         self.disconnect(client, "Bad password")
 
     def _complete_registration(self, client: Client, rb: ReplyBuffer) -> None:
+        client.flood_exempt = self.admission.flood_exempt(client)
         client.registered = True
         client.signon = self.wallclock()
         self.registered_count += 1

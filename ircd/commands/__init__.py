@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
-from ircd.commands import channel, info, message, mode, oper, registration
+from ircd.commands import channel, info, message, mode, oper, registration, xline
 
 if TYPE_CHECKING:
     from ircd.client import Client
@@ -94,6 +94,14 @@ COMMANDS: Final = MappingProxyType(
         # oper.py
         "OPER": CommandSpec(oper.oper, 2),
         "KILL": CommandSpec(oper.kill, 2, oper_only=True),
+        # xline.py
+        "KLINE": CommandSpec(xline.kline, 1, oper_only=True),
+        "GLINE": CommandSpec(xline.gline, 1, oper_only=True),
+        "ZLINE": CommandSpec(xline.zline, 1, oper_only=True),
+        "UNKLINE": CommandSpec(xline.unkline, 1, oper_only=True),
+        "UNGLINE": CommandSpec(xline.ungline, 1, oper_only=True),
+        "UNZLINE": CommandSpec(xline.unzline, 1, oper_only=True),
+        "STATS": CommandSpec(xline.stats, 1, oper_only=True),
     }
 )
 

@@ -1,0 +1,126 @@
+"""Who gets in: Z-lines at connect; K/G-lines, throttling and allow blocks at registration.
+
+`Admission` is owned by one `Server`. It holds the server-ban table and the throttle and
+answers two questions, each with a refusal or None: `at_connect(client)` (only the IP
+is known) and `at_registration(client)` (nick, user and account are known too). It also
+makes ban changes durable through the `BanStore` before the server confirms them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ircd import numerics as n
+from ircd.throttle import ConnThrottle
+from ircd.xlines import BanStore, MemoryBanStore, XLine, XLineTable
+
+if TYPE_CHECKING:
+    from ircd.client import Client
+    from ircd.server import Server
+
+log = logging.getLogger("ircd.admission")
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a client is turned away: an optional numeric, and the ERROR reason."""
+
+    numeric: str | None
+    text: str
+    reason: str
+
+
+class Admission:
+    def __init__(self, server: Server, store: BanStore | None) -> None:
+        self._server = server
+        cfg = server.config
+        self.store: BanStore = store if store is not None else MemoryBanStore()
+        self.xlines = XLineTable(cfg.limits.max_xlines)
+        self.throttle = (
+            ConnThrottle(cfg.throttle, server.clock()) if cfg.throttle is not None else None
+        )
+
+    def reload(self) -> None:
+        cfg = self._server.config
+        self.xlines.max_entries = cfg.limits.max_xlines
+        if cfg.throttle is None:
+            self.throttle = None
+        elif self.throttle is None or self.throttle.config != cfg.throttle:
+            self.throttle = ConnThrottle(cfg.throttle, self._server.clock())
+
+    async def load(self) -> None:
+        """Load the stored bans (at start-up, before listening)."""
+        now = self._server.wallclock()
+        lines = [x for x in await self.store.load() if not x.expired(now)]
+        for line in lines:
+            if not self.xlines.add(line):
+                log.error("more than %d stored bans; the rest are ignored", len(self.xlines))
+                break
+        log.info("loaded %d server bans", len(self.xlines))
+
+    def _exempt(self, client: Client, what: str) -> bool:
+        mask = getattr(self._server.config.exempt, what)
+        return mask is not None and mask.matches(self._server.subject(client))
+
+    def at_connect(self, client: Client) -> Refusal | None:
+        line = self.xlines.find_ip(client.ip, self._server.wallclock())
+        if line is not None and not self._exempt(client, "bans"):
+            return Refusal(None, "", f"Z-lined: {line.reason}")
+        return None
+
+    def at_registration(self, client: Client) -> Refusal | None:
+        server = self._server
+        line = self.xlines.find_user(
+            client.user or "*", (client.realhost, client.host), client.ip, server.wallclock()
+        )
+        if line is not None and not self._exempt(client, "bans"):
+            kind = "G-lined" if line.kind == "G" else f"{line.kind}-lined"
+            return Refusal(
+                n.ERR_YOUREBANNEDCREEP,
+                f"You are banned from this server: {line.reason}",
+                f"{kind}: {line.reason}",
+            )
+        throttle = self.throttle
+        if (
+            throttle is not None
+            and client.account is None
+            and not throttle.is_known(client.ip)
+            and not self._exempt(client, "throttle")
+            and not throttle.admit_unknown(server.clock())
+        ):
+            log.info("throttled new client %s (%s)", client.prefix, client.ip)
+            return Refusal(
+                None, "", "Throttled: Too many users trying to connect, please wait a while"
+            )
+        return None
+
+    def flood_exempt(self, client: Client) -> bool:
+        return self._exempt(client, "flood")
+
+    def disconnected(self, client: Client) -> None:
+        if self.throttle is not None and client.registered:
+            self.throttle.remember(client.ip, self._server.clock() - client.connected_at)
+
+    def matching_clients(self, line: XLine) -> list[Client]:
+        """Connected clients a new line applies to (they are to be disconnected)."""
+        table = XLineTable(1)
+        table.add(line)
+        now = self._server.wallclock()
+        out = []
+        for client in self._server.clients.values():
+            if client.registered:
+                hosts = (client.realhost, client.host)
+                hit = table.find_user(client.user or "*", hosts, client.ip, now)
+            else:
+                hit = table.find_ip(client.ip, now)
+            if hit is not None and not self._exempt(client, "bans"):
+                out.append(client)
+        return out
+
+    def expire(self) -> None:
+        """Drop expired lines here and in the store (from the periodic tick)."""
+        for line in self.xlines.expire(self._server.wallclock()):
+            log.info("%s-line on %s expired", line.kind, line.mask)
+            self._server.run_background(self.store.remove(line.kind, line.mask))

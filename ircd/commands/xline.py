@@ -1,0 +1,173 @@
+"""Server bans for operators: KLINE, GLINE, ZLINE, their UN- forms, and STATS k/g/z."""
+
+from __future__ import annotations
+
+import logging
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Final
+
+from ircd import numerics as n
+from ircd.masks import parse_duration
+from ircd.protocol import Message
+from ircd.replies import ReplyBuffer
+from ircd.xlines import XLine, describe_expiry, normalize_xline_mask
+
+if TYPE_CHECKING:
+    from ircd.client import Client
+    from ircd.server import Pending, Server
+
+log = logging.getLogger("ircd.oper")
+
+_NAMES: Final = MappingProxyType({"KLINE": "K", "GLINE": "G", "ZLINE": "Z"})
+
+
+def kline(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
+    """KLINE <user@host|nick> [<duration>] [:<reason>]
+
+    Bans matching users from this server (operators only). Durations: 300, 10m, 2h, 7d;
+    0 or none means permanent.
+    """
+    return _add(server, client, msg, rb)
+
+
+def gline(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
+    """GLINE <user@host|nick> [<duration>] [:<reason>]
+
+    Like KLINE, meant for the whole network (operators only).
+    """
+    return _add(server, client, msg, rb)
+
+
+def zline(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
+    """ZLINE <ip|cidr|nick> [<duration>] [:<reason>]
+
+    Refuses connections from addresses before registration (operators only).
+    """
+    return _add(server, client, msg, rb)
+
+
+def unkline(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
+    """UNKLINE <user@host>
+
+    Removes a K-line (operators only).
+    """
+    return _remove(server, client, msg, rb, "K")
+
+
+def ungline(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
+    """UNGLINE <user@host>
+
+    Removes a G-line (operators only).
+    """
+    return _remove(server, client, msg, rb, "G")
+
+
+def unzline(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
+    """UNZLINE <ip|cidr>
+
+    Removes a Z-line (operators only).
+    """
+    return _remove(server, client, msg, rb, "Z")
+
+
+def _notice(server: Server, client: Client, rb: ReplyBuffer, text: str) -> None:
+    rb.add(Message(source=server.name, command="NOTICE", params=(client.name, text)))
+
+
+def _add(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
+    kind = _NAMES[msg.command]
+    target, rest = msg.params[0], list(msg.params[1:])
+    seconds = 0
+    if rest and (len(rest) > 1 or parse_duration(rest[0]) is not None):
+        parsed = parse_duration(rest.pop(0))
+        if parsed is None:
+            _notice(
+                server, client, rb, f"Invalid duration (e.g. 300, 10m, 2h, 7d): {msg.params[1]}"
+            )
+            return None
+        seconds = parsed
+    reason = (rest[0] if rest else "No reason")[: server.config.limits.kicklen]
+    user = server.find_nick(target)
+    if user is not None:  # a nick stands for its address
+        target = user.ip if kind == "Z" else f"*@{user.ip}"
+    mask = normalize_xline_mask(kind, target)
+    if mask is None:
+        _notice(server, client, rb, f"Invalid or too wide {kind}-line mask: {target}")
+        return None
+    now = server.wallclock()
+    line = XLine(
+        kind=kind,
+        mask=mask,
+        reason=reason,
+        set_by=client.oper or client.name,
+        set_at=now,
+        expires=now + seconds if seconds else None,
+    )
+    if not server.admission.xlines.add(line):
+        _notice(server, client, rb, f"The ban table is full ({server.config.limits.max_xlines})")
+        return None
+    victims = server.admission.matching_clients(line)
+    text = f"{kind}-line on {mask} ({describe_expiry(line, server.wallclock)}) by {line.set_by}"
+    log.info("%s: %s; %d disconnected", text, reason, len(victims))
+    server.notice_opers(f"{text}: {reason}")
+    for victim in victims:
+        if victim is not client:
+            server.disconnect(victim, f"{kind}-lined: {reason}")
+    return _persist(server, client, server.admission.store.add(line), f"{kind}-line saved")
+
+
+def _remove(
+    server: Server, client: Client, msg: Message, rb: ReplyBuffer, kind: str
+) -> Pending | None:
+    mask = normalize_xline_mask(kind, msg.params[0])
+    removed = server.admission.xlines.remove(kind, mask) if mask is not None else None
+    if removed is None:
+        _notice(server, client, rb, f"No {kind}-line on {msg.params[0]}")
+        return None
+    text = f"{kind}-line on {removed.mask} removed by {client.oper or client.name}"
+    log.info("%s", text)
+    server.notice_opers(text)
+    return _persist(server, client, server.admission.store.remove(kind, removed.mask), "")
+
+
+async def _persist(server: Server, client: Client, write: Pending, done: str) -> None:
+    # The change is in force already; the operator hears whether it will survive a restart.
+    try:
+        await write
+    except OSError as e:
+        log.error("cannot save server bans: %s", e)
+        done = f"Warning: the change is active but was not saved ({e.strerror})"
+    if done and not client.closed:
+        server.send(
+            client, Message(source=server.name, command="NOTICE", params=(client.name, done))
+        )
+
+
+def stats(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """STATS <letter>
+
+    Server statistics (operators only): k, g and z list K-, G- and Z-lines; u the uptime.
+    """
+    letter = msg.params[0][:1]
+    kind = letter.upper()
+    if kind in ("K", "G", "Z"):
+        now = server.wallclock()
+        for line in server.admission.xlines.lines(kind):
+            expires = "0" if line.expires is None else str(max(0, int(line.expires - now)))
+            rb.numeric(
+                n.RPL_STATSGLINE,
+                kind,
+                line.mask,
+                expires,
+                str(int(now - line.set_at)),
+                line.set_by,
+                line.reason,
+            )
+    elif letter == "u":
+        up = int(server.wallclock() - server.created)
+        days, rem = divmod(up, 86400)
+        rb.numeric(
+            n.RPL_STATSUPTIME,
+            f"Server Up {days} days {rem // 3600}:{rem % 3600 // 60:02d}:{rem % 60:02d}",
+        )
+    rb.numeric(n.RPL_ENDOFSTATS, letter or "*", "End of /STATS report")

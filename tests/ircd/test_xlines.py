@@ -1,0 +1,245 @@
+"""K/G/Z-lines with expiry and storage, connection throttling, and exemptions by mask."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import stat
+from pathlib import Path
+
+import argon2
+import pytest
+
+from ircd.config import ExemptConfig
+from ircd.masks import parse_mask_item
+from ircd.throttle import ConnThrottle, ThrottleConfig
+from ircd.xlines import FileBanStore, XLine, XLineTable, normalize_xline_mask
+
+CHEAP_HASH = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("pw")
+
+
+@pytest.mark.parametrize(
+    ("kind", "raw", "mask"),
+    [
+        ("K", "bad@*.example.net", "bad@*.example.net"),
+        ("K", "Host.Example", "*@host.example"),
+        ("G", "*@192.0.2.0/24", "*@192.0.2.0/24"),
+        ("Z", "192.0.2.*", "192.0.2.*"),
+        ("Z", "2001:db8::/32", "2001:db8::/32"),
+        ("K", "*@*", None),
+        ("K", "*", None),
+        ("Z", "*", None),
+        ("Z", "0.0.0.0/0", None),
+        ("Z", "a@b", None),
+        ("K", "a b@c", None),
+    ],
+)
+def test_normalize_xline_mask(kind: str, raw: str, mask: str | None) -> None:
+    assert normalize_xline_mask(kind, raw) == mask
+
+
+def oper(h, nick: str = "root", ip: str = "203.0.113.1"):
+    c = h.connect(ip).register(nick)
+    h.server.set_oper(c.client, "root")
+    return c
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_kline_by_nick_disconnects_and_refuses_later(harness) -> None:
+    op = oper(harness)
+    victim = harness.connect("192.0.2.50").register("victim")
+    bystander = harness.connect("192.0.2.51").register("bystander")
+    op.send("KLINE victim 10m :spamming")
+    await settle()
+    assert victim.sink.closed
+    assert b"K-lined: spamming" in victim.sink.data
+    assert not bystander.sink.closed
+    notices = [m.params[1] for m in op.take() if m.command == "NOTICE"]
+    assert notices[0].startswith("K-line on *@192.0.2.50 (expires in 600 seconds) by root")
+    assert "K-line saved" in notices
+    again = harness.connect("192.0.2.50")
+    again.send("NICK back", "USER back 0 * :b")
+    replies = again.take()
+    assert [m.command for m in replies] == ["465", "ERROR"]
+    assert replies[0].params[1] == "You are banned from this server: spamming"
+    op.send("STATS k")
+    stats = op.take()
+    assert stats[0].command == "223"
+    assert stats[0].params[1:5] == ("K", "*@192.0.2.50", "600", "0")
+    assert stats[-1].command == "219"
+    op.send("UNKLINE *@192.0.2.50")
+    await settle()
+    harness.connect("192.0.2.50").register("back")
+
+
+async def test_kline_expires(harness) -> None:
+    harness.server.start()
+    op = oper(harness)
+    op.send("KLINE baduser@* 1m :bye")
+    await settle()
+    harness.wall.now += 61
+    harness.scheduler.advance(10)  # the periodic tick drops expired lines
+    await settle()
+    assert len(harness.server.admission.xlines) == 0
+    ok = harness.connect()
+    ok.send("NICK baduser", "USER baduser 0 * :x")
+    assert "001" in ok.commands()
+
+
+async def test_gline_on_username_and_zline_at_connect(harness) -> None:
+    op = oper(harness)
+    op.send("GLINE baduser@* :no", "ZLINE 198.51.100.0/24 1h :go away")
+    await settle()
+    g = harness.connect()
+    g.send("NICK x", "USER baduser 0 * :x")
+    assert g.commands() == ["465", "ERROR"]
+    sink, client = harness.connect_raw("198.51.100.9")
+    assert client is None
+    assert sink.closed
+    assert b"Z-lined: go away" in sink.data
+    op.send("UNZLINE 198.51.100.0/24", "UNZLINE 198.51.100.0/24")
+    await settle()
+    assert [m.params[1] for m in op.take()][-1] == "No Z-line on 198.51.100.0/24"
+    assert harness.connect_raw("198.51.100.9")[1] is not None
+
+
+async def test_bad_xline_input(harness) -> None:
+    user = harness.user("user")
+    user.send("KLINE x@y :no", "STATS k")
+    assert user.commands() == ["481", "481"]
+    op = oper(harness)
+    op.send("KLINE *@* :all", "KLINE a@b 5x :r", "ZLINE a@b")
+    texts = [m.params[1] for m in op.take()]
+    assert texts[0].startswith("Invalid or too wide K-line mask")
+    assert texts[1].startswith("Invalid duration")
+    assert texts[2].startswith("Invalid or too wide Z-line mask")
+
+
+async def test_ban_table_is_bounded(make_harness) -> None:
+    h = make_harness(max_xlines=2)
+    op = oper(h)
+    op.send("KLINE a@x", "KLINE b@x", "KLINE c@x")
+    await settle()
+    assert "The ban table is full (2)" in [m.params[1] for m in op.take()]
+    assert len(h.server.admission.xlines) == 2
+
+
+async def test_exempt_bans_by_mask(make_harness) -> None:
+    h = make_harness(exempt=ExemptConfig(bans=parse_mask_item({"ip": "192.0.2.7"})))
+    op = oper(h)
+    op.send("ZLINE 192.0.2.0/24 :all of them")
+    await settle()
+    assert h.connect_raw("192.0.2.7")[1] is not None
+    assert h.connect_raw("192.0.2.8")[1] is None
+
+
+async def test_file_ban_store_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "bans.json"
+    store = FileBanStore(str(path))
+    assert await store.load() == []
+    line = XLine(kind="K", mask="a@b", reason="r", set_by="root", set_at=1.0, expires=None)
+    await store.add(line)
+    await store.add(XLine(kind="Z", mask="10.*", reason="r", set_by="x", set_at=2.0, expires=9.0))
+    await store.remove("Z", "10.*")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert await FileBanStore(str(path)).load() == [line]
+    assert [p.name for p in tmp_path.iterdir()] == ["bans.json"]  # no temp file left
+
+
+async def test_damaged_ban_file_is_logged_not_fatal(tmp_path: Path, caplog) -> None:
+    path = tmp_path / "bans.json"
+    path.write_text("{not json")
+    with caplog.at_level(logging.ERROR):
+        assert await FileBanStore(str(path)).load() == []
+    assert "cannot read bans" in caplog.text
+    path.write_text(json.dumps({"lines": [{"kind": "Q"}, {"kind": "K"}]}))
+    assert await FileBanStore(str(path)).load() == []
+
+
+async def test_live_klines_persist_across_restart(tmp_path: Path, start_live_server, live_client):
+    yaml = f"""\
+    bans_file: bans.json
+    opers: [{{name: root, password_hash: "{CHEAP_HASH}"}}]
+    """
+    server = start_live_server(yaml)
+    op = await live_client(server.port)
+    await op.register("op")
+    await op.send("OPER root pw")
+    await op.expect("381")
+    await op.send("KLINE baduser@* :persisted")
+    notice = await op.expect("NOTICE")
+    while notice.params[1] != "K-line saved":
+        notice = await op.expect("NOTICE")
+    await op.close()
+    server.kill()
+    server = start_live_server(yaml)
+    bad = await live_client(server.port)
+    await bad.send("NICK bad", "USER baduser 0 * :x")
+    assert (await bad.expect("465", "001")).command == "465"
+    await bad.close()
+
+
+def test_xline_table_matches_users_and_ips() -> None:
+    table = XLineTable(10)
+    table.add(XLine(kind="K", mask="evil@*.example.net", reason="", set_by="", set_at=0))
+    table.add(XLine(kind="Z", mask="10.0.0.0/8", reason="", set_by="", set_at=0, expires=5))
+    assert table.find_user("~evil", ("h.example.net",), "192.0.2.1", 0) is not None
+    assert table.find_user("good", ("h.example.net",), "192.0.2.1", 0) is None
+    assert table.find_user("good", ("h",), "10.1.1.1", 0) is not None
+    assert table.find_ip("10.1.1.1", 6) is None  # expired
+
+
+# -- throttling ---------------------------------------------------------------------------
+
+FAST = ThrottleConfig(new_users=2, period=60, known_after=300, start_delay=0)
+
+
+def test_throttle_token_bucket_and_known_addresses() -> None:
+    t = ConnThrottle(FAST, started=0)
+    assert t.admit_unknown(1) and t.admit_unknown(2)
+    assert not t.admit_unknown(3)
+    assert t.admit_unknown(33)  # one token back after 30 s
+    t.remember("192.0.2.1", connected_for=10)
+    assert not t.is_known("192.0.2.1")
+    t.remember("192.0.2.1", connected_for=301)
+    assert t.is_known("192.0.2.1")
+    delayed = ConnThrottle(ThrottleConfig(new_users=1, start_delay=100), started=0)
+    assert all(delayed.admit_unknown(i) for i in range(10))  # nothing throttled at start
+
+
+def test_connthrottle_new_unknown_clients(make_harness) -> None:
+    h = make_harness(
+        throttle=FAST, exempt=ExemptConfig(throttle=parse_mask_item({"ip": "127.0.0.1"}))
+    )
+    h.connect("192.0.2.1").register("a1")
+    h.connect("192.0.2.2").register("a2")
+    third = h.connect("192.0.2.3")
+    third.send("NICK a3", "USER a3 0 * :x")
+    assert b"Throttled" in third.sink.data and third.sink.closed
+    h.connect("127.0.0.1").register("exempt")
+    logged_in = h.connect("192.0.2.4")
+    logged_in.client.account = "acct"  # as SASL would have set it
+    logged_in.register("acct")
+    # A connection that lasted makes its address known.
+    h.clock.now += 400
+    h.server.disconnect(h.server.find_nick("a1"), "bye")
+    h.connect("192.0.2.1").register("a1again")
+
+
+def test_flood_exemption_by_mask(make_harness) -> None:
+    h = make_harness(
+        flood_rate=1, flood_burst=2, exempt=ExemptConfig(flood=parse_mask_item("127.0.0.1"))
+    )
+    fast = h.connect("127.0.0.1").register("fast")
+    slow = h.connect("192.0.2.9").register("slow")
+    assert fast.client.flood_exempt and not slow.client.flood_exempt
+    fast.send(*[f"PING {i}" for i in range(50)])
+    assert fast.commands().count("PONG") == 50
+    slow.send(*[f"PING {i}" for i in range(50)])
+    assert slow.commands().count("PONG") < 10
