@@ -1,5 +1,7 @@
 """Who gets in: Z-lines at connect; K/G-lines, throttling and allow blocks at registration.
 
+It also finishes registration (the welcome burst) once a client is let in.
+
 `Admission` is owned by one `Server`. It holds the server-ban table and the throttle and
 answers two questions, each with a refusal or None: `at_connect(client)` (only the IP
 is known) and `at_registration(client)` (nick, user and account are known too). It also
@@ -10,15 +12,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ircd import numerics as n
+from ircd.commands.info import send_lusers, send_motd
+from ircd.isupport import CHANNEL_MODES, CHANNEL_MODES_WITH_PARAM, USER_MODES, VERSION
+from ircd.replies import ReplyBuffer
 from ircd.throttle import ConnThrottle
 from ircd.xlines import BanStore, MemoryBanStore, XLine, XLineTable
 
 if TYPE_CHECKING:
     from ircd.client import Client
-    from ircd.server import Server
+    from ircd.config import AllowConfig
+    from ircd.server import Pending, Server
 
 log = logging.getLogger("ircd.admission")
 
@@ -59,6 +66,83 @@ class Admission:
                 log.error("more than %d stored bans; the rest are ignored", len(self.xlines))
                 break
         log.info("loaded %d server bans", len(self.xlines))
+
+    def try_register(self, client: Client, rb: ReplyBuffer) -> Pending | None:
+        """Finish registration once NICK and USER are in and CAP negotiation is over.
+
+        The allow blocks decide first; a connection password is checked off the loop,
+        like OPER's, and the coroutine doing it is returned for the caller to run.
+        """
+        server = self._server
+        if (
+            client.registered
+            or client.nick is None
+            or client.user is None
+            or client.cap_negotiating
+        ):
+            return None
+        password, client.password = client.password, None  # not kept longer than needed
+        refusal = self.at_registration(client)
+        if refusal is not None:
+            log.info("refused %s (%s): %s", client.prefix, client.ip, refusal.reason)
+            if refusal.numeric is not None:
+                rb.numeric(refusal.numeric, refusal.text)
+                rb.flush()
+            server.disconnect(client, refusal.reason)
+            return None
+        allow = self.find_allow(client)
+        if allow is None and self._server.config.allow:
+            log.info("no allow block matches %s (%s)", client.prefix, client.ip)
+            rb.numeric(n.ERR_NOPERMFORHOST, "You are not authorized to connect to this server")
+            rb.flush()
+            server.disconnect(client, "You are not authorized to connect to this server")
+            return None
+        if allow is not None and allow.password_hash is not None:
+            return self._check_connection_password(client, allow.password_hash, password or "")
+        self._complete(client, rb)
+        return None
+
+    async def _check_connection_password(
+        self, client: Client, password_hash: str, password: str
+    ) -> None:
+        server = self._server
+        ok = await server.passwords.verify(password_hash, password)
+        if client.closed:
+            return
+        rb = ReplyBuffer(server, client)
+        if ok:
+            self._complete(client, rb)
+            rb.flush()
+            return
+        log.warning("wrong connection password from %s (%s)", client.prefix, client.ip)
+        rb.numeric(n.ERR_PASSWDMISMATCH, "Password incorrect")
+        rb.flush()
+        server.disconnect(client, "Bad password")
+
+    def _complete(self, client: Client, rb: ReplyBuffer) -> None:
+        server = self._server
+        client.flood_exempt = self.flood_exempt(client)
+        client.registered = True
+        client.signon = server.wallclock()
+        server.registered_count += 1
+        server.invisible_count += client.invisible
+        server.max_registered = max(server.max_registered, server.registered_count)
+        cfg = self._server.config
+        rb.numeric(n.RPL_WELCOME, f"Welcome to the {cfg.network} IRC Network {client.prefix}")
+        rb.numeric(n.RPL_YOURHOST, f"Your host is {server.name}, running version {VERSION}")
+        created = datetime.fromtimestamp(server.created, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        rb.numeric(n.RPL_CREATED, f"This server was created {created}")
+        rb.numeric(
+            n.RPL_MYINFO, server.name, VERSION, USER_MODES, CHANNEL_MODES, CHANNEL_MODES_WITH_PARAM
+        )
+        server.send_isupport(rb)
+        send_lusers(server, rb)
+        send_motd(server, rb)
+
+    def find_allow(self, client: Client) -> AllowConfig | None:
+        """The first allow block matching `client`, or None."""
+        subject = self._server.subject(client)
+        return next((a for a in self._server.config.allow if a.mask.matches(subject)), None)
 
     def _exempt(self, client: Client, what: str) -> bool:
         mask = getattr(self._server.config.exempt, what)

@@ -25,14 +25,9 @@ from ircd.channel import Channel
 from ircd.client import TAGS_MESSAGE, TAGS_TIME, Client, Scheduler, Sink, TimerHandle
 from ircd.cloak import Cloaker
 from ircd.commands import dispatch
-from ircd.commands.info import send_lusers, send_motd
-from ircd.config import AllowConfig, IrcConfig, OperConfig
+from ircd.config import IrcConfig, OperConfig
 from ircd.hooks import NoHooks, ServerHooks
 from ircd.isupport import (
-    CHANNEL_MODES,
-    CHANNEL_MODES_WITH_PARAM,
-    USER_MODES,
-    VERSION,
     isupport_tokens,
 )
 from ircd.masks import SecurityGroups, Subject, normalize_ip
@@ -148,11 +143,6 @@ class Server:
                 },
             )
         )
-
-    def find_allow(self, client: Client) -> AllowConfig | None:
-        """The first allow block matching `client`, or None."""
-        subject = self.subject(client)
-        return next((a for a in self._config.allow if a.mask.matches(subject)), None)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -400,73 +390,8 @@ class Server:
     # -- registration ------------------------------------------------------------------
 
     def try_register(self, client: Client, rb: ReplyBuffer) -> Pending | None:
-        """Finish registration once NICK and USER are in and CAP negotiation is over.
-
-        The allow blocks decide first; a connection password is checked off the loop,
-        like OPER's, and the coroutine doing it is returned for the caller to run.
-        """
-        if (
-            client.registered
-            or client.nick is None
-            or client.user is None
-            or client.cap_negotiating
-        ):
-            return None
-        password, client.password = client.password, None  # not kept longer than needed
-        refusal = self.admission.at_registration(client)
-        if refusal is not None:
-            log.info("refused %s (%s): %s", client.prefix, client.ip, refusal.reason)
-            if refusal.numeric is not None:
-                rb.numeric(refusal.numeric, refusal.text)
-                rb.flush()
-            self.disconnect(client, refusal.reason)
-            return None
-        allow = self.find_allow(client)
-        if allow is None and self._config.allow:
-            log.info("no allow block matches %s (%s)", client.prefix, client.ip)
-            rb.numeric(n.ERR_NOPERMFORHOST, "You are not authorized to connect to this server")
-            rb.flush()
-            self.disconnect(client, "You are not authorized to connect to this server")
-            return None
-        if allow is not None and allow.password_hash is not None:
-            return self._check_connection_password(client, allow.password_hash, password or "")
-        self._complete_registration(client, rb)
-        return None
-
-    async def _check_connection_password(
-        self, client: Client, password_hash: str, password: str
-    ) -> None:
-        ok = await self.passwords.verify(password_hash, password)
-        if client.closed:
-            return
-        rb = ReplyBuffer(self, client)
-        if ok:
-            self._complete_registration(client, rb)
-            rb.flush()
-            return
-        log.warning("wrong connection password from %s (%s)", client.prefix, client.ip)
-        rb.numeric(n.ERR_PASSWDMISMATCH, "Password incorrect")
-        rb.flush()
-        self.disconnect(client, "Bad password")
-
-    def _complete_registration(self, client: Client, rb: ReplyBuffer) -> None:
-        client.flood_exempt = self.admission.flood_exempt(client)
-        client.registered = True
-        client.signon = self.wallclock()
-        self.registered_count += 1
-        self.invisible_count += client.invisible
-        self.max_registered = max(self.max_registered, self.registered_count)
-        cfg = self._config
-        rb.numeric(n.RPL_WELCOME, f"Welcome to the {cfg.network} IRC Network {client.prefix}")
-        rb.numeric(n.RPL_YOURHOST, f"Your host is {self.name}, running version {VERSION}")
-        created = datetime.fromtimestamp(self.created, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        rb.numeric(n.RPL_CREATED, f"This server was created {created}")
-        rb.numeric(
-            n.RPL_MYINFO, self.name, VERSION, USER_MODES, CHANNEL_MODES, CHANNEL_MODES_WITH_PARAM
-        )
-        self.send_isupport(rb)
-        send_lusers(self, rb)
-        send_motd(self, rb)
+        """Finish registration when NICK, USER and CAP are done (see `Admission`)."""
+        return self.admission.try_register(client, rb)
 
     def send_isupport(self, rb: ReplyBuffer) -> None:
         tokens = self.isupport
