@@ -15,6 +15,7 @@ import ssl
 import sys
 
 from ircd.config import DEFAULT_CONFIG, ConfigError, IrcConfig, load_irc_config
+from ircd.hooks import Control
 from ircd.net import IrcServer
 from ircd.passwords import hash_password
 
@@ -67,7 +68,14 @@ def _hash_password() -> int:
 
 
 async def _serve(config: IrcConfig, path: str | None) -> int:
-    irc = IrcServer(config)
+    stop = asyncio.Event()
+
+    def rehash() -> str:
+        assert path is not None
+        return _reload(irc, path)  # `irc` is bound below, before any command runs
+
+    control = Control(rehash=rehash if path is not None else None, die=stop.set)
+    irc = IrcServer(config, control=control)
     try:
         await irc.start()
     except (OSError, ssl.SSLError) as e:
@@ -76,7 +84,6 @@ async def _serve(config: IrcConfig, path: str | None) -> int:
     for host, port in irc.addresses:
         log.info("listening on %s:%d", host, port)
     loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     if path is not None:
@@ -88,15 +95,16 @@ async def _serve(config: IrcConfig, path: str | None) -> int:
     return 0
 
 
-def _reload(irc: IrcServer, path: str) -> None:
+def _reload(irc: IrcServer, path: str) -> str:
     # An invalid new file leaves the running configuration in place.
     try:
         config = load_irc_config(path)
     except ConfigError as e:
         log.error("reload failed, keeping the current configuration:\n%s", e)
-        return
+        return f"failed, {len(e.problems)} problem(s) in {path}; see the log"
     irc.reload(config)
     log.info("configuration reloaded from %s", path)
+    return f"reloaded {path}"
 
 
 if __name__ == "__main__":

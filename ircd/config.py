@@ -82,6 +82,8 @@ class Limits:
     max_list_entries: int = 100
     #: K-, G- and Z-lines held at once.
     max_xlines: int = 10_000
+    #: WHOWAS entries kept.
+    whowas: int = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +121,15 @@ DEFAULT_THROTTLE: Final = ThrottleConfig()
 
 
 @dataclass(frozen=True, slots=True)
+class AdminConfig:
+    """What ADMIN shows."""
+
+    name: str = ""
+    location: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ExemptConfig:
     """Mask items exempting clients from flood control, throttling and server bans."""
 
@@ -146,6 +157,7 @@ class IrcConfig:
     #: Throttling of new unknown clients; None disables it.
     throttle: ThrottleConfig | None = DEFAULT_THROTTLE
     exempt: ExemptConfig = ExemptConfig()
+    admin: AdminConfig = AdminConfig()
     #: Standalone: JSON file keeping K/G/Z-lines across restarts (None: memory only).
     bans_file: str | None = None
     #: Messages kept per target for chathistory (0 disables history).
@@ -175,6 +187,7 @@ _LIMIT_RANGES: Final[Mapping[str, tuple[float, float]]] = MappingProxyType(
         "max_password_checks": (1, 64),
         "max_list_entries": (1, 10_000),
         "max_xlines": (1, 1_000_000),
+        "whowas": (0, 1_000_000),
     }
 )
 
@@ -340,6 +353,7 @@ _TOP_KEYS: Final = (
     "throttle",
     "exempt",
     "bans_file",
+    "admin",
 )
 
 
@@ -414,6 +428,10 @@ def irc_config_from_node(node: Node | None, filename: str) -> IrcConfig:
         values["exempt"] = ExemptConfig(
             **{k: _read_mask(r, v, f"irc.exempt.{k}", groups) for k, v in (em or {}).items()}
         )
+    if "admin" in m:
+        am = r.mapping(m["admin"], "irc.admin", ("name", "location", "email"))
+        texts = {k: r.string(v, f"irc.admin.{k}") for k, v in (am or {}).items()}
+        values["admin"] = AdminConfig(**{k: v[:200] for k, v in texts.items() if v is not None})
     if "bans_file" in m:
         name = r.string(m["bans_file"], "irc.bans_file")
         if name is not None:

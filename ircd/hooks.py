@@ -8,6 +8,8 @@ quick and must not block or call back into the server synchronously.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -43,3 +45,16 @@ class NoHooks:
 
     def message_to_absent(self, client: Client, nick: str, command: str, text: str) -> bool:
         return False
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """What REHASH and DIE do; None means the command is refused with a note.
+
+    `rehash()` reloads the configuration and returns a one-line result for operators;
+    `die()` asks the application to stop (it must not stop the server synchronously).
+    Standalone, `python -m ircd` supplies both; the gateway may supply its own.
+    """
+
+    rehash: Callable[[], str] | None = None
+    die: Callable[[], None] | None = None

@@ -19,7 +19,7 @@ MAX_MODES: Final = 4
 #: Longest channel key accepted by +k.
 KEYLEN: Final = 32
 #: User modes and channel modes for RPL_MYINFO (004).
-USER_MODES: Final = "io"
+USER_MODES: Final = "Biow"
 CHANNEL_MODES: Final = "Ibeiklmnostv"
 CHANNEL_MODES_WITH_PARAM: Final = "Ibeklov"
 
@@ -30,11 +30,13 @@ def isupport_tokens(config: IrcConfig) -> tuple[str, ...]:
     prefixes = "".join(STATUS_PREFIXES[m] for m in STATUS_MODES)
     return (
         f"AWAYLEN={lim.awaylen}",
+        "BOT=B",
         f"CASEMAPPING={config.casemapping}",
         f"CHANLIMIT=#:{lim.max_channels_per_client}",
         f"CHANMODES={LIST_MODES},k,l,{FLAG_MODES}",
         f"CHANNELLEN={lim.channellen}",
         "CHANTYPES=#",
+        "ELIST=CMNTU",
         "EXCEPTS=e",
         f"EXTBAN={EXTBAN_PREFIX},{EXTBAN_LETTERS}",
         f"HOSTLEN={HOSTLEN}",

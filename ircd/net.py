@@ -17,7 +17,7 @@ import ssl
 
 from ircd.client import Client
 from ircd.config import IrcConfig, Listener, TlsConfig
-from ircd.hooks import ServerHooks
+from ircd.hooks import Control, ServerHooks
 from ircd.server import Server
 from ircd.xlines import BanStore, FileBanStore
 
@@ -140,11 +140,13 @@ class IrcServer:
         *,
         hooks: ServerHooks | None = None,
         ban_store: BanStore | None = None,
+        control: Control | None = None,
     ) -> None:
-        """`ban_store` keeps server bans; default: `irc.bans_file` if set, else memory."""
+        """`ban_store` keeps server bans (default: `irc.bans_file` if set, else memory);
+        `control` says what REHASH and DIE do (default: both refused)."""
         if ban_store is None and config.bans_file is not None:
             ban_store = FileBanStore(config.bans_file)
-        self.server = Server(config, hooks=hooks, ban_store=ban_store)
+        self.server = Server(config, hooks=hooks, ban_store=ban_store, control=control)
         self._state = _State(self.server)
         self._listeners: list[asyncio.Server] = []
         self._bound: tuple[Listener, ...] = ()

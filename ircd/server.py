@@ -26,7 +26,7 @@ from ircd.client import TAGS_MESSAGE, TAGS_TIME, Client, Scheduler, Sink, TimerH
 from ircd.cloak import Cloaker
 from ircd.commands import dispatch
 from ircd.config import IrcConfig, OperConfig
-from ircd.hooks import NoHooks, ServerHooks
+from ircd.hooks import Control, NoHooks, ServerHooks
 from ircd.isupport import (
     isupport_tokens,
 )
@@ -42,6 +42,7 @@ from ircd.protocol import (
     parse_line,
 )
 from ircd.replies import ReplyBuffer
+from ircd.whowas import WasEntry, WhoWas
 from ircd.xlines import BanStore
 
 log = logging.getLogger("ircd")
@@ -68,6 +69,7 @@ class Server:
         wallclock: Callable[[], float] = time.time,
         scheduler: Scheduler | None = None,
         ban_store: BanStore | None = None,
+        control: Control | None = None,
     ) -> None:
         self._config = config
         self.hooks: ServerHooks = hooks if hooks is not None else NoHooks()
@@ -96,6 +98,8 @@ class Server:
         self._groups = SecurityGroups(config.security_groups)
         self.cloaker = _cloaker(config)
         self.admission = Admission(self, ban_store)
+        self.control = control if control is not None else Control()
+        self.whowas = WhoWas(config.limits.whowas)
 
     # -- configuration ---------------------------------------------------------------
 
@@ -119,6 +123,7 @@ class Server:
         # Connected clients keep their cloak; new ones get the new key's.
         self.cloaker = _cloaker(config)
         self.admission.reload()
+        self.whowas.max_entries = config.limits.whowas
 
     def find_oper(self, name: str) -> OperConfig | None:
         return next((o for o in self._config.opers if o.name == name), None)
@@ -275,11 +280,17 @@ class Server:
         if not task.cancelled() and task.exception() is not None:
             log.error("background task failed", exc_info=task.exception())
 
-    def notice_opers(self, text: str) -> None:
-        """A server notice to every operator (ban changes, kills, ...)."""
-        opers = [c for c in self.clients.values() if c.oper is not None and c.registered]
-        for oper in opers:
-            self.send(oper, Message(source=self.name, command="NOTICE", params=(oper.name, text)))
+    def notice_opers(self, text: str, rb: ReplyBuffer | None = None) -> None:
+        """A server notice to every operator (ban changes, kills, ...).
+
+        The operator whose command caused it gets it through `rb`, after their replies.
+        """
+        for oper in [c for c in self.clients.values() if c.oper is not None and c.registered]:
+            notice = Message(source=self.name, command="NOTICE", params=(oper.name, text))
+            if rb is not None and oper is rb.client:
+                rb.add(notice)
+            else:
+                self.send(oper, notice)
 
     def _pending_done(self, client: Client, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -307,6 +318,7 @@ class Server:
             client.pending.cancel()
         self.admission.disconnected(client)
         if client.registered:
+            self.remember_nick(client)
             self.fanout(
                 self.peers(client), Message(source=client.prefix, command="QUIT", params=(reason,))
             )
@@ -360,11 +372,27 @@ class Server:
         old = client.nick
         if old is not None:
             self.nicks.pop(self.fold(old), None)
+            if client.registered:
+                self.remember_nick(client)
         self.nicks[self.fold(nick)] = client
         if client.registered and old is not None:
             msg = Message(source=client.prefix, command="NICK", params=(nick,))
             self.fanout(itertools.chain((client,), self.peers(client)), msg)
         client.nick = nick
+
+    def remember_nick(self, client: Client) -> None:
+        """Record a registered client's nick for WHOWAS (on QUIT or NICK)."""
+        if client.nick is None or not self.whowas.max_entries:
+            return
+        entry = WasEntry(
+            nick=client.nick,
+            user=client.user or "*",
+            host=client.host,
+            realname=client.realname,
+            account=client.account,
+            left=self.wallclock(),
+        )
+        self.whowas.add(self.fold(client.nick), entry)
 
     def set_invisible(self, client: Client, on: bool) -> None:
         """Set or clear user mode +i, keeping the LUSERS count right."""

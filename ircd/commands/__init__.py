@@ -15,7 +15,17 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
-from ircd.commands import channel, info, message, mode, oper, registration, xline
+from ircd.commands import (
+    admin,
+    channel,
+    info,
+    message,
+    mode,
+    oper,
+    query,
+    registration,
+    xline,
+)
 
 if TYPE_CHECKING:
     from ircd.client import Client
@@ -91,6 +101,16 @@ COMMANDS: Final = MappingProxyType(
         "ISON": CommandSpec(info.ison, 1),
         "USERHOST": CommandSpec(info.userhost, 1),
         "HELP": CommandSpec(help_, 0),
+        # query.py
+        "LIST": CommandSpec(query.list_, 0),
+        "WHOWAS": CommandSpec(query.whowas, 1),
+        # admin.py
+        "TIME": CommandSpec(admin.time_, 0),
+        "INFO": CommandSpec(admin.info, 0),
+        "ADMIN": CommandSpec(admin.admin, 0),
+        "WALLOPS": CommandSpec(admin.wallops, 1, oper_only=True),
+        "REHASH": CommandSpec(admin.rehash, 0, oper_only=True),
+        "DIE": CommandSpec(admin.die, 0, oper_only=True),
         # oper.py
         "OPER": CommandSpec(oper.oper, 2),
         "KILL": CommandSpec(oper.kill, 2, oper_only=True),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
 from ircd.channel import prefix_for
@@ -19,15 +19,17 @@ if TYPE_CHECKING:
     from ircd.server import Server
 
 #: WHO replies at most this many users for a mask (a channel lists all its members).
-MAX_WHO_RESULTS = 200
+MAX_WHO_RESULTS: Final = 200
 
 
 def who(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
-    """WHO <mask>
+    """WHO <mask> [%<fields>[,<token>]]
 
     Lists the members of a channel, or the visible users whose nick matches a mask.
+    With WHOX fields (any of tcuihsnfdlaor) each reply is a 354 with just those.
     """
     mask = msg.params[0]
+    whox = _whox(msg.params[1]) if len(msg.params) > 1 and msg.params[1].startswith("%") else None
     if mask.startswith("#"):
         channel = server.find_channel(mask)
         if channel is not None:
@@ -35,7 +37,7 @@ def who(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
             if member or not channel.secret:
                 for user, status in channel.members.items():
                     if member or not user.invisible:
-                        _who_reply(server, client, rb, user, channel.name, status)
+                        _who_reply(server, client, rb, user, channel.name, status, whox)
     else:
         folded = server.fold(mask)
         shared = set(server.peers(client))
@@ -49,16 +51,56 @@ def who(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
                 continue
             channel = next(iter(user.channels.values()), None)
             name = channel.name if channel is not None and not channel.secret else "*"
-            _who_reply(server, client, rb, user, name, channel.members[user] if name != "*" else "")
+            status = channel.members[user] if channel is not None and name != "*" else ""
+            _who_reply(server, client, rb, user, name, status, whox)
             count += 1
     rb.numeric(n.RPL_ENDOFWHO, mask, "End of /WHO list")
 
 
+#: WHOX fields in the order replies carry them (IRCv3 WHOX).
+_WHOX_ORDER: Final = "tcuihsnfdlaor"
+
+
+def _whox(spec: str) -> tuple[str, str]:
+    """ "%cnuf,42" -> ("cnuf" in canonical order, "42"); the token is at most 3 digits."""
+    fields, _, token = spec[1:].partition(",")
+    token = token if token.isdigit() and len(token) <= 3 else "0"
+    return "".join(f for f in _WHOX_ORDER if f in fields), token
+
+
 def _who_reply(
-    server: Server, client: Client, rb: ReplyBuffer, user: Client, channel: str, status: str
+    server: Server,
+    client: Client,
+    rb: ReplyBuffer,
+    user: Client,
+    channel: str,
+    status: str,
+    whox: tuple[str, str] | None = None,
 ) -> None:
     flags = ("G" if user.away is not None else "H") + ("*" if user.oper else "")
+    if "B" in user.modes:
+        flags += "B"
     flags += prefix_for(status, "multi-prefix" in client.caps)
+    if whox is not None:
+        # Addresses behind a cloak are for the user themself and for operators only.
+        see_ip = client is user or client.oper is not None or user.host == user.realhost
+        values = {
+            "t": whox[1],
+            "c": channel,
+            "u": user.user or "*",
+            "i": user.ip if see_ip else "255.255.255.255",
+            "h": user.host,
+            "s": server.name,
+            "n": user.name,
+            "f": flags,
+            "d": "0",
+            "l": str(int(server.clock() - user.last_active)),
+            "a": user.account or "0",
+            "o": "n/a",
+            "r": user.realname,
+        }
+        rb.numeric(n.RPL_WHOSPCRPL, *(values[f] for f in whox[0]))
+        return
     rb.numeric(
         n.RPL_WHOREPLY,
         channel,

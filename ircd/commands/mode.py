@@ -227,6 +227,13 @@ def _user_mode(server: Server, client: Client, msg: Message, rb: ReplyBuffer) ->
             if (sign == "+") != client.invisible:
                 server.set_invisible(client, sign == "+")
                 changes.append((sign, letter, None))
+        elif letter in "wB":  # wallops, bot: each user sets them freely
+            if (sign == "+") != (letter in client.modes):
+                if sign == "+":
+                    client.modes.add(letter)
+                else:
+                    client.modes.discard(letter)
+                changes.append((sign, letter, None))
         elif letter == "o":
             # +o only comes from OPER; -o drops operator status.
             if sign == "-" and client.oper is not None:

@@ -109,7 +109,7 @@ def _add(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pendi
     victims = server.admission.matching_clients(line)
     text = f"{kind}-line on {mask} ({describe_expiry(line, server.wallclock)}) by {line.set_by}"
     log.info("%s: %s; %d disconnected", text, reason, len(victims))
-    server.notice_opers(f"{text}: {reason}")
+    server.notice_opers(f"{text}: {reason}", rb)
     for victim in victims:
         if victim is not client:
             server.disconnect(victim, f"{kind}-lined: {reason}")
@@ -126,7 +126,7 @@ def _remove(
         return None
     text = f"{kind}-line on {removed.mask} removed by {client.oper or client.name}"
     log.info("%s", text)
-    server.notice_opers(text)
+    server.notice_opers(text, rb)
     return _persist(server, client, server.admission.store.remove(kind, removed.mask), "")
 
 

@@ -1,0 +1,105 @@
+"""Server information and control: TIME, INFO, ADMIN, WALLOPS, REHASH, DIE."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Final
+
+from ircd import numerics as n
+from ircd.isupport import VERSION
+from ircd.protocol import Message
+
+if TYPE_CHECKING:
+    from ircd.client import Client
+    from ircd.replies import ReplyBuffer
+    from ircd.server import Server
+
+log = logging.getLogger("ircd.oper")
+
+_INFO: Final = (
+    f"{VERSION}: a small IRC server on asyncio, sans-IO at its core.",
+    "It serves amateur-radio operators reaching IRC through a TOTP-gated gateway.",
+    "Operator and connection passwords: Argon2id. Cloaks: HMAC-SHA256.",
+)
+
+
+def _other_server(server: Server, msg: Message, rb: ReplyBuffer) -> bool:
+    """True (after ERR_NOSUCHSERVER) if a server other than this one is named."""
+    if msg.params and server.fold(msg.params[0]) != server.fold(server.name):
+        rb.numeric(n.ERR_NOSUCHSERVER, msg.params[0], "No such server")
+        return True
+    return False
+
+
+def time_(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """TIME [<server>]
+
+    Shows the server's local time.
+    """
+    if _other_server(server, msg, rb):
+        return
+    now = datetime.fromtimestamp(server.wallclock(), UTC)
+    rb.numeric(n.RPL_TIME, server.name, now.strftime("%A %B %d %Y -- %H:%M:%S UTC"))
+
+
+def info(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """INFO [<server>]
+
+    Describes the server software.
+    """
+    if _other_server(server, msg, rb):
+        return
+    for line in _INFO:
+        rb.numeric(n.RPL_INFO, line)
+    rb.numeric(n.RPL_ENDOFINFO, "End of /INFO list")
+
+
+def admin(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """ADMIN [<server>]
+
+    Shows who runs this server and how to reach them.
+    """
+    if _other_server(server, msg, rb):
+        return
+    cfg = server.config.admin
+    rb.numeric(n.RPL_ADMINME, server.name, "Administrative info")
+    rb.numeric(n.RPL_ADMINLOC1, cfg.name or server.config.network)
+    rb.numeric(n.RPL_ADMINLOC2, cfg.location or "-")
+    rb.numeric(n.RPL_ADMINEMAIL, cfg.email or "-")
+
+
+def wallops(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """WALLOPS :<text>
+
+    Sends a message to every user with user mode +w (operators only).
+    """
+    out = Message(source=client.prefix, command="WALLOPS", params=(msg.params[0],))
+    server.fanout((c for c in server.clients.values() if c.registered and "w" in c.modes), out)
+
+
+def rehash(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """REHASH
+
+    Reloads the configuration file (operators only); an invalid file changes nothing.
+    """
+    if server.control.rehash is None:
+        rb.numeric(n.ERR_UNKNOWNERROR, "REHASH", "Reloading is managed by the application")
+        return
+    rb.numeric(n.RPL_REHASHING, "ircd.yaml", "Rehashing")
+    result = server.control.rehash()
+    log.info("REHASH by %s: %s", client.oper, result)
+    server.notice_opers(f"{client.oper} rehashed the server: {result}", rb)
+
+
+def die(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """DIE
+
+    Shuts the server down (operators only).
+    """
+    if server.control.die is None:
+        rb.numeric(n.ERR_UNKNOWNERROR, "DIE", "Shutdown is managed by the application")
+        return
+    log.warning("DIE by %s (%s)", client.oper, client.prefix)
+    server.notice_opers(f"{client.oper} is shutting the server down", rb)
+    server.control.die()

@@ -1,0 +1,105 @@
+"""Listings: LIST (with ELIST filters) and WHOWAS."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Final
+
+from ircd import numerics as n
+from ircd.masks import glob_match
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ircd.channel import Channel
+    from ircd.client import Client
+    from ircd.protocol import Message
+    from ircd.replies import ReplyBuffer
+    from ircd.server import Server
+
+#: ISUPPORT ELIST: mask (M), negated mask (N), user count (U), creation (C), topic (T) time.
+ELIST: Final = "CMNTU"
+#: LIST conditions accepted in one command.
+MAX_CONDITIONS: Final = 8
+
+
+def _condition(server: Server, text: str) -> Callable[[Channel], bool] | None:
+    """One ELIST condition as a predicate, or None if it is not one."""
+    now = server.wallclock()
+    if len(text) > 1 and text[0] in "<>" and text[1:].isdigit():
+        limit = int(text[1:])
+        return (
+            (lambda c: len(c.members) > limit)
+            if text[0] == ">"
+            else (lambda c: len(c.members) < limit)
+        )
+    if len(text) > 2 and text[0] in "CT" and text[1] in "<>" and text[2:].isdigit():
+        minutes = int(text[2:])
+
+        def age(c: Channel) -> float | None:
+            when = c.created if text[0] == "C" else (c.topic_at if c.topic else None)
+            return None if when is None else (now - when) / 60
+
+        if text[1] == "<":  # set less than N minutes ago
+            return lambda c: (a := age(c)) is not None and a < minutes
+        return lambda c: (a := age(c)) is not None and a > minutes
+    if text.startswith("!") and len(text) > 1:
+        folded = server.fold(text[1:])
+        return lambda c: not glob_match(folded, c.folded)
+    if "*" in text or "?" in text:
+        folded = server.fold(text)
+        return lambda c: glob_match(folded, c.folded)
+    return None
+
+
+def list_(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """LIST [<channel>{,<channel>}|<condition>{,<condition>}]
+
+    Lists channels with their user counts and topics. Conditions (ELIST): a mask like
+    *ham*, !mask, >5 or <20 users, C<60 / C>60 created N minutes ago, T<60 / T>60 topic
+    set N minutes ago.
+    """
+    rb.numeric(n.RPL_LISTSTART, "Channel", "Users  Name")
+    wanted: list[Channel] | None = None
+    tests: list[Callable[[Channel], bool]] = []
+    if msg.params and msg.params[0]:
+        for item in msg.params[0].split(",")[:MAX_CONDITIONS]:
+            test = _condition(server, item)
+            if test is not None:
+                tests.append(test)
+            elif (channel := server.find_channel(item)) is not None:
+                wanted = [*(wanted or []), channel]
+    candidates = wanted if wanted is not None else list(server.channels.values())
+    for channel in candidates:
+        if channel.secret and client not in channel.members:
+            continue
+        if all(test(channel) for test in tests):
+            modes = " ".join(channel.mode_string(show_key=False))
+            rb.numeric(
+                n.RPL_LIST, channel.name, str(len(channel.members)), f"[{modes}] {channel.topic}"
+            )
+    rb.numeric(n.RPL_LISTEND, "End of /LIST")
+
+
+def whowas(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """WHOWAS <nick> [<count>]
+
+    Shows who recently used a nick.
+    """
+    nick = msg.params[0]
+    count = int(msg.params[1]) if len(msg.params) > 1 and msg.params[1].isdigit() else 0
+    entries = server.whowas.get(server.fold(nick))
+    if count > 0:
+        entries = entries[:count]
+    if not entries:
+        rb.numeric(n.ERR_WASNOSUCHNICK, nick, "There was no such nickname")
+    for entry in entries:
+        rb.numeric(n.RPL_WHOWASUSER, entry.nick, entry.user, entry.host, "*", entry.realname)
+        if entry.account is not None:
+            rb.numeric(n.RPL_WHOISACCOUNT, entry.nick, entry.account, "was logged in as")
+        rb.numeric(n.RPL_WHOISSERVER, entry.nick, server.name, _ctime(entry.left))
+    rb.numeric(n.RPL_ENDOFWHOWAS, nick, "End of WHOWAS")
+
+
+def _ctime(when: float) -> str:
+    return datetime.fromtimestamp(when, UTC).strftime("%a %b %d %H:%M:%S %Y UTC")
