@@ -99,7 +99,7 @@ class Admission:
             return None
         if allow is not None and allow.password_hash is not None:
             return self._check_connection_password(client, allow.password_hash, password or "")
-        self._complete(client, rb)
+        self.complete(client, rb)
         return None
 
     async def _check_connection_password(
@@ -111,7 +111,7 @@ class Admission:
             return
         rb = ReplyBuffer(server, client)
         if ok:
-            self._complete(client, rb)
+            self.complete(client, rb)
             rb.flush()
             return
         log.warning("wrong connection password from %s (%s)", client.prefix, client.ip)
@@ -119,7 +119,8 @@ class Admission:
         rb.flush()
         server.disconnect(client, "Bad password")
 
-    def _complete(self, client: Client, rb: ReplyBuffer) -> None:
+    def complete(self, client: Client, rb: ReplyBuffer) -> None:
+        """Mark `client` registered and send the welcome burst."""
         server = self._server
         client.flood_exempt = self.flood_exempt(client)
         client.registered = True

@@ -1,9 +1,23 @@
-"""The extension interface the gateway plugs into: a small hooks object passed to `Server`.
+"""The extension interface the gateway plugs into. It is all here, and it is small.
 
-The gateway never reaches into the server's tables; it implements `ServerHooks` and
-passes the object to `Server(config, hooks=...)`. `NoHooks` is the default behaviour of a
-standalone server. Hooks run on the event loop, inside command handling: they must be
-quick and must not block or call back into the server synchronously.
+The gateway never reaches into the server's tables. It uses:
+
+- `ServerHooks`, passed as `IrcServer(config, hooks=...)` / `Server(config, hooks=...)`:
+  the server asks whether a nick is reserved (callsign nicks belong to their enrolled
+  owner) and hands over messages to absent nicks (the radio mailbox). `NoHooks` is the
+  standalone behaviour.
+- `Control`, passed as `control=...`: what the operator commands REHASH and DIE do.
+- `Server.attach(sink, nick=, user=, host=, account=, realname=)`: an in-process client
+  with a trusted identity (no socket, no password, no cloak), or the ready-made
+  `ircd.inprocess.InProcessConnection.attach(server, ...)` that queues its output.
+- `Server.add_command(name, handler, min_params=, oper_only=)`: an extra command for this
+  server, e.g. an operator command of the gateway; handlers have the built-in signature
+  `(server, client, msg, rb)` and reply through `rb.numeric(...)` / `rb.add(msg)`.
+- `ircd.xlines.BanStore`, passed as `ban_store=...`: durable K/G/Z-lines (the gateway's
+  SQLite store).
+
+Hooks run on the event loop, inside command handling: they must be quick and must not
+block or call back into the server synchronously.
 """
 
 from __future__ import annotations

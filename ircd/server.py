@@ -24,7 +24,7 @@ from ircd.casemap import folder
 from ircd.channel import Channel
 from ircd.client import TAGS_MESSAGE, TAGS_TIME, Client, Scheduler, Sink, TimerHandle
 from ircd.cloak import Cloaker
-from ircd.commands import dispatch
+from ircd.commands import COMMANDS, CommandSpec, Handler, dispatch
 from ircd.config import IrcConfig, OperConfig
 from ircd.hooks import Control, NoHooks, ServerHooks
 from ircd.isupport import (
@@ -51,10 +51,18 @@ _NICK: Final = re.compile(r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}\-]*\Z")
 _CHANNEL_FORBIDDEN: Final = re.compile(r"[\s,\x07\x00]")
 
 Pending = Coroutine[Any, Any, None]
+#: Commands an embedder may add with `Server.add_command`.
+MAX_EXTRA_COMMANDS: Final = 64
+_COMMAND_NAME: Final = re.compile(r"[A-Z]{1,32}\Z")
+_TRUSTED_PART: Final = re.compile(r"[^\s!@:]{1,64}\Z")
 
 
 def _cloaker(config: IrcConfig) -> Cloaker | None:
     return Cloaker(config.cloak.key, config.cloak.suffix) if config.cloak is not None else None
+
+
+class AttachError(ValueError):
+    """`Server.attach` refused the identity; the message says why."""
 
 
 class Server:
@@ -100,6 +108,8 @@ class Server:
         self.admission = Admission(self, ban_store)
         self.control = control if control is not None else Control()
         self.whowas = WhoWas(config.limits.whowas)
+        # Commands the embedder added (see `add_command`); never more than MAX_EXTRA_COMMANDS.
+        self.extra_commands: dict[str, CommandSpec] = {}
 
     # -- configuration ---------------------------------------------------------------
 
@@ -148,6 +158,67 @@ class Server:
                 },
             )
         )
+
+    # -- extension interface (see ircd.hooks) -----------------------------------------
+
+    def add_command(
+        self, name: str, handler: Handler, *, min_params: int = 0, oper_only: bool = True
+    ) -> None:
+        """Add a command for this server only, e.g. an operator command of the gateway.
+
+        `handler(server, client, msg, rb)` has the signature of the built-in handlers: it
+        writes replies to `rb` and returns None or a coroutine. Its docstring is its HELP.
+        The dispatcher checks registration, `oper_only` (481) and `min_params` (461).
+        Raises ValueError for a malformed name, a built-in name, or too many commands.
+        """
+        name = name.upper()
+        if not _COMMAND_NAME.match(name):
+            raise ValueError(f"command names are 1-32 letters, got {name!r}")
+        if name in COMMANDS or name in self.extra_commands:
+            raise ValueError(f"command {name} exists already")
+        if len(self.extra_commands) >= MAX_EXTRA_COMMANDS:
+            raise ValueError(f"at most {MAX_EXTRA_COMMANDS} added commands")
+        self.extra_commands[name] = CommandSpec(handler, min_params, oper_only=oper_only)
+
+    def attach(
+        self,
+        sink: Sink,
+        *,
+        nick: str,
+        user: str,
+        host: str,
+        account: str | None = None,
+        realname: str = "",
+        ip: str = "127.0.0.1",
+    ) -> Client:
+        """Connect and register an in-process client whose identity the embedder vouches for.
+
+        No password, allow block, ban or throttle applies and the host is shown as given
+        (no cloak). The welcome burst goes to `sink`; afterwards feed the client's lines
+        with `receive(client, data)` and end it with `disconnect(client, reason)`.
+        Raises `AttachError` if the nick is malformed or taken, or the server is full.
+        """
+        if len(self.clients) >= self._config.limits.max_clients:
+            raise AttachError("the server is full")
+        if not self.valid_nick(nick):
+            raise AttachError(f"invalid nick {nick!r}")
+        if self.fold(nick) in self.nicks:
+            raise AttachError(f"nick {nick!r} is in use")
+        if not _TRUSTED_PART.match(user) or not _TRUSTED_PART.match(host):
+            raise AttachError("user and host must be 1-64 characters without spaces or !@:")
+        client = Client(
+            next(self._ids), sink, ip=ip, tls=False, now=self.clock(), max_line=MAX_LINE
+        )
+        client.host = client.realhost = host
+        client.user = user
+        client.realname = realname or nick
+        client.account = account
+        self.clients[client.id] = client
+        self.set_nick(client, nick)
+        rb = ReplyBuffer(self, client)
+        self.admission.complete(client, rb)
+        rb.flush()
+        return client
 
     # -- lifecycle ---------------------------------------------------------------------
 

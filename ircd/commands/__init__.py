@@ -53,11 +53,11 @@ def help_(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None
     """
     if not msg.params:
         rb.numeric(n.RPL_HELPSTART, "*", "Commands available:")
-        rb.numeric_list(n.RPL_HELPTXT, ("*",), sorted(COMMANDS))
+        rb.numeric_list(n.RPL_HELPTXT, ("*",), sorted([*COMMANDS, *server.extra_commands]))
         rb.numeric(n.RPL_ENDOFHELP, "*", "Use HELP <command> for more")
         return
     subject = msg.params[0].upper()
-    spec = COMMANDS.get(subject)
+    spec = COMMANDS.get(subject) or server.extra_commands.get(subject)
     if spec is None or spec.handler.__doc__ is None:
         rb.numeric(n.ERR_HELPNOTFOUND, msg.params[0], "No help available on this topic")
         return
@@ -128,7 +128,7 @@ COMMANDS: Final = MappingProxyType(
 
 def dispatch(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
     """Run `msg` for `client`: 421, 451, 481 and 461 are answered here, once, in that order."""
-    spec = COMMANDS.get(msg.command)
+    spec = COMMANDS.get(msg.command) or server.extra_commands.get(msg.command)
     if spec is None:
         rb.numeric(n.ERR_UNKNOWNCOMMAND, msg.command, "Unknown command")
         return None
