@@ -9,16 +9,22 @@ to every session and stops.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import signal
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from gateway.auth.service import Authenticator
-from gateway.callsign import Callsign
-from gateway.config import Config, ConfigError, TelnetListener, load_config
+from gateway.ax25 import AX25Stream
+from gateway.callsign import Callsign, parse_callsign
+from gateway.config import Config, ConfigError, RadioPort, TelnetListener, load_config
+from gateway.private_files import write_private_file
+from gateway.radio_ports import RadioPorts
 from gateway.session.commands import SessionInfo
 from gateway.session.driver import LineStream, run_session
 from gateway.store import AsyncStore, Store
@@ -33,6 +39,13 @@ REVOKED = "Your access has been revoked."
 WATCH_INTERVAL = 2.0
 PRUNE_INTERVAL = 3600.0
 SHUTDOWN_TIMEOUT = 10.0
+PID_FILE = "gateway.pid"
+TRANSMIT_SETTING = "radio_transmit"
+
+
+def _set_transmit_setting(store: Store, enabled: bool) -> None:
+    with store.transaction():
+        store.set_setting(TRANSMIT_SETTING, "on" if enabled else "off")
 
 
 class _Listener:
@@ -52,6 +65,8 @@ class Gateway:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
         self.irc: IrcServer | None = None
+        self.radio = RadioPorts(self._run_radio_session)
+        self.transmitting = False
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -67,11 +82,16 @@ class Gateway:
                 log.info("IRC server listening on %s:%d", host, port)
             for listener in self.config.telnet_listen:
                 await self._start_listener(listener)
+            self.transmitting = await self._transmit_wanted()
+            self.radio.start(self.config, self.transmitting)
+            if self.config.radio.ports and not self.transmitting:
+                log.warning("the radio transmitter is OFF (gateway radio on)")
+            write_private_file(self._pid_path, f"{os.getpid()}\n".encode())
         except BaseException:
             await self.stop()
             raise
         self._spawn(self._watch_store())
-        log.info("gateway running (data in %s)", self.config.data_dir)
+        log.info("gateway running (data in %s)", self.config.data_dir.resolve())
 
     async def _start_listener(self, cfg: TelnetListener) -> None:
         state = ListenerState(cfg)
@@ -97,7 +117,12 @@ class Gateway:
             log.warning("%d connection(s) on %s did not close in time", len(conns), key)
         log.info("stopped listening on %s:%d", *key)
 
+    @property
+    def _pid_path(self) -> Path:
+        return self.config.data_dir / PID_FILE
+
     async def stop(self) -> None:
+        await self.radio.stop(SHUTDOWN_FAREWELL)
         for key in list(self._listeners):
             await self._stop_listener(key, SHUTDOWN_FAREWELL)
         if self.irc is not None:
@@ -109,6 +134,8 @@ class Gateway:
         if self.store is not None:
             await self.store.close()
             self.store = None
+        with contextlib.suppress(FileNotFoundError):
+            self._pid_path.unlink()
         log.info("gateway stopped")
 
     async def run(self) -> None:
@@ -118,11 +145,13 @@ class Gateway:
         loop.add_signal_handler(signal.SIGTERM, self._stop.set)
         loop.add_signal_handler(signal.SIGINT, self._stop.set)
         loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(self.reload()))
+        # `gateway radio off|on` writes the store, then sends SIGUSR1 so it acts at once.
+        loop.add_signal_handler(signal.SIGUSR1, lambda: self._spawn(self.apply_transmit()))
         try:
             await self._stop.wait()
             log.info("stopping")
         finally:
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
                 loop.remove_signal_handler(sig)
             await self.stop()
 
@@ -147,6 +176,9 @@ class Gateway:
             new = replace(new, data_dir=self.config.data_dir, key_file=self.config.key_file)
         old_keys = set(self._listeners)
         new_by_key = {(x.host, x.port): x for x in new.telnet_listen}
+        if new.radio != self.config.radio or new.callsign != self.config.callsign:
+            log.warning("radio and callsign changes need a restart; keeping the old ones")
+            new = replace(new, radio=self.config.radio, callsign=self.config.callsign)
         self.config = new
         if self.irc is not None:
             self.irc.reload(new.irc)
@@ -163,7 +195,44 @@ class Gateway:
                     log.error("%s", exc)
         log.info("configuration reloaded from %s", new.path)
 
+    # -- the transmitter switch --------------------------------------------------
+
+    async def _transmit_wanted(self) -> bool:
+        """On only if the config allows it and the switch in the store is not off."""
+        assert self.store is not None
+        switch = await self.store.call(Store.get_setting, TRANSMIT_SETTING)
+        return self.config.radio.transmit and switch != "off"
+
+    async def apply_transmit(self) -> None:
+        """Re-read the switch and apply it to every radio port at once."""
+        wanted = await self._transmit_wanted()
+        if wanted != self.transmitting:
+            self.transmitting = wanted
+            self.radio.set_transmit(wanted)
+            log.warning("radio transmitter %s", "ON" if wanted else "OFF")
+
+    async def set_transmit(self, enabled: bool) -> None:
+        """The kill switch, for callers inside the gateway (IRC operator commands)."""
+        assert self.store is not None
+        await self.store.call(_set_transmit_setting, enabled)
+        await self.apply_transmit()
+
     # -- sessions ----------------------------------------------------------------
+
+    async def _run_radio_session(self, stream: AX25Stream, port: RadioPort) -> None:
+        auth = self.config.auth
+        await run_session(
+            stream,
+            callsign_first=False,
+            known_callsign=parse_callsign(str(stream.conn.remote)),
+            check_code=self._check_code,
+            hooks=self,
+            attempts=auth.attempts_per_connection,
+            failure_pause=auth.failure_pause,
+            login_timeout=port.login_timeout,
+            idle_timeout=port.idle_timeout,
+            clock=self.clock,
+        )
 
     async def _run_session(self, conn: TelnetConnection) -> None:
         cfg = conn.config
@@ -227,6 +296,7 @@ class Gateway:
             if current == version:
                 continue
             version = current
+            await self.apply_transmit()
             enrolled = await self.store.call(Store.enrolled_callsigns)
             for base in [b for b in self._sessions if b not in enrolled]:
                 log.warning("%s was revoked; ending its sessions", base)

@@ -13,6 +13,7 @@ import io
 import ipaddress
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import segno
 
+from gateway.app import PID_FILE, TRANSMIT_SETTING, Gateway
 from gateway.auth import penalties, totp
 from gateway.callsign import parse_base_callsign
 from gateway.config import Config, ConfigError, default_config, load_config
@@ -83,6 +85,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("callsign")
     p = add("unlock", _unlock, "clear the penalties of a callsign or an IP address")
     p.add_argument("target", metavar="CALLSIGN|IP")
+    p = add("radio", _radio, "switch the radio transmitter of a running gateway off or on")
+    p.add_argument("switch", choices=("off", "on", "status"))
     add("hash-password", _hash_password, "print an Argon2id hash for irc.opers[].password_hash")
     return parser
 
@@ -93,8 +97,6 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from gateway.app import Gateway
-
     config = _config(args)
     logging.basicConfig(
         level=config.log_level.upper(),
@@ -211,6 +213,39 @@ def _revoke(args: argparse.Namespace) -> int:
     if not found:
         raise CliError(f"{callsign} is not enrolled")
     print(f"{callsign} revoked; a running gateway ends its sessions within seconds.")
+    return EXIT_OK
+
+
+def _running_gateway_pid(config: Config) -> int | None:
+    """The PID in data_dir/gateway.pid if that process is a running gateway."""
+    try:
+        pid = int((config.data_dir / PID_FILE).read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    # A stale file may name an unrelated process now: never signal that one.
+    if not any(b"gateway" in part for part in cmdline) or b"run" not in cmdline:
+        return None
+    return pid
+
+
+def _radio(args: argparse.Namespace) -> int:
+    config = _config(args)
+    store = Store.open(config)
+    try:
+        if args.switch != "status":
+            with store.transaction():
+                store.set_setting(TRANSMIT_SETTING, args.switch)
+        switch = store.get_setting(TRANSMIT_SETTING) or "on"
+    finally:
+        store.close()
+    pid = _running_gateway_pid(config)
+    if pid is not None and args.switch != "status":
+        os.kill(pid, signal.SIGUSR1)
+    running = f"running gateway (pid {pid}) told at once" if pid else "no running gateway found"
+    print(f"radio transmitter switch: {switch}; {running}.")
+    if switch == "on" and not config.radio.transmit:
+        print("note: radio.transmit is false in the config, so the transmitter stays off.")
     return EXIT_OK
 
 

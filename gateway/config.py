@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from gateway.callsign import parse_callsign
 from gateway.yamlnodes import ConfigError, Reader, Section, compose_file
 from ircd.config import DEFAULT_CONFIG as DEFAULT_IRC
 from ircd.config import ConfigError as IrcConfigError
@@ -24,6 +25,8 @@ __all__ = [
     "CallsignDelayConfig",
     "Config",
     "ConfigError",
+    "RadioConfig",
+    "RadioPort",
     "SourcePenaltyConfig",
     "TelnetListener",
     "default_config",
@@ -101,6 +104,40 @@ class TelnetListener:
 
 
 @dataclass(frozen=True, slots=True)
+class RadioPort:
+    """One KISS TNC: `tcp: HOST:PORT` or `serial: DEVICE` (with `baud`), and AX.25 settings."""
+
+    name: str
+    tcp: tuple[str, int] | None = None
+    serial: str | None = None
+    baud: int = 9600
+    tnc_port: int = 0
+    #: This port's own callsign (with SSID); None: the top-level `callsign`.
+    callsign: str | None = None
+    k: int = 4
+    paclen: int = 256
+    n2: int = 10
+    t1: float = 3.0
+    t3: float = 300.0
+    bit_rate: int = 1200
+    tx_delay: float = 0.3
+    max_links: int = 8
+    login_timeout: float = 180.0
+    idle_timeout: float = 900.0
+    #: Percent of any 10 minutes this port may transmit (None: no limit).
+    duty_cycle: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RadioConfig:
+    #: False: the transmitter switch starts off (no frames at all but DM refusals).
+    transmit: bool = True
+    id_text: str | None = None
+    id_interval: float = 600.0
+    ports: tuple[RadioPort, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: str | None = None
     data_dir: Path = Path("data")
@@ -108,6 +145,9 @@ class Config:
     log_level: str = "info"
     auth: AuthConfig = field(default_factory=AuthConfig)
     telnet_listen: tuple[TelnetListener, ...] = (TelnetListener(),)
+    #: The gateway's own callsign with SSID, e.g. N0GW-10 (needed by radio ports).
+    callsign: str | None = None
+    radio: RadioConfig = field(default_factory=RadioConfig)
     #: The embedded IRC server (`irc:`; validated by ircd itself).
     irc: IrcConfig = DEFAULT_IRC
 
@@ -134,6 +174,14 @@ _AUTH = frozenset(
 _SOURCE = frozenset({"per_failure", "grace", "max", "max_entries"})
 _CALL = frozenset({"free_failures", "step", "max", "forget_after", "warn_after", "max_entries"})
 _TELNET = frozenset({"listen"})
+_RADIO = frozenset({"transmit", "id_text", "id_interval", "ports"})
+_PORT = frozenset(
+    {
+        "name", "tcp", "serial", "baud", "tnc_port", "callsign", "k", "paclen", "n2", "t1",
+        "t3", "bit_rate", "tx_delay", "max_links", "duty_cycle", "login_timeout",
+        "idle_timeout",
+    }
+)  # fmt: skip
 _LISTEN = frozenset(
     {
         "host", "port", "bpq", "name", "allow", "max_connections", "max_per_ip",
@@ -174,10 +222,82 @@ def config_from_node(root: yaml.Node | None, name: str) -> Config:
         log_level=top.choice("log_level", "info", LOG_LEVELS),
         auth=_auth(top.section("auth", _AUTH)),
         telnet_listen=_telnet(top.section("telnet", _TELNET)),
+        callsign=_station_callsign(top, "callsign"),
+        radio=_radio(top.section("radio", _RADIO)),
         irc=_irc(r, top.entries.get("irc"), name),
     )
+    if config.radio.ports and config.callsign is None:
+        missing = [p.name for p in config.radio.ports if p.callsign is None]
+        if missing:
+            top.problem("callsign", "required by radio.ports (the gateway's own, e.g. N0GW-10)")
     r.raise_if_problems()
     return config
+
+
+def _station_callsign(section: Section, name: str) -> str | None:
+    if name not in section.entries:
+        return None
+    text = section.string(name, "")
+    call = parse_callsign(text)
+    if call is None:
+        section.problem(name, f'expected a callsign with optional SSID (N0GW-10), got "{text}"')
+        return None
+    return str(call)
+
+
+def _radio(section: Section) -> RadioConfig:
+    d = RadioConfig()
+    id_text = section.string("id_text", "") if "id_text" in section.entries else ""
+    if id_text and not (id_text.isascii() and id_text.isprintable() and len(id_text) <= 200):
+        section.problem("id_text", "expected up to 200 printable ASCII characters")
+    ports: list[RadioPort] = []
+    for key, item in section.reader.sequence(section.entries.get("ports"), section.path("ports")):
+        m = Section(section.reader, item, key, _PORT)
+        ports.append(_radio_port(m, len(ports)))
+    names = [p.name for p in ports]
+    if len(set(names)) != len(names):
+        section.problem("ports", "port names must be unique")
+    return RadioConfig(
+        transmit=section.boolean("transmit", d.transmit),
+        id_text=id_text or None,
+        id_interval=section.number("id_interval", d.id_interval, 60, 600),
+        ports=tuple(ports),
+    )
+
+
+def _radio_port(m: Section, index: int) -> RadioPort:
+    d = RadioPort(name="")
+    tcp = None
+    if "tcp" in m.entries:
+        text = m.string("tcp", "")
+        host, sep, port = text.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            m.problem("tcp", f'expected HOST:PORT (e.g. 127.0.0.1:8001), got "{text}"')
+        else:
+            tcp = (host.strip("[]"), int(port))
+    serial = m.string("serial", "") if "serial" in m.entries else None
+    if ("tcp" in m.entries) == ("serial" in m.entries):
+        m.problem("tcp", "give exactly one of tcp: HOST:PORT or serial: DEVICE")
+    duty = m.number("duty_cycle", 0, 1, 100) if "duty_cycle" in m.entries else None
+    return RadioPort(
+        name=m.string("name", f"radio{index}"),
+        tcp=tcp,
+        serial=serial or None,
+        baud=m.integer("baud", d.baud, 300, 1_000_000),
+        tnc_port=m.integer("tnc_port", d.tnc_port, 0, 15),
+        callsign=_station_callsign(m, "callsign"),
+        k=m.integer("k", d.k, 1, 7),
+        paclen=m.integer("paclen", d.paclen, 16, 256),
+        n2=m.integer("n2", d.n2, 1, 50),
+        t1=m.number("t1", d.t1, 0.5, 60),
+        t3=m.number("t3", d.t3, 10, 3600),
+        bit_rate=m.integer("bit_rate", d.bit_rate, 300, 1_000_000),
+        tx_delay=m.number("tx_delay", d.tx_delay, 0, 2),
+        max_links=m.integer("max_links", d.max_links, 1, 100),
+        login_timeout=m.number("login_timeout", d.login_timeout, 5, 3600),
+        idle_timeout=m.number("idle_timeout", d.idle_timeout, 10, DAY),
+        duty_cycle=duty,
+    )
 
 
 def _irc(r: Reader, node: yaml.Node | None, name: str) -> IrcConfig:

@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS source_penalties (
     until    REAL NOT NULL,
     failures INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS source_penalties_until ON source_penalties (until);
 CREATE INDEX IF NOT EXISTS callsign_failures_last ON callsign_failures (last_failure);
 """
@@ -140,6 +141,15 @@ class Store:
     def data_version(self) -> int:
         """Changes when another connection (the CLI) commits: the cue to re-read."""
         return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    # -- settings changed at run time (the transmitter switch) ----------------------
+
+    def get_setting(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, value))
 
     # -- users -------------------------------------------------------------------
 

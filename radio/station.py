@@ -83,6 +83,8 @@ class Connection:
         self.path = path
         self.on_data: Callable[[bytes], None] | None = None
         self.on_close: Callable[[str], None] | None = None
+        #: Called after the link did anything (an ack may have made room to send more).
+        self.on_progress: Callable[[], None] | None = None
         self.closed = False
 
     @property
@@ -221,6 +223,9 @@ class Station:
                 self._drop(key, action.reason)
             elif isinstance(action, LinkReset | ErrorIndication):
                 log.info("%s: link to %s: %s", self.name, link.remote, action.reason)
+        connection = self._connections.get(key)
+        if connection is not None and connection.on_progress is not None:
+            connection.on_progress()
 
     def _timer_fired(self, key: tuple[str, int], timer: Timer) -> None:
         self._timers.pop((key, timer), None)

@@ -62,11 +62,21 @@ async def run_session(
     login_timeout: float,
     idle_timeout: float,
     clock: Callable[[], float] = time.time,
+    known_callsign: Callsign | None = None,
 ) -> None:
-    """Drive one connection from its first byte to its close."""
+    """Drive one connection from its first byte to its close.
+
+    `known_callsign`: the transport already knows who is calling (AX.25): no prompt.
+    """
+    machine = login.Login(
+        callsign_first=callsign_first,
+        attempts=attempts,
+        pause=failure_pause,
+        callsign=known_callsign,
+    )
     try:
         async with asyncio.timeout(login_timeout):
-            callsign = await _login(stream, callsign_first, check_code, attempts, failure_pause)
+            callsign = await _login(stream, machine, check_code)
     except TimeoutError:
         await stream.close("Login timed out.")
         return
@@ -82,13 +92,8 @@ async def run_session(
 
 
 async def _login(
-    stream: LineStream,
-    callsign_first: bool,
-    check_code: CheckCode,
-    attempts: int,
-    pause: float,
+    stream: LineStream, machine: login.Login, check_code: CheckCode
 ) -> Callsign | None:
-    machine = login.Login(callsign_first=callsign_first, attempts=attempts, pause=pause)
     actions = machine.start()
     while True:
         for action in actions:

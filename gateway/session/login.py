@@ -68,10 +68,18 @@ class LoginError(Exception):
 
 
 class Login:
-    def __init__(self, *, callsign_first: bool, attempts: int = 3, pause: float = 2.0) -> None:
-        """`callsign_first`: a BPQ node sends the callsign as the first line, unprompted."""
-        self.state = State.AWAIT_CALLSIGN
-        self.callsign: Callsign | None = None
+    def __init__(
+        self,
+        *,
+        callsign_first: bool,
+        attempts: int = 3,
+        pause: float = 2.0,
+        callsign: Callsign | None = None,
+    ) -> None:
+        """`callsign_first`: a BPQ node sends the callsign as the first line, unprompted.
+        `callsign`: already known from the transport (the AX.25 source address)."""
+        self.state = State.AWAIT_CALLSIGN if callsign is None else State.AWAIT_CODE
+        self.callsign = callsign
         self._callsign_first = callsign_first
         self._first_line = True
         self._attempts_left = attempts
@@ -79,6 +87,8 @@ class Login:
         self._pause = pause
 
     def start(self) -> list[Action]:
+        if self.state is State.AWAIT_CODE:
+            return [Send(CODE_PROMPT)]
         return [] if self._callsign_first else [Send(CALLSIGN_PROMPT)]
 
     def line(self, text: str) -> list[Action]:

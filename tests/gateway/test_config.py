@@ -117,3 +117,31 @@ def test_listener_defaults_and_safelist(tmp_path: Path) -> None:
     assert direct.allows("::ffff:192.0.2.7")
     assert not direct.allows("198.51.100.1") and not direct.allows("garbage")
     assert bpq.allows("203.0.113.9")
+
+
+def test_radio_ports(tmp_path: Path) -> None:
+    config = load_config(
+        write(
+            tmp_path,
+            "callsign: n0gw-10\nradio:\n  ports:\n    - {name: vhf, tcp: '127.0.0.1:8001', k: 7}\n"
+            "    - {name: hf, serial: /dev/ttyUSB0, baud: 19200, callsign: N0GW-11,"
+            " duty_cycle: 25}\n",
+        )
+    )
+    vhf, hf = config.radio.ports
+    assert config.callsign == "N0GW-10" and vhf.tcp == ("127.0.0.1", 8001) and vhf.k == 7
+    assert hf.serial == "/dev/ttyUSB0" and hf.baud == 19200 and hf.duty_cycle == 25
+    assert config.radio.transmit
+
+
+def test_radio_port_problems(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "radio:\n  ports:\n    - {tcp: 'nohost'}\n    - {tcp: 'h:1', serial: /dev/x}\n"
+        "    - {name: x, tcp: 'h:2', k: 8}\n",
+    )
+    found = problems(path)
+    assert any("radio.ports[0].tcp: expected HOST:PORT" in p for p in found)
+    assert any("radio.ports[1].tcp: give exactly one of tcp" in p for p in found)
+    assert any("radio.ports[2].k: expected an integer 1-7" in p for p in found)
+    assert any("callsign: required by radio.ports" in p for p in found)

@@ -71,3 +71,9 @@ def test_random_input_never_crashes(events: list[str | bool | None]) -> None:
                 assert action.text.isascii()
         if m.state in (State.CLOSED, State.AUTHENTICATED):
             break
+
+
+def test_callsign_known_from_the_transport() -> None:
+    m = Login(callsign_first=False, callsign=CALL)
+    assert m.start() == [Send(login.CODE_PROMPT)]
+    assert m.line("123456") == [CheckCode(CALL, "123456")]

@@ -1,0 +1,123 @@
+"""The gateway's radio ports: one KISS TNC and one AX.25 station per `radio.ports` entry.
+
+Each accepted AX.25 link becomes an `AX25Stream` and runs the same session code as a
+telnet connection. The transmitter switch (`set_transmit`) reaches every station at
+once; it is what `gateway radio off|on` and, later, IRC operator commands call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from gateway.ax25 import AX25Stream
+from gateway.config import Config, RadioPort
+from radio.ax25 import Address, LinkParams
+from radio.port import Endpoint, KissPort, SerialEndpoint, TcpEndpoint
+from radio.station import Connection, Station, StationParams
+
+log = logging.getLogger("gateway.radio")
+
+SessionRunner = Callable[[AX25Stream, RadioPort], Coroutine[Any, Any, None]]
+SHUTDOWN_TIMEOUT = 10.0
+
+
+def station_params(config: Config, port: RadioPort) -> StationParams:
+    call = port.callsign or config.callsign
+    assert call is not None  # the config checks this
+    mycall = Address.parse(call)
+    return StationParams(
+        mycall=mycall,
+        link=LinkParams(
+            k=port.k, paclen=port.paclen, n2=port.n2, t1=port.t1, t3=port.t3,
+            bit_rate=port.bit_rate, tx_delay=port.tx_delay,
+        ),
+        max_links=port.max_links,
+        id_text=config.radio.id_text or f"{mycall} packet IRC gateway",
+        id_interval=config.radio.id_interval,
+        duty_cycle=port.duty_cycle / 100 if port.duty_cycle else None,
+    )  # fmt: skip
+
+
+def endpoint(port: RadioPort) -> Endpoint:
+    if port.tcp is not None:
+        return TcpEndpoint(*port.tcp)
+    assert port.serial is not None
+    return SerialEndpoint(port.serial, port.baud)
+
+
+class RadioPorts:
+    def __init__(self, run_session: SessionRunner) -> None:
+        self._run_session = run_session
+        self.stations: dict[str, Station] = {}
+        self._kiss: list[KissPort] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._streams: set[AX25Stream] = set()
+        self.ports: tuple[RadioPort, ...] = ()
+
+    def start(self, config: Config, transmit: bool) -> None:
+        self.ports = config.radio.ports
+        for port in config.radio.ports:
+            params = station_params(config, port)
+            holder: list[Station] = []
+            kiss = KissPort(
+                endpoint(port),
+                lambda frame, h=holder: h[0].frame_received(frame.payload),
+                name=port.name,
+                tnc_port=port.tnc_port,
+            )
+            station = Station(
+                params, kiss.send, lambda conn, p=port: self._accept(conn, p), name=port.name
+            )
+            holder.append(station)
+            station.set_transmit(transmit)
+            self.stations[port.name] = station
+            self._kiss.append(kiss)
+            self._spawn(kiss.run())
+            log.info(
+                "radio port %s: %s as %s (k=%d, paclen=%d)",
+                port.name, kiss.endpoint, params.mycall, port.k, port.paclen,
+            )  # fmt: skip
+
+    def _accept(self, conn: Connection, port: RadioPort) -> None:
+        stream = AX25Stream(conn, port.name)
+        self._streams.add(stream)
+
+        async def session() -> None:
+            try:
+                await self._run_session(stream, port)
+            except Exception:
+                # The one catch-all per connection: log the bug, end this link only.
+                log.exception("session on %s with %s failed", port.name, conn.remote)
+            finally:
+                await stream.close()
+                self._streams.discard(stream)
+
+        self._spawn(session())
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def set_transmit(self, enabled: bool) -> None:
+        for station in self.stations.values():
+            station.set_transmit(enabled)
+
+    async def stop(self, farewell: str) -> None:
+        streams = list(self._streams)
+        if streams:
+            try:
+                async with asyncio.timeout(SHUTDOWN_TIMEOUT):
+                    await asyncio.gather(*(s.close(farewell) for s in streams))
+            except TimeoutError:
+                log.warning("%d radio link(s) did not close in time", len(self._streams))
+        for station in self.stations.values():
+            station.stop()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.stations.clear()
+        self._kiss.clear()

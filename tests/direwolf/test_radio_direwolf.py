@@ -1,0 +1,153 @@
+"""Our AX.25 stack against a real one: Dire Wolf B (through AGW) calls our station on A's KISS port.
+
+The echo tests attach an echo application to the station instead of the session and
+check that a few kilobytes cross the real 1200-baud modem path intact, both ways,
+with and without frame loss. The gateway test runs the real `gateway run`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from radio.ax25 import Address, LinkParams
+from radio.port import KissPort, TcpEndpoint
+from radio.station import Connection, Station, StationParams
+from tests.direwolf.agw import AgwClient, AgwFrame
+from tests.direwolf.rig import DireWolfRig, available
+from tests.gateway.support import GatewayProcess, enroll, free_port, run_cli
+
+TIMEOUT = 60.0
+#: Frames each Dire Wolf corrupts on transmit (its -E option), in percent.
+LOSS = 20
+PAYLOAD = bytes((i * 7 + i // 256) % 256 for i in range(2048))
+
+
+async def echo_station(rig: DireWolfRig) -> tuple[Station, asyncio.Task[None]]:
+    holder: list[Station] = []
+    kiss = KissPort(
+        TcpEndpoint("127.0.0.1", rig.a.kiss_port), lambda f: holder[0].frame_received(f.payload)
+    )
+
+    def accept(conn: Connection) -> None:
+        conn.on_data = conn.send  # echo
+
+    station = Station(StationParams(Address.parse("N0GW-10"), LinkParams()), kiss.send, accept)
+    holder.append(station)
+    task = asyncio.create_task(kiss.run())
+    async with asyncio.timeout(TIMEOUT):
+        await kiss.connected.wait()
+    return station, task
+
+
+async def exchange(rig: DireWolfRig) -> float:
+    """Send PAYLOAD from B to our echo station; return seconds until all came back."""
+    station, task = await echo_station(rig)
+    far = await AgwClient.connect(rig.b.agw_port)
+    try:
+        await far.register("K1USR-5")
+        far.send(AgwFrame("C", "K1USR-5", "N0GW-10", b""))
+        assert b"CONNECTED" in (await far.wait_for("C", TIMEOUT)).data
+        start = time.monotonic()
+        for i in range(0, len(PAYLOAD), 256):
+            far.send(AgwFrame("D", "K1USR-5", "N0GW-10", PAYLOAD[i : i + 256]))
+        received = b""
+        async with asyncio.timeout(TIMEOUT * 4):
+            while len(received) < len(PAYLOAD):
+                received += (await far.wait_for("D", TIMEOUT * 4)).data
+        elapsed = time.monotonic() - start
+        assert received == PAYLOAD
+        far.send(AgwFrame("d", "K1USR-5", "N0GW-10", b""))
+        assert b"DISCONNECTED" in (await far.wait_for("d", TIMEOUT)).data
+        assert station.stats.malformed == 0
+        return elapsed
+    finally:
+        far.close()
+        station.stop()
+        task.cancel()
+
+
+async def test_echo_both_ways_intact(rig: DireWolfRig) -> None:
+    elapsed = await exchange(rig)
+    print(f"2 x {len(PAYLOAD)} bytes echoed in {elapsed:.1f} s")
+
+
+@pytest.fixture
+async def lossy_rig(tmp_path: Path) -> AsyncIterator[DireWolfRig]:
+    reason = available()
+    if reason is not None:
+        pytest.skip(reason)
+    rig = DireWolfRig(tmp_path, loss_a=LOSS, loss_b=LOSS)
+    await rig.start()
+    try:
+        yield rig
+    finally:
+        await rig.stop()
+
+
+async def test_echo_both_ways_intact_with_frame_loss(lossy_rig: DireWolfRig) -> None:
+    elapsed = await exchange(lossy_rig)
+    corrupted = sum(
+        "Intentionally sending invalid CRC" in line for line in lossy_rig.a.log + lossy_rig.b.log
+    )
+    # About 40 frames cross; at 20 % the chance that none was corrupted is 1e-4.
+    assert corrupted > 0
+    print(f"2 x {len(PAYLOAD)} bytes echoed, {corrupted} frames corrupted, in {elapsed:.1f} s")
+
+
+async def test_gateway_login_over_the_air(rig: DireWolfRig, tmp_path: Path) -> None:
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        f"data_dir: {tmp_path / 'data'}\ncallsign: N0GW-10\n"
+        f"irc: {{listen: [{{host: 127.0.0.1, port: {free_port()}}}]}}\n"
+        f"telnet: {{listen: [{{host: 127.0.0.1, port: {free_port()}}}]}}\n"
+        "auth: {failure_pause: 0}\n"
+        f"radio:\n  ports:\n    - {{name: vhf, tcp: '127.0.0.1:{rig.a.kiss_port}'}}\n"
+    )
+    totp = enroll(config, "K1USR")
+    gw = GatewayProcess(config)
+    await gw.start()
+    far = await AgwClient.connect(rig.b.agw_port)
+    try:
+        await gw.wait_log("vhf: connected to the TNC")
+        await far.register("K1USR-5")
+
+        async def expect(text: bytes) -> bytes:
+            got = b""
+            async with asyncio.timeout(TIMEOUT):
+                while text not in got:
+                    got += (await far.wait_for("D", TIMEOUT)).data
+            return got
+
+        far.send(AgwFrame("C", "K1USR-5", "N0GW-10", b""))
+        assert b"CONNECTED" in (await far.wait_for("C", TIMEOUT)).data
+        await expect(b"Code: ")
+        far.send(AgwFrame("D", "K1USR-5", "N0GW-10", totp.now().encode() + b"\r"))
+        assert b"Welcome K1USR-5. H for help.\r" in await expect(b"> ")
+        far.send(AgwFrame("D", "K1USR-5", "N0GW-10", b"I\r"))
+        assert b"You are K1USR-5, via AX.25 vhf" in await expect(b"> ")
+        far.send(AgwFrame("D", "K1USR-5", "N0GW-10", b"B\r"))
+        await expect(b"73!\r")
+        assert b"DISCONNECTED" in (await far.wait_for("d", TIMEOUT)).data
+        await gw.wait_log(r"login ok for K1USR from ax25:vhf:direct")
+
+        # The kill switch: off refuses calls with DM; on lets them in again.
+        assert run_cli(config, "radio", "off").returncode == 0
+        await gw.wait_log("radio transmitter OFF")
+        far.send(AgwFrame("C", "K1USR-5", "N0GW-10", b""))
+        assert b"DISCONNECTED" in (await far.wait_for("d", TIMEOUT)).data
+        assert run_cli(config, "radio", "on").returncode == 0
+        await gw.wait_log("radio transmitter ON")
+        far.send(AgwFrame("C", "K1USR-5", "N0GW-10", b""))
+        assert b"CONNECTED" in (await far.wait_for("C", TIMEOUT)).data
+        await expect(b"Code: ")
+        assert await gw.stop() == 0
+    finally:
+        far.close()
+        gw.kill()
+        if gw.proc is not None:
+            await gw.proc.wait()
