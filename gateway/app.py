@@ -220,32 +220,33 @@ class Gateway:
     # -- sessions ----------------------------------------------------------------
 
     async def _run_radio_session(self, stream: AX25Stream, port: RadioPort) -> None:
-        auth = self.config.auth
-        await run_session(
-            stream,
-            callsign_first=False,
-            known_callsign=parse_callsign(str(stream.conn.remote)),
-            check_code=self._check_code,
-            hooks=self,
-            attempts=auth.attempts_per_connection,
-            failure_pause=auth.failure_pause,
-            login_timeout=port.login_timeout,
-            idle_timeout=port.idle_timeout,
-            clock=self.clock,
-        )
+        # The AX.25 source address is the caller's callsign: no prompt for it.
+        known = parse_callsign(str(stream.conn.remote))
+        await self._session(stream, False, known, port.login_timeout, port.idle_timeout)
 
     async def _run_session(self, conn: TelnetConnection) -> None:
         cfg = conn.config
+        await self._session(conn, cfg.bpq, None, cfg.login_timeout, cfg.idle_timeout)
+
+    async def _session(
+        self,
+        stream: LineStream,
+        callsign_first: bool,
+        known: Callsign | None,
+        login_timeout: float,
+        idle_timeout: float,
+    ) -> None:
         auth = self.config.auth
         await run_session(
-            conn,
-            callsign_first=cfg.bpq,
+            stream,
+            callsign_first=callsign_first,
+            known_callsign=known,
             check_code=self._check_code,
             hooks=self,
             attempts=auth.attempts_per_connection,
             failure_pause=auth.failure_pause,
-            login_timeout=cfg.login_timeout,
-            idle_timeout=cfg.idle_timeout,
+            login_timeout=login_timeout,
+            idle_timeout=idle_timeout,
             clock=self.clock,
         )
 

@@ -13,6 +13,7 @@ import asyncio
 import logging
 
 from gateway.callsign import Callsign
+from gateway.session.linequeue import LineQueue
 from gateway.session.linestream import LineReader, LineTooLong
 from gateway.session.render import encode_text
 from radio.station import Connection
@@ -29,7 +30,7 @@ class AX25Stream:
         self.conn = conn
         self.port_name = port_name
         self._reader = LineReader(max_line, telnet=False)
-        self._lines: asyncio.Queue[str | None] = asyncio.Queue()
+        self._lines = LineQueue()
         self._out = bytearray()
         self._pumping = False
         self._closing = False
@@ -56,16 +57,16 @@ class AX25Stream:
                 # A line while a long answer is still queued means "stop".
                 self._out.clear()
                 self.write(STOPPED)
-            if self._lines.qsize() >= MAX_QUEUED_LINES:
+            if len(self._lines) >= MAX_QUEUED_LINES:
                 log.info(
                     "%s: typed-ahead line dropped (%d queued)", self.conn.remote, MAX_QUEUED_LINES
                 )
                 continue
-            self._lines.put_nowait(item.text)
+            self._lines.put(item.text)
 
     def _closed(self, reason: str) -> None:
         self._out.clear()
-        self._lines.put_nowait(None)
+        self._lines.end()
         self._gone.set()
 
     def _pump(self) -> None:
@@ -86,10 +87,7 @@ class AX25Stream:
     # -- LineStream --------------------------------------------------------------
 
     async def read_line(self) -> str | None:
-        line = await self._lines.get()
-        if line is None:
-            self._lines.put_nowait(None)
-        return line
+        return await self._lines.get()
 
     def write(self, text: str) -> None:
         if self.conn.closed:
@@ -98,10 +96,7 @@ class AX25Stream:
         self._pump()
 
     def discard_input(self) -> None:
-        while not self._lines.empty():
-            if self._lines.get_nowait() is None:
-                self._lines.put_nowait(None)
-                return
+        self._lines.discard()
 
     def source_key(self, callsign: Callsign) -> str:
         # Anyone can claim any callsign on air; the port and the path it came by are

@@ -17,6 +17,7 @@ from typing import Any
 
 from gateway.callsign import Callsign
 from gateway.config import TelnetListener
+from gateway.session.linequeue import LineQueue
 from gateway.session.linestream import LineReader, LineTooLong
 from gateway.session.pacing import Pacer
 from gateway.session.render import encode_text
@@ -83,7 +84,7 @@ class TelnetConnection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._reader = LineReader(self.config.max_line, telnet=True)
         self._pacer = Pacer(self.config.bytes_per_second, self.config.packet_bytes)
-        self._lines: asyncio.Queue[str | None] = asyncio.Queue()
+        self._lines = LineQueue()
         self._pump_handle: asyncio.TimerHandle | None = None
         self._write_paused = False
         self._drained = asyncio.Event()
@@ -121,24 +122,24 @@ class TelnetConnection(asyncio.Protocol):
                 self.write(f"Line too long (max {item.limit}).\n")
                 continue
             if self.config.bpq and BPQ_DISCONNECT.fullmatch(item.text):
-                self._lines.put_nowait(None)
+                self._lines.end()
                 self._closing = True
                 return
             if self._pacer.pending > self._pacer.packet_bytes:
                 # A line while a long output is queued means "stop": drop the rest.
                 self._pacer.cancel()
                 self.write(STOPPED)
-            self._lines.put_nowait(item.text)
-        if self._lines.qsize() >= MAX_QUEUED_LINES and self._transport is not None:
+            self._lines.put(item.text)
+        if len(self._lines) >= MAX_QUEUED_LINES and self._transport is not None:
             self._transport.pause_reading()
 
     def eof_received(self) -> bool | None:
-        self._lines.put_nowait(None)
+        self._lines.end()
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
-        self._lines.put_nowait(None)
+        self._lines.end()
         if self._pump_handle is not None:
             self._pump_handle.cancel()
             self._pump_handle = None
@@ -158,9 +159,7 @@ class TelnetConnection(asyncio.Protocol):
 
     async def read_line(self) -> str | None:
         line = await self._lines.get()
-        if line is None:
-            self._lines.put_nowait(None)  # stay at EOF for later readers
-        elif self._transport is not None and self._lines.qsize() < MAX_QUEUED_LINES // 2:
+        if self._transport is not None and len(self._lines) < MAX_QUEUED_LINES // 2:
             self._transport.resume_reading()
         return line
 
@@ -173,10 +172,7 @@ class TelnetConnection(asyncio.Protocol):
             self._pump()
 
     def discard_input(self) -> None:
-        while not self._lines.empty():
-            if self._lines.get_nowait() is None:
-                self._lines.put_nowait(None)
-                return
+        self._lines.discard()
 
     def source_key(self, callsign: Callsign) -> str:
         # Behind a BPQ node everyone is 127.0.0.1: the node (listener) and the
