@@ -11,13 +11,14 @@ The public surface for embedders (the gateway):
 - `Message`, `parse_line`, `IrcParseError`: the wire format.
 """
 
+from ircd.admission import AttachError
 from ircd.client import Client, Sink
 from ircd.config import ConfigError, IrcConfig, irc_config_from_node, load_irc_config
 from ircd.hooks import Control, NoHooks, ServerHooks
 from ircd.inprocess import InProcessConnection
 from ircd.net import IrcServer
 from ircd.protocol import IrcParseError, Message, parse_line
-from ircd.server import AttachError, Server
+from ircd.server import Server
 from ircd.xlines import BanStore, FileBanStore, XLine
 
 __all__ = (

@@ -11,23 +11,35 @@ makes ban changes durable through the `BanStore` before the server confirms them
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
+from ircd.client import Client
 from ircd.commands.info import send_lusers, send_motd
+from ircd.commands.ircv3 import monitor_online
 from ircd.isupport import CHANNEL_MODES, CHANNEL_MODES_WITH_PARAM, USER_MODES, VERSION
+from ircd.protocol import MAX_LINE
 from ircd.replies import ReplyBuffer
 from ircd.throttle import ConnThrottle
 from ircd.xlines import BanStore, MemoryBanStore, XLine, XLineTable
 
 if TYPE_CHECKING:
-    from ircd.client import Client
+    from ircd.client import Sink
     from ircd.config import AllowConfig
     from ircd.server import Pending, Server
 
 log = logging.getLogger("ircd.admission")
+
+
+#: User names and hosts an embedder may give an attached client.
+_TRUSTED_PART: Final = re.compile(r"[^\s!@:]{1,64}\Z")
+
+
+class AttachError(ValueError):
+    """`Server.attach` refused the identity; the message says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,11 +151,53 @@ class Admission:
         server.send_isupport(rb)
         send_lusers(server, rb)
         send_motd(server, rb)
+        monitor_online(server, client)
 
     def find_allow(self, client: Client) -> AllowConfig | None:
         """The first allow block matching `client`, or None."""
         subject = self._server.subject(client)
         return next((a for a in self._server.config.allow if a.mask.matches(subject)), None)
+
+    def attach(
+        self,
+        sink: Sink,
+        *,
+        nick: str,
+        user: str,
+        host: str,
+        account: str | None = None,
+        realname: str = "",
+        ip: str = "127.0.0.1",
+    ) -> Client:
+        """Connect and register an in-process client whose identity the embedder vouches for.
+
+        No password, allow block, ban or throttle applies and the host is shown as given
+        (no cloak). The welcome burst goes to `sink`; afterwards feed the client's lines
+        with `receive(client, data)` and end it with `disconnect(client, reason)`.
+        Raises `AttachError` if the nick is malformed or taken, or the server is full.
+        """
+        server = self._server
+        if len(server.clients) >= server.config.limits.max_clients:
+            raise AttachError("the server is full")
+        if not server.valid_nick(nick):
+            raise AttachError(f"invalid nick {nick!r}")
+        if server.fold(nick) in server.nicks:
+            raise AttachError(f"nick {nick!r} is in use")
+        if not _TRUSTED_PART.match(user) or not _TRUSTED_PART.match(host):
+            raise AttachError("user and host must be 1-64 characters without spaces or !@:")
+        client = Client(
+            server.new_client_id(), sink, ip=ip, tls=False, now=server.clock(), max_line=MAX_LINE
+        )
+        client.host = client.realhost = host
+        client.user = user
+        client.realname = realname or nick
+        client.account = account
+        server.clients[client.id] = client
+        server.set_nick(client, nick)
+        rb = ReplyBuffer(server, client)
+        self.complete(client, rb)
+        rb.flush()
+        return client
 
     def _exempt(self, client: Client, what: str) -> bool:
         mask = getattr(self._server.config.exempt, what)

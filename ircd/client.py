@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 #: Bits of `Client.tag_mode`: which IRCv3 tags the client wants to see.
 TAGS_MESSAGE = 1  # message-tags: msgid and client-only tags
 TAGS_TIME = 2  # server-time
+TAGS_ACCOUNT = 4  # account-tag
 
 
 class Sink(Protocol):
@@ -80,6 +81,7 @@ class Client:
         "last_recv",
         "lines",
         "modes",
+        "monitoring",
         "nick",
         "oper",
         "password",
@@ -90,6 +92,8 @@ class Client:
         "realname",
         "registered",
         "resume_handle",
+        "sasl",
+        "sasl_failures",
         "signon",
         "sink",
         "tag_mode",
@@ -126,6 +130,8 @@ class Client:
         self.away: str | None = None
         # Folded channel name -> channel, for the channels this client is in.
         self.channels: dict[str, Channel] = {}
+        # Folded nicks this client MONITORs (insertion order, for MONITOR L).
+        self.monitoring: dict[str, None] = {}
         self.lines = LineBuffer(max_line)
         self.connected_at = now
         self.last_recv = now
@@ -138,6 +144,9 @@ class Client:
         self.resume_handle: TimerHandle | None = None
         # A command still running off the loop (OPER's password check); input waits for it.
         self.pending: asyncio.Task[None] | None = None
+        # A SASL exchange in progress (ircd.commands.sasl.SaslState), and failures so far.
+        self.sasl: Any = None
+        self.sasl_failures = 0
 
     def __repr__(self) -> str:
         return f"<Client {self.id} {self.nick or '*'}>"
@@ -158,6 +167,9 @@ class Client:
 
     def update_tag_mode(self) -> None:
         """Recompute `tag_mode` after `caps` changed (read on every fan-out)."""
-        self.tag_mode = (TAGS_MESSAGE if "message-tags" in self.caps else 0) | (
-            TAGS_TIME if "server-time" in self.caps else 0
+        caps = self.caps
+        self.tag_mode = (
+            (TAGS_MESSAGE if "message-tags" in caps else 0)
+            | (TAGS_TIME if "server-time" in caps else 0)
+            | (TAGS_ACCOUNT if "account-tag" in caps else 0)
         )

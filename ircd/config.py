@@ -42,6 +42,9 @@ class TlsConfig:
 
     cert: str
     key: str
+    #: PEM bundle of CAs and/or self-signed client certificates trusted for certfp
+    #: (None: no client certificate is requested).
+    client_ca: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,11 +214,13 @@ def _read_listener(r: Reader, node: Node, path: str, base: str) -> Listener | No
     port = r.number(m["port"], f"{path}.port", 1, 65535, integer=True) if "port" in m else None
     tls = None
     if "tls" in m:
-        tm = r.mapping(m["tls"], f"{path}.tls", ("cert", "key"))
+        tm = r.mapping(m["tls"], f"{path}.tls", ("cert", "key", "client_ca"))
         if tm is not None:
             files: dict[str, str] = {}
-            for key in ("cert", "key"):
+            for key in ("cert", "key", "client_ca"):
                 if key not in tm:
+                    if key == "client_ca":
+                        continue
                     r.error(m["tls"], f"{path}.tls", f"missing key {key!r}")
                     continue
                 name = r.string(tm[key], f"{path}.tls.{key}")
@@ -226,8 +231,10 @@ def _read_listener(r: Reader, node: Node, path: str, base: str) -> Listener | No
                     r.error(tm[key], f"{path}.tls.{key}", f"file not found: {full}")
                     continue
                 files[key] = full
-            if len(files) == 2:
-                tls = TlsConfig(cert=files["cert"], key=files["key"])
+            if "cert" in files and "key" in files and ("client_ca" in files) == ("client_ca" in tm):
+                tls = TlsConfig(
+                    cert=files["cert"], key=files["key"], client_ca=files.get("client_ca")
+                )
             else:
                 return None
     if host is None or port is None:

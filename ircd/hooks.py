@@ -15,6 +15,8 @@ The gateway never reaches into the server's tables. It uses:
   `(server, client, msg, rb)` and reply through `rb.numeric(...)` / `rb.add(msg)`.
 - `ircd.xlines.BanStore`, passed as `ban_store=...`: durable K/G/Z-lines (the gateway's
   SQLite store).
+- `Accounts`, passed as `accounts=...`: SASL PLAIN and EXTERNAL check against it; without
+  it the server does not offer SASL.
 
 Hooks run on the event loop, inside command handling: they must be quick and must not
 block or call back into the server synchronously.
@@ -48,6 +50,22 @@ class ServerHooks(Protocol):
         Return True if the hook took the message (for example into a radio user's
         mailbox); the sender then gets no ERR_NOSUCHNICK. Return False otherwise.
         """
+        ...
+
+
+class Accounts(Protocol):
+    """The accounts SASL logs in to, provided by the embedder (the gateway)."""
+
+    async def check_password(self, account: str, password: str) -> str | None:
+        """The account's canonical name if `password` is right for it, else None.
+
+        The implementation compares in constant time (e.g. Argon2id verification);
+        the server bounds how many checks run at once.
+        """
+        ...
+
+    async def account_for_certfp(self, certfp: str) -> str | None:
+        """The account registered for a TLS client certificate (SHA-256, hex), or None."""
         ...
 
 

@@ -7,7 +7,11 @@ from typing import Final
 from ircd.chanlists import EXTBAN_LETTERS, EXTBAN_PREFIX, LIST_MODES
 from ircd.channel import FLAG_MODES, STATUS_MODES, STATUS_PREFIXES
 from ircd.config import IrcConfig
+from ircd.history import MAX_LIMIT as HISTORY_LIMIT
+from ircd.monitor import LIMIT as MONITOR_LIMIT
 
+#: Longest real name (USER, SETNAME).
+NAMELEN: Final = 100
 VERSION: Final = "packet-ircd-0.1"
 #: Username length, the "~" of an unverified ident included.
 USERLEN: Final = 16
@@ -33,6 +37,7 @@ def isupport_tokens(config: IrcConfig) -> tuple[str, ...]:
         "BOT=B",
         f"CASEMAPPING={config.casemapping}",
         f"CHANLIMIT=#:{lim.max_channels_per_client}",
+        f"CHATHISTORY={HISTORY_LIMIT}",
         f"CHANMODES={LIST_MODES},k,l,{FLAG_MODES}",
         f"CHANNELLEN={lim.channellen}",
         "CHANTYPES=#",
@@ -45,6 +50,9 @@ def isupport_tokens(config: IrcConfig) -> tuple[str, ...]:
         f"KICKLEN={lim.kicklen}",
         f"MAXLIST={LIST_MODES}:{lim.max_list_entries}",
         f"MODES={MAX_MODES}",
+        f"MONITOR={MONITOR_LIMIT}",
+        "MSGREFTYPES=msgid,timestamp",
+        f"NAMELEN={NAMELEN}",
         f"NETWORK={config.network}",
         f"NICKLEN={lim.nicklen}",
         f"PREFIX=({STATUS_MODES}){prefixes}",
@@ -54,4 +62,5 @@ def isupport_tokens(config: IrcConfig) -> tuple[str, ...]:
         f"TOPICLEN={lim.topiclen}",
         f"USERLEN={USERLEN}",
         "UTF8ONLY",
+        "WHOX",
     )

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Awaitable
+from typing import TypeVar
 
 import argon2
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+T = TypeVar("T")
 
 #: What `python -m ircd hash-password` prints starts with this.
 ARGON2ID_PREFIX = "$argon2id$"
@@ -49,6 +53,11 @@ class PasswordChecker:
         # Checked when the oper name is unknown, so the reply takes as long as for a known
         # name and timing does not reveal which names exist. Made on first use.
         self._dummy_hash: str | None = None
+
+    async def bounded(self, check: Awaitable[T]) -> T:
+        """Await another check (e.g. the embedder's SASL account check) under the same bound."""
+        async with self._semaphore:
+            return await check
 
     async def verify(self, encoded: str | None, password: str) -> bool:
         """Return whether `password` matches; `encoded=None` burns the same time and fails."""

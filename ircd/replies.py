@@ -19,12 +19,14 @@ class ReplyBuffer:
     read the replies without any I/O.
     """
 
-    __slots__ = ("_out", "client", "server")
+    __slots__ = ("_out", "client", "label", "server")
 
     def __init__(self, server: Server, client: Client) -> None:
         self.server = server
         self.client = client
         self._out: list[Message] = []
+        #: The client's label (labeled-response): set, the replies carry it on flush.
+        self.label: str | None = None
 
     def __iter__(self) -> Iterator[Message]:
         """The messages collected so far (for tests)."""
@@ -39,7 +41,9 @@ class ReplyBuffer:
             Message(source=self.server.name, command=code, params=(self.client.name, *params))
         )
 
-    def numeric_list(self, code: str, params: tuple[str, ...], items: Iterable[str]) -> None:
+    def numeric_list(
+        self, code: str, params: tuple[str, ...], items: Iterable[str], sep: str = " "
+    ) -> None:
         """Add `code params... :item item ...`, split over as many lines as 512 bytes need."""
         fixed = f":{self.server.name} {code} {self.client.name} {' '.join(params)} :"
         budget = MAX_BODY - 2 - len(fixed.encode())
@@ -48,18 +52,64 @@ class ReplyBuffer:
         for item in items:
             size = len(item.encode()) + (1 if line else 0)
             if line and used + size > budget:
-                self.numeric(code, *params, " ".join(line))
+                self.numeric(code, *params, sep.join(line))
                 line, size = [], size - 1
                 used = 0
             line.append(item)
             used += size
         if line:
-            self.numeric(code, *params, " ".join(line))
+            self.numeric(code, *params, sep.join(line))
 
     def flush(self) -> None:
-        """Send everything collected, in order, as one write."""
-        if self._out and not self.client.closed:
+        """Send everything collected, in order, as one write.
+
+        With a label: no reply becomes ACK, one reply carries the label, several go in
+        a labeled-response batch (IRCv3 labeled-response).
+        """
+        out = self._out
+        if self.label is not None:
+            out = self._labeled(out)
+        if out and not self.client.closed:
             server = self.server
             client = self.client
-            self.client.sink.write(b"".join(server.encode(m, client.tag_mode) for m in self._out))
-        self._out.clear()
+            client.sink.write(b"".join(server.encode(m, client.tag_mode) for m in out))
+        self._out = []
+        self.label = None
+
+    def _labeled(self, out: list[Message]) -> list[Message]:
+        label = self.label
+        assert label is not None
+        source = self.server.name
+        if not out:
+            return [Message(source=source, command="ACK", tags={"label": label})]
+        if len(out) == 1 or "batch" not in self.client.caps:
+            return [out[0].with_tags({**out[0].tags, "label": label}), *out[1:]]
+        ref = self.server.batch_id()
+        return [
+            Message(
+                source=source,
+                command="BATCH",
+                params=(f"+{ref}", "labeled-response"),
+                tags={"label": label},
+            ),
+            # Members of a nested batch keep theirs; its BATCH lines join the outer one.
+            *(m if "batch" in m.tags else m.with_tags({**m.tags, "batch": ref}) for m in out),
+            Message(source=source, command="BATCH", params=(f"-{ref}",)),
+        ]
+
+    def batch(self, kind: str, params: tuple[str, ...], messages: list[Message]) -> None:
+        """Add `messages` wrapped in a batch of `kind` (or bare, without the batch cap)."""
+        if "batch" not in self.client.caps:
+            self._out.extend(messages)
+            return
+        ref = self.server.batch_id()
+        source = self.server.name
+        self._out.append(Message(source=source, command="BATCH", params=(f"+{ref}", kind, *params)))
+        self._out.extend(m.with_tags({**m.tags, "batch": ref}) for m in messages)
+        self._out.append(Message(source=source, command="BATCH", params=(f"-{ref}",)))
+
+    def fail(self, command: str, code: str, *context: str, text: str) -> None:
+        """A standard reply FAIL (IRCv3 standard-replies)."""
+        self._out.append(
+            Message(source=self.server.name, command="FAIL", params=(command, code, *context, text))
+        )

@@ -22,15 +22,18 @@ from ircd import numerics as n
 from ircd.admission import Admission
 from ircd.casemap import folder
 from ircd.channel import Channel
-from ircd.client import TAGS_MESSAGE, TAGS_TIME, Client, Scheduler, Sink, TimerHandle
+from ircd.client import TAGS_ACCOUNT, TAGS_MESSAGE, TAGS_TIME, Client, Scheduler, Sink, TimerHandle
 from ircd.cloak import Cloaker
 from ircd.commands import COMMANDS, CommandSpec, Handler, dispatch
+from ircd.commands.ircv3 import monitor_offline, monitor_online
 from ircd.config import IrcConfig, OperConfig
-from ircd.hooks import Control, NoHooks, ServerHooks
+from ircd.history import History
+from ircd.hooks import Accounts, Control, NoHooks, ServerHooks
 from ircd.isupport import (
     isupport_tokens,
 )
 from ircd.masks import SecurityGroups, Subject, normalize_ip
+from ircd.monitor import Monitors
 from ircd.passwords import PasswordChecker
 from ircd.protocol import (
     MAX_BODY,
@@ -42,11 +45,13 @@ from ircd.protocol import (
     parse_line,
 )
 from ircd.replies import ReplyBuffer
-from ircd.whowas import WasEntry, WhoWas
+from ircd.whowas import WhoWas
 from ircd.xlines import BanStore
 
 log = logging.getLogger("ircd")
 
+#: Tags a client without message-tags may still get (see `encode`).
+_BARE_TAGS: Final = frozenset({"label", "batch"})
 _NICK: Final = re.compile(r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}\-]*\Z")
 _CHANNEL_FORBIDDEN: Final = re.compile(r"[\s,\x07\x00]")
 
@@ -54,15 +59,10 @@ Pending = Coroutine[Any, Any, None]
 #: Commands an embedder may add with `Server.add_command`.
 MAX_EXTRA_COMMANDS: Final = 64
 _COMMAND_NAME: Final = re.compile(r"[A-Z]{1,32}\Z")
-_TRUSTED_PART: Final = re.compile(r"[^\s!@:]{1,64}\Z")
 
 
 def _cloaker(config: IrcConfig) -> Cloaker | None:
     return Cloaker(config.cloak.key, config.cloak.suffix) if config.cloak is not None else None
-
-
-class AttachError(ValueError):
-    """`Server.attach` refused the identity; the message says why."""
 
 
 class Server:
@@ -77,6 +77,7 @@ class Server:
         wallclock: Callable[[], float] = time.time,
         scheduler: Scheduler | None = None,
         ban_store: BanStore | None = None,
+        accounts: Accounts | None = None,
         control: Control | None = None,
     ) -> None:
         self._config = config
@@ -99,15 +100,22 @@ class Server:
         self.max_registered = 0
         self._ids = itertools.count(1)
         self._msgids = itertools.count(1)
+        self._batch_ids = itertools.count(1)
         self._msgid_prefix = secrets.token_hex(4)
         self._tasks: set[asyncio.Task[None]] = set()
         self._tick_handle: TimerHandle | None = None
+        # The reply buffer of the command being run: messages for its client go there.
+        self._rb: ReplyBuffer | None = None
         self.isupport = isupport_tokens(self._config)
         self._groups = SecurityGroups(config.security_groups)
         self.cloaker = _cloaker(config)
         self.admission = Admission(self, ban_store)
         self.control = control if control is not None else Control()
         self.whowas = WhoWas(config.limits.whowas)
+        self.monitors = Monitors()
+        self.history = History(config.history_size)
+        #: Where SASL logs in (None: SASL is not offered).
+        self.accounts = accounts
         # Commands the embedder added (see `add_command`); never more than MAX_EXTRA_COMMANDS.
         self.extra_commands: dict[str, CommandSpec] = {}
 
@@ -134,6 +142,7 @@ class Server:
         self.cloaker = _cloaker(config)
         self.admission.reload()
         self.whowas.max_entries = config.limits.whowas
+        self.history.size = config.history_size
 
     def find_oper(self, name: str) -> OperConfig | None:
         return next((o for o in self._config.opers if o.name == name), None)
@@ -172,53 +181,18 @@ class Server:
         Raises ValueError for a malformed name, a built-in name, or too many commands.
         """
         name = name.upper()
-        if not _COMMAND_NAME.match(name):
-            raise ValueError(f"command names are 1-32 letters, got {name!r}")
-        if name in COMMANDS or name in self.extra_commands:
-            raise ValueError(f"command {name} exists already")
+        if not _COMMAND_NAME.match(name) or name in COMMANDS or name in self.extra_commands:
+            raise ValueError(f"{name!r} is not 1-32 letters, or the command exists already")
         if len(self.extra_commands) >= MAX_EXTRA_COMMANDS:
             raise ValueError(f"at most {MAX_EXTRA_COMMANDS} added commands")
         self.extra_commands[name] = CommandSpec(handler, min_params, oper_only=oper_only)
 
-    def attach(
-        self,
-        sink: Sink,
-        *,
-        nick: str,
-        user: str,
-        host: str,
-        account: str | None = None,
-        realname: str = "",
-        ip: str = "127.0.0.1",
-    ) -> Client:
-        """Connect and register an in-process client whose identity the embedder vouches for.
+    def attach(self, sink: Sink, **identity: str | None) -> Client:
+        """Connect and register an in-process client with a trusted identity.
 
-        No password, allow block, ban or throttle applies and the host is shown as given
-        (no cloak). The welcome burst goes to `sink`; afterwards feed the client's lines
-        with `receive(client, data)` and end it with `disconnect(client, reason)`.
-        Raises `AttachError` if the nick is malformed or taken, or the server is full.
+        See `Admission.attach` for the fields; raises `AttachError` when refused.
         """
-        if len(self.clients) >= self._config.limits.max_clients:
-            raise AttachError("the server is full")
-        if not self.valid_nick(nick):
-            raise AttachError(f"invalid nick {nick!r}")
-        if self.fold(nick) in self.nicks:
-            raise AttachError(f"nick {nick!r} is in use")
-        if not _TRUSTED_PART.match(user) or not _TRUSTED_PART.match(host):
-            raise AttachError("user and host must be 1-64 characters without spaces or !@:")
-        client = Client(
-            next(self._ids), sink, ip=ip, tls=False, now=self.clock(), max_line=MAX_LINE
-        )
-        client.host = client.realhost = host
-        client.user = user
-        client.realname = realname or nick
-        client.account = account
-        self.clients[client.id] = client
-        self.set_nick(client, nick)
-        rb = ReplyBuffer(self, client)
-        self.admission.complete(client, rb)
-        rb.flush()
-        return client
+        return self.admission.attach(sink, **identity)  # type: ignore[arg-type]
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -252,13 +226,18 @@ class Server:
 
     # -- connections -------------------------------------------------------------------
 
-    def connect(self, sink: Sink, *, ip: str, tls: bool = False) -> Client | None:
+    def connect(
+        self, sink: Sink, *, ip: str, tls: bool = False, certfp: str | None = None
+    ) -> Client | None:
         """Accept a new connection; return None (after telling the peer) if the server is full."""
         if len(self.clients) >= self._config.limits.max_clients:
             sink.write(b"ERROR :Closing Link: Server is full\r\n")
             sink.close()
             return None
-        client = Client(next(self._ids), sink, ip=ip, tls=tls, now=self.clock(), max_line=MAX_LINE)
+        client = Client(
+            self.new_client_id(), sink, ip=ip, tls=tls, now=self.clock(), max_line=MAX_LINE
+        )
+        client.certfp = certfp
         if self.cloaker is not None:
             client.host = self.cloaker.cloak(client.realhost)
         self.clients[client.id] = client
@@ -269,6 +248,9 @@ class Server:
             return None
         client.flood_exempt = self.admission.flood_exempt(client)
         return client
+
+    def new_client_id(self) -> int:
+        return next(self._ids)
 
     def receive(self, client: Client, data: bytes) -> None:
         """Take bytes from `client` and run every command they complete, as flood control allows."""
@@ -303,11 +285,15 @@ class Server:
                 client.penalty_until = max(client.penalty_until, now) + 1.0 / rate
             rb = ReplyBuffer(self, client)
             pending = None
-            if item is BufferEvent.LINE_TOO_LONG:
-                rb.numeric(n.ERR_INPUTTOOLONG, "Input line was too long")
-            else:
-                assert isinstance(item, bytes)
-                pending = self._handle_line(client, item, rb)
+            self._rb = rb
+            try:
+                if item is BufferEvent.LINE_TOO_LONG:
+                    rb.numeric(n.ERR_INPUTTOOLONG, "Input line was too long")
+                else:
+                    assert isinstance(item, bytes)
+                    pending = self._handle_line(client, item, rb)
+            finally:
+                self._rb = None
             rb.flush()
             if pending is not None:
                 self._start_pending(client, pending)
@@ -330,6 +316,9 @@ class Server:
         if msg.tags and line.find(b" ") > MAX_CLIENT_TAGS:
             rb.numeric(n.ERR_INPUTTOOLONG, "Input line was too long")
             return None
+        label = msg.tags.get("label")
+        if label is not None and "labeled-response" in client.caps and 0 < len(label) <= 64:
+            rb.label = label
         return dispatch(self, client, msg, rb)
 
     def _start_pending(self, client: Client, coro: Pending) -> None:
@@ -388,8 +377,12 @@ class Server:
         if client.pending is not None:
             client.pending.cancel()
         self.admission.disconnected(client)
+        if client.sasl is not None:
+            client.sasl = None
+        self.monitors.clear(client)
         if client.registered:
             self.remember_nick(client)
+            monitor_offline(self, client.name)
             self.fanout(
                 self.peers(client), Message(source=client.prefix, command="QUIT", params=(reason,))
             )
@@ -450,20 +443,14 @@ class Server:
             msg = Message(source=client.prefix, command="NICK", params=(nick,))
             self.fanout(itertools.chain((client,), self.peers(client)), msg)
         client.nick = nick
+        if client.registered and old is not None:
+            monitor_offline(self, old)
+            monitor_online(self, client)
 
     def remember_nick(self, client: Client) -> None:
         """Record a registered client's nick for WHOWAS (on QUIT or NICK)."""
-        if client.nick is None or not self.whowas.max_entries:
-            return
-        entry = WasEntry(
-            nick=client.nick,
-            user=client.user or "*",
-            host=client.host,
-            realname=client.realname,
-            account=client.account,
-            left=self.wallclock(),
-        )
-        self.whowas.add(self.fold(client.nick), entry)
+        if client.nick is not None:
+            self.whowas.record(self.fold(client.nick), client, self.wallclock())
 
     def set_invisible(self, client: Client, on: bool) -> None:
         """Set or clear user mode +i, keeping the LUSERS count right."""
@@ -540,18 +527,43 @@ class Server:
             tags.update(client_tags)
         return tags
 
+    def batch_id(self) -> str:
+        """A batch reference unique on this server."""
+        return f"b{next(self._batch_ids):x}"
+
     def timestamp(self) -> str:
-        now = datetime.fromtimestamp(self.wallclock(), UTC)
-        return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+        """The current time in IRCv3 server-time format."""
+        return self.format_time(self.wallclock())
+
+    @staticmethod
+    def format_time(at: float) -> str:
+        when = datetime.fromtimestamp(at, UTC)
+        return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
     def encode(self, msg: Message, tag_mode: int) -> bytes:
         """Serialize `msg` with the tags a client of `tag_mode` has asked for."""
         tags = msg.tags
-        if tag_mode & TAGS_MESSAGE:
-            if not tag_mode & TAGS_TIME and "time" in tags:
-                tags = {k: v for k, v in tags.items() if k != "time"}
-        else:
-            tags = {"time": tags["time"]} if tag_mode & TAGS_TIME and "time" in tags else {}
+        if tags:
+            if tag_mode & TAGS_MESSAGE:
+                if (not tag_mode & TAGS_TIME and "time" in tags) or (
+                    not tag_mode & TAGS_ACCOUNT and "account" in tags
+                ):
+                    tags = {
+                        k: v
+                        for k, v in tags.items()
+                        if (k != "time" or tag_mode & TAGS_TIME)
+                        and (k != "account" or tag_mode & TAGS_ACCOUNT)
+                    }
+            else:
+                # Without message-tags only the tags of the capabilities asked for pass;
+                # label and batch are only ever added for clients that asked for them.
+                tags = {
+                    k: v
+                    for k, v in tags.items()
+                    if k in _BARE_TAGS
+                    or (k == "time" and tag_mode & TAGS_TIME)
+                    or (k == "account" and tag_mode & TAGS_ACCOUNT)
+                }
         if tag_mode & TAGS_TIME and "time" not in tags:
             tags = {"time": self.timestamp(), **tags}
         if tags is not msg.tags:
@@ -559,14 +571,21 @@ class Server:
         return msg.to_bytes()
 
     def send(self, client: Client, msg: Message) -> None:
-        if not client.closed:
+        rb = self._rb
+        if rb is not None and client is rb.client:
+            rb.add(msg)  # the issuing client's own copy joins its replies (labels, order)
+        elif not client.closed:
             client.sink.write(self.encode(msg, client.tag_mode))
 
     def fanout(self, recipients: Iterable[Client], msg: Message) -> None:
         """Send one message to many clients, serializing once per tag variant."""
         cache: dict[int, bytes] = {}
+        own = self._rb.client if self._rb is not None else None
         for client in recipients:
             if client.closed:
+                continue
+            if client is own:
+                self._rb.add(msg)  # type: ignore[union-attr]
                 continue
             data = cache.get(client.tag_mode)
             if data is None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from ircd.client import Client
 
 #: Entries kept per nick; older ones are forgotten first.
 PER_NICK: Final = 5
@@ -43,6 +46,19 @@ class WhoWas:
         while self._count > self.max_entries:
             _, oldest = self._by_nick.popitem(last=False)
             self._count -= len(oldest)
+
+    def record(self, folded: str, client: Client, now: float) -> None:
+        """Remember `client` under its folded nick, as it is now."""
+        if self.max_entries and client.nick is not None:
+            entry = WasEntry(
+                nick=client.nick,
+                user=client.user or "*",
+                host=client.host,
+                realname=client.realname,
+                account=client.account,
+                left=now,
+            )
+            self.add(folded, entry)
 
     def get(self, folded: str) -> list[WasEntry]:
         """Newest first."""

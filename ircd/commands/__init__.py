@@ -19,11 +19,13 @@ from ircd.commands import (
     admin,
     channel,
     info,
+    ircv3,
     message,
     mode,
     oper,
     query,
     registration,
+    sasl,
     xline,
 )
 
@@ -78,6 +80,11 @@ COMMANDS: Final = MappingProxyType(
         "PING": CommandSpec(registration.ping, 1, allowed_before_registration=True),
         "PONG": CommandSpec(registration.pong, 0, allowed_before_registration=True),
         "QUIT": CommandSpec(registration.quit_, 0, allowed_before_registration=True),
+        "AUTHENTICATE": CommandSpec(sasl.authenticate, 1, allowed_before_registration=True),
+        # ircv3.py
+        "SETNAME": CommandSpec(ircv3.setname, 1),
+        "MONITOR": CommandSpec(ircv3.monitor, 1),
+        "CHATHISTORY": CommandSpec(ircv3.chathistory, 1),
         # channel.py
         "JOIN": CommandSpec(channel.join, 1),
         "PART": CommandSpec(channel.part, 1),

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Final
 from ircd import numerics as n
 from ircd.channel import Channel, prefix_for
 from ircd.isupport import MAX_TARGETS
+from ircd.notify import user_tags
 from ircd.protocol import Message
 
 if TYPE_CHECKING:
@@ -51,9 +52,17 @@ def _join_one(server: Server, client: Client, name: str, key: str | None, rb: Re
         rb.numeric(n.ERR_TOOMANYCHANNELS, name, "Too many channels exist on this server")
         return
     server.add_member(channel, client, "o" if created else "")
-    server.fanout(
-        channel.members, Message(source=client.prefix, command="JOIN", params=(channel.name,))
+    tags = user_tags(client)
+    plain = Message(source=client.prefix, command="JOIN", params=(channel.name,), tags=tags)
+    # extended-join: the account ("*" for none) and the real name ride along.
+    extended = Message(
+        source=client.prefix,
+        command="JOIN",
+        params=(channel.name, client.account or "*", client.realname),
+        tags=tags,
     )
+    server.fanout((c for c in channel.members if "extended-join" not in c.caps), plain)
+    server.fanout((c for c in channel.members if "extended-join" in c.caps), extended)
     if channel.topic:
         send_topic(server, channel, rb)
     send_names(server, client, channel, rb)
@@ -213,6 +222,11 @@ def invite(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Non
         return
     channel.invite(server.fold(target.name))
     rb.numeric(n.RPL_INVITING, target.name, channel.name)
+    # invite-notify: other members who asked hear about it too.
+    notify = Message(source=client.prefix, command="INVITE", params=(target.name, channel.name))
+    server.fanout(
+        (c for c in channel.members if "invite-notify" in c.caps and c is not client), notify
+    )
     if target.away is not None:
         rb.numeric(n.RPL_AWAY, target.name, target.away)
     server.send(

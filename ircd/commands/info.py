@@ -134,6 +134,8 @@ def whois(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None
     if user.host != user.realhost and (client is user or client.oper is not None):
         # Only the user and operators see behind the cloak.
         rb.numeric(n.RPL_WHOISHOST, user.name, f"is connecting from *@{user.realhost} {user.ip}")
+    if "B" in user.modes:
+        rb.numeric(n.RPL_WHOISBOT, user.name, f"is a bot on {server.config.network}")
     if user.oper is not None:
         rb.numeric(n.RPL_WHOISOPERATOR, user.name, "is an IRC operator")
     if user.account is not None:

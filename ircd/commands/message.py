@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
 from ircd.channel import STATUS_MODES, STATUS_PREFIXES
+from ircd.history import Entry, dm_key
 from ircd.isupport import MAX_TARGETS
+from ircd.notify import audience, user_tags
 from ircd.protocol import Message, truncate_utf8
 
 if TYPE_CHECKING:
@@ -106,6 +108,8 @@ def _deliver_one(
         if command == "TAGMSG":
             recipients = (c for c in recipients if "message-tags" in c.caps)
         server.fanout(recipients, out)
+        if command != "TAGMSG" and not statuses:
+            _remember(server, channel.folded, out)
     else:
         user = server.find_nick(name)
         if user is None:
@@ -117,6 +121,8 @@ def _deliver_one(
         out = _outgoing(server, client, command, user.name, text, client_tags)
         if command != "TAGMSG" or "message-tags" in user.caps:
             server.send(user, out)
+        if command != "TAGMSG":
+            _remember(server, dm_key(server.fold(client.name), server.fold(user.name)), out)
         if command == "PRIVMSG" and user.away is not None:
             rb.numeric(n.RPL_AWAY, user.name, user.away)
     if "echo-message" in client.caps:
@@ -131,12 +137,19 @@ def _outgoing(
     text: str,
     client_tags: dict[str, str],
 ) -> Message:
-    tags = server.relay_tags(client_tags)
+    tags = server.relay_tags({**user_tags(client), **client_tags})
     if command == "TAGMSG":
         return Message(source=client.prefix, command=command, params=(target,), tags=tags)
     # Our prefix makes the relayed line longer than what the client sent: cut to fit 512.
     text = truncate_utf8(text, server.text_budget(client, command, target))
     return Message(source=client.prefix, command=command, params=(target, text), tags=tags)
+
+
+def _remember(server: Server, key: str, out: Message) -> None:
+    """Keep a relayed message for CHATHISTORY."""
+    if server.history.size:
+        entry = Entry(at=server.wallclock(), msgid=out.tags["msgid"], message=out)
+        server.history.add(key, entry)
 
 
 def away(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
@@ -151,4 +164,4 @@ def away(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     else:
         rb.numeric(n.RPL_UNAWAY, "You are no longer marked as being away")
     notify = Message(source=client.prefix, command="AWAY", params=(text,) if text else ())
-    server.fanout((c for c in server.peers(client) if "away-notify" in c.caps), notify)
+    server.fanout(audience(server, client, "away-notify", self_too=False), notify)

@@ -14,18 +14,39 @@ if TYPE_CHECKING:
     from ircd.replies import ReplyBuffer
     from ircd.server import Pending, Server
 
-#: Capabilities offered in CAP LS (none carries a value yet).
+#: Capabilities offered in CAP LS; `offered_caps` adds sasl when accounts exist.
 SUPPORTED_CAPS: Final = frozenset(
     {
+        "account-notify",
+        "account-tag",
         "away-notify",
+        "batch",
         "cap-notify",
+        "chghost",
+        "draft/chathistory",
         "echo-message",
+        "extended-join",
+        "extended-monitor",
+        "invite-notify",
+        "labeled-response",
         "message-tags",
         "multi-prefix",
         "server-time",
+        "setname",
+        "standard-replies",
         "userhost-in-names",
     }
 )
+
+
+def offered_caps(server: Server) -> dict[str, str]:
+    """Capability -> value (shown to CAP LS 302 clients) for this server."""
+    caps = dict.fromkeys(SUPPORTED_CAPS, "")
+    if server.accounts is not None:
+        caps["sasl"] = "PLAIN,EXTERNAL"
+    return caps
+
+
 _USERNAME_JUNK: Final = re.compile(r"[^A-Za-z0-9._\-]")
 _REALNAME_MAX: Final = 100
 
@@ -104,7 +125,12 @@ def cap(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pendin
             client.caps.add("cap-notify")  # implied by CAP LS 302
         if not client.registered:
             client.cap_negotiating = True
-        _cap_list(server, client, rb, "LS", sorted(SUPPORTED_CAPS))
+        offered = offered_caps(server)
+        if client.cap_version >= 302:
+            names = [f"{k}={v}" if v else k for k, v in sorted(offered.items())]
+        else:
+            names = sorted(offered)
+        _cap_list(server, client, rb, "LS", names)
     elif sub == "LIST":
         _cap_list(server, client, rb, "LIST", sorted(client.caps))
     elif sub == "REQ":
@@ -113,7 +139,8 @@ def cap(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pendin
         raw = msg.params[1] if len(msg.params) > 1 else ""
         wanted = raw.split()
         names = [c.removeprefix("-") for c in wanted]
-        ok = bool(wanted) and all(name in SUPPORTED_CAPS for name in names)
+        offered = offered_caps(server)
+        ok = bool(wanted) and all(name in offered for name in names)
         if ok and client.cap_version >= 302 and "-cap-notify" in wanted:
             ok = False  # cap-notify cannot be disabled once implied by 302
         if ok:

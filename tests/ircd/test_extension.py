@@ -7,10 +7,10 @@ import dataclasses
 
 import pytest
 
+from ircd import AttachError
 from ircd.config import IrcConfig, Limits, Listener
 from ircd.inprocess import InProcessConnection
 from ircd.net import IrcServer
-from ircd.server import AttachError
 
 RADIO = {"nick": "K1ABC", "user": "k1abc", "host": "radio.gateway", "account": "K1ABC"}
 

@@ -1,0 +1,144 @@
+"""SASL authentication (IRCv3 sasl 3.2): AUTHENTICATE with PLAIN and EXTERNAL.
+
+The server checks nothing itself: PLAIN asks the embedder's `Accounts.check_password`,
+EXTERNAL asks `Accounts.account_for_certfp` with the TLS client certificate's SHA-256.
+The exchange state lives on the client (`Client.sasl`), so it is bounded by the number
+of connections and vanishes with them (unlike ProvisionIRCd's global SaslRequest table,
+audit finding 4.4); the registration timeout ends exchanges that never finish.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from typing import TYPE_CHECKING, Final
+
+from ircd import numerics as n
+from ircd.notify import set_account
+from ircd.protocol import Message
+from ircd.replies import ReplyBuffer
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
+    from ircd.client import Client
+    from ircd.server import Pending, Server
+
+log = logging.getLogger("ircd.sasl")
+
+MECHANISMS: Final = ("PLAIN", "EXTERNAL")
+#: Bytes of one AUTHENTICATE chunk; a shorter chunk (or "+") ends the message.
+CHUNK: Final = 400
+#: Most bytes of base64 accepted for one message.
+MAX_MESSAGE: Final = 4096
+#: Failed attempts after which the connection is closed.
+MAX_FAILURES: Final = 3
+
+
+class SaslState:
+    """One exchange in progress: the mechanism and the base64 received so far."""
+
+    __slots__ = ("buffer", "mechanism")
+
+    def __init__(self, mechanism: str) -> None:
+        self.mechanism = mechanism
+        self.buffer = ""
+
+
+def authenticate(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
+    """AUTHENTICATE <mechanism>|<base64>|+|*
+
+    Logs in to an account with SASL during registration (after CAP REQ :sasl).
+    """
+    arg = msg.params[0]
+    if "sasl" not in client.caps or server.accounts is None:
+        rb.numeric(n.ERR_SASLFAIL, "SASL authentication failed")
+        return None
+    if client.account is not None:
+        rb.numeric(n.ERR_SASLALREADY, "You have already authenticated using SASL")
+        return None
+    if arg == "*":
+        client.sasl = None
+        rb.numeric(n.ERR_SASLABORTED, "SASL authentication aborted")
+        return None
+    state = client.sasl
+    if state is None:
+        mechanism = arg.upper()
+        if mechanism not in MECHANISMS or (mechanism == "EXTERNAL" and client.certfp is None):
+            rb.numeric(n.RPL_SASLMECHS, ",".join(MECHANISMS), "are available SASL mechanisms")
+            _fail(server, client, rb)
+            return None
+        client.sasl = SaslState(mechanism)
+        rb.add(Message(source=server.name, command="AUTHENTICATE", params=("+",)))
+        return None
+    if len(arg) > CHUNK:
+        client.sasl = None
+        rb.numeric(n.ERR_SASLTOOLONG, "SASL message too long")
+        return None
+    if arg != "+":
+        state.buffer += arg
+    if len(state.buffer) > MAX_MESSAGE:
+        client.sasl = None
+        rb.numeric(n.ERR_SASLTOOLONG, "SASL message too long")
+        return None
+    if len(arg) == CHUNK:
+        return None  # more to come
+    client.sasl = None
+    try:
+        data = base64.b64decode(state.buffer, validate=True)
+    except (binascii.Error, ValueError):
+        _fail(server, client, rb)
+        return None
+    if state.mechanism == "EXTERNAL":
+        return _finish(server, client, _external(server, client, data))
+    parts = data.split(b"\0")
+    if len(parts) != 3:
+        _fail(server, client, rb)
+        return None
+    try:
+        authzid, authcid, password = (p.decode() for p in parts)
+    except UnicodeDecodeError:
+        _fail(server, client, rb)
+        return None
+    if authzid and authzid != authcid:
+        _fail(server, client, rb)
+        return None
+    assert server.accounts is not None
+    check = server.accounts.check_password(authcid, password)
+    return _finish(server, client, server.passwords.bounded(check))
+
+
+async def _external(server: Server, client: Client, data: bytes) -> str | None:
+    assert server.accounts is not None and client.certfp is not None
+    account = await server.accounts.account_for_certfp(client.certfp)
+    if account is not None and data and data.decode(errors="replace") != account:
+        return None  # asked for another identity than the certificate's
+    return account
+
+
+async def _finish(server: Server, client: Client, check: Awaitable[str | None]) -> None:
+    account = await check
+    if client.closed:
+        return
+    rb = ReplyBuffer(server, client)
+    if account is None:
+        _fail(server, client, rb)
+    else:
+        set_account(server, client, account)
+        log.info("%s (%s) logged in as %s", client.name, client.ip, account)
+        prefix = f"{client.name}!{client.user or '*'}@{client.host}"
+        rb.numeric(n.RPL_LOGGEDIN, prefix, account, f"You are now logged in as {account}")
+        rb.numeric(n.RPL_SASLSUCCESS, "SASL authentication successful")
+    rb.flush()
+    if client.sasl_failures >= MAX_FAILURES and not client.closed:
+        server.disconnect(client, "Too many failed SASL attempts")
+
+
+def _fail(server: Server, client: Client, rb: ReplyBuffer) -> None:
+    client.sasl_failures += 1
+    log.info("SASL failure %d for %s (%s)", client.sasl_failures, client.name, client.ip)
+    rb.numeric(n.ERR_SASLFAIL, "SASL authentication failed")
+    if client.sasl_failures >= MAX_FAILURES:
+        rb.flush()
+        server.disconnect(client, "Too many failed SASL attempts")

@@ -1,0 +1,129 @@
+"""Message history for draft/chathistory: an in-memory ring per target.
+
+A target is a channel (its folded name) or a private conversation (the two folded nicks).
+Each ring keeps the last `size` messages; at most `max_targets` rings exist, the one
+used least recently is dropped first. Nothing is written to disk.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from ircd.protocol import Message
+
+#: Rings kept in all (channels and conversations).
+MAX_TARGETS: Final = 2000
+#: Most messages one CHATHISTORY request returns (ISUPPORT CHATHISTORY).
+MAX_LIMIT: Final = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A relayed message as its recipients got it (with time and msgid tags)."""
+
+    at: float
+    msgid: str
+    message: Message
+
+
+def dm_key(a: str, b: str) -> str:
+    """The ring key of a conversation between two folded nicks (order does not matter)."""
+    return "\x00".join(sorted((a, b)))
+
+
+def parse_timestamp(text: str) -> float | None:
+    """An IRCv3 server-time like 2019-01-04T14:33:26.123Z, as seconds; None if malformed."""
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp()
+
+
+class History:
+    def __init__(self, size: int, max_targets: int = MAX_TARGETS) -> None:
+        self.size = size
+        self.max_targets = max_targets
+        self._rings: OrderedDict[str, deque[Entry]] = OrderedDict()
+
+    def add(self, key: str, entry: Entry) -> None:
+        if self.size <= 0:
+            return
+        ring = self._rings.pop(key, None)
+        if ring is None or ring.maxlen != self.size:
+            ring = deque(ring or (), maxlen=self.size)
+        ring.append(entry)
+        self._rings[key] = ring
+        while len(self._rings) > self.max_targets:
+            self._rings.popitem(last=False)
+
+    def entries(self, key: str) -> list[Entry]:
+        return list(self._rings.get(key, ()))
+
+    def keys_between(self, start: float, end: float) -> list[tuple[str, float]]:
+        """(key, time of latest message) for rings active between two times."""
+        low, high = min(start, end), max(start, end)
+        out = []
+        for key, ring in self._rings.items():
+            if ring and low <= ring[-1].at <= high:
+                out.append((key, ring[-1].at))
+        return sorted(out, key=lambda item: item[1])
+
+    @staticmethod
+    def split(entries: list[Entry], ref: tuple[str, str]) -> tuple[list[Entry], list[Entry]] | None:
+        """Entries strictly before and strictly after a reference, or None if it is unknown.
+
+        `ref` is ("msgid", id) or ("timestamp", text). A msgid is exact even when several
+        messages share a timestamp.
+        """
+        kind, value = ref
+        if kind == "msgid":
+            i = next((i for i, e in enumerate(entries) if e.msgid == value), None)
+            return None if i is None else (entries[:i], entries[i + 1 :])
+        at = parse_timestamp(value)
+        if at is None:
+            return None
+        return [e for e in entries if e.at < at], [e for e in entries if e.at > at]
+
+    @classmethod
+    def select(
+        cls,
+        entries: list[Entry],
+        mode: str,
+        ref: tuple[str, str] | None,
+        end: tuple[str, str] | None,
+        limit: int,
+    ) -> list[Entry] | None:
+        """The entries a CHATHISTORY subcommand asks for, oldest first; None: bad reference."""
+        if mode == "LATEST" and ref is None:
+            return entries[-limit:]
+        around = cls.split(entries, ref) if ref is not None else None
+        if around is None:
+            return None
+        before, after = around
+        if mode == "LATEST":
+            return after[-limit:]
+        if mode == "BEFORE":
+            return before[-limit:]
+        if mode == "AFTER":
+            return after[:limit]
+        if mode == "AROUND":
+            head = before[-(limit // 2) :] if limit > 1 else []
+            middle = entries[len(before) : len(entries) - len(after)]
+            return (head + middle + after)[:limit]
+        if mode == "BETWEEN" and end is not None:
+            other = cls.split(entries, end)
+            if other is None:
+                return None
+            earlier = {id(e) for e in other[0]}
+            later = {id(e) for e in other[1]}
+            forward = [e for e in after if id(e) in earlier]
+            backward = [e for e in before if id(e) in later]
+            return forward[:limit] if forward else backward[-limit:]
+        return None
