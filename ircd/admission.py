@@ -21,6 +21,7 @@ from ircd.client import Client
 from ircd.commands.info import send_lusers, send_motd
 from ircd.commands.ircv3 import monitor_online
 from ircd.isupport import CHANNEL_MODES, CHANNEL_MODES_WITH_PARAM, USER_MODES, VERSION
+from ircd.masks import normalize_ip
 from ircd.protocol import MAX_LINE
 from ircd.replies import ReplyBuffer
 from ircd.throttle import ConnThrottle
@@ -204,7 +205,7 @@ class Admission:
         return mask is not None and mask.matches(self._server.subject(client))
 
     def at_connect(self, client: Client) -> Refusal | None:
-        line = self.xlines.find_ip(client.ip, self._server.wallclock())
+        line = self.xlines.find_ip(normalize_ip(client.ip), self._server.wallclock())
         if line is not None and not self._exempt(client, "bans"):
             return Refusal(None, "", f"Z-lined: {line.reason}")
         return None
@@ -212,7 +213,10 @@ class Admission:
     def at_registration(self, client: Client) -> Refusal | None:
         server = self._server
         line = self.xlines.find_user(
-            client.user or "*", (client.realhost, client.host), client.ip, server.wallclock()
+            client.user or "*",
+            (client.realhost, client.host),
+            normalize_ip(client.ip),
+            server.wallclock(),
         )
         if line is not None and not self._exempt(client, "bans"):
             kind = "G-lined" if line.kind == "G" else f"{line.kind}-lined"
@@ -251,9 +255,9 @@ class Admission:
         for client in self._server.clients.values():
             if client.registered:
                 hosts = (client.realhost, client.host)
-                hit = table.find_user(client.user or "*", hosts, client.ip, now)
+                hit = table.find_user(client.user or "*", hosts, normalize_ip(client.ip), now)
             else:
-                hit = table.find_ip(client.ip, now)
+                hit = table.find_ip(normalize_ip(client.ip), now)
             if hit is not None and not self._exempt(client, "bans"):
                 out.append(client)
         return out

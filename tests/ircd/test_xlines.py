@@ -243,3 +243,10 @@ def test_flood_exemption_by_mask(make_harness) -> None:
     assert fast.commands().count("PONG") == 50
     slow.send(*[f"PING {i}" for i in range(50)])
     assert slow.commands().count("PONG") < 10
+
+
+async def test_zline_matches_ipv4_mapped_ipv6_clients(harness) -> None:
+    op = oper(harness)
+    op.send("ZLINE 198.51.100.0/24 :mapped")
+    await settle()
+    assert harness.connect_raw("::ffff:198.51.100.9")[1] is None
