@@ -1,0 +1,410 @@
+"""Integration: the real irssi client against `python -m ircd`, over plain TCP and over TLS.
+
+irssi runs headless inside a private tmux server (its own socket, its own --home). The test
+types into it with `tmux send-keys`, reads what it shows from its log files (`/log open`
+for everything, autolog for the channel window) and talks to it through a raw-socket client
+of its own. irssi connects, registers (with CAP negotiation, as it does by default), joins a
+channel, talks both ways and opers up with an Argon2id password; over TLS it verifies the
+server's certificate against the self-signed certificate made here.
+
+Every wait is for an expected line with a timeout. irssi and tmux offer no event to await
+from here, so their log files are polled with short sleeps inside that timeout.
+Skipped only when irssi or tmux is not installed (Debian packages `irssi` and `tmux`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import ipaddress
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("irssi") is None or shutil.which("tmux") is None,
+    reason="needs the irssi and tmux programs (Debian packages irssi and tmux)",
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+OPER_NAME = "root"
+# One word: irssi's /OPER sends only the first word after the name as the password.
+OPER_PASSWORD = "hunter2-de-n0call"
+NICK = "irssinick"
+CHANNEL = "#ham"
+TIMEOUT = 15.0
+
+
+# -- the server ------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    # Let the kernel choose a free port, then hand it to the server (a tiny race we accept:
+    # the config needs a number, and nothing else on the loopback is choosing ports here).
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, usable as its own CA by irssi's verifier."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "irc.test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        # CA:TRUE so OpenSSL accepts it as a trust anchor from irssi's -tls_cafile.
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def hash_password(password: str) -> str:
+    """The Argon2id hash, made the way an operator makes it: `python -m ircd hash-password`."""
+    done = subprocess.run(
+        [sys.executable, "-m", "ircd", "hash-password"],
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=True,
+    )
+    digest = done.stdout.strip()
+    assert digest.startswith("$argon2id$"), done
+    return digest
+
+
+@dataclass
+class Ircd:
+    proc: subprocess.Popen[bytes]
+    plain_port: int
+    tls_port: int
+    cert: Path
+    log: Path
+
+
+def wait_for_file_text(path: Path, pattern: str, timeout: float, alive: Iterator[None]) -> str:
+    """Poll `path` until `pattern` (a regex) matches; `alive` raises if the writer died."""
+    deadline = time.monotonic() + timeout
+    while True:
+        next(alive)
+        text = path.read_text(errors="replace") if path.exists() else ""
+        if re.search(pattern, text):
+            return text
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{pattern!r} not in {path} after {timeout} s:\n{text[-3000:]}")
+        time.sleep(0.05)
+
+
+def _running(proc: subprocess.Popen[bytes], what: str) -> Iterator[None]:
+    while True:
+        if proc.poll() is not None:
+            raise AssertionError(f"{what} exited with status {proc.returncode}")
+        yield
+
+
+@pytest.fixture
+def ircd(tmp_path: Path) -> Iterator[Ircd]:
+    cert, key = make_certificate(tmp_path)
+    plain, tls = free_port(), free_port()
+    config = tmp_path / "irc.yaml"
+    config.write_text(
+        f"""irc:
+  server_name: irc.test
+  network: PacketNet
+  listen:
+    - {{host: 127.0.0.1, port: {plain}}}
+    - {{host: 127.0.0.1, port: {tls}, tls: {{cert: {cert}, key: {key}}}}}
+  opers:
+    - {{name: {OPER_NAME}, password_hash: "{hash_password(OPER_PASSWORD)}"}}
+""",
+        encoding="utf-8",
+    )
+    log = tmp_path / "ircd.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ircd", "--config", str(config), "--verbose"],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_file_text(
+            log, rf"listening on 127\.0\.0\.1:{tls}", TIMEOUT, _running(proc, "ircd")
+        )
+        wait_for_file_text(log, rf"listening on 127\.0\.0\.1:{plain}", 1, _running(proc, "ircd"))
+        yield Ircd(proc, plain, tls, cert, log)
+    finally:
+        proc.terminate()  # by PID; SIGTERM is the clean stop
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# -- the raw-socket client -------------------------------------------------------------
+
+
+class RawClient:
+    """A minimal IRC client on asyncio streams: the test's own view of the conversation."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.seen: list[str] = []
+
+    @classmethod
+    async def connect(cls, port: int, nick: str) -> RawClient:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        client = cls(reader, writer)
+        await client.send(f"NICK {nick}", f"USER {nick} 0 * :raw socket")
+        await client.expect(r"^:\S+ 001 ")
+        return client
+
+    async def send(self, *lines: str) -> None:
+        self.writer.write("".join(line + "\r\n" for line in lines).encode())
+        await self.writer.drain()
+
+    async def expect(self, pattern: str, timeout: float = TIMEOUT) -> str:
+        """Read lines until one matches `pattern` (a regex); answer PINGs meanwhile."""
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    raw = await self.reader.readline()
+                    if not raw:
+                        raise AssertionError(f"connection closed waiting for {pattern!r}")
+                    line = raw.decode(errors="replace").rstrip("\r\n")
+                    self.seen.append(line)
+                    if line.startswith("PING "):
+                        await self.send("PONG " + line[5:])
+                    if re.search(pattern, line):
+                        return line
+        except TimeoutError:
+            recent = "\n".join(self.seen[-20:])
+            raise AssertionError(f"no line matching {pattern!r}; last lines:\n{recent}") from None
+
+    async def close(self) -> None:
+        self.writer.close()
+        with contextlib.suppress(OSError):
+            await self.writer.wait_closed()
+
+
+# -- irssi in tmux ---------------------------------------------------------------------
+
+
+class Irssi:
+    """irssi in a detached pane of a private tmux server; typed into with send-keys."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.socket = home / "tmux.sock"
+        self.log = home / "all.log"
+        self.logs = home / "logs"
+        self.tmux_pid: int | None = None
+        self.irssi_pid: int | None = None
+        # No user's files: HOME and the tmux config point into the test's directory.
+        self.env = {**os.environ, "HOME": str(home), "TERM": "xterm-256color"}
+
+    def tmux(self, *args: str) -> str:
+        done = subprocess.run(
+            ["tmux", "-S", str(self.socket), "-f", "/dev/null", *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=10,
+            check=True,
+        )
+        return done.stdout
+
+    def start(self, options: str, host: str, port: int) -> None:
+        """Start irssi; its startup file opens the logs and connects with `options`."""
+        self.logs.mkdir(parents=True, exist_ok=True)
+        # Settings go in the config file: a /set in the startup file would expand $tag.
+        (self.home / "config").write_text(
+            f"""settings = {{
+  core = {{ nick = "{NICK}"; user_name = "irssi"; real_name = "irssi under test"; }};
+  # irssi paces its own commands (2.2 s apart after a burst): off, to keep the test fast.
+  "irc/core" = {{ cmd_queue_speed = "0"; cmds_max_at_once = "100"; }};
+  "fe-common/core" = {{
+    autolog = "yes";
+    autolog_path = "{self.logs}/$tag/$0.log";
+    autolog_level = "all";
+  }};
+}};
+""",
+            encoding="utf-8",
+        )
+        # Everything irssi shows goes to all.log, numerics of the status window included;
+        # the raw protocol goes to raw.log, for the failure report.
+        (self.home / "startup").write_text(
+            f"/log open {self.log} ALL\n"
+            f"/connect {options} -rawlog {self.home / 'raw.log'} {host} {port}\n",
+            encoding="utf-8",
+        )
+        # Command and arguments given separately: tmux execs irssi itself, no shell in
+        # between, so the pane's PID is irssi's.
+        self.tmux(
+            "new-session", "-d", "-s", "irssi", "-x", "160", "-y", "48",
+            "irssi", f"--home={self.home}", "--noconnect",
+        )  # fmt: skip
+        self.tmux_pid = int(self.tmux("display-message", "-p", "-t", "irssi", "#{pid}"))
+        self.irssi_pid = int(self.tmux("display-message", "-p", "-t", "irssi", "#{pane_pid}"))
+
+    def type(self, text: str) -> None:
+        """Type `text` (literally, not as key names) and press Enter."""
+        self.tmux("send-keys", "-t", "irssi", "-l", text)
+        self.tmux("send-keys", "-t", "irssi", "Enter")
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "irssi")
+
+    async def wait_log(
+        self, pattern: str, path: Path | None = None, timeout: float = TIMEOUT
+    ) -> None:
+        """Wait until irssi logged a line matching `pattern` to `path` (default: all.log)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            files = [path] if path is not None else [self.log]
+            text = "".join(p.read_text(errors="replace") for p in files if p.exists())
+            if re.search(pattern, text):
+                return
+            if time.monotonic() > deadline:
+                screen = self.screen() if self.tmux_pid is not None else ""
+                raw = self.home / "raw.log"
+                protocol = raw.read_text(errors="replace")[-3000:] if raw.exists() else ""
+                raise AssertionError(
+                    f"irssi did not log {pattern!r} in {timeout} s.\nlog:\n{text[-3000:]}\n"
+                    f"screen:\n{screen}\nraw log:\n{protocol}"
+                )
+            await asyncio.sleep(0.05)
+
+    def channel_log(self) -> Path | None:
+        """The autolog file of the channel window (its directory is named after irssi's tag)."""
+        found = [p for p in self.logs.rglob("*.log") if p.name.lower() == f"{CHANNEL}.log"]
+        return found[0] if found else None
+
+    def kill(self) -> None:
+        """Kill irssi and the tmux server by PID (tmux daemonizes: not our child to reap)."""
+        for pid in (self.irssi_pid, self.tmux_pid):
+            if pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        for pid in (self.irssi_pid, self.tmux_pid):
+            while pid is not None and _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.02)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return status[status.rindex(")") + 2] != "Z"  # a zombie is dead, only not yet reaped
+
+
+@pytest.fixture
+async def irssi(tmp_path: Path) -> AsyncIterator[Irssi]:
+    home = tmp_path / "irssi"
+    home.mkdir()
+    client = Irssi(home)
+    try:
+        yield client
+    finally:
+        client.kill()
+
+
+# -- the tests -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", ["plain", "tls"])
+async def test_irssi_registers_joins_talks_and_opers(
+    ircd: Ircd, irssi: Irssi, transport: str
+) -> None:
+    raw = await RawClient.connect(ircd.plain_port, "rawham")
+    try:
+        await raw.send(f"JOIN {CHANNEL}")
+        await raw.expect(rf" 366 rawham {CHANNEL} ")
+
+        if transport == "tls":
+            # Verified against our own certificate: no "accept anything" shortcut.
+            # irssi matches the host name only against DNS names of the certificate, not
+            # IP addresses: connect by name, over IPv4 where the listener is.
+            options = f"-4 -tls -tls_verify -tls_cafile {ircd.cert}"
+            irssi.start(options, "localhost", ircd.tls_port)
+        else:
+            irssi.start("-notls", "127.0.0.1", ircd.plain_port)
+        await irssi.wait_log(r"Welcome to the PacketNet IRC Network " + NICK)
+
+        irssi.type(f"/join {CHANNEL}")
+        await raw.expect(rf"^:{NICK}!\S+ JOIN :?{CHANNEL}$")
+        await irssi.wait_log(rf"{NICK}.*has joined {CHANNEL}")
+
+        # Plain text typed into the channel window goes to the channel.
+        irssi.type("cq cq de irssi")
+        await raw.expect(rf"^:{NICK}!\S+ PRIVMSG {CHANNEL} :cq cq de irssi$")
+
+        await raw.send(f"PRIVMSG {CHANNEL} :73 de rawham, {transport} copy")
+        log = irssi.channel_log()
+        deadline = time.monotonic() + TIMEOUT
+        while log is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            log = irssi.channel_log()
+        assert log is not None, f"no autolog file for {CHANNEL} under {irssi.logs}"
+        await irssi.wait_log(rf"<.rawham> 73 de rawham, {transport} copy", path=log)
+
+        irssi.type(f"/oper {OPER_NAME} {OPER_PASSWORD}")
+        await irssi.wait_log(r"You are now an IRC operator")  # 381 RPL_YOUREOPER
+        # The raw view agrees: WHOIS shows the operator line (313) for irssi's nick.
+        await raw.send(f"WHOIS {NICK}")
+        start = len(raw.seen)
+        await raw.expect(rf" 318 rawham {NICK} ")  # end of WHOIS: the reply is complete
+        whois = " ".join(line.split()[1] for line in raw.seen[start:])
+        assert "313" in whois.split(), raw.seen[start:]
+        if transport == "tls":
+            assert "671" in whois.split(), raw.seen[start:]  # RPL_WHOISSECURE: TLS seen
+
+        irssi.type("/quit 73")
+        await raw.expect(rf"^:{NICK}!\S+ QUIT :")
+    finally:
+        await raw.close()
