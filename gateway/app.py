@@ -23,12 +23,14 @@ from gateway.auth.service import Authenticator
 from gateway.ax25 import AX25Stream
 from gateway.callsign import Callsign, parse_callsign
 from gateway.config import Config, ConfigError, RadioPort, TelnetListener, load_config
+from gateway.ircside import CallsignNicks, StoreBanStore, TotpAccounts
 from gateway.private_files import write_private_file
 from gateway.radio_ports import RadioPorts
 from gateway.session.commands import SessionInfo
 from gateway.session.driver import LineStream, run_session
 from gateway.store import AsyncStore, Store
 from gateway.telnet import ListenerState, TelnetConnection
+from ircd.hooks import Control
 from ircd.net import IrcServer
 
 log = logging.getLogger("gateway")
@@ -66,6 +68,7 @@ class Gateway:
         self._stop = asyncio.Event()
         self.irc: IrcServer | None = None
         self.radio = RadioPorts(self._run_radio_session)
+        self.nicks = CallsignNicks()
         self.transmitting = False
 
     # -- lifecycle ---------------------------------------------------------------
@@ -73,7 +76,14 @@ class Gateway:
     async def start(self) -> None:
         self.store = await AsyncStore.open(self.config)
         try:
-            self.irc = IrcServer(self.config.irc)
+            self.nicks.enrolled = await self.store.call(Store.enrolled_callsigns)
+            self.irc = IrcServer(
+                self.config.irc,
+                hooks=self.nicks,
+                ban_store=StoreBanStore(self.store),
+                control=Control(rehash=self._rehash_from_irc, die=self.request_stop),
+                accounts=TotpAccounts(self._check_callsign_code),
+            )
             try:
                 await self.irc.start()
             except OSError as exc:
@@ -157,6 +167,11 @@ class Gateway:
 
     def request_stop(self) -> None:
         self._stop.set()
+
+    def _rehash_from_irc(self) -> str:
+        """REHASH from an IRC operator: the same reload as SIGHUP."""
+        self._spawn(self.reload())
+        return f"reloading {self.config.path or 'built-in defaults'}"
 
     async def reload(self) -> None:
         """Re-read the config file; keep the old config if the new one is invalid."""
@@ -250,6 +265,9 @@ class Gateway:
             clock=self.clock,
         )
 
+    async def _check_callsign_code(self, callsign: str, code: str, source: str) -> bool:
+        return await self._check_code(Callsign(callsign), code, source)
+
     async def _check_code(self, callsign: Callsign, code: str, source: str) -> bool:
         assert self.store is not None
         auth = self.config.auth
@@ -299,6 +317,7 @@ class Gateway:
             version = current
             await self.apply_transmit()
             enrolled = await self.store.call(Store.enrolled_callsigns)
+            self.nicks.enrolled = enrolled
             for base in [b for b in self._sessions if b not in enrolled]:
                 log.warning("%s was revoked; ending its sessions", base)
                 for stream in list(self._sessions.get(base, ())):

@@ -46,6 +46,15 @@ CREATE TABLE IF NOT EXISTS source_penalties (
     until    REAL NOT NULL,
     failures INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS xlines (
+    kind   TEXT NOT NULL,
+    mask   TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    set_by TEXT NOT NULL,
+    set_at REAL NOT NULL,
+    expires REAL,
+    PRIMARY KEY (kind, mask)
+);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS source_penalties_until ON source_penalties (until);
 CREATE INDEX IF NOT EXISTS callsign_failures_last ON callsign_failures (last_failure);
@@ -150,6 +159,28 @@ class Store:
 
     def set_setting(self, key: str, value: str) -> None:
         self._conn.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, value))
+
+    # -- IRC server bans (K/G/Z-lines of the embedded ircd) -------------------------
+
+    def xlines(self) -> list[tuple[str, str, str, str, float, float | None]]:
+        return list(
+            self._conn.execute(
+                "SELECT kind, mask, reason, set_by, set_at, expires FROM xlines ORDER BY set_at"
+            )
+        )
+
+    def put_xline(
+        self, kind: str, mask: str, reason: str, set_by: str, set_at: float, expires: float | None
+    ) -> None:
+        with self.transaction():
+            self._conn.execute(
+                "INSERT OR REPLACE INTO xlines VALUES (?, ?, ?, ?, ?, ?)",
+                (kind, mask, reason, set_by, set_at, expires),
+            )
+
+    def delete_xline(self, kind: str, mask: str) -> None:
+        with self.transaction():
+            self._conn.execute("DELETE FROM xlines WHERE kind = ? AND mask = ?", (kind, mask))
 
     # -- users -------------------------------------------------------------------
 

@@ -149,6 +149,10 @@ async def test_bpq_details_limits_and_reload(tmp_path: Path, spawn_gateway: Spaw
     irc = await Client.connect(irc_port, b"NICK op1\r\nUSER op1 0 * :Op One\r\n")
     assert b" 001 op1 " in await irc.expect("\r\n")
     irc.close()
+    # An enrolled callsign is not free for anyone on IRC.
+    squatter = await Client.connect(irc_port, b"NICK K1ABC-2\r\nUSER x 0 * :x\r\n")
+    assert b"K1ABC is a licensed callsign" in await squatter.expect("SASL")
+    squatter.close()
 
     # Telnet negotiation is stripped; an over-long line is refused and the session goes on.
     client, _ = await login(ports["node1"], b"\xff\xfb\x01K1ABC-2\r\n", totp.now())

@@ -1,0 +1,83 @@
+"""What the gateway gives the embedded IRC server through its extension interface.
+
+- `CallsignNicks` (ServerHooks): a nick that is an enrolled callsign (or starts with
+  one, as in `N0TEST-5` or `N0TEST_`) belongs to that callsign's owner: only a client
+  logged in to that account (the radio user's own in-process client, or an IRC user who
+  logged in with SASL) may take it.
+- `TotpAccounts` (Accounts): SASL PLAIN with the callsign as account and a current TOTP
+  code as password, through the same single-use, penalised check as a radio login.
+- `StoreBanStore` (BanStore): K/G/Z-lines kept in the gateway's SQLite store.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+
+from gateway.callsign import parse_base_callsign
+from gateway.store import AsyncStore, Store
+from ircd.client import Client
+from ircd.xlines import XLine
+
+#: The callsign part of a nick: letters and digits up to the first other character.
+_LEADING_CALL = re.compile(r"[A-Za-z0-9]+")
+#: The one source for penalties of SASL attempts: the Accounts interface is not told
+#: the client's address. Per-callsign delays still bound guessing (SECURITY.md).
+SASL_SOURCE = "irc:sasl"
+_XLINE_FIELDS = ("kind", "mask", "reason", "set_by", "set_at", "expires")
+
+
+class CallsignNicks:
+    """Server hooks; `enrolled` is refreshed by the application when the store changes."""
+
+    def __init__(self) -> None:
+        self.enrolled: frozenset[str] = frozenset()
+
+    def nick_reserved(self, client: Client, nick: str) -> str | None:
+        match = _LEADING_CALL.match(nick)
+        call = match.group(0).upper() if match else ""
+        if call not in self.enrolled:
+            return None
+        if (client.account or "").upper() == call:
+            return None
+        return f"{call} is a licensed callsign; log in with SASL (callsign and code) to use it"
+
+    def message_to_absent(self, client: Client, nick: str, command: str, text: str) -> bool:
+        return False  # the mailbox comes with the bridge
+
+
+CheckCode = Callable[[str, str, str], Awaitable[bool]]
+
+
+class TotpAccounts:
+    """SASL accounts are enrolled callsigns; the password is a fresh TOTP code."""
+
+    def __init__(self, check_code: CheckCode) -> None:
+        self._check_code = check_code
+
+    async def check_password(self, account: str, password: str) -> str | None:
+        call = parse_base_callsign(account)
+        if call is None:
+            return None
+        return call if await self._check_code(call, password.strip(), SASL_SOURCE) else None
+
+    async def account_for_certfp(self, certfp: str) -> str | None:
+        return None
+
+
+class StoreBanStore:
+    def __init__(self, store: AsyncStore) -> None:
+        self._store = store
+
+    async def load(self) -> list[XLine]:
+        rows = await self._store.call(Store.xlines)
+        return [XLine(**dict(zip(_XLINE_FIELDS, row, strict=True))) for row in rows]
+
+    async def add(self, line: XLine) -> None:
+        await self._store.call(
+            Store.put_xline, line.kind, line.mask, line.reason, line.set_by, line.set_at,
+            line.expires,
+        )  # fmt: skip
+
+    async def remove(self, kind: str, mask: str) -> None:
+        await self._store.call(Store.delete_xline, kind, mask)

@@ -1,0 +1,61 @@
+"""The gateway's side of the IRC extension interface, against the real store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+from gateway.config import Config
+from gateway.ircside import SASL_SOURCE, CallsignNicks, StoreBanStore, TotpAccounts
+from gateway.store import AsyncStore
+from ircd.xlines import XLine
+
+
+def test_callsign_nicks_belong_to_their_account() -> None:
+    hooks = CallsignNicks()
+    hooks.enrolled = frozenset({"N0TEST"})
+    anon = SimpleNamespace(account=None)
+    owner = SimpleNamespace(account="N0TEST")
+    for nick in ("N0TEST", "n0test", "N0TEST-5", "N0TEST_", "N0TEST|away"):
+        assert hooks.nick_reserved(anon, nick) is not None, nick  # type: ignore[arg-type]
+        assert hooks.nick_reserved(owner, nick) is None, nick  # type: ignore[arg-type]
+    for nick in ("N0TESTER", "XN0TEST", "alice", "[N0TEST]"):
+        assert hooks.nick_reserved(anon, nick) is None, nick  # type: ignore[arg-type]
+
+
+async def test_sasl_accounts_use_the_totp_check() -> None:
+    calls: list[tuple[str, str, str]] = []
+
+    async def check(call: str, code: str, source: str) -> bool:
+        calls.append((call, code, source))
+        return code == "123456"
+
+    accounts = TotpAccounts(check)
+    assert await accounts.check_password("n0test", " 123456") == "N0TEST"
+    assert await accounts.check_password("N0TEST", "000000") is None
+    assert await accounts.check_password("not a call", "123456") is None
+    assert await accounts.check_password("N0TEST-5", "123456") is None  # base callsign only
+    assert calls == [("N0TEST", "123456", SASL_SOURCE), ("N0TEST", "000000", SASL_SOURCE)]
+    assert await accounts.account_for_certfp("ab" * 32) is None
+
+
+async def test_server_bans_persist_in_the_store(tmp_path: Path) -> None:
+    config = Config(data_dir=tmp_path / "data")
+    store = await AsyncStore.open(config)
+    bans = StoreBanStore(store)
+
+    def line(kind: str, mask: str, reason: str, at: float, expires: float | None) -> XLine:
+        return XLine(kind=kind, mask=mask, reason=reason, set_by="oper", set_at=at, expires=expires)
+
+    await bans.add(line("K", "*@192.0.2.*", "spam", 1000.0, 2000.0))
+    await bans.add(line("Z", "198.51.100.0/24", "flood", 1001.0, None))
+    await bans.add(line("K", "*@192.0.2.*", "spam again", 1002.0, None))
+    await bans.remove("Z", "198.51.100.0/24")
+    await store.close()
+    store = await AsyncStore.open(config)
+    try:
+        assert await StoreBanStore(store).load() == [
+            line("K", "*@192.0.2.*", "spam again", 1002.0, None)
+        ]
+    finally:
+        await store.close()
