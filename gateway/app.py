@@ -274,6 +274,9 @@ class Gateway:
         result = await self.store.call(
             self.authenticator.attempt, auth, callsign.base, code, source, self.clock()
         )
+        if result.alert and self.irc is not None:
+            # Logged by the authenticator; IRC operators hear it too.
+            self.irc.server.notice_opers(result.alert)
         return result.ok
 
     def logged_in(self, info: SessionInfo, stream: LineStream) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pyotp
 import pytest
 
+from ircd.passwords import hash_password
 from tests.gateway.support import Client, GatewayProcess, enroll, free_port, run_cli
 
 Spawn = Callable[[Path], GatewayProcess]
@@ -248,3 +249,33 @@ def test_help(tmp_path: Path, argv: list[str]) -> None:
         [sys.executable, "-m", "gateway", *argv], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0 and "usage: gateway" in result.stdout
+
+
+async def test_repeated_failures_alert_irc_operators(tmp_path: Path, spawn_gateway: Spawn) -> None:
+    node, irc_port = free_port(), free_port()
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        f"data_dir: {tmp_path / 'data'}\n"
+        "auth:\n  failure_pause: 0\n  attempts_per_connection: 5\n"
+        "  source_penalty: {per_failure: 1, grace: 600, max: 700}\n"
+        "  callsign_delay: {free_failures: 5, warn_after: 5}\n"
+        f"irc:\n  listen: [{{host: 127.0.0.1, port: {irc_port}}}]\n"
+        f"  opers: [{{name: sysop, password_hash: '{hash_password('s3cret')}'}}]\n"
+        f"telnet:\n  listen: [{{host: 127.0.0.1, port: {node}, bytes_per_second: 100000}}]\n"
+    )
+    gw = spawn_gateway(config)
+    await gw.start()
+    oper = await Client.connect(irc_port, b"NICK sysop\r\nUSER sysop 0 * :Sysop\r\n")
+    await oper.expect(" 001 ")
+    oper.send(b"OPER sysop s3cret\r\n")
+    await oper.expect(" 381 ")
+    client = await Client.connect(node, b"N0TEST\r\n")
+    for _ in range(5):
+        await client.expect("Code: ")
+        client.send(b"000000\r")
+        await client.expect("Login failed.")
+    line = await oper.expect("failed logins in a row for N0TEST")
+    assert b"NOTICE" in line
+    oper.close()
+    client.close()
+    assert await gw.stop() == 0
