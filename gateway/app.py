@@ -70,6 +70,7 @@ class Gateway:
         self.radio = RadioPorts(self._run_radio_session)
         self.nicks = CallsignNicks()
         self.transmitting = False
+        self._pid_written = False
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -96,7 +97,9 @@ class Gateway:
             self.radio.start(self.config, self.transmitting)
             if self.config.radio.ports and not self.transmitting:
                 log.warning("the radio transmitter is OFF (gateway radio on)")
-            write_private_file(self._pid_path, f"{os.getpid()}\n".encode())
+            pid = f"{os.getpid()}\n".encode()
+            await asyncio.to_thread(write_private_file, self._pid_path, pid)
+            self._pid_written = True
         except BaseException:
             await self.stop()
             raise
@@ -144,8 +147,10 @@ class Gateway:
         if self.store is not None:
             await self.store.close()
             self.store = None
-        with contextlib.suppress(FileNotFoundError):
-            self._pid_path.unlink()
+        if self._pid_written:  # never remove the file of another instance
+            with contextlib.suppress(FileNotFoundError):
+                self._pid_path.unlink()
+            self._pid_written = False
         log.info("gateway stopped")
 
     async def run(self) -> None:
