@@ -24,6 +24,7 @@ from ircd.isupport import CHANNEL_MODES, CHANNEL_MODES_WITH_PARAM, USER_MODES, V
 from ircd.masks import normalize_ip
 from ircd.protocol import MAX_LINE
 from ircd.replies import ReplyBuffer
+from ircd.spamfilter import screen
 from ircd.throttle import ConnThrottle
 from ircd.xlines import BanStore, MemoryBanStore, XLine, XLineTable
 
@@ -102,6 +103,12 @@ class Admission:
                 rb.numeric(refusal.numeric, refusal.text)
                 rb.flush()
             server.disconnect(client, refusal.reason)
+            return None
+        user_line = f"{client.nick}!{client.user}@{client.realhost}:{client.realname}"
+        if screen(server, client, "user", user_line, rb) is not None:
+            if not client.closed:
+                rb.flush()
+                server.disconnect(client, "Spamfilter: connection refused")
             return None
         allow = self.find_allow(client)
         if allow is None and self._server.config.allow:
@@ -241,6 +248,9 @@ class Admission:
 
     def flood_exempt(self, client: Client) -> bool:
         return self._exempt(client, "flood")
+
+    def spamfilter_exempt(self, client: Client) -> bool:
+        return self._exempt(client, "spamfilter")
 
     def disconnected(self, client: Client) -> None:
         if self.throttle is not None and client.registered:

@@ -25,6 +25,7 @@ from ircd.cloak import MIN_KEY_LENGTH
 from ircd.masks import BUILTIN_GROUPS, MATCH_ALL, MaskItem
 from ircd.passwords import check_hash_format
 from ircd.protocol import MAX_LINE
+from ircd.spamfilter import FilterSpec, read_spamfilters
 from ircd.throttle import ThrottleConfig
 from ircd.yamlreader import BOOL_TAG, NULL_TAG, STR_TAG, ConfigError, Reader
 
@@ -87,6 +88,10 @@ class Limits:
     max_xlines: int = 10_000
     #: WHOWAS entries kept.
     whowas: int = 1000
+    #: Spamfilters in force at once (configured plus added with SPAMFILTER).
+    max_spamfilters: int = 100
+    #: Mean time one spamfilter evaluation may take before the filter is disabled.
+    spamfilter_budget_ms: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,11 +139,12 @@ class AdminConfig:
 
 @dataclass(frozen=True, slots=True)
 class ExemptConfig:
-    """Mask items exempting clients from flood control, throttling and server bans."""
+    """Mask items exempting clients from flood control, throttling, server bans, spamfilter."""
 
     flood: MaskItem | None = None
     throttle: MaskItem | None = None
     bans: MaskItem | None = None
+    spamfilter: MaskItem | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +171,8 @@ class IrcConfig:
     bans_file: str | None = None
     #: Messages kept per target for chathistory (0 disables history).
     history_size: int = 100
+    #: Spamfilters from the configuration (see `ircd.spamfilter`).
+    spamfilter: tuple[FilterSpec, ...] = ()
 
 
 DEFAULT_CONFIG: Final = IrcConfig()
@@ -191,6 +199,8 @@ _LIMIT_RANGES: Final[Mapping[str, tuple[float, float]]] = MappingProxyType(
         "max_list_entries": (1, 10_000),
         "max_xlines": (1, 1_000_000),
         "whowas": (0, 1_000_000),
+        "max_spamfilters": (0, 10_000),
+        "spamfilter_budget_ms": (0.001, 1000),
     }
 )
 
@@ -361,6 +371,7 @@ _TOP_KEYS: Final = (
     "exempt",
     "bans_file",
     "admin",
+    "spamfilter",
 )
 
 
@@ -431,7 +442,7 @@ def irc_config_from_node(node: Node | None, filename: str) -> IrcConfig:
     if "throttle" in m:
         values["throttle"] = _read_throttle(r, m["throttle"])
     if "exempt" in m:
-        em = r.mapping(m["exempt"], "irc.exempt", ("flood", "throttle", "bans"))
+        em = r.mapping(m["exempt"], "irc.exempt", ("flood", "throttle", "bans", "spamfilter"))
         values["exempt"] = ExemptConfig(
             **{k: _read_mask(r, v, f"irc.exempt.{k}", groups) for k, v in (em or {}).items()}
         )
@@ -439,6 +450,9 @@ def irc_config_from_node(node: Node | None, filename: str) -> IrcConfig:
         am = r.mapping(m["admin"], "irc.admin", ("name", "location", "email"))
         texts = {k: r.string(v, f"irc.admin.{k}") for k, v in (am or {}).items()}
         values["admin"] = AdminConfig(**{k: v[:200] for k, v in texts.items() if v is not None})
+    if "spamfilter" in m:
+        limit = values.get("limits", Limits()).max_spamfilters
+        values["spamfilter"] = read_spamfilters(r, m["spamfilter"], limit)
     if "bans_file" in m:
         name = r.string(m["bans_file"], "irc.bans_file")
         if name is not None:

@@ -12,6 +12,8 @@ RPL_ISUPPORT: Final = "005"
 RPL_ENDOFSTATS: Final = "219"
 RPL_UMODEIS: Final = "221"
 RPL_STATSGLINE: Final = "223"
+#: UnrealIRCd's numeric for spamfilter entries.
+RPL_STATSSPAMF: Final = "229"
 RPL_STATSUPTIME: Final = "242"
 RPL_LUSERCLIENT: Final = "251"
 RPL_LUSEROP: Final = "252"

@@ -45,6 +45,7 @@ from ircd.protocol import (
     parse_line,
 )
 from ircd.replies import ReplyBuffer
+from ircd.spamfilter import SpamFilters, announce_disabled
 from ircd.whowas import WhoWas
 from ircd.xlines import BanStore
 
@@ -79,7 +80,9 @@ class Server:
         ban_store: BanStore | None = None,
         accounts: Accounts | None = None,
         control: Control | None = None,
+        perf_timer: Callable[[], int] = time.perf_counter_ns,
     ) -> None:
+        """`perf_timer` (nanoseconds) times spamfilter evaluations; tests inject one."""
         self._config = config
         self.hooks: ServerHooks = hooks if hooks is not None else NoHooks()
         self.clock = clock
@@ -114,6 +117,13 @@ class Server:
         self.whowas = WhoWas(config.limits.whowas)
         self.monitors = Monitors()
         self.history = History(config.history_size)
+        self.spamfilters = SpamFilters(
+            config.spamfilter,
+            max_filters=config.limits.max_spamfilters,
+            budget_ms=config.limits.spamfilter_budget_ms,
+            on_disable=lambda f: announce_disabled(self, f),
+            timer=perf_timer,
+        )
         #: Where SASL logs in (None: SASL is not offered).
         self.accounts = accounts
         # Commands the embedder added (see `add_command`); never more than MAX_EXTRA_COMMANDS.
@@ -143,6 +153,9 @@ class Server:
         self.admission.reload()
         self.whowas.max_entries = config.limits.whowas
         self.history.size = config.history_size
+        self.spamfilters.reload(
+            config.spamfilter, config.limits.max_spamfilters, config.limits.spamfilter_budget_ms
+        )
 
     def find_oper(self, name: str) -> OperConfig | None:
         return next((o for o in self._config.opers if o.name == name), None)

@@ -26,6 +26,7 @@ from ircd.commands import (
     query,
     registration,
     sasl,
+    spamfilter,
     xline,
 )
 
@@ -129,6 +130,8 @@ COMMANDS: Final = MappingProxyType(
         "UNGLINE": CommandSpec(xline.ungline, 1, oper_only=True),
         "UNZLINE": CommandSpec(xline.unzline, 1, oper_only=True),
         "STATS": CommandSpec(xline.stats, 1, oper_only=True),
+        # spamfilter.py
+        "SPAMFILTER": CommandSpec(spamfilter.spamfilter, 0, oper_only=True),
     }
 )
 

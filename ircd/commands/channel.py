@@ -10,6 +10,7 @@ from ircd.channel import Channel, prefix_for
 from ircd.isupport import MAX_TARGETS
 from ircd.notify import user_tags
 from ircd.protocol import Message
+from ircd.spamfilter import screen, server_notice
 
 if TYPE_CHECKING:
     from ircd.client import Client
@@ -104,6 +105,11 @@ def part(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     Leaves channels.
     """
     reason = msg.params[1][: server.config.limits.kicklen] if len(msg.params) > 1 else ""
+    # A blocked reason is dropped, the PART itself goes through (as in UnrealIRCd).
+    if reason and screen(server, client, "part", reason, rb) is not None:
+        if client.closed:
+            return
+        reason = ""
     for name in msg.params[0].split(","):
         channel = server.find_channel(name)
         if channel is None:
@@ -144,7 +150,14 @@ def topic(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None
     if "t" in channel.modes and not channel.is_op(client):
         rb.numeric(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
         return
-    channel.topic = msg.params[1][: server.config.limits.topiclen]
+    text = msg.params[1][: server.config.limits.topiclen]
+    if text:
+        hit = screen(server, client, "topic", text, rb)
+        if hit is not None:
+            if not client.closed:
+                server_notice(server, rb, f"Topic blocked: {hit.spec.reason}")
+            return
+    channel.topic = text
     channel.topic_by = client.prefix
     channel.topic_at = server.wallclock()
     server.fanout(

@@ -10,6 +10,7 @@ from ircd.isupport import NAMELEN
 from ircd.monitor import LIMIT
 from ircd.notify import set_realname
 from ircd.protocol import Message
+from ircd.spamfilter import screen
 
 if TYPE_CHECKING:
     from ircd.client import Client
@@ -30,6 +31,12 @@ def setname(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> No
     elif not realname or len(realname) > NAMELEN:
         rb.fail("SETNAME", "INVALID_REALNAME", text="Realname is not valid")
     else:
+        line = f"{client.nick}!{client.user}@{client.realhost}:{realname}"
+        hit = screen(server, client, "user", line, rb)
+        if hit is not None:
+            if not client.closed:
+                rb.fail("SETNAME", "INVALID_REALNAME", text=f"Realname blocked: {hit.spec.reason}")
+            return
         set_realname(server, client, realname)
 
 

@@ -11,6 +11,7 @@ from ircd.history import Entry, dm_key
 from ircd.isupport import MAX_TARGETS
 from ircd.notify import audience, user_tags
 from ircd.protocol import Message, truncate_utf8
+from ircd.spamfilter import screen, server_notice
 
 if TYPE_CHECKING:
     from ircd.client import Client
@@ -67,6 +68,8 @@ def _deliver(server: Server, client: Client, msg: Message, rb: ReplyBuffer, comm
     if len(targets) > MAX_TARGETS and not quiet:
         rb.numeric(n.ERR_TOOMANYTARGETS, msg.params[0], f"Too many targets, at most {MAX_TARGETS}")
     for target in targets[:MAX_TARGETS]:
+        if client.closed:
+            return  # a spamfilter killed the sender
         if target:
             _deliver_one(server, client, rb, command, target, text, client_tags, quiet)
 
@@ -93,6 +96,13 @@ def _deliver_one(
             if not quiet:
                 rb.numeric(n.ERR_CANNOTSENDTOCHAN, channel.name, "Cannot send to channel")
             return
+        if command != "TAGMSG":
+            hit = screen(server, client, "channel", text, rb)
+            if hit is not None:
+                if not client.closed:
+                    reason = f"Message blocked: {hit.spec.reason}"
+                    rb.numeric(n.ERR_CANNOTSENDTOCHAN, channel.name, reason)
+                return
         out = _outgoing(server, client, command, statuses + channel.name, text, client_tags)
         if statuses:
             # STATUSMSG: to members holding the lowest named status or better.
@@ -118,6 +128,12 @@ def _deliver_one(
             if not quiet:
                 rb.numeric(n.ERR_NOSUCHNICK, name, "No such nick/channel")
             return
+        if command != "TAGMSG":
+            hit = screen(server, client, "private", text, rb)
+            if hit is not None:
+                if not client.closed:
+                    server_notice(server, rb, f"Message to {user.name} blocked: {hit.spec.reason}")
+                return
         out = _outgoing(server, client, command, user.name, text, client_tags)
         if command != "TAGMSG" or "message-tags" in user.caps:
             server.send(user, out)
@@ -158,6 +174,12 @@ def away(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     Marks you away with a message, or back without one.
     """
     text = msg.params[0][: server.config.limits.awaylen] if msg.params else ""
+    if text:
+        hit = screen(server, client, "away", text, rb)
+        if hit is not None:
+            if not client.closed:
+                server_notice(server, rb, f"Away message blocked: {hit.spec.reason}")
+            return
     client.away = text or None
     if text:
         rb.numeric(n.RPL_NOWAWAY, "You have been marked as being away")

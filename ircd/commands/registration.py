@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Final
 from ircd import numerics as n
 from ircd.isupport import USERLEN
 from ircd.protocol import MAX_BODY, Message
+from ircd.spamfilter import screen
 
 if TYPE_CHECKING:
     from ircd.client import Client
@@ -92,6 +93,11 @@ def nick(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pendi
     if reason is not None:
         rb.numeric(n.ERR_NICKNAMEINUSE, new, reason)
         return
+    hit = screen(server, client, "nick", new, rb)
+    if hit is not None:
+        if not client.closed:
+            rb.numeric(n.ERR_ERRONEUSNICKNAME, new, f"Nickname blocked: {hit.spec.reason}")
+        return None
     server.set_nick(client, new)
     return server.try_register(client, rb)
 
@@ -203,4 +209,9 @@ def quit_(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None
     Leaves the server.
     """
     reason = msg.params[0][: server.config.limits.kicklen] if msg.params else ""
+    # A blocked reason is dropped; the client still leaves (as in UnrealIRCd).
+    if reason and screen(server, client, "quit", reason, rb) is not None:
+        if client.closed:
+            return
+        reason = ""
     server.disconnect(client, f"Quit: {reason}" if reason else "Quit")

@@ -133,7 +133,9 @@ class CoreClient:
 class Harness:
     """A core `Server` with a fake clock and scheduler, and a way to make clients."""
 
-    def __init__(self, config: IrcConfig | None = None, hooks: ServerHooks | None = None) -> None:
+    def __init__(
+        self, config: IrcConfig | None = None, hooks: ServerHooks | None = None, **server_args: Any
+    ) -> None:
         self.clock = FakeClock()
         self.scheduler = FakeScheduler(self.clock)
         self.wall = FakeClock()
@@ -144,6 +146,7 @@ class Harness:
             clock=self.clock,
             wallclock=self.wall,
             scheduler=self.scheduler,
+            **server_args,
         )
 
     def connect(self, ip: str = "192.0.2.1") -> CoreClient:
@@ -176,17 +179,20 @@ def harness() -> Harness:
 
 @pytest.fixture
 def make_harness() -> Callable[..., Harness]:
-    """Factory: make_harness(hooks=..., opers=..., motd=..., nicklen=5, ...) -> Harness."""
+    """Factory: make_harness(hooks=..., opers=..., motd=..., nicklen=5, perf_timer=...)."""
 
     def make(*, hooks: ServerHooks | None = None, **kwargs: Any) -> Harness:
         top = {k: kwargs.pop(k) for k in list(kwargs) if k in _TOP_FIELDS}
+        server_args = {k: kwargs.pop(k) for k in list(kwargs) if k in _SERVER_ARGS}
         config = dataclasses.replace(make_config(**kwargs), **top)
-        return Harness(config, hooks)
+        return Harness(config, hooks, **server_args)
 
     return make
 
 
 _TOP_FIELDS = {f.name for f in dataclasses.fields(IrcConfig)}
+#: Keyword arguments of `Server` a test may pass through make_harness.
+_SERVER_ARGS = {"perf_timer", "accounts", "control", "ban_store"}
 
 
 # -- live server over real sockets ------------------------------------------------------

@@ -18,6 +18,7 @@ import argon2
 import ircd
 from ircd import passwords
 from ircd.passwords import PasswordChecker, check_hash_format, verify_password
+from ircd.spamfilter import FilterSpec
 from ircd.xlines import FileBanStore, XLine
 
 PACKAGE = Path(ircd.__file__).parent
@@ -134,7 +135,8 @@ def test_audit_4_5_every_module_compiles() -> None:
 
 def test_audit_4_7_no_regex_built_from_operator_patterns() -> None:
     # Masks are globbed in linear space (ircd.masks.glob_match); no re.compile of config
-    # or user data anywhere: every re.compile takes a literal.
+    # or user data anywhere: every re.compile takes a literal. Spamfilter patterns go to
+    # re2 (see the test below).
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (
@@ -145,6 +147,29 @@ def test_audit_4_7_no_regex_built_from_operator_patterns() -> None:
                 and node.func.value.id == "re"
             ):
                 assert isinstance(node.args[0], ast.Constant), f"{path}:{node.lineno}"
+
+
+def test_audit_4_7_spamfilter_redos_pattern_runs_in_linear_time(make_harness) -> None:
+    # ProvisionIRCd ran operator patterns through `re.search` with no timeout: `(a+)+$`
+    # against a long run of "a" froze its event loop. Ours compiles them with re2.
+    source = (PACKAGE / "spamfilter.py").read_text(encoding="utf-8")
+    imported = {
+        alias.name
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    assert "re2" in imported and "re" not in imported
+    h = make_harness(spamfilter=(FilterSpec.build("(a+)+$", ["channel"], "block", "redos"),))
+    alice, bob = h.user("alice"), h.user("bob")
+    alice.send("JOIN #c")
+    bob.send("JOIN #c")
+    bob.take()
+    alice.take()
+    alice.send("PRIVMSG #c :" + "a" * 400 + "!")  # completes (backtracking would not)
+    assert [m.params[-1] for m in bob.take()] == ["a" * 400 + "!"]
+    alice.send("PRIVMSG #c :" + "a" * 400)
+    assert alice.commands() == ["404"] and bob.take() == []
 
 
 def test_audit_4_9_certfp_none_never_matches(harness) -> None:
