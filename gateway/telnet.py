@@ -146,6 +146,8 @@ class TelnetConnection(asyncio.Protocol):
         self._pacer.cancel()
         self._drained.set()
         self._closed.set()
+        if self._task is not None:  # an admitted connection, not a refused one
+            log.info("connection from %s on %s closed", self.ip, self.config.label)
         self.state.release(self, self.ip)
 
     def pause_writing(self) -> None:
