@@ -9,6 +9,34 @@ The public surface for embedders (the gateway):
   in-process clients with a trusted identity, `Server.add_command(...)` extra commands.
 - `Control` (what REHASH and DIE do), `BanStore` / `FileBanStore` / `XLine` (server bans).
 - `Message`, `parse_line`, `IrcParseError`: the wire format.
+
+Limits: every table that grows with outside data has an owner and a bound.
+
+================================  ==========================================================
+Table (owner)                     Bound
+================================  ==========================================================
+clients, nicks (Server)           ``limits.max_clients`` (excess connections get ERROR)
+channels (Server)                 ``limits.max_channels``
+a client's channels               ``limits.max_channels_per_client``
+channel members                   the number of clients
+channel +b/+e/+I lists            ``limits.max_list_entries`` per channel (ISUPPORT MAXLIST)
+channel invites                   ``channel.MAX_INVITES`` per channel
+MONITOR lists (Monitors)          ``monitor.LIMIT`` per client
+WHOWAS (WhoWas)                   ``limits.whowas`` entries
+chathistory (History)             ``history_size`` (<= 1000) per target,
+                                  ``limits.history_targets`` targets,
+                                  ``limits.history_messages`` messages in all
+server bans (XLineTable)          ``limits.max_xlines``
+known addresses (ConnThrottle)    ``throttle.MAX_KNOWN_IPS``
+spamfilters (SpamFilters)         ``limits.max_spamfilters``, ``spamfilter.MAX_PATTERN``
+                                  characters and ``spamfilter.RE2_MAX_MEM`` bytes each
+Argon2id checks (PasswordChecker) ``limits.max_password_checks`` at once
+added commands                    ``server.MAX_EXTRA_COMMANDS``
+input per client (LineBuffer)     ``protocol.MAX_LINE`` per line, ``limits.recvq`` queued
+output per client                 ``limits.sendq`` (then "SendQ exceeded")
+SASL message                      ``commands.sasl.MAX_MESSAGE`` bytes, state per client
+pending tasks (Server._tasks)     one deferred command per client, one per ban write
+================================  ==========================================================
 """
 
 from ircd.admission import AttachError

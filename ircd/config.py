@@ -22,6 +22,9 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from ircd.casemap import CASEMAPPINGS, RFC1459
 from ircd.cloak import MIN_KEY_LENGTH
+from ircd.history import MAX_MESSAGES as HISTORY_MESSAGES
+from ircd.history import MAX_SIZE as HISTORY_MAX_SIZE
+from ircd.history import MAX_TARGETS as HISTORY_TARGETS
 from ircd.masks import BUILTIN_GROUPS, MATCH_ALL, MaskItem
 from ircd.passwords import check_hash_format
 from ircd.protocol import MAX_LINE
@@ -92,6 +95,10 @@ class Limits:
     max_spamfilters: int = 100
     #: Mean time one spamfilter evaluation may take before the filter is disabled.
     spamfilter_budget_ms: float = 1.0
+    #: Channels and conversations with chathistory kept (least recently used dropped).
+    history_targets: int = HISTORY_TARGETS
+    #: Chathistory messages kept in all, over every target.
+    history_messages: int = HISTORY_MESSAGES
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +176,7 @@ class IrcConfig:
     admin: AdminConfig = AdminConfig()
     #: Standalone: JSON file keeping K/G/Z-lines across restarts (None: memory only).
     bans_file: str | None = None
-    #: Messages kept per target for chathistory (0 disables history).
+    #: Messages kept per target for chathistory (0 disables history), at most 1000.
     history_size: int = 100
     #: Spamfilters from the configuration (see `ircd.spamfilter`).
     spamfilter: tuple[FilterSpec, ...] = ()
@@ -201,6 +208,8 @@ _LIMIT_RANGES: Final[Mapping[str, tuple[float, float]]] = MappingProxyType(
         "whowas": (0, 1_000_000),
         "max_spamfilters": (0, 10_000),
         "spamfilter_budget_ms": (0.001, 1000),
+        "history_targets": (1, 100_000),
+        "history_messages": (HISTORY_MAX_SIZE, 10_000_000),
     }
 )
 
@@ -435,7 +444,7 @@ def irc_config_from_node(node: Node | None, filename: str) -> IrcConfig:
         values["allow"] = _read_allow(r, m["allow"], groups)
     if "history_size" in m:
         values["history_size"] = r.number(
-            m["history_size"], "irc.history_size", 0, 100_000, integer=True
+            m["history_size"], "irc.history_size", 0, HISTORY_MAX_SIZE, integer=True
         )
     if "cloak" in m:
         values["cloak"] = _read_cloak(r, m["cloak"])

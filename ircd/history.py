@@ -1,8 +1,10 @@
 """Message history for draft/chathistory: an in-memory ring per target.
 
 A target is a channel (its folded name) or a private conversation (the two folded nicks).
-Each ring keeps the last `size` messages; at most `max_targets` rings exist, the one
-used least recently is dropped first. Nothing is written to disk.
+Each ring keeps the last `size` messages (`irc.history_size`, at most `MAX_SIZE`); at
+most `max_targets` rings (`irc.limits.history_targets`) holding at most `max_messages`
+messages in all (`irc.limits.history_messages`) exist: the ring used least recently is
+dropped first. Nothing is written to disk.
 """
 
 from __future__ import annotations
@@ -15,8 +17,12 @@ from typing import TYPE_CHECKING, Final
 if TYPE_CHECKING:
     from ircd.protocol import Message
 
-#: Rings kept in all (channels and conversations).
-MAX_TARGETS: Final = 2000
+#: Most messages one ring may keep (the upper end of `irc.history_size`).
+MAX_SIZE: Final = 1000
+#: Default for `irc.limits.history_targets`: rings kept (channels and conversations).
+MAX_TARGETS: Final = 1000
+#: Default for `irc.limits.history_messages`: messages kept in all rings together.
+MAX_MESSAGES: Final = 100_000
 #: Most messages one CHATHISTORY request returns (ISUPPORT CHATHISTORY).
 MAX_LIMIT: Final = 100
 
@@ -47,21 +53,60 @@ def parse_timestamp(text: str) -> float | None:
 
 
 class History:
-    def __init__(self, size: int, max_targets: int = MAX_TARGETS) -> None:
+    """The rings of one server, least recently used first."""
+
+    def __init__(
+        self, size: int, max_targets: int = MAX_TARGETS, max_messages: int = MAX_MESSAGES
+    ) -> None:
         self.size = size
         self.max_targets = max_targets
+        self.max_messages = max_messages
         self._rings: OrderedDict[str, deque[Entry]] = OrderedDict()
+        # Messages in all rings, kept up to date so the total bound costs nothing to check.
+        self._total = 0
+
+    def __len__(self) -> int:
+        """Messages held in all rings."""
+        return self._total
+
+    @property
+    def targets(self) -> int:
+        """Rings held."""
+        return len(self._rings)
+
+    def configure(self, size: int, max_targets: int, max_messages: int) -> None:
+        """New bounds (on reload): applied now, so memory shrinks at once."""
+        self.size, self.max_targets, self.max_messages = size, max_targets, max_messages
+        if size <= 0:
+            self._rings.clear()
+            self._total = 0
+            return
+        for key, ring in list(self._rings.items()):
+            if ring.maxlen != size:
+                self._rings[key] = deque(ring, maxlen=size)
+        self._total = sum(len(ring) for ring in self._rings.values())
+        self._evict()
 
     def add(self, key: str, entry: Entry) -> None:
         if self.size <= 0:
             return
         ring = self._rings.pop(key, None)
-        if ring is None or ring.maxlen != self.size:
-            ring = deque(ring or (), maxlen=self.size)
+        if ring is None:
+            ring = deque(maxlen=self.size)
+        elif len(ring) == ring.maxlen:
+            self._total -= 1  # the append below pushes the oldest out
         ring.append(entry)
+        self._total += 1
         self._rings[key] = ring
-        while len(self._rings) > self.max_targets:
-            self._rings.popitem(last=False)
+        self._evict()
+
+    def _evict(self) -> None:
+        # The newest ring always stays (size <= MAX_SIZE <= the smallest max_messages).
+        while len(self._rings) > 1 and (
+            len(self._rings) > self.max_targets or self._total > self.max_messages
+        ):
+            _, dropped = self._rings.popitem(last=False)
+            self._total -= len(dropped)
 
     def entries(self, key: str) -> list[Entry]:
         return list(self._rings.get(key, ()))

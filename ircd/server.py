@@ -116,7 +116,8 @@ class Server:
         self.control = control if control is not None else Control()
         self.whowas = WhoWas(config.limits.whowas)
         self.monitors = Monitors()
-        self.history = History(config.history_size)
+        lim = config.limits
+        self.history = History(config.history_size, lim.history_targets, lim.history_messages)
         self.spamfilters = SpamFilters(
             config.spamfilter,
             max_filters=config.limits.max_spamfilters,
@@ -152,7 +153,8 @@ class Server:
         self.cloaker = _cloaker(config)
         self.admission.reload()
         self.whowas.max_entries = config.limits.whowas
-        self.history.size = config.history_size
+        lim = config.limits
+        self.history.configure(config.history_size, lim.history_targets, lim.history_messages)
         self.spamfilters.reload(
             config.spamfilter, config.limits.max_spamfilters, config.limits.spamfilter_budget_ms
         )

@@ -74,3 +74,24 @@ def test_single_broad_except() -> None:
                 broad.append((path.name, node.lineno))
     # Only the per-connection boundary in net.py, which logs and closes that connection.
     assert [name for name, _ in broad] == ["net.py"], broad
+
+
+def test_limits_table_names_real_bounds() -> None:
+    # Every bound in the table of ircd/__init__.py exists: a Limits field, a config key
+    # or a module constant.
+    import dataclasses
+    import importlib
+    import re
+
+    from ircd.config import IrcConfig, Limits
+
+    names = re.findall(r"``([a-z_.A-Z0-9]+)``", ircd.__doc__ or "")
+    assert len(names) > 15
+    for name in names:
+        owner, _, attr = name.rpartition(".")
+        if owner == "limits":
+            assert attr in {f.name for f in dataclasses.fields(Limits)}, name
+        elif not owner:
+            assert attr in {f.name for f in dataclasses.fields(IrcConfig)}, name
+        else:
+            assert hasattr(importlib.import_module(f"ircd.{owner}"), attr), name
