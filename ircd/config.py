@@ -178,6 +178,8 @@ class IrcConfig:
     bans_file: str | None = None
     #: Messages kept per target for chathistory (0 disables history), at most 1000.
     history_size: int = 100
+    #: Offer SASL when the embedder provides accounts (no: never; see CAP DEL on reload).
+    sasl: bool = True
     #: Spamfilters from the configuration (see `ircd.spamfilter`).
     spamfilter: tuple[FilterSpec, ...] = ()
 
@@ -381,6 +383,7 @@ _TOP_KEYS: Final = (
     "bans_file",
     "admin",
     "spamfilter",
+    "sasl",
 )
 
 
@@ -459,6 +462,8 @@ def irc_config_from_node(node: Node | None, filename: str) -> IrcConfig:
         am = r.mapping(m["admin"], "irc.admin", ("name", "location", "email"))
         texts = {k: r.string(v, f"irc.admin.{k}") for k, v in (am or {}).items()}
         values["admin"] = AdminConfig(**{k: v[:200] for k, v in texts.items() if v is not None})
+    if "sasl" in m:
+        values["sasl"] = r.boolean(m["sasl"], "irc.sasl")
     if "spamfilter" in m:
         limit = values.get("limits", Limits()).max_spamfilters
         values["spamfilter"] = read_spamfilters(r, m["spamfilter"], limit)

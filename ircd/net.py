@@ -240,6 +240,10 @@ class IrcServer:
             log.warning("irc.listen changed: restart to bind the new listeners")
         self.server.reload(config)
 
+    def set_accounts(self, accounts: Accounts | None) -> None:
+        """Offer SASL against `accounts` from now on (None: stop); clients hear CAP NEW/DEL."""
+        self.server.set_accounts(accounts)
+
     async def _close_listeners(self) -> None:
         listeners, self._listeners = self._listeners, []
         for listener in listeners:

@@ -26,6 +26,7 @@ from ircd.client import TAGS_ACCOUNT, TAGS_MESSAGE, TAGS_TIME, Client, Scheduler
 from ircd.cloak import Cloaker
 from ircd.commands import COMMANDS, CommandSpec, Handler, dispatch
 from ircd.commands.ircv3 import monitor_offline, monitor_online
+from ircd.commands.registration import announce_caps, offered_caps
 from ircd.config import IrcConfig, OperConfig
 from ircd.history import History
 from ircd.hooks import Accounts, Control, NoHooks, ServerHooks
@@ -138,7 +139,11 @@ class Server:
         return self._config
 
     def reload(self, config: IrcConfig) -> None:
-        """Swap in a new configuration. Server name and case mapping cannot change live."""
+        """Swap in a new configuration. Server name and case mapping cannot change live.
+
+        Capabilities that appear or go (SASL with `irc.sasl`) are announced: CAP NEW/DEL.
+        """
+        offered = offered_caps(self)
         if config.server_name != self.name or config.casemapping != self._config.casemapping:
             log.warning("server_name and casemapping changes need a restart; keeping the old ones")
             config = dataclasses.replace(
@@ -158,6 +163,13 @@ class Server:
         self.spamfilters.reload(
             config.spamfilter, config.limits.max_spamfilters, config.limits.spamfilter_budget_ms
         )
+        announce_caps(self, offered)
+
+    def set_accounts(self, accounts: Accounts | None) -> None:
+        """Start (or, with None, stop) offering SASL against `accounts`; CAP NEW/DEL tell."""
+        offered = offered_caps(self)
+        self.accounts = accounts
+        announce_caps(self, offered)
 
     def find_oper(self, name: str) -> OperConfig | None:
         return next((o for o in self._config.opers if o.name == name), None)

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Final
 from ircd import numerics as n
 from ircd.isupport import USERLEN
 from ircd.protocol import MAX_BODY, Message
+from ircd.replies import ReplyBuffer
 from ircd.spamfilter import screen
 
 if TYPE_CHECKING:
     from ircd.client import Client
-    from ircd.replies import ReplyBuffer
     from ircd.server import Pending, Server
 
 #: Capabilities offered in CAP LS; `offered_caps` adds sasl when accounts exist.
@@ -40,12 +40,51 @@ SUPPORTED_CAPS: Final = frozenset(
 )
 
 
+def sasl_offered(server: Server) -> bool:
+    """SASL needs accounts from the embedder, and `irc.sasl` not switched off."""
+    return server.accounts is not None and server.config.sasl
+
+
 def offered_caps(server: Server) -> dict[str, str]:
     """Capability -> value (shown to CAP LS 302 clients) for this server."""
     caps = dict.fromkeys(SUPPORTED_CAPS, "")
-    if server.accounts is not None:
+    if sasl_offered(server):
         caps["sasl"] = "PLAIN,EXTERNAL"
     return caps
+
+
+def announce_caps(server: Server, before: dict[str, str]) -> None:
+    """Tell cap-notify clients what changed since `before` was offered (IRCv3 cap-notify).
+
+    A capability no longer offered goes in CAP DEL and is disabled for everyone who had
+    it (an unfinished SASL exchange is dropped); a new one goes in CAP NEW, and so does
+    one whose value changed, for clients that see values (CAP LS 302).
+    """
+    after = offered_caps(server)
+    gone = sorted(set(before) - set(after))
+    new = sorted(set(after) - set(before))
+    changed = sorted(k for k in after if k in before and after[k] != before[k])
+    if not (gone or new or changed):
+        return
+    for client in list(server.clients.values()):
+        if client.closed:
+            continue
+        if gone and client.caps & set(gone):
+            client.caps.difference_update(gone)
+            client.update_tag_mode()
+        if "sasl" in gone:
+            client.sasl = None
+        if "cap-notify" not in client.caps:
+            continue
+        rb = ReplyBuffer(server, client)
+        if gone:
+            _cap_list(server, client, rb, "DEL", gone)
+        values = client.cap_version >= 302
+        names = [f"{k}={after[k]}" if values and after[k] else k for k in new]
+        names += [f"{k}={after[k]}" for k in changed if values]
+        if names:
+            _cap_list(server, client, rb, "NEW", names)
+        rb.flush()
 
 
 _USERNAME_JUNK: Final = re.compile(r"[^A-Za-z0-9._\-]")

@@ -15,6 +15,7 @@ import logging
 from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
+from ircd.commands.registration import sasl_offered
 from ircd.notify import set_account
 from ircd.protocol import Message
 from ircd.replies import ReplyBuffer
@@ -52,7 +53,7 @@ def authenticate(server: Server, client: Client, msg: Message, rb: ReplyBuffer) 
     Logs in to an account with SASL during registration (after CAP REQ :sasl).
     """
     arg = msg.params[0]
-    if "sasl" not in client.caps or server.accounts is None:
+    if "sasl" not in client.caps or not sasl_offered(server):
         rb.numeric(n.ERR_SASLFAIL, "SASL authentication failed")
         return None
     if client.account is not None:
