@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 TAGS_MESSAGE = 1  # message-tags: msgid and client-only tags
 TAGS_TIME = 2  # server-time
 TAGS_ACCOUNT = 4  # account-tag
+#: Distinct values of `tag_mode` (fan-out keeps one serialized line per value).
+TAG_MODES = 8
 
 
 class Sink(Protocol):

@@ -22,7 +22,7 @@ from ircd import numerics as n
 from ircd.admission import Admission
 from ircd.casemap import folder
 from ircd.channel import Channel
-from ircd.client import TAGS_ACCOUNT, TAGS_MESSAGE, TAGS_TIME, Client, Scheduler, Sink, TimerHandle
+from ircd.client import TAG_MODES, Client, Scheduler, Sink, TimerHandle
 from ircd.cloak import Cloaker
 from ircd.commands import COMMANDS, CommandSpec, Handler, dispatch
 from ircd.commands.ircv3 import monitor_offline, monitor_online
@@ -35,6 +35,7 @@ from ircd.isupport import (
 )
 from ircd.masks import SecurityGroups, Subject, normalize_ip
 from ircd.monitor import Monitors
+from ircd.output import encode
 from ircd.passwords import PasswordChecker
 from ircd.protocol import (
     MAX_BODY,
@@ -52,8 +53,6 @@ from ircd.xlines import BanStore
 
 log = logging.getLogger("ircd")
 
-#: Tags a client without message-tags may still get (see `encode`).
-_BARE_TAGS: Final = frozenset({"label", "batch"})
 _NICK: Final = re.compile(r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}\-]*\Z")
 _CHANNEL_FORBIDDEN: Final = re.compile(r"[\s,\x07\x00]")
 
@@ -569,33 +568,7 @@ class Server:
 
     def encode(self, msg: Message, tag_mode: int) -> bytes:
         """Serialize `msg` with the tags a client of `tag_mode` has asked for."""
-        tags = msg.tags
-        if tags:
-            if tag_mode & TAGS_MESSAGE:
-                if (not tag_mode & TAGS_TIME and "time" in tags) or (
-                    not tag_mode & TAGS_ACCOUNT and "account" in tags
-                ):
-                    tags = {
-                        k: v
-                        for k, v in tags.items()
-                        if (k != "time" or tag_mode & TAGS_TIME)
-                        and (k != "account" or tag_mode & TAGS_ACCOUNT)
-                    }
-            else:
-                # Without message-tags only the tags of the capabilities asked for pass;
-                # label and batch are only ever added for clients that asked for them.
-                tags = {
-                    k: v
-                    for k, v in tags.items()
-                    if k in _BARE_TAGS
-                    or (k == "time" and tag_mode & TAGS_TIME)
-                    or (k == "account" and tag_mode & TAGS_ACCOUNT)
-                }
-        if tag_mode & TAGS_TIME and "time" not in tags:
-            tags = {"time": self.timestamp(), **tags}
-        if tags is not msg.tags:
-            msg = msg.with_tags(tags)
-        return msg.to_bytes()
+        return encode(msg, tag_mode, self.timestamp)
 
     def send(self, client: Client, msg: Message) -> None:
         rb = self._rb
@@ -604,19 +577,28 @@ class Server:
         elif not client.closed:
             client.sink.write(self.encode(msg, client.tag_mode))
 
-    def fanout(self, recipients: Iterable[Client], msg: Message) -> None:
-        """Send one message to many clients, serializing once per tag variant."""
-        cache: dict[int, bytes] = {}
-        own = self._rb.client if self._rb is not None else None
+    def fanout(
+        self, recipients: Iterable[Client], msg: Message, exclude: Client | None = None
+    ) -> None:
+        """Send one message to many clients (all but `exclude`), serializing once per tag mode.
+
+        The hot path of channel traffic: each mode's line is built on first use and kept
+        in a list indexed by the mode (cheaper than a dict), and nothing is allocated per
+        recipient, so callers pass the member table itself rather than a generator.
+        """
+        lines: list[bytes | None] = [None] * TAG_MODES
+        rb = self._rb
+        own = rb.client if rb is not None else None
         for client in recipients:
-            if client.closed:
+            if client is exclude or client.closed:
                 continue
             if client is own:
-                self._rb.add(msg)  # type: ignore[union-attr]
+                rb.add(msg)  # type: ignore[union-attr]
                 continue
-            data = cache.get(client.tag_mode)
+            mode = client.tag_mode
+            data = lines[mode]
             if data is None:
-                data = cache[client.tag_mode] = self.encode(msg, client.tag_mode)
+                data = lines[mode] = encode(msg, mode, self.timestamp)
             client.sink.write(data)
 
     def text_budget(self, client: Client, command: str, target: str) -> int:
