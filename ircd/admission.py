@@ -95,6 +95,12 @@ class Admission:
             or client.cap_negotiating
         ):
             return None
+        reason = server.hooks.nick_reserved(client, client.nick)
+        if reason is not None:
+            # Now that SASL is over: the nick is not this client's; it may pick another.
+            rb.numeric(n.ERR_NICKNAMEINUSE, client.nick, reason)
+            server.release_nick(client)
+            return None
         password, client.password = client.password, None  # not kept longer than needed
         refusal = self.at_registration(client)
         if refusal is not None:

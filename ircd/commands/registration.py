@@ -128,7 +128,9 @@ def nick(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pendi
                 n.ERR_BANNICKCHANGE, banned.name, "Cannot change nickname while banned on channel"
             )
             return None
-    reason = server.hooks.nick_reserved(client, new)
+    # Before registration the check waits for `try_register`: SASL, which may give
+    # the client the account a reserved nick belongs to, comes after NICK.
+    reason = server.hooks.nick_reserved(client, new) if client.registered else None
     if reason is not None:
         rb.numeric(n.ERR_NICKNAMEINUSE, new, reason)
         return

@@ -279,3 +279,29 @@ async def test_repeated_failures_alert_irc_operators(tmp_path: Path, spawn_gatew
     oper.close()
     client.close()
     assert await gw.stop() == 0
+
+
+async def test_irc_user_takes_callsign_nick_with_sasl(tmp_path: Path, spawn_gateway: Spawn) -> None:
+    irc_port = free_port()
+    config = write_config(tmp_path, {"node1": free_port()}, irc_port)
+    wait_for_fresh_step()
+    totp = enroll(config, "K2ABC")
+    gw = spawn_gateway(config)
+    await gw.start()
+    irc = await Client.connect(irc_port, b"CAP LS 302\r\nNICK K2ABC\r\nUSER k2 0 * :Ham\r\n")
+    irc.send(b"CAP REQ :sasl\r\n")
+    await irc.expect("ACK sasl")
+    irc.send(b"AUTHENTICATE PLAIN\r\n")
+    await irc.expect("AUTHENTICATE +")
+    wrong = base64.b64encode(b"\0K2ABC\0" + wrong_code(totp).encode())
+    irc.send(b"AUTHENTICATE " + wrong + b"\r\n")
+    await irc.expect(" 904 ")  # a wrong code fails like any other failure
+    irc.send(b"AUTHENTICATE PLAIN\r\n")
+    await irc.expect("AUTHENTICATE +")
+    irc.send(b"AUTHENTICATE " + base64.b64encode(b"\0k2abc\0" + totp.now().encode()) + b"\r\n")
+    assert b"K2ABC" in await irc.expect(" 903 ")
+    irc.send(b"CAP END\r\n")
+    await irc.expect(" 001 K2ABC ")  # the reserved nick is theirs
+    irc.close()
+    await gw.wait_log("login ok for K2ABC from irc:sasl")
+    assert await gw.stop() == 0

@@ -45,7 +45,7 @@ async def test_embedded_server_and_error_boundary(
         alice = await (await live_client(port)).register("alice")
         victim = await live_client(port)
         with caplog.at_level(logging.ERROR, logger="ircd.net"):
-            await victim.send("NICK boom")
+            await victim.send("NICK boom", "USER boom 0 * :b")  # checked at registration
             closing = await victim.expect("ERROR")
         assert closing.params[0].endswith("(Internal error)")
         assert "bug in a hook" in caplog.text  # the traceback is logged, not swallowed

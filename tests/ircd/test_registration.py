@@ -132,11 +132,16 @@ def test_hooks_reserve_nicks_and_catch_messages(make_harness) -> None:
     hooks = ReservingHooks()
     h = make_harness(hooks=hooks)
     c = h.connect()
-    c.send("NICK G4ABC")
+    # Checked when registration completes (after any SASL), not at NICK.
+    c.send("NICK G4ABC", "USER g4abc 0 * :r")
     replies = c.take()
-    assert replies[0].command == "433"
+    assert [m.command for m in replies] == ["433"]
     assert replies[0].params[-1] == "Reserved for the enrolled callsign owner"
-    c.register("m0xyz")
+    assert not c.client.registered and c.client.nick is None
+    c.send("NICK m0xyz")
+    assert "001" in c.commands()
+    c.send("NICK G4ABC")
+    assert c.commands() == ["433"]  # once registered, at NICK
     c.send("PRIVMSG G4ABC :hello", "PRIVMSG nobody :hi")
     assert c.commands() == ["401"]
     assert hooks.absent == [("G4ABC", "PRIVMSG", "hello"), ("nobody", "PRIVMSG", "hi")]
