@@ -370,6 +370,9 @@ def main() -> None:
     if args.pin and (shutil.which("taskset") is None or (os.cpu_count() or 1) < 2):
         print("taskset missing or a single core: not pinning", file=sys.stderr)
         args.pin = False
+    # SIGTERM (e.g. from `timeout`) must unwind like Ctrl-C, so that `running()` kills the
+    # server it started instead of leaving it behind.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     # Children inherit the limit: the servers hold --idle sockets, the generator too.
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
