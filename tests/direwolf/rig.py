@@ -55,6 +55,8 @@ class Instance:
     kiss_port: int
     agw_port: int
     loss: int = 0
+    #: Extra configuration lines (e.g. MAXFRAME 4).
+    extra: str = ""
     proc: asyncio.subprocess.Process | None = None
     log: list[str] = field(default_factory=list)
 
@@ -69,7 +71,7 @@ class Instance:
         conf.write_text(
             f"ADEVICE udp:{self.audio_in} out{self.name}\nARATE 44100\nACHANNELS 1\n"
             f"CHANNEL 0\nMYCALL {self.mycall}\nMODEM 1200\n"
-            f"KISSPORT {self.kiss_port}\nAGWPORT {self.agw_port}\n"
+            f"KISSPORT {self.kiss_port}\nAGWPORT {self.agw_port}\n{self.extra}"
         )
         args = ["-t", "0", "-c", str(conf)]
         if self.loss:
@@ -106,11 +108,11 @@ class Instance:
 
 
 class DireWolfRig:
-    def __init__(self, workdir: Path, *, loss_a: int = 0, loss_b: int = 0) -> None:
+    def __init__(self, workdir: Path, *, loss_a: int = 0, loss_b: int = 0, extra: str = "") -> None:
         self.workdir = workdir
         udp_a, udp_b = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
-        self.a = Instance("A", "N0DWA", udp_a, udp_b, free_port(), free_port(), loss_a)
-        self.b = Instance("B", "N0DWB", udp_b, udp_a, free_port(), free_port(), loss_b)
+        self.a = Instance("A", "N0DWA", udp_a, udp_b, free_port(), free_port(), loss_a, extra)
+        self.b = Instance("B", "N0DWB", udp_b, udp_a, free_port(), free_port(), loss_b, extra)
 
     async def start(self) -> None:
         try:
