@@ -7,7 +7,6 @@ store checks the data directory's permissions first and runs with umask 077.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import io
 import ipaddress
@@ -27,6 +26,7 @@ from gateway.callsign import parse_base_callsign
 from gateway.config import Config, ConfigError, default_config, load_config
 from gateway.private_files import UnsafePathError, write_private_file
 from gateway.store import Store, StoreError
+from ircd.net import run
 from ircd.passwords import hash_password
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -104,7 +104,7 @@ def _run(args: argparse.Namespace) -> int:
         stream=sys.stderr,
     )
     try:
-        asyncio.run(Gateway(config).run())
+        run(Gateway(config).run())  # on uvloop when it is installed
     except OSError as exc:
         raise CliError(str(exc)) from None
     return EXIT_OK

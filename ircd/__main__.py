@@ -16,7 +16,7 @@ import sys
 
 from ircd.config import DEFAULT_CONFIG, ConfigError, IrcConfig, load_irc_config
 from ircd.hooks import Control
-from ircd.net import IrcServer
+from ircd.net import IrcServer, run
 from ircd.passwords import hash_password
 
 log = logging.getLogger("ircd")
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"invalid configuration:\n{e}", file=sys.stderr)
         return 2
-    return asyncio.run(_serve(config, args.config))
+    return run(_serve(config, args.config))
 
 
 def _hash_password() -> int:
