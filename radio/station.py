@@ -86,6 +86,7 @@ class Connection:
         #: Called after the link did anything (an ack may have made room to send more).
         self.on_progress: Callable[[], None] | None = None
         self.closed = False
+        self._close_requested = False
 
     @property
     def remote(self) -> Address:
@@ -104,8 +105,13 @@ class Connection:
             log.debug("send on a closing link to %s: %s", self.remote, exc)
 
     def close(self) -> None:
-        """Disconnect once what was sent is acknowledged (DISC, then UA)."""
-        if not self.closed:
+        """Disconnect once what was sent is acknowledged (DISC, then UA).
+
+        Only the first call counts: a second `Link.disconnect` while the DISC is
+        outstanding would give up at once with a DM.
+        """
+        if not self.closed and not self._close_requested:
+            self._close_requested = True
             self._station._run(self.link, self.link.disconnect(self._station.now()))
 
 

@@ -112,3 +112,16 @@ async def test_duty_cycle_holds_frames() -> None:
     assert h.kinds() == []  # held back, not dropped
     assert h.station._held
     h.station.stop()
+
+
+async def test_close_is_a_clean_disc_however_often_it_is_asked() -> None:
+    h = Harness()
+    h.receive(FrameType.SABM)
+    (conn,) = h.accepted
+    h.kinds()
+    conn.close()
+    conn.close()
+    assert h.kinds() == [FrameType.DISC]  # once, and no DM giving up
+    h.receive(FrameType.UA, pf=True, command=False)
+    assert h.closed and h.station.links == 0
+    h.station.stop()
