@@ -15,10 +15,20 @@ if TYPE_CHECKING:
 #: Membership modes, highest first, and their NAMES/WHO prefixes (ISUPPORT PREFIX).
 STATUS_MODES: Final = "ov"
 STATUS_PREFIXES: Final = MappingProxyType({"o": "@", "v": "+"})
-#: Channel modes without parameter (ISUPPORT CHANMODES type D).
-FLAG_MODES: Final = "imnst"
+#: Channel modes without parameter (ISUPPORT CHANMODES type D). Beyond RFC 2811's i m n s t,
+#: as on InspIRCd and UnrealIRCd: C no CTCP but ACTION, M speaking needs an account (or
+#: voice), R joining needs an account (or an invite, or +I), T no NOTICE.
+FLAG_MODES: Final = "CMRTimnst"
 #: Invites remembered per channel; the oldest is forgotten first.
 MAX_INVITES: Final = 100
+
+
+def _is_ctcp(text: str) -> bool:
+    """A CTCP request or reply other than ACTION (which +C lets through: it is just "/me")."""
+    if not text.startswith("\x01"):
+        return False
+    name = text[1:].split(" ", 1)[0].rstrip("\x01")
+    return name.upper() != "ACTION"
 
 
 def prefix_for(status: str, multi: bool) -> str:
@@ -79,24 +89,42 @@ class Channel:
             return n.ERR_BADCHANNELKEY
         if self.limit is not None and len(self.members) >= self.limit:
             return n.ERR_CHANNELISFULL
+        needs_invite = "i" in self.modes
+        needs_account = "R" in self.modes and client.account is None
+        # An invite or an invite exception (+I) lets in past +i and +R alike.
         if (
-            "i" in self.modes
+            (needs_invite or needs_account)
             and folded_nick not in self.invites
             and not self.lists.match("I", client)
         ):
-            return n.ERR_INVITEONLYCHAN
+            return n.ERR_INVITEONLYCHAN if needs_invite else n.ERR_NEEDREGGEDNICK
         if self.lists.banned(client):
             return n.ERR_BANNEDFROMCHAN
         return None
 
-    def can_send(self, client: Client) -> bool:
-        """Whether `client` may speak here: +n keeps outsiders out, +m and +b need voice."""
+    def send_refusal(self, client: Client, command: str, text: str) -> str | None:
+        """The mode letter that keeps `client` from sending `command` with `text`, or None.
+
+        "b" stands for a ban. Voice or op speaks past +m, +M and bans; only op also passes
+        +C and +T (UnrealIRCd exempts channel staff the same way; we have no halfop).
+        """
+        modes = self.modes
         status = self.members.get(client)
-        if status:
-            return True  # voice or op speaks even when banned or +m
-        if "m" in self.modes or (status is None and "n" in self.modes):
-            return False
-        return not self.lists.banned(client)
+        if status is None and "n" in modes:
+            return "n"
+        if not status:
+            if "m" in modes:
+                return "m"
+            if "M" in modes and client.account is None:
+                return "M"
+            if self.lists.banned(client):
+                return "b"
+        if "o" not in (status or ""):
+            if "T" in modes and command == "NOTICE":
+                return "T"
+            if "C" in modes and _is_ctcp(text):
+                return "C"
+        return None
 
     def banned_member(self, client: Client) -> bool:
         """A member without voice or op who is banned (kept quiet, may not change nick)."""

@@ -24,7 +24,7 @@ MAX_MODES: Final = 4
 KEYLEN: Final = 32
 #: User modes and channel modes for RPL_MYINFO (004).
 USER_MODES: Final = "Biow"
-CHANNEL_MODES: Final = "Ibeiklmnostv"
+CHANNEL_MODES: Final = "CIMRTbeiklmnostv"
 CHANNEL_MODES_WITH_PARAM: Final = "Ibeklov"
 
 

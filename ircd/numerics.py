@@ -108,6 +108,8 @@ ERR_INVITEONLYCHAN: Final = "473"
 ERR_BANNEDFROMCHAN: Final = "474"
 ERR_BADCHANNELKEY: Final = "475"
 ERR_BADCHANMASK: Final = "476"
+#: Joining a +R channel without an account (InspIRCd, UnrealIRCd).
+ERR_NEEDREGGEDNICK: Final = "477"
 ERR_BANLISTFULL: Final = "478"
 ERR_NOPRIVILEGES: Final = "481"
 ERR_CHANOPRIVSNEEDED: Final = "482"

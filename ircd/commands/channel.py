@@ -75,6 +75,7 @@ _JOIN_ERRORS: Final = MappingProxyType(
         n.ERR_CHANNELISFULL: "Cannot join channel (+l)",
         n.ERR_INVITEONLYCHAN: "Cannot join channel (+i)",
         n.ERR_BANNEDFROMCHAN: "Cannot join channel (+b)",
+        n.ERR_NEEDREGGEDNICK: "Cannot join channel (+R): log in to an account first",
     }
 )
 

@@ -21,6 +21,17 @@ if TYPE_CHECKING:
     from ircd.server import Server
 
 _PREFIX_TO_MODE: Final = MappingProxyType({p: m for m, p in STATUS_PREFIXES.items()})
+#: ERR_CANNOTSENDTOCHAN reasons, by the mode letter `Channel.send_refusal` names.
+_SEND_ERRORS: Final = MappingProxyType(
+    {
+        "n": "Cannot send to channel (+n): join it first",
+        "m": "Cannot send to channel (+m): you need voice",
+        "M": "Cannot send to channel (+M): log in to an account or get voice",
+        "b": "Cannot send to channel (+b): you are banned",
+        "T": "Cannot send to channel (+T): no NOTICEs",
+        "C": "Cannot send to channel (+C): no CTCPs except ACTION",
+    }
+)
 
 
 def privmsg(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
@@ -94,9 +105,12 @@ def _deliver_one(
             if not quiet:
                 rb.numeric(n.ERR_NOSUCHNICK, target, "No such nick/channel")
             return
-        if not channel.can_send(client):
-            if not quiet:
-                rb.numeric(n.ERR_CANNOTSENDTOCHAN, channel.name, "Cannot send to channel")
+        refusal = channel.send_refusal(client, command, text)
+        if refusal is not None:
+            # NOTICE gets no automatic error (RFC 2812 3.3.2), except when NOTICE itself is
+            # what the channel forbids (+T): the sender could not learn it any other way.
+            if not quiet or refusal == "T":
+                rb.numeric(n.ERR_CANNOTSENDTOCHAN, channel.name, _SEND_ERRORS[refusal])
             return
         if command != "TAGMSG":
             hit = screen(server, client, "channel", text, rb)

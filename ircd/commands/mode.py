@@ -1,4 +1,4 @@
-"""MODE for channels (o v, b e I lists, k l m n s t i) and users (i, -o drops oper status)."""
+"""MODE for channels (o v; b e I lists; k l; C M R T i m n s t) and users (i, -o drops oper)."""
 
 from __future__ import annotations
 

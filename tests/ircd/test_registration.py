@@ -23,7 +23,7 @@ def test_welcome_burst(harness) -> None:
         "CASEMAPPING=rfc1459",
         "CHANTYPES=#",
         "PREFIX=(ov)@+",
-        "CHANMODES=beI,k,l,imnst",
+        "CHANMODES=beI,k,l,CMRTimnst",
         "EXCEPTS=e",
         "INVEX=I",
         "MAXLIST=beI:100",
