@@ -1,4 +1,7 @@
-"""Integration: the real irssi client against `python -m ircd`, over plain TCP and over TLS.
+"""Integration: the real irssi client against our IRC server, over plain TCP and over TLS.
+
+The server runs both ways it ships: standalone (`python -m ircd --config FILE`) and embedded
+in the gateway (`python -m gateway --config FILE run`), from the same `irc:` section.
 
 irssi runs headless inside a private tmux server (its own socket, its own --home). The test
 types into it with `tmux send-keys`, reads what it shows from its log files (`/log open`
@@ -7,8 +10,9 @@ of its own. irssi connects, registers (with CAP negotiation, as it does by defau
 channel, talks both ways and opers up with an Argon2id password; over TLS it verifies the
 server's certificate against the self-signed certificate made here.
 
-Every wait is for an expected line with a timeout. irssi and tmux offer no event to await
-from here, so their log files are polled with short sleeps inside that timeout.
+Every wait is for an expected line with a timeout. The server's stderr is read by a thread,
+so waiting for its "ready" line needs no polling; irssi and tmux offer no event to await from
+here, so their log files are polled with short sleeps inside that timeout.
 Skipped only when irssi or tmux is not installed (Debian packages `irssi` and `tmux`).
 """
 
@@ -19,12 +23,14 @@ import contextlib
 import datetime
 import ipaddress
 import os
+import queue
 import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -112,74 +118,117 @@ def hash_password(password: str) -> str:
     return digest
 
 
+class ServerProcess:
+    """The server under test as a subprocess; a thread drains its stderr into `log`.
+
+    The pipe must be read all along (a full pipe would block the server's logging); the
+    thread also lets the test wait for a log line with a timeout instead of polling.
+    """
+
+    def __init__(self, argv: list[str], what: str) -> None:
+        self.what = what
+        self.log: list[str] = []
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        self._reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._reader.start()
+
+    def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            self.log.append(line)
+            self._lines.put(line)
+        self._lines.put(None)  # end of stream: the process is gone
+
+    def wait_for(self, *patterns: str, timeout: float = TIMEOUT) -> None:
+        """Wait until every regex in `patterns` has matched some stderr line, in any order."""
+        missing = set(patterns)
+        deadline = time.monotonic() + timeout
+        while missing:
+            try:
+                line = self._lines.get(timeout=max(deadline - time.monotonic(), 0.001))
+            except queue.Empty:
+                recent = "\n".join(self.log[-30:])
+                raise AssertionError(
+                    f"{self.what}: no line matching {sorted(missing)} in {timeout} s; "
+                    f"log:\n{recent}"
+                ) from None
+            if line is None:
+                status = self.proc.wait(10)
+                recent = "\n".join(self.log[-30:])
+                raise AssertionError(f"{self.what} exited with status {status}; log:\n{recent}")
+            missing = {p for p in missing if not re.search(p, line)}
+
+    def stop(self) -> None:
+        """SIGTERM (the clean stop) by PID, SIGKILL if that takes too long; always reaped."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._reader.join(10)
+
+
 @dataclass
 class Ircd:
-    proc: subprocess.Popen[bytes]
+    """How to reach the running IRC server (whichever way it was started)."""
+
     plain_port: int
     tls_port: int
     cert: Path
-    log: Path
 
 
-def wait_for_file_text(path: Path, pattern: str, timeout: float, alive: Iterator[None]) -> str:
-    """Poll `path` until `pattern` (a regex) matches; `alive` raises if the writer died."""
-    deadline = time.monotonic() + timeout
-    while True:
-        next(alive)
-        text = path.read_text(errors="replace") if path.exists() else ""
-        if re.search(pattern, text):
-            return text
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{pattern!r} not in {path} after {timeout} s:\n{text[-3000:]}")
-        time.sleep(0.05)
+@pytest.fixture(scope="module")
+def oper_hash() -> str:
+    """One Argon2id hash for every test here: making it is the slow part of the setup."""
+    return hash_password(OPER_PASSWORD)
 
 
-def _running(proc: subprocess.Popen[bytes], what: str) -> Iterator[None]:
-    while True:
-        if proc.poll() is not None:
-            raise AssertionError(f"{what} exited with status {proc.returncode}")
-        yield
-
-
-@pytest.fixture
-def ircd(tmp_path: Path) -> Iterator[Ircd]:
+@pytest.fixture(params=["ircd", "gateway"])
+def ircd(request: pytest.FixtureRequest, tmp_path: Path, oper_hash: str) -> Iterator[Ircd]:
+    """The same `irc:` section served by `python -m ircd` ("ircd") and `gateway run`."""
+    kind: str = request.param
     cert, key = make_certificate(tmp_path)
     plain, tls = free_port(), free_port()
-    config = tmp_path / "irc.yaml"
-    config.write_text(
-        f"""irc:
+    irc_section = f"""irc:
   server_name: irc.test
   network: PacketNet
   listen:
     - {{host: 127.0.0.1, port: {plain}}}
     - {{host: 127.0.0.1, port: {tls}, tls: {{cert: {cert}, key: {key}}}}}
   opers:
-    - {{name: {OPER_NAME}, password_hash: "{hash_password(OPER_PASSWORD)}"}}
-""",
-        encoding="utf-8",
-    )
-    log = tmp_path / "ircd.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ircd", "--config", str(config), "--verbose"],
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
+    - {{name: {OPER_NAME}, password_hash: "{oper_hash}"}}
+"""
+    config = tmp_path / "config.yaml"
+    if kind == "gateway":
+        # The gateway needs a data directory for its store and a telnet listener of its
+        # own; the `irc:` section is the standalone server's, unchanged.
+        config.write_text(
+            f"data_dir: {tmp_path / 'data'}\n"
+            f"telnet: {{listen: [{{host: 127.0.0.1, port: {free_port()}}}]}}\n" + irc_section,
+            encoding="utf-8",
         )
+        argv = [sys.executable, "-m", "gateway", "--config", str(config), "run"]
+        ready = ["gateway running"]  # logged once every listener is up
+    else:
+        config.write_text(irc_section, encoding="utf-8")
+        argv = [sys.executable, "-m", "ircd", "--config", str(config), "--verbose"]
+        ready = [rf"listening on 127\.0\.0\.1:{port}\b" for port in (plain, tls)]
+    server = ServerProcess(argv, kind)
     try:
-        wait_for_file_text(
-            log, rf"listening on 127\.0\.0\.1:{tls}", TIMEOUT, _running(proc, "ircd")
-        )
-        wait_for_file_text(log, rf"listening on 127\.0\.0\.1:{plain}", 1, _running(proc, "ircd"))
-        yield Ircd(proc, plain, tls, cert, log)
+        server.wait_for(*ready)
+        yield Ircd(plain, tls, cert)
     finally:
-        proc.terminate()  # by PID; SIGTERM is the clean stop
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        server.stop()
 
 
 # -- the raw-socket client -------------------------------------------------------------
