@@ -7,47 +7,14 @@ that accepts everything).
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import hashlib
 import ssl
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from ircd.config import IrcConfig, Limits, Listener, TlsConfig
 from ircd.net import IrcServer
-
-
-def make_cert(directory: Path, name: str) -> tuple[Path, Path, str]:
-    """A self-signed certificate: (cert path, key path, SHA-256 of its DER)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    fingerprint = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
-    return cert_path, key_path, fingerprint
+from tests.tlscerts import self_signed
 
 
 class Accounts:
@@ -63,7 +30,7 @@ class Accounts:
 
 @pytest.fixture
 def pki(tmp_path: Path) -> dict[str, tuple[Path, Path, str]]:
-    return {name: make_cert(tmp_path, name) for name in ("server", "trusted", "stranger")}
+    return {name: self_signed(tmp_path, name) for name in ("server", "trusted", "stranger")}
 
 
 def client_context(pki, name: str | None) -> ssl.SSLContext:

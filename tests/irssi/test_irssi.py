@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
-import ipaddress
 import os
 import queue
 import re
@@ -37,10 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+from tests.tlscerts import self_signed
 
 pytestmark = pytest.mark.skipif(
     shutil.which("irssi") is None or shutil.which("tmux") is None,
@@ -65,41 +61,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def make_certificate(directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1, usable as its own CA by irssi's verifier."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "irc.test")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
-            critical=False,
-        )
-        # CA:TRUE so OpenSSL accepts it as a trust anchor from irssi's -tls_cafile.
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
 
 
 def hash_password(password: str) -> str:
@@ -197,7 +158,7 @@ def oper_hash() -> str:
 def ircd(request: pytest.FixtureRequest, tmp_path: Path, oper_hash: str) -> Iterator[Ircd]:
     """The same `irc:` section served by `python -m ircd` ("ircd") and `gateway run`."""
     kind: str = request.param
-    cert, key = make_certificate(tmp_path)
+    cert, key, _ = self_signed(tmp_path, for_loopback=True)
     plain, tls = free_port(), free_port()
     irc_section = f"""irc:
   server_name: irc.test
