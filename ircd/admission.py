@@ -186,7 +186,8 @@ class Admission:
         """Connect and register an in-process client whose identity the embedder vouches for.
 
         No password, allow block, ban or throttle applies and the host is shown as given
-        (no cloak). The welcome burst goes to `sink`; afterwards feed the client's lines
+        (no cloak); later bans never match it and a spamfilter's gline acts on it as a
+        kill, since its address is the embedder's, shared by every attached client. The welcome burst goes to `sink`; afterwards feed the client's lines
         with `receive(client, data)` and end it with `disconnect(client, reason)`.
         Raises `AttachError` if the nick is malformed or taken, or the server is full.
         """
@@ -203,6 +204,7 @@ class Admission:
             server.new_client_id(), sink, ip=ip, tls=False, now=server.clock(), max_line=MAX_LINE
         )
         client.host = client.realhost = host
+        client.in_process = True
         client.user = user
         client.realname = realname or nick
         client.account = account
@@ -259,7 +261,7 @@ class Admission:
         return self._exempt(client, "spamfilter")
 
     def disconnected(self, client: Client) -> None:
-        if self.throttle is not None and client.registered:
+        if self.throttle is not None and client.registered and not client.in_process:
             self.throttle.remember(client.ip, self._server.clock() - client.connected_at)
 
     def matching_clients(self, line: XLine) -> list[Client]:
@@ -274,7 +276,7 @@ class Admission:
                 hit = table.find_user(client.user or "*", hosts, normalize_ip(client.ip), now)
             else:
                 hit = table.find_ip(normalize_ip(client.ip), now)
-            if hit is not None and not self._exempt(client, "bans"):
+            if hit is not None and not client.in_process and not self._exempt(client, "bans"):
                 out.append(client)
         return out
 

@@ -62,7 +62,7 @@ class Client:
     """State of one connection. The server owns every instance and all mutation of it.
 
     Hooks may read `nick`, `user`, `host`, `realhost`, `ip`, `realname`, `account`,
-    `certfp`, `tls`, `registered`.
+    `certfp`, `tls`, `registered`, `in_process`.
     """
 
     __slots__ = (
@@ -78,6 +78,7 @@ class Client:
         "flood_exempt",
         "host",
         "id",
+        "in_process",
         "ip",
         "last_active",
         "last_recv",
@@ -143,6 +144,9 @@ class Client:
         self.penalty_until = now
         # Matched by irc.exempt.flood: no command penalty (recvq and sendq still apply).
         self.flood_exempt = False
+        #: Attached by the embedder (`Server.attach`): its address is the embedder's own,
+        #: shared by every such client, so address-based bans and G-lines never apply.
+        self.in_process = False
         self.resume_handle: TimerHandle | None = None
         # A command still running off the loop (OPER's password check); input waits for it.
         self.pending: asyncio.Task[None] | None = None

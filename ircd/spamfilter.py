@@ -328,6 +328,9 @@ def screen(
         return None
     if spec.action == "kill":
         _kill(server, client, rb, f"Spamfilter: {spec.reason}")
+    elif spec.action == "gline" and client.in_process:
+        # Its address is the embedder's, shared by every radio user: ban no address.
+        _kill(server, client, rb, f"Spamfilter: {spec.reason}")
     elif spec.action == "gline":
         _gline(server, client, rb, spec)
     return f

@@ -136,3 +136,28 @@ async def test_attached_client_and_socket_client_together(live_client) -> None:
     finally:
         await irc.stop(timeout=2)
     assert conn.closed
+
+
+async def test_attached_clients_are_never_g_lined(make_harness) -> None:
+    """Every attached client shares the embedder's address: a G-line would ban them all."""
+    from ircd.spamfilter import FilterSpec
+
+    gline = FilterSpec.build("buy.*now", ["channel"], "gline", "spam", duration=600)
+    h = make_harness(spamfilter=(gline,))
+    op = h.connect("127.0.0.1").register("op")
+    h.server.set_oper(op.client, "root")
+    spammer = InProcessConnection.attach(h.server, **RADIO)
+    other = InProcessConnection.attach(
+        h.server, nick="K2DEF", user="k2def", host="radio.gateway", account="K2DEF"
+    )
+    local = h.connect("127.0.0.1").register("local")
+    spammer.send("JOIN #c")
+    spammer.send("PRIVMSG #c :buy now")
+    await asyncio.sleep(0)
+    assert spammer.closed and h.server.find_nick("K1ABC") is None  # killed, as for a kill
+    assert h.server.admission.xlines.lines("G") == []  # and no address banned
+    assert not other.closed and not local.sink.closed
+    # An operator's G-line on loopback does not reach attached clients either.
+    op.send("GLINE *@127.0.0.1 1h :loopback")
+    await asyncio.sleep(0)
+    assert local.sink.closed and not other.closed
