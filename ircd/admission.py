@@ -187,8 +187,9 @@ class Admission:
 
         No password, allow block, ban or throttle applies and the host is shown as given
         (no cloak); later bans never match it and a spamfilter's gline acts on it as a
-        kill, since its address is the embedder's, shared by every attached client. The welcome burst goes to `sink`; afterwards feed the client's lines
-        with `receive(client, data)` and end it with `disconnect(client, reason)`.
+        kill, since its address is the embedder's, shared by every attached client.
+        The welcome burst goes to `sink`; afterwards feed the client's lines with
+        `receive(client, data)` and end it with `disconnect(client, reason)`.
         Raises `AttachError` if the nick is malformed or taken, or the server is full.
         """
         server = self._server
