@@ -35,7 +35,8 @@ added commands                    ``server.MAX_EXTRA_COMMANDS``
 input per client (LineBuffer)     ``protocol.MAX_LINE`` per line, ``limits.recvq`` queued
 output per client                 ``limits.sendq`` (then "SendQ exceeded")
 SASL message                      ``commands.sasl.MAX_MESSAGE`` bytes, state per client
-pending tasks (Server._tasks)     one deferred command per client, one per ban write
+pending tasks (Server.runner)     one deferred command per client, one per ban write
+command tracebacks (FaultLog)     ``faults.BURST`` per ``faults.PERIOD`` seconds, then counted
 ================================  ==========================================================
 """
 

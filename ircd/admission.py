@@ -135,7 +135,7 @@ class Admission:
         ok = await server.passwords.verify(password_hash, password)
         if client.closed:
             return
-        rb = ReplyBuffer(server, client)
+        rb = server.replies(client)
         if ok:
             self.complete(client, rb)
             rb.flush()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -10,6 +9,8 @@ from ircd.protocol import LineBuffer
 
 if TYPE_CHECKING:
     from ircd.channel import Channel
+    from ircd.replies import ReplyBuffer
+    from ircd.runner import Job
 
 #: Bits of `Client.tag_mode`: which IRCv3 tags the client wants to see.
 TAGS_MESSAGE = 1  # message-tags: msgid and client-only tags
@@ -76,6 +77,7 @@ class Client:
         "closed",
         "connected_at",
         "flood_exempt",
+        "held",
         "host",
         "id",
         "in_process",
@@ -148,8 +150,10 @@ class Client:
         #: shared by every such client, so address-based bans and G-lines never apply.
         self.in_process = False
         self.resume_handle: TimerHandle | None = None
-        # A command still running off the loop (OPER's password check); input waits for it.
-        self.pending: asyncio.Task[None] | None = None
+        # A command still running off the loop (OPER's password check); input waits for it,
+        # and its replies (with their label) wait in `held` until it is done.
+        self.pending: Job | None = None
+        self.held: ReplyBuffer | None = None
         # A SASL exchange in progress (ircd.commands.sasl.SaslState), and failures so far.
         self.sasl: Any = None
         self.sasl_failures = 0

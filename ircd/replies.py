@@ -19,7 +19,7 @@ class ReplyBuffer:
     read the replies without any I/O.
     """
 
-    __slots__ = ("_out", "client", "label", "server")
+    __slots__ = ("_out", "client", "command", "label", "server")
 
     def __init__(self, server: Server, client: Client) -> None:
         self.server = server
@@ -27,6 +27,8 @@ class ReplyBuffer:
         self._out: list[Message] = []
         #: The client's label (labeled-response): set, the replies carry it on flush.
         self.label: str | None = None
+        #: The command being answered ("*" until the line parsed), for error replies.
+        self.command = "*"
 
     def __iter__(self) -> Iterator[Message]:
         """The messages collected so far (for tests)."""
@@ -35,10 +37,22 @@ class ReplyBuffer:
     def add(self, msg: Message) -> None:
         self._out.append(msg)
 
+    def discard(self) -> None:
+        """Forget the replies collected so far (the command failed half-way)."""
+        self._out = []
+
     def numeric(self, code: str, *params: str) -> None:
-        """Add a numeric from the server, addressed to the client (its nick or "*")."""
+        """Add a numeric from the server, addressed to the client (its nick or "*").
+
+        A middle parameter that cannot be one (empty, with a space, or starting with
+        ':', as a user may send: `CAP :a b`) is replaced by "*", as Ergo does.
+        """
         self._out.append(
-            Message(source=self.server.name, command=code, params=(self.client.name, *params))
+            Message(
+                source=self.server.name,
+                command=code,
+                params=(self.client.name, *map(safe_middle, params[:-1]), *params[-1:]),
+            )
         )
 
     def numeric_list(
@@ -109,7 +123,13 @@ class ReplyBuffer:
         self._out.append(Message(source=source, command="BATCH", params=(f"-{ref}",)))
 
     def fail(self, command: str, code: str, *context: str, text: str) -> None:
-        """A standard reply FAIL (IRCv3 standard-replies)."""
-        self._out.append(
-            Message(source=self.server.name, command="FAIL", params=(command, code, *context, text))
-        )
+        """A standard reply FAIL (IRCv3 standard-replies); context as in `numeric`."""
+        params = (safe_middle(command), code, *map(safe_middle, context), text)
+        self._out.append(Message(source=self.server.name, command="FAIL", params=params))
+
+
+def safe_middle(param: str) -> str:
+    """`param`, or "*" where it could not be a middle parameter on the wire."""
+    if not param or " " in param or param[0] == ":":
+        return "*"
+    return param

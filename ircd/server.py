@@ -7,16 +7,15 @@ client's `Sink`, time comes from the injected `clock`, and timers go through the
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import itertools
 import logging
 import re
 import secrets
 import time
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
 from ircd import numerics as n
 from ircd.admission import Admission
@@ -28,6 +27,7 @@ from ircd.commands import COMMANDS, CommandSpec, Handler, dispatch
 from ircd.commands.ircv3 import monitor_offline, monitor_online
 from ircd.commands.registration import announce_caps, offered_caps
 from ircd.config import IrcConfig, OperConfig
+from ircd.faults import FaultLog
 from ircd.history import History
 from ircd.hooks import Accounts, Control, NoHooks, ServerHooks
 from ircd.isupport import (
@@ -47,6 +47,7 @@ from ircd.protocol import (
     parse_line,
 )
 from ircd.replies import ReplyBuffer
+from ircd.runner import AsyncioRunner, Pending, Runner, loop_scheduler
 from ircd.spamfilter import SpamFilters, announce_disabled
 from ircd.whowas import WhoWas
 from ircd.xlines import BanStore
@@ -56,10 +57,20 @@ log = logging.getLogger("ircd")
 _NICK: Final = re.compile(r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}\-]*\Z")
 _CHANNEL_FORBIDDEN: Final = re.compile(r"[\s,\x07\x00]")
 
-Pending = Coroutine[Any, Any, None]
+__all__ = ("Pending", "Server")
 #: Commands an embedder may add with `Server.add_command`.
 MAX_EXTRA_COMMANDS: Final = 64
 _COMMAND_NAME: Final = re.compile(r"[A-Z]{1,32}\Z")
+
+
+class _Starting:
+    """`Client.pending` while the runner starts a continuation (it may finish at once)."""
+
+    def cancel(self) -> None:
+        pass
+
+
+_STARTING: Final = _Starting()
 
 
 def _cloaker(config: IrcConfig) -> Cloaker | None:
@@ -81,8 +92,12 @@ class Server:
         accounts: Accounts | None = None,
         control: Control | None = None,
         perf_timer: Callable[[], int] = time.perf_counter_ns,
+        runner: Runner | None = None,
     ) -> None:
-        """`perf_timer` (nanoseconds) times spamfilter evaluations; tests inject one."""
+        """`perf_timer` (nanoseconds) times spamfilter evaluations; tests inject one.
+
+        `runner` runs deferred commands (default: tasks of the running asyncio loop).
+        """
         self._config = config
         self.hooks: ServerHooks = hooks if hooks is not None else NoHooks()
         self.clock = clock
@@ -105,7 +120,8 @@ class Server:
         self._msgids = itertools.count(1)
         self._batch_ids = itertools.count(1)
         self._msgid_prefix = secrets.token_hex(4)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.runner: Runner = runner if runner is not None else AsyncioRunner()
+        self.faults = FaultLog(clock)
         self._tick_handle: TimerHandle | None = None
         # The reply buffer of the command being run: messages for its client go there.
         self._rb: ReplyBuffer | None = None
@@ -223,7 +239,7 @@ class Server:
     # -- lifecycle ---------------------------------------------------------------------
 
     def _scheduler_or_loop(self) -> Scheduler:
-        return self._scheduler if self._scheduler is not None else asyncio.get_running_loop()
+        return self._scheduler if self._scheduler is not None else loop_scheduler()
 
     def start(self) -> None:
         """Start the periodic ping and timeout check (needs a scheduler or a running loop)."""
@@ -318,11 +334,18 @@ class Server:
                 else:
                     assert isinstance(item, bytes)
                     pending = self._handle_line(client, item, rb)
+            except Exception as exc:
+                # The boundary for commands: a bug costs this command, not the connection.
+                self._failed(client, rb, exc)
             finally:
                 self._rb = None
-            rb.flush()
-            if pending is not None:
-                self._start_pending(client, pending)
+            if pending is not None and not client.closed:
+                # Its replies, label included, wait for the end of the continuation.
+                self._start_pending(client, pending, rb)
+            else:
+                if pending is not None:
+                    pending.close()
+                rb.flush()
 
     def _resume(self, client: Client) -> None:
         client.resume_handle = None
@@ -342,29 +365,40 @@ class Server:
         if msg.tags and line.find(b" ") > MAX_CLIENT_TAGS:
             rb.numeric(n.ERR_INPUTTOOLONG, "Input line was too long")
             return None
+        rb.command = msg.command
         label = msg.tags.get("label")
         if label is not None and "labeled-response" in client.caps and 0 < len(label) <= 64:
             rb.label = label
         return dispatch(self, client, msg, rb)
 
-    def _start_pending(self, client: Client, coro: Pending) -> None:
+    def _failed(self, client: Client, rb: ReplyBuffer, exc: BaseException) -> None:
+        """A command raised: log it (rate-limited), answer with one error, carry on."""
+        self.faults.record(f"command {rb.command} failed for {client!r}", exc)
+        rb.discard()
+        if not client.closed:
+            rb.numeric(n.ERR_UNKNOWNERROR, rb.command, "Internal error")
+
+    def _start_pending(self, client: Client, coro: Pending, rb: ReplyBuffer) -> None:
         # Later lines must wait: their meaning may depend on this command's outcome.
-        task = asyncio.get_running_loop().create_task(coro)
-        client.pending = task
-        self._tasks.add(task)
+        client.held = rb
         client.sink.pause_reading()
-        task.add_done_callback(lambda t: self._pending_done(client, t))
+        client.pending = _STARTING
+        job = self.runner.run(coro, lambda exc: self._pending_done(client, exc))
+        if client.pending is _STARTING:  # else a runner finished it already, synchronously
+            client.pending = job
+
+    def replies(self, client: Client) -> ReplyBuffer:
+        """Where a deferred command writes its result: the buffer (and label) it started with."""
+        held = client.held
+        return held if held is not None else ReplyBuffer(self, client)
 
     def run_background(self, coro: Pending) -> None:
         """Run a coroutine that answers nobody (e.g. a store write); failures are logged."""
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._background_done)
+        self.runner.run(coro, self._background_done)
 
-    def _background_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("background task failed", exc_info=task.exception())
+    def _background_done(self, exc: BaseException | None) -> None:
+        if exc is not None:
+            self.faults.record("background task failed", exc)
 
     def notice_opers(self, text: str, rb: ReplyBuffer | None = None) -> None:
         """A server notice to every operator (ban changes, kills, ...).
@@ -378,17 +412,16 @@ class Server:
             else:
                 self.send(oper, notice)
 
-    def _pending_done(self, client: Client, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
+    def _pending_done(self, client: Client, exc: BaseException | None) -> None:
         client.pending = None
-        if task.cancelled() or client.closed:
+        rb, client.held = client.held, None
+        if client.closed:
             return
-        exc = task.exception()
+        if rb is None:
+            rb = ReplyBuffer(self, client)
         if exc is not None:
-            # The per-connection boundary for deferred commands: log it, close this one.
-            log.error("command failed for %r", client, exc_info=exc)
-            self.disconnect(client, "Internal error")
-            return
+            self._failed(client, rb, exc)
+        rb.flush()
         client.sink.resume_reading()
         self._process(client)
 
@@ -402,6 +435,8 @@ class Server:
             client.resume_handle = None
         if client.pending is not None:
             client.pending.cancel()
+            client.pending = None
+        client.held = None
         self.admission.disconnected(client)
         if client.sasl is not None:
             client.sasl = None

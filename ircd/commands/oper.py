@@ -47,7 +47,7 @@ async def _finish_oper(
     ok = good and allowed
     if client.closed:
         return
-    rb = ReplyBuffer(server, client)
+    rb = server.replies(client)
     if ok:
         server.set_oper(client, name)
         log.info("%s (%s) is now operator %s", client.name, client.ip, name)

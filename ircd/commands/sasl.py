@@ -122,7 +122,7 @@ async def _finish(server: Server, client: Client, check: Awaitable[str | None]) 
     account = await check
     if client.closed:
         return
-    rb = ReplyBuffer(server, client)
+    rb = server.replies(client)
     if account is None:
         _fail(server, client, rb)
     else:

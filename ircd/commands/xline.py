@@ -138,9 +138,8 @@ async def _persist(server: Server, client: Client, write: Pending, done: str) ->
         log.error("cannot save server bans: %s", e)
         done = f"Warning: the change is active but was not saved ({e.strerror})"
     if done and not client.closed:
-        server.send(
-            client, Message(source=server.name, command="NOTICE", params=(client.name, done))
-        )
+        # After the replies held for this command, with its label (the server flushes).
+        _notice(server, client, server.replies(client), done)
 
 
 def stats(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:

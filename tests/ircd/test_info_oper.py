@@ -145,7 +145,8 @@ async def test_quit_during_oper_check(make_harness) -> None:
     a.send("OPER root right")
     h.server.disconnect(a.client, "gone")
     await asyncio.sleep(0)
-    assert h.server._tasks == set() or all(t.cancelled() or t.done() for t in h.server._tasks)
+    tasks = h.server.runner.tasks  # type: ignore[attr-defined]
+    assert tasks == set() or all(t.cancelled() or t.done() for t in tasks)
     assert h.server.oper_count == 0
 
 
