@@ -20,6 +20,7 @@ from ircd import numerics as n
 from ircd.client import Client
 from ircd.commands.info import send_lusers, send_motd
 from ircd.commands.ircv3 import monitor_online
+from ircd.commands.registration import nick_in_use
 from ircd.isupport import CHANNEL_MODES, CHANNEL_MODES_WITH_PARAM, USER_MODES, VERSION
 from ircd.masks import normalize_ip
 from ircd.protocol import MAX_LINE
@@ -98,7 +99,7 @@ class Admission:
         reason = server.hooks.nick_reserved(client, client.nick)
         if reason is not None:
             # Now that SASL is over: the nick is not this client's; it may pick another.
-            rb.numeric(n.ERR_NICKNAMEINUSE, client.nick, reason)
+            nick_in_use(client, client.nick, reason, rb, explain=True)
             server.release_nick(client)
             return None
         password, client.password = client.password, None  # not kept longer than needed

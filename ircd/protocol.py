@@ -25,8 +25,8 @@ from typing import Final
 MAX_BODY: Final = 512
 #: The tag section, "@" and the trailing space included (IRCv3 message-tags).
 MAX_TAGS: Final = 8191
-#: Bytes of tag data a client may send (IRCv3 message-tags: 4094 plus "@" and space).
-MAX_CLIENT_TAGS: Final = 4096
+#: Bytes of tag data a client may send, "@" and the space after excluded (IRCv3 message-tags).
+MAX_CLIENT_TAG_DATA: Final = 4094
 #: The longest line `LineBuffer` accepts, terminator excluded.
 MAX_LINE: Final = MAX_TAGS + MAX_BODY - 2
 #: RFC 1459 allows at most 15 parameters.
@@ -145,8 +145,15 @@ def _parse_tags(raw: str) -> dict[str, str]:
     return tags
 
 
-def parse_line(line: bytes) -> Message:
-    """Parse one line, terminator already removed. Raise `IrcParseError` on anything invalid."""
+def parse_line(line: bytes, *, replace_invalid: bool = False) -> Message:
+    """Parse one line, terminator already removed. Raise `IrcParseError` on anything invalid.
+
+    A command word that is neither letters nor three digits (`NONEXISTENT_COMMAND`) still
+    parses, so that the server can answer 421 with the client's label; such a `Message`
+    is only ever read, never sent. `replace_invalid` decodes bad UTF-8 as U+FFFD instead
+    of raising (the server does so to answer FAIL with the command and label).
+    """
+    errors = "replace" if replace_invalid else "strict"
     if b"\0" in line or b"\r" in line or b"\n" in line:
         raise IrcParseError("NUL, CR or LF inside a line")
     tags: dict[str, str] = {}
@@ -158,14 +165,14 @@ def parse_line(line: bytes) -> Message:
         if end + 1 > MAX_TAGS:
             raise IrcParseError("tags too long")
         try:
-            tags = _parse_tags(line[1:end].decode("utf-8"))
+            tags = _parse_tags(line[1:end].decode("utf-8", errors))
         except UnicodeDecodeError:
             raise IrcParseError("invalid UTF-8") from None
         body = line[end + 1 :].lstrip(b" ")
     if len(body) > MAX_BODY - 2:
         raise IrcParseError("line too long")
     try:
-        text = body.decode("utf-8")
+        text = body.decode("utf-8", errors)
     except UnicodeDecodeError:
         raise IrcParseError("invalid UTF-8") from None
 
@@ -189,7 +196,7 @@ def parse_line(line: bytes) -> Message:
     if not words:
         raise IrcParseError("missing command")
     command = words[0]
-    if not _COMMAND.match(command):
+    if command[0] in "@:":  # a second tag or source section: not a command at all
         raise IrcParseError("invalid command")
     params = words[1:]
     if trailing is not None:

@@ -39,7 +39,7 @@ from ircd.output import encode
 from ircd.passwords import PasswordChecker
 from ircd.protocol import (
     MAX_BODY,
-    MAX_CLIENT_TAGS,
+    MAX_CLIENT_TAG_DATA,
     MAX_LINE,
     BufferEvent,
     IrcParseError,
@@ -354,21 +354,34 @@ class Server:
     def _handle_line(self, client: Client, line: bytes, rb: ReplyBuffer) -> Pending | None:
         if not line.strip(b" "):
             return None  # empty lines are ignored silently (Modern IRC)
+        bad_utf8 = False
         try:
-            msg = parse_line(line)
+            try:
+                msg = parse_line(line)
+            except IrcParseError as e:
+                if e.reason != "invalid UTF-8":
+                    raise
+                # UTF8ONLY: parse it anyway, to answer with the command and the label.
+                msg = parse_line(line, replace_invalid=True)
+                bad_utf8 = True
         except IrcParseError as e:
             if e.reason in ("line too long", "tags too long"):
                 rb.numeric(n.ERR_INPUTTOOLONG, "Input line was too long")
             else:
                 rb.numeric(n.ERR_UNKNOWNERROR, "*", f"Malformed message: {e.reason}")
             return None
-        if msg.tags and line.find(b" ") > MAX_CLIENT_TAGS:
-            rb.numeric(n.ERR_INPUTTOOLONG, "Input line was too long")
-            return None
         rb.command = msg.command
         label = msg.tags.get("label")
         if label is not None and "labeled-response" in client.caps and 0 < len(label) <= 64:
             rb.label = label
+        # Tag data is what lies between "@" and the space (IRCv3 message-tags: 4094 bytes).
+        if msg.tags and line.find(b" ") - 1 > MAX_CLIENT_TAG_DATA:
+            rb.numeric(n.ERR_INPUTTOOLONG, "Input line was too long")
+            return None
+        if bad_utf8 and msg.command != "USER":
+            # USER goes on with U+FFFD in place of the bad bytes, so registration never stalls.
+            rb.fail(msg.command, "INVALID_UTF8", text="Message rejected: it is not UTF-8")
+            return None
         return dispatch(self, client, msg, rb)
 
     def _failed(self, client: Client, rb: ReplyBuffer, exc: BaseException) -> None:
@@ -504,7 +517,9 @@ class Server:
             msg = Message(source=client.prefix, command="NICK", params=(nick,))
             self.fanout(itertools.chain((client,), self.peers(client)), msg)
         client.nick = nick
-        if client.registered and old is not None:
+        if client.registered and old is not None and self.fold(old) != self.fold(nick):
+            # Watchers of the old nick see it go, watchers of the new one see it come;
+            # a change of case only is the same nick to MONITOR.
             monitor_offline(self, old)
             monitor_online(self, client)
 

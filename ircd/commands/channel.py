@@ -64,6 +64,10 @@ def _join_one(server: Server, client: Client, name: str, key: str | None, rb: Re
     )
     server.fanout((c for c in channel.members if "extended-join" not in c.caps), plain)
     server.fanout((c for c in channel.members if "extended-join" in c.caps), extended)
+    if client.away is not None:
+        # away-notify: members learn at once that the newcomer is away (IRCv3 away-notify).
+        away = Message(source=client.prefix, command="AWAY", params=(client.away,))
+        server.fanout((c for c in channel.members if "away-notify" in c.caps), away, client)
     if channel.topic:
         send_topic(server, channel, rb)
     send_names(server, client, channel, rb)
@@ -199,7 +203,12 @@ def kick(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
         rb.numeric(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
         return
     reason = msg.params[2][: server.config.limits.kicklen] if len(msg.params) > 2 else client.name
-    for nick in msg.params[1].split(",")[:MAX_TARGETS]:
+    nicks = [nick for nick in msg.params[1].split(",") if nick]
+    if len(nicks) > MAX_TARGETS:
+        # All or nothing: kicking the first few of a list is a surprise (ISUPPORT TARGMAX).
+        rb.numeric(n.ERR_TOOMANYTARGETS, msg.params[1], f"Too many targets, at most {MAX_TARGETS}")
+        return
+    for nick in nicks:
         target = server.find_nick(nick)
         if target is None or target not in channel.members:
             rb.numeric(n.ERR_USERNOTINCHANNEL, nick, channel.name, "They aren't on that channel")

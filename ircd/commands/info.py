@@ -30,25 +30,35 @@ def who(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """
     mask = msg.params[0]
     whox = _whox(msg.params[1]) if len(msg.params) > 1 and msg.params[1].startswith("%") else None
+    # +i hides a user from those who share no channel with them, except for a query
+    # naming them exactly (Modern IRC, "WHO"); the peer set is built once, when needed.
+    shared: set[Client] | None = None
     if mask.startswith("#"):
         channel = server.find_channel(mask)
         if channel is not None:
             member = client in channel.members
             if member or not channel.secret:
                 for user, status in channel.members.items():
-                    if member or not user.invisible:
-                        _who_reply(server, client, rb, user, channel.name, status, whox)
+                    if not member and user.invisible:
+                        if shared is None:
+                            shared = set(server.peers(client))
+                        if user not in shared:
+                            continue
+                    _who_reply(server, client, rb, user, channel.name, status, whox)
     else:
         folded = server.fold(mask)
-        shared = set(server.peers(client))
+        exact = server.find_nick(mask)
         count = 0
-        for user in list(server.nicks.values()):
+        for user in [exact] if exact is not None else list(server.nicks.values()):
             if count >= MAX_WHO_RESULTS:
                 break
             if not user.registered or not glob_match(folded, server.fold(user.name)):
                 continue
-            if user.invisible and user is not client and user not in shared:
-                continue
+            if user.invisible and user is not client and user is not exact:
+                if shared is None:
+                    shared = set(server.peers(client))
+                if user not in shared:
+                    continue
             channel = next(iter(user.channels.values()), None)
             name = channel.name if channel is not None and not channel.secret else "*"
             status = channel.members[user] if channel is not None and name != "*" else ""

@@ -48,11 +48,14 @@ def monitor(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> No
     sub = msg.params[0]
     targets = [t for t in msg.params[1].split(",") if t] if len(msg.params) > 1 else []
     if sub == "+":
-        added = []
+        added: list[str] = []
+        seen: set[str] = set()
         for i, nick in enumerate(targets):
-            if not server.valid_nick(nick):
-                continue
-            if not server.monitors.add(client, server.fold(nick)):
+            folded = server.fold(nick)
+            if not server.valid_nick(nick) or folded in seen:
+                continue  # "a,A" is one nick: one status line
+            seen.add(folded)
+            if not server.monitors.add(client, folded):
                 rb.numeric(
                     n.ERR_MONLISTFULL, str(LIMIT), ",".join(targets[i:]), "Monitor list is full."
                 )

@@ -78,9 +78,13 @@ def _deliver(server: Server, client: Client, msg: Message, rb: ReplyBuffer, comm
         return
     client.last_active = server.clock()
     targets = msg.params[0].split(",")
-    if len(targets) > MAX_TARGETS and not quiet:
-        rb.numeric(n.ERR_TOOMANYTARGETS, msg.params[0], f"Too many targets, at most {MAX_TARGETS}")
-    for target in targets[:MAX_TARGETS]:
+    if len(targets) > MAX_TARGETS:
+        # Nothing is delivered: sending to the first few would be a surprise.
+        if not quiet:
+            why = f"Too many targets, at most {MAX_TARGETS}"
+            rb.numeric(n.ERR_TOOMANYTARGETS, msg.params[0], why)
+        return
+    for target in targets:
         if client.closed:
             return  # a spamfilter killed the sender
         if target:

@@ -131,7 +131,8 @@ def _apply(
         elif letter == "k":
             if on:
                 key = args.pop(0)
-                if not key or len(key) > KEYLEN or "," in key or key.startswith(":"):
+                # JOIN could not send it: empty, or with a space, comma or leading ':'.
+                if not key or len(key) > KEYLEN or any(c in key for c in " ,") or key[0] == ":":
                     rb.numeric(n.ERR_INVALIDKEY, channel.name, "Key is not well-formed")
                     continue
                 channel.key = key

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Final
 from ircd import numerics as n
 from ircd.isupport import USERLEN
 from ircd.protocol import MAX_BODY, Message
-from ircd.replies import ReplyBuffer
+from ircd.replies import ReplyBuffer, safe_middle
 from ircd.spamfilter import screen
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ def nick(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pendi
         return
     holder = server.nicks.get(server.fold(new))
     if holder is not None and holder is not client:
-        rb.numeric(n.ERR_NICKNAMEINUSE, new, "Nickname is already in use")
+        nick_in_use(client, new, "Nickname is already in use", rb)
         return
     if new == client.nick:
         return
@@ -132,7 +132,7 @@ def nick(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pendi
     # the client the account a reserved nick belongs to, comes after NICK.
     reason = server.hooks.nick_reserved(client, new) if client.registered else None
     if reason is not None:
-        rb.numeric(n.ERR_NICKNAMEINUSE, new, reason)
+        nick_in_use(client, new, reason, rb, explain=True)
         return
     hit = screen(server, client, "nick", new, rb)
     if hit is not None:
@@ -143,6 +143,27 @@ def nick(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pendi
     return server.try_register(client, rb)
 
 
+def nick_in_use(
+    client: Client, nick: str, reason: str, rb: ReplyBuffer, *, explain: bool = False
+) -> None:
+    """433 for `nick`; before registration its target is "*" (the nick is not yours yet).
+
+    `explain`: the reason also comes as a NOTICE, since WeeChat and irssi do not show the
+    text of a 433 (they just try another nick), and a reserved nick deserves its why.
+    """
+    target = client.nick if client.registered and client.nick else "*"
+    server = rb.server
+    rb.add(
+        Message(
+            source=server.name,
+            command=n.ERR_NICKNAMEINUSE,
+            params=(target, safe_middle(nick), reason),
+        )
+    )
+    if explain:
+        rb.add(Message(source=server.name, command="NOTICE", params=(target, f"{nick}: {reason}")))
+
+
 def user(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
     """USER <username> <mode> <unused> :<realname>
 
@@ -150,6 +171,9 @@ def user(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pendi
     """
     if client.registered or client.user is not None:
         rb.numeric(n.ERR_ALREADYREGISTERED, "You may not reregister")
+        return
+    if not msg.params[3] or not msg.params[0]:
+        rb.numeric(n.ERR_NEEDMOREPARAMS, "USER", "Not enough parameters")
         return
     # No ident lookup is done, so the username is marked unverified with "~".
     username = _USERNAME_JUNK.sub("", msg.params[0])[: USERLEN - 1] or "user"
