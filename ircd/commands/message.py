@@ -150,7 +150,9 @@ def _deliver_one(
                     server_notice(server, rb, f"Message to {user.name} blocked: {hit.spec.reason}")
                 return
         out = _outgoing(server, client, command, user.name, text, client_tags)
-        if command != "TAGMSG" or "message-tags" in user.caps:
+        # To yourself with echo-message, the echo is the one copy (it carries the label).
+        to_self_echoed = user is client and "echo-message" in client.caps
+        if (command != "TAGMSG" or "message-tags" in user.caps) and not to_self_echoed:
             server.send(user, out)
         if command != "TAGMSG":
             _remember(server, dm_key(server.fold(client.name), server.fold(user.name)), out)

@@ -192,7 +192,7 @@ def make_harness() -> Callable[..., Harness]:
 
 _TOP_FIELDS = {f.name for f in dataclasses.fields(IrcConfig)}
 #: Keyword arguments of `Server` a test may pass through make_harness.
-_SERVER_ARGS = {"perf_timer", "accounts", "control", "ban_store"}
+_SERVER_ARGS = {"perf_timer", "accounts", "control", "ban_store", "runner"}
 
 
 # -- live server over real sockets ------------------------------------------------------

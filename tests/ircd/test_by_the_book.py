@@ -5,7 +5,17 @@ One test per case found wrong when compared with InspIRCd, ngircd and Ergo (issu
 
 from __future__ import annotations
 
+import asyncio
+import base64
+from collections.abc import Callable
+
+import argon2
+
+from ircd.config import AllowConfig, OperConfig
+from ircd.runner import Pending
 from tests.ircd.conftest import Harness
+
+CHEAP = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 def test_mode_limit_without_or_with_empty_parameter(harness: Harness) -> None:
@@ -181,3 +191,89 @@ def test_433_before_registration_targets_star(harness: Harness) -> None:
     c.send("NICK bob", "NICK alice")
     replies = c.take()
     assert [(m.command, m.params[:2]) for m in replies] == [("433", ("*", "alice"))]
+
+
+def test_labeled_echo_to_channel_and_to_self(harness: Harness) -> None:
+    a = harness.user("alice", "labeled-response", "echo-message", "batch", "message-tags")
+    b = harness.user("bob")
+    a.send("JOIN #c")
+    b.send("JOIN #c")
+    a.take(), b.take()
+    a.send("@label=e1 PRIVMSG #c :hi", "@label=e2 PRIVMSG alice :me", "@label=e3 NOTICE alice :n")
+    replies = a.take()
+    # One message each, the echo, with its label: no second copy, no batch, no ACK.
+    assert [(m.command, m.params, m.tags.get("label")) for m in replies] == [
+        ("PRIVMSG", ("#c", "hi"), "e1"),
+        ("PRIVMSG", ("alice", "me"), "e2"),
+        ("NOTICE", ("alice", "n"), "e3"),
+    ]
+    plain = harness.user("plain", "labeled-response")
+    plain.send("@label=p1 PRIVMSG plain :me")  # without echo-message: the delivered copy
+    assert [(m.command, m.tags.get("label")) for m in plain.take()] == [("PRIVMSG", "p1")]
+
+
+class CheckedAccounts:
+    async def check_password(self, account: str, password: str) -> str | None:
+        return account if password == "right" else None
+
+    async def account_for_certfp(self, certfp: str) -> str | None:
+        return None
+
+
+class LaterRunner:
+    """Holds continuations until `finish()`: the core needs no event loop to defer."""
+
+    def __init__(self) -> None:
+        self.waiting: list[tuple[Pending, Callable[[BaseException | None], None]]] = []
+
+    def run(self, coro: Pending, done: Callable[[BaseException | None], None]) -> LaterRunner:
+        self.waiting.append((coro, done))
+        return self
+
+    def cancel(self) -> None:
+        pass
+
+    def finish(self) -> None:
+        while self.waiting:
+            coro, done = self.waiting.pop(0)
+            asyncio.run(coro)
+            done(None)
+
+
+def test_deferred_commands_answer_with_their_label(make_harness) -> None:  # type: ignore[no-untyped-def]
+    runner = LaterRunner()
+    h = make_harness(
+        opers=(OperConfig("root", CHEAP.hash("right")),),
+        allow=(AllowConfig(password_hash=CHEAP.hash("letmein")),),
+        accounts=CheckedAccounts(),
+        runner=runner,
+    )
+    h.server.passwords._dummy_hash = CHEAP.hash("x")
+    c = h.connect()
+    c.send("CAP LS 302", "CAP REQ :labeled-response batch sasl", "PASS letmein")
+    c.send("NICK alice", "@label=s1 AUTHENTICATE PLAIN")
+    c.take()
+    c.send("@label=s2 AUTHENTICATE " + base64.b64encode(b"\0alice\0right").decode())
+    assert c.take() == []  # nothing yet: no ACK ahead of the answer
+    runner.finish()
+    sasl = c.take()
+    assert sasl[0].command == "BATCH" and sasl[0].tags == {"label": "s2"}
+    assert [m.command for m in sasl[1:-1]] == ["900", "903"]
+    c.send("@label=r1 USER alice 0 * :A", "@label=r2 CAP END")  # password checked: deferred
+    assert [(m.command, m.tags) for m in c.take()] == [("ACK", {"label": "r1"})]
+    runner.finish()
+    welcome = c.take()
+    assert welcome[0].command == "BATCH" and welcome[0].tags == {"label": "r2"}
+    assert "001" in [m.command for m in welcome]
+    c.send("@label=o1 OPER root right", "@label=o2 PING :after")
+    assert c.take() == [] and c.sink.paused
+    runner.finish()
+    replies = c.take()
+    assert [(m.command, m.tags.get("label")) for m in replies] == [
+        ("BATCH", "o1"),
+        ("381", None),
+        ("MODE", None),
+        ("BATCH", None),
+        ("PONG", "o2"),
+    ]
+    assert not c.sink.paused
