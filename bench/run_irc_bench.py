@@ -76,6 +76,7 @@ def _ours(tmp: Path, port: int, python: str, uvloop: bool) -> list[str]:
         "  motd: benchmark\n"
         "  limits:\n"
         "    flood_rate: 0\n"
+        "    max_per_address: 0\n"  # every benchmark client comes from 127.0.0.1
         f"    max_clients: {MAX_CLIENTS}\n"
         f"    sendq: {SENDQ}\n"
         "    recvq: 1048576\n",

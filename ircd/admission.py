@@ -25,6 +25,7 @@ from ircd.isupport import CHANNEL_MODES, CHANNEL_MODES_WITH_PARAM, USER_MODES, V
 from ircd.masks import normalize_ip
 from ircd.protocol import MAX_LINE
 from ircd.replies import ReplyBuffer
+from ircd.sources import ConnectionCounts, source_of
 from ircd.spamfilter import screen
 from ircd.throttle import ConnThrottle
 from ircd.xlines import BanStore, MemoryBanStore, XLine, XLineTable
@@ -63,6 +64,8 @@ class Admission:
         self.throttle = (
             ConnThrottle(cfg.throttle, server.clock()) if cfg.throttle is not None else None
         )
+        #: Sockets open per source (`limits.max_per_address`); attached clients never count.
+        self.connections = ConnectionCounts()
 
     def reload(self) -> None:
         cfg = self._server.config
@@ -225,6 +228,13 @@ class Admission:
         line = self.xlines.find_ip(normalize_ip(client.ip), self._server.wallclock())
         if line is not None and not self._exempt(client, "bans"):
             return Refusal(None, "", f"Z-lined: {line.reason}")
+        # Silent sockets from one address must not fill max_clients (issue 12).
+        source = source_of(client.ip)
+        limit = self._server.config.limits.max_per_address
+        if limit and self.connections.count(source) >= limit:
+            return Refusal(None, "", "Too many connections from your address")
+        self.connections.add(source)
+        client.counted_source = source
         return None
 
     def at_registration(self, client: Client) -> Refusal | None:
@@ -263,6 +273,9 @@ class Admission:
         return self._exempt(client, "spamfilter")
 
     def disconnected(self, client: Client) -> None:
+        if client.counted_source is not None:
+            self.connections.remove(client.counted_source)
+            client.counted_source = None
         if self.throttle is not None and client.registered and not client.in_process:
             self.throttle.remember(client.ip, self._server.clock() - client.connected_at)
 

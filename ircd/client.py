@@ -76,6 +76,7 @@ class Client:
         "channels",
         "closed",
         "connected_at",
+        "counted_source",
         "flood_exempt",
         "held",
         "host",
@@ -149,6 +150,8 @@ class Client:
         #: Attached by the embedder (`Server.attach`): its address is the embedder's own,
         #: shared by every such client, so address-based bans and G-lines never apply.
         self.in_process = False
+        # The source (`ircd.sources.source_of`) this socket is counted against, if any.
+        self.counted_source: str | None = None
         self.resume_handle: TimerHandle | None = None
         # A command still running off the loop (OPER's password check); input waits for it,
         # and its replies (with their label) wait in `held` until it is done.

@@ -70,6 +70,9 @@ class Limits:
     awaylen: int = 390
     kicklen: int = 390
     max_clients: int = 1024
+    #: Connections at once from one IPv4 address or IPv6 /64 (0: no limit); clients
+    #: attached in-process by the embedder do not count.
+    max_per_address: int = 16
     max_channels: int = 1000
     max_channels_per_client: int = 20
     #: Bytes queued for a client before it is dropped with "SendQ exceeded".
@@ -83,8 +86,13 @@ class Limits:
     flood_burst: int = 16
     #: Sustained lines per second; 0 disables flood control (benchmarks only).
     flood_rate: float = 2.0
-    #: Argon2id checks running at once (each takes tens of milliseconds of CPU and 64 MiB).
+    #: Argon2id checks running at once (each takes tens of milliseconds of CPU and 64 MiB),
+    #: for logins (SASL, connection passwords) and, in a queue of their own, for OPER.
     max_password_checks: int = 2
+    #: Seconds each failed OPER adds to its address's penalty; past three failures'
+    #: worth the address waits (OpenSSH style), never more than `oper_penalty_max`.
+    oper_penalty: float = 10.0
+    oper_penalty_max: float = 600.0
     #: Entries in a channel's +b, +e and +I lists together (ISUPPORT MAXLIST).
     max_list_entries: int = 100
     #: K-, G- and Z-lines held at once.
@@ -195,6 +203,7 @@ _LIMIT_RANGES: Final[Mapping[str, tuple[float, float]]] = MappingProxyType(
         "awaylen": (1, 390),
         "kicklen": (1, 390),
         "max_clients": (1, 1_000_000),
+        "max_per_address": (0, 1_000_000),
         "max_channels": (1, 1_000_000),
         "max_channels_per_client": (1, 1000),
         "sendq": (1024, 64 * 1024 * 1024),
@@ -205,6 +214,8 @@ _LIMIT_RANGES: Final[Mapping[str, tuple[float, float]]] = MappingProxyType(
         "flood_burst": (1, 100_000),
         "flood_rate": (0, 100_000),
         "max_password_checks": (1, 64),
+        "oper_penalty": (0, 86_400),
+        "oper_penalty_max": (0, 7 * 86_400),
         "max_list_entries": (1, 10_000),
         "max_xlines": (1, 1_000_000),
         "whowas": (0, 1_000_000),

@@ -48,6 +48,7 @@ from ircd.protocol import (
 )
 from ircd.replies import ReplyBuffer
 from ircd.runner import AsyncioRunner, Pending, Runner, loop_scheduler
+from ircd.sources import FailurePenalties
 from ircd.spamfilter import SpamFilters, announce_disabled
 from ircd.whowas import WhoWas
 from ircd.xlines import BanStore
@@ -111,7 +112,12 @@ class Server:
         self.nicks: dict[str, Client] = {}
         self.clients: dict[int, Client] = {}
         self.channels: dict[str, Channel] = {}
+        # Two queues, so that a flood of OPER attempts cannot starve SASL logins (issue 12).
         self.passwords = PasswordChecker(config.limits.max_password_checks)
+        self.oper_passwords = PasswordChecker(config.limits.max_password_checks)
+        self.oper_penalties = FailurePenalties(
+            config.limits.oper_penalty, config.limits.oper_penalty_max
+        )
         self.registered_count = 0
         self.invisible_count = 0
         self.oper_count = 0
@@ -166,6 +172,9 @@ class Server:
             )
         if config.limits.max_password_checks != self._config.limits.max_password_checks:
             self.passwords = PasswordChecker(config.limits.max_password_checks)
+            self.oper_passwords = PasswordChecker(config.limits.max_password_checks)
+        self.oper_penalties.per_failure = config.limits.oper_penalty
+        self.oper_penalties.most = config.limits.oper_penalty_max
         self._config = config
         self.isupport = isupport_tokens(self._config)
         self._groups = SecurityGroups(config.security_groups)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import TYPE_CHECKING
 
 from ircd import numerics as n
 from ircd.protocol import Message
 from ircd.replies import ReplyBuffer
+from ircd.sources import source_of
 
 if TYPE_CHECKING:
     from ircd.client import Client
@@ -16,12 +18,28 @@ if TYPE_CHECKING:
 log = logging.getLogger("ircd.oper")
 
 
-def oper(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending:
+def oper_source(client: Client) -> str:
+    """Whose OPER failures count together: the address, or one attached client (all of
+    them share the embedder's address, and one radio user must not lock out the rest)."""
+    if client.in_process:
+        return f"in-process:{client.account or client.nick}"
+    return source_of(client.ip)
+
+
+def oper(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
     """OPER <name> <password>
 
     Gains IRC operator status. The password is checked against an Argon2id hash.
     """
     name, password = msg.params[0], msg.params[1]
+    source = oper_source(client)
+    wait = server.oper_penalties.wait(source, server.clock())
+    if wait > 0:
+        # No check at all while the address waits: guessing costs time, not our CPU.
+        log.warning("OPER %r from %s (%s) refused: penalty", name, client.name, client.ip)
+        text = f"Password incorrect (too many failures: wait {math.ceil(wait)} seconds)"
+        rb.numeric(n.ERR_PASSWDMISMATCH, text)
+        return None
     block = server.find_oper(name)
     # A block whose mask does not match fails exactly like a wrong password (after the
     # same hash check), so the reply tells nothing about which names or hosts exist.
@@ -43,7 +61,7 @@ async def _finish_oper(
     password: str,
     allowed: bool,
 ) -> None:
-    good = await server.passwords.verify(password_hash, password)
+    good = await server.oper_passwords.verify(password_hash, password)
     ok = good and allowed
     if client.closed:
         return
@@ -57,6 +75,7 @@ async def _finish_oper(
         # The log says why; the client only learns that it failed.
         why = "the block's mask does not match" if good else "bad name or password"
         log.warning("failed OPER %r from %s (%s): %s", name, client.name, client.ip, why)
+        server.oper_penalties.failed(oper_source(client), server.clock())
         rb.numeric(n.ERR_PASSWDMISMATCH, "Password incorrect")
     rb.flush()
 

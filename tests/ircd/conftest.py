@@ -161,8 +161,10 @@ class Harness:
 
 
 def make_config(**limits: Any) -> IrcConfig:
-    """A test config: flood control off unless asked for, a short MOTD."""
+    """A test config: flood control and the per-address limit off unless asked for
+    (test clients share one address), a short MOTD."""
     limits.setdefault("flood_rate", 0)
+    limits.setdefault("max_per_address", 0)
     return dataclasses.replace(
         IrcConfig(),
         server_name="irc.test",
@@ -276,8 +278,10 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def module_live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One live server for a whole module, flood control off (for property-based tests)."""
-    server = LiveServer(tmp_path_factory.mktemp("ircd"), "limits: {flood_rate: 0}\n")
+    """One live server for a whole module, flood control and the per-address limit off
+    (for property-based tests, which open many connections from 127.0.0.1)."""
+    limits = "limits: {flood_rate: 0, max_per_address: 0}\n"
+    server = LiveServer(tmp_path_factory.mktemp("ircd"), limits)
     try:
         yield server
     finally:

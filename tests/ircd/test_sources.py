@@ -1,0 +1,141 @@
+"""Per source: connections per address, OPER failures, and OPER's own Argon2id queue."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+
+import argon2
+
+from ircd.config import OperConfig
+from ircd.inprocess import InProcessConnection
+from ircd.sources import MAX_PENALIZED, ConnectionCounts, FailurePenalties, source_of
+from tests.ircd.conftest import Harness
+
+CHEAP = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+async def wait_until(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.001)
+
+
+def test_source_of_groups_ipv6_by_64() -> None:
+    assert source_of("192.0.2.7") == "192.0.2.7"
+    assert source_of("::ffff:192.0.2.7") == "192.0.2.7"
+    assert source_of("2001:db8:1:2:aaaa::1") == source_of("2001:db8:1:2:bbbb::9")
+    assert source_of("2001:db8:1:2::1") != source_of("2001:db8:1:3::1")
+
+
+def test_per_address_connection_limit(make_harness) -> None:  # type: ignore[no-untyped-def]
+    h: Harness = make_harness(max_per_address=3)
+    held = [h.connect("192.0.2.1") for _ in range(3)]  # silent sockets, never registered
+    sink, refused = h.connect_raw("192.0.2.1")
+    assert refused is None and sink.closed
+    assert b"Too many connections from your address" in sink.data
+    assert h.connect_raw("192.0.2.2")[1] is not None  # another address still gets in
+    # In-process clients share the embedder's address but never count.
+    for i in range(5):
+        InProcessConnection.attach(
+            h.server, nick=f"radio{i}", user="r", host="radio", ip="192.0.2.1"
+        )
+    h.server.disconnect(held[0].client, "bye")
+    assert h.connect_raw("192.0.2.1")[1] is not None  # a slot freed by a close is reusable
+    assert h.server.admission.connections.count("192.0.2.1") == 3
+
+
+def test_per_address_limit_from_config(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ircd.config import load_irc_config
+
+    path = tmp_path / "irc.yaml"
+    path.write_text("irc:\n  limits: {max_per_address: 4, oper_penalty: 5}\n", encoding="utf-8")
+    config = load_irc_config(path)
+    assert config.limits.max_per_address == 4 and config.limits.oper_penalty == 5
+
+
+def test_connection_counts_forget_closed_sources() -> None:
+    counts = ConnectionCounts()
+    counts.add("a"), counts.add("a"), counts.remove("a"), counts.remove("a")
+    assert len(counts) == 0 and counts.count("a") == 0
+
+
+def test_failure_penalties_openssh_style() -> None:
+    p = FailurePenalties(per_failure=10, most=60)
+    for _ in range(3):  # three free failures
+        p.failed("a", 0.0)
+    assert p.wait("a", 0.0) == 0.0
+    p.failed("a", 0.0)
+    assert p.wait("a", 0.0) == 10.0
+    assert p.wait("a", 10.0) == 0.0  # it runs down in real time
+    for _ in range(100):
+        p.failed("a", 10.0)
+    assert p.wait("a", 10.0) == 60 - 30  # capped at `most`
+    assert p.wait("b", 10.0) == 0.0  # per source
+
+
+def test_failure_penalties_are_bounded() -> None:
+    p = FailurePenalties(per_failure=10, most=60)
+    for i in range(MAX_PENALIZED + 50):
+        p.failed(str(i), float(i) / 1000)
+    assert len(p) == MAX_PENALIZED
+
+
+async def test_oper_failures_are_penalised_per_source(make_harness) -> None:  # type: ignore[no-untyped-def]
+    h: Harness = make_harness(opers=(OperConfig("root", CHEAP.hash("right")),), oper_penalty=10)
+    h.server.passwords._dummy_hash = h.server.oper_passwords._dummy_hash = CHEAP.hash("x")
+    a = h.connect("192.0.2.1").register("alice")
+    for _ in range(3):
+        a.send("OPER root wrong")
+        await wait_until(lambda: not a.sink.paused)
+    assert a.commands() == ["464"] * 3
+    a.send("OPER root wrong")
+    await wait_until(lambda: not a.sink.paused)
+    a.take()
+    a.send("OPER root right")  # refused without any check, even with the right password
+    replies = a.take()
+    assert [m.command for m in replies] == ["464"]
+    assert "wait 10 seconds" in replies[0].params[-1]
+    assert not a.sink.paused and a.client.oper is None
+    b = h.connect("192.0.2.2").register("bob")  # another address is not affected
+    b.send("OPER root right")
+    await wait_until(lambda: not b.sink.paused)
+    assert b.commands() == ["381", "MODE"]
+    h.clock.now += 10
+    a.send("OPER root right")
+    await wait_until(lambda: not a.sink.paused)
+    assert a.commands() == ["381", "MODE"]
+
+
+class InstantAccounts:
+    async def check_password(self, account: str, password: str) -> str | None:
+        return account if password == "right" else None
+
+    async def account_for_certfp(self, certfp: str) -> str | None:
+        return None
+
+
+async def test_oper_checks_cannot_starve_sasl(make_harness) -> None:  # type: ignore[no-untyped-def]
+    h: Harness = make_harness(
+        opers=(OperConfig("root", CHEAP.hash("right")),), accounts=InstantAccounts()
+    )
+    # Every OPER slot is busy, and more OPERs queue behind them.
+    release = asyncio.Event()
+    blockers = [
+        asyncio.create_task(h.server.oper_passwords.bounded(release.wait()))
+        for _ in range(h.server.config.limits.max_password_checks)
+    ]
+    await asyncio.sleep(0)
+    opers = [h.connect(f"192.0.2.{i}").register(f"op{i}") for i in range(1, 6)]
+    for o in opers:
+        o.send("OPER root right")
+    c = h.connect("198.51.100.1")
+    c.send("CAP LS 302", "CAP REQ :sasl", "NICK alice", "AUTHENTICATE PLAIN")
+    c.send("AUTHENTICATE " + base64.b64encode(b"\0alice\0right").decode())
+    await wait_until(lambda: not c.sink.paused)
+    assert "903" in c.commands()  # SASL went through while OPER waited
+    assert all(o.sink.paused for o in opers)
+    release.set()
+    await asyncio.gather(*blockers)
+    for o in opers:
+        await wait_until(lambda o=o: not o.sink.paused)
