@@ -8,6 +8,7 @@ The section lives in the gateway's YAML file or in a file of its own. YAML is co
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
 import os
@@ -190,6 +191,8 @@ class IrcConfig:
     sasl: bool = True
     #: Spamfilters from the configuration (see `ircd.spamfilter`).
     spamfilter: tuple[FilterSpec, ...] = ()
+    #: The file this section was read from (REHASH names it); None for built-in defaults.
+    source: str | None = field(default=None, compare=False)
 
 
 DEFAULT_CONFIG: Final = IrcConfig()
@@ -405,7 +408,7 @@ def irc_config_from_node(node: Node | None, filename: str) -> IrcConfig:
     Raises `ConfigError` listing every problem found.
     """
     if node is None:
-        return DEFAULT_CONFIG
+        return dataclasses.replace(DEFAULT_CONFIG, source=filename)
     r = Reader(filename)
     base = os.path.dirname(os.path.abspath(filename))
     m = r.mapping(node, "irc", _TOP_KEYS)
@@ -484,6 +487,7 @@ def irc_config_from_node(node: Node | None, filename: str) -> IrcConfig:
             values["bans_file"] = os.path.join(base, os.path.expanduser(name))
     if r.problems:
         raise ConfigError(r.problems)
+    values["source"] = filename
     return IrcConfig(**values)
 
 

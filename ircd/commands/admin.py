@@ -86,7 +86,9 @@ def rehash(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Non
     if server.control.rehash is None:
         rb.numeric(n.ERR_UNKNOWNERROR, "REHASH", "Reloading is managed by the application")
         return
-    rb.numeric(n.RPL_REHASHING, "ircd.yaml", "Rehashing")
+    # The file actually read: the gateway's own file under `gateway run` (issue 9).
+    source = server.config.source or "configuration"
+    rb.numeric(n.RPL_REHASHING, source, f"Rehashing {source}")
     result = server.control.rehash()
     log.info("REHASH by %s: %s", client.oper, result)
     server.notice_opers(f"{client.oper} rehashed the server: {result}", rb)

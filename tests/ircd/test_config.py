@@ -36,7 +36,9 @@ def problems(path: Path) -> list[str]:
 def test_defaults_listen_on_loopback() -> None:
     assert DEFAULT_CONFIG.listen == (Listener("127.0.0.1", 6667),)
     assert DEFAULT_CONFIG.casemapping == "rfc1459"
-    assert irc_config_from_node(None, "x.yaml") is DEFAULT_CONFIG
+    # The defaults, remembering which file they stand for (REHASH names it).
+    assert irc_config_from_node(None, "x.yaml") == DEFAULT_CONFIG
+    assert irc_config_from_node(None, "x.yaml").source == "x.yaml"
 
 
 def test_empty_file_gives_defaults(tmp_path: Path) -> None:

@@ -128,6 +128,20 @@ def test_rehash_and_die_need_control(harness) -> None:
     assert user.commands() == ["481", "481"]
 
 
+def test_rehash_names_the_file_read(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ircd.config import load_irc_config
+    from tests.ircd.conftest import Harness
+
+    path = tmp_path / "gateway.yaml"
+    path.write_text("irc:\n  server_name: irc.test\n", encoding="utf-8")
+    h = Harness(load_irc_config(path))
+    h.server.control = Control(rehash=lambda: "reloaded")
+    op = h.user("op")
+    h.server.set_oper(op.client, "root")
+    op.send("REHASH")
+    assert op.take()[0].params[1:] == (str(path), f"Rehashing {path}")
+
+
 def test_bot_mode(harness) -> None:
     bot = harness.user("bot")
     bot.send("MODE bot +B")
@@ -142,7 +156,9 @@ async def test_live_rehash_and_die(start_live_server, live_client) -> None:
     await op.send("OPER root pw")
     await op.expect("381")
     await op.send("REHASH")
-    await op.expect("382")
+    rehashing = await op.expect("382")
+    # The file actually read, not a made-up "ircd.yaml".
+    assert rehashing.params[1] == str(server.config_path)
     notice = await op.expect("NOTICE")
     assert notice.params[1].startswith("root rehashed the server: reloaded")
     await op.send("DIE")
