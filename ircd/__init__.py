@@ -16,6 +16,10 @@ Limits: every table that grows with outside data has an owner and a bound.
 Table (owner)                     Bound
 ================================  ==========================================================
 clients, nicks (Server)           ``limits.max_clients`` (excess connections get ERROR)
+connections per source            ``limits.max_per_address`` each; sources bounded by clients
+(Admission.connections)
+operators (Server.opers)          the number of clients
+OPER penalties (FailurePenalties) ``sources.MAX_PENALIZED`` sources
 channels (Server)                 ``limits.max_channels``
 a client's channels               ``limits.max_channels_per_client``
 channel members                   the number of clients
@@ -30,7 +34,8 @@ server bans (XLineTable)          ``limits.max_xlines``
 known addresses (ConnThrottle)    ``throttle.MAX_KNOWN_IPS``
 spamfilters (SpamFilters)         ``limits.max_spamfilters``, ``spamfilter.MAX_PATTERN``
                                   characters and ``spamfilter.RE2_MAX_MEM`` bytes each
-Argon2id checks (PasswordChecker) ``limits.max_password_checks`` at once
+Argon2id checks (PasswordChecker) ``limits.max_password_checks`` at once, for logins
+                                  and, in a queue of their own, for OPER
 added commands                    ``server.MAX_EXTRA_COMMANDS``
 input per client (LineBuffer)     ``protocol.MAX_LINE`` per line, ``limits.recvq`` queued
 output per client                 ``limits.sendq`` (then "SendQ exceeded")

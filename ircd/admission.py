@@ -25,6 +25,7 @@ from ircd.isupport import CHANNEL_MODES, CHANNEL_MODES_WITH_PARAM, USER_MODES, V
 from ircd.masks import normalize_ip
 from ircd.protocol import MAX_LINE
 from ircd.replies import ReplyBuffer
+from ircd.snomask import address, snotice
 from ircd.sources import ConnectionCounts, source_of
 from ircd.spamfilter import screen
 from ircd.throttle import ConnThrottle
@@ -109,6 +110,8 @@ class Admission:
         refusal = self.at_registration(client)
         if refusal is not None:
             log.info("refused %s (%s): %s", client.prefix, client.ip, refusal.reason)
+            if refusal.numeric == n.ERR_YOUREBANNEDCREEP:
+                snotice(server, "x", f"{address(client)} refused: {refusal.reason}")
             if refusal.numeric is not None:
                 rb.numeric(refusal.numeric, refusal.text)
                 rb.flush()
@@ -170,6 +173,7 @@ class Admission:
         send_lusers(server, rb)
         send_motd(server, rb)
         monitor_online(server, client)
+        snotice(server, "c", f"Client connecting: {address(client)}")
 
     def find_allow(self, client: Client) -> AllowConfig | None:
         """The first allow block matching `client`, or None."""
@@ -227,6 +231,7 @@ class Admission:
     def at_connect(self, client: Client) -> Refusal | None:
         line = self.xlines.find_ip(normalize_ip(client.ip), self._server.wallclock())
         if line is not None and not self._exempt(client, "bans"):
+            snotice(self._server, "x", f"Z-line on {line.mask} hit by {client.ip}")
             return Refusal(None, "", f"Z-lined: {line.reason}")
         # Silent sockets from one address must not fill max_clients (issue 12).
         source = source_of(client.ip)

@@ -102,6 +102,7 @@ class Client:
         "sasl_failures",
         "signon",
         "sink",
+        "snomask",
         "tag_mode",
         "tls",
         "user",
@@ -133,6 +134,8 @@ class Client:
         self.tag_mode = 0
         self.modes: set[str] = set()
         self.oper: str | None = None
+        #: Server notice letters this operator sees (`ircd.snomask`); "" for non-operators.
+        self.snomask = ""
         self.away: str | None = None
         # Folded channel name -> channel, for the channels this client is in.
         self.channels: dict[str, Channel] = {}

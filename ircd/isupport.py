@@ -23,7 +23,7 @@ MAX_MODES: Final = 4
 #: Longest channel key accepted by +k.
 KEYLEN: Final = 32
 #: User modes and channel modes for RPL_MYINFO (004).
-USER_MODES: Final = "Biow"
+USER_MODES: Final = "Biosw"
 CHANNEL_MODES: Final = "CIMRTbeiklmnostv"
 CHANNEL_MODES_WITH_PARAM: Final = "Ibeklov"
 

@@ -9,6 +9,8 @@ RPL_YOURHOST: Final = "002"
 RPL_CREATED: Final = "003"
 RPL_MYINFO: Final = "004"
 RPL_ISUPPORT: Final = "005"
+#: The server notice mask set (InspIRCd, ircu).
+RPL_SNOMASK: Final = "008"
 RPL_ENDOFSTATS: Final = "219"
 RPL_UMODEIS: Final = "221"
 RPL_STATSGLINE: Final = "223"

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from ircd import numerics as n
+from ircd import snomask as snomasks
 from ircd.admission import Admission
 from ircd.casemap import folder
 from ircd.channel import Channel
@@ -72,6 +73,8 @@ class _Starting:
 
 
 _STARTING: Final = _Starting()
+#: Disconnect reasons that are flood kills (snomask f).
+_FLOOD_REASONS: Final = frozenset({"Excess Flood", "SendQ exceeded"})
 
 
 def _cloaker(config: IrcConfig) -> Cloaker | None:
@@ -121,6 +124,8 @@ class Server:
         self.registered_count = 0
         self.invisible_count = 0
         self.oper_count = 0
+        # Operators, for server notices without a walk over every client.
+        self.opers: set[Client] = set()
         self.max_registered = 0
         self._ids = itertools.count(1)
         self._msgids = itertools.count(1)
@@ -292,6 +297,7 @@ class Server:
         if self.cloaker is not None:
             client.host = self.cloaker.cloak(client.realhost)
         self.clients[client.id] = client
+        log.debug("connection %d from %s%s", client.id, ip, " (TLS)" if tls else "")
         refusal = self.admission.at_connect(client)
         if refusal is not None:
             log.info("refused %s: %s", ip, refusal.reason)
@@ -422,12 +428,23 @@ class Server:
         if exc is not None:
             self.faults.record("background task failed", exc)
 
-    def notice_opers(self, text: str, rb: ReplyBuffer | None = None) -> None:
-        """A server notice to every operator (ban changes, kills, ...).
+    def opers_with(self, letter: str | None) -> list[Client]:
+        """Registered operators, or those whose snomask holds `letter`."""
+        return [
+            c
+            for c in self.opers
+            if c.registered and not c.closed and (letter is None or letter in c.snomask)
+        ]
+
+    def notice_opers(
+        self, text: str, rb: ReplyBuffer | None = None, snomask: str | None = None
+    ) -> None:
+        """A server notice to every operator (rehash, alerts from the embedder, ...), or
+        with `snomask` to those whose mask holds that letter (see `ircd.snomask`).
 
         The operator whose command caused it gets it through `rb`, after their replies.
         """
-        for oper in [c for c in self.clients.values() if c.oper is not None and c.registered]:
+        for oper in self.opers_with(snomask):
             notice = Message(source=self.name, command="NOTICE", params=(oper.name, text))
             if rb is not None and oper is rb.client:
                 rb.add(notice)
@@ -464,6 +481,9 @@ class Server:
             client.sasl = None
         self.monitors.clear(client)
         if client.registered:
+            snomasks.snotice(self, "q", f"Client exiting: {snomasks.address(client)} ({reason})")
+            if reason in _FLOOD_REASONS:
+                snomasks.snotice(self, "f", f"{snomasks.address(client)}: {reason}")
             self.remember_nick(client)
             monitor_offline(self, client.name)
             self.fanout(
@@ -473,6 +493,7 @@ class Server:
             self.invisible_count -= client.invisible
         if client.oper is not None:
             self.oper_count -= 1
+            self.opers.discard(client)
         for channel in list(client.channels.values()):
             self.remove_member(channel, client)
         if client.nick is not None and self.nicks.get(self.fold(client.nick)) is client:
@@ -525,6 +546,8 @@ class Server:
         if client.registered and old is not None:
             msg = Message(source=client.prefix, command="NICK", params=(nick,))
             self.fanout(itertools.chain((client,), self.peers(client)), msg)
+            where = f"{client.user}@{client.realhost}"
+            snomasks.snotice(self, "n", f"{old} ({where}) changed nick to {nick}")
         client.nick = nick
         if client.registered and old is not None and self.fold(old) != self.fold(nick):
             # Watchers of the old nick see it go, watchers of the new one see it come;
@@ -558,11 +581,18 @@ class Server:
         """Make `client` operator `name` (user mode +o), or drop operator status with None."""
         if (client.oper is None) != (name is None):
             self.oper_count += 1 if name is not None else -1
+            client.snomask = snomasks.DEFAULT if name is not None else ""
         client.oper = name
         if name is not None:
             client.modes.add("o")
+            self.opers.add(client)
         else:
             client.modes.discard("o")
+            self.opers.discard(client)
+        if client.snomask:
+            client.modes.add("s")
+        else:
+            client.modes.discard("s")
 
     # -- registration ------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""MODE for channels (o v; b e I lists; k l; C M R T i m n s t) and users (i, -o drops oper)."""
+"""MODE for channels (o v; b e I lists; k l; C M R T i m n s t) and users (i w B s, -o)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
+from ircd import snomask
 from ircd.chanlists import LIST_MODES, ListEntry, normalize_mask
 from ircd.channel import FLAG_MODES, STATUS_MODES, Channel
 from ircd.isupport import KEYLEN, MAX_MODES
@@ -219,11 +220,33 @@ def _user_mode(server: Server, client: Client, msg: Message, rb: ReplyBuffer) ->
         rb.numeric(n.RPL_UMODEIS, "+" + "".join(sorted(client.modes)))
         return
     changes: list[tuple[str, str, str | None]] = []
+    args = list(msg.params[2:])
     sign = "+"
     unknown = False
     for letter in msg.params[1]:
         if letter in "+-":
             sign = letter
+        elif letter == "s":
+            # Server notice mask (InspIRCd style): +s [<+letters-letters>], -s; opers only.
+            arg = args.pop(0) if args and sign == "+" else None
+            if client.oper is None:
+                rb.numeric(n.ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator")
+                continue
+            before = client.snomask
+            if sign == "-":
+                client.snomask = ""
+            elif arg is not None:
+                client.snomask = snomask.apply(before, arg)
+            elif not before:
+                client.snomask = snomask.DEFAULT
+            if client.snomask:
+                client.modes.add("s")
+            else:
+                client.modes.discard("s")
+            if bool(before) != bool(client.snomask):
+                changes.append(("+" if client.snomask else "-", letter, None))
+            if client.snomask:
+                rb.numeric(n.RPL_SNOMASK, "+" + client.snomask, "Server notice mask")
         elif letter == "i":
             if (sign == "+") != client.invisible:
                 server.set_invisible(client, sign == "+")

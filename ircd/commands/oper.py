@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from ircd import numerics as n
 from ircd.protocol import Message
 from ircd.replies import ReplyBuffer
+from ircd.snomask import address, snotice
 from ircd.sources import source_of
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ def oper(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pendi
     if wait > 0:
         # No check at all while the address waits: guessing costs time, not our CPU.
         log.warning("OPER %r from %s (%s) refused: penalty", name, client.name, client.ip)
+        snotice(server, "o", f"OPER {name!r} by {address(client)} refused: penalty")
         text = f"Password incorrect (too many failures: wait {math.ceil(wait)} seconds)"
         rb.numeric(n.ERR_PASSWDMISMATCH, text)
         return None
@@ -67,14 +69,15 @@ async def _finish_oper(
         return
     rb = server.replies(client)
     if ok:
-        server.set_oper(client, name)
-        log.info("%s (%s) is now operator %s", client.name, client.ip, name)
+        snotice(server, "o", f"{address(client)} is now operator {name}")  # to the others
+        server.set_oper(client, name)  # with snomask.DEFAULT (MODE +s changes it)
         rb.numeric(n.RPL_YOUREOPER, "You are now an IRC operator")
         rb.add(Message(source=client.prefix, command="MODE", params=(client.name, "+o")))
     else:
         # The log says why; the client only learns that it failed.
         why = "the block's mask does not match" if good else "bad name or password"
         log.warning("failed OPER %r from %s (%s): %s", name, client.name, client.ip, why)
+        snotice(server, "o", f"Failed OPER {name!r} by {address(client)}: {why}")
         server.oper_penalties.failed(oper_source(client), server.clock())
         rb.numeric(n.ERR_PASSWDMISMATCH, "Password incorrect")
     rb.flush()
@@ -90,6 +93,6 @@ def kill(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
         rb.numeric(n.ERR_NOSUCHNICK, msg.params[0], "No such nick/channel")
         return
     reason = msg.params[1][: server.config.limits.kicklen]
-    log.info("%s killed %s: %s", client.oper, target.name, reason)
+    snotice(server, "k", f"{client.oper} killed {address(target)}: {reason}", rb)
     server.send(target, Message(source=client.prefix, command="KILL", params=(target.name, reason)))
     server.disconnect(target, f"Killed ({client.name} ({reason}))")

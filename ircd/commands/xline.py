@@ -109,7 +109,7 @@ def _add(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pendi
     victims = server.admission.matching_clients(line)
     text = f"{kind}-line on {mask} ({describe_expiry(line, server.wallclock)}) by {line.set_by}"
     log.info("%s: %s; %d disconnected", text, reason, len(victims))
-    server.notice_opers(f"{text}: {reason}", rb)
+    server.notice_opers(f"{text}: {reason}", rb, snomask="x")
     for victim in victims:
         if victim is not client:
             server.disconnect(victim, f"{kind}-lined: {reason}")
@@ -126,7 +126,7 @@ def _remove(
         return None
     text = f"{kind}-line on {removed.mask} removed by {client.oper or client.name}"
     log.info("%s", text)
-    server.notice_opers(text, rb)
+    server.notice_opers(text, rb, snomask="x")
     return _persist(server, client, server.admission.store.remove(kind, removed.mask), "")
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import argon2
 
 from ircd.config import OperConfig
 from ircd.masks import glob_match
+from ircd.protocol import MAX_LINE
 
 CHEAP = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
@@ -160,7 +162,9 @@ async def test_kill(make_harness) -> None:
     await wait_until(lambda: not a.sink.paused)
     a.take()
     a.send("KILL ghost :x", "KILL bob :spamming")
-    assert a.commands() == ["401"]
+    replies = a.take()
+    assert [m.command for m in replies] == ["401", "NOTICE"]  # the kill notice (snomask k)
+    assert replies[1].params[1].startswith("*** KILL: root killed bob (~bob@192.0.2.1)")
     got = b.take()
     assert got[0].command == "KILL"
     assert got[-1].params[0] == "Closing Link: 192.0.2.1 (Killed (alice (spamming)))"
@@ -174,3 +178,64 @@ def test_glob_match() -> None:
     assert glob_match("*!*@192.0.2.*", "nick!user@192.0.2.7")
     # A pathological pattern finishes quickly (no exponential backtracking).
     assert not glob_match("*a" * 50 + "b", "a" * 5000)
+
+
+async def test_snomasks_choose_server_notices(make_harness) -> None:
+    h = oper_harness(make_harness)
+    op = h.user("op")
+    op.send("OPER root right")
+    await wait_until(lambda: not op.sink.paused)
+    op.take()
+    op.send("MODE op")
+    assert op.take()[0].params[1] == "+os"  # opers get the default mask (fkox)
+    op.send("MODE op +s +cqn-f")
+    replies = op.take()
+    assert [(m.command, m.params[1]) for m in replies] == [("008", "+cknoqx")]
+    user = h.connect("198.51.100.7")
+    user.send("NICK guest", "USER guest 0 * :G")
+    user.take()
+    user.send("NICK guest2", "QUIT :bye")
+    notices = [m.params[1] for m in op.take()]
+    assert notices == [
+        "*** CONNECT: Client connecting: guest (~guest@198.51.100.7) [198.51.100.7]",
+        "*** NICK: guest (~guest@198.51.100.7) changed nick to guest2",
+        "*** QUIT: Client exiting: guest2 (~guest@198.51.100.7) [198.51.100.7] (Quit: bye)",
+    ]
+    # A failed OPER elsewhere (o), but no connect notices once c is gone.
+    op.send("MODE op +s -c")
+    op.take()
+    other = h.connect("198.51.100.8").register("other")
+    other.send("OPER root wrong")
+    await wait_until(lambda: not other.sink.paused)
+    [failed] = [m.params[1] for m in op.take()]
+    assert failed.startswith("*** OPER: Failed OPER 'root' by other (~other@198.51.100.8)")
+    op.send("MODE op -s")
+    assert [m.params[1:] for m in op.take()] == [("-s",)]
+    other.send("OPER root wrong")
+    await wait_until(lambda: not other.sink.paused)
+    assert op.take() == []
+    other.take()
+    other.send("MODE other +s")  # not an operator: no server notices
+    assert other.commands() == ["481"]
+
+
+def test_flood_kills_reach_opers(make_harness) -> None:
+    h = make_harness(flood_rate=1, flood_burst=1, recvq=MAX_LINE + 2)
+    op = h.user("op")
+    h.server.set_oper(op.client, "root")
+    flooder = h.user("flooder")
+    op.take()
+    flooder.send(*[f"PRIVMSG op :{'x' * 300}" for _ in range(200)])
+    assert flooder.sink.closed
+    notices = [m.params[1] for m in op.take() if m.command == "NOTICE"]
+    assert notices == ["*** FLOOD: flooder (~flooder@192.0.2.1) [192.0.2.1]: Excess Flood"]
+
+
+def test_verbose_log_has_connections(harness, caplog) -> None:  # type: ignore[no-untyped-def]
+    # `python -m ircd -v` logs at DEBUG: connections, registrations, nick changes, quits.
+    with caplog.at_level(logging.DEBUG, logger="ircd"):
+        c = harness.connect("198.51.100.9").register("dx")
+        c.send("QUIT :73")
+    assert "connection 1 from 198.51.100.9" in caplog.text
+    assert "CONNECT: Client connecting: dx (~dx@198.51.100.9) [198.51.100.9]" in caplog.text
+    assert "QUIT: Client exiting: dx (~dx@198.51.100.9) [198.51.100.9] (Quit: 73)" in caplog.text

@@ -68,6 +68,9 @@ async def test_kline_by_nick_disconnects_and_refuses_later(harness) -> None:
     replies = again.take()
     assert [m.command for m in replies] == ["465", "ERROR"]
     assert replies[0].params[1] == "You are banned from this server: spamming"
+    # Operators hear of the hit (snomask x).
+    [hit] = [m.params[1] for m in op.take()]
+    assert hit == "*** XLINE: back (~back@192.0.2.50) [192.0.2.50] refused: K-lined: spamming"
     op.send("STATS k")
     stats = op.take()
     assert stats[0].command == "223"
