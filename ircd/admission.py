@@ -284,8 +284,8 @@ class Admission:
         if self.throttle is not None and client.registered and not client.in_process:
             self.throttle.remember(client.ip, self._server.clock() - client.connected_at)
 
-    def matching_clients(self, line: XLine) -> list[Client]:
-        """Connected clients a new line applies to (they are to be disconnected)."""
+    def covered_clients(self, line: XLine) -> list[Client]:
+        """Connected clients whose address a new line covers, exempt or not."""
         table = XLineTable(1)
         table.add(line)
         now = self._server.wallclock()
@@ -296,9 +296,17 @@ class Admission:
                 hit = table.find_user(client.user or "*", hosts, normalize_ip(client.ip), now)
             else:
                 hit = table.find_ip(normalize_ip(client.ip), now)
-            if hit is not None and not client.in_process and not self._exempt(client, "bans"):
+            if hit is not None:
                 out.append(client)
         return out
+
+    def matching_clients(self, line: XLine) -> list[Client]:
+        """Connected clients a new line applies to (they are to be disconnected)."""
+        return [
+            c
+            for c in self.covered_clients(line)
+            if not c.in_process and not self._exempt(c, "bans")
+        ]
 
     def expire(self) -> None:
         """Drop expired lines here and in the store (from the periodic tick)."""

@@ -90,6 +90,9 @@ class Limits:
     #: Argon2id checks running at once (each takes tens of milliseconds of CPU and 64 MiB),
     #: for logins (SASL, connection passwords) and, in a queue of their own, for OPER.
     max_password_checks: int = 2
+    #: A K/G/Z-line that would disconnect more than this share of the users (and more
+    #: than one) is refused unless the operator adds -force.
+    ban_max_share: float = 0.25
     #: Seconds each failed OPER adds to its address's penalty; past three failures'
     #: worth the address waits (OpenSSH style), never more than `oper_penalty_max`.
     oper_penalty: float = 10.0
@@ -217,6 +220,7 @@ _LIMIT_RANGES: Final[Mapping[str, tuple[float, float]]] = MappingProxyType(
         "flood_burst": (1, 100_000),
         "flood_rate": (0, 100_000),
         "max_password_checks": (1, 64),
+        "ban_max_share": (0, 1),
         "oper_penalty": (0, 86_400),
         "oper_penalty_max": (0, 7 * 86_400),
         "max_list_entries": (1, 10_000),

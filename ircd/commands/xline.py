@@ -22,16 +22,18 @@ _NAMES: Final = MappingProxyType({"KLINE": "K", "GLINE": "G", "ZLINE": "Z"})
 
 
 def kline(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
-    """KLINE <user@host|nick> [<duration>] [:<reason>]
+    """KLINE [-force] <user@host|nick> [<duration>] [:<reason>]
 
     Bans matching users from this server (operators only). Durations: 300, 10m, 2h, 7d;
-    0 or none means permanent.
+    0 or none means permanent. A nick stands for *@its address. A line that would drop
+    more than limits.ban_max_share of the users, or that covers the address of the
+    gateway's own (in-process) users, needs -force.
     """
     return _add(server, client, msg, rb)
 
 
 def gline(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
-    """GLINE <user@host|nick> [<duration>] [:<reason>]
+    """GLINE [-force] <user@host|nick> [<duration>] [:<reason>]
 
     Like KLINE, meant for the whole network (operators only).
     """
@@ -39,9 +41,10 @@ def gline(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pend
 
 
 def zline(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
-    """ZLINE <ip|cidr|nick> [<duration>] [:<reason>]
+    """ZLINE [-force] <ip|cidr|nick> [<duration>] [:<reason>]
 
-    Refuses connections from addresses before registration (operators only).
+    Refuses connections from addresses before registration (operators only); -force as
+    for KLINE.
     """
     return _add(server, client, msg, rb)
 
@@ -76,14 +79,20 @@ def _notice(server: Server, client: Client, rb: ReplyBuffer, text: str) -> None:
 
 def _add(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
     kind = _NAMES[msg.command]
-    target, rest = msg.params[0], list(msg.params[1:])
+    params = list(msg.params)
+    # "-force" cannot be a nick or a mask: no nick starts with "-".
+    forced = params[0].lower() == "-force"
+    if forced:
+        params.pop(0)
+        if not params:
+            rb.numeric(n.ERR_NEEDMOREPARAMS, msg.command, "Not enough parameters")
+            return None
+    target, rest = params[0], params[1:]
     seconds = 0
     if rest and (len(rest) > 1 or parse_duration(rest[0]) is not None):
         parsed = parse_duration(rest.pop(0))
         if parsed is None:
-            _notice(
-                server, client, rb, f"Invalid duration (e.g. 300, 10m, 2h, 7d): {msg.params[1]}"
-            )
+            _notice(server, client, rb, f"Invalid duration (e.g. 300, 10m, 2h, 7d): {params[1]}")
             return None
         seconds = parsed
     reason = (rest[0] if rest else "No reason")[: server.config.limits.kicklen]
@@ -94,6 +103,14 @@ def _add(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pendi
     if mask is None:
         _notice(server, client, rb, f"Invalid or too wide {kind}-line mask: {target}")
         return None
+    if user is not None:
+        _notice(
+            server,
+            client,
+            rb,
+            f"{user.name} is {user.user}@{user.realhost} [{user.ip}]: the {kind}-line covers "
+            f"{mask}, every connection from that address",
+        )
     now = server.wallclock()
     line = XLine(
         kind=kind,
@@ -103,6 +120,10 @@ def _add(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pendi
         set_at=now,
         expires=now + seconds if seconds else None,
     )
+    refusal = None if forced else _too_wide(server, line)
+    if refusal is not None:
+        _notice(server, client, rb, f"{kind}-line on {mask} refused: {refusal}")
+        return None
     if not server.admission.xlines.add(line):
         _notice(server, client, rb, f"The ban table is full ({server.config.limits.max_xlines})")
         return None
@@ -114,6 +135,27 @@ def _add(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pendi
         if victim is not client:
             server.disconnect(victim, f"{kind}-lined: {reason}")
     return _persist(server, client, server.admission.store.add(line), f"{kind}-line saved")
+
+
+def _too_wide(server: Server, line: XLine) -> str | None:
+    """Why `line` needs -force (a typo like *@* or 127.* is one command from an outage)."""
+    covered = server.admission.covered_clients(line)
+    attached = sum(1 for c in covered if c.in_process)
+    if attached:
+        return (
+            f"it covers the address of the {attached} in-process (gateway) users; "
+            "they are never banned, but everyone else on that address would be; "
+            "add -force to set it anyway"
+        )
+    victims = len(server.admission.matching_clients(line))
+    users = server.registered_count
+    share = server.config.limits.ban_max_share
+    if victims > 1 and victims > share * users:
+        return (
+            f"it would disconnect {victims} of {users} users ({100 * victims // users}%, "
+            f"more than {share:.0%}); add -force to set it anyway"
+        )
+    return None
 
 
 def _remove(

@@ -157,7 +157,13 @@ async def test_attached_clients_are_never_g_lined(make_harness) -> None:
     assert spammer.closed and h.server.find_nick("K1ABC") is None  # killed, as for a kill
     assert h.server.admission.xlines.lines("G") == []  # and no address banned
     assert not other.closed and not local.sink.closed
-    # An operator's G-line on loopback does not reach attached clients either.
+    # A G-line on the address attached clients share needs -force (ban safety), and
+    # even then it does not reach them.
+    op.take()
     op.send("GLINE *@127.0.0.1 1h :loopback")
+    [refused] = [m.params[1] for m in op.take()]
+    assert refused.startswith("G-line on *@127.0.0.1 refused: it covers the address of the 1 ")
+    assert not local.sink.closed
+    op.send("GLINE -force *@127.0.0.1 1h :loopback")
     await asyncio.sleep(0)
     assert local.sink.closed and not other.closed

@@ -61,7 +61,12 @@ async def test_kline_by_nick_disconnects_and_refuses_later(harness) -> None:
     assert b"K-lined: spamming" in victim.sink.data
     assert not bystander.sink.closed
     notices = [m.params[1] for m in op.take() if m.command == "NOTICE"]
-    assert notices[0].startswith("K-line on *@192.0.2.50 (expires in 600 seconds) by root")
+    # KLINE <nick> says what mask it made of the nick.
+    assert notices[0] == (
+        "victim is ~victim@192.0.2.50 [192.0.2.50]: the K-line covers *@192.0.2.50, "
+        "every connection from that address"
+    )
+    assert notices[1].startswith("K-line on *@192.0.2.50 (expires in 600 seconds) by root")
     assert "K-line saved" in notices
     again = harness.connect("192.0.2.50")
     again.send("NICK back", "USER back 0 * :b")
@@ -253,3 +258,25 @@ async def test_zline_matches_ipv4_mapped_ipv6_clients(harness) -> None:
     op.send("ZLINE 198.51.100.0/24 :mapped")
     await settle()
     assert harness.connect_raw("::ffff:198.51.100.9")[1] is None
+
+
+async def test_a_line_dropping_too_many_users_needs_force(make_harness) -> None:
+    h = make_harness(ban_max_share=0.25)
+    op = oper(h)
+    users = [h.connect(f"198.51.100.{i}").register(f"u{i}") for i in range(1, 8)]
+    op.take()
+    op.send("KLINE *@198.51.100.* 1h :oops")  # 7 of 8 users
+    [refused] = [m.params[1] for m in op.take()]
+    assert refused == (
+        "K-line on *@198.51.100.* refused: it would disconnect 7 of 8 users (87%, more than "
+        "25%); add -force to set it anyway"
+    )
+    assert h.server.admission.xlines.lines("K") == []
+    assert not any(u.sink.closed for u in users)
+    op.send("KLINE *@198.51.100.1 1h :one user is always fine")
+    await settle()
+    assert users[0].sink.closed
+    op.send("ZLINE -force 198.51.100.0/24 1h :meant it")
+    await settle()
+    assert all(u.sink.closed for u in users)
+    assert [x.mask for x in h.server.admission.xlines.lines("Z")] == ["198.51.100.0/24"]
