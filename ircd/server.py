@@ -24,13 +24,14 @@ from ircd.casemap import folder
 from ircd.channel import Channel
 from ircd.client import TAG_MODES, Client, Scheduler, Sink, TimerHandle
 from ircd.cloak import Cloaker
-from ircd.commands import COMMANDS, CommandSpec, Handler, dispatch
+from ircd.commands import COMMANDS, CommandSpec, Handler
 from ircd.commands.ircv3 import monitor_offline, monitor_online
 from ircd.commands.registration import announce_caps, offered_caps
 from ircd.config import IrcConfig, OperConfig
 from ircd.faults import FaultLog
 from ircd.history import History
 from ircd.hooks import Accounts, Control, NoHooks, ServerHooks
+from ircd.intake import Intake
 from ircd.isupport import (
     isupport_tokens,
 )
@@ -40,12 +41,8 @@ from ircd.output import encode
 from ircd.passwords import PasswordChecker
 from ircd.protocol import (
     MAX_BODY,
-    MAX_CLIENT_TAG_DATA,
     MAX_LINE,
-    BufferEvent,
-    IrcParseError,
     Message,
-    parse_line,
 )
 from ircd.replies import ReplyBuffer
 from ircd.runner import AsyncioRunner, Pending, Runner, loop_scheduler
@@ -65,14 +62,6 @@ MAX_EXTRA_COMMANDS: Final = 64
 _COMMAND_NAME: Final = re.compile(r"[A-Z]{1,32}\Z")
 
 
-class _Starting:
-    """`Client.pending` while the runner starts a continuation (it may finish at once)."""
-
-    def cancel(self) -> None:
-        pass
-
-
-_STARTING: Final = _Starting()
 #: Disconnect reasons that are flood kills (snomask f).
 _FLOOD_REASONS: Final = frozenset({"Excess Flood", "SendQ exceeded"})
 
@@ -81,7 +70,7 @@ def _cloaker(config: IrcConfig) -> Cloaker | None:
     return Cloaker(config.cloak.key, config.cloak.suffix) if config.cloak is not None else None
 
 
-class Server:
+class Server(Intake):
     """An IRC server without sockets. Create one per configuration; see `ircd.net` for I/O."""
 
     def __init__(
@@ -309,125 +298,6 @@ class Server:
     def new_client_id(self) -> int:
         return next(self._ids)
 
-    def receive(self, client: Client, data: bytes) -> None:
-        """Take bytes from `client` and run every command they complete, as flood control allows."""
-        if client.closed:
-            return
-        now = self.clock()
-        client.last_recv = now
-        client.ping_sent = None
-        client.lines.feed(data)
-        self._process(client)
-
-    def _process(self, client: Client) -> None:
-        lim = self._config.limits
-        rate = lim.flood_rate
-        window = lim.flood_burst / rate if rate else 0.0
-        while not client.closed:
-            now = self.clock()
-            throttled = rate and client.penalty_until - now > window
-            if throttled or client.pending is not None:
-                if len(client.lines) > lim.recvq:
-                    self.disconnect(client, "Excess Flood")
-                elif throttled and client.resume_handle is None:
-                    delay = client.penalty_until - now - window
-                    client.resume_handle = self._scheduler_or_loop().call_later(
-                        delay, self._resume, client
-                    )
-                return
-            item = client.lines.next_line()
-            if item is BufferEvent.NEED_DATA:
-                return
-            if rate and not client.flood_exempt:
-                client.penalty_until = max(client.penalty_until, now) + 1.0 / rate
-            rb = ReplyBuffer(self, client)
-            pending = None
-            self._rb = rb
-            try:
-                if item is BufferEvent.LINE_TOO_LONG:
-                    rb.numeric(n.ERR_INPUTTOOLONG, "Input line was too long")
-                else:
-                    assert isinstance(item, bytes)
-                    pending = self._handle_line(client, item, rb)
-            except Exception as exc:
-                # The boundary for commands: a bug costs this command, not the connection.
-                self._failed(client, rb, exc)
-            finally:
-                self._rb = None
-            if pending is not None and not client.closed:
-                # Its replies, label included, wait for the end of the continuation.
-                self._start_pending(client, pending, rb)
-            else:
-                if pending is not None:
-                    pending.close()
-                rb.flush()
-
-    def _resume(self, client: Client) -> None:
-        client.resume_handle = None
-        self._process(client)
-
-    def _handle_line(self, client: Client, line: bytes, rb: ReplyBuffer) -> Pending | None:
-        if not line.strip(b" "):
-            return None  # empty lines are ignored silently (Modern IRC)
-        bad_utf8 = False
-        try:
-            try:
-                msg = parse_line(line)
-            except IrcParseError as e:
-                if e.reason != "invalid UTF-8":
-                    raise
-                # UTF8ONLY: parse it anyway, to answer with the command and the label.
-                msg = parse_line(line, replace_invalid=True)
-                bad_utf8 = True
-        except IrcParseError as e:
-            if e.reason in ("line too long", "tags too long"):
-                rb.numeric(n.ERR_INPUTTOOLONG, "Input line was too long")
-            else:
-                rb.numeric(n.ERR_UNKNOWNERROR, "*", f"Malformed message: {e.reason}")
-            return None
-        rb.command = msg.command
-        label = msg.tags.get("label")
-        if label is not None and "labeled-response" in client.caps and 0 < len(label) <= 64:
-            rb.label = label
-        # Tag data is what lies between "@" and the space (IRCv3 message-tags: 4094 bytes).
-        if msg.tags and line.find(b" ") - 1 > MAX_CLIENT_TAG_DATA:
-            rb.numeric(n.ERR_INPUTTOOLONG, "Input line was too long")
-            return None
-        if bad_utf8 and msg.command != "USER":
-            # USER goes on with U+FFFD in place of the bad bytes, so registration never stalls.
-            rb.fail(msg.command, "INVALID_UTF8", text="Message rejected: it is not UTF-8")
-            return None
-        return dispatch(self, client, msg, rb)
-
-    def _failed(self, client: Client, rb: ReplyBuffer, exc: BaseException) -> None:
-        """A command raised: log it (rate-limited), answer with one error, carry on."""
-        self.faults.record(f"command {rb.command} failed for {client!r}", exc)
-        rb.discard()
-        if not client.closed:
-            rb.numeric(n.ERR_UNKNOWNERROR, rb.command, "Internal error")
-
-    def _start_pending(self, client: Client, coro: Pending, rb: ReplyBuffer) -> None:
-        # Later lines must wait: their meaning may depend on this command's outcome.
-        client.held = rb
-        client.sink.pause_reading()
-        client.pending = _STARTING
-        job = self.runner.run(coro, lambda exc: self._pending_done(client, exc))
-        if client.pending is _STARTING:  # else a runner finished it already, synchronously
-            client.pending = job
-
-    def replies(self, client: Client) -> ReplyBuffer:
-        """Where a deferred command writes its result: the buffer (and label) it started with."""
-        held = client.held
-        return held if held is not None else ReplyBuffer(self, client)
-
-    def run_background(self, coro: Pending) -> None:
-        """Run a coroutine that answers nobody (e.g. a store write); failures are logged."""
-        self.runner.run(coro, self._background_done)
-
-    def _background_done(self, exc: BaseException | None) -> None:
-        if exc is not None:
-            self.faults.record("background task failed", exc)
-
     def opers_with(self, letter: str | None) -> list[Client]:
         """Registered operators, or those whose snomask holds `letter`."""
         return [
@@ -450,19 +320,6 @@ class Server:
                 rb.add(notice)
             else:
                 self.send(oper, notice)
-
-    def _pending_done(self, client: Client, exc: BaseException | None) -> None:
-        client.pending = None
-        rb, client.held = client.held, None
-        if client.closed:
-            return
-        if rb is None:
-            rb = ReplyBuffer(self, client)
-        if exc is not None:
-            self._failed(client, rb, exc)
-        rb.flush()
-        client.sink.resume_reading()
-        self._process(client)
 
     def disconnect(self, client: Client, reason: str) -> None:
         """Remove `client` everywhere, tell its peers, and close its sink. Idempotent."""

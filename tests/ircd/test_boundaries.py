@@ -72,9 +72,9 @@ def test_single_broad_except() -> None:
                 isinstance(node.type, ast.Name) and node.type.id in {"Exception", "BaseException"}
             ):
                 broad.append((path.name, node.lineno))
-    # Two boundaries: per command in server.py (logs, answers 400, the connection stays)
+    # Two boundaries: per command in intake.py (logs, answers 400, the connection stays)
     # and per connection in net.py (logs and closes that connection), nothing else.
-    assert sorted(name for name, _ in broad) == ["net.py", "server.py"], broad
+    assert sorted(name for name, _ in broad) == ["intake.py", "net.py"], broad
 
 
 def test_limits_table_names_real_bounds() -> None:

@@ -2,7 +2,7 @@
 
 Whatever a client sends, its connection survives, it gets an answer (a labeled reply or
 ACK), and no handler raises. A handler that does raise is the class of bug the command
-boundary in `Server._process` contains: logged with its traceback, one 400, no close.
+boundary in `ircd.intake` contains: logged with its traceback, one 400, no close.
 """
 
 from __future__ import annotations
