@@ -236,3 +236,26 @@ def test_values_that_cannot_be_middle_parameters(line: str) -> None:
         parse_line(m.to_bytes()[:-2])  # every reply is well-formed
         assert m.command != "400"
     assert not a.sink.closed
+
+
+def test_a_raising_continuation_is_answered_once_and_input_resumes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    h = Harness(make_config(), runner=SyncRunner())
+
+    async def fail_later() -> None:
+        raise RuntimeError("bug after the wait")
+
+    def deferred(server, client, msg, rb):  # type: ignore[no-untyped-def]
+        """DEFERRED"""
+        return fail_later()
+
+    h.server.add_command("DEFERRED", deferred, oper_only=False)
+    a = h.user("alice", "labeled-response")
+    with caplog.at_level(logging.ERROR, logger="ircd"):
+        a.send("@label=d DEFERRED", "PING :after")
+    replies = a.take()
+    assert [(m.command, m.tags.get("label")) for m in replies] == [("400", "d"), ("PONG", None)]
+    assert replies[0].params == ("alice", "DEFERRED", "Internal error")
+    assert "bug after the wait" in caplog.text
+    assert not a.sink.closed and not a.sink.paused
