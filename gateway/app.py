@@ -21,13 +21,13 @@ from typing import Any
 
 from gateway.auth.service import Authenticator
 from gateway.ax25 import AX25Stream
+from gateway.bridge import Bridge, RadioSession
 from gateway.callsign import Callsign, parse_callsign
 from gateway.config import Config, ConfigError, RadioPort, TelnetListener, load_config
 from gateway.ircside import CallsignNicks, StoreBanStore, TotpAccounts
 from gateway.private_files import write_private_file
 from gateway.radio_ports import RadioPorts
-from gateway.session.commands import SessionInfo
-from gateway.session.driver import LineStream, run_session
+from gateway.session.transport import Transport
 from gateway.store import AsyncStore, Store
 from gateway.telnet import ListenerState, TelnetConnection
 from ircd.hooks import Control
@@ -63,10 +63,10 @@ class Gateway:
         self.store: AsyncStore | None = None
         self.authenticator = Authenticator()
         self._listeners: dict[tuple[str, int], _Listener] = {}
-        self._sessions: dict[str, set[LineStream]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
         self.irc: IrcServer | None = None
+        self.bridge: Bridge | None = None
         self.radio = RadioPorts(self._run_radio_session)
         self.nicks = CallsignNicks()
         self.transmitting = False
@@ -91,6 +91,17 @@ class Gateway:
                 raise OSError(f"cannot start the IRC server: {exc}") from None
             for host, port in self.irc.addresses:
                 log.info("IRC server listening on %s:%d", host, port)
+            self.bridge = Bridge(
+                self.config.bridge,
+                self.irc.server,
+                self.store,
+                self._check_code,
+                clock=self.clock,
+                enrolled=lambda: self.nicks.enrolled,
+                fold=self.irc.server.fold,
+            )
+            await self.bridge.start()
+            self.nicks.absent = self.bridge.message_to_absent
             for listener in self.config.telnet_listen:
                 await self._start_listener(listener)
             self.transmitting = await self._transmit_wanted()
@@ -138,6 +149,10 @@ class Gateway:
         await self.radio.stop(SHUTDOWN_FAREWELL)
         for key in list(self._listeners):
             await self._stop_listener(key, SHUTDOWN_FAREWELL)
+        if self.bridge is not None:
+            self.nicks.absent = None
+            await self.bridge.stop()
+            self.bridge = None
         if self.irc is not None:
             await self.irc.stop()
             self.irc = None
@@ -199,7 +214,23 @@ class Gateway:
         if new.radio != self.config.radio or new.callsign != self.config.callsign:
             log.warning("radio and callsign changes need a restart; keeping the old ones")
             new = replace(new, radio=self.config.radio, callsign=self.config.callsign)
+        old_bridge = self.config.bridge
+        if (
+            new.bridge.archive_channels != old_bridge.archive_channels
+            or new.bridge.service_nick != old_bridge.service_nick
+        ):
+            log.warning("bridge archive channels and service_nick changes need a restart")
+            new = replace(
+                new,
+                bridge=replace(
+                    new.bridge,
+                    archive_channels=old_bridge.archive_channels,
+                    service_nick=old_bridge.service_nick,
+                ),
+            )
         self.config = new
+        if self.bridge is not None:
+            self.bridge.config = new.bridge  # new sessions get the new settings
         if self.irc is not None:
             self.irc.reload(new.irc)
         for key in old_keys - set(new_by_key):
@@ -250,25 +281,25 @@ class Gateway:
 
     async def _session(
         self,
-        stream: LineStream,
+        transport: Transport,
         callsign_first: bool,
         known: Callsign | None,
         login_timeout: float,
         idle_timeout: float,
     ) -> None:
+        assert self.bridge is not None
         auth = self.config.auth
-        await run_session(
-            stream,
-            callsign_first=callsign_first,
-            known_callsign=known,
-            check_code=self._check_code,
-            hooks=self,
-            attempts=auth.attempts_per_connection,
-            failure_pause=auth.failure_pause,
-            login_timeout=login_timeout,
-            idle_timeout=idle_timeout,
-            clock=self.clock,
+        settings = self.bridge.settings(
+            transport,
+            login_timeout,
+            idle_timeout,
+            auth.attempts_per_connection,
+            auth.failure_pause,
         )
+        session = RadioSession(
+            self.bridge, transport, settings, callsign_first=callsign_first, known=known
+        )
+        await session.run()
 
     async def _check_callsign_code(self, callsign: str, code: str, source: str) -> bool:
         return await self._check_code(Callsign(callsign), code, source)
@@ -283,18 +314,6 @@ class Gateway:
             # Logged by the authenticator; IRC operators hear it too.
             self.irc.server.notice_opers(result.alert)
         return result.ok
-
-    def logged_in(self, info: SessionInfo, stream: LineStream) -> None:
-        self._sessions.setdefault(info.callsign.base, set()).add(stream)
-        log.info("%s logged in via %s", info.callsign, info.via)
-
-    def logged_out(self, info: SessionInfo, stream: LineStream) -> None:
-        streams = self._sessions.get(info.callsign.base)
-        if streams is not None:
-            streams.discard(stream)
-            if not streams:
-                del self._sessions[info.callsign.base]
-        log.info("%s logged out", info.callsign)
 
     # -- background work ---------------------------------------------------------
 
@@ -318,6 +337,8 @@ class Gateway:
             now = self.clock()
             if now >= next_prune:
                 await self.store.call(Store.prune, now, self.config.auth.callsign.forget_after)
+                if self.bridge is not None:
+                    await self.bridge.prune()
                 next_prune = now + PRUNE_INTERVAL
             current = await self.store.call(Store.data_version)
             if current == version:
@@ -326,7 +347,9 @@ class Gateway:
             await self.apply_transmit()
             enrolled = await self.store.call(Store.enrolled_callsigns)
             self.nicks.enrolled = enrolled
-            for base in [b for b in self._sessions if b not in enrolled]:
+            bridge = self.bridge
+            if bridge is None:
+                continue
+            for base in [b for b in bridge.by_base if b not in enrolled]:
                 log.warning("%s was revoked; ending its sessions", base)
-                for stream in list(self._sessions.get(base, ())):
-                    self._spawn(stream.close(REVOKED))
+                bridge.end_sessions(base, REVOKED)

@@ -1,10 +1,12 @@
-"""AX.25 connections as line streams: the radio twin of the telnet adapter.
+"""AX.25 connections as session transports: the radio twin of the telnet adapter.
 
 A station (radio/) hands the gateway a `Connection` per link; `AX25Stream` turns it
-into the `LineStream` sessions run on. Lines from the air end with CR; output uses CR.
-Output is kept here and handed to the link about one window at a time, so a long
-answer can still be cut short by the user: the link paces itself by its window and
-acknowledgements, and what has not reached it yet is dropped on interrupt.
+into the `Transport` sessions run on. Lines from the air end with CR; output uses CR.
+The session hands over one chunk (a packet) at a time and hears `ready` while the
+link has room in its window, so a long answer can still be cut short by the user:
+what has not reached the link yet is still in the session. When the session is
+behind, the link answers the peer's I frames with RNR until it catches up, so lines
+the user types ahead wait at the sender instead of being dropped.
 """
 
 from __future__ import annotations
@@ -13,16 +15,16 @@ import asyncio
 import logging
 
 from gateway.callsign import Callsign
-from gateway.session.linequeue import LineQueue
 from gateway.session.linestream import LineReader, LineTooLong
 from gateway.session.render import encode_text
+from gateway.session.transport import EarlyEvents, TransportEvents
 from radio.station import Connection
 
 log = logging.getLogger("gateway.ax25")
 
-MAX_QUEUED_LINES = 16
+#: Lines received before the session starts beyond this many make the link busy.
+MAX_EARLY_LINES = 16
 CLOSE_TIMEOUT = 120.0
-STOPPED = "(output stopped)\n"
 
 
 class AX25Stream:
@@ -30,73 +32,72 @@ class AX25Stream:
         self.conn = conn
         self.port_name = port_name
         self._reader = LineReader(max_line, telnet=False)
-        self._lines = LineQueue()
-        self._out = bytearray()
-        self._pumping = False
+        self._early = EarlyEvents()
+        self._events: TransportEvents = self._early
+        self._loop = asyncio.get_running_loop()
         self._closing = False
+        self._gone_told = False
+        self._want_ready = False
+        self._busy = False
         self._gone = asyncio.Event()
         paclen = conn.link.params.paclen
         self._window = conn.link.params.k * paclen
-        self._paclen = paclen
+        self.chunk_bytes = paclen
         path = ",".join(str(d) for d in conn.path)
         self.via = f"AX.25 {port_name}" + (f" via {path}" if path else "")
+        self.host_kind = f"ax25.{port_name}"
         conn.on_data = self._data
         conn.on_close = self._closed
-        conn.on_progress = self._pump
+        conn.on_progress = self._progress
 
     # -- from the link -------------------------------------------------------------
 
     def _data(self, data: bytes) -> None:
-        if self._closing:
+        if self._gone_told:
             return
         for item in self._reader.feed(data):
             if isinstance(item, LineTooLong):
-                self.write(f"Line too long (max {item.limit}).\n")
-                continue
-            if len(self._out) > self._paclen:
-                # A line while a long answer is still queued means "stop".
-                self._out.clear()
-                self.write(STOPPED)
-            if len(self._lines) >= MAX_QUEUED_LINES:
-                log.info(
-                    "%s: typed-ahead line dropped (%d queued)", self.conn.remote, MAX_QUEUED_LINES
-                )
-                continue
-            self._lines.put(item.text)
+                self._events.line_too_long(item.limit)
+            else:
+                self._events.line(item.text)
+        if self._events is self._early and len(self._early.items) >= MAX_EARLY_LINES:
+            self._set_busy(True)
 
     def _closed(self, reason: str) -> None:
-        self._out.clear()
-        self._lines.end()
         self._gone.set()
+        if not self._gone_told:
+            self._gone_told = True
+            self._events.gone()
 
-    def _pump(self) -> None:
-        """Hand the link what fits in about one window; the rest waits here."""
-        if self._pumping or self.conn.closed:
-            return
-        self._pumping = True
-        try:
-            while self._out and self.conn.queued_bytes < self._window:
-                chunk = bytes(self._out[: self._paclen])
-                del self._out[: self._paclen]
-                self.conn.send(chunk)
-            if self._closing and not self._out:
-                self.conn.close()
-        finally:
-            self._pumping = False
+    def _progress(self) -> None:
+        # Called after every link event, often inside our own send(): tell the
+        # session later, never from within its own call.
+        if self._want_ready and self._has_room():
+            self._want_ready = False
+            self._loop.call_soon(self._signal_ready)
 
-    # -- LineStream --------------------------------------------------------------
+    def _signal_ready(self) -> None:
+        if not self._gone_told and not self._closing:
+            self._events.ready()
 
-    async def read_line(self) -> str | None:
-        return await self._lines.get()
+    def _has_room(self) -> bool:
+        return self.conn.queued_bytes + self.chunk_bytes <= self._window
+
+    # -- Transport ---------------------------------------------------------------
+
+    def bind(self, events: TransportEvents) -> None:
+        self._events = events
+        self._early.replay(events)
 
     def write(self, text: str) -> None:
         if self.conn.closed:
             return
-        self._out += encode_text(text, eol=b"\r")
-        self._pump()
+        self.conn.send(encode_text(text, eol=b"\r"))
+        self._want_ready = True
+        self._progress()
 
-    def discard_input(self) -> None:
-        self._lines.discard()
+    def set_input_paused(self, paused: bool) -> None:
+        self._set_busy(paused)
 
     def source_key(self, callsign: Callsign) -> str:
         # Anyone can claim any callsign on air; the port and the path it came by are
@@ -110,9 +111,16 @@ class AX25Stream:
         if farewell:
             self.write(farewell + "\n")
         self._closing = True
-        self._pump()
+        self.conn.close()  # DISC once what was sent is acknowledged
         try:
             async with asyncio.timeout(CLOSE_TIMEOUT):
                 await self._gone.wait()
         except TimeoutError:
             log.warning("%s: link did not close in %.0f s", self.conn.remote, CLOSE_TIMEOUT)
+
+    # -- internals ---------------------------------------------------------------
+
+    def _set_busy(self, busy: bool) -> None:
+        if busy != self._busy and not self.conn.closed:
+            self._busy = busy
+            self.conn.set_busy(busy)

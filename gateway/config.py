@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from ircd.config import IrcConfig, irc_config_from_node
 
 __all__ = [
     "AuthConfig",
+    "BridgeConfig",
     "CallsignDelayConfig",
     "Config",
     "ConfigError",
@@ -137,6 +139,38 @@ class RadioConfig:
     ports: tuple[RadioPort, ...] = ()
 
 
+THIRD_PARTY = ("all", "identified", "radio")
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeConfig:
+    """How radio users chat on IRC (`bridge:`)."""
+
+    #: Whose IRC text goes on air: all, identified (logged-in accounts), radio (radio users).
+    third_party: str = "identified"
+    #: Lines are wrapped at this width (0: never).
+    width: int = 80
+    #: Long replies stop after this many lines with `more? (Enter/N)` (0: never).
+    page_lines: int = 20
+    #: Live chat lines queued for a slow link before the rest is counted and summarised.
+    queue_lines: int = 30
+    #: Lines of a channel shown on /JOIN (0: none).
+    join_history: int = 5
+    #: Lines /READ #chan shows at once.
+    read_lines: int = 20
+    #: Channels every radio user joins at login.
+    autojoin: tuple[str, ...] = ()
+    #: The gateway's own nick on IRC (mailbox notices, the archive).
+    service_nick: str = "Gateway"
+    #: Channels whose every message is kept for /NEW and /READ #chan.
+    archive_channels: tuple[str, ...] = ()
+    archive_max_messages: int = 10000
+    archive_max_age: float = 90 * 86400.0
+    #: Messages held per callsign, and for how long.
+    mailbox_max_messages: int = 50
+    mailbox_max_age: float = 30 * 86400.0
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     path: str | None = None
@@ -148,6 +182,7 @@ class Config:
     #: The gateway's own callsign with SSID, e.g. N0GW-10 (needed by radio ports).
     callsign: str | None = None
     radio: RadioConfig = field(default_factory=RadioConfig)
+    bridge: BridgeConfig = field(default_factory=BridgeConfig)
     #: The embedded IRC server (`irc:`; validated by ircd itself).
     irc: IrcConfig = DEFAULT_IRC
 
@@ -166,8 +201,19 @@ def default_config() -> Config:
 
 
 _TOP = frozenset(
-    {"data_dir", "key_file", "log_level", "auth", "telnet", "irc", "radio", "callsign", "mqtt"}
-)
+    {
+        "data_dir", "key_file", "log_level", "auth", "telnet", "irc", "radio", "callsign",
+        "mqtt", "bridge",
+    }
+)  # fmt: skip
+_BRIDGE = frozenset(
+    {
+        "third_party", "width", "page_lines", "queue_lines", "join_history", "read_lines",
+        "autojoin", "service_nick", "archive", "mailbox",
+    }
+)  # fmt: skip
+_ARCHIVE = frozenset({"channels", "max_messages", "max_age"})
+_MAILBOX = frozenset({"max_messages", "max_age"})
 _AUTH = frozenset(
     {"issuer", "attempts_per_connection", "failure_pause", "source_penalty", "callsign_delay"}
 )
@@ -189,6 +235,8 @@ _LISTEN = frozenset(
     }
 )  # fmt: skip
 DAY = 86400.0
+_CHANNEL = re.compile(r"#[^\s,\x00-\x1f]{1,49}")
+_SERVICE_NICK = re.compile(r"[A-Za-z][A-Za-z0-9]{0,29}")
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:
@@ -224,6 +272,7 @@ def config_from_node(root: yaml.Node | None, name: str) -> Config:
         telnet_listen=_telnet(top.section("telnet", _TELNET)),
         callsign=_station_callsign(top, "callsign"),
         radio=_radio(top.section("radio", _RADIO)),
+        bridge=_bridge(top.section("bridge", _BRIDGE)),
         irc=_irc(r, top.entries.get("irc"), name),
     )
     if config.radio.ports and config.callsign is None:
@@ -297,6 +346,43 @@ def _radio_port(m: Section, index: int) -> RadioPort:
         login_timeout=m.number("login_timeout", d.login_timeout, 5, 3600),
         idle_timeout=m.number("idle_timeout", d.idle_timeout, 10, DAY),
         duty_cycle=duty,
+    )
+
+
+def _channels(section: Section, name: str) -> tuple[str, ...]:
+    out: list[str] = []
+    for key, item in section.reader.sequence(section.entries.get(name), section.path(name)):
+        text = section.reader.string(item, key, "")
+        # '#' starts a YAML comment unless quoted: "hamradio" means #hamradio too.
+        text = text if text.startswith("#") else "#" + text
+        if not _CHANNEL.fullmatch(text):
+            section.reader.problem(item, key, f'expected a channel like #hamradio, got "{text}"')
+        else:
+            out.append(text)
+    return tuple(out)
+
+
+def _bridge(b: Section) -> BridgeConfig:
+    d = BridgeConfig()
+    service = b.string("service_nick", d.service_nick)
+    if not _SERVICE_NICK.fullmatch(service):
+        b.problem("service_nick", f'expected a nick of letters and digits, got "{service}"')
+    a = b.section("archive", _ARCHIVE)
+    m = b.section("mailbox", _MAILBOX)
+    return BridgeConfig(
+        third_party=b.choice("third_party", d.third_party, THIRD_PARTY),
+        width=b.integer("width", d.width, 0, 1000),
+        page_lines=b.integer("page_lines", d.page_lines, 0, 1000),
+        queue_lines=b.integer("queue_lines", d.queue_lines, 1, 1000),
+        join_history=b.integer("join_history", d.join_history, 0, 100),
+        read_lines=b.integer("read_lines", d.read_lines, 1, 1000),
+        autojoin=_channels(b, "autojoin"),
+        service_nick=service,
+        archive_channels=_channels(a, "channels"),
+        archive_max_messages=a.integer("max_messages", d.archive_max_messages, 1, 10**7),
+        archive_max_age=a.number("max_age", d.archive_max_age, 3600, 10 * 365 * DAY),
+        mailbox_max_messages=m.integer("max_messages", d.mailbox_max_messages, 1, 10000),
+        mailbox_max_age=m.number("max_age", d.mailbox_max_age, 3600, 365 * DAY),
     )
 
 

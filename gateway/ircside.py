@@ -1,9 +1,10 @@
 """What the gateway gives the embedded IRC server through its extension interface.
 
 - `CallsignNicks` (ServerHooks): a nick that is an enrolled callsign (or starts with
-  one, as in `N0TEST-5` or `N0TEST_`) belongs to that callsign's owner: only a client
-  logged in to that account (the radio user's own in-process client, or an IRC user who
-  logged in with SASL) may take it.
+  one, as in `N0TEST-5`, `N0TEST_` or `_2E0ABC`) belongs to that callsign's owner: only
+  a client logged in to that account (the radio user's own in-process client, or an IRC
+  user who logged in with SASL) may take it. Messages to an absent callsign's nick go
+  to the bridge's mailbox.
 - `TotpAccounts` (Accounts): SASL PLAIN with the callsign as account and a current TOTP
   code as password, through the same single-use, penalised check as a radio login.
 - `StoreBanStore` (BanStore): K/G/Z-lines kept in the gateway's SQLite store.
@@ -19,8 +20,9 @@ from gateway.store import AsyncStore, Store
 from ircd.client import Client
 from ircd.xlines import XLine
 
-#: The callsign part of a nick: letters and digits up to the first other character.
-_LEADING_CALL = re.compile(r"[A-Za-z0-9]+")
+#: The callsign part of a nick: letters and digits up to the first other character,
+#: after the one underscore that makes a callsign starting with a digit a legal nick.
+_LEADING_CALL = re.compile(r"_?([A-Za-z0-9]+)")
 #: The one source for penalties of SASL attempts: the Accounts interface is not told
 #: the client's address. Per-callsign delays still bound guessing (SECURITY.md).
 SASL_SOURCE = "irc:sasl"
@@ -32,10 +34,12 @@ class CallsignNicks:
 
     def __init__(self) -> None:
         self.enrolled: frozenset[str] = frozenset()
+        #: The bridge's mailbox (`Bridge.message_to_absent`), once it runs.
+        self.absent: Callable[[Client, str, str, str], bool] | None = None
 
     def nick_reserved(self, client: Client, nick: str) -> str | None:
         match = _LEADING_CALL.match(nick)
-        call = match.group(0).upper() if match else ""
+        call = match.group(1).upper() if match else ""
         if call not in self.enrolled:
             return None
         if (client.account or "").upper() == call:
@@ -43,7 +47,7 @@ class CallsignNicks:
         return f"{call} is a licensed callsign; log in with SASL (callsign and code) to use it"
 
     def message_to_absent(self, client: Client, nick: str, command: str, text: str) -> bool:
-        return False  # the mailbox comes with the bridge
+        return self.absent is not None and self.absent(client, nick, command, text)
 
 
 CheckCode = Callable[[str, str, str], Awaitable[bool]]

@@ -56,6 +56,35 @@ CREATE TABLE IF NOT EXISTS xlines (
     PRIMARY KEY (kind, mask)
 );
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- The bridge (gateway/chatstore.py): held messages, archived channels, read markers.
+CREATE TABLE IF NOT EXISTS mailbox (
+    callsign TEXT NOT NULL,             -- base callsign of the recipient
+    n        INTEGER NOT NULL,          -- the number the recipient reads and kills it by
+    sender   TEXT NOT NULL,
+    kind     TEXT NOT NULL,             -- PRIVMSG, NOTICE or ACTION
+    text     TEXT NOT NULL,
+    at       REAL NOT NULL,
+    read     INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (callsign, n)
+);
+CREATE TABLE IF NOT EXISTS archive (
+    channel TEXT NOT NULL,              -- folded channel name
+    n       INTEGER NOT NULL,           -- per channel, never reused
+    at      REAL NOT NULL,
+    nick    TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    text    TEXT NOT NULL,
+    PRIMARY KEY (channel, n)
+);
+CREATE TABLE IF NOT EXISTS archive_seq (channel TEXT PRIMARY KEY, last INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS read_markers (
+    callsign TEXT NOT NULL,
+    channel  TEXT NOT NULL,
+    n        INTEGER NOT NULL,          -- the last message number read
+    PRIMARY KEY (callsign, channel)
+);
+CREATE INDEX IF NOT EXISTS archive_at ON archive (at);
+CREATE INDEX IF NOT EXISTS mailbox_at ON mailbox (at);
 CREATE INDEX IF NOT EXISTS source_penalties_until ON source_penalties (until);
 CREATE INDEX IF NOT EXISTS callsign_failures_last ON callsign_failures (last_failure);
 """
@@ -135,6 +164,11 @@ class Store:
 
     def close(self) -> None:
         self._conn.close()
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The connection, for the store's other modules (`gateway.chatstore`)."""
+        return self._conn
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

@@ -1,10 +1,11 @@
 """The telnet front end: an asyncio adapter between sockets and sessions.
 
 One `TelnetConnection` per socket (uvicorn style): `data_received` feeds the sans-IO
-line reader, output goes through the pacer, timers are call_later handles the
-connection owns and cancels. Admission (safelist, connection limits) happens in
-`connection_made`, before a session exists. A BPQ node's
-`*** Disconnected from Stream N` line means the user has gone.
+line reader and hands lines to the session; output goes through the pacer, and the
+session hears `ready` when the link has carried it; timers are call_later handles the
+connection owns and cancels. Reading pauses while the session is behind. Admission
+(safelist, connection limits) happens in `connection_made`, before a session exists.
+A BPQ node's `*** Disconnected from Stream N` line means the user has gone.
 """
 
 from __future__ import annotations
@@ -17,20 +18,19 @@ from typing import Any
 
 from gateway.callsign import Callsign
 from gateway.config import TelnetListener
-from gateway.session.linequeue import LineQueue
 from gateway.session.linestream import LineReader, LineTooLong
 from gateway.session.pacing import Pacer
 from gateway.session.render import encode_text
+from gateway.session.transport import EarlyEvents, TransportEvents
 
 log = logging.getLogger("gateway.telnet")
 
 BPQ_DISCONNECT = re.compile(r"\*\*\* Disconnected from Stream \d+\s*")
-#: Lines typed ahead beyond this many pause reading until the session catches up.
+#: Lines received before the session starts beyond this many pause reading.
 MAX_QUEUED_LINES = 16
 #: A BPQ node without the S flag can lose bytes written just before a close.
 BPQ_CLOSE_DELAY = 1.0
 DRAIN_TIMEOUT = 30.0
-STOPPED = "(output stopped)\n"
 
 
 class ListenerState:
@@ -74,7 +74,7 @@ SessionRunner = Callable[["TelnetConnection"], Coroutine[Any, Any, None]]
 
 
 class TelnetConnection(asyncio.Protocol):
-    """One telnet client (or one BPQ user) as a LineStream."""
+    """One telnet client (or one BPQ user) as a session `Transport`."""
 
     def __init__(self, state: ListenerState, run_session: SessionRunner) -> None:
         self.state = state
@@ -84,18 +84,25 @@ class TelnetConnection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._reader = LineReader(self.config.max_line, telnet=True)
         self._pacer = Pacer(self.config.bytes_per_second, self.config.packet_bytes)
-        self._lines = LineQueue()
+        self._early = EarlyEvents()
+        self._events: TransportEvents = self._early
         self._pump_handle: asyncio.TimerHandle | None = None
+        self._ready_handle: asyncio.TimerHandle | None = None
         self._write_paused = False
+        self._input_paused = False
+        self._reading_paused = False
         self._drained = asyncio.Event()
         self._drained.set()
         self._closed = asyncio.Event()
         self._closing = False
+        self._gone = False
         self._close_started = False
         self._task: asyncio.Task[None] | None = None
         self.ip = ""
         kind = "BPQ" if self.config.bpq else "telnet"
         self.via = f"{kind} {self.config.label}"
+        self.host_kind = f"{kind.lower()}.{self.config.label}"
+        self.chunk_bytes = self.config.packet_bytes
 
     # -- asyncio.Protocol --------------------------------------------------------
 
@@ -115,37 +122,32 @@ class TelnetConnection(asyncio.Protocol):
         self._task = self._loop.create_task(self._session())
 
     def data_received(self, data: bytes) -> None:
-        if self._closing:
-            return
         for item in self._reader.feed(data):
-            if isinstance(item, LineTooLong):
-                self.write(f"Line too long (max {item.limit}).\n")
-                continue
-            if self.config.bpq and BPQ_DISCONNECT.fullmatch(item.text):
-                self._lines.end()
-                self._closing = True
+            if self._gone:
                 return
-            if self._pacer.pending > self._pacer.packet_bytes:
-                # A line while a long output is queued means "stop": drop the rest.
-                self._pacer.cancel()
-                self.write(STOPPED)
-            self._lines.put(item.text)
-        if len(self._lines) >= MAX_QUEUED_LINES and self._transport is not None:
-            self._transport.pause_reading()
+            if isinstance(item, LineTooLong):
+                self._events.line_too_long(item.limit)
+            elif self.config.bpq and BPQ_DISCONNECT.fullmatch(item.text):
+                self._user_gone()
+            else:
+                self._events.line(item.text)
+        if self._events is self._early and len(self._early.items) >= MAX_QUEUED_LINES:
+            self._pause_reading(True)
 
     def eof_received(self) -> bool | None:
-        self._lines.end()
+        self._user_gone()
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
-        self._lines.end()
-        if self._pump_handle is not None:
-            self._pump_handle.cancel()
-            self._pump_handle = None
+        for handle in (self._pump_handle, self._ready_handle):
+            if handle is not None:
+                handle.cancel()
+        self._pump_handle = self._ready_handle = None
         self._pacer.cancel()
         self._drained.set()
         self._closed.set()
+        self._user_gone()
         if self._task is not None:  # an admitted connection, not a refused one
             log.info("connection from %s on %s closed", self.ip, self.config.label)
         self.state.release(self, self.ip)
@@ -157,13 +159,12 @@ class TelnetConnection(asyncio.Protocol):
         self._write_paused = False
         self._pump()
 
-    # -- LineStream --------------------------------------------------------------
+    # -- Transport ---------------------------------------------------------------
 
-    async def read_line(self) -> str | None:
-        line = await self._lines.get()
-        if self._transport is not None and len(self._lines) < MAX_QUEUED_LINES // 2:
-            self._transport.resume_reading()
-        return line
+    def bind(self, events: TransportEvents) -> None:
+        self._events = events
+        self._early.replay(events)
+        self._pause_reading(self._input_paused)
 
     def write(self, text: str) -> None:
         if self._transport is None or self._transport.is_closing():
@@ -173,8 +174,9 @@ class TelnetConnection(asyncio.Protocol):
         if self._pump_handle is None:
             self._pump()
 
-    def discard_input(self) -> None:
-        self._lines.discard()
+    def set_input_paused(self, paused: bool) -> None:
+        self._input_paused = paused
+        self._pause_reading(paused)
 
     def source_key(self, callsign: Callsign) -> str:
         # Behind a BPQ node everyone is 127.0.0.1: the node (listener) and the
@@ -202,18 +204,43 @@ class TelnetConnection(asyncio.Protocol):
 
     # -- internals ---------------------------------------------------------------
 
+    def _user_gone(self) -> None:
+        if not self._gone:
+            self._gone = True
+            self._events.gone()
+
+    def _pause_reading(self, paused: bool) -> None:
+        transport = self._transport
+        if transport is None or transport.is_closing() or paused == self._reading_paused:
+            return
+        self._reading_paused = paused
+        if paused:
+            transport.pause_reading()
+        else:
+            transport.resume_reading()
+
     def _pump(self) -> None:
         """Send the next paced packet and schedule the one after."""
         self._pump_handle = None
         if self._transport is None or self._transport.is_closing() or self._write_paused:
             return
-        packet, wait = self._pacer.next_packet(self._loop.time())
+        now = self._loop.time()
+        packet, wait = self._pacer.next_packet(now)
         if packet:
             self._transport.write(packet)
         if self._pacer.pending == 0:
             self._drained.set()
+            # Ready for more once the link has carried what it was given.
+            if self._ready_handle is None and not self._closing:
+                delay = self._pacer.busy_for(now)
+                self._ready_handle = self._loop.call_later(delay, self._signal_ready)
             return
         self._pump_handle = self._loop.call_later(wait, self._pump)
+
+    def _signal_ready(self) -> None:
+        self._ready_handle = None
+        if not self._gone and not self._closing:
+            self._events.ready()
 
     async def _session(self) -> None:
         try:

@@ -104,6 +104,11 @@ class Connection:
         except LocalLinkError as exc:
             log.debug("send on a closing link to %s: %s", self.remote, exc)
 
+    def set_busy(self, busy: bool) -> None:
+        """Flow control: while busy the peer's I frames get RNR (they wait at the peer)."""
+        if not self.closed:
+            self._station._run(self.link, self.link.set_busy(busy, self._station.now()))
+
     def close(self) -> None:
         """Disconnect once what was sent is acknowledged (DISC, then UA).
 

@@ -45,6 +45,10 @@ class Pacer:
         self._ready_at = max(now, self._ready_at) + len(packet) / self.bytes_per_second
         return packet, (self._ready_at - now) if self._queue else math.inf
 
+    def busy_for(self, now: float) -> float:
+        """Seconds until the link has carried everything released so far."""
+        return max(0.0, self._ready_at - now)
+
     def cancel(self) -> int:
         """Drop everything queued; return how many bytes were dropped."""
         dropped = len(self._queue)

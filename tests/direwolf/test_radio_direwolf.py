@@ -20,6 +20,9 @@ from radio.station import Connection, Station, StationParams
 from tests.direwolf.agw import AgwClient, AgwFrame
 from tests.direwolf.rig import DireWolfRig, available
 from tests.gateway.support import GatewayProcess, enroll, free_port, run_cli
+from tests.ircd.conftest import LiveClient
+
+pytestmark = pytest.mark.slow
 
 TIMEOUT = 60.0
 #: Frames each Dire Wolf corrupts on transmit (its -E option), in percent.
@@ -127,9 +130,9 @@ async def test_gateway_login_over_the_air(rig: DireWolfRig, tmp_path: Path) -> N
         assert b"CONNECTED" in (await far.wait_for("C", TIMEOUT)).data
         await expect(b"Code: ")
         far.send(AgwFrame("D", "K1USR-5", "N0GW-10", totp.now().encode() + b"\r"))
-        assert b"Welcome K1USR-5. H for help.\r" in await expect(b"> ")
+        assert b"Welcome K1USR-5. /? for help.\r" in await expect(b"help.\r")
         far.send(AgwFrame("D", "K1USR-5", "N0GW-10", b"I\r"))
-        assert b"You are K1USR-5, via AX.25 vhf" in await expect(b"> ")
+        assert b"You are K1USR-5, via AX.25 vhf" in await expect(b"Z.\r")
         far.send(AgwFrame("D", "K1USR-5", "N0GW-10", b"B\r"))
         await expect(b"73!\r")
         assert b"DISCONNECTED" in (await far.wait_for("d", TIMEOUT)).data
@@ -150,6 +153,63 @@ async def test_gateway_login_over_the_air(rig: DireWolfRig, tmp_path: Path) -> N
         assert await gw.stop() == 0
     finally:
         far.close()
+        gw.kill()
+        if gw.proc is not None:
+            await gw.proc.wait()
+
+
+async def test_chat_over_the_air(rig: DireWolfRig, tmp_path: Path) -> None:
+    """A radio user joins #test through Dire Wolf and chats with an IRC client."""
+    irc_port = free_port()
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        f"data_dir: {tmp_path / 'data'}\ncallsign: N0GW-10\n"
+        f"irc: {{listen: [{{host: 127.0.0.1, port: {irc_port}}}]}}\n"
+        f"telnet: {{listen: [{{host: 127.0.0.1, port: {free_port()}}}]}}\n"
+        "auth: {failure_pause: 0}\nbridge: {third_party: all, join_history: 0}\n"
+        f"radio:\n  ports:\n    - {{name: vhf, tcp: '127.0.0.1:{rig.a.kiss_port}'}}\n"
+    )
+    totp = enroll(config, "K1USR")
+    gw = GatewayProcess(config)
+    await gw.start()
+    far = await AgwClient.connect(rig.b.agw_port)
+    irc = await LiveClient.connect(irc_port)
+    got = b""
+
+    async def expect(text: bytes) -> bytes:
+        nonlocal got
+        async with asyncio.timeout(TIMEOUT):
+            while text not in got:
+                got += (await far.wait_for("D", TIMEOUT)).data
+        head, _, got = got.partition(text)
+        return head + text
+
+    try:
+        await gw.wait_log("vhf: connected to the TNC")
+        await irc.register("alice")
+        await irc.send("JOIN #test")
+        await irc.expect("366")
+        await far.register("K1USR-5")
+        far.send(AgwFrame("C", "K1USR-5", "N0GW-10", b""))
+        assert b"CONNECTED" in (await far.wait_for("C", TIMEOUT)).data
+        await expect(b"Code: ")
+        far.send(AgwFrame("D", "K1USR-5", "N0GW-10", totp.now().encode() + b"\r"))
+        await expect(b"/? for help.\r")
+        far.send(AgwFrame("D", "K1USR-5", "N0GW-10", b"/j #test\r"))
+        assert b"Joined #test, 2 users." in await expect(b"users.\r")
+        far.send(AgwFrame("D", "K1USR-5", "N0GW-10", b"hello from the air\r"))
+        msg = await irc.expect("PRIVMSG", timeout=TIMEOUT)
+        assert msg.source is not None and msg.source.startswith("K1USR-5!k1usr@ax25.vhf.radio")
+        assert msg.params == ("#test", "hello from the air")
+        await irc.send("PRIVMSG #test :hello from irssi")
+        assert await expect(b"alice: hello from irssi\r") == b"alice: hello from irssi\r"
+        far.send(AgwFrame("D", "K1USR-5", "N0GW-10", b"/q\r"))
+        await expect(b"73!\r")
+        assert b"DISCONNECTED" in (await far.wait_for("d", TIMEOUT)).data
+        assert await gw.stop() == 0
+    finally:
+        far.close()
+        await irc.close()
         gw.kill()
         if gw.proc is not None:
             await gw.proc.wait()

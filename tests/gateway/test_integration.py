@@ -55,7 +55,7 @@ async def login(port: int, first: bytes, code: str) -> tuple[Client, bytes]:
     client = await Client.connect(port, first)
     await client.expect("Code: ")
     client.send(code.encode() + b"\r")
-    return client, await client.expect("> ")
+    return client, await client.expect("/? for help.\r\n")
 
 
 async def test_enroll_login_replay_penalties_restart(tmp_path: Path, spawn_gateway: Spawn) -> None:
@@ -75,7 +75,7 @@ async def test_enroll_login_replay_penalties_restart(tmp_path: Path, spawn_gatew
     client, greeting = await login(ports["node1"], b"N0TEST-5\r\n", code_now)
     assert b"Welcome N0TEST-5" in greeting
     client.send(b"I\r")
-    assert b"You are N0TEST-5, via BPQ node1" in await client.expect("> ")
+    assert b"You are N0TEST-5, via BPQ node1" in await client.expect("\r\n")
     client.send(b"B\r")
     assert b"73!" in await client.expect_close()
 
@@ -158,9 +158,9 @@ async def test_bpq_details_limits_and_reload(tmp_path: Path, spawn_gateway: Spaw
     # Telnet negotiation is stripped; an over-long line is refused and the session goes on.
     client, _ = await login(ports["node1"], b"\xff\xfb\x01K1ABC-2\r\n", totp.now())
     client.send(b"x" * 1000 + b"\r")
-    await client.expect("Line too long (max 256).")
+    await client.expect("Line too long (max 256).\r\n")
     client.send(b"I\r")
-    assert b"You are K1ABC-2" in await client.expect("> ")
+    assert b"You are K1ABC-2" in await client.expect("\r\n")
     # The node's disconnect notice ends the session like a hang-up.
     client.send(b"*** Disconnected from Stream 10\r\n")
     await client.expect_close()

@@ -1,4 +1,4 @@
-"""The telnet adapter in-process over real loopback sockets: pacing, interrupt, EOF."""
+"""The telnet transport in-process over real loopback sockets: pacing, ready, pause, EOF."""
 
 from __future__ import annotations
 
@@ -8,60 +8,103 @@ from collections.abc import AsyncIterator
 import pytest
 
 from gateway.config import TelnetListener
-from gateway.telnet import STOPPED, ListenerState, TelnetConnection
+from gateway.telnet import ListenerState, TelnetConnection
 from tests.gateway.support import Client
 
 
+class Recorder:
+    """TransportEvents that remember everything, with an event to wait on."""
+
+    def __init__(self, conn: TelnetConnection) -> None:
+        self.conn = conn
+        self.events: list[tuple[str, object]] = []
+        self.changed = asyncio.Event()
+        self.pending_at_ready: list[int] = []
+
+    def _add(self, name: str, arg: object = None) -> None:
+        self.events.append((name, arg))
+        self.changed.set()
+
+    def line(self, text: str) -> None:
+        self._add("line", text)
+
+    def line_too_long(self, limit: int) -> None:
+        self._add("too_long", limit)
+
+    def ready(self) -> None:
+        self.pending_at_ready.append(self.conn._pacer.pending)
+        self._add("ready")
+
+    def gone(self) -> None:
+        self._add("gone")
+
+    async def wait_for(self, name: str, count: int = 1) -> None:
+        async with asyncio.timeout(20):
+            while sum(1 for e in self.events if e[0] == name) < count:
+                self.changed.clear()
+                await self.changed.wait()
+
+
 @pytest.fixture
-async def listener() -> AsyncIterator[tuple[int, list[str]]]:
-    """A slow listener (20 B/s, 16-byte packets) whose session prints a long listing."""
+async def listener() -> AsyncIterator[tuple[int, list[Recorder]]]:
+    """A slow listener (20 B/s, 16-byte packets)."""
     cfg = TelnetListener(host="127.0.0.1", port=0, bpq=False, bytes_per_second=20, packet_bytes=16)
     state = ListenerState(cfg)
-    seen: list[str] = []
+    recorders: list[Recorder] = []
 
     async def session(conn: TelnetConnection) -> None:
+        rec = Recorder(conn)
+        recorders.append(rec)
+        conn.bind(rec)
         conn.write("ready\n")
-        while (line := await conn.read_line()) is not None:
-            seen.append(line)
-            if line == "list":
-                conn.write("".join(f"item {i:03d} \u00e9\u2603\n" for i in range(100)))
-            elif line == "bye":
-                await conn.close("bye")
-                return
+        await rec.wait_for("gone")
 
     server = await asyncio.get_running_loop().create_server(
         lambda: TelnetConnection(state, session), "127.0.0.1", 0
     )
     try:
-        yield server.sockets[0].getsockname()[1], seen
+        yield server.sockets[0].getsockname()[1], recorders
     finally:
         server.close()
         for conn in list(state.connections):
             await conn.shutdown("test over")
 
 
-async def test_long_output_is_paced_and_interruptible(listener: tuple[int, list[str]]) -> None:
-    port, seen = listener
+async def test_output_is_paced_and_ready_comes_after(listener) -> None:
+    port, recorders = listener
     client = await Client.connect(port)
     await client.expect("ready\r\n")
-    client.send(b"list\r\n")
-    first = await client.expect("item 000 e?\r\n")  # accents folded, the rest replaced
-    assert b"\xff" not in first
-    client.send(b"\r\n")  # an empty line stops the listing
-    rest = await client.expect(STOPPED.replace("\n", "\r\n"))
-    # 100 items would be 1,300 bytes (65 s at 20 B/s); the stop came after a few packets.
-    assert rest.count(b"item") < 20
-    client.send(b"bye\r\n")
-    tail = await client.expect_close()
-    assert b"item 099" not in tail and tail.endswith(b"bye\r\n")
-    assert seen == ["list", "", "bye"]
+    rec = recorders[0]
+    await rec.wait_for("ready")
+    rec.conn.write("item \u00e9\u2603 " * 8 + "\n")  # 80 bytes: five packets, four seconds
+    got = await client.expect("\r\n")
+    assert got.startswith(b"item e? ") and b"\xff" not in got
+    await rec.wait_for("ready", 2)
+    assert rec.pending_at_ready == [0, 0]  # ready only once the pacer is empty
 
 
-async def test_peer_hangup_is_eof(listener: tuple[int, list[str]]) -> None:
-    port, seen = listener
+async def test_paused_input_waits_and_loses_nothing(listener) -> None:
+    port, recorders = listener
+    client = await Client.connect(port)
+    await client.expect("ready\r\n")
+    rec = recorders[0]
+    rec.conn.set_input_paused(True)
+    client.send(b"".join(b"line %d\r\n" % i for i in range(40)))
+    await client.writer.drain()
+    await asyncio.sleep(0)
+    assert [e for e in rec.events if e[0] == "line"] == []
+    rec.conn.set_input_paused(False)
+    await rec.wait_for("line", 40)
+    assert [e[1] for e in rec.events if e[0] == "line"] == [f"line {i}" for i in range(40)]
+
+
+async def test_peer_hangup_is_gone_once(listener) -> None:
+    port, recorders = listener
     client = await Client.connect(port)
     await client.expect("ready")
     client.send(b"partial line without end")
     client.writer.write_eof()
     await client.expect_close()
-    assert seen == []
+    rec = recorders[0]
+    await rec.wait_for("gone")
+    assert [e for e in rec.events if e[0] in ("line", "gone")] == [("gone", None)]

@@ -1,0 +1,465 @@
+"""The bridge: every logged-in radio user is an IRC client of the embedded server.
+
+`Bridge.run(transport, ...)` drives one connection from its first byte to its close:
+a `ChatSession` core (gateway/session/chat.py) between the transport (telnet or
+AX.25) and, after login, an in-process IRC client attached with a trusted identity.
+This module is the thin asyncio adapter: it carries out the core's actions (code
+checks, store requests, IRC lines, text for the user), owns the one timer handle
+and the tasks, and turns transport events and IRC messages into core inputs.
+
+It also owns the gateway's own IRC client (the service nick): it records the
+archived channels into the store and tells IRC users about held messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from gateway import chatstore
+from gateway.callsign import Callsign, parse_callsign
+from gateway.config import BridgeConfig
+from gateway.session import chat
+from gateway.session.chatrender import callsign_text, nick_for, split_ctcp, strip_formatting
+from gateway.session.transport import Transport
+from gateway.store import AsyncStore
+from ircd.admission import AttachError
+from ircd.client import Client
+from ircd.inprocess import InProcessConnection
+from ircd.server import Server
+
+log = logging.getLogger("gateway.bridge")
+
+CheckCode = Callable[[Callsign, str, str], Awaitable[bool]]
+#: Where radio users' IRC hosts end: `bpq.node1.radio`, `ax25.vhf.radio`.
+RADIO_SUFFIX = ".radio"
+TAKEN_OVER = "Logged in again elsewhere; this session ends."
+SERVICE_RETRY = 5.0
+
+
+def radio_host(kind: str) -> str:
+    """An IRC host for a transport kind: letters, digits, dots and dashes only."""
+    clean = "".join(c if c.isalnum() or c in ".-" else "-" for c in kind.lower())
+    return clean.strip(".-")[:50] + RADIO_SUFFIX
+
+
+class RadioSession:
+    """One connection: the adapter between a transport, a core and an IRC client."""
+
+    def __init__(
+        self,
+        bridge: Bridge,
+        transport: Transport,
+        settings: chat.Settings,
+        *,
+        callsign_first: bool,
+        known: Callsign | None,
+    ) -> None:
+        self.bridge = bridge
+        self.transport = transport
+        self._loop = asyncio.get_running_loop()
+        self.core = chat.ChatSession(
+            settings, bridge.clock(), callsign_first=callsign_first, known_callsign=known
+        )
+        self.irc: InProcessConnection | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._finished = asyncio.Event()
+        self._closing = False
+
+    @property
+    def callsign(self) -> Callsign | None:
+        return self.core.callsign
+
+    async def run(self) -> None:
+        self.transport.bind(self)
+        self._do(self.core.start(self.bridge.clock()))
+        try:
+            await self._finished.wait()
+        finally:
+            self._cleanup()
+
+    def end(self, farewell: str) -> None:
+        """End this session from outside (revocation, a new login of the same nick)."""
+        self._do(self.core.close(farewell, self.bridge.clock()))
+
+    # -- transport events ------------------------------------------------------------------
+
+    def line(self, text: str) -> None:
+        self._do(self.core.line(text, self.bridge.clock()))
+
+    def line_too_long(self, limit: int) -> None:
+        self._do(self.core.line_too_long(limit, self.bridge.clock()))
+
+    def ready(self) -> None:
+        self._do(self.core.drained(self.bridge.clock()))
+
+    def gone(self) -> None:
+        self._do(self.core.gone(self.bridge.clock()))
+        self._finished.set()
+
+    def mail_arrived(self, sender: str) -> None:
+        self._do(self.core.mail_arrived(sender, self.bridge.clock()))
+
+    # -- carrying out actions ----------------------------------------------------------------
+
+    def _do(self, actions: list[chat.Action]) -> None:
+        for action in actions:
+            if isinstance(action, chat.Say):
+                self.transport.write(action.text)
+            elif isinstance(action, chat.Irc):
+                if self.irc is not None:
+                    self.irc.send(action.line)
+            elif isinstance(action, chat.CheckCode):
+                self._spawn(self._check(action))
+            elif isinstance(action, chat.LoggedIn):
+                self._spawn(self._attach(action.callsign))
+            elif isinstance(action, chat.Fetch):
+                self._spawn(self._fetch(action))
+            elif isinstance(action, chat.Notify):
+                self.bridge.notice(action.nick, action.text)
+            elif isinstance(action, chat.HoldMail):
+                self._spawn(self._hold(action))
+            elif isinstance(action, chat.Close):
+                self._spawn(self._close(action.farewell, action.reason))
+        self._schedule()
+        self.transport.set_input_paused(not self.core.wants_input)
+
+    def _schedule(self) -> None:
+        at = self.core.deadline
+        if at == self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = at
+        if at is not None:
+            delay = max(0.0, at - self.bridge.clock())
+            self._timer = self._loop.call_later(delay, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        self._do(self.core.tick(self.bridge.clock()))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = self._loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            # The per-session boundary: log the bug, end this session only.
+            log.error("session of %s failed", self.callsign or "?", exc_info=exc)
+            self._spawn(self._close("Internal error; disconnecting.", "internal error"))
+
+    async def _check(self, action: chat.CheckCode) -> None:
+        source = self.transport.source_key(action.callsign)
+        ok = await self.bridge.check_code(action.callsign, action.code, source)
+        self._do(self.core.checked(ok, self.bridge.clock()))
+
+    async def _attach(self, callsign: Callsign) -> None:
+        bridge = self.bridge
+        nick = nick_for(callsign)
+        bridge.take_over(nick, self)
+        try:
+            conn = InProcessConnection.attach(
+                bridge.server,
+                nick=nick,
+                user=callsign.base.lower(),
+                host=radio_host(self.transport.host_kind),
+                account=callsign.base,
+                realname=f"{callsign} ({self.transport.via})",
+            )
+        except AttachError as exc:
+            log.warning("%s cannot join IRC: %s", callsign, exc)
+            self._do(self.core.close(f"Cannot join the chat now ({exc}).", bridge.clock()))
+            return
+        conn.pending()  # the welcome burst says nothing a radio user needs
+        self.irc = conn
+        bridge.logged_in(self)
+        log.info("%s logged in via %s as %s", callsign, self.transport.via, nick)
+        unread = await bridge.store.call(chatstore.count_unread, callsign.base)
+        self._spawn(self._read_irc(conn))
+        self._do(self.core.chat_started(bridge.clock(), nick, unread))
+
+    async def _read_irc(self, conn: InProcessConnection) -> None:
+        reason = "closed"
+        while (msg := await conn.read()) is not None:
+            if msg.command == "ERROR" and msg.params:
+                reason = msg.params[-1]
+            self._do(self.core.irc(msg, self.bridge.clock()))
+        if not self._closing:
+            self._do(self.core.irc_closed(reason, self.bridge.clock()))
+
+    async def _fetch(self, request: chat.Fetch) -> None:
+        callsign = self.callsign
+        assert callsign is not None
+        store, base = self.bridge.store, callsign.base
+        result: object
+        if request.what == "mail":
+            result = await store.call(chatstore.read_mail, base, request.number)
+        elif request.what == "kill":
+            result = await store.call(chatstore.kill_mail, base, request.number or 0)
+        elif request.what == "new":
+            channels = sorted(self.core.settings.archived)
+            result = await store.call(chatstore.archive_new, base, channels)
+        else:
+            assert request.channel is not None
+            result = await store.call(
+                chatstore.archive_read, base, request.channel, request.number, request.limit
+            )
+        self._do(self.core.fetched(result, self.bridge.clock()))
+
+    async def _hold(self, action: chat.HoldMail) -> None:
+        callsign = self.callsign
+        if callsign is not None:
+            await self.bridge.hold(callsign.base, action.sender, action.kind, action.text)
+
+    async def _close(self, farewell: str | None, reason: str) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        if self.callsign is not None:
+            log.info("%s: session ends (%s)", self.callsign, reason)
+        self._quit_irc("73" if reason == "bye" else reason)
+        await self.transport.close(farewell)
+        self._finished.set()
+
+    def _quit_irc(self, reason: str) -> None:
+        if self.irc is not None:
+            self.irc.quit(reason)
+        self.bridge.logged_out(self)
+
+    def _cleanup(self) -> None:
+        self._closing = True
+        if self._timer is not None:
+            self._timer.cancel()
+        self._quit_irc("Link lost")
+        for task in list(self._tasks):
+            if task is not asyncio.current_task():
+                task.cancel()
+
+
+class Bridge:
+    def __init__(
+        self,
+        config: BridgeConfig,
+        server: Server,
+        store: AsyncStore,
+        check_code: CheckCode,
+        *,
+        clock: Callable[[], float],
+        enrolled: Callable[[], frozenset[str]],
+        fold: Callable[[str], str],
+    ) -> None:
+        self.config = config
+        self.server = server
+        self.store = store
+        self.check_code = check_code
+        self.clock = clock
+        self._enrolled = enrolled
+        self._fold = fold
+        #: Folded nick -> the session holding it.
+        self.by_nick: dict[str, RadioSession] = {}
+        #: Base callsign -> its logged-in sessions (one per SSID at most).
+        self.by_base: dict[str, set[RadioSession]] = {}
+        self.service: InProcessConnection | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    def settings(
+        self,
+        transport: Transport,
+        login_timeout: float,
+        idle_timeout: float,
+        attempts: int,
+        failure_pause: float,
+    ) -> chat.Settings:
+        c = self.config
+        return chat.Settings(
+            login_timeout=login_timeout,
+            idle_timeout=idle_timeout,
+            attempts=attempts,
+            failure_pause=failure_pause,
+            chunk_bytes=transport.chunk_bytes,
+            width=c.width,
+            page_lines=c.page_lines,
+            queue_lines=c.queue_lines,
+            join_history=c.join_history,
+            read_lines=c.read_lines,
+            third_party=c.third_party,
+            radio_suffix=RADIO_SUFFIX,
+            archived=frozenset(self._fold(ch) for ch in c.archive_channels),
+            autojoin=c.autojoin,
+            via=transport.via,
+            service_nick=c.service_nick,
+        )
+
+    def take_over(self, nick: str, new: RadioSession) -> None:
+        """A second login of the same callsign and SSID replaces the first one."""
+        old = self.by_nick.get(self._fold(nick))
+        if old is not None and old is not new:
+            log.info("%s logged in again via %s; ending the older session", nick,
+                     new.transport.via)  # fmt: skip
+            old._quit_irc("Reconnected")
+            old.end(TAKEN_OVER)
+
+    def logged_in(self, session: RadioSession) -> None:
+        assert session.callsign is not None and session.irc is not None
+        self.by_nick[self._fold(session.core.nick or nick_for(session.callsign))] = session
+        self.by_base.setdefault(session.callsign.base, set()).add(session)
+
+    def logged_out(self, session: RadioSession) -> None:
+        if session.callsign is None:
+            return
+        key = self._fold(nick_for(session.callsign))
+        if self.by_nick.get(key) is session:
+            del self.by_nick[key]
+        sessions = self.by_base.get(session.callsign.base)
+        if sessions is not None and session in sessions:
+            log.info("%s logged out", session.callsign)
+            sessions.discard(session)
+            if not sessions:
+                del self.by_base[session.callsign.base]
+
+    def end_sessions(self, base: str, farewell: str) -> None:
+        for session in list(self.by_base.get(base, ())):
+            session.end(farewell)
+
+    # -- the mailbox --------------------------------------------------------------------------
+
+    def message_to_absent(self, client: Client, nick: str, command: str, text: str) -> bool:
+        """ServerHooks: a message to the nick of an enrolled callsign that is off the air."""
+        call = parse_callsign(callsign_text(nick))
+        if call is None or call.base not in self._enrolled():
+            return False
+        verb, body = split_ctcp(text)
+        if verb is not None and verb != "ACTION":
+            return False  # CTCP queries are not mail
+        refusal = _third_party_refusal(self.config.third_party, client)
+        if refusal is not None:
+            self.notice(client.name, f"Not held for {call}: {refusal} (third-party rule).")
+            return True
+        kind = "ACTION" if verb else command
+        task = asyncio.get_running_loop().create_task(
+            self.hold(call.base, client.name, kind, strip_formatting(body), tell=client.name)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    async def hold(
+        self, base: str, sender: str, kind: str, text: str, *, tell: str | None = None
+    ) -> None:
+        """Commit a message to `base`'s mailbox, then tell the sender and the recipient."""
+        limit = self.config.mailbox_max_messages
+        try:
+            n = await self.store.call(
+                chatstore.hold_mail, base, sender, kind, text, self.clock(), limit
+            )
+        except chatstore.MailboxFull:
+            log.info("mailbox of %s full; message from %s not held", base, sender)
+            if tell:
+                self.notice(tell, f"{base}'s mailbox is full ({limit}); message not held.")
+            return
+        days = self.config.mailbox_max_age / 86400
+        log.info("message %d held for %s from %s", n, base, sender)
+        if tell:
+            self.notice(tell, f"{base} is off the air: message held (kept {days:g} days).")
+        for session in list(self.by_base.get(base, ())):
+            session.mail_arrived(sender)
+
+    async def prune(self) -> None:
+        cfg = self.config
+        expired = await self.store.call(
+            chatstore.prune_chat, self.clock(), cfg.mailbox_max_age, cfg.archive_max_age
+        )
+        for recipient, sender, _at in expired:
+            self.notice(sender, f"Your message to {recipient} expired unread.")
+
+    # -- the service client -------------------------------------------------------------------
+
+    def notice(self, nick: str, text: str) -> None:
+        if self.service is not None and not self.service.closed:
+            self.service.send(f"NOTICE {nick} :{text}")
+
+    async def start(self) -> None:
+        self._attach_service()
+
+    def _attach_service(self) -> None:
+        if self._stopping:
+            return
+        try:
+            self.service = InProcessConnection.attach(
+                self.server,
+                nick=self.config.service_nick,
+                user="gateway",
+                host="gateway" + RADIO_SUFFIX,
+                realname="Packet radio gateway: mailbox and archive",
+            )
+        except AttachError as exc:
+            log.error("the service nick cannot join IRC (%s); retrying", exc)
+            asyncio.get_running_loop().call_later(SERVICE_RETRY, self._attach_service)
+            return
+        self.service.pending()
+        for channel in self.config.archive_channels:
+            self.service.send(f"JOIN {channel}")
+        task = asyncio.get_running_loop().create_task(self._serve(self.service))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _serve(self, conn: InProcessConnection) -> None:
+        """Record archived channels; answer pings. Re-attach if the service is killed."""
+        archived = {self._fold(c) for c in self.config.archive_channels}
+        limit = self.config.archive_max_messages
+        while (msg := await conn.read()) is not None:
+            if msg.command == "PING":
+                conn.send(f"PONG :{msg.params[0]}" if msg.params else "PONG")
+            elif (
+                msg.command in ("PRIVMSG", "NOTICE")
+                and len(msg.params) >= 2
+                and self._fold(msg.params[0]) in archived
+            ):
+                verb, text = split_ctcp(msg.params[1])
+                if verb is not None and verb != "ACTION":
+                    continue
+                nick = (msg.source or "?").split("!", 1)[0]
+                await self.store.call(
+                    chatstore.archive_add, self._fold(msg.params[0]), nick,
+                    "ACTION" if verb else msg.command, strip_formatting(text), self.clock(), limit,
+                )  # fmt: skip
+        if not self._stopping:
+            log.warning("the service nick left IRC; attaching it again")
+            asyncio.get_running_loop().call_later(SERVICE_RETRY, self._attach_service)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self.service is not None:
+            self.service.quit("Gateway stopping")
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _third_party_refusal(policy: str, client: Client) -> str | None:
+    """Why text from `client` may not go on air, or None (see chat.Settings.third_party)."""
+    if policy == "all":
+        return None
+    radio = client.in_process and client.host.endswith(RADIO_SUFFIX)
+    if policy == "identified" and (client.account or client.oper or radio):
+        return None
+    if radio:
+        return None
+    if policy == "identified":
+        return "only users logged in to an account (SASL: callsign and code) go on air"
+    return "only other radio users go on air here"

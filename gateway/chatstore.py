@@ -1,0 +1,185 @@
+"""The bridge's durable state in the one SQLite store: mailbox, channel archive, markers.
+
+Plain functions taking a `Store`, run on the store's worker thread through
+`AsyncStore.call`. Every table is bounded: the mailbox per callsign (and callsigns are
+enrolled ones), the archive per configured channel, markers by callsign x channel;
+`prune` drops what is older than the configured age.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    n: int
+    sender: str
+    kind: str  # PRIVMSG, NOTICE or ACTION
+    text: str
+    at: float
+    read: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Archived:
+    n: int
+    at: float
+    nick: str
+    kind: str
+    text: str
+
+
+class MailboxFull(Exception):
+    """The recipient's mailbox holds its maximum; nothing was stored."""
+
+
+# -- the mailbox ------------------------------------------------------------------------
+
+
+def hold_mail(
+    store: Store, callsign: str, sender: str, kind: str, text: str, now: float, limit: int
+) -> int:
+    """Commit one message for `callsign`; return its number. Raises MailboxFull."""
+    db = store.db
+    with store.transaction():
+        count, last = db.execute(
+            "SELECT count(*), coalesce(max(n), 0) FROM mailbox WHERE callsign = ?", (callsign,)
+        ).fetchone()
+        if count >= limit:
+            raise MailboxFull(callsign)
+        db.execute(
+            "INSERT INTO mailbox (callsign, n, sender, kind, text, at) VALUES (?, ?, ?, ?, ?, ?)",
+            (callsign, last + 1, sender, kind, text, now),
+        )
+    return int(last) + 1
+
+
+def count_unread(store: Store, callsign: str) -> int:
+    row = store.db.execute(
+        "SELECT count(*) FROM mailbox WHERE callsign = ? AND read = 0", (callsign,)
+    ).fetchone()
+    return int(row[0])
+
+
+def read_mail(store: Store, callsign: str, n: int | None = None) -> list[Mail]:
+    """The unread messages (or, when none is unread, all kept), or message `n`; marks them read."""
+    db = store.db
+    with store.transaction():
+        if n is not None:
+            rows = db.execute(
+                "SELECT n, sender, kind, text, at, read FROM mailbox WHERE callsign = ? AND n = ?",
+                (callsign, n),
+            ).fetchall()
+        else:
+            rows = db.execute(
+                "SELECT n, sender, kind, text, at, read FROM mailbox"
+                " WHERE callsign = ? AND read = 0 ORDER BY n",
+                (callsign,),
+            ).fetchall()
+            if not rows:
+                rows = db.execute(
+                    "SELECT n, sender, kind, text, at, read FROM mailbox"
+                    " WHERE callsign = ? ORDER BY n",
+                    (callsign,),
+                ).fetchall()
+        if rows:
+            db.executemany(
+                "UPDATE mailbox SET read = 1 WHERE callsign = ? AND n = ?",
+                [(callsign, row[0]) for row in rows],
+            )
+    return [Mail(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
+
+
+def kill_mail(store: Store, callsign: str, n: int) -> bool:
+    with store.transaction():
+        cur = store.db.execute("DELETE FROM mailbox WHERE callsign = ? AND n = ?", (callsign, n))
+    return cur.rowcount > 0
+
+
+# -- the channel archive ------------------------------------------------------------------
+
+
+def archive_add(
+    store: Store, channel: str, nick: str, kind: str, text: str, now: float, limit: int
+) -> int:
+    """Append one message to `channel`'s archive (keeping the newest `limit`); its number."""
+    db = store.db
+    with store.transaction():
+        row = db.execute("SELECT last FROM archive_seq WHERE channel = ?", (channel,)).fetchone()
+        n = (int(row[0]) if row else 0) + 1
+        db.execute("INSERT OR REPLACE INTO archive_seq VALUES (?, ?)", (channel, n))
+        db.execute(
+            "INSERT INTO archive (channel, n, at, nick, kind, text) VALUES (?, ?, ?, ?, ?, ?)",
+            (channel, n, now, nick, kind, text),
+        )
+        db.execute("DELETE FROM archive WHERE channel = ? AND n <= ?", (channel, n - limit))
+    return n
+
+
+def archive_new(store: Store, callsign: str, channels: list[str]) -> list[tuple[str, int]]:
+    """(channel, messages after this callsign's marker) for each channel, in order."""
+    out = []
+    for channel in channels:
+        marker = _marker(store, callsign, channel)
+        row = store.db.execute(
+            "SELECT count(*) FROM archive WHERE channel = ? AND n > ?", (channel, marker)
+        ).fetchone()
+        out.append((channel, int(row[0])))
+    return out
+
+
+def archive_read(
+    store: Store, callsign: str, channel: str, start: int | None, limit: int
+) -> list[Archived]:
+    """Up to `limit` messages from number `start` (default: after the marker); moves the marker."""
+    db = store.db
+    with store.transaction():
+        first = start if start is not None else _marker(store, callsign, channel) + 1
+        rows = db.execute(
+            "SELECT n, at, nick, kind, text FROM archive WHERE channel = ? AND n >= ?"
+            " ORDER BY n LIMIT ?",
+            (channel, first, limit),
+        ).fetchall()
+        if rows:
+            last = max(rows[-1][0], _marker(store, callsign, channel))
+            db.execute(
+                "INSERT OR REPLACE INTO read_markers VALUES (?, ?, ?)", (callsign, channel, last)
+            )
+    return [Archived(*row) for row in rows]
+
+
+def archive_latest(store: Store, channel: str, count: int) -> list[Archived]:
+    rows = store.db.execute(
+        "SELECT n, at, nick, kind, text FROM archive WHERE channel = ? ORDER BY n DESC LIMIT ?",
+        (channel, count),
+    ).fetchall()
+    return [Archived(*row) for row in reversed(rows)]
+
+
+def _marker(store: Store, callsign: str, channel: str) -> int:
+    row = store.db.execute(
+        "SELECT n FROM read_markers WHERE callsign = ? AND channel = ?", (callsign, channel)
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+# -- upkeep -------------------------------------------------------------------------------
+
+
+def prune_chat(
+    store: Store, now: float, mail_age: float, archive_age: float
+) -> list[tuple[str, str, float]]:
+    """Drop old archive lines and expired mail; return (recipient, sender, at) of unread mail
+    that expired, so the senders can be told."""
+    db = store.db
+    with store.transaction():
+        expired = db.execute(
+            "SELECT callsign, sender, at FROM mailbox WHERE at < ? AND read = 0",
+            (now - mail_age,),
+        ).fetchall()
+        db.execute("DELETE FROM mailbox WHERE at < ?", (now - mail_age,))
+        db.execute("DELETE FROM archive WHERE at < ?", (now - archive_age,))
+    return [(r[0], r[1], r[2]) for r in expired]

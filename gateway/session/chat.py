@@ -1,0 +1,892 @@
+"""One radio user's session as a sans-IO core: login, then chat through an IRC client.
+
+Inputs are method calls, each with `now`: a typed line, an IRC message for the user's
+client, the answer to a code check or a store request, "the link can take more", a
+timer. Each returns a list of actions for the adapter (`gateway/bridge.py`) to carry
+out: text for the user (`Say`, one chunk at a time, only when the link is ready), IRC
+lines to send as the user (`Irc`), a code check, a store request (`Fetch`), a notice
+to an IRC user (`Notify`), `Close`. Timers are not actions: after every call the
+adapter reads `deadline` and calls `tick(now)` when it is reached. Nothing here reads
+a clock, sleeps, or touches a socket or the store.
+
+After login the user types the packet chat language (`chatcommands.py`): plain text
+to the current channel, `/COMMAND` for the rest. Replies that need the IRC server end
+with a PING whose PONG says every answer has come (the server answers in order), so
+the session never mixes one command's answers with the next. Lines typed meanwhile
+wait in order, up to a bound; past it the adapter stops reading (telnet) or tells the
+peer it is busy (AX.25 RNR), so a typed line is never dropped.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from gateway.callsign import Callsign
+from gateway.session import login
+from gateway.session.chatcommands import BARE_WORDS, Command, help_for, resolve
+from gateway.session.chatrender import (
+    callsign_text,
+    nick_from_typed,
+    split_ctcp,
+    strip_formatting,
+    wrap,
+)
+from gateway.session.outbox import PRIVATE, Outbox
+from ircd.protocol import Message
+
+#: Typed lines held while a command is answered; past this the adapter stops reading.
+MAX_TYPED_AHEAD = 16
+MORE_PROMPT = "more? (Enter/N) "
+STOPPED = "(output stopped)"
+#: One refusal notice per IRC sender per this many seconds (third-party rule).
+REFUSAL_INTERVAL = 600.0
+MAX_REFUSED_SENDERS = 64
+MAX_CHANNELS_SHOWN = 200
+THIRD_PARTY = ("all", "identified", "radio")
+#: Caps the session's IRC client asks for: sender accounts (third-party rule), times
+#: and batches (history on /JOIN and /READ #chan).
+CAPS = "message-tags server-time account-tag batch draft/chathistory"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    login_timeout: float = 180.0
+    idle_timeout: float = 900.0
+    attempts: int = 3
+    failure_pause: float = 2.0
+    #: Most bytes handed to the transport at once (a packet).
+    chunk_bytes: int = 256
+    width: int = 80
+    page_lines: int = 20
+    queue_lines: int = 30
+    join_history: int = 5
+    read_lines: int = 20
+    third_party: str = "identified"
+    #: Hosts of radio users end with this (the "radio" third-party policy).
+    radio_suffix: str = ".radio"
+    #: Folded names of the channels the gateway archives (/NEW, /READ #chan).
+    archived: frozenset[str] = frozenset()
+    autojoin: tuple[str, ...] = ()
+    via: str = ""
+    #: The gateway's own nick (mailbox notices): never refused by the third-party rule.
+    service_nick: str = "Gateway"
+
+
+# -- actions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Irc:
+    line: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckCode:
+    callsign: Callsign
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedIn:
+    """Attach the user's IRC client, then call `chat_started` (or `close`)."""
+
+    callsign: Callsign
+
+
+@dataclass(frozen=True, slots=True)
+class Fetch:
+    """A store request; answer with `fetched(result)`. `what` is one of the names below."""
+
+    what: str  # "mail", "kill", "new", "archive"
+    number: int | None = None
+    channel: str | None = None
+    limit: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Notify:
+    """A notice from the gateway's service nick to an IRC user."""
+
+    nick: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class HoldMail:
+    """A private message that overflowed the live queue: keep it in the mailbox."""
+
+    sender: str
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    farewell: str | None
+    reason: str
+
+
+Action = Say | Irc | CheckCode | LoggedIn | Fetch | Notify | HoldMail | Close
+
+
+class Phase(enum.Enum):
+    LOGIN = "login"
+    STARTING = "starting"
+    CHAT = "chat"
+    CLOSED = "closed"
+
+
+@dataclass(slots=True)
+class _Waiting:
+    """A command waiting for its answers: IRC replies until PONG `token`, or a fetch."""
+
+    kind: str
+    token: str = ""
+    target: str = ""
+    replies: list[Message] = field(default_factory=list)
+
+
+def fold(name: str) -> str:
+    """RFC 1459 case folding, as the embedded server does."""
+    return name.lower().translate(_RFC1459)
+
+
+_RFC1459 = str.maketrans("[]\\~", "{}|^")
+
+
+class ChatSession:
+    def __init__(
+        self,
+        settings: Settings,
+        now: float,
+        *,
+        callsign_first: bool = False,
+        known_callsign: Callsign | None = None,
+    ) -> None:
+        self.settings = settings
+        self.phase = Phase.LOGIN
+        self.callsign: Callsign | None = known_callsign
+        self.nick = ""
+        self.since = 0.0
+        self._login = login.Login(
+            callsign_first=callsign_first,
+            attempts=settings.attempts,
+            pause=settings.failure_pause,
+            callsign=known_callsign,
+        )
+        self._login_deadline: float | None = now + settings.login_timeout
+        self._pause_until: float | None = None
+        self._idle_deadline: float | None = None
+        self._out = Outbox(settings.queue_lines)
+        self._ready = True
+        self._typed: deque[str] = deque()
+        self._waiting: _Waiting | None = None
+        self._tokens = 0
+        # Paged listing: lines not yet shown; None when no listing runs.
+        self._listing: deque[str] | None = None
+        self._at_more = False
+        self.channels: dict[str, str] = {}  # folded -> name as the server spells it
+        self.current: str | None = None  # folded
+        self.alert = False
+        self.stamp = False
+        self._refused: dict[str, float] = {}
+        self._actions: list[Action] = []
+
+    # -- what the adapter reads ---------------------------------------------------------
+
+    @property
+    def deadline(self) -> float | None:
+        times = [t for t in (self._login_deadline, self._pause_until, self._idle_deadline) if t]
+        return min(times) if times else None
+
+    @property
+    def wants_input(self) -> bool:
+        return self.phase is not Phase.CLOSED and len(self._typed) < MAX_TYPED_AHEAD
+
+    # -- inputs ----------------------------------------------------------------------------
+
+    def start(self, now: float) -> list[Action]:
+        self._now = now
+        for action in self._login.start():
+            self._login_action(action)
+        return self._done(now)
+
+    def line(self, text: str, now: float) -> list[Action]:
+        """A line the user typed (without its line end)."""
+        self._now = now
+        if self.phase is Phase.LOGIN:
+            for action in self._login.line(text):
+                self._login_action(action)
+        elif self.phase is Phase.STARTING:
+            self._typed.append(text)
+        elif self.phase is Phase.CHAT:
+            self._idle_deadline = now + self.settings.idle_timeout
+            self._typed_line(text, now)
+        return self._done(now)
+
+    def line_too_long(self, limit: int, now: float) -> list[Action]:
+        self._now = now
+        self._say(f"Line too long (max {limit}).")
+        if self.phase is Phase.LOGIN and self._login.state is login.State.AWAIT_CODE:
+            self._say(login.CODE_PROMPT, end="")
+        return self._done(now)
+
+    def checked(self, ok: bool, now: float) -> list[Action]:
+        self._now = now
+        for action in self._login.checked(ok):
+            self._login_action(action, now)
+        return self._done(now)
+
+    def chat_started(self, now: float, nick: str, new_mail: int) -> list[Action]:
+        """The IRC client is attached as `nick`; `new_mail` unread messages wait."""
+        self._now = now
+        if self.phase is not Phase.STARTING:
+            return self._done(now)
+        self.phase = Phase.CHAT
+        self.nick = nick
+        self.since = now
+        self._idle_deadline = now + self.settings.idle_timeout
+        self._emit(Irc(f"CAP REQ :{CAPS}"))
+        banner = f"Welcome {self.callsign}. /? for help."
+        if new_mail:
+            banner += f"\n{_plural(new_mail, 'new message')}, /READ"
+        self._say(banner)
+        for channel in reversed(self.settings.autojoin):
+            self._typed.appendleft(f"/JOIN {channel}")
+        self._run_typed(now)
+        return self._done(now)
+
+    def mail_arrived(self, sender: str, now: float) -> list[Action]:
+        self._now = now
+        if self.phase is Phase.CHAT:
+            self._out.chat(PRIVATE, f"New message from {callsign_text(sender)}, /READ\n")
+        return self._done(now)
+
+    def fetched(self, result: object, now: float) -> list[Action]:
+        self._now = now
+        waiting = self._waiting
+        if waiting is None or waiting.token or self.phase is not Phase.CHAT:
+            return self._done(now)
+        self._waiting = None
+        self._show_fetched(waiting, result)
+        self._run_typed(now)
+        return self._done(now)
+
+    def irc(self, msg: Message, now: float) -> list[Action]:
+        self._now = now
+        if self.phase is Phase.CHAT:
+            self._irc(msg, now)
+        return self._done(now)
+
+    def irc_closed(self, reason: str, now: float) -> list[Action]:
+        if self.phase in (Phase.CHAT, Phase.STARTING):
+            self._close(f"IRC connection closed ({reason}).", "irc closed")
+        return self._done(now)
+
+    def drained(self, now: float) -> list[Action]:
+        """The transport has room for another chunk."""
+        self._ready = True
+        return self._done(now)
+
+    def tick(self, now: float) -> list[Action]:
+        self._now = now
+        if self._login_deadline is not None and now >= self._login_deadline:
+            self._login_deadline = None
+            if self.phase is Phase.LOGIN:
+                self._close("Login timed out.", "login timeout")
+        if self._pause_until is not None and now >= self._pause_until:
+            self._pause_until = None
+            for action in self._login.resume():
+                self._login_action(action, now)
+        if self._idle_deadline is not None and now >= self._idle_deadline:
+            self._idle_deadline = None
+            self._close("Idle timeout. 73!", "idle timeout")
+        return self._done(now)
+
+    def gone(self, now: float) -> list[Action]:
+        """The transport closed (the user left or the link failed)."""
+        self.phase = Phase.CLOSED
+        self._out.clear()
+        self._login_deadline = self._pause_until = self._idle_deadline = None
+        return self._done(now)
+
+    def close(self, farewell: str, now: float) -> list[Action]:
+        """End the session from outside (revoked, shutdown, taken over)."""
+        self._close(farewell, "ended by the gateway")
+        return self._done(now)
+
+    # -- login ------------------------------------------------------------------------------
+
+    def _login_action(self, action: login.Action, now: float = 0.0) -> None:
+        if isinstance(action, login.Send):
+            self._out.reply(action.text)
+        elif isinstance(action, login.CheckCode):
+            self._emit(CheckCode(action.callsign, action.code))
+        elif isinstance(action, login.Pause):
+            self._pause_until = now + action.seconds
+        elif isinstance(action, login.Accept):
+            self.phase = Phase.STARTING
+            self.callsign = action.callsign
+            self._login_deadline = None
+            self._emit(LoggedIn(action.callsign))
+        elif isinstance(action, login.Close):
+            # Its last words ("Login failed.") go out with the close.
+            self._close(self._out.take(1 << 20).rstrip("\n") or None, action.reason)
+
+    # -- typed lines --------------------------------------------------------------------------
+
+    def _typed_line(self, text: str, now: float) -> None:
+        if self._listing is not None:
+            if self._at_more and not self._out.replies_pending:
+                self._answer_more(text, now)
+                return
+            if not text.strip():
+                # An empty line while a listing is on its way stops it.
+                self._end_listing()
+                self._out.cancel_replies()
+                self._say(STOPPED)
+                self._run_typed(now)  # what was typed ahead runs now, in order
+                return
+        elif not text.strip():
+            if self._out.replies_pending:
+                self._out.cancel_replies()
+                self._say(STOPPED)
+            return
+        self._typed.append(text)
+        self._run_typed(now)
+
+    def _answer_more(self, text: str, now: float) -> None:
+        self._at_more = False
+        word = text.strip().upper()
+        if not word:
+            self._next_page()
+            return
+        self._end_listing()
+        if word not in ("N", "NO"):
+            self._typed.append(text)  # anything else ends the listing and runs
+        self._run_typed(now)
+
+    def _run_typed(self, now: float) -> None:
+        while (
+            self._typed
+            and self._waiting is None
+            and self._listing is None
+            and self.phase is Phase.CHAT
+        ):
+            self._execute(self._typed.popleft().strip(), now)
+
+    def _execute(self, text: str, now: float) -> None:
+        if not text:
+            return
+        if not text.startswith("/"):
+            word = text.upper()
+            if self.current is None and word in BARE_WORDS:
+                text = "/" + text
+            elif self.current is None:
+                self._say("You are in no channel: /J #chan to join one, /? for help.")
+                return
+            else:
+                self._send_text(self.current, text)
+                return
+        verb, _, args = text[1:].partition(" ")
+        found = resolve(verb)
+        if isinstance(found, list):
+            if found:
+                self._say(f"/{verb.upper()} is ambiguous: " + " ".join("/" + c.name for c in found))
+            else:
+                self._say(f"Unknown command /{verb}. /? for help.")
+            return
+        self._command(found, args.strip(), now)
+
+    def _command(self, command: Command, args: str, now: float) -> None:
+        name = command.name
+        if name in ("BYE", "QUIT"):
+            self._close("73!", "bye")
+        elif name == "HELP":
+            self._listing_of(help_for(args or "HELP").split("\n"))
+        elif name == "INFO":
+            since = time.strftime("%Y-%m-%d %H:%MZ", time.gmtime(self.since))
+            text = f"You are {self.callsign}, via {self.settings.via}, since {since}."
+            if self.nick != str(self.callsign):
+                text += f" IRC nick: {self.nick}"
+            self._say(text)
+        elif name == "JOIN":
+            self._join(args)
+        elif name in ("LEAVE", "PART"):
+            self._leave(args)
+        elif name == "CHANNEL":
+            self._channel(args)
+        elif name == "LIST":
+            self._ask("list", "LIST")
+        elif name == "WHO":
+            target = self._channel_arg(args)
+            if target is not None:
+                self._ask("who", f"WHO {target}", target=target)
+        elif name in ("MSG", "S"):
+            to, _, text = args.partition(" ")
+            if not to or not text.strip():
+                self._say(f"Usage: {command.syntax}")
+            else:
+                self._send_text(nick_from_typed(to), text.strip())
+        elif name == "ME":
+            if self.current is None or not args:
+                self._say("Usage: /ME text, in a channel")
+            else:
+                self._send_text(self.current, f"\x01ACTION {args}\x01")
+        elif name == "TOPIC":
+            self._topic(args)
+        elif name == "AWAY":
+            self._ask("away", f"AWAY :{args}" if args else "AWAY")
+        elif name in ("ALERT", "STAMP"):
+            self._toggle(name, args)
+        elif name == "READ":
+            self._read(args)
+        elif name == "KILL":
+            if not args.isdigit():
+                self._say("Usage: /KILL n (the number /READ shows)")
+            else:
+                self._fetch(Fetch("kill", number=int(args)))
+        elif name == "NEW":
+            if not self.settings.archived:
+                self._say("No channels are archived here.")
+            else:
+                self._fetch(Fetch("new"))
+
+    # -- commands -------------------------------------------------------------------------------
+
+    def _channel_name(self, text: str) -> str | None:
+        text = text.split(" ", 1)[0]
+        if not text:
+            return None
+        name = text if text.startswith("#") else "#" + text  # /J 22 is #22, as on convers
+        return name if len(name) > 1 and "," not in name and "\x07" not in name else None
+
+    def _channel_arg(self, args: str) -> str | None:
+        """The channel named in `args`, else the current one; says why there is none."""
+        if args:
+            name = self._channel_name(args)
+            if name is None:
+                self._say(f"Not a channel: {args}")
+            return name
+        if self.current is None:
+            self._say("You are in no channel: name one.")
+            return None
+        return self.channels[self.current]
+
+    def _join(self, args: str) -> None:
+        name = self._channel_name(args)
+        if name is None:
+            self._say("Usage: /JOIN #chan")
+            return
+        if fold(name) in self.channels:
+            self.current = fold(name)
+            self._say(f"Now in {self.channels[self.current]}.")
+            return
+        lines = [f"JOIN {name}"]
+        history = self.settings.join_history
+        if history:
+            lines.append(f"CHATHISTORY LATEST {name} * {history}")
+        self._ask("join", *lines, target=name)
+
+    def _leave(self, args: str) -> None:
+        target = self._channel_arg(args)
+        if target is None:
+            return
+        if fold(target) not in self.channels:
+            self._say(f"You are not in {target}.")
+            return
+        self._ask("leave", f"PART {target}", target=target)
+
+    def _channel(self, args: str) -> None:
+        if args:
+            name = self._channel_name(args)
+            if name is None or fold(name) not in self.channels:
+                self._say(f"You are not in {args}: /J {args} to join.")
+                return
+            self.current = fold(name)
+            self._say(f"Now in {self.channels[self.current]}.")
+            return
+        if not self.channels:
+            self._say("You are in no channel.")
+            return
+        names = [("*" if f == self.current else "") + n for f, n in self.channels.items()]
+        self._say("Channels: " + " ".join(names))
+
+    def _topic(self, args: str) -> None:
+        if self.current is None:
+            self._say("You are in no channel.")
+            return
+        name = self.channels[self.current]
+        if args:
+            self._ask("topic", f"TOPIC {name} :{args}", target=name)
+        else:
+            self._ask("topic", f"TOPIC {name}", target=name)
+
+    def _toggle(self, name: str, args: str) -> None:
+        word = args.upper()
+        current = self.alert if name == "ALERT" else self.stamp
+        if word in ("ON", "OFF"):
+            value = word == "ON"
+        elif not word:
+            value = not current
+        else:
+            self._say(f"Usage: /{name} [ON|OFF]")
+            return
+        if name == "ALERT":
+            self.alert = value
+        else:
+            self.stamp = value
+        self._say(f"{name.capitalize()} {'on' if value else 'off'}.")
+
+    def _read(self, args: str) -> None:
+        words = args.split()
+        if not words:
+            self._fetch(Fetch("mail"))
+            return
+        if words[0].isdigit() and len(words) == 1:
+            self._fetch(Fetch("mail", number=int(words[0])))
+            return
+        name = self._channel_name(words[0])
+        start = words[1] if len(words) > 1 else None
+        if name is None or (start is not None and not start.isdigit()) or len(words) > 2:
+            self._say("Usage: /READ, /READ n, /READ #chan [n]")
+            return
+        limit = self.settings.read_lines
+        if fold(name) in self.settings.archived:
+            number = int(start) if start is not None else None
+            self._fetch(Fetch("archive", number=number, channel=fold(name), limit=limit))
+        elif fold(name) not in self.channels:
+            self._say(f"{name} is not archived here: /J {name} to join it.")
+        else:
+            self._ask("history", f"CHATHISTORY LATEST {name} * {limit}", target=name)
+
+    # -- talking to the server ----------------------------------------------------------------
+
+    def _ask(self, kind: str, *lines: str, target: str = "") -> None:
+        """Send `lines` and collect the answers until the PONG that follows them."""
+        self._tokens += 1
+        token = f"bridge{self._tokens}"
+        for line in lines:
+            self._emit(Irc(line))
+        self._emit(Irc(f"PING :{token}"))
+        self._waiting = _Waiting(kind, token=token, target=target)
+
+    def _fetch(self, request: Fetch) -> None:
+        self._emit(request)
+        self._waiting = _Waiting(request.what, target=request.channel or "")
+
+    def _send_text(self, target: str, text: str) -> None:
+        # The server cuts the relayed line to fit 512 bytes; our own budget is the same.
+        # Nothing is echoed (every byte on air counts); a failure comes back as an error.
+        self._emit(Irc(f"PRIVMSG {target} :{text}"))
+
+    # -- from the server --------------------------------------------------------------------------
+
+    def _irc(self, msg: Message, now: float) -> None:
+        cmd = msg.command
+        waiting = self._waiting
+        if cmd == "PING":
+            self._emit(Irc(f"PONG :{msg.params[0]}" if msg.params else "PONG"))
+            return
+        if cmd == "PONG" and waiting is not None and waiting.token:
+            if msg.params and msg.params[-1] == waiting.token:
+                self._waiting = None
+                self._answered(waiting, now)
+                self._run_typed(now)
+            return
+        if waiting is not None and waiting.token and (cmd.isdigit() or "batch" in msg.tags):
+            waiting.replies.append(msg)
+            return
+        if "batch" in msg.tags or cmd in ("BATCH", "CAP", "PONG", "MODE"):
+            return
+        source = _nick(msg.source)
+        mine = source is not None and fold(source) == fold(self.nick)
+        if cmd in ("PRIVMSG", "NOTICE") and len(msg.params) >= 2:
+            self._message(msg, source, now)
+        elif cmd == "JOIN" and msg.params:
+            if mine:
+                self.channels[fold(msg.params[0])] = msg.params[0]
+                self.current = fold(msg.params[0])
+            elif self.alert:
+                self._chat(msg.params[0], f"* {_who(source)} joined {msg.params[0]}")
+        elif cmd in ("PART", "KICK") and msg.params:
+            self._left(msg, source, mine)
+        elif cmd == "QUIT" and self.alert:
+            reason = f" ({msg.params[0]})" if msg.params and msg.params[0] else ""
+            self._out.chat("", f"* {_who(source)} quit{reason}\n")
+        elif cmd == "NICK" and msg.params and not mine and self.alert:
+            self._out.chat("", f"* {_who(source)} is now {_who(msg.params[0])}\n")
+        elif cmd == "TOPIC" and len(msg.params) >= 2:
+            self._chat(msg.params[0], f"{msg.params[0]} topic by {_who(source)}: "
+                       f"{_clean(msg.params[1])}")  # fmt: skip
+        elif cmd == "KILL":
+            self._say(f"Killed by {_who(source)}: {msg.params[-1] if msg.params else ''}")
+        elif cmd.isdigit() and cmd[0] in "45" and len(msg.params) >= 2:
+            about = f"{callsign_text(msg.params[1])}: " if len(msg.params) >= 3 else ""
+            self._say(about + _clean(msg.params[-1]))
+        elif cmd == "301" and len(msg.params) >= 3:
+            self._say(f"{callsign_text(msg.params[1])} is away: {_clean(msg.params[2])}")
+
+    def _left(self, msg: Message, source: str | None, mine: bool) -> None:
+        channel = msg.params[0]
+        if msg.command == "KICK":
+            victim = msg.params[1] if len(msg.params) > 1 else ""
+            mine = fold(victim) == fold(self.nick)
+            reason = msg.params[2] if len(msg.params) > 2 else ""
+            if mine:
+                self._say(f"Kicked from {channel} by {_who(source)}: {_clean(reason)}")
+            elif self.alert:
+                self._chat(channel, f"* {_who(victim)} was kicked from {channel}")
+        elif self.alert and not mine:
+            self._chat(channel, f"* {_who(source)} left {channel}")
+        if mine:
+            self.channels.pop(fold(channel), None)
+            if self.current == fold(channel):
+                self.current = next(iter(self.channels), None)
+
+    def _message(self, msg: Message, source: str | None, now: float) -> None:
+        target, raw = msg.params[0], msg.params[1]
+        verb, text = split_ctcp(raw)
+        if verb is not None and verb != "ACTION":
+            return  # CTCP queries are not for the air
+        private = not target.startswith("#")
+        if source is None or "!" not in (msg.source or ""):
+            self._say(f"-{msg.source or 'server'}- {_clean(text)}")  # a server notice
+            return
+        refusal = self._refused_because(msg)
+        if refusal is not None:
+            self._refuse(source, refusal, now)
+            return
+        text = _clean(text)
+        who = _who(source)
+        if verb == "ACTION":
+            body = f"* {who} {text}"
+        elif msg.command == "NOTICE":
+            body = f"-{who}- {text}"
+        else:
+            body = f"*{who}* {text}" if private else f"{who}: {text}"
+        if private:
+            if not self._chat(PRIVATE, body, current=True):
+                self._emit(HoldMail(source, "ACTION" if verb else msg.command, text))
+            return
+        self._chat(target, body)
+
+    def _refused_because(self, msg: Message) -> str | None:
+        policy = self.settings.third_party
+        if policy == "all" or fold(_nick(msg.source) or "") == fold(self.settings.service_nick):
+            return None
+        account = msg.tags.get("account")
+        host = (msg.source or "").rpartition("@")[2]
+        if policy == "identified" and account:
+            return None
+        if account and host.endswith(self.settings.radio_suffix):
+            return None
+        if policy == "identified":
+            return "only users logged in to an account (SASL: callsign and code) go on air"
+        return "only other radio users go on air here"
+
+    def _refuse(self, nick: str, why: str, now: float) -> None:
+        key = fold(nick)
+        last = self._refused.get(key)
+        if last is not None and now - last < REFUSAL_INTERVAL:
+            return
+        if len(self._refused) >= MAX_REFUSED_SENDERS:
+            oldest = min(self._refused, key=self._refused.__getitem__)
+            del self._refused[oldest]
+        self._refused[key] = now
+        who = callsign_text(self.nick)
+        self._emit(Notify(nick, f"Not sent on air to {who}: {why} (third-party rule)."))
+
+    # -- answers ----------------------------------------------------------------------------------
+
+    def _answered(self, waiting: _Waiting, now: float) -> None:
+        replies = waiting.replies
+        errors = [m for m in replies if m.command[0] in "45" and m.command.isdigit()]
+        kind = waiting.kind
+        if kind == "join":
+            name = waiting.target
+            joined = fold(name) in self.channels
+            if not joined:
+                self._say(_clean(errors[0].params[-1]) if errors else f"Could not join {name}.")
+                return
+            count = sum(len(m.params[-1].split()) for m in replies if m.command == "353")
+            topic = next((m.params[-1] for m in replies if m.command == "332"), "")
+            text = f"Joined {self.channels[fold(name)]}, {_plural(count, 'user')}."
+            if topic:
+                text += f" Topic: {_clean(topic)}"
+            lines = wrap(text, self.settings.width)
+            lines += self._history_lines(replies)
+            self._listing_of(lines)
+            return
+        if errors and kind != "history":
+            self._say(_clean(errors[0].params[-1]))
+            return
+        if kind == "leave":
+            self._say(f"Left {waiting.target}." + (
+                f" Now in {self.channels[self.current]}." if self.current else ""))  # fmt: skip
+        elif kind == "list":
+            rows = [m for m in replies if m.command == "322" and len(m.params) >= 4]
+            lines = [f"{m.params[1]} ({m.params[2]}) {_clean(m.params[3])}".rstrip()
+                     for m in rows[:MAX_CHANNELS_SHOWN]]  # fmt: skip
+            self._listing_of(lines or ["No channels."])
+        elif kind == "who":
+            calls = [callsign_text(m.params[5]) + ("+" if "G" in m.params[6] else "")
+                     for m in replies if m.command == "352" and len(m.params) >= 7]  # fmt: skip
+            text = f"{waiting.target} ({len(calls)}): " + " ".join(calls)
+            self._listing_of(wrap(text, self.settings.width))
+        elif kind == "topic":
+            topic = next((m.params[-1] for m in replies if m.command == "332"), None)
+            shown = f"Topic of {waiting.target}: {_clean(topic)}" if topic else "No topic set."
+            if not any(m.command in ("331", "332") for m in replies):
+                shown = "Topic set."
+            self._say(shown)
+        elif kind == "away":
+            back = any(m.command == "305" for m in replies)
+            self._say("You are back." if back else "You are away.")
+        elif kind == "history":
+            lines = self._history_lines(replies)
+            self._listing_of(lines or [f"Nothing kept for {waiting.target}."])
+
+    def _history_lines(self, replies: list[Message]) -> list[str]:
+        out: list[str] = []
+        for m in replies:
+            if m.command not in ("PRIVMSG", "NOTICE") or len(m.params) < 2:
+                continue
+            verb, text = split_ctcp(m.params[1])
+            if verb is not None and verb != "ACTION":
+                continue
+            who = _who(_nick(m.source))
+            body = f"* {who} {_clean(text)}" if verb else f"{who}: {_clean(text)}"
+            out += wrap(f"{_hhmm_tag(m.tags.get('time', ''))}{body}", self.settings.width)
+        return out
+
+    def _show_fetched(self, waiting: _Waiting, result: object) -> None:
+        kind = waiting.kind
+        width = self.settings.width
+        if kind == "mail":
+            mails = list(result) if isinstance(result, list) else []
+            if not mails:
+                self._say("No messages.")
+                return
+            lines: list[str] = []
+            for m in mails:
+                when = time.strftime("%d %b %H:%MZ", time.gmtime(m.at))
+                sep = " " if m.kind == "ACTION" else ": "
+                who = callsign_text(m.sender)
+                lines += wrap(f"{m.n} {when} {who}{sep}{_clean(m.text)}", width)
+            self._listing_of(lines)
+        elif kind == "kill":
+            self._say("Deleted." if result else "No such message.")
+        elif kind == "new":
+            counts = result if isinstance(result, list) else []
+            parts = [f"{name} {count}" for name, count in counts if count]
+            self._say("New: " + ", ".join(parts) if parts else "Nothing new.")
+        elif kind == "archive":
+            rows = list(result) if isinstance(result, list) else []
+            if not rows:
+                self._say(f"Nothing new in {waiting.target}.")
+                return
+            lines = []
+            for r in rows:
+                when = time.strftime("%d %b %H:%MZ", time.gmtime(r.at))
+                body = f"* {_who(r.nick)} {r.text}" if r.kind == "ACTION" else (
+                    f"{_who(r.nick)}: {r.text}")  # fmt: skip
+                lines += wrap(f"{r.n} {when} {_clean(body)}", width)
+            self._listing_of(lines)
+
+    # -- output ------------------------------------------------------------------------------
+
+    def _chat(self, channel: str, body: str, *, current: bool = False) -> bool:
+        """Queue one live line; channel lines outside the current channel name it."""
+        if channel != PRIVATE and fold(channel) != self.current and not current:
+            body = f"{channel} {body}"
+        if self.stamp:
+            body = time.strftime("%H:%M ", time.gmtime(self._now)) + body
+        text = "\n".join(wrap(body, self.settings.width)) + "\n"
+        key = channel if channel == PRIVATE else self.channels.get(fold(channel), channel)
+        return self._out.chat(key, text)
+
+    def _say(self, text: str, end: str = "\n") -> None:
+        self._out.reply(text + end)
+
+    def _listing_of(self, lines: list[str]) -> None:
+        page = self.settings.page_lines
+        if page <= 0 or len(lines) <= page + 1:
+            self._say("\n".join(lines))
+            return
+        self._listing = deque(lines)
+        self._out.hold()
+        self._next_page()
+
+    def _next_page(self) -> None:
+        assert self._listing is not None
+        page = [self._listing.popleft() for _ in range(min(self.settings.page_lines,
+                                                           len(self._listing)))]  # fmt: skip
+        self._say("\n".join(page))
+        if self._listing:
+            self._say(MORE_PROMPT, end="")
+            self._at_more = True
+        else:
+            self._end_listing()
+
+    def _end_listing(self) -> None:
+        self._listing = None
+        self._at_more = False
+        self._out.release()
+
+    def _close(self, farewell: str | None, reason: str) -> None:
+        if self.phase is Phase.CLOSED:
+            return
+        self.phase = Phase.CLOSED
+        self._out.clear()
+        self._login_deadline = self._pause_until = self._idle_deadline = None
+        self._emit(Close(farewell, reason))
+
+    def _emit(self, action: Action) -> None:
+        self._actions.append(action)
+
+    def _done(self, now: float) -> list[Action]:
+        self._now = now
+        if self._at_more and self._typed and not self._out.replies_pending:
+            # A line typed ahead during the page answers its more? prompt, in turn.
+            self._answer_more(self._typed.popleft(), now)
+        if self._ready and len(self._out) and self.phase is not Phase.CLOSED:
+            chunk = self._out.take(self.settings.chunk_bytes)
+            if chunk:
+                self._ready = False
+                self._actions.append(Say(chunk))
+        actions, self._actions = self._actions, []
+        return actions
+
+    _now = 0.0
+
+
+def _nick(source: str | None) -> str | None:
+    if not source:
+        return None
+    return source.split("!", 1)[0]
+
+
+def _who(nick: str | None) -> str:
+    return callsign_text(nick) if nick else "?"
+
+
+def _clean(text: str) -> str:
+    return strip_formatting(text)
+
+
+def _hhmm_tag(value: str) -> str:
+    """'HH:MM ' from an IRCv3 server-time tag (UTC), or '' if there is none."""
+    return f"{value[11:16]} " if len(value) >= 16 and value[13] == ":" else ""
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")

@@ -1,0 +1,60 @@
+"""IRC text for the air: nick <-> callsign mapping, formatting and CTCP stripped, wrapping.
+
+The nick of a radio user is the callsign as it arrived (`KN4XYZ-5`). A callsign that
+starts with a digit (`2E0ABC`) is not a legal IRC nick, so it gets one leading
+underscore (`_2E0ABC`): no callsign contains an underscore, so the mapping is
+reversible, and radio users always see and type the plain callsign.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+from gateway.callsign import Callsign
+
+#: mIRC formatting: bold, colour (with its digits), hex colour, reset, reverse, italics,
+#: strike-through, underline, monospace.
+_FORMATTING = re.compile(
+    r"\x03(?:\d{1,2}(?:,\d{1,2})?)?|\x04(?:[0-9a-fA-F]{6}(?:,[0-9a-fA-F]{6})?)?"
+    r"|[\x02\x0f\x11\x16\x1d\x1e\x1f]"
+)
+CTCP = "\x01"
+
+
+def nick_for(call: Callsign) -> str:
+    """The IRC nick of a radio user."""
+    text = str(call)
+    return "_" + text if text[0].isdigit() else text
+
+
+def nick_from_typed(text: str) -> str:
+    """The nick for what a radio user typed (a callsign or any nick)."""
+    return "_" + text if text[:1].isdigit() else text
+
+
+def callsign_text(nick: str) -> str:
+    """How a nick is shown on air: a mapped callsign loses its underscore."""
+    return nick[1:] if nick.startswith("_") and nick[1:2].isdigit() else nick
+
+
+def strip_formatting(text: str) -> str:
+    return _FORMATTING.sub("", text) if any(ord(c) < 32 for c in text) else text
+
+
+def split_ctcp(text: str) -> tuple[str | None, str]:
+    """('ACTION', text) for an action, (verb, '') for other CTCP, (None, text) otherwise."""
+    if not text.startswith(CTCP):
+        return None, text
+    body = text[1:].removesuffix(CTCP)
+    verb, _, rest = body.partition(" ")
+    return verb.upper(), rest if verb.upper() == "ACTION" else ""
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Lines of at most `width` characters (0: no wrapping); continuations are indented."""
+    if width <= 0 or len(text) <= width:
+        return [text]
+    return textwrap.wrap(
+        text, width, subsequent_indent="  ", break_long_words=True, break_on_hyphens=False
+    ) or [""]

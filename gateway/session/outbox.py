@@ -1,0 +1,113 @@
+"""What waits to go on air: replies, live chat lines, and the overflow said in one line.
+
+The link carries about 100 bytes a second, so the session never hands the transport
+more than one chunk at a time: the rest waits here, where it can still be stopped (an
+empty line drops a listing) and where live chat is bounded. Chat that arrives past the
+bound is not dropped silently: it is counted per channel and told in one line,
+`+37 more in #chan: /READ #chan`, when the backlog has gone out.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+REPLY = "reply"
+CHAT = "chat"
+SUMMARY = "summary"
+PRIVATE = "*private*"
+
+
+@dataclass(slots=True)
+class _Piece:
+    kind: str
+    text: str  # ends in '\n' unless it is a prompt
+
+
+class Outbox:
+    def __init__(self, max_chat: int) -> None:
+        self.max_chat = max_chat
+        self._queue: deque[_Piece] = deque()
+        #: Chat that arrived while a listing was in progress: it goes out after it.
+        self._held: deque[_Piece] = deque()
+        self.holding = False
+        self._chat = 0  # chat pieces queued or held
+        self._missed: dict[str, int] = {}
+        self._summary_queued = False
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    @property
+    def replies_pending(self) -> bool:
+        return any(p.kind == REPLY for p in self._queue)
+
+    def reply(self, text: str) -> None:
+        """Command output and prompts: never dropped except by an interrupt."""
+        if text:
+            self._queue.append(_Piece(REPLY, text))
+
+    def chat(self, key: str, text: str) -> bool:
+        """A live line for channel `key` (or PRIVATE); False if it overflowed (counted)."""
+        if self._chat >= self.max_chat:
+            self._missed[key] = self._missed.get(key, 0) + 1
+            if not self._summary_queued:
+                self._summary_queued = True
+                (self._held if self.holding else self._queue).append(_Piece(SUMMARY, ""))
+            return False
+        self._chat += 1
+        (self._held if self.holding else self._queue).append(_Piece(CHAT, text))
+        return True
+
+    def hold(self) -> None:
+        self.holding = True
+
+    def release(self) -> None:
+        self.holding = False
+        self._queue.extend(self._held)
+        self._held.clear()
+
+    def cancel_replies(self) -> int:
+        """Drop queued replies (an interrupted listing); chat stays. Returns pieces dropped."""
+        kept = deque(p for p in self._queue if p.kind != REPLY)
+        dropped = len(self._queue) - len(kept)
+        self._queue = kept
+        return dropped
+
+    def clear(self) -> None:
+        self._queue.clear()
+        self._held.clear()
+        self._chat = 0
+
+    def take(self, max_bytes: int) -> str:
+        """The next chunk: whole pieces up to `max_bytes` (at least one piece), or ''."""
+        out: list[str] = []
+        size = 0
+        while self._queue:
+            piece = self._queue[0]
+            text = self._render(piece)
+            if out and size + len(text) > max_bytes:
+                break
+            self._queue.popleft()
+            if piece.kind == CHAT:
+                self._chat -= 1
+            out.append(text)
+            size += len(text)
+        return "".join(out)
+
+    def _render(self, piece: _Piece) -> str:
+        if piece.kind != SUMMARY:
+            return piece.text
+        if not piece.text:  # rendered once, when it reaches the head of the queue
+            parts = []
+            for key, count in self._missed.items():
+                if key == PRIVATE:
+                    parts.append(f"+{count} private in your mailbox: /READ")
+                elif not key:
+                    parts.append(f"+{count} more notices")
+                else:
+                    parts.append(f"+{count} more in {key}: /READ {key}")
+            piece.text = "\n".join(parts) + "\n"
+            self._missed.clear()
+            self._summary_queued = False
+        return piece.text

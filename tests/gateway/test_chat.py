@@ -1,0 +1,405 @@
+"""The chat session core without sockets or sleeping: an injected clock, scripted IRC."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gateway.callsign import Callsign
+from gateway.session import chat
+from gateway.session.chatcommands import COMMANDS, resolve
+from gateway.session.chatrender import callsign_text, nick_for, nick_from_typed
+from gateway.session.outbox import Outbox
+from gateway.session.render import encode_text
+from ircd.protocol import parse_line
+
+CALL = Callsign("N0TEST", 5)
+
+
+class Harness:
+    """Drives a ChatSession: the link is always ready, IRC answers come from the test."""
+
+    def __init__(self, **kw: object) -> None:
+        self.now = 1_000_000.0
+        base = {"chunk_bytes": 1 << 16, "third_party": "all"}
+        base.update(kw)
+        self.core = chat.ChatSession(
+            chat.Settings(**base),  # type: ignore[arg-type]
+            self.now,
+            known_callsign=CALL,
+        )
+        self.out: list[str] = []
+        self.irc: list[str] = []
+        self.other: list[chat.Action] = []
+        self.run(self.core.start(self.now))
+
+    def run(self, actions: list[chat.Action]) -> None:
+        for a in actions:
+            if isinstance(a, chat.Say):
+                self.out.append(a.text)
+                self.run(self.core.drained(self.now))
+            elif isinstance(a, chat.Irc):
+                self.irc.append(a.line)
+            else:
+                self.other.append(a)
+
+    def login(self) -> Harness:
+        self.type("123456")
+        assert isinstance(self.other.pop(), chat.CheckCode)
+        self.run(self.core.checked(True, self.now))
+        assert isinstance(self.other.pop(), chat.LoggedIn)
+        self.run(self.core.chat_started(self.now, nick_for(CALL), 0))
+        self.text()
+        self.irc.clear()
+        return self
+
+    def type(self, line: str) -> None:
+        self.run(self.core.line(line, self.now))
+
+    def server(self, *lines: str) -> None:
+        for line in lines:
+            self.run(self.core.irc(parse_line(line.encode()), self.now))
+
+    def pong(self) -> None:
+        """Answer the session's PING: its command is complete."""
+        token = next(x for x in reversed(self.irc) if x.startswith("PING :")).split(":", 1)[1]
+        self.server(f":irc.test PONG irc.test :{token}")
+
+    def text(self) -> str:
+        out, self.out = "".join(self.out), []
+        return out
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        self.run(self.core.tick(self.now))
+
+
+def joined(h: Harness, channel: str = "#test") -> None:
+    h.type(f"/j {channel}")
+    h.server(
+        f":N0TEST-5!n0test@bpq.radio JOIN {channel}",
+        f":irc.test 353 N0TEST-5 = {channel} :N0TEST-5 alice",
+    )
+    h.pong()
+    h.text()
+    h.irc.clear()
+
+
+# -- commands and prefixes ----------------------------------------------------------------------
+
+
+def test_prefixes_and_shortest_forms() -> None:
+    assert resolve("J").name == "JOIN" and resolve("jo").name == "JOIN"
+    assert resolve("A").name == "ALERT" and resolve("AW").name == "AWAY"
+    assert resolve("S").name == "S" and resolve("ST").name == "STAMP"
+    assert resolve("?").name == "HELP" and resolve("B").name == "BYE"
+    assert [c.name for c in resolve("L")] == ["LEAVE", "LIST"]  # ambiguous: both named
+    assert resolve("XYZZY") == []
+    for command in COMMANDS.values():  # every shortest form names its own command
+        assert resolve(command.shortest) is command
+
+
+def test_bare_words_before_a_channel_then_text_is_chat() -> None:
+    h = Harness().login()
+    h.type("hello")
+    assert "no channel" in h.text()
+    h.type("i")
+    assert "You are N0TEST-5" in h.text()
+    joined(h)
+    h.type("hello all")
+    assert h.irc == ["PRIVMSG #test :hello all"]
+    h.type("/L")
+    assert "ambiguous: /LEAVE /LIST" in h.text()
+    h.type("b")  # in a channel, a bare word is chat
+    assert h.irc[-1] == "PRIVMSG #test :b"
+    h.type("/b")
+    assert isinstance(h.other[-1], chat.Close) and h.other[-1].farewell == "73!"
+
+
+def test_msg_s_join_number_topic_away() -> None:
+    h = Harness().login()
+    h.type("/m 2E0ABC hi there")
+    h.type("/S k1abc 73")
+    assert h.irc == ["PRIVMSG _2E0ABC :hi there", "PRIVMSG k1abc :73"]
+    h.irc.clear()
+    h.type("/J 22")
+    assert h.irc[0] == "JOIN #22"
+    h.server(":N0TEST-5!n0test@bpq.radio JOIN #22", ":irc.test 332 N0TEST-5 #22 :Net at 8")
+    h.pong()
+    assert h.text().startswith("Joined #22, 0 users. Topic: Net at 8")
+    h.type("/aw gone fishing")
+    assert h.irc[-2] == "AWAY :gone fishing"
+    h.server(":irc.test 306 N0TEST-5 :You have been marked as being away")
+    h.pong()
+    assert h.text() == "You are away.\n"
+
+
+# -- nick mapping -------------------------------------------------------------------------------
+
+
+def test_nick_mapping_is_reversible() -> None:
+    assert nick_for(Callsign("KN4XYZ", 5)) == "KN4XYZ-5"
+    assert nick_for(Callsign("2E0ABC")) == "_2E0ABC"
+    assert nick_for(Callsign("9A1AA", 2)) == "_9A1AA-2"
+    for call in ("KN4XYZ-5", "2E0ABC", "9A1AA-2"):
+        assert callsign_text(nick_from_typed(call)) == call
+    assert callsign_text("_alice") == "_alice"  # an ordinary nick is left alone
+
+
+# -- rendering ------------------------------------------------------------------------------------
+
+
+def test_formats_for_current_other_private_action() -> None:
+    h = Harness().login()
+    joined(h, "#test")
+    joined(h, "#other")
+    h.type("/c #test")
+    h.text()
+    h.server(
+        ":alice!a@h PRIVMSG #test :\x0304red\x03 and \x02bold\x02 caf\u00e9",
+        ":bob!b@h PRIVMSG #other :over here",
+        ":_2E0ABC!u@ax25.vhf.radio PRIVMSG N0TEST-5 :psst",
+        ":alice!a@h PRIVMSG #test :\x01ACTION waves\x01",
+        ":alice!a@h PRIVMSG #test :\x01VERSION\x01",
+    )
+    assert h.text() == (
+        "alice: red and bold caf\u00e9\n#other bob: over here\n*2E0ABC* psst\n* alice waves\n"
+    )
+
+
+def test_wrapping_and_stamp() -> None:
+    h = Harness(width=20).login()
+    joined(h)
+    h.type("/stamp")
+    assert h.text() == "Stamp on.\n"
+    h.server(":alice!a@h PRIVMSG #test :one two three four five six")
+    lines = h.text().splitlines()
+    assert all(len(x) <= 20 for x in lines) and lines[1].startswith("  ")
+    assert lines[0][:2].isdigit() and lines[0][2] == ":"
+
+
+def test_alert_shows_joins_and_parts() -> None:
+    h = Harness().login()
+    joined(h)
+    h.server(":bob!b@h JOIN #test")
+    assert h.text() == ""
+    h.type("/a on")
+    h.text()
+    h.server(":bob!b@h JOIN #test", ":bob!b@h PART #test :bye")
+    assert h.text() == "* bob joined #test\n* bob left #test\n"
+
+
+# -- third-party traffic ---------------------------------------------------------------------------
+
+
+def test_third_party_identified_refuses_and_tells_once() -> None:
+    h = Harness(third_party="identified").login()
+    joined(h)
+    h.server(":anon!a@h PRIVMSG #test :unlicensed words", ":anon!a@h PRIVMSG #test :again")
+    assert h.text() == ""
+    notes = [a for a in h.other if isinstance(a, chat.Notify)]
+    assert len(notes) == 1 and notes[0].nick == "anon" and "third-party" in notes[0].text
+    h.server("@account=K1ABC :K1ABC!k@h PRIVMSG #test :licensed words")
+    assert h.text() == "K1ABC: licensed words\n"
+    h.server(":Gateway!gateway@gateway.radio NOTICE N0TEST-5 :held for you")
+    assert "held for you" in h.text()
+
+
+def test_third_party_radio_only() -> None:
+    h = Harness(third_party="radio").login()
+    joined(h)
+    h.server("@account=K1ABC :K1ABC!k@h PRIVMSG #test :from irssi")
+    h.server("@account=K2DEF :K2DEF!k@ax25.vhf.radio PRIVMSG #test :from the air")
+    assert h.text() == "K2DEF: from the air\n"
+
+
+# -- paging, interrupting, type-ahead -------------------------------------------------------------
+
+
+def listing(h: Harness, count: int) -> None:
+    h.type("/li")
+    rows = [f":irc.test 322 N0TEST-5 #ch{i} {i} :topic {i}" for i in range(count)]
+    h.server(*rows)
+    h.pong()
+
+
+def test_paging_enter_n_and_other_lines() -> None:
+    h = Harness(page_lines=5).login()
+    listing(h, 12)
+    first = h.text()
+    assert first.count("#ch") == 5 and first.endswith(chat.MORE_PROMPT)
+    h.type("")
+    assert h.text().count("#ch") == 5
+    h.type("n")
+    assert h.text() == ""
+    listing(h, 12)
+    h.text()
+    h.type("/who #x")  # anything else ends the listing and runs
+    assert h.irc[-2] == "WHO #x"
+
+
+def test_empty_line_interrupts_a_listing_in_flight_and_type_ahead_waits() -> None:
+    h = Harness(page_lines=10, chunk_bytes=40).login()
+    h.run = _slow_run(h)  # the link takes one chunk and stays busy
+    listing(h, 30)
+    assert len(h.out) == 1
+    h.type("/who #test")  # typed ahead: waits for the listing
+    assert not any(x.startswith("WHO") for x in h.irc)
+    h.type("")
+    assert "(output stopped)" in h.text_after_drain()
+    assert any(x.startswith("WHO #test") for x in h.irc)  # then runs, in turn
+
+
+def _slow_run(h: Harness):
+    def run(actions: list[chat.Action]) -> None:
+        for a in actions:
+            if isinstance(a, chat.Say):
+                h.out.append(a.text)
+            elif isinstance(a, chat.Irc):
+                h.irc.append(a.line)
+            else:
+                h.other.append(a)
+
+    def text_after_drain() -> str:
+        for _ in range(50):
+            run(h.core.drained(h.now))
+        return h.text()
+
+    h.text_after_drain = text_after_drain  # type: ignore[attr-defined]
+    return run
+
+
+def test_overflow_is_summarised_and_private_overflow_is_held() -> None:
+    h = Harness(queue_lines=3, chunk_bytes=30).login()
+    h.run = _slow_run(h)
+    joined_ = h.core.channels
+    joined_["#test"] = "#test"
+    h.core.current = "#test"
+    for i in range(10):  # line 0 goes at once, 1-3 wait, 4-9 overflow
+        h.server(f":alice!a@h PRIVMSG #test :line {i}")
+    for i in range(4):
+        h.server(f":bob!b@h PRIVMSG N0TEST-5 :private {i}")
+    out = h.text_after_drain()
+    assert "line 0" in out and "line 9" not in out
+    assert "line 3" in out and "line 4" not in out
+    assert "+6 more in #test: /READ #test" in out
+    held = [a for a in h.other if isinstance(a, chat.HoldMail)]
+    assert [a.text for a in held] == ["private 0", "private 1", "private 2", "private 3"]
+    assert "+4 private in your mailbox: /READ" in out
+
+
+def test_outbox_bound_holds() -> None:
+    box = Outbox(max_chat=2)
+    assert box.chat("#a", "1\n") and box.chat("#a", "2\n")
+    assert not box.chat("#a", "3\n")
+    assert box.take(1000) == "1\n2\n+1 more in #a: /READ #a\n"
+
+
+# -- timeouts -------------------------------------------------------------------------------------
+
+
+def test_login_timeout_and_failure_pause() -> None:
+    h = Harness(login_timeout=60, failure_pause=2)
+    h.type("000000")
+    h.run(h.core.checked(False, h.now))
+    assert "Login failed." in h.text() and h.core.deadline == h.now + 2
+    h.type("111111")  # typed during the pause: dropped, not a guess
+    assert not any(isinstance(a, chat.CheckCode) for a in h.other[1:])
+    h.advance(2)
+    assert h.text() == "Code: "
+    h.advance(58)
+    assert isinstance(h.other[-1], chat.Close) and h.other[-1].farewell == "Login timed out."
+
+
+def test_idle_timeout_counts_typing_only() -> None:
+    h = Harness(idle_timeout=100).login()
+    h.advance(90)
+    h.server(":alice!a@h PRIVMSG N0TEST-5 :hi")
+    h.advance(20)
+    assert isinstance(h.other[-1], chat.Close) and "Idle" in (h.other[-1].farewell or "")
+    h = Harness(idle_timeout=100).login()
+    h.advance(90)
+    h.type("/i")
+    h.advance(20)
+    assert not any(isinstance(a, chat.Close) for a in h.other)
+
+
+# -- mailbox and archive --------------------------------------------------------------------------
+
+
+def test_read_kill_new_go_through_the_store() -> None:
+    h = Harness(archived=frozenset({"#news"})).login()
+    h.type("/r")
+    assert h.other[-1] == chat.Fetch("mail")
+    h.type("/k 3")  # waits for the first fetch
+    assert h.other[-1] == chat.Fetch("mail")
+    h.run(h.core.fetched([], h.now))
+    assert h.other[-1] == chat.Fetch("kill", number=3)
+    h.run(h.core.fetched(True, h.now))
+    assert h.text() == "No messages.\nDeleted.\n"
+    h.type("/n")
+    h.run(h.core.fetched([("#news", 4)], h.now))
+    h.type("/read #news 120")
+    assert h.other[-1] == chat.Fetch("archive", number=120, channel="#news", limit=20)
+
+
+# -- random input never breaks the core -----------------------------------------------------------
+
+_IRC = st.sampled_from(
+    [
+        ":alice!a@h PRIVMSG #test :hello",
+        ":alice!a@h PRIVMSG N0TEST-5 :\x01ACTION x\x01",
+        ":alice!a@h NOTICE #test :n",
+        ":irc.test 401 N0TEST-5 nobody :No such nick",
+        ":irc.test PONG irc.test :bridge1",
+        ":irc.test PONG irc.test :bridge2",
+        ":alice!a@h KICK #test N0TEST-5 :out",
+        ":N0TEST-5!n@h JOIN #test",
+        ":irc.test 322 N0TEST-5 #x 3 :t",
+        "@batch=b1 :alice!a@h PRIVMSG #test :old",
+        "PING :irc.test",
+        ":alice!a@h QUIT :gone",
+        "ERROR :bye",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(max_size=40).map(lambda t: ("line", t)),
+            st.sampled_from(["/j #test", "/li", "", "/who", "/r", "n", "/b", "/?"]).map(
+                lambda t: ("line", t)
+            ),
+            _IRC.map(lambda t: ("irc", t)),
+            st.just(("drained", "")),
+            st.floats(0, 2000).map(lambda t: ("tick", t)),
+        ),
+        max_size=40,
+    )
+)
+def test_random_lines_and_irc_traffic_never_break_the_core(events) -> None:
+    h = Harness(page_lines=3, chunk_bytes=64, queue_lines=4)
+    h.run = _slow_run(h)
+    h.type("123456")
+    h.run(h.core.checked(True, h.now))
+    h.run(h.core.chat_started(h.now, "N0TEST-5", 1))
+    for kind, value in events:
+        if kind == "line":
+            h.type(value)
+        elif kind == "irc":
+            h.server(value)
+        elif kind == "drained":
+            h.run(h.core.drained(h.now))
+        else:
+            h.advance(value)
+        for action in h.other:
+            if isinstance(action, chat.Fetch):
+                h.other = []
+                h.run(h.core.fetched([], h.now))
+                break
+        assert len(h.core._typed) <= chat.MAX_TYPED_AHEAD + 1
+        assert h.core._out._chat <= 4  # live chat stays within its bound
+    for text in h.out:  # what goes to the transport folds to printable 7-bit ASCII
+        assert all(32 <= b < 127 or b in (10, 13) for b in encode_text(text))
