@@ -5,6 +5,8 @@ A list entry is a host mask, normalized to ``nick!user@host``, or an extban:
 - ``~account:<glob>`` (alias ``~a:``): the client's account matches the glob;
   ``~account:0`` matches clients that are not logged in.
 - ``~certfp:<sha256 hex>`` (alias ``~f:``): the client's TLS certificate fingerprint.
+- ``~mute:<mask>`` (alias ``~m:``), in +b only: who matches `<mask>` (a host mask or one
+  of the above) may join but not speak, as a ban would keep them from (Ergo, InspIRCd).
 
 A host mask is matched against the displayed (cloaked) host, the real host and the IP
 address, so a ban on any of the three holds; its host part may be a CIDR network. Each
@@ -31,10 +33,18 @@ if TYPE_CHECKING:
 LIST_MODES: Final = "beI"
 #: Extban prefix and letters (ISUPPORT EXTBAN).
 EXTBAN_PREFIX: Final = "~"
-EXTBAN_LETTERS: Final = "af"
+EXTBAN_LETTERS: Final = "afm"
 _EXTBAN_NAMES: Final = MappingProxyType(
-    {"a": "account", "account": "account", "f": "certfp", "certfp": "certfp"}
+    {
+        "a": "account",
+        "account": "account",
+        "f": "certfp",
+        "certfp": "certfp",
+        "m": "mute",
+        "mute": "mute",
+    }
 )
+_MUTE: Final = f"{EXTBAN_PREFIX}mute:"
 #: Longest list entry accepted, in characters.
 MAX_MASK_LEN: Final = 200
 _FORBIDDEN: Final = re.compile(r"[\s,\x00-\x1f]")
@@ -63,6 +73,11 @@ def normalize_mask(raw: str) -> str | None:
         name = _EXTBAN_NAMES.get(kind.lower())
         if name is None or not value:
             return None
+        if name == "mute":
+            inner = normalize_mask(value)
+            if inner is None or inner.startswith(_MUTE):
+                return None
+            return _MUTE + inner
         if name == "certfp":
             value = value.lower().replace(":", "")
             if not _CERTFP.match(value):
@@ -83,6 +98,8 @@ def normalize_mask(raw: str) -> str | None:
 
 def entry_matcher(mask: str, fold: Callable[[str], str]) -> Callable[[Client], bool]:
     """A predicate telling whether a client matches the normalized `mask`."""
+    if mask.startswith(_MUTE):
+        return entry_matcher(mask[len(_MUTE) :], fold)
     if mask.startswith(EXTBAN_PREFIX):
         kind, _, value = mask[1:].partition(":")
         if kind == "certfp":
@@ -118,12 +135,14 @@ def entry_matcher(mask: str, fold: Callable[[str], str]) -> Callable[[Client], b
 class ChannelLists:
     """The +b, +e and +I lists of one channel, with compiled matchers."""
 
-    __slots__ = ("_entries", "_matchers")
+    __slots__ = ("_entries", "_matchers", "_mutes")
 
     def __init__(self) -> None:
         # Mode letter -> folded mask -> entry; dicts keep the order entries were set in.
         self._entries: dict[str, dict[str, ListEntry]] = {m: {} for m in LIST_MODES}
         self._matchers: dict[str, dict[str, Callable[[Client], bool]]] = {m: {} for m in LIST_MODES}
+        # The +b entries that are mutes: they keep from speaking, not from joining.
+        self._mutes: dict[str, Callable[[Client], bool]] = {}
 
     def __len__(self) -> int:
         return sum(len(e) for e in self._entries.values())
@@ -140,12 +159,20 @@ class ChannelLists:
         if key in self._entries[mode]:
             return False
         self._entries[mode][key] = entry
-        self._matchers[mode][key] = entry_matcher(entry.mask, fold)
+        matcher = entry_matcher(entry.mask, fold)
+        if entry.mask.startswith(_MUTE):
+            if mode == "b":
+                self._mutes[key] = matcher
+            # In +e or +I a mute means nothing: kept (and listed), never matched.
+        else:
+            self._matchers[mode][key] = matcher
         return True
 
     def remove(self, mode: str, mask: str, fold: Callable[[str], str]) -> ListEntry | None:
         key = fold(mask)
         self._matchers[mode].pop(key, None)
+        if mode == "b":
+            self._mutes.pop(key, None)
         return self._entries[mode].pop(key, None)
 
     def match(self, mode: str, client: Client) -> bool:
@@ -156,3 +183,10 @@ class ChannelLists:
     def banned(self, client: Client) -> bool:
         """Matched by a ban and by no ban exception."""
         return self.match("b", client) and not self.match("e", client)
+
+    def muted(self, client: Client) -> bool:
+        """Matched by a mute (``~mute:`` in +b) and by no ban exception."""
+        mutes = self._mutes
+        return (
+            bool(mutes) and any(t(client) for t in mutes.values()) and not self.match("e", client)
+        )

@@ -119,6 +119,8 @@ class Channel:
                 return "M"
             if self.lists.banned(client):
                 return "b"
+            if self.lists.muted(client):
+                return "~m"
         if "o" not in (status or ""):
             if "T" in modes and command == "NOTICE":
                 return "T"
@@ -127,8 +129,11 @@ class Channel:
         return None
 
     def banned_member(self, client: Client) -> bool:
-        """A member without voice or op who is banned (kept quiet, may not change nick)."""
-        return not self.members.get(client) and self.lists.banned(client)
+        """A member without voice or op who is banned or muted (kept quiet, may not change
+        nick: renaming would slip out of a nick mask)."""
+        return not self.members.get(client) and (
+            self.lists.banned(client) or self.lists.muted(client)
+        )
 
     def set_status(self, client: Client, mode: str, on: bool) -> bool:
         """Give or take a status mode; return whether anything changed."""

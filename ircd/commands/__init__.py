@@ -71,6 +71,14 @@ def help_(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None
     rb.numeric(n.RPL_ENDOFHELP, subject, "End of /HELP")
 
 
+def helpop(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """HELPOP [<command>]
+
+    The same as HELP (the name InspIRCd and Ergo also answer to).
+    """
+    help_(server, client, msg, rb)
+
+
 COMMANDS: Final = MappingProxyType(
     {
         # registration.py
@@ -109,6 +117,7 @@ COMMANDS: Final = MappingProxyType(
         "ISON": CommandSpec(info.ison, 1),
         "USERHOST": CommandSpec(info.userhost, 1),
         "HELP": CommandSpec(help_, 0),
+        "HELPOP": CommandSpec(helpop, 0),
         # query.py
         "LIST": CommandSpec(query.list_, 0),
         "WHOWAS": CommandSpec(query.whowas, 1),
@@ -116,6 +125,7 @@ COMMANDS: Final = MappingProxyType(
         "TIME": CommandSpec(admin.time_, 0),
         "INFO": CommandSpec(admin.info, 0),
         "ADMIN": CommandSpec(admin.admin, 0),
+        "LINKS": CommandSpec(admin.links, 0),
         "WALLOPS": CommandSpec(admin.wallops, 1, oper_only=True),
         "REHASH": CommandSpec(admin.rehash, 0, oper_only=True),
         "DIE": CommandSpec(admin.die, 0, oper_only=True),

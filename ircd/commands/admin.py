@@ -1,4 +1,4 @@
-"""Server information and control: TIME, INFO, ADMIN, WALLOPS, REHASH, DIE."""
+"""Server information and control: TIME, INFO, ADMIN, LINKS, WALLOPS, REHASH, DIE."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
 from ircd.isupport import VERSION
+from ircd.masks import glob_match
 from ircd.protocol import Message
 
 if TYPE_CHECKING:
@@ -67,6 +68,18 @@ def admin(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None
     rb.numeric(n.RPL_ADMINLOC1, cfg.name or server.config.network)
     rb.numeric(n.RPL_ADMINLOC2, cfg.location or "-")
     rb.numeric(n.RPL_ADMINEMAIL, cfg.email or "-")
+
+
+def links(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """LINKS [[<remote server>] <server mask>]
+
+    Lists the servers of the network: this one only (it links to no other).
+    """
+    mask = msg.params[-1] if msg.params else "*"
+    if glob_match(server.fold(mask), server.fold(server.name)):
+        info = server.config.admin.location or server.config.network
+        rb.numeric(n.RPL_LINKS, "*", server.name, f"0 {info}")
+    rb.numeric(n.RPL_ENDOFLINKS, "*", "End of /LINKS list")
 
 
 def wallops(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:

@@ -144,7 +144,7 @@ def test_list_size_bounded_by_maxlist(make_harness) -> None:
 
 def test_isupport_tokens(harness) -> None:
     tokens = harness.server.isupport
-    assert "EXTBAN=~,af" in tokens
+    assert "EXTBAN=~,afm" in tokens
     assert "MAXLIST=beI:100" in tokens
 
 
@@ -157,3 +157,42 @@ async def test_live_irssi_join_queries(live_server, live_client) -> None:
     await c.expect("315")
     assert (await c.expect("368", "482", "472")).command == "368"
     await c.close()
+
+
+def test_mute_extban_lets_join_but_not_speak(harness) -> None:  # type: ignore[no-untyped-def]
+    op = harness.user("op")
+    loud = harness.user("loud")
+    other = harness.user("other")
+    op.send("JOIN #c", "MODE #c +b ~m:loud!*@*")
+    assert op.take()[-1].params == ("#c", "+b", "~mute:loud!*@*")
+    loud.send("JOIN #c")  # a mute is not a ban: joining works
+    assert loud.commands()[0] == "JOIN"
+    other.send("JOIN #c")
+    other.take(), op.take(), loud.take()
+    loud.send("PRIVMSG #c :hello?")
+    replies = loud.take()
+    assert [(m.command, m.params[-1]) for m in replies] == [
+        ("404", "Cannot send to channel (+b ~mute): you are muted")
+    ]
+    assert other.take() == []
+    loud.send("NICK quiet")  # renaming would slip out of the mask
+    assert loud.commands() == ["437"]
+    op.send("MODE #c +v loud")  # voice speaks past a mute, as past a ban
+    loud.take()
+    loud.send("PRIVMSG #c :thanks")
+    assert [m.command for m in other.take()] == ["MODE", "PRIVMSG"]
+    op.send("MODE #c -v+e loud loud!*@*")  # an exception lifts it too
+    loud.take(), other.take()
+    loud.send("PRIVMSG #c :free")
+    assert [m.command for m in other.take()] == ["PRIVMSG"]
+    op.send("MODE #c -b ~mute:loud!*@*", "MODE #c b")
+    assert [m.params[2] for m in op.take() if m.command == "367"] == []
+
+
+def test_mute_masks_normalize() -> None:
+    from ircd.chanlists import normalize_mask
+
+    assert normalize_mask("~m:bad") == "~mute:bad!*@*"
+    assert normalize_mask("~mute:~a:spammer") == "~mute:~account:spammer"
+    assert normalize_mask("~m:~m:x") is None
+    assert normalize_mask("~m:") is None

@@ -165,3 +165,15 @@ async def test_live_rehash_and_die(start_live_server, live_client) -> None:
     closing = await op.until_closed()
     assert closing[-1].command == "ERROR"
     assert server.proc.wait(timeout=10) == 0
+
+
+def test_links_and_helpop(harness) -> None:  # type: ignore[no-untyped-def]
+    a = harness.user("alice")
+    a.send("LINKS", "LINKS *.elsewhere")
+    assert [(m.command, m.params[1:]) for m in a.take()] == [
+        ("364", ("*", "irc.test", "0 TestNet")),
+        ("365", ("*", "End of /LINKS list")),
+        ("365", ("*", "End of /LINKS list")),
+    ]
+    a.send("HELPOP TOPIC")
+    assert a.take()[0].params[1:] == ("TOPIC", "TOPIC <channel> [:<topic>]")
