@@ -27,6 +27,8 @@ channel +b/+e/+I lists            ``limits.max_list_entries`` per channel (ISUPP
 channel invites                   ``channel.MAX_INVITES`` per channel
 MONITOR lists (Monitors)          ``monitor.LIMIT`` per client
 WHOWAS (WhoWas)                   ``limits.whowas`` entries
+read markers (ReadMarkers)        ``readmarkers.MAX_OWNERS`` owners,
+                                  ``readmarkers.MAX_PER_OWNER`` targets each
 chathistory (History)             ``history_size`` (<= 1000) per target,
                                   ``limits.history_targets`` targets,
                                   ``limits.history_messages`` messages in all

@@ -44,6 +44,7 @@ from ircd.protocol import (
     MAX_LINE,
     Message,
 )
+from ircd.readmarkers import ReadMarkers
 from ircd.replies import ReplyBuffer
 from ircd.runner import AsyncioRunner, Pending, Runner, loop_scheduler
 from ircd.sources import FailurePenalties
@@ -131,6 +132,7 @@ class Server(Intake):
         self.admission = Admission(self, ban_store)
         self.control = control if control is not None else Control()
         self.whowas = WhoWas(config.limits.whowas)
+        self.read_markers = ReadMarkers()
         self.monitors = Monitors()
         lim = config.limits
         self.history = History(config.history_size, lim.history_targets, lim.history_messages)
@@ -337,6 +339,8 @@ class Server(Intake):
         if client.sasl is not None:
             client.sasl = None
         self.monitors.clear(client)
+        if client.account is None:
+            self.read_markers.forget(f"c:{client.id}")  # its own markers go with it
         if client.registered:
             snomasks.snotice(self, "q", f"Client exiting: {snomasks.address(client)} ({reason})")
             if reason in _FLOOD_REASONS:

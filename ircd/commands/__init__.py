@@ -94,6 +94,7 @@ COMMANDS: Final = MappingProxyType(
         "SETNAME": CommandSpec(ircv3.setname, 1),
         "MONITOR": CommandSpec(ircv3.monitor, 1),
         "CHATHISTORY": CommandSpec(ircv3.chathistory, 1),
+        "MARKREAD": CommandSpec(ircv3.markread, 0),
         # channel.py
         "JOIN": CommandSpec(channel.join, 1),
         "PART": CommandSpec(channel.part, 1),

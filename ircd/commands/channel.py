@@ -10,6 +10,8 @@ from ircd.channel import Channel, prefix_for
 from ircd.isupport import MAX_TARGETS
 from ircd.notify import user_tags
 from ircd.protocol import Message
+from ircd.readmarkers import CAP as READ_MARKER
+from ircd.readmarkers import marker_message, owner_of
 from ircd.spamfilter import screen, server_notice
 
 if TYPE_CHECKING:
@@ -68,6 +70,10 @@ def _join_one(server: Server, client: Client, name: str, key: str | None, rb: Re
         # away-notify: members learn at once that the newcomer is away (IRCv3 away-notify).
         away = Message(source=client.prefix, command="AWAY", params=(client.away,))
         server.fanout((c for c in channel.members if "away-notify" in c.caps), away, client)
+    if READ_MARKER in client.caps:
+        # draft/read-marker: after the JOIN, before RPL_ENDOFNAMES.
+        marker = server.read_markers.get(owner_of(server, client), channel.folded)
+        rb.add(marker_message(server, channel.name, marker))
     if channel.topic:
         send_topic(server, channel, rb)
     send_names(server, client, channel, rb)

@@ -1,4 +1,5 @@
-"""IRCv3 commands: SETNAME, MONITOR (with extended-monitor) and CHATHISTORY (draft)."""
+"""IRCv3 commands: SETNAME, MONITOR (with extended-monitor), CHATHISTORY and MARKREAD
+(drafts)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from ircd.isupport import NAMELEN
 from ircd.monitor import LIMIT
 from ircd.notify import set_realname
 from ircd.protocol import Message
+from ircd.readmarkers import announce, marker_message, owner_of
 from ircd.spamfilter import screen
 
 if TYPE_CHECKING:
@@ -106,6 +108,37 @@ def monitor_offline(server: Server, nick: str) -> None:
             watcher,
             Message(source=server.name, command=n.RPL_MONOFFLINE, params=(watcher.name, nick)),
         )
+
+
+def markread(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """MARKREAD <target> [timestamp=<time>]
+
+    Gets, or moves forward, how far you have read <target> (draft/read-marker); every
+    client of your account hears of a change.
+    """
+    if not msg.params:
+        rb.fail("MARKREAD", "NEED_MORE_PARAMS", text="Missing parameters")
+        return
+    target = msg.params[0]
+    if not (server.valid_channel(target) or server.valid_nick(target)):
+        rb.fail("MARKREAD", "INVALID_PARAMS", target, text="Invalid target")
+        return
+    owner = owner_of(server, client)
+    folded = server.fold(target)
+    if len(msg.params) == 1:
+        rb.add(marker_message(server, target, server.read_markers.get(owner, folded)))
+        return
+    raw = msg.params[1]
+    at = parse_timestamp(raw.removeprefix("timestamp=")) if raw.startswith("timestamp=") else None
+    if at is None:
+        rb.fail("MARKREAD", "INVALID_PARAMS", raw, text="Invalid timestamp")
+        return
+    # Clamped to now: a marker in the future would hide messages not yet sent.
+    now, moved = server.read_markers.advance(owner, folded, min(at, server.wallclock()))
+    if moved:
+        announce(server, owner, target, now)  # the sender's copy joins its replies
+    else:
+        rb.add(marker_message(server, target, now))  # older than stored: the stored one
 
 
 def _ref(text: str) -> tuple[str, str] | None:
