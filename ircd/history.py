@@ -111,6 +111,20 @@ class History:
     def entries(self, key: str) -> list[Entry]:
         return list(self._rings.get(key, ()))
 
+    def find(self, key: str, msgid: str) -> Entry | None:
+        """The entry of ring `key` with `msgid`, or None (never seen, or dropped)."""
+        return next((e for e in self._rings.get(key, ()) if e.msgid == msgid), None)
+
+    def remove(self, key: str, msgid: str) -> bool:
+        """Drop the entry with `msgid` from ring `key` (a redacted message); True if found."""
+        ring = self._rings.get(key)
+        entry = self.find(key, msgid)
+        if ring is None or entry is None:
+            return False
+        ring.remove(entry)
+        self._total -= 1
+        return True
+
     def keys_between(self, start: float, end: float) -> list[tuple[str, float]]:
         """(key, time of latest message) for rings active between two times."""
         low, high = min(start, end), max(start, end)

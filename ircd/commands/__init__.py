@@ -24,6 +24,7 @@ from ircd.commands import (
     mode,
     oper,
     query,
+    redaction,
     registration,
     sasl,
     spamfilter,
@@ -109,6 +110,8 @@ COMMANDS: Final = MappingProxyType(
         "NOTICE": CommandSpec(message.notice, 0),
         "TAGMSG": CommandSpec(message.tagmsg, 1),
         "AWAY": CommandSpec(message.away, 0),
+        # redaction.py
+        "REDACT": CommandSpec(redaction.redact, 2),
         # info.py
         "WHO": CommandSpec(info.who, 1),
         "WHOIS": CommandSpec(info.whois, 1),

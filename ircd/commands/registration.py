@@ -25,6 +25,7 @@ SUPPORTED_CAPS: Final = frozenset(
         "cap-notify",
         "chghost",
         "draft/chathistory",
+        "draft/message-redaction",
         "draft/read-marker",
         "echo-message",
         "extended-join",
