@@ -111,6 +111,12 @@ class History:
     def entries(self, key: str) -> list[Entry]:
         return list(self._rings.get(key, ()))
 
+    def rename(self, old: str, new: str) -> None:
+        """Ring `old` is called `new` from now on (a renamed channel keeps its history)."""
+        ring = self._rings.pop(old, None)
+        if ring is not None:
+            self._rings[new] = ring
+
     def find(self, key: str, msgid: str) -> Entry | None:
         """The entry of ring `key` with `msgid`, or None (never seen, or dropped)."""
         return next((e for e in self._rings.get(key, ()) if e.msgid == msgid), None)

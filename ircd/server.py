@@ -480,6 +480,17 @@ class Server(Intake):
         self.channels[folded] = channel
         return channel, True
 
+    def rename_channel(self, channel: Channel, name: str) -> None:
+        """Give `channel` a new name (the caller checked it is valid and free)."""
+        old, folded = channel.folded, self.fold(name)
+        del self.channels[old]
+        self.channels[folded] = channel
+        channel.name, channel.folded = name, folded
+        for member in channel.members:
+            del member.channels[old]
+            member.channels[folded] = channel
+        self.history.rename(old, folded)
+
     def add_member(self, channel: Channel, client: Client, status: str) -> None:
         channel.members[client] = status
         client.channels[channel.folded] = channel

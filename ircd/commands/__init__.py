@@ -103,6 +103,7 @@ COMMANDS: Final = MappingProxyType(
         "NAMES": CommandSpec(channel.names, 0),
         "KICK": CommandSpec(channel.kick, 2),
         "INVITE": CommandSpec(channel.invite, 2),
+        "RENAME": CommandSpec(channel.rename, 2),
         # mode.py
         "MODE": CommandSpec(mode.mode, 1),
         # message.py

@@ -1,4 +1,4 @@
-"""Channel membership and topic: JOIN, PART, TOPIC, NAMES, KICK, INVITE."""
+"""Channel membership and topic: JOIN, PART, TOPIC, NAMES, KICK, INVITE, RENAME."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from ircd.notify import user_tags
 from ircd.protocol import Message
 from ircd.readmarkers import CAP as READ_MARKER
 from ircd.readmarkers import marker_message, owner_of
+from ircd.replies import ReplyBuffer
 from ircd.spamfilter import screen, server_notice
 
 if TYPE_CHECKING:
     from ircd.client import Client
-    from ircd.replies import ReplyBuffer
     from ircd.server import Server
 
 
@@ -261,3 +261,55 @@ def invite(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Non
     server.send(
         target, Message(source=client.prefix, command="INVITE", params=(target.name, channel.name))
     )
+
+
+RENAME_CAP: Final = "draft/channel-rename"
+
+
+def rename(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """RENAME <channel> <new name> [:<reason>]
+
+    Renames a channel, keeping its members, modes, lists, topic and history (channel
+    operators only). Clients without draft/channel-rename see a PART and a JOIN.
+    """
+    old_name, new_name = msg.params[0], msg.params[1]
+    reason = msg.params[2][: server.config.limits.kicklen] if len(msg.params) > 2 else ""
+    channel = server.find_channel(old_name)
+    if channel is None:
+        rb.numeric(n.ERR_NOSUCHCHANNEL, old_name, "No such channel")
+        return
+    if client not in channel.members:
+        rb.numeric(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+        return
+    if not channel.is_op(client):
+        rb.numeric(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
+        return
+    if not server.valid_channel(new_name):
+        rb.fail("RENAME", "CANNOT_RENAME", channel.name, new_name, text="Invalid channel name")
+        return
+    holder = server.find_channel(new_name)
+    if holder is not None and holder is not channel:
+        rb.fail(
+            "RENAME", "CHANNEL_NAME_IN_USE", channel.name, new_name, text="Channel already exists"
+        )
+        return
+    if new_name == channel.name:
+        return
+    old = channel.name
+    case_only = holder is channel  # the same name to the casemapping
+    server.rename_channel(channel, new_name)
+    notice = Message(source=client.prefix, command="RENAME", params=(old, new_name, reason))
+    server.fanout((c for c in channel.members if RENAME_CAP in c.caps), notice)
+    if case_only:
+        return  # no fallback for a change of case (IRCv3 channel-rename)
+    for member in [c for c in channel.members if RENAME_CAP not in c.caps]:
+        # The fallback: the member leaves the old name and joins the new one.
+        out = rb if member is client else ReplyBuffer(server, member)
+        part_params = (old, reason) if reason else (old,)
+        out.add(Message(source=member.prefix, command="PART", params=part_params))
+        out.add(Message(source=member.prefix, command="JOIN", params=(channel.name,)))
+        if channel.topic:
+            send_topic(server, channel, out)
+        send_names(server, member, channel, out)
+        if out is not rb:
+            out.flush()

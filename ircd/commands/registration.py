@@ -24,6 +24,7 @@ SUPPORTED_CAPS: Final = frozenset(
         "batch",
         "cap-notify",
         "chghost",
+        "draft/channel-rename",
         "draft/chathistory",
         "draft/message-redaction",
         "draft/read-marker",
