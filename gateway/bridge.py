@@ -456,7 +456,7 @@ def _third_party_refusal(policy: str, client: Client) -> str | None:
     if policy == "all":
         return None
     radio = client.in_process and client.host.endswith(RADIO_SUFFIX)
-    if policy == "identified" and (client.account or client.oper or radio):
+    if policy == "identified" and (client.account or radio):
         return None
     if radio:
         return None

@@ -26,14 +26,11 @@ from dataclasses import dataclass, field
 
 from gateway.callsign import Callsign
 from gateway.session import login
+from gateway.session.chatanswers import answer_lines, fetched_lines, fold, plural, who
+from gateway.session.chatanswers import nick_of as _nick
 from gateway.session.chatcommands import BARE_WORDS, Command, help_for, resolve
-from gateway.session.chatrender import (
-    callsign_text,
-    nick_from_typed,
-    split_ctcp,
-    strip_formatting,
-    wrap,
-)
+from gateway.session.chatrender import callsign_text, nick_from_typed, split_ctcp, wrap
+from gateway.session.chatrender import strip_formatting as _clean
 from gateway.session.outbox import PRIVATE, Outbox
 from ircd.protocol import Message
 
@@ -44,7 +41,6 @@ STOPPED = "(output stopped)"
 #: One refusal notice per IRC sender per this many seconds (third-party rule).
 REFUSAL_INTERVAL = 600.0
 MAX_REFUSED_SENDERS = 64
-MAX_CHANNELS_SHOWN = 200
 THIRD_PARTY = ("all", "identified", "radio")
 #: Caps the session's IRC client asks for: sender accounts (third-party rule), times
 #: and batches (history on /JOIN and /READ #chan).
@@ -154,14 +150,6 @@ class _Waiting:
     replies: list[Message] = field(default_factory=list)
 
 
-def fold(name: str) -> str:
-    """RFC 1459 case folding, as the embedded server does."""
-    return name.lower().translate(_RFC1459)
-
-
-_RFC1459 = str.maketrans("[]\\~", "{}|^")
-
-
 class ChatSession:
     def __init__(
         self,
@@ -199,6 +187,7 @@ class ChatSession:
         self.stamp = False
         self._refused: dict[str, float] = {}
         self._actions: list[Action] = []
+        self._now = now
 
     # -- what the adapter reads ---------------------------------------------------------
 
@@ -257,7 +246,7 @@ class ChatSession:
         self._emit(Irc(f"CAP REQ :{CAPS}"))
         banner = f"Welcome {self.callsign}. /? for help."
         if new_mail:
-            banner += f"\n{_plural(new_mail, 'new message')}, /READ"
+            banner += f"\n{plural(new_mail, 'new message')}, /READ"
         self._say(banner)
         for channel in reversed(self.settings.autojoin):
             self._typed.appendleft(f"/JOIN {channel}")
@@ -616,19 +605,19 @@ class ChatSession:
                 self.channels[fold(msg.params[0])] = msg.params[0]
                 self.current = fold(msg.params[0])
             elif self.alert:
-                self._chat(msg.params[0], f"* {_who(source)} joined {msg.params[0]}")
+                self._chat(msg.params[0], f"* {who(source)} joined {msg.params[0]}")
         elif cmd in ("PART", "KICK") and msg.params:
             self._left(msg, source, mine)
         elif cmd == "QUIT" and self.alert:
             reason = f" ({msg.params[0]})" if msg.params and msg.params[0] else ""
-            self._out.chat("", f"* {_who(source)} quit{reason}\n")
+            self._out.chat("", f"* {who(source)} quit{reason}\n")
         elif cmd == "NICK" and msg.params and not mine and self.alert:
-            self._out.chat("", f"* {_who(source)} is now {_who(msg.params[0])}\n")
+            self._out.chat("", f"* {who(source)} is now {who(msg.params[0])}\n")
         elif cmd == "TOPIC" and len(msg.params) >= 2:
-            self._chat(msg.params[0], f"{msg.params[0]} topic by {_who(source)}: "
+            self._chat(msg.params[0], f"{msg.params[0]} topic by {who(source)}: "
                        f"{_clean(msg.params[1])}")  # fmt: skip
         elif cmd == "KILL":
-            self._say(f"Killed by {_who(source)}: {msg.params[-1] if msg.params else ''}")
+            self._say(f"Killed by {who(source)}: {msg.params[-1] if msg.params else ''}")
         elif cmd.isdigit() and cmd[0] in "45" and len(msg.params) >= 2:
             about = f"{callsign_text(msg.params[1])}: " if len(msg.params) >= 3 else ""
             self._say(about + _clean(msg.params[-1]))
@@ -642,11 +631,11 @@ class ChatSession:
             mine = fold(victim) == fold(self.nick)
             reason = msg.params[2] if len(msg.params) > 2 else ""
             if mine:
-                self._say(f"Kicked from {channel} by {_who(source)}: {_clean(reason)}")
+                self._say(f"Kicked from {channel} by {who(source)}: {_clean(reason)}")
             elif self.alert:
-                self._chat(channel, f"* {_who(victim)} was kicked from {channel}")
+                self._chat(channel, f"* {who(victim)} was kicked from {channel}")
         elif self.alert and not mine:
-            self._chat(channel, f"* {_who(source)} left {channel}")
+            self._chat(channel, f"* {who(source)} left {channel}")
         if mine:
             self.channels.pop(fold(channel), None)
             if self.current == fold(channel):
@@ -666,13 +655,13 @@ class ChatSession:
             self._refuse(source, refusal, now)
             return
         text = _clean(text)
-        who = _who(source)
+        name = who(source)
         if verb == "ACTION":
-            body = f"* {who} {text}"
+            body = f"* {name} {text}"
         elif msg.command == "NOTICE":
-            body = f"-{who}- {text}"
+            body = f"-{name}- {text}"
         else:
-            body = f"*{who}* {text}" if private else f"{who}: {text}"
+            body = f"*{name}* {text}" if private else f"{name}: {text}"
         if private:
             if not self._chat(PRIVATE, body, current=True):
                 self._emit(HoldMail(source, "ACTION" if verb else msg.command, text))
@@ -708,99 +697,18 @@ class ChatSession:
     # -- answers ----------------------------------------------------------------------------------
 
     def _answered(self, waiting: _Waiting, now: float) -> None:
-        replies = waiting.replies
-        errors = [m for m in replies if m.command[0] in "45" and m.command.isdigit()]
-        kind = waiting.kind
-        if kind == "join":
-            name = waiting.target
-            joined = fold(name) in self.channels
-            if not joined:
-                self._say(_clean(errors[0].params[-1]) if errors else f"Could not join {name}.")
-                return
-            count = sum(len(m.params[-1].split()) for m in replies if m.command == "353")
-            topic = next((m.params[-1] for m in replies if m.command == "332"), "")
-            text = f"Joined {self.channels[fold(name)]}, {_plural(count, 'user')}."
-            if topic:
-                text += f" Topic: {_clean(topic)}"
-            lines = wrap(text, self.settings.width)
-            lines += self._history_lines(replies)
-            self._listing_of(lines)
-            return
-        if errors and kind != "history":
-            self._say(_clean(errors[0].params[-1]))
-            return
-        if kind == "leave":
-            self._say(f"Left {waiting.target}." + (
-                f" Now in {self.channels[self.current]}." if self.current else ""))  # fmt: skip
-        elif kind == "list":
-            rows = [m for m in replies if m.command == "322" and len(m.params) >= 4]
-            lines = [f"{m.params[1]} ({m.params[2]}) {_clean(m.params[3])}".rstrip()
-                     for m in rows[:MAX_CHANNELS_SHOWN]]  # fmt: skip
-            self._listing_of(lines or ["No channels."])
-        elif kind == "who":
-            calls = [callsign_text(m.params[5]) + ("+" if "G" in m.params[6] else "")
-                     for m in replies if m.command == "352" and len(m.params) >= 7]  # fmt: skip
-            text = f"{waiting.target} ({len(calls)}): " + " ".join(calls)
-            self._listing_of(wrap(text, self.settings.width))
-        elif kind == "topic":
-            topic = next((m.params[-1] for m in replies if m.command == "332"), None)
-            shown = f"Topic of {waiting.target}: {_clean(topic)}" if topic else "No topic set."
-            if not any(m.command in ("331", "332") for m in replies):
-                shown = "Topic set."
-            self._say(shown)
-        elif kind == "away":
-            back = any(m.command == "305" for m in replies)
-            self._say("You are back." if back else "You are away.")
-        elif kind == "history":
-            lines = self._history_lines(replies)
-            self._listing_of(lines or [f"Nothing kept for {waiting.target}."])
-
-    def _history_lines(self, replies: list[Message]) -> list[str]:
-        out: list[str] = []
-        for m in replies:
-            if m.command not in ("PRIVMSG", "NOTICE") or len(m.params) < 2:
-                continue
-            verb, text = split_ctcp(m.params[1])
-            if verb is not None and verb != "ACTION":
-                continue
-            who = _who(_nick(m.source))
-            body = f"* {who} {_clean(text)}" if verb else f"{who}: {_clean(text)}"
-            out += wrap(f"{_hhmm_tag(m.tags.get('time', ''))}{body}", self.settings.width)
-        return out
+        lines = answer_lines(
+            waiting.kind,
+            waiting.target,
+            waiting.replies,
+            channels=self.channels,
+            current=self.current,
+            width=self.settings.width,
+        )
+        self._listing_of(lines)
 
     def _show_fetched(self, waiting: _Waiting, result: object) -> None:
-        kind = waiting.kind
-        width = self.settings.width
-        if kind == "mail":
-            mails = list(result) if isinstance(result, list) else []
-            if not mails:
-                self._say("No messages.")
-                return
-            lines: list[str] = []
-            for m in mails:
-                when = time.strftime("%d %b %H:%MZ", time.gmtime(m.at))
-                sep = " " if m.kind == "ACTION" else ": "
-                who = callsign_text(m.sender)
-                lines += wrap(f"{m.n} {when} {who}{sep}{_clean(m.text)}", width)
-            self._listing_of(lines)
-        elif kind == "kill":
-            self._say("Deleted." if result else "No such message.")
-        elif kind == "new":
-            counts = result if isinstance(result, list) else []
-            parts = [f"{name} {count}" for name, count in counts if count]
-            self._say("New: " + ", ".join(parts) if parts else "Nothing new.")
-        elif kind == "archive":
-            rows = list(result) if isinstance(result, list) else []
-            if not rows:
-                self._say(f"Nothing new in {waiting.target}.")
-                return
-            lines = []
-            for r in rows:
-                when = time.strftime("%d %b %H:%MZ", time.gmtime(r.at))
-                body = f"* {_who(r.nick)} {r.text}" if r.kind == "ACTION" else (
-                    f"{_who(r.nick)}: {r.text}")  # fmt: skip
-                lines += wrap(f"{r.n} {when} {_clean(body)}", width)
-            self._listing_of(lines)
+        self._listing_of(fetched_lines(waiting.kind, waiting.target, result, self.settings.width))
 
     # -- output ------------------------------------------------------------------------------
 
@@ -865,28 +773,3 @@ class ChatSession:
                 self._actions.append(Say(chunk))
         actions, self._actions = self._actions, []
         return actions
-
-    _now = 0.0
-
-
-def _nick(source: str | None) -> str | None:
-    if not source:
-        return None
-    return source.split("!", 1)[0]
-
-
-def _who(nick: str | None) -> str:
-    return callsign_text(nick) if nick else "?"
-
-
-def _clean(text: str) -> str:
-    return strip_formatting(text)
-
-
-def _hhmm_tag(value: str) -> str:
-    """'HH:MM ' from an IRCv3 server-time tag (UTC), or '' if there is none."""
-    return f"{value[11:16]} " if len(value) >= 16 and value[13] == ":" else ""
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")

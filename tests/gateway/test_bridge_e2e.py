@@ -95,3 +95,54 @@ async def test_bpq_user_and_irc_client_chat_and_mailbox(
     ham.send(b"/q\r")
     await ham.expect_close()
     assert await gw.stop() == 0
+
+
+async def test_archive_takeover_and_digit_callsigns(tmp_path: Path, spawn_gateway: Spawn) -> None:
+    bpq, irc_port = free_port(), free_port()
+    archive = "  archive: {channels: [news]}\n"
+    config = bridge_config(tmp_path, bpq, irc_port, archive)
+    wait_for_fresh_step()
+    totp = enroll(config, "2E0ABC")
+    step = int(time.time() // 30)
+    gw = spawn_gateway(config)
+    await gw.start()
+
+    # The archive records #news while no radio user is there.
+    irc = await LiveClient.connect(irc_port)
+    await irc.register("alice")
+    await irc.send("JOIN #news")
+    await irc.expect("366")
+    for i in range(3):
+        await irc.send(f"PRIVMSG #news :bulletin {i}")
+    await irc.send("NAMES #news")
+    names = await irc.expect("353")
+    assert "Gateway" in names.params[-1]
+    # A callsign that starts with a digit is the nick _2E0ABC, reserved for its owner.
+    await irc.send("NICK _2E0ABC")
+    assert "licensed callsign" in (await irc.expect("433")).params[-1]
+
+    ham = await radio_login(bpq, "2E0ABC", totp.at(step * 30))
+    ham.send(b"/new\r")
+    assert await ham.expect("\r\n") == b"New: #news 3\r\n"
+    ham.send(b"/read #news\r")
+    listing = await ham.expect("bulletin 2\r\n")
+    assert listing.count(b"alice: bulletin") == 3 and listing.startswith(b"1 ")
+    ham.send(b"/new\r")
+    assert await ham.expect("\r\n") == b"Nothing new.\r\n"
+    ham.send(b"/j #news\r")
+    await ham.expect("Joined #news")
+    await irc.send("WHOIS _2E0ABC")
+    assert (await irc.expect("311")).params[-1] == "2E0ABC (BPQ node1)"
+    await irc.send("PRIVMSG #news :for the air")
+    await ham.expect("alice: for the air\r\n")
+
+    # The same callsign logs in again: the new session takes over, the old one is told.
+    again = await radio_login(bpq, "2E0ABC", totp.at((step + 1) * 30))
+    assert b"Logged in again elsewhere" in await ham.expect_close()
+    again.send(b"/who #news\r")  # the old one's IRC client has quit; the new one is in none
+    assert await again.expect("\r\n") == b"#news (2): Gateway alice\r\n"
+    again.send(b"/q\r")
+    await again.expect_close()
+    await irc.close()
+    assert await gw.stop() == 0
+    await gw.wait_log("2E0ABC logged in again via BPQ node1")

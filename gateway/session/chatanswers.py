@@ -1,0 +1,145 @@
+"""The answers a radio user reads: IRC replies and store results rendered as short lines.
+
+Pure functions used by the session core (`chat.py`): each takes what the server or the
+store answered and returns the lines to show (a listing, paged by the core).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from gateway.session.chatrender import callsign_text, split_ctcp, strip_formatting, wrap
+from ircd.protocol import Message
+
+MAX_CHANNELS_SHOWN = 200
+
+
+def fold(name: str) -> str:
+    """RFC 1459 case folding, as the embedded server does."""
+    return name.lower().translate(_RFC1459)
+
+
+_RFC1459 = str.maketrans("[]\\~", "{}|^")
+
+
+def nick_of(source: str | None) -> str | None:
+    return source.split("!", 1)[0] if source else None
+
+
+def who(nick: str | None) -> str:
+    """A nick as shown on air: radio users by their callsign."""
+    return callsign_text(nick) if nick else "?"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def hhmm(server_time: str) -> str:
+    """'HH:MM ' from an IRCv3 server-time tag (UTC), or '' if there is none."""
+    ok = len(server_time) >= 16 and server_time[13] == ":"
+    return f"{server_time[11:16]} " if ok else ""
+
+
+def answer_lines(
+    kind: str,
+    target: str,
+    replies: list[Message],
+    *,
+    channels: Mapping[str, str],
+    current: str | None,
+    width: int,
+) -> list[str]:
+    """What to show for a command the server answered (`replies` up to its PONG)."""
+    errors = [m for m in replies if m.command.isdigit() and m.command[0] in "45"]
+    if kind == "join":
+        if fold(target) not in channels:
+            return [
+                strip_formatting(errors[0].params[-1]) if errors else f"Could not join {target}."
+            ]
+        count = sum(len(m.params[-1].split()) for m in replies if m.command == "353")
+        topic = next((m.params[-1] for m in replies if m.command == "332"), "")
+        text = f"Joined {channels[fold(target)]}, {plural(count, 'user')}."
+        if topic:
+            text += f" Topic: {strip_formatting(topic)}"
+        return wrap(text, width) + history_lines(replies, width)
+    if errors and kind != "history":
+        return [strip_formatting(errors[0].params[-1])]
+    if kind == "leave":
+        now_in = f" Now in {channels[current]}." if current in channels else ""
+        return [f"Left {target}.{now_in}"]
+    if kind == "list":
+        rows = [m for m in replies if m.command == "322" and len(m.params) >= 4]
+        lines = [
+            f"{m.params[1]} ({m.params[2]}) {strip_formatting(m.params[3])}".rstrip()
+            for m in rows[:MAX_CHANNELS_SHOWN]
+        ]
+        return lines or ["No channels."]
+    if kind == "who":
+        calls = [
+            callsign_text(m.params[5]) + ("+" if "G" in m.params[6] else "")  # + is away
+            for m in replies
+            if m.command == "352" and len(m.params) >= 7
+        ]
+        return wrap(f"{target} ({len(calls)}): " + " ".join(calls), width)
+    if kind == "topic":
+        if not any(m.command in ("331", "332") for m in replies):
+            return ["Topic set."]
+        topic = next((m.params[-1] for m in replies if m.command == "332"), None)
+        return (
+            wrap(f"Topic of {target}: {strip_formatting(topic)}", width)
+            if topic
+            else ["No topic set."]
+        )
+    if kind == "away":
+        return ["You are back." if any(m.command == "305" for m in replies) else "You are away."]
+    if kind == "history":
+        return history_lines(replies, width) or [f"Nothing kept for {target}."]
+    return []
+
+
+def history_lines(replies: list[Message], width: int) -> list[str]:
+    """Messages replayed by CHATHISTORY, each with its time."""
+    out: list[str] = []
+    for m in replies:
+        if m.command not in ("PRIVMSG", "NOTICE") or len(m.params) < 2:
+            continue
+        verb, text = split_ctcp(m.params[1])
+        if verb is not None and verb != "ACTION":
+            continue
+        name = who(nick_of(m.source))
+        text = strip_formatting(text)
+        body = f"* {name} {text}" if verb else f"{name}: {text}"
+        out += wrap(f"{hhmm(m.tags.get('time', ''))}{body}", width)
+    return out
+
+
+def fetched_lines(kind: str, target: str, result: object, width: int) -> list[str]:
+    """What to show for a store answer (`gateway.chatstore` results)."""
+    rows = list(result) if isinstance(result, list) else []
+    if kind == "kill":
+        return ["Deleted." if result else "No such message."]
+    if kind == "new":
+        parts = [f"{name} {count}" for name, count in rows if count]
+        return ["New: " + ", ".join(parts) if parts else "Nothing new."]
+    if kind == "mail":
+        if not rows:
+            return ["No messages."]
+        lines: list[str] = []
+        for m in rows:
+            sep = " " if m.kind == "ACTION" else ": "
+            text = f"{m.n} {_when(m.at)} {who(m.sender)}{sep}{strip_formatting(m.text)}"
+            lines += wrap(text, width)
+        return lines
+    if not rows:
+        return [f"Nothing new in {target}."]
+    lines = []
+    for r in rows:
+        sep = " " if r.kind == "ACTION" else ": "
+        lines += wrap(f"{r.n} {_when(r.at)} {who(r.nick)}{sep}{strip_formatting(r.text)}", width)
+    return lines
+
+
+def _when(at: float) -> str:
+    return time.strftime("%d %b %H:%MZ", time.gmtime(at))

@@ -1,0 +1,75 @@
+"""The bridge's tables in the real SQLite store: mailbox bounds, expiry, archive markers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway import chatstore
+from gateway.config import Config
+from gateway.store import Store
+
+T0 = 1_800_000_000.0
+DAY = 86400.0
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return Config(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def store(config: Config):
+    store = Store.open(config)
+    yield store
+    store.close()
+
+
+def test_mailbox_numbers_read_marks_kill_and_bound(store: Store) -> None:
+    for i in range(3):
+        assert chatstore.hold_mail(store, "N0TEST", "alice", "PRIVMSG", f"m{i}", T0 + i, 3) == i + 1
+    with pytest.raises(chatstore.MailboxFull):
+        chatstore.hold_mail(store, "N0TEST", "alice", "PRIVMSG", "one too many", T0, 3)
+    assert chatstore.count_unread(store, "N0TEST") == 3
+    assert [m.text for m in chatstore.read_mail(store, "N0TEST")] == ["m0", "m1", "m2"]
+    assert chatstore.count_unread(store, "N0TEST") == 0
+    # Nothing unread: /READ lists what is kept; /READ n shows one.
+    assert len(chatstore.read_mail(store, "N0TEST")) == 3
+    assert [m.text for m in chatstore.read_mail(store, "N0TEST", 2)] == ["m1"]
+    assert chatstore.kill_mail(store, "N0TEST", 2) and not chatstore.kill_mail(store, "N0TEST", 2)
+    assert chatstore.hold_mail(store, "N0TEST", "bob", "NOTICE", "new", T0, 3) == 4
+    assert [m.n for m in chatstore.read_mail(store, "N0TEST")] == [4]
+
+
+def test_expired_unread_mail_names_its_sender(store: Store) -> None:
+    chatstore.hold_mail(store, "N0TEST", "alice", "PRIVMSG", "old", T0, 50)
+    chatstore.hold_mail(store, "N0TEST", "bob", "PRIVMSG", "newer", T0 + 20 * DAY, 50)
+    expired = chatstore.prune_chat(store, T0 + 31 * DAY, 30 * DAY, 90 * DAY)
+    assert expired == [("N0TEST", "alice", T0)]
+    assert [m.text for m in chatstore.read_mail(store, "N0TEST")] == ["newer"]
+
+
+def test_archive_markers_per_callsign_and_bound(store: Store, config: Config) -> None:
+    for i in range(1, 8):
+        chatstore.archive_add(store, "#news", "alice", "PRIVMSG", f"item {i}", T0 + i, 5)
+    # Only the newest 5 are kept; numbers are never reused.
+    assert [a.n for a in chatstore.archive_latest(store, "#news", 10)] == [3, 4, 5, 6, 7]
+    assert chatstore.archive_new(store, "N0TEST", ["#news"]) == [("#news", 5)]
+    first = chatstore.archive_read(store, "N0TEST", "#news", None, 2)
+    assert [a.n for a in first] == [3, 4]
+    assert chatstore.archive_new(store, "N0TEST", ["#news"]) == [("#news", 3)]
+    assert chatstore.archive_new(store, "K1ABC", ["#news"]) == [("#news", 5)]  # their own
+    # Reading from an older number does not move the marker back.
+    assert [a.n for a in chatstore.archive_read(store, "N0TEST", "#news", 3, 1)] == [3]
+    assert chatstore.archive_new(store, "N0TEST", ["#news"]) == [("#news", 3)]
+    store.close()
+    reopened = Store.open(config)  # markers survive a restart
+    try:
+        assert [a.n for a in chatstore.archive_read(reopened, "N0TEST", "#news", None, 9)] == [
+            5, 6, 7,
+        ]  # fmt: skip
+        chatstore.archive_add(reopened, "#news", "bob", "PRIVMSG", "item 8", T0 + 8, 5)
+        assert chatstore.archive_new(reopened, "N0TEST", ["#news"]) == [("#news", 1)]
+    finally:
+        reopened.close()
