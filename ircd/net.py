@@ -44,19 +44,22 @@ class _State:
         self.idle = asyncio.Event()
         self.idle.set()
         self.dirty: list[IrcConnection] = []
-        self._flush_scheduled = False
-
-    def mark_dirty(self, connection: IrcConnection) -> None:
-        self.dirty.append(connection)
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self.flush)
+        self.flush_scheduled = False
 
     def flush(self) -> None:
-        self._flush_scheduled = False
+        self.flush_scheduled = False
         dirty, self.dirty = self.dirty, []
+        # `IrcConnection.flush` inlined: this runs once per recipient per pass.
         for connection in dirty:
-            connection.flush()
+            out = connection._out
+            if not out:
+                continue
+            data = out[0] if len(out) == 1 else b"".join(out)
+            out.clear()
+            connection._out_bytes = 0
+            transport = connection._transport
+            if not connection._closing and transport is not None:
+                transport.write(data)
 
 
 class IrcConnection(asyncio.Protocol):
@@ -71,6 +74,8 @@ class IrcConnection(asyncio.Protocol):
         self._out: list[bytes] = []
         self._out_bytes = 0
         self._sendq = state.server.config.limits.sendq
+        # Bytes this pass may still queue before "SendQ exceeded" (set at its first write).
+        self._room = self._sendq
 
     # -- asyncio.Protocol ----------------------------------------------------------
 
@@ -117,6 +122,8 @@ class IrcConnection(asyncio.Protocol):
         # the server from here, schedule it.
         if not self._closing:
             self._closing = True
+            self._out.clear()  # nothing more is queued for a connection that is going
+            self._out_bytes = 0
             asyncio.get_running_loop().call_soon(self._abort, "SendQ exceeded")
 
     def resume_writing(self) -> None:
@@ -133,13 +140,22 @@ class IrcConnection(asyncio.Protocol):
     # -- Sink ------------------------------------------------------------------------
 
     def write(self, data: bytes) -> None:
-        if self._closing or self._transport is None:
-            return
-        if not self._out:
-            self._state.mark_dirty(self)
-        self._out.append(data)
+        # The hot path of fan-out (once per delivery): the checks that cannot change
+        # within a loop pass are made at the first write of the pass only.
+        out = self._out
+        if not out:
+            if self._closing or self._transport is None:
+                return
+            state = self._state  # the first write this pass joins the dirty list
+            state.dirty.append(self)
+            if not state.flush_scheduled:
+                state.flush_scheduled = True
+                asyncio.get_running_loop().call_soon(state.flush)
+            # The transport's buffer only grows when we flush: its size now holds all pass.
+            self._room = self._sendq - self._transport.get_write_buffer_size()
+        out.append(data)
         self._out_bytes += len(data)
-        if self._out_bytes + self._transport.get_write_buffer_size() > self._sendq:
+        if self._out_bytes > self._room:
             self.pause_writing()  # the same "SendQ exceeded" as the transport's own limit
 
     def flush(self) -> None:
