@@ -37,6 +37,8 @@ CheckCode = Callable[[Callsign, str, str], Awaitable[bool]]
 RADIO_SUFFIX = ".radio"
 TAKEN_OVER = "Logged in again elsewhere; this session ends."
 SERVICE_RETRY = 5.0
+#: Mailbox writes in flight at once; past this a sender is asked to try again.
+MAX_PENDING_HOLDS = 256
 
 
 def radio_host(kind: str) -> str:
@@ -89,20 +91,33 @@ class RadioSession:
     # -- transport events ------------------------------------------------------------------
 
     def line(self, text: str) -> None:
-        self._do(self.core.line(text, self.bridge.clock()))
+        self._guarded(lambda now: self.core.line(text, now))
 
     def line_too_long(self, limit: int) -> None:
-        self._do(self.core.line_too_long(limit, self.bridge.clock()))
+        self._guarded(lambda now: self.core.line_too_long(limit, now))
 
     def ready(self) -> None:
-        self._do(self.core.drained(self.bridge.clock()))
+        self._guarded(self.core.drained)
 
     def gone(self) -> None:
-        self._do(self.core.gone(self.bridge.clock()))
+        self._guarded(self.core.gone)
         self._finished.set()
 
     def mail_arrived(self, sender: str) -> None:
-        self._do(self.core.mail_arrived(sender, self.bridge.clock()))
+        self._guarded(lambda now: self.core.mail_arrived(sender, now))
+
+    def _guarded(self, step: Callable[[float], list[chat.Action]]) -> None:
+        """Run one core input from a transport or the bridge: a bug ends this session
+        only, never the listener or the radio port that called us."""
+        try:
+            self._do(step(self.bridge.clock()))
+        except Exception:
+            log.exception("session of %s failed", self.callsign or "?")
+            self._failed()
+
+    def _failed(self) -> None:
+        if not self._closing:
+            self._spawn(self._close("Internal error; disconnecting.", "internal error"))
 
     # -- carrying out actions ----------------------------------------------------------------
 
@@ -143,7 +158,7 @@ class RadioSession:
     def _fire(self) -> None:
         self._timer = None
         self._timer_at = None
-        self._do(self.core.tick(self.bridge.clock()))
+        self._guarded(self.core.tick)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = self._loop.create_task(coro)
@@ -158,7 +173,7 @@ class RadioSession:
         if exc is not None:
             # The per-session boundary: log the bug, end this session only.
             log.error("session of %s failed", self.callsign or "?", exc_info=exc)
-            self._spawn(self._close("Internal error; disconnecting.", "internal error"))
+            self._failed()
 
     async def _check(self, action: chat.CheckCode) -> None:
         source = self.transport.source_key(action.callsign)
@@ -169,22 +184,27 @@ class RadioSession:
         bridge = self.bridge
         nick = nick_for(callsign)
         bridge.take_over(nick, self)
+        identity = {
+            "user": callsign.base.lower(),
+            "host": radio_host(self.transport.host_kind),
+            "account": callsign.base,
+            "realname": f"{callsign} ({self.transport.via})",
+        }
         try:
-            conn = InProcessConnection.attach(
-                bridge.server,
-                nick=nick,
-                user=callsign.base.lower(),
-                host=radio_host(self.transport.host_kind),
-                account=callsign.base,
-                realname=f"{callsign} ({self.transport.via})",
-            )
+            conn = InProcessConnection.attach(bridge.server, nick=nick, **identity)
         except AttachError as exc:
-            log.warning("%s cannot join IRC: %s", callsign, exc)
-            self._do(self.core.close(f"Cannot join the chat now ({exc}).", bridge.clock()))
-            return
+            # The owner may hold the nick from an IRC client (SASL): take `nick_` then.
+            try:
+                conn = InProcessConnection.attach(bridge.server, nick=nick + "_", **identity)
+            except AttachError:
+                log.warning("%s cannot join IRC: %s", callsign, exc)
+                self._do(self.core.close(f"Cannot join the chat now ({exc}).", bridge.clock()))
+                return
         conn.pending()  # the welcome burst says nothing a radio user needs
         self.irc = conn
-        bridge.logged_in(self)
+        assert conn.client is not None and conn.client.nick is not None
+        nick = conn.client.nick
+        bridge.logged_in(self, nick)
         log.info("%s logged in via %s as %s", callsign, self.transport.via, nick)
         unread = await bridge.store.call(chatstore.count_unread, callsign.base)
         self._spawn(self._read_irc(conn))
@@ -314,9 +334,10 @@ class Bridge:
             old._quit_irc("Reconnected")
             old.end(TAKEN_OVER)
 
-    def logged_in(self, session: RadioSession) -> None:
-        assert session.callsign is not None and session.irc is not None
-        self.by_nick[self._fold(session.core.nick or nick_for(session.callsign))] = session
+    def logged_in(self, session: RadioSession, nick: str) -> None:
+        assert session.callsign is not None
+        # Keyed by the callsign's own nick, even when it had to take `nick_`.
+        self.by_nick[self._fold(nick_for(session.callsign))] = session
         self.by_base.setdefault(session.callsign.base, set()).add(session)
 
     def logged_out(self, session: RadioSession) -> None:
@@ -351,6 +372,9 @@ class Bridge:
             self.notice(client.name, f"Not held for {call}: {refusal} (third-party rule).")
             return True
         kind = "ACTION" if verb else command
+        if len(self._tasks) >= MAX_PENDING_HOLDS:
+            self.notice(client.name, f"Not held for {call}: the gateway is busy, try again.")
+            return True
         task = asyncio.get_running_loop().create_task(
             self.hold(call.base, client.name, kind, strip_formatting(body), tell=client.name)
         )

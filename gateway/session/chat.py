@@ -36,6 +36,8 @@ from ircd.protocol import Message
 
 #: Typed lines held while a command is answered; past this the adapter stops reading.
 MAX_TYPED_AHEAD = 16
+#: Lines that arrived in the same read past MAX_TYPED_AHEAD are kept up to this.
+MAX_TYPED_HARD = 256
 MORE_PROMPT = "more? (Enter/N) "
 STOPPED = "(output stopped)"
 #: One refusal notice per IRC sender per this many seconds (third-party rule).
@@ -215,7 +217,7 @@ class ChatSession:
             for action in self._login.line(text):
                 self._login_action(action)
         elif self.phase is Phase.STARTING:
-            self._typed.append(text)
+            self._type_ahead(text)
         elif self.phase is Phase.CHAT:
             self._idle_deadline = now + self.settings.idle_timeout
             self._typed_line(text, now)
@@ -349,8 +351,16 @@ class ChatSession:
                 self._out.cancel_replies()
                 self._say(STOPPED)
             return
-        self._typed.append(text)
+        self._type_ahead(text)
         self._run_typed(now)
+
+    def _type_ahead(self, text: str) -> None:
+        # The adapter stops reading at MAX_TYPED_AHEAD; what one read already held
+        # may pass it, up to this hard bound.
+        if len(self._typed) >= MAX_TYPED_HARD:
+            self._say("(too much typed ahead; line dropped)")
+            return
+        self._typed.append(text)
 
     def _answer_more(self, text: str, now: float) -> None:
         self._at_more = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -130,7 +131,9 @@ async def test_archive_takeover_and_digit_callsigns(tmp_path: Path, spawn_gatewa
     ham.send(b"/new\r")
     assert await ham.expect("\r\n") == b"Nothing new.\r\n"
     ham.send(b"/j #news\r")
-    await ham.expect("Joined #news")
+    joined = await ham.expect("bulletin 2\r\n")  # the last lines said there, with times
+    assert joined.startswith(b"Joined #news, 3 users.\r\n")
+    assert re.search(rb"\r\n\d\d:\d\d alice: bulletin 0\r\n", joined)
     await irc.send("WHOIS _2E0ABC")
     assert (await irc.expect("311")).params[-1] == "2E0ABC (BPQ node1)"
     await irc.send("PRIVMSG #news :for the air")

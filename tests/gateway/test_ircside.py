@@ -13,13 +13,18 @@ from ircd.xlines import XLine
 
 def test_callsign_nicks_belong_to_their_account() -> None:
     hooks = CallsignNicks()
-    hooks.enrolled = frozenset({"N0TEST"})
+    hooks.enrolled = frozenset({"N0TEST", "2E0ABC"})
     anon = SimpleNamespace(account=None)
     owner = SimpleNamespace(account="N0TEST")
     for nick in ("N0TEST", "n0test", "N0TEST-5", "N0TEST_", "N0TEST|away"):
         assert hooks.nick_reserved(anon, nick) is not None, nick  # type: ignore[arg-type]
         assert hooks.nick_reserved(owner, nick) is None, nick  # type: ignore[arg-type]
-    for nick in ("N0TESTER", "XN0TEST", "alice", "[N0TEST]"):
+    # A callsign that starts with a digit is a nick with one leading underscore.
+    digit_owner = SimpleNamespace(account="2E0ABC")
+    for nick in ("_2E0ABC", "_2e0abc-5", "_2E0ABC_"):
+        assert hooks.nick_reserved(anon, nick) is not None, nick  # type: ignore[arg-type]
+        assert hooks.nick_reserved(digit_owner, nick) is None, nick  # type: ignore[arg-type]
+    for nick in ("N0TESTER", "XN0TEST", "alice", "[N0TEST]", "__2E0ABC"):
         assert hooks.nick_reserved(anon, nick) is None, nick  # type: ignore[arg-type]
 
 

@@ -1,0 +1,34 @@
+"""The AX.25 transport on a station with a fake TNC: lines in, RNR while behind, ready."""
+
+from __future__ import annotations
+
+from gateway.ax25 import AX25Stream
+from radio.ax25 import FrameType
+from tests.gateway.test_telnet import Recorder
+from tests.radio.test_station import Harness
+
+
+async def test_busy_session_sends_rnr_and_loses_no_line() -> None:
+    h = Harness()
+    h.receive(FrameType.SABM, pf=True)
+    (conn,) = h.accepted
+    stream = AX25Stream(conn, "vhf")
+    rec = Recorder(stream)
+    stream.bind(rec)
+    h.kinds()
+    h.receive(FrameType.I, ns=0, nr=0, info=b"first\rsecond\r")
+    assert [e for e in rec.events if e[0] == "line"] == [("line", "first"), ("line", "second")]
+    stream.set_input_paused(True)  # the session is behind
+    assert FrameType.RNR in h.kinds()
+    # The peer sends anyway: the frame is refused (not acknowledged), so it will retry.
+    h.receive(FrameType.I, ns=1, nr=0, info=b"third\r")
+    assert [e[1] for e in rec.events if e[0] == "line"] == ["first", "second"]
+    stream.set_input_paused(False)
+    assert FrameType.RR in h.kinds()
+    h.receive(FrameType.I, ns=1, nr=0, info=b"third\r")  # its retry
+    assert [e[1] for e in rec.events if e[0] == "line"] == ["first", "second", "third"]
+    # Output: a chunk goes to the link, and ready comes while the window has room.
+    stream.write("hello\n")
+    assert FrameType.I in h.kinds()
+    await rec.wait_for("ready")
+    h.station.stop()

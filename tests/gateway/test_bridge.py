@@ -1,0 +1,209 @@
+"""The bridge adapter over an in-memory transport, a real ircd core and a real store."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from gateway.bridge import Bridge, RadioSession
+from gateway.callsign import Callsign
+from gateway.config import BridgeConfig, Config
+from gateway.ircside import CallsignNicks
+from gateway.session import chat
+from gateway.session.render import to_ascii
+from gateway.session.transport import TransportEvents
+from gateway.store import AsyncStore
+from ircd.config import IrcConfig
+from ircd.inprocess import InProcessConnection
+from ircd.server import Server
+from ircd.throttle import ThrottleConfig
+from tests.ircd.conftest import CoreClient
+
+TIMEOUT = 10.0
+
+
+class MemoryTransport:
+    """A transport whose link is always ready; it records output and input pauses."""
+
+    via = "memory"
+    host_kind = "memory.test"
+    chunk_bytes = 256
+
+    def __init__(self) -> None:
+        self.events: TransportEvents | None = None
+        self.output = ""
+        self.paused: list[bool] = []
+        self.closed: str | None = None
+        self.changed = asyncio.Event()
+
+    def bind(self, events: TransportEvents) -> None:
+        self.events = events
+
+    def write(self, text: str) -> None:
+        self.output += to_ascii(text)
+        self.changed.set()
+        asyncio.get_running_loop().call_soon(self._ready)
+
+    def _ready(self) -> None:
+        if self.events is not None and self.closed is None:
+            self.events.ready()
+
+    def set_input_paused(self, paused: bool) -> None:
+        if not self.paused or self.paused[-1] != paused:
+            self.paused.append(paused)
+
+    def source_key(self, callsign: Callsign) -> str:
+        return f"memory:{callsign.base}"
+
+    async def close(self, farewell: str | None = None) -> None:
+        if farewell:
+            self.output += farewell + "\n"
+        self.closed = farewell or ""
+        self.changed.set()
+        if self.events is not None:
+            self.events.gone()
+
+    def type(self, *lines: str) -> None:
+        assert self.events is not None
+        for line in lines:
+            self.events.line(line)
+
+    async def expect(self, text: str) -> str:
+        async with asyncio.timeout(TIMEOUT):
+            while text not in self.output:
+                self.changed.clear()
+                await self.changed.wait()
+        head, _, self.output = self.output.partition(text)
+        return head + text
+
+
+@pytest.fixture
+async def bridge(tmp_path: Path) -> AsyncIterator[Bridge]:
+    store = await AsyncStore.open(Config(data_dir=tmp_path / "data"))
+    nicks = CallsignNicks()
+    nicks.enrolled = frozenset({"N0TEST"})
+    irc = dataclasses.replace(
+        IrcConfig(), throttle=ThrottleConfig(new_users=1, period=3600, known_after=1, start_delay=0)
+    )
+    server = Server(irc, hooks=nicks)
+    codes = {"123456", "234567", "345678"}
+
+    async def check(callsign: Callsign, code: str, source: str) -> bool:
+        return code in codes and not codes.discard(code)
+
+    b = Bridge(
+        BridgeConfig(third_party="all"), server, store, check,
+        clock=asyncio.get_running_loop().time, enrolled=lambda: nicks.enrolled, fold=server.fold,
+    )  # fmt: skip
+    nicks.absent = b.message_to_absent
+    await b.start()
+    try:
+        yield b
+    finally:
+        await b.stop()
+        server.stop()
+        await store.close()
+
+
+async def start(bridge: Bridge, call: str = "N0TEST-5") -> tuple[MemoryTransport, asyncio.Task]:
+    transport = MemoryTransport()
+    settings = bridge.settings(transport, 60, 600, 3, 0)
+    session = RadioSession(
+        bridge, transport, settings, callsign_first=False, known=Callsign(*_split(call))
+    )
+    task = asyncio.create_task(session.run())
+    await transport.expect("Code: ")
+    return transport, task
+
+
+def _split(call: str) -> tuple[str, int]:
+    base, _, ssid = call.partition("-")
+    return base, int(ssid or 0)
+
+
+async def test_second_login_takes_over_and_ssids_coexist(bridge: Bridge) -> None:
+    first, first_task = await start(bridge)
+    first.type("123456")
+    await first.expect("/? for help.\n")
+    other, _ = await start(bridge, "N0TEST-7")
+    other.type("234567")
+    await other.expect("/? for help.\n")
+    second, _ = await start(bridge)
+    second.type("345678")
+    await second.expect("/? for help.\n")
+    await first.expect("Logged in again elsewhere; this session ends.\n")
+    async with asyncio.timeout(TIMEOUT):
+        await first_task
+    assert bridge.server.find_nick("N0TEST-5") is not None
+    assert bridge.server.find_nick("N0TEST-7") is not None
+    assert {s.callsign for s in bridge.by_base["N0TEST"]} == {
+        Callsign("N0TEST", 5), Callsign("N0TEST", 7),
+    }  # fmt: skip
+
+
+async def test_owner_on_irc_keeps_the_nick_and_radio_takes_nick_underscore(
+    bridge: Bridge,
+) -> None:
+    InProcessConnection.attach(
+        bridge.server, nick="N0TEST-5", user="ham", host="irc.client", account="N0TEST"
+    )
+    radio, _ = await start(bridge)
+    radio.type("123456")
+    await radio.expect("/? for help.\n")
+    radio.type("/i")
+    assert "IRC nick: N0TEST-5_" in await radio.expect("\n")
+
+
+async def test_typed_ahead_lines_pause_input_then_all_run(bridge: Bridge) -> None:
+    radio, _ = await start(bridge)
+    radio.type("123456")
+    await radio.expect("/? for help.\n")
+    radio.type("/j #test")
+    # While /j waits for the server, 20 more lines arrive in one read.
+    radio.type(*[f"/msg N0TEST-7 {i}" for i in range(20)])
+    assert radio.paused[-1] is True  # the transport was told to stop reading
+    await radio.expect("Joined #test")
+    async with asyncio.timeout(TIMEOUT):
+        while radio.paused[-1]:
+            await asyncio.sleep(0)
+    # Every line ran: the absent N0TEST-7's mailbox holds all 20 (enrolled callsign).
+    from gateway import chatstore
+
+    async with asyncio.timeout(TIMEOUT):
+        while await bridge.store.call(chatstore.count_unread, "N0TEST") < 20:
+            await asyncio.sleep(0.01)
+
+
+async def test_a_bug_in_the_core_ends_only_that_session(bridge: Bridge, monkeypatch) -> None:
+    radio, task = await start(bridge)
+    radio.type("123456")
+    await radio.expect("/? for help.\n")
+    calm, _ = await start(bridge, "N0TEST-7")
+
+    def broken(self, text: str, now: float) -> list:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(chat.ChatSession, "line", broken)
+    radio.type("anything")  # raises inside the core: logged, the session closes
+    await radio.expect("Internal error; disconnecting.")
+    async with asyncio.timeout(TIMEOUT):
+        await task
+    assert bridge.server.find_nick("N0TEST-5") is None
+    assert calm.closed is None
+
+
+async def test_in_process_clients_pass_the_connection_throttle(bridge: Bridge) -> None:
+    # new_users=1 per hour: a socket client after the first is throttled ...
+    first = CoreClient(bridge.server, "192.0.2.1").register("first")
+    late = CoreClient(bridge.server, "192.0.2.2")
+    late.send("NICK late", "USER late 0 * :late")
+    assert late.sink.closed and first.client.registered
+    # ... but every radio user still gets in.
+    for call, code in (("N0TEST-1", "123456"), ("N0TEST-2", "234567")):
+        radio, _ = await start(bridge, call)
+        radio.type(code)
+        await radio.expect("/? for help.\n")
