@@ -32,8 +32,8 @@ T = TypeVar("T")
 class _State:
     """Connections of one `IrcServer`, and an event set whenever there are none.
 
-    Output is batched: a connection written to joins `dirty`, and one callback per
-    event-loop pass hands each dirty connection's bytes to its transport in one write.
+    Output is batched: a connection written to joins `dirty`, and one callback, after the
+    loop's next poll, hands each dirty connection's bytes to its transport in one write.
     A fan-out of many messages then costs one send() per recipient per pass instead of
     one per message (the system call dominated the cost of a delivery).
     """
@@ -150,7 +150,11 @@ class IrcConnection(asyncio.Protocol):
             state.dirty.append(self)
             if not state.flush_scheduled:
                 state.flush_scheduled = True
-                asyncio.get_running_loop().call_soon(state.flush)
+                # Two hops: the flush runs after the loop's next poll for input, so lines
+                # read meanwhile go out in the same send() (fewer system calls per
+                # delivery under steady load, measured in docs/PERFORMANCE.md).
+                loop = asyncio.get_running_loop()
+                loop.call_soon(loop.call_soon, state.flush)
             # The transport's buffer only grows when we flush: its size now holds all pass.
             self._room = self._sendq - self._transport.get_write_buffer_size()
         out.append(data)

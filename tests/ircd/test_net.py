@@ -106,6 +106,13 @@ class FakeTransport(asyncio.Transport):
         self.aborted = self.closed = True
 
 
+async def until(predicate: Any, timeout: float = 5.0) -> None:
+    """Wait, a loop pass at a time, until `predicate()` holds (never a fixed sleep)."""
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0)
+
+
 def attach(irc: IrcServer) -> tuple[Any, FakeTransport]:
     protocol = irc.protocol()
     transport = FakeTransport(protocol)
@@ -120,13 +127,13 @@ async def test_sendq_exceeded_drops_only_the_slow_reader() -> None:
     slow.data_received(b"NICK slow\r\nUSER s 0 * :s\r\n")
     fast.data_received(b"NICK fast\r\nUSER f 0 * :f\r\n")
     fast.data_received(b"PRIVMSG slow :" + b"x" * 300 + b"\r\n")
-    await asyncio.sleep(0)  # output is handed to the transport once per loop pass
-    assert b"x" * 300 in slow_t.data and not slow_t.aborted
+    # Output reaches the transport a loop pass or two later: wait for it.
+    await until(lambda: b"x" * 300 in slow_t.data)
+    assert not slow_t.aborted
     # What is queued in the transport and what waits for the next pass both count.
     fast.data_received(b"".join(b"PRIVMSG slow :" + b"x" * 300 + b"\r\n" for _ in range(10)))
     assert not slow_t.aborted  # the disconnect is scheduled, never done inside write()
-    await asyncio.sleep(0)
-    assert slow_t.aborted
+    await until(lambda: slow_t.aborted)
     assert irc.server.find_nick("slow") is None
     assert not fast_t.closed
     slow.connection_lost(None)
