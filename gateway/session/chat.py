@@ -615,7 +615,7 @@ class ChatSession:
                 self.channels[fold(msg.params[0])] = msg.params[0]
                 self.current = fold(msg.params[0])
             elif self.alert:
-                self._chat(msg.params[0], f"* {who(source)} joined {msg.params[0]}")
+                self._chat(msg.params[0], f"* {who(source)} joined {msg.params[0]}", current=True)
         elif cmd in ("PART", "KICK") and msg.params:
             self._left(msg, source, mine)
         elif cmd == "QUIT" and self.alert:
@@ -643,9 +643,9 @@ class ChatSession:
             if mine:
                 self._say(f"Kicked from {channel} by {who(source)}: {_clean(reason)}")
             elif self.alert:
-                self._chat(channel, f"* {who(victim)} was kicked from {channel}")
+                self._chat(channel, f"* {who(victim)} was kicked from {channel}", current=True)
         elif self.alert and not mine:
-            self._chat(channel, f"* {who(source)} left {channel}")
+            self._chat(channel, f"* {who(source)} left {channel}", current=True)
         if mine:
             self.channels.pop(fold(channel), None)
             if self.current == fold(channel):
@@ -723,7 +723,8 @@ class ChatSession:
     # -- output ------------------------------------------------------------------------------
 
     def _chat(self, channel: str, body: str, *, current: bool = False) -> bool:
-        """Queue one live line; channel lines outside the current channel name it."""
+        """Queue one live line; channel lines outside the current channel name it
+        (`current`: the line names its channel itself)."""
         if channel != PRIVATE and fold(channel) != self.current and not current:
             body = f"{channel} {body}"
         if self.stamp:

@@ -6,6 +6,7 @@ store answered and returns the lines to show (a listing, paged by the core).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 
@@ -72,7 +73,7 @@ def answer_lines(
     if kind == "list":
         rows = [m for m in replies if m.command == "322" and len(m.params) >= 4]
         lines = [
-            f"{m.params[1]} ({m.params[2]}) {strip_formatting(m.params[3])}".rstrip()
+            f"{m.params[1]} ({m.params[2]}) {_topic(m.params[3])}".rstrip()
             for m in rows[:MAX_CHANNELS_SHOWN]
         ]
         return lines or ["No channels."]
@@ -139,6 +140,14 @@ def fetched_lines(kind: str, target: str, result: object, width: int) -> list[st
         sep = " " if r.kind == "ACTION" else ": "
         lines += wrap(f"{r.n} {_when(r.at)} {who(r.nick)}{sep}{strip_formatting(r.text)}", width)
     return lines
+
+
+def _topic(text: str) -> str:
+    """A LIST topic without the channel modes servers put before it ("[+nt] ...")."""
+    return strip_formatting(_LIST_MODES.sub("", text, count=1))
+
+
+_LIST_MODES = re.compile(r"\A\[\+[^\]]*\]\s*")
 
 
 def _when(at: float) -> str:

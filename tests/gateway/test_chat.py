@@ -99,6 +99,16 @@ def test_prefixes_and_shortest_forms() -> None:
         assert resolve(command.shortest) is command
 
 
+def test_help_fits_one_screen_and_explains_one_command() -> None:
+    h = Harness().login()
+    h.type("/?")
+    assert 10 < len(h.text().splitlines()) <= 24
+    h.type("/? j")
+    assert h.text() == "/J[OIN] #chan: join a channel; it becomes current (/J 22 = #22)\n"
+    h.type("/help /le")
+    assert h.text().startswith("/LE[AVE]")
+
+
 def test_bare_words_before_a_channel_then_text_is_chat() -> None:
     h = Harness().login()
     h.type("hello")
@@ -187,6 +197,19 @@ def test_alert_shows_joins_and_parts() -> None:
     h.text()
     h.server(":bob!b@h JOIN #test", ":bob!b@h PART #test :bye")
     assert h.text() == "* bob joined #test\n* bob left #test\n"
+    joined(h, "#other")
+    h.type("/c #test")
+    h.text()
+    h.server(":bob!b@h JOIN #other")  # names its channel once, current or not
+    assert h.text() == "* bob joined #other\n"
+
+
+def test_list_shows_counts_and_topics_without_modes() -> None:
+    h = Harness().login()
+    h.type("/list")
+    h.server(":irc.test 322 N0TEST-5 #net 4 :[+nt] Net at 19:00", ":irc.test 322 N0TEST-5 #x 1 :")
+    h.pong()
+    assert h.text() == "#net (4) Net at 19:00\n#x (1)\n"
 
 
 # -- third-party traffic ---------------------------------------------------------------------------
