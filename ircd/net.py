@@ -56,7 +56,6 @@ class _State:
                 continue
             data = out[0] if len(out) == 1 else b"".join(out)
             out.clear()
-            connection._out_bytes = 0
             transport = connection._transport
             if not connection._closing and transport is not None:
                 transport.write(data)
@@ -72,7 +71,6 @@ class IrcConnection(asyncio.Protocol):
         self._client: Client | None = None
         self._closing = False
         self._out: list[bytes] = []
-        self._out_bytes = 0
         self._sendq = state.server.config.limits.sendq
         # Bytes this pass may still queue before "SendQ exceeded" (set at its first write).
         self._room = self._sendq
@@ -123,7 +121,6 @@ class IrcConnection(asyncio.Protocol):
         if not self._closing:
             self._closing = True
             self._out.clear()  # nothing more is queued for a connection that is going
-            self._out_bytes = 0
             asyncio.get_running_loop().call_soon(self._abort, "SendQ exceeded")
 
     def resume_writing(self) -> None:
@@ -158,8 +155,8 @@ class IrcConnection(asyncio.Protocol):
             # The transport's buffer only grows when we flush: its size now holds all pass.
             self._room = self._sendq - self._transport.get_write_buffer_size()
         out.append(data)
-        self._out_bytes += len(data)
-        if self._out_bytes > self._room:
+        self._room -= len(data)
+        if self._room < 0:
             self.pause_writing()  # the same "SendQ exceeded" as the transport's own limit
 
     def flush(self) -> None:
@@ -168,7 +165,6 @@ class IrcConnection(asyncio.Protocol):
             return
         data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
         self._out.clear()
-        self._out_bytes = 0
         if not self._closing and self._transport is not None:
             self._transport.write(data)
 
