@@ -99,6 +99,7 @@ class Gateway:
                 clock=self.clock,
                 enrolled=lambda: self.nicks.enrolled,
                 fold=self.irc.server.fold,
+                intro=f"{self.config.callsign or self.config.irc.network} IRC gateway",
             )
             await self.bridge.start()
             self.nicks.absent = self.bridge.message_to_absent
@@ -146,6 +147,8 @@ class Gateway:
         return self.config.data_dir / PID_FILE
 
     async def stop(self) -> None:
+        if self.bridge is not None:
+            self.bridge.end_all(SHUTDOWN_FAREWELL, "shutdown")  # logged with its reason
         await self.radio.stop(SHUTDOWN_FAREWELL)
         for key in list(self._listeners):
             await self._stop_listener(key, SHUTDOWN_FAREWELL)
@@ -352,4 +355,4 @@ class Gateway:
                 continue
             for base in [b for b in bridge.by_base if b not in enrolled]:
                 log.warning("%s was revoked; ending its sessions", base)
-                bridge.end_sessions(base, REVOKED)
+                bridge.end_sessions(base, REVOKED, "revoked")

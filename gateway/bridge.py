@@ -84,9 +84,9 @@ class RadioSession:
         finally:
             self._cleanup()
 
-    def end(self, farewell: str) -> None:
+    def end(self, farewell: str, reason: str) -> None:
         """End this session from outside (revocation, a new login of the same nick)."""
-        self._do(self.core.close(farewell, self.bridge.clock()))
+        self._guarded(lambda now: self.core.close(farewell, now, reason))
 
     # -- transport events ------------------------------------------------------------------
 
@@ -100,6 +100,9 @@ class RadioSession:
         self._guarded(self.core.drained)
 
     def gone(self) -> None:
+        if not self._closing:
+            log.info("%s on %s: session ends (link closed)", self.callsign or "?",
+                     self.transport.via)  # fmt: skip
         self._guarded(self.core.gone)
         self._finished.set()
 
@@ -247,8 +250,7 @@ class RadioSession:
         if self._closing:
             return
         self._closing = True
-        if self.callsign is not None:
-            log.info("%s: session ends (%s)", self.callsign, reason)
+        log.info("%s on %s: session ends (%s)", self.callsign or "?", self.transport.via, reason)
         self._quit_irc("73" if reason == "bye" else reason)
         await self.transport.close(farewell)
         self._finished.set()
@@ -279,6 +281,7 @@ class Bridge:
         clock: Callable[[], float],
         enrolled: Callable[[], frozenset[str]],
         fold: Callable[[str], str],
+        intro: str = "",
     ) -> None:
         self.config = config
         self.server = server
@@ -287,6 +290,7 @@ class Bridge:
         self.clock = clock
         self._enrolled = enrolled
         self._fold = fold
+        self.intro = intro
         #: Folded nick -> the session holding it.
         self.by_nick: dict[str, RadioSession] = {}
         #: Base callsign -> its logged-in sessions (one per SSID at most).
@@ -323,6 +327,7 @@ class Bridge:
             autojoin=c.autojoin,
             via=transport.via,
             service_nick=c.service_nick,
+            intro=self.intro,
         )
 
     def take_over(self, nick: str, new: RadioSession) -> None:
@@ -332,7 +337,7 @@ class Bridge:
             log.info("%s logged in again via %s; ending the older session", nick,
                      new.transport.via)  # fmt: skip
             old._quit_irc("Reconnected")
-            old.end(TAKEN_OVER)
+            old.end(TAKEN_OVER, f"logged in again via {new.transport.via}")
 
     def logged_in(self, session: RadioSession, nick: str) -> None:
         assert session.callsign is not None
@@ -353,9 +358,13 @@ class Bridge:
             if not sessions:
                 del self.by_base[session.callsign.base]
 
-    def end_sessions(self, base: str, farewell: str) -> None:
+    def end_all(self, farewell: str, reason: str) -> None:
+        for session in list(self.by_nick.values()):
+            session.end(farewell, reason)
+
+    def end_sessions(self, base: str, farewell: str, reason: str) -> None:
         for session in list(self.by_base.get(base, ())):
-            session.end(farewell)
+            session.end(farewell, reason)
 
     # -- the mailbox --------------------------------------------------------------------------
 

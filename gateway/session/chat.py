@@ -71,6 +71,10 @@ class Settings:
     via: str = ""
     #: The gateway's own nick (mailbox notices): never refused by the third-party rule.
     service_nick: str = "Gateway"
+    #: One line before the first Code: prompt saying what this is.
+    intro: str = ""
+    #: A BPQ node sends the callsign at once; after this long without it, ask (NOCALL).
+    nocall_wait: float = 1.0
 
 
 # -- actions ------------------------------------------------------------------------------
@@ -171,8 +175,12 @@ class ChatSession:
             attempts=settings.attempts,
             pause=settings.failure_pause,
             callsign=known_callsign,
+            intro=settings.intro,
         )
         self._login_deadline: float | None = now + settings.login_timeout
+        self._nocall_at: float | None = (
+            now + settings.nocall_wait if callsign_first and known_callsign is None else None
+        )
         self._pause_until: float | None = None
         self._idle_deadline: float | None = None
         self._out = Outbox(settings.queue_lines)
@@ -195,7 +203,8 @@ class ChatSession:
 
     @property
     def deadline(self) -> float | None:
-        times = [t for t in (self._login_deadline, self._pause_until, self._idle_deadline) if t]
+        timers = (self._login_deadline, self._pause_until, self._idle_deadline, self._nocall_at)
+        times = [t for t in timers if t is not None]
         return min(times) if times else None
 
     @property
@@ -214,6 +223,7 @@ class ChatSession:
         """A line the user typed (without its line end)."""
         self._now = now
         if self.phase is Phase.LOGIN:
+            self._nocall_at = None
             for action in self._login.line(text):
                 self._login_action(action)
         elif self.phase is Phase.STARTING:
@@ -228,6 +238,9 @@ class ChatSession:
         self._say(f"Line too long (max {limit}).")
         if self.phase is Phase.LOGIN and self._login.state is login.State.AWAIT_CODE:
             self._say(login.CODE_PROMPT, end="")
+        elif self.phase is Phase.LOGIN and self._login.state is login.State.AWAIT_CALLSIGN:
+            self._nocall_at = None
+            self._say(login.CALLSIGN_PROMPT, end="")
         return self._done(now)
 
     def checked(self, ok: bool, now: float) -> list[Action]:
@@ -279,7 +292,7 @@ class ChatSession:
 
     def irc_closed(self, reason: str, now: float) -> list[Action]:
         if self.phase in (Phase.CHAT, Phase.STARTING):
-            self._close(f"IRC connection closed ({reason}).", "irc closed")
+            self._close(f"IRC connection closed ({reason}).", f"IRC closed: {reason}")
         return self._done(now)
 
     def drained(self, now: float) -> list[Action]:
@@ -289,6 +302,10 @@ class ChatSession:
 
     def tick(self, now: float) -> list[Action]:
         self._now = now
+        if self._nocall_at is not None and now >= self._nocall_at:
+            self._nocall_at = None
+            for action in self._login.prompt_callsign():
+                self._login_action(action, now)
         if self._login_deadline is not None and now >= self._login_deadline:
             self._login_deadline = None
             if self.phase is Phase.LOGIN:
@@ -306,12 +323,12 @@ class ChatSession:
         """The transport closed (the user left or the link failed)."""
         self.phase = Phase.CLOSED
         self._out.clear()
-        self._login_deadline = self._pause_until = self._idle_deadline = None
+        self._login_deadline = self._pause_until = self._idle_deadline = self._nocall_at = None
         return self._done(now)
 
-    def close(self, farewell: str, now: float) -> list[Action]:
+    def close(self, farewell: str, now: float, reason: str = "by the gateway") -> list[Action]:
         """End the session from outside (revoked, shutdown, taken over)."""
-        self._close(farewell, "ended by the gateway")
+        self._close(farewell, reason)
         return self._done(now)
 
     # -- login ------------------------------------------------------------------------------
@@ -766,7 +783,7 @@ class ChatSession:
             return
         self.phase = Phase.CLOSED
         self._out.clear()
-        self._login_deadline = self._pause_until = self._idle_deadline = None
+        self._login_deadline = self._pause_until = self._idle_deadline = self._nocall_at = None
         self._emit(Close(farewell, reason))
 
     def _emit(self, action: Action) -> None:

@@ -16,7 +16,11 @@ CALLSIGN_PROMPT = "Callsign: "
 CODE_PROMPT = "Code: "
 REFUSED = "Login failed."
 BAD_CALLSIGN = "Not a valid callsign."
+CODE_HELP = "Type the 6 digits your authenticator app shows for this gateway; B leaves."
 MAX_CALLSIGN_TRIES = 3
+#: Words that leave at the Code: prompt (not a guess), and those that ask for help.
+LEAVE_WORDS = frozenset({"B", "BYE", "Q", "QUIT"})
+HELP_WORDS = frozenset({"H", "HELP", "?"})
 
 
 class State(enum.Enum):
@@ -75,9 +79,11 @@ class Login:
         attempts: int = 3,
         pause: float = 2.0,
         callsign: Callsign | None = None,
+        intro: str = "",
     ) -> None:
         """`callsign_first`: a BPQ node sends the callsign as the first line, unprompted.
-        `callsign`: already known from the transport (the AX.25 source address)."""
+        `callsign`: already known from the transport (the AX.25 source address).
+        `intro`: one line saying what this is, before the first Code: prompt."""
         self.state = State.AWAIT_CALLSIGN if callsign is None else State.AWAIT_CODE
         self.callsign = callsign
         self._callsign_first = callsign_first
@@ -85,19 +91,38 @@ class Login:
         self._attempts_left = attempts
         self._callsign_tries = MAX_CALLSIGN_TRIES
         self._pause = pause
+        self._intro = intro + "\n" if intro else ""
 
     def start(self) -> list[Action]:
         if self.state is State.AWAIT_CODE:
-            return [Send(CODE_PROMPT)]
+            return [Send(self._code_prompt())]
         return [] if self._callsign_first else [Send(CALLSIGN_PROMPT)]
+
+    def prompt_callsign(self) -> list[Action]:
+        """The node sent no callsign (an APPLICATION line with NOCALL): ask for it."""
+        if self.state is not State.AWAIT_CALLSIGN or not self._first_line:
+            return []
+        self._first_line = False
+        return [Send(CALLSIGN_PROMPT)]
+
+    def _code_prompt(self) -> str:
+        intro, self._intro = self._intro, ""  # said once, before the first prompt
+        return intro + CODE_PROMPT
 
     def line(self, text: str) -> list[Action]:
         if self.state is State.AWAIT_CALLSIGN:
             return self._on_callsign(text)
         if self.state is State.AWAIT_CODE:
             assert self.callsign is not None
+            word = text.strip().upper()
+            if word in LEAVE_WORDS:
+                self.state = State.CLOSED
+                return [Send("73!\n"), Close("left at the code prompt")]
+            if word in HELP_WORDS:
+                return [Send(CODE_HELP + "\n" + CODE_PROMPT)]
             self.state = State.CHECKING
-            return [CheckCode(self.callsign, text.strip())]
+            # Authenticator apps show "226 857": the blank is not part of the code.
+            return [CheckCode(self.callsign, "".join(text.split()))]
         # Lines typed while a check or a pause is running are dropped, not queued:
         # a queued guess would bypass the pause.
         return []
@@ -108,7 +133,7 @@ class Login:
         if call is not None:
             self.callsign = call
             self.state = State.AWAIT_CODE
-            return [Send(CODE_PROMPT)]
+            return [Send(self._code_prompt())]
         if first and self._callsign_first:
             # A BPQ application line with NOCALL sends nothing useful: ask instead.
             return [Send(CALLSIGN_PROMPT)]

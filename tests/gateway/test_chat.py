@@ -334,6 +334,18 @@ def test_login_timeout_and_failure_pause() -> None:
     assert isinstance(h.other[-1], chat.Close) and h.other[-1].farewell == "Login timed out."
 
 
+def test_nocall_node_gets_a_callsign_prompt_after_a_second() -> None:
+    now = 5000.0
+    core = chat.ChatSession(chat.Settings(nocall_wait=1.0), now, callsign_first=True)
+    assert core.start(now) == [] and core.deadline == now + 1.0
+    assert core.tick(now + 1.0) == [chat.Say("Callsign: ")]
+    # A node that sends the callsign at once never shows the prompt.
+    core = chat.ChatSession(chat.Settings(intro="N0GW IRC gateway"), now, callsign_first=True)
+    core.start(now)
+    assert core.line("N0TEST-5", now + 0.1) == [chat.Say("N0GW IRC gateway\nCode: ")]
+    assert core.tick(now + 2) == []
+
+
 def test_idle_timeout_counts_typing_only() -> None:
     h = Harness(idle_timeout=100).login()
     h.advance(90)

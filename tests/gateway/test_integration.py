@@ -166,6 +166,14 @@ async def test_bpq_details_limits_and_reload(tmp_path: Path, spawn_gateway: Spaw
     await client.expect_close()
     await gw.wait_log(r"K1ABC-2 logged out")
 
+    # A node line with NOCALL sends nothing: after a second the gateway asks.
+    nocall = await Client.connect(ports["node1"])
+    await nocall.expect("Callsign: ")
+    nocall.send(b"K1ABC-3\r")
+    assert b"IRC gateway\r\nCode: " in await nocall.expect("Code: ")
+    nocall.send(b"bye\r")  # leaving at the code prompt is not a failure
+    assert (await nocall.expect_close()).endswith(b"73!\r\n")
+
     # Prompt mode; a second connection from the same address is refused (max_per_ip 1).
     first = await Client.connect(ports["direct"])
     await first.expect("Callsign: ")

@@ -77,3 +77,27 @@ def test_callsign_known_from_the_transport() -> None:
     m = Login(callsign_first=False, callsign=CALL)
     assert m.start() == [Send(login.CODE_PROMPT)]
     assert m.line("123456") == [CheckCode(CALL, "123456")]
+
+
+def test_code_prompt_words_spaces_and_intro() -> None:
+    m = Login(callsign_first=True, intro="N0GW-10 IRC gateway")
+    assert m.line("N0TEST-5") == [Send("N0GW-10 IRC gateway\n" + login.CODE_PROMPT)]
+    assert m.line("?") == [Send(login.CODE_HELP + "\n" + login.CODE_PROMPT)]  # not a guess
+    assert m.line("226 857") == [CheckCode(CALL, "226857")]  # as the apps show it
+    m.checked(False)
+    assert m.resume() == [Send(login.CODE_PROMPT)]  # the intro is said once
+
+
+def test_leaving_at_the_code_prompt_is_not_a_failure() -> None:
+    for word in ("b", "BYE", "q", "quit"):
+        m = Login(callsign_first=False, callsign=CALL)
+        m.start()
+        assert m.line(word) == [Send("73!\n"), Close("left at the code prompt")]
+        assert m.state is State.CLOSED
+
+
+def test_nocall_node_gets_a_prompt_once() -> None:
+    m = Login(callsign_first=True)
+    assert m.prompt_callsign() == [Send(login.CALLSIGN_PROMPT)]
+    assert m.prompt_callsign() == []
+    assert m.line("bad call")[0] == Send(login.BAD_CALLSIGN + "\n" + login.CALLSIGN_PROMPT)
