@@ -31,8 +31,25 @@ from gateway.session.chatanswers import nick_of as _nick
 from gateway.session.chatcommands import BARE_WORDS, Command, help_for, resolve
 from gateway.session.chatrender import callsign_text, nick_from_typed, split_ctcp, wrap
 from gateway.session.chatrender import strip_formatting as _clean
+from gateway.session.chattypes import (
+    Action,
+    CheckCode,
+    Close,
+    Fetch,
+    HoldMail,
+    Irc,
+    LoggedIn,
+    Notify,
+    Say,
+    Settings,
+)
 from gateway.session.outbox import PRIVATE, Outbox
 from ircd.protocol import Message
+
+__all__ = [
+    "Action", "ChatSession", "CheckCode", "Close", "Fetch", "HoldMail", "Irc", "LoggedIn",
+    "Notify", "Phase", "Say", "Settings",
+]  # fmt: skip
 
 #: Typed lines held while a command is answered; past this the adapter stops reading.
 MAX_TYPED_AHEAD = 16
@@ -43,100 +60,9 @@ STOPPED = "(output stopped)"
 #: One refusal notice per IRC sender per this many seconds (third-party rule).
 REFUSAL_INTERVAL = 600.0
 MAX_REFUSED_SENDERS = 64
-THIRD_PARTY = ("all", "identified", "radio")
 #: Caps the session's IRC client asks for: sender accounts (third-party rule), times
 #: and batches (history on /JOIN and /READ #chan).
 CAPS = "message-tags server-time account-tag batch draft/chathistory"
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    login_timeout: float = 180.0
-    idle_timeout: float = 900.0
-    attempts: int = 3
-    failure_pause: float = 2.0
-    #: Most bytes handed to the transport at once (a packet).
-    chunk_bytes: int = 256
-    width: int = 80
-    page_lines: int = 20
-    queue_lines: int = 30
-    join_history: int = 5
-    read_lines: int = 20
-    third_party: str = "identified"
-    #: Hosts of radio users end with this (the "radio" third-party policy).
-    radio_suffix: str = ".radio"
-    #: Folded names of the channels the gateway archives (/NEW, /READ #chan).
-    archived: frozenset[str] = frozenset()
-    autojoin: tuple[str, ...] = ()
-    via: str = ""
-    #: The gateway's own nick (mailbox notices): never refused by the third-party rule.
-    service_nick: str = "Gateway"
-    #: One line before the first Code: prompt saying what this is.
-    intro: str = ""
-    #: A BPQ node sends the callsign at once; after this long without it, ask (NOCALL).
-    nocall_wait: float = 1.0
-
-
-# -- actions ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Say:
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Irc:
-    line: str
-
-
-@dataclass(frozen=True, slots=True)
-class CheckCode:
-    callsign: Callsign
-    code: str
-
-
-@dataclass(frozen=True, slots=True)
-class LoggedIn:
-    """Attach the user's IRC client, then call `chat_started` (or `close`)."""
-
-    callsign: Callsign
-
-
-@dataclass(frozen=True, slots=True)
-class Fetch:
-    """A store request; answer with `fetched(result)`. `what` is one of the names below."""
-
-    what: str  # "mail", "kill", "new", "archive"
-    number: int | None = None
-    channel: str | None = None
-    limit: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Notify:
-    """A notice from the gateway's service nick to an IRC user."""
-
-    nick: str
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class HoldMail:
-    """A private message that overflowed the live queue: keep it in the mailbox."""
-
-    sender: str
-    kind: str
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Close:
-    farewell: str | None
-    reason: str
-
-
-Action = Say | Irc | CheckCode | LoggedIn | Fetch | Notify | HoldMail | Close
 
 
 class Phase(enum.Enum):

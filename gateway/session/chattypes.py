@@ -1,0 +1,104 @@
+"""The session core's settings and the actions it asks its adapter to carry out.
+
+Frozen and slotted, as h11's events: `gateway/session/chat.py` returns lists of these,
+`gateway/bridge.py` carries them out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.callsign import Callsign
+
+#: Whose IRC text goes on air (`bridge.third_party`).
+THIRD_PARTY = ("all", "identified", "radio")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    login_timeout: float = 180.0
+    idle_timeout: float = 900.0
+    attempts: int = 3
+    failure_pause: float = 2.0
+    #: Most bytes handed to the transport at once (a packet).
+    chunk_bytes: int = 256
+    width: int = 80
+    page_lines: int = 20
+    queue_lines: int = 30
+    join_history: int = 5
+    read_lines: int = 20
+    third_party: str = "identified"
+    #: Hosts of radio users end with this (the "radio" third-party policy).
+    radio_suffix: str = ".radio"
+    #: Folded names of the channels the gateway archives (/NEW, /READ #chan).
+    archived: frozenset[str] = frozenset()
+    autojoin: tuple[str, ...] = ()
+    via: str = ""
+    #: The gateway's own nick (mailbox notices): never refused by the third-party rule.
+    service_nick: str = "Gateway"
+    #: One line before the first Code: prompt saying what this is.
+    intro: str = ""
+    #: A BPQ node sends the callsign at once; after this long without it, ask (NOCALL).
+    nocall_wait: float = 1.0
+
+
+# -- actions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Irc:
+    line: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckCode:
+    callsign: Callsign
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedIn:
+    """Attach the user's IRC client, then call `chat_started` (or `close`)."""
+
+    callsign: Callsign
+
+
+@dataclass(frozen=True, slots=True)
+class Fetch:
+    """A store request; answer with `fetched(result)`. `what` is one of the names below."""
+
+    what: str  # "mail", "kill", "new", "archive"
+    number: int | None = None
+    channel: str | None = None
+    limit: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Notify:
+    """A notice from the gateway's service nick to an IRC user."""
+
+    nick: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class HoldMail:
+    """A private message that overflowed the live queue: keep it in the mailbox."""
+
+    sender: str
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    farewell: str | None
+    reason: str
+
+
+Action = Say | Irc | CheckCode | LoggedIn | Fetch | Notify | HoldMail | Close
