@@ -88,6 +88,7 @@ class Client:
         "lines",
         "modes",
         "monitoring",
+        "multiline",
         "nick",
         "oper",
         "password",
@@ -163,6 +164,8 @@ class Client:
         # A SASL exchange in progress (ircd.commands.sasl.SaslState), and failures so far.
         self.sasl: Any = None
         self.sasl_failures = 0
+        # A draft/multiline batch being received (ircd.commands.multiline.Multiline).
+        self.multiline: Any = None
 
     def __repr__(self) -> str:
         return f"<Client {self.id} {self.nick or '*'}>"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
 from ircd.commands import dispatch
+from ircd.commands.multiline import add_line
 from ircd.protocol import MAX_CLIENT_TAG_DATA, BufferEvent, IrcParseError, parse_line
 from ircd.replies import ReplyBuffer
 from ircd.runner import Pending
@@ -131,6 +132,11 @@ class Intake:
         # Tag data is what lies between "@" and the space (IRCv3 message-tags: 4094 bytes).
         if msg.tags and line.find(b" ") - 1 > MAX_CLIENT_TAG_DATA:
             rb.numeric(n.ERR_INPUTTOOLONG, "Input line was too long")
+            return None
+        state = client.multiline
+        if state is not None and msg.tags.get("batch") == state.ref:
+            add_line(state, msg)  # held until the batch closes; no reply, no ACK
+            rb.label = None
             return None
         if bad_utf8 and msg.command != "USER":
             # USER goes on with U+FFFD in place of the bad bytes, so registration never stalls.

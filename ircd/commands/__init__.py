@@ -22,6 +22,7 @@ from ircd.commands import (
     ircv3,
     message,
     mode,
+    multiline,
     oper,
     query,
     redaction,
@@ -111,6 +112,8 @@ COMMANDS: Final = MappingProxyType(
         "NOTICE": CommandSpec(message.notice, 0),
         "TAGMSG": CommandSpec(message.tagmsg, 1),
         "AWAY": CommandSpec(message.away, 0),
+        # multiline.py
+        "BATCH": CommandSpec(multiline.batch, 1),
         # redaction.py
         "REDACT": CommandSpec(redaction.redact, 2),
         # info.py

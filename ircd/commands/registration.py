@@ -6,6 +6,8 @@ import re
 from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
+from ircd.commands.multiline import CAP as MULTILINE
+from ircd.commands.multiline import CAP_VALUE as MULTILINE_VALUE
 from ircd.isupport import USERLEN
 from ircd.protocol import MAX_BODY, Message
 from ircd.replies import ReplyBuffer, safe_middle
@@ -51,6 +53,7 @@ def sasl_offered(server: Server) -> bool:
 def offered_caps(server: Server) -> dict[str, str]:
     """Capability -> value (shown to CAP LS 302 clients) for this server."""
     caps = dict.fromkeys(SUPPORTED_CAPS, "")
+    caps[MULTILINE] = MULTILINE_VALUE
     if sasl_offered(server):
         caps["sasl"] = "PLAIN,EXTERNAL"
     return caps

@@ -56,7 +56,8 @@ class Accounts:
 CAPS = (
     "account-notify away-notify batch echo-message extended-join invite-notify "
     "labeled-response message-tags multi-prefix sasl setname userhost-in-names "
-    "draft/chathistory extended-monitor chghost"
+    "draft/chathistory extended-monitor chghost draft/multiline draft/read-marker "
+    "draft/message-redaction draft/channel-rename"
 )
 
 #: Values that have broken servers: empty, spaces, colons, lists, masks, numbers.
@@ -112,6 +113,12 @@ TRICKY = [
     "z",
     "u",
     "\x01ACTION x\x01",
+    "+r1",
+    "-r1",
+    "draft/multiline",
+    "-force",
+    "+s",
+    "+cq-x",
 ]
 text = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\0\r\n"),
@@ -121,7 +128,9 @@ middle = st.one_of(st.sampled_from(TRICKY), text).filter(
     lambda p: p != "" and " " not in p and not p.startswith(":")
 )
 trailing = st.one_of(st.sampled_from(TRICKY), text)
-tag_keys = st.sampled_from(["+typing", "+draft/reply", "msgid", "time", "batch", "+a", "account"])
+tag_keys = st.sampled_from(
+    ["+typing", "+draft/reply", "msgid", "time", "batch", "+a", "account", "draft/multiline-concat"]
+)
 tags = st.dictionaries(tag_keys, st.one_of(st.sampled_from(TRICKY), text), max_size=3)
 
 
@@ -178,6 +187,15 @@ def test_every_command_survives_and_answers(
     if quits:
         return
     assert not fuzz.sink.closed, (line, got)
+    words = [*params, *([last] if last is not None else [])]
+    if (
+        command == "BATCH"
+        and len(words) > 2
+        and words[0][:1] == "+"
+        and words[1] == "draft/multiline"
+    ):
+        return  # a multiline batch opened: its label is answered when it closes
+
     assert any(m.tags.get("label") == "L1" for m in got), (line, got)
     assert not any(m.command == "400" and m.params[-1] == "Internal error" for m in got)
 

@@ -1,0 +1,202 @@
+"""Multi-line messages (IRCv3 draft/multiline): a client batch of PRIVMSG or NOTICE lines.
+
+    C: BATCH +r1 draft/multiline #chan
+    C: @batch=r1 PRIVMSG #chan :first line
+    C: @batch=r1;draft/multiline-concat PRIVMSG #chan : continued
+    C: BATCH -r1
+
+The lines wait on the client (`Client.multiline`, at most `MAX_LINES` lines and
+`MAX_BYTES` bytes of text) until the batch closes; then the whole is checked once (the
+channel's modes, the spamfilter over the joined text) and delivered: as a batch to
+clients with the capability, as separate lines to the others, each line kept in the
+history. Errors are standard replies (`FAIL BATCH MULTILINE_...`); a batch with an
+error delivers nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from ircd.channel import STATUS_PREFIXES
+from ircd.history import Entry, dm_key
+from ircd.notify import user_tags
+from ircd.protocol import Message, truncate_utf8
+from ircd.spamfilter import screen, server_notice
+
+if TYPE_CHECKING:
+    from ircd.client import Client
+    from ircd.replies import ReplyBuffer
+    from ircd.server import Server
+
+CAP: Final = "draft/multiline"
+CONCAT: Final = "draft/multiline-concat"
+#: Limits of one batch, announced as the capability's value.
+MAX_BYTES: Final = 4096
+MAX_LINES: Final = 24
+CAP_VALUE: Final = f"max-bytes={MAX_BYTES},max-lines={MAX_LINES}"
+
+
+class Multiline:
+    """A batch being received: its reference, target, command and lines so far."""
+
+    __slots__ = ("command", "error", "label", "lines", "ref", "size", "target")
+
+    def __init__(self, ref: str, target: str, label: str | None) -> None:
+        self.ref = ref
+        self.target = target
+        self.label = label
+        self.command: str | None = None
+        #: (text, concatenated to the line before it)
+        self.lines: list[tuple[str, bool]] = []
+        self.size = 0
+        #: The first problem found: (code, context, text); the batch then delivers nothing.
+        self.error: tuple[str, tuple[str, ...], str] | None = None
+
+
+def batch(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """BATCH +<ref> draft/multiline <target> | BATCH -<ref>
+
+    Opens or closes a multi-line message (draft/multiline); the lines in between carry
+    the tag batch=<ref>.
+    """
+    ref = msg.params[0]
+    if ref.startswith("+") and len(ref) > 1:
+        if len(msg.params) < 3 or msg.params[1] != CAP or CAP not in client.caps:
+            rb.fail("BATCH", "MULTILINE_INVALID", text="Only draft/multiline batches are accepted")
+            return
+        if client.multiline is not None:
+            rb.fail("BATCH", "MULTILINE_INVALID", text="A multiline batch is open already")
+            return
+        client.multiline = Multiline(ref[1:], msg.params[2], rb.label)
+        rb.label = None  # the answer to the label is the whole message, at the end
+        return
+    state = client.multiline
+    if not ref.startswith("-") or state is None or state.ref != ref[1:]:
+        rb.fail("BATCH", "MULTILINE_INVALID", text="No such batch open")
+        return
+    client.multiline = None
+    if rb.label is None:
+        rb.label = state.label
+    if state.error is None and not any(text for text, _ in state.lines):
+        state.error = ("MULTILINE_INVALID", (), "The batch holds no text")
+    if state.error is not None:
+        code, context, text = state.error
+        rb.fail("BATCH", code, *context, text=text)
+        return
+    _deliver(server, client, state, rb)
+
+
+def add_line(state: Multiline, msg: Message) -> None:
+    """Take one line tagged with the open batch's reference (no reply until the end)."""
+    if state.error is not None:
+        return
+    text = msg.params[1] if len(msg.params) > 1 else ""
+    concat = CONCAT in msg.tags
+    if msg.command not in ("PRIVMSG", "NOTICE") or (state.command not in (None, msg.command)):
+        state.error = ("MULTILINE_INVALID", (), "Only PRIVMSG or NOTICE, all the same")
+    elif not msg.params or msg.params[0] != state.target:
+        state.error = ("MULTILINE_INVALID_TARGET", (state.target,), "Lines must share the target")
+    elif concat and not text:
+        state.error = ("MULTILINE_INVALID", (), "An empty line cannot be concatenated")
+    elif len(state.lines) >= MAX_LINES:
+        state.error = ("MULTILINE_MAX_LINES", (str(MAX_LINES),), "Too many lines")
+    elif state.size + len(text.encode()) > MAX_BYTES:
+        state.error = ("MULTILINE_MAX_BYTES", (str(MAX_BYTES),), "Too many bytes")
+    else:
+        state.command = msg.command
+        state.lines.append((text, concat))
+        state.size += len(text.encode())
+
+
+def _joined(state: Multiline) -> str:
+    out = ""
+    for i, (text, concat) in enumerate(state.lines):
+        out += text if concat or i == 0 else "\n" + text
+    return out
+
+
+def _deliver(server: Server, client: Client, state: Multiline, rb: ReplyBuffer) -> None:
+    command = state.command or "PRIVMSG"
+    target = state.target
+    joined = _joined(state)
+    name = target.lstrip("".join(STATUS_PREFIXES.values()))
+    recipients: list[Client]
+    if name.startswith("#"):
+        channel = server.find_channel(name)
+        if channel is None or name != target:  # no STATUSMSG batches: kept simple
+            rb.fail("BATCH", "MULTILINE_INVALID_TARGET", target, text="No such channel")
+            return
+        if channel.send_refusal(client, command, joined) is not None:
+            rb.fail("BATCH", "MULTILINE_INVALID_TARGET", target, text="Cannot send to channel")
+            return
+        hit = screen(server, client, "channel", joined, rb)
+        if hit is not None:
+            if not client.closed:
+                server_notice(server, rb, f"Message blocked: {hit.spec.reason}")
+            return
+        target = channel.name
+        to_self = False
+        recipients = [c for c in channel.members if c is not client]
+        key = channel.folded
+    else:
+        user = server.find_nick(name)
+        if user is None:
+            if not server.hooks.message_to_absent(client, name, command, joined.replace("\n", " ")):
+                rb.fail("BATCH", "MULTILINE_INVALID_TARGET", target, text="No such nick")
+            return
+        hit = screen(server, client, "private", joined, rb)
+        if hit is not None:
+            if not client.closed:
+                server_notice(server, rb, f"Message blocked: {hit.spec.reason}")
+            return
+        target = user.name
+        to_self = user is client
+        recipients = [] if to_self else [user]
+        key = dm_key(server.fold(client.name), server.fold(user.name))
+    client.last_active = server.clock()
+    budget = server.text_budget(client, command, target)
+    tags = user_tags(client)
+    # Without the capability: each line on its own, each kept in the history.
+    plain = []
+    for text, _ in state.lines:
+        line = truncate_utf8(text, budget) or " "
+        msg = Message(
+            source=client.prefix,
+            command=command,
+            params=(target, line),
+            tags=server.relay_tags(tags),
+        )
+        plain.append(msg)
+        if server.history.size:
+            server.history.add(
+                key, Entry(at=server.wallclock(), msgid=msg.tags["msgid"], message=msg)
+            )
+    ref = server.batch_id()
+    batched = [
+        Message(
+            source=client.prefix,
+            command="BATCH",
+            params=(f"+{ref}", CAP, target),
+            tags=server.relay_tags(tags),
+        ),
+        *(
+            Message(
+                source=client.prefix,
+                command=command,
+                params=(target, truncate_utf8(text, budget) or " "),
+                tags={"batch": ref, CONCAT: ""} if concat else {"batch": ref},
+            )
+            for text, concat in state.lines
+        ),
+        Message(source=client.prefix, command="BATCH", params=(f"-{ref}",)),
+    ]
+    able = [c for c in recipients if CAP in c.caps and "batch" in c.caps]
+    others = [c for c in recipients if not (CAP in c.caps and "batch" in c.caps)]
+    for msg in batched:
+        server.fanout(able, msg)
+    for msg in plain:
+        server.fanout(others, msg)
+    if "echo-message" in client.caps or to_self:
+        # The sender's copy (echo, or a message to yourself), with the label if any.
+        for msg in batched if CAP in client.caps and "batch" in client.caps else plain:
+            rb.add(msg)
