@@ -42,6 +42,9 @@ added commands                    ``server.MAX_EXTRA_COMMANDS``
 input per client (LineBuffer)     ``protocol.MAX_LINE`` per line, ``limits.recvq`` queued
 output per client                 ``limits.sendq`` (then "SendQ exceeded")
 SASL message                      ``commands.sasl.MAX_MESSAGE`` bytes, state per client
+metadata of a user or channel     ``commands.metadata.MAX_KEYS`` keys of
+                                  ``commands.metadata.MAX_VALUE`` bytes
+metadata subscriptions            ``commands.metadata.MAX_SUBS`` per client
 multiline batch being received    ``commands.multiline.MAX_LINES`` lines and
                                   ``commands.multiline.MAX_BYTES`` bytes, per client
 pending tasks (Server.runner)     one deferred command per client, one per ban write

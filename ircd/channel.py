@@ -48,6 +48,7 @@ class Channel:
         "limit",
         "lists",
         "members",
+        "metadata",
         "modes",
         "name",
         "topic",
@@ -69,6 +70,8 @@ class Channel:
         # Folded nicks invited past +i; a dict keeps insertion order for eviction.
         self.invites: dict[str, None] = {}
         self.lists = ChannelLists()
+        #: draft/metadata-2 keys (at most ircd.commands.metadata.MAX_KEYS).
+        self.metadata: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"<Channel {self.name} ({len(self.members)})>"

@@ -86,6 +86,8 @@ class Client:
         "last_active",
         "last_recv",
         "lines",
+        "meta_subs",
+        "metadata",
         "modes",
         "monitoring",
         "multiline",
@@ -142,6 +144,10 @@ class Client:
         self.channels: dict[str, Channel] = {}
         # Folded nicks this client MONITORs (insertion order, for MONITOR L).
         self.monitoring: dict[str, None] = {}
+        #: draft/metadata-2: this user's keys, and the keys this client follows (bounded
+        #: by ircd.commands.metadata.MAX_KEYS and MAX_SUBS).
+        self.metadata: dict[str, str] = {}
+        self.meta_subs: dict[str, None] = {}
         self.lines = LineBuffer(max_line)
         self.connected_at = now
         self.last_recv = now

@@ -21,6 +21,7 @@ from ircd.commands import (
     info,
     ircv3,
     message,
+    metadata,
     mode,
     multiline,
     oper,
@@ -112,6 +113,8 @@ COMMANDS: Final = MappingProxyType(
         "NOTICE": CommandSpec(message.notice, 0),
         "TAGMSG": CommandSpec(message.tagmsg, 1),
         "AWAY": CommandSpec(message.away, 0),
+        # metadata.py
+        "METADATA": CommandSpec(metadata.metadata, 0),
         # multiline.py
         "BATCH": CommandSpec(multiline.batch, 1),
         # redaction.py

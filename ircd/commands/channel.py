@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
 from ircd.channel import Channel, prefix_for
+from ircd.commands.metadata import after_join as metadata_after_join
 from ircd.isupport import MAX_TARGETS
 from ircd.notify import user_tags
 from ircd.protocol import Message
@@ -77,6 +78,7 @@ def _join_one(server: Server, client: Client, name: str, key: str | None, rb: Re
     if channel.topic:
         send_topic(server, channel, rb)
     send_names(server, client, channel, rb)
+    metadata_after_join(server, client, channel, rb)
 
 
 _JOIN_ERRORS: Final = MappingProxyType(

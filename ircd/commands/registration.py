@@ -6,6 +6,8 @@ import re
 from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
+from ircd.commands.metadata import CAP as METADATA
+from ircd.commands.metadata import CAP_VALUE as METADATA_VALUE
 from ircd.commands.multiline import CAP as MULTILINE
 from ircd.commands.multiline import CAP_VALUE as MULTILINE_VALUE
 from ircd.isupport import USERLEN
@@ -54,6 +56,7 @@ def offered_caps(server: Server) -> dict[str, str]:
     """Capability -> value (shown to CAP LS 302 clients) for this server."""
     caps = dict.fromkeys(SUPPORTED_CAPS, "")
     caps[MULTILINE] = MULTILINE_VALUE
+    caps[METADATA] = METADATA_VALUE
     if sasl_offered(server):
         caps["sasl"] = "PLAIN,EXTERNAL"
     return caps
@@ -220,6 +223,7 @@ def cap(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pendin
         ok = bool(wanted) and all(name in offered for name in names)
         if ok and client.cap_version >= 302 and "-cap-notify" in wanted:
             ok = False  # cap-notify cannot be disabled once implied by 302
+        new_metadata = ok and METADATA in names and METADATA not in client.caps
         if ok:
             for item, name in zip(wanted, names, strict=True):
                 if item.startswith("-"):
@@ -232,6 +236,9 @@ def cap(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pendin
                 source=server.name, command="CAP", params=(client.name, "ACK" if ok else "NAK", raw)
             )
         )
+        if new_metadata and METADATA in client.caps:
+            # draft/metadata-2: the client's stored keys, none here: an empty batch (MUST).
+            rb.batch("metadata", (), [])
     elif sub == "END":
         if not client.registered and client.cap_negotiating:
             client.cap_negotiating = False

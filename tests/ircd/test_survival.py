@@ -119,6 +119,11 @@ TRICKY = [
     "-force",
     "+s",
     "+cq-x",
+    "SET",
+    "SUB",
+    "CLEAR",
+    "SYNC",
+    "url",
 ]
 text = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\0\r\n"),
