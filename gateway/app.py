@@ -25,6 +25,7 @@ from gateway.bridge import Bridge, RadioSession
 from gateway.callsign import Callsign, parse_callsign
 from gateway.config import Config, ConfigError, RadioPort, TelnetListener, load_config
 from gateway.ircside import CallsignNicks, StoreBanStore, TotpAccounts
+from gateway.operators import RadioCommands
 from gateway.private_files import write_private_file
 from gateway.radio_ports import RadioPorts
 from gateway.session.transport import Transport
@@ -103,6 +104,12 @@ class Gateway:
             )
             await self.bridge.start()
             self.nicks.absent = self.bridge.message_to_absent
+            RadioCommands(
+                self.bridge,
+                clock=self.clock,
+                transmitting=lambda: self.transmitting,
+                set_transmit=self.set_transmit,
+            ).install(self.irc.server)
             for listener in self.config.telnet_listen:
                 await self._start_listener(listener)
             self.transmitting = await self._transmit_wanted()

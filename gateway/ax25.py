@@ -43,6 +43,8 @@ class AX25Stream:
         paclen = conn.link.params.paclen
         self._window = conn.link.params.k * paclen
         self.chunk_bytes = paclen
+        self.bytes_in = 0
+        self.bytes_out = 0
         path = ",".join(str(d) for d in conn.path)
         self.via = f"AX.25 {port_name}" + (f" via {path}" if path else "")
         self.host_kind = f"ax25.{port_name}"
@@ -53,6 +55,7 @@ class AX25Stream:
     # -- from the link -------------------------------------------------------------
 
     def _data(self, data: bytes) -> None:
+        self.bytes_in += len(data)
         if self._gone_told:
             return
         for item in self._reader.feed(data):
@@ -92,7 +95,9 @@ class AX25Stream:
     def write(self, text: str) -> None:
         if self.conn.closed:
             return
-        self.conn.send(encode_text(text, eol=b"\r"))
+        data = encode_text(text, eol=b"\r")
+        self.conn.send(data)
+        self.bytes_out += len(data)
         self._want_ready = True
         self._progress()
 

@@ -22,7 +22,13 @@ from gateway import chatstore
 from gateway.callsign import Callsign, parse_callsign
 from gateway.config import BridgeConfig
 from gateway.session import chat
-from gateway.session.chatrender import callsign_text, nick_for, split_ctcp, strip_formatting
+from gateway.session.chatrender import (
+    callsign_text,
+    nick_for,
+    nick_from_typed,
+    split_ctcp,
+    strip_formatting,
+)
 from gateway.session.transport import Transport
 from gateway.store import AsyncStore
 from ircd.admission import AttachError
@@ -357,6 +363,14 @@ class Bridge:
             sessions.discard(session)
             if not sessions:
                 del self.by_base[session.callsign.base]
+
+    def sessions(self) -> list[RadioSession]:
+        """Every logged-in radio session."""
+        return list(self.by_nick.values())
+
+    def find(self, call: str) -> RadioSession | None:
+        """The session of a callsign as typed (`KN4XYZ-5`, `2E0ABC`), or None."""
+        return self.by_nick.get(self._fold(nick_from_typed(call.strip())))
 
     def end_all(self, farewell: str, reason: str) -> None:
         for session in list(self.by_nick.values()):

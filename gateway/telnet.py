@@ -103,6 +103,8 @@ class TelnetConnection(asyncio.Protocol):
         self.via = f"{kind} {self.config.label}"
         self.host_kind = f"{kind.lower()}.{self.config.label}"
         self.chunk_bytes = self.config.packet_bytes
+        self.bytes_in = 0
+        self.bytes_out = 0
 
     # -- asyncio.Protocol --------------------------------------------------------
 
@@ -122,6 +124,7 @@ class TelnetConnection(asyncio.Protocol):
         self._task = self._loop.create_task(self._session())
 
     def data_received(self, data: bytes) -> None:
+        self.bytes_in += len(data)
         for item in self._reader.feed(data):
             if self._gone:
                 return
@@ -228,6 +231,7 @@ class TelnetConnection(asyncio.Protocol):
         packet, wait = self._pacer.next_packet(now)
         if packet:
             self._transport.write(packet)
+            self.bytes_out += len(packet)
         if self._pacer.pending == 0:
             self._drained.set()
             # Ready for more once the link has carried what it was given.

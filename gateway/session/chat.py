@@ -96,6 +96,8 @@ class ChatSession:
         self.callsign: Callsign | None = known_callsign
         self.nick = ""
         self.since = 0.0
+        #: When the user last typed a line (idle time for operators).
+        self.last_input = now
         self._login = login.Login(
             callsign_first=callsign_first,
             attempts=settings.attempts,
@@ -148,6 +150,7 @@ class ChatSession:
     def line(self, text: str, now: float) -> list[Action]:
         """A line the user typed (without its line end)."""
         self._now = now
+        self.last_input = now
         if self.phase is Phase.LOGIN:
             self._nocall_at = None
             for action in self._login.line(text):

@@ -37,6 +37,9 @@ class Transport(Protocol):
     host_kind: str
     #: The most the session hands over at once (one packet).
     chunk_bytes: int
+    #: Bytes sent to the user and received from them so far (for operators).
+    bytes_out: int
+    bytes_in: int
 
     def bind(self, events: TransportEvents) -> None:
         """Start delivering events (those that came before are delivered now, in order)."""

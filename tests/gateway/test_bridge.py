@@ -32,6 +32,8 @@ class MemoryTransport:
     via = "memory"
     host_kind = "memory.test"
     chunk_bytes = 256
+    bytes_in = 0
+    bytes_out = 0
 
     def __init__(self) -> None:
         self.events: TransportEvents | None = None

@@ -1,0 +1,83 @@
+"""IRC operators and the radio side: `RADIO` over a real socket against `gateway run`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ircd.passwords import hash_password
+from tests.gateway.support import GatewayProcess, enroll, free_port, run_cli
+from tests.gateway.test_bridge_e2e import bridge_config, radio_login
+from tests.gateway.test_integration import wait_for_fresh_step
+from tests.ircd.conftest import LiveClient
+
+Spawn = Callable[[Path], GatewayProcess]
+
+
+async def notices_until(client: LiveClient, end: str) -> list[str]:
+    """Server notices up to (and including) the one containing `end`."""
+    out = []
+    while True:
+        msg = await client.expect("NOTICE")
+        out.append(msg.params[-1])
+        if end in msg.params[-1]:
+            return out
+
+
+async def test_operator_lists_kicks_and_switches_the_transmitter(
+    tmp_path: Path, spawn_gateway: Spawn
+) -> None:
+    bpq, irc_port = free_port(), free_port()
+    config = bridge_config(tmp_path, bpq, irc_port)
+    config.write_text(
+        config.read_text().replace(
+            "irc:\n", f"irc:\n  opers: [{{name: sysop, password_hash: '{hash_password('pw')}'}}]\n"
+        )
+    )
+    wait_for_fresh_step()
+    totp = enroll(config, "N0TEST")
+    gw = spawn_gateway(config)
+    await gw.start()
+    ham = await radio_login(bpq, "N0TEST-5", totp.now())
+
+    user = await LiveClient.connect(irc_port)
+    await user.register("user")
+    for line in ("RADIO SESSIONS", "RADIO KICK N0TEST-5", "RADIO TX OFF"):
+        await user.send(line)
+        assert (await user.expect("481")).params[-1].startswith("Permission Denied")
+
+    op = await LiveClient.connect(irc_port)
+    await op.register("sysop")
+    await op.send("OPER sysop pw")
+    await op.expect("381")
+    await op.send("RADIO SESSIONS")
+    lines = await notices_until(op, "radio session(s).")
+    assert lines[-1] == "1 radio session(s)."
+    assert lines[0].startswith("N0TEST-5 (N0TEST-5) via BPQ node1, since ")
+    assert "idle 0s" in lines[0] and "bytes to the user" in lines[0]
+
+    await op.send("RADIO ENROLL K1ABC")
+    assert "console" in (await notices_until(op, "console"))[-1]
+
+    await op.send("RADIO KICK n0test-5 time for the net")
+    assert "ended the radio session of N0TEST-5" in (await notices_until(op, "ended"))[-1]
+    farewell = await ham.expect_close()
+    assert farewell.endswith(b"Disconnected by sysop: time for the net\r\n")
+    await gw.wait_log(r"N0TEST-5 on BPQ node1: session ends \(kicked by operator sysop\)")
+    await op.send("RADIO SESSIONS")
+    assert await notices_until(op, "No radio sessions.")
+
+    await op.send("RADIO TX")
+    assert (await notices_until(op, "transmitter"))[-1] == "The transmitter is on."
+    await op.send("RADIO TX OFF")
+    assert (await notices_until(op, "switched"))[-1] == "sysop switched the transmitter OFF"
+    await gw.wait_log("radio transmitter OFF")
+    assert "radio transmitter switch: off" in run_cli(config, "radio", "status").stdout
+    await op.send("RADIO TX ON")
+    await notices_until(op, "switched the transmitter ON")
+    assert "switch: on" in run_cli(config, "radio", "status").stdout
+    await op.send("HELP RADIO")
+    assert "RADIO <SESSIONS|KICK|TX|HELP>" in (await op.expect("704", "705")).params[-1]
+    await user.close()
+    await op.close()
+    assert await gw.stop() == 0
