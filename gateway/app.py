@@ -26,6 +26,7 @@ from gateway.callsign import Callsign, parse_callsign
 from gateway.config import Config, ConfigError, RadioPort, TelnetListener, load_config
 from gateway.ircside import CallsignNicks, StoreBanStore, TotpAccounts
 from gateway.operators import RadioCommands
+from gateway.opernotices import OperatorAlerts
 from gateway.private_files import write_private_file
 from gateway.radio_ports import RadioPorts
 from gateway.session.transport import Transport
@@ -68,6 +69,7 @@ class Gateway:
         self._stop = asyncio.Event()
         self.irc: IrcServer | None = None
         self.bridge: Bridge | None = None
+        self._alerts: OperatorAlerts | None = None
         self.radio = RadioPorts(self._run_radio_session)
         self.nicks = CallsignNicks()
         self.transmitting = False
@@ -104,6 +106,11 @@ class Gateway:
             )
             await self.bridge.start()
             self.nicks.absent = self.bridge.message_to_absent
+            irc = self.irc
+            self._alerts = OperatorAlerts(
+                irc.server.notice_opers, asyncio.get_running_loop(), time.monotonic
+            )
+            self._alerts.install()
             RadioCommands(
                 self.bridge,
                 clock=self.clock,
@@ -159,6 +166,9 @@ class Gateway:
         await self.radio.stop(SHUTDOWN_FAREWELL)
         for key in list(self._listeners):
             await self._stop_listener(key, SHUTDOWN_FAREWELL)
+        if self._alerts is not None:
+            self._alerts.remove()
+            self._alerts = None
         if self.bridge is not None:
             self.nicks.absent = None
             await self.bridge.stop()

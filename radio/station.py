@@ -275,6 +275,8 @@ class Station:
             if len(self._held) >= MAX_HELD_FRAMES:
                 self.stats.dropped_duty += 1
                 return
+            if not self._held:
+                log.warning("%s: duty-cycle limit reached; holding frames", self.name)
             self._held.append(frame)
             self._schedule_held()
             return
