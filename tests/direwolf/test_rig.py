@@ -5,8 +5,12 @@ If this fails, the rig (not our AX.25 stack) is broken.
 
 from __future__ import annotations
 
+import pytest
+
 from tests.direwolf.agw import AgwClient, AgwFrame
 from tests.direwolf.rig import DireWolfRig
+
+pytestmark = pytest.mark.slow
 
 TIMEOUT = 60
 

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.gateway.support import Client, GatewayProcess, enroll, free_port
-from tests.gateway.test_integration import wait_for_fresh_step
 from tests.ircd.conftest import LiveClient
 
 Spawn = Callable[[Path], GatewayProcess]
@@ -41,7 +40,6 @@ async def test_bpq_user_and_irc_client_chat_and_mailbox(
 ) -> None:
     bpq, irc_port = free_port(), free_port()
     config = bridge_config(tmp_path, bpq, irc_port)
-    wait_for_fresh_step()
     totp = enroll(config, "N0TEST")
     step = int(time.time() // 30)
     gw = spawn_gateway(config)
@@ -102,7 +100,6 @@ async def test_archive_takeover_and_digit_callsigns(tmp_path: Path, spawn_gatewa
     bpq, irc_port = free_port(), free_port()
     archive = "  archive: {channels: [news]}\n"
     config = bridge_config(tmp_path, bpq, irc_port, archive)
-    wait_for_fresh_step()
     totp = enroll(config, "2E0ABC")
     step = int(time.time() // 30)
     gw = spawn_gateway(config)

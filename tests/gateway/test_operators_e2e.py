@@ -8,7 +8,6 @@ from pathlib import Path
 from ircd.passwords import hash_password
 from tests.gateway.support import GatewayProcess, enroll, free_port, run_cli
 from tests.gateway.test_bridge_e2e import bridge_config, radio_login
-from tests.gateway.test_integration import wait_for_fresh_step
 from tests.ircd.conftest import LiveClient
 
 Spawn = Callable[[Path], GatewayProcess]
@@ -34,7 +33,6 @@ async def test_operator_lists_kicks_and_switches_the_transmitter(
             "irc:\n", f"irc:\n  opers: [{{name: sysop, password_hash: '{hash_password('pw')}'}}]\n"
         )
     )
-    wait_for_fresh_step()
     totp = enroll(config, "N0TEST")
     gw = spawn_gateway(config)
     await gw.start()
