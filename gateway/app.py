@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from gateway import audit
 from gateway.auth.service import Authenticator
 from gateway.ax25 import AX25Stream
 from gateway.bridge import Bridge, RadioSession
@@ -113,9 +114,11 @@ class Gateway:
             self._alerts.install()
             RadioCommands(
                 self.bridge,
+                self.store,
                 clock=self.clock,
                 transmitting=lambda: self.transmitting,
                 set_transmit=self.set_transmit,
+                revoked=self._revoked,
             ).install(self.irc.server)
             for listener in self.config.telnet_listen:
                 await self._start_listener(listener)
@@ -335,6 +338,13 @@ class Gateway:
             self.irc.server.notice_opers(result.alert)
         return result.ok
 
+    async def _revoked(self, base: str) -> None:
+        """A callsign was revoked from IRC: its nick is free and its sessions end now."""
+        assert self.store is not None
+        self.nicks.enrolled = await self.store.call(Store.enrolled_callsigns)
+        if self.bridge is not None:
+            self.bridge.end_sessions(base, REVOKED, "revoked")
+
     # -- background work ---------------------------------------------------------
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -359,6 +369,7 @@ class Gateway:
                 await self.store.call(Store.prune, now, self.config.auth.callsign.forget_after)
                 if self.bridge is not None:
                     await self.bridge.prune()
+                await self.store.call(audit.prune, now)
                 next_prune = now + PRUNE_INTERVAL
             current = await self.store.call(Store.data_version)
             if current == version:

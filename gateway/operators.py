@@ -7,10 +7,14 @@ it is, without scripts:
 
     /quote RADIO SESSIONS             who is on: callsign, path, since, idle, bytes
     /quote RADIO KICK KN4XYZ-5 [why]  end a session; the radio user reads the reason
+    /quote RADIO REVOKE KN4XYZ        as `gateway revoke`: the secret is gone, sessions end
     /quote RADIO TX [ON|OFF]          the transmitter switch (as `gateway radio on|off`)
+    /quote RADIO AUDIT [n]            the last n entries of the audit trail
     /quote RADIO HELP
 
-Enrollment stays on the sysop's console: a TOTP secret never travels over IRC.
+Enrollment stays on the sysop's console: a TOTP secret never travels over IRC. Every
+action is recorded in the audit trail (`gateway.audit`) with the operator, the
+address, and the result.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from gateway import audit
+from gateway.callsign import parse_base_callsign
+from gateway.store import AsyncStore, Store
 from ircd.protocol import Message
 
 if TYPE_CHECKING:
@@ -33,9 +40,13 @@ log = logging.getLogger("gateway.operators")
 HELP = (
     "RADIO SESSIONS: callsign, path, logged in since, idle, bytes to the user / from the user",
     "RADIO KICK <callsign> [reason]: end that session; the user reads the reason",
+    "RADIO REVOKE <callsign>: remove the enrollment (as gateway revoke); its sessions end",
     "RADIO TX [ON|OFF]: show or switch the transmitter of every radio port",
+    "RADIO AUDIT [n]: the last n (default 20) entries of the audit trail",
     "RADIO ENROLL: refused here; enroll on the sysop's console (gateway enroll)",
 )
+AUDIT_DEFAULT = 20
+AUDIT_MAX = 200
 ENROLL_REFUSED = (
     "Enrollment stays on the sysop's console (gateway enroll CALLSIGN): "
     "a TOTP secret never travels over IRC."
@@ -48,15 +59,20 @@ class RadioCommands:
     def __init__(
         self,
         bridge: Bridge,
+        store: AsyncStore,
         *,
         clock: Callable[[], float],
         transmitting: Callable[[], bool],
         set_transmit: Callable[[bool], Awaitable[None]],
+        revoked: Callable[[str], Awaitable[None]],
     ) -> None:
+        """`revoked(base)`: the application refreshes its enrolled set and ends sessions."""
         self.bridge = bridge
+        self.store = store
         self.clock = clock
         self._transmitting = transmitting
         self._set_transmit = set_transmit
+        self._revoked = revoked
 
     def install(self, server: Server) -> None:
         server.add_command("RADIO", self.handle, min_params=1, oper_only=True)
@@ -64,24 +80,30 @@ class RadioCommands:
     def handle(
         self, server: Server, client: Client, msg: Message, rb: ReplyBuffer
     ) -> Pending | None:
-        """RADIO <SESSIONS|KICK|TX|HELP> [...]
+        """RADIO <SESSIONS|KICK|REVOKE|TX|AUDIT|HELP> [...]
 
-        The radio side, for operators: who is on the air, end a session, the
-        transmitter switch. RADIO HELP lists the subcommands.
+        The radio side, for operators: who is on the air, end a session, revoke a
+        callsign, the transmitter switch, the audit trail. RADIO HELP lists them.
         """
         sub = msg.params[0].upper()
         args = msg.params[1:]
         if sub in ("SESSIONS", "WHO", "LIST"):
             self._sessions(server, client, rb)
         elif sub == "KICK" and args:
-            self._kick(server, client, rb, args[0], " ".join(args[1:]).strip())
+            return self._kick(server, client, rb, args[0], " ".join(args[1:]).strip())
+        elif sub == "REVOKE" and args:
+            return self._revoke(server, client, args[0])
         elif sub == "TX" and not args:
             state = "on" if self._transmitting() else "off"
             _notice(server, client, rb, f"The transmitter is {state}.")
         elif sub == "TX" and args[0].upper() in ("ON", "OFF"):
             return self._switch(server, client, args[0].upper() == "ON")
+        elif sub == "AUDIT" and (not args or args[0].isdigit()):
+            count = min(int(args[0]) if args else AUDIT_DEFAULT, AUDIT_MAX)
+            return self._audit(server, client, count)
         elif sub == "ENROLL":
             _notice(server, client, rb, ENROLL_REFUSED)
+            return self._record(client, f"enroll {' '.join(args)}".strip(), "refused")
         else:
             for line in HELP:
                 _notice(server, client, rb, line)
@@ -108,22 +130,68 @@ class RadioCommands:
             f"{t.bytes_out} bytes to the user, {t.bytes_in} from"
         )
 
-    def _kick(self, server: Server, client: Client, rb: ReplyBuffer, call: str, why: str) -> None:
+    def _kick(
+        self, server: Server, client: Client, rb: ReplyBuffer, call: str, why: str
+    ) -> Pending:
         session = self.bridge.find(call)
+        action = f"kick {call}" + (f" ({why})" if why else "")
         if session is None:
             _notice(server, client, rb, f"No radio session for {call}.")
-            return
+            return self._record(client, action, "no such session")
         reason = f"Disconnected by {client.name}" + (f": {why}" if why else ".")
         log.warning("%s ended the session of %s (%s)", client.name, session.callsign, why or "-")
         session.end(reason, f"kicked by operator {client.name}")
         server.notice_opers(f"{client.name} ended the radio session of {session.callsign}", rb)
+        return self._record(client, action, "done")
+
+    async def _revoke(self, server: Server, client: Client, call: str) -> None:
+        base = parse_base_callsign(call.upper())
+        if base is None:
+            text, result = f"Not a callsign without SSID: {call}", "bad callsign"
+        elif await self.store.call(_revoke, base):
+            await self._revoked(base)
+            text, result = f"{client.name} revoked {base}", "done"
+            log.warning("%s", text)
+        else:
+            text, result = f"{base} is not enrolled.", "not enrolled"
+        await self._record(client, f"revoke {call}", result)
+        if client.closed:
+            return
+        if result == "done":
+            server.notice_opers(text, server.replies(client))
+        else:
+            _notice(server, client, server.replies(client), text)
 
     async def _switch(self, server: Server, client: Client, on: bool) -> None:
         await self._set_transmit(on)
         text = f"{client.name} switched the transmitter {'ON' if on else 'OFF'}"
         log.warning("%s", text)
+        await self._record(client, f"tx {'on' if on else 'off'}", "done")
         if not client.closed:
             server.notice_opers(text, server.replies(client))
+
+    async def _audit(self, server: Server, client: Client, count: int) -> None:
+        entries = await self.store.call(audit.since, 0.0, count)
+        if client.closed:
+            return
+        rb = server.replies(client)
+        for e in entries:
+            when = time.strftime("%Y-%m-%d %H:%MZ", time.gmtime(e.at))
+            _notice(server, client, rb, f"{when} {e.who} from {e.source}: {e.action} -> {e.result}")
+        _notice(server, client, rb, f"{len(entries)} audit entries shown.")
+
+    async def _record(self, client: Client, action: str, result: str) -> None:
+        who = f"irc:{client.name} (oper {client.oper})"
+        entry = audit.Entry(self.clock(), who, client.ip, action, result)
+        await self.store.call(audit.record, entry)
+
+
+def _revoke(store: Store, callsign: str) -> bool:
+    """As `gateway revoke`: the enrollment and its failure counts go, in one transaction."""
+    with store.transaction():
+        found = store.delete_user(callsign)
+        store.clear_callsign(callsign)
+    return found
 
 
 def _notice(server: Server, client: Client, rb: ReplyBuffer, text: str) -> None:

@@ -83,6 +83,16 @@ CREATE TABLE IF NOT EXISTS read_markers (
     n        INTEGER NOT NULL,          -- the last message number read
     PRIMARY KEY (callsign, channel)
 );
+-- The audit trail (gateway/audit.py): operator and console actions.
+CREATE TABLE IF NOT EXISTS audit (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    at     REAL NOT NULL,
+    who    TEXT NOT NULL,
+    source TEXT NOT NULL,
+    action TEXT NOT NULL,
+    result TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
 CREATE INDEX IF NOT EXISTS archive_at ON archive (at);
 CREATE INDEX IF NOT EXISTS mailbox_at ON mailbox (at);
 CREATE INDEX IF NOT EXISTS source_penalties_until ON source_penalties (until);

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from ircd.passwords import hash_password
-from tests.gateway.support import GatewayProcess, enroll, free_port, run_cli
+from tests.gateway.support import Client, GatewayProcess, enroll, free_port, run_cli
 from tests.gateway.test_bridge_e2e import bridge_config, radio_login
 from tests.ircd.conftest import LiveClient
 
@@ -74,8 +75,34 @@ async def test_operator_lists_kicks_and_switches_the_transmitter(
     await op.send("RADIO TX ON")
     await notices_until(op, "switched the transmitter ON")
     assert "switch: on" in run_cli(config, "radio", "status").stdout
+    # Revoking from IRC: the secret is gone and a login is refused like any failure.
+    await op.send("RADIO REVOKE n0test")
+    assert (await notices_until(op, "revoked"))[-1] == "sysop revoked N0TEST"
+    again = await Client.connect(bpq, b"N0TEST\r\n")
+    await again.expect("Code: ")
+    again.send(totp.at(time.time() + 30).encode() + b"\r")
+    await again.expect("Login failed.")
+    again.close()
+    await op.send("RADIO REVOKE N0TEST")
+    assert (await notices_until(op, "enrolled"))[-1] == "N0TEST is not enrolled."
+
+    # Every action is in the audit trail, with who, from where and the result.
+    await op.send("RADIO AUDIT")
+    trail = await notices_until(op, "audit entries shown.")
+    actions = [line.split(": ", 1)[1] for line in trail[:-1]]
+    assert actions == [
+        "enroll K1ABC -> refused",
+        "kick n0test-5 (time for the net) -> done",
+        "tx off -> done",
+        "tx on -> done",
+        "revoke n0test -> done",
+        "revoke N0TEST -> not enrolled",
+    ]
+    assert " irc:sysop (oper sysop) from 127.0.0.1" in trail[0]
+
     await op.send("HELP RADIO")
-    assert "RADIO <SESSIONS|KICK|TX|HELP>" in (await op.expect("704", "705")).params[-1]
+    syntax = (await op.expect("704", "705")).params[-1]
+    assert "RADIO <SESSIONS|KICK|REVOKE|TX|AUDIT|HELP>" in syntax
     await user.close()
     await op.close()
     assert await gw.stop() == 0
