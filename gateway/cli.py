@@ -83,8 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     add("users", _users, "list enrolled callsigns and penalties (never secrets)")
     p = add("revoke", _revoke, "remove a callsign's enrollment; its sessions end")
     p.add_argument("callsign")
-    p = add("unlock", _unlock, "clear the penalties of a callsign or an IP address")
-    p.add_argument("target", metavar="CALLSIGN|IP")
+    p = add("unlock", _unlock, "clear the penalties of a callsign, an IP address or a node")
+    p.add_argument("target", metavar="CALLSIGN|IP|NODE")
     p = add("radio", _radio, "switch the radio transmitter of a running gateway off or on")
     p.add_argument("switch", choices=("off", "on", "status"))
     add("hash-password", _hash_password, "print an Argon2id hash for irc.opers[].password_hash")
@@ -175,30 +175,38 @@ def _users(args: argparse.Namespace) -> int:
     try:
         users = store.list_users()
         sources = store.sources(now)
+        nodes = store.nodes()
     finally:
         store.close()
-    print(f"{'CALLSIGN':<8} {'ENROLLED':<17} {'LAST LOGIN':<17} PENALTY")
+    print(f"{'CALLSIGN':<8} {'ENROLLED':<17} {'LAST LOGIN':<17} GUESSING BUDGET")
     for u in users:
-        state = penalties.callsign_current(
-            penalties.CallsignState(u.failures, u.last_failure or 0.0), now, cfg.callsign
-        )
-        until = penalties.callsign_next_check(state, cfg.callsign)
-        if until > now:
-            penalty = f"{state.failures} failures, next check after {_fmt_time(until)}"
-        elif state.failures:
-            penalty = f"{state.failures} recent failures"
-        else:
-            penalty = "none"
+        penalty = _budget_text(penalties.budget_at(u.budget, now, cfg.callsign), cfg.callsign)
         enrolled, last = _fmt_time(u.enrolled_at), _fmt_time(u.last_login)
         print(f"{u.callsign:<8} {enrolled:<17} {last:<17} {penalty}")
     if not users:
         print("(no callsigns enrolled)")
+    spent = [(n, penalties.budget_at(b, now, cfg.node)) for n, b in nodes]
+    spent = [(n, b) for n, b in spent if b.level > 0]
+    if spent:
+        print("\nNodes with wrong codes (budget across callsigns):")
+        for node, b in spent:
+            print(f"  {node}: {_budget_text(b, cfg.node)}")
     blocked = [s for s in sources if penalties.source_blocked(s[1], now, cfg.source)]
     if blocked:
         print("\nSources refused for now:")
         for source, until, failures in blocked:
             print(f"  {source}: {failures} failures, until {_fmt_time(until)}")
     return EXIT_OK
+
+
+def _budget_text(b: penalties.Budget, cfg: penalties.BudgetConfig) -> str:
+    if not b.failures and b.level == 0:
+        return "full"
+    left = max(0, int(cfg.burst - b.level + 1e-9))
+    text = f"{left}/{cfg.burst} left, {b.failures} wrong since {_fmt_time(b.since)}"
+    if not penalties.budget_allows(b, cfg):
+        text += f", next check after {_fmt_time(penalties.budget_next_check(b, cfg))}"
+    return text
 
 
 def _revoke(args: argparse.Namespace) -> int:
@@ -264,17 +272,24 @@ def _hash_password(args: argparse.Namespace) -> int:
 
 
 def _unlock(args: argparse.Namespace) -> int:
+    """Clear penalties and budgets. A callsign's budget refilled gives a guesser a new
+    burst too: this is the sysop's decision, never something a strategy can cause."""
     target = args.target.strip()
+    node = target
     try:
         suffix = f":ip:{ipaddress.ip_address(target)}"
         callsign = None
     except ValueError:
-        callsign = _callsign_arg(target)
-        suffix = f":call:{callsign}"
+        if ":" in target:  # a node as `gateway users` names it (telnet:bpq, ax25:vhf)
+            suffix, callsign = None, None
+        else:
+            callsign = _callsign_arg(target)
+            suffix = f":call:{callsign}"
     store = Store.open(_config(args))
     try:
         with store.transaction():
-            cleared = store.clear_sources(suffix)
+            cleared = store.clear_sources(suffix) if suffix else 0
+            cleared += store.clear_nodes(node, suffix if callsign is None else None)
             if callsign is not None and store.clear_callsign(callsign):
                 cleared += 1
     finally:

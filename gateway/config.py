@@ -27,6 +27,7 @@ __all__ = [
     "CallsignDelayConfig",
     "Config",
     "ConfigError",
+    "NodeBudgetConfig",
     "RadioConfig",
     "RadioPort",
     "SourcePenaltyConfig",
@@ -53,14 +54,37 @@ class SourcePenaltyConfig:
 
 @dataclass(frozen=True, slots=True)
 class CallsignDelayConfig:
-    """RFC 4226 T x A delays per callsign: capped, self-expiring, never a permanent lock."""
+    """The guessing budget per callsign: a leaky bucket of checked failures (SECURITY.md).
 
-    free_failures: int = 5
-    step: float = 60.0
-    max: float = 14400.0
-    forget_after: float = 86400.0
+    At most `burst` wrong codes are checked at once; the bucket then leaks one failure
+    every `leak_every` seconds, so no strategy gets more than burst + T / leak_every
+    checks in any T seconds. A good login does not empty it; nothing but the sysop does.
+    A warning goes out when `warn_after` failures accrue faster than `warn_after` per
+    `warn_window`. A quiet callsign's row is dropped `forget_after` seconds after its
+    counters have run down.
+    """
+
+    burst: int = 10
+    leak_every: float = 28800.0
     warn_after: int = 5
+    warn_window: float = 7 * 86400.0
+    forget_after: float = 86400.0
     max_entries: int = 65536
+
+
+@dataclass(frozen=True, slots=True)
+class NodeBudgetConfig:
+    """The same bucket per node across callsigns: bounds spraying many callsigns at once.
+
+    A node is what the source can least forge: the listener behind a BPQ node, the radio
+    port, the address (the /64 for IPv6) on a direct telnet listener, SASL as a whole.
+    """
+
+    burst: int = 20
+    leak_every: float = 300.0
+    warn_after: int = 20
+    warn_window: float = 86400.0
+    max_entries: int = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +94,7 @@ class AuthConfig:
     failure_pause: float = 2.0
     source: SourcePenaltyConfig = field(default_factory=SourcePenaltyConfig)
     callsign: CallsignDelayConfig = field(default_factory=CallsignDelayConfig)
+    node: NodeBudgetConfig = field(default_factory=NodeBudgetConfig)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,10 +240,20 @@ _BRIDGE = frozenset(
 _ARCHIVE = frozenset({"channels", "max_messages", "max_age"})
 _MAILBOX = frozenset({"max_messages", "max_age"})
 _AUTH = frozenset(
-    {"issuer", "attempts_per_connection", "failure_pause", "source_penalty", "callsign_delay"}
-)
+    {
+        "issuer", "attempts_per_connection", "failure_pause", "source_penalty",
+        "callsign_delay", "node_budget",
+    }
+)  # fmt: skip
 _SOURCE = frozenset({"per_failure", "grace", "max", "max_entries"})
-_CALL = frozenset({"free_failures", "step", "max", "forget_after", "warn_after", "max_entries"})
+_CALL = frozenset(
+    {
+        "burst", "leak_every", "warn_after", "warn_window", "forget_after", "max_entries",
+        # Names from the T x A delays this budget replaced (see _auth).
+        "free_failures", "max", "step",
+    }
+)  # fmt: skip
+_NODE = frozenset({"burst", "leak_every", "warn_after", "warn_window", "max_entries"})
 _TELNET = frozenset({"listen"})
 _RADIO = frozenset({"transmit", "id_text", "id_interval", "ports"})
 _PORT = frozenset(
@@ -412,13 +447,30 @@ def _auth(a: Section) -> AuthConfig:
     if source.grace >= source.max:
         s.problem("grace", f"must be less than {s.path('max')} ({source.max:g})")
     c = a.section("callsign_delay", _CALL)
+    # The T x A delays this budget replaced: `free_failures` was the burst and `max`
+    # the sustained interval, so they keep their meaning; `step` has none any more.
+    burst_key = "free_failures" if "free_failures" in c.entries else "burst"
+    leak_key = "max" if "max" in c.entries else "leak_every"
+    for old, new in (("free_failures", "burst"), ("max", "leak_every")):
+        if old in c.entries and new in c.entries:
+            c.problem(old, f"give {c.path(new)} only ({old} is its old name)")
+    if "step" in c.entries:
+        c.problem("step", "no longer used: the budget leaks one failure every leak_every seconds")
     callsign = CallsignDelayConfig(
-        free_failures=c.integer("free_failures", dc.free_failures, 0, 100),
-        step=c.number("step", dc.step, 1, DAY),
-        max=c.number("max", dc.max, 1, 7 * DAY),
-        forget_after=c.number("forget_after", dc.forget_after, 60, 365 * DAY),
+        burst=c.integer(burst_key, dc.burst, 1, 100),
+        leak_every=c.number(leak_key, dc.leak_every, 1, 30 * DAY),
         warn_after=c.integer("warn_after", dc.warn_after, 1, 10**6),
+        warn_window=c.number("warn_window", dc.warn_window, 60, 365 * DAY),
+        forget_after=c.number("forget_after", dc.forget_after, 60, 365 * DAY),
         max_entries=c.integer("max_entries", dc.max_entries, 16, 10**7),
+    )
+    n, dn = a.section("node_budget", _NODE), NodeBudgetConfig()
+    node = NodeBudgetConfig(
+        burst=n.integer("burst", dn.burst, 1, 10**6),
+        leak_every=n.number("leak_every", dn.leak_every, 0.01, 30 * DAY),
+        warn_after=n.integer("warn_after", dn.warn_after, 1, 10**6),
+        warn_window=n.number("warn_window", dn.warn_window, 60, 365 * DAY),
+        max_entries=n.integer("max_entries", dn.max_entries, 16, 10**7),
     )
     return AuthConfig(
         issuer=a.string("issuer", d.issuer),
@@ -428,6 +480,7 @@ def _auth(a: Section) -> AuthConfig:
         failure_pause=a.number("failure_pause", d.failure_pause, 0, 60),
         source=source,
         callsign=callsign,
+        node=node,
     )
 
 

@@ -15,11 +15,11 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
-from gateway.auth.penalties import CallsignState
+from gateway.auth.penalties import FAMILIAR, FAMILIAR_FOR, Budget
 from gateway.auth.secretbox import SecretBox, SecretKeyError, create_key, load_key
 from gateway.config import Config
 from gateway.private_files import check_private, ensure_private_dir
@@ -36,10 +36,37 @@ CREATE TABLE IF NOT EXISTS users (
     last_login  REAL,
     last_source TEXT
 );
-CREATE TABLE IF NOT EXISTS callsign_failures (
-    callsign     TEXT PRIMARY KEY,
+-- Guessing budgets (gateway/auth/penalties.py): one row per callsign, one per node.
+CREATE TABLE IF NOT EXISTS callsign_budget (
+    callsign     TEXT NOT NULL,
+    lane         TEXT NOT NULL,     -- '' or 'familiar' (sources it logged in from)
+    level        REAL NOT NULL,     -- checked failures not yet leaked away
+    recent       REAL NOT NULL,     -- the slower counter behind warnings
+    updated      REAL NOT NULL,
+    failures     INTEGER NOT NULL,  -- checked failures in this burst
+    since        REAL NOT NULL,     -- start of this burst
+    alerted_at   REAL,
+    last_failure REAL NOT NULL,
+    last_source  TEXT NOT NULL,
+    quiet_at     REAL NOT NULL,     -- when both counters will have run down
+    PRIMARY KEY (callsign, lane)
+);
+CREATE TABLE IF NOT EXISTS familiar_sources (
+    callsign   TEXT NOT NULL,
+    source     TEXT NOT NULL,
+    last_login REAL NOT NULL,
+    PRIMARY KEY (callsign, source)
+);
+CREATE TABLE IF NOT EXISTS node_budget (
+    node         TEXT PRIMARY KEY,
+    level        REAL NOT NULL,
+    recent       REAL NOT NULL,
+    updated      REAL NOT NULL,
     failures     INTEGER NOT NULL,
-    last_failure REAL NOT NULL
+    since        REAL NOT NULL,
+    alerted_at   REAL,
+    last_failure REAL NOT NULL,
+    quiet_at     REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS source_penalties (
     source   TEXT PRIMARY KEY,
@@ -96,7 +123,8 @@ CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
 CREATE INDEX IF NOT EXISTS archive_at ON archive (at);
 CREATE INDEX IF NOT EXISTS mailbox_at ON mailbox (at);
 CREATE INDEX IF NOT EXISTS source_penalties_until ON source_penalties (until);
-CREATE INDEX IF NOT EXISTS callsign_failures_last ON callsign_failures (last_failure);
+CREATE INDEX IF NOT EXISTS callsign_budget_quiet ON callsign_budget (quiet_at);
+CREATE INDEX IF NOT EXISTS node_budget_quiet ON node_budget (quiet_at);
 """
 
 
@@ -124,6 +152,9 @@ class UserSummary:
     last_source: str | None
     failures: int
     last_failure: float | None
+    #: The callsign's guessing budget as stored (bring it up to date with budget_at).
+    budget: Budget = field(default_factory=Budget)
+    familiar_budget: Budget = field(default_factory=Budget)
 
 
 class Store:
@@ -136,11 +167,17 @@ class Store:
 
     @classmethod
     def open(cls, config: Config) -> Store:
-        """Open (creating if needed) the database and key file under `data_dir`."""
+        """Open (creating if needed) the database and key file under `data_dir`.
+
+        Refuses, with the fix in the message, a database that is empty (0 bytes) or
+        damaged (`PRAGMA quick_check`), and a key file that is not the one the database
+        was written with (a key check value kept in `meta`).
+        """
+        path = config.database_path
         try:
             ensure_private_dir(config.data_dir)
-            path = config.database_path
-            if not os.path.lexists(path):
+            created = not os.path.lexists(path)
+            if created:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
                 os.close(fd)
             check_private(path)
@@ -148,6 +185,13 @@ class Store:
                 side = Path(f"{path}{suffix}")
                 if os.path.lexists(side):
                     check_private(side)
+            if not created and os.stat(path).st_size == 0:
+                # SQLite would take it for a new database and every enrollment would be
+                # gone without a word; a truncated file must not start as an empty store.
+                raise StoreError(
+                    f"{path}: the database is empty (0 bytes); restore it from backup, or"
+                    " delete it to start with no users enrolled"
+                )
         except OSError as exc:
             raise StoreError(f"{config.data_dir}: {exc.strerror or exc}") from None
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
@@ -155,6 +199,7 @@ class Store:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA secure_delete=ON")  # revoked secrets do not linger in free pages
+            _check_integrity(conn, path)
             conn.executescript(_SCHEMA)
             version = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
             if version is None:
@@ -163,7 +208,16 @@ class Store:
                 )
             elif int(version[0]) > SCHEMA_VERSION:
                 raise StoreError(f"{path}: written by a newer version (schema {version[0]})")
-            box = SecretBox(_load_or_create_key(conn, config.secret_key_path))
+            _migrate_failures(conn, config.auth.callsign.burst)
+            box = _open_box(conn, config.secret_key_path, path)
+        except sqlite3.OperationalError as exc:  # locked, read-only, I/O: not the file's fault
+            conn.close()
+            raise StoreError(f"{path}: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(
+                f"{path}: not a usable database ({exc}); restore it from backup"
+            ) from None
         except (sqlite3.Error, SecretKeyError, OSError) as exc:
             conn.close()
             raise StoreError(str(exc)) from None
@@ -244,10 +298,13 @@ class Store:
             " VALUES (?, ?, ?, ?)",
             (callsign, blob, now, last_step),
         )
-        self._conn.execute("DELETE FROM callsign_failures WHERE callsign = ?", (callsign,))
+        # A new secret: guesses at the old one say nothing about it.
+        self._conn.execute("DELETE FROM callsign_budget WHERE callsign = ?", (callsign,))
+        self._conn.execute("DELETE FROM familiar_sources WHERE callsign = ?", (callsign,))
 
     def delete_user(self, callsign: str) -> bool:
         cur = self._conn.execute("DELETE FROM users WHERE callsign = ?", (callsign,))
+        self._conn.execute("DELETE FROM familiar_sources WHERE callsign = ?", (callsign,))
         return cur.rowcount > 0
 
     def record_login(self, callsign: str, step: int, now: float, source: str) -> None:
@@ -266,41 +323,127 @@ class Store:
         rows = self._conn.execute(
             "SELECT u.callsign, u.enrolled_at, u.last_login, u.last_source,"
             " coalesce(f.failures, 0), f.last_failure"
-            " FROM users u LEFT JOIN callsign_failures f ON f.callsign = u.callsign"
+            " FROM users u LEFT JOIN callsign_budget f ON f.callsign = u.callsign AND f.lane = ''"
             " ORDER BY u.callsign"
         )
-        return [UserSummary(*row) for row in rows]
+        return [
+            UserSummary(
+                *row,
+                budget=self.callsign_state(row[0]),
+                familiar_budget=self.callsign_state(row[0], FAMILIAR),
+            )
+            for row in rows.fetchall()
+        ]
 
     # -- penalties ---------------------------------------------------------------
 
-    def callsign_state(self, callsign: str) -> CallsignState:
+    def callsign_state(self, callsign: str, lane: str = "") -> Budget:
+        """A callsign's guessing budget as stored (empty if it has none).
+
+        `lane` "" is everyone's; FAMILIAR is the budget of the sources the callsign has
+        logged in from, which an attacker elsewhere cannot spend.
+        """
         row = self._conn.execute(
-            "SELECT failures, last_failure FROM callsign_failures WHERE callsign = ?",
-            (callsign,),
+            "SELECT level, recent, updated, failures, since, alerted_at, last_failure"
+            " FROM callsign_budget WHERE callsign = ? AND lane = ?",
+            (callsign, lane),
         ).fetchone()
-        return CallsignState(*row) if row else CallsignState()
+        return Budget(*row) if row else Budget()
 
-    def set_callsign_state(self, callsign: str, state: CallsignState, max_entries: int) -> None:
-        """Store a failure count; the table holds at most `max_entries` unenrolled callsigns.
+    def set_callsign_state(
+        self,
+        callsign: str,
+        state: Budget,
+        max_entries: int,
+        source: str = "",
+        quiet_at: float | None = None,
+        lane: str = "",
+    ) -> None:
+        """Store a budget; the table holds at most `max_entries` unenrolled callsigns.
 
-        Eviction takes the quietest callsign that is not enrolled, so flooding the table
-        with invented callsigns cannot wipe a real user's count.
+        Eviction takes the unenrolled callsign that went quiet first, so flooding the
+        table with invented callsigns cannot wipe a real user's budget.
         """
         self._conn.execute(
-            "INSERT OR REPLACE INTO callsign_failures VALUES (?, ?, ?)",
-            (callsign, state.failures, state.last_failure),
-        )
+            "INSERT OR REPLACE INTO callsign_budget VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                callsign, lane, state.level, state.recent, state.updated, state.failures,
+                state.since, state.alerted_at, state.last_failure, source,
+                state.updated if quiet_at is None else quiet_at,
+            ),
+        )  # fmt: skip
         self._conn.execute(
-            "DELETE FROM callsign_failures WHERE callsign IN ("
-            " SELECT callsign FROM callsign_failures"
+            "DELETE FROM callsign_budget WHERE callsign IN ("
+            " SELECT callsign FROM callsign_budget"
             " WHERE callsign NOT IN (SELECT callsign FROM users)"
-            " ORDER BY last_failure DESC LIMIT -1 OFFSET ?)",
+            " ORDER BY quiet_at DESC LIMIT -1 OFFSET ?)",
             (max_entries,),
         )
 
     def clear_callsign(self, callsign: str) -> bool:
-        cur = self._conn.execute("DELETE FROM callsign_failures WHERE callsign = ?", (callsign,))
+        cur = self._conn.execute("DELETE FROM callsign_budget WHERE callsign = ?", (callsign,))
         return cur.rowcount > 0
+
+    def is_familiar(self, callsign: str, source: str, since: float) -> bool:
+        """True if `callsign` logged in from `source` at or after `since`."""
+        row = self._conn.execute(
+            "SELECT 1 FROM familiar_sources WHERE callsign = ? AND source = ? AND last_login >= ?",
+            (callsign, source, since),
+        ).fetchone()
+        return row is not None
+
+    def add_familiar(self, callsign: str, source: str, now: float, keep: int) -> None:
+        """Remember a source of a good login; only the `keep` latest per callsign stay."""
+        self._conn.execute(
+            "INSERT OR REPLACE INTO familiar_sources VALUES (?, ?, ?)", (callsign, source, now)
+        )
+        self._conn.execute(
+            "DELETE FROM familiar_sources WHERE callsign = ? AND source IN ("
+            " SELECT source FROM familiar_sources WHERE callsign = ?"
+            " ORDER BY last_login DESC LIMIT -1 OFFSET ?)",
+            (callsign, callsign, keep),
+        )
+
+    def node_state(self, node: str) -> Budget:
+        row = self._conn.execute(
+            "SELECT level, recent, updated, failures, since, alerted_at, last_failure"
+            " FROM node_budget WHERE node = ?",
+            (node,),
+        ).fetchone()
+        return Budget(*row) if row else Budget()
+
+    def set_node_state(self, node: str, state: Budget, max_entries: int, quiet_at: float) -> None:
+        """Store a node's budget; past `max_entries` the node that went quiet first goes."""
+        self._conn.execute(
+            "INSERT OR REPLACE INTO node_budget VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                node, state.level, state.recent, state.updated, state.failures, state.since,
+                state.alerted_at, state.last_failure, quiet_at,
+            ),
+        )  # fmt: skip
+        self._conn.execute(
+            "DELETE FROM node_budget WHERE node IN ("
+            " SELECT node FROM node_budget ORDER BY quiet_at DESC LIMIT -1 OFFSET ?)",
+            (max_entries,),
+        )
+
+    def nodes(self) -> list[tuple[str, Budget]]:
+        rows = self._conn.execute(
+            "SELECT node, level, recent, updated, failures, since, alerted_at, last_failure"
+            " FROM node_budget ORDER BY node"
+        )
+        return [(str(r[0]), Budget(*r[1:])) for r in rows.fetchall()]
+
+    def clear_nodes(self, node: str, suffix: str | None = None) -> int:
+        """Delete the budget of `node`, and of nodes ending with `suffix` (an address)."""
+        if suffix is None:
+            cur = self._conn.execute("DELETE FROM node_budget WHERE node = ?", (node,))
+        else:
+            cur = self._conn.execute(
+                "DELETE FROM node_budget WHERE node = ? OR substr(node, -?) = ?",
+                (node, len(suffix), suffix),
+            )
+        return cur.rowcount
 
     def source_until(self, source: str) -> float:
         row = self._conn.execute(
@@ -340,24 +483,90 @@ class Store:
         return cur.rowcount
 
     def prune(self, now: float, forget_after: float) -> None:
-        """Drop expired penalties and forgotten failure counts."""
+        """Drop expired penalties, and budgets that have run down (callsigns' after
+        `forget_after` more, so `gateway users` still shows a recent attack)."""
         with self.transaction():
             self._conn.execute("DELETE FROM source_penalties WHERE until < ?", (now,))
             self._conn.execute(
-                "DELETE FROM callsign_failures WHERE last_failure < ?", (now - forget_after,)
+                "DELETE FROM callsign_budget WHERE quiet_at < ?", (now - forget_after,)
+            )
+            self._conn.execute("DELETE FROM node_budget WHERE quiet_at < ?", (now,))
+            self._conn.execute(
+                "DELETE FROM familiar_sources WHERE last_login < ?", (now - FAMILIAR_FOR,)
             )
 
 
-def _load_or_create_key(conn: sqlite3.Connection, path: Path) -> bytes:
-    if os.path.lexists(path):
-        return load_key(path)
+def _check_integrity(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse a damaged file at start rather than fail every login later."""
+    rows = [str(r[0]) for r in conn.execute("PRAGMA quick_check(5)")]
+    if rows != ["ok"]:
+        problems = "; ".join(" ".join(r.split()) for r in rows)
+        raise StoreError(
+            f"{path}: the database is damaged (PRAGMA quick_check: {problems});"
+            " restore it from backup (or try `sqlite3 gateway.db .recover`)"
+        )
+
+
+def _migrate_failures(conn: sqlite3.Connection, burst: int) -> None:
+    """Carry the counts of the old T x A table over as budget levels, once."""
+    old = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'callsign_failures'"
+    ).fetchone()
+    if old is None:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "INSERT OR IGNORE INTO callsign_budget"
+            " SELECT callsign, '', min(failures, ?), 0, last_failure, failures, last_failure,"
+            " NULL, last_failure, '', last_failure FROM callsign_failures",
+            (burst,),
+        )
+        conn.execute("DROP TABLE callsign_failures")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+_KEY_CHECK = "key_check"
+
+
+def _open_box(conn: sqlite3.Connection, path: Path, db_path: Path) -> SecretBox:
+    """The key file's SecretBox, after checking it is the key this database was written with."""
     users = conn.execute("SELECT count(*) FROM users").fetchone()[0]
-    if users:
+    if os.path.lexists(path):
+        box = SecretBox(load_key(path))
+    elif users:
         # A new key would make every stored secret unreadable: stop and say so.
         raise SecretKeyError(
             f"{path}: key file missing but {users} user(s) are enrolled; restore it from backup"
         )
-    return create_key(path)
+    else:
+        box = SecretBox(create_key(path))
+    wrong = SecretKeyError(
+        f"{path}: this key file is not the one {db_path} was written with; every login would"
+        " fail. Restore the right key file from backup (or point key_file: at it)"
+    )
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (_KEY_CHECK,)).fetchone()
+    if row is not None:
+        try:
+            blob = bytes.fromhex(str(row[0]))
+        except ValueError:
+            blob = b""
+        if not box.verify_check(blob):
+            raise wrong
+        return box
+    # A database from before the check value: the first secret tells, then the check
+    # value is written so that later starts need no secret at all.
+    first = conn.execute("SELECT callsign, secret FROM users LIMIT 1").fetchone()
+    if first is not None:
+        try:
+            box.open(first[0], first[1])
+        except SecretKeyError:
+            raise wrong from None
+    conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (_KEY_CHECK, box.check_value().hex()))
+    return box
 
 
 P = ParamSpec("P")

@@ -52,6 +52,27 @@ class SecretBox:
                 f"stored secret for {callsign} does not decrypt with this key file"
             ) from None
 
+    # A key check value: a known text sealed under the key, kept in the database so a
+    # different key file is caught at start. Random nonce, so it says nothing of the key.
+    _CHECK_AAD = b"gateway-key-check"
+    _CHECK_TEXT = b"gateway key check v1"
+
+    def check_value(self) -> bytes:
+        nonce = os.urandom(_NONCE)
+        return (
+            bytes([_VERSION]) + nonce + self._aead.encrypt(nonce, self._CHECK_TEXT, self._CHECK_AAD)
+        )
+
+    def verify_check(self, blob: bytes) -> bool:
+        """True if `blob` (from `check_value`) was made with this key."""
+        if len(blob) < 1 + _NONCE + 16 or blob[0] != _VERSION:
+            return False
+        nonce, sealed = blob[1 : 1 + _NONCE], blob[1 + _NONCE :]
+        try:
+            return self._aead.decrypt(nonce, sealed, self._CHECK_AAD) == self._CHECK_TEXT
+        except InvalidTag:
+            return False
+
 
 def load_key(path: Path) -> bytes:
     data = read_private_file(path, KEY_BYTES)

@@ -145,3 +145,25 @@ def test_radio_port_problems(tmp_path: Path) -> None:
     assert any("radio.ports[1].tcp: give exactly one of tcp" in p for p in found)
     assert any("radio.ports[2].k: expected an integer 1-7" in p for p in found)
     assert any("callsign: required by radio.ports" in p for p in found)
+
+
+def test_auth_budgets_example_defaults_and_old_names(tmp_path: Path) -> None:
+    from gateway.config import AuthConfig
+
+    assert load_config(ROOT / "config.example.yaml").auth == AuthConfig()
+    # The T x A delays' names keep their meaning: free_failures was the burst, max the
+    # sustained interval; step has none any more and says so.
+    old = write(tmp_path, "auth:\n  callsign_delay: {free_failures: 4, max: 3600}\n")
+    assert load_config(old).auth.callsign.burst == 4
+    assert load_config(old).auth.callsign.leak_every == 3600
+    path = write(
+        tmp_path,
+        "auth:\n  callsign_delay: {step: 60, burst: 3, free_failures: 3}\n"
+        "  node_budget: {burst: 0, leak_every: 10}\n",
+    )
+    found = problems(path)
+    assert any("auth.callsign_delay.step: no longer used" in p for p in found), found
+    assert any("give auth.callsign_delay.burst only" in p for p in found), found
+    assert any("auth.node_budget.burst: expected an integer 1-" in p for p in found), found
+    node = load_config(write(tmp_path, "auth:\n  node_budget: {burst: 5}\n")).auth.node
+    assert (node.burst, node.leak_every) == (5, 300.0)

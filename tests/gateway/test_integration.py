@@ -282,7 +282,7 @@ async def test_repeated_failures_alert_irc_operators(tmp_path: Path, spawn_gatew
         await client.expect("Code: ")
         client.send(b"000000\r")
         await client.expect("Login failed.")
-    line = await oper.expect("failed logins in a row for N0TEST")
+    line = await oper.expect("guessing attack on N0TEST: 5 wrong codes checked")
     assert b"NOTICE" in line
     oper.close()
     client.close()

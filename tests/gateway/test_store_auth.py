@@ -8,7 +8,13 @@ import pytest
 
 from gateway.auth import totp
 from gateway.auth.service import Authenticator, Outcome
-from gateway.config import AuthConfig, CallsignDelayConfig, Config, SourcePenaltyConfig
+from gateway.config import (
+    AuthConfig,
+    CallsignDelayConfig,
+    Config,
+    NodeBudgetConfig,
+    SourcePenaltyConfig,
+)
 from gateway.private_files import UnsafePathError
 from gateway.store import Store, StoreError
 
@@ -18,9 +24,11 @@ STEP = totp.time_step(T0)
 AUTH = AuthConfig(
     source=SourcePenaltyConfig(per_failure=30, grace=60, max=600, max_entries=16),
     callsign=CallsignDelayConfig(
-        free_failures=5, step=60, max=3600, forget_after=7200, warn_after=5, max_entries=16
+        burst=5, leak_every=3600, warn_after=5, warn_window=86400, forget_after=7200,
+        max_entries=16,
     ),
-)
+    node=NodeBudgetConfig(burst=8, leak_every=60, warn_after=8, max_entries=16),
+)  # fmt: skip
 SRC_A, SRC_B = "telnet:bpq:call:N0TEST", "telnet:bpq2:call:N0TEST"
 
 
@@ -74,27 +82,68 @@ def test_source_penalty_does_not_lock_out_other_sources(store: Store) -> None:
     assert attempt(store, wrong(STEP + 4), T0 + 90 + 30, SRC_A).outcome is Outcome.WRONG
 
 
-def test_callsign_delay_applies_to_every_source_and_expires(store: Store) -> None:
+def test_callsign_budget_applies_to_every_source_and_a_login_does_not_refill_it(
+    store: Store,
+) -> None:
     now = T0
     for i in range(5):
         assert attempt(store, wrong(STEP), now, f"src{i}").outcome is Outcome.WRONG
-    # Five free failures used: the next check waits step x 1 = 60 s after the last.
+    # Five checked failures spent the burst: nothing is checked, from anywhere, until
+    # one failure has leaked away (leak_every = 3600 s).
     good = totp.code_at(SECRET, STEP)
     assert attempt(store, good, now + 30, "fresh").outcome is Outcome.CALLSIGN_DELAY
-    later = now + 61
+    later = now + 3600
     assert attempt(store, wrong(totp.time_step(later)), later, "s6").outcome is Outcome.WRONG
     assert attempt(store, "123456", later + 100, "s7").outcome is Outcome.CALLSIGN_DELAY
-    # A good code when the delay is over logs in and clears the count.
-    t = later + 121
+    # A good code when the next slot opens logs in, and leaves the budget as it was:
+    # a login heard on air does not hand a guesser a fresh burst.
+    t = later + 3600
     assert attempt(store, totp.code_at(SECRET, totp.time_step(t)), t, "s8").ok
-    assert store.callsign_state("N0TEST").failures == 0
+    assert attempt(store, wrong(totp.time_step(t)), t + 1, "s9").outcome is Outcome.WRONG
+    assert attempt(store, "123456", t + 2, "s10").outcome is Outcome.CALLSIGN_DELAY
+    assert store.callsign_state("N0TEST").failures == 7
 
 
-def test_warning_after_threshold(store: Store, caplog: pytest.LogCaptureFixture) -> None:
-    results = [attempt(store, wrong(STEP), T0 + 100 * i, f"s{i}") for i in range(5)]
+def test_node_budget_bounds_spraying_across_callsigns(store: Store) -> None:
+    # 720 guesses at 240 callsigns through one BPQ listener in 1.4 s: only the node's
+    # burst is checked; every other attempt is refused unchecked, N0TEST's too.
+    outcomes = [
+        attempt(store, "123456", T0 + i / 500, f"telnet:bpq:call:K{i % 240}AB", f"K{i % 240}AB")
+        for i in range(720)
+    ]
+    checked = [r for r in outcomes if r.outcome is not Outcome.NODE_BUDGET]
+    assert len(checked) == AUTH.node.burst
+    good = totp.code_at(SECRET, STEP)
+    assert attempt(store, good, T0 + 2, SRC_A).outcome is Outcome.NODE_BUDGET
+    # Other nodes are not affected, and the node recovers by itself.
+    assert attempt(store, good, T0 + 2, "telnet:bpq2:call:N0TEST").ok
+    t = T0 + 61
+    assert attempt(store, totp.code_at(SECRET, STEP + 2), t + 30, SRC_A).ok
+
+
+def test_alert_once_per_burst_for_callsign_and_node(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    results = [attempt(store, wrong(STEP), T0 + i, SRC_A) for i in range(3)]
+    results += [attempt(store, wrong(STEP), T0 + 3 + i, f"s{i}") for i in range(2)]
     assert [r.alert is not None for r in results] == [False] * 4 + [True]
-    assert "5 failed logins in a row for N0TEST" in results[-1].alert
-    assert "5 failed logins" in caplog.text
+    alert = results[-1].alert
+    assert alert is not None
+    assert "guessing attack on N0TEST: 5 wrong codes checked" in alert
+    assert "latest from s1" in alert and "one every 1 h" in alert
+    assert alert in caplog.text
+    # Refused attempts raise no second alert; nor does the next checked failure.
+    later = [attempt(store, wrong(STEP), T0 + 10 + i, f"t{i}") for i in range(3)]
+    later.append(attempt(store, wrong(STEP + 120), T0 + 3605, "u"))
+    assert [r.alert for r in later] == [None] * 4
+    # Spraying through one node alerts for the node.
+    spray = [
+        attempt(store, "123456", T0 + 7200 + i, f"telnet:bpq:call:K{i}AB", f"K{i}AB")
+        for i in range(8)
+    ]
+    alerts = [r.alert for r in spray if r.alert]
+    assert len(alerts) == 1
+    assert "guessing attack through telnet:bpq: 8 wrong codes checked across" in alerts[0]
 
 
 def test_unknown_and_malformed(store: Store) -> None:
@@ -109,7 +158,7 @@ def test_tables_are_bounded_and_enrolled_counts_survive_floods(store: Store) -> 
     for i in range(100):
         attempt(store, "123456", T0 + i, f"flood{i}", call=f"K{i % 10}X{chr(65 + i % 26)}")
         attempt(store, "123456", T0 + i, f"flood-b{i}", call=f"N{i % 10}Q{chr(65 + i // 26)}")
-    count = store._conn.execute("SELECT count(*) FROM callsign_failures").fetchone()[0]
+    count = store._conn.execute("SELECT count(*) FROM callsign_budget").fetchone()[0]
     assert count <= AUTH.callsign.max_entries + 1
     assert store.callsign_state("N0TEST").failures == 1
     sources = store._conn.execute("SELECT count(*) FROM source_penalties").fetchone()[0]
@@ -184,3 +233,97 @@ def test_unlock_clears_exactly_the_named_target(store: Store) -> None:
     left = {s for s, _, _ in store.sources(T0)}
     assert left == {"telnet:d:ip:11.2.3.4", "telnet:x:call:AN0TEST"}
     assert attempt(store, totp.code_at(SECRET, STEP), T0 + 5, SRC_A).ok
+
+
+def test_a_different_key_file_is_refused_at_start(store: Store, config: Config) -> None:
+    store.close()
+    key = config.secret_key_path
+    key.unlink()
+    key.write_bytes(os.urandom(32))
+    key.chmod(0o600)
+    with pytest.raises(StoreError, match=r"not the one .* was written with.*Restore the right"):
+        Store.open(config)
+
+
+def test_key_check_written_for_old_databases_and_without_users(tmp_path: Path) -> None:
+    config = Config(data_dir=tmp_path / "data")
+    Store.open(config).close()  # no user yet: the key check value alone catches a swap
+    config.secret_key_path.write_bytes(os.urandom(32))
+    with pytest.raises(StoreError, match="not the one"):
+        Store.open(config)
+    # A database from before the check value: the first secret tells, once.
+    config.secret_key_path.unlink()
+    config.database_path.unlink()
+    store = Store.open(config)
+    with store.transaction():
+        store.put_user("N0TEST", SECRET, STEP, T0)
+        store.db.execute("DELETE FROM meta WHERE key = 'key_check'")
+    store.close()
+    Store.open(config).close()
+    good = config.secret_key_path.read_bytes()
+    config.secret_key_path.write_bytes(os.urandom(32))
+    with pytest.raises(StoreError, match="not the one"):
+        Store.open(config)
+    config.secret_key_path.write_bytes(good)
+    Store.open(config).close()
+
+
+def test_empty_or_damaged_database_is_refused_at_start(store: Store, config: Config) -> None:
+    store.close()
+    db = config.database_path
+    data = db.read_bytes()
+    assert len(data) >= 3 * 4096
+    db.write_bytes(b"")
+    with pytest.raises(StoreError, match=r"empty .0 bytes.*restore it from backup"):
+        Store.open(config)
+    db.write_bytes(b"not a database at all" * 300)
+    with pytest.raises(StoreError, match=r"not a usable database.*restore it from backup"):
+        Store.open(config)
+    # A damaged page past the header: found by PRAGMA quick_check before any login.
+    damaged = data[: 2 * 4096 + 8] + b"\xa5" * 4000 + data[2 * 4096 + 4008 :]
+    db.write_bytes(damaged)
+    with pytest.raises(StoreError, match=r"damaged|not a usable database"):
+        Store.open(config)
+    db.write_bytes(data)
+    Store.open(config).close()
+
+
+def test_old_failure_counts_carry_over_as_budget(config: Config) -> None:
+    store = Store.open(config)
+    with store.transaction():
+        store.db.execute(
+            "CREATE TABLE callsign_failures (callsign TEXT PRIMARY KEY,"
+            " failures INTEGER NOT NULL, last_failure REAL NOT NULL)"
+        )
+        store.db.execute("INSERT INTO callsign_failures VALUES ('N0TEST', 40, ?)", (T0,))
+    store.close()
+    store = Store.open(config)
+    try:
+        budget = store.callsign_state("N0TEST")
+        assert budget.level == Config().auth.callsign.burst and budget.failures == 40
+        assert store.db.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'callsign_failures'"
+        ).fetchone() == (0,)
+    finally:
+        store.close()
+
+
+def test_familiar_sources_keep_their_own_budget(store: Store) -> None:
+    home = "telnet:bpq:call:N0TEST"
+    assert attempt(store, totp.code_at(SECRET, STEP), T0, home).ok
+    # Guessers anywhere else spend the everyone-else budget...
+    for i in range(8):
+        attempt(store, wrong(STEP), T0 + 1 + i, f"telnet:d:ip:10.0.0.{i}")
+    assert attempt(store, "123456", T0 + 10, "telnet:d:ip:10.0.1.1").outcome is (
+        Outcome.CALLSIGN_DELAY
+    )
+    # ...and the owner from home is still checked at once.
+    assert attempt(store, totp.code_at(SECRET, STEP + 1), T0 + 31, home).ok
+    # One who can send from the owner's own way in spends that budget too: still bounded.
+    outcomes = [attempt(store, wrong(STEP + 2), T0 + 61 + i, home).outcome for i in range(8)]
+    assert outcomes.count(Outcome.WRONG) + outcomes.count(Outcome.SOURCE_PENALTY) == 8
+    assert store.callsign_state("N0TEST", "familiar").failures <= AUTH.callsign.burst
+    # A revoked callsign's familiar sources are forgotten.
+    with store.transaction():
+        store.delete_user("N0TEST")
+    assert not store.is_familiar("N0TEST", home, 0)
