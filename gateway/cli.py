@@ -78,6 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     p = add("enroll", _enroll, "give a callsign a TOTP secret (QR code on this console)")
     p.add_argument("callsign")
     p.add_argument("--replace", action="store_true", help="replace an existing enrollment")
+    p.add_argument(
+        "--digits", type=int, choices=totp.DIGIT_CHOICES, default=totp.DIGITS,
+        help="code length: 8 makes guessing 100 times harder (see SECURITY.md)",
+    )  # fmt: skip
     p.add_argument("--qr-png", metavar="FILE", help="also write the QR code as PNG (mode 0600)")
     p.add_argument("--qr-svg", metavar="FILE", help="also write the QR code as SVG (mode 0600)")
     add("users", _users, "list enrolled callsigns and penalties (never secrets)")
@@ -136,7 +140,7 @@ def _enroll(args: argparse.Namespace) -> int:
                 " (the old one keeps working until the new one is confirmed)"
             )
         secret = totp.new_secret()
-        uri = totp.provisioning_uri(secret, callsign, config.auth.issuer)
+        uri = totp.provisioning_uri(secret, callsign, config.auth.issuer, args.digits)
         qr = segno.make(uri, error="m")
         print(f"Enrolling {callsign}. Scan this with an authenticator app:\n")
         qr.terminal(out=sys.stdout, compact=True)
@@ -148,14 +152,14 @@ def _enroll(args: argparse.Namespace) -> int:
                 qr.save(buffer, kind=kind, scale=8, border=4)
                 write_private_file(Path(path), buffer.getvalue())
                 print(f"QR code written to {path} (mode 0600)")
-        print("Type the 6-digit code the app shows now: ", end="", flush=True)
+        print(f"Type the {args.digits}-digit code the app shows now: ", end="", flush=True)
         code = sys.stdin.readline().strip()
-        check = totp.check_code(secret, code, time.time(), None)
+        check = totp.check_code(secret, code, time.time(), None, args.digits)
         if check.verdict is not totp.Verdict.OK or check.step is None:
             raise CliError("that code does not match; nothing was stored (check the clocks)")
         with store.transaction():
             # The confirming code's step counts as used: it cannot log in afterwards.
-            store.put_user(callsign, secret, check.step, time.time())
+            store.put_user(callsign, secret, check.step, time.time(), args.digits)
         del secret
         print(f"{callsign} is enrolled.")
     finally:

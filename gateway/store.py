@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS users (
     enrolled_at REAL NOT NULL,
     last_step   INTEGER NOT NULL,   -- last accepted TOTP step: only later steps pass
     last_login  REAL,
-    last_source TEXT
+    last_source TEXT,
+    digits      INTEGER NOT NULL DEFAULT 6  -- code length chosen at enrollment (6 or 8)
 );
 -- Guessing budgets (gateway/auth/penalties.py): one row per callsign, one per node.
 CREATE TABLE IF NOT EXISTS callsign_budget (
@@ -140,6 +141,7 @@ class User:
     last_step: int
     last_login: float | None
     last_source: str | None
+    digits: int = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +211,7 @@ class Store:
             elif int(version[0]) > SCHEMA_VERSION:
                 raise StoreError(f"{path}: written by a newer version (schema {version[0]})")
             _migrate_failures(conn, config.auth.callsign.burst)
+            _migrate_digits(conn)
             box = _open_box(conn, config.secret_key_path, path)
         except sqlite3.OperationalError as exc:  # locked, read-only, I/O: not the file's fault
             conn.close()
@@ -284,19 +287,21 @@ class Store:
 
     def get_user(self, callsign: str) -> User | None:
         row = self._conn.execute(
-            "SELECT callsign, secret, enrolled_at, last_step, last_login, last_source"
+            "SELECT callsign, secret, enrolled_at, last_step, last_login, last_source, digits"
             " FROM users WHERE callsign = ?",
             (callsign,),
         ).fetchone()
         return User(*row) if row else None
 
-    def put_user(self, callsign: str, secret: str, last_step: int, now: float) -> None:
+    def put_user(
+        self, callsign: str, secret: str, last_step: int, now: float, digits: int = 6
+    ) -> None:
         """Insert or replace an enrollment; penalties of the old one are cleared."""
         blob = self.box.seal(callsign, secret)
         self._conn.execute(
-            "INSERT OR REPLACE INTO users (callsign, secret, enrolled_at, last_step)"
-            " VALUES (?, ?, ?, ?)",
-            (callsign, blob, now, last_step),
+            "INSERT OR REPLACE INTO users (callsign, secret, enrolled_at, last_step, digits)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (callsign, blob, now, last_step, digits),
         )
         # A new secret: guesses at the old one say nothing about it.
         self._conn.execute("DELETE FROM callsign_budget WHERE callsign = ?", (callsign,))
@@ -527,6 +532,13 @@ def _migrate_failures(conn: sqlite3.Connection, burst: int) -> None:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def _migrate_digits(conn: sqlite3.Connection) -> None:
+    """Databases from before 8-digit codes: every enrollment there has 6."""
+    columns = {str(r[1]) for r in conn.execute("PRAGMA table_info(users)")}
+    if "digits" not in columns:
+        conn.execute("ALTER TABLE users ADD COLUMN digits INTEGER NOT NULL DEFAULT 6")
 
 
 _KEY_CHECK = "key_check"

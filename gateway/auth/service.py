@@ -104,14 +104,14 @@ class Authenticator:
             return LoginResult(Outcome.MALFORMED)
         user = store.get_user(callsign)
         if user is None:
-            totp.check_code(self._decoy, code, now, None)
+            totp.check_code(self._decoy, code, now, None, len(code))
             return self._failure(store, cfg, callsign, source, node, lane, now, Outcome.UNKNOWN)
         try:
             secret = store.box.open(callsign, user.secret_blob)
         except SecretKeyError as exc:
             log.error("%s", exc)
             return LoginResult(Outcome.STORE_ERROR)
-        check = totp.check_code(secret, code, now, user.last_step)
+        check = totp.check_code(secret, code, now, user.last_step, user.digits)
         del secret
         if check.verdict is totp.Verdict.REPLAY:
             return LoginResult(Outcome.REPLAY)

@@ -1,8 +1,9 @@
 """TOTP verification (RFC 6238): pure, with the clock passed in.
 
-Only `^[0-9]{6}$` is a code; one step of drift either side is accepted; a code whose
-step is not strictly after the last accepted step is a replay. The caller persists the
-returned step before it grants access.
+Only `^[0-9]{6}$` is a code (or `^[0-9]{8}$` for an enrollment made with 8 digits,
+which authenticator apps also support); one step of drift either side is accepted; a
+code whose step is not strictly after the last accepted step is a replay. The caller
+persists the returned step before it grants access.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import pyotp
 
 STEP_SECONDS = 30
 DIGITS = 6
+#: The code lengths an enrollment may choose.
+DIGIT_CHOICES = (6, 8)
 WINDOW = 1
 
 # `[0-9]`, not `\d`: `\d` also matches non-ASCII digits.
-_CODE = re.compile(r"[0-9]{6}")
+_CODE = re.compile(r"[0-9]{6}|[0-9]{8}")
 
 
 class Verdict(enum.Enum):
@@ -44,24 +47,32 @@ def time_step(now: float) -> int:
     return int(now // STEP_SECONDS)
 
 
-def is_well_formed(code: str) -> bool:
-    return _CODE.fullmatch(code) is not None
+def is_well_formed(code: str, digits: int | None = None) -> bool:
+    """Six or eight ASCII digits (exactly `digits` of them if given)."""
+    if _CODE.fullmatch(code) is None:
+        return False
+    return digits is None or len(code) == digits
 
 
-def code_at(secret: str, step: int) -> str:
+def code_at(secret: str, step: int, digits: int = DIGITS) -> str:
     """The code for one time step (used by enrollment and by tests)."""
-    return pyotp.HOTP(secret, digits=DIGITS).at(step)
+    return pyotp.HOTP(secret, digits=digits).at(step)
 
 
-def check_code(secret: str, code: str, now: float, last_step: int | None) -> Check:
-    """Check `code` against `secret` at time `now` given the last accepted step."""
+def check_code(
+    secret: str, code: str, now: float, last_step: int | None, digits: int = DIGITS
+) -> Check:
+    """Check `code` against `secret` at time `now` given the last accepted step.
+
+    A well-formed code of the other length is simply WRONG: it is a guess like any other.
+    """
     if not is_well_formed(code):
         return Check(Verdict.MALFORMED)
     current = time_step(now)
     matched: int | None = None
     # Compare against every step in the window, in constant time, without early exit.
     for step in range(current - WINDOW, current + WINDOW + 1):
-        if hmac.compare_digest(code_at(secret, step).encode(), code.encode()):
+        if hmac.compare_digest(code_at(secret, step, digits).encode(), code.encode()):
             matched = step
     if matched is None:
         return Check(Verdict.WRONG)
@@ -75,8 +86,8 @@ def new_secret() -> str:
     return pyotp.random_base32(length=32)
 
 
-def provisioning_uri(secret: str, callsign: str, issuer: str) -> str:
+def provisioning_uri(secret: str, callsign: str, issuer: str, digits: int = DIGITS) -> str:
     """The otpauth:// URI for the QR code (label and issuer URI-encoded, no padding)."""
-    return pyotp.TOTP(secret, digits=DIGITS, interval=STEP_SECONDS).provisioning_uri(
+    return pyotp.TOTP(secret, digits=digits, interval=STEP_SECONDS).provisioning_uri(
         name=callsign, issuer_name=issuer
     )

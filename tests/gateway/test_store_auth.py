@@ -1,5 +1,6 @@
 import base64
 import os
+import sqlite3
 import stat
 from dataclasses import replace
 from pathlib import Path
@@ -327,3 +328,25 @@ def test_familiar_sources_keep_their_own_budget(store: Store) -> None:
     with store.transaction():
         store.delete_user("N0TEST")
     assert not store.is_familiar("N0TEST", home, 0)
+
+
+def test_eight_digit_enrollment(store: Store, config: Config) -> None:
+    with store.transaction():
+        store.put_user("K2ABC", SECRET, STEP - 1, T0, digits=8)
+    assert store.get_user("K2ABC").digits == 8
+    six = totp.code_at(SECRET, STEP)
+    assert attempt(store, six, T0, call="K2ABC").outcome is Outcome.WRONG  # counted
+    assert store.callsign_state("K2ABC").failures == 1
+    assert attempt(store, totp.code_at(SECRET, STEP, 8), T0 + 1, "y", call="K2ABC").ok
+    # N0TEST keeps its 6 digits; a database from before the column reads as 6.
+    assert store.get_user("N0TEST").digits == 6
+    store.close()
+    conn = sqlite3.connect(config.database_path)
+    conn.execute("ALTER TABLE users DROP COLUMN digits")
+    conn.commit()
+    conn.close()
+    reopened = Store.open(config)
+    try:
+        assert reopened.get_user("K2ABC").digits == 6
+    finally:
+        reopened.close()

@@ -56,3 +56,16 @@ def test_secret_and_uri() -> None:
 def test_never_raises(text: str, now: float, last: int | None) -> None:
     verdict = totp.check_code(SECRET, text, now, last).verdict
     assert verdict in totp.Verdict
+
+
+def test_eight_digit_codes() -> None:
+    eight = totp.code_at(SECRET, STEP, 8)
+    assert len(eight) == 8 and eight.endswith(code(STEP))  # same HOTP, more digits kept
+    assert totp.check_code(SECRET, eight, NOW, None, 8) == totp.Check(totp.Verdict.OK, STEP)
+    # The other length is a wrong code (a guess like any other), not a malformed one.
+    assert totp.check_code(SECRET, code(STEP), NOW, None, 8).verdict is totp.Verdict.WRONG
+    assert totp.check_code(SECRET, eight, NOW, None).verdict is totp.Verdict.WRONG
+    for bad in ("1234567", "123456789", "１２３４５６７８"):
+        assert totp.check_code(SECRET, bad, NOW, None, 8).verdict is totp.Verdict.MALFORMED
+    uri = totp.provisioning_uri(SECRET, "N0TEST", "Gw", 8)
+    assert "digits=8" in uri
