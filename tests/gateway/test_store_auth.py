@@ -2,6 +2,7 @@ import base64
 import os
 import sqlite3
 import stat
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -350,3 +351,24 @@ def test_eight_digit_enrollment(store: Store, config: Config) -> None:
         assert reopened.get_user("K2ABC").digits == 6
     finally:
         reopened.close()
+
+
+def test_cli_users_shows_budgets_and_unlock_clears_a_node(
+    store: Store, config: Config, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gateway import cli
+
+    now = time.time()
+    for i in range(12):
+        attempt(store, "123456", now + i / 100, f"telnet:bpq:call:K{i}AB", call="N0TEST")
+    store.close()
+    path = tmp_path / "gateway.yaml"
+    path.write_text(f"data_dir: {config.data_dir}\n")
+    assert cli.main(["--config", str(path), "users"]) == 0
+    out = capsys.readouterr().out
+    assert "N0TEST" in out and "wrong since" in out and "telnet:bpq:" in out
+    assert cli.main(["--config", str(path), "unlock", "telnet:bpq"]) == 0
+    assert "1 penalty record(s) cleared" in capsys.readouterr().out
+    assert cli.main(["--config", str(path), "unlock", "N0TEST"]) == 0
+    assert cli.main(["--config", str(path), "users"]) == 0
+    assert "N0TEST" in (out := capsys.readouterr().out) and "full" in out
