@@ -16,7 +16,7 @@ CALLSIGN_PROMPT = "Callsign: "
 CODE_PROMPT = "Code: "
 REFUSED = "Login failed."
 BAD_CALLSIGN = "Not a valid callsign."
-CODE_HELP = "Type the 6 digits your authenticator app shows for this gateway; B leaves."
+CODE_HELP = "Type the code (6 or 8 digits) your authenticator app shows for this gateway; B leaves."
 MAX_CALLSIGN_TRIES = 3
 #: Words that leave at the Code: prompt (not a guess), and those that ask for help.
 LEAVE_WORDS = frozenset({"B", "BYE", "Q", "QUIT"})
