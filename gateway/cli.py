@@ -16,10 +16,12 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import segno
 
+from gateway import audit
 from gateway.app import PID_FILE, TRANSMIT_SETTING, Gateway
 from gateway.auth import penalties, totp
 from gateway.callsign import parse_base_callsign
@@ -91,6 +93,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("target", metavar="CALLSIGN|IP|NODE")
     p = add("radio", _radio, "switch the radio transmitter of a running gateway off or on")
     p.add_argument("switch", choices=("off", "on", "status"))
+    p = add("audit", _audit_list, "list the audit trail: operator and console actions")
+    p.add_argument(
+        "--since", metavar="WHEN", default="7d",
+        help="how far back: 30m, 12h, 7d, or a date YYYY-MM-DD (default 7d)",
+    )  # fmt: skip
     add("hash-password", _hash_password, "print an Argon2id hash for irc.opers[].password_hash")
     return parser
 
@@ -155,12 +162,15 @@ def _enroll(args: argparse.Namespace) -> int:
         print(f"Type the {args.digits}-digit code the app shows now: ", end="", flush=True)
         code = sys.stdin.readline().strip()
         check = totp.check_code(secret, code, time.time(), None, args.digits)
+        action = f"enroll {callsign}" + (" --replace" if args.replace else "")
         if check.verdict is not totp.Verdict.OK or check.step is None:
+            _record(store, action, "code did not match; nothing stored")
             raise CliError("that code does not match; nothing was stored (check the clocks)")
         with store.transaction():
             # The confirming code's step counts as used: it cannot log in afterwards.
             store.put_user(callsign, secret, check.step, time.time(), args.digits)
         del secret
+        _record(store, action, f"enrolled ({args.digits} digits)")
         print(f"{callsign} is enrolled.")
     finally:
         store.close()
@@ -220,6 +230,7 @@ def _revoke(args: argparse.Namespace) -> int:
         with store.transaction():
             found = store.delete_user(callsign)
             store.clear_callsign(callsign)
+        _record(store, f"revoke {callsign}", "done" if found else "not enrolled")
     finally:
         store.close()
     if not found:
@@ -248,6 +259,7 @@ def _radio(args: argparse.Namespace) -> int:
         if args.switch != "status":
             with store.transaction():
                 store.set_setting(TRANSMIT_SETTING, args.switch)
+            _record(store, f"radio {args.switch}", "done")
         switch = store.get_setting(TRANSMIT_SETTING) or "on"
     finally:
         store.close()
@@ -296,7 +308,46 @@ def _unlock(args: argparse.Namespace) -> int:
             cleared += store.clear_nodes(node, suffix if callsign is None else None)
             if callsign is not None and store.clear_callsign(callsign):
                 cleared += 1
+        _record(store, f"unlock {target}", f"{cleared} record(s) cleared")
     finally:
         store.close()
     print(f"{target}: {cleared} penalty record(s) cleared.")
+    return EXIT_OK
+
+
+def _record(store: Store, action: str, result: str) -> None:
+    """One row of the audit trail for a console action."""
+    try:
+        source = os.ttyname(sys.stdin.fileno())
+    except (OSError, ValueError):
+        source = "no terminal"
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name in this environment
+        user = f"uid {os.getuid()}"
+    entry = audit.Entry(time.time(), f"console:{user}", source, action, result)
+    audit.record(store, entry)
+
+
+def _since(text: str, now: float) -> float:
+    units = {"m": 60, "h": 3600, "d": 86400}
+    if text[:-1].isdigit() and text[-1:] in units:
+        return now - int(text[:-1]) * units[text[-1]]
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        raise CliError(f"--since: expected 30m, 12h, 7d or YYYY-MM-DD, got {text!r}") from None
+
+
+def _audit_list(args: argparse.Namespace) -> int:
+    start = _since(args.since, time.time())
+    store = Store.open(_config(args))
+    try:
+        entries = audit.since(store, start, audit.MAX_ROWS)
+    finally:
+        store.close()
+    for e in entries:
+        when = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(e.at))
+        print(f"{when}  {e.who}  from {e.source}: {e.action} -> {e.result}")
+    print(f"{len(entries)} entries since {time.strftime('%Y-%m-%d %H:%MZ', time.gmtime(start))}.")
     return EXIT_OK

@@ -91,6 +91,7 @@ async def test_operator_lists_kicks_and_switches_the_transmitter(
     trail = await notices_until(op, "audit entries shown.")
     actions = [line.split(": ", 1)[1] for line in trail[:-1]]
     assert actions == [
+        "enroll N0TEST -> enrolled (6 digits)",  # from the console
         "enroll K1ABC -> refused",
         "kick n0test-5 (time for the net) -> done",
         "tx off -> done",
@@ -98,7 +99,18 @@ async def test_operator_lists_kicks_and_switches_the_transmitter(
         "revoke n0test -> done",
         "revoke N0TEST -> not enrolled",
     ]
-    assert " irc:sysop (oper sysop) from 127.0.0.1" in trail[0]
+    assert " irc:sysop (oper sysop) from 127.0.0.1" in trail[1]
+
+    # The console's actions and the operators' are in one trail, listed by the CLI too.
+    assert run_cli(config, "unlock", "N0TEST").returncode == 0
+    listed = run_cli(config, "audit", "--since", "1h").stdout.splitlines()
+    assert "console:" in listed[0] and listed[0].endswith("enroll N0TEST -> enrolled (6 digits)")
+    assert any(line.endswith("irc:sysop (oper sysop)  from 127.0.0.1: tx off -> done")
+               for line in listed)  # fmt: skip
+    assert listed[-2].endswith("unlock N0TEST -> 1 record(s) cleared")  # the refused login
+    assert listed[-1].startswith("8 entries since ")
+    bad = run_cli(config, "audit", "--since", "yesterday")
+    assert bad.returncode == 1 and "expected 30m, 12h, 7d or YYYY-MM-DD" in bad.stderr
 
     await op.send("HELP RADIO")
     syntax = (await op.expect("704", "705")).params[-1]
