@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from gateway import audit
+from gateway import admin, audit
 from gateway.auth.service import Authenticator
 from gateway.ax25 import AX25Stream
 from gateway.bridge import Bridge, RadioSession
@@ -119,6 +119,7 @@ class Gateway:
                 transmitting=lambda: self.transmitting,
                 set_transmit=self.set_transmit,
                 revoked=self._revoked,
+                auth=lambda: self.config.auth,
             ).install(self.irc.server)
             for listener in self.config.telnet_listen:
                 await self._start_listener(listener)
@@ -370,6 +371,7 @@ class Gateway:
                 if self.bridge is not None:
                     await self.bridge.prune()
                 await self.store.call(audit.prune, now)
+                await self.store.call(admin.prune_locks, now)
                 next_prune = now + PRUNE_INTERVAL
             current = await self.store.call(Store.data_version)
             if current == version:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import io
-import ipaddress
 import logging
 import os
 import signal
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import segno
 
-from gateway import audit
+from gateway import admin, audit
 from gateway.app import PID_FILE, TRANSMIT_SETTING, Gateway
 from gateway.auth import penalties, totp
 from gateway.callsign import parse_base_callsign
@@ -194,7 +193,7 @@ def _users(args: argparse.Namespace) -> int:
         store.close()
     print(f"{'CALLSIGN':<8} {'ENROLLED':<17} {'LAST LOGIN':<17} GUESSING BUDGET")
     for u in users:
-        penalty = _budget_text(penalties.budget_at(u.budget, now, cfg.callsign), cfg.callsign)
+        penalty = admin.budget_text(penalties.budget_at(u.budget, now, cfg.callsign), cfg.callsign)
         enrolled, last = _fmt_time(u.enrolled_at), _fmt_time(u.last_login)
         print(f"{u.callsign:<8} {enrolled:<17} {last:<17} {penalty}")
     if not users:
@@ -204,23 +203,13 @@ def _users(args: argparse.Namespace) -> int:
     if spent:
         print("\nNodes with wrong codes (budget across callsigns):")
         for node, b in spent:
-            print(f"  {node}: {_budget_text(b, cfg.node)}")
+            print(f"  {node}: {admin.budget_text(b, cfg.node)}")
     blocked = [s for s in sources if penalties.source_blocked(s[1], now, cfg.source)]
     if blocked:
         print("\nSources refused for now:")
         for source, until, failures in blocked:
             print(f"  {source}: {failures} failures, until {_fmt_time(until)}")
     return EXIT_OK
-
-
-def _budget_text(b: penalties.Budget, cfg: penalties.BudgetConfig) -> str:
-    if not b.failures and b.level == 0:
-        return "full"
-    left = max(0, int(cfg.burst - b.level + 1e-9))
-    text = f"{left}/{cfg.burst} left, {b.failures} wrong since {_fmt_time(b.since)}"
-    if not penalties.budget_allows(b, cfg):
-        text += f", next check after {_fmt_time(penalties.budget_next_check(b, cfg))}"
-    return text
 
 
 def _revoke(args: argparse.Namespace) -> int:
@@ -288,26 +277,14 @@ def _hash_password(args: argparse.Namespace) -> int:
 
 
 def _unlock(args: argparse.Namespace) -> int:
-    """Clear penalties and budgets. A callsign's budget refilled gives a guesser a new
-    burst too: this is the sysop's decision, never something a strategy can cause."""
+    """Clear the lock, penalties and budgets of a callsign, an address or a node."""
     target = args.target.strip()
-    node = target
-    try:
-        suffix = f":ip:{ipaddress.ip_address(target)}"
-        callsign = None
-    except ValueError:
-        if ":" in target:  # a node as `gateway users` names it (telnet:bpq, ax25:vhf)
-            suffix, callsign = None, None
-        else:
-            callsign = _callsign_arg(target)
-            suffix = f":call:{callsign}"
     store = Store.open(_config(args))
     try:
-        with store.transaction():
-            cleared = store.clear_sources(suffix) if suffix else 0
-            cleared += store.clear_nodes(node, suffix if callsign is None else None)
-            if callsign is not None and store.clear_callsign(callsign):
-                cleared += 1
+        try:
+            cleared = admin.unlock(store, target)
+        except admin.AdminError as exc:
+            raise CliError(str(exc)) from None
         _record(store, f"unlock {target}", f"{cleared} record(s) cleared")
     finally:
         store.close()

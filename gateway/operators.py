@@ -8,6 +8,9 @@ it is, without scripts:
     /quote RADIO SESSIONS             who is on: callsign, path, since, idle, bytes
     /quote RADIO KICK KN4XYZ-5 [why]  end a session; the radio user reads the reason
     /quote RADIO REVOKE KN4XYZ        as `gateway revoke`: the secret is gone, sessions end
+    /quote RADIO LOCK KN4XYZ 12h      refuse its logins for a while; sessions end
+    /quote RADIO UNLOCK KN4XYZ        as `gateway unlock` (also an address or a node)
+    /quote RADIO PENALTIES            locks, spent budgets, refused sources
     /quote RADIO TX [ON|OFF]          the transmitter switch (as `gateway radio on|off`)
     /quote RADIO AUDIT [n]            the last n entries of the audit trail
     /quote RADIO HELP
@@ -24,8 +27,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from gateway import audit
+from gateway import admin, audit
 from gateway.callsign import parse_base_callsign
+from gateway.config import AuthConfig
 from gateway.store import AsyncStore, Store
 from ircd.protocol import Message
 
@@ -41,6 +45,9 @@ HELP = (
     "RADIO SESSIONS: callsign, path, logged in since, idle, bytes to the user / from the user",
     "RADIO KICK <callsign> [reason]: end that session; the user reads the reason",
     "RADIO REVOKE <callsign>: remove the enrollment (as gateway revoke); its sessions end",
+    "RADIO LOCK <callsign> <30m|12h|7d>: refuse its logins for that long; its sessions end",
+    "RADIO UNLOCK <callsign|address|node>: clear locks, penalties, budgets (as gateway unlock)",
+    "RADIO PENALTIES: locks, spent guessing budgets, refused sources",
     "RADIO TX [ON|OFF]: show or switch the transmitter of every radio port",
     "RADIO AUDIT [n]: the last n (default 20) entries of the audit trail",
     "RADIO ENROLL: refused here; enroll on the sysop's console (gateway enroll)",
@@ -65,6 +72,7 @@ class RadioCommands:
         transmitting: Callable[[], bool],
         set_transmit: Callable[[bool], Awaitable[None]],
         revoked: Callable[[str], Awaitable[None]],
+        auth: Callable[[], AuthConfig],
     ) -> None:
         """`revoked(base)`: the application refreshes its enrolled set and ends sessions."""
         self.bridge = bridge
@@ -73,6 +81,8 @@ class RadioCommands:
         self._transmitting = transmitting
         self._set_transmit = set_transmit
         self._revoked = revoked
+        #: The current `auth:` config (it changes on reload).
+        self.auth = auth
 
     def install(self, server: Server) -> None:
         server.add_command("RADIO", self.handle, min_params=1, oper_only=True)
@@ -80,10 +90,11 @@ class RadioCommands:
     def handle(
         self, server: Server, client: Client, msg: Message, rb: ReplyBuffer
     ) -> Pending | None:
-        """RADIO <SESSIONS|KICK|REVOKE|TX|AUDIT|HELP> [...]
+        """RADIO <SESSIONS|KICK|REVOKE|LOCK|UNLOCK|PENALTIES|TX|AUDIT|HELP> [...]
 
-        The radio side, for operators: who is on the air, end a session, revoke a
-        callsign, the transmitter switch, the audit trail. RADIO HELP lists them.
+        The radio side, for operators: who is on the air, end a session, revoke, lock
+        and unlock a callsign, penalties, the transmitter switch, the audit trail.
+        RADIO HELP lists them.
         """
         sub = msg.params[0].upper()
         args = msg.params[1:]
@@ -93,6 +104,12 @@ class RadioCommands:
             return self._kick(server, client, rb, args[0], " ".join(args[1:]).strip())
         elif sub == "REVOKE" and args:
             return self._revoke(server, client, args[0])
+        elif sub == "LOCK" and len(args) >= 2:
+            return self._lock(server, client, args[0], args[1])
+        elif sub == "UNLOCK" and args:
+            return self._unlock(server, client, args[0])
+        elif sub == "PENALTIES":
+            return self._penalties(server, client)
         elif sub == "TX" and not args:
             state = "on" if self._transmitting() else "off"
             _notice(server, client, rb, f"The transmitter is {state}.")
@@ -158,6 +175,55 @@ class RadioCommands:
         if client.closed:
             return
         if result == "done":
+            server.notice_opers(text, server.replies(client))
+        else:
+            _notice(server, client, server.replies(client), text)
+
+    async def _lock(self, server: Server, client: Client, call: str, duration: str) -> None:
+        base = parse_base_callsign(call.upper())
+        try:
+            seconds = admin.parse_duration(duration)
+        except admin.AdminError as exc:
+            text, result = str(exc), "bad duration"
+        else:
+            until = self.clock() + seconds
+            if base is None:
+                text, result = f"Not a callsign without SSID: {call}", "bad callsign"
+            elif await self.store.call(admin.lock, base, until):
+                when = time.strftime("%Y-%m-%d %H:%MZ", time.gmtime(until))
+                text, result = f"{client.name} locked {base} until {when}", f"until {when}"
+                log.warning("%s", text)
+                self.bridge.end_sessions(base, "Your callsign has been locked.", "locked")
+            else:
+                text, result = f"{base} is not enrolled.", "not enrolled"
+        await self._record(client, f"lock {call} {duration}", result)
+        self._answer(server, client, text, to_all=result.startswith("until"))
+
+    async def _unlock(self, server: Server, client: Client, target: str) -> None:
+        try:
+            cleared = await self.store.call(admin.unlock, target)
+        except admin.AdminError as exc:
+            text, result, to_all = str(exc), "bad target", False
+        else:
+            text = f"{client.name} unlocked {target}: {cleared} record(s) cleared"
+            result, to_all = f"{cleared} record(s) cleared", True
+            log.warning("%s", text)
+        await self._record(client, f"unlock {target}", result)
+        self._answer(server, client, text, to_all=to_all)
+
+    async def _penalties(self, server: Server, client: Client) -> None:
+        lines = await self.store.call(admin.penalty_lines, self.auth(), self.clock())
+        if client.closed:
+            return
+        rb = server.replies(client)
+        for line in lines[:AUDIT_MAX]:
+            _notice(server, client, rb, line)
+        _notice(server, client, rb, f"{len(lines)} penalty line(s)." if lines else "No penalties.")
+
+    def _answer(self, server: Server, client: Client, text: str, *, to_all: bool) -> None:
+        if client.closed:
+            return
+        if to_all:
             server.notice_opers(text, server.replies(client))
         else:
             _notice(server, client, server.replies(client), text)

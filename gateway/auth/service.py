@@ -14,6 +14,7 @@ import math
 import time
 from dataclasses import dataclass
 
+from gateway import admin
 from gateway.auth import penalties, totp
 from gateway.auth.secretbox import SecretKeyError
 from gateway.config import AuthConfig
@@ -29,6 +30,7 @@ class Outcome(enum.Enum):
     MALFORMED = "malformed code"
     REPLAY = "replayed code"
     SOURCE_PENALTY = "source under penalty"
+    LOCKED = "callsign locked by an operator"
     NODE_BUDGET = "node budget spent"
     CALLSIGN_DELAY = "callsign budget spent"
     STORE_ERROR = "stored secret unreadable"
@@ -93,6 +95,8 @@ class Authenticator:
         # no guess, and it is answered exactly like a wrong code.
         if penalties.source_blocked(store.source_until(source), now, cfg.source):
             return LoginResult(Outcome.SOURCE_PENALTY)
+        if admin.locked_until(store, callsign) > now:
+            return LoginResult(Outcome.LOCKED)
         node_budget = penalties.budget_at(store.node_state(node), now, cfg.node)
         if not penalties.budget_allows(node_budget, cfg.node):
             return LoginResult(Outcome.NODE_BUDGET)

@@ -66,6 +66,27 @@ async def test_operator_lists_kicks_and_switches_the_transmitter(
     await op.send("RADIO SESSIONS")
     assert await notices_until(op, "No radio sessions.")
 
+    # A lock refuses logins with the same answer as any failure, until unlocked.
+    await op.send("RADIO LOCK N0TEST 1h")
+    locked_note = (await notices_until(op, "locked"))[-1]
+    assert locked_note.startswith("sysop locked N0TEST until ")
+    lock_until = locked_note.rsplit("until ", 1)[1]
+    code = totp.at(time.time() + 30)
+    locked = await Client.connect(bpq, b"N0TEST-5\r\n")
+    await locked.expect("Code: ")
+    locked.send(code.encode() + b"\r")
+    await locked.expect("Login failed.")
+    locked.close()
+    await op.send("RADIO PENALTIES")
+    assert (await notices_until(op, "penalty line(s)."))[0].startswith("N0TEST: locked until ")
+    await op.send("RADIO UNLOCK n0test", "RADIO UNLOCK ax25:vhf", "RADIO UNLOCK nonsense!")
+    assert (await notices_until(op, "unlocked n0test"))[-1].endswith(": 1 record(s) cleared")
+    assert (await notices_until(op, "unlocked ax25:vhf"))[-1].endswith(": 0 record(s) cleared")
+    assert "not a callsign" in (await notices_until(op, "nonsense"))[-1]
+    ham = await radio_login(bpq, "N0TEST-5", code)  # the refused code was never checked
+    ham.send(b"/q\r")
+    await ham.expect_close()
+
     await op.send("RADIO TX")
     assert (await notices_until(op, "transmitter"))[-1] == "The transmitter is on."
     await op.send("RADIO TX OFF")
@@ -94,6 +115,10 @@ async def test_operator_lists_kicks_and_switches_the_transmitter(
         "enroll N0TEST -> enrolled (6 digits)",  # from the console
         "enroll K1ABC -> refused",
         "kick n0test-5 (time for the net) -> done",
+        "lock N0TEST 1h -> until " + lock_until,
+        "unlock n0test -> 1 record(s) cleared",
+        "unlock ax25:vhf -> 0 record(s) cleared",
+        "unlock nonsense! -> bad target",
         "tx off -> done",
         "tx on -> done",
         "revoke n0test -> done",
@@ -108,13 +133,13 @@ async def test_operator_lists_kicks_and_switches_the_transmitter(
     assert any(line.endswith("irc:sysop (oper sysop)  from 127.0.0.1: tx off -> done")
                for line in listed)  # fmt: skip
     assert listed[-2].endswith("unlock N0TEST -> 1 record(s) cleared")  # the refused login
-    assert listed[-1].startswith("8 entries since ")
+    assert listed[-1].startswith("12 entries since ")
     bad = run_cli(config, "audit", "--since", "yesterday")
     assert bad.returncode == 1 and "expected 30m, 12h, 7d or YYYY-MM-DD" in bad.stderr
 
     await op.send("HELP RADIO")
     syntax = (await op.expect("704", "705")).params[-1]
-    assert "RADIO <SESSIONS|KICK|REVOKE|TX|AUDIT|HELP>" in syntax
+    assert "RADIO <SESSIONS|KICK|REVOKE|LOCK|UNLOCK|PENALTIES|TX|AUDIT|HELP>" in syntax
     await user.close()
     await op.close()
     assert await gw.stop() == 0

@@ -1,0 +1,134 @@
+"""What the sysop does to penalties and locks, shared by the console and IRC operators.
+
+`gateway unlock` / `RADIO UNLOCK`, `RADIO LOCK`, and the penalty report of `gateway
+users` / `RADIO PENALTIES` are one implementation here, run on the store's thread. A
+lock is a row in the settings table (`lock:<CALLSIGN>` = until), only for enrolled
+callsigns, so the number of locks is bounded by the number of users; the
+authenticator refuses a locked callsign like any failure (`Outcome.LOCKED`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+
+from gateway.auth import penalties
+from gateway.callsign import parse_base_callsign
+from gateway.config import AuthConfig
+from gateway.store import Store
+
+LOCK_PREFIX = "lock:"
+#: The longest lock an operator may set (a lock is for a quarrel, revoke is for good).
+MAX_LOCK = 365 * 86400.0
+
+
+class AdminError(ValueError):
+    """A target or duration that cannot be acted on; the message says why."""
+
+
+def locked_until(store: Store, callsign: str) -> float:
+    value = store.get_setting(LOCK_PREFIX + callsign)
+    try:
+        return float(value) if value is not None else 0.0
+    except ValueError:
+        return 0.0
+
+
+def lock(store: Store, callsign: str, until: float) -> bool:
+    """Refuse every login of `callsign` until `until`; False if it is not enrolled."""
+    with store.transaction():
+        if store.get_user(callsign) is None:
+            return False
+        store.set_setting(LOCK_PREFIX + callsign, repr(until))
+    return True
+
+
+def unlock(store: Store, target: str) -> int:
+    """Clear the lock, penalties and budgets of a callsign, an address or a node.
+
+    A callsign's budget refilled gives a guesser a new burst too: this is the sysop's
+    decision, never something a strategy can cause. Returns the records cleared.
+    """
+    target = target.strip()
+    node = target
+    try:
+        suffix: str | None = f":ip:{ipaddress.ip_address(target)}"
+        callsign = None
+    except ValueError:
+        if ":" in target:  # a node as `gateway users` names it (telnet:bpq, ax25:vhf)
+            suffix, callsign = None, None
+        else:
+            callsign = parse_base_callsign(target.upper())
+            if callsign is None:
+                raise AdminError(
+                    f"not a callsign (without SSID), an address or a node: {target!r}"
+                ) from None
+            suffix = f":call:{callsign}"
+    with store.transaction():
+        cleared = store.clear_sources(suffix) if suffix else 0
+        cleared += store.clear_nodes(node, suffix if callsign is None else None)
+        if callsign is not None:
+            cleared += int(store.clear_callsign(callsign))
+            if store.get_setting(LOCK_PREFIX + callsign) is not None:
+                store.db.execute("DELETE FROM settings WHERE key = ?", (LOCK_PREFIX + callsign,))
+                cleared += 1
+    return cleared
+
+
+def prune_locks(store: Store, now: float) -> None:
+    with store.transaction():
+        rows = store.db.execute(
+            "SELECT key, value FROM settings WHERE key LIKE ?", (LOCK_PREFIX + "%",)
+        ).fetchall()
+        expired = [(k,) for k, v in rows if _float(v) < now]
+        store.db.executemany("DELETE FROM settings WHERE key = ?", expired)
+
+
+def penalty_lines(store: Store, cfg: AuthConfig, now: float) -> list[str]:
+    """Locks, spent callsign budgets, spent node budgets and refused sources, one a line."""
+    out: list[str] = []
+    for user in store.list_users():
+        until = locked_until(store, user.callsign)
+        if until > now:
+            out.append(f"{user.callsign}: locked until {_when(until)}")
+        budget = penalties.budget_at(user.budget, now, cfg.callsign)
+        if budget.failures or budget.level > 0:
+            out.append(f"{user.callsign}: {budget_text(budget, cfg.callsign)}")
+    for node, b in store.nodes():
+        b = penalties.budget_at(b, now, cfg.node)
+        if b.level > 0:
+            out.append(f"node {node}: {budget_text(b, cfg.node)}")
+    for source, until, failures in store.sources(now):
+        if penalties.source_blocked(until, now, cfg.source):
+            out.append(f"source {source}: {failures} failures, refused until {_when(until)}")
+    return out
+
+
+def budget_text(b: penalties.Budget, cfg: penalties.BudgetConfig) -> str:
+    if not b.failures and b.level == 0:
+        return "full"
+    left = max(0, int(cfg.burst - b.level + 1e-9))
+    text = f"{left}/{cfg.burst} left, {b.failures} wrong since {_when(b.since)}"
+    if not penalties.budget_allows(b, cfg):
+        text += f", next check after {_when(penalties.budget_next_check(b, cfg))}"
+    return text
+
+
+def parse_duration(text: str) -> float:
+    """`30m`, `12h`, `7d` or seconds, up to MAX_LOCK."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
+    if not number.isdigit() or not 0 < int(number) * units[unit] <= MAX_LOCK:
+        raise AdminError(f"expected a duration such as 30m, 12h or 7d (at most 365d), got {text!r}")
+    return float(int(number) * units[unit])
+
+
+def _when(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%MZ", time.gmtime(ts))
+
+
+def _float(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        return 0.0
