@@ -48,9 +48,14 @@ PID_FILE = "gateway.pid"
 TRANSMIT_SETTING = "radio_transmit"
 
 
-def _set_transmit_setting(store: Store, enabled: bool) -> None:
+def _set_transmit_setting(store: Store, enabled: bool, port: str | None = None) -> None:
+    key = TRANSMIT_SETTING if port is None else f"{TRANSMIT_SETTING}:{port}"
     with store.transaction():
-        store.set_setting(TRANSMIT_SETTING, "on" if enabled else "off")
+        store.set_setting(key, "on" if enabled else "off")
+
+
+def _port_settings(store: Store, names: list[str]) -> list[str | None]:
+    return [store.get_setting(f"{TRANSMIT_SETTING}:{name}") for name in names]
 
 
 class _Listener:
@@ -74,6 +79,8 @@ class Gateway:
         self.radio = RadioPorts(self._run_radio_session)
         self.nicks = CallsignNicks()
         self.transmitting = False
+        #: Radio ports whose own transmitter switch is off.
+        self.ports_off: frozenset[str] = frozenset()
         self._pid_written = False
 
     # -- lifecycle ---------------------------------------------------------------
@@ -117,6 +124,9 @@ class Gateway:
                 self.store,
                 clock=self.clock,
                 transmitting=lambda: self.transmitting,
+                ports=lambda: {
+                    p.name: p.name not in self.ports_off for p in self.config.radio.ports
+                },
                 set_transmit=self.set_transmit,
                 revoked=self._revoked,
                 auth=lambda: self.config.auth,
@@ -124,7 +134,8 @@ class Gateway:
             for listener in self.config.telnet_listen:
                 await self._start_listener(listener)
             self.transmitting = await self._transmit_wanted()
-            self.radio.start(self.config, self.transmitting)
+            self.ports_off = await self._ports_off()
+            self.radio.start(self.config, self.transmitting, self.ports_off)
             if self.config.radio.ports and not self.transmitting:
                 log.warning("the radio transmitter is OFF (gateway radio on)")
             pid = f"{os.getpid()}\n".encode()
@@ -278,18 +289,30 @@ class Gateway:
         switch = await self.store.call(Store.get_setting, TRANSMIT_SETTING)
         return self.config.radio.transmit and switch != "off"
 
+    async def _ports_off(self) -> frozenset[str]:
+        """The radio ports whose own switch is off (`gateway radio off --port NAME`)."""
+        assert self.store is not None
+        names = [p.name for p in self.config.radio.ports]
+        values = await self.store.call(_port_settings, names)
+        return frozenset(name for name, value in zip(names, values, strict=True) if value == "off")
+
     async def apply_transmit(self) -> None:
-        """Re-read the switch and apply it to every radio port at once."""
+        """Re-read the switches and apply them to the radio ports at once."""
         wanted = await self._transmit_wanted()
+        off = await self._ports_off()
         if wanted != self.transmitting:
             self.transmitting = wanted
-            self.radio.set_transmit(wanted)
             log.warning("radio transmitter %s", "ON" if wanted else "OFF")
+        for name in sorted(set(off) ^ set(self.ports_off)):
+            log.warning("radio transmitter %s on port %s", "OFF" if name in off else "ON", name)
+        self.ports_off = off
+        self.radio.set_transmit(wanted, off)
 
-    async def set_transmit(self, enabled: bool) -> None:
-        """The kill switch, for callers inside the gateway (IRC operator commands)."""
+    async def set_transmit(self, enabled: bool, port: str | None = None) -> None:
+        """The kill switch, for callers inside the gateway (IRC operator commands):
+        every port, or one (its own switch, under the one for all)."""
         assert self.store is not None
-        await self.store.call(_set_transmit_setting, enabled)
+        await self.store.call(_set_transmit_setting, enabled, port)
         await self.apply_transmit()
 
     # -- sessions ----------------------------------------------------------------

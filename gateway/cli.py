@@ -92,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("target", metavar="CALLSIGN|IP|NODE")
     p = add("radio", _radio, "switch the radio transmitter of a running gateway off or on")
     p.add_argument("switch", choices=("off", "on", "status"))
+    p.add_argument("--port", metavar="NAME", help="switch one radio port only (radio.ports[].name)")
     p = add("audit", _audit_list, "list the audit trail: operator and console actions")
     p.add_argument(
         "--since", metavar="WHEN", default="7d",
@@ -243,13 +244,19 @@ def _running_gateway_pid(config: Config) -> int | None:
 
 def _radio(args: argparse.Namespace) -> int:
     config = _config(args)
+    names = [p.name for p in config.radio.ports]
+    if args.port is not None and args.port not in names:
+        raise CliError(f"no radio port {args.port!r} (ports: {', '.join(names) or 'none'})")
+    key = TRANSMIT_SETTING if args.port is None else f"{TRANSMIT_SETTING}:{args.port}"
     store = Store.open(config)
     try:
         if args.switch != "status":
             with store.transaction():
-                store.set_setting(TRANSMIT_SETTING, args.switch)
-            _record(store, f"radio {args.switch}", "done")
+                store.set_setting(key, args.switch)
+            _record(store, f"radio {args.switch}" + (f" --port {args.port}" if args.port else ""),
+                    "done")  # fmt: skip
         switch = store.get_setting(TRANSMIT_SETTING) or "on"
+        own = {n: store.get_setting(f"{TRANSMIT_SETTING}:{n}") or "on" for n in names}
     finally:
         store.close()
     pid = _running_gateway_pid(config)
@@ -257,6 +264,8 @@ def _radio(args: argparse.Namespace) -> int:
         os.kill(pid, signal.SIGUSR1)
     running = f"running gateway (pid {pid}) told at once" if pid else "no running gateway found"
     print(f"radio transmitter switch: {switch}; {running}.")
+    for name, value in own.items():
+        print(f"  port {name}: {value}" + ("" if switch == "on" else " (all ports are off)"))
     if switch == "on" and not config.radio.transmit:
         print("note: radio.transmit is false in the config, so the transmitter stays off.")
     return EXIT_OK

@@ -11,7 +11,7 @@ it is, without scripts:
     /quote RADIO LOCK KN4XYZ 12h      refuse its logins for a while; sessions end
     /quote RADIO UNLOCK KN4XYZ        as `gateway unlock` (also an address or a node)
     /quote RADIO PENALTIES            locks, spent budgets, refused sources
-    /quote RADIO TX [ON|OFF]          the transmitter switch (as `gateway radio on|off`)
+    /quote RADIO TX [ON|OFF [port]]   the transmitter switch (as `gateway radio on|off`)
     /quote RADIO AUDIT [n]            the last n entries of the audit trail
     /quote RADIO HELP
 
@@ -48,7 +48,7 @@ HELP = (
     "RADIO LOCK <callsign> <30m|12h|7d>: refuse its logins for that long; its sessions end",
     "RADIO UNLOCK <callsign|address|node>: clear locks, penalties, budgets (as gateway unlock)",
     "RADIO PENALTIES: locks, spent guessing budgets, refused sources",
-    "RADIO TX [ON|OFF]: show or switch the transmitter of every radio port",
+    "RADIO TX [ON|OFF [port]]: show or switch the transmitter of every radio port, or one",
     "RADIO AUDIT [n]: the last n (default 20) entries of the audit trail",
     "RADIO ENROLL: refused here; enroll on the sysop's console (gateway enroll)",
 )
@@ -70,7 +70,8 @@ class RadioCommands:
         *,
         clock: Callable[[], float],
         transmitting: Callable[[], bool],
-        set_transmit: Callable[[bool], Awaitable[None]],
+        ports: Callable[[], dict[str, bool]],
+        set_transmit: Callable[[bool, str | None], Awaitable[None]],
         revoked: Callable[[str], Awaitable[None]],
         auth: Callable[[], AuthConfig],
     ) -> None:
@@ -79,6 +80,7 @@ class RadioCommands:
         self.store = store
         self.clock = clock
         self._transmitting = transmitting
+        self._ports = ports
         self._set_transmit = set_transmit
         self._revoked = revoked
         #: The current `auth:` config (it changes on reload).
@@ -112,9 +114,17 @@ class RadioCommands:
             return self._penalties(server, client)
         elif sub == "TX" and not args:
             state = "on" if self._transmitting() else "off"
-            _notice(server, client, rb, f"The transmitter is {state}.")
+            ports = self._ports()
+            own = ", ".join(f"{n} {'on' if on else 'off'}" for n, on in sorted(ports.items()))
+            _notice(server, client, rb, f"The transmitter is {state}." + (
+                f" Ports' own switches: {own}." if own else ""))  # fmt: skip
         elif sub == "TX" and args[0].upper() in ("ON", "OFF"):
-            return self._switch(server, client, args[0].upper() == "ON")
+            port = args[1] if len(args) > 1 else None
+            if port is not None and port not in self._ports():
+                names = ", ".join(sorted(self._ports())) or "none"
+                _notice(server, client, rb, f"No radio port {port} (ports: {names}).")
+                return None
+            return self._switch(server, client, args[0].upper() == "ON", port)
         elif sub == "AUDIT" and (not args or args[0].isdigit()):
             count = min(int(args[0]) if args else AUDIT_DEFAULT, AUDIT_MAX)
             return self._audit(server, client, count)
@@ -228,11 +238,14 @@ class RadioCommands:
         else:
             _notice(server, client, server.replies(client), text)
 
-    async def _switch(self, server: Server, client: Client, on: bool) -> None:
-        await self._set_transmit(on)
-        text = f"{client.name} switched the transmitter {'ON' if on else 'OFF'}"
+    async def _switch(self, server: Server, client: Client, on: bool, port: str | None) -> None:
+        await self._set_transmit(on, port)
+        where = f" of port {port}" if port else ""
+        text = f"{client.name} switched the transmitter{where} {'ON' if on else 'OFF'}"
         log.warning("%s", text)
-        await self._record(client, f"tx {'on' if on else 'off'}", "done")
+        await self._record(
+            client, f"tx {'on' if on else 'off'}" + (f" {port}" if port else ""), "done"
+        )
         if not client.closed:
             server.notice_opers(text, server.replies(client))
 

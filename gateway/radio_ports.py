@@ -57,7 +57,8 @@ class RadioPorts:
         self._streams: set[AX25Stream] = set()
         self.ports: tuple[RadioPort, ...] = ()
 
-    def start(self, config: Config, transmit: bool) -> None:
+    def start(self, config: Config, transmit: bool, off: frozenset[str] = frozenset()) -> None:
+        """`transmit`: the switch for all ports; `off`: ports whose own switch is off."""
         self.ports = config.radio.ports
         for port in config.radio.ports:
             params = station_params(config, port)
@@ -72,7 +73,7 @@ class RadioPorts:
                 params, kiss.send, lambda conn, p=port: self._accept(conn, p), name=port.name
             )
             holder.append(station)
-            station.set_transmit(transmit)
+            station.set_transmit(transmit and port.name not in off)
             self.stations[port.name] = station
             self._kiss.append(kiss)
             self._spawn(kiss.run())
@@ -102,9 +103,9 @@ class RadioPorts:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def set_transmit(self, enabled: bool) -> None:
-        for station in self.stations.values():
-            station.set_transmit(enabled)
+    def set_transmit(self, enabled: bool, off: frozenset[str] = frozenset()) -> None:
+        for name, station in self.stations.items():
+            station.set_transmit(enabled and name not in off)
 
     async def stop(self, farewell: str) -> None:
         streams = list(self._streams)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ircd.passwords import hash_password
 from radio.ax25 import Address, LinkParams
 from radio.port import KissPort, TcpEndpoint
 from radio.station import Connection, Station, StationParams
@@ -164,9 +165,10 @@ async def test_chat_over_the_air(rig: DireWolfRig, tmp_path: Path) -> None:
     config = tmp_path / "gateway.yaml"
     config.write_text(
         f"data_dir: {tmp_path / 'data'}\ncallsign: N0GW-10\n"
-        f"irc: {{listen: [{{host: 127.0.0.1, port: {irc_port}}}]}}\n"
         f"telnet: {{listen: [{{host: 127.0.0.1, port: {free_port()}}}]}}\n"
         "auth: {failure_pause: 0}\nbridge: {third_party: all, join_history: 0}\n"
+        f"irc: {{listen: [{{host: 127.0.0.1, port: {irc_port}}}],"
+        f" opers: [{{name: sysop, password_hash: '{hash_password('pw')}'}}]}}\n"
         f"radio:\n  ports:\n    - {{name: vhf, tcp: '127.0.0.1:{rig.a.kiss_port}'}}\n"
     )
     totp = enroll(config, "K1USR")
@@ -206,6 +208,18 @@ async def test_chat_over_the_air(rig: DireWolfRig, tmp_path: Path) -> None:
         far.send(AgwFrame("D", "K1USR-5", "N0GW-10", b"/q\r"))
         await expect(b"73!\r")
         assert b"DISCONNECTED" in (await far.wait_for("d", TIMEOUT)).data
+
+        # An IRC operator switches this port's transmitter off: a call gets DM; on again.
+        await irc.send("OPER sysop pw", "RADIO TX OFF vhf")
+        await irc.expect("381")
+        await gw.wait_log("radio transmitter OFF on port vhf")
+        far.send(AgwFrame("C", "K1USR-5", "N0GW-10", b""))
+        assert b"DISCONNECTED" in (await far.wait_for("d", TIMEOUT)).data
+        await irc.send("RADIO TX ON vhf")
+        await gw.wait_log("radio transmitter ON on port vhf")
+        far.send(AgwFrame("C", "K1USR-5", "N0GW-10", b""))
+        assert b"CONNECTED" in (await far.wait_for("C", TIMEOUT)).data
+        await expect(b"Code: ")
         assert await gw.stop() == 0
     finally:
         far.close()
