@@ -66,6 +66,12 @@ def unlock(store: Store, target: str) -> int:
             suffix = f":call:{callsign}"
     with store.transaction():
         cleared = store.clear_sources(suffix) if suffix else 0
+        if suffix is None:  # a node (ax25:vhf) or a source (ax25:vhf:WIDE1-1, irc:sasl)
+            cur = store.db.execute(
+                "DELETE FROM source_penalties WHERE source = ? OR substr(source, 1, ?) = ?",
+                (target, len(target) + 1, target + ":"),
+            )
+            cleared += cur.rowcount
         cleared += store.clear_nodes(node, suffix if callsign is None else None)
         if callsign is not None:
             cleared += int(store.clear_callsign(callsign))

@@ -37,6 +37,8 @@ from ircd.inprocess import InProcessConnection
 from ircd.server import Server
 
 log = logging.getLogger("gateway.bridge")
+#: Refusals under the third-party rule: operators hear of them (gateway/opernotices.py).
+third_party_log = logging.getLogger("gateway.thirdparty")
 
 CheckCode = Callable[[Callsign, str, str], Awaitable[bool]]
 #: Where radio users' IRC hosts end: `bpq.node1.radio`, `ax25.vhf.radio`.
@@ -145,6 +147,8 @@ class RadioSession:
                 self._spawn(self._fetch(action))
             elif isinstance(action, chat.Notify):
                 self.bridge.notice(action.nick, action.text)
+                third_party_log.info("text from %s not sent on air to %s (third-party rule)",
+                                     action.nick, self.callsign)  # fmt: skip
             elif isinstance(action, chat.HoldMail):
                 self._spawn(self._hold(action))
             elif isinstance(action, chat.Close):
@@ -393,6 +397,8 @@ class Bridge:
         refusal = _third_party_refusal(self.config.third_party, client)
         if refusal is not None:
             self.notice(client.name, f"Not held for {call}: {refusal} (third-party rule).")
+            third_party_log.info("message from %s not held for %s (third-party rule)",
+                                 client.name, call)  # fmt: skip
             return True
         kind = "ACTION" if verb else command
         if len(self._tasks) >= MAX_PENDING_HOLDS:

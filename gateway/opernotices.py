@@ -1,7 +1,8 @@
 """Radio-side warnings for IRC operators: log records turned into server notices.
 
 The TNC going down and coming back, the transmitter switched, the duty-cycle limit
-reached: each is already a log line; this handler also hands it to the operators on
+reached, IRC text refused for the air under the third-party rule: each is already a
+log line; this handler also hands it to the operators on
 IRC, at most `burst` notices per `period` seconds (the rest are counted and told in
 one line), so a flapping TNC cannot flood an operator's client.
 """
@@ -13,7 +14,11 @@ import logging
 from collections.abc import Callable
 
 #: Loggers whose records reach operators, with the lowest level that does.
-SOURCES = {"radio.port": logging.INFO, "radio.station": logging.WARNING}
+SOURCES = {
+    "radio.port": logging.INFO,
+    "radio.station": logging.WARNING,
+    "gateway.thirdparty": logging.INFO,
+}
 #: gateway records that do (the transmitter switch), by their message's start.
 GATEWAY_PREFIXES = ("radio transmitter",)
 
@@ -65,11 +70,17 @@ class OperatorAlerts(logging.Handler):
             self._notify(f"({self._dropped} more radio warnings in the log)")
             self._dropped = 0
         self._notify(f"Radio: {text}")
+        # (a sender's refusals are already once per ten minutes per radio session)
 
     def install(self) -> None:
-        for name in (*SOURCES, "gateway"):
+        # gateway.* records reach the "gateway" logger's handlers by propagation: one
+        # handler there sees each record once.
+        for name in _LOGGERS:
             logging.getLogger(name).addHandler(self)
 
     def remove(self) -> None:
-        for name in (*SOURCES, "gateway"):
+        for name in _LOGGERS:
             logging.getLogger(name).removeHandler(self)
+
+
+_LOGGERS = ("radio.port", "radio.station", "gateway")

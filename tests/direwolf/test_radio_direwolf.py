@@ -21,6 +21,7 @@ from radio.station import Connection, Station, StationParams
 from tests.direwolf.agw import AgwClient, AgwFrame
 from tests.direwolf.rig import DireWolfRig, available
 from tests.gateway.support import GatewayProcess, enroll, free_port, run_cli
+from tests.gateway.test_integration import wrong_code
 from tests.ircd.conftest import LiveClient
 
 pytestmark = pytest.mark.slow
@@ -195,6 +196,9 @@ async def test_chat_over_the_air(rig: DireWolfRig, tmp_path: Path) -> None:
         far.send(AgwFrame("C", "K1USR-5", "N0GW-10", b""))
         assert b"CONNECTED" in (await far.wait_for("C", TIMEOUT)).data
         await expect(b"Code: ")
+        far.send(AgwFrame("D", "K1USR-5", "N0GW-10", wrong_code(totp).encode() + b"\r"))
+        await expect(b"Login failed.\r")  # a penalty for this port and path, cleared below
+        await expect(b"Code: ")
         far.send(AgwFrame("D", "K1USR-5", "N0GW-10", totp.now().encode() + b"\r"))
         await expect(b"/? for help.\r")
         far.send(AgwFrame("D", "K1USR-5", "N0GW-10", b"/j #test\r"))
@@ -209,9 +213,21 @@ async def test_chat_over_the_air(rig: DireWolfRig, tmp_path: Path) -> None:
         await expect(b"73!\r")
         assert b"DISCONNECTED" in (await far.wait_for("d", TIMEOUT)).data
 
-        # An IRC operator switches this port's transmitter off: a call gets DM; on again.
-        await irc.send("OPER sysop pw", "RADIO TX OFF vhf")
+        # An IRC operator sees the AX.25 penalty and clears it.
+        await irc.send("OPER sysop pw", "RADIO PENALTIES")
         await irc.expect("381")
+        lines = []
+        while not (lines and "penalt" in lines[-1]):
+            lines.append((await irc.expect("NOTICE")).params[-1])
+        assert any(line.startswith("node ax25:vhf: ") for line in lines), lines
+        await irc.send("RADIO UNLOCK ax25:vhf")
+        note = ""
+        while "unlocked ax25:vhf" not in note:
+            note = (await irc.expect("NOTICE")).params[-1]
+        assert note.endswith(": 2 record(s) cleared")  # the node's budget and the source's
+
+        # The operator switches this port's transmitter off: a call gets DM; on again.
+        await irc.send("RADIO TX OFF vhf")
         await gw.wait_log("radio transmitter OFF on port vhf")
         far.send(AgwFrame("C", "K1USR-5", "N0GW-10", b""))
         assert b"DISCONNECTED" in (await far.wait_for("d", TIMEOUT)).data

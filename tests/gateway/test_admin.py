@@ -43,3 +43,17 @@ def test_lock_refuses_until_it_expires_or_is_unlocked(tmp_path: Path) -> None:
             admin.unlock(store, "not valid!")
     finally:
         store.close()
+
+
+def test_unlock_clears_ax25_and_sasl_sources(tmp_path: Path) -> None:
+    store = Store.open(Config(data_dir=tmp_path / "data"))
+    try:
+        with store.transaction():
+            for source in ("ax25:vhf:direct", "ax25:vhf:WIDE1-1", "ax25:hf:direct", "irc:sasl"):
+                store.set_source_until(source, T0 + 600, T0, 100)
+        assert admin.unlock(store, "ax25:vhf") == 2  # both paths of that port
+        assert admin.unlock(store, "irc:sasl") == 1
+        assert [s for s, _, _ in store.sources(T0)] == ["ax25:hf:direct"]
+        assert admin.unlock(store, "ax25:hf:direct") == 1  # one port and path
+    finally:
+        store.close()

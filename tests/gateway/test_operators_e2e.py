@@ -41,7 +41,11 @@ async def test_operator_lists_kicks_and_switches_the_transmitter(
 
     user = await LiveClient.connect(irc_port)
     await user.register("user")
-    for line in ("RADIO SESSIONS", "RADIO KICK N0TEST-5", "RADIO TX OFF"):
+    subcommands = (
+        "SESSIONS", "KICK N0TEST-5", "REVOKE N0TEST", "LOCK N0TEST 1h", "UNLOCK N0TEST",
+        "PENALTIES", "TX", "TX OFF", "AUDIT", "ENROLL X", "HELP",
+    )  # fmt: skip
+    for line in (f"RADIO {sub}" for sub in subcommands):
         await user.send(line)
         assert (await user.expect("481")).params[-1].startswith("Permission Denied")
 

@@ -368,7 +368,10 @@ def test_cli_users_shows_budgets_and_unlock_clears_a_node(
     out = capsys.readouterr().out
     assert "N0TEST" in out and "wrong since" in out and "telnet:bpq:" in out
     assert cli.main(["--config", str(path), "unlock", "telnet:bpq"]) == 0
-    assert "1 penalty record(s) cleared" in capsys.readouterr().out
+    # The node's budget and the penalties of the sources behind it.
+    assert "penalty record(s) cleared" in capsys.readouterr().out
+    assert cli.main(["--config", str(path), "users"]) == 0
+    assert "telnet:bpq:" not in capsys.readouterr().out
     assert cli.main(["--config", str(path), "unlock", "N0TEST"]) == 0
     assert cli.main(["--config", str(path), "users"]) == 0
     assert "N0TEST" in (out := capsys.readouterr().out) and "full" in out
