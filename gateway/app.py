@@ -20,12 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from gateway import admin, audit
+from gateway.auth import penalties
 from gateway.auth.service import Authenticator
 from gateway.ax25 import AX25Stream
 from gateway.bridge import Bridge, RadioSession
 from gateway.callsign import Callsign, parse_callsign
 from gateway.config import Config, ConfigError, RadioPort, TelnetListener, load_config
+from gateway.events import Events
 from gateway.ircside import CallsignNicks, StoreBanStore, TotpAccounts
+from gateway.mqtt import MqttLink
 from gateway.operators import RadioCommands
 from gateway.opernotices import OperatorAlerts
 from gateway.private_files import write_private_file
@@ -46,6 +49,8 @@ PRUNE_INTERVAL = 3600.0
 SHUTDOWN_TIMEOUT = 10.0
 PID_FILE = "gateway.pid"
 TRANSMIT_SETTING = "radio_transmit"
+#: Refusals decided before any code was compared (`login_failed` reason "penalty").
+_BRAKES = frozenset({"SOURCE_PENALTY", "NODE_BUDGET", "CALLSIGN_DELAY", "LOCKED"})
 
 
 def _set_transmit_setting(store: Store, enabled: bool, port: str | None = None) -> None:
@@ -76,7 +81,9 @@ class Gateway:
         self.irc: IrcServer | None = None
         self.bridge: Bridge | None = None
         self._alerts: OperatorAlerts | None = None
-        self.radio = RadioPorts(self._run_radio_session)
+        self.events = Events(clock)
+        self.mqtt: MqttLink | None = None
+        self.radio = RadioPorts(self._run_radio_session, self.events)
         self.nicks = CallsignNicks()
         self.transmitting = False
         #: Radio ports whose own transmitter switch is off.
@@ -102,6 +109,7 @@ class Gateway:
                 raise OSError(f"cannot start the IRC server: {exc}") from None
             for host, port in self.irc.addresses:
                 log.info("IRC server listening on %s:%d", host, port)
+            mqtt = self.config.mqtt
             self.bridge = Bridge(
                 self.config.bridge,
                 self.irc.server,
@@ -111,7 +119,14 @@ class Gateway:
                 enrolled=lambda: self.nicks.enrolled,
                 fold=self.irc.server.fold,
                 intro=f"{self.config.callsign or self.config.irc.network} IRC gateway",
+                events=self.events,
+                trusted=frozenset(f.nick for f in (mqtt.bulletins if mqtt else ()) if f.on_air),
             )
+            if mqtt is not None:
+                self.bridge.report_relayed = mqtt.messages != "off"
+                name = (self.config.callsign or self.config.irc.server_name).replace("/", "-")
+                self.mqtt = MqttLink(mqtt, name, self.events, self.irc.server, self.clock)
+                self.mqtt.start()
             await self.bridge.start()
             self.nicks.absent = self.bridge.message_to_absent
             irc = self.irc
@@ -181,6 +196,9 @@ class Gateway:
         await self.radio.stop(SHUTDOWN_FAREWELL)
         for key in list(self._listeners):
             await self._stop_listener(key, SHUTDOWN_FAREWELL)
+        if self.mqtt is not None:
+            await self.mqtt.stop()
+            self.mqtt = None
         if self._alerts is not None:
             self._alerts.remove()
             self._alerts = None
@@ -303,8 +321,10 @@ class Gateway:
         if wanted != self.transmitting:
             self.transmitting = wanted
             log.warning("radio transmitter %s", "ON" if wanted else "OFF")
+            self.events.emit("transmitter", state="on" if wanted else "off", port=None)
         for name in sorted(set(off) ^ set(self.ports_off)):
             log.warning("radio transmitter %s on port %s", "OFF" if name in off else "ON", name)
+            self.events.emit("transmitter", state="off" if name in off else "on", port=name)
         self.ports_off = off
         self.radio.set_transmit(wanted, off)
 
@@ -360,6 +380,15 @@ class Gateway:
         if result.alert and self.irc is not None:
             # Logged by the authenticator; IRC operators hear it too.
             self.irc.server.notice_opers(result.alert)
+        transport = source.split(":", 1)[0]
+        if result.ok:
+            self.events.emit("login", callsign=callsign.base, transport=transport, source=source)
+        else:
+            # Never the code; "penalty" when a brake refused it before any comparison.
+            braked = result.outcome.name in _BRAKES
+            self.events.emit("login_failed", callsign=callsign.base, transport=transport,
+                             source_kind=penalties.node_of(source),
+                             reason="penalty" if braked else "refused")  # fmt: skip
         return result.ok
 
     async def _revoked(self, base: str) -> None:

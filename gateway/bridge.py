@@ -21,6 +21,7 @@ from typing import Any
 from gateway import chatstore
 from gateway.callsign import Callsign, parse_callsign
 from gateway.config import BridgeConfig
+from gateway.events import Events
 from gateway.session import chat
 from gateway.session.chatrender import (
     callsign_text,
@@ -149,6 +150,11 @@ class RadioSession:
                 self.bridge.notice(action.nick, action.text)
                 third_party_log.info("text from %s not sent on air to %s (third-party rule)",
                                      action.nick, self.callsign)  # fmt: skip
+            elif isinstance(action, chat.Relayed):
+                call = str(self.callsign)
+                self.bridge.events.emit("message", direction=action.direction, callsign=call,
+                                        target=action.target, sender=action.sender,
+                                        text=action.text)  # fmt: skip
             elif isinstance(action, chat.HoldMail):
                 self._spawn(self._hold(action))
             elif isinstance(action, chat.Close):
@@ -239,6 +245,9 @@ class RadioSession:
         result: object
         if request.what == "mail":
             result = await store.call(chatstore.read_mail, base, request.number)
+            unread = [m for m in result if not m.read]
+            if unread:
+                self.bridge.events.emit("mail_delivered", callsign=base, count=len(unread))
         elif request.what == "kill":
             result = await store.call(chatstore.kill_mail, base, request.number or 0)
         elif request.what == "new":
@@ -292,7 +301,11 @@ class Bridge:
         enrolled: Callable[[], frozenset[str]],
         fold: Callable[[str], str],
         intro: str = "",
+        events: Events | None = None,
+        trusted: frozenset[str] = frozenset(),
     ) -> None:
+        """`trusted`: nicks whose text may go on air whatever the third-party rule
+        (bulletin feeds the sysop vouches for)."""
         self.config = config
         self.server = server
         self.store = store
@@ -301,6 +314,9 @@ class Bridge:
         self._enrolled = enrolled
         self._fold = fold
         self.intro = intro
+        self.events = events if events is not None else Events(clock)
+        self.trusted = frozenset(fold(n) for n in trusted)
+        self._report_relayed = False
         #: Folded nick -> the session holding it.
         self.by_nick: dict[str, RadioSession] = {}
         #: Base callsign -> its logged-in sessions (one per SSID at most).
@@ -338,6 +354,8 @@ class Bridge:
             via=transport.via,
             service_nick=c.service_nick,
             intro=self.intro,
+            trusted=self.trusted,
+            report_relayed=self.report_relayed,
         )
 
     def take_over(self, nick: str, new: RadioSession) -> None:
@@ -351,6 +369,8 @@ class Bridge:
 
     def logged_in(self, session: RadioSession, nick: str) -> None:
         assert session.callsign is not None
+        self.events.emit("session_start", callsign=str(session.callsign), nick=nick,
+                         via=session.transport.via)  # fmt: skip
         # Keyed by the callsign's own nick, even when it had to take `nick_`.
         self.by_nick[self._fold(nick_for(session.callsign))] = session
         self.by_base.setdefault(session.callsign.base, set()).add(session)
@@ -364,9 +384,22 @@ class Bridge:
         sessions = self.by_base.get(session.callsign.base)
         if sessions is not None and session in sessions:
             log.info("%s logged out", session.callsign)
+            t = session.transport
+            self.events.emit("session_end", callsign=str(session.callsign),
+                             nick=session.core.nick, via=t.via, bytes_to_user=t.bytes_out,
+                             bytes_from_user=t.bytes_in)  # fmt: skip
             sessions.discard(session)
             if not sessions:
                 del self.by_base[session.callsign.base]
+
+    @property
+    def report_relayed(self) -> bool:
+        """Whether anyone listens for each chat line (MQTT `messages:` not off)."""
+        return self._report_relayed
+
+    @report_relayed.setter
+    def report_relayed(self, on: bool) -> None:
+        self._report_relayed = on
 
     def sessions(self) -> list[RadioSession]:
         """Every logged-in radio session."""
@@ -427,6 +460,7 @@ class Bridge:
             return
         days = self.config.mailbox_max_age / 86400
         log.info("message %d held for %s from %s", n, base, sender)
+        self.events.emit("mail_stored", callsign=base, sender=sender)
         if tell:
             self.notice(tell, f"{base} is off the air: message held (kept {days:g} days).")
         for session in list(self.by_base.get(base, ())):

@@ -24,9 +24,11 @@ from ircd.config import IrcConfig, irc_config_from_node
 __all__ = [
     "AuthConfig",
     "BridgeConfig",
+    "BulletinFeed",
     "CallsignDelayConfig",
     "Config",
     "ConfigError",
+    "MqttConfig",
     "NodeBudgetConfig",
     "RadioConfig",
     "RadioPort",
@@ -196,6 +198,42 @@ class BridgeConfig:
     mailbox_max_age: float = 30 * 86400.0
 
 
+MQTT_MESSAGES = ("off", "metadata", "text")
+
+
+@dataclass(frozen=True, slots=True)
+class BulletinFeed:
+    """An MQTT topic whose messages a named pseudo-user posts in a channel."""
+
+    topic: str
+    channel: str
+    nick: str
+    #: Longest bulletin posted (longer ones are cut, with "...").
+    max_length: int = 300
+    #: At most one bulletin per this many seconds; the rest are dropped and counted.
+    min_interval: float = 60.0
+    #: The sysop vouches that this feed may go on air to radio users (third-party rule).
+    on_air: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MqttConfig:
+    """`mqtt:`: events out, bulletins in. None in Config when the section is absent."""
+
+    host: str = "127.0.0.1"
+    port: int = 1883
+    tls: bool = False
+    username: str | None = None
+    password: str | None = None
+    prefix: str = "packetgw"
+    qos: int = 0
+    #: Events kept while the broker is away (the oldest go first, counted).
+    queue: int = 1000
+    #: Chat relayed to or from the air: off, metadata (no text) or text.
+    messages: str = "off"
+    bulletins: tuple[BulletinFeed, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     path: str | None = None
@@ -208,6 +246,7 @@ class Config:
     callsign: str | None = None
     radio: RadioConfig = field(default_factory=RadioConfig)
     bridge: BridgeConfig = field(default_factory=BridgeConfig)
+    mqtt: MqttConfig | None = None
     #: The embedded IRC server (`irc:`; validated by ircd itself).
     irc: IrcConfig = DEFAULT_IRC
 
@@ -238,6 +277,11 @@ _BRIDGE = frozenset(
     }
 )  # fmt: skip
 _ARCHIVE = frozenset({"channels", "max_messages", "max_age"})
+_MQTT = frozenset(
+    {"host", "port", "tls", "username", "password", "prefix", "qos", "queue", "messages",
+     "bulletins"}
+)  # fmt: skip
+_FEED = frozenset({"topic", "channel", "nick", "max_length", "min_interval", "on_air"})
 _MAILBOX = frozenset({"max_messages", "max_age"})
 _AUTH = frozenset(
     {
@@ -272,6 +316,7 @@ _LISTEN = frozenset(
 DAY = 86400.0
 _CHANNEL = re.compile(r"#[^\s,\x00-\x1f]{1,49}")
 _SERVICE_NICK = re.compile(r"[A-Za-z][A-Za-z0-9]{0,29}")
+_TOPIC_PART = re.compile(r"[A-Za-z0-9_/-]{1,100}")
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:
@@ -308,6 +353,7 @@ def config_from_node(root: yaml.Node | None, name: str) -> Config:
         callsign=_station_callsign(top, "callsign"),
         radio=_radio(top.section("radio", _RADIO)),
         bridge=_bridge(top.section("bridge", _BRIDGE)),
+        mqtt=_mqtt(top.section("mqtt", _MQTT)) if "mqtt" in top.entries else None,
         irc=_irc(r, top.entries.get("irc"), name),
     )
     if config.radio.ports and config.callsign is None:
@@ -418,6 +464,48 @@ def _bridge(b: Section) -> BridgeConfig:
         archive_max_age=a.number("max_age", d.archive_max_age, 3600, 10 * 365 * DAY),
         mailbox_max_messages=m.integer("max_messages", d.mailbox_max_messages, 1, 10000),
         mailbox_max_age=m.number("max_age", d.mailbox_max_age, 3600, 365 * DAY),
+    )
+
+
+def _mqtt(m: Section) -> MqttConfig:
+    d = MqttConfig()
+    prefix = m.string("prefix", d.prefix)
+    if not _TOPIC_PART.fullmatch(prefix):
+        m.problem("prefix", f'expected letters, digits, "-", "_" and "/", got "{prefix}"')
+    feeds: list[BulletinFeed] = []
+    for key, item in m.reader.sequence(m.entries.get("bulletins"), m.path("bulletins")):
+        f = Section(m.reader, item, key, _FEED)
+        topic = f.string("topic", "#")
+        nick = f.string("nick", "Bulletin")
+        channel = f.string("channel", "#bulletins")
+        channel = channel if channel.startswith("#") else "#" + channel
+        if not _CHANNEL.fullmatch(channel):
+            f.problem("channel", f'expected a channel like #wx, got "{channel}"')
+        if not _SERVICE_NICK.fullmatch(nick):
+            f.problem("nick", f'expected a nick of letters and digits, got "{nick}"')
+        if "\0" in topic or len(topic) > 200:
+            f.problem("topic", "expected an MQTT topic filter up to 200 characters")
+        feeds.append(
+            BulletinFeed(
+                topic=topic,
+                channel=channel,
+                nick=nick,
+                max_length=f.integer("max_length", 300, 20, 2000),
+                min_interval=f.number("min_interval", 60.0, 0, DAY),
+                on_air=f.boolean("on_air", False),
+            )
+        )
+    return MqttConfig(
+        host=m.string("host", d.host),
+        port=m.integer("port", d.port, 1, 65535),
+        tls=m.boolean("tls", d.tls),
+        username=m.string("username", "") or None if "username" in m.entries else None,
+        password=m.string("password", "") or None if "password" in m.entries else None,
+        prefix=prefix,
+        qos=m.integer("qos", d.qos, 0, 2),
+        queue=m.integer("queue", d.queue, 10, 1_000_000),
+        messages=m.choice("messages", d.messages, MQTT_MESSAGES),
+        bulletins=tuple(feeds),
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from gateway.ax25 import AX25Stream
 from gateway.config import Config, RadioPort
+from gateway.events import Events
 from radio.ax25 import Address, LinkParams
 from radio.port import Endpoint, KissPort, SerialEndpoint, TcpEndpoint
 from radio.station import Connection, Station, StationParams
@@ -49,8 +50,9 @@ def endpoint(port: RadioPort) -> Endpoint:
 
 
 class RadioPorts:
-    def __init__(self, run_session: SessionRunner) -> None:
+    def __init__(self, run_session: SessionRunner, events: Events | None = None) -> None:
         self._run_session = run_session
+        self._events = events
         self.stations: dict[str, Station] = {}
         self._kiss: list[KissPort] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -68,11 +70,15 @@ class RadioPorts:
                 lambda frame, h=holder: h[0].frame_received(frame.payload),
                 name=port.name,
                 tnc_port=port.tnc_port,
+                on_state=lambda up, n=port.name: self._emit(
+                    "tnc", port=n, state="up" if up else "down"
+                ),
             )
             station = Station(
                 params, kiss.send, lambda conn, p=port: self._accept(conn, p), name=port.name
             )
             holder.append(station)
+            station.on_duty_limit = lambda n=port.name: self._emit("duty_cycle", port=n)
             station.set_transmit(transmit and port.name not in off)
             self.stations[port.name] = station
             self._kiss.append(kiss)
@@ -97,6 +103,10 @@ class RadioPorts:
                 self._streams.discard(stream)
 
         self._spawn(session())
+
+    def _emit(self, kind: str, **fields: object) -> None:
+        if self._events is not None:
+            self._events.emit(kind, **fields)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -68,8 +68,11 @@ class KissPort:
         init_frames: Sequence[KissFrame] = (),
         backoff_initial: float = BACKOFF_INITIAL,
         backoff_max: float = BACKOFF_MAX,
+        on_state: Callable[[bool], None] | None = None,
     ) -> None:
+        """`on_state(up)`: called when the TNC connection comes up and when it goes."""
         self.endpoint = endpoint
+        self._on_state = on_state
         self.name = name or str(endpoint)
         self.tnc_port = tnc_port
         self._on_frame = on_frame
@@ -114,6 +117,8 @@ class KissPort:
         for frame in self._init_frames:
             writer.write(encode(frame))
         self.connected.set()
+        if self._on_state is not None:
+            self._on_state(True)
         try:
             while data := await reader.read(READ_SIZE):
                 for frame in decoder.feed(data):
@@ -130,3 +135,5 @@ class KissPort:
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
         log.warning("%s: TNC connection lost", self.name)
+        if self._on_state is not None:
+            self._on_state(False)

@@ -132,6 +132,8 @@ class Station:
     ) -> None:
         self.params = params
         self.name = name or str(params.mycall)
+        #: Called once each time the duty-cycle limit starts holding frames back.
+        self.on_duty_limit: Callable[[], None] | None = None
         self.stats = StationStats()
         self._transmit_raw = transmit
         self._accept = accept
@@ -277,6 +279,8 @@ class Station:
                 return
             if not self._held:
                 log.warning("%s: duty-cycle limit reached; holding frames", self.name)
+                if self.on_duty_limit is not None:
+                    self.on_duty_limit()
             self._held.append(frame)
             self._schedule_held()
             return

@@ -40,6 +40,7 @@ from gateway.session.chattypes import (
     Irc,
     LoggedIn,
     Notify,
+    Relayed,
     Say,
     Settings,
 )
@@ -48,7 +49,7 @@ from ircd.protocol import Message
 
 __all__ = [
     "Action", "ChatSession", "CheckCode", "Close", "Fetch", "HoldMail", "Irc", "LoggedIn",
-    "Notify", "Phase", "Say", "Settings",
+    "Notify", "Phase", "Relayed", "Say", "Settings",
 ]  # fmt: skip
 
 #: Typed lines held while a command is answered; past this the adapter stops reading.
@@ -532,6 +533,8 @@ class ChatSession:
         # The server cuts the relayed line to fit 512 bytes; our own budget is the same.
         # Nothing is echoed (every byte on air counts); a failure comes back as an error.
         self._emit(Irc(f"PRIVMSG {target} :{text}"))
+        if self.settings.report_relayed:
+            self._emit(Relayed("from_air", target, self.nick, text))
 
     # -- from the server --------------------------------------------------------------------------
 
@@ -618,6 +621,8 @@ class ChatSession:
             body = f"-{name}- {text}"
         else:
             body = f"*{name}* {text}" if private else f"{name}: {text}"
+        if self.settings.report_relayed:
+            self._emit(Relayed("to_air", target, source, text))
         if private:
             if not self._chat(PRIVATE, body, current=True):
                 self._emit(HoldMail(source, "ACTION" if verb else msg.command, text))
@@ -626,7 +631,12 @@ class ChatSession:
 
     def _refused_because(self, msg: Message) -> str | None:
         policy = self.settings.third_party
-        if policy == "all" or fold(_nick(msg.source) or "") == fold(self.settings.service_nick):
+        nick = fold(_nick(msg.source) or "")
+        if (
+            policy == "all"
+            or nick == fold(self.settings.service_nick)
+            or nick in self.settings.trusted
+        ):
             return None
         account = msg.tags.get("account")
         host = (msg.source or "").rpartition("@")[2]

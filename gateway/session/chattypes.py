@@ -36,6 +36,10 @@ class Settings:
     via: str = ""
     #: The gateway's own nick (mailbox notices): never refused by the third-party rule.
     service_nick: str = "Gateway"
+    #: Other folded nicks the sysop vouches for on air (bulletin feeds with on_air).
+    trusted: frozenset[str] = frozenset()
+    #: Emit a `Relayed` action for every line to or from the air (MQTT message events).
+    report_relayed: bool = False
     #: One line before the first Code: prompt saying what this is.
     intro: str = ""
     #: A BPQ node sends the callsign at once; after this long without it, ask (NOCALL).
@@ -101,4 +105,14 @@ class Close:
     reason: str
 
 
-Action = Say | Irc | CheckCode | LoggedIn | Fetch | Notify | HoldMail | Close
+@dataclass(frozen=True, slots=True)
+class Relayed:
+    """A chat line went on air (`to_air`) or came from it (`from_air`)."""
+
+    direction: str
+    target: str
+    sender: str
+    text: str
+
+
+Action = Say | Irc | CheckCode | LoggedIn | Fetch | Notify | HoldMail | Close | Relayed

@@ -167,3 +167,32 @@ def test_auth_budgets_example_defaults_and_old_names(tmp_path: Path) -> None:
     assert any("auth.node_budget.burst: expected an integer 1-" in p for p in found), found
     node = load_config(write(tmp_path, "auth:\n  node_budget: {burst: 5}\n")).auth.node
     assert (node.burst, node.leak_every) == (5, 300.0)
+
+
+def test_bridge_and_mqtt_sections(tmp_path: Path) -> None:
+    config = load_config(
+        write(
+            tmp_path,
+            "bridge: {third_party: radio, autojoin: [hamradio, '#net'],"
+            " archive: {channels: [news]}}\n"
+            "mqtt:\n  port: 1884\n  messages: metadata\n"
+            "  bulletins: [{topic: wx/#, channel: wx, nick: WX, on_air: true}]\n",
+        )
+    )
+    assert config.bridge.third_party == "radio"
+    assert config.bridge.autojoin == ("#hamradio", "#net")
+    assert config.bridge.archive_channels == ("#news",)
+    assert config.mqtt is not None and config.mqtt.port == 1884
+    assert config.mqtt.bulletins[0].channel == "#wx" and config.mqtt.bulletins[0].on_air
+    assert default_config().mqtt is None  # no section: no MQTT at all
+    bad = write(
+        tmp_path,
+        "bridge: {third_party: everyone, width: -1, service_nick: 'no spaces'}\n"
+        "mqtt: {qos: 3, messages: all, prefix: 'a b',"
+        " bulletins: [{nick: 'W X', channel: 'a b'}]}\n",
+    )
+    found = "\n".join(problems(bad))
+    for text in ("third_party: expected one of all, identified, radio", "width:",
+                 "service_nick:", "qos:", "messages: expected one of off, metadata, text",
+                 "prefix:", "bulletins[0].nick:", "bulletins[0].channel:"):  # fmt: skip
+        assert text in found, (text, found)

@@ -1,0 +1,207 @@
+"""MQTT with aiomqtt: gateway events out, bulletins in. Never in the way of a session.
+
+Events go to `<prefix>/<gateway>/<kind>` as JSON (QoS from the config). A retained
+`<prefix>/<gateway>/status` says `online`, and the broker's last will says `offline`
+when the gateway vanishes. While the broker is away, events wait in a bounded queue
+(the oldest are dropped first and counted; the count is published as `dropped` when
+the link is back), and the link retries with backoff (1 s, doubling, up to a minute).
+Nothing here is awaited by a session: `Events` listeners only append to the queue.
+
+Bulletins: each configured topic is posted in its channel by a named pseudo-user (an
+in-process IRC client), folded to 7-bit ASCII, cut to `max_length`, at most one per
+`min_interval` (the rest are dropped and counted in the log).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import ssl
+from collections import deque
+from collections.abc import Callable
+
+import aiomqtt
+
+from gateway.config import BulletinFeed, MqttConfig
+from gateway.events import Event, Events
+from gateway.session.render import to_ascii
+from ircd.admission import AttachError
+from ircd.inprocess import InProcessConnection
+from ircd.server import Server
+
+log = logging.getLogger("gateway.mqtt")
+
+BACKOFF_INITIAL = 1.0
+BACKOFF_MAX = 60.0
+BULLETIN_HOST = "bulletin.gateway"
+
+
+class MqttLink:
+    def __init__(
+        self,
+        config: MqttConfig,
+        gateway_name: str,
+        events: Events,
+        server: Server,
+        clock: Callable[[], float],
+    ) -> None:
+        self.config = config
+        self.base = f"{config.prefix}/{gateway_name}"
+        self._events = events
+        self._server = server
+        self._clock = clock
+        self._queue: deque[Event] = deque()
+        self.dropped = 0
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+        self._posters: dict[str, InProcessConnection] = {}
+        self._last_post: dict[str, float] = {}
+        self.bulletins_dropped = 0
+        self._drains: set[asyncio.Task[None]] = set()
+
+    # -- events in ---------------------------------------------------------------------------
+
+    def _on_event(self, event: Event) -> None:
+        if event.kind == "message" and self.config.messages == "off":
+            return
+        if event.kind == "message" and self.config.messages == "metadata":
+            event = Event(event.kind, event.at, {k: v for k, v in event.fields.items()
+                                                 if k != "text"})  # fmt: skip
+        if len(self._queue) >= self.config.queue:
+            self._queue.popleft()
+            self.dropped += 1
+        self._queue.append(event)
+        self._wake.set()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._events.subscribe(self._on_event)
+        for feed in self.config.bulletins:
+            self._attach_poster(feed)
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        self._events.unsubscribe(self._on_event)
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        for conn in self._posters.values():
+            conn.quit("Gateway stopping")
+        await asyncio.gather(*self._drains, return_exceptions=True)
+
+    async def _run(self) -> None:
+        backoff = BACKOFF_INITIAL
+        cfg = self.config
+        will = aiomqtt.Will(f"{self.base}/status", b"offline", qos=1, retain=True)
+        tls = ssl.create_default_context() if cfg.tls else None
+        while True:
+            try:
+                async with aiomqtt.Client(
+                    cfg.host, cfg.port, username=cfg.username, password=cfg.password,
+                    will=will, tls_context=tls, keepalive=30,
+                ) as client:  # fmt: skip
+                    log.info("MQTT: connected to %s:%d", cfg.host, cfg.port)
+                    backoff = BACKOFF_INITIAL
+                    await client.publish(f"{self.base}/status", b"online", qos=1, retain=True)
+                    for feed in cfg.bulletins:
+                        await client.subscribe(feed.topic, qos=cfg.qos)
+                    self.connected.set()
+                    try:
+                        await self._serve(client)
+                    except asyncio.CancelledError:
+                        # A clean stop sends no last will: say offline ourselves.
+                        with contextlib.suppress(aiomqtt.MqttError, asyncio.TimeoutError):
+                            async with asyncio.timeout(2):
+                                await client.publish(
+                                    f"{self.base}/status", b"offline", qos=1, retain=True
+                                )
+                        raise
+            except aiomqtt.MqttError as exc:
+                log.warning("MQTT: %s; retrying in %.0f s", exc, backoff)
+            finally:
+                self.connected.clear()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX)
+
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        reader = asyncio.get_running_loop().create_task(self._read(client))
+        try:
+            while True:
+                if self.dropped:
+                    dropped, self.dropped = self.dropped, 0
+                    body = {"event": "dropped", "count": dropped, "at": round(self._clock(), 3)}
+                    await client.publish(
+                        f"{self.base}/dropped", json.dumps(body), qos=self.config.qos
+                    )
+                while self._queue:
+                    event = self._queue[0]
+                    await client.publish(
+                        f"{self.base}/{event.kind}", json.dumps(event.payload()),
+                        qos=self.config.qos,
+                    )  # fmt: skip
+                    self._queue.popleft()  # only once it went out
+                if reader.done():
+                    reader.result()  # the link broke: raise its error here
+                self._wake.clear()
+                waiter = asyncio.ensure_future(self._wake.wait())
+                await asyncio.wait({waiter, reader}, return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+        finally:
+            reader.cancel()
+
+    # -- bulletins ---------------------------------------------------------------------------
+
+    async def _read(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            for feed in self.config.bulletins:
+                if message.topic.matches(feed.topic):
+                    self._bulletin(feed, message.payload)
+
+    def _attach_poster(self, feed: BulletinFeed) -> None:
+        if feed.nick in self._posters:
+            conn = self._posters[feed.nick]
+        else:
+            try:
+                conn = InProcessConnection.attach(
+                    self._server, nick=feed.nick, user="bulletin", host=BULLETIN_HOST,
+                    realname=f"Bulletins from MQTT ({feed.topic})",
+                )  # fmt: skip
+            except AttachError as exc:
+                log.error("bulletin nick %s cannot join IRC: %s", feed.nick, exc)
+                return
+            self._posters[feed.nick] = conn
+            task = asyncio.get_running_loop().create_task(self._drain(conn))
+            self._drains.add(task)
+            task.add_done_callback(self._drains.discard)
+        conn.send(f"JOIN {feed.channel}")
+
+    def _bulletin(self, feed: BulletinFeed, payload: object) -> None:
+        now = self._clock()
+        last = self._last_post.get(feed.topic)
+        if last is not None and now - last < feed.min_interval:
+            self.bulletins_dropped += 1
+            log.info("bulletin on %s dropped: less than %g s after the last", feed.topic,
+                     feed.min_interval)  # fmt: skip
+            return
+        conn = self._posters.get(feed.nick)
+        if conn is None or conn.closed:
+            return
+        raw = payload if isinstance(payload, bytes | bytearray) else str(payload).encode()
+        text = " ".join(to_ascii(bytes(raw).decode("utf-8", "replace")).split())
+        if not text:
+            return
+        if len(text) > feed.max_length:
+            text = text[: feed.max_length - 3] + "..."
+        self._last_post[feed.topic] = now
+        conn.send(f"PRIVMSG {feed.channel} :{text}")
+
+    async def _drain(self, conn: InProcessConnection) -> None:
+        """Read what the server sends a poster (its channel's traffic) and answer pings."""
+        while (msg := await conn.read()) is not None:
+            if msg.command == "PING":
+                conn.send(f"PONG :{msg.params[0]}" if msg.params else "PONG")
+        log.warning("a bulletin nick left IRC; its bulletins stop until a restart")
