@@ -110,6 +110,9 @@ class AX25Stream:
         path = ",".join(str(d) for d in self.conn.path) or "direct"
         return f"ax25:{self.port_name}:{path}"
 
+    def logged_in(self) -> None:
+        """Nothing to do: the station's link limit counts every link alike."""
+
     async def close(self, farewell: str | None = None) -> None:
         if self._closing or self.conn.closed:
             return

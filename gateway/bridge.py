@@ -221,6 +221,7 @@ class RadioSession:
                 return
         conn.pending()  # the welcome burst says nothing a radio user needs
         self.irc = conn
+        self.transport.logged_in()
         assert conn.client is not None and conn.client.nick is not None
         nick = conn.client.nick
         bridge.logged_in(self, nick)

@@ -107,6 +107,8 @@ class TelnetListener:
     name: str = ""
     allow: tuple[Network, ...] = ()
     max_connections: int = 20
+    #: Connections still logging in; past it a random one of them is dropped (MaxStartups).
+    max_unauthenticated: int = 5
     max_per_ip: int = 0
     login_timeout: float = 180.0
     idle_timeout: float = 900.0
@@ -309,7 +311,8 @@ _PORT = frozenset(
 )  # fmt: skip
 _LISTEN = frozenset(
     {
-        "host", "port", "bpq", "name", "allow", "max_connections", "max_per_ip",
+        "host", "port", "bpq", "name", "allow", "max_connections", "max_unauthenticated",
+        "max_per_ip",
         "login_timeout", "idle_timeout", "max_line", "bytes_per_second", "packet_bytes",
     }
 )  # fmt: skip
@@ -588,6 +591,7 @@ def _telnet(t: Section) -> tuple[TelnetListener, ...]:
             name=m.string("name", ""),
             allow=m.networks("allow"),
             max_connections=m.integer("max_connections", d.max_connections, 1, 10000),
+            max_unauthenticated=m.integer("max_unauthenticated", d.max_unauthenticated, 1, 10000),
             # Behind a BPQ node every user arrives from 127.0.0.1: a per-IP limit there
             # would limit the whole node, so it defaults to off (0) on BPQ listeners.
             max_per_ip=m.integer("max_per_ip", 0 if bpq else 3, 0, 10000),

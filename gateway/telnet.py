@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
+import secrets
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -31,36 +34,59 @@ MAX_QUEUED_LINES = 16
 #: A BPQ node without the S flag can lose bytes written just before a close.
 BPQ_CLOSE_DELAY = 1.0
 DRAIN_TIMEOUT = 30.0
+EVICTED = "Too many logins in progress; try again."
+#: At most one warning line per this many seconds about dropped logins in progress.
+WARN_INTERVAL = 60.0
 
 
 class ListenerState:
-    """The connections of one listener, passed to each connection (never global)."""
+    """The connections of one listener, passed to each connection (never global).
 
-    def __init__(self, config: TelnetListener) -> None:
+    Connections still logging in are bounded apart from logged-in sessions: when they
+    are too many, a random one of them is dropped to make room (OpenSSH's MaxStartups),
+    so silent connections cannot hold the slots, however patient the attacker is.
+    """
+
+    def __init__(self, config: TelnetListener, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.connections: set[TelnetConnection] = set()
+        #: Connections that have not logged in yet, in order of arrival.
+        self.unauthenticated: list[TelnetConnection] = []
         self.per_ip: dict[str, int] = {}
         self.empty = asyncio.Event()
         self.empty.set()
+        self._clock = clock
+        self._dropped = 0
+        self._warned_at = -math.inf
 
     def admit(self, conn: TelnetConnection, ip: str) -> str | None:
         """Register `conn`, or say why it is refused."""
         cfg = self.config
         if not cfg.allows(ip):
             return "not in safelist"
-        if len(self.connections) >= cfg.max_connections:
-            return "listener full"
         if cfg.max_per_ip and self.per_ip.get(ip, 0) >= cfg.max_per_ip:
             return "too many connections from this address"
+        if len(self.unauthenticated) >= cfg.max_unauthenticated or (
+            len(self.connections) >= cfg.max_connections and self.unauthenticated
+        ):
+            self._drop_random_unauthenticated()
+        if len(self.connections) >= cfg.max_connections:
+            return "listener full"
         self.connections.add(conn)
+        self.unauthenticated.append(conn)
         self.per_ip[ip] = self.per_ip.get(ip, 0) + 1
         self.empty.clear()
         return None
+
+    def logged_in(self, conn: TelnetConnection) -> None:
+        if conn in self.unauthenticated:
+            self.unauthenticated.remove(conn)
 
     def release(self, conn: TelnetConnection, ip: str) -> None:
         if conn not in self.connections:
             return
         self.connections.discard(conn)
+        self.logged_in(conn)
         left = self.per_ip.get(ip, 1) - 1
         if left > 0:
             self.per_ip[ip] = left
@@ -68,6 +94,21 @@ class ListenerState:
             self.per_ip.pop(ip, None)
         if not self.connections:
             self.empty.set()
+
+    def _drop_random_unauthenticated(self) -> None:
+        victim = secrets.choice(self.unauthenticated)
+        self.release(victim, victim.ip)
+        victim.evict(EVICTED)
+        self._dropped += 1
+        now = self._clock()
+        if now - self._warned_at >= WARN_INTERVAL:  # one line per burst, not per drop
+            log.warning(
+                "%s: %d connection(s) still logging in dropped for newcomers "
+                "(max_unauthenticated %d)", self.config.label, self._dropped,
+                self.config.max_unauthenticated,
+            )  # fmt: skip
+            self._dropped = 0
+            self._warned_at = now
 
 
 SessionRunner = Callable[["TelnetConnection"], Coroutine[Any, Any, None]]
@@ -257,6 +298,16 @@ class TelnetConnection(asyncio.Protocol):
             self.write("Internal error; disconnecting.\n")
         finally:
             await self.close()
+
+    def logged_in(self) -> None:
+        """The session logged in: this connection no longer counts as logging in."""
+        self.state.logged_in(self)
+
+    def evict(self, text: str) -> None:
+        """Drop a connection still logging in, to make room for a newcomer."""
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(encode_text(text + "\n"))
+            self._transport.close()
 
     async def shutdown(self, farewell: str) -> None:
         """Graceful stop: say goodbye, drain, close."""

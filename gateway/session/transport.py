@@ -53,6 +53,9 @@ class Transport(Protocol):
     def source_key(self, callsign: Callsign) -> str:
         """The penalty key of this connection once the claimed callsign is known."""
 
+    def logged_in(self) -> None:
+        """The user logged in (the connection stops counting as a login in progress)."""
+
     async def close(self, farewell: str | None = None) -> None:
         """Send `farewell`, let the output drain, and end the connection."""
 

@@ -61,6 +61,9 @@ class MemoryTransport:
     def source_key(self, callsign: Callsign) -> str:
         return f"memory:{callsign.base}"
 
+    def logged_in(self) -> None:
+        pass
+
     async def close(self, farewell: str | None = None) -> None:
         if farewell:
             self.output += farewell + "\n"

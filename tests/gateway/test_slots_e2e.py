@@ -1,0 +1,78 @@
+"""Connections still logging in cannot hold a listener's slots (`gateway run`, real sockets)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.gateway.support import Client, GatewayProcess, enroll, free_port
+from tests.gateway.test_bridge_e2e import radio_login
+
+Spawn = Callable[[Path], GatewayProcess]
+
+
+async def test_silent_connections_are_dropped_for_newcomers(
+    tmp_path: Path, spawn_gateway: Spawn
+) -> None:
+    bpq = free_port()
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        f"data_dir: {tmp_path / 'data'}\n"
+        f"irc: {{listen: [{{host: 127.0.0.1, port: {free_port()}}}]}}\n"
+        f"telnet: {{listen: [{{name: node1, host: 127.0.0.1, port: {bpq}, bpq: true,"
+        " max_connections: 6, max_unauthenticated: 3, bytes_per_second: 1000000}]}\n"
+    )
+    totp = enroll(config, "N0TEST")
+    gw = spawn_gateway(config)
+    await gw.start()
+    # A logged-in user does not count among the logins in progress.
+    ham = await radio_login(bpq, "N0TEST-5", totp.now())
+    # An attacker opens 12 connections and says nothing: never more than 3 stay.
+    silent = [await Client.connect(bpq) for _ in range(12)]
+    # The 9 that were dropped close at once; the 3 left wait for their login timeout.
+    results = await asyncio.gather(
+        *(asyncio.wait_for(c.expect_close(), 3) for c in silent), return_exceptions=True
+    )
+    dropped = sum(1 for r in results if isinstance(r, bytes) and b"Too many logins" in r)
+    assert dropped == 9, results
+    await gw.wait_log(r"node1: \d+ connection\(s\) still logging in dropped for newcomers")
+    # A newcomer still gets in (it evicts a random silent one), and the user is unharmed.
+    late = await Client.connect(bpq, b"N0TEST-7\r\n")
+    await late.expect("Code: ")
+    ham.send(b"/i\r")
+    assert b"You are N0TEST-5" in await ham.expect("\r\n")
+    for conn in (*silent, late, ham):
+        conn.close()
+    assert await gw.stop() == 0
+
+
+async def test_lines_typed_during_the_code_check_never_hang_the_session(
+    tmp_path: Path, spawn_gateway: Spawn
+) -> None:
+    bpq = free_port()
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        f"data_dir: {tmp_path / 'data'}\n"
+        f"irc: {{listen: [{{host: 127.0.0.1, port: {free_port()}}}]}}\n"
+        f"telnet: {{listen: [{{name: node1, host: 127.0.0.1, port: {bpq}, bpq: true,"
+        " bytes_per_second: 1000000}]}\n"
+    )
+    totp = enroll(config, "N0TEST")
+    gw = spawn_gateway(config)
+    await gw.start()
+    user = await Client.connect(bpq, b"N0TEST\r\n")
+    await user.expect("Code: ")
+    # The code and 20 more lines in one packet: those typed during the check are dropped
+    # (a queued guess would skip the pause), and reading goes on.
+    user.send(totp.now().encode() + b"\r" + b"typed ahead\r" * 20)
+    await user.expect("/? for help.\r\n")
+    user.send(b"/i\r")
+    assert b"You are N0TEST" in await user.expect("\r\n")
+    # A client that sends one packet and hangs up is gone at once, not at login_timeout.
+    quick = await Client.connect(bpq, b"N0TEST\r\n" + b"x\r" * 30)
+    quick.writer.write_eof()
+    await quick.expect_close()
+    await gw.wait_log(r"\? on BPQ node1: session ends \(link closed\)")
+    user.close()
+    assert await gw.stop() == 0
