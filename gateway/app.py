@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import signal
+import sqlite3
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
@@ -139,9 +140,7 @@ class Gateway:
                 self.store,
                 clock=self.clock,
                 transmitting=lambda: self.transmitting,
-                ports=lambda: {
-                    p.name: p.name not in self.ports_off for p in self.config.radio.ports
-                },
+                ports=self._port_states,
                 set_transmit=self.set_transmit,
                 revoked=self._revoked,
                 auth=lambda: self.config.auth,
@@ -391,6 +390,14 @@ class Gateway:
                              reason="penalty" if braked else "refused")  # fmt: skip
         return result.ok
 
+    def _port_states(self) -> dict[str, str]:
+        """Each radio port's own switch and what it is doing, for `RADIO TX`."""
+        return {
+            p.name: ("off" if p.name in self.ports_off else "on")
+            + f", {self.radio.state.get(p.name, 'not started')}"
+            for p in self.config.radio.ports
+        }
+
     async def _revoked(self, base: str) -> None:
         """A callsign was revoked from IRC: its nick is free and its sessions end now."""
         assert self.store is not None
@@ -411,30 +418,40 @@ class Gateway:
             log.error("background task failed", exc_info=task.exception())
 
     async def _watch_store(self) -> None:
-        """Notice CLI changes (a revocation ends live sessions) and prune old penalties."""
+        """Notice CLI changes (a revocation ends live sessions) and prune old rows.
+
+        A store error is logged and the watch goes on: stopping here would leave
+        revocations and the transmitter switch unnoticed until a restart.
+        """
         assert self.store is not None
-        version = await self.store.call(Store.data_version)
+        version: int | None = None
         next_prune = 0.0
         while True:
+            try:
+                version, next_prune = await self._watch_once(version, next_prune)
+            except (sqlite3.Error, OSError) as exc:
+                log.error("store watch failed (trying again in %.0f s): %s", WATCH_INTERVAL, exc)
             await asyncio.sleep(WATCH_INTERVAL)
-            now = self.clock()
-            if now >= next_prune:
-                await self.store.call(Store.prune, now, self.config.auth.callsign.forget_after)
-                if self.bridge is not None:
-                    await self.bridge.prune()
-                await self.store.call(audit.prune, now)
-                await self.store.call(admin.prune_locks, now)
-                next_prune = now + PRUNE_INTERVAL
-            current = await self.store.call(Store.data_version)
-            if current == version:
-                continue
-            version = current
-            await self.apply_transmit()
-            enrolled = await self.store.call(Store.enrolled_callsigns)
-            self.nicks.enrolled = enrolled
-            bridge = self.bridge
-            if bridge is None:
-                continue
+
+    async def _watch_once(self, version: int | None, next_prune: float) -> tuple[int, float]:
+        assert self.store is not None
+        now = self.clock()
+        if now >= next_prune:
+            await self.store.call(Store.prune, now, self.config.auth.callsign.forget_after)
+            if self.bridge is not None:
+                await self.bridge.prune()
+            await self.store.call(audit.prune, now)
+            await self.store.call(admin.prune_locks, now)
+            next_prune = now + PRUNE_INTERVAL
+        current = await self.store.call(Store.data_version)
+        if current == version or version is None:
+            return current, next_prune
+        await self.apply_transmit()
+        enrolled = await self.store.call(Store.enrolled_callsigns)
+        self.nicks.enrolled = enrolled
+        bridge = self.bridge
+        if bridge is not None:
             for base in [b for b in bridge.by_base if b not in enrolled]:
                 log.warning("%s was revoked; ending its sessions", base)
                 bridge.end_sessions(base, REVOKED, "revoked")
+        return current, next_prune

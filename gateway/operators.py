@@ -70,7 +70,7 @@ class RadioCommands:
         *,
         clock: Callable[[], float],
         transmitting: Callable[[], bool],
-        ports: Callable[[], dict[str, bool]],
+        ports: Callable[[], dict[str, str]],
         set_transmit: Callable[[bool, str | None], Awaitable[None]],
         revoked: Callable[[str], Awaitable[None]],
         auth: Callable[[], AuthConfig],
@@ -115,9 +115,9 @@ class RadioCommands:
         elif sub == "TX" and not args:
             state = "on" if self._transmitting() else "off"
             ports = self._ports()
-            own = ", ".join(f"{n} {'on' if on else 'off'}" for n, on in sorted(ports.items()))
-            _notice(server, client, rb, f"The transmitter is {state}." + (
-                f" Ports' own switches: {own}." if own else ""))  # fmt: skip
+            _notice(server, client, rb, f"The transmitter is {state}.")
+            for name, text in sorted(ports.items()):
+                _notice(server, client, rb, f"Port {name}: {text}.")
         elif sub == "TX" and args[0].upper() in ("ON", "OFF"):
             port = args[1] if len(args) > 1 else None
             if port is not None and port not in self._ports():

@@ -23,6 +23,8 @@ log = logging.getLogger("gateway.radio")
 
 SessionRunner = Callable[[AX25Stream, RadioPort], Coroutine[Any, Any, None]]
 SHUTDOWN_TIMEOUT = 10.0
+#: Seconds before a port whose task failed is started again.
+PORT_RESTART = 5.0
 
 
 def station_params(config: Config, port: RadioPort) -> StationParams:
@@ -58,6 +60,9 @@ class RadioPorts:
         self._tasks: set[asyncio.Task[None]] = set()
         self._streams: set[AX25Stream] = set()
         self.ports: tuple[RadioPort, ...] = ()
+        #: What each port is doing, for operators: "TNC up", "TNC down", "failed ...".
+        self.state: dict[str, str] = {}
+        self._stopping = False
 
     def start(self, config: Config, transmit: bool, off: frozenset[str] = frozenset()) -> None:
         """`transmit`: the switch for all ports; `off`: ports whose own switch is off."""
@@ -70,9 +75,7 @@ class RadioPorts:
                 lambda frame, h=holder: h[0].frame_received(frame.payload),
                 name=port.name,
                 tnc_port=port.tnc_port,
-                on_state=lambda up, n=port.name: self._emit(
-                    "tnc", port=n, state="up" if up else "down"
-                ),
+                on_state=lambda up, n=port.name: self._tnc_state(n, up),
             )
             station = Station(
                 params, kiss.send, lambda conn, p=port: self._accept(conn, p), name=port.name
@@ -82,7 +85,8 @@ class RadioPorts:
             station.set_transmit(transmit and port.name not in off)
             self.stations[port.name] = station
             self._kiss.append(kiss)
-            self._spawn(kiss.run())
+            self.state[port.name] = "connecting to the TNC"
+            self._run_port(port.name, kiss)
             log.info(
                 "radio port %s: %s as %s (k=%d, paclen=%d)",
                 port.name, kiss.endpoint, params.mycall, port.k, port.paclen,
@@ -104,6 +108,32 @@ class RadioPorts:
 
         self._spawn(session())
 
+    def _tnc_state(self, name: str, up: bool) -> None:
+        self.state[name] = "TNC up" if up else "TNC down, reconnecting"
+        self._emit("tnc", port=name, state="up" if up else "down")
+
+    def _run_port(self, name: str, kiss: KissPort) -> None:
+        """Run a port's TNC link; if our code fails in it, log it and start it again."""
+        task = asyncio.get_running_loop().create_task(kiss.run())
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._tasks.discard(t)
+            if t.cancelled() or self._stopping:
+                return
+            exc = t.exception()
+            log.error("radio port %s failed; restarting it in %.0f s", name, PORT_RESTART,
+                      exc_info=exc)  # fmt: skip
+            self.state[name] = f"failed ({type(exc).__name__}), restarting"
+            self._emit("tnc", port=name, state="down")
+            asyncio.get_running_loop().call_later(PORT_RESTART, self._restart, name, kiss)
+
+        task.add_done_callback(done)
+
+    def _restart(self, name: str, kiss: KissPort) -> None:
+        if not self._stopping:
+            self._run_port(name, kiss)
+
     def _emit(self, kind: str, **fields: object) -> None:
         if self._events is not None:
             self._events.emit(kind, **fields)
@@ -118,6 +148,7 @@ class RadioPorts:
             station.set_transmit(enabled and name not in off)
 
     async def stop(self, farewell: str) -> None:
+        self._stopping = True
         streams = list(self._streams)
         if streams:
             try:

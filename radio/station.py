@@ -71,6 +71,8 @@ class StationStats:
     dropped_off: int = 0
     dropped_duty: int = 0
     refused_links: int = 0
+    #: Links dropped because our own code failed on them (logged with a traceback).
+    failed_links: int = 0
 
 
 class Connection:
@@ -177,7 +179,22 @@ class Station:
                 if reply is not None:
                     self._transmit(reply)
                 return
-        self._run(link, link.frame_received(frame, self.now()))
+        self._guarded(key, link, lambda: link.frame_received(frame, self.now()))
+
+    def _guarded(self, key: tuple[str, int], link: Link, step: Callable[[], list[Action]]) -> None:
+        """Run one step of one link: a bug there drops that link (DM) and no other."""
+        try:
+            self._run(link, step())
+        except Exception:
+            log.exception("%s: link with %s failed; dropping it", self.name, link.remote)
+            self.stats.failed_links += 1
+            self._transmit(
+                Frame.build(
+                    FrameType.DM, dest=link.remote, source=self.params.mycall,
+                    digis=link.digis, command=False, pf=True,
+                )
+            )  # fmt: skip
+            self._drop(key, "internal error")
 
     def _may_accept(self) -> bool:
         return self.transmit_enabled and len(self._links) < self.params.max_links
@@ -244,7 +261,7 @@ class Station:
         self._timers.pop((key, timer), None)
         link = self._links.get(key)
         if link is not None:
-            self._run(link, link.timer_expired(timer, self.now()))
+            self._guarded(key, link, lambda: link.timer_expired(timer, self.now()))
 
     def _cancel_timer(self, key: tuple[str, int], timer: Timer) -> None:
         handle = self._timers.pop((key, timer), None)

@@ -125,3 +125,24 @@ async def test_close_is_a_clean_disc_however_often_it_is_asked() -> None:
     h.receive(FrameType.UA, pf=True, command=False)
     assert h.closed and h.station.links == 0
     h.station.stop()
+
+
+async def test_a_bug_on_one_link_drops_only_that_link() -> None:
+    h = Harness()
+    other = Address("N0OTH", 1)
+    h.receive(FrameType.SABM, pf=True)
+    h.receive(FrameType.SABM, source=other, pf=True)
+    first, second = h.accepted
+
+    def broken(data: bytes) -> None:
+        raise RuntimeError("a bug in the application")
+
+    first.on_data = broken
+    h.kinds()
+    h.receive(FrameType.I, ns=0, nr=0, info=b"boom\r")  # logged, DM, that link gone
+    assert FrameType.DM in h.kinds()
+    assert first.closed and h.closed == ["internal error"]
+    assert h.station.stats.failed_links == 1 and h.station.links == 1
+    h.receive(FrameType.I, source=other, ns=0, nr=0, info=b"still here\r")
+    assert h.data[-1] == b"still here\r" and not second.closed
+    h.station.stop()

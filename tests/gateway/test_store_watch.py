@@ -1,0 +1,41 @@
+"""The store watcher survives store errors (a revocation must still be noticed)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+from gateway import app as app_module
+from gateway.app import Gateway
+from gateway.config import Config
+
+
+class FlakyStore:
+    """Fails the first two calls, then answers every data_version query."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.answered = asyncio.Event()
+
+    async def call(self, fn, *args):
+        self.calls += 1
+        if self.calls <= 2:
+            raise sqlite3.OperationalError("database is locked")
+        if getattr(fn, "__name__", "") == "data_version":
+            self.answered.set()
+            return 1
+        return None
+
+
+async def test_the_watch_goes_on_after_store_errors(monkeypatch, caplog, tmp_path) -> None:
+    monkeypatch.setattr(app_module, "WATCH_INTERVAL", 0.01)
+    gateway = Gateway(Config(data_dir=tmp_path / "data"))
+    store = FlakyStore()
+    gateway.store = store  # type: ignore[assignment]
+    task = asyncio.create_task(gateway._watch_store())
+    try:
+        async with asyncio.timeout(5):
+            await store.answered.wait()
+    finally:
+        task.cancel()
+    assert caplog.text.count("store watch failed") == 2
