@@ -111,6 +111,13 @@ class Gateway:
             for host, port in self.irc.addresses:
                 log.info("IRC server listening on %s:%d", host, port)
             mqtt = self.config.mqtt
+            self.nicks.gateway_nicks = frozenset(
+                n.lower()
+                for n in (
+                    self.config.bridge.service_nick,
+                    *(f.nick for f in (mqtt.bulletins if mqtt else ())),
+                )
+            )
             self.bridge = Bridge(
                 self.config.bridge,
                 self.irc.server,

@@ -15,7 +15,7 @@ import asyncio
 import logging
 
 from gateway.callsign import Callsign
-from gateway.session.linestream import LineReader, LineTooLong
+from gateway.session.linestream import Line, LineReader, LineTooLong
 from gateway.session.render import encode_text
 from gateway.session.transport import EarlyEvents, TransportEvents
 from radio.station import Connection
@@ -58,7 +58,16 @@ class AX25Stream:
         self.bytes_in += len(data)
         if self._gone_told:
             return
-        for item in self._reader.feed(data):
+        items = self._reader.feed(data)
+        if items:
+            # Called inside the station's handling of a frame: the session answers (and
+            # may send RNR) after it, never in the middle of that frame's actions.
+            self._loop.call_soon(self._deliver, items)
+
+    def _deliver(self, items: list[Line | LineTooLong]) -> None:
+        for item in items:
+            if self._gone_told:
+                return
             if isinstance(item, LineTooLong):
                 self._events.line_too_long(item.limit)
             else:

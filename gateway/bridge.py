@@ -22,7 +22,7 @@ from gateway import chatstore
 from gateway.callsign import Callsign, parse_callsign
 from gateway.config import BridgeConfig
 from gateway.events import Events
-from gateway.session import chat
+from gateway.session import chat, thirdparty
 from gateway.session.chatrender import (
     callsign_text,
     nick_for,
@@ -35,6 +35,7 @@ from gateway.store import AsyncStore
 from ircd.admission import AttachError
 from ircd.client import Client
 from ircd.inprocess import InProcessConnection
+from ircd.protocol import Message
 from ircd.server import Server
 
 log = logging.getLogger("gateway.bridge")
@@ -200,6 +201,8 @@ class RadioSession:
         self._do(self.core.checked(ok, self.bridge.clock()))
 
     async def _attach(self, callsign: Callsign) -> None:
+        if self._closing:
+            return  # ended while the code was checked: no login now
         bridge = self.bridge
         nick = nick_for(callsign)
         bridge.take_over(nick, self)
@@ -264,16 +267,20 @@ class RadioSession:
     async def _hold(self, action: chat.HoldMail) -> None:
         callsign = self.callsign
         if callsign is not None:
-            await self.bridge.hold(callsign.base, action.sender, action.kind, action.text)
+            self.bridge.hold_soon(
+                callsign.base, action.sender, action.kind, action.text, tell=action.sender
+            )
 
     async def _close(self, farewell: str | None, reason: str) -> None:
         if self._closing:
             return
         self._closing = True
         log.info("%s on %s: session ends (%s)", self.callsign or "?", self.transport.via, reason)
-        self._quit_irc("73" if reason == "bye" else reason)
-        await self.transport.close(farewell)
-        self._finished.set()
+        try:
+            self._quit_irc("73" if reason == "bye" else reason)
+            await self.transport.close(farewell)
+        finally:
+            self._finished.set()
 
     def _quit_irc(self, reason: str) -> None:
         if self.irc is not None:
@@ -324,6 +331,7 @@ class Bridge:
         self.by_base: dict[str, set[RadioSession]] = {}
         self.service: InProcessConnection | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._holds: set[asyncio.Task[None]] = set()
         self._stopping = False
 
     # -- sessions -----------------------------------------------------------------------------
@@ -435,15 +443,19 @@ class Bridge:
                                  client.name, call)  # fmt: skip
             return True
         kind = "ACTION" if verb else command
-        if len(self._tasks) >= MAX_PENDING_HOLDS:
-            self.notice(client.name, f"Not held for {call}: the gateway is busy, try again.")
-            return True
-        task = asyncio.get_running_loop().create_task(
-            self.hold(call.base, client.name, kind, strip_formatting(body), tell=client.name)
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.hold_soon(call.base, client.name, kind, strip_formatting(body), tell=client.name)
         return True
+
+    def hold_soon(self, base: str, sender: str, kind: str, text: str, *, tell: str) -> None:
+        """Start committing a message, unless too many writes are in flight (told)."""
+        if len(self._holds) >= MAX_PENDING_HOLDS:
+            self.notice(tell, f"Not held for {base}: the gateway is busy, try again.")
+            return
+        task = asyncio.get_running_loop().create_task(
+            self.hold(base, sender, kind, text, tell=tell)
+        )
+        self._holds.add(task)
+        task.add_done_callback(self._holds.discard)
 
     async def hold(
         self, base: str, sender: str, kind: str, text: str, *, tell: str | None = None
@@ -458,6 +470,11 @@ class Bridge:
             log.info("mailbox of %s full; message from %s not held", base, sender)
             if tell:
                 self.notice(tell, f"{base}'s mailbox is full ({limit}); message not held.")
+            return
+        except Exception:
+            log.exception("message from %s for %s not held", sender, base)
+            if tell:
+                self.notice(tell, f"Message for {base} not held: the gateway's store failed.")
             return
         days = self.config.mailbox_max_age / 86400
         log.info("message %d held for %s from %s", n, base, sender)
@@ -478,6 +495,11 @@ class Bridge:
     # -- the service client -------------------------------------------------------------------
 
     def notice(self, nick: str, text: str) -> None:
+        """A notice from the service nick, sent after the current command: hooks run in
+        the middle of another client's command, where the server must not be re-entered."""
+        asyncio.get_running_loop().call_soon(self._send_notice, nick, text)
+
+    def _send_notice(self, nick: str, text: str) -> None:
         if self.service is not None and not self.service.closed:
             self.service.send(f"NOTICE {nick} :{text}")
 
@@ -500,6 +522,7 @@ class Bridge:
             asyncio.get_running_loop().call_later(SERVICE_RETRY, self._attach_service)
             return
         self.service.pending()
+        self.service.send("CAP REQ :account-tag")  # the archive applies the third-party rule
         for channel in self.config.archive_channels:
             self.service.send(f"JOIN {channel}")
         task = asyncio.get_running_loop().create_task(self._serve(self.service))
@@ -508,46 +531,52 @@ class Bridge:
 
     async def _serve(self, conn: InProcessConnection) -> None:
         """Record archived channels; answer pings. Re-attach if the service is killed."""
-        archived = {self._fold(c) for c in self.config.archive_channels}
-        limit = self.config.archive_max_messages
-        while (msg := await conn.read()) is not None:
-            if msg.command == "PING":
-                conn.send(f"PONG :{msg.params[0]}" if msg.params else "PONG")
-            elif (
-                msg.command in ("PRIVMSG", "NOTICE")
-                and len(msg.params) >= 2
-                and self._fold(msg.params[0]) in archived
-            ):
-                verb, text = split_ctcp(msg.params[1])
-                if verb is not None and verb != "ACTION":
-                    continue
-                nick = (msg.source or "?").split("!", 1)[0]
-                await self.store.call(
-                    chatstore.archive_add, self._fold(msg.params[0]), nick,
-                    "ACTION" if verb else msg.command, strip_formatting(text), self.clock(), limit,
-                )  # fmt: skip
-        if not self._stopping:
-            log.warning("the service nick left IRC; attaching it again")
-            asyncio.get_running_loop().call_later(SERVICE_RETRY, self._attach_service)
+        try:
+            while (msg := await conn.read()) is not None:
+                if msg.command == "PING":
+                    conn.send(f"PONG :{msg.params[0]}" if msg.params else "PONG")
+                elif msg.command in ("PRIVMSG", "NOTICE") and len(msg.params) >= 2:
+                    try:
+                        await self._archive(msg)
+                    except Exception:  # a store error loses one line, not the archive
+                        log.exception("archive: a message was not stored")
+        finally:
+            if not self._stopping:
+                log.warning("the service nick left IRC; attaching it again")
+                asyncio.get_running_loop().call_later(SERVICE_RETRY, self._attach_service)
+
+    async def _archive(self, msg: Message) -> None:
+        channel = self._fold(msg.params[0])
+        if channel not in {self._fold(c) for c in self.config.archive_channels}:
+            return
+        verb, text = split_ctcp(msg.params[1])
+        if verb is not None and verb != "ACTION":
+            return
+        nick = (msg.source or "?").split("!", 1)[0]
+        account = msg.tags.get("account")
+        host = (msg.source or "").rpartition("@")[2]
+        if thirdparty.refusal(
+            self.config.third_party,
+            account=account,
+            radio=bool(account) and host.endswith(RADIO_SUFFIX),
+            trusted=self._fold(nick) in self.trusted,
+        ):
+            return  # what may not go on air is not kept for reading on air
+        await self.store.call(
+            chatstore.archive_add, channel, nick, "ACTION" if verb else msg.command,
+            strip_formatting(text), self.clock(), self.config.archive_max_messages,
+        )  # fmt: skip
 
     async def stop(self) -> None:
         self._stopping = True
         if self.service is not None:
             self.service.quit("Gateway stopping")
-        for task in list(self._tasks):
+        for task in [*self._tasks, *self._holds]:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._holds, return_exceptions=True)
 
 
 def _third_party_refusal(policy: str, client: Client) -> str | None:
-    """Why text from `client` may not go on air, or None (see chat.Settings.third_party)."""
-    if policy == "all":
-        return None
+    """Why text from `client` may not go on air, or None (see session/thirdparty.py)."""
     radio = client.in_process and client.host.endswith(RADIO_SUFFIX)
-    if policy == "identified" and (client.account or radio):
-        return None
-    if radio:
-        return None
-    if policy == "identified":
-        return "only users logged in to an account (SASL: callsign and code) go on air"
-    return "only other radio users go on air here"
+    return thirdparty.refusal(policy, account=client.account, radio=radio, trusted=False)

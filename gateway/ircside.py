@@ -36,8 +36,13 @@ class CallsignNicks:
         self.enrolled: frozenset[str] = frozenset()
         #: The bridge's mailbox (`Bridge.message_to_absent`), once it runs.
         self.absent: Callable[[Client, str, str, str], bool] | None = None
+        #: Lower-case nicks only the gateway's own in-process clients may take (the
+        #: service nick, bulletin posters): their text is trusted for the air.
+        self.gateway_nicks: frozenset[str] = frozenset()
 
     def nick_reserved(self, client: Client, nick: str) -> str | None:
+        if nick.lower() in self.gateway_nicks and not client.in_process:
+            return f"{nick} is the gateway's own nick"
         match = _LEADING_CALL.match(nick)
         call = match.group(1).upper() if match else ""
         if call not in self.enrolled:

@@ -20,12 +20,13 @@ peer it is busy (AX.25 RNR), so a typed line is never dropped.
 from __future__ import annotations
 
 import enum
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
 
 from gateway.callsign import Callsign
-from gateway.session import login
+from gateway.session import login, thirdparty
 from gateway.session.chatanswers import answer_lines, fetched_lines, fold, plural, who
 from gateway.session.chatanswers import nick_of as _nick
 from gateway.session.chatcommands import BARE_WORDS, Command, help_for, resolve
@@ -45,6 +46,7 @@ from gateway.session.chattypes import (
     Settings,
 )
 from gateway.session.outbox import PRIVATE, Outbox
+from gateway.session.render import to_ascii
 from ircd.protocol import Message
 
 __all__ = [
@@ -52,6 +54,8 @@ __all__ = [
     "Notify", "Phase", "Relayed", "Say", "Settings",
 ]  # fmt: skip
 
+#: A message number as typed: ASCII digits only (str.isdigit takes "²"), bounded.
+_NUMBER = re.compile(r"[0-9]{1,9}")
 #: Typed lines held while a command is answered; past this the adapter stops reading.
 MAX_TYPED_AHEAD = 16
 #: Lines that arrived in the same read past MAX_TYPED_AHEAD are kept up to this.
@@ -81,6 +85,9 @@ class _Waiting:
     token: str = ""
     target: str = ""
     replies: list[Message] = field(default_factory=list)
+    #: The PONG of the PING sent before the command came: what follows is its answer
+    #: (errors of earlier lines, such as a 401 for a /MSG, come before it).
+    started: bool = False
 
 
 class ChatSession:
@@ -175,6 +182,8 @@ class ChatSession:
 
     def checked(self, ok: bool, now: float) -> list[Action]:
         self._now = now
+        if self.phase is not Phase.LOGIN:
+            return self._done(now)  # timed out or ended meanwhile: no login now
         for action in self._login.checked(ok):
             self._login_action(action, now)
         return self._done(now)
@@ -240,7 +249,7 @@ class ChatSession:
             self._login_deadline = None
             if self.phase is Phase.LOGIN:
                 self._close("Login timed out.", "login timeout")
-        if self._pause_until is not None and now >= self._pause_until:
+        if self._pause_until is not None and now >= self._pause_until and self.phase is Phase.LOGIN:
             self._pause_until = None
             for action in self._login.resume():
                 self._login_action(action, now)
@@ -396,7 +405,7 @@ class ChatSession:
         elif name == "READ":
             self._read(args)
         elif name == "KILL":
-            if not args.isdigit():
+            if not _NUMBER.fullmatch(args):
                 self._say("Usage: /KILL n (the number /READ shows)")
             else:
                 self._fetch(Fetch("kill", number=int(args)))
@@ -497,12 +506,12 @@ class ChatSession:
         if not words:
             self._fetch(Fetch("mail"))
             return
-        if words[0].isdigit() and len(words) == 1:
+        if _NUMBER.fullmatch(words[0]) and len(words) == 1:
             self._fetch(Fetch("mail", number=int(words[0])))
             return
         name = self._channel_name(words[0])
         start = words[1] if len(words) > 1 else None
-        if name is None or (start is not None and not start.isdigit()) or len(words) > 2:
+        if name is None or (start is not None and not _NUMBER.fullmatch(start)) or len(words) > 2:
             self._say("Usage: /READ, /READ n, /READ #chan [n]")
             return
         limit = self.settings.read_lines
@@ -520,6 +529,7 @@ class ChatSession:
         """Send `lines` and collect the answers until the PONG that follows them."""
         self._tokens += 1
         token = f"bridge{self._tokens}"
+        self._emit(Irc(f"PING :start-{token}"))
         for line in lines:
             self._emit(Irc(line))
         self._emit(Irc(f"PING :{token}"))
@@ -545,12 +555,14 @@ class ChatSession:
             self._emit(Irc(f"PONG :{msg.params[0]}" if msg.params else "PONG"))
             return
         if cmd == "PONG" and waiting is not None and waiting.token:
-            if msg.params and msg.params[-1] == waiting.token:
+            if msg.params and msg.params[-1] == "start-" + waiting.token:
+                waiting.started = True
+            elif msg.params and msg.params[-1] == waiting.token:
                 self._waiting = None
                 self._answered(waiting, now)
                 self._run_typed(now)
             return
-        if waiting is not None and waiting.token and (cmd.isdigit() or "batch" in msg.tags):
+        if waiting is not None and waiting.started and (cmd.isdigit() or "batch" in msg.tags):
             waiting.replies.append(msg)
             return
         if "batch" in msg.tags or cmd in ("BATCH", "CAP", "PONG", "MODE"):
@@ -568,11 +580,12 @@ class ChatSession:
         elif cmd in ("PART", "KICK") and msg.params:
             self._left(msg, source, mine)
         elif cmd == "QUIT" and self.alert:
-            reason = f" ({msg.params[0]})" if msg.params and msg.params[0] else ""
+            shown = msg.params and msg.params[0] and self._allowed(msg)
+            reason = f" ({_clean(msg.params[0])})" if shown else ""
             self._out.chat("", f"* {who(source)} quit{reason}\n")
         elif cmd == "NICK" and msg.params and not mine and self.alert:
             self._out.chat("", f"* {who(source)} is now {who(msg.params[0])}\n")
-        elif cmd == "TOPIC" and len(msg.params) >= 2:
+        elif cmd == "TOPIC" and len(msg.params) >= 2 and self._allowed(msg):
             self._chat(msg.params[0], f"{msg.params[0]} topic by {who(source)}: "
                        f"{_clean(msg.params[1])}")  # fmt: skip
         elif cmd == "KILL":
@@ -581,16 +594,18 @@ class ChatSession:
             about = f"{callsign_text(msg.params[1])}: " if len(msg.params) >= 3 else ""
             self._say(about + _clean(msg.params[-1]))
         elif cmd == "301" and len(msg.params) >= 3:
-            self._say(f"{callsign_text(msg.params[1])} is away: {_clean(msg.params[2])}")
+            text = f": {_clean(msg.params[2])}" if self._topics_shown() else "."
+            self._say(f"{callsign_text(msg.params[1])} is away{text}")
 
     def _left(self, msg: Message, source: str | None, mine: bool) -> None:
         channel = msg.params[0]
         if msg.command == "KICK":
             victim = msg.params[1] if len(msg.params) > 1 else ""
             mine = fold(victim) == fold(self.nick)
-            reason = msg.params[2] if len(msg.params) > 2 else ""
+            reason = msg.params[2] if len(msg.params) > 2 and self._allowed(msg) else ""
             if mine:
-                self._say(f"Kicked from {channel} by {who(source)}: {_clean(reason)}")
+                self._say(f"Kicked from {channel} by {who(source)}" + (
+                    f": {_clean(reason)}" if reason else "."))  # fmt: skip
             elif self.alert:
                 self._chat(channel, f"* {who(victim)} was kicked from {channel}", current=True)
         elif self.alert and not mine:
@@ -630,23 +645,22 @@ class ChatSession:
         self._chat(target, body)
 
     def _refused_because(self, msg: Message) -> str | None:
-        policy = self.settings.third_party
         nick = fold(_nick(msg.source) or "")
-        if (
-            policy == "all"
-            or nick == fold(self.settings.service_nick)
-            or nick in self.settings.trusted
-        ):
-            return None
         account = msg.tags.get("account")
         host = (msg.source or "").rpartition("@")[2]
-        if policy == "identified" and account:
-            return None
-        if account and host.endswith(self.settings.radio_suffix):
-            return None
-        if policy == "identified":
-            return "only users logged in to an account (SASL: callsign and code) go on air"
-        return "only other radio users go on air here"
+        return thirdparty.refusal(
+            self.settings.third_party,
+            account=account,
+            radio=bool(account) and host.endswith(self.settings.radio_suffix),
+            trusted=nick == fold(self.settings.service_nick) or nick in self.settings.trusted,
+        )
+
+    def _allowed(self, msg: Message) -> bool:
+        return self._refused_because(msg) is None
+
+    def _topics_shown(self) -> bool:
+        """Topics and away texts name no account: on air only when everyone may be."""
+        return self.settings.third_party == "all"
 
     def _refuse(self, nick: str, why: str, now: float) -> None:
         key = fold(nick)
@@ -670,6 +684,8 @@ class ChatSession:
             channels=self.channels,
             current=self.current,
             width=self.settings.width,
+            allowed=self._allowed,
+            topics=self._topics_shown(),
         )
         self._listing_of(lines)
 
@@ -685,7 +701,7 @@ class ChatSession:
             body = f"{channel} {body}"
         if self.stamp:
             body = time.strftime("%H:%M ", time.gmtime(self._now)) + body
-        text = "\n".join(wrap(body, self.settings.width)) + "\n"
+        text = "\n".join(wrap(to_ascii(body), self.settings.width)) + "\n"
         key = channel if channel == PRIVATE else self.channels.get(fold(channel), channel)
         return self._out.chat(key, text)
 
@@ -730,9 +746,6 @@ class ChatSession:
 
     def _done(self, now: float) -> list[Action]:
         self._now = now
-        if self._at_more and self._typed and not self._out.replies_pending:
-            # A line typed ahead during the page answers its more? prompt, in turn.
-            self._answer_more(self._typed.popleft(), now)
         if self._ready and len(self._out) and self.phase is not Phase.CLOSED:
             chunk = self._out.take(self.settings.chunk_bytes)
             if chunk:

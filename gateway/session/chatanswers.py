@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from gateway.session.chatrender import callsign_text, split_ctcp, strip_formatting, wrap
 from ircd.protocol import Message
@@ -51,8 +51,13 @@ def answer_lines(
     channels: Mapping[str, str],
     current: str | None,
     width: int,
+    allowed: Callable[[Message], bool] = lambda m: True,
+    topics: bool = True,
 ) -> list[str]:
-    """What to show for a command the server answered (`replies` up to its PONG)."""
+    """What to show for a command the server answered (`replies` up to its PONG).
+
+    `allowed`: the third-party rule for replayed messages; `topics`: whether topics
+    (which name no account) may go on air."""
     errors = [m for m in replies if m.command.isdigit() and m.command[0] in "45"]
     if kind == "join":
         if fold(target) not in channels:
@@ -62,9 +67,9 @@ def answer_lines(
         count = sum(len(m.params[-1].split()) for m in replies if m.command == "353")
         topic = next((m.params[-1] for m in replies if m.command == "332"), "")
         text = f"Joined {channels[fold(target)]}, {plural(count, 'user')}."
-        if topic:
+        if topic and topics:
             text += f" Topic: {strip_formatting(topic)}"
-        return wrap(text, width) + history_lines(replies, width)
+        return wrap(text, width) + history_lines(replies, width, allowed)
     if errors and kind != "history":
         return [strip_formatting(errors[0].params[-1])]
     if kind == "leave":
@@ -73,7 +78,7 @@ def answer_lines(
     if kind == "list":
         rows = [m for m in replies if m.command == "322" and len(m.params) >= 4]
         lines = [
-            f"{m.params[1]} ({m.params[2]}) {_topic(m.params[3])}".rstrip()
+            f"{m.params[1]} ({m.params[2]}) {_topic(m.params[3]) if topics else ''}".rstrip()
             for m in rows[:MAX_CHANNELS_SHOWN]
         ]
         return lines or ["No channels."]
@@ -87,6 +92,8 @@ def answer_lines(
     if kind == "topic":
         if not any(m.command in ("331", "332") for m in replies):
             return ["Topic set."]
+        if not topics:
+            return ["Topics are not relayed on air here (third-party rule)."]
         topic = next((m.params[-1] for m in replies if m.command == "332"), None)
         return (
             wrap(f"Topic of {target}: {strip_formatting(topic)}", width)
@@ -96,15 +103,17 @@ def answer_lines(
     if kind == "away":
         return ["You are back." if any(m.command == "305" for m in replies) else "You are away."]
     if kind == "history":
-        return history_lines(replies, width) or [f"Nothing kept for {target}."]
+        return history_lines(replies, width, allowed) or [f"Nothing kept for {target}."]
     return []
 
 
-def history_lines(replies: list[Message], width: int) -> list[str]:
-    """Messages replayed by CHATHISTORY, each with its time."""
+def history_lines(
+    replies: list[Message], width: int, allowed: Callable[[Message], bool] = lambda m: True
+) -> list[str]:
+    """Messages replayed by CHATHISTORY, each with its time (those `allowed` on air)."""
     out: list[str] = []
     for m in replies:
-        if m.command not in ("PRIVMSG", "NOTICE") or len(m.params) < 2:
+        if m.command not in ("PRIVMSG", "NOTICE") or len(m.params) < 2 or not allowed(m):
             continue
         verb, text = split_ctcp(m.params[1])
         if verb is not None and verb != "ACTION":

@@ -12,6 +12,7 @@ import re
 import textwrap
 
 from gateway.callsign import Callsign
+from gateway.session.render import to_ascii
 
 #: mIRC formatting: bold, colour (with its digits), hex colour, reset, reverse, italics,
 #: strike-through, underline, monospace.
@@ -52,7 +53,11 @@ def split_ctcp(text: str) -> tuple[str | None, str]:
 
 
 def wrap(text: str, width: int) -> list[str]:
-    """Lines of at most `width` characters (0: no wrapping); continuations are indented."""
+    """Lines of at most `width` characters (0: no wrapping); continuations are indented.
+
+    The text is folded to 7-bit ASCII first: a character that expands (`⒇` -> `(20)`)
+    must be measured as it will go on air."""
+    text = to_ascii(text)
     if width <= 0 or len(text) <= width:
         return [text]
     return textwrap.wrap(

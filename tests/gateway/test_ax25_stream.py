@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from gateway.ax25 import AX25Stream
 from radio.ax25 import FrameType
 from tests.gateway.test_telnet import Recorder
@@ -17,15 +19,18 @@ async def test_busy_session_sends_rnr_and_loses_no_line() -> None:
     stream.bind(rec)
     h.kinds()
     h.receive(FrameType.I, ns=0, nr=0, info=b"first\rsecond\r")
+    await asyncio.sleep(0)  # delivered after the frame's handling, never inside it
     assert [e for e in rec.events if e[0] == "line"] == [("line", "first"), ("line", "second")]
     stream.set_input_paused(True)  # the session is behind
     assert FrameType.RNR in h.kinds()
     # The peer sends anyway: the frame is refused (not acknowledged), so it will retry.
     h.receive(FrameType.I, ns=1, nr=0, info=b"third\r")
+    await asyncio.sleep(0)
     assert [e[1] for e in rec.events if e[0] == "line"] == ["first", "second"]
     stream.set_input_paused(False)
     assert FrameType.RR in h.kinds()
     h.receive(FrameType.I, ns=1, nr=0, info=b"third\r")  # its retry
+    await asyncio.sleep(0)
     assert [e[1] for e in rec.events if e[0] == "line"] == ["first", "second", "third"]
     # Output: a chunk goes to the link, and ready comes while the window has room.
     stream.write("hello\n")

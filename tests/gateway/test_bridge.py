@@ -212,3 +212,16 @@ async def test_in_process_clients_pass_the_connection_throttle(bridge: Bridge) -
         radio, _ = await start(bridge, call)
         radio.type(code)
         await radio.expect("/? for help.\n")
+
+
+async def test_gateway_nicks_are_reserved_and_never_flood_limited(bridge: Bridge) -> None:
+    from gateway.ircside import CallsignNicks
+
+    hooks = bridge.server.hooks
+    assert isinstance(hooks, CallsignNicks)
+    hooks.gateway_nicks = frozenset({"gateway"})
+    squatter = CoreClient(bridge.server, "192.0.2.9")
+    squatter.send("NICK Gateway", "USER s 0 * :s")
+    assert "433" in [m.command for m in squatter.take()]
+    assert bridge.service is not None and bridge.service.client is not None
+    assert bridge.service.client.flood_exempt  # IRC users cannot get it an Excess Flood

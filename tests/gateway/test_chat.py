@@ -34,14 +34,20 @@ class Harness:
         self.run(self.core.start(self.now))
 
     def run(self, actions: list[chat.Action]) -> None:
+        starts = []
         for a in actions:
             if isinstance(a, chat.Say):
                 self.out.append(a.text)
                 self.run(self.core.drained(self.now))
+            elif isinstance(a, chat.Irc) and a.line.startswith("PING :start-"):
+                starts.append(a.line)  # the server answers it before the command
             elif isinstance(a, chat.Irc):
                 self.irc.append(a.line)
             else:
                 self.other.append(a)
+        for line in starts:
+            pong = f":irc.test PONG irc.test :{line.split(':', 1)[1]}"
+            self.run(self.core.irc(parse_line(pong.encode()), self.now))
 
     def login(self) -> Harness:
         self.type("123456")
@@ -173,7 +179,7 @@ def test_formats_for_current_other_private_action() -> None:
         ":alice!a@h PRIVMSG #test :\x01VERSION\x01",
     )
     assert h.text() == (
-        "alice: red and bold caf\u00e9\n#other bob: over here\n*2E0ABC* psst\n* alice waves\n"
+        "alice: red and bold cafe\n#other bob: over here\n*2E0ABC* psst\n* alice waves\n"
     )
 
 
@@ -275,13 +281,19 @@ def test_empty_line_interrupts_a_listing_in_flight_and_type_ahead_waits() -> Non
 
 def _slow_run(h: Harness):
     def run(actions: list[chat.Action]) -> None:
+        starts = []
         for a in actions:
             if isinstance(a, chat.Say):
                 h.out.append(a.text)
+            elif isinstance(a, chat.Irc) and a.line.startswith("PING :start-"):
+                starts.append(a.line)
             elif isinstance(a, chat.Irc):
                 h.irc.append(a.line)
             else:
                 h.other.append(a)
+        for line in starts:
+            pong = f":irc.test PONG irc.test :{line.split(':', 1)[1]}"
+            run(h.core.irc(parse_line(pong.encode()), h.now))
 
     def text_after_drain() -> str:
         for _ in range(50):
@@ -438,3 +450,64 @@ def test_random_lines_and_irc_traffic_never_break_the_core(events) -> None:
         assert h.core._out._chat <= 4  # live chat stays within its bound
     for text in h.out:  # what goes to the transport folds to printable 7-bit ASCII
         assert all(32 <= b < 127 or b in (10, 13) for b in encode_text(text))
+
+
+def test_an_earlier_error_is_not_taken_for_the_next_answer() -> None:
+    h = Harness().login()
+    joined(h)
+    h.type("/msg NOBODY hi")  # its 401 comes back while /WHO is already asked
+    # The server answers in order: the 401, then the PONG before WHO, WHO's lines, PONG.
+    actions = h.core.line("/who", h.now)
+    start = next(a.line for a in actions if isinstance(a, chat.Irc) and "start-" in a.line)
+    h.run([a for a in actions if not (isinstance(a, chat.Irc) and "start-" in a.line)])
+    h.server(":irc.test 401 N0TEST-5 NOBODY :No such nick/channel")
+    h.server(f":irc.test PONG irc.test :{start.split(':', 1)[1]}")
+    h.server(":irc.test 352 N0TEST-5 #test u h irc.test alice H :0 Alice")
+    h.pong()
+    assert h.text() == "NOBODY: No such nick/channel\n#test (1): alice\n"
+
+
+def test_lines_typed_before_more_wait_for_the_listing() -> None:
+    h = Harness(page_lines=2, chunk_bytes=40).login()
+    h.run = _slow_run(h)
+    listing(h, 6)
+    h.type("/who #a")  # typed while page 1 is still going out
+    h.type("/list")
+    out = h.text_after_drain()
+    assert out.endswith(chat.MORE_PROMPT)  # the listing was not cut short
+    assert not [x for x in h.irc if x.startswith(("WHO", "LIST"))][1:]  # only the first LIST
+    h.type("n")  # typed after the prompt: ends the listing; the others run in order
+    asked = [x for x in h.irc if x.startswith(("WHO", "LIST"))]
+    assert asked == ["LIST", "WHO #a"]
+
+
+def test_a_code_checked_after_the_login_timeout_does_not_log_in() -> None:
+    h = Harness(login_timeout=10)
+    h.type("123456")
+    h.advance(11)
+    assert isinstance(h.other[-1], chat.Close)
+    h.run(h.core.checked(True, h.now))
+    assert not any(isinstance(a, chat.LoggedIn) for a in h.other)
+
+
+def test_numbers_are_ascii_digits_only() -> None:
+    h = Harness().login()
+    for line in ("/kill \u00b2", "/read \u0661", "/kill 99999999999999999999"):
+        h.type(line)
+    assert h.text().count("Usage:") == 2 and not any(isinstance(a, chat.Fetch) for a in h.other)
+
+
+def test_history_topics_and_reasons_follow_the_third_party_rule() -> None:
+    h = Harness(third_party="identified").login()
+    h.type("/j #test")
+    h.server(
+        ":N0TEST-5!n0test@bpq.radio JOIN #test",
+        ":irc.test 332 N0TEST-5 #test :a topic nobody vouched for",
+        "@batch=b1 :anon!a@h PRIVMSG #test :unlicensed words",
+        "@batch=b1;account=K1ABC :K1ABC!k@h PRIVMSG #test :licensed words",
+    )
+    h.pong()
+    shown = h.text()
+    assert "licensed words" in shown and "unlicensed" not in shown and "topic" not in shown
+    h.server(":anon!a@h TOPIC #test :anon's topic")
+    assert h.text() == ""
