@@ -589,13 +589,13 @@ class ChatSession:
             self._chat(msg.params[0], f"{msg.params[0]} topic by {who(source)}: "
                        f"{_clean(msg.params[1])}")  # fmt: skip
         elif cmd == "KILL":
-            self._say(f"Killed by {who(source)}: {msg.params[-1] if msg.params else ''}")
+            self._note(f"Killed by {who(source)}: {msg.params[-1] if msg.params else ''}")
         elif cmd.isdigit() and cmd[0] in "45" and len(msg.params) >= 2:
             about = f"{callsign_text(msg.params[1])}: " if len(msg.params) >= 3 else ""
-            self._say(about + _clean(msg.params[-1]))
+            self._note(about + _clean(msg.params[-1]))
         elif cmd == "301" and len(msg.params) >= 3:
             text = f": {_clean(msg.params[2])}" if self._topics_shown() else "."
-            self._say(f"{callsign_text(msg.params[1])} is away{text}")
+            self._note(f"{callsign_text(msg.params[1])} is away{text}")
 
     def _left(self, msg: Message, source: str | None, mine: bool) -> None:
         channel = msg.params[0]
@@ -604,7 +604,7 @@ class ChatSession:
             mine = fold(victim) == fold(self.nick)
             reason = msg.params[2] if len(msg.params) > 2 and self._allowed(msg) else ""
             if mine:
-                self._say(f"Kicked from {channel} by {who(source)}" + (
+                self._note(f"Kicked from {channel} by {who(source)}" + (
                     f": {_clean(reason)}" if reason else "."))  # fmt: skip
             elif self.alert:
                 self._chat(channel, f"* {who(victim)} was kicked from {channel}", current=True)
@@ -622,7 +622,7 @@ class ChatSession:
             return  # CTCP queries are not for the air
         private = not target.startswith("#")
         if source is None or "!" not in (msg.source or ""):
-            self._say(f"-{msg.source or 'server'}- {_clean(text)}")  # a server notice
+            self._note(f"-{msg.source or 'server'}- {_clean(text)}")  # a server notice
             return
         refusal = self._refused_because(msg)
         if refusal is not None:
@@ -707,6 +707,11 @@ class ChatSession:
 
     def _say(self, text: str, end: str = "\n") -> None:
         self._out.reply(text + end)
+
+    def _note(self, text: str) -> None:
+        """Something the user must see that no command asked for (a kill, a kick, an
+        error): it waits for a listing like chat, and an empty line never drops it."""
+        self._out.note("\n".join(wrap(text, self.settings.width)) + "\n")
 
     def _listing_of(self, lines: list[str]) -> None:
         page = self.settings.page_lines

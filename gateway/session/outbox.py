@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 REPLY = "reply"
 CHAT = "chat"
+NOTE = "note"
 SUMMARY = "summary"
 PRIVATE = "*private*"
 
@@ -46,6 +47,11 @@ class Outbox:
         """Command output and prompts: never dropped except by an interrupt."""
         if text:
             self._queue.append(_Piece(REPLY, text))
+
+    def note(self, text: str) -> None:
+        """What no command asked for but the user must see (a kill, a kick, an error):
+        held during a listing like chat, never cancelled, never counted as chat."""
+        (self._held if self.holding else self._queue).append(_Piece(NOTE, text))
 
     def chat(self, key: str, text: str) -> bool:
         """A live line for channel `key` (or PRIVATE); False if it overflowed (counted)."""

@@ -511,3 +511,14 @@ def test_history_topics_and_reasons_follow_the_third_party_rule() -> None:
     assert "licensed words" in shown and "unlicensed" not in shown and "topic" not in shown
     h.server(":anon!a@h TOPIC #test :anon's topic")
     assert h.text() == ""
+
+
+def test_a_kick_during_a_listing_waits_and_survives_an_interrupt() -> None:
+    h = Harness(page_lines=2, chunk_bytes=40).login()
+    joined(h)
+    h.run = _slow_run(h)
+    listing(h, 6)
+    h.server(":op!o@h KICK #test N0TEST-5 :enough")
+    h.type("")  # stops the listing: the kick notice is not dropped with it
+    out = h.text_after_drain()
+    assert "(output stopped)" in out and "Kicked from #test by op" in out
