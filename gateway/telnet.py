@@ -34,6 +34,11 @@ MAX_QUEUED_LINES = 16
 #: A BPQ node without the S flag can lose bytes written just before a close.
 BPQ_CLOSE_DELAY = 1.0
 DRAIN_TIMEOUT = 30.0
+#: Input per connection: 16 KiB/s sustained, 64 KiB at once. A 1200-baud link carries
+#: about 120 B/s and a fast LAN telnet user types far less; a flood beyond it waits in
+#: the kernel instead of taking the loop's time from everyone else.
+INPUT_RATE = 16 * 1024.0
+INPUT_BURST = 64 * 1024
 EVICTED = "Too many logins in progress; try again."
 #: At most one warning line per this many seconds about dropped logins in progress.
 WARN_INTERVAL = 60.0
@@ -132,6 +137,9 @@ class TelnetConnection(asyncio.Protocol):
         self._write_paused = False
         self._input_paused = False
         self._reading_paused = False
+        self._budget = float(INPUT_BURST)
+        self._budget_at = self._loop.time()
+        self._over_budget = False
         self._drained = asyncio.Event()
         self._drained.set()
         self._closed = asyncio.Event()
@@ -166,6 +174,7 @@ class TelnetConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.bytes_in += len(data)
+        self._spend(len(data))
         for item in self._reader.feed(data):
             if self._gone:
                 return
@@ -177,6 +186,25 @@ class TelnetConnection(asyncio.Protocol):
                 self._events.line(item.text)
         if self._events is self._early and len(self._early.items) >= MAX_QUEUED_LINES:
             self._pause_reading(True)
+
+    def _spend(self, size: int) -> None:
+        """The input budget: far above what a radio link carries, far below what would
+        starve the event loop. Past it, reading pauses until the budget has refilled."""
+        now = self._loop.time()
+        elapsed = now - self._budget_at
+        self._budget = min(INPUT_BURST, self._budget + elapsed * INPUT_RATE) - size
+        self._budget_at = now
+        if self._budget < 0 and not self._over_budget:
+            self._over_budget = True
+            self._update_reading()
+            self._loop.call_later(-self._budget / INPUT_RATE, self._budget_refilled)
+
+    def _budget_refilled(self) -> None:
+        self._over_budget = False
+        self._update_reading()
+
+    def _update_reading(self) -> None:
+        self._pause_reading(self._input_paused or self._over_budget)
 
     def eof_received(self) -> bool | None:
         self._user_gone()
@@ -208,7 +236,7 @@ class TelnetConnection(asyncio.Protocol):
     def bind(self, events: TransportEvents) -> None:
         self._events = events
         self._early.replay(events)
-        self._pause_reading(self._input_paused)
+        self._update_reading()
 
     def write(self, text: str) -> None:
         if self._transport is None or self._transport.is_closing():
@@ -220,7 +248,7 @@ class TelnetConnection(asyncio.Protocol):
 
     def set_input_paused(self, paused: bool) -> None:
         self._input_paused = paused
-        self._pause_reading(paused)
+        self._update_reading()
 
     def source_key(self, callsign: Callsign) -> str:
         # Behind a BPQ node everyone is 127.0.0.1: the node (listener) and the

@@ -52,6 +52,54 @@ class LineReader:
         self._after_cr = False
 
     def feed(self, data: bytes) -> list[Line | LineTooLong]:
+        if self._telnet and (self._tstate is not _Telnet.DATA or IAC in data):
+            return self._feed_bytes(data)
+        return self._feed_scan(data)
+
+    def _feed_scan(self, data: bytes) -> list[Line | LineTooLong]:
+        """The common case, no telnet command in sight: whole runs found with bytes.find,
+        so a flood costs C speed, not a Python step per byte (the IRC server's buffer
+        does the same)."""
+        out: list[Line | LineTooLong] = []
+        pos, size = 0, len(data)
+        if self._after_cr and size:
+            self._after_cr = False
+            if data[0] in (LF, NUL):
+                pos = 1
+        next_cr = data.find(b"\r", pos)
+        next_lf = data.find(b"\n", pos)
+        while pos < size:
+            if next_cr != -1 and next_cr < pos:
+                next_cr = data.find(b"\r", pos)
+            if next_lf != -1 and next_lf < pos:
+                next_lf = data.find(b"\n", pos)
+            ends = [i for i in (next_cr, next_lf) if i != -1]
+            if not ends:
+                self._append(data[pos:])
+                break
+            end = min(ends)
+            self._append(data[pos:end])
+            out.append(self._end_line())
+            pos = end + 1
+            if end == next_cr:
+                if pos == size:
+                    self._after_cr = True
+                elif data[pos] in (LF, NUL):
+                    pos += 1
+        return out
+
+    def _append(self, chunk: bytes) -> None:
+        if NUL in chunk:
+            chunk = chunk.replace(b"\0", b"")
+        room = self.max_line - len(self._buf)
+        if len(chunk) > room:
+            self._buf += chunk[: max(room, 0)]
+            self._overflow = True
+        else:
+            self._buf += chunk
+
+    def _feed_bytes(self, data: bytes) -> list[Line | LineTooLong]:
+        """Byte by byte, for input with telnet commands (IAC) in it."""
         out: list[Line | LineTooLong] = []
         for byte in data:
             if self._telnet and not self._telnet_byte(byte):
@@ -112,7 +160,7 @@ class LineReader:
 
 def _edit(text: str) -> str:
     """Apply backspace/DEL as a terminal would, and drop other control characters."""
-    if not any(ord(ch) < 32 or ord(ch) == DEL for ch in text):
+    if text.isprintable():  # C speed; False for every control character (and a few more)
         return text
     out: list[str] = []
     for ch in text:

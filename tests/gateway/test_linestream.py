@@ -63,3 +63,18 @@ def test_random_bytes_bounded_and_consistent(data: bytes, max_line: int) -> None
                 assert len(item.text.encode("utf-8", "surrogatepass")) <= 3 * max_line
         assert len(reader._buf) <= max_line
     feed_all_ways(data, max_line)
+
+
+@given(
+    st.lists(st.binary(max_size=300).map(lambda b: b.replace(b"\xff", b"")), max_size=8),
+    st.integers(min_value=1, max_value=64),
+)
+def test_the_scanning_reader_agrees_with_the_byte_reader(
+    chunks: list[bytes], max_line: int
+) -> None:
+    """The fast path (bytes.find) and the byte-by-byte path give the same lines, however
+    the input is cut."""
+    fast, slow = LineReader(max_line, telnet=False), LineReader(max_line, telnet=False)
+    got_fast = [item for chunk in chunks for item in fast.feed(chunk)]
+    got_slow = [item for chunk in chunks for item in slow._feed_bytes(chunk)]
+    assert got_fast == got_slow

@@ -109,3 +109,20 @@ async def test_peer_hangup_is_gone_once(listener) -> None:
     rec = recorders[0]
     await rec.wait_for("gone")
     assert [e for e in rec.events if e[0] in ("line", "gone")] == [("gone", None)]
+
+
+async def test_a_flood_pauses_reading_until_the_budget_refills(listener) -> None:
+    from gateway import telnet
+
+    port, recorders = listener
+    client = await Client.connect(port)
+    await client.expect("ready\r\n")
+    rec = recorders[0]
+    conn = rec.conn
+    assert not conn._reading_paused
+    conn.data_received(b"x" * (telnet.INPUT_BURST + 1000))  # junk past the burst
+    assert conn._reading_paused and conn._over_budget
+    async with asyncio.timeout(5):  # 1000 bytes over at 16 KiB/s: back in ~60 ms
+        while conn._reading_paused:
+            await asyncio.sleep(0.01)
+    assert not conn._over_budget
