@@ -595,7 +595,9 @@ def _telnet(t: Section) -> tuple[TelnetListener, ...]:
             # Behind a BPQ node every user arrives from 127.0.0.1: a per-IP limit there
             # would limit the whole node, so it defaults to off (0) on BPQ listeners.
             max_per_ip=m.integer("max_per_ip", 0 if bpq else 3, 0, 10000),
-            login_timeout=m.number("login_timeout", d.login_timeout, 5, 3600),
+            # A radio user behind a node may need minutes; a telnet user on a LAN does not,
+            # and every second a silent connection holds a slot is the attacker's.
+            login_timeout=m.number("login_timeout", d.login_timeout if bpq else 60.0, 5, 3600),
             idle_timeout=m.number("idle_timeout", d.idle_timeout, 10, DAY),
             max_line=m.integer("max_line", d.max_line, 16, 4096),
             bytes_per_second=m.number("bytes_per_second", d.bytes_per_second, 10, 10**7),

@@ -113,6 +113,7 @@ def test_listener_defaults_and_safelist(tmp_path: Path) -> None:
     )
     direct, bpq = config.telnet_listen
     assert direct.max_per_ip == 3 and bpq.max_per_ip == 0
+    assert direct.login_timeout == 60 and bpq.login_timeout == 180
     assert direct.allows("192.0.2.7") and direct.allows("2001:db8::1")
     assert direct.allows("::ffff:192.0.2.7")
     assert not direct.allows("198.51.100.1") and not direct.allows("garbage")
