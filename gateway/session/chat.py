@@ -323,6 +323,8 @@ class ChatSession:
         word = text.strip().upper()
         if not word:
             self._next_page()
+            if self._listing is None:
+                self._run_typed(now)  # the last page: what was typed meanwhile runs now
             return
         self._end_listing()
         if word not in ("N", "NO"):

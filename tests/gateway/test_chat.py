@@ -522,3 +522,13 @@ def test_a_kick_during_a_listing_waits_and_survives_an_interrupt() -> None:
     h.type("")  # stops the listing: the kick notice is not dropped with it
     out = h.text_after_drain()
     assert "(output stopped)" in out and "Kicked from #test by op" in out
+
+
+def test_lines_typed_during_a_listing_run_when_its_last_page_is_shown() -> None:
+    h = Harness(page_lines=2, chunk_bytes=40).login()
+    h.run = _slow_run(h)
+    listing(h, 4)  # two pages
+    h.type("/who #a")  # typed while page 1 goes out: waits
+    h.text_after_drain()
+    h.type("")  # Enter at more?: the last page, then the waiting line runs
+    assert "WHO #a" in h.irc
