@@ -270,6 +270,9 @@ class Gateway:
             new = replace(new, data_dir=self.config.data_dir, key_file=self.config.key_file)
         old_keys = set(self._listeners)
         new_by_key = {(x.host, x.port): x for x in new.telnet_listen}
+        if new.mqtt != self.config.mqtt:
+            log.warning("mqtt changes need a restart; keeping the old settings")
+            new = replace(new, mqtt=self.config.mqtt)
         if new.radio != self.config.radio or new.callsign != self.config.callsign:
             log.warning("radio and callsign changes need a restart; keeping the old ones")
             new = replace(new, radio=self.config.radio, callsign=self.config.callsign)

@@ -324,7 +324,8 @@ class Bridge:
         self.intro = intro
         self.events = events if events is not None else Events(clock)
         self.trusted = frozenset(fold(n) for n in trusted)
-        self._report_relayed = False
+        #: Whether anyone listens for each chat line (MQTT `messages:` not off).
+        self.report_relayed = False
         #: Folded nick -> the session holding it.
         self.by_nick: dict[str, RadioSession] = {}
         #: Base callsign -> its logged-in sessions (one per SSID at most).
@@ -400,15 +401,6 @@ class Bridge:
             sessions.discard(session)
             if not sessions:
                 del self.by_base[session.callsign.base]
-
-    @property
-    def report_relayed(self) -> bool:
-        """Whether anyone listens for each chat line (MQTT `messages:` not off)."""
-        return self._report_relayed
-
-    @report_relayed.setter
-    def report_relayed(self, on: bool) -> None:
-        self._report_relayed = on
 
     def sessions(self) -> list[RadioSession]:
         """Every logged-in radio session."""

@@ -70,7 +70,6 @@ class OperatorAlerts(logging.Handler):
             self._notify(f"({self._dropped} more radio warnings in the log)")
             self._dropped = 0
         self._notify(f"Radio: {text}")
-        # (a sender's refusals are already once per ten minutes per radio session)
 
     def install(self) -> None:
         # gateway.* records reach the "gateway" logger's handlers by propagation: one
