@@ -16,10 +16,9 @@ from pathlib import Path
 import yaml
 
 from gateway.callsign import parse_callsign
-from gateway.yamlnodes import ConfigError, Reader, Section, compose_file
 from ircd.config import DEFAULT_CONFIG as DEFAULT_IRC
-from ircd.config import ConfigError as IrcConfigError
 from ircd.config import IrcConfig, irc_config_from_node
+from ircd.yamlreader import ConfigError, Reader, Section, read_file
 
 __all__ = [
     "AuthConfig",
@@ -40,7 +39,6 @@ __all__ = [
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-MAX_CONFIG_BYTES = 1 << 20
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -324,19 +322,7 @@ _TOPIC_PART = re.compile(r"[A-Za-z0-9_/-]{1,100}")
 
 def load_config(path: str | os.PathLike[str]) -> Config:
     """Read, parse and validate a config file; raise ConfigError listing every problem."""
-    name = os.fspath(path)
-    try:
-        with open(name, "rb") as handle:
-            raw = handle.read(MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError([f"{name}: cannot read: {exc.strerror}"]) from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError([f"{name}: larger than {MAX_CONFIG_BYTES} bytes"])
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError([f"{name}: not UTF-8 text (byte {exc.start})"]) from None
-    return config_from_node(compose_file(name, text), name)
+    return config_from_node(read_file(path), os.fspath(path))
 
 
 def config_from_node(root: yaml.Node | None, name: str) -> Config:
@@ -384,7 +370,7 @@ def _radio(section: Section) -> RadioConfig:
     if id_text and not (id_text.isascii() and id_text.isprintable() and len(id_text) <= 200):
         section.problem("id_text", "expected up to 200 printable ASCII characters")
     ports: list[RadioPort] = []
-    for key, item in section.reader.sequence(section.entries.get("ports"), section.path("ports")):
+    for key, item in section.items("ports"):
         m = Section(section.reader, item, key, _PORT)
         ports.append(_radio_port(m, len(ports)))
     names = [p.name for p in ports]
@@ -435,12 +421,12 @@ def _radio_port(m: Section, index: int) -> RadioPort:
 
 def _channels(section: Section, name: str) -> tuple[str, ...]:
     out: list[str] = []
-    for key, item in section.reader.sequence(section.entries.get(name), section.path(name)):
-        text = section.reader.string(item, key, "")
+    for key, item in section.items(name):
+        text = section.reader.string(item, key) or ""
         # '#' starts a YAML comment unless quoted: "hamradio" means #hamradio too.
         text = text if text.startswith("#") else "#" + text
         if not _CHANNEL.fullmatch(text):
-            section.reader.problem(item, key, f'expected a channel like #hamradio, got "{text}"')
+            section.reader.error(item, key, f'expected a channel like #hamradio, got "{text}"')
         else:
             out.append(text)
     return tuple(out)
@@ -476,7 +462,7 @@ def _mqtt(m: Section) -> MqttConfig:
     if not _TOPIC_PART.fullmatch(prefix):
         m.problem("prefix", f'expected letters, digits, "-", "_" and "/", got "{prefix}"')
     feeds: list[BulletinFeed] = []
-    for key, item in m.reader.sequence(m.entries.get("bulletins"), m.path("bulletins")):
+    for key, item in m.items("bulletins"):
         f = Section(m.reader, item, key, _FEED)
         topic = f.string("topic", "#")
         nick = f.string("nick", "Bulletin")
@@ -515,8 +501,8 @@ def _mqtt(m: Section) -> MqttConfig:
 def _irc(r: Reader, node: yaml.Node | None, name: str) -> IrcConfig:
     try:
         return irc_config_from_node(node, name)
-    except IrcConfigError as exc:
-        r.problems.extend(exc.problems)
+    except ConfigError as exc:
+        r.merge(exc)
         return DEFAULT_IRC
 
 
@@ -580,7 +566,7 @@ def _telnet(t: Section) -> tuple[TelnetListener, ...]:
         return (TelnetListener(),)
     out: list[TelnetListener] = []
     seen: dict[tuple[str, int], str] = {}
-    for key, item in t.reader.sequence(t.entries.get("listen"), t.path("listen")):
+    for key, item in t.items("listen"):
         m = Section(t.reader, item, key, _LISTEN)
         d = TelnetListener()
         bpq = m.boolean("bpq", True)

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Final
 
-import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from ircd.casemap import CASEMAPPINGS, RFC1459
@@ -31,7 +30,7 @@ from ircd.passwords import check_hash_format
 from ircd.protocol import MAX_LINE
 from ircd.spamfilter import FilterSpec, read_spamfilters
 from ircd.throttle import ThrottleConfig
-from ircd.yamlreader import BOOL_TAG, NULL_TAG, STR_TAG, ConfigError, Reader
+from ircd.yamlreader import BOOL_TAG, NULL_TAG, STR_TAG, ConfigError, Reader, read_file
 
 _HOSTNAME: Final = re.compile(
     r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z"
@@ -563,18 +562,7 @@ def _check_server_name(value: str) -> str | None:
 def load_irc_config(path: str | os.PathLike[str]) -> IrcConfig:
     """Load the `irc:` section from a gateway YAML file, or a file holding only that section."""
     filename = os.fspath(path)
-    try:
-        with open(filename, encoding="utf-8") as f:
-            root = yaml.compose(f, Loader=yaml.SafeLoader)
-    except OSError as e:
-        raise ConfigError([f"{filename}: cannot read: {e.strerror}"]) from e
-    except UnicodeDecodeError as e:
-        raise ConfigError([f"{filename}: not UTF-8 text"]) from e
-    except yaml.MarkedYAMLError as e:
-        line = e.problem_mark.line + 1 if e.problem_mark else 0
-        raise ConfigError([f"{filename}:{line}: invalid YAML: {e.problem}"]) from e
-    except yaml.YAMLError as e:
-        raise ConfigError([f"{filename}: invalid YAML: {e}"]) from e
+    root = read_file(filename)
     if isinstance(root, MappingNode):
         for key_node, value in root.value:
             if isinstance(key_node, ScalarNode) and key_node.value == "irc":

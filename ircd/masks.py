@@ -424,7 +424,7 @@ def parse_mask_item(value: object) -> MaskItem:
                 problems.append((key, "unknown mask criterion"))
             elif name in _BOOLS:
                 if not isinstance(raw, bool):
-                    problems.append((key, f"expected yes or no, got {raw!r}"))
+                    problems.append((key, f"expected true or false, got {raw!r}"))
                 else:
                     side[attr] = raw
             elif name == "connect-time":

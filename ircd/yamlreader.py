@@ -1,17 +1,24 @@
 """Reading composed YAML nodes: typed values, line-numbered problems collected together.
 
-`Reader` walks the nodes of `yaml.compose` (so every node keeps its line number); each
-method returns a value or None and records a problem such as
-``irc.yaml:12: irc.listen[0].port: expected an integer 1-65535, got "80x"``.
+The one YAML reader of the project (the gateway's config uses it too). Files are parsed
+with `yaml.compose` (safe loader) so every node keeps its line number; nothing but the
+standard scalar tags is ever constructed. Problems are collected, not raised one by one,
+and read like ``irc.yaml:12: irc.listen[0].port: expected an integer 1-65535, got "80x"``.
+
+`Reader` works on nodes and returns None for a bad value; `Section` wraps one mapping
+and returns defaults by key name, for configs whose every key is optional.
 """
 
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import json
-from collections.abc import Callable, Collection
+import os
+from collections.abc import Callable, Collection, Iterator
 from typing import Any, Final
 
+import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -22,6 +29,11 @@ FLOAT_TAG: Final = "tag:yaml.org,2002:float"
 STR_TAG: Final = "tag:yaml.org,2002:str"
 NULL_TAG: Final = "tag:yaml.org,2002:null"
 BOOL_TAG: Final = "tag:yaml.org,2002:bool"
+_PLAIN_TAGS: Final = frozenset((INT_TAG, FLOAT_TAG, STR_TAG, NULL_TAG, BOOL_TAG))
+_COLLECTION_TAGS: Final = frozenset(("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"))
+MAX_FILE_BYTES: Final = 1 << 20
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class ConfigError(Exception):
@@ -32,10 +44,41 @@ class ConfigError(Exception):
         self.problems = problems
 
 
+def read_file(path: str | os.PathLike[str]) -> Node | None:
+    """Read and compose a YAML file (at most 1 MiB of UTF-8); any failure is a ConfigError."""
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError([f"{name}: cannot read: {exc.strerror}"]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError([f"{name}: larger than {MAX_FILE_BYTES} bytes"])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{name}: not UTF-8 text (byte {exc.start})"]) from None
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError([f"{name}{line}: invalid YAML: {exc.problem}"]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{name}: invalid YAML: {exc}"]) from None
+
+
 def describe(node: Node) -> str:
+    """A node as quoted in problems: strings in quotes, other scalars as written."""
+    if node.tag not in _PLAIN_TAGS and node.tag not in _COLLECTION_TAGS:
+        return f"a value tagged {node.tag}"
     if isinstance(node, ScalarNode):
-        return json.dumps(node.value) if node.tag == STR_TAG else node.value or "null"
+        return json.dumps(node.value) if node.tag == STR_TAG else node.value or "nothing"
     return "a mapping" if isinstance(node, MappingNode) else "a list"
+
+
+def is_null(node: Node | None) -> bool:
+    return node is None or (isinstance(node, ScalarNode) and node.tag == NULL_TAG)
 
 
 class Reader:
@@ -46,17 +89,30 @@ class Reader:
         self._problems: list[tuple[int, str]] = []
         self._constructor = SafeConstructor()
 
-    def error(self, node: Node, path: str, text: str) -> None:
-        line = node.start_mark.line + 1
-        self._problems.append((line, f"{self.filename}:{line}: {path}: {text}"))
+    def error(self, node: Node | None, path: str, text: str) -> None:
+        """Record a problem at `node`'s line (None: the file as a whole)."""
+        line = node.start_mark.line + 1 if node is not None else 0
+        where = f"{self.filename}:{line}" if node is not None else self.filename
+        self._problems.append((line, f"{where}: {path or '(top level)'}: {text}"))
+
+    def merge(self, error: ConfigError) -> None:
+        """Take over the problems of another reader of the same file, keeping line order."""
+        prefix = f"{self.filename}:"
+        for text in error.problems:
+            line, _, _ = text.removeprefix(prefix).partition(":")
+            self._problems.append((int(line) if line.isdigit() else 0, text))
 
     @property
     def problems(self) -> list[str]:
         """Problems in file order (stable, so same-line problems keep their order)."""
         return [text for _, text in sorted(self._problems, key=lambda p: p[0])]
 
+    def raise_if_problems(self) -> None:
+        if self._problems:
+            raise ConfigError(self.problems)
+
     def mapping(self, node: Node, path: str, known: Collection[str]) -> dict[str, Node] | None:
-        if isinstance(node, ScalarNode) and node.tag == NULL_TAG:
+        if is_null(node):
             return {}
         if not isinstance(node, MappingNode):
             self.error(node, path, f"expected a mapping, got {describe(node)}")
@@ -67,7 +123,7 @@ class Reader:
             if not isinstance(key, str) or key_node.tag != STR_TAG:
                 self.error(key_node, path, f"keys must be strings, got {describe(key_node)}")
                 continue
-            sub = f"{path}.{key}"
+            sub = f"{path}.{key}" if path else key
             if key in out:
                 self.error(key_node, sub, "duplicate key")
             elif key not in known:
@@ -91,9 +147,16 @@ class Reader:
             return None
 
     def string(
-        self, node: Node, path: str, check: Callable[[str], str | None] | None = None
+        self,
+        node: Node,
+        path: str,
+        check: Callable[[str], str | None] | None = None,
+        *,
+        numbers: bool = False,
     ) -> str | None:
-        if not isinstance(node, ScalarNode) or node.tag != STR_TAG:
+        """A string; with `numbers`, an unquoted number is taken as its text (`port: 8001`)."""
+        tags = (STR_TAG, INT_TAG, FLOAT_TAG) if numbers else (STR_TAG,)
+        if not isinstance(node, ScalarNode) or node.tag not in tags:
             self.error(node, path, f"expected a string, got {describe(node)}")
             return None
         value = node.value
@@ -114,9 +177,30 @@ class Reader:
 
     def boolean(self, node: Node, path: str) -> bool | None:
         if not isinstance(node, ScalarNode) or node.tag != BOOL_TAG:
-            self.error(node, path, f"expected yes or no, got {describe(node)}")
+            self.error(node, path, f"expected true or false, got {describe(node)}")
             return None
         return bool(self._scalar(node))
+
+    def choice(self, node: Node, path: str, choices: tuple[str, ...]) -> str | None:
+        text = self.string(node, path)
+        if text is not None and text not in choices:
+            self.error(node, path, f"expected one of {', '.join(choices)}, got {json.dumps(text)}")
+            return None
+        return text
+
+    def networks(self, node: Node, path: str) -> tuple[Network, ...]:
+        """A list of addresses or CIDR ranges (IPv4 and IPv6)."""
+        nets = []
+        for i, item in enumerate(self.sequence(node, path) or ()):
+            where = f"{path}[{i}]"
+            text = self.string(item, where)
+            try:
+                if text is not None:
+                    nets.append(ipaddress.ip_network(text.strip(), strict=False))
+            except ValueError:
+                got = describe(item)
+                self.error(item, where, f"expected an IP address or CIDR range, got {got}")
+        return tuple(nets)
 
     def mask(self, node: Node, path: str) -> MaskItem | None:
         """A mask item (see `ircd.masks`); each problem is reported at its own line."""
@@ -133,6 +217,72 @@ class Reader:
             return None
 
 
+class Section:
+    """One optional mapping of the file: typed getters by key name that fall back to defaults.
+
+    A missing or empty section reads as all defaults; a bad value is a problem and reads
+    as its default, so reading goes on and every problem is reported at once.
+    """
+
+    def __init__(
+        self, reader: Reader, node: Node | None, key: str, allowed: Collection[str]
+    ) -> None:
+        self.reader = reader
+        self.node = node
+        self.key = key
+        entries = reader.mapping(node, key, allowed) if node is not None else {}
+        self.entries: dict[str, Node] = entries or {}
+
+    def path(self, name: str) -> str:
+        return f"{self.key}.{name}" if self.key else name
+
+    def section(self, name: str, allowed: Collection[str]) -> Section:
+        return Section(self.reader, self.entries.get(name), self.path(name), allowed)
+
+    def items(self, name: str) -> Iterator[tuple[str, Node]]:
+        """`(key[i], node)` for each item of the list under `name` (none if absent)."""
+        node = self.entries.get(name)
+        if is_null(node):
+            return
+        for i, item in enumerate(self.reader.sequence(node, self.path(name)) or ()):
+            yield f"{self.path(name)}[{i}]", item
+
+    def _get(self, name: str, default: Any, read: Callable[[Node, str], Any]) -> Any:
+        node = self.entries.get(name)
+        if node is None:
+            return default
+        value = read(node, self.path(name))
+        return default if value is None else value
+
+    def integer(self, name: str, default: int, lo: int, hi: int) -> int:
+        return self._get(name, default, lambda n, p: self.reader.number(n, p, lo, hi, integer=True))
+
+    def number(self, name: str, default: float, lo: float, hi: float) -> float:
+        read = self.reader.number
+        return float(self._get(name, default, lambda n, p: read(n, p, lo, hi, integer=False)))
+
+    def boolean(self, name: str, default: bool) -> bool:
+        return self._get(name, default, self.reader.boolean)
+
+    def string(self, name: str, default: str) -> str:
+        return self._get(
+            name, default, lambda n, p: self.reader.string(n, p, _nonempty, numbers=True)
+        )
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        return self._get(name, default, lambda n, p: self.reader.choice(n, p, choices))
+
+    def networks(self, name: str) -> tuple[Network, ...]:
+        return self._get(name, (), self.reader.networks)
+
+    def problem(self, name: str, message: str) -> None:
+        self.reader.error(self.entries.get(name, self.node), self.path(name), message)
+
+
+def _nonempty(value: str) -> str | None:
+    return None if value.strip() else "must not be empty"
+
+
 def _key_node(node: Node, key: str) -> Node:
     """The node of `key` in a mapping node (for its line), or the node itself."""
     if isinstance(node, MappingNode):
@@ -143,4 +293,4 @@ def _key_node(node: Node, key: str) -> Node:
 
 
 def _num(value: float) -> str:
-    return str(int(value)) if value == int(value) else str(value)
+    return str(int(value)) if value == int(value) else f"{value:g}"

@@ -48,9 +48,7 @@ def test_all_problems_reported_together(tmp_path: Path) -> None:
     )
     found = problems(path)
     assert len(found) == 6, found
-    assert any(
-        'telnet.listen[0].port: expected an integer 1-65535, got "70000"' in p for p in found
-    )
+    assert any("telnet.listen[0].port: expected an integer 1-65535, got 70000" in p for p in found)
     assert any(":1: log_level: expected one of" in p for p in found)
     assert any(":2: bogus: unknown key" in p for p in found)
     assert any(":4: auth.failure_pause: expected a number" in p for p in found)
@@ -197,3 +195,23 @@ def test_bridge_and_mqtt_sections(tmp_path: Path) -> None:
                  "service_nick:", "qos:", "messages: expected one of off, metadata, text",
                  "prefix:", "bulletins[0].nick:", "bulletins[0].channel:"):  # fmt: skip
         assert text in found, (text, found)
+
+
+def test_one_reader_one_wording_for_gateway_and_irc_sections(tmp_path: Path) -> None:
+    import ircd.config
+
+    assert ConfigError is ircd.config.ConfigError
+    path = write(
+        tmp_path,
+        "telnet:\n  listen:\n    - {port: 9000, bpq: maybe}\n"
+        "irc:\n  sasl: maybe\n  limits: {nicklen: 0}\nauth: {attempts_per_connection: 0}\n",
+    )
+    assert problems(path) == [
+        f'{path}:3: telnet.listen[0].bpq: expected true or false, got "maybe"',
+        f'{path}:5: irc.sasl: expected true or false, got "maybe"',
+        f"{path}:6: irc.limits.nicklen: expected an integer 1-64, got 0",
+        f"{path}:7: auth.attempts_per_connection: expected an integer 1-10, got 0",
+    ]
+    with pytest.raises(ConfigError) as info:
+        ircd.config.load_irc_config(path)
+    assert info.value.problems[0] == f'{path}:5: irc.sasl: expected true or false, got "maybe"'
