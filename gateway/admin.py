@@ -10,11 +10,12 @@ authenticator refuses a locked callsign like any failure (`Outcome.LOCKED`).
 from __future__ import annotations
 
 import ipaddress
+import math
 import time
 
 from gateway.auth import penalties
 from gateway.callsign import parse_base_callsign
-from gateway.config import AuthConfig
+from gateway.config import AuthConfig, SourcePenaltyConfig
 from gateway.store import Store
 
 LOCK_PREFIX = "lock:"
@@ -106,8 +107,17 @@ def penalty_lines(store: Store, cfg: AuthConfig, now: float) -> list[str]:
             out.append(f"node {node}: {budget_text(b, cfg.node)}")
     for source, until, failures in store.sources(now):
         if penalties.source_blocked(until, now, cfg.source):
-            out.append(f"source {source}: {failures} failures, refused until {_when(until)}")
+            out.append(f"source {source}: {source_text(until, failures, now, cfg.source)}")
     return out
+
+
+def source_text(until: float, failures: int, now: float, cfg: SourcePenaltyConfig) -> str:
+    """A refused source as the sysop needs it: when it can try again, not when it is clean."""
+    retry = penalties.source_retry_at(until, cfg)
+    wait = math.ceil(retry - now)
+    at = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(retry))
+    plural = "" if failures == 1 else "s"
+    return f"{failures} failure{plural}, can try again at {at} (in {wait} s)"
 
 
 def budget_text(b: penalties.Budget, cfg: penalties.BudgetConfig) -> str:

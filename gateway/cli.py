@@ -209,7 +209,7 @@ def _users(args: argparse.Namespace) -> int:
     if blocked:
         print("\nSources refused for now:")
         for source, until, failures in blocked:
-            print(f"  {source}: {failures} failures, until {_fmt_time(until)}")
+            print(f"  {source}: {admin.source_text(until, failures, now, cfg.source)}")
     return EXIT_OK
 
 

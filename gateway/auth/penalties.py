@@ -54,6 +54,11 @@ def source_blocked(until: float, now: float, cfg: SourcePenaltyConfig) -> bool:
     return until - now > cfg.grace
 
 
+def source_retry_at(until: float, cfg: SourcePenaltyConfig) -> float:
+    """When a refused source may try again: its penalty has then run down to the grace."""
+    return until - cfg.grace
+
+
 def source_after_failure(until: float, now: float, cfg: SourcePenaltyConfig) -> float:
     """The penalty deadline after one more failure."""
     return min(max(until, now) + cfg.per_failure, now + cfg.max)

@@ -57,3 +57,35 @@ def test_unlock_clears_ax25_and_sasl_sources(tmp_path: Path) -> None:
         assert admin.unlock(store, "ax25:hf:direct") == 1  # one port and path
     finally:
         store.close()
+
+
+def test_refused_sources_show_when_they_can_try_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import time
+
+    from gateway import cli
+
+    config = Config(data_dir=tmp_path / "data")
+    grace = config.auth.source.grace
+    now = time.time()
+    until = now + 600  # refused until 600 - grace seconds from now, clean at 600
+    store = Store.open(config)
+    try:
+        with store.transaction():
+            for _ in range(3):  # three failures
+                store.set_source_until("telnet:lan:ip:192.0.2.7", until, now, 100)
+        (line,) = admin.penalty_lines(store, config.auth, now)
+    finally:
+        store.close()
+    retry = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(until - grace))
+    assert line == (
+        f"source telnet:lan:ip:192.0.2.7: 3 failures, can try again at {retry}"
+        f" (in {600 - grace:.0f} s)"
+    )
+    path = tmp_path / "gateway.yaml"
+    path.write_text(f"data_dir: {config.data_dir}\n")
+    assert cli.main(["--config", str(path), "users"]) == 0
+    out = capsys.readouterr().out
+    assert f"telnet:lan:ip:192.0.2.7: 3 failures, can try again at {retry}" in out
+    assert time.strftime("%H:%M:%S", time.gmtime(until)) not in out  # not when it is clean
