@@ -109,6 +109,7 @@ class Client:
         "tag_mode",
         "tls",
         "user",
+        "websocket",
     )
 
     def __init__(
@@ -124,6 +125,8 @@ class Client:
         self.tls = tls
         #: SHA-256 of the TLS client certificate, lowercase hex (None without one).
         self.certfp: str | None = None
+        #: Connected through a WebSocket listener (mask items: `websocket`).
+        self.websocket = False
         self.nick: str | None = None
         self.user: str | None = None
         self.realname = ""

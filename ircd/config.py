@@ -53,11 +53,16 @@ class TlsConfig:
 
 @dataclass(frozen=True, slots=True)
 class Listener:
-    """One address to listen on; TLS when `tls` is set."""
+    """One address to listen on; TLS when `tls` is set, IRC over WebSocket when `websocket`."""
 
     host: str
     port: int
     tls: TlsConfig | None = None
+    #: IRCv3 WebSocket (`ircd.websocket`) instead of raw IRC lines.
+    websocket: bool = False
+    #: Origins whose pages may connect to a WebSocket listener, as globs such as
+    #: ``https://*.example.org`` (empty: any).
+    origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +247,7 @@ def _check_host(value: str) -> str | None:
 
 
 def _read_listener(r: Reader, node: Node, path: str, base: str) -> Listener | None:
-    m = r.mapping(node, path, ("host", "port", "tls"))
+    m = r.mapping(node, path, ("host", "port", "tls", "websocket", "origins"))
     if m is None:
         return None
     for key in ("host", "port"):
@@ -275,9 +280,25 @@ def _read_listener(r: Reader, node: Node, path: str, base: str) -> Listener | No
                 )
             else:
                 return None
+    websocket = bool(r.boolean(m["websocket"], f"{path}.websocket")) if "websocket" in m else False
+    origins = _read_origins(r, m["origins"], f"{path}.origins") if "origins" in m else ()
+    if origins and not websocket:
+        r.error(m["origins"], f"{path}.origins", "only WebSocket listeners check origins")
     if host is None or port is None:
         return None
-    return Listener(host=host, port=port, tls=tls)
+    return Listener(host=host, port=port, tls=tls, websocket=websocket, origins=origins)
+
+
+def _check_origin(value: str) -> str | None:
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/]+", value):
+        return "expected an origin such as https://chat.example.org (globs allowed)"
+    return None
+
+
+def _read_origins(r: Reader, node: Node, path: str) -> tuple[str, ...]:
+    items = r.sequence(node, path) or []
+    names = [r.string(item, f"{path}[{i}]", _check_origin) for i, item in enumerate(items)]
+    return tuple(name for name in names if name is not None)
 
 
 def _read_password_hash(

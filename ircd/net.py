@@ -16,13 +16,14 @@ import hashlib
 import logging
 import socket
 import ssl
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar, cast
 
 from ircd.client import Client
 from ircd.config import IrcConfig, Listener, TlsConfig
 from ircd.hooks import Accounts, Control, ServerHooks
 from ircd.server import Server
+from ircd.websocket import WebSocketTransport
 from ircd.xlines import BanStore, FileBanStore
 
 log = logging.getLogger("ircd.net")
@@ -64,9 +65,10 @@ class _State:
 class IrcConnection(asyncio.Protocol):
     """One socket: feeds received bytes to the core and is the client's `Sink`."""
 
-    def __init__(self, state: _State, tls: bool) -> None:
+    def __init__(self, state: _State, tls: bool, websocket: bool = False) -> None:
         self._state = state
         self._tls = tls
+        self._websocket = websocket
         self._transport: asyncio.Transport | None = None
         self._client: Client | None = None
         self._closing = False
@@ -89,7 +91,9 @@ class IrcConnection(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         ip = peer[0] if isinstance(peer, tuple) else "127.0.0.1"
         certfp = certificate_fingerprint(self._transport) if self._tls else None
-        self._client = server.connect(self, ip=ip, tls=self._tls, certfp=certfp)
+        self._client = server.connect(
+            self, ip=ip, tls=self._tls, certfp=certfp, websocket=self._websocket
+        )
 
     def data_received(self, data: bytes) -> None:
         if self._client is None or self._closing:
@@ -262,6 +266,16 @@ class IrcServer:
         """A protocol for one more connection (e.g. for loop.connect_accepted_socket)."""
         return IrcConnection(self._state, tls)
 
+    def websocket_protocol(self, tls: bool, origins: tuple[str, ...]) -> WebSocketTransport:
+        """A protocol for one more connection speaking IRC over WebSocket."""
+        return WebSocketTransport(IrcConnection(self._state, tls, websocket=True), origins)
+
+    def _factory(self, listener: Listener, tls: bool) -> Callable[[], asyncio.Protocol]:
+        if listener.websocket:
+            origins = listener.origins
+            return lambda: self.websocket_protocol(tls, origins)
+        return lambda: self.protocol(tls)
+
     async def start(self) -> None:
         """Bind every listener, then start the core's timers. On error nothing stays bound."""
         loop = asyncio.get_running_loop()
@@ -271,10 +285,9 @@ class IrcServer:
         try:
             for listener in config.listen:
                 context = make_tls_context(listener.tls) if listener.tls else None
-                tls = context is not None
                 self._listeners.append(
                     await loop.create_server(
-                        lambda tls=tls: self.protocol(tls),  # type: ignore[misc]
+                        self._factory(listener, context is not None),
                         listener.host,
                         listener.port,
                         ssl=context,

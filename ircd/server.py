@@ -206,6 +206,7 @@ class Server(Intake):
                 account=client.account,
                 tls=client.tls,
                 certfp=client.certfp,
+                websocket=client.websocket,
                 connected_for=self.clock() - client.connected_at,
                 channels={
                     ch.name: status
@@ -274,7 +275,13 @@ class Server(Intake):
     # -- connections -------------------------------------------------------------------
 
     def connect(
-        self, sink: Sink, *, ip: str, tls: bool = False, certfp: str | None = None
+        self,
+        sink: Sink,
+        *,
+        ip: str,
+        tls: bool = False,
+        certfp: str | None = None,
+        websocket: bool = False,
     ) -> Client | None:
         """Accept a new connection; return None (after telling the peer) if the server is full."""
         if len(self.clients) >= self._config.limits.max_clients:
@@ -285,6 +292,7 @@ class Server(Intake):
             self.new_client_id(), sink, ip=ip, tls=tls, now=self.clock(), max_line=MAX_LINE
         )
         client.certfp = certfp
+        client.websocket = websocket
         if self.cloaker is not None:
             client.host = self.cloaker.cloak(client.realhost)
         self.clients[client.id] = client

@@ -211,14 +211,22 @@ class LiveServer:
     """`python -m ircd --config FILE` as a subprocess; stderr is collected by a thread."""
 
     def __init__(
-        self, tmp_path: Path, extra_yaml: str = "", tls: tuple[Path, Path] | None = None
+        self,
+        tmp_path: Path,
+        extra_yaml: str = "",
+        tls: tuple[Path, Path] | None = None,
+        *,
+        websocket: bool = False,
     ) -> None:
         self.port = free_port()
         self.tls_port = free_port() if tls else None
+        self.ws_port = free_port() if websocket else None
         listen = f"{{host: 127.0.0.1, port: {self.port}}}"
         if tls:
             files = f"{{cert: {tls[0]}, key: {tls[1]}}}"
             listen += f", {{host: 127.0.0.1, port: {self.tls_port}, tls: {files}}}"
+        if websocket:
+            listen += f", {{host: 127.0.0.1, port: {self.ws_port}, websocket: yes}}"
         self.config_path = tmp_path / "irc.yaml"
         self.config_path.write_text(
             "irc:\n"
