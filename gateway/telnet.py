@@ -31,8 +31,13 @@ log = logging.getLogger("gateway.telnet")
 BPQ_DISCONNECT = re.compile(r"\*\*\* Disconnected from Stream \d+\s*")
 #: Lines received before the session starts beyond this many pause reading.
 MAX_QUEUED_LINES = 16
-#: A BPQ node without the S flag can lose bytes written just before a close.
-BPQ_CLOSE_DELAY = 1.0
+#: A BPQ node without the S flag can lose bytes that reach it in the same poll as the
+#: close: it polls its sockets every 100 ms and, seeing the close, drops the stream with
+#: whatever it has not yet read. So the close waits until every byte has left our buffer
+#: for the kernel (the node can read it from there at its next poll) and then this long,
+#: more than two polls, so the node has read the last line before it sees the close.
+#: (A fixed second after our pacer drained made logging out take seconds.)
+BPQ_CLOSE_MARGIN = 0.25
 DRAIN_TIMEOUT = 30.0
 #: Input per connection: 16 KiB/s sustained, 64 KiB at once. A 1200-baud link carries
 #: about 120 B/s and a fast LAN telnet user types far less; a flood beyond it waits in
@@ -142,6 +147,9 @@ class TelnetConnection(asyncio.Protocol):
         self._over_budget = False
         self._drained = asyncio.Event()
         self._drained.set()
+        #: Clear while the transport's own buffer is above its limits (pause_writing).
+        self._writable = asyncio.Event()
+        self._writable.set()
         self._closed = asyncio.Event()
         self._closing = False
         self._gone = False
@@ -218,6 +226,7 @@ class TelnetConnection(asyncio.Protocol):
         self._pump_handle = self._ready_handle = None
         self._pacer.cancel()
         self._drained.set()
+        self._writable.set()
         self._closed.set()
         self._user_gone()
         if self._task is not None:  # an admitted connection, not a refused one
@@ -226,9 +235,11 @@ class TelnetConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self._write_paused = True
+        self._writable.clear()
 
     def resume_writing(self) -> None:
         self._write_paused = False
+        self._writable.set()
         self._pump()
 
     # -- Transport ---------------------------------------------------------------
@@ -264,15 +275,21 @@ class TelnetConnection(asyncio.Protocol):
         if farewell:
             self.write(farewell + "\n")
         self._closing = True
+        transport = self._transport
         try:
             async with asyncio.timeout(DRAIN_TIMEOUT):
-                await self._drained.wait()
+                await self._drained.wait()  # our pacer has released everything
+                if self.config.bpq and not transport.is_closing():
+                    # Limits of 0: pause_writing now if anything is still buffered,
+                    # resume_writing once the kernel has taken the last byte.
+                    transport.set_write_buffer_limits(high=0, low=0)
+                    await self._writable.wait()
         except TimeoutError:
             log.info("output to %s not drained at close; dropped", self.ip)
-        if self.config.bpq and BPQ_CLOSE_DELAY:
-            self._loop.call_later(BPQ_CLOSE_DELAY, self._transport.close)
+        if self.config.bpq:
+            self._loop.call_later(BPQ_CLOSE_MARGIN, transport.close)
         else:
-            self._transport.close()
+            transport.close()
 
     # -- internals ---------------------------------------------------------------
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
+from socket import SO_RCVBUF, SO_SNDBUF, SOL_SOCKET
 
 import pytest
 
@@ -126,3 +128,52 @@ async def test_a_flood_pauses_reading_until_the_budget_refills(listener) -> None
         while conn._reading_paused:
             await asyncio.sleep(0.01)
     assert not conn._over_budget
+
+
+async def test_bpq_close_waits_for_the_last_byte_then_only_a_short_margin() -> None:
+    from gateway.telnet import BPQ_CLOSE_MARGIN
+
+    class Watched(TelnetConnection):
+        held_back = False
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            # Small kernel buffers, so bytes wait in ours when the pacer is done.
+            transport.get_extra_info("socket").setsockopt(SOL_SOCKET, SO_SNDBUF, 4096)
+            super().connection_made(transport)
+
+        def resume_writing(self) -> None:
+            if self._closing and self._drained.is_set():
+                Watched.held_back = True  # the pacer was done; our buffer was not
+            super().resume_writing()
+
+    fast = dict(bytes_per_second=1e9, packet_bytes=65536)  # the pacer releases at once
+    state = ListenerState(TelnetListener(host="127.0.0.1", port=0, bpq=True, **fast))
+    body = ("x" * 99 + "\n") * 2000  # 200 KB, more than the buffers below hold
+
+    async def session(conn: TelnetConnection) -> None:
+        conn.bind(Recorder(conn))
+        conn.write(body)
+        await conn.close("73!")
+
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: Watched(state, session), "127.0.0.1", 0)
+    try:
+        sock = socket.socket()
+        sock.setsockopt(SOL_SOCKET, SO_RCVBUF, 4096)
+        sock.connect(server.sockets[0].getsockname())
+        client = Client(*await asyncio.open_connection(sock=sock))
+        got = b""
+        async with asyncio.timeout(20):
+            while not got.endswith(b"73!\r\n"):  # a slow reader: the gateway's buffer fills
+                got += await client.reader.read(4096)
+                await asyncio.sleep(0)
+        farewell_at = loop.time()
+        assert await client.expect_close() == b""
+        gap = loop.time() - farewell_at
+    finally:
+        server.close()
+    assert got == body.replace("\n", "\r\n").encode() + b"73!\r\n"  # not a byte lost
+    assert Watched.held_back  # the close waited for bytes beyond the pacer
+    # The node gets more than two of its 100 ms polls to read the farewell, and no more:
+    # not the fixed second that made logging out through a node slow.
+    assert BPQ_CLOSE_MARGIN * 0.8 <= gap < BPQ_CLOSE_MARGIN + 0.5
