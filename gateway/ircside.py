@@ -1,10 +1,11 @@
 """What the gateway gives the embedded IRC server through its extension interface.
 
-- `CallsignNicks` (ServerHooks): a nick that is an enrolled callsign (or starts with
-  one, as in `N0TEST-5`, `N0TEST_` or `_2E0ABC`) belongs to that callsign's owner: only
-  a client logged in to that account (the radio user's own in-process client, or an IRC
-  user who logged in with SASL) may take it. Messages to an absent callsign's nick go
-  to the bridge's mailbox.
+- `CallsignNicks` (ServerHooks): a nick that is a callsign (or starts with one, as in
+  `N0TEST-5`, `N0TEST_` or `_2E0ABC`) belongs to that callsign's account: only a client
+  logged in to it (the radio user's own in-process client, or an IRC user who logged in
+  with SASL) may take it. Enrolled or not, the answer is the same, so NICK does not tell
+  who is enrolled (issue 12); the server renames a squatter when the owner logs in
+  (`ircd.nickclaim`). Messages to an absent callsign's nick go to the bridge's mailbox.
 - `TotpAccounts` (Accounts): SASL PLAIN with the callsign as account and a current TOTP
   code as password, through the same single-use, penalised check as a radio login.
 - `StoreBanStore` (BanStore): K/G/Z-lines kept in the gateway's SQLite store.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 
-from gateway.callsign import parse_base_callsign
+from gateway.callsign import is_base_callsign, parse_base_callsign
 from gateway.store import AsyncStore, Store
 from ircd.client import Client
 from ircd.xlines import XLine
@@ -30,7 +31,8 @@ _XLINE_FIELDS = ("kind", "mask", "reason", "set_by", "set_at", "expires")
 
 
 class CallsignNicks:
-    """Server hooks; `enrolled` is refreshed by the application when the store changes."""
+    """Server hooks; `enrolled` (refreshed by the application when the store changes) is
+    for the bridge's mailbox, never for nicks."""
 
     def __init__(self) -> None:
         self.enrolled: frozenset[str] = frozenset()
@@ -45,11 +47,9 @@ class CallsignNicks:
             return f"{nick} is the gateway's own nick"
         match = _LEADING_CALL.match(nick)
         call = match.group(1).upper() if match else ""
-        if call not in self.enrolled:
+        if not is_base_callsign(call) or (client.account or "").upper() == call:
             return None
-        if (client.account or "").upper() == call:
-            return None
-        return f"{call} is a licensed callsign; log in with SASL (callsign and code) to use it"
+        return f"{call} is a licensed callsign; log in with SASL as {call} to use it"
 
     def message_to_absent(self, client: Client, nick: str, command: str, text: str) -> bool:
         return self.absent is not None and self.absent(client, nick, command, text)

@@ -21,9 +21,9 @@ from ircd import numerics as n
 from ircd.client import Client
 from ircd.commands.info import send_lusers, send_motd
 from ircd.commands.ircv3 import monitor_online
-from ircd.commands.registration import nick_in_use
 from ircd.isupport import CHANNEL_MODES, CHANNEL_MODES_WITH_PARAM, USER_MODES, VERSION
 from ircd.masks import normalize_ip
+from ircd.nickclaim import make_guest, take_back
 from ircd.protocol import MAX_LINE
 from ircd.replies import ReplyBuffer
 from ircd.snomask import address, snotice
@@ -103,10 +103,9 @@ class Admission:
             return None
         reason = server.hooks.nick_reserved(client, client.nick)
         if reason is not None:
-            # Now that SASL is over: the nick is not this client's; it may pick another.
-            nick_in_use(client, client.nick, reason, rb, explain=True)
-            server.release_nick(client)
-            return None
+            # Now that SASL is over, the nick is not this client's: it comes in as a guest
+            # (a 433 here would make irssi and WeeChat try variants that are reserved too).
+            make_guest(server, client, reason)
         password, client.password = client.password, None  # not kept longer than needed
         refusal = self.at_registration(client)
         if refusal is not None:
@@ -202,15 +201,15 @@ class Admission:
         kill, since its address is the embedder's, shared by every attached client.
         The welcome burst goes to `sink`; afterwards feed the client's lines with
         `receive(client, data)` and end it with `disconnect(client, reason)`.
-        Raises `AttachError` if the nick is malformed or taken, or the server is full.
+        Raises `AttachError` if the nick is malformed or held by a client that may hold it
+        (a squatter on a nick the hooks reserve for this client is renamed to a guest), or
+        the server is full.
         """
         server = self._server
         if len(server.clients) >= server.config.limits.max_clients:
             raise AttachError("the server is full")
         if not server.valid_nick(nick):
             raise AttachError(f"invalid nick {nick!r}")
-        if server.fold(nick) in server.nicks:
-            raise AttachError(f"nick {nick!r} is in use")
         if not _TRUSTED_PART.match(user) or not _TRUSTED_PART.match(host):
             raise AttachError("user and host must be 1-64 characters without spaces or !@:")
         client = Client(
@@ -221,6 +220,9 @@ class Admission:
         client.user = user
         client.realname = realname or nick
         client.account = account
+        # The owner of a reserved nick (a radio user logging in) takes it from a squatter.
+        if not take_back(server, client, nick):
+            raise AttachError(f"nick {nick!r} is in use")
         server.clients[client.id] = client
         server.set_nick(client, nick)
         rb = ReplyBuffer(server, client)

@@ -109,6 +109,7 @@ class Client:
         "tag_mode",
         "tls",
         "user",
+        "wanted_nick",
         "websocket",
     )
 
@@ -128,6 +129,9 @@ class Client:
         #: Connected through a WebSocket listener (mask items: `websocket`).
         self.websocket = False
         self.nick: str | None = None
+        #: A nick refused as in use before registration: a login may take it back
+        #: from a squatter (`ircd.nickclaim`).
+        self.wanted_nick: str | None = None
         self.user: str | None = None
         self.realname = ""
         self.account: str | None = None

@@ -11,6 +11,7 @@ from ircd.commands.metadata import CAP_VALUE as METADATA_VALUE
 from ircd.commands.multiline import CAP as MULTILINE
 from ircd.commands.multiline import CAP_VALUE as MULTILINE_VALUE
 from ircd.isupport import USERLEN
+from ircd.nickclaim import take_back
 from ircd.protocol import MAX_BODY, Message
 from ircd.replies import ReplyBuffer, safe_middle
 from ircd.spamfilter import screen
@@ -123,8 +124,9 @@ def nick(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pendi
     if not server.valid_nick(new):
         rb.numeric(n.ERR_ERRONEUSNICKNAME, new, "Erroneous nickname")
         return
-    holder = server.nicks.get(server.fold(new))
-    if holder is not None and holder is not client:
+    if not take_back(server, client, new):
+        if not client.registered:
+            client.wanted_nick = new  # a login (SASL) may still take it back
         nick_in_use(client, new, "Nickname is already in use", rb)
         return
     if new == client.nick:

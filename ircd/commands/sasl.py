@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
 from ircd.commands.registration import sasl_offered
+from ircd.nickclaim import recover_wanted
 from ircd.notify import set_account
 from ircd.protocol import Message
 from ircd.replies import ReplyBuffer
@@ -127,6 +128,7 @@ async def _finish(server: Server, client: Client, check: Awaitable[str | None]) 
         _fail(server, client, rb)
     else:
         set_account(server, client, account)
+        recover_wanted(server, client)  # the owner's nick, refused while a squatter held it
         log.info("%s (%s) logged in as %s", client.name, client.ip, account)
         prefix = f"{client.name}!{client.user or '*'}@{client.host}"
         rb.numeric(n.RPL_LOGGEDIN, prefix, account, f"You are now logged in as {account}")

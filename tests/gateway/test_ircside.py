@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
 from gateway.config import Config
 from gateway.ircside import SASL_SOURCE, CallsignNicks, StoreBanStore, TotpAccounts
 from gateway.store import AsyncStore
+from ircd.config import IrcConfig
+from ircd.server import Server
 from ircd.xlines import XLine
+from tests.ircd.conftest import CoreClient
 
 
 def test_callsign_nicks_belong_to_their_account() -> None:
@@ -64,3 +68,26 @@ async def test_server_bans_persist_in_the_store(tmp_path: Path) -> None:
         ]
     finally:
         await store.close()
+
+
+def test_nick_answers_alike_for_enrolled_and_unknown_callsigns() -> None:
+    # Issue 12: NICK must not tell who is enrolled, before registration or after.
+    hooks = CallsignNicks()
+    hooks.enrolled = frozenset({"N0TEST"})
+    server = Server(IrcConfig(), hooks=hooks)
+    answers = []
+    for call in ("N0TEST", "K4LEG"):
+        client = CoreClient(server, "192.0.2.7")
+        client.send(f"NICK {call}", "USER x 0 * :x")
+        welcome = client.take()
+        client.send(f"NICK {call}-2")
+        later = client.take()
+        texts = [
+            re.sub(r"Guest\d+", "Guest", m.params[-1]).replace(call, "CALL")
+            for m in welcome[:1] + later
+        ]
+        answers.append(([m.command for m in welcome[:2] + later], texts))
+        assert welcome[1].params[0].startswith("Guest")
+    assert answers[0] == answers[1]
+    assert answers[0][0] == ["NOTICE", "001", "433", "NOTICE"]
+    assert "log in with SASL as CALL" in answers[0][1][0]

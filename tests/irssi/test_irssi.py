@@ -266,13 +266,13 @@ class Irssi:
         )
         return done.stdout
 
-    def start(self, options: str, host: str, port: int) -> None:
-        """Start irssi; its startup file opens the logs and connects with `options`."""
+    def start(self, options: str, host: str, port: int, nick: str = NICK) -> None:
+        """Start irssi as `nick`; its startup file opens the logs and connects with `options`."""
         self.logs.mkdir(parents=True, exist_ok=True)
         # Settings go in the config file: a /set in the startup file would expand $tag.
         (self.home / "config").write_text(
             f"""settings = {{
-  core = {{ nick = "{NICK}"; user_name = "irssi"; real_name = "irssi under test"; }};
+  core = {{ nick = "{nick}"; user_name = "irssi"; real_name = "irssi under test"; }};
   # irssi paces its own commands (2.2 s apart after a burst): off, to keep the test fast.
   "irc/core" = {{ cmd_queue_speed = "0"; cmds_max_at_once = "100"; }};
   "fe-common/core" = {{
