@@ -28,6 +28,8 @@ from gateway.bridge import Bridge, RadioSession
 from gateway.callsign import Callsign, parse_callsign
 from gateway.config import Config, ConfigError, RadioPort, TelnetListener, load_config
 from gateway.events import Events
+from gateway.ircexternal import ExternalConnector
+from gateway.irclink import Connector, EmbeddedConnector
 from gateway.ircside import CallsignNicks, StoreBanStore, TotpAccounts
 from gateway.mqtt import MqttLink
 from gateway.operators import RadioCommands
@@ -97,19 +99,7 @@ class Gateway:
         self.store = await AsyncStore.open(self.config)
         try:
             self.nicks.enrolled = await self.store.call(Store.enrolled_callsigns)
-            self.irc = IrcServer(
-                self.config.irc,
-                hooks=self.nicks,
-                ban_store=StoreBanStore(self.store),
-                control=Control(rehash=self._rehash_from_irc, die=self.request_stop),
-                accounts=TotpAccounts(self._check_callsign_code),
-            )
-            try:
-                await self.irc.start()
-            except OSError as exc:
-                raise OSError(f"cannot start the IRC server: {exc}") from None
-            for host, port in self.irc.addresses:
-                log.info("IRC server listening on %s:%d", host, port)
+            connector = await self._start_irc()
             mqtt = self.config.mqtt
             self.nicks.gateway_nicks = frozenset(
                 n.lower()
@@ -118,40 +108,27 @@ class Gateway:
                     *(f.nick for f in (mqtt.bulletins if mqtt else ())),
                 )
             )
+            network = self.config.irc.network
             self.bridge = Bridge(
                 self.config.bridge,
-                self.irc.server,
+                connector,
                 self.store,
                 self._check_code,
                 clock=self.clock,
                 enrolled=lambda: self.nicks.enrolled,
-                fold=self.irc.server.fold,
-                intro=f"{self.config.callsign or self.config.irc.network} IRC gateway",
+                fold=connector.fold,
+                intro=f"{self.config.callsign or network} IRC gateway",
                 events=self.events,
                 trusted=frozenset(f.nick for f in (mqtt.bulletins if mqtt else ()) if f.on_air),
             )
             if mqtt is not None:
                 self.bridge.report_relayed = mqtt.messages != "off"
                 name = (self.config.callsign or self.config.irc.server_name).replace("/", "-")
-                self.mqtt = MqttLink(mqtt, name, self.events, self.irc.server, self.clock)
+                self.mqtt = MqttLink(mqtt, name, self.events, connector, self.clock)
                 self.mqtt.start()
             await self.bridge.start()
-            self.nicks.absent = self.bridge.message_to_absent
-            irc = self.irc
-            self._alerts = OperatorAlerts(
-                irc.server.notice_opers, asyncio.get_running_loop(), time.monotonic
-            )
-            self._alerts.install()
-            RadioCommands(
-                self.bridge,
-                self.store,
-                clock=self.clock,
-                transmitting=lambda: self.transmitting,
-                ports=self._port_states,
-                set_transmit=self.set_transmit,
-                revoked=self._revoked,
-                auth=lambda: self.config.auth,
-            ).install(self.irc.server)
+            if self.irc is not None:
+                self._serve_operators(self.irc, self.bridge)
             for listener in self.config.telnet_listen:
                 await self._start_listener(listener)
             self.transmitting = await self._transmit_wanted()
@@ -167,6 +144,49 @@ class Gateway:
             raise
         self._spawn(self._watch_store())
         log.info("gateway running (data in %s)", self.config.data_dir.resolve())
+
+    async def _start_irc(self) -> Connector:
+        """The embedded server, or nothing but a connector to the external network."""
+        external = self.config.irc_external
+        if external is not None:
+            connector = ExternalConnector(external)
+            log.info("IRC: external network %s (radio users connect as its clients)",
+                     connector.address)  # fmt: skip
+            return connector
+        assert self.store is not None
+        self.irc = IrcServer(
+            self.config.irc,
+            hooks=self.nicks,
+            ban_store=StoreBanStore(self.store),
+            control=Control(rehash=self._rehash_from_irc, die=self.request_stop),
+            accounts=TotpAccounts(self._check_callsign_code),
+        )
+        try:
+            await self.irc.start()
+        except OSError as exc:
+            raise OSError(f"cannot start the IRC server: {exc}") from None
+        for host, port in self.irc.addresses:
+            log.info("IRC server listening on %s:%d", host, port)
+        return EmbeddedConnector(self.irc.server)
+
+    def _serve_operators(self, irc: IrcServer, bridge: Bridge) -> None:
+        """What only the embedded server offers: mail to absent nicks, RADIO, notices."""
+        assert self.store is not None
+        self.nicks.absent = bridge.message_to_absent
+        self._alerts = OperatorAlerts(
+            irc.server.notice_opers, asyncio.get_running_loop(), time.monotonic
+        )
+        self._alerts.install()
+        RadioCommands(
+            bridge,
+            self.store,
+            clock=self.clock,
+            transmitting=lambda: self.transmitting,
+            ports=self._port_states,
+            set_transmit=self.set_transmit,
+            revoked=self._revoked,
+            auth=lambda: self.config.auth,
+        ).install(irc.server)
 
     async def _start_listener(self, cfg: TelnetListener) -> None:
         state = ListenerState(cfg)
@@ -273,6 +293,9 @@ class Gateway:
         if new.mqtt != self.config.mqtt:
             log.warning("mqtt changes need a restart; keeping the old settings")
             new = replace(new, mqtt=self.config.mqtt)
+        if new.irc_external != self.config.irc_external:
+            log.warning("irc.mode and irc.external changes need a restart; keeping the old ones")
+            new = replace(new, irc_external=self.config.irc_external)
         if new.radio != self.config.radio or new.callsign != self.config.callsign:
             log.warning("radio and callsign changes need a restart; keeping the old ones")
             new = replace(new, radio=self.config.radio, callsign=self.config.callsign)

@@ -2,13 +2,15 @@
 
 `Bridge.run(transport, ...)` drives one connection from its first byte to its close:
 a `ChatSession` core (gateway/session/chat.py) between the transport (telnet or
-AX.25) and, after login, an in-process IRC client attached with a trusted identity.
+AX.25) and, after login, an IRC client: in-process on the embedded server, or a client
+of an external network (gateway/irclink.py; the same code for both).
 This module is the thin asyncio adapter: it carries out the core's actions (code
 checks, store requests, IRC lines, text for the user), owns the one timer handle
 and the tasks, and turns transport events and IRC messages into core inputs.
 
 It also owns the gateway's own IRC client (the service nick): it records the
-archived channels into the store and tells IRC users about held messages.
+archived channels into the store, tells IRC users about held messages, and takes
+`/msg <service> CALL text` for a radio user who is off the air.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from gateway import chatstore
 from gateway.callsign import Callsign, parse_callsign
 from gateway.config import BridgeConfig
 from gateway.events import Events
+from gateway.irclink import ConnectError, Connector, Identity, IrcLink
 from gateway.session import chat, thirdparty
 from gateway.session.chatrender import (
     callsign_text,
@@ -32,11 +35,8 @@ from gateway.session.chatrender import (
 )
 from gateway.session.transport import Transport
 from gateway.store import AsyncStore
-from ircd.admission import AttachError
 from ircd.client import Client
-from ircd.inprocess import InProcessConnection
 from ircd.protocol import Message
-from ircd.server import Server
 
 log = logging.getLogger("gateway.bridge")
 #: Refusals under the third-party rule: operators hear of them (gateway/opernotices.py).
@@ -75,7 +75,7 @@ class RadioSession:
         self.core = chat.ChatSession(
             settings, bridge.clock(), callsign_first=callsign_first, known_callsign=known
         )
-        self.irc: InProcessConnection | None = None
+        self.irc: IrcLink | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -206,34 +206,34 @@ class RadioSession:
         bridge = self.bridge
         nick = nick_for(callsign)
         bridge.take_over(nick, self)
-        identity = {
-            "user": callsign.base.lower(),
-            "host": radio_host(self.transport.host_kind),
-            "account": callsign.base,
-            "realname": f"{callsign} ({self.transport.via})",
-        }
-        try:
-            conn = InProcessConnection.attach(bridge.server, nick=nick, **identity)
-        except AttachError as exc:
+        identity = Identity(
             # The owner may hold the nick from an IRC client (SASL): take `nick_` then.
-            try:
-                conn = InProcessConnection.attach(bridge.server, nick=nick + "_", **identity)
-            except AttachError:
-                log.warning("%s cannot join IRC: %s", callsign, exc)
-                self._do(self.core.close(f"Cannot join the chat now ({exc}).", bridge.clock()))
-                return
-        conn.pending()  # the welcome burst says nothing a radio user needs
+            nicks=(nick, nick + "_"),
+            user=callsign.base.lower(),
+            host=radio_host(self.transport.host_kind),
+            account=callsign.base,
+            realname=f"{callsign} ({self.transport.via})",
+            caps=chat.CAPS,
+        )
+        try:
+            conn = await bridge.connector.connect(identity)
+        except ConnectError as exc:
+            log.warning("%s cannot join IRC: %s", callsign, exc)
+            self._do(self.core.close(f"Cannot join the chat now ({exc}).", bridge.clock()))
+            return
+        if self._closing:  # the link went while the network registered us
+            conn.quit("Link lost")
+            return
         self.irc = conn
         self.transport.logged_in()
-        assert conn.client is not None and conn.client.nick is not None
-        nick = conn.client.nick
+        nick = conn.nick
         bridge.logged_in(self, nick)
         log.info("%s logged in via %s as %s", callsign, self.transport.via, nick)
         unread = await bridge.store.call(chatstore.count_unread, callsign.base)
         self._spawn(self._read_irc(conn))
-        self._do(self.core.chat_started(bridge.clock(), nick, unread))
+        self._do(self.core.chat_started(bridge.clock(), nick, unread, conn.caps))
 
-    async def _read_irc(self, conn: InProcessConnection) -> None:
+    async def _read_irc(self, conn: IrcLink) -> None:
         reason = "closed"
         while (msg := await conn.read()) is not None:
             if msg.command == "ERROR" and msg.params:
@@ -301,7 +301,7 @@ class Bridge:
     def __init__(
         self,
         config: BridgeConfig,
-        server: Server,
+        connector: Connector,
         store: AsyncStore,
         check_code: CheckCode,
         *,
@@ -315,7 +315,7 @@ class Bridge:
         """`trusted`: nicks whose text may go on air whatever the third-party rule
         (bulletin feeds the sysop vouches for)."""
         self.config = config
-        self.server = server
+        self.connector = connector
         self.store = store
         self.check_code = check_code
         self.clock = clock
@@ -330,7 +330,7 @@ class Bridge:
         self.by_nick: dict[str, RadioSession] = {}
         #: Base callsign -> its logged-in sessions (one per SSID at most).
         self.by_base: dict[str, set[RadioSession]] = {}
-        self.service: InProcessConnection | None = None
+        self.service: IrcLink | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._holds: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -496,46 +496,101 @@ class Bridge:
             self.service.send(f"NOTICE {nick} :{text}")
 
     async def start(self) -> None:
-        self._attach_service()
-
-    def _attach_service(self) -> None:
-        if self._stopping:
-            return
-        try:
-            self.service = InProcessConnection.attach(
-                self.server,
-                nick=self.config.service_nick,
-                user="gateway",
-                host="gateway" + RADIO_SUFFIX,
-                realname="Packet radio gateway: mailbox and archive",
-            )
-        except AttachError as exc:
-            log.error("the service nick cannot join IRC (%s); retrying", exc)
-            asyncio.get_running_loop().call_later(SERVICE_RETRY, self._attach_service)
-            return
-        self.service.pending()
-        self.service.send("CAP REQ :account-tag")  # the archive applies the third-party rule
-        for channel in self.config.archive_channels:
-            self.service.send(f"JOIN {channel}")
-        task = asyncio.get_running_loop().create_task(self._serve(self.service))
+        # An in-process client attaches at once: the service is there when start returns.
+        # A network may take its time (or be down): the gateway does not wait for it.
+        first = await self._connect_service() if self.connector.mode == "embedded" else None
+        task = asyncio.get_running_loop().create_task(self._keep_service(first))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _serve(self, conn: InProcessConnection) -> None:
-        """Record archived channels; answer pings. Re-attach if the service is killed."""
+    async def _connect_service(self) -> IrcLink | None:
+        identity = Identity(
+            nicks=(self.config.service_nick,),
+            user="gateway",
+            host="gateway" + RADIO_SUFFIX,
+            realname="Packet radio gateway: mailbox and archive",
+            caps=frozenset({"account-tag"}),  # the archive applies the third-party rule
+        )
         try:
-            while (msg := await conn.read()) is not None:
-                if msg.command == "PING":
-                    conn.send(f"PONG :{msg.params[0]}" if msg.params else "PONG")
-                elif msg.command in ("PRIVMSG", "NOTICE") and len(msg.params) >= 2:
-                    try:
-                        await self._archive(msg)
-                    except Exception:  # a store error loses one line, not the archive
-                        log.exception("archive: a message was not stored")
-        finally:
+            link = await self.connector.connect(identity)
+        except ConnectError as exc:
+            log.error("the service nick cannot join IRC (%s); retrying", exc)
+            return None
+        for channel in self.config.archive_channels:
+            link.send(f"JOIN {channel}")
+        self.service = link
+        log.info("the service nick %s is on IRC", link.nick)
+        return link
+
+    async def _keep_service(self, link: IrcLink | None) -> None:
+        """Serve the service nick; connect it again whenever it leaves IRC."""
+        while not self._stopping:
+            if link is None:
+                await asyncio.sleep(SERVICE_RETRY)
+                link = await self._connect_service()
+                continue
+            await self._serve(link)
+            link = None
             if not self._stopping:
-                log.warning("the service nick left IRC; attaching it again")
-                asyncio.get_running_loop().call_later(SERVICE_RETRY, self._attach_service)
+                log.warning("the service nick left IRC; connecting it again")
+
+    async def _serve(self, conn: IrcLink) -> None:
+        """Record archived channels, take messages for absent radio users, answer pings."""
+        while (msg := await conn.read()) is not None:
+            if msg.command == "PING":
+                conn.send(f"PONG :{msg.params[0]}" if msg.params else "PONG")
+            elif msg.command in ("PRIVMSG", "NOTICE") and len(msg.params) >= 2:
+                try:
+                    if self._fold(msg.params[0]) == self._fold(conn.nick):
+                        self._to_service(msg)
+                    else:
+                        await self._archive(msg)
+                except Exception:  # a store error loses one line, not the archive
+                    log.exception("service: a message was not handled")
+
+    def _to_service(self, msg: Message) -> None:
+        """`/msg <service> CALL text`: mail for a radio user (how an external network,
+        where absent nicks do not exist, reaches the mailbox)."""
+        sender = (msg.source or "").split("!", 1)[0]
+        if msg.command != "PRIVMSG" or not sender or "." in sender:
+            return  # never answer a notice, nor a server
+        call_text, _, text = msg.params[1].strip().partition(" ")
+        call = parse_callsign(callsign_text(call_text))
+        verb, body = split_ctcp(text)
+        if call is None or not body.strip() or (verb is not None and verb != "ACTION"):
+            self.notice(sender, f"To leave a radio user a message: /msg {self.service_nick} "
+                        "CALL text")  # fmt: skip
+            return
+        if call.base not in self._enrolled():
+            self.notice(sender, f"Not held: {call.base} does not use this gateway.")
+            return
+        online = self.find(str(call)) or next(iter(self.by_base.get(call.base, ())), None)
+        if online is not None and online.core.nick:
+            self.notice(sender, f"{call.base} is on the air as {online.core.nick}: "
+                        "message them directly.")  # fmt: skip
+            return
+        refusal = self._tag_refusal(msg)
+        if refusal is not None:
+            self.notice(sender, f"Not held for {call}: {refusal} (third-party rule).")
+            return
+        kind = "ACTION" if verb else "PRIVMSG"
+        self.hold_soon(call.base, sender, kind, strip_formatting(body), tell=sender)
+
+    @property
+    def service_nick(self) -> str:
+        return self.service.nick if self.service is not None else self.config.service_nick
+
+    def _tag_refusal(self, msg: Message) -> str | None:
+        """Why text of `msg` may not go on air, judged by its account tag and host."""
+        nick = (msg.source or "?").split("!", 1)[0]
+        account = msg.tags.get("account")
+        host = (msg.source or "").rpartition("@")[2]
+        return thirdparty.refusal(
+            self.config.third_party,
+            account=account,
+            radio=bool(account) and host.endswith(RADIO_SUFFIX),
+            trusted=self._fold(nick) in self.trusted,
+        )
 
     async def _archive(self, msg: Message) -> None:
         channel = self._fold(msg.params[0])
@@ -545,14 +600,7 @@ class Bridge:
         if verb is not None and verb != "ACTION":
             return
         nick = (msg.source or "?").split("!", 1)[0]
-        account = msg.tags.get("account")
-        host = (msg.source or "").rpartition("@")[2]
-        if thirdparty.refusal(
-            self.config.third_party,
-            account=account,
-            radio=bool(account) and host.endswith(RADIO_SUFFIX),
-            trusted=self._fold(nick) in self.trusted,
-        ):
+        if self._tag_refusal(msg):
             return  # what may not go on air is not kept for reading on air
         await self.store.call(
             chatstore.archive_add, channel, nick, "ACTION" if verb else msg.command,

@@ -10,10 +10,11 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
+from yaml.nodes import MappingNode
 
 from gateway.callsign import parse_callsign
 from ircd.config import DEFAULT_CONFIG as DEFAULT_IRC
@@ -27,6 +28,7 @@ __all__ = [
     "CallsignDelayConfig",
     "Config",
     "ConfigError",
+    "ExternalIrc",
     "MqttConfig",
     "NodeBudgetConfig",
     "RadioConfig",
@@ -151,6 +153,8 @@ class RadioPort:
     bit_rate: int = 1200
     tx_delay: float = 0.3
     max_links: int = 8
+    #: Links still logging in; past it a random one of them is dropped (MaxStartups).
+    max_unauthenticated: int = 3
     login_timeout: float = 180.0
     idle_timeout: float = 900.0
     #: Percent of any 10 minutes this port may transmit (None: no limit).
@@ -199,6 +203,7 @@ class BridgeConfig:
 
 
 MQTT_MESSAGES = ("off", "metadata", "text")
+IRC_MODES = ("embedded", "external")
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +240,24 @@ class MqttConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ExternalIrc:
+    """`irc.external` (with `irc.mode: external`): the IRC network radio users join."""
+
+    host: str
+    port: int = 6667
+    tls: bool = False
+    #: Check the network's certificate (turn off only for a self-signed test network).
+    tls_verify: bool = True
+    #: The network's connection password (PASS), if it has one.
+    password: str | None = field(default=None, repr=False)
+    #: The WEBIRC password the network gave this gateway; none sends no WEBIRC.
+    webirc_password: str | None = field(default=None, repr=False)
+    #: The gateway name WEBIRC gives (InspIRCd logs it; ngircd takes it as the user name).
+    webirc_gateway: str = "packet-gateway"
+    connect_timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: str | None = None
     data_dir: Path = Path("data")
@@ -249,6 +272,8 @@ class Config:
     mqtt: MqttConfig | None = None
     #: The embedded IRC server (`irc:`; validated by ircd itself).
     irc: IrcConfig = DEFAULT_IRC
+    #: `irc.mode: external`: the network to join instead (no embedded server runs).
+    irc_external: ExternalIrc | None = None
 
     @property
     def secret_key_path(self) -> Path:
@@ -277,6 +302,15 @@ _BRIDGE = frozenset(
     }
 )  # fmt: skip
 _ARCHIVE = frozenset({"channels", "max_messages", "max_age"})
+_EXTERNAL = frozenset(
+    {
+        "host", "port", "tls", "tls_verify", "password", "webirc_password", "webirc_gateway",
+        "connect_timeout",
+    }
+)  # fmt: skip
+#: `irc:` keys that still mean something in external mode (the network's name, for the
+#: login banner and the MQTT topic).
+_EXTERNAL_ALSO = frozenset({"network", "server_name"})
 _MQTT = frozenset(
     {"host", "port", "tls", "username", "password", "prefix", "qos", "queue", "messages",
      "bulletins"}
@@ -303,7 +337,8 @@ _RADIO = frozenset({"transmit", "id_text", "id_interval", "ports"})
 _PORT = frozenset(
     {
         "name", "tcp", "serial", "baud", "tnc_port", "callsign", "k", "paclen", "n2", "t1",
-        "t3", "bit_rate", "tx_delay", "max_links", "duty_cycle", "login_timeout",
+        "t3", "bit_rate", "tx_delay", "max_links", "max_unauthenticated", "duty_cycle",
+        "login_timeout",
         "idle_timeout",
     }
 )  # fmt: skip
@@ -343,8 +378,9 @@ def config_from_node(root: yaml.Node | None, name: str) -> Config:
         radio=_radio(top.section("radio", _RADIO)),
         bridge=_bridge(top.section("bridge", _BRIDGE)),
         mqtt=_mqtt(top.section("mqtt", _MQTT)) if "mqtt" in top.entries else None,
-        irc=_irc(r, top.entries.get("irc"), name),
     )
+    irc, external = _irc(r, top.entries.get("irc"), name)
+    config = replace(config, irc=irc, irc_external=external)
     if config.radio.ports and config.callsign is None:
         missing = [p.name for p in config.radio.ports if p.callsign is None]
         if missing:
@@ -413,6 +449,7 @@ def _radio_port(m: Section, index: int) -> RadioPort:
         bit_rate=m.integer("bit_rate", d.bit_rate, 300, 1_000_000),
         tx_delay=m.number("tx_delay", d.tx_delay, 0, 2),
         max_links=m.integer("max_links", d.max_links, 1, 100),
+        max_unauthenticated=m.integer("max_unauthenticated", d.max_unauthenticated, 1, 100),
         login_timeout=m.number("login_timeout", d.login_timeout, 5, 3600),
         idle_timeout=m.number("idle_timeout", d.idle_timeout, 10, DAY),
         duty_cycle=duty,
@@ -498,12 +535,52 @@ def _mqtt(m: Section) -> MqttConfig:
     )
 
 
-def _irc(r: Reader, node: yaml.Node | None, name: str) -> IrcConfig:
+def _irc(r: Reader, node: yaml.Node | None, name: str) -> tuple[IrcConfig, ExternalIrc | None]:
+    """`irc:`: the embedded server's settings (checked by ircd), or `mode: external`."""
+    ours = {"mode", "external"}
+    if isinstance(node, MappingNode) and any(k.value in ours for k, _ in node.value):
+        mine = MappingNode(node.tag, [kv for kv in node.value if kv[0].value in ours])
+        rest = [kv for kv in node.value if kv[0].value not in ours]
+        node = MappingNode(node.tag, rest, node.start_mark, node.end_mark)
+        m = Section(r, mine, "irc", ours)
+        if m.choice("mode", "embedded", IRC_MODES) == "external":
+            for key, _ in rest:
+                if key.value not in _EXTERNAL_ALSO:
+                    m.problem("mode", f"irc.{key.value} is for the embedded server only; "
+                              "remove it in external mode")  # fmt: skip
+            return _irc_embedded(r, node, name), _external(m.section("external", _EXTERNAL))
+        if "external" in m.entries:
+            m.problem("external", "only read with irc.mode: external")
+    return _irc_embedded(r, node, name), None
+
+
+def _irc_embedded(r: Reader, node: yaml.Node | None, name: str) -> IrcConfig:
     try:
         return irc_config_from_node(node, name)
     except ConfigError as exc:
         r.merge(exc)
         return DEFAULT_IRC
+
+
+def _external(e: Section) -> ExternalIrc:
+    if "host" not in e.entries:
+        e.problem("host", "the IRC network's host name is required in external mode")
+    tls = e.boolean("tls", False)
+    d = ExternalIrc(host="")
+    for key in ("host", "webirc_password", "webirc_gateway"):
+        text = e.string(key, "x")
+        if not text or text.startswith(":") or any(c.isspace() or c == "\0" for c in text):
+            e.problem(key, "expected one word, without spaces (and not starting with ':')")
+    return ExternalIrc(
+        host=e.string("host", ""),
+        port=e.integer("port", 6697 if tls else 6667, 1, 65535),
+        tls=tls,
+        tls_verify=e.boolean("tls_verify", d.tls_verify),
+        password=e.string("password", "") or None,
+        webirc_password=e.string("webirc_password", "") or None,
+        webirc_gateway=e.string("webirc_gateway", d.webirc_gateway),
+        connect_timeout=e.number("connect_timeout", d.connect_timeout, 1, 300),
+    )
 
 
 def _path(base: Path, text: str) -> Path:

@@ -8,8 +8,9 @@ the link is back), and the link retries with backoff (1 s, doubling, up to a min
 Nothing here is awaited by a session: `Events` listeners only append to the queue.
 
 Bulletins: each configured topic is posted in its channel by a named pseudo-user (an
-in-process IRC client), folded to 7-bit ASCII, cut to `max_length`, at most one per
-`min_interval` (the rest are dropped and counted in the log).
+IRC client of the gateway's, embedded or on the external network; connected again if
+it leaves), folded to 7-bit ASCII, cut to `max_length`, at most one per `min_interval`
+(the rest are dropped and counted in the log).
 """
 
 from __future__ import annotations
@@ -26,16 +27,16 @@ import aiomqtt
 
 from gateway.config import BulletinFeed, MqttConfig
 from gateway.events import Event, Events
+from gateway.irclink import ConnectError, Connector, Identity, IrcLink
 from gateway.session.render import to_ascii
-from ircd.admission import AttachError
-from ircd.inprocess import InProcessConnection
-from ircd.server import Server
 
 log = logging.getLogger("gateway.mqtt")
 
 BACKOFF_INITIAL = 1.0
 BACKOFF_MAX = 60.0
 BULLETIN_HOST = "bulletin.gateway"
+#: Seconds before a bulletin nick that left IRC (or could not join) tries again.
+POSTER_RETRY = 5.0
 
 
 class MqttLink:
@@ -44,20 +45,21 @@ class MqttLink:
         config: MqttConfig,
         gateway_name: str,
         events: Events,
-        server: Server,
+        connector: Connector,
         clock: Callable[[], float],
     ) -> None:
         self.config = config
         self.base = f"{config.prefix}/{gateway_name}"
         self._events = events
-        self._server = server
+        self._connector = connector
         self._clock = clock
         self._queue: deque[Event] = deque()
         self.dropped = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
-        self._posters: dict[str, InProcessConnection] = {}
+        self._posters: dict[str, IrcLink] = {}
+        self._stopping = False
         self._last_post: dict[str, float] = {}
         self.bulletins_dropped = 0
         self._drains: set[asyncio.Task[None]] = set()
@@ -80,17 +82,26 @@ class MqttLink:
 
     def start(self) -> None:
         self._events.subscribe(self._on_event)
+        channels: dict[str, list[str]] = {}
         for feed in self.config.bulletins:
-            self._attach_poster(feed)
+            channels.setdefault(feed.nick, []).append(feed.channel)
+        for nick, joins in channels.items():
+            topics = ", ".join(f.topic for f in self.config.bulletins if f.nick == nick)
+            task = asyncio.get_running_loop().create_task(self._keep_poster(nick, joins, topics))
+            self._drains.add(task)
+            task.add_done_callback(self._drains.discard)
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
+        self._stopping = True
         self._events.unsubscribe(self._on_event)
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         for conn in self._posters.values():
             conn.quit("Gateway stopping")
+        for task in self._drains:
+            task.cancel()
         await asyncio.gather(*self._drains, return_exceptions=True)
 
     async def _run(self) -> None:
@@ -161,23 +172,26 @@ class MqttLink:
                 if message.topic.matches(feed.topic):
                     self._bulletin(feed, message.payload)
 
-    def _attach_poster(self, feed: BulletinFeed) -> None:
-        if feed.nick in self._posters:
-            conn = self._posters[feed.nick]
-        else:
+    async def _keep_poster(self, nick: str, channels: list[str], topics: str) -> None:
+        """Keep one bulletin nick on IRC, in its channels, answering pings."""
+        identity = Identity(
+            nicks=(nick,), user="bulletin", host=BULLETIN_HOST,
+            realname=f"Bulletins from MQTT ({topics})"[:100],
+        )  # fmt: skip
+        while not self._stopping:
             try:
-                conn = InProcessConnection.attach(
-                    self._server, nick=feed.nick, user="bulletin", host=BULLETIN_HOST,
-                    realname=f"Bulletins from MQTT ({feed.topic})",
-                )  # fmt: skip
-            except AttachError as exc:
-                log.error("bulletin nick %s cannot join IRC: %s", feed.nick, exc)
-                return
-            self._posters[feed.nick] = conn
-            task = asyncio.get_running_loop().create_task(self._drain(conn))
-            self._drains.add(task)
-            task.add_done_callback(self._drains.discard)
-        conn.send(f"JOIN {feed.channel}")
+                conn = await self._connector.connect(identity)
+            except ConnectError as exc:
+                log.error("bulletin nick %s cannot join IRC: %s", nick, exc)
+                await asyncio.sleep(POSTER_RETRY)
+                continue
+            self._posters[nick] = conn
+            for channel in channels:
+                conn.send(f"JOIN {channel}")
+            await self._drain(conn)
+            if not self._stopping:
+                log.warning("bulletin nick %s left IRC; connecting it again", nick)
+                await asyncio.sleep(POSTER_RETRY)
 
     def _bulletin(self, feed: BulletinFeed, payload: object) -> None:
         now = self._clock()
@@ -199,9 +213,8 @@ class MqttLink:
         self._last_post[feed.topic] = now
         conn.send(f"PRIVMSG {feed.channel} :{text}")
 
-    async def _drain(self, conn: InProcessConnection) -> None:
+    async def _drain(self, conn: IrcLink) -> None:
         """Read what the server sends a poster (its channel's traffic) and answer pings."""
         while (msg := await conn.read()) is not None:
             if msg.command == "PING":
                 conn.send(f"PONG :{msg.params[0]}" if msg.params else "PONG")
-        log.warning("a bulletin nick left IRC; its bulletins stop until a restart")

@@ -66,8 +66,10 @@ STOPPED = "(output stopped)"
 REFUSAL_INTERVAL = 600.0
 MAX_REFUSED_SENDERS = 64
 #: Caps the session's IRC client asks for: sender accounts (third-party rule), times
-#: and batches (history on /JOIN and /READ #chan).
-CAPS = "message-tags server-time account-tag batch draft/chathistory"
+#: and batches (history on /JOIN and /READ #chan). The adapter negotiates them and says
+#: in `chat_started` whether history is there (an external network may lack it).
+CAPS = frozenset({"message-tags", "server-time", "account-tag", "batch", "draft/chathistory"})
+HISTORY_CAP = "draft/chathistory"
 
 
 class Phase(enum.Enum):
@@ -128,6 +130,8 @@ class ChatSession:
         self._listing: deque[str] | None = None
         self._at_more = False
         self.channels: dict[str, str] = {}  # folded -> name as the server spells it
+        #: Whether the server keeps channel history (CHATHISTORY) for /JOIN and /READ.
+        self.history = True
         self.current: str | None = None  # folded
         self.alert = False
         self.stamp = False
@@ -188,16 +192,18 @@ class ChatSession:
             self._login_action(action, now)
         return self._done(now)
 
-    def chat_started(self, now: float, nick: str, new_mail: int) -> list[Action]:
-        """The IRC client is attached as `nick`; `new_mail` unread messages wait."""
+    def chat_started(
+        self, now: float, nick: str, new_mail: int, caps: frozenset[str] = CAPS
+    ) -> list[Action]:
+        """The IRC client is attached as `nick` with `caps`; `new_mail` unread messages wait."""
         self._now = now
         if self.phase is not Phase.STARTING:
             return self._done(now)
         self.phase = Phase.CHAT
         self.nick = nick
+        self.history = HISTORY_CAP in caps
         self.since = now
         self._idle_deadline = now + self.settings.idle_timeout
-        self._emit(Irc(f"CAP REQ :{CAPS}"))
         banner = f"Welcome {self.callsign}. /? for help."
         if new_mail:
             banner += f"\n{plural(new_mail, 'new message')}, /READ"
@@ -449,7 +455,7 @@ class ChatSession:
             return
         lines = [f"JOIN {name}"]
         history = self.settings.join_history
-        if history:
+        if history and self.history:
             lines.append(f"CHATHISTORY LATEST {name} * {history}")
         self._ask("join", *lines, target=name)
 
@@ -522,6 +528,8 @@ class ChatSession:
             self._fetch(Fetch("archive", number=number, channel=fold(name), limit=limit))
         elif fold(name) not in self.channels:
             self._say(f"{name} is not archived here: /J {name} to join it.")
+        elif not self.history:
+            self._say(f"This IRC network keeps no history of {name}.")
         else:
             self._ask("history", f"CHATHISTORY LATEST {name} * {limit}", target=name)
 

@@ -12,6 +12,7 @@ import pytest
 from gateway.bridge import Bridge, RadioSession
 from gateway.callsign import Callsign
 from gateway.config import BridgeConfig, Config
+from gateway.irclink import EmbeddedConnector, EmbeddedLink
 from gateway.ircside import CallsignNicks
 from gateway.session import chat
 from gateway.session.render import to_ascii
@@ -101,7 +102,7 @@ async def bridge(tmp_path: Path) -> AsyncIterator[Bridge]:
         return code in codes and not codes.discard(code)
 
     b = Bridge(
-        BridgeConfig(third_party="all"), server, store, check,
+        BridgeConfig(third_party="all"), EmbeddedConnector(server), store, check,
         clock=asyncio.get_running_loop().time, enrolled=lambda: nicks.enrolled, fold=server.fold,
     )  # fmt: skip
     nicks.absent = b.message_to_absent
@@ -143,8 +144,8 @@ async def test_second_login_takes_over_and_ssids_coexist(bridge: Bridge) -> None
     await first.expect("Logged in again elsewhere; this session ends.\n")
     async with asyncio.timeout(TIMEOUT):
         await first_task
-    assert bridge.server.find_nick("N0TEST-5") is not None
-    assert bridge.server.find_nick("N0TEST-7") is not None
+    assert bridge.connector.server.find_nick("N0TEST-5") is not None
+    assert bridge.connector.server.find_nick("N0TEST-7") is not None
     assert {s.callsign for s in bridge.by_base["N0TEST"]} == {
         Callsign("N0TEST", 5), Callsign("N0TEST", 7),
     }  # fmt: skip
@@ -154,7 +155,7 @@ async def test_owner_on_irc_keeps_the_nick_and_radio_takes_nick_underscore(
     bridge: Bridge,
 ) -> None:
     InProcessConnection.attach(
-        bridge.server, nick="N0TEST-5", user="ham", host="irc.client", account="N0TEST"
+        bridge.connector.server, nick="N0TEST-5", user="ham", host="irc.client", account="N0TEST"
     )
     radio, _ = await start(bridge)
     radio.type("123456")
@@ -197,14 +198,14 @@ async def test_a_bug_in_the_core_ends_only_that_session(bridge: Bridge, monkeypa
     await radio.expect("Internal error; disconnecting.")
     async with asyncio.timeout(TIMEOUT):
         await task
-    assert bridge.server.find_nick("N0TEST-5") is None
+    assert bridge.connector.server.find_nick("N0TEST-5") is None
     assert calm.closed is None
 
 
 async def test_in_process_clients_pass_the_connection_throttle(bridge: Bridge) -> None:
     # new_users=1 per hour: a socket client after the first is throttled ...
-    first = CoreClient(bridge.server, "192.0.2.1").register("first")
-    late = CoreClient(bridge.server, "192.0.2.2")
+    first = CoreClient(bridge.connector.server, "192.0.2.1").register("first")
+    late = CoreClient(bridge.connector.server, "192.0.2.2")
     late.send("NICK late", "USER late 0 * :late")
     assert late.sink.closed and first.client.registered
     # ... but every radio user still gets in.
@@ -217,11 +218,12 @@ async def test_in_process_clients_pass_the_connection_throttle(bridge: Bridge) -
 async def test_gateway_nicks_are_reserved_and_never_flood_limited(bridge: Bridge) -> None:
     from gateway.ircside import CallsignNicks
 
-    hooks = bridge.server.hooks
+    hooks = bridge.connector.server.hooks
     assert isinstance(hooks, CallsignNicks)
     hooks.gateway_nicks = frozenset({"gateway"})
-    squatter = CoreClient(bridge.server, "192.0.2.9")
+    squatter = CoreClient(bridge.connector.server, "192.0.2.9")
     squatter.send("NICK Gateway", "USER s 0 * :s")
     assert "433" in [m.command for m in squatter.take()]
-    assert bridge.service is not None and bridge.service.client is not None
-    assert bridge.service.client.flood_exempt  # IRC users cannot get it an Excess Flood
+    service = bridge.service
+    assert isinstance(service, EmbeddedLink) and service.conn.client is not None
+    assert service.conn.client.flood_exempt  # IRC users cannot get it an Excess Flood

@@ -141,6 +141,7 @@ async def test_events_bulletins_and_a_broker_outage(
     end = await next_event(sub, "test/N0GW-10/session_end")
     assert end["bytes_to_user"] > 0 and end["bytes_from_user"] > 0
     await irc.close()
-    assert await gw.stop() == 0
+    code = await gw.stop()
+    assert code == 0, "\n".join(gw.log[-30:])
     assert await next_event(sub, "test/N0GW-10/status") == b"offline"
     await sub.__aexit__(None, None, None)

@@ -1,0 +1,289 @@
+"""Clients of an external IRC network (`irc.mode: external`).
+
+Each radio user, the service nick and each bulletin poster is its own TCP (or TLS)
+client of the network. `Registration` is the sans-IO part: the lines that register one
+client (WEBIRC first, so the network shows the radio side as the host; CAP negotiation
+of the capabilities the gateway can use; PASS; NICK and USER, with the fallback nicks on
+433) and what each server line means for it. `ExternalConnector` and `ExternalLink` are
+the asyncio adapter: a socket, a timeout, and a keepalive.
+
+WEBIRC also carries an IP address. Radio users have none, so each gets a stable address
+in the unique-local range derived from its user name (the callsign): bans and per-address
+limits on the network then apply to one callsign, not to every radio user at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import ipaddress
+import logging
+import ssl
+from collections.abc import Callable
+
+from gateway.config import ExternalIrc
+from gateway.irclink import ConnectError, Identity
+from ircd.casemap import folder
+from ircd.protocol import MAX_LINE, IrcParseError, Message, parse_line
+
+log = logging.getLogger("gateway.ircexternal")
+
+#: Seconds of silence from the server before we PING it, and then before we give up.
+KEEPALIVE = 120.0
+KEEPALIVE_TIMEOUT = 60.0
+#: How long a QUIT may take to leave before the socket is closed anyway.
+QUIT_GRACE = 5.0
+#: Numerics that end registration for good (banned, wrong password, throttled).
+_FATAL = {"465": "banned", "464": "wrong password", "463": "host not allowed"}
+
+
+def radio_ip(user: str) -> str:
+    """A stable unique-local IPv6 address for `user` (RFC 4193 range fd00::/8)."""
+    digest = hashlib.sha256(b"packet-gateway:" + user.lower().encode()).digest()
+    return str(ipaddress.IPv6Address(b"\xfd" + digest[:15]))
+
+
+class Registration:
+    """Registers one client; feed it the server's messages until `done` or `error`."""
+
+    def __init__(self, identity: Identity, settings: ExternalIrc) -> None:
+        self.identity = identity
+        self.settings = settings
+        self._nicks = list(identity.nicks)
+        self.nick = self._nicks[0]
+        #: Capabilities the server acknowledged.
+        self.caps: frozenset[str] = frozenset()
+        self._offered: set[str] = set()
+        self._cap_done = False
+        self.welcomed = False
+        self.done = False
+        self.error: str | None = None
+        self.casemapping = "rfc1459"
+
+    def start(self) -> list[str]:
+        s, ident = self.settings, self.identity
+        lines = []
+        if s.webirc_password:
+            lines.append(
+                f"WEBIRC {s.webirc_password} {s.webirc_gateway} {ident.host} {radio_ip(ident.user)}"
+            )
+        if s.password:
+            lines.append(f"PASS :{s.password}")
+        lines.append("CAP LS 302")
+        lines.append(f"NICK {self.nick}")
+        lines.append(f"USER {ident.user} 0 * :{ident.realname}")
+        return lines
+
+    def receive(self, msg: Message) -> list[str]:
+        cmd, params = msg.command, msg.params
+        if cmd == "PING":
+            return [f"PONG :{params[0]}" if params else "PONG"]
+        if cmd == "CAP" and len(params) >= 3:
+            return self._cap(params[1].upper(), params[2:])
+        if cmd == "001":
+            self.welcomed = True
+            self.nick = params[0] if params else self.nick
+            return self._end_cap()
+        if cmd == "005":
+            for token in params[1:-1]:
+                if token.upper().startswith("CASEMAPPING="):
+                    self.casemapping = token.split("=", 1)[1].lower()
+        elif cmd in ("376", "422") and self.welcomed:
+            self.done = True
+        elif cmd in ("432", "433", "436", "437") and not self.welcomed:
+            return self._next_nick(params[-1] if params else "nick refused")
+        elif cmd in _FATAL:
+            self.error = f"{_FATAL[cmd]}: {params[-1]}" if params else _FATAL[cmd]
+        elif cmd == "ERROR":
+            self.error = params[-1] if params else "closed by the server"
+        return []
+
+    def _cap(self, sub: str, args: tuple[str, ...]) -> list[str]:
+        if sub == "LS":
+            more = len(args) >= 2 and args[0] == "*"
+            self._offered.update(name.split("=", 1)[0] for name in args[-1].split())
+            if more:
+                return []
+            wanted = sorted(self.identity.caps & self._offered)
+            return [f"CAP REQ :{' '.join(wanted)}"] if wanted else self._end_cap()
+        if sub == "ACK":
+            self.caps = self.caps | {name.lstrip("-~=") for name in args[-1].split()}
+            return self._end_cap()
+        if sub == "NAK":
+            return self._end_cap()  # go on without them
+        return []
+
+    def _end_cap(self) -> list[str]:
+        if self._cap_done:
+            return []
+        self._cap_done = True
+        return ["CAP END"]
+
+    def _next_nick(self, reason: str) -> list[str]:
+        self._nicks.pop(0)
+        if not self._nicks:
+            self.error = f"nick {self.identity.nicks[0]} refused: {reason}"
+            return []
+        self.nick = self._nicks[0]
+        return [f"NICK {self.nick}"]
+
+
+class ExternalLink:
+    """A registered client of the network (`IrcLink`)."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        nick: str,
+        caps: frozenset[str],
+        fold: Callable[[str], str],
+    ) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._nick = nick
+        self._caps = caps
+        self._fold = fold
+        self._closed = False
+        self._closer: asyncio.Task[None] | None = None
+
+    @property
+    def nick(self) -> str:
+        return self._nick
+
+    @property
+    def caps(self) -> frozenset[str]:
+        return self._caps
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def send(self, line: str) -> None:
+        if self._closed or self._writer.is_closing():
+            return
+        if "\r" in line or "\n" in line or "\0" in line:
+            log.warning("a line with CR, LF or NUL was not sent to the network")
+            return
+        self._writer.write(line.encode() + b"\r\n")
+
+    async def read(self) -> Message | None:
+        while not self._closed:
+            line = await self._next_line()
+            if line is None:
+                break
+            try:
+                msg = parse_line(line.rstrip(b"\r\n"), replace_invalid=True)
+            except IrcParseError as exc:
+                log.debug("a line from the network was skipped: %s", exc.reason)
+                continue
+            if msg.command == "NICK" and msg.params and self._mine(msg.source):
+                self._nick = msg.params[0]
+            return msg
+        self._close_now()
+        return None
+
+    def _mine(self, source: str | None) -> bool:
+        return source is not None and self._fold(source.split("!", 1)[0]) == self._fold(self._nick)
+
+    async def _next_line(self) -> bytes | None:
+        pinged = False
+        while True:
+            try:
+                async with asyncio.timeout(KEEPALIVE_TIMEOUT if pinged else KEEPALIVE):
+                    line = await self._reader.readuntil(b"\n")
+            except TimeoutError:
+                if pinged:
+                    log.info("%s: the network stopped answering", self._nick)
+                    return None
+                self.send("PING :keepalive")
+                pinged = True
+                continue
+            except asyncio.LimitOverrunError:
+                log.warning("%s: the network sent an overlong line; closing", self._nick)
+                return None
+            except (asyncio.IncompleteReadError, ConnectionError, OSError):
+                return None
+            if line.strip():
+                return line
+
+    def quit(self, reason: str = "") -> None:
+        if self._closed or self._closer is not None:
+            return
+        self.send(f"QUIT :{reason}" if reason else "QUIT")
+        self._closer = asyncio.get_running_loop().create_task(self._close_after_quit())
+
+    async def _close_after_quit(self) -> None:
+        with contextlib.suppress(TimeoutError, ConnectionError, OSError):
+            async with asyncio.timeout(QUIT_GRACE):
+                await self._writer.drain()
+        self._close_now()
+
+    def _close_now(self) -> None:
+        self._closed = True
+        if not self._writer.is_closing():
+            self._writer.close()
+
+
+class ExternalConnector:
+    mode = "external"
+
+    def __init__(self, settings: ExternalIrc) -> None:
+        self.settings = settings
+        #: Nicks and channels are folded as RFC 1459 says (the IRC default). A network
+        #: with CASEMAPPING=ascii folds less; the difference is `[]\\~` only.
+        self.fold: Callable[[str], str] = folder("rfc1459")
+        self._ssl: ssl.SSLContext | None = None
+        if settings.tls:
+            self._ssl = ssl.create_default_context()
+            if not settings.tls_verify:
+                self._ssl.check_hostname = False
+                self._ssl.verify_mode = ssl.CERT_NONE
+
+    @property
+    def address(self) -> str:
+        return f"{self.settings.host}:{self.settings.port}"
+
+    async def connect(self, identity: Identity) -> ExternalLink:
+        s = self.settings
+        try:
+            async with asyncio.timeout(s.connect_timeout):
+                reader, writer = await asyncio.open_connection(
+                    s.host, s.port, ssl=self._ssl, limit=MAX_LINE + 2
+                )
+        except TimeoutError:
+            raise ConnectError(f"IRC network {self.address} did not answer") from None
+        except (OSError, ssl.SSLError) as exc:
+            reason = exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc)
+            raise ConnectError(f"cannot reach IRC network {self.address}: {reason}") from None
+        try:
+            return await self._register(reader, writer, identity)
+        except BaseException:
+            writer.close()
+            raise
+
+    async def _register(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, identity: Identity
+    ) -> ExternalLink:
+        reg = Registration(identity, self.settings)
+        link = ExternalLink(reader, writer, reg.nick, frozenset(), self.fold)
+        for line in reg.start():
+            link.send(line)
+        try:
+            async with asyncio.timeout(self.settings.connect_timeout):
+                while not reg.done and reg.error is None:
+                    msg = await link.read()
+                    if msg is None:
+                        reg.error = reg.error or "the network closed the connection"
+                        break
+                    for line in reg.receive(msg):
+                        link.send(line)
+        except TimeoutError:
+            if not reg.welcomed:
+                raise ConnectError(f"IRC network {self.address}: registration timed out") from None
+        if reg.error is not None:
+            raise ConnectError(f"IRC network {self.address}: {reg.error}")
+        link._nick = reg.nick
+        link._caps = reg.caps
+        return link

@@ -1,0 +1,166 @@
+"""`irc.mode: external` against real networks: ngircd, InspIRCd, two linked InspIRCd.
+
+Each test starts the IRC server(s) from Debian on free loopback ports, then the real
+`gateway run` as a subprocess in external mode, a BPQ-style radio user over telnet,
+and a plain IRC client on the network.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pyotp
+import pytest
+
+from tests.external import peers
+from tests.gateway.support import GatewayProcess, enroll, free_port
+from tests.gateway.test_bridge_e2e import radio_login
+from tests.ircd.conftest import LiveClient
+
+pytestmark = pytest.mark.slow
+
+Spawn = Callable[[Path], GatewayProcess]
+
+
+@pytest.fixture
+async def started() -> AsyncIterator[list[peers.IrcPeer]]:
+    """IRC servers a test started; each is killed by its PID at the end."""
+    running: list[peers.IrcPeer] = []
+    try:
+        yield running
+    finally:
+        for peer in running:
+            await peer.stop()
+
+
+def external_config(directory: Path, peer: peers.IrcPeer, bpq: int, extra: str = "") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "gateway.yaml"
+    path.write_text(
+        f"data_dir: {directory / 'data'}\n"
+        "auth: {failure_pause: 0}\n"
+        "irc:\n  mode: external\n  network: TestNet\n"
+        f"  external: {{host: 127.0.0.1, port: {peer.port},"
+        f" webirc_password: {peers.WEBIRC_PASSWORD}}}\n"
+        "telnet:\n  listen:\n"
+        f"    - {{name: node1, host: 127.0.0.1, port: {bpq}, bpq: true,"
+        " bytes_per_second: 1000000, packet_bytes: 4096}\n"
+        "bridge:\n  third_party: all\n" + extra
+    )
+    return path
+
+
+async def irc_user(peer: peers.IrcPeer, nick: str, channel: str) -> LiveClient:
+    irc = await LiveClient.connect(peer.port)
+    await irc.register(nick)
+    await irc.send(f"JOIN {channel}")
+    await irc.expect("366")
+    return irc
+
+
+async def gateway_on(
+    spawn: Spawn, directory: Path, peer: peers.IrcPeer, call: str, extra: str = ""
+) -> tuple[GatewayProcess, int, pyotp.TOTP]:
+    """A gateway in external mode on `peer`, with `call` enrolled, its service on IRC."""
+    bpq = free_port()
+    config = external_config(directory, peer, bpq, extra)
+    totp = enroll(config, call)
+    gw = spawn(config)
+    await gw.start()
+    await gw.wait_log("the service nick .* is on IRC")
+    return gw, bpq, totp
+
+
+@pytest.mark.parametrize("make", [peers.ngircd, peers.inspircd], ids=["ngircd", "inspircd"])
+async def test_radio_user_chats_on_an_external_network(
+    tmp_path: Path,
+    spawn_gateway: Spawn,
+    started: list[peers.IrcPeer],
+    make: Callable[[Path], peers.IrcPeer],
+) -> None:
+    peer = make(tmp_path / "ircd")
+    started.append(peer)
+    await peer.start()
+    gw, bpq, totp = await gateway_on(spawn_gateway, tmp_path / "gw", peer, "N0TEST")
+    step = int(time.time() // 30)
+
+    ham = await radio_login(bpq, "N0TEST-5", totp.at(step * 30))
+    ham.send(b"/j #test\r")
+    assert (await ham.expect("\r\n")).startswith(b"Joined #test")
+
+    alice = await irc_user(peer, "alice", "#test")
+    await alice.send("PRIVMSG #test :hello radio \x02world\x02")
+    assert (await ham.expect("\r\n")) == b"alice: hello radio world\r\n"
+    ham.send(b"good evening from the air\r")
+    msg = await alice.expect("PRIVMSG")
+    assert msg.source is not None and msg.source.startswith("N0TEST-5!")
+    assert msg.params == ("#test", "good evening from the air")
+    await alice.send("WHOIS N0TEST-5")
+    assert (await alice.expect("311")).params[-1] == "N0TEST-5 (BPQ node1)"
+    await alice.send("PRIVMSG N0TEST-5 :a private word")
+    assert (await ham.expect("\r\n")).endswith(b"*alice* a private word\r\n")
+    ham.send(b"/b\r")
+    assert (await ham.expect_close()).endswith(b"73!\r\n")
+    assert (await alice.expect("QUIT")).source.startswith("N0TEST-5!")  # type: ignore[union-attr]
+
+    # Off the air, the service nick takes mail for the callsign.
+    await alice.send("PRIVMSG Gateway :N0TEST are you there?")
+    held = await alice.expect("NOTICE")
+    assert held.source is not None and held.source.startswith("Gateway!")
+    assert "held" in held.params[-1]
+    ham = await radio_login(bpq, "N0TEST", totp.at((step + 1) * 30))
+    assert await ham.expect("/READ\r\n") == b"1 new message, /READ\r\n"
+    ham.send(b"/read\r")
+    assert b"alice: are you there?" in await ham.expect("are you there?\r\n")
+    ham.send(b"/q\r")
+    await ham.expect_close()
+    await alice.close()
+    assert await gw.stop() == 0
+
+
+async def test_two_gateways_on_two_linked_inspircd(
+    tmp_path: Path, spawn_gateway: Spawn, started: list[peers.IrcPeer]
+) -> None:
+    one = peers.inspircd(tmp_path / "one", "one.inspircd.test", "9AA")
+    two = peers.inspircd(tmp_path / "two", "two.inspircd.test", "9BB")
+    peers.link(one, two)
+    started.extend([one, two])
+    await one.start()
+    await two.start()
+    watcher = await irc_user(one, "watcher", "#net")
+    # The link is up when a user of the other server is seen.
+    probe = await irc_user(two, "probe", "#net")
+    await watcher.expect("JOIN")
+    await probe.close()
+
+    gw_a, bpq_a, totp_a = await gateway_on(
+        spawn_gateway, tmp_path / "a", one, "N0AAA", "  service_nick: GatewayA\n"
+    )
+    gw_b, bpq_b, totp_b = await gateway_on(
+        spawn_gateway, tmp_path / "b", two, "N0BBB", "  service_nick: GatewayB\n"
+    )
+    step = int(time.time() // 30)
+    ham_a = await radio_login(bpq_a, "N0AAA", totp_a.at(step * 30))
+    ham_b = await radio_login(bpq_b, "N0BBB", totp_b.at(step * 30))
+    ham_a.send(b"/j #net\r")
+    await ham_a.expect("Joined #net")
+    ham_b.send(b"/j #net\r")
+    await ham_b.expect("Joined #net")
+    await ham_b.expect("users.\r\n")
+    ham_b.send(b"/who\r")  # the other gateway's radio user is there, by callsign
+    await ham_b.expect("N0AAA")
+
+    ham_a.send(b"hello from gateway A\r")
+    assert (await ham_b.expect("hello from gateway A\r\n")).endswith(
+        b"N0AAA: hello from gateway A\r\n"
+    )
+    ham_b.send(b"/msg N0AAA and back from B\r")
+    assert (await ham_a.expect("and back from B\r\n")).endswith(b"*N0BBB* and back from B\r\n")
+    for ham in (ham_a, ham_b):
+        ham.send(b"/b\r")
+        await ham.expect_close()
+    await watcher.close()
+    assert await gw_a.stop() == 0
+    assert await gw_b.stop() == 0
