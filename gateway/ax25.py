@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from gateway.callsign import Callsign
 from gateway.session.linestream import Line, LineReader, LineTooLong
@@ -48,6 +49,8 @@ class AX25Stream:
         path = ",".join(str(d) for d in conn.path)
         self.via = f"AX.25 {port_name}" + (f" via {path}" if path else "")
         self.host_kind = f"ax25.{port_name}"
+        #: Told once the session has logged in (the port stops counting it as a startup).
+        self.on_logged_in: Callable[[], None] | None = None
         conn.on_data = self._data
         conn.on_close = self._closed
         conn.on_progress = self._progress
@@ -120,7 +123,12 @@ class AX25Stream:
         return f"ax25:{self.port_name}:{path}"
 
     def logged_in(self) -> None:
-        """Nothing to do: the station's link limit counts every link alike."""
+        if self.on_logged_in is not None:
+            self.on_logged_in()
+
+    def drop(self, reason: str) -> None:
+        """End the link at once with DM (a link still logging in, dropped for a newcomer)."""
+        self.conn.drop(reason)
 
     async def close(self, farewell: str | None = None) -> None:
         if self._closing or self.conn.closed:

@@ -15,6 +15,7 @@ from typing import Any
 from gateway.ax25 import AX25Stream
 from gateway.config import Config, RadioPort
 from gateway.events import Events
+from gateway.startups import Startups
 from radio.ax25 import Address, LinkParams
 from radio.port import Endpoint, KissPort, SerialEndpoint, TcpEndpoint
 from radio.station import Connection, Station, StationParams
@@ -59,6 +60,8 @@ class RadioPorts:
         self._kiss: list[KissPort] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._streams: set[AX25Stream] = set()
+        #: Per port, the links still logging in (bounded by `max_unauthenticated`).
+        self._startups: dict[str, Startups[AX25Stream]] = {}
         self.ports: tuple[RadioPort, ...] = ()
         #: What each port is doing, for operators: "TNC up", "TNC down", "failed ...".
         self.state: dict[str, str] = {}
@@ -81,6 +84,10 @@ class RadioPorts:
                 params, kiss.send, lambda conn, p=port: self._accept(conn, p), name=port.name
             )
             holder.append(station)
+            startups: Startups[AX25Stream] = Startups(port.name, port.max_unauthenticated)
+            self._startups[port.name] = startups
+            # Every link taken: drop one still logging in rather than refuse the newcomer.
+            station.make_room = lambda s=startups: self._evict(s)
             station.on_duty_limit = lambda n=port.name: self._emit("duty_cycle", port=n)
             station.set_transmit(transmit and port.name not in off)
             self.stations[port.name] = station
@@ -95,6 +102,11 @@ class RadioPorts:
     def _accept(self, conn: Connection, port: RadioPort) -> None:
         stream = AX25Stream(conn, port.name)
         self._streams.add(stream)
+        startups = self._startups[port.name]
+        if startups.full:
+            self._evict(startups)
+        startups.add(stream)
+        stream.on_logged_in = lambda: startups.discard(stream)
 
         async def session() -> None:
             try:
@@ -103,10 +115,19 @@ class RadioPorts:
                 # The one catch-all per connection: log the bug, end this link only.
                 log.exception("session on %s with %s failed", port.name, conn.remote)
             finally:
+                startups.discard(stream)
                 await stream.close()
                 self._streams.discard(stream)
 
         self._spawn(session())
+
+    @staticmethod
+    def _evict(startups: Startups[AX25Stream]) -> bool:
+        """Drop a random link still logging in (DM); False if there is none."""
+        victim = startups.evict()
+        if victim is not None:
+            victim.drop("dropped for a newcomer (max_unauthenticated)")
+        return victim is not None
 
     def _tnc_state(self, name: str, up: bool) -> None:
         self.state[name] = "TNC up" if up else "TNC down, reconnecting"
@@ -162,4 +183,5 @@ class RadioPorts:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self.stations.clear()
+        self._startups.clear()
         self._kiss.clear()

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import re
-import secrets
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -25,6 +23,7 @@ from gateway.session.linestream import LineReader, LineTooLong
 from gateway.session.pacing import Pacer
 from gateway.session.render import encode_text
 from gateway.session.transport import EarlyEvents, TransportEvents
+from gateway.startups import Startups
 
 log = logging.getLogger("gateway.telnet")
 
@@ -45,29 +44,24 @@ DRAIN_TIMEOUT = 30.0
 INPUT_RATE = 16 * 1024.0
 INPUT_BURST = 64 * 1024
 EVICTED = "Too many logins in progress; try again."
-#: At most one warning line per this many seconds about dropped logins in progress.
-WARN_INTERVAL = 60.0
 
 
 class ListenerState:
     """The connections of one listener, passed to each connection (never global).
 
     Connections still logging in are bounded apart from logged-in sessions: when they
-    are too many, a random one of them is dropped to make room (OpenSSH's MaxStartups),
-    so silent connections cannot hold the slots, however patient the attacker is.
+    are too many, a random one of them is dropped to make room (`Startups`).
     """
 
     def __init__(self, config: TelnetListener, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.connections: set[TelnetConnection] = set()
-        #: Connections that have not logged in yet, in order of arrival.
-        self.unauthenticated: list[TelnetConnection] = []
+        self.unauthenticated: Startups[TelnetConnection] = Startups(
+            config.label, config.max_unauthenticated, clock
+        )
         self.per_ip: dict[str, int] = {}
         self.empty = asyncio.Event()
         self.empty.set()
-        self._clock = clock
-        self._dropped = 0
-        self._warned_at = -math.inf
 
     def admit(self, conn: TelnetConnection, ip: str) -> str | None:
         """Register `conn`, or say why it is refused."""
@@ -76,21 +70,21 @@ class ListenerState:
             return "not in safelist"
         if cfg.max_per_ip and self.per_ip.get(ip, 0) >= cfg.max_per_ip:
             return "too many connections from this address"
-        if len(self.unauthenticated) >= cfg.max_unauthenticated or (
-            len(self.connections) >= cfg.max_connections and self.unauthenticated
-        ):
-            self._drop_random_unauthenticated()
+        if self.unauthenticated.full or len(self.connections) >= cfg.max_connections:
+            victim = self.unauthenticated.evict()
+            if victim is not None:
+                self.release(victim, victim.ip)
+                victim.evict(EVICTED)
         if len(self.connections) >= cfg.max_connections:
             return "listener full"
         self.connections.add(conn)
-        self.unauthenticated.append(conn)
+        self.unauthenticated.add(conn)
         self.per_ip[ip] = self.per_ip.get(ip, 0) + 1
         self.empty.clear()
         return None
 
     def logged_in(self, conn: TelnetConnection) -> None:
-        if conn in self.unauthenticated:
-            self.unauthenticated.remove(conn)
+        self.unauthenticated.discard(conn)
 
     def release(self, conn: TelnetConnection, ip: str) -> None:
         if conn not in self.connections:
@@ -104,21 +98,6 @@ class ListenerState:
             self.per_ip.pop(ip, None)
         if not self.connections:
             self.empty.set()
-
-    def _drop_random_unauthenticated(self) -> None:
-        victim = secrets.choice(self.unauthenticated)
-        self.release(victim, victim.ip)
-        victim.evict(EVICTED)
-        self._dropped += 1
-        now = self._clock()
-        if now - self._warned_at >= WARN_INTERVAL:  # one line per burst, not per drop
-            log.warning(
-                "%s: %d connection(s) still logging in dropped for newcomers "
-                "(max_unauthenticated %d)", self.config.label, self._dropped,
-                self.config.max_unauthenticated,
-            )  # fmt: skip
-            self._dropped = 0
-            self._warned_at = now
 
 
 SessionRunner = Callable[["TelnetConnection"], Coroutine[Any, Any, None]]

@@ -1,8 +1,9 @@
 """An AX.25 station on one KISS port: accepts connections and runs their links.
 
 The station answers frames addressed to its callsign: a SABM opens a `Link` (up to
-`max_links`), other frames go to the link of their source, frames for no link get the
-reply the protocol prescribes. It carries out the links' actions on the event loop
+`max_links`; when full, the application may drop a link to make room, see `make_room`),
+other frames go to the link of their source, frames for no link get the reply the
+protocol prescribes. It carries out the links' actions on the event loop
 (frames to the TNC, timers as call_later handles), and adds the duties of a station
 on air: identification (`IdBeacon`), an optional duty-cycle limit, and a transmit
 switch that silences everything at once.
@@ -111,6 +112,11 @@ class Connection:
         if not self.closed:
             self._station._run(self.link, self.link.set_busy(busy, self._station.now()))
 
+    def drop(self, reason: str) -> None:
+        """Disconnect at once (DM), whatever is unacknowledged: frees the slot now."""
+        if not self.closed:
+            self._station._abort(self.link, reason)
+
     def close(self) -> None:
         """Disconnect once what was sent is acknowledged (DISC, then UA).
 
@@ -136,6 +142,9 @@ class Station:
         self.name = name or str(params.mycall)
         #: Called once each time the duty-cycle limit starts holding frames back.
         self.on_duty_limit: Callable[[], None] | None = None
+        #: Called when a SABM finds every link taken: the application may `drop` one
+        #: (a link still logging in) and return True to have the newcomer accepted.
+        self.make_room: Callable[[], bool] | None = None
         self.stats = StationStats()
         self._transmit_raw = transmit
         self._accept = accept
@@ -168,7 +177,7 @@ class Station:
         key = (frame.source.call, frame.source.ssid)
         link = self._links.get(key)
         if link is None:
-            if frame.kind is FrameType.SABM and self._may_accept():
+            if frame.kind is FrameType.SABM and (self._may_accept() or self._room_made()):
                 link = Link(mycall, frame.source, reply_path(frame.digis), self.params.link)
                 self._links[key] = link
                 self._connections[key] = Connection(self, link, frame.digis)
@@ -188,16 +197,25 @@ class Station:
         except Exception:
             log.exception("%s: link with %s failed; dropping it", self.name, link.remote)
             self.stats.failed_links += 1
-            self._transmit(
-                Frame.build(
-                    FrameType.DM, dest=link.remote, source=self.params.mycall,
-                    digis=link.digis, command=False, pf=True,
-                )
-            )  # fmt: skip
-            self._drop(key, "internal error")
+            self._abort(link, "internal error")
+
+    def _abort(self, link: Link, reason: str) -> None:
+        """Drop one link at once, telling the peer with DM."""
+        self._transmit(
+            Frame.build(
+                FrameType.DM, dest=link.remote, source=self.params.mycall,
+                digis=link.digis, command=False, pf=True,
+            )
+        )  # fmt: skip
+        self._drop((link.remote.call, link.remote.ssid), reason)
 
     def _may_accept(self) -> bool:
         return self.transmit_enabled and len(self._links) < self.params.max_links
+
+    def _room_made(self) -> bool:
+        if not self.transmit_enabled or self.make_room is None:
+            return False
+        return self.make_room() and self._may_accept()
 
     # -- the kill switch ---------------------------------------------------------
 

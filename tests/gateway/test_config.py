@@ -122,13 +122,15 @@ def test_radio_ports(tmp_path: Path) -> None:
     config = load_config(
         write(
             tmp_path,
-            "callsign: n0gw-10\nradio:\n  ports:\n    - {name: vhf, tcp: '127.0.0.1:8001', k: 7}\n"
+            "callsign: n0gw-10\nradio:\n  ports:\n"
+            "    - {name: vhf, tcp: '127.0.0.1:8001', k: 7, max_unauthenticated: 2}\n"
             "    - {name: hf, serial: /dev/ttyUSB0, baud: 19200, callsign: N0GW-11,"
             " duty_cycle: 25}\n",
         )
     )
     vhf, hf = config.radio.ports
     assert config.callsign == "N0GW-10" and vhf.tcp == ("127.0.0.1", 8001) and vhf.k == 7
+    assert vhf.max_unauthenticated == 2 and hf.max_unauthenticated == 3 < hf.max_links
     assert hf.serial == "/dev/ttyUSB0" and hf.baud == 19200 and hf.duty_cycle == 25
     assert config.radio.transmit
 

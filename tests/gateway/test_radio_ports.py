@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from gateway import radio_ports
+from gateway.ax25 import AX25Stream
 from gateway.config import Config, RadioConfig, RadioPort
 from gateway.events import Events
 from radio.port import KissPort
@@ -39,4 +40,83 @@ async def test_a_failed_port_task_is_restarted(monkeypatch, caplog) -> None:
     assert len(runs) == 2
     assert "radio port vhf failed; restarting it" in caplog.text
     assert [e.fields for e in events] == [{"port": "vhf", "state": "down"}]  # type: ignore[attr-defined]
+    await ports.stop("bye")
+
+
+async def test_links_still_logging_in_cannot_hold_the_slots(monkeypatch, caplog) -> None:
+    """SABMs from many callsigns: at most max_unauthenticated links wait at the login, a
+    random one of them is dropped (DM) for each newcomer, logged-in links are never
+    dropped, and when every link is taken one logging in makes room (not the newcomer)."""
+    from radio.ax25 import Address, Frame, FrameType, decode
+
+    sent: list[Frame] = []
+
+    async def run(self: KissPort) -> None:
+        await asyncio.Event().wait()
+
+    def send(self: KissPort, payload: bytes) -> bool:
+        sent.append(decode(payload))
+        return True
+
+    monkeypatch.setattr(KissPort, "run", run)
+    monkeypatch.setattr(KissPort, "send", send)
+    port = RadioPort(name="vhf", tcp=("127.0.0.1", 9), max_links=5, max_unauthenticated=2)
+    config = Config(callsign="N0GW-10", radio=RadioConfig(ports=(port,)))
+    streams: dict[str, object] = {}
+    ended: list[str] = []
+
+    async def session(stream: AX25Stream, port: RadioPort) -> None:
+        gone = asyncio.Event()
+
+        class Events:
+            def line(self, text: str) -> None: ...
+            def line_too_long(self, limit: int) -> None: ...
+            def ready(self) -> None: ...
+            def gone(self) -> None:
+                gone.set()
+
+        streams[str(stream.conn.remote)] = stream
+        stream.bind(Events())  # type: ignore[arg-type]
+        await gone.wait()
+        ended.append(str(stream.conn.remote))
+
+    ports = radio_ports.RadioPorts(session)
+    ports.start(config, True)
+    station = ports.stations["vhf"]
+
+    async def sabm(call: str) -> list[FrameType]:
+        sent.clear()
+        frame = Frame.build(FrameType.SABM, dest=Address("N0GW", 10), source=Address(call), pf=True)
+        station.frame_received(frame.encode())
+        for _ in range(3):  # let sessions start and end
+            await asyncio.sleep(0)
+        return [f.kind for f in sent if f.kind is not FrameType.UI]
+
+    # Two logged-in users, then a burst of silent links from ten callsigns.
+    for call in ("K1OK", "K2OK"):
+        assert await sabm(call) == [FrameType.UA]
+        streams[call].logged_in()  # type: ignore[attr-defined]
+    for i in range(10):
+        kinds = await sabm(f"N{i}BAD")
+        # The newcomer is accepted (UA); past two waiting, one of them gets DM.
+        assert kinds == ([FrameType.UA] if i < 2 else [FrameType.UA, FrameType.DM])
+        assert station.links == 2 + min(i + 1, 2)
+    assert "K1OK" not in ended and "K2OK" not in ended
+    assert len(ended) == 8
+    # Two logging in, both waiting slots taken: the newcomer replaces one of them.
+    assert await sabm("K3OK") == [FrameType.UA, FrameType.DM]
+    streams["K3OK"].logged_in()  # type: ignore[attr-defined]
+    assert await sabm("K4OK") == [FrameType.UA]
+    streams["K4OK"].logged_in()  # type: ignore[attr-defined]
+    # Every link taken (four logged in, one logging in): the newcomer still gets in.
+    assert station.links == 5
+    assert await sabm("K5OK") == [FrameType.DM, FrameType.UA]
+    streams["K5OK"].logged_in()  # type: ignore[attr-defined]
+    # Now five logged in: nobody is dropped for a newcomer, who is refused.
+    assert await sabm("N0LATE") == [FrameType.DM]
+    assert station.links == 5 and station.stats.refused_links == 1
+    assert not {"K1OK", "K2OK", "K3OK", "K4OK", "K5OK"} & set(ended)
+    warnings = [r for r in caplog.records if "dropped for newcomers" in r.getMessage()]
+    assert len(warnings) == 1  # one line for the burst
+    assert "vhf: 1 connection(s) still logging in dropped" in warnings[0].getMessage()
     await ports.stop("bye")
