@@ -67,12 +67,14 @@ def unlock(store: Store, target: str) -> int:
             suffix = f":call:{callsign}"
     with store.transaction():
         cleared = store.clear_sources(suffix) if suffix else 0
-        if suffix is None:  # a node (ax25:vhf) or a source (ax25:vhf:WIDE1-1, irc:sasl)
-            cur = store.db.execute(
-                "DELETE FROM source_penalties WHERE source = ? OR substr(source, 1, ?) = ?",
-                (target, len(target) + 1, target + ":"),
-            )
-            cleared += cur.rowcount
+        if suffix is None:  # a node (ax25:vhf, irc:sasl) or a source (ax25:vhf:WIDE1-1)
+            for table, column in (("source_penalties", "source"), ("node_budget", "node")):
+                # Below it too: irc:sasl clears every address's SASL penalties.
+                cur = store.db.execute(
+                    f"DELETE FROM {table} WHERE {column} = ? OR substr({column}, 1, ?) = ?",  # noqa: S608 (names from the tuple above)
+                    (target, len(target) + 1, target + ":"),
+                )
+                cleared += cur.rowcount
         cleared += store.clear_nodes(node, suffix if callsign is None else None)
         if callsign is not None:
             cleared += int(store.clear_callsign(callsign))

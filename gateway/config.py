@@ -79,7 +79,7 @@ class NodeBudgetConfig:
     """The same bucket per node across callsigns: bounds spraying many callsigns at once.
 
     A node is what the source can least forge: the listener behind a BPQ node, the radio
-    port, the address (the /64 for IPv6) on a direct telnet listener, SASL as a whole.
+    port, the address (the /64 for IPv6) on a direct telnet listener or of a SASL client.
     """
 
     burst: int = 20

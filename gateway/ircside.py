@@ -7,7 +7,9 @@
   who is enrolled (issue 12); the server renames a squatter when the owner logs in
   (`ircd.nickclaim`). Messages to an absent callsign's nick go to the bridge's mailbox.
 - `TotpAccounts` (Accounts): SASL PLAIN with the callsign as account and a current TOTP
-  code as password, through the same single-use, penalised check as a radio login.
+  code as password, through the same single-use, penalised check as a radio login; its
+  penalties are keyed by the client's address (`irc:sasl:ip:ADDR`), as on a direct
+  telnet listener, so one guesser does not lock every SASL user out.
 - `StoreBanStore` (BanStore): K/G/Z-lines kept in the gateway's SQLite store.
 """
 
@@ -24,9 +26,8 @@ from ircd.xlines import XLine
 #: The callsign part of a nick: letters and digits up to the first other character,
 #: after the one underscore that makes a callsign starting with a digit a legal nick.
 _LEADING_CALL = re.compile(r"_?([A-Za-z0-9]+)")
-#: The one source for penalties of SASL attempts: the Accounts interface is not told
-#: the client's address. Per-callsign delays still bound guessing (SECURITY.md).
-SASL_SOURCE = "irc:sasl"
+#: The node of SASL attempts: each address is a source (and node) below it.
+SASL_NODE = "irc:sasl"
 _XLINE_FIELDS = ("kind", "mask", "reason", "set_by", "set_at", "expires")
 
 
@@ -64,14 +65,20 @@ class TotpAccounts:
     def __init__(self, check_code: CheckCode) -> None:
         self._check_code = check_code
 
-    async def check_password(self, account: str, password: str) -> str | None:
+    async def check_password(self, account: str, password: str, address: str) -> str | None:
         call = parse_base_callsign(account)
         if call is None:
             return None
-        return call if await self._check_code(call, password.strip(), SASL_SOURCE) else None
+        source = sasl_source(address)
+        return call if await self._check_code(call, password.strip(), source) else None
 
     async def account_for_certfp(self, certfp: str) -> str | None:
         return None
+
+
+def sasl_source(address: str) -> str:
+    """The penalty source of SASL attempts from `address` (IPv6 shares its /64's node)."""
+    return f"{SASL_NODE}:ip:{address}"
 
 
 class StoreBanStore:

@@ -56,11 +56,12 @@ class ServerHooks(Protocol):
 class Accounts(Protocol):
     """The accounts SASL logs in to, provided by the embedder (the gateway)."""
 
-    async def check_password(self, account: str, password: str) -> str | None:
+    async def check_password(self, account: str, password: str, address: str) -> str | None:
         """The account's canonical name if `password` is right for it, else None.
 
-        The implementation compares in constant time (e.g. Argon2id verification);
-        the server bounds how many checks run at once.
+        `address` is the client's IP address, for penalties keyed per source (one
+        guesser must not lock every user out). The implementation compares in constant
+        time (e.g. Argon2id verification); the server bounds how many checks run at once.
         """
         ...
 

@@ -155,10 +155,10 @@ def node_of(source: str) -> str:
     Behind a BPQ node (`telnet:LABEL:call:CALL`) the source names the claimed callsign,
     which anyone can vary: the node is the listener. On AX.25 (`ax25:PORT:PATH`) the path
     can be forged: the node is the port. On a direct listener (`telnet:LABEL:ip:ADDR`)
-    it is the address, widened to its /64 for IPv6 (one subscriber's block). Anything
-    else (`irc:sasl`) is its own node.
+    it is the address, widened to its /64 for IPv6 (one subscriber's block), and so it is
+    for SASL (`irc:sasl:ip:ADDR`). Anything else is its own node.
     """
-    if source.startswith("telnet:"):
+    if source.startswith(("telnet:", "irc:")):
         head, sep, _ = source.rpartition(":call:")
         if sep:
             return head
@@ -177,8 +177,8 @@ def node_of(source: str) -> str:
 
 
 def can_be_familiar(source: str) -> bool:
-    """Sources that name one station's way in (not one shared by everyone, like SASL)."""
-    return source.startswith(("telnet:", "ax25:"))
+    """Sources that name one station's way in (not one shared by everyone)."""
+    return source.startswith(("telnet:", "ax25:", "irc:sasl:ip:"))
 
 
 # -- the figures SECURITY.md states ---------------------------------------------------

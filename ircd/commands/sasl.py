@@ -107,7 +107,7 @@ def authenticate(server: Server, client: Client, msg: Message, rb: ReplyBuffer) 
         _fail(server, client, rb)
         return None
     assert server.accounts is not None
-    check = server.accounts.check_password(authcid, password)
+    check = server.accounts.check_password(authcid, password, client.ip)
     return _finish(server, client, server.passwords.bounded(check))
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from gateway.config import Config
-from gateway.ircside import SASL_SOURCE, CallsignNicks, StoreBanStore, TotpAccounts
+from gateway.ircside import CallsignNicks, StoreBanStore, TotpAccounts
 from gateway.store import AsyncStore
 from ircd.config import IrcConfig
 from ircd.server import Server
@@ -40,11 +40,13 @@ async def test_sasl_accounts_use_the_totp_check() -> None:
         return code == "123456"
 
     accounts = TotpAccounts(check)
-    assert await accounts.check_password("n0test", " 123456") == "N0TEST"
-    assert await accounts.check_password("N0TEST", "000000") is None
-    assert await accounts.check_password("not a call", "123456") is None
-    assert await accounts.check_password("N0TEST-5", "123456") is None  # base callsign only
-    assert calls == [("N0TEST", "123456", SASL_SOURCE), ("N0TEST", "000000", SASL_SOURCE)]
+    ip = "192.0.2.7"
+    assert await accounts.check_password("n0test", " 123456", ip) == "N0TEST"
+    assert await accounts.check_password("N0TEST", "000000", ip) is None
+    assert await accounts.check_password("not a call", "123456", ip) is None
+    assert await accounts.check_password("N0TEST-5", "123456", ip) is None  # base callsign only
+    source = "irc:sasl:ip:192.0.2.7"  # penalties per address
+    assert calls == [("N0TEST", "123456", source), ("N0TEST", "000000", source)]
     assert await accounts.account_for_certfp("ab" * 32) is None
 
 

@@ -64,7 +64,8 @@ def test_node_of() -> None:
     assert p.node_of("telnet:direct:ip:192.0.2.7") == "telnet:direct:ip:192.0.2.7"
     assert p.node_of("telnet:d:ip:2001:db8::1:2") == "telnet:d:net:2001:db8::/64"
     assert p.node_of("ax25:vhf:N0DIGI,N1DIGI") == "ax25:vhf"
-    assert p.node_of("irc:sasl") == "irc:sasl"
+    assert p.node_of("irc:sasl:ip:192.0.2.7") == "irc:sasl:ip:192.0.2.7"
+    assert p.node_of("other") == "other"
 
 
 def test_default_bounds_under_one_percent_a_year() -> None:
