@@ -54,14 +54,25 @@ class ListenerState:
     """
 
     def __init__(self, config: TelnetListener, clock: Callable[[], float] = time.monotonic) -> None:
-        self.config = config
-        self.connections: set[TelnetConnection] = set()
         self.unauthenticated: Startups[TelnetConnection] = Startups(
             config.label, config.max_unauthenticated, clock
         )
+        self.config = config
+        self.connections: set[TelnetConnection] = set()
         self.per_ip: dict[str, int] = {}
         self.empty = asyncio.Event()
         self.empty.set()
+
+    @property
+    def config(self) -> TelnetListener:
+        return self._config
+
+    @config.setter
+    def config(self, config: TelnetListener) -> None:
+        """A reload: new settings apply to new connections."""
+        self._config = config
+        self.unauthenticated.label = config.label
+        self.unauthenticated.limit = config.max_unauthenticated
 
     def admit(self, conn: TelnetConnection, ip: str) -> str | None:
         """Register `conn`, or say why it is refused."""

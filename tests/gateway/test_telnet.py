@@ -177,3 +177,12 @@ async def test_bpq_close_waits_for_the_last_byte_then_only_a_short_margin() -> N
     # The node gets more than two of its 100 ms polls to read the farewell, and no more:
     # not the fixed second that made logging out through a node slow.
     assert BPQ_CLOSE_MARGIN * 0.8 <= gap < BPQ_CLOSE_MARGIN + 0.5
+
+
+def test_a_reload_changes_the_bound_on_logins_in_progress() -> None:
+    import dataclasses
+
+    cfg = TelnetListener(host="127.0.0.1", port=0, max_unauthenticated=5)
+    state = ListenerState(cfg)
+    state.config = dataclasses.replace(cfg, max_unauthenticated=2, name="node1")
+    assert (state.unauthenticated.limit, state.unauthenticated.label) == (2, "node1")
