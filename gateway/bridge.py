@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -47,6 +48,11 @@ CheckCode = Callable[[Callsign, str, str], Awaitable[bool]]
 RADIO_SUFFIX = ".radio"
 TAKEN_OVER = "Logged in again elsewhere; this session ends."
 SERVICE_RETRY = 5.0
+#: Reconnecting a radio user to an external network: first wait, then doubling up to.
+RECONNECT_FIRST = 2.0
+RECONNECT_MAX = 60.0
+#: An ERROR that means the network sent this client away (no reconnecting then).
+_SENT_AWAY = re.compile(r"kill|ban|[kgzd]-?line|quit", re.IGNORECASE)
 #: Mailbox writes in flight at once; past this a sender is asked to try again.
 MAX_PENDING_HOLDS = 256
 
@@ -76,6 +82,7 @@ class RadioSession:
             settings, bridge.clock(), callsign_first=callsign_first, known_callsign=known
         )
         self.irc: IrcLink | None = None
+        self._identity: Identity | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -215,6 +222,7 @@ class RadioSession:
             realname=f"{callsign} ({self.transport.via})",
             caps=chat.CAPS,
         )
+        self._identity = identity
         try:
             conn = await bridge.connector.connect(identity)
         except ConnectError as exc:
@@ -234,13 +242,41 @@ class RadioSession:
         self._do(self.core.chat_started(bridge.clock(), nick, unread, conn.caps))
 
     async def _read_irc(self, conn: IrcLink) -> None:
-        reason = "closed"
+        reason: str | None = None
         while (msg := await conn.read()) is not None:
             if msg.command == "ERROR" and msg.params:
                 reason = msg.params[-1]
             self._do(self.core.irc(msg, self.bridge.clock()))
-        if not self._closing:
-            self._do(self.core.irc_closed(reason, self.bridge.clock()))
+        if self._closing:
+            return
+        if self.bridge.connector.mode == "external" and not _sent_away(reason):
+            log.warning("%s lost the IRC network (%s); reconnecting", self.callsign,
+                        reason or "connection lost")  # fmt: skip
+            self._do(self.core.irc_lost(reason or "connection lost", self.bridge.clock()))
+            self._spawn(self._reconnect())
+        else:
+            self._do(self.core.irc_closed(reason or "closed", self.bridge.clock()))
+
+    async def _reconnect(self) -> None:
+        """Connect again with backoff while the radio user stays; rejoin when back."""
+        assert self._identity is not None
+        delay = RECONNECT_FIRST
+        while not self._closing:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RECONNECT_MAX)
+            try:
+                conn = await self.bridge.connector.connect(self._identity)
+            except ConnectError as exc:
+                log.info("%s: IRC still unreachable (%s)", self.callsign, exc)
+                continue
+            if self._closing:
+                conn.quit("Link lost")
+                return
+            self.irc = conn
+            log.info("%s is back on IRC as %s", self.callsign, conn.nick)
+            self._spawn(self._read_irc(conn))
+            self._do(self.core.irc_back(self.bridge.clock(), conn.nick, conn.caps))
+            return
 
     async def _fetch(self, request: chat.Fetch) -> None:
         callsign = self.callsign
@@ -614,6 +650,11 @@ class Bridge:
         for task in [*self._tasks, *self._holds]:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._holds, return_exceptions=True)
+
+
+def _sent_away(reason: str | None) -> bool:
+    """Whether the network's ERROR says it removed this client on purpose."""
+    return reason is not None and _SENT_AWAY.search(reason) is not None
 
 
 def _third_party_refusal(policy: str, client: Client) -> str | None:

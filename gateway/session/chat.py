@@ -61,6 +61,7 @@ MAX_TYPED_AHEAD = 16
 #: Lines that arrived in the same read past MAX_TYPED_AHEAD are kept up to this.
 MAX_TYPED_HARD = 256
 MORE_PROMPT = "more? (Enter/N) "
+NO_IRC = "Not sent: reconnecting to IRC, try again shortly."
 STOPPED = "(output stopped)"
 #: One refusal notice per IRC sender per this many seconds (third-party rule).
 REFUSAL_INTERVAL = 600.0
@@ -132,6 +133,8 @@ class ChatSession:
         self.channels: dict[str, str] = {}  # folded -> name as the server spells it
         #: Whether the server keeps channel history (CHATHISTORY) for /JOIN and /READ.
         self.history = True
+        #: The IRC link is down and being connected again (external networks).
+        self.irc_down = False
         self.current: str | None = None  # folded
         self.alert = False
         self.stamp = False
@@ -238,6 +241,33 @@ class ChatSession:
     def irc_closed(self, reason: str, now: float) -> list[Action]:
         if self.phase in (Phase.CHAT, Phase.STARTING):
             self._close(f"IRC connection closed ({reason}).", f"IRC closed: {reason}")
+        return self._done(now)
+
+    def irc_lost(self, reason: str, now: float) -> list[Action]:
+        """The network dropped us (not a kill nor a ban); the adapter connects again.
+        One short line says so; commands that need IRC wait for `irc_back`."""
+        self._now = now
+        if self.phase is Phase.CHAT and not self.irc_down:
+            self.irc_down = True
+            self._note(f"IRC network lost ({reason}); reconnecting.")
+            if self._waiting is not None and self._waiting.token:
+                self._waiting = None  # its answer will never come
+            self._run_typed(now)
+        return self._done(now)
+
+    def irc_back(self, now: float, nick: str, caps: frozenset[str] = CAPS) -> list[Action]:
+        """Connected again as `nick`: back in the channels the user was in."""
+        self._now = now
+        if self.phase is Phase.CHAT and self.irc_down:
+            self.irc_down = False
+            self.nick = nick
+            self.history = HISTORY_CAP in caps
+            names = list(self.channels.values())  # kept: the current one stays current
+            for name in names:
+                self._emit(Irc(f"JOIN {name}"))
+            rejoined = f"; rejoining {', '.join(names)}" if names else ""
+            self._note(f"IRC network back{rejoined}.")
+            self._run_typed(now)
         return self._done(now)
 
     def drained(self, now: float) -> list[Action]:
@@ -537,6 +567,9 @@ class ChatSession:
 
     def _ask(self, kind: str, *lines: str, target: str = "") -> None:
         """Send `lines` and collect the answers until the PONG that follows them."""
+        if self.irc_down:
+            self._say(NO_IRC)
+            return
         self._tokens += 1
         token = f"bridge{self._tokens}"
         self._emit(Irc(f"PING :start-{token}"))
@@ -550,6 +583,9 @@ class ChatSession:
         self._waiting = _Waiting(request.what, target=request.channel or "")
 
     def _send_text(self, target: str, text: str) -> None:
+        if self.irc_down:
+            self._say(NO_IRC)
+            return
         # The server cuts the relayed line to fit 512 bytes; our own budget is the same.
         # Nothing is echoed (every byte on air counts); a failure comes back as an error.
         self._emit(Irc(f"PRIVMSG {target} :{text}"))
@@ -583,8 +619,9 @@ class ChatSession:
             self._message(msg, source, now)
         elif cmd == "JOIN" and msg.params:
             if mine:
+                if fold(msg.params[0]) not in self.channels:  # a rejoin keeps the current
+                    self.current = fold(msg.params[0])
                 self.channels[fold(msg.params[0])] = msg.params[0]
-                self.current = fold(msg.params[0])
             elif self.alert:
                 self._chat(msg.params[0], f"* {who(source)} joined {msg.params[0]}", current=True)
         elif cmd in ("PART", "KICK") and msg.params:

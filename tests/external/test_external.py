@@ -164,3 +164,36 @@ async def test_two_gateways_on_two_linked_inspircd(
     await watcher.close()
     assert await gw_a.stop() == 0
     assert await gw_b.stop() == 0
+
+
+async def test_a_network_outage_is_one_line_and_the_session_goes_on(
+    tmp_path: Path, spawn_gateway: Spawn, started: list[peers.IrcPeer]
+) -> None:
+    peer = peers.ngircd(tmp_path / "ircd")
+    started.append(peer)
+    await peer.start()
+    gw, bpq, totp = await gateway_on(spawn_gateway, tmp_path / "gw", peer, "N0TEST")
+    ham = await radio_login(bpq, "N0TEST-5", totp.at(int(time.time() // 30) * 30))
+    ham.send(b"/j #test\r")
+    assert (await ham.expect("\r\n")).startswith(b"Joined #test")
+
+    await peer.stop()  # the network goes away without a word
+    assert await ham.expect("\r\n") == b"IRC network lost (connection lost); reconnecting.\r\n"
+    ham.send(b"anyone?\r")
+    await ham.expect("Not sent: reconnecting to IRC, try again shortly.\r\n")
+    ham.send(b"/info\r")  # the session itself goes on
+    await ham.expect("N0TEST-5")
+    await peer.start()
+    await ham.expect("IRC network back; rejoining #test.\r\n")
+
+    alice = await irc_user(peer, "alice", "#test")
+    ham.send(b"back on the air\r")
+    msg = await alice.expect("PRIVMSG")
+    assert msg.source is not None and msg.source.startswith("N0TEST-5!")
+    assert msg.params == ("#test", "back on the air")
+    await alice.send("PRIVMSG #test :welcome back")
+    await ham.expect("alice: welcome back\r\n")
+    ham.send(b"/b\r")
+    await ham.expect_close()
+    await alice.close()
+    assert await gw.stop() == 0

@@ -534,3 +534,28 @@ def test_lines_typed_during_a_listing_run_when_its_last_page_is_shown() -> None:
     h.text_after_drain()
     h.type("")  # Enter at more?: the last page, then the waiting line runs
     assert "WHO #a" in h.irc
+
+
+def test_network_lost_and_back_rejoins_and_keeps_the_current_channel() -> None:
+    h = Harness().login()
+    joined(h, "#a")
+    joined(h, "#b")
+    h.type("/c #a")
+    h.text()
+    h.run(h.core.irc_lost("Connection reset", h.now))
+    assert h.text() == "IRC network lost (Connection reset); reconnecting.\n"
+    h.run(h.core.irc_lost("again", h.now))  # told once
+    assert h.text() == ""
+    h.type("still here?")
+    h.type("/who")
+    assert h.text() == 2 * "Not sent: reconnecting to IRC, try again shortly.\n"
+    assert h.irc == []
+    h.type("/info")  # what needs no IRC still answers
+    assert "N0TEST-5" in h.text()
+    h.run(h.core.irc_back(h.now, "N0TEST-5"))
+    assert h.irc == ["JOIN #a", "JOIN #b"]
+    assert h.text() == "IRC network back; rejoining #a, #b.\n"
+    h.server(":N0TEST-5!n0test@bpq.radio JOIN #a", ":N0TEST-5!n0test@bpq.radio JOIN #b")
+    h.irc.clear()
+    h.type("on the air again")
+    assert h.irc == ["PRIVMSG #a :on the air again"]  # #a is still the current channel
