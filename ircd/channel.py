@@ -11,6 +11,7 @@ from ircd.chanlists import ChannelLists
 
 if TYPE_CHECKING:
     from ircd.client import Client
+    from ircd.output import FanoutGroup
 
 #: Membership modes, highest first, and their NAMES/WHO prefixes (ISUPPORT PREFIX).
 STATUS_MODES: Final = "ov"
@@ -51,6 +52,7 @@ class Channel:
         "metadata",
         "modes",
         "name",
+        "plan",
         "topic",
         "topic_at",
         "topic_by",
@@ -61,6 +63,8 @@ class Channel:
         self.folded = folded
         self.created = created
         self.members: dict[Client, str] = {}
+        #: Members grouped for fan-out (`ircd.output.fanout_plan`); None: to be rebuilt.
+        self.plan: tuple[FanoutGroup, ...] | None = None
         self.modes: set[str] = {"n", "t"}
         self.key: str | None = None
         self.limit: int | None = None

@@ -200,6 +200,8 @@ class Client:
     def update_tag_mode(self) -> None:
         """Recompute `tag_mode` after `caps` changed (read on every fan-out)."""
         caps = self.caps
+        for channel in self.channels.values():
+            channel.plan = None  # its fan-out groups members by tag mode
         self.tag_mode = (
             (TAGS_MESSAGE if "message-tags" in caps else 0)
             | (TAGS_TIME if "server-time" in caps else 0)

@@ -52,13 +52,18 @@ class _State:
         dirty, self.dirty = self.dirty, []
         # `IrcConnection.flush` inlined: this runs once per recipient per pass.
         for connection in dirty:
+            connection.__dict__.pop("write", None)  # writes go through the method again
             out = connection._out
             if not out:
                 continue
             data = out[0] if len(out) == 1 else b"".join(out)
             out.clear()
             transport = connection._transport
-            if not connection._closing and transport is not None:
+            if connection._closing or transport is None:
+                continue
+            if len(data) > connection._room:
+                connection.pause_writing()  # the same "SendQ exceeded" as the transport's
+            else:
                 transport.write(data)
 
 
@@ -111,7 +116,7 @@ class IrcConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
-        self._out.clear()
+        self._drop_output()
         if self._client is not None:
             reason = "Connection closed" if exc is None else f"Read error: {type(exc).__name__}"
             self._state.server.disconnect(self._client, reason)
@@ -124,7 +129,7 @@ class IrcConnection(asyncio.Protocol):
         # the server from here, schedule it.
         if not self._closing:
             self._closing = True
-            self._out.clear()  # nothing more is queued for a connection that is going
+            self._drop_output()  # nothing more is queued for a connection that is going
             asyncio.get_running_loop().call_soon(self._abort, "SendQ exceeded")
 
     def resume_writing(self) -> None:
@@ -132,7 +137,7 @@ class IrcConnection(asyncio.Protocol):
 
     def _abort(self, reason: str) -> None:
         self._closing = True
-        self._out.clear()
+        self._drop_output()
         if self._client is not None:
             self._state.server.disconnect(self._client, reason)
         if self._transport is not None:
@@ -141,30 +146,41 @@ class IrcConnection(asyncio.Protocol):
     # -- Sink ------------------------------------------------------------------------
 
     def write(self, data: bytes) -> None:
-        # The hot path of fan-out (once per delivery): the checks that cannot change
-        # within a loop pass are made at the first write of the pass only.
-        out = self._out
-        if not out:
-            if self._closing or self._transport is None:
-                return
-            state = self._state  # the first write this pass joins the dirty list
-            state.dirty.append(self)
-            if not state.flush_scheduled:
-                state.flush_scheduled = True
-                # Two hops: the flush runs after the loop's next poll for input, so lines
-                # read meanwhile go out in the same send() (fewer system calls per
-                # delivery under steady load, measured in docs/PERFORMANCE.md).
-                loop = asyncio.get_running_loop()
-                loop.call_soon(loop.call_soon, state.flush)
-            # The transport's buffer only grows when we flush: its size now holds all pass.
-            self._room = self._sendq - self._transport.get_write_buffer_size()
-        out.append(data)
-        self._room -= len(data)
-        if self._room < 0:
+        """Queue `data` for the flush at the end of this loop pass.
+
+        This method takes the first write of a pass only: it joins the dirty list, and
+        then the instance attribute `write` is the list's own `append` until the flush
+        (`_State.flush` deletes it). Fan-out calls `sink.write` once per delivery, and a
+        C call there instead of a Python one is most of what a delivery costs in
+        Python. What the pass may queue (SendQ) is checked here and again at the flush.
+        """
+        if self._closing or self._transport is None:
+            return
+        state = self._state
+        state.dirty.append(self)
+        if not state.flush_scheduled:
+            state.flush_scheduled = True
+            # Two hops: the flush runs after the loop's next poll for input, so lines
+            # read meanwhile go out in the same send() (fewer system calls per
+            # delivery under steady load, measured in docs/PERFORMANCE.md).
+            loop = asyncio.get_running_loop()
+            loop.call_soon(loop.call_soon, state.flush)
+        # The transport's buffer only grows when we flush: its size now holds all pass.
+        self._room = self._sendq - self._transport.get_write_buffer_size()
+        if len(data) > self._room:
             self.pause_writing()  # the same "SendQ exceeded" as the transport's own limit
+            return
+        out = self._out
+        out.append(data)
+        self.write = out.append  # type: ignore[method-assign]
+
+    def _drop_output(self) -> None:
+        self.__dict__.pop("write", None)
+        self._out.clear()
 
     def flush(self) -> None:
         """Hand what was written since the last pass to the transport, in one write."""
+        self.__dict__.pop("write", None)
         if not self._out:
             return
         data = self._out[0] if len(self._out) == 1 else b"".join(self._out)

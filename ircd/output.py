@@ -7,11 +7,14 @@ per message however many recipients there are.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Final
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from ircd.client import TAGS_ACCOUNT, TAGS_MESSAGE, TAGS_TIME
 from ircd.protocol import Message
+
+if TYPE_CHECKING:
+    from ircd.client import Client, Sink
 
 #: Tags a client without message-tags may still get: label and batch are only ever
 #: added for clients that asked for them.
@@ -50,3 +53,30 @@ def encode(msg: Message, tag_mode: int, timestamp: Callable[[], str]) -> bytes:
     if tags is not msg.tags:
         msg = msg.with_tags(tags)
     return msg.to_bytes()
+
+
+class FanoutGroup(NamedTuple):
+    """The members of one tag mode: their sinks, and where each client's sink is."""
+
+    mode: int
+    sinks: list[Sink]
+    index: dict[Client, int]
+
+
+def fanout_plan(members: Iterable[Client]) -> tuple[FanoutGroup, ...]:
+    """A channel's members grouped by tag mode, closed clients left out.
+
+    Kept on the channel until its membership, or a member's capabilities or liveness,
+    changes (`Channel.plan`): a message to the channel then costs one serialization
+    per group and one `sink.write` per member, with no per-member checks.
+    """
+    groups: dict[int, FanoutGroup] = {}
+    for client in members:
+        if client.closed:
+            continue
+        group = groups.get(client.tag_mode)
+        if group is None:
+            group = groups[client.tag_mode] = FanoutGroup(client.tag_mode, [], {})
+        group.index[client] = len(group.sinks)
+        group.sinks.append(client.sink)
+    return tuple(groups.values())

@@ -125,15 +125,18 @@ def _deliver_one(
                     rb.numeric(n.ERR_CANNOTSENDTOCHAN, channel.name, reason)
                 return
         out = _outgoing(server, client, command, statuses + channel.name, text, client_tags)
-        recipients: Iterable[Client] = channel.members  # the common case: no copy, no generator
-        if statuses:
-            # STATUSMSG: to members holding the lowest named status or better.
-            lowest = max(STATUS_MODES.index(_PREFIX_TO_MODE[p]) for p in statuses)
-            allowed = STATUS_MODES[: lowest + 1]
-            recipients = (c for c, s in channel.members.items() if any(m in s for m in allowed))
-        if command == "TAGMSG":
-            recipients = (c for c in recipients if "message-tags" in c.caps)
-        server.fanout(recipients, out, exclude=client)
+        if not statuses and command != "TAGMSG":
+            server.fanout_channel(channel, out, exclude=client)  # the common case
+        else:
+            recipients: Iterable[Client] = channel.members
+            if statuses:
+                # STATUSMSG: to members holding the lowest named status or better.
+                lowest = max(STATUS_MODES.index(_PREFIX_TO_MODE[p]) for p in statuses)
+                allowed = STATUS_MODES[: lowest + 1]
+                recipients = (c for c, s in channel.members.items() if any(m in s for m in allowed))
+            if command == "TAGMSG":
+                recipients = (c for c in recipients if "message-tags" in c.caps)
+            server.fanout(recipients, out, exclude=client)
         if command != "TAGMSG" and not statuses:
             _remember(server, channel.folded, out)
     else:
