@@ -237,6 +237,9 @@ class MqttConfig:
     #: Chat relayed to or from the air: off, metadata (no text) or text.
     messages: str = "off"
     bulletins: tuple[BulletinFeed, ...] = ()
+    #: Publish Home Assistant discovery messages (retained) under `discovery_prefix`.
+    home_assistant: bool = False
+    discovery_prefix: str = "homeassistant"
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,7 +316,7 @@ _EXTERNAL = frozenset(
 _EXTERNAL_ALSO = frozenset({"network", "server_name"})
 _MQTT = frozenset(
     {"host", "port", "tls", "username", "password", "prefix", "qos", "queue", "messages",
-     "bulletins"}
+     "bulletins", "home_assistant", "discovery_prefix"}
 )  # fmt: skip
 _FEED = frozenset({"topic", "channel", "nick", "max_length", "min_interval", "on_air"})
 _MAILBOX = frozenset({"max_messages", "max_age"})
@@ -496,8 +499,10 @@ def _bridge(b: Section) -> BridgeConfig:
 def _mqtt(m: Section) -> MqttConfig:
     d = MqttConfig()
     prefix = m.string("prefix", d.prefix)
-    if not _TOPIC_PART.fullmatch(prefix):
-        m.problem("prefix", f'expected letters, digits, "-", "_" and "/", got "{prefix}"')
+    discovery_prefix = m.string("discovery_prefix", d.discovery_prefix)
+    for key, value in (("prefix", prefix), ("discovery_prefix", discovery_prefix)):
+        if not _TOPIC_PART.fullmatch(value):
+            m.problem(key, f'expected letters, digits, "-", "_" and "/", got "{value}"')
     feeds: list[BulletinFeed] = []
     for key, item in m.items("bulletins"):
         f = Section(m.reader, item, key, _FEED)
@@ -532,6 +537,8 @@ def _mqtt(m: Section) -> MqttConfig:
         queue=m.integer("queue", d.queue, 10, 1_000_000),
         messages=m.choice("messages", d.messages, MQTT_MESSAGES),
         bulletins=tuple(feeds),
+        home_assistant=m.boolean("home_assistant", d.home_assistant),
+        discovery_prefix=discovery_prefix,
     )
 
 

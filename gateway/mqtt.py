@@ -2,9 +2,11 @@
 
 Events go to `<prefix>/<gateway>/<kind>` as JSON (QoS from the config). A retained
 `<prefix>/<gateway>/status` says `online`, and the broker's last will says `offline`
-when the gateway vanishes. While the broker is away, events wait in a bounded queue
-(the oldest are dropped first and counted; the count is published as `dropped` when
-the link is back), and the link retries with backoff (1 s, doubling, up to a minute).
+when the gateway vanishes. With `home_assistant: true`, retained discovery messages
+(gateway/hadiscovery.py) make the gateway a Home Assistant device on each connect.
+While the broker is away, events wait in a bounded queue (the oldest are dropped first
+and counted; the count is published as `dropped` when the link is back), and the link
+retries with backoff (1 s, doubling, up to a minute).
 Nothing here is awaited by a session: `Events` listeners only append to the queue.
 
 Bulletins: each configured topic is posted in its channel by a named pseudo-user (an
@@ -27,6 +29,7 @@ import aiomqtt
 
 from gateway.config import BulletinFeed, MqttConfig
 from gateway.events import Event, Events
+from gateway.hadiscovery import discovery
 from gateway.irclink import ConnectError, Connector, Identity, IrcLink
 from gateway.session.render import to_ascii
 
@@ -50,6 +53,7 @@ class MqttLink:
     ) -> None:
         self.config = config
         self.base = f"{config.prefix}/{gateway_name}"
+        self.name = gateway_name
         self._events = events
         self._connector = connector
         self._clock = clock
@@ -118,6 +122,9 @@ class MqttLink:
                     log.info("MQTT: connected to %s:%d", cfg.host, cfg.port)
                     backoff = BACKOFF_INITIAL
                     await client.publish(f"{self.base}/status", b"online", qos=1, retain=True)
+                    if cfg.home_assistant:
+                        for topic, body in discovery(self.base, self.name, cfg.discovery_prefix):
+                            await client.publish(topic, body, qos=1, retain=True)
                     for feed in cfg.bulletins:
                         await client.subscribe(feed.topic, qos=cfg.qos)
                     self.connected.set()

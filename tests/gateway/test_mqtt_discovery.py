@@ -1,0 +1,95 @@
+"""Home Assistant discovery with a real Mosquitto: the retained device and entities."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import aiomqtt
+import pytest
+
+from gateway.config import ConfigError, load_config
+from gateway.hadiscovery import discovery, object_id
+from tests.gateway.support import GatewayProcess, enroll, free_port
+from tests.gateway.test_bridge_e2e import radio_login
+from tests.gateway.test_mqtt_e2e import TIMEOUT, Broker, broker, subscriber
+
+__all__ = ["broker"]  # the fixture, shared
+Spawn = Callable[[Path], GatewayProcess]
+
+
+def test_discovery_messages_are_valid_and_name_the_event_topics() -> None:
+    msgs = dict(discovery("pgw/N0GW-10", "N0GW-10", "ha"))
+    online = json.loads(msgs["ha/binary_sensor/packetgw_n0gw-10_online/config"])
+    assert online["state_topic"] == "pgw/N0GW-10/status"
+    assert (online["payload_on"], online["payload_off"]) == ("online", "offline")
+    login = json.loads(msgs["ha/sensor/packetgw_n0gw-10_login/config"])
+    assert login["state_topic"] == "pgw/N0GW-10/login"
+    assert login["value_template"] == "{{ value_json.callsign }}"
+    assert login["device"] == online["device"]  # one device, several entities
+    ids = [json.loads(body)["unique_id"] for body in msgs.values()]
+    assert len(set(ids)) == len(ids) == 8
+    assert object_id("a/b c", "x") == "packetgw_a_b_c_x"
+
+
+def test_config_turns_discovery_on(tmp_path: Path) -> None:
+    path = tmp_path / "gateway.yaml"
+    path.write_text("mqtt: {home_assistant: true, discovery_prefix: ha/test}\n")
+    mqtt = load_config(path).mqtt
+    assert mqtt is not None and mqtt.home_assistant and mqtt.discovery_prefix == "ha/test"
+    path.write_text("mqtt: {discovery_prefix: 'a b'}\n")
+    with pytest.raises(ConfigError, match="discovery_prefix"):
+        load_config(path)
+
+
+@pytest.mark.slow
+async def test_home_assistant_sees_the_gateway_and_its_logins(
+    tmp_path: Path, broker: Broker, spawn_gateway: Spawn
+) -> None:
+    bpq, irc = free_port(), free_port()
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        f"data_dir: {tmp_path / 'data'}\ncallsign: N0GW-10\n"
+        f"irc:\n  listen: [{{host: 127.0.0.1, port: {irc}}}]\n"
+        "telnet:\n  listen:\n"
+        f"    - {{name: node1, host: 127.0.0.1, port: {bpq}, bpq: true,"
+        " bytes_per_second: 1000000, packet_bytes: 4096}\n"
+        f"mqtt: {{port: {broker.port}, prefix: test, home_assistant: true}}\n"
+    )
+    totp = enroll(config, "N0TEST")
+    sub = await subscriber(broker.port)
+    await sub.subscribe("homeassistant/#", qos=1)
+    gw = spawn_gateway(config)
+    await gw.start()
+    seen: dict[str, dict] = {}
+    async with asyncio.timeout(TIMEOUT):
+        async for message in sub.messages:
+            if message.topic.matches("homeassistant/#"):
+                seen[str(message.topic)] = json.loads(bytes(message.payload))  # type: ignore[arg-type]
+            if len(seen) == 8:
+                break
+    login = seen["homeassistant/sensor/packetgw_n0gw-10_login/config"]
+    assert login["availability_topic"] == "test/N0GW-10/status"
+
+    ham = await radio_login(bpq, "N0TEST", totp.now())
+    async with asyncio.timeout(TIMEOUT):  # what that entity reads arrives on its topic
+        async for message in sub.messages:
+            if message.topic.matches(login["state_topic"]):
+                assert json.loads(bytes(message.payload))["callsign"] == "N0TEST"  # type: ignore[arg-type]
+                break
+    ham.send(b"/b\r")
+    await ham.expect_close()
+    await sub.__aexit__(None, None, None)
+
+    # Retained: a Home Assistant that starts later still finds the device.
+    late = aiomqtt.Client("127.0.0.1", broker.port)
+    async with late:
+        await late.subscribe("homeassistant/binary_sensor/#")
+        async with asyncio.timeout(TIMEOUT):
+            async for message in late.messages:
+                assert message.retain
+                assert json.loads(bytes(message.payload))["name"] == "Online"  # type: ignore[arg-type]
+                break
+    assert await gw.stop() == 0
