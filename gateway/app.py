@@ -159,7 +159,9 @@ class Gateway:
             hooks=self.nicks,
             ban_store=StoreBanStore(self.store),
             control=Control(rehash=self._rehash_from_irc, die=self.request_stop),
-            accounts=TotpAccounts(self._check_callsign_code),
+            accounts=TotpAccounts(
+                self._check_callsign_code, self.store, lambda: self.config.auth.source, self.clock
+            ),
         )
         try:
             await self.irc.start()

@@ -1,4 +1,4 @@
-"""The `gateway` command: run, check-config, enroll, users, revoke, unlock.
+"""The `gateway` command: run, check-config, enroll, users, revoke, unlock, certfp, apppass.
 
 The only module that turns errors into exit codes. Every command that touches the
 store checks the data directory's permissions first and runs with umask 077.
@@ -20,11 +20,12 @@ from pathlib import Path
 
 import segno
 
-from gateway import admin, audit
+from gateway import admin, audit, credcli
 from gateway.app import PID_FILE, TRANSMIT_SETTING, Gateway
 from gateway.auth import penalties, totp
 from gateway.callsign import parse_base_callsign
 from gateway.config import Config, ConfigError, default_config, load_config
+from gateway.credentials import CredentialError
 from gateway.private_files import UnsafePathError, write_private_file
 from gateway.store import Store, StoreError
 from ircd.net import run
@@ -49,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_ERROR
-    except (CliError, StoreError, UnsafePathError) as exc:
+    except (CliError, CredentialError, StoreError, UnsafePathError) as exc:
         print(f"gateway: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -99,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
         help="how far back: 30m, 12h, 7d, or a date YYYY-MM-DD (default 7d)",
     )  # fmt: skip
     add("hash-password", _hash_password, "print an Argon2id hash for irc.opers[].password_hash")
+    credcli.register(add, lambda args: Store.open(_config(args)), _record)
     return parser
 
 

@@ -9,18 +9,27 @@
 - `TotpAccounts` (Accounts): SASL PLAIN with the callsign as account and a current TOTP
   code as password, through the same single-use, penalised check as a radio login; its
   penalties are keyed by the client's address (`irc:sasl:ip:ADDR`), as on a direct
-  telnet listener, so one guesser does not lock every SASL user out.
+  telnet listener, so one guesser does not lock every SASL user out. With the store,
+  also an application password (PLAIN) or a bound certificate (EXTERNAL), which
+  survive reconnects (`gateway/credentials.py`).
 - `StoreBanStore` (BanStore): K/G/Z-lines kept in the gateway's SQLite store.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+import secrets
+import time
 from collections.abc import Awaitable, Callable
 
+from gateway import credentials
+from gateway.auth import penalties
 from gateway.callsign import is_base_callsign, parse_base_callsign
+from gateway.config import SourcePenaltyConfig
 from gateway.store import AsyncStore, Store
 from ircd.client import Client
+from ircd.passwords import hash_password
 from ircd.xlines import XLine
 
 #: The callsign part of a nick: letters and digits up to the first other character,
@@ -60,20 +69,62 @@ CheckCode = Callable[[str, str, str], Awaitable[bool]]
 
 
 class TotpAccounts:
-    """SASL accounts are enrolled callsigns; the password is a fresh TOTP code."""
+    """SASL accounts are enrolled callsigns; the password is a fresh TOTP code, or (with
+    `store`) an application password; a bound certificate logs in by EXTERNAL."""
 
-    def __init__(self, check_code: CheckCode) -> None:
+    def __init__(
+        self,
+        check_code: CheckCode,
+        store: AsyncStore | None = None,
+        source_penalty: Callable[[], SourcePenaltyConfig] = SourcePenaltyConfig,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._check_code = check_code
+        self._store = store
+        self._source_penalty = source_penalty
+        self._clock = clock
+        self._decoy: str | None = None  # an Argon2id hash to check when there is none
 
     async def check_password(self, account: str, password: str, address: str) -> str | None:
         call = parse_base_callsign(account)
         if call is None:
             return None
         source = sasl_source(address)
-        return call if await self._check_code(call, password.strip(), source) else None
+        password = password.strip()
+        if self._store is not None and credentials.APP_PASSWORD.fullmatch(password):
+            return call if await self._check_app_password(call, password, source) else None
+        return call if await self._check_code(call, password, source) else None
+
+    async def _check_app_password(self, call: str, password: str, source: str) -> bool:
+        # 100 random bits: no guessing budget needed, but a source that fails is
+        # penalised like a wrong code, so Argon2id checks cannot be had for free.
+        assert self._store is not None
+        cfg, now = self._source_penalty(), self._clock()
+        until = await self._store.call(Store.source_until, source)
+        if penalties.source_blocked(until, now, cfg):
+            return False
+        hashes = await self._store.call(credentials.app_password_hashes, call)
+        if self._decoy is None:
+            self._decoy = await asyncio.to_thread(hash_password, secrets.token_hex(16))
+        number = await asyncio.to_thread(
+            credentials.verify_app_password, hashes, password, self._decoy
+        )
+        if number is None:
+            await self._store.call(_penalise, source, now, cfg)
+            return False
+        await self._store.call(credentials.app_password_used, number, now)
+        return True
 
     async def account_for_certfp(self, certfp: str) -> str | None:
-        return None
+        if self._store is None:
+            return None
+        return await self._store.call(credentials.account_for_certfp, certfp, self._clock())
+
+
+def _penalise(store: Store, source: str, now: float, cfg: SourcePenaltyConfig) -> None:
+    with store.transaction():
+        until = penalties.source_after_failure(store.source_until(source), now, cfg)
+        store.set_source_until(source, until, now, cfg.max_entries)
 
 
 def sasl_source(address: str) -> str:

@@ -120,6 +120,23 @@ CREATE TABLE IF NOT EXISTS audit (
     action TEXT NOT NULL,
     result TEXT NOT NULL
 );
+-- Credentials for ordinary IRC clients (gateway/credentials.py), never for the air.
+CREATE TABLE IF NOT EXISTS certfps (
+    fp        TEXT PRIMARY KEY,      -- SHA-256 of the DER certificate, lower-case hex
+    callsign  TEXT NOT NULL,
+    label     TEXT NOT NULL,
+    added     REAL NOT NULL,
+    last_used REAL
+);
+CREATE TABLE IF NOT EXISTS app_passwords (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    callsign  TEXT NOT NULL,
+    label     TEXT NOT NULL,
+    hash      TEXT NOT NULL,         -- Argon2id of the password, never the password
+    added     REAL NOT NULL,
+    last_used REAL
+);
+CREATE INDEX IF NOT EXISTS app_passwords_callsign ON app_passwords (callsign);
 CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
 CREATE INDEX IF NOT EXISTS archive_at ON archive (at);
 CREATE INDEX IF NOT EXISTS mailbox_at ON mailbox (at);
@@ -309,7 +326,8 @@ class Store:
 
     def delete_user(self, callsign: str) -> bool:
         cur = self._conn.execute("DELETE FROM users WHERE callsign = ?", (callsign,))
-        self._conn.execute("DELETE FROM familiar_sources WHERE callsign = ?", (callsign,))
+        for table in ("familiar_sources", "certfps", "app_passwords"):
+            self._conn.execute(f"DELETE FROM {table} WHERE callsign = ?", (callsign,))  # noqa: S608
         return cur.rowcount > 0
 
     def record_login(self, callsign: str, step: int, now: float, source: str) -> None:

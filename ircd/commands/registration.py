@@ -53,13 +53,23 @@ def sasl_offered(server: Server) -> bool:
     return server.accounts is not None and server.config.sasl
 
 
-def offered_caps(server: Server) -> dict[str, str]:
-    """Capability -> value (shown to CAP LS 302 clients) for this server."""
+def sasl_mechanisms(server: Server, client: Client | None = None) -> tuple[str, ...]:
+    """PLAIN, and EXTERNAL where a certificate can match: for `client`, when it sent one
+    (the listener verified it); for the server, when a listener asks for them."""
+    if client is not None:
+        external = client.certfp is not None
+    else:
+        external = any(lst.tls is not None and lst.tls.client_ca for lst in server.config.listen)
+    return ("PLAIN", "EXTERNAL") if external else ("PLAIN",)
+
+
+def offered_caps(server: Server, client: Client | None = None) -> dict[str, str]:
+    """Capability -> value (shown to CAP LS 302 clients) for this server (or `client`)."""
     caps = dict.fromkeys(SUPPORTED_CAPS, "")
     caps[MULTILINE] = MULTILINE_VALUE
     caps[METADATA] = METADATA_VALUE
     if sasl_offered(server):
-        caps["sasl"] = "PLAIN,EXTERNAL"
+        caps["sasl"] = ",".join(sasl_mechanisms(server, client))
     return caps
 
 
@@ -207,7 +217,7 @@ def cap(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pendin
             client.caps.add("cap-notify")  # implied by CAP LS 302
         if not client.registered:
             client.cap_negotiating = True
-        offered = offered_caps(server)
+        offered = offered_caps(server, client)
         if client.cap_version >= 302:
             names = [f"{k}={v}" if v else k for k, v in sorted(offered.items())]
         else:

@@ -15,7 +15,7 @@ import logging
 from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
-from ircd.commands.registration import sasl_offered
+from ircd.commands.registration import sasl_mechanisms, sasl_offered
 from ircd.nickclaim import recover_wanted
 from ircd.notify import set_account
 from ircd.protocol import Message
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ircd.sasl")
 
-MECHANISMS: Final = ("PLAIN", "EXTERNAL")
 #: Bytes of one AUTHENTICATE chunk; a shorter chunk (or "+") ends the message.
 CHUNK: Final = 400
 #: Most bytes of base64 accepted for one message.
@@ -67,8 +66,9 @@ def authenticate(server: Server, client: Client, msg: Message, rb: ReplyBuffer) 
     state = client.sasl
     if state is None:
         mechanism = arg.upper()
-        if mechanism not in MECHANISMS or (mechanism == "EXTERNAL" and client.certfp is None):
-            rb.numeric(n.RPL_SASLMECHS, ",".join(MECHANISMS), "are available SASL mechanisms")
+        mechanisms = sasl_mechanisms(server, client)
+        if mechanism not in mechanisms:
+            rb.numeric(n.RPL_SASLMECHS, ",".join(mechanisms), "are available SASL mechanisms")
             _fail(server, client, rb)
             return None
         client.sasl = SaslState(mechanism)

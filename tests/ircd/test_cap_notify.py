@@ -45,7 +45,7 @@ def test_reload_without_sasl_sends_del_then_new(make_harness) -> None:
     a.send("AUTHENTICATE PLAIN")
     assert a.commands() == ["904"]
     h.server.reload(config)
-    assert cap_lines(a) == [("NEW", "sasl=PLAIN,EXTERNAL")]  # 302: with its value
+    assert cap_lines(a) == [("NEW", "sasl=PLAIN")]  # 302: with its value
     assert cap_lines(c) == [("NEW", "sasl")]
     assert b.take() == []
 
@@ -63,7 +63,7 @@ def test_accounts_coming_and_going(make_harness) -> None:
     a.send("CAP LS 302", "CAP END", "NICK a", "USER a 0 * :a")
     a.take()
     h.server.set_accounts(FakeAccounts())
-    assert cap_lines(a) == [("NEW", "sasl=PLAIN,EXTERNAL")]
+    assert cap_lines(a) == [("NEW", "sasl=PLAIN")]
     a.send("CAP REQ :sasl")
     a.take()
     h.server.set_accounts(None)

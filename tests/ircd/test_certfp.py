@@ -64,7 +64,9 @@ async def test_trusted_certificate_gives_certfp_and_sasl_external(pki, live_clie
     try:
         [(_, port)] = irc.addresses
         c = await live_client(port, ssl_context=client_context(pki, "trusted"))
-        await c.send("CAP LS 302", "CAP REQ :sasl", "NICK k1abc", "USER k1abc 0 * :r")
+        await c.send("CAP LS 302")
+        assert "sasl=PLAIN,EXTERNAL" in (await c.expect("CAP")).params[-1].split()
+        await c.send("CAP REQ :sasl", "NICK k1abc", "USER k1abc 0 * :r")
         await c.send("AUTHENTICATE EXTERNAL")
         assert (await c.expect("AUTHENTICATE")).params == ("+",)
         await c.send("AUTHENTICATE +")
@@ -83,7 +85,12 @@ async def test_no_certificate_is_fine(pki, live_client) -> None:
     irc = await start(pki, client_ca=True)
     try:
         [(_, port)] = irc.addresses
-        c = await (await live_client(port, ssl_context=client_context(pki, None))).register("anon")
+        c = await live_client(port, ssl_context=client_context(pki, None))
+        await c.send("CAP LS 302")
+        # EXTERNAL is offered only where a certificate can match: this client sent none.
+        assert "sasl=PLAIN" in (await c.expect("CAP")).params[-1].split()
+        await c.send("CAP END")
+        await c.register("anon")
         user = irc.server.find_nick("anon")
         assert user is not None and user.certfp is None
         await c.close()
