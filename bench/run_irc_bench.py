@@ -14,6 +14,11 @@ time is read from /proc, so the figures per delivery do not depend on the genera
 
     apt-get install -y ngircd inspircd
     .venv/bin/python bench/run_irc_bench.py [--runs 3] [--servers ours,ngircd,inspircd]
+    .venv/bin/python bench/run_irc_bench.py --loads windowed,burst   # issue 9's two loads
+
+`--loads` measures named loads in one session, interleaved (run 1: each load on each
+server, then run 2, ...), and ends with one table per load and the verdict of issue 9:
+ours at or below the best peer under every load.
 
 `--client-python` picks the interpreter of the generator (one with uvloop is cheaper).
 """
@@ -237,18 +242,32 @@ def parse_concurrency(text: str) -> Callable[[str], int]:
     return lambda server: overrides.get(server, default)
 
 
+@dataclass(frozen=True)
+class Load:
+    """Clients in the channel and messages in flight: what makes one load."""
+
+    name: str
+    clients: int
+    window: int
+
+
+#: Issue 9's two loads: a steady window where each pass carries a few messages, and a
+#: burst where the senders run far ahead of the readers.
+LOADS = {"windowed": Load("windowed", 200, 50), "burst": Load("burst", 500, 10_000)}
+
+
 def run_fanout(
-    args: argparse.Namespace, pid: int, port: int, concurrency: int
+    args: argparse.Namespace, pid: int, port: int, concurrency: int, load: Load
 ) -> dict[str, object]:
     command = [
         args.client_python,
         str(FANOUT),
         f"--port={port}",
         f"--pid={pid}",
-        f"--clients={args.clients}",
+        f"--clients={load.clients}",
         f"--senders={args.senders}",
         f"--messages={args.messages}",
-        f"--window={args.window}",
+        f"--window={load.window}",
         f"--idle={args.idle}",
         f"--reg-concurrency={concurrency}",
     ]
@@ -317,6 +336,19 @@ def table(results: dict[str, list[dict[str, object]]], phases: set[str]) -> str:
     return "\n".join(lines)
 
 
+def versus_best_peer(results: dict[str, list[dict[str, object]]]) -> str:
+    """Issue 9's verdict for one load: ours against the best peer, by median CPU per delivery."""
+    key = "server_cpu_us_per_delivery"
+    medians = {n: statistics.median(float(r[key]) for r in rs) for n, rs in results.items()}  # type: ignore[arg-type]
+    peers = {n: v for n, v in medians.items() if not n.startswith("ours")}
+    if "ours" not in medians or not peers:
+        return "  (needs ours and at least one peer)"
+    best = min(peers, key=peers.__getitem__)
+    ours, theirs = medians["ours"], peers[best]
+    ok = "met" if ours <= theirs else "NOT met"
+    return f"  ours {ours:.3f} us, best peer {best} {theirs:.3f} us ({ours / theirs:.2f} x): {ok}"
+
+
 def verdict(ours: list[dict[str, object]], phases: set[str]) -> str:
     def med(key: str) -> float:
         return statistics.median(float(r[key]) for r in ours)  # type: ignore[arg-type]
@@ -365,6 +397,11 @@ def main() -> None:
         " e.g. a `git archive` of one commit while ircd/ is being edited",
     )
     parser.add_argument("--client-python", default=sys.executable, help="runs irc_fanout.py")
+    parser.add_argument(
+        "--loads",
+        help=f"comma-separated named loads ({', '.join(LOADS)}) measured in one session; "
+        "they set --clients and --window",
+    )
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="do not use taskset")
     parser.add_argument("--json", type=Path, help="also write every raw result here")
     args = parser.parse_args()
@@ -387,28 +424,44 @@ def main() -> None:
         if problem:
             parser.error(f"{name}: {problem}")
 
+    if args.loads:
+        unknown = [x for x in args.loads.split(",") if x not in LOADS]
+        if unknown:
+            parser.error(f"unknown load {unknown[0]!r}; known: {', '.join(LOADS)}")
+        loads = [LOADS[x] for x in args.loads.split(",")]
+    else:
+        loads = [Load("custom", args.clients, args.window)]
+
     reg_concurrency = parse_concurrency(args.reg_concurrency)
-    results: dict[str, list[dict[str, object]]] = {n: [] for n in names}
+    results = {load.name: {n: [] for n in names} for load in loads}
     for run in range(1, args.runs + 1):
-        for name in names:  # interleaved, so slow phases of a noisy machine hit all alike
-            print(f"run {run}/{args.runs}: {name}", flush=True)
-            with running(specs[name], args.pin, args.ours_root) as (pid, port, _):
-                results[name].append(run_fanout(args, pid, port, reg_concurrency(name)))
+        for load in loads:
+            for name in names:  # interleaved, so slow phases of a noisy machine hit all alike
+                print(f"run {run}/{args.runs}: {load.name}: {name}", flush=True)
+                with running(specs[name], args.pin, args.ours_root) as (pid, port, _):
+                    result = run_fanout(args, pid, port, reg_concurrency(name), load)
+                    results[load.name][name].append(result)
     if args.json:
-        args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
-    print()
-    print(
-        f"N={args.clients} clients, S={args.senders} senders, M={args.messages} messages, "
-        f"window {args.window}, {args.idle} idle clients registered with "
-        + ", ".join(f"{n} {reg_concurrency(n)}" for n in names)
-        + f" in flight, {args.runs} runs, "
-        f"{'pinned' if args.pin else 'not pinned'}"
-    )
+        raw = results if args.loads else results["custom"]
+        args.json.write_text(json.dumps(raw, indent=1), encoding="utf-8")
     phases = {p for p, on in (("fanout", args.messages), ("idle", args.idle)) if on}
-    print(table(results, phases))
-    if "ours" in results:
-        print("targets (ours):")
-        print(verdict(results["ours"], phases))
+    for load in loads:
+        print()
+        print(
+            f"{load.name}: N={load.clients} clients, S={args.senders} senders, "
+            f"M={args.messages} messages, window {load.window}, {args.idle} idle clients "
+            "registered with "
+            + ", ".join(f"{n} {reg_concurrency(n)}" for n in names)
+            + f" in flight, {args.runs} runs, "
+            f"{'pinned' if args.pin else 'not pinned'}"
+        )
+        print(table(results[load.name], phases))
+        if "ours" in names:
+            print("targets (ours):")
+            print(verdict(results[load.name]["ours"], phases))
+            if "fanout" in phases:
+                print("issue 9 (at or below the best peer):")
+                print(versus_best_peer(results[load.name]))
 
 
 if __name__ == "__main__":
