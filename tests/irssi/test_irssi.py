@@ -266,8 +266,11 @@ class Irssi:
         )
         return done.stdout
 
-    def start(self, options: str, host: str, port: int, nick: str = NICK) -> None:
-        """Start irssi as `nick`; its startup file opens the logs and connects with `options`."""
+    def start(
+        self, options: str, host: str, port: int | str, nick: str = NICK, setup: str = ""
+    ) -> None:
+        """Start irssi as `nick`; its startup file opens the logs, runs the `setup` lines
+        (e.g. a /network with SASL) and connects with `options`."""
         self.logs.mkdir(parents=True, exist_ok=True)
         # Settings go in the config file: a /set in the startup file would expand $tag.
         (self.home / "config").write_text(
@@ -288,7 +291,7 @@ class Irssi:
         # the raw protocol goes to raw.log, for the failure report.
         (self.home / "startup").write_text(
             f"/log open {self.log} ALL\n"
-            f"/connect {options} -rawlog {self.home / 'raw.log'} {host} {port}\n",
+            f"{setup}/connect {options} -rawlog {self.home / 'raw.log'} {host} {port}\n",
             encoding="utf-8",
         )
         # Command and arguments given separately: tmux execs irssi itself, no shell in
