@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 
 from gateway import credentials
 from gateway.auth import penalties
-from gateway.callsign import is_base_callsign, parse_base_callsign
+from gateway.callsign import is_base_callsign, parse_callsign
 from gateway.config import SourcePenaltyConfig
 from gateway.store import AsyncStore, Store
 from ircd.client import Client
@@ -86,9 +86,11 @@ class TotpAccounts:
         self._decoy: str | None = None  # an Argon2id hash to check when there is none
 
     async def check_password(self, account: str, password: str, address: str) -> str | None:
-        call = parse_base_callsign(account)
-        if call is None:
+        # `N0TEST-5` logs in as N0TEST, as on the air: the SSID only tells stations apart.
+        parsed = parse_callsign(account)
+        if parsed is None:
             return None
+        call = parsed.base
         source = sasl_source(address)
         password = password.strip()
         if self._store is not None and credentials.APP_PASSWORD.fullmatch(password):

@@ -426,12 +426,6 @@ class Server(Intake):
             monitor_offline(self, old)
             monitor_online(self, client)
 
-    def release_nick(self, client: Client) -> None:
-        """Take an unregistered client's nick away (it must send NICK again)."""
-        if client.nick is not None and not client.registered:
-            self.nicks.pop(self.fold(client.nick), None)
-            client.nick = None
-
     def remember_nick(self, client: Client) -> None:
         """Record a registered client's nick for WHOWAS (on QUIT or NICK)."""
         if client.nick is not None:

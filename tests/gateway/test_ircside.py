@@ -37,16 +37,19 @@ async def test_sasl_accounts_use_the_totp_check() -> None:
 
     async def check(call: str, code: str, source: str) -> bool:
         calls.append((call, code, source))
-        return code == "123456"
+        return code in ("123456", "234567")
 
     accounts = TotpAccounts(check)
     ip = "192.0.2.7"
     assert await accounts.check_password("n0test", " 123456", ip) == "N0TEST"
     assert await accounts.check_password("N0TEST", "000000", ip) is None
     assert await accounts.check_password("not a call", "123456", ip) is None
-    assert await accounts.check_password("N0TEST-5", "123456", ip) is None  # base callsign only
+    assert await accounts.check_password("N0TEST-5", "234567", ip) == "N0TEST"  # the base
+    assert await accounts.check_password("N0TEST-16", "123456", ip) is None
     source = "irc:sasl:ip:192.0.2.7"  # penalties per address
-    assert calls == [("N0TEST", "123456", source), ("N0TEST", "000000", source)]
+    assert calls == [
+        ("N0TEST", "123456", source), ("N0TEST", "000000", source), ("N0TEST", "234567", source),
+    ]  # fmt: skip
     assert await accounts.account_for_certfp("ab" * 32) is None
 
 
