@@ -21,7 +21,7 @@ import re
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from gateway import chatstore
+from gateway import chatstore, netlogin
 from gateway.callsign import Callsign, parse_callsign
 from gateway.config import BridgeConfig
 from gateway.events import Events
@@ -213,6 +213,9 @@ class RadioSession:
         bridge = self.bridge
         nick = nick_for(callsign)
         bridge.take_over(nick, self)
+        password = None
+        if bridge.connector.mode == "external":  # the network's account, if it has one
+            password = await bridge.store.call(netlogin.password_for, callsign.base)
         identity = Identity(
             # The owner may hold the nick from an IRC client (SASL): take `nick_` then.
             nicks=(nick, nick + "_"),
@@ -221,6 +224,7 @@ class RadioSession:
             account=callsign.base,
             realname=f"{callsign} ({self.transport.via})",
             caps=chat.CAPS,
+            sasl=(callsign.base, password) if password else None,
         )
         self._identity = identity
         try:

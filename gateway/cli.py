@@ -1,4 +1,5 @@
-"""The `gateway` command: run, check-config, enroll, users, revoke, unlock, certfp, apppass.
+"""The `gateway` command: run, check-config, enroll, users, revoke, unlock, certfp, apppass,
+irc-login.
 
 The only module that turns errors into exit codes. Every command that touches the
 store checks the data directory's permissions first and runs with umask 077.
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import segno
 
-from gateway import admin, audit, credcli
+from gateway import admin, audit, credcli, netlogin
 from gateway.app import PID_FILE, TRANSMIT_SETTING, Gateway
 from gateway.auth import penalties, totp
 from gateway.callsign import parse_base_callsign
@@ -101,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     add("hash-password", _hash_password, "print an Argon2id hash for irc.opers[].password_hash")
     credcli.register(add, lambda args: Store.open(_config(args)), _record)
+    netlogin.register(add, lambda args: Store.open(_config(args)), _record, credcli.callsign)
     return parser
 
 

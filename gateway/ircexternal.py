@@ -15,6 +15,7 @@ limits on the network then apply to one callsign, not to every radio user at onc
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import ipaddress
@@ -36,6 +37,16 @@ KEEPALIVE_TIMEOUT = 60.0
 QUIT_GRACE = 5.0
 #: Numerics that end registration for good (banned, wrong password, throttled).
 _FATAL = {"465": "banned", "464": "wrong password", "463": "host not allowed"}
+
+
+def sasl_plain(account: str, password: str) -> list[str]:
+    """The AUTHENTICATE lines of SASL PLAIN: the payload in 400-byte chunks, and `+`
+    after a last chunk of exactly 400 (IRCv3 SASL 3.1)."""
+    payload = base64.b64encode(f"{account}\0{account}\0{password}".encode()).decode()
+    chunks = [payload[i : i + 400] for i in range(0, len(payload), 400)]
+    if len(chunks[-1]) == 400:
+        chunks.append("+")
+    return [f"AUTHENTICATE {chunk}" for chunk in chunks]
 
 
 def radio_ip(user: str) -> str:
@@ -60,6 +71,9 @@ class Registration:
         self.done = False
         self.error: str | None = None
         self.casemapping = "rfc1459"
+        #: The account SASL logged in to, or why it did not.
+        self.account: str | None = None
+        self.sasl_error: str | None = None
 
     def start(self) -> list[str]:
         s, ident = self.settings, self.identity
@@ -81,6 +95,14 @@ class Registration:
             return [f"PONG :{params[0]}" if params else "PONG"]
         if cmd == "CAP" and len(params) >= 3:
             return self._cap(params[1].upper(), params[2:])
+        if cmd == "AUTHENTICATE" and params == ("+",) and self.identity.sasl:
+            return sasl_plain(*self.identity.sasl)
+        if cmd == "903":
+            self.account = self.identity.sasl[0] if self.identity.sasl else None
+            return self._end_cap()
+        if cmd in ("902", "904", "905", "906", "908"):
+            self.sasl_error = params[-1] if params else "SASL failed"
+            return self._end_cap()  # registered without an account, as a guest would be
         if cmd == "001":
             self.welcomed = True
             self.nick = params[0] if params else self.nick
@@ -105,10 +127,14 @@ class Registration:
             self._offered.update(name.split("=", 1)[0] for name in args[-1].split())
             if more:
                 return []
-            wanted = sorted(self.identity.caps & self._offered)
-            return [f"CAP REQ :{' '.join(wanted)}"] if wanted else self._end_cap()
+            wanted = set(self.identity.caps & self._offered)
+            if self.identity.sasl and "sasl" in self._offered:
+                wanted.add("sasl")
+            return [f"CAP REQ :{' '.join(sorted(wanted))}"] if wanted else self._end_cap()
         if sub == "ACK":
             self.caps = self.caps | {name.lstrip("-~=") for name in args[-1].split()}
+            if "sasl" in self.caps and self.identity.sasl and self.account is None:
+                return ["AUTHENTICATE PLAIN"]
             return self._end_cap()
         if sub == "NAK":
             return self._end_cap()  # go on without them
@@ -284,6 +310,9 @@ class ExternalConnector:
                 raise ConnectError(f"IRC network {self.address}: registration timed out") from None
         if reg.error is not None:
             raise ConnectError(f"IRC network {self.address}: {reg.error}")
+        if reg.sasl_error is not None:
+            log.warning("%s: the network refused the SASL login (%s); on IRC without an "
+                        "account", reg.nick, reg.sasl_error)  # fmt: skip
         link._nick = reg.nick
         link._caps = reg.caps
         return link

@@ -13,7 +13,7 @@ quit. Two connectors exist:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ircd.admission import AttachError
@@ -38,6 +38,8 @@ class Identity:
     account: str | None = None
     #: Capabilities wanted; a link gets those the server offers (`IrcLink.caps`).
     caps: frozenset[str] = frozenset()
+    #: SASL PLAIN (account, password) toward an external network that has accounts.
+    sasl: tuple[str, str] | None = field(default=None, repr=False)
 
 
 class IrcLink(Protocol):

@@ -137,6 +137,13 @@ CREATE TABLE IF NOT EXISTS app_passwords (
     last_used REAL
 );
 CREATE INDEX IF NOT EXISTS app_passwords_callsign ON app_passwords (callsign);
+-- Radio users' passwords toward an external IRC network's SASL (gateway/netlogin.py),
+-- encrypted like the TOTP secrets.
+CREATE TABLE IF NOT EXISTS network_logins (
+    callsign TEXT PRIMARY KEY,
+    secret   BLOB NOT NULL,
+    added    REAL NOT NULL
+);
 CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
 CREATE INDEX IF NOT EXISTS archive_at ON archive (at);
 CREATE INDEX IF NOT EXISTS mailbox_at ON mailbox (at);
@@ -326,7 +333,7 @@ class Store:
 
     def delete_user(self, callsign: str) -> bool:
         cur = self._conn.execute("DELETE FROM users WHERE callsign = ?", (callsign,))
-        for table in ("familiar_sources", "certfps", "app_passwords"):
+        for table in ("familiar_sources", "certfps", "app_passwords", "network_logins"):
             self._conn.execute(f"DELETE FROM {table} WHERE callsign = ?", (callsign,))  # noqa: S608
         return cur.rowcount > 0
 

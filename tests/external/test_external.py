@@ -15,8 +15,8 @@ import pyotp
 import pytest
 
 from tests.external import peers
-from tests.gateway.support import GatewayProcess, enroll, free_port
-from tests.gateway.test_bridge_e2e import radio_login
+from tests.gateway.support import GatewayProcess, enroll, free_port, run_cli
+from tests.gateway.test_bridge_e2e import bridge_config, radio_login
 from tests.ircd.conftest import LiveClient
 
 pytestmark = pytest.mark.slow
@@ -197,3 +197,44 @@ async def test_a_network_outage_is_one_line_and_the_session_goes_on(
     await ham.expect_close()
     await alice.close()
     assert await gw.stop() == 0
+
+
+async def test_a_network_with_accounts_gets_a_sasl_login(
+    tmp_path: Path, spawn_gateway: Spawn
+) -> None:
+    """The network here is another gateway's embedded server: its accounts are the
+    callsigns, and an application password logs in with SASL PLAIN."""
+    irc_port, bpq_b = free_port(), free_port()
+    (tmp_path / "b").mkdir()
+    config_b = bridge_config(tmp_path / "b", bpq_b, irc_port)
+    enroll(config_b, "N0TEST")
+    made = run_cli(config_b, "apppass", "add", "N0TEST", "gateway A")
+    assert made.returncode == 0, made.stderr
+    password = made.stdout.split("never again):\n", 1)[1].split()[0]
+    gw_b = spawn_gateway(config_b)
+    await gw_b.start()
+
+    network = peers.IrcPeer("gateway B", irc_port, [], tmp_path / "b")
+    gw_a, bpq_a, totp = await gateway_on(
+        spawn_gateway, tmp_path / "a", network, "N0TEST", "  service_nick: GatewayA\n"
+    )
+    config_a = tmp_path / "a" / "gateway.yaml"
+    stored = run_cli(config_a, "irc-login", "set", "N0TEST", stdin=password + "\n")
+    assert stored.returncode == 0, stored.stderr
+    assert password not in stored.stdout + stored.stderr
+    listed = run_cli(config_a, "irc-login", "list").stdout
+    assert "N0TEST" in listed and password not in listed
+    assert password.encode() not in (tmp_path / "a" / "data" / "gateway.db").read_bytes()
+
+    ham = await radio_login(bpq_a, "N0TEST-5", totp.at(int(time.time() // 30) * 30))
+    alice = await LiveClient.connect(irc_port)
+    await alice.register("alice")
+    # The nick of a callsign is kept for its account: N0TEST-5 only with the login.
+    await alice.send("WHOIS N0TEST-5")
+    whois = await alice.expect("330")
+    assert whois.params[1:3] == ("N0TEST-5", "N0TEST")
+    ham.send(b"/b\r")
+    await ham.expect_close()
+    await alice.close()
+    assert await gw_a.stop() == 0
+    assert await gw_b.stop() == 0

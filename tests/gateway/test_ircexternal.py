@@ -1,0 +1,89 @@
+"""The sans-IO registration of one client on an external network, line by line."""
+
+from __future__ import annotations
+
+import base64
+
+from gateway.config import ExternalIrc
+from gateway.ircexternal import Registration, radio_ip, sasl_plain
+from gateway.irclink import Identity
+from ircd.protocol import parse_line
+
+IDENT = Identity(
+    nicks=("N0TEST-5", "N0TEST-5_"), user="n0test", host="bpq.node1.radio",
+    realname="N0TEST-5 (BPQ node1)", caps=frozenset({"server-time", "draft/chathistory"}),
+)  # fmt: skip
+
+
+def feed(reg: Registration, *lines: str) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        out += reg.receive(parse_line(line.encode()))
+    return out
+
+
+def test_webirc_first_then_caps_the_network_has_then_nick_fallback() -> None:
+    reg = Registration(IDENT, ExternalIrc("irc.test", webirc_password="pw", password="net"))
+    start = reg.start()
+    assert start[0] == f"WEBIRC pw packet-gateway bpq.node1.radio {radio_ip('n0test')}"
+    assert start[1:] == [
+        "PASS :net", "CAP LS 302", "NICK N0TEST-5", "USER n0test 0 * :N0TEST-5 (BPQ node1)",
+    ]  # fmt: skip
+    # A multi-line LS: nothing is requested before its last line.
+    assert feed(reg, ":irc.test CAP * LS * :multi-prefix server-time=x") == []
+    assert feed(reg, ":irc.test CAP * LS :batch sasl") == ["CAP REQ :server-time"]
+    assert feed(reg, ":irc.test CAP * ACK :server-time") == ["CAP END"]
+    assert feed(reg, ":irc.test 433 * N0TEST-5 :Nickname is already in use") == ["NICK N0TEST-5_"]
+    assert feed(reg, "PING :abc") == ["PONG :abc"]
+    feed(reg, ":irc.test 001 N0TEST-5_ :Welcome", ":irc.test 005 N0TEST-5_ CASEMAPPING=ascii :x")
+    assert not reg.done
+    feed(reg, ":irc.test 376 N0TEST-5_ :End of MOTD")
+    assert reg.done and reg.nick == "N0TEST-5_" and reg.caps == {"server-time"}
+    assert reg.casemapping == "ascii" and reg.error is None
+
+
+def test_every_nick_taken_or_a_ban_is_an_error() -> None:
+    reg = Registration(IDENT, ExternalIrc("irc.test"))
+    reg.start()
+    feed(reg, ":s 433 * N0TEST-5 :in use", ":s 433 * N0TEST-5_ :in use")
+    assert reg.error is not None and "N0TEST-5" in reg.error
+    reg = Registration(IDENT, ExternalIrc("irc.test"))
+    reg.start()
+    feed(reg, ":s 465 * :You are banned")
+    assert reg.error == "banned: You are banned"
+    reg = Registration(IDENT, ExternalIrc("irc.test"))
+    reg.start()
+    assert feed(reg, ":s CAP * LS :") == ["CAP END"]  # nothing wanted is offered
+    feed(reg, "ERROR :Closing link (throttled)")
+    assert reg.error == "Closing link (throttled)"
+
+
+def test_sasl_plain_when_the_network_has_accounts() -> None:
+    ident = Identity(("N0TEST",), "n0test", "h.radio", "r", sasl=("N0TEST", "pass word"))
+    assert "pass word" not in repr(ident)
+    reg = Registration(ident, ExternalIrc("irc.test"))
+    reg.start()
+    assert feed(reg, ":s CAP * LS :sasl=PLAIN server-time") == ["CAP REQ :sasl"]
+    assert feed(reg, ":s CAP N0TEST ACK :sasl") == ["AUTHENTICATE PLAIN"]
+    (line,) = feed(reg, "AUTHENTICATE +")
+    assert base64.b64decode(line.split()[1]) == b"N0TEST\0N0TEST\0pass word"
+    assert feed(reg, ":s 903 N0TEST :SASL authentication successful") == ["CAP END"]
+    assert reg.account == "N0TEST"
+    # A refusal: registration goes on without the account.
+    reg = Registration(ident, ExternalIrc("irc.test"))
+    reg.start()
+    feed(reg, ":s CAP * LS :sasl", ":s CAP * ACK :sasl", "AUTHENTICATE +")
+    assert feed(reg, ":s 904 * :SASL authentication failed") == ["CAP END"]
+    assert reg.account is None and reg.sasl_error == "SASL authentication failed"
+
+
+def test_long_sasl_payloads_are_chunked() -> None:
+    lines = sasl_plain("N0TEST", "x" * 286)  # 300 bytes: exactly 400 in base64
+    assert [len(x) for x in lines] == [len("AUTHENTICATE ") + 400, len("AUTHENTICATE +")]
+    assert len(sasl_plain("N0TEST", "x" * 300)) == 2
+
+
+def test_radio_addresses_are_stable_unique_local_and_per_callsign() -> None:
+    assert radio_ip("n0test") == radio_ip("N0TEST")
+    assert radio_ip("n0test") != radio_ip("n0tesu")
+    assert radio_ip("n0test").startswith("fd")
