@@ -61,9 +61,10 @@ class _State:
             transport = connection._transport
             if connection._closing or transport is None:
                 continue
-            if len(data) > connection._room:
+            if len(data) > connection._sendq:
                 connection.pause_writing()  # the same "SendQ exceeded" as the transport's
             else:
+                # Past `sendq` bytes queued in the transport, it calls pause_writing().
                 transport.write(data)
 
 
@@ -79,8 +80,6 @@ class IrcConnection(asyncio.Protocol):
         self._closing = False
         self._out: list[bytes] = []
         self._sendq = state.server.config.limits.sendq
-        # Bytes this pass may still queue before "SendQ exceeded" (set at its first write).
-        self._room = self._sendq
 
     # -- asyncio.Protocol ----------------------------------------------------------
 
@@ -152,7 +151,7 @@ class IrcConnection(asyncio.Protocol):
         then the instance attribute `write` is the list's own `append` until the flush
         (`_State.flush` deletes it). Fan-out calls `sink.write` once per delivery, and a
         C call there instead of a Python one is most of what a delivery costs in
-        Python. What the pass may queue (SendQ) is checked here and again at the flush.
+        Python. What the pass queued is checked against the SendQ at the flush.
         """
         if self._closing or self._transport is None:
             return
@@ -165,11 +164,6 @@ class IrcConnection(asyncio.Protocol):
             # delivery under steady load, measured in docs/PERFORMANCE.md).
             loop = asyncio.get_running_loop()
             loop.call_soon(loop.call_soon, state.flush)
-        # The transport's buffer only grows when we flush: its size now holds all pass.
-        self._room = self._sendq - self._transport.get_write_buffer_size()
-        if len(data) > self._room:
-            self.pause_writing()  # the same "SendQ exceeded" as the transport's own limit
-            return
         out = self._out
         out.append(data)
         self.write = out.append  # type: ignore[method-assign]

@@ -121,6 +121,17 @@ class Message:
         return _make(tags, self.source, self.command, self.params)
 
 
+def unchecked(
+    *, command: str, params: tuple[str, ...], source: str | None, tags: dict[str, str]
+) -> Message:
+    """A `Message` from parts the caller vouches for, without the constructor's checks.
+
+    For the relay of every PRIVMSG and NOTICE: its text, target and tags come from a line
+    the parser accepted, so the checks would only repeat its work.
+    """
+    return _make(tags, source, command, params)
+
+
 def _make(
     tags: dict[str, str], source: str | None, command: str, params: tuple[str, ...]
 ) -> Message:

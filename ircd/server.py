@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
+import math
 import re
 import secrets
 import time
@@ -121,6 +122,8 @@ class Server(Intake):
         self._msgids = itertools.count(1)
         self._batch_ids = itertools.count(1)
         self._msgid_prefix = secrets.token_hex(4)
+        self._time_second = -1  # the second `_time_prefix` formats (see `timestamp`)
+        self._time_prefix = ""
         self.runner: Runner = runner if runner is not None else AsyncioRunner()
         self.faults = FaultLog(clock)
         self._tick_handle: TimerHandle | None = None
@@ -531,8 +534,22 @@ class Server(Intake):
         return f"b{next(self._batch_ids):x}"
 
     def timestamp(self) -> str:
-        """The current time in IRCv3 server-time format."""
-        return self.format_time(self.wallclock())
+        """The current time in IRCv3 server-time format (what `format_time` gives).
+
+        Every relayed message takes one: the date and time down to the second are
+        formatted once per second, and the milliseconds are rounded as datetime rounds
+        a timestamp (to the microsecond, half to even).
+        """
+        at = self.wallclock()
+        fraction, whole = math.modf(at)
+        micros = round(fraction * 1e6)
+        if at < 0 or micros >= 1_000_000:
+            return self.format_time(at)  # the rare carry into the next second
+        second = int(whole)
+        if second != self._time_second:
+            self._time_second = second
+            self._time_prefix = self.format_time(whole)[:-4]  # "...T12:34:56."
+        return f"{self._time_prefix}{micros // 1000:03d}Z"
 
     @staticmethod
     def format_time(at: float) -> str:

@@ -10,7 +10,7 @@ from ircd.channel import STATUS_MODES, STATUS_PREFIXES
 from ircd.history import Entry, dm_key
 from ircd.isupport import MAX_TARGETS
 from ircd.notify import audience, user_tags
-from ircd.protocol import Message, truncate_utf8
+from ircd.protocol import Message, truncate_utf8, unchecked
 from ircd.spamfilter import screen, server_notice
 
 if TYPE_CHECKING:
@@ -179,7 +179,8 @@ def _outgoing(
         return Message(source=client.prefix, command=command, params=(target,), tags=tags)
     # Our prefix makes the relayed line longer than what the client sent: cut to fit 512.
     text = truncate_utf8(text, server.text_budget(client, command, target))
-    return Message(source=client.prefix, command=command, params=(target, text), tags=tags)
+    # Parsed parts (the text is the last parameter of a parsed line, never empty here).
+    return unchecked(source=client.prefix, command=command, params=(target, text), tags=tags)
 
 
 def _remember(server: Server, key: str, out: Message) -> None:

@@ -55,3 +55,15 @@ def test_plan_follows_membership_caps_and_disconnects(harness: Harness) -> None:
     assert carol.sink.closed
     alice.send("PRIVMSG #a :four")  # ListSink fails on a write after close
     assert [m.command for m in alice.take()] == ["PART", "JOIN", "QUIT"]
+
+
+def test_cached_timestamp_reads_as_format_time(harness: Harness) -> None:
+    server = harness.server
+    start = 1_700_000_000.0
+    edges = [0.0, 0.0004999, 0.0005, 0.0009996, 0.9994999, 0.9995, 0.9999994, 0.9999996]
+    values = [start + s + e for s in (0, 1, 59, 3600) for e in edges]
+    values += [start + i * 0.0137 for i in range(2000)]  # crossing seconds, in order
+    values += [start + 5.5, start + 2.25, start + 5.999]  # and going back
+    for at in values:
+        harness.wall.now = at
+        assert server.timestamp() == server.format_time(at), at
