@@ -461,22 +461,34 @@ class Bridge:
     # -- the mailbox --------------------------------------------------------------------------
 
     def message_to_absent(self, client: Client, nick: str, command: str, text: str) -> bool:
-        """ServerHooks: a message to the nick of an enrolled callsign that is off the air."""
+        """ServerHooks: a message to the nick of a callsign that is off the air."""
         call = parse_callsign(callsign_text(nick))
-        if call is None or call.base not in self._enrolled():
-            return False
         verb, body = split_ctcp(text)
-        if verb is not None and verb != "ACTION":
-            return False  # CTCP queries are not mail
+        if call is None or (verb is not None and verb != "ACTION"):
+            return False  # not a callsign (401), or a CTCP query, which is not mail
         refusal = _third_party_refusal(self.config.third_party, client)
-        if refusal is not None:
-            self.notice(client.name, f"Not held for {call}: {refusal} (third-party rule).")
-            third_party_log.info("message from %s not held for %s (third-party rule)",
-                                 client.name, call)  # fmt: skip
-            return True
-        kind = "ACTION" if verb else command
-        self.hold_soon(call.base, client.name, kind, strip_formatting(body), tell=client.name)
+        self._offer_mail(client.name, call, "ACTION" if verb else command, body, refusal)
         return True
+
+    def _offer_mail(
+        self, sender: str, call: Callsign, kind: str, body: str, refusal: str | None
+    ) -> None:
+        """Hold mail for an enrolled callsign. Whether or not `call` is enrolled, the
+        sender reads the same answer: mail must not tell who uses the gateway."""
+        if refusal is not None:
+            self.notice(sender, f"Not held for {call}: {refusal} (third-party rule).")
+            third_party_log.info("message from %s not held for %s (third-party rule)",
+                                 sender, call)  # fmt: skip
+        elif call.base in self._enrolled():
+            self.hold_soon(call.base, sender, kind, strip_formatting(body), tell=sender)
+        else:
+            self.notice(sender, self._held_text(call.base))
+
+    def _held_text(self, base: str) -> str:
+        days = self.config.mailbox_max_age / 86400
+        return (
+            f"{base} is off the air: message held if {base} uses this gateway (kept {days:g} days)."
+        )
 
     def hold_soon(self, base: str, sender: str, kind: str, text: str, *, tell: str) -> None:
         """Start committing a message, unless too many writes are in flight (told)."""
@@ -508,11 +520,10 @@ class Bridge:
             if tell:
                 self.notice(tell, f"Message for {base} not held: the gateway's store failed.")
             return
-        days = self.config.mailbox_max_age / 86400
         log.info("message %d held for %s from %s", n, base, sender)
         self.events.emit("mail_stored", callsign=base, sender=sender)
         if tell:
-            self.notice(tell, f"{base} is off the air: message held (kept {days:g} days).")
+            self.notice(tell, self._held_text(base))
         for session in list(self.by_base.get(base, ())):
             session.mail_arrived(sender)
 
@@ -601,20 +612,13 @@ class Bridge:
             self.notice(sender, f"To leave a radio user a message: /msg {self.service_nick} "
                         "CALL text")  # fmt: skip
             return
-        if call.base not in self._enrolled():
-            self.notice(sender, f"Not held: {call.base} does not use this gateway.")
-            return
         online = self.find(str(call)) or next(iter(self.by_base.get(call.base, ())), None)
-        if online is not None and online.core.nick:
+        if online is not None and online.core.nick:  # its nick is on IRC for all to see
             self.notice(sender, f"{call.base} is on the air as {online.core.nick}: "
                         "message them directly.")  # fmt: skip
             return
-        refusal = self._tag_refusal(msg)
-        if refusal is not None:
-            self.notice(sender, f"Not held for {call}: {refusal} (third-party rule).")
-            return
-        kind = "ACTION" if verb else "PRIVMSG"
-        self.hold_soon(call.base, sender, kind, strip_formatting(body), tell=sender)
+        self._offer_mail(sender, call, "ACTION" if verb else "PRIVMSG", body,
+                         self._tag_refusal(msg))  # fmt: skip
 
     @property
     def service_nick(self) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway import chatstore
 from gateway.bridge import Bridge, RadioSession
 from gateway.callsign import Callsign
 from gateway.config import BridgeConfig, Config
@@ -227,3 +228,23 @@ async def test_gateway_nicks_are_reserved_and_never_flood_limited(bridge: Bridge
     service = bridge.service
     assert isinstance(service, EmbeddedLink) and service.conn.client is not None
     assert service.conn.client.flood_exempt  # IRC users cannot get it an Excess Flood
+
+
+async def test_mail_answers_alike_whether_or_not_the_callsign_is_enrolled(bridge: Bridge) -> None:
+    alice = CoreClient(bridge.connector.server, "192.0.2.1").register("alice")
+    alice.take()
+    alice.send("PRIVMSG N0TEST :are you there?", "PRIVMSG N0XYZ :are you there?")
+    alice.send("PRIVMSG NOTACALL :hello")  # not a callsign: no such nick, as ever
+    notices: list[str] = []
+    async with asyncio.timeout(5):
+        while len(notices) < 2:
+            await asyncio.sleep(0.01)
+            msgs = alice.take()
+            assert "401" not in [m.command for m in msgs if "N0" in " ".join(m.params)]
+            notices += [m.params[-1] for m in msgs if m.command == "NOTICE"]
+    assert sorted(n.replace("N0XYZ", "N0TEST") for n in notices) == 2 * [
+        "N0TEST is off the air: message held if N0TEST uses this gateway (kept 30 days)."
+    ]
+    held = await bridge.store.call(chatstore.read_mail, "N0TEST", None)
+    assert [m.text for m in held] == ["are you there?"]  # only an enrolled one is kept
+    assert await bridge.store.call(chatstore.count_unread, "N0XYZ") == 0
