@@ -549,8 +549,11 @@ class Bridge:
     async def start(self) -> None:
         # An in-process client attaches at once: the service is there when start returns.
         # A network may take its time (or be down): the gateway does not wait for it.
-        first = await self._connect_service() if self.connector.mode == "embedded" else None
-        task = asyncio.get_running_loop().create_task(self._keep_service(first))
+        embedded = self.connector.mode == "embedded"
+        first = await self._connect_service() if embedded else None
+        task = asyncio.get_running_loop().create_task(
+            self._keep_service(first, wait=embedded and first is None)
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -573,11 +576,14 @@ class Bridge:
         log.info("the service nick %s is on IRC", link.nick)
         return link
 
-    async def _keep_service(self, link: IrcLink | None) -> None:
-        """Serve the service nick; connect it again whenever it leaves IRC."""
+    async def _keep_service(self, link: IrcLink | None, wait: bool) -> None:
+        """Serve the service nick; connect it again whenever it leaves IRC. `wait`: the
+        first attempt failed already, so wait before the next."""
         while not self._stopping:
             if link is None:
-                await asyncio.sleep(SERVICE_RETRY)
+                if wait:
+                    await asyncio.sleep(SERVICE_RETRY)
+                wait = True
                 link = await self._connect_service()
                 continue
             await self._serve(link)

@@ -195,6 +195,7 @@ class MqttLink:
             self._posters[nick] = conn
             for channel in channels:
                 conn.send(f"JOIN {channel}")
+            log.info("bulletin nick %s is on IRC in %s", conn.nick, ", ".join(channels))
             await self._drain(conn)
             if not self._stopping:
                 log.warning("bulletin nick %s left IRC; connecting it again", nick)

@@ -17,6 +17,7 @@ import pytest
 from tests.external import peers
 from tests.gateway.support import GatewayProcess, enroll, free_port, run_cli
 from tests.gateway.test_bridge_e2e import bridge_config, radio_login
+from tests.gateway.test_mqtt_e2e import Broker, subscriber
 from tests.ircd.conftest import LiveClient
 
 pytestmark = pytest.mark.slow
@@ -238,3 +239,35 @@ async def test_a_network_with_accounts_gets_a_sasl_login(
     await alice.close()
     assert await gw_a.stop() == 0
     assert await gw_b.stop() == 0
+
+
+async def test_bulletins_are_posted_on_the_network(
+    tmp_path: Path, spawn_gateway: Spawn, started: list[peers.IrcPeer]
+) -> None:
+    broker = Broker(tmp_path)
+    broker.start()
+    try:
+        peer = peers.inspircd(tmp_path / "ircd")
+        started.append(peer)
+        await peer.start()
+        alice = await irc_user(peer, "alice", "#wx")
+        feed = "{topic: wx/alerts, channel: wx, nick: WX, min_interval: 0, on_air: true}"
+        mqtt = f"mqtt: {{port: {broker.port}, prefix: test, bulletins: [{feed}]}}\n"
+        gw, bpq, totp = await gateway_on(spawn_gateway, tmp_path / "gw", peer, "N0TEST", mqtt)
+        sub = await subscriber(broker.port)
+        await gw.wait_log("MQTT: connected to")
+        joined = await alice.expect("JOIN")  # the poster is a client of the network too
+        assert joined.source is not None and joined.source.startswith("WX!")
+        ham = await radio_login(bpq, "N0TEST-5", totp.at(int(time.time() // 30) * 30))
+        ham.send(b"/j #wx\r")
+        assert (await ham.expect("\r\n")).startswith(b"Joined #wx")
+        await sub.publish("wx/alerts", "Storm warning: gusts 90 km/h", qos=1)
+        msg = await alice.expect("PRIVMSG")
+        assert msg.source is not None and msg.source.startswith("WX!")
+        assert msg.params == ("#wx", "Storm warning: gusts 90 km/h")
+        await ham.expect("WX: Storm warning: gusts 90 km/h\r\n")
+        await sub.__aexit__(None, None, None)
+        await alice.close()
+        assert await gw.stop() == 0
+    finally:
+        broker.stop()
