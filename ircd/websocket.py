@@ -185,6 +185,7 @@ class WebSocketTransport(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._held: list[bytes] = []
         self._held_size = 0
+        self._high: int | None = None  # the inner connection's SendQ
         self._closing = False
 
     # -- asyncio.Protocol: the socket --------------------------------------------------
@@ -237,6 +238,8 @@ class WebSocketTransport(asyncio.Protocol):
         if not self._ws.is_open:
             self._held.append(data)
             self._held_size += len(data)
+            if self._high is not None and self._held_size > self._high:
+                self._inner.pause_writing()  # "SendQ exceeded", as the socket would say
             return
         framed = self._ws.send_lines(data)
         if framed:
@@ -276,6 +279,7 @@ class WebSocketTransport(asyncio.Protocol):
         return size
 
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self._high = high
         if self._transport is not None:
             self._transport.set_write_buffer_limits(high=high, low=low)
 

@@ -29,7 +29,7 @@ from wsproto.events import (
 from ircd.config import ConfigError, IrcConfig, Limits, Listener, load_irc_config
 from ircd.net import IrcServer
 from ircd.protocol import Message, parse_line
-from ircd.websocket import BINARY, TEXT, WebSocketLines, origin_allowed
+from ircd.websocket import BINARY, TEXT, WebSocketLines, WebSocketTransport, origin_allowed
 
 from .conftest import LiveServer
 
@@ -422,3 +422,39 @@ async def test_standalone_server_with_a_websocket_listener(ws_live_server: LiveS
         await bob.register("bob")
         await bob.send("LUSERS")
         await bob.expect("251")
+
+
+class Recorder(asyncio.Protocol):
+    """An inner connection that records what its transport tells it."""
+
+    def __init__(self) -> None:
+        self.paused = 0
+
+    def pause_writing(self) -> None:
+        self.paused += 1
+
+
+class NullTransport(asyncio.Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.data = bytearray()
+
+    def write(self, data: bytes) -> None:  # type: ignore[override]
+        self.data += data
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        pass
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+
+def test_output_held_before_the_handshake_counts_against_the_sendq() -> None:
+    inner = Recorder()
+    ws = WebSocketTransport(inner)
+    ws.connection_made(NullTransport())
+    ws.set_write_buffer_limits(high=100)
+    ws.write(b"NOTICE * :x\r\n" * 5)
+    assert inner.paused == 0 and ws.get_write_buffer_size() == 65
+    ws.write(b"NOTICE * :x\r\n" * 5)
+    assert inner.paused == 1
