@@ -109,7 +109,7 @@ async def run_mode(mode: str, sessions: int) -> dict[str, float]:
         try:
             await gw.start()
             assert gw.proc is not None
-            await asyncio.sleep(1.0)  # let the service nick settle before the baseline
+            await gw.wait_log("the service nick .* is on IRC")  # settled: the baseline
             before = rss_kib(gw.proc.pid)
             start = asyncio.Event()
             tasks = [asyncio.ensure_future(login(bpq, c, secrets[c], start)) for c in calls]
@@ -146,8 +146,9 @@ async def main() -> None:
           f"{'KiB/session':>12} {'RSS MiB':>8}")  # fmt: skip
     for mode in args.modes.split(","):
         r = await run_mode(mode, args.sessions)
-        print(f"{mode:<10} {r['median_ms']:>10.1f} {r['p95_ms']:>8.1f} {r['max_ms']:>8.1f} "
-              f"{r['wall_s']:>9.2f} {r['rss_per_session_kib']:>12.1f} {r['rss_mib']:>8.1f}")  # fmt: skip
+        cells = (r["median_ms"], r["p95_ms"], r["max_ms"], r["wall_s"])
+        print(f"{mode:<10} {cells[0]:>10.1f} {cells[1]:>8.1f} {cells[2]:>8.1f} {cells[3]:>9.2f} "
+              f"{r['rss_per_session_kib']:>12.1f} {r['rss_mib']:>8.1f}")  # fmt: skip
 
 
 if __name__ == "__main__":
