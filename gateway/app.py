@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import os
 import signal
@@ -66,6 +67,13 @@ def _port_settings(store: Store, names: list[str]) -> list[str | None]:
     return [store.get_setting(f"{TRANSMIT_SETTING}:{name}") for name in names]
 
 
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 class _Listener:
     def __init__(self, state: ListenerState, server: asyncio.Server) -> None:
         self.state = state
@@ -119,12 +127,12 @@ class Gateway:
                 fold=connector.fold,
                 intro=f"{self.config.callsign or network} IRC gateway",
                 events=self.events,
-                trusted=frozenset(f.nick for f in (mqtt.bulletins if mqtt else ()) if f.on_air),
             )
             if mqtt is not None:
                 self.bridge.report_relayed = mqtt.messages != "off"
                 name = (self.config.callsign or self.config.irc.server_name).replace("/", "-")
                 self.mqtt = MqttLink(mqtt, name, self.events, connector, self.clock)
+                self.bridge.trusted_links = self.mqtt.on_air_links
                 self.mqtt.start()
             await self.bridge.start()
             if self.irc is not None:
@@ -152,6 +160,9 @@ class Gateway:
             connector = ExternalConnector(external)
             log.info("IRC: external network %s (radio users connect as its clients)",
                      connector.address)  # fmt: skip
+            if not (external.tls and external.tls_verify) and not _loopback(external.host):
+                log.warning("irc.external: without verified TLS, the WEBIRC, PASS and SASL "
+                            "passwords cross the network in the clear (tls: true)")  # fmt: skip
             return connector
         assert self.store is not None
         self.irc = IrcServer(

@@ -16,15 +16,18 @@ archived channels into the store, tells IRC users about held messages, and takes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import re
-from collections.abc import Awaitable, Callable, Coroutine
+import random
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 from gateway import chatstore, netlogin
+from gateway.auth.secretbox import SecretKeyError
 from gateway.callsign import Callsign, parse_callsign
 from gateway.config import BridgeConfig
 from gateway.events import Events
+from gateway.ircexternal import SENT_AWAY
 from gateway.irclink import ConnectError, Connector, Identity, IrcLink
 from gateway.session import chat, thirdparty
 from gateway.session.chatrender import (
@@ -51,8 +54,11 @@ SERVICE_RETRY = 5.0
 #: Reconnecting a radio user to an external network: first wait, then doubling up to.
 RECONNECT_FIRST = 2.0
 RECONNECT_MAX = 60.0
-#: An ERROR that means the network sent this client away (no reconnecting then).
-_SENT_AWAY = re.compile(r"kill|ban|[kgzd]-?line|quit", re.IGNORECASE)
+#: The service's notices on an external network: a burst, then this many a second.
+NOTICE_BURST = 8
+NOTICE_RATE = 1.0
+#: How long stopping waits for the service nick's QUIT to leave.
+QUIT_WAIT = 3.0
 #: Mailbox writes in flight at once; past this a sender is asked to try again.
 MAX_PENDING_HOLDS = 256
 
@@ -83,6 +89,9 @@ class RadioSession:
         )
         self.irc: IrcLink | None = None
         self._identity: Identity | None = None
+        #: The next wait before connecting again to an external network (halved: the
+        #: first loss doubles it to RECONNECT_FIRST).
+        self._delay = RECONNECT_FIRST / 2
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -212,13 +221,12 @@ class RadioSession:
             return  # ended while the code was checked: no login now
         bridge = self.bridge
         nick = nick_for(callsign)
-        bridge.take_over(nick, self)
-        password = None
-        if bridge.connector.mode == "external":  # the network's account, if it has one
-            password = await bridge.store.call(netlogin.password_for, callsign.base)
+        bridge.take_over(nick, self)  # and holds the nick while we connect
+        password = await self._network_password(callsign.base)
         identity = Identity(
-            # The owner may hold the nick from an IRC client (SASL): take `nick_` then.
-            nicks=(nick, nick + "_"),
+            # The owner may hold the nick from an IRC client (SASL): take `nick_` then;
+            # a network with a short NICKLEN (9 on ngircd) may only take the last form.
+            nicks=tuple(dict.fromkeys((nick, nick + "_", nick[:8] + "_"))),
             user=callsign.base.lower(),
             host=radio_host(self.transport.host_kind),
             account=callsign.base,
@@ -230,8 +238,8 @@ class RadioSession:
         try:
             conn = await bridge.connector.connect(identity)
         except ConnectError as exc:
-            log.warning("%s cannot join IRC: %s", callsign, exc)
-            self._do(self.core.close(f"Cannot join the chat now ({exc}).", bridge.clock()))
+            log.warning("%s cannot join IRC: %s", callsign, exc)  # details stay off the air
+            self._do(self.core.close("Cannot join the chat now; try later.", bridge.clock()))
             return
         if self._closing:  # the link went while the network registered us
             conn.quit("Link lost")
@@ -245,7 +253,19 @@ class RadioSession:
         self._spawn(self._read_irc(conn))
         self._do(self.core.chat_started(bridge.clock(), nick, unread, conn.caps))
 
+    async def _network_password(self, base: str) -> str | None:
+        """The ham's password for the external network's SASL, if the sysop stored one.
+        A row that does not open is logged and the session goes on without it."""
+        if self.bridge.connector.mode != "external":
+            return None  # the embedded server trusts the in-process client's account
+        try:
+            return await self.bridge.store.call(netlogin.password_for, base)
+        except SecretKeyError:
+            log.error("the IRC network login of %s does not open (gateway irc-login set)", base)
+            return None
+
     async def _read_irc(self, conn: IrcLink) -> None:
+        since = self.bridge.clock()
         reason: str | None = None
         while (msg := await conn.read()) is not None:
             if msg.command == "ERROR" and msg.params:
@@ -257,6 +277,10 @@ class RadioSession:
             log.warning("%s lost the IRC network (%s); reconnecting", self.callsign,
                         reason or "connection lost")  # fmt: skip
             self._do(self.core.irc_lost(reason or "connection lost", self.bridge.clock()))
+            # A link that lived long starts the backoff again; one dropped at once keeps
+            # doubling it, so a network that takes us and drops us is not hammered.
+            lived = self.bridge.clock() - since
+            self._delay = RECONNECT_FIRST if lived > RECONNECT_MAX else self._delay * 2
             self._spawn(self._reconnect())
         else:
             self._do(self.core.irc_closed(reason or "closed", self.bridge.clock()))
@@ -264,14 +288,17 @@ class RadioSession:
     async def _reconnect(self) -> None:
         """Connect again with backoff while the radio user stays; rejoin when back."""
         assert self._identity is not None
-        delay = RECONNECT_FIRST
         while not self._closing:
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, RECONNECT_MAX)
+            self._delay = min(self._delay, RECONNECT_MAX)
+            await asyncio.sleep(self._delay * random.uniform(0.8, 1.2))
+            self._delay *= 2
             try:
                 conn = await self.bridge.connector.connect(self._identity)
             except ConnectError as exc:
                 log.info("%s: IRC still unreachable (%s)", self.callsign, exc)
+                if exc.fatal:  # banned meanwhile: no point trying again
+                    self._do(self.core.irc_closed("refused by the network", self.bridge.clock()))
+                    return
                 continue
             if self._closing:
                 conn.quit("Link lost")
@@ -350,10 +377,7 @@ class Bridge:
         fold: Callable[[str], str],
         intro: str = "",
         events: Events | None = None,
-        trusted: frozenset[str] = frozenset(),
     ) -> None:
-        """`trusted`: nicks whose text may go on air whatever the third-party rule
-        (bulletin feeds the sysop vouches for)."""
         self.config = config
         self.connector = connector
         self.store = store
@@ -363,14 +387,21 @@ class Bridge:
         self._fold = fold
         self.intro = intro
         self.events = events if events is not None else Events(clock)
-        self.trusted = frozenset(fold(n) for n in trusted)
+        #: The gateway's other clients whose text the sysop vouches for on air (bulletin
+        #: posters with on_air); set by the application once they exist.
+        self.trusted_links: Callable[[], Iterable[IrcLink]] = tuple
         #: Whether anyone listens for each chat line (MQTT `messages:` not off).
         self.report_relayed = False
         #: Folded nick -> the session holding it.
         self.by_nick: dict[str, RadioSession] = {}
+        #: Folded nick -> the session connecting to IRC with it (logged in on the air).
+        self._claims: dict[str, RadioSession] = {}
         #: Base callsign -> its logged-in sessions (one per SSID at most).
         self.by_base: dict[str, set[RadioSession]] = {}
         self.service: IrcLink | None = None
+        self._notice_tokens = float(NOTICE_BURST)
+        self._notice_at = clock()
+        self.notices_dropped = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._holds: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -404,25 +435,31 @@ class Bridge:
             via=transport.via,
             service_nick=c.service_nick,
             intro=self.intro,
-            trusted=self.trusted,
+            trusted=self.trusted_source,
             report_relayed=self.report_relayed,
         )
 
     def take_over(self, nick: str, new: RadioSession) -> None:
-        """A second login of the same callsign and SSID replaces the first one."""
-        old = self.by_nick.get(self._fold(nick))
-        if old is not None and old is not new:
-            log.info("%s logged in again via %s; ending the older session", nick,
-                     new.transport.via)  # fmt: skip
-            old._quit_irc("Reconnected")
-            old.end(TAKEN_OVER, f"logged in again via {new.transport.via}")
+        """A second login of the same callsign and SSID replaces the first one, even one
+        still connecting to IRC (`new` holds the claim until `logged_in`)."""
+        key = self._fold(nick)
+        for old in (self.by_nick.get(key), self._claims.get(key)):
+            if old is not None and old is not new:
+                log.info("%s logged in again via %s; ending the older session", nick,
+                         new.transport.via)  # fmt: skip
+                old._quit_irc("Reconnected")
+                old.end(TAKEN_OVER, f"logged in again via {new.transport.via}")
+        self._claims[key] = new
 
     def logged_in(self, session: RadioSession, nick: str) -> None:
         assert session.callsign is not None
         self.events.emit("session_start", callsign=str(session.callsign), nick=nick,
                          via=session.transport.via)  # fmt: skip
         # Keyed by the callsign's own nick, even when it had to take `nick_`.
-        self.by_nick[self._fold(nick_for(session.callsign))] = session
+        key = self._fold(nick_for(session.callsign))
+        if self._claims.get(key) is session:
+            del self._claims[key]
+        self.by_nick[key] = session
         self.by_base.setdefault(session.callsign.base, set()).add(session)
 
     def logged_out(self, session: RadioSession) -> None:
@@ -431,6 +468,8 @@ class Bridge:
         key = self._fold(nick_for(session.callsign))
         if self.by_nick.get(key) is session:
             del self.by_nick[key]
+        if self._claims.get(key) is session:
+            del self._claims[key]
         sessions = self.by_base.get(session.callsign.base)
         if sessions is not None and session in sessions:
             log.info("%s logged out", session.callsign)
@@ -471,18 +510,26 @@ class Bridge:
         return True
 
     def _offer_mail(
-        self, sender: str, call: Callsign, kind: str, body: str, refusal: str | None
+        self,
+        sender: str,
+        call: Callsign,
+        kind: str,
+        body: str,
+        refusal: str | None,
+        tell: str | None = None,
     ) -> None:
         """Hold mail for an enrolled callsign. Whether or not `call` is enrolled, the
-        sender reads the same answer: mail must not tell who uses the gateway."""
+        sender (`tell`, by default `sender`) reads the same answer: mail must not tell
+        who uses the gateway."""
+        tell = tell or sender
         if refusal is not None:
-            self.notice(sender, f"Not held for {call}: {refusal} (third-party rule).")
+            self.notice(tell, f"Not held for {call}: {refusal} (third-party rule).")
             third_party_log.info("message from %s not held for %s (third-party rule)",
                                  sender, call)  # fmt: skip
         elif call.base in self._enrolled():
-            self.hold_soon(call.base, sender, kind, strip_formatting(body), tell=sender)
+            self.hold_soon(call.base, sender, kind, strip_formatting(body), tell=tell)
         else:
-            self.notice(sender, self._held_text(call.base))
+            self.notice(tell, self._held_text(call.base))
 
     def _held_text(self, base: str) -> str:
         days = self.config.mailbox_max_age / 86400
@@ -543,8 +590,28 @@ class Bridge:
         asyncio.get_running_loop().call_soon(self._send_notice, nick, text)
 
     def _send_notice(self, nick: str, text: str) -> None:
-        if self.service is not None and not self.service.closed:
-            self.service.send(f"NOTICE {nick} :{text}")
+        if self.service is None or self.service.closed:
+            return
+        if self.connector.mode == "external" and not self._notice_allowed():
+            return  # over the network's flood limit the service would be disconnected
+        target = nick.split(" ", 1)[0]  # a held sender may be "NICK (unverified)"
+        self.service.send(f"NOTICE {target} :{text}")
+
+    def _notice_allowed(self) -> bool:
+        """A token bucket for the service's notices on a network (its own client is
+        flood-exempt only on the embedded server): a burst, then one a second."""
+        now = self.clock()
+        tokens = min(NOTICE_BURST, self._notice_tokens + (now - self._notice_at) * NOTICE_RATE)
+        self._notice_at = now
+        if tokens < 1:
+            self._notice_tokens = tokens
+            self.notices_dropped += 1
+            if self.notices_dropped % 100 == 1:
+                log.warning("service notices dropped: %d so far (flood limit)",
+                            self.notices_dropped)  # fmt: skip
+            return False
+        self._notice_tokens = tokens - 1
+        return True
 
     async def start(self) -> None:
         # An in-process client attaches at once: the service is there when start returns.
@@ -580,14 +647,19 @@ class Bridge:
         """Serve the service nick; connect it again whenever it leaves IRC. `wait`: the
         first attempt failed already, so wait before the next."""
         while not self._stopping:
-            if link is None:
-                if wait:
-                    await asyncio.sleep(SERVICE_RETRY)
-                wait = True
-                link = await self._connect_service()
-                continue
-            await self._serve(link)
-            link = None
+            try:
+                if link is None:
+                    if wait:
+                        await asyncio.sleep(SERVICE_RETRY)
+                    wait = True
+                    link = await self._connect_service()
+                    continue
+                await self._serve(link)
+            except Exception:  # a bug here must not end the mailbox and archive for good
+                log.exception("the service nick failed")
+                if link is not None:
+                    link.quit("Internal error")
+            link, wait = None, True
             if not self._stopping:
                 log.warning("the service nick left IRC; connecting it again")
 
@@ -623,8 +695,13 @@ class Bridge:
             self.notice(sender, f"{call.base} is on the air as {online.core.nick}: "
                         "message them directly.")  # fmt: skip
             return
-        self._offer_mail(sender, call, "ACTION" if verb else "PRIVMSG", body,
-                         self._tag_refusal(msg))  # fmt: skip
+        # On a network callsign nicks are not kept for their owners: one without the
+        # account of its callsign is marked, so nobody leaves mail in a ham's name.
+        claimed = parse_callsign(callsign_text(sender))
+        account = (msg.tags.get("account") or "").upper()
+        shown = f"{sender} (unverified)" if claimed and claimed.base != account else sender
+        self._offer_mail(shown, call, "ACTION" if verb else "PRIVMSG", body,
+                         self._tag_refusal(msg), tell=sender)  # fmt: skip
 
     @property
     def service_nick(self) -> str:
@@ -632,14 +709,22 @@ class Bridge:
 
     def _tag_refusal(self, msg: Message) -> str | None:
         """Why text of `msg` may not go on air, judged by its account tag and host."""
-        nick = (msg.source or "?").split("!", 1)[0]
         account = msg.tags.get("account")
         host = (msg.source or "").rpartition("@")[2]
         return thirdparty.refusal(
             self.config.third_party,
             account=account,
             radio=bool(account) and host.endswith(RADIO_SUFFIX),
-            trusted=self._fold(nick) in self.trusted,
+            trusted=self.trusted_source(msg.source or ""),
+        )
+
+    def trusted_source(self, source: str) -> bool:
+        """Whether `source` (`nick!user@host`) is the service nick or an on-air bulletin
+        poster of this gateway, connected now: the full source, since on an external
+        network anyone may take the nick while ours is away."""
+        links = (self.service, *self.trusted_links())
+        return bool(source) and any(
+            link is not None and not link.closed and link.source == source for link in links
         )
 
     async def _archive(self, msg: Message) -> None:
@@ -661,6 +746,9 @@ class Bridge:
         self._stopping = True
         if self.service is not None:
             self.service.quit("Gateway stopping")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(QUIT_WAIT):  # let the QUIT leave
+                    await self.service.wait_closed()
         for task in [*self._tasks, *self._holds]:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._holds, return_exceptions=True)
@@ -668,7 +756,7 @@ class Bridge:
 
 def _sent_away(reason: str | None) -> bool:
     """Whether the network's ERROR says it removed this client on purpose."""
-    return reason is not None and _SENT_AWAY.search(reason) is not None
+    return reason is not None and SENT_AWAY.search(reason) is not None
 
 
 def _third_party_refusal(policy: str, client: Client) -> str | None:

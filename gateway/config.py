@@ -578,6 +578,8 @@ def _external(e: Section) -> ExternalIrc:
         text = e.string(key, "x")
         if not text or text.startswith(":") or any(c.isspace() or c == "\0" for c in text):
             e.problem(key, "expected one word, without spaces (and not starting with ':')")
+    if any(c in e.string("password", "") for c in "\0\r\n"):
+        e.problem("password", "expected one line")
     return ExternalIrc(
         host=e.string("host", ""),
         port=e.integer("port", 6697 if tls else 6667, 1, 65535),

@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import ipaddress
 import logging
+import re
 import ssl
 from collections.abc import Callable
 
@@ -35,8 +36,14 @@ KEEPALIVE = 120.0
 KEEPALIVE_TIMEOUT = 60.0
 #: How long a QUIT may take to leave before the socket is closed anyway.
 QUIT_GRACE = 5.0
-#: Numerics that end registration for good (banned, wrong password, throttled).
+#: Numerics that end registration for good (banned, wrong password, host refused).
 _FATAL = {"465": "banned", "464": "wrong password", "463": "host not allowed"}
+#: An ERROR that says the network sent this client away on purpose (not a failure).
+SENT_AWAY = re.compile(r"\b(kill(ed)?|ban(ned)?|[kgzd]-?lined?|quit)\b", re.IGNORECASE)
+#: Output waiting for a network that stopped reading; past it the link is closed.
+MAX_WRITE_BUFFER = 256 * 1024
+#: Capabilities remembered from CAP LS (a network lists a few dozen).
+MAX_OFFERED = 256
 
 
 def sasl_plain(account: str, password: str) -> list[str]:
@@ -65,12 +72,13 @@ class Registration:
         self.nick = self._nicks[0]
         #: Capabilities the server acknowledged.
         self.caps: frozenset[str] = frozenset()
-        self._offered: set[str] = set()
+        self._offered: dict[str, str] = {}
         self._cap_done = False
         self.welcomed = False
         self.done = False
         self.error: str | None = None
-        self.casemapping = "rfc1459"
+        #: The error means the network refused this client for good (a ban, a password).
+        self.fatal = False
         #: The account SASL logged in to, or why it did not.
         self.account: str | None = None
         self.sasl_error: str | None = None
@@ -97,42 +105,52 @@ class Registration:
             return self._cap(params[1].upper(), params[2:])
         if cmd == "AUTHENTICATE" and params == ("+",) and self.identity.sasl:
             return sasl_plain(*self.identity.sasl)
-        if cmd == "903":
-            self.account = self.identity.sasl[0] if self.identity.sasl else None
+        if cmd == "900" and len(params) >= 3:
+            self.account = params[2]
+        elif cmd == "903":
             return self._end_cap()
-        if cmd in ("902", "904", "905", "906", "908"):
+        elif cmd in ("902", "904", "905", "906", "908"):
             self.sasl_error = params[-1] if params else "SASL failed"
             return self._end_cap()  # registered without an account, as a guest would be
-        if cmd == "001":
+        elif cmd == "001":
             self.welcomed = True
             self.nick = params[0] if params else self.nick
             return self._end_cap()
-        if cmd == "005":
-            for token in params[1:-1]:
-                if token.upper().startswith("CASEMAPPING="):
-                    self.casemapping = token.split("=", 1)[1].lower()
         elif cmd in ("376", "422") and self.welcomed:
             self.done = True
         elif cmd in ("432", "433", "436", "437") and not self.welcomed:
             return self._next_nick(params[-1] if params else "nick refused")
         elif cmd in _FATAL:
             self.error = f"{_FATAL[cmd]}: {params[-1]}" if params else _FATAL[cmd]
+            self.fatal = True
         elif cmd == "ERROR":
-            self.error = params[-1] if params else "closed by the server"
+            self.error = self.error or (params[-1] if params else "closed by the server")
+            self.fatal = self.fatal or SENT_AWAY.search(self.error) is not None
         return []
 
     def _cap(self, sub: str, args: tuple[str, ...]) -> list[str]:
         if sub == "LS":
             more = len(args) >= 2 and args[0] == "*"
-            self._offered.update(name.split("=", 1)[0] for name in args[-1].split())
+            for item in args[-1].split():
+                if len(self._offered) < MAX_OFFERED:
+                    name, _, value = item.partition("=")
+                    self._offered[name] = value
             if more:
                 return []
-            wanted = set(self.identity.caps & self._offered)
-            if self.identity.sasl and "sasl" in self._offered:
-                wanted.add("sasl")
+            wanted = set(self.identity.caps & self._offered.keys())
+            mechanisms = self._offered.get("sasl")
+            if self.identity.sasl and mechanisms is not None:
+                if not mechanisms or "PLAIN" in mechanisms.upper().split(","):
+                    wanted.add("sasl")
+                else:
+                    self.sasl_error = f"the network offers SASL {mechanisms}, not PLAIN"
             return [f"CAP REQ :{' '.join(sorted(wanted))}"] if wanted else self._end_cap()
         if sub == "ACK":
-            self.caps = self.caps | {name.lstrip("-~=") for name in args[-1].split()}
+            for name in args[-1].split():
+                if name.startswith("-"):
+                    self.caps = self.caps - {name[1:]}
+                else:
+                    self.caps = self.caps | {name.lstrip("~=")}
             if "sasl" in self.caps and self.identity.sasl and self.account is None:
                 return ["AUTHENTICATE PLAIN"]
             return self._end_cap()
@@ -173,6 +191,9 @@ class ExternalLink:
         self._fold = fold
         self._closed = False
         self._closer: asyncio.Task[None] | None = None
+        self._gone = asyncio.Event()
+        #: `nick!user@host` as the network shows this client (from USERHOST or an echo).
+        self.source: str | None = None
 
     @property
     def nick(self) -> str:
@@ -193,6 +214,9 @@ class ExternalLink:
             log.warning("a line with CR, LF or NUL was not sent to the network")
             return
         self._writer.write(line.encode() + b"\r\n")
+        if self._writer.transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
+            log.warning("%s: the network stopped reading; closing the link", self._nick)
+            self._close_now()
 
     async def read(self) -> Message | None:
         while not self._closed:
@@ -204,11 +228,23 @@ class ExternalLink:
             except IrcParseError as exc:
                 log.debug("a line from the network was skipped: %s", exc.reason)
                 continue
-            if msg.command == "NICK" and msg.params and self._mine(msg.source):
-                self._nick = msg.params[0]
+            self._learn(msg)
             return msg
         self._close_now()
         return None
+
+    def _learn(self, msg: Message) -> None:
+        """Follow our own nick and learn how the network shows us (`source`)."""
+        if self._mine(msg.source):
+            if msg.command == "NICK" and msg.params:
+                self._nick = msg.params[0]
+            if msg.source is not None and "!" in msg.source:
+                self.source = msg.source if msg.command != "NICK" else None
+        elif msg.command == "302" and len(msg.params) >= 2:  # USERHOST nick=+user@host
+            for reply in msg.params[-1].split():
+                nick, _, rest = reply.partition("=")
+                if self._fold(nick.rstrip("*")) == self._fold(self._nick) and "@" in rest:
+                    self.source = f"{nick.rstrip('*')}!{rest[1:]}"
 
     def _mine(self, source: str | None) -> bool:
         return source is not None and self._fold(source.split("!", 1)[0]) == self._fold(self._nick)
@@ -248,8 +284,13 @@ class ExternalLink:
 
     def _close_now(self) -> None:
         self._closed = True
+        self._gone.set()
         if not self._writer.is_closing():
             self._writer.close()
+
+    async def wait_closed(self) -> None:
+        """Until the link is closed (after `quit`, at most QUIT_GRACE)."""
+        await self._gone.wait()
 
 
 class ExternalConnector:
@@ -309,10 +350,11 @@ class ExternalConnector:
             if not reg.welcomed:
                 raise ConnectError(f"IRC network {self.address}: registration timed out") from None
         if reg.error is not None:
-            raise ConnectError(f"IRC network {self.address}: {reg.error}")
+            raise ConnectError(f"IRC network {self.address}: {reg.error}", fatal=reg.fatal)
         if reg.sasl_error is not None:
             log.warning("%s: the network refused the SASL login (%s); on IRC without an "
                         "account", reg.nick, reg.sasl_error)  # fmt: skip
         link._nick = reg.nick
         link._caps = reg.caps
+        link.send(f"USERHOST {reg.nick}")  # how the network shows us: see `source`
         return link

@@ -23,7 +23,12 @@ from ircd.server import Server
 
 
 class ConnectError(Exception):
-    """The IRC side refused or could not be reached; the message says why, briefly."""
+    """The IRC side refused or could not be reached; the message says why, briefly.
+    `fatal`: refused for good (a ban, a wrong password): trying again will not help."""
+
+    def __init__(self, reason: str, *, fatal: bool = False) -> None:
+        super().__init__(reason)
+        self.fatal = fatal
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,10 @@ class IrcLink(Protocol):
     @property
     def closed(self) -> bool: ...
 
+    @property
+    def source(self) -> str | None:
+        """`nick!user@host` as the server shows this client, once known."""
+
     def send(self, line: str) -> None:
         """Send one line (no CR LF), in order; never blocks."""
 
@@ -62,6 +71,9 @@ class IrcLink(Protocol):
 
     def quit(self, reason: str = "") -> None:
         """Leave IRC with `reason`; `read` returns None afterwards."""
+
+    async def wait_closed(self) -> None:
+        """Until the link is closed (a QUIT had its chance to leave)."""
 
 
 class Connector(Protocol):
@@ -95,6 +107,11 @@ class EmbeddedLink:
     def closed(self) -> bool:
         return self.conn.closed
 
+    @property
+    def source(self) -> str | None:
+        client = self.conn.client
+        return client.prefix if client is not None else None
+
     def send(self, line: str) -> None:
         self.conn.send(line)
 
@@ -103,6 +120,9 @@ class EmbeddedLink:
 
     def quit(self, reason: str = "") -> None:
         self.conn.quit(reason)
+
+    async def wait_closed(self) -> None:
+        """An in-process client is gone as soon as it quits."""
 
 
 class EmbeddedConnector:

@@ -40,6 +40,8 @@ BACKOFF_MAX = 60.0
 BULLETIN_HOST = "bulletin.gateway"
 #: Seconds before a bulletin nick that left IRC (or could not join) tries again.
 POSTER_RETRY = 5.0
+#: How long stopping waits for the posters' QUITs to leave.
+QUIT_WAIT = 3.0
 
 
 class MqttLink:
@@ -104,6 +106,9 @@ class MqttLink:
             await asyncio.gather(self._task, return_exceptions=True)
         for conn in self._posters.values():
             conn.quit("Gateway stopping")
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(QUIT_WAIT):  # let the QUITs leave
+                await asyncio.gather(*(c.wait_closed() for c in self._posters.values()))
         for task in self._drains:
             task.cancel()
         await asyncio.gather(*self._drains, return_exceptions=True)
@@ -179,6 +184,11 @@ class MqttLink:
                 if message.topic.matches(feed.topic):
                     self._bulletin(feed, message.payload)
 
+    def on_air_links(self) -> list[IrcLink]:
+        """The posters of feeds the sysop vouches for on air (`on_air`)."""
+        nicks = {f.nick for f in self.config.bulletins if f.on_air}
+        return [link for nick, link in self._posters.items() if nick in nicks]
+
     async def _keep_poster(self, nick: str, channels: list[str], topics: str) -> None:
         """Keep one bulletin nick on IRC, in its channels, answering pings."""
         identity = Identity(
@@ -188,17 +198,18 @@ class MqttLink:
         while not self._stopping:
             try:
                 conn = await self._connector.connect(identity)
+                self._posters[nick] = conn
+                for channel in channels:
+                    conn.send(f"JOIN {channel}")
+                log.info("bulletin nick %s is on IRC in %s", conn.nick, ", ".join(channels))
+                await self._drain(conn)
             except ConnectError as exc:
                 log.error("bulletin nick %s cannot join IRC: %s", nick, exc)
-                await asyncio.sleep(POSTER_RETRY)
-                continue
-            self._posters[nick] = conn
-            for channel in channels:
-                conn.send(f"JOIN {channel}")
-            log.info("bulletin nick %s is on IRC in %s", conn.nick, ", ".join(channels))
-            await self._drain(conn)
+            except Exception:  # a bug here must not end the bulletins for good
+                log.exception("bulletin nick %s failed", nick)
             if not self._stopping:
-                log.warning("bulletin nick %s left IRC; connecting it again", nick)
+                log.warning("bulletin nick %s is off IRC; trying again in %g s", nick,
+                            POSTER_RETRY)  # fmt: skip
                 await asyncio.sleep(POSTER_RETRY)
 
     def _bulletin(self, feed: BulletinFeed, payload: object) -> None:

@@ -62,6 +62,8 @@ MAX_TYPED_AHEAD = 16
 MAX_TYPED_HARD = 256
 MORE_PROMPT = "more? (Enter/N) "
 NO_IRC = "Not sent: reconnecting to IRC, try again shortly."
+#: Numerics that refuse a JOIN (no such channel, full, invite only, banned, key...).
+_JOIN_REFUSED = frozenset({"403", "405", "471", "473", "474", "475", "477", "489"})
 STOPPED = "(output stopped)"
 #: One refusal notice per IRC sender per this many seconds (third-party rule).
 REFUSAL_INTERVAL = 600.0
@@ -135,6 +137,8 @@ class ChatSession:
         self.history = True
         #: The IRC link is down and being connected again (external networks).
         self.irc_down = False
+        #: Folded channels joined again after a reconnection, not yet confirmed.
+        self._rejoining: set[str] = set()
         self.current: str | None = None  # folded
         self.alert = False
         self.stamp = False
@@ -240,7 +244,8 @@ class ChatSession:
 
     def irc_closed(self, reason: str, now: float) -> list[Action]:
         if self.phase in (Phase.CHAT, Phase.STARTING):
-            self._close(f"IRC connection closed ({reason}).", f"IRC closed: {reason}")
+            shown = _short(reason)  # the server's words, cut: every byte on air counts
+            self._close(f"IRC connection closed ({shown}).", f"IRC closed: {reason}")
         return self._done(now)
 
     def irc_lost(self, reason: str, now: float) -> list[Action]:
@@ -249,7 +254,7 @@ class ChatSession:
         self._now = now
         if self.phase is Phase.CHAT and not self.irc_down:
             self.irc_down = True
-            self._note(f"IRC network lost ({reason}); reconnecting.")
+            self._note(f"IRC network lost ({_short(reason)}); reconnecting.")
             if self._waiting is not None and self._waiting.token:
                 self._waiting = None  # its answer will never come
             self._run_typed(now)
@@ -263,6 +268,7 @@ class ChatSession:
             self.nick = nick
             self.history = HISTORY_CAP in caps
             names = list(self.channels.values())  # kept: the current one stays current
+            self._rejoining = set(self.channels)
             for name in names:
                 self._emit(Irc(f"JOIN {name}"))
             rejoined = f"; rejoining {', '.join(names)}" if names else ""
@@ -621,6 +627,7 @@ class ChatSession:
             if mine:
                 if fold(msg.params[0]) not in self.channels:  # a rejoin keeps the current
                     self.current = fold(msg.params[0])
+                self._rejoining.discard(fold(msg.params[0]))
                 self.channels[fold(msg.params[0])] = msg.params[0]
             elif self.alert:
                 self._chat(msg.params[0], f"* {who(source)} joined {msg.params[0]}", current=True)
@@ -640,6 +647,11 @@ class ChatSession:
         elif cmd.isdigit() and cmd[0] in "45" and len(msg.params) >= 2:
             about = f"{callsign_text(msg.params[1])}: " if len(msg.params) >= 3 else ""
             self._note(about + _clean(msg.params[-1]))
+            if cmd in _JOIN_REFUSED and fold(msg.params[1]) in self._rejoining:
+                self._rejoining.discard(fold(msg.params[1]))  # not back in it after all
+                self.channels.pop(fold(msg.params[1]), None)
+                if self.current == fold(msg.params[1]):
+                    self.current = next(iter(self.channels), None)
         elif cmd == "301" and len(msg.params) >= 3:
             text = f": {_clean(msg.params[2])}" if self._topics_shown() else "."
             self._note(f"{callsign_text(msg.params[1])} is away{text}")
@@ -692,14 +704,13 @@ class ChatSession:
         self._chat(target, body)
 
     def _refused_because(self, msg: Message) -> str | None:
-        nick = fold(_nick(msg.source) or "")
         account = msg.tags.get("account")
         host = (msg.source or "").rpartition("@")[2]
         return thirdparty.refusal(
             self.settings.third_party,
             account=account,
             radio=bool(account) and host.endswith(self.settings.radio_suffix),
-            trusted=nick == fold(self.settings.service_nick) or nick in self.settings.trusted,
+            trusted=self.settings.trusted(msg.source or ""),
         )
 
     def _allowed(self, msg: Message) -> bool:
@@ -753,7 +764,8 @@ class ChatSession:
         return self._out.chat(key, text)
 
     def _say(self, text: str, end: str = "\n") -> None:
-        self._out.reply(text + end)
+        # 7-bit printable, whatever it quotes (a typed verb, a server's reply).
+        self._out.reply(to_ascii(text) + end)
 
     def _note(self, text: str) -> None:
         """Something the user must see that no command asked for (a kill, a kick, an
@@ -805,3 +817,9 @@ class ChatSession:
                 self._actions.append(Say(chunk))
         actions, self._actions = self._actions, []
         return actions
+
+
+def _short(reason: str, limit: int = 60) -> str:
+    """A server's reason for the air: formatting stripped, cut to `limit` characters."""
+    text = " ".join(_clean(reason).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -6,6 +6,7 @@ Frozen and slotted, as h11's events: `gateway/session/chat.py` returns lists of 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gateway.callsign import Callsign
@@ -34,10 +35,13 @@ class Settings:
     archived: frozenset[str] = frozenset()
     autojoin: tuple[str, ...] = ()
     via: str = ""
-    #: The gateway's own nick (mailbox notices): never refused by the third-party rule.
+    #: The gateway's own nick (mailbox notices).
     service_nick: str = "Gateway"
-    #: Other folded nicks the sysop vouches for on air (bulletin feeds with on_air).
-    trusted: frozenset[str] = frozenset()
+    #: Whether a source (`nick!user@host`) is one of the gateway's own clients whose text
+    #: goes on air whatever the third-party rule (the service nick, bulletin feeds with
+    #: on_air). By the full source, not the nick: on an external network anyone may
+    #: hold the nick while the gateway's client is away.
+    trusted: Callable[[str], bool] = lambda _source: False
     #: Emit a `Relayed` action for every line to or from the air (MQTT message events).
     report_relayed: bool = False
     #: One line before the first Code: prompt saying what this is.

@@ -106,13 +106,13 @@ def inspircd(directory: Path, name: str = "irc.inspircd.test", sid: str = "9AA")
     return peer
 
 
-def _write_inspircd(peer: IrcPeer, links: list[IrcPeer]) -> None:
+def _write_inspircd(peer: IrcPeer, links: list[IrcPeer], connect: bool = False) -> None:
     d, name = peer.directory, peer.server_name
     link_blocks = "".join(
         f"""<link name="{other}" ipaddr="127.0.0.1" port="{port}" allowmask="127.0.0.1"
  sendpass="{LINK_PASSWORD}" recvpass="{LINK_PASSWORD}">
-<autoconnect period="1s" server="{other}">
 """
+        + (f'<autoconnect period="1s" server="{other}">\n' if connect else "")
         for other, port in ((p.server_name, p.link_port) for p in links)
     )
     (d / "inspircd.conf").write_text(
@@ -145,6 +145,7 @@ def _write_inspircd(peer: IrcPeer, links: list[IrcPeer]) -> None:
 
 
 def link(a: IrcPeer, b: IrcPeer) -> None:
-    """Configure two InspIRCd servers (not yet started) to link to each other."""
-    _write_inspircd(a, links=[b])
+    """Configure two InspIRCd servers (not yet started) to link: `a` connects to `b`
+    (from one side only: two links crossing would both fail)."""
+    _write_inspircd(a, links=[b], connect=True)
     _write_inspircd(b, links=[a])

@@ -7,6 +7,7 @@ and a plain IRC client on the network.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -36,7 +37,9 @@ async def started() -> AsyncIterator[list[peers.IrcPeer]]:
             await peer.stop()
 
 
-def external_config(directory: Path, peer: peers.IrcPeer, bpq: int, extra: str = "") -> Path:
+def external_config(
+    directory: Path, peer: peers.IrcPeer, bpq: int, extra: str = "", third_party: str = "all"
+) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "gateway.yaml"
     path.write_text(
@@ -48,7 +51,7 @@ def external_config(directory: Path, peer: peers.IrcPeer, bpq: int, extra: str =
         "telnet:\n  listen:\n"
         f"    - {{name: node1, host: 127.0.0.1, port: {bpq}, bpq: true,"
         " bytes_per_second: 1000000, packet_bytes: 4096}\n"
-        "bridge:\n  third_party: all\n" + extra
+        f"bridge:\n  third_party: {third_party}\n" + extra
     )
     return path
 
@@ -61,12 +64,30 @@ async def irc_user(peer: peers.IrcPeer, nick: str, channel: str) -> LiveClient:
     return irc
 
 
+async def linked(client: LiveClient, server: str) -> None:
+    """Wait until `server` is linked to the client's server (LINKS lists it)."""
+    async with asyncio.timeout(30):
+        while True:
+            await client.send("LINKS")
+            names = []
+            while (msg := await client.expect("364", "365")).command == "364":
+                names.append(msg.params[1])
+            if server in names:
+                return
+            await asyncio.sleep(0.2)  # autoconnect retries every second
+
+
 async def gateway_on(
-    spawn: Spawn, directory: Path, peer: peers.IrcPeer, call: str, extra: str = ""
+    spawn: Spawn,
+    directory: Path,
+    peer: peers.IrcPeer,
+    call: str,
+    extra: str = "",
+    third_party: str = "all",
 ) -> tuple[GatewayProcess, int, pyotp.TOTP]:
     """A gateway in external mode on `peer`, with `call` enrolled, its service on IRC."""
     bpq = free_port()
-    config = external_config(directory, peer, bpq, extra)
+    config = external_config(directory, peer, bpq, extra, third_party)
     totp = enroll(config, call)
     gw = spawn(config)
     await gw.start()
@@ -111,10 +132,17 @@ async def test_radio_user_chats_on_an_external_network(
     held = await alice.expect("NOTICE")
     assert held.source is not None and held.source.startswith("Gateway!")
     assert "held" in held.params[-1]
+    # A callsign nick without its account (nobody keeps nicks here) is marked as such.
+    fake = await LiveClient.connect(peer.port)
+    await fake.register("N0ZZZ")
+    await fake.send("PRIVMSG Gateway :N0TEST it is me, honest")
+    assert "held" in (await fake.expect("NOTICE")).params[-1]
     ham = await radio_login(bpq, "N0TEST", totp.at((step + 1) * 30))
-    assert await ham.expect("/READ\r\n") == b"1 new message, /READ\r\n"
+    assert await ham.expect("/READ\r\n") == b"2 new messages, /READ\r\n"
     ham.send(b"/read\r")
-    assert b"alice: are you there?" in await ham.expect("are you there?\r\n")
+    mail = await ham.expect("honest\r\n")
+    assert b"alice: are you there?" in mail and b"N0ZZZ (unverified): it is me" in mail
+    await fake.close()
     ham.send(b"/q\r")
     await ham.expect_close()
     await alice.close()
@@ -131,10 +159,7 @@ async def test_two_gateways_on_two_linked_inspircd(
     await one.start()
     await two.start()
     watcher = await irc_user(one, "watcher", "#net")
-    # The link is up when a user of the other server is seen.
-    probe = await irc_user(two, "probe", "#net")
-    await watcher.expect("JOIN")
-    await probe.close()
+    await linked(watcher, two.server_name)
 
     gw_a, bpq_a, totp_a = await gateway_on(
         spawn_gateway, tmp_path / "a", one, "N0AAA", "  service_nick: GatewayA\n"
@@ -253,7 +278,9 @@ async def test_bulletins_are_posted_on_the_network(
         alice = await irc_user(peer, "alice", "#wx")
         feed = "{topic: wx/alerts, channel: wx, nick: WX, min_interval: 0, on_air: true}"
         mqtt = f"mqtt: {{port: {broker.port}, prefix: test, bulletins: [{feed}]}}\n"
-        gw, bpq, totp = await gateway_on(spawn_gateway, tmp_path / "gw", peer, "N0TEST", mqtt)
+        gw, bpq, totp = await gateway_on(
+            spawn_gateway, tmp_path / "gw", peer, "N0TEST", mqtt, third_party="identified"
+        )
         sub = await subscriber(broker.port)
         await gw.wait_log("MQTT: connected to")
         joined = await alice.expect("JOIN")  # the poster is a client of the network too
@@ -261,11 +288,14 @@ async def test_bulletins_are_posted_on_the_network(
         ham = await radio_login(bpq, "N0TEST-5", totp.at(int(time.time() // 30) * 30))
         ham.send(b"/j #wx\r")
         assert (await ham.expect("\r\n")).startswith(b"Joined #wx")
+        # Under `identified`, alice (no account here) stays off the air; the bulletin
+        # goes on: WX is trusted as the gateway's own client, by its full source.
+        await alice.send("PRIVMSG #wx :not for the air")
         await sub.publish("wx/alerts", "Storm warning: gusts 90 km/h", qos=1)
         msg = await alice.expect("PRIVMSG")
         assert msg.source is not None and msg.source.startswith("WX!")
         assert msg.params == ("#wx", "Storm warning: gusts 90 km/h")
-        await ham.expect("WX: Storm warning: gusts 90 km/h\r\n")
+        assert await ham.expect("\r\n") == b"WX: Storm warning: gusts 90 km/h\r\n"
         await sub.__aexit__(None, None, None)
         await alice.close()
         assert await gw.stop() == 0

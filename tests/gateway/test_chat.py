@@ -13,6 +13,8 @@ from gateway.session.outbox import Outbox
 from ircd.protocol import parse_line
 
 CALL = Callsign("N0TEST", 5)
+#: The gateway's service client as the server shows it (trusted by its full source).
+SERVICE = "Gateway!gateway@gateway.radio"
 
 
 class Harness:
@@ -20,7 +22,7 @@ class Harness:
 
     def __init__(self, **kw: object) -> None:
         self.now = 1_000_000.0
-        base = {"chunk_bytes": 1 << 16, "third_party": "all"}
+        base = {"chunk_bytes": 1 << 16, "third_party": "all", "trusted": SERVICE.__eq__}
         base.update(kw)
         self.core = chat.ChatSession(
             chat.Settings(**base),  # type: ignore[arg-type]
@@ -559,3 +561,26 @@ def test_network_lost_and_back_rejoins_and_keeps_the_current_channel() -> None:
     h.irc.clear()
     h.type("on the air again")
     assert h.irc == ["PRIVMSG #a :on the air again"]  # #a is still the current channel
+    # Lost again; this time #a refuses the rejoin: #b becomes the current channel.
+    h.run(h.core.irc_lost("Ping timeout", h.now))
+    h.run(h.core.irc_back(h.now, "N0TEST-5"))
+    h.server(":irc.test 474 N0TEST-5 #a :Cannot join channel (+b)")
+    h.server(":N0TEST-5!n0test@bpq.radio JOIN #b")
+    h.irc.clear()
+    h.text()
+    h.type("still here")
+    assert h.irc == ["PRIVMSG #b :still here"]
+    h.type("/c")
+    assert "#a" not in h.text()
+
+
+def test_the_gateway_nick_is_trusted_by_its_full_source_only() -> None:
+    h = Harness(third_party="identified")
+    h.login()
+    joined(h)
+    h.server(f":{SERVICE} NOTICE N0TEST-5 :held for you")
+    assert "held for you" in h.text()
+    # The same nick from elsewhere (a squatter on an external network) is not the gateway.
+    h.server(":Gateway!evil@somewhere NOTICE N0TEST-5 :send money")
+    h.server(":Gateway!evil@somewhere PRIVMSG #test :on air please")
+    assert h.text() == ""

@@ -41,13 +41,15 @@ def test_external_mode_refuses_what_it_would_ignore(tmp_path: Path) -> None:
         write(
             tmp_path,
             "irc:\n  mode: external\n  listen: [{host: 127.0.0.1, port: 6667}]\n"
-            "  external: {port: 70000, webirc_password: 'two words', tls: maybe}\n",
+            "  external: {port: 70000, webirc_password: 'two words', tls: maybe,"
+            ' password: "a\\nb"}\n',
         )
     )
     assert "irc.listen is for the embedded server only" in text
     assert "irc.external.host: the IRC network's host name is required" in text
     assert "irc.external.port" in text and "irc.external.tls" in text
     assert "irc.external.webirc_password: expected one word" in text
+    assert "irc.external.password: expected one line" in text
     assert "two words" not in text  # a password is never echoed back
     text = problems(write(tmp_path, "irc:\n  mode: remote\n  external: {host: x}\n"))
     assert "irc.mode" in text and "irc.external: only read with irc.mode: external" in text

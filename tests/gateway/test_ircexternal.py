@@ -32,14 +32,14 @@ def test_webirc_first_then_caps_the_network_has_then_nick_fallback() -> None:
     # A multi-line LS: nothing is requested before its last line.
     assert feed(reg, ":irc.test CAP * LS * :multi-prefix server-time=x") == []
     assert feed(reg, ":irc.test CAP * LS :batch sasl") == ["CAP REQ :server-time"]
-    assert feed(reg, ":irc.test CAP * ACK :server-time") == ["CAP END"]
+    assert feed(reg, ":irc.test CAP * ACK :server-time -batch") == ["CAP END"]
     assert feed(reg, ":irc.test 433 * N0TEST-5 :Nickname is already in use") == ["NICK N0TEST-5_"]
     assert feed(reg, "PING :abc") == ["PONG :abc"]
     feed(reg, ":irc.test 001 N0TEST-5_ :Welcome", ":irc.test 005 N0TEST-5_ CASEMAPPING=ascii :x")
     assert not reg.done
     feed(reg, ":irc.test 376 N0TEST-5_ :End of MOTD")
     assert reg.done and reg.nick == "N0TEST-5_" and reg.caps == {"server-time"}
-    assert reg.casemapping == "ascii" and reg.error is None
+    assert reg.error is None and not reg.fatal
 
 
 def test_every_nick_taken_or_a_ban_is_an_error() -> None:
@@ -50,12 +50,18 @@ def test_every_nick_taken_or_a_ban_is_an_error() -> None:
     reg = Registration(IDENT, ExternalIrc("irc.test"))
     reg.start()
     feed(reg, ":s 465 * :You are banned")
-    assert reg.error == "banned: You are banned"
+    assert reg.error == "banned: You are banned" and reg.fatal
     reg = Registration(IDENT, ExternalIrc("irc.test"))
     reg.start()
     assert feed(reg, ":s CAP * LS :") == ["CAP END"]  # nothing wanted is offered
     feed(reg, "ERROR :Closing link (throttled)")
-    assert reg.error == "Closing link (throttled)"
+    assert reg.error == "Closing link (throttled)" and not reg.fatal  # worth another try
+    reg = Registration(IDENT, ExternalIrc("irc.test"))
+    feed(reg, "ERROR :Closing link: (n0test@fd00::1) [G-Lined: spam]")
+    assert reg.fatal
+    reg = Registration(IDENT, ExternalIrc("irc.test"))
+    feed(reg, "ERROR :Closing link: deadline skill urban")  # words, not kills or bans
+    assert not reg.fatal
 
 
 def test_sasl_plain_when_the_network_has_accounts() -> None:
@@ -67,8 +73,14 @@ def test_sasl_plain_when_the_network_has_accounts() -> None:
     assert feed(reg, ":s CAP N0TEST ACK :sasl") == ["AUTHENTICATE PLAIN"]
     (line,) = feed(reg, "AUTHENTICATE +")
     assert base64.b64decode(line.split()[1]) == b"N0TEST\0N0TEST\0pass word"
+    assert feed(reg, ":s 900 N0TEST N0TEST!n0test@h N0TEST :You are now logged in") == []
     assert feed(reg, ":s 903 N0TEST :SASL authentication successful") == ["CAP END"]
     assert reg.account == "N0TEST"
+    # A network whose SASL has no PLAIN: not requested, and why is kept for the log.
+    reg = Registration(ident, ExternalIrc("irc.test"))
+    reg.start()
+    assert feed(reg, ":s CAP * LS :sasl=EXTERNAL,SCRAM-SHA-256") == ["CAP END"]
+    assert reg.sasl_error is not None and "not PLAIN" in reg.sasl_error
     # A refusal: registration goes on without the account.
     reg = Registration(ident, ExternalIrc("irc.test"))
     reg.start()
