@@ -14,6 +14,8 @@ from typing import Final
 RFC1459: Final = "rfc1459"
 ASCII: Final = "ascii"
 CASEMAPPINGS: Final = (RFC1459, ASCII)
+#: Names a `folder` remembers folded (a few hundred KiB at most).
+_FOLD_CACHE: Final = 4096
 
 _TABLES: Final = MappingProxyType(
     {
@@ -33,8 +35,16 @@ def casefold(name: str, mapping: str = RFC1459) -> str:
 def folder(mapping: str = RFC1459) -> Callable[[str], str]:
     """Return a one-argument folding function for `mapping` (raises KeyError if unknown)."""
     table = _TABLES[mapping]
+    # Folded names, as str.translate with a dict costs a lookup per character and every
+    # message folds its target. Bounded: cleared when full (names come from clients).
+    cache: dict[str, str] = {}
 
     def fold(name: str) -> str:
-        return name.translate(table)
+        folded = cache.get(name)
+        if folded is None:
+            if len(cache) >= _FOLD_CACHE:
+                cache.clear()
+            folded = cache[name] = name.translate(table)
+        return folded
 
     return fold

@@ -90,15 +90,18 @@ class History:
     def add(self, key: str, entry: Entry) -> None:
         if self.size <= 0:
             return
-        ring = self._rings.pop(key, None)
+        rings = self._rings
+        ring = rings.get(key)
         if ring is None:
-            ring = deque(maxlen=self.size)
-        elif len(ring) == ring.maxlen:
-            self._total -= 1  # the append below pushes the oldest out
+            ring = rings[key] = deque(maxlen=self.size)
+        else:
+            rings.move_to_end(key)  # the most recently used ring goes last
+            if len(ring) == ring.maxlen:
+                self._total -= 1  # the append below pushes the oldest out
         ring.append(entry)
         self._total += 1
-        self._rings[key] = ring
-        self._evict()
+        if len(rings) > self.max_targets or self._total > self.max_messages:
+            self._evict()
 
     def _evict(self) -> None:
         # The newest ring always stays (size <= MAX_SIZE <= the smallest max_messages).

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import socket
 import ssl
 from collections.abc import Callable, Coroutine
@@ -63,9 +64,20 @@ class _State:
                 continue
             if len(data) > connection._sendq:
                 connection.pause_writing()  # the same "SendQ exceeded" as the transport's
-            else:
-                # Past `sendq` bytes queued in the transport, it calls pause_writing().
-                transport.write(data)
+                continue
+            fd = connection._fd
+            if fd >= 0 and not transport.get_write_buffer_size() and not transport.is_closing():
+                # What transport.write() would do first, without its Python: try the
+                # socket at once (a plain socket only, nothing queued before it).
+                try:
+                    sent = os.write(fd, data)
+                except OSError:
+                    sent = 0  # would block, or an error the transport meets again and handles
+                if sent == len(data):
+                    continue
+                data = data[sent:]
+            # Past `sendq` bytes queued in the transport, it calls pause_writing().
+            transport.write(data)
 
 
 class IrcConnection(asyncio.Protocol):
@@ -80,6 +92,9 @@ class IrcConnection(asyncio.Protocol):
         self._closing = False
         self._out: list[bytes] = []
         self._sendq = state.server.config.limits.sendq
+        # The socket's descriptor, for a flush that writes to it directly (-1: always
+        # through the transport, as for TLS and WebSocket, which frame or encrypt).
+        self._fd = -1
 
     # -- asyncio.Protocol ----------------------------------------------------------
 
@@ -92,6 +107,9 @@ class IrcConnection(asyncio.Protocol):
         # Past `sendq` bytes queued, asyncio calls pause_writing(): that is "SendQ exceeded".
         self._sendq = server.config.limits.sendq
         self._transport.set_write_buffer_limits(high=self._sendq)
+        sock = None if self._tls or self._websocket else transport.get_extra_info("socket")
+        if sock is not None and sock.type == socket.SOCK_STREAM:
+            self._fd = sock.fileno()
         peer = transport.get_extra_info("peername")
         ip = peer[0] if isinstance(peer, tuple) else "127.0.0.1"
         certfp = certificate_fingerprint(self._transport) if self._tls else None

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 from ircd.client import TAGS_ACCOUNT, TAGS_MESSAGE, TAGS_TIME
-from ircd.protocol import Message
+from ircd.protocol import Message, serialize
 
 if TYPE_CHECKING:
     from ircd.client import Client, Sink
@@ -28,6 +28,9 @@ def encode(msg: Message, tag_mode: int, timestamp: Callable[[], str]) -> bytes:
     """
     tags = msg.tags
     if tags:
+        if not tag_mode and "label" not in tags and "batch" not in tags:
+            # A client without IRCv3 tags, the common case: none of the tags is for it.
+            return serialize({}, msg.source, msg.command, msg.params)
         if tag_mode & TAGS_MESSAGE:
             if (not tag_mode & TAGS_TIME and "time" in tags) or (
                 not tag_mode & TAGS_ACCOUNT and "account" in tags
@@ -50,9 +53,7 @@ def encode(msg: Message, tag_mode: int, timestamp: Callable[[], str]) -> bytes:
             }
     if tag_mode & TAGS_TIME and "time" not in tags:
         tags = {"time": timestamp(), **tags}
-    if tags is not msg.tags:
-        msg = msg.with_tags(tags)
-    return msg.to_bytes()
+    return serialize(tags, msg.source, msg.command, msg.params)
 
 
 class FanoutGroup(NamedTuple):

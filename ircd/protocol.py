@@ -35,7 +35,6 @@ MAX_PARAMS: Final = 15
 _TAG_KEY: Final = re.compile(r"\+?(?:[A-Za-z0-9][A-Za-z0-9.\-]*/)?[A-Za-z0-9\-]+\Z")
 _COMMAND: Final = re.compile(r"(?:[A-Za-z]+|[0-9]{3})\Z")
 _FORBIDDEN: Final = re.compile(r"[\0\r\n]")
-_TERMINATOR: Final = re.compile(rb"[\r\n]")
 
 _ESCAPES: Final = MappingProxyType(
     str.maketrans({";": "\\:", " ": "\\s", "\\": "\\\\", "\r": "\\r", "\n": "\\n"})
@@ -99,22 +98,7 @@ class Message:
 
     def to_bytes(self) -> bytes:
         """Serialize to one CRLF-terminated line (no length check: callers budget the text)."""
-        parts: list[str] = []
-        if self.tags:
-            parts.append(
-                "@"
-                + ";".join(
-                    k if not v else f"{k}={v.translate(_ESCAPES)}" for k, v in self.tags.items()
-                )
-            )
-        if self.source is not None:
-            parts.append(":" + self.source)
-        parts.append(self.command)
-        if self.params:
-            parts.extend(self.params[:-1])
-            last = self.params[-1]
-            parts.append(":" + last if not last or " " in last or last[0] == ":" else last)
-        return (" ".join(parts) + "\r\n").encode("utf-8")
+        return serialize(self.tags, self.source, self.command, self.params)
 
     def with_tags(self, tags: dict[str, str]) -> Message:
         """Return a copy carrying `tags` instead of the current ones."""
@@ -132,16 +116,46 @@ def unchecked(
     return _make(tags, source, command, params)
 
 
+# Slot setters of the frozen class, for `_make` (cheaper than object.__setattr__).
+_new = object.__new__
+_set_tags = Message.tags.__set__  # type: ignore[attr-defined]
+_set_source = Message.source.__set__  # type: ignore[attr-defined]
+_set_command = Message.command.__set__  # type: ignore[attr-defined]
+_set_params = Message.params.__set__  # type: ignore[attr-defined]
+
+
 def _make(
     tags: dict[str, str], source: str | None, command: str, params: tuple[str, ...]
 ) -> Message:
     # The parser has already checked everything the constructor would check; skip the re-check.
-    msg = object.__new__(Message)
-    object.__setattr__(msg, "tags", tags)
-    object.__setattr__(msg, "source", source)
-    object.__setattr__(msg, "command", command)
-    object.__setattr__(msg, "params", params)
+    msg = _new(Message)
+    _set_tags(msg, tags)
+    _set_source(msg, source)
+    _set_command(msg, command)
+    _set_params(msg, params)
     return msg
+
+
+def serialize(
+    tags: dict[str, str], source: str | None, command: str, params: tuple[str, ...]
+) -> bytes:
+    """The line of a `Message` with these parts (what `to_bytes` gives), CRLF-terminated.
+
+    For callers that would otherwise build a `Message` only to serialize it (fan-out
+    with a tag mode's own tags).
+    """
+    line = command
+    if params:
+        last = params[-1]
+        if not last or " " in last or last[0] == ":":
+            last = ":" + last
+        line = " ".join((command, *params[:-1], last)) if len(params) > 1 else f"{command} {last}"
+    if source is not None:
+        line = f":{source} {line}"
+    if tags:
+        tagged = ";".join(k if not v else f"{k}={v.translate(_ESCAPES)}" for k, v in tags.items())
+        line = f"@{tagged} {line}"
+    return (line + "\r\n").encode("utf-8")
 
 
 def _parse_tags(raw: str) -> dict[str, str]:
@@ -203,7 +217,9 @@ def parse_line(line: bytes, *, replace_invalid: bool = False) -> Message:
         trailing = text[colon + 2 :]
         text = text[:colon]
     # Split on spaces only: other whitespace (tabs, NBSP) is ordinary parameter text.
-    words = [w for w in text.split(" ") if w]
+    words = text.split(" ")
+    if "" in words:
+        words = [w for w in words if w]
     if not words:
         raise IrcParseError("missing command")
     command = words[0]
@@ -263,8 +279,11 @@ class LineBuffer:
         """Return the next complete line, or a `BufferEvent`."""
         buf = self._buf
         while True:
-            match = _TERMINATOR.search(buf, self._scanned)
-            if match is None:
+            # The first CR or LF: two finds (memchr) cost less than a regex search.
+            scanned = self._scanned
+            end = buf.find(b"\n", scanned)
+            cr = buf.find(b"\r", scanned, end) if end >= 0 else buf.find(b"\r", scanned)
+            if end < 0 and cr < 0:
                 if len(buf) > self._max:
                     buf.clear()
                     self._scanned = 0
@@ -274,9 +293,14 @@ class LineBuffer:
                 else:
                     self._scanned = len(buf)
                 return BufferEvent.NEED_DATA
-            end = match.start()
+            if cr >= 0:
+                end, after = cr, cr + 1
+                if after < len(buf) and buf[after] == 10:
+                    after += 1  # the LF of a CRLF: the empty line it would end is skipped
+            else:
+                after = end + 1
             line = bytes(buf[:end])
-            del buf[: end + 1]  # deleting from a bytearray's front is O(1) amortised in CPython
+            del buf[:after]  # deleting from a bytearray's front is O(1) amortised in CPython
             self._scanned = 0
             if self._discarding:
                 self._discarding = False  # this was the tail of an overlong line

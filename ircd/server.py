@@ -64,6 +64,9 @@ MAX_EXTRA_COMMANDS: Final = 64
 _COMMAND_NAME: Final = re.compile(r"[A-Z]{1,32}\Z")
 
 
+#: The end of a server-time tag for each millisecond ("000Z" to "999Z").
+_MILLIS: Final = tuple(f"{ms:03d}Z" for ms in range(1000))
+
 #: Disconnect reasons that are flood kills (snomask f).
 _FLOOD_REASONS: Final = frozenset({"Excess Flood", "SendQ exceeded"})
 
@@ -549,7 +552,7 @@ class Server(Intake):
         if second != self._time_second:
             self._time_second = second
             self._time_prefix = self.format_time(whole)[:-4]  # "...T12:34:56."
-        return f"{self._time_prefix}{micros // 1000:03d}Z"
+        return self._time_prefix + _MILLIS[micros // 1000]
 
     @staticmethod
     def format_time(at: float) -> str:

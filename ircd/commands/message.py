@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ircd.server import Server
 
 _PREFIX_TO_MODE: Final = MappingProxyType({p: m for m, p in STATUS_PREFIXES.items()})
+_STATUS_CHARS: Final = "".join(STATUS_PREFIXES.values())
 #: ERR_CANNOTSENDTOCHAN reasons, by the mode letter `Channel.send_refusal` names.
 _SEND_ERRORS: Final = MappingProxyType(
     {
@@ -102,7 +103,7 @@ def _deliver_one(
     client_tags: dict[str, str],
     quiet: bool,
 ) -> None:
-    name = target.lstrip("".join(STATUS_PREFIXES.values()))
+    name = target.lstrip(_STATUS_CHARS)
     statuses = target[: len(target) - len(name)]
     if name.startswith("#"):
         channel = server.find_channel(name)
