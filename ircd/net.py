@@ -31,33 +31,127 @@ log = logging.getLogger("ircd.net")
 T = TypeVar("T")
 
 
+class _Batch:
+    """Channel messages of one loop pass to the same members, held once for all of them.
+
+    Each member's output holds the batch itself, once; a message to the same members
+    is then one append here instead of one per member. It stays open only while it is
+    the last thing queued for every member: any other write to one of them closes it
+    (`IrcConnection._write_after_batch`), so each member's order is kept.
+    """
+
+    __slots__ = ("foreign", "items", "joined", "open", "sinks", "skips")
+
+    def __init__(self, sinks: list[Any]) -> None:
+        self.sinks = sinks  # the channel plan's list: the same object, the same members
+        # Positions of members that are not our connections (in-process clients): they
+        # get each message at once, through their own `write`.
+        self.foreign: list[int] = []
+        self.items: list[bytes] = []
+        # Members that must not get some items (the sender, or one answered in its
+        # replies), with those items' positions.
+        self.skips: dict[IrcConnection, set[int]] = {}
+        self.open = True
+        self.joined: bytes | None = None
+
+    def add(self, data: bytes, skip: int, mine: int) -> None:
+        position = len(self.items)
+        self.items.append(data)
+        for i in (skip, mine):
+            if i >= 0 and i not in self.foreign:
+                self.skips.setdefault(self.sinks[i], set()).add(position)
+        for i in self.foreign:
+            if i != skip and i != mine:
+                self.sinks[i].write(data)
+
+    def render(self, connection: IrcConnection) -> bytes:
+        """What `connection` gets of it."""
+        skipped = self.skips.get(connection)
+        if skipped is not None:
+            return b"".join([d for i, d in enumerate(self.items) if i not in skipped])
+        if self.joined is None:
+            self.joined = b"".join(self.items)  # once for every member
+        return self.joined
+
+
+def _render(out: list[bytes | _Batch], connection: IrcConnection) -> bytes:
+    """A connection's queued output as one string (batches as it gets them)."""
+    if len(out) == 1:
+        data = out[0]
+        return data.render(connection) if isinstance(data, _Batch) else data
+    try:
+        return b"".join(out)  # type: ignore[arg-type]
+    except TypeError:  # a batch among them
+        return b"".join([d.render(connection) if isinstance(d, _Batch) else d for d in out])
+
+
 class _State:
     """Connections of one `IrcServer`, and an event set whenever there are none.
 
     Output is batched: a connection written to joins `dirty`, and one callback, after the
     loop's next poll, hands each dirty connection's bytes to its transport in one write.
     A fan-out of many messages then costs one send() per recipient per pass instead of
-    one per message (the system call dominated the cost of a delivery).
+    one per message (the system call dominated the cost of a delivery). Channel
+    messages of a pass to the same members share a `_Batch` (`multicast`).
     """
 
-    def __init__(self, server: Server) -> None:
-        self.server = server
+    def __init__(self) -> None:
+        self.server: Server  # set by IrcServer once the core exists
         self.connections: set[IrcConnection] = set()
         self.idle = asyncio.Event()
         self.idle.set()
         self.dirty: list[IrcConnection] = []
         self.flush_scheduled = False
+        # Open batches of this pass, by id() of the plan's list of sinks.
+        self.batches: dict[int, _Batch] = {}
+
+    def schedule_flush(self) -> None:
+        self.flush_scheduled = True
+        # Two hops: the flush runs after the loop's next poll for input, so lines read
+        # meanwhile go out in the same send() (fewer system calls per delivery under
+        # steady load, measured in docs/PERFORMANCE.md).
+        loop = asyncio.get_running_loop()
+        loop.call_soon(loop.call_soon, self.flush)
+
+    def multicast(self, sinks: list[Any], data: bytes, skip: int, mine: int) -> None:
+        """The core's `Multicast`: a message to a channel's members joins their batch."""
+        batch = self.batches.get(id(sinks))
+        if batch is None or not batch.open or batch.sinks is not sinks:
+            batch = self._open_batch(sinks)
+        batch.add(data, skip, mine)
+
+    def _open_batch(self, sinks: list[Any]) -> _Batch:
+        batch = self.batches[id(sinks)] = _Batch(sinks)
+        for i, connection in enumerate(sinks):
+            if type(connection) is not IrcConnection:
+                batch.foreign.append(i)
+                continue
+            if connection._closing or connection._transport is None:
+                continue  # as `write` would drop it
+            previous = connection._batch
+            if previous is not None:
+                previous.open = False  # the new one comes after it
+            connection._batch = batch
+            if "write" not in connection.__dict__:  # its first write of the pass
+                self.dirty.append(connection)
+            connection._out.append(batch)
+            connection.write = connection._after_batch  # type: ignore[method-assign]
+        if not self.flush_scheduled:
+            self.schedule_flush()
+        return batch
 
     def flush(self) -> None:
         self.flush_scheduled = False
+        self.batches.clear()
         dirty, self.dirty = self.dirty, []
         # `IrcConnection.flush` inlined: this runs once per recipient per pass.
         for connection in dirty:
             connection.__dict__.pop("write", None)  # writes go through the method again
+            connection._batch = None
             out = connection._out
             if not out:
                 continue
-            data = out[0] if len(out) == 1 else b"".join(out)
+            data = _render(out, connection)
             out.clear()
             transport = connection._transport
             if connection._closing or transport is None:
@@ -90,7 +184,10 @@ class IrcConnection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._client: Client | None = None
         self._closing = False
-        self._out: list[bytes] = []
+        self._out: list[bytes | _Batch] = []
+        # The open `_Batch` last queued in `_out` in this pass, if any.
+        self._batch: _Batch | None = None
+        self._after_batch = self._write_after_batch  # bound once, not once per pass
         self._sendq = state.server.config.limits.sendq
         # The socket's descriptor, for a flush that writes to it directly (-1: always
         # through the transport, as for TLS and WebSocket, which frame or encrypt).
@@ -176,26 +273,33 @@ class IrcConnection(asyncio.Protocol):
         state = self._state
         state.dirty.append(self)
         if not state.flush_scheduled:
-            state.flush_scheduled = True
-            # Two hops: the flush runs after the loop's next poll for input, so lines
-            # read meanwhile go out in the same send() (fewer system calls per
-            # delivery under steady load, measured in docs/PERFORMANCE.md).
-            loop = asyncio.get_running_loop()
-            loop.call_soon(loop.call_soon, state.flush)
+            state.schedule_flush()
+        out = self._out
+        out.append(data)
+        self.write = out.append  # type: ignore[method-assign]
+
+    def _write_after_batch(self, data: bytes) -> None:
+        """`write` while a batch is the last thing queued: it closes, `data` goes after."""
+        batch = self._batch
+        if batch is not None:
+            batch.open = False
+            self._batch = None
         out = self._out
         out.append(data)
         self.write = out.append  # type: ignore[method-assign]
 
     def _drop_output(self) -> None:
         self.__dict__.pop("write", None)
+        self._batch = None
         self._out.clear()
 
     def flush(self) -> None:
         """Hand what was written since the last pass to the transport, in one write."""
         self.__dict__.pop("write", None)
+        self._batch = None
         if not self._out:
             return
-        data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
+        data = _render(self._out, self)
         self._out.clear()
         if not self._closing and self._transport is not None:
             self._transport.write(data)
@@ -278,10 +382,15 @@ class IrcServer:
         what SASL logs in to (default: no SASL)."""
         if ban_store is None and config.bans_file is not None:
             ban_store = FileBanStore(config.bans_file)
-        self.server = Server(
-            config, hooks=hooks, ban_store=ban_store, control=control, accounts=accounts
+        self._state = _State()
+        self.server = self._state.server = Server(
+            config,
+            hooks=hooks,
+            ban_store=ban_store,
+            control=control,
+            accounts=accounts,
+            multicast=self._state.multicast,
         )
-        self._state = _State(self.server)
         self._listeners: list[asyncio.Server] = []
         self._bound: tuple[Listener, ...] = ()
 

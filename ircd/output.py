@@ -64,6 +64,25 @@ class FanoutGroup(NamedTuple):
     index: dict[Client, int]
 
 
+#: How a channel message reaches the members of one group: `(sinks, data, skip, mine)`,
+#: where `skip` and `mine` are indices into `sinks` that must not get `data` (-1: none).
+#: The core's own is `write_each`; an I/O layer may pass a cheaper one to `Server`.
+Multicast = Callable[["list[Sink]", bytes, int, int], None]
+
+
+def write_each(sinks: list[Sink], data: bytes, skip: int, mine: int) -> None:
+    """`Multicast` by one `sink.write` per member."""
+    if skip < 0 and mine < 0:
+        targets = sinks
+    elif skip < 0 or mine < 0:
+        cut = max(skip, mine)
+        targets = sinks[:cut] + sinks[cut + 1 :]  # copies at C speed
+    else:
+        targets = [s for i, s in enumerate(sinks) if i != skip and i != mine]
+    for sink in targets:
+        sink.write(data)
+
+
 def fanout_plan(members: Iterable[Client]) -> tuple[FanoutGroup, ...]:
     """A channel's members grouped by tag mode, closed clients left out.
 

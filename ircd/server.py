@@ -38,7 +38,7 @@ from ircd.isupport import (
 )
 from ircd.masks import SecurityGroups, Subject, normalize_ip
 from ircd.monitor import Monitors
-from ircd.output import encode, fanout_plan
+from ircd.output import Multicast, encode, fanout_plan, write_each
 from ircd.passwords import PasswordChecker
 from ircd.protocol import (
     MAX_BODY,
@@ -91,10 +91,13 @@ class Server(Intake):
         control: Control | None = None,
         perf_timer: Callable[[], int] = time.perf_counter_ns,
         runner: Runner | None = None,
+        multicast: Multicast = write_each,
     ) -> None:
         """`perf_timer` (nanoseconds) times spamfilter evaluations; tests inject one.
 
         `runner` runs deferred commands (default: tasks of the running asyncio loop).
+        `multicast` hands a channel message to the members of one tag mode (default: a
+        `write` per member; `ircd.net` passes one that holds a loop pass's messages once).
         """
         self._config = config
         self.hooks: ServerHooks = hooks if hooks is not None else NoHooks()
@@ -128,6 +131,7 @@ class Server(Intake):
         self._time_second = -1  # the second `_time_prefix` formats (see `timestamp`)
         self._time_prefix = ""
         self.runner: Runner = runner if runner is not None else AsyncioRunner()
+        self.multicast = multicast
         self.faults = FaultLog(clock)
         self._tick_handle: TimerHandle | None = None
         # The reply buffer of the command being run: messages for its client go there.
@@ -597,8 +601,8 @@ class Server(Intake):
     def fanout_channel(self, channel: Channel, msg: Message, exclude: Client | None = None) -> None:
         """`fanout` to the members of `channel`, through its cached plan.
 
-        The hot path of channel traffic: one serialization per tag mode, then one
-        `sink.write` per member in a loop with nothing else in it.
+        The hot path of channel traffic: one serialization per tag mode, handed to the
+        group's members by `multicast` (by default one `sink.write` per member).
         """
         plan = channel.plan
         if plan is None:
@@ -610,17 +614,8 @@ class Server(Intake):
             mine = index.get(own, -1) if own is not None else -1
             if mine >= 0:
                 rb.add(msg)  # type: ignore[union-attr]
-            if skip < 0 and mine < 0:
-                targets = sinks
-            elif skip < 0 or mine < 0:
-                cut = max(skip, mine)
-                targets = sinks[:cut] + sinks[cut + 1 :]  # copies at C speed
-            else:
-                targets = [s for i, s in enumerate(sinks) if i != skip and i != mine]
-            if targets:
-                data = encode(msg, mode, self.timestamp)
-                for sink in targets:
-                    sink.write(data)
+            if len(sinks) > (skip >= 0) + (mine >= 0):  # someone else to send it to
+                self.multicast(sinks, encode(msg, mode, self.timestamp), skip, mine)
 
     def text_budget(self, client: Client, command: str, target: str) -> int:
         """Bytes left for the trailing text of `:prefix COMMAND target :text` in 512."""
