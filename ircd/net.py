@@ -35,12 +35,13 @@ class _Batch:
     """Channel messages of one loop pass to the same members, held once for all of them.
 
     Each member's output holds the batch itself, once; a message to the same members
-    is then one append here instead of one per member. It stays open only while it is
-    the last thing queued for every member: any other write to one of them closes it
-    (`IrcConnection._write_after_batch`), so each member's order is kept.
+    is then one append here instead of one per member. A member that gets anything
+    else after it (its own echo, a reply, another channel's batch) is detached: it gets
+    the items up to then from the batch and every later one through its own `write`,
+    so each member's order is kept (`IrcConnection._write_after_batch`).
     """
 
-    __slots__ = ("foreign", "items", "joined", "open", "sinks", "skips")
+    __slots__ = ("detached", "foreign", "items", "joined", "sinks", "skips")
 
     def __init__(self, sinks: list[Any]) -> None:
         self.sinks = sinks  # the channel plan's list: the same object, the same members
@@ -51,7 +52,8 @@ class _Batch:
         # Members that must not get some items (the sender, or one answered in its
         # replies), with those items' positions.
         self.skips: dict[IrcConnection, set[int]] = {}
-        self.open = True
+        # Detached members, with how many items they get from the batch.
+        self.detached: dict[IrcConnection, int] = {}
         self.joined: bytes | None = None
 
     def add(self, data: bytes, skip: int, mine: int) -> None:
@@ -63,15 +65,28 @@ class _Batch:
         for i in self.foreign:
             if i != skip and i != mine:
                 self.sinks[i].write(data)
+        if self.detached:
+            left_out = {self.sinks[i] for i in (skip, mine) if i >= 0}
+            for connection in self.detached:
+                if connection not in left_out:
+                    connection.write(data)
+
+    def detach(self, connection: IrcConnection) -> None:
+        """`connection` got something else after this batch: later items go to it directly."""
+        self.detached[connection] = len(self.items)
 
     def render(self, connection: IrcConnection) -> bytes:
         """What `connection` gets of it."""
         skipped = self.skips.get(connection)
+        end = self.detached.get(connection)
+        if skipped is None and end is None:
+            if self.joined is None:
+                self.joined = b"".join(self.items)  # once for every member
+            return self.joined
+        items = self.items if end is None else self.items[:end]
         if skipped is not None:
-            return b"".join([d for i, d in enumerate(self.items) if i not in skipped])
-        if self.joined is None:
-            self.joined = b"".join(self.items)  # once for every member
-        return self.joined
+            items = [d for i, d in enumerate(items) if i not in skipped]
+        return b"".join(items)
 
 
 def _render(out: list[bytes | _Batch], connection: IrcConnection) -> bytes:
@@ -116,7 +131,7 @@ class _State:
     def multicast(self, sinks: list[Any], data: bytes, skip: int, mine: int) -> None:
         """The core's `Multicast`: a message to a channel's members joins their batch."""
         batch = self.batches.get(id(sinks))
-        if batch is None or not batch.open or batch.sinks is not sinks:
+        if batch is None or batch.sinks is not sinks:
             batch = self._open_batch(sinks)
         batch.add(data, skip, mine)
 
@@ -130,7 +145,7 @@ class _State:
                 continue  # as `write` would drop it
             previous = connection._batch
             if previous is not None:
-                previous.open = False  # the new one comes after it
+                previous.detach(connection)  # the new one comes after it
             connection._batch = batch
             if "write" not in connection.__dict__:  # its first write of the pass
                 self.dirty.append(connection)
@@ -279,10 +294,11 @@ class IrcConnection(asyncio.Protocol):
         self.write = out.append  # type: ignore[method-assign]
 
     def _write_after_batch(self, data: bytes) -> None:
-        """`write` while a batch is the last thing queued: it closes, `data` goes after."""
+        """`write` while a batch is the last thing queued: `data` goes after it, and so
+        do the batch's later items (this connection is detached from it)."""
         batch = self._batch
         if batch is not None:
-            batch.open = False
+            batch.detach(self)
             self._batch = None
         out = self._out
         out.append(data)
