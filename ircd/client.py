@@ -63,7 +63,7 @@ class Client:
     """State of one connection. The server owns every instance and all mutation of it.
 
     Hooks may read `nick`, `user`, `host`, `realhost`, `ip`, `realname`, `account`,
-    `certfp`, `tls`, `registered`, `in_process`.
+    `certfp`, `tls`, `registered`, `in_process`, `web_origin`.
     """
 
     __slots__ = (
@@ -110,6 +110,7 @@ class Client:
         "tls",
         "user",
         "wanted_nick",
+        "web_origin",
         "websocket",
     )
 
@@ -128,6 +129,10 @@ class Client:
         self.certfp: str | None = None
         #: Connected through a WebSocket listener (mask items: `websocket`).
         self.websocket = False
+        #: The Origin of the browser page a WebSocket client came from (None: not a
+        #: browser). Such a connection gets no certificate login and no trust of its
+        #: address: another site's script may be acting in the user's browser.
+        self.web_origin: str | None = None
         self.nick: str | None = None
         #: A nick refused as in use before registration: a login may take it back
         #: from a squatter (`ircd.nickclaim`).
