@@ -7,7 +7,9 @@ them). A client that asks for neither still connects, and gets text messages.
 
 `WebSocketLines` is the sans-IO core, built on wsproto: bytes from the socket in; IRC
 input (lines ended by LF, for the client's line buffer, which applies the same length
-bound, flood control and recvq as on TCP) and bytes for the socket out.
+bound, flood control and recvq as on TCP) and bytes for the socket out. Frames that
+carry no line (pings, pongs, empty fragments) have a budget of their own, since flood
+control never sees them: `MAX_FRAMES_WITHOUT_LINE` in a row, then a close with 1008.
 `WebSocketTransport` is the asyncio side: the socket's protocol, and to the
 `IrcConnection` inside it a transport that frames its output one line per message.
 """
@@ -27,6 +29,7 @@ from wsproto.events import (
     CloseConnection,
     Event,
     Ping,
+    Pong,
     RejectConnection,
     Request,
     TextMessage,
@@ -40,6 +43,13 @@ TEXT: Final = "text.ircv3.net"
 BINARY: Final = "binary.ircv3.net"
 #: The subprotocols offered; the client's order of preference decides between them.
 SUBPROTOCOLS: Final = frozenset({TEXT, BINARY})
+#: Frames without an IRC line (pings, pongs, empty fragments) allowed in a row. Each
+#: costs a parse (a ping also a pong), and none reaches flood control or the recvq.
+#: Any message resets the count. These frames are no IRC activity, so an idle client
+#: still gets the server's PING after `ping_interval` and its PONG line resets the
+#: count: a client pinging every 30 s is never closed while `ping_interval` (120 s by
+#: default) stays under 16 x 30 s.
+MAX_FRAMES_WITHOUT_LINE: Final = 16
 
 
 def origin_allowed(origin: str | None, allowed: tuple[str, ...]) -> bool:
@@ -72,7 +82,10 @@ class WebSocketLines:
         self.close_code: int | None = None
         #: Why the handshake was refused (the reply is in what `receive` returned).
         self.refused: str | None = None
+        #: Why we close an open connection ourselves (`close_code` says how).
+        self.violation: str | None = None
         self._start: bytes | None = b""  # the first bytes, until they read "GET "
+        self._without_line = 0  # frames since the last message: MAX_FRAMES_WITHOUT_LINE
 
     @property
     def is_open(self) -> bool:
@@ -107,6 +120,8 @@ class WebSocketLines:
             self._ws.receive_data(data)
             for event in self._ws.events():
                 self._handle(event, irc, out)
+                if self.close_code is not None:
+                    break  # nothing after a close (ours or the peer's) is read
         except RemoteProtocolError as e:
             # A request that is no WebSocket handshake (or no HTTP at all).
             self.refused = str(e)
@@ -114,21 +129,33 @@ class WebSocketLines:
         return bytes(irc), bytes(out)
 
     def _handle(self, event: Event, irc: bytearray, out: bytearray) -> None:
-        if isinstance(event, TextMessage):
-            irc += event.data.encode()
+        if isinstance(event, TextMessage | BytesMessage):
+            data = event.data
+            if data:
+                irc += data.encode() if isinstance(data, str) else data
             if event.message_finished:
                 irc += b"\n"
-        elif isinstance(event, BytesMessage):
-            irc += event.data
-            if event.message_finished:
-                irc += b"\n"
+                self._without_line = 0  # a line: flood control counts it from here
+            elif not data:
+                self._frame_without_line()
         elif isinstance(event, Ping):
-            out += self._send(event.response())
+            if self._frame_without_line():
+                out += self._send(event.response())
+        elif isinstance(event, Pong):
+            self._frame_without_line()  # unsolicited: we never ping
         elif isinstance(event, CloseConnection):
             self.close_code = event.code
         elif isinstance(event, Request):
             out += self._handshake(event)
-        # Pong: nothing to do (receiving it already counts as activity).
+
+    def _frame_without_line(self) -> bool:
+        """Count a frame that carries no line; False (and a close) past the budget."""
+        self._without_line += 1
+        if self._without_line <= MAX_FRAMES_WITHOUT_LINE:
+            return True
+        self.violation = f"more than {MAX_FRAMES_WITHOUT_LINE} frames without an IRC line"
+        self.close_code = CloseReason.POLICY_VIOLATION
+        return False
 
     def _handshake(self, request: Request) -> bytes:
         origin = next(
@@ -206,10 +233,13 @@ class WebSocketTransport(asyncio.Protocol):
         if ws.is_open and not was_open and self._held:
             held, self._held, self._held_size = self._held, [], 0
             self.write(b"".join(held))
-        if ws.is_open or irc:
-            # Even without a line: a frame (a ping, say) shows the client is alive.
+        if irc:
+            # Only IRC bytes count as activity: a client that just pings the socket still
+            # gets the server's PING, and its PONG resets `MAX_FRAMES_WITHOUT_LINE`.
             self._inner.data_received(irc)
         if ws.close_code is not None:
+            if ws.violation is not None and not self._closing:
+                log.info("WebSocket from %s closed: %s", self._peer(), ws.violation)
             self._close(ws.close_code)
         elif ws.finished:
             self._close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import struct
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -29,9 +30,17 @@ from wsproto.events import (
 from ircd.config import ConfigError, IrcConfig, Limits, Listener, load_irc_config
 from ircd.net import IrcServer
 from ircd.protocol import Message, parse_line
-from ircd.websocket import BINARY, TEXT, WebSocketLines, WebSocketTransport, origin_allowed
+from ircd.websocket import (
+    BINARY,
+    MAX_FRAMES_WITHOUT_LINE,
+    TEXT,
+    WebSocketLines,
+    WebSocketTransport,
+    origin_allowed,
+)
 
 from .conftest import LiveServer
+from .test_net import FakeTransport, until
 
 # -- the sans-IO core ---------------------------------------------------------------------
 
@@ -135,6 +144,81 @@ def test_ping_gets_pong_and_close_is_answered() -> None:
     assert isinstance(close, CloseConnection) and close.code == 1001
     assert ws.finished
     assert ws.receive(b"more") == (b"", b"")  # nothing after the close
+
+
+def ping(client: WSConnection) -> bytes:
+    return client.send(Ping(payload=b"x" * 125))
+
+
+def pong(client: WSConnection) -> bytes:
+    return client.send(Pong(payload=b"x" * 125))
+
+
+def empty_fragment(client: WSConnection) -> bytes:
+    return client.send(TextMessage(data="", message_finished=False))
+
+
+@pytest.mark.parametrize("frame", [ping, pong, empty_fragment])
+def test_frames_without_a_line_have_a_budget(frame: Any) -> None:
+    # Flood control and the recvq count lines; these frames carry none, so a client
+    # could send them forever (each ping costing a pong) without them.
+    ws = WebSocketLines()
+    client, _ = client_for(ws, [TEXT])
+    list(client.events())
+    for _ in range(MAX_FRAMES_WITHOUT_LINE):
+        irc, out = ws.receive(frame(client))
+        assert irc == b"" and ws.close_code is None
+        client.receive_data(out)
+    answers = list(client.events())
+    assert all(isinstance(e, Pong) for e in answers)
+    assert len(answers) == (MAX_FRAMES_WITHOUT_LINE if frame is ping else 0)
+    # One more, even in the same read as a line: that line is taken, then the close.
+    irc, out = ws.receive(frame(client) + client.send(TextMessage(data="PING :late")))
+    assert irc == b"" and out == b""  # no pong, and nothing after it is read
+    assert ws.close_code == 1008 and ws.violation
+    client.receive_data(ws.close(ws.close_code))
+    [close] = list(client.events())
+    assert isinstance(close, CloseConnection) and close.code == 1008
+
+
+def test_a_line_resets_the_budget() -> None:
+    ws = WebSocketLines()
+    client, _ = client_for(ws, [BINARY])
+    list(client.events())
+    for i in range(50):
+        data = b"".join(ping(client) for _ in range(MAX_FRAMES_WITHOUT_LINE - 1))
+        # An empty fragment starts the message the PONG ends: the budget, then a line.
+        data += client.send(BytesMessage(data=b"", message_finished=False))
+        data += client.send(BytesMessage(data=b"PONG :%d" % i))
+        irc, out = ws.receive(data)
+        assert irc == b"PONG :%d\n" % i and ws.close_code is None
+        client.receive_data(out)
+        assert len(list(client.events())) == MAX_FRAMES_WITHOUT_LINE - 1
+    # An empty message is a line too (flood control counts it): it resets the count.
+    for _ in range(3):
+        data = b"".join(pong(client) for _ in range(MAX_FRAMES_WITHOUT_LINE))
+        irc, _ = ws.receive(data + client.send(BytesMessage(data=b"")))
+        assert irc == b"\n" and ws.close_code is None
+
+
+def test_no_buffer_waits_for_a_whole_frame_or_request() -> None:
+    # wsproto hands a data frame's payload on as it arrives (the line buffer then bounds
+    # it), holds at most a header or a control frame (125 bytes), and h11 bounds the
+    # request head: nothing a client sends without IRC lines can grow a buffer.
+    ws = WebSocketLines()
+    client, _ = client_for(ws, [BINARY])
+    list(client.events())
+    frame = client.send(BytesMessage(data=b"y" * 1_000_000))
+    chunk = 65536
+    irc, _ = ws.receive(frame[:chunk])
+    assert irc == b"y" * (chunk - 14)  # all but the header (2 + 8 length + 4 mask)
+    for i in range(chunk, len(frame), chunk):
+        irc, _ = ws.receive(frame[i : i + chunk])
+        assert irc.startswith(b"y" * min(chunk, len(frame) - i))
+    assert irc.endswith(b"y\n")
+    huge = WebSocketLines()
+    irc, out = huge.receive(b"GET / HTTP/1.1\r\nX-Pad: " + b"p" * 100_000)
+    assert irc == b"" and huge.finished and out.startswith(b"HTTP/1.1 4")  # no end needed
 
 
 @pytest.mark.parametrize(
@@ -458,3 +542,75 @@ def test_output_held_before_the_handshake_counts_against_the_sendq() -> None:
     assert inner.paused == 0 and ws.get_write_buffer_size() == 65
     ws.write(b"NOTICE * :x\r\n" * 5)
     assert inner.paused == 1
+
+
+class Browser:
+    """A wsproto client on a `WebSocketTransport` over a fake socket (no network)."""
+
+    def __init__(self, irc: IrcServer, origins: tuple[str, ...] = (), origin: str | None = None):
+        self.protocol = irc.websocket_protocol(False, origins)
+        self.socket = FakeTransport(self.protocol)
+        self.protocol.connection_made(self.socket)
+        self.ws = WSConnection(ConnectionType.CLIENT)
+        headers = [(b"Origin", origin.encode())] if origin else []
+        self.events: list[Any] = []
+        self.send_bytes(self.ws.send(Request(host="x", target="/", extra_headers=headers)))
+        self.received()  # the server's answer: AcceptConnection or RejectConnection
+
+    def send_bytes(self, data: bytes) -> None:
+        self.protocol.data_received(data)
+
+    def send(self, *lines: str) -> None:
+        self.send_bytes(b"".join(self.ws.send(TextMessage(data=line)) for line in lines))
+
+    def received(self) -> list[Any]:
+        """Events from what the server wrote since the last call (kept in `events`)."""
+        self.ws.receive_data(bytes(self.socket.data))
+        self.socket.data.clear()
+        new = list(self.ws.events())
+        self.events += new
+        return new
+
+    async def expect(self, text: str) -> None:
+        """Wait for a message holding `text`."""
+        seen: list[Any] = []
+
+        def arrived() -> bool:
+            seen.extend(self.received())
+            return any(isinstance(e, TextMessage) and text in e.data for e in seen)
+
+        await until(arrived)
+
+
+async def test_pings_are_no_irc_activity_and_past_the_budget_close(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    irc = IrcServer(dataclasses.replace(IrcConfig(), server_name="irc.test"))
+    bob = Browser(irc)
+    bob.send("NICK bob", "USER bob 0 * :bob")
+    await bob.expect(" 422 bob ")  # no MOTD: registration is done
+    [client] = irc.server.clients.values()
+    # A browser pinging its socket while idle: the pings do not hold back the server's
+    # PING, and the PONG line to it makes room for the next pings.
+    for _ in range(5):
+        client.last_recv -= 121  # ping_interval passed
+        for _ in range(MAX_FRAMES_WITHOUT_LINE // 2):
+            bob.send_bytes(bob.ws.send(Ping(payload=b"keepalive")))
+        irc.server.check_timeouts()
+        await bob.expect("PING irc.test")
+        bob.send("PONG irc.test")
+    assert not bob.socket.closed and not client.closed
+    assert sum(isinstance(e, Pong) for e in bob.events) == 5 * (MAX_FRAMES_WITHOUT_LINE // 2)
+    # A flood of pings gets its pongs up to the budget, then a close with 1008.
+    with caplog.at_level(logging.INFO, logger="ircd.websocket"):
+        for _ in range(MAX_FRAMES_WITHOUT_LINE * 3):
+            bob.send_bytes(bob.ws.send(Ping(payload=b"x" * 125)))
+    events = bob.received()
+    assert [type(e) for e in events] == [Pong] * MAX_FRAMES_WITHOUT_LINE + [CloseConnection]
+    assert events[-1].code == 1008 and bob.socket.closed
+    assert caplog.messages == [
+        f"WebSocket from 192.0.2.9 closed: more than {MAX_FRAMES_WITHOUT_LINE} frames "
+        "without an IRC line"
+    ]
+    bob.protocol.connection_lost(None)
+    assert irc.server.clients == {}
