@@ -52,9 +52,13 @@ def unlock(store: Store, target: str) -> int:
     """
     target = target.strip()
     node = target
+    net: str | None = None  # an IPv6 address's /64, which its node budget is kept for
     try:
-        suffix: str | None = f":ip:{ipaddress.ip_address(target)}"
+        ip = ipaddress.ip_address(target)
+        suffix: str | None = f":ip:{ip}"
         callsign = None
+        if ip.version == 6 and ip.ipv4_mapped is None:
+            net = f":net:{ipaddress.ip_network((ip, 64), strict=False)}"
     except ValueError:
         if ":" in target:  # a node as `gateway users` names it (telnet:bpq, ax25:vhf)
             suffix, callsign = None, None
@@ -76,6 +80,8 @@ def unlock(store: Store, target: str) -> int:
                 )
                 cleared += cur.rowcount
         cleared += store.clear_nodes(node, suffix if callsign is None else None)
+        if net is not None:
+            cleared += store.clear_sources(net) + store.clear_nodes(net, net)
         if callsign is not None:
             cleared += int(store.clear_callsign(callsign))
             if store.get_setting(LOCK_PREFIX + callsign) is not None:

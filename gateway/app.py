@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from gateway import admin, audit
+from gateway import admin, audit, credentials
 from gateway.auth import penalties
 from gateway.auth.service import Authenticator
 from gateway.ax25 import AX25Stream
@@ -47,6 +47,8 @@ log = logging.getLogger("gateway")
 
 SHUTDOWN_FAREWELL = "Gateway shutting down. 73!"
 REVOKED = "Your access has been revoked."
+#: Told to an IRC client whose login ended because what it logged in with went.
+LOGGED_OUT = "Your login was revoked or locked; log in again"
 #: How often the store is asked whether the CLI changed something (revocations).
 WATCH_INTERVAL = 2.0
 PRUNE_INTERVAL = 3600.0
@@ -96,6 +98,8 @@ class Gateway:
         self.mqtt: MqttLink | None = None
         self.radio = RadioPorts(self._run_radio_session, self.events)
         self.nicks = CallsignNicks()
+        #: What may log in to each callsign, as last seen (`credentials.login_state`).
+        self._login_state: dict[str, frozenset[str]] = {}
         self.transmitting = False
         #: Radio ports whose own transmitter switch is off.
         self.ports_off: frozenset[str] = frozenset()
@@ -445,11 +449,27 @@ class Gateway:
         }
 
     async def _revoked(self, base: str) -> None:
-        """A callsign was revoked from IRC: its nick is free and its sessions end now."""
+        """A callsign was revoked from IRC: its nick is free and its sessions end now,
+        on the air and on IRC."""
         assert self.store is not None
         self.nicks.enrolled = await self.store.call(Store.enrolled_callsigns)
         if self.bridge is not None:
             self.bridge.end_sessions(base, REVOKED, "revoked")
+        if self.irc is not None:
+            self.irc.server.end_logins(base, REVOKED)
+
+    def _end_lost_logins(self, state: dict[str, frozenset[str]]) -> None:
+        """End the IRC logins of every credential that went since the last look: an
+        application password or certificate removed, or a callsign revoked or locked
+        (its TOTP label goes too). A client with another valid credential logs in
+        again as it reconnects."""
+        old, self._login_state = self._login_state, state
+        if self.irc is None:
+            return
+        for call, labels in old.items():
+            for label in labels - state.get(call, frozenset()):
+                if self.irc.server.end_logins(call, LOGGED_OUT, credential=label):
+                    log.warning("IRC logins of %s with %s ended: no longer valid", call, label)
 
     # -- background work ---------------------------------------------------------
 
@@ -490,8 +510,11 @@ class Gateway:
             await self.store.call(admin.prune_locks, now)
             next_prune = now + PRUNE_INTERVAL
         current = await self.store.call(Store.data_version)
+        if version is None:
+            self._login_state = await self.store.call(credentials.login_state, now)
         if current == version or version is None:
             return current, next_prune
+        self._end_lost_logins(await self.store.call(credentials.login_state, now))
         await self.apply_transmit()
         enrolled = await self.store.call(Store.enrolled_callsigns)
         self.nicks.enrolled = enrolled

@@ -5,12 +5,18 @@ can give an enrolled callsign, on the console only:
 
 - certificate fingerprints (SHA-256 of a TLS client certificate) for SASL EXTERNAL;
 - application passwords for SASL PLAIN: random (100 bits), shown once, kept as Argon2id
-  hashes, each with a label, revocable one by one.
+  hashes, each with a label, revocable one by one. A selector (64 bits of the password's
+  SHA-256) finds its row, so a login costs one Argon2id check, and only for a password
+  whose selector exists: a guess costs no Argon2id at all, and takes as long for an
+  enrolled callsign as for any other (rows made before selectors are checked one by
+  one until their first use gives them one).
 
-Neither ever works over the air: radio logins take a TOTP code only. Revoking a callsign
-removes its credentials (`Store.delete_user`). These functions run on the store's thread
-(`AsyncStore.call`), except `verify_app_password`, which is CPU-heavy (Argon2id) and
-runs in a worker thread.
+Neither ever works over the air: radio logins take a TOTP code only; a callsign locked
+by an operator (`RADIO LOCK`) cannot use them either. Revoking a callsign removes its
+credentials (`Store.delete_user`). `login_state` names what may log in now, so the
+application can end the IRC logins of a credential that went (`Server.end_logins`).
+These functions run on the store's thread (`AsyncStore.call`), except
+`verify_app_password`, which is CPU-heavy (Argon2id) and runs in a worker thread.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from gateway import admin
 from gateway.store import Store
 from ircd.passwords import hash_password, verify_password
 
@@ -35,6 +42,8 @@ APP_PASSWORD: Final = re.compile(rf"[{_ALPHABET}]{{{_GROUP}}}(?:-[{_ALPHABET}]{{
 MAX_PER_CALLSIGN: Final = 16
 _LABEL_MAX: Final = 40
 _FINGERPRINT: Final = re.compile(r"[0-9a-f]{64}")
+#: How `Client.credential` names what logged in (`login_state` lists what still may).
+TOTP: Final = "totp"
 
 
 class CredentialError(ValueError):
@@ -106,17 +115,27 @@ def remove_certfp(store: Store, callsign: str, fp: str) -> bool:
     return cur.rowcount > 0
 
 
+def certfp_label(fp: str) -> str:
+    return f"certfp:{fp}"
+
+
+def app_password_label(number: int) -> str:
+    return f"apppass:{number}"
+
+
+def _may_log_in(store: Store, callsign: str, now: float) -> bool:
+    return store.get_user(callsign) is not None and admin.locked_until(store, callsign) <= now
+
+
 def account_for_certfp(store: Store, fp: str, now: float) -> str | None:
-    """The callsign a certificate is bound to (still enrolled), noting its use."""
+    """The callsign a certificate is bound to (enrolled, not locked), noting its use."""
+    fp = fp.lower()
     with store.transaction():
-        row = store.db.execute(
-            "SELECT c.callsign FROM certfps c JOIN users u ON u.callsign = c.callsign"
-            " WHERE c.fp = ?",
-            (fp.lower(),),
-        ).fetchone()
-        if row is not None:
-            store.db.execute("UPDATE certfps SET last_used = ? WHERE fp = ?", (now, fp.lower()))
-    return None if row is None else str(row[0])
+        row = store.db.execute("SELECT callsign FROM certfps WHERE fp = ?", (fp,)).fetchone()
+        if row is None or not _may_log_in(store, str(row[0]), now):
+            return None
+        store.db.execute("UPDATE certfps SET last_used = ? WHERE fp = ?", (now, fp))
+    return str(row[0])
 
 
 def new_app_password() -> str:
@@ -134,8 +153,9 @@ def add_app_password(store: Store, callsign: str, label: str, now: float) -> tup
         if _count(store, "app_passwords", callsign) >= MAX_PER_CALLSIGN:
             raise CredentialError(f"{callsign} has {MAX_PER_CALLSIGN} application passwords")
         cur = store.db.execute(
-            "INSERT INTO app_passwords (callsign, label, hash, added) VALUES (?, ?, ?, ?)",
-            (callsign, _label(label), digest, now),
+            "INSERT INTO app_passwords (callsign, label, hash, added, selector)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (callsign, _label(label), digest, now, selector_of(password)),
         )
     assert cur.lastrowid is not None
     return cur.lastrowid, password
@@ -149,29 +169,70 @@ def revoke_app_password(store: Store, callsign: str, number: int) -> bool:
     return cur.rowcount > 0
 
 
-def app_password_hashes(store: Store, callsign: str) -> list[tuple[int, str]]:
-    """(number, Argon2id hash) of an enrolled callsign's application passwords."""
+def selector_of(password: str) -> str:
+    """What finds a password's row: 64 bits of its SHA-256. Whoever reads the store
+    learns nothing from it that helps: finding the password is still a search of 2^100."""
+    digest = hashlib.sha256(b"gateway-app-password:" + password.encode("utf-8", "replace"))
+    return digest.hexdigest()[:16]
+
+
+def app_password_candidates(
+    store: Store, callsign: str, selector: str, now: float
+) -> list[tuple[int, str]]:
+    """(number, Argon2id hash) of the rows a password with `selector` may match: its own
+    row if it is the callsign's, else the callsign's rows that have no selector yet;
+    none for a callsign not enrolled or locked."""
+    if not _may_log_in(store, callsign, now):
+        return []
+    row = store.db.execute(
+        "SELECT id, hash, callsign FROM app_passwords WHERE selector = ?", (selector,)
+    ).fetchone()
+    if row is not None:
+        return [(int(row[0]), str(row[1]))] if row[2] == callsign else []
     rows = store.db.execute(
-        "SELECT a.id, a.hash FROM app_passwords a JOIN users u ON u.callsign = a.callsign"
-        " WHERE a.callsign = ? ORDER BY a.id",
+        "SELECT id, hash FROM app_passwords WHERE callsign = ? AND selector IS NULL ORDER BY id",
         (callsign,),
     )
     return [(int(i), str(h)) for i, h in rows]
 
 
-def app_password_used(store: Store, number: int, now: float) -> None:
+def verify_app_password(candidates: list[tuple[int, str]], password: str) -> int | None:
+    """The number of the candidate `password` matches, else None (Argon2id, slow)."""
+    for number, digest in candidates:
+        if verify_password(digest, password):
+            return number
+    return None
+
+
+def app_password_used(store: Store, callsign: str, number: int, selector: str, now: float) -> bool:
+    """After a match: True if the password still stands (not revoked, the callsign not
+    locked or revoked while Argon2id ran); notes its use and gives an old row its selector."""
     with store.transaction():
-        store.db.execute("UPDATE app_passwords SET last_used = ? WHERE id = ?", (now, number))
+        if not _may_log_in(store, callsign, now):
+            return False
+        cur = store.db.execute(
+            "UPDATE app_passwords SET last_used = ?, selector = coalesce(selector, ?)"
+            " WHERE id = ? AND callsign = ?",
+            (now, selector, number, callsign),
+        )
+    return cur.rowcount > 0
 
 
-def verify_app_password(hashes: list[tuple[int, str]], password: str, decoy: str) -> int | None:
-    """The number of the password that matches, else None; at least one Argon2id check
-    runs (against `decoy` when there is no hash), so the time says nothing about them."""
-    found = None
-    for number, digest in hashes or [(-1, decoy)]:
-        if verify_password(digest, password) and number >= 0:
-            found = number
-    return found
+def login_state(store: Store, now: float) -> dict[str, frozenset[str]]:
+    """What may log in to each callsign now (enrolled, not locked): `TOTP` and the labels
+    of its certificates and application passwords. A label that disappears between two
+    looks is a credential revoked, a callsign that disappears one locked or revoked."""
+    state: dict[str, set[str]] = {}
+    for callsign in store.enrolled_callsigns():
+        if admin.locked_until(store, callsign) <= now:
+            state[callsign] = {TOTP}
+    for callsign, fp in store.db.execute("SELECT callsign, fp FROM certfps"):
+        if callsign in state:
+            state[callsign].add(certfp_label(fp))
+    for callsign, number in store.db.execute("SELECT callsign, id FROM app_passwords"):
+        if callsign in state:
+            state[callsign].add(app_password_label(int(number)))
+    return {c: frozenset(labels) for c, labels in state.items()}
 
 
 def list_credentials(store: Store, table: str, callsign: str | None) -> list[Credential]:

@@ -18,8 +18,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 
@@ -29,8 +29,10 @@ from gateway.callsign import is_base_callsign, parse_callsign
 from gateway.config import SourcePenaltyConfig
 from gateway.store import AsyncStore, Store
 from ircd.client import Client
-from ircd.passwords import hash_password
+from ircd.hooks import Login
 from ircd.xlines import XLine
+
+log = logging.getLogger("gateway.ircside")
 
 #: The callsign part of a nick: letters and digits up to the first other character,
 #: after the one underscore that makes a callsign starting with a digit a legal nick.
@@ -70,7 +72,9 @@ CheckCode = Callable[[str, str, str], Awaitable[bool]]
 
 class TotpAccounts:
     """SASL accounts are enrolled callsigns; the password is a fresh TOTP code, or (with
-    `store`) an application password; a bound certificate logs in by EXTERNAL."""
+    `store`) an application password; a bound certificate logs in by EXTERNAL. Each
+    answer names the credential (`credentials.TOTP`, `apppass:N`, `certfp:FP`), so the
+    application can end the logins of one that is revoked."""
 
     def __init__(
         self,
@@ -83,44 +87,58 @@ class TotpAccounts:
         self._store = store
         self._source_penalty = source_penalty
         self._clock = clock
-        self._decoy: str | None = None  # an Argon2id hash to check when there is none
 
-    async def check_password(self, account: str, password: str, address: str) -> str | None:
+    async def check_password(
+        self, account: str, password: str, address: str, *, browser: bool = False
+    ) -> Login | None:
         # `N0TEST-5` logs in as N0TEST, as on the air: the SSID only tells stations apart.
         parsed = parse_callsign(account)
         if parsed is None:
             return None
         call = parsed.base
-        source = sasl_source(address)
+        source = sasl_source(address, browser)
         password = password.strip()
         if self._store is not None and credentials.APP_PASSWORD.fullmatch(password):
-            return call if await self._check_app_password(call, password, source) else None
-        return call if await self._check_code(call, password, source) else None
+            number = await self._check_app_password(call, password, source)
+            return None if number is None else Login(call, credentials.app_password_label(number))
+        ok = await self._check_code(call, password, source)
+        return Login(call, credentials.TOTP) if ok else None
 
-    async def _check_app_password(self, call: str, password: str, source: str) -> bool:
-        # 100 random bits: no guessing budget needed, but a source that fails is
-        # penalised like a wrong code, so Argon2id checks cannot be had for free.
+    async def _check_app_password(self, call: str, password: str, source: str) -> int | None:
+        # 100 random bits need no guessing budget. A failure is penalised like a wrong
+        # code (per address, per /64 for IPv6) so that the old rows without a selector,
+        # each an Argon2id check, cannot be had for free.
         assert self._store is not None
         cfg, now = self._source_penalty(), self._clock()
-        until = await self._store.call(Store.source_until, source)
-        if penalties.source_blocked(until, now, cfg):
-            return False
-        hashes = await self._store.call(credentials.app_password_hashes, call)
-        if self._decoy is None:
-            self._decoy = await asyncio.to_thread(hash_password, secrets.token_hex(16))
-        number = await asyncio.to_thread(
-            credentials.verify_app_password, hashes, password, self._decoy
+        key = penalties.node_of(source)
+        if penalties.source_blocked(await self._store.call(Store.source_until, key), now, cfg):
+            return None
+        selector = credentials.selector_of(password)
+        candidates = await self._store.call(
+            credentials.app_password_candidates, call, selector, now
         )
+        number = None
+        if candidates:
+            number = await asyncio.to_thread(credentials.verify_app_password, candidates, password)
         if number is None:
-            await self._store.call(_penalise, source, now, cfg)
-            return False
-        await self._store.call(credentials.app_password_used, number, now)
-        return True
+            await self._store.call(_penalise, key, now, cfg)
+            log.info("SASL application password refused for %s from %s", call, source)
+            return None
+        if not await self._store.call(
+            credentials.app_password_used, call, number, selector, self._clock()
+        ):
+            return None  # revoked, or the callsign locked, while Argon2id ran
+        log.info("SASL login of %s with application password #%d", call, number)
+        return number
 
-    async def account_for_certfp(self, certfp: str) -> str | None:
+    async def account_for_certfp(self, certfp: str) -> Login | None:
         if self._store is None:
             return None
-        return await self._store.call(credentials.account_for_certfp, certfp, self._clock())
+        call = await self._store.call(credentials.account_for_certfp, certfp, self._clock())
+        if call is None:
+            return None
+        log.info("SASL login of %s with certificate %s", call, certfp[:16])
+        return Login(call, credentials.certfp_label(certfp.lower()))
 
 
 def _penalise(store: Store, source: str, now: float, cfg: SourcePenaltyConfig) -> None:
@@ -129,9 +147,14 @@ def _penalise(store: Store, source: str, now: float, cfg: SourcePenaltyConfig) -
         store.set_source_until(source, until, now, cfg.max_entries)
 
 
-def sasl_source(address: str) -> str:
-    """The penalty source of SASL attempts from `address` (IPv6 shares its /64's node)."""
-    return f"{SASL_NODE}:ip:{address}"
+def sasl_source(address: str, browser: bool = False) -> str:
+    """The penalty source of SASL attempts from `address` (IPv6 shares its /64's node).
+
+    A browser page's attempts (`irc:sasl:web:ip:ADDR`) are kept apart and never count
+    as the owner's familiar source: another site's script in the owner's browser shares
+    the owner's address, and must not spend the budget kept for the owner.
+    """
+    return f"{SASL_NODE}:web:ip:{address}" if browser else f"{SASL_NODE}:ip:{address}"
 
 
 class StoreBanStore:

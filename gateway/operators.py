@@ -204,6 +204,7 @@ class RadioCommands:
                 text, result = f"{client.name} locked {base} until {when}", f"until {when}"
                 log.warning("%s", text)
                 self.bridge.end_sessions(base, "Your callsign has been locked.", "locked")
+                server.end_logins(base, "Your callsign has been locked.")
             else:
                 text, result = f"{base} is not enrolled.", "not enrolled"
         await self._record(client, f"lock {call} {duration}", result)

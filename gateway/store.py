@@ -134,7 +134,8 @@ CREATE TABLE IF NOT EXISTS app_passwords (
     label     TEXT NOT NULL,
     hash      TEXT NOT NULL,         -- Argon2id of the password, never the password
     added     REAL NOT NULL,
-    last_used REAL
+    last_used REAL,
+    selector  TEXT                   -- finds the row: 64 bits of SHA-256 of the password
 );
 CREATE INDEX IF NOT EXISTS app_passwords_callsign ON app_passwords (callsign);
 -- Radio users' passwords toward an external IRC network's SASL (gateway/netlogin.py),
@@ -236,6 +237,7 @@ class Store:
                 raise StoreError(f"{path}: written by a newer version (schema {version[0]})")
             _migrate_failures(conn, config.auth.callsign.burst)
             _migrate_digits(conn)
+            _migrate_selectors(conn)
             box = _open_box(conn, config.secret_key_path, path)
         except sqlite3.OperationalError as exc:  # locked, read-only, I/O: not the file's fault
             conn.close()
@@ -564,6 +566,17 @@ def _migrate_digits(conn: sqlite3.Connection) -> None:
     columns = {str(r[1]) for r in conn.execute("PRAGMA table_info(users)")}
     if "digits" not in columns:
         conn.execute("ALTER TABLE users ADD COLUMN digits INTEGER NOT NULL DEFAULT 6")
+
+
+def _migrate_selectors(conn: sqlite3.Connection) -> None:
+    """Application passwords from before selectors keep working: each gets its selector
+    at its next use (`credentials.app_password_used`); until then it costs a check."""
+    columns = {str(r[1]) for r in conn.execute("PRAGMA table_info(app_passwords)")}
+    if "selector" not in columns:
+        conn.execute("ALTER TABLE app_passwords ADD COLUMN selector TEXT")
+    conn.execute(
+        "CREATE UNIQUE INDEX IF NOT EXISTS app_passwords_selector ON app_passwords (selector)"
+    )
 
 
 _KEY_CHECK = "key_check"

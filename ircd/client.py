@@ -77,6 +77,7 @@ class Client:
         "closed",
         "connected_at",
         "counted_source",
+        "credential",
         "flood_exempt",
         "held",
         "host",
@@ -140,6 +141,8 @@ class Client:
         self.user: str | None = None
         self.realname = ""
         self.account: str | None = None
+        #: What logged in to `account`, as the embedder names it (`hooks.Login`).
+        self.credential: str | None = None
         self.password: str | None = None
         self.registered = False
         self.closed = False

@@ -16,7 +16,9 @@ The gateway never reaches into the server's tables. It uses:
 - `ircd.xlines.BanStore`, passed as `ban_store=...`: durable K/G/Z-lines (the gateway's
   SQLite store).
 - `Accounts`, passed as `accounts=...`: SASL PLAIN and EXTERNAL check against it; without
-  it the server does not offer SASL.
+  it the server does not offer SASL. An answer may be a `Login`, naming the credential
+  that logged in, so that `Server.end_logins(account, reason, credential=)` can end
+  those logins when the credential is revoked (or every login of a locked account).
 
 Hooks run on the event loop, inside command handling: they must be quick and must not
 block or call back into the server synchronously.
@@ -53,19 +55,33 @@ class ServerHooks(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Login:
+    """A successful check: the account, and the embedder's own name for what logged in
+    (say `apppass:3`), kept on the client as `Client.credential`."""
+
+    account: str
+    credential: str = ""
+
+
 class Accounts(Protocol):
     """The accounts SASL logs in to, provided by the embedder (the gateway)."""
 
-    async def check_password(self, account: str, password: str, address: str) -> str | None:
-        """The account's canonical name if `password` is right for it, else None.
+    async def check_password(
+        self, account: str, password: str, address: str, *, browser: bool = False
+    ) -> str | Login | None:
+        """The account's canonical name (or a `Login`) if `password` is right, else None.
 
         `address` is the client's IP address, for penalties keyed per source (one
-        guesser must not lock every user out). The implementation compares in constant
-        time (e.g. Argon2id verification); the server bounds how many checks run at once.
+        guesser must not lock every user out). `browser` is set for a WebSocket client
+        from a web page (`Client.web_origin`): its address is the user's, but another
+        site's script may be the one trying, so it deserves no trust of that address.
+        The implementation compares in constant time; the server bounds how many SASL
+        checks run at once (apart from OPER's and connection passwords').
         """
         ...
 
-    async def account_for_certfp(self, certfp: str) -> str | None:
+    async def account_for_certfp(self, certfp: str) -> str | Login | None:
         """The account registered for a TLS client certificate (SHA-256, hex), or None."""
         ...
 

@@ -115,6 +115,8 @@ class Server(Intake):
         # Two queues, so that a flood of OPER attempts cannot starve SASL logins (issue 12).
         self.passwords = PasswordChecker(config.limits.max_password_checks)
         self.oper_passwords = PasswordChecker(config.limits.max_password_checks)
+        # SASL has its own queue: guesses at OPER or PASS cannot starve account logins.
+        self.sasl_checks = PasswordChecker(config.limits.max_password_checks)
         self.oper_penalties = FailurePenalties(
             config.limits.oper_penalty, config.limits.oper_penalty_max
         )
@@ -179,6 +181,7 @@ class Server(Intake):
         if config.limits.max_password_checks != self._config.limits.max_password_checks:
             self.passwords = PasswordChecker(config.limits.max_password_checks)
             self.oper_passwords = PasswordChecker(config.limits.max_password_checks)
+            self.sasl_checks = PasswordChecker(config.limits.max_password_checks)
         self.oper_penalties.per_failure = config.limits.oper_penalty
         self.oper_penalties.most = config.limits.oper_penalty_max
         self._config = config
@@ -382,6 +385,23 @@ class Server(Intake):
         self.clients.pop(client.id, None)
         client.sink.write(f"ERROR :Closing Link: {client.host} ({reason})\r\n".encode())
         client.sink.close()
+
+    def end_logins(self, account: str, reason: str, credential: str | None = None) -> int:
+        """Disconnect the socket clients logged in to `account` (only those that used
+        `credential`, if given): what the embedder does when it revokes or locks.
+        In-process clients are the embedder's own to end. Returns how many."""
+        ended = [
+            c
+            for c in self.clients.values()
+            if c.account is not None
+            and not c.in_process
+            and c.account.casefold() == account.casefold()
+            and (credential is None or c.credential == credential)
+        ]
+        for client in ended:
+            log.info("%s (%s) logged out of %s: %s", client.name, client.ip, account, reason)
+            self.disconnect(client, reason)
+        return len(ended)
 
     def check_timeouts(self) -> None:
         """Ping idle clients, drop those that do not answer or never register."""

@@ -57,7 +57,8 @@ def sasl_mechanisms(server: Server, client: Client | None = None) -> tuple[str, 
     """PLAIN, and EXTERNAL where a certificate can match: for `client`, when it sent one
     (the listener verified it); for the server, when a listener asks for them."""
     if client is not None:
-        external = client.certfp is not None
+        # Never from a browser page: another site's script may be using the certificate.
+        external = client.certfp is not None and client.web_origin is None
     else:
         external = any(lst.tls is not None and lst.tls.client_ca for lst in server.config.listen)
     return ("PLAIN", "EXTERNAL") if external else ("PLAIN",)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
 from ircd.commands.registration import sasl_mechanisms, sasl_offered
+from ircd.hooks import Login
 from ircd.nickclaim import recover_wanted
 from ircd.notify import set_account
 from ircd.protocol import Message
@@ -107,26 +108,31 @@ def authenticate(server: Server, client: Client, msg: Message, rb: ReplyBuffer) 
         _fail(server, client, rb)
         return None
     assert server.accounts is not None
-    check = server.accounts.check_password(authcid, password, client.ip)
-    return _finish(server, client, server.passwords.bounded(check))
+    browser = client.web_origin is not None
+    check = server.accounts.check_password(authcid, password, client.ip, browser=browser)
+    return _finish(server, client, server.sasl_checks.bounded(check))
 
 
-async def _external(server: Server, client: Client, data: bytes) -> str | None:
+async def _external(server: Server, client: Client, data: bytes) -> str | Login | None:
     assert server.accounts is not None and client.certfp is not None
-    account = await server.accounts.account_for_certfp(client.certfp)
+    found = await server.accounts.account_for_certfp(client.certfp)
+    account = found.account if isinstance(found, Login) else found
     if account is not None and data and data.decode(errors="replace") != account:
         return None  # asked for another identity than the certificate's
-    return account
+    return found
 
 
-async def _finish(server: Server, client: Client, check: Awaitable[str | None]) -> None:
-    account = await check
+async def _finish(server: Server, client: Client, check: Awaitable[str | Login | None]) -> None:
+    found = await check
     if client.closed:
         return
     rb = server.replies(client)
-    if account is None:
+    login = Login(found) if isinstance(found, str) else found
+    if login is None:
         _fail(server, client, rb)
     else:
+        account = login.account
+        client.credential = login.credential or None
         set_account(server, client, account)
         recover_wanted(server, client)  # the owner's nick, refused while a squatter held it
         log.info("%s (%s) logged in as %s", client.name, client.ip, account)

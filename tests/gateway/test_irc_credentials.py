@@ -13,7 +13,7 @@ import re
 import ssl
 from pathlib import Path
 
-from gateway import credentials
+from gateway import admin, credentials
 from gateway.config import Config
 from gateway.store import Store
 from tests.gateway.support import Client, GatewayProcess, enroll, free_port, run_cli
@@ -94,13 +94,30 @@ async def test_certfp_and_app_passwords_survive_reconnects(tmp_path: Path) -> No
         radio.send(password.encode() + b"\r")
         await radio.expect("Login failed.")
         radio.close()
-        # Revoked (while the gateway runs): refused at once.
+        # Logged in with each, and staying.
+        by_password = await LiveClient.connect(plain_port)
+        assert (await sasl(by_password, "PLAIN", plain("K2ABC", password)))[1] == "903"
+        await by_password.send("CAP END")
+        await by_password.expect("001")
+        by_cert = await LiveClient.connect(tls_port, ssl_context=tls_context(server.cert, ham))
+        assert (await sasl(by_cert, "EXTERNAL", "+"))[1] == "903"
+        await by_cert.send("CAP END", "NICK K2ABC_")
+        await by_cert.expect("001")
+        # Revoked (while the gateway runs): refused at once, and the client logged in
+        # with it is logged out; the one with the certificate stays.
         assert run_cli(config, "apppass", "revoke", "K2ABC", "1").returncode == 0
+        error = await by_password.expect("ERROR")
+        assert "revoked or locked" in error.params[0]
+        await by_password.close()
         c = await LiveClient.connect(plain_port)
         assert (await sasl(c, "PLAIN", plain("K2ABC", password)))[1] == "904"
         await c.close()
-        # Unbound: the certificate logs in no more.
+        await by_cert.send("PING :still")
+        assert (await by_cert.expect("PONG")).params[-1] == "still"
+        # Unbound: the certificate logs in no more, and its client is logged out.
         assert run_cli(config, "certfp", "remove", "K2ABC", ham.fingerprint).returncode == 0
+        await by_cert.expect("ERROR")
+        await by_cert.close()
         c = await LiveClient.connect(tls_port, ssl_context=tls_context(server.cert, ham))
         assert (await sasl(c, "EXTERNAL", "+"))[1] == "904"
         await c.close()
@@ -126,14 +143,74 @@ def test_credentials_need_an_enrolled_callsign_and_go_with_it(tmp_path: Path) ->
         credentials.add_certfp(store, "K9XYZ", fp, "", 1.0)
         number, password = credentials.add_app_password(store, "K9XYZ", "x", 1.0)
         assert credentials.account_for_certfp(store, fp, 2.0) == "K9XYZ"
-        [(n, digest)] = credentials.app_password_hashes(store, "K9XYZ")
+        selector = credentials.selector_of(password)
+        [(n, digest)] = credentials.app_password_candidates(store, "K9XYZ", selector, 2.0)
         assert n == number and digest.startswith("$argon2id$")
-        assert credentials.verify_app_password([(n, digest)], password, digest) == number
-        assert credentials.verify_app_password([], password, digest) is None  # decoy only
+        assert credentials.verify_app_password([(n, digest)], password) == number
+        # Another password's selector finds no row: nothing to check, nothing to time.
+        other = credentials.selector_of(credentials.new_app_password())
+        assert credentials.app_password_candidates(store, "K9XYZ", other, 2.0) == []
+        # Someone else's password is not this callsign's.
+        assert credentials.app_password_candidates(store, "K9ABC", selector, 2.0) == []
+        assert credentials.login_state(store, 2.0) == {
+            "K9XYZ": {credentials.TOTP, f"certfp:{fp}", f"apppass:{number}"}
+        }
         with store.transaction():
             store.delete_user("K9XYZ")  # gateway revoke
         assert credentials.account_for_certfp(store, fp, 3.0) is None
         assert credentials.list_credentials(store, "app_passwords", None) == []
+        assert credentials.login_state(store, 3.0) == {}
         assert credentials.normalize_fingerprint("AB:" * 31 + "AB") == fp
+    finally:
+        store.close()
+
+
+def test_a_locked_callsign_logs_in_with_nothing(tmp_path: Path) -> None:
+    """RADIO LOCK holds for certificates and application passwords too, and a lock set
+    while Argon2id runs is seen after it (the row is looked at again)."""
+    store = Store.open(Config(data_dir=tmp_path / "data"))
+    try:
+        with store.transaction():
+            store.put_user("K9XYZ", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", 0, 1.0)
+        fp = "cd" * 32
+        credentials.add_certfp(store, "K9XYZ", fp, "", 1.0)
+        number, password = credentials.add_app_password(store, "K9XYZ", "x", 1.0)
+        selector = credentials.selector_of(password)
+        [candidate] = credentials.app_password_candidates(store, "K9XYZ", selector, 2.0)
+        assert admin.lock(store, "K9XYZ", 100.0)
+        assert credentials.app_password_used(store, "K9XYZ", number, selector, 3.0) is False
+        assert credentials.app_password_candidates(store, "K9XYZ", selector, 3.0) == []
+        assert credentials.account_for_certfp(store, fp, 3.0) is None
+        assert credentials.login_state(store, 3.0) == {}
+        # The lock runs out: both work again.
+        assert credentials.account_for_certfp(store, fp, 101.0) == "K9XYZ"
+        assert credentials.app_password_candidates(store, "K9XYZ", selector, 101.0) == [candidate]
+        assert credentials.app_password_used(store, "K9XYZ", number, selector, 101.0) is True
+        # Revoked while Argon2id ran: refused after the check.
+        assert credentials.revoke_app_password(store, "K9XYZ", number)
+        assert credentials.app_password_used(store, "K9XYZ", number, selector, 102.0) is False
+    finally:
+        store.close()
+
+
+def test_app_passwords_from_before_selectors_still_log_in(tmp_path: Path) -> None:
+    """A row without a selector (made by an older version) is checked, and gets its
+    selector at its first use, after which it is found like any other."""
+    store = Store.open(Config(data_dir=tmp_path / "data"))
+    try:
+        with store.transaction():
+            store.put_user("K9XYZ", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", 0, 1.0)
+        number, password = credentials.add_app_password(store, "K9XYZ", "old", 1.0)
+        with store.transaction():
+            store.db.execute("UPDATE app_passwords SET selector = NULL")
+        selector = credentials.selector_of(password)
+        candidates = credentials.app_password_candidates(store, "K9XYZ", selector, 2.0)
+        assert credentials.verify_app_password(candidates, password) == number
+        assert credentials.app_password_used(store, "K9XYZ", number, selector, 2.0)
+        [(n, _)] = credentials.app_password_candidates(store, "K9XYZ", selector, 3.0)
+        assert n == number
+        # Found by its selector now: another password's finds nothing to check.
+        other = credentials.selector_of(credentials.new_app_password())
+        assert credentials.app_password_candidates(store, "K9XYZ", other, 3.0) == []
     finally:
         store.close()

@@ -10,6 +10,7 @@ from gateway.config import Config
 from gateway.ircside import CallsignNicks, StoreBanStore, TotpAccounts
 from gateway.store import AsyncStore
 from ircd.config import IrcConfig
+from ircd.hooks import Login
 from ircd.server import Server
 from ircd.xlines import XLine
 from tests.ircd.conftest import CoreClient
@@ -41,10 +42,11 @@ async def test_sasl_accounts_use_the_totp_check() -> None:
 
     accounts = TotpAccounts(check)
     ip = "192.0.2.7"
-    assert await accounts.check_password("n0test", " 123456", ip) == "N0TEST"
+    assert await accounts.check_password("n0test", " 123456", ip) == Login("N0TEST", "totp")
     assert await accounts.check_password("N0TEST", "000000", ip) is None
     assert await accounts.check_password("not a call", "123456", ip) is None
-    assert await accounts.check_password("N0TEST-5", "234567", ip) == "N0TEST"  # the base
+    base = Login("N0TEST", "totp")
+    assert await accounts.check_password("N0TEST-5", "234567", ip) == base
     assert await accounts.check_password("N0TEST-16", "123456", ip) is None
     source = "irc:sasl:ip:192.0.2.7"  # penalties per address
     assert calls == [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from ircd.passwords import hash_password
 from tests.gateway.support import Client, GatewayProcess, enroll, free_port, run_cli
 from tests.gateway.test_bridge_e2e import bridge_config, radio_login
+from tests.gateway.test_irc_credentials import plain, sasl
 from tests.ircd.conftest import LiveClient
 
 Spawn = Callable[[Path], GatewayProcess]
@@ -147,3 +149,49 @@ async def test_operator_lists_kicks_and_switches_the_transmitter(
     await user.close()
     await op.close()
     assert await gw.stop() == 0
+
+
+async def test_lock_and_revoke_reach_irc_logins_too(tmp_path: Path, spawn_gateway: Spawn) -> None:
+    """RADIO LOCK refuses the callsign's application password too and logs out its IRC
+    clients; RADIO REVOKE logs them out as well (they are the same person's logins)."""
+    bpq, irc_port = free_port(), free_port()
+    config = bridge_config(tmp_path, bpq, irc_port)
+    config.write_text(
+        config.read_text().replace(
+            "irc:\n", f"irc:\n  opers: [{{name: sysop, password_hash: '{hash_password('pw')}'}}]\n"
+        )
+    )
+    enroll(config, "K2ABC")
+    made = run_cli(config, "apppass", "add", "K2ABC", "weechat")
+    match = re.search(r"^    (\S+)$", made.stdout, re.MULTILINE)
+    assert match is not None, made.stdout
+    password = match[1]
+    gw = spawn_gateway(config)
+    await gw.start()
+
+    async def logged_in() -> LiveClient:
+        ham = await LiveClient.connect(irc_port)
+        assert (await sasl(ham, "PLAIN", plain("K2ABC", password)))[1] == "903"
+        await ham.send("CAP END")
+        await ham.expect("001")
+        return ham
+
+    ham = await logged_in()
+    op = await LiveClient.connect(irc_port)
+    await op.register("sysop")
+    await op.send("OPER sysop pw")
+    await op.expect("381")
+    await op.send("RADIO LOCK K2ABC 1h")
+    await notices_until(op, "locked K2ABC")
+    assert "locked" in (await ham.expect("ERROR")).params[0]
+    await ham.close()
+    refused = await LiveClient.connect(irc_port)
+    assert (await sasl(refused, "PLAIN", plain("K2ABC", password)))[1] == "904"
+    await refused.close()
+    await op.send("RADIO UNLOCK K2ABC")
+    await notices_until(op, "unlocked K2ABC")
+    ham = await logged_in()
+    await op.send("RADIO REVOKE K2ABC")
+    await notices_until(op, "revoked K2ABC")
+    assert "revoked" in (await ham.expect("ERROR")).params[0]
+    await ham.close()

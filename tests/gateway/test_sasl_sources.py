@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from gateway import admin
+from gateway import admin, credentials
 from gateway.auth import penalties, totp
 from gateway.auth.service import Authenticator
 from gateway.config import Config
 from gateway.ircside import TotpAccounts, sasl_source
-from gateway.store import Store
+from gateway.store import AsyncStore, Store
+from ircd.hooks import Login
 from tests.gateway.test_store_auth import AUTH, SECRET, STEP, T0, wrong
 
 GUESSER, OWNER, HOME = "203.0.113.9", "198.51.100.1", "192.0.2.44"
@@ -51,7 +52,8 @@ def test_sources_and_nodes_per_address() -> None:
 async def test_a_guesser_does_not_lock_out_sasl_users_elsewhere(store: Store) -> None:
     clock = Clock()
     sasl = accounts(store, clock)
-    assert await sasl.check_password("N0TEST", totp.code_at(SECRET, STEP), HOME) == "N0TEST"
+    first = totp.code_at(SECRET, STEP)
+    assert await sasl.check_password("N0TEST", first, HOME) == Login("N0TEST", "totp")
     # One address guesses at both callsigns until everything it can spend is spent.
     for i in range(40):
         clock.now = T0 + 1 + i
@@ -62,8 +64,8 @@ async def test_a_guesser_does_not_lock_out_sasl_users_elsewhere(store: Store) ->
     assert await sasl.check_password("K4LEG", code, GUESSER) is None  # refused unchecked
     # The owners elsewhere are not held by the guesser's penalties (with one source for
     # all SASL, both were refused here).
-    assert await sasl.check_password("K4LEG", code, OWNER) == "K4LEG"
-    assert await sasl.check_password("N0TEST", code, HOME) == "N0TEST"
+    assert await sasl.check_password("K4LEG", code, OWNER) == Login("K4LEG", "totp")
+    assert await sasl.check_password("N0TEST", code, HOME) == Login("N0TEST", "totp")
 
 
 async def test_a_guesser_does_not_slow_other_addresses(store: Store) -> None:
@@ -76,7 +78,7 @@ async def test_a_guesser_does_not_slow_other_addresses(store: Store) -> None:
     assert store.source_until(sasl_source(GUESSER)) > clock.now + AUTH.source.grace
     code = totp.code_at(SECRET, totp.time_step(clock.now) + 1)
     assert await sasl.check_password("N0TEST", code, GUESSER) is None
-    assert await sasl.check_password("N0TEST", code, OWNER) == "N0TEST"
+    assert await sasl.check_password("N0TEST", code, OWNER) == Login("N0TEST", "totp")
 
 
 def test_unlock_clears_sasl_penalties_by_address_or_all(store: Store) -> None:
@@ -87,3 +89,73 @@ def test_unlock_clears_sasl_penalties_by_address_or_all(store: Store) -> None:
     assert [s for s, _, _ in store.sources(T0)] == [sasl_source(OWNER)]
     assert admin.unlock(store, "irc:sasl") == 1  # every address's
     assert store.sources(T0) == []
+
+
+async def test_a_browser_page_does_not_spend_the_owners_familiar_budget(store: Store) -> None:
+    """Another site's script in the owner's browser shares the owner's address: its
+    guesses are kept apart and never draw on the budget kept for the owner's sources."""
+    clock = Clock()
+    sasl = accounts(store, clock)
+    first = totp.code_at(SECRET, STEP)
+    assert await sasl.check_password("N0TEST", first, HOME) == Login("N0TEST", "totp")
+    web = sasl_source(HOME, browser=True)
+    assert web == f"irc:sasl:web:ip:{HOME}" and not penalties.can_be_familiar(web)
+    for i in range(60):
+        clock.now = T0 + 1 + i * 600  # slow enough that the address penalty never bites
+        assert await sasl.check_password("N0TEST", wrong(STEP), HOME, browser=True) is None
+    spent = store.callsign_state("N0TEST", "")
+    assert penalties.budget_at(spent, clock.now, AUTH.callsign).level > 0
+    familiar = store.callsign_state("N0TEST", penalties.FAMILIAR)
+    assert penalties.budget_at(familiar, clock.now, AUTH.callsign).level == 0
+    code = totp.code_at(SECRET, totp.time_step(clock.now) + 1)
+    assert await sasl.check_password("N0TEST", code, HOME) == Login("N0TEST", "totp")
+
+
+async def test_app_password_guesses_cost_no_argon2id_and_tell_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrong application password finds no row by its selector: no Argon2id check
+    runs, whether or not the callsign is enrolled or has passwords; a right one costs
+    one. Failures are penalised per address (per /64 for IPv6)."""
+    checked: list[int] = []
+    verify = credentials.verify_app_password
+
+    def counting(candidates: list[tuple[int, str]], password: str) -> int | None:
+        checked.append(len(candidates))
+        return verify(candidates, password)
+
+    monkeypatch.setattr(credentials, "verify_app_password", counting)
+    config = Config(data_dir=tmp_path / "data")
+    astore = await AsyncStore.open(config)
+    clock = Clock()
+
+    async def no_code(call: str, code: str, source: str) -> bool:
+        raise AssertionError("an application password never reaches the TOTP check")
+
+    try:
+
+        def setup(s: Store) -> tuple[int, str]:
+            with s.transaction():
+                s.put_user("N0TEST", SECRET, STEP - 1, T0 - 60)
+            return credentials.add_app_password(s, "N0TEST", "irssi", T0)
+
+        number, password = await astore.call(setup)
+        sasl = TotpAccounts(no_code, astore, lambda: AUTH.source, lambda: clock.now)
+        for call in ("N0TEST", "K4LEG", "W1AW"):
+            guess = credentials.new_app_password()
+            assert await sasl.check_password(call, guess, "2001:db8::1") is None
+            clock.now += 3600  # the penalty runs out between them
+        assert checked == []  # not one Argon2id check for a guess
+        got = await sasl.check_password("N0TEST", password, OWNER)
+        assert got == Login("N0TEST", f"apppass:{number}") and checked == [1]
+        # Another address in the same /64 shares the penalty of the first.
+        for i in range(2, 40):
+            await sasl.check_password("N0TEST", credentials.new_app_password(), f"2001:db8::{i}")
+        until = await astore.call(Store.source_until, "irc:sasl:net:2001:db8::/64")
+        assert until > clock.now + AUTH.source.grace
+        assert await sasl.check_password("N0TEST", password, "2001:db8::99") is None
+        assert checked == [1]  # refused before any check
+        assert await astore.call(admin.unlock, "2001:db8::99") >= 1  # its /64 too
+        assert await sasl.check_password("N0TEST", password, "2001:db8::99") == got
+    finally:
+        await astore.close()

@@ -113,7 +113,9 @@ async def test_audit_4_2_password_checks_are_bounded(monkeypatch) -> None:
 
 def test_audit_4_4_sasl_state_is_per_connection(make_harness) -> None:
     class Accounts:
-        async def check_password(self, account: str, password: str, address: str) -> str | None:
+        async def check_password(
+            self, account: str, password: str, address: str, *, browser: bool = False
+        ) -> str | None:
             return None
 
         async def account_for_certfp(self, certfp: str) -> str | None:

@@ -213,7 +213,9 @@ def test_labeled_echo_to_channel_and_to_self(harness: Harness) -> None:
 
 
 class CheckedAccounts:
-    async def check_password(self, account: str, password: str, address: str) -> str | None:
+    async def check_password(
+        self, account: str, password: str, address: str, *, browser: bool = False
+    ) -> str | None:
         return account if password == "right" else None
 
     async def account_for_certfp(self, certfp: str) -> str | None:

@@ -9,7 +9,9 @@ from ircd.net import IrcServer
 
 
 class FakeAccounts:
-    async def check_password(self, account: str, password: str, address: str) -> str | None:
+    async def check_password(
+        self, account: str, password: str, address: str, *, browser: bool = False
+    ) -> str | None:
         return None
 
     async def account_for_certfp(self, certfp: str) -> str | None:

@@ -21,7 +21,9 @@ class Accounts:
     def __init__(self, certfp: str) -> None:
         self.certfp = certfp
 
-    async def check_password(self, account: str, password: str, address: str) -> str | None:
+    async def check_password(
+        self, account: str, password: str, address: str, *, browser: bool = False
+    ) -> str | None:
         return None
 
     async def account_for_certfp(self, certfp: str) -> str | None:

@@ -14,7 +14,9 @@ class FakeAccounts:
     def __init__(self) -> None:
         self.checks = 0
 
-    async def check_password(self, account: str, password: str, address: str) -> str | None:
+    async def check_password(
+        self, account: str, password: str, address: str, *, browser: bool = False
+    ) -> str | None:
         self.checks += 1
         return "K1ABC" if account.lower() == "k1abc" and password == "right" else None
 

@@ -24,7 +24,9 @@ class OwnerHooks:
 
 
 class Accounts:
-    async def check_password(self, account: str, password: str, address: str) -> str | None:
+    async def check_password(
+        self, account: str, password: str, address: str, *, browser: bool = False
+    ) -> str | None:
         return account.upper() if password == "right" else None
 
     async def account_for_certfp(self, certfp: str) -> str | None:

@@ -108,7 +108,9 @@ async def test_oper_failures_are_penalised_per_source(make_harness) -> None:  # 
 
 
 class InstantAccounts:
-    async def check_password(self, account: str, password: str, address: str) -> str | None:
+    async def check_password(
+        self, account: str, password: str, address: str, *, browser: bool = False
+    ) -> str | None:
         return account if password == "right" else None
 
     async def account_for_certfp(self, certfp: str) -> str | None:

@@ -46,7 +46,9 @@ class SyncRunner:
 
 
 class Accounts:
-    async def check_password(self, account: str, password: str, address: str) -> str | None:
+    async def check_password(
+        self, account: str, password: str, address: str, *, browser: bool = False
+    ) -> str | None:
         return account if password == "right" else None
 
     async def account_for_certfp(self, certfp: str) -> str | None:
