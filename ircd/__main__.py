@@ -81,8 +81,8 @@ async def _serve(config: IrcConfig, path: str | None) -> int:
     except (OSError, ssl.SSLError) as e:
         log.error("cannot listen: %s", e)
         return 1
-    for host, port in irc.addresses:
-        log.info("listening on %s:%d", host, port)
+    for endpoint in irc.endpoints:
+        log.info("listening on %s", endpoint)
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)

@@ -61,7 +61,8 @@ class Listener:
     #: IRCv3 WebSocket (`ircd.websocket`) instead of raw IRC lines.
     websocket: bool = False
     #: Origins whose pages may connect to a WebSocket listener, as globs such as
-    #: ``https://*.example.org`` (empty: any).
+    #: ``https://*.example.org`` (empty: no browser page; ``*``: any page, deliberately).
+    #: Requests without an Origin header are not from a page and always pass.
     origins: tuple[str, ...] = ()
 
 
@@ -290,8 +291,8 @@ def _read_listener(r: Reader, node: Node, path: str, base: str) -> Listener | No
 
 
 def _check_origin(value: str) -> str | None:
-    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/]+", value):
-        return "expected an origin such as https://chat.example.org (globs allowed)"
+    if value != "*" and not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/]+", value):
+        return 'expected an origin such as https://chat.example.org (globs allowed, "*": any)'
     return None
 
 

@@ -243,6 +243,21 @@ class IrcConnection(asyncio.Protocol):
     def eof_received(self) -> bool:
         return False  # let the transport close; connection_lost does the cleanup
 
+    def browser_page(self, origin: str) -> None:
+        """The WebSocket handshake came from a page of `origin` that the listener allows.
+
+        Another site's script may be what acts in the user's browser, so no login by the
+        browser's client certificate (and no exemption earned by it); SASL reads
+        `web_origin` for the rest. Called before any IRC byte arrives.
+        """
+        client = self._client
+        if client is None:
+            return
+        client.web_origin = origin
+        if client.certfp is not None:
+            client.certfp = None
+            client.flood_exempt = self._state.server.admission.flood_exempt(client)
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
         self._drop_output()
@@ -415,6 +430,23 @@ class IrcServer:
         """(host, port) of every bound socket (useful when a port was 0)."""
         return [sock.getsockname()[:2] for listener in self._listeners for sock in listener.sockets]
 
+    @property
+    def endpoints(self) -> list[str]:
+        """Every bound socket for a log line: ``host:port``, then ``(TLS)``, ``(WebSocket)``
+        or ``(WebSocket, TLS)`` where it applies."""
+        out = []
+        # (Empty once stopped: `stop` lets go of the listeners.)
+        for config, listener in zip(self._bound, self._listeners, strict=False):
+            kinds = ", ".join(
+                kind
+                for kind, on in (("WebSocket", config.websocket), ("TLS", config.tls is not None))
+                if on
+            )
+            for sock in listener.sockets:
+                host, port = sock.getsockname()[:2]
+                out.append(f"{host}:{port} ({kinds})" if kinds else f"{host}:{port}")
+        return out
+
     def protocol(self, tls: bool = False) -> IrcConnection:
         """A protocol for one more connection (e.g. for loop.connect_accepted_socket)."""
         return IrcConnection(self._state, tls)
@@ -454,6 +486,14 @@ class IrcServer:
             if not bound:  # one listener failed: release the ones already bound
                 await self._close_listeners()
         self._bound = config.listen
+        for listener in config.listen:
+            if listener.websocket and not listener.origins:
+                log.info(
+                    "WebSocket listener %s:%d: browser pages are refused until its origins "
+                    "lists them (clients that are no browser connect)",
+                    listener.host,
+                    listener.port,
+                )
         self.server.start()
 
     async def stop(self, timeout: float = 5.0) -> None:

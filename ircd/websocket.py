@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from fnmatch import fnmatchcase
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
@@ -54,13 +54,15 @@ MAX_FRAMES_WITHOUT_LINE: Final = 16
 
 def origin_allowed(origin: str | None, allowed: tuple[str, ...]) -> bool:
     """Whether a browser page from `origin` may connect; `allowed` holds glob patterns
-    such as ``https://*.example.org`` (empty: any origin).
+    such as ``https://*.example.org`` (empty: none; ``*``: any page at all).
 
+    The check keeps other web sites' scripts out (cross-site WebSocket hijacking): a
+    page in a user's browser connects with that browser's client certificate and from
+    the user's own address, so a page is refused unless the sysop listed its origin.
     A request without an Origin header is not from a browser page, and a client that
-    is not a browser could send any Origin it likes: the check is there to keep other
-    web sites' scripts out (cross-site WebSocket hijacking), so such requests pass.
+    is not a browser could send any Origin it likes: such requests pass.
     """
-    if not allowed or origin is None:
+    if origin is None:
         return True
     origin = origin.strip().lower()
     return any(fnmatchcase(origin, pattern.lower()) for pattern in allowed)
@@ -82,6 +84,8 @@ class WebSocketLines:
         self.close_code: int | None = None
         #: Why the handshake was refused (the reply is in what `receive` returned).
         self.refused: str | None = None
+        #: The Origin of the browser page that connected (None: not a browser).
+        self.origin: str | None = None
         #: Why we close an open connection ourselves (`close_code` says how).
         self.violation: str | None = None
         self._start: bytes | None = b""  # the first bytes, until they read "GET "
@@ -163,8 +167,14 @@ class WebSocketLines:
             None,
         )
         if not origin_allowed(origin, self._origins):
-            self.refused = f"origin {origin!r} is not allowed"
+            if self._origins:
+                self.refused = f"origin {origin!r} is not in the listener's origins"
+            else:
+                self.refused = (
+                    f"a browser page ({origin!r}): set the listener's origins to let pages in"
+                )
             return self._send(RejectConnection(status_code=403))
+        self.origin = origin
         # The first subprotocol the client lists that we support (its order of preference).
         self.subprotocol = next((p for p in request.subprotocols if p in SUBPROTOCOLS), None)
         return self._send(AcceptConnection(subprotocol=self.subprotocol))
@@ -197,6 +207,19 @@ class WebSocketLines:
         return self._send(CloseConnection(code=code, reason=reason or None))
 
 
+class InnerConnection(Protocol):
+    """What `WebSocketTransport` needs of the connection inside it (`IrcConnection`)."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None: ...
+    def data_received(self, data: bytes) -> None: ...
+    def connection_lost(self, exc: Exception | None) -> None: ...
+    def pause_writing(self) -> None: ...
+    def resume_writing(self) -> None: ...
+
+    def browser_page(self, origin: str) -> None:
+        """The handshake came from a browser page of `origin` (the listener allowed it)."""
+
+
 class WebSocketTransport(asyncio.Protocol):
     """A WebSocket socket's protocol and, for `inner` (an `IrcConnection`), its transport.
 
@@ -206,7 +229,7 @@ class WebSocketTransport(asyncio.Protocol):
     the sendq like any other).
     """
 
-    def __init__(self, inner: asyncio.Protocol, origins: tuple[str, ...] = ()) -> None:
+    def __init__(self, inner: InnerConnection, origins: tuple[str, ...] = ()) -> None:
         self._inner = inner
         self._ws = WebSocketLines(origins)
         self._transport: asyncio.Transport | None = None
@@ -219,7 +242,7 @@ class WebSocketTransport(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
-        self._inner.connection_made(self)  # type: ignore[arg-type]
+        self._inner.connection_made(self)
 
     def data_received(self, data: bytes) -> None:
         ws = self._ws
@@ -230,9 +253,13 @@ class WebSocketTransport(asyncio.Protocol):
             transport.write(out)
         if ws.refused is not None:
             log.info("WebSocket handshake refused from %s: %s", self._peer(), ws.refused)
-        if ws.is_open and not was_open and self._held:
-            held, self._held, self._held_size = self._held, [], 0
-            self.write(b"".join(held))
+        if ws.is_open and not was_open:
+            if ws.origin is not None:
+                # Before any IRC byte: what such a connection may not do is decided.
+                self._inner.browser_page(ws.origin)
+            if self._held:
+                held, self._held, self._held_size = self._held, [], 0
+                self.write(b"".join(held))
         if irc:
             # Only IRC bytes count as activity: a client that just pings the socket still
             # gets the server's PING, and its PONG resets `MAX_FRAMES_WITHOUT_LINE`.

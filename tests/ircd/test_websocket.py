@@ -27,7 +27,15 @@ from wsproto.events import (
     TextMessage,
 )
 
-from ircd.config import ConfigError, IrcConfig, Limits, Listener, load_irc_config
+from ircd.config import (
+    ConfigError,
+    ExemptConfig,
+    IrcConfig,
+    Limits,
+    Listener,
+    load_irc_config,
+)
+from ircd.masks import parse_mask_item
 from ircd.net import IrcServer
 from ircd.protocol import Message, parse_line
 from ircd.websocket import (
@@ -262,13 +270,27 @@ def test_origins() -> None:
     assert not origin_allowed("https://evil.example.com", allowed)
     assert not origin_allowed("http://chat.example.org", allowed)
     assert origin_allowed(None, allowed)  # not a browser page: Origin proves nothing
-    assert origin_allowed("https://anything", ())
+    # No origins (the default): no browser page at all; "*" lets any page in, on purpose.
+    assert not origin_allowed("https://anything", ())
+    assert origin_allowed(None, ())
+    assert origin_allowed("https://anything", ("*",)) and origin_allowed("null", ("*",))
 
     ws = WebSocketLines(allowed)
     client, irc = client_for(ws, [TEXT], origin="https://evil.example.com")
     reject, *_ = list(client.events())
     assert isinstance(reject, RejectConnection) and reject.status_code == 403
-    assert ws.finished and irc == b""
+    assert ws.finished and irc == b"" and ws.origin is None
+    ws = WebSocketLines()
+    client, irc = client_for(ws, [TEXT], origin="https://evil.example.com")
+    reject, *_ = list(client.events())
+    assert isinstance(reject, RejectConnection) and reject.status_code == 403
+    assert ws.refused is not None and "set the listener's origins" in ws.refused
+    ws = WebSocketLines(allowed)
+    client_for(ws, [TEXT], origin="https://Chat.example.org")
+    assert ws.is_open and ws.origin == "https://Chat.example.org"
+    ws = WebSocketLines()
+    client_for(ws, [TEXT])
+    assert ws.is_open and ws.origin is None
 
 
 def test_config_reads_websocket_listeners(tmp_path: Path) -> None:
@@ -286,6 +308,13 @@ def test_config_reads_websocket_listeners(tmp_path: Path) -> None:
     plain, ws = load_irc_config(path).listen
     assert not plain.websocket and plain.origins == ()
     assert ws.websocket and ws.origins == ("https://chat.example.org", "https://*.example.net")
+
+    path.write_text(
+        "irc:\n  listen:\n    - {host: 127.0.0.1, port: 8097, websocket: yes, origins: ['*']}\n",
+        encoding="utf-8",
+    )
+    [anything] = load_irc_config(path).listen
+    assert anything.origins == ("*",)
 
     path.write_text(
         "irc:\n"
@@ -313,8 +342,9 @@ class Ports:
 
 
 @contextlib.asynccontextmanager
-async def running(**limits: Any) -> AsyncIterator[Ports]:
-    origins = ("https://chat.example.org",)
+async def running(
+    origins: tuple[str, ...] = ("https://chat.example.org",), **limits: Any
+) -> AsyncIterator[Ports]:
     config = dataclasses.replace(
         IrcConfig(),
         listen=(
@@ -463,6 +493,8 @@ async def test_origin_refused_and_garbage_frames_close() -> None:
         assert refused.value.response.status_code == 403
         async with ws_client(ports.ws, TEXT, origin="https://chat.example.org") as ok:
             await ok.register("ok")
+            page = ports.irc.server.find_nick("ok")
+            assert page is not None and page.web_origin == "https://chat.example.org"
         # A raw socket: a handshake, then an unmasked frame (clients must mask).
         reader, writer = await asyncio.open_connection("127.0.0.1", ports.ws)
         key = "dGhlIHNhbXBsZSBub25jZQ=="
@@ -486,6 +518,54 @@ async def test_origin_refused_and_garbage_frames_close() -> None:
         # The server is unharmed.
         async with ws_client(ports.ws, TEXT) as later:
             await later.register("later")
+            not_a_page = ports.irc.server.find_nick("later")
+            assert not_a_page is not None and not_a_page.web_origin is None
+
+
+async def test_browser_pages_are_refused_until_origins_are_set(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A page in a user's browser connects with the browser's client certificate and
+    # from the user's address: another site's page must not (cross-site hijacking).
+    with caplog.at_level(logging.INFO, logger="ircd"):
+        async with running(origins=()) as ports:
+            assert ports.irc.endpoints == [
+                f"127.0.0.1:{ports.tcp}",
+                f"127.0.0.1:{ports.ws} (WebSocket)",
+            ]
+            assert "WebSocket listener 127.0.0.1:0: browser pages are refused" in caplog.text
+            with pytest.raises(websockets.InvalidStatus) as refused:
+                async with ws_client(ports.ws, TEXT, origin="https://chat.example.org"):
+                    pass
+            assert refused.value.response.status_code == 403
+            assert "set the listener's origins" in caplog.text
+            async with ws_client(ports.ws, TEXT) as bot:  # no Origin: no browser
+                await bot.register("bot")
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="ircd"):
+        async with (
+            running(origins=("*",)) as ports,
+            ws_client(ports.ws, TEXT, origin="https://any.example") as page,
+        ):
+            await page.register("page")
+            client = ports.irc.server.find_nick("page")
+            assert client is not None and client.web_origin == "https://any.example"
+    assert "browser pages are refused" not in caplog.text
+
+
+async def test_a_browser_page_gets_no_certificate_login() -> None:
+    fingerprint = "ab" * 32
+    exempt = ExemptConfig(flood=parse_mask_item({"certfp": fingerprint}))
+    irc = IrcServer(dataclasses.replace(IrcConfig(), server_name="irc.test", exempt=exempt))
+    origins = ("https://chat.example.org",)
+    page = Browser(irc, origins, origin="https://chat.example.org", certfp=fingerprint)
+    assert page.client.certfp is None and not page.client.flood_exempt
+    assert page.client.web_origin == "https://chat.example.org"
+    app = Browser(irc, origins, certfp=fingerprint)  # no Origin: not a browser page
+    assert app.client.certfp == fingerprint and app.client.web_origin is None
+    assert app.client.flood_exempt
+    for browser in (page, app):
+        browser.protocol.connection_lost(None)
 
 
 # -- `python -m ircd` with a WebSocket listener --------------------------------------------
@@ -502,6 +582,8 @@ def ws_live_server(tmp_path: Path) -> Iterator[LiveServer]:
 
 async def test_standalone_server_with_a_websocket_listener(ws_live_server: LiveServer) -> None:
     assert ws_live_server.ws_port is not None
+    ws_live_server.wait_for_log(f"listening on 127.0.0.1:{ws_live_server.ws_port} (WebSocket)")
+    assert any("browser pages are refused until" in line for line in ws_live_server.log)
     async with ws_client(ws_live_server.ws_port, BINARY) as bob:
         await bob.register("bob")
         await bob.send("LUSERS")
@@ -547,10 +629,20 @@ def test_output_held_before_the_handshake_counts_against_the_sendq() -> None:
 class Browser:
     """A wsproto client on a `WebSocketTransport` over a fake socket (no network)."""
 
-    def __init__(self, irc: IrcServer, origins: tuple[str, ...] = (), origin: str | None = None):
-        self.protocol = irc.websocket_protocol(False, origins)
+    def __init__(
+        self,
+        irc: IrcServer,
+        origins: tuple[str, ...] = (),
+        origin: str | None = None,
+        certfp: str | None = None,
+    ) -> None:
+        self.protocol = irc.websocket_protocol(certfp is not None, origins)
         self.socket = FakeTransport(self.protocol)
         self.protocol.connection_made(self.socket)
+        self.client = max(irc.server.clients.values(), key=lambda c: c.id)
+        if certfp is not None:  # as a TLS listener with client_ca would have found it
+            self.client.certfp = certfp
+            self.client.flood_exempt = irc.server.admission.flood_exempt(self.client)
         self.ws = WSConnection(ConnectionType.CLIENT)
         headers = [(b"Origin", origin.encode())] if origin else []
         self.events: list[Any] = []
@@ -589,7 +681,7 @@ async def test_pings_are_no_irc_activity_and_past_the_budget_close(
     bob = Browser(irc)
     bob.send("NICK bob", "USER bob 0 * :bob")
     await bob.expect(" 422 bob ")  # no MOTD: registration is done
-    [client] = irc.server.clients.values()
+    client = bob.client
     # A browser pinging its socket while idle: the pings do not hold back the server's
     # PING, and the PONG line to it makes room for the next pings.
     for _ in range(5):
