@@ -13,6 +13,7 @@ still registering sees its new nick in the welcome (irssi and WeeChat take it fr
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import TYPE_CHECKING, Final
 
 from ircd.protocol import Message
@@ -24,8 +25,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("ircd.nickclaim")
 
 GUEST_PREFIX: Final = "Guest"
-#: Tries for a free guest nick before a random number is used.
+#: Tries for a free guest nick before a random number is used, and random ones after.
 _GUEST_TRIES: Final = 8
+_RANDOM_TRIES: Final = 64
 
 
 def may_hold(server: Server, client: Client, nick: str) -> bool:
@@ -50,6 +52,10 @@ def make_guest(server: Server, client: Client, reason: str) -> None:
     """Rename `client` off a nick it may not hold, telling it why."""
     old = client.nick
     new = guest_nick(server, client)
+    if new is None:  # a NICKLEN so short that no guest nick is free: it cannot stay
+        log.info("%s (%s) disconnected, no guest nick free: %s", old, client.ip, reason)
+        server.disconnect(client, reason)
+        return
     log.info("%s (%s) renamed to %s: %s", old, client.ip, new, reason)
     server.set_nick(client, new)
     target = new if client.registered else "*"
@@ -59,18 +65,28 @@ def make_guest(server: Server, client: Client, reason: str) -> None:
     server.send(client, Message(source=server.name, command="NOTICE", params=(target, text)))
 
 
-def guest_nick(server: Server, client: Client) -> str:
-    """A free nick that no hook reserves: Guest<id>, else Guest<id>_<n>."""
+def guest_nick(server: Server, client: Client) -> str | None:
+    """A free nick no hook reserves, within NICKLEN: Guest<id>, Guest<id>_<n>, else
+    random ones (`Guest` and digits, as long as NICKLEN allows); None if none is free."""
+    limit = server.config.limits.nicklen
     base = f"{GUEST_PREFIX}{client.id}"
     for n in range(_GUEST_TRIES):
         nick = base if n == 0 else f"{base}_{n}"
-        nick = nick[: server.config.limits.nicklen]
-        if server.fold(nick) not in server.nicks and may_hold(server, client, nick):
+        if len(nick) <= limit and _free(server, client, nick):
             return nick
-    while True:  # every candidate taken on purpose: fresh numbers (the table is finite)
-        nick = f"{GUEST_PREFIX}{server.new_client_id()}"
-        if server.fold(nick) not in server.nicks:
+    # Never cut a candidate to fit: cut ones would all be the same nick. Random digits
+    # after as much of the prefix as fits; the table is finite, so some are free.
+    prefix = GUEST_PREFIX[: max(1, min(len(GUEST_PREFIX), limit - 4))]
+    digits = max(0, min(limit - len(prefix), 9))
+    for _ in range(_RANDOM_TRIES):
+        nick = prefix + "".join(secrets.choice("0123456789") for _ in range(digits))
+        if _free(server, client, nick):
             return nick
+    return None
+
+
+def _free(server: Server, client: Client, nick: str) -> bool:
+    return server.fold(nick) not in server.nicks and may_hold(server, client, nick)
 
 
 def recover_wanted(server: Server, client: Client) -> None:

@@ -117,8 +117,9 @@ async def _external(server: Server, client: Client, data: bytes) -> str | Login 
     assert server.accounts is not None and client.certfp is not None
     found = await server.accounts.account_for_certfp(client.certfp)
     account = found.account if isinstance(found, Login) else found
-    if account is not None and data and data.decode(errors="replace") != account:
-        return None  # asked for another identity than the certificate's
+    asked = data.decode(errors="replace")
+    if account is not None and asked and asked.casefold() != account.casefold():
+        return None  # asked for another identity than the certificate's (case aside)
     return found
 
 

@@ -6,6 +6,7 @@ that accepts everything).
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import ssl
 from pathlib import Path
@@ -124,5 +125,22 @@ async def test_without_client_ca_no_certificate_is_requested(pki, live_client) -
         user = irc.server.find_nick("x")
         assert user is not None and user.certfp is None
         await c.close()
+    finally:
+        await irc.stop(timeout=2)
+
+
+async def test_external_with_an_authzid_in_another_case(pki, live_client) -> None:
+    """An authorization identity is the account's name in any case; another one fails."""
+    irc = await start(pki, client_ca=True)
+    try:
+        [(_, port)] = irc.addresses
+        for asked, result in (("k1abc", "903"), ("K2XYZ", "904")):
+            c = await live_client(port, ssl_context=client_context(pki, "trusted"))
+            await c.send("CAP REQ :sasl", "NICK k1abc", "USER k1abc 0 * :r")
+            await c.send("AUTHENTICATE EXTERNAL")
+            await c.expect("AUTHENTICATE")
+            await c.send("AUTHENTICATE " + base64.b64encode(asked.encode()).decode())
+            assert (await c.expect("903", "904")).command == result, asked
+            await c.close()
     finally:
         await irc.stop(timeout=2)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 
 from ircd.client import Client
 from ircd.inprocess import InProcessConnection
+from ircd.nickclaim import make_guest
 
 REASON = "kept for its callsign's account"
 
@@ -139,3 +141,20 @@ async def test_the_owner_keeps_a_nick_taken_before_sasl(make_harness) -> None:
     second.send("CAP END")
     assert h.server.find_nick("K1ABC") is owner.client
     assert second.client.registered and second.client.nick != "K1ABC"
+
+
+async def test_guest_nicks_fit_a_short_nicklen(make_harness) -> None:
+    """With NICKLEN 9 and client numbers past 9,999, Guest<id> does not fit: a guest nick
+    is never cut (cut ones would all be one nick) but made to fit, and free."""
+    h = make_harness(hooks=OwnerHooks(), accounts=Accounts(), nicklen=9)
+    h.server._ids = itertools.count(123456)  # a server that has seen many connections
+    squatters = [h.connect(f"198.51.100.{i}") for i in range(1, 5)]
+    for i, squatter in enumerate(squatters):
+        squatter.send(f"NICK K1AB{i}")
+    for squatter in squatters:
+        make_guest(h.server, squatter.client, REASON)
+    nicks = [s.client.nick or "" for s in squatters]
+    assert all(0 < len(n) <= 9 and n.startswith("Guest") for n in nicks), nicks
+    assert len({h.server.fold(n) for n in nicks}) == len(nicks), nicks
+    held = [h.server.nicks.get(h.server.fold(n)) for n in nicks]
+    assert held == [s.client for s in squatters]
