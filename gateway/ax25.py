@@ -51,6 +51,8 @@ class AX25Stream:
         self.host_kind = f"ax25.{port_name}"
         #: Told once the session has logged in (the port stops counting it as a startup).
         self.on_logged_in: Callable[[], None] | None = None
+        #: Told when the session asks for a code (the port drops it last for a while).
+        self.on_code_prompt: Callable[[], None] | None = None
         conn.on_data = self._data
         conn.on_close = self._closed
         conn.on_progress = self._progress
@@ -121,6 +123,10 @@ class AX25Stream:
         # what the station can observe (see SECURITY.md).
         path = ",".join(str(d) for d in self.conn.path) or "direct"
         return f"ax25:{self.port_name}:{path}"
+
+    def at_code_prompt(self) -> None:
+        if self.on_code_prompt is not None:
+            self.on_code_prompt()
 
     def logged_in(self) -> None:
         if self.on_logged_in is not None:

@@ -97,6 +97,7 @@ class RadioSession:
         self._tasks: set[asyncio.Task[None]] = set()
         self._finished = asyncio.Event()
         self._closing = False
+        self._told_code_prompt = False
 
     @property
     def callsign(self) -> Callsign | None:
@@ -176,6 +177,9 @@ class RadioSession:
                 self._spawn(self._hold(action))
             elif isinstance(action, chat.Close):
                 self._spawn(self._close(action.farewell, action.reason))
+        if self.core.at_code_prompt and not self._told_code_prompt:
+            self._told_code_prompt = True
+            self.transport.at_code_prompt()
         self._schedule()
         self.transport.set_input_paused(not self.core.wants_input)
 

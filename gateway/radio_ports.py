@@ -107,6 +107,7 @@ class RadioPorts:
             self._evict(startups)
         startups.add(stream)
         stream.on_logged_in = lambda: startups.discard(stream)
+        stream.on_code_prompt = lambda: startups.at_code_prompt(stream)
 
         async def session() -> None:
             try:
@@ -123,7 +124,7 @@ class RadioPorts:
 
     @staticmethod
     def _evict(startups: Startups[AX25Stream]) -> bool:
-        """Drop a random link still logging in (DM); False if there is none."""
+        """Drop a link still logging in (DM), chosen by `Startups`; False if there is none."""
         victim = startups.evict()
         if victim is not None:
             victim.drop("dropped for a newcomer (max_unauthenticated)")

@@ -50,7 +50,8 @@ class ListenerState:
     """The connections of one listener, passed to each connection (never global).
 
     Connections still logging in are bounded apart from logged-in sessions: when they
-    are too many, a random one of them is dropped to make room (`Startups`).
+    are too many, one of them is dropped to make room, silent ones first and those
+    typing a code last (`Startups`).
     """
 
     def __init__(self, config: TelnetListener, clock: Callable[[], float] = time.monotonic) -> None:
@@ -333,6 +334,10 @@ class TelnetConnection(asyncio.Protocol):
             self.write("Internal error; disconnecting.\n")
         finally:
             await self.close()
+
+    def at_code_prompt(self) -> None:
+        """The session asks for a code: this connection is dropped last for a while."""
+        self.state.unauthenticated.at_code_prompt(self)
 
     def logged_in(self) -> None:
         """The session logged in: this connection no longer counts as logging in."""

@@ -155,6 +155,11 @@ class ChatSession:
         return min(times) if times else None
 
     @property
+    def at_code_prompt(self) -> bool:
+        """Logging in with a callsign given: asked for its code, or checking it."""
+        return self.phase is Phase.LOGIN and self._login.callsign is not None
+
+    @property
     def wants_input(self) -> bool:
         return self.phase is not Phase.CLOSED and len(self._typed) < MAX_TYPED_AHEAD
 

@@ -53,6 +53,10 @@ class Transport(Protocol):
     def source_key(self, callsign: Callsign) -> str:
         """The penalty key of this connection once the claimed callsign is known."""
 
+    def at_code_prompt(self) -> None:
+        """The user gave a callsign and is asked for a code: among the logins in
+        progress, the connection is dropped last for a while (`gateway.startups`)."""
+
     def logged_in(self) -> None:
         """The user logged in (the connection stops counting as a login in progress)."""
 

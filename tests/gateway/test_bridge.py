@@ -43,6 +43,7 @@ class MemoryTransport:
         self.paused: list[bool] = []
         self.closed: str | None = None
         self.changed = asyncio.Event()
+        self.code_prompts = 0
 
     def bind(self, events: TransportEvents) -> None:
         self.events = events
@@ -62,6 +63,9 @@ class MemoryTransport:
 
     def source_key(self, callsign: Callsign) -> str:
         return f"memory:{callsign.base}"
+
+    def at_code_prompt(self) -> None:
+        self.code_prompts += 1
 
     def logged_in(self) -> None:
         pass
@@ -124,6 +128,7 @@ async def start(bridge: Bridge, call: str = "N0TEST-5") -> tuple[MemoryTransport
     )
     task = asyncio.create_task(session.run())
     await transport.expect("Code: ")
+    assert transport.code_prompts == 1  # its startup slot is dropped last for a while
     return transport, task
 
 
@@ -150,6 +155,15 @@ async def test_second_login_takes_over_and_ssids_coexist(bridge: Bridge) -> None
     assert {s.callsign for s in bridge.by_base["N0TEST"]} == {
         Callsign("N0TEST", 5), Callsign("N0TEST", 7),
     }  # fmt: skip
+
+
+async def test_the_transport_hears_of_the_code_prompt_once(bridge: Bridge) -> None:
+    radio, _ = await start(bridge)
+    radio.type("000000")
+    await radio.expect("Login failed.\nCode: ")  # asked again: not a new protection
+    radio.type("123456")
+    await radio.expect("/? for help.\n")
+    assert radio.code_prompts == 1
 
 
 async def test_owner_on_irc_keeps_the_nick_and_radio_takes_nick_underscore(

@@ -44,9 +44,10 @@ async def test_a_failed_port_task_is_restarted(monkeypatch, caplog) -> None:
 
 
 async def test_links_still_logging_in_cannot_hold_the_slots(monkeypatch, caplog) -> None:
-    """SABMs from many callsigns: at most max_unauthenticated links wait at the login, a
-    random one of them is dropped (DM) for each newcomer, logged-in links are never
-    dropped, and when every link is taken one logging in makes room (not the newcomer)."""
+    """SABMs from many callsigns: at most max_unauthenticated links wait at the login, one
+    of them is dropped (DM) for each newcomer, the oldest silent one first and one at
+    the code prompt last, logged-in links are never dropped, and when every link is
+    taken one logging in makes room (not the newcomer)."""
     from radio.ax25 import Address, Frame, FrameType, decode
 
     sent: list[Frame] = []
@@ -101,16 +102,20 @@ async def test_links_still_logging_in_cannot_hold_the_slots(monkeypatch, caplog)
         # The newcomer is accepted (UA); past two waiting, one of them gets DM.
         assert kinds == ([FrameType.UA] if i < 2 else [FrameType.UA, FrameType.DM])
         assert station.links == 2 + min(i + 1, 2)
+        if i == 0:  # its session asks it for a code: the silent ones go before it
+            streams["N0BAD"].at_code_prompt()  # type: ignore[attr-defined]
     assert "K1OK" not in ended and "K2OK" not in ended
-    assert len(ended) == 8
+    assert ended == [f"N{i}BAD" for i in range(1, 9)]
     # Two logging in, both waiting slots taken: the newcomer replaces one of them.
     assert await sabm("K3OK") == [FrameType.UA, FrameType.DM]
     streams["K3OK"].logged_in()  # type: ignore[attr-defined]
     assert await sabm("K4OK") == [FrameType.UA]
     streams["K4OK"].logged_in()  # type: ignore[attr-defined]
-    # Every link taken (four logged in, one logging in): the newcomer still gets in.
+    # Every link taken (four logged in, one logging in): the newcomer still gets in,
+    # even though the one it replaces is at the code prompt.
     assert station.links == 5
     assert await sabm("K5OK") == [FrameType.DM, FrameType.UA]
+    assert ended[-2:] == ["N9BAD", "N0BAD"]
     streams["K5OK"].logged_in()  # type: ignore[attr-defined]
     # Now five logged in: nobody is dropped for a newcomer, who is refused.
     assert await sabm("N0LATE") == [FrameType.DM]

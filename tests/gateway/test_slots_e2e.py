@@ -46,16 +46,47 @@ async def test_silent_connections_are_dropped_for_newcomers(
     ham = await radio_login(bpq, "N0TEST-5", totp.now())
     # An attacker opens 12 connections and says nothing: never more than 3 stay.
     silent = [await Client.connect(bpq) for _ in range(12)]
-    # The 9 dropped are told so at once; the 3 left get the NOCALL prompt after a second.
+    # The 9 dropped (the oldest) are told so at once; the 3 left get the NOCALL prompt
+    # after a second.
     results = await asyncio.gather(*(dropped_or_prompted(c) for c in silent))
-    assert results.count(True) == 9, [c.received for c in silent]
+    assert results == [True] * 9 + [False] * 3, [c.received for c in silent]
     await gw.wait_log(r"node1: \d+ connection\(s\) still logging in dropped for newcomers")
-    # A newcomer still gets in (it evicts a random silent one), and the user is unharmed.
+    # A newcomer still gets in (it evicts the oldest silent one), and the user is unharmed.
     late = await Client.connect(bpq, b"N0TEST-7\r\n")
     await late.expect("Code: ")
     ham.send(b"/i\r")
     assert b"You are N0TEST-5" in await ham.expect("\r\n")
     for conn in (*silent, late, ham):
+        conn.close()
+    assert await gw.stop() == 0
+
+
+async def test_a_user_typing_a_code_outlasts_a_flood_of_newcomers(
+    tmp_path: Path, spawn_gateway: Spawn
+) -> None:
+    """Issue 12: a random pick among the logins in progress dropped a user at the Code:
+    prompt with probability 1/3 per newcomer here; now the silent ones go first."""
+    bpq = free_port()
+    config = node_config(tmp_path, bpq, "max_unauthenticated: 3, ")
+    totp = enroll(config, "N0TEST")
+    gw = spawn_gateway(config)
+    await gw.start()
+    user = await Client.connect(bpq, b"N0TEST-5\r\n")
+    await user.expect("Code: ")
+    # While the user reads the app, an attacker opens 20 connections that say nothing:
+    # each gets in by pushing out the oldest silent one; two are left, and the user.
+    flood = [await Client.connect(bpq) for _ in range(20)]
+    results = await asyncio.gather(*(dropped_or_prompted(c) for c in flood))
+    assert results == [True] * 18 + [False] * 2, [c.received for c in flood]
+    await gw.wait_log(
+        r"node1: 1 connection\(s\) still logging in dropped for newcomers, "
+        r"0 of them at the code prompt \(max_unauthenticated 3\)"
+    )
+    user.send(totp.now().encode() + b"\r")
+    await user.expect("/? for help.\r\n")
+    user.send(b"/i\r")
+    assert b"You are N0TEST-5" in await user.expect("\r\n")
+    for conn in (*flood, user):
         conn.close()
     assert await gw.stop() == 0
 
