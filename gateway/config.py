@@ -107,7 +107,8 @@ class TelnetListener:
     name: str = ""
     allow: tuple[Network, ...] = ()
     max_connections: int = 20
-    #: Connections still logging in; past it a random one of them is dropped (MaxStartups).
+    #: Connections still logging in; past it one of them is dropped (MaxStartups; which
+    #: one: `gateway.startups`).
     max_unauthenticated: int = 5
     max_per_ip: int = 0
     login_timeout: float = 180.0
@@ -153,7 +154,8 @@ class RadioPort:
     bit_rate: int = 1200
     tx_delay: float = 0.3
     max_links: int = 8
-    #: Links still logging in; past it a random one of them is dropped (MaxStartups).
+    #: Links still logging in; past it one of them is dropped (MaxStartups; which one:
+    #: `gateway.startups`).
     max_unauthenticated: int = 3
     login_timeout: float = 180.0
     idle_timeout: float = 900.0
