@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import ssl
+import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar, cast
 
@@ -39,9 +40,14 @@ class _Batch:
     else after it (its own echo, a reply, another channel's batch) is detached: it gets
     the items up to then from the batch and every later one through its own `write`,
     so each member's order is kept (`IrcConnection._write_after_batch`).
+
+    The SendQ: a member holding the batch has `_queued` + `size` bytes queued (what it
+    skips is taken off its `_queued`). `room` is the least SendQ left among those
+    members, so a message costs one add and one compare; past it, `_over_room` closes
+    the members over their SendQ and finds the room left.
     """
 
-    __slots__ = ("detached", "foreign", "items", "joined", "sinks", "skips")
+    __slots__ = ("detached", "foreign", "items", "joined", "room", "sinks", "size", "skips")
 
     def __init__(self, sinks: list[Any]) -> None:
         self.sinks = sinks  # the channel plan's list: the same object, the same members
@@ -55,13 +61,20 @@ class _Batch:
         # Detached members, with how many items they get from the batch.
         self.detached: dict[IrcConnection, int] = {}
         self.joined: bytes | None = None
+        self.size = 0  # bytes of `items`
+        self.room = 0  # set by `_State._open_batch`
 
     def add(self, data: bytes, skip: int, mine: int) -> None:
         position = len(self.items)
         self.items.append(data)
+        size = len(data)
+        self.size += size
         for i in (skip, mine):
             if i >= 0 and i not in self.foreign:
-                self.skips.setdefault(self.sinks[i], set()).add(position)
+                connection = self.sinks[i]
+                self.skips.setdefault(connection, set()).add(position)
+                if connection not in self.detached:
+                    connection._queued -= size  # it holds the batch, without this item
         for i in self.foreign:
             if i != skip and i != mine:
                 self.sinks[i].write(data)
@@ -70,10 +83,28 @@ class _Batch:
             for connection in self.detached:
                 if connection not in left_out:
                     connection.write(data)
+        if self.size > self.room:
+            self._over_room()
+
+    def _over_room(self) -> None:
+        """A member holding the batch may be past its SendQ: close those that are, as the
+        transport would, and keep the least room left among the others."""
+        room = sys.maxsize
+        size = self.size
+        for connection in self.sinks:
+            if type(connection) is not IrcConnection or connection._batch is not self:
+                continue  # not ours, detached, or closing
+            left = connection._sendq - connection._queued
+            if size > left:
+                connection.pause_writing()  # "SendQ exceeded"; drops its output
+            elif left < room:
+                room = left
+        self.room = room
 
     def detach(self, connection: IrcConnection) -> None:
         """`connection` got something else after this batch: later items go to it directly."""
         self.detached[connection] = len(self.items)
+        connection._queued += self.size  # what it gets of the batch (skipped items are off)
 
     def render(self, connection: IrcConnection) -> bytes:
         """What `connection` gets of it."""
@@ -119,6 +150,8 @@ class _State:
         self.flush_scheduled = False
         # Open batches of this pass, by id() of the plan's list of sinks.
         self.batches: dict[int, _Batch] = {}
+        # The least SendQ of any connection made (each keeps the one it started with).
+        self.least_sendq = sys.maxsize
 
     def schedule_flush(self) -> None:
         self.flush_scheduled = True
@@ -137,6 +170,9 @@ class _State:
 
     def _open_batch(self, sinks: list[Any]) -> _Batch:
         batch = self.batches[id(sinks)] = _Batch(sinks)
+        # A member's first output of the pass has its whole SendQ: at least the least
+        # SendQ any connection had (a reload may have changed it since).
+        room = self.least_sendq
         for i, connection in enumerate(sinks):
             if type(connection) is not IrcConnection:
                 batch.foreign.append(i)
@@ -149,8 +185,13 @@ class _State:
             connection._batch = batch
             if "write" not in connection.__dict__:  # its first write of the pass
                 self.dirty.append(connection)
+            else:
+                left = connection._sendq - connection._queued
+                if left < room:
+                    room = left
             connection._out.append(batch)
             connection.write = connection._after_batch  # type: ignore[method-assign]
+        batch.room = room
         if not self.flush_scheduled:
             self.schedule_flush()
         return batch
@@ -163,6 +204,7 @@ class _State:
         for connection in dirty:
             connection.__dict__.pop("write", None)  # writes go through the method again
             connection._batch = None
+            connection._queued = 0
             out = connection._out
             if not out:
                 continue
@@ -171,9 +213,7 @@ class _State:
             transport = connection._transport
             if connection._closing or transport is None:
                 continue
-            if len(data) > connection._sendq:
-                connection.pause_writing()  # the same "SendQ exceeded" as the transport's
-                continue
+            # (`data` is within the SendQ: a connection is closed as its output passes it.)
             fd = connection._fd
             if fd >= 0 and not transport.get_write_buffer_size() and not transport.is_closing():
                 # What transport.write() would do first, without its Python: try the
@@ -203,6 +243,11 @@ class IrcConnection(asyncio.Protocol):
         # The open `_Batch` last queued in `_out` in this pass, if any.
         self._batch: _Batch | None = None
         self._after_batch = self._write_after_batch  # bound once, not once per pass
+        self._more = self._write_more
+        # Bytes `_out` holds, but for an open batch it is still attached to (`_Batch`).
+        # Past `_sendq` the connection is closed at once, as its transport would do: the
+        # output of one pass is bounded by the SendQ too, not only at the flush.
+        self._queued = 0
         self._sendq = state.server.config.limits.sendq
         # The socket's descriptor, for a flush that writes to it directly (-1: always
         # through the transport, as for TLS and WebSocket, which frame or encrypt).
@@ -219,6 +264,8 @@ class IrcConnection(asyncio.Protocol):
         # Past `sendq` bytes queued, asyncio calls pause_writing(): that is "SendQ exceeded".
         self._sendq = server.config.limits.sendq
         self._transport.set_write_buffer_limits(high=self._sendq)
+        if self._sendq < self._state.least_sendq:
+            self._state.least_sendq = self._sendq
         sock = None if self._tls or self._websocket else transport.get_extra_info("socket")
         if sock is not None and sock.type == socket.SOCK_STREAM:
             self._fd = sock.fileno()
@@ -293,10 +340,9 @@ class IrcConnection(asyncio.Protocol):
         """Queue `data` for the flush at the end of this loop pass.
 
         This method takes the first write of a pass only: it joins the dirty list, and
-        then the instance attribute `write` is the list's own `append` until the flush
-        (`_State.flush` deletes it). Fan-out calls `sink.write` once per delivery, and a
-        C call there instead of a Python one is most of what a delivery costs in
-        Python. What the pass queued is checked against the SendQ at the flush.
+        then the instance attribute `write` is `_write_more` until the flush
+        (`_State.flush` deletes it). Channel messages do not come here but through
+        `_State.multicast`, so a write per member is rare on the hot path.
         """
         if self._closing or self._transport is None:
             return
@@ -304,9 +350,18 @@ class IrcConnection(asyncio.Protocol):
         state.dirty.append(self)
         if not state.flush_scheduled:
             state.schedule_flush()
-        out = self._out
-        out.append(data)
-        self.write = out.append  # type: ignore[method-assign]
+        self._out.append(data)
+        self.write = self._more  # type: ignore[method-assign]
+        self._queued += len(data)
+        if self._queued > self._sendq:
+            self.pause_writing()
+
+    def _write_more(self, data: bytes) -> None:
+        """`write` after the first of a pass: queue it, and stop at the SendQ."""
+        self._out.append(data)
+        self._queued += len(data)
+        if self._queued > self._sendq:
+            self.pause_writing()
 
     def _write_after_batch(self, data: bytes) -> None:
         """`write` while a batch is the last thing queued: `data` goes after it, and so
@@ -315,19 +370,23 @@ class IrcConnection(asyncio.Protocol):
         if batch is not None:
             batch.detach(self)
             self._batch = None
-        out = self._out
-        out.append(data)
-        self.write = out.append  # type: ignore[method-assign]
+        self._out.append(data)
+        self.write = self._more  # type: ignore[method-assign]
+        self._queued += len(data)
+        if self._queued > self._sendq:
+            self.pause_writing()
 
     def _drop_output(self) -> None:
         self.__dict__.pop("write", None)
         self._batch = None
         self._out.clear()
+        self._queued = 0
 
     def flush(self) -> None:
         """Hand what was written since the last pass to the transport, in one write."""
         self.__dict__.pop("write", None)
         self._batch = None
+        self._queued = 0
         if not self._out:
             return
         data = _render(self._out, self)

@@ -11,7 +11,7 @@ import pytest
 
 from ircd.client import Client
 from ircd.config import IrcConfig, Limits, Listener
-from ircd.net import IrcServer
+from ircd.net import IrcServer, _render
 
 
 def config(**limits: Any) -> IrcConfig:
@@ -156,3 +156,64 @@ async def test_reading_paused_while_oper_check_runs() -> None:
     assert transport.reading
     assert transport.data.endswith(b":Password incorrect\r\n:irc.test PONG irc.test after\r\n")
     conn.connection_lost(None)
+
+
+def queued(connection: Any) -> int:
+    """Bytes a connection's output holds for the next flush, batches as it gets them."""
+    return len(_render(connection._out, connection))
+
+
+def registered(irc: IrcServer, *nicks: str, channel: str = "#c") -> dict[str, Any]:
+    """Connections on fake transports, registered with `nicks` and in `channel`."""
+    out = {}
+    for nick in nicks:
+        conn, transport = attach(irc)
+        conn.data_received(f"NICK {nick}\r\nUSER {nick} 0 * :{nick}\r\nJOIN {channel}\r\n".encode())
+        out[nick] = (conn, transport)
+    return out
+
+
+def privmsgs(target: str, count: int, size: int = 300) -> bytes:
+    lines = (b"PRIVMSG %s :%d %s\r\n" % (target.encode(), i, b"x" * size) for i in range(count))
+    return b"".join(lines)
+
+
+@pytest.mark.parametrize("order", ["direct", "direct then channel", "channel then direct"])
+async def test_sendq_bounds_what_one_pass_queues(order: str) -> None:
+    # Output waits in the connection until the flush at the end of the pass: what one
+    # pass queues for a connection must stop at the SendQ as the transport's would.
+    sendq = 4096
+    irc = IrcServer(config(sendq=sendq, flood_rate=0))
+    c = registered(irc, "victim", "other", "sender", "talker")
+    (victim, victim_t), other_t = c["victim"], c["other"][1]
+    (sender, sender_t), (talker, talker_t) = c["sender"], c["talker"]
+    await until(lambda: b":talker!" in victim_t.data and b" 366 talker " in talker_t.data)
+    for _, t in c.values():
+        t.data.clear()
+    if order == "direct":
+        sender.data_received(privmsgs("victim", 200))  # 60 kB in one read
+    elif order == "direct then channel":
+        # The talker's lines to the sender come first: the sender's own channel lines
+        # then find its output 2.8 kB full, but it gets none of them and stays.
+        talker.data_received(privmsgs("sender", 8))
+        sender.data_received(privmsgs("victim", 10) + privmsgs("#c", 4))
+    else:
+        sender.data_received(privmsgs("#c", 4) + privmsgs("victim", 10))
+    # Before the flush: nothing holds more than the SendQ, the victim's output is gone.
+    assert all(queued(conn) <= sendq for conn, _ in c.values())
+    assert victim._out == [] and not victim_t.aborted  # the disconnect is scheduled
+    await until(lambda: victim_t.aborted)
+    assert irc.server.find_nick("victim") is None
+    for nick in ("other", "sender", "talker"):
+        assert irc.server.find_nick(nick) is not None
+    await until(lambda: b"SendQ exceeded" in other_t.data)
+    if order != "direct":
+        lines = other_t.data.split(b"\r\n")
+        assert [line.split(b" ")[3] for line in lines if b" PRIVMSG #c " in line] == [
+            b":%d" % i for i in range(4)
+        ]
+    if order == "direct then channel":
+        assert sender_t.data.count(b" PRIVMSG sender ") == 8
+    for conn, _ in c.values():
+        conn.connection_lost(None)
+    assert irc.server.clients == {}
