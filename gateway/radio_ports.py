@@ -103,8 +103,8 @@ class RadioPorts:
         stream = AX25Stream(conn, port.name)
         self._streams.add(stream)
         startups = self._startups[port.name]
-        if startups.full:
-            self._evict(startups)
+        while startups.full and self._evict(startups):  # more than one after a lowering reload
+            pass
         startups.add(stream)
         stream.on_logged_in = lambda: startups.discard(stream)
         stream.on_code_prompt = lambda: startups.at_code_prompt(stream)

@@ -82,11 +82,11 @@ class ListenerState:
             return "not in safelist"
         if cfg.max_per_ip and self.per_ip.get(ip, 0) >= cfg.max_per_ip:
             return "too many connections from this address"
-        if self.unauthenticated.full or len(self.connections) >= cfg.max_connections:
-            victim = self.unauthenticated.evict()
-            if victim is not None:
-                self.release(victim, victim.ip)
-                victim.evict(EVICTED)
+        # After a reload that lowered the bound there may be more than one too many.
+        while self.unauthenticated.full and self._evict_one():
+            pass
+        if len(self.connections) >= cfg.max_connections:
+            self._evict_one()
         if len(self.connections) >= cfg.max_connections:
             return "listener full"
         self.connections.add(conn)
@@ -94,6 +94,14 @@ class ListenerState:
         self.per_ip[ip] = self.per_ip.get(ip, 0) + 1
         self.empty.clear()
         return None
+
+    def _evict_one(self) -> bool:
+        victim = self.unauthenticated.evict()
+        if victim is None:
+            return False
+        self.release(victim, victim.ip)
+        victim.evict(EVICTED)
+        return True
 
     def logged_in(self, conn: TelnetConnection) -> None:
         self.unauthenticated.discard(conn)

@@ -186,3 +186,19 @@ def test_a_reload_changes_the_bound_on_logins_in_progress() -> None:
     state = ListenerState(cfg)
     state.config = dataclasses.replace(cfg, max_unauthenticated=2, name="node1")
     assert (state.unauthenticated.limit, state.unauthenticated.label) == (2, "node1")
+
+
+async def test_after_a_lowering_reload_a_newcomer_brings_the_count_under_the_bound() -> None:
+    import dataclasses
+
+    cfg = TelnetListener(host="127.0.0.1", port=0, max_unauthenticated=5, max_per_ip=0)
+    state = ListenerState(cfg)
+    conns = [TelnetConnection(state, None) for _ in range(6)]  # type: ignore[arg-type]
+    for conn in conns[:5]:
+        conn.ip = "192.0.2.1"
+        assert state.admit(conn, conn.ip) is None
+    state.config = dataclasses.replace(cfg, max_unauthenticated=2)
+    conns[5].ip = "192.0.2.1"
+    assert state.admit(conns[5], conns[5].ip) is None
+    assert len(state.unauthenticated) == 2  # 4 dropped for it, not 1
+    assert conns[5] in state.unauthenticated
