@@ -11,7 +11,7 @@ import pytest
 
 from ircd.client import Client
 from ircd.config import IrcConfig, Limits, Listener
-from ircd.net import IrcServer, _render
+from ircd.net import IrcServer, _Batch, _render, _State
 
 
 def config(**limits: Any) -> IrcConfig:
@@ -217,3 +217,127 @@ async def test_sendq_bounds_what_one_pass_queues(order: str) -> None:
     for conn, _ in c.values():
         conn.connection_lost(None)
     assert irc.server.clients == {}
+
+
+# -- channel batches over real sockets ---------------------------------------------------
+
+
+async def member(live_client: Any, port: int, nick: str, channels: str, *caps: str) -> Any:
+    """A registered client in `channels` (comma-separated), with `caps` if any."""
+    client = await live_client(port)
+    if caps:
+        await client.send("CAP REQ :" + " ".join(caps))
+    await client.send(f"NICK {nick}", f"USER {nick} 0 * :{nick}", "CAP END", f"JOIN {channels}")
+    for _ in channels.split(","):
+        await client.expect("366")
+    return client
+
+
+async def messages(client: Any, count: int) -> list[tuple[str, str, str]]:
+    """The next `count` PRIVMSGs and NOTICEs as (sender, target, text); others skipped."""
+    out = []
+    while len(out) < count:
+        msg = await client.expect("PRIVMSG", "NOTICE")
+        out.append((msg.source.split("!")[0], msg.params[0], msg.params[-1]))
+    return out
+
+
+def burst(sender: str, private: str, notice: str) -> tuple[bytes, list[tuple[str, str]]]:
+    """One write of channel lines to #c, some to #d, private lines and notices between
+    them; and its (target, text) pairs in order."""
+    sent = []
+    for i in range(40):
+        sent.append(("#c", f"{sender}{i}"))
+        if i % 3 == 0:
+            sent.append((private, f"{sender}{i} private"))
+        if i % 5 == 0:
+            sent.append(("#d", f"{sender}{i} in #d"))
+        if i % 7 == 0:
+            sent.append((notice, f"{sender}{i} notice"))
+    data = b"".join(
+        f"{'NOTICE' if text.endswith('notice') else 'PRIVMSG'} {target} :{text}\r\n".encode()
+        for target, text in sent
+    )
+    return data, sent
+
+
+async def test_channel_batches_keep_every_connections_order(
+    live_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Channel lines of a pass are queued once in a batch that every member's output
+    # holds; a member written to otherwise in between (its own echo, a private line,
+    # the other channel's batch) is detached from it. Every member must still see every
+    # line, each sender's in the order sent, and the channel's in one order for all.
+    opened = added = 0
+    detached: list[Any] = []
+    open_batch, add, detach = _State._open_batch, _Batch.add, _Batch.detach
+
+    def count_open(self: _State, sinks: list[Any]) -> _Batch:
+        nonlocal opened
+        opened += 1
+        return open_batch(self, sinks)
+
+    def count_add(self: _Batch, data: bytes, skip: int, mine: int) -> None:
+        nonlocal added
+        added += 1
+        add(self, data, skip, mine)
+
+    def record_detach(self: _Batch, connection: Any) -> None:
+        detached.append(connection)
+        detach(self, connection)
+
+    monkeypatch.setattr(_State, "_open_batch", count_open)
+    monkeypatch.setattr(_Batch, "add", count_add)
+    monkeypatch.setattr(_Batch, "detach", record_detach)
+    irc = IrcServer(config(flood_rate=0, max_per_address=0))
+    await irc.start()
+    try:
+        [(_, port)] = irc.addresses
+        alice = await member(live_client, port, "alice", "#c,#d", "echo-message")
+        bob = await member(live_client, port, "bob", "#c,#d")
+        # Another tag mode: another group of members, another batch.
+        carol = await member(live_client, port, "carol", "#c", "server-time", "message-tags")
+        dave = await member(live_client, port, "dave", "#c,#d")
+        from_alice, alice_sent = burst("alice", "bob", "carol")
+        from_dave, dave_sent = burst("dave", "alice", "bob")
+        # Both bursts at once: the server most likely reads them in one pass.
+        alice.writer.write(from_alice)
+        dave.writer.write(from_dave)
+        await alice.writer.drain()
+        await dave.writer.drain()
+
+        def expected(nick: str, channels: set[str], echo: bool = False) -> dict[str, list[str]]:
+            """Per sender, the texts `nick` must get, in order (with echo-message, every
+            line it sent comes back to it)."""
+            return {
+                sender: [
+                    text
+                    for target, text in sent
+                    if (echo and sender == nick)
+                    or (sender != nick and (target in channels or target == nick))
+                ]
+                for sender, sent in (("alice", alice_sent), ("dave", dave_sent))
+            }
+
+        wanted = {
+            "alice": (alice, expected("alice", {"#c", "#d"}, echo=True)),
+            "bob": (bob, expected("bob", {"#c", "#d"})),
+            "carol": (carol, expected("carol", {"#c"})),
+            "dave": (dave, expected("dave", {"#c", "#d"})),
+        }
+        channel_orders = []
+        for nick, (client, want) in wanted.items():
+            got = await messages(client, sum(len(texts) for texts in want.values()))
+            for sender, texts in want.items():
+                assert [text for source, _, text in got if source == sender] == texts, nick
+            channel_orders.append([text for _, target, text in got if target == "#c"])
+        # One order for all: alice's (her echoes included) holds every #c line.
+        everything = channel_orders[0]
+        assert len(everything) == 80
+        for order in channel_orders:
+            assert order == [text for text in everything if text in set(order)]
+        assert detached and added > opened  # the batches were held and members detached
+        for client in (alice, bob, carol, dave):
+            await client.close()
+    finally:
+        await irc.stop(timeout=2)
