@@ -182,8 +182,8 @@ class Gateway:
             await self.irc.start()
         except OSError as exc:
             raise OSError(f"cannot start the IRC server: {exc}") from None
-        for host, port in self.irc.addresses:
-            log.info("IRC server listening on %s:%d", host, port)
+        for endpoint in self.irc.endpoints:
+            log.info("IRC server listening on %s", endpoint)
         return EmbeddedConnector(self.irc.server)
 
     def _serve_operators(self, irc: IrcServer, bridge: Bridge) -> None:

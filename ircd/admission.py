@@ -234,11 +234,19 @@ class Admission:
         mask = getattr(self._server.config.exempt, what)
         return mask is not None and mask.matches(self._server.subject(client))
 
-    def at_connect(self, client: Client) -> Refusal | None:
+    def zlined(self, client: Client) -> Refusal | None:
+        """A Z-line on the client's address it is not exempt from (also looked at again
+        when a browser page loses the exemption its certificate gave: `web_origin`)."""
         line = self.xlines.find_ip(normalize_ip(client.ip), self._server.wallclock())
         if line is not None and not self._exempt(client, "bans"):
             snotice(self._server, "x", f"Z-line on {line.mask} hit by {client.ip}")
             return Refusal(None, "", f"Z-lined: {line.reason}")
+        return None
+
+    def at_connect(self, client: Client) -> Refusal | None:
+        refusal = self.zlined(client)
+        if refusal is not None:
+            return refusal
         # Silent sockets from one address must not fill max_clients (issue 12).
         # Interned: clients of one source share one string (memory per idle client).
         source = sys.intern(source_of(client.ip))

@@ -302,8 +302,13 @@ class IrcConnection(asyncio.Protocol):
             return
         client.web_origin = origin
         if client.certfp is not None:
+            server = self._state.server
             client.certfp = None
-            client.flood_exempt = self._state.server.admission.flood_exempt(client)
+            client.flood_exempt = server.admission.flood_exempt(client)
+            refusal = server.admission.zlined(client)  # exempt by the certificate, maybe
+            if refusal is not None:
+                log.info("refused %s: %s", client.ip, refusal.reason)
+                server.disconnect(client, refusal.reason)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True

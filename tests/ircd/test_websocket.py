@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
 import logging
 import struct
 from collections.abc import AsyncIterator, Iterator
@@ -46,6 +47,7 @@ from ircd.websocket import (
     WebSocketTransport,
     origin_allowed,
 )
+from ircd.xlines import XLine
 
 from .conftest import LiveServer
 from .test_net import FakeTransport, until
@@ -706,3 +708,45 @@ async def test_pings_are_no_irc_activity_and_past_the_budget_close(
     ]
     bob.protocol.connection_lost(None)
     assert irc.server.clients == {}
+
+
+class _PeerCert:
+    def __init__(self, der: bytes) -> None:
+        self.der = der
+
+    def getpeercert(self, binary_form: bool = False) -> bytes:
+        return self.der
+
+
+class CertTransport(FakeTransport):
+    """A TLS socket whose client sent a certificate (`der`)."""
+
+    def __init__(self, protocol: asyncio.Protocol, der: bytes) -> None:
+        super().__init__(protocol)
+        self.ssl = _PeerCert(der)
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self.ssl if name == "ssl_object" else super().get_extra_info(name, default)
+
+
+async def test_a_browser_page_loses_a_z_line_exemption_its_certificate_gave() -> None:
+    """Exempt from a Z-line by a client certificate at the TCP accept: a browser page on
+    that certificate is no longer exempt once its Origin is known, and is dropped."""
+    der = b"a certificate"
+    fingerprint = hashlib.sha256(der).hexdigest()
+    exempt = ExemptConfig(bans=parse_mask_item({"certfp": fingerprint}))
+    irc = IrcServer(dataclasses.replace(IrcConfig(), server_name="irc.test", exempt=exempt))
+    line = XLine(kind="Z", mask="192.0.2.0/24", reason="abuse", set_by="oper", set_at=0.0)
+    irc.server.admission.xlines.add(line)
+    origins = ("https://chat.example.org",)
+    for origin, kept in ((None, True), ("https://chat.example.org", False)):
+        protocol = irc.websocket_protocol(True, origins)
+        socket = CertTransport(protocol, der)
+        protocol.connection_made(socket)
+        client = max(irc.server.clients.values(), key=lambda c: c.id)
+        assert client.certfp == fingerprint and not client.closed  # exempt at the accept
+        ws = WSConnection(ConnectionType.CLIENT)
+        headers = [(b"Origin", origin.encode())] if origin else []
+        protocol.data_received(ws.send(Request(host="x", target="/", extra_headers=headers)))
+        assert client.closed is not kept, origin
+        protocol.connection_lost(None)
