@@ -49,8 +49,11 @@ class Intake:
         def _scheduler_or_loop(self) -> Scheduler: ...
         def disconnect(self, client: Client, reason: str) -> None: ...
 
-    def receive(self, client: Client, data: bytes) -> None:
-        """Take bytes from `client` and run every command they complete, as flood control allows."""
+    def receive(self, client: Client, data: bytes | memoryview) -> None:
+        """Take bytes from `client` and run every command they complete, as flood control allows.
+
+        `data` may be a view of a buffer that is reused once this returns: it is copied.
+        """
         if client.closed:
             return
         now = self.clock()

@@ -271,8 +271,8 @@ class LineBuffer:
     def __len__(self) -> int:
         return len(self._buf)
 
-    def feed(self, data: bytes) -> None:
-        """Append received bytes."""
+    def feed(self, data: bytes | memoryview) -> None:
+        """Append received bytes (copied: a view may change once this returns)."""
         self._buf += data
 
     def next_line(self) -> bytes | BufferEvent:

@@ -143,6 +143,30 @@ async def test_sendq_exceeded_drops_only_the_slow_reader() -> None:
     assert irc.server.clients == {}
 
 
+def read(connection: Any, data: bytes) -> None:
+    """What the transport does for a buffered protocol: read into its buffer, report."""
+    buffer = connection.get_buffer(-1)
+    buffer[: len(data)] = data
+    connection.buffer_updated(len(data))
+
+
+async def test_connections_read_through_one_buffer() -> None:
+    # Every connection's socket is read into the same buffer: a line split across reads
+    # is whole once its end comes, whatever other connections read meanwhile.
+    irc = IrcServer(config(flood_rate=0))
+    alice, alice_t = attach(irc)
+    bob, bob_t = attach(irc)
+    assert alice.get_buffer(-1) is bob.get_buffer(-1)
+    read(alice, b"NICK alice\r\nUSER a 0 * :a\r\nPING :first-ha")
+    read(bob, b"NICK bob\r\nUSER b 0 * :b\r\nPING :bob's\r\n")
+    read(alice, b"lf\r\n")
+    await until(lambda: alice_t.data.endswith(b"\r\n") and bob_t.data.endswith(b"\r\n"))
+    assert alice_t.data.endswith(b" PONG irc.test first-half\r\n")
+    assert bob_t.data.endswith(b" PONG irc.test bob's\r\n")
+    alice.connection_lost(None)
+    bob.connection_lost(None)
+
+
 async def test_reading_paused_while_oper_check_runs() -> None:
     irc = IrcServer(config())
     conn, transport = attach(irc)
