@@ -98,8 +98,6 @@ class Gateway:
         self.mqtt: MqttLink | None = None
         self.radio = RadioPorts(self._run_radio_session, self.events)
         self.nicks = CallsignNicks()
-        #: What may log in to each callsign, as last seen (`credentials.login_state`).
-        self._login_state: dict[str, frozenset[str]] = {}
         self.transmitting = False
         #: Radio ports whose own transmitter switch is off.
         self.ports_off: frozenset[str] = frozenset()
@@ -111,6 +109,13 @@ class Gateway:
         self.store = await AsyncStore.open(self.config)
         try:
             self.nicks.enrolled = await self.store.call(Store.enrolled_callsigns)
+            legacy = await self.store.call(credentials.legacy_app_passwords)
+            if legacy:
+                log.warning(
+                    "%d application password(s) made by version 0.1.0 no longer log in:"
+                    " make new ones (`gateway apppass list` marks them)",
+                    legacy,
+                )
             connector = await self._start_irc()
             mqtt = self.config.mqtt
             self.nicks.gateway_nicks = frozenset(
@@ -417,15 +422,20 @@ class Gateway:
         )
         await session.run()
 
-    async def _check_callsign_code(self, callsign: str, code: str, source: str) -> bool:
-        return await self._check_code(Callsign(callsign), code, source)
+    async def _check_callsign_code(
+        self, callsign: str, code: str, source: str, *, familiar: bool = True
+    ) -> bool:
+        return await self._check_code(Callsign(callsign), code, source, familiar=familiar)
 
-    async def _check_code(self, callsign: Callsign, code: str, source: str) -> bool:
+    async def _check_code(
+        self, callsign: Callsign, code: str, source: str, *, familiar: bool = True
+    ) -> bool:
         assert self.store is not None
         auth = self.config.auth
         result = await self.store.call(
-            self.authenticator.attempt, auth, callsign.base, code, source, self.clock()
-        )
+            self.authenticator.attempt, auth, callsign.base, code, source, self.clock(),
+            familiar=familiar,
+        )  # fmt: skip
         if result.alert and self.irc is not None:
             # Logged by the authenticator; IRC operators hear it too.
             self.irc.server.notice_opers(result.alert)
@@ -458,18 +468,23 @@ class Gateway:
         if self.irc is not None:
             self.irc.server.end_logins(base, REVOKED)
 
-    def _end_lost_logins(self, state: dict[str, frozenset[str]]) -> None:
-        """End the IRC logins of every credential that went since the last look: an
-        application password or certificate removed, or a callsign revoked or locked
-        (its TOTP label goes too). A client with another valid credential logs in
-        again as it reconnects."""
-        old, self._login_state = self._login_state, state
+    async def _end_stale_logins(self, now: float) -> None:
+        """End every IRC login whose credential no longer stands: an application password
+        or certificate removed, a callsign revoked, locked or enrolled anew (its TOTP
+        label changes). Each socket login is checked against the store every time, not
+        against a remembered state that the gateway's own writes would not refresh. A
+        client with another valid credential logs in again as it reconnects."""
+        assert self.store is not None
         if self.irc is None:
             return
-        for call, labels in old.items():
-            for label in labels - state.get(call, frozenset()):
-                if self.irc.server.end_logins(call, LOGGED_OUT, credential=label):
-                    log.warning("IRC logins of %s with %s ended: no longer valid", call, label)
+        logins = self.irc.server.logins()
+        if not logins:
+            return
+        state = await self.store.call(credentials.login_state, now)
+        for account, label in logins:
+            stale = label is not None and label not in state.get(account, frozenset())
+            if stale and self.irc.server.end_logins(account, LOGGED_OUT, credential=label):
+                log.warning("IRC logins of %s ended: %s no longer valid", account, label)
 
     # -- background work ---------------------------------------------------------
 
@@ -509,12 +524,10 @@ class Gateway:
             await self.store.call(audit.prune, now)
             await self.store.call(admin.prune_locks, now)
             next_prune = now + PRUNE_INTERVAL
+        await self._end_stale_logins(now)
         current = await self.store.call(Store.data_version)
-        if version is None:
-            self._login_state = await self.store.call(credentials.login_state, now)
         if current == version or version is None:
             return current, next_prune
-        self._end_lost_logins(await self.store.call(credentials.login_state, now))
         await self.apply_transmit()
         enrolled = await self.store.call(Store.enrolled_callsigns)
         self.nicks.enrolled = enrolled

@@ -124,8 +124,9 @@ def show(rows: list[Credential]) -> None:
         print("none")
     for c in rows:
         key = c.key if len(c.key) == 64 else f"#{c.key}"
+        old = "  (made by version 0.1.0: no longer logs in, make a new one)" if c.legacy else ""
         print(f"{c.callsign:<8} {key}  added {_when(c.added)}, used {_when(c.last_used)}"
-              f"{'  ' + c.label if c.label else ''}")  # fmt: skip
+              f"{'  ' + c.label if c.label else ''}{old}")  # fmt: skip
 
 
 def _when(at: float | None) -> str:

@@ -8,8 +8,9 @@ can give an enrolled callsign, on the console only:
   hashes, each with a label, revocable one by one. A selector (64 bits of the password's
   SHA-256) finds its row, so a login costs one Argon2id check, and only for a password
   whose selector exists: a guess costs no Argon2id at all, and takes as long for an
-  enrolled callsign as for any other (rows made before selectors are checked one by
-  one until their first use gives them one).
+  enrolled callsign as for any other. Rows made before selectors (version 0.1.0) are
+  never checked (each would cost an Argon2id check per guess, and tell who has them):
+  `legacy_app_passwords` counts them for a warning at start, `apppass list` marks them.
 
 Neither ever works over the air: radio logins take a TOTP code only; a callsign locked
 by an operator (`RADIO LOCK`) cannot use them either. Revoking a callsign removes its
@@ -42,7 +43,8 @@ APP_PASSWORD: Final = re.compile(rf"[{_ALPHABET}]{{{_GROUP}}}(?:-[{_ALPHABET}]{{
 MAX_PER_CALLSIGN: Final = 16
 _LABEL_MAX: Final = 40
 _FINGERPRINT: Final = re.compile(r"[0-9a-f]{64}")
-#: How `Client.credential` names what logged in (`login_state` lists what still may).
+#: How `Client.credential` names a TOTP login: per enrollment (`totp_label`), so that
+#: a new secret (`gateway enroll --replace`) ends the logins made with the old one.
 TOTP: Final = "totp"
 
 
@@ -59,6 +61,8 @@ class Credential:
     label: str
     added: float
     last_used: float | None
+    #: An application password made before selectors: it no longer logs in.
+    legacy: bool = False
 
 
 def normalize_fingerprint(text: str) -> str:
@@ -113,6 +117,16 @@ def remove_certfp(store: Store, callsign: str, fp: str) -> bool:
     with store.transaction():
         cur = store.db.execute("DELETE FROM certfps WHERE fp = ? AND callsign = ?", (fp, callsign))
     return cur.rowcount > 0
+
+
+def totp_label(enrolled_at: float) -> str:
+    return f"{TOTP}:{enrolled_at!r}"
+
+
+def totp_label_of(store: Store, callsign: str) -> str | None:
+    """The TOTP label of the callsign's current enrollment (None if not enrolled)."""
+    user = store.get_user(callsign)
+    return None if user is None else totp_label(user.enrolled_at)
 
 
 def certfp_label(fp: str) -> str:
@@ -179,21 +193,21 @@ def selector_of(password: str) -> str:
 def app_password_candidates(
     store: Store, callsign: str, selector: str, now: float
 ) -> list[tuple[int, str]]:
-    """(number, Argon2id hash) of the rows a password with `selector` may match: its own
-    row if it is the callsign's, else the callsign's rows that have no selector yet;
-    none for a callsign not enrolled or locked."""
-    if not _may_log_in(store, callsign, now):
-        return []
+    """(number, Argon2id hash) of the row a password with `selector` may match, if it is
+    the callsign's; none for a callsign not enrolled or locked. The same queries run
+    whatever the answer, so its time tells nothing either."""
     row = store.db.execute(
         "SELECT id, hash, callsign FROM app_passwords WHERE selector = ?", (selector,)
     ).fetchone()
-    if row is not None:
-        return [(int(row[0]), str(row[1]))] if row[2] == callsign else []
-    rows = store.db.execute(
-        "SELECT id, hash FROM app_passwords WHERE callsign = ? AND selector IS NULL ORDER BY id",
-        (callsign,),
-    )
-    return [(int(i), str(h)) for i, h in rows]
+    if not _may_log_in(store, callsign, now) or row is None or row[2] != callsign:
+        return []
+    return [(int(row[0]), str(row[1]))]
+
+
+def legacy_app_passwords(store: Store) -> int:
+    """Application passwords made before selectors: they no longer log in."""
+    row = store.db.execute("SELECT count(*) FROM app_passwords WHERE selector IS NULL")
+    return int(row.fetchone()[0])
 
 
 def verify_app_password(candidates: list[tuple[int, str]], password: str) -> int | None:
@@ -206,30 +220,31 @@ def verify_app_password(candidates: list[tuple[int, str]], password: str) -> int
 
 def app_password_used(store: Store, callsign: str, number: int, selector: str, now: float) -> bool:
     """After a match: True if the password still stands (not revoked, the callsign not
-    locked or revoked while Argon2id ran); notes its use and gives an old row its selector."""
+    locked or revoked while Argon2id ran); notes its use."""
     with store.transaction():
         if not _may_log_in(store, callsign, now):
             return False
         cur = store.db.execute(
-            "UPDATE app_passwords SET last_used = ?, selector = coalesce(selector, ?)"
-            " WHERE id = ? AND callsign = ?",
-            (now, selector, number, callsign),
+            "UPDATE app_passwords SET last_used = ? WHERE id = ? AND callsign = ? AND selector = ?",
+            (now, number, callsign, selector),
         )
     return cur.rowcount > 0
 
 
 def login_state(store: Store, now: float) -> dict[str, frozenset[str]]:
-    """What may log in to each callsign now (enrolled, not locked): `TOTP` and the labels
-    of its certificates and application passwords. A label that disappears between two
-    looks is a credential revoked, a callsign that disappears one locked or revoked."""
+    """What may log in to each callsign now (enrolled, not locked): the label of its
+    current TOTP enrollment and those of its certificates and application passwords.
+    An IRC login whose label is not there is one to end (`Server.end_logins`)."""
     state: dict[str, set[str]] = {}
-    for callsign in store.enrolled_callsigns():
+    for callsign, enrolled_at in store.db.execute("SELECT callsign, enrolled_at FROM users"):
         if admin.locked_until(store, callsign) <= now:
-            state[callsign] = {TOTP}
+            state[callsign] = {totp_label(float(enrolled_at))}
     for callsign, fp in store.db.execute("SELECT callsign, fp FROM certfps"):
         if callsign in state:
             state[callsign].add(certfp_label(fp))
-    for callsign, number in store.db.execute("SELECT callsign, id FROM app_passwords"):
+    for callsign, number in store.db.execute(
+        "SELECT callsign, id FROM app_passwords WHERE selector IS NOT NULL"
+    ):
         if callsign in state:
             state[callsign].add(app_password_label(int(number)))
     return {c: frozenset(labels) for c, labels in state.items()}
@@ -238,10 +253,11 @@ def login_state(store: Store, now: float) -> dict[str, frozenset[str]]:
 def list_credentials(store: Store, table: str, callsign: str | None) -> list[Credential]:
     """`certfps` or `app_passwords` of one callsign, or of all."""
     key = {"certfps": "fp", "app_passwords": "id"}[table]
+    legacy = "selector IS NULL" if table == "app_passwords" else "0"
     where, args = ("WHERE callsign = ?", (callsign,)) if callsign else ("", ())
     rows = store.db.execute(
-        f"SELECT callsign, {key}, label, added, last_used FROM {table} {where}"  # noqa: S608
+        f"SELECT callsign, {key}, label, added, last_used, {legacy} FROM {table} {where}"  # noqa: S608
         " ORDER BY callsign, added",
         args,
     )
-    return [Credential(c, str(k), lab, a, u) for c, k, lab, a, u in rows]
+    return [Credential(c, str(k), lab, a, u, bool(old)) for c, k, lab, a, u, old in rows]

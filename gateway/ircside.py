@@ -22,6 +22,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from gateway import credentials
 from gateway.auth import penalties
@@ -67,7 +68,12 @@ class CallsignNicks:
         return self.absent is not None and self.absent(client, nick, command, text)
 
 
-CheckCode = Callable[[str, str, str], Awaitable[bool]]
+class CheckCode(Protocol):
+    """The radio login's check (`Application._check_callsign_code`)."""
+
+    def __call__(
+        self, callsign: str, code: str, source: str, *, familiar: bool = True
+    ) -> Awaitable[bool]: ...
 
 
 class TotpAccounts:
@@ -96,21 +102,27 @@ class TotpAccounts:
         if parsed is None:
             return None
         call = parsed.base
-        source = sasl_source(address, browser)
         password = password.strip()
         if self._store is not None and credentials.APP_PASSWORD.fullmatch(password):
-            number = await self._check_app_password(call, password, source)
+            number = await self._check_app_password(call, password, address)
             return None if number is None else Login(call, credentials.app_password_label(number))
-        ok = await self._check_code(call, password, source)
-        return Login(call, credentials.TOTP) if ok else None
+        # A browser page's attempt is penalised as its address's, but never draws on the
+        # budget kept for the owner's own sources (`Authenticator.attempt(familiar=)`).
+        source = sasl_source(address)
+        if not await self._check_code(call, password, source, familiar=not browser):
+            return None
+        if self._store is None:
+            return Login(call, credentials.TOTP)
+        label = await self._store.call(credentials.totp_label_of, call)
+        return None if label is None else Login(call, label)  # None: revoked meanwhile
 
-    async def _check_app_password(self, call: str, password: str, source: str) -> int | None:
-        # 100 random bits need no guessing budget. A failure is penalised like a wrong
-        # code (per address, per /64 for IPv6) so that the old rows without a selector,
-        # each an Argon2id check, cannot be had for free.
+    async def _check_app_password(self, call: str, password: str, address: str) -> int | None:
+        # 100 random bits need no guessing budget, and a guess costs no Argon2id check.
+        # Failures are still penalised (per address, per /64 for IPv6), apart from TOTP's,
+        # so a client retrying a revoked password does not hold up its owner's codes.
         assert self._store is not None
         cfg, now = self._source_penalty(), self._clock()
-        key = penalties.node_of(source)
+        key = penalties.node_of(f"{SASL_NODE}:app:ip:{address}")
         if penalties.source_blocked(await self._store.call(Store.source_until, key), now, cfg):
             return None
         selector = credentials.selector_of(password)
@@ -122,7 +134,7 @@ class TotpAccounts:
             number = await asyncio.to_thread(credentials.verify_app_password, candidates, password)
         if number is None:
             await self._store.call(_penalise, key, now, cfg)
-            log.info("SASL application password refused for %s from %s", call, source)
+            log.info("SASL application password refused for %s from %s", call, address)
             return None
         if not await self._store.call(
             credentials.app_password_used, call, number, selector, self._clock()
@@ -147,14 +159,9 @@ def _penalise(store: Store, source: str, now: float, cfg: SourcePenaltyConfig) -
         store.set_source_until(source, until, now, cfg.max_entries)
 
 
-def sasl_source(address: str, browser: bool = False) -> str:
-    """The penalty source of SASL attempts from `address` (IPv6 shares its /64's node).
-
-    A browser page's attempts (`irc:sasl:web:ip:ADDR`) are kept apart and never count
-    as the owner's familiar source: another site's script in the owner's browser shares
-    the owner's address, and must not spend the budget kept for the owner.
-    """
-    return f"{SASL_NODE}:web:ip:{address}" if browser else f"{SASL_NODE}:ip:{address}"
+def sasl_source(address: str) -> str:
+    """The penalty source of SASL attempts from `address` (IPv6 shares its /64's node)."""
+    return f"{SASL_NODE}:ip:{address}"
 
 
 class StoreBanStore:

@@ -569,8 +569,8 @@ def _migrate_digits(conn: sqlite3.Connection) -> None:
 
 
 def _migrate_selectors(conn: sqlite3.Connection) -> None:
-    """Application passwords from before selectors keep working: each gets its selector
-    at its next use (`credentials.app_password_used`); until then it costs a check."""
+    """Application passwords from before selectors keep their rows (listed, revocable)
+    but no longer log in: checking them would cost an Argon2id check per guess."""
     columns = {str(r[1]) for r in conn.execute("PRAGMA table_info(app_passwords)")}
     if "selector" not in columns:
         conn.execute("ALTER TABLE app_passwords ADD COLUMN selector TEXT")

@@ -403,6 +403,15 @@ class Server(Intake):
             self.disconnect(client, reason)
         return len(ended)
 
+    def logins(self) -> set[tuple[str, str | None]]:
+        """(account, credential) of the socket clients logged in: for the embedder to
+        check against what may still log in, and end the rest (`end_logins`)."""
+        return {
+            (c.account, c.credential)
+            for c in self.clients.values()
+            if c.account is not None and not c.in_process
+        }
+
     def check_timeouts(self) -> None:
         """Ping idle clients, drop those that do not answer or never register."""
         now = self.clock()

@@ -65,15 +65,18 @@ class Authenticator:
         source: str,
         now: float,
         node: str | None = None,
+        familiar: bool = True,
     ) -> LoginResult:
         """Decide one attempt for base `callsign` from `source` at time `now`.
 
         `node` is what the source's budget across callsigns is kept for; by default it
-        is derived from `source` (`penalties.node_of`).
+        is derived from `source` (`penalties.node_of`). `familiar=False` keeps the
+        attempt off the budget kept for the sources the owner logged in from, whatever
+        its source (a browser page: another site's script shares the owner's address).
         """
         node = node if node is not None else penalties.node_of(source)
         with store.transaction():
-            result = self._decide(store, cfg, callsign, code, source, node, now)
+            result = self._decide(store, cfg, callsign, code, source, node, now, familiar)
         # Logged after the commit: the log line never claims more than the disk holds.
         level = logging.INFO if result.ok else logging.WARNING
         log.log(level, "login %s for %s from %s", result.outcome.value, callsign, source)
@@ -90,17 +93,22 @@ class Authenticator:
         source: str,
         node: str,
         now: float,
+        familiar: bool,
     ) -> LoginResult:
         # Every brake is looked at before any code is compared: a refused attempt costs
         # no guess, and it is answered exactly like a wrong code.
         if penalties.source_blocked(store.source_until(source), now, cfg.source):
             return LoginResult(Outcome.SOURCE_PENALTY)
         if admin.locked_until(store, callsign) > now:
+            # Unchecked, but the source pays as for a wrong code: the attempt then writes
+            # as a failure does, so its time does not tell a locked (so enrolled) callsign.
+            until = penalties.source_after_failure(store.source_until(source), now, cfg.source)
+            store.set_source_until(source, until, now, cfg.source.max_entries)
             return LoginResult(Outcome.LOCKED)
         node_budget = penalties.budget_at(store.node_state(node), now, cfg.node)
         if not penalties.budget_allows(node_budget, cfg.node):
             return LoginResult(Outcome.NODE_BUDGET)
-        lane = _lane(store, callsign, source, now)
+        lane = _lane(store, callsign, source, now) if familiar else ""
         budget = penalties.budget_at(store.callsign_state(callsign, lane), now, cfg.callsign)
         if not penalties.budget_allows(budget, cfg.callsign):
             return LoginResult(Outcome.CALLSIGN_DELAY)
@@ -124,7 +132,7 @@ class Authenticator:
         # A good login leaves the budget as it is: emptying it would hand an attacker
         # who hears the login a fresh burst of guesses.
         store.record_login(callsign, check.step, now, source)
-        if penalties.can_be_familiar(source):
+        if familiar and penalties.can_be_familiar(source):
             store.add_familiar(callsign, source, now, penalties.FAMILIAR_KEEP)
         return LoginResult(Outcome.OK)
 

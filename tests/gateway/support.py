@@ -133,14 +133,14 @@ def run_cli(config: Path, *args: str, stdin: str = "") -> subprocess.CompletedPr
     )  # fmt: skip
 
 
-def enroll(config: Path, callsign: str, step_offset: int = -1) -> pyotp.TOTP:
+def enroll(config: Path, callsign: str, step_offset: int = -1, *extra: str) -> pyotp.TOTP:
     """Enroll through the real CLI, answering with the code computed from the printed URI.
 
     The confirming code is the previous step's (still inside the window), so the
     current and next steps' codes remain unused for the test to log in with.
     """
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "--config", str(config), "enroll", callsign],
+        [sys.executable, "-m", "gateway", "--config", str(config), "enroll", callsign, *extra],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

@@ -33,11 +33,13 @@ def test_lock_refuses_until_it_expires_or_is_unlocked(tmp_path: Path) -> None:
         auth = Authenticator()
         result = auth.attempt(store, config.auth, "N0TEST", "123456", "telnet:x:call:N0TEST", T0)
         assert result.outcome is Outcome.LOCKED and not result.ok
+        # The source pays as for a wrong code (so the answer takes as long as one).
+        assert store.source_until("telnet:x:call:N0TEST") > T0
         assert admin.penalty_lines(store, config.auth, T0)[0].startswith("N0TEST: locked until")
         admin.prune_locks(store, T0 + 3601)  # expired locks go at the prune
         assert admin.locked_until(store, "N0TEST") == 0.0
         admin.lock(store, "N0TEST", T0 + 3600)
-        assert admin.unlock(store, "n0test") == 1
+        assert admin.unlock(store, "n0test") == 2  # the lock and that source's penalty
         assert admin.locked_until(store, "N0TEST") == 0.0
         with pytest.raises(admin.AdminError, match="not a callsign"):
             admin.unlock(store, "not valid!")

@@ -153,7 +153,7 @@ def test_credentials_need_an_enrolled_callsign_and_go_with_it(tmp_path: Path) ->
         # Someone else's password is not this callsign's.
         assert credentials.app_password_candidates(store, "K9ABC", selector, 2.0) == []
         assert credentials.login_state(store, 2.0) == {
-            "K9XYZ": {credentials.TOTP, f"certfp:{fp}", f"apppass:{number}"}
+            "K9XYZ": {"totp:1.0", f"certfp:{fp}", f"apppass:{number}"}
         }
         with store.transaction():
             store.delete_user("K9XYZ")  # gateway revoke
@@ -193,9 +193,10 @@ def test_a_locked_callsign_logs_in_with_nothing(tmp_path: Path) -> None:
         store.close()
 
 
-def test_app_passwords_from_before_selectors_still_log_in(tmp_path: Path) -> None:
-    """A row without a selector (made by an older version) is checked, and gets its
-    selector at its first use, after which it is found like any other."""
+def test_app_passwords_from_before_selectors_no_longer_log_in(tmp_path: Path) -> None:
+    """A row without a selector (made by version 0.1.0) is never checked: checking it
+    would cost an Argon2id check per guess and tell who has one. It stays listed,
+    marked, and counted for the warning at start."""
     store = Store.open(Config(data_dir=tmp_path / "data"))
     try:
         with store.transaction():
@@ -204,13 +205,11 @@ def test_app_passwords_from_before_selectors_still_log_in(tmp_path: Path) -> Non
         with store.transaction():
             store.db.execute("UPDATE app_passwords SET selector = NULL")
         selector = credentials.selector_of(password)
-        candidates = credentials.app_password_candidates(store, "K9XYZ", selector, 2.0)
-        assert credentials.verify_app_password(candidates, password) == number
-        assert credentials.app_password_used(store, "K9XYZ", number, selector, 2.0)
-        [(n, _)] = credentials.app_password_candidates(store, "K9XYZ", selector, 3.0)
-        assert n == number
-        # Found by its selector now: another password's finds nothing to check.
-        other = credentials.selector_of(credentials.new_app_password())
-        assert credentials.app_password_candidates(store, "K9XYZ", other, 3.0) == []
+        assert credentials.app_password_candidates(store, "K9XYZ", selector, 2.0) == []
+        assert not credentials.app_password_used(store, "K9XYZ", number, selector, 2.0)
+        assert credentials.legacy_app_passwords(store) == 1
+        [listed] = credentials.list_credentials(store, "app_passwords", "K9XYZ")
+        assert listed.legacy and listed.key == str(number)
+        assert credentials.login_state(store, 2.0) == {"K9XYZ": {"totp:1.0"}}
     finally:
         store.close()

@@ -36,7 +36,7 @@ def test_callsign_nicks_belong_to_their_account() -> None:
 async def test_sasl_accounts_use_the_totp_check() -> None:
     calls: list[tuple[str, str, str]] = []
 
-    async def check(call: str, code: str, source: str) -> bool:
+    async def check(call: str, code: str, source: str, *, familiar: bool = True) -> bool:
         calls.append((call, code, source))
         return code in ("123456", "234567")
 

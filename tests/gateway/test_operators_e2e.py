@@ -26,6 +26,15 @@ async def notices_until(client: LiveClient, end: str) -> list[str]:
             return out
 
 
+async def operator(port: int) -> LiveClient:
+    """A client opered as `sysop` (password `pw`)."""
+    op = await LiveClient.connect(port)
+    await op.register("sysop")
+    await op.send("OPER sysop pw")
+    await op.expect("381")
+    return op
+
+
 async def test_operator_lists_kicks_and_switches_the_transmitter(
     tmp_path: Path, spawn_gateway: Spawn
 ) -> None:
@@ -86,7 +95,8 @@ async def test_operator_lists_kicks_and_switches_the_transmitter(
     await op.send("RADIO PENALTIES")
     assert (await notices_until(op, "penalty line(s)."))[0].startswith("N0TEST: locked until ")
     await op.send("RADIO UNLOCK n0test", "RADIO UNLOCK ax25:vhf", "RADIO UNLOCK nonsense!")
-    assert (await notices_until(op, "unlocked n0test"))[-1].endswith(": 1 record(s) cleared")
+    # The lock, and the penalty of the source refused while it held.
+    assert (await notices_until(op, "unlocked n0test"))[-1].endswith(": 2 record(s) cleared")
     assert (await notices_until(op, "unlocked ax25:vhf"))[-1].endswith(": 0 record(s) cleared")
     assert "not a callsign" in (await notices_until(op, "nonsense"))[-1]
     ham = await radio_login(bpq, "N0TEST-5", code)  # the refused code was never checked
@@ -122,7 +132,7 @@ async def test_operator_lists_kicks_and_switches_the_transmitter(
         "enroll K1ABC -> refused",
         "kick n0test-5 (time for the net) -> done",
         "lock N0TEST 1h -> until " + lock_until,
-        "unlock n0test -> 1 record(s) cleared",
+        "unlock n0test -> 2 record(s) cleared",
         "unlock ax25:vhf -> 0 record(s) cleared",
         "unlock nonsense! -> bad target",
         "tx off -> done",
@@ -153,7 +163,8 @@ async def test_operator_lists_kicks_and_switches_the_transmitter(
 
 async def test_lock_and_revoke_reach_irc_logins_too(tmp_path: Path, spawn_gateway: Spawn) -> None:
     """RADIO LOCK refuses the callsign's application password too and logs out its IRC
-    clients; RADIO REVOKE logs them out as well (they are the same person's logins)."""
+    clients; so do a console revoke after a lock and unlock, a new enrollment (for the
+    logins with the old secret's codes), and RADIO REVOKE."""
     bpq, irc_port = free_port(), free_port()
     config = bridge_config(tmp_path, bpq, irc_port)
     config.write_text(
@@ -161,7 +172,7 @@ async def test_lock_and_revoke_reach_irc_logins_too(tmp_path: Path, spawn_gatewa
             "irc:\n", f"irc:\n  opers: [{{name: sysop, password_hash: '{hash_password('pw')}'}}]\n"
         )
     )
-    enroll(config, "K2ABC")
+    totp = enroll(config, "K2ABC")
     made = run_cli(config, "apppass", "add", "K2ABC", "weechat")
     match = re.search(r"^    (\S+)$", made.stdout, re.MULTILINE)
     assert match is not None, made.stdout
@@ -177,10 +188,7 @@ async def test_lock_and_revoke_reach_irc_logins_too(tmp_path: Path, spawn_gatewa
         return ham
 
     ham = await logged_in()
-    op = await LiveClient.connect(irc_port)
-    await op.register("sysop")
-    await op.send("OPER sysop pw")
-    await op.expect("381")
+    op = await operator(irc_port)
     await op.send("RADIO LOCK K2ABC 1h")
     await notices_until(op, "locked K2ABC")
     assert "locked" in (await ham.expect("ERROR")).params[0]
@@ -188,8 +196,34 @@ async def test_lock_and_revoke_reach_irc_logins_too(tmp_path: Path, spawn_gatewa
     refused = await LiveClient.connect(irc_port)
     assert (await sasl(refused, "PLAIN", plain("K2ABC", password)))[1] == "904"
     await refused.close()
+    # A restart while the lock holds, then the unlock: a password revoked on the console
+    # after that still ends its login (what the gateway saw at its start, the callsign
+    # locked, must not be what it compares with).
+    second = run_cli(config, "apppass", "add", "K2ABC", "irssi")
+    assert second.returncode == 0, second.stderr
+    await op.close()
+    assert await gw.stop() == 0
+    gw = spawn_gateway(config)
+    await gw.start()
+    op = await operator(irc_port)
     await op.send("RADIO UNLOCK K2ABC")
     await notices_until(op, "unlocked K2ABC")
+    ham = await logged_in()
+    assert run_cli(config, "apppass", "revoke", "K2ABC", "1").returncode == 0
+    assert "revoked or locked" in (await ham.expect("ERROR")).params[0]
+    await ham.close()
+    # A TOTP login ends when the callsign is enrolled anew (a new secret after a leak).
+    by_code = await LiveClient.connect(irc_port)
+    code = totp.at(time.time() + 30)
+    assert (await sasl(by_code, "PLAIN", plain("K2ABC", code)))[1] == "903"
+    await by_code.send("CAP END")
+    await by_code.expect("001")
+    enroll(config, "K2ABC", -1, "--replace")
+    assert "revoked or locked" in (await by_code.expect("ERROR")).params[0]
+    await by_code.close()
+    match = re.search(r"^    (\S+)$", second.stdout, re.MULTILINE)
+    assert match is not None
+    password = match[1]
     ham = await logged_in()
     await op.send("RADIO REVOKE K2ABC")
     await notices_until(op, "revoked K2ABC")
