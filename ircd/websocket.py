@@ -43,6 +43,8 @@ TEXT: Final = "text.ircv3.net"
 BINARY: Final = "binary.ircv3.net"
 #: The subprotocols offered; the client's order of preference decides between them.
 SUBPROTOCOLS: Final = frozenset({TEXT, BINARY})
+#: Most characters of a refused Origin that the log shows.
+_ORIGIN_SHOWN: Final = 100
 #: Frames without an IRC line (pings, pongs, empty fragments) allowed in a row. Each
 #: costs a parse (a ping also a pong), and none reaches flood control or the recvq.
 #: Any message resets the count. These frames are no IRC activity, so an idle client
@@ -167,11 +169,12 @@ class WebSocketLines:
             None,
         )
         if not origin_allowed(origin, self._origins):
+            shown = repr(origin[:_ORIGIN_SHOWN])  # a header may be as long as h11 allows
             if self._origins:
-                self.refused = f"origin {origin!r} is not in the listener's origins"
+                self.refused = f"origin {shown} is not in the listener's origins"
             else:
                 self.refused = (
-                    f"a browser page ({origin!r}): set the listener's origins to let pages in"
+                    f"a browser page ({shown}): set the listener's origins to let pages in"
                 )
             return self._send(RejectConnection(status_code=403))
         self.origin = origin

@@ -750,3 +750,16 @@ async def test_a_browser_page_loses_a_z_line_exemption_its_certificate_gave() ->
         protocol.data_received(ws.send(Request(host="x", target="/", extra_headers=headers)))
         assert client.closed is not kept, origin
         protocol.connection_lost(None)
+
+
+def test_a_refused_origin_is_logged_cut_short() -> None:
+    """An Origin header can be as long as the request head allows: the log line says
+    why the page was refused without copying all of it."""
+    ws = WebSocketLines(("https://chat.example.org",))
+    client = WSConnection(ConnectionType.CLIENT)
+    origin = "https://" + "x" * 16000 + ".example"
+    ws.receive(
+        client.send(Request(host="x", target="/", extra_headers=[(b"Origin", origin.encode())]))
+    )
+    assert ws.refused is not None and "is not in the listener's origins" in ws.refused
+    assert len(ws.refused) < 200
