@@ -457,6 +457,28 @@ def _span(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h" if seconds < 2 * DAY else f"{seconds / DAY:.1f} d"
 
 
+def table_row(r: Result) -> str:
+    """One row of SECURITY.md's table."""
+    # A short run's burst would be inflated if scaled to a year: no chance there.
+    chance = f"{r.success * 100:.2f} %" if r.seconds >= YEAR else "-"
+    if r.owner_waits:
+        owner = f"{r.owner_logins}/{len(r.owner_waits)} in, worst wait {_span(r.worst_wait)}"
+    else:
+        owner = "-"
+    return (
+        f"| {r.name} | {_span(r.seconds)} | {r.checked:,} ({r.bound:,.0f}) | {chance} |"
+        f" {_span(r.first_alert)} | {owner} |"
+    )
+
+
+@pytest.mark.slow  # a second run of every strategy (about 10 s)
+def test_security_md_states_these_figures(tmp_path: Path) -> None:
+    """SECURITY.md's table is this module's output, row for row."""
+    text = (Path(__file__).parents[2] / "SECURITY.md").read_text()
+    for row in map(table_row, figures(tmp_path)):
+        assert row in text, f"SECURITY.md lacks: {row}"
+
+
 def main() -> None:
     import tempfile
 
@@ -479,17 +501,7 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for r in figures(Path(tmp)):
-            # A short run's burst would be inflated if scaled to a year: no chance there.
-            chance = f"{r.success * 100:.2f} %" if r.seconds >= YEAR else "-"
-            if r.owner_waits:
-                owner = f"{r.owner_logins}/{len(r.owner_waits)} in, worst wait"
-                owner += f" {_span(r.worst_wait)}"
-            else:
-                owner = "-"
-            print(
-                f"| {r.name} | {_span(r.seconds)} | {r.checked:,} ({r.bound:,.0f}) | {chance} |"
-                f" {_span(r.first_alert)} | {owner} |"
-            )
+            print(table_row(r))
         fast, _, refused = spray(Path(tmp) / "spray", 1.44, blind=True)
         print(
             f"\nspraying 720 guesses at 240 callsigns in 1.4 s: {fast} checked, {refused} refused"
