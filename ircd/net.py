@@ -226,17 +226,24 @@ class _State:
                 continue
             # (`data` is within the SendQ: a connection is closed as its output passes it.)
             fd = connection._fd
-            if fd >= 0 and not transport.get_write_buffer_size() and not transport.is_closing():
-                # What transport.write() would do first, without its Python: try the
-                # socket at once (a plain socket only, nothing queued before it).
+            # What transport.write() would do first, without its Python: try the socket
+            # at once (a plain socket only, and only when nothing is queued before it).
+            # The transport can hold bytes only once we gave it some (`_handed`), so
+            # most connections skip asking it. A transport closing on its own (a socket
+            # error) has a connection_lost on its way: a write to its socket fails, or
+            # goes to a peer that is being dropped, and what is left goes to
+            # transport.write, which drops it.
+            if fd >= 0 and (not connection._handed or not transport.get_write_buffer_size()):
                 try:
                     sent = os.write(fd, data)
                 except OSError:
                     sent = 0  # would block, or an error the transport meets again and handles
                 if sent == len(data):
+                    connection._handed = False
                     continue
                 data = data[sent:]
             # Past `sendq` bytes queued in the transport, it calls pause_writing().
+            connection._handed = True
             transport.write(data)
 
 
@@ -268,6 +275,8 @@ class IrcConnection(asyncio.BufferedProtocol):
         # The socket's descriptor, for a flush that writes to it directly (-1: always
         # through the transport, as for TLS and WebSocket, which frame or encrypt).
         self._fd = -1
+        # Output was handed to the transport since its buffer was last seen empty.
+        self._handed = False
 
     # -- asyncio.Protocol ----------------------------------------------------------
 
@@ -421,6 +430,7 @@ class IrcConnection(asyncio.BufferedProtocol):
         data = _render(self._out, self)
         self._out.clear()
         if not self._closing and self._transport is not None:
+            self._handed = True
             self._transport.write(data)
 
     def close(self) -> None:

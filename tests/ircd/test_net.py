@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
+import socket
 from typing import Any
 
 import pytest
@@ -165,6 +167,48 @@ async def test_connections_read_through_one_buffer() -> None:
     assert bob_t.data.endswith(b" PONG irc.test bob's\r\n")
     alice.connection_lost(None)
     bob.connection_lost(None)
+
+
+async def test_output_the_socket_did_not_take_keeps_its_place() -> None:
+    # The flush writes to a plain socket itself while its transport holds nothing; once
+    # a write is only partly taken, the rest waits in the transport, and every later
+    # pass's output must go behind it, through the transport, until it has drained.
+    irc = IrcServer(config(sendq=1 << 24, flood_rate=0))
+    ours, theirs = socket.socketpair()
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    theirs.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    theirs.setblocking(False)
+    transport, connection = await asyncio.get_running_loop().connect_accepted_socket(
+        irc.protocol, ours
+    )
+    assert connection._fd >= 0  # a plain socket: the flush writes to it directly
+    chunks = [bytes([65 + i]) * 100_000 for i in range(3)]
+    received = bytearray()
+
+    def drained() -> bool:
+        with contextlib.suppress(BlockingIOError):
+            while chunk := theirs.recv(1 << 16):
+                received.extend(chunk)
+        return len(received) >= 300_000
+
+    try:
+        connection.write(chunks[0])
+        irc._state.flush()  # the end of a loop pass
+        assert transport.get_write_buffer_size() > 0  # the socket took only part of it
+        # The peer reads what the socket took: the socket has room again before the
+        # transport's own writer has run (on a later pass), and the transport still
+        # holds the rest of the first chunk.
+        drained()
+        assert received and transport.get_write_buffer_size() > 0
+        for chunk in chunks[1:]:
+            connection.write(chunk)
+            irc._state.flush()
+        await until(drained)
+        assert bytes(received) == b"".join(chunks)
+    finally:
+        transport.abort()
+        theirs.close()
+        await until(lambda: not irc._state.connections)
 
 
 async def test_reading_paused_while_oper_check_runs() -> None:
