@@ -12,7 +12,6 @@ embedding gateway uses `IrcServer`::
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import os
@@ -292,20 +291,8 @@ class IrcConnection(asyncio.BufferedProtocol):
         self._transport.set_write_buffer_limits(high=self._sendq)
         if self._sendq < self._state.least_sendq:
             self._state.least_sendq = self._sendq
-        sock = transport.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            # Nagle's algorithm back on, as the kernel has it and ngircd and InspIRCd
-            # keep it (asyncio turns it off for every TCP transport): output for a
-            # client whose last segment is not acknowledged yet waits for the ACK and
-            # leaves with what follows, in fewer and larger segments, sent as the ACK
-            # arrives. That saves a third of the system time under channel traffic
-            # (docs/PERFORMANCE.md); the cost is that a line may wait for the client's
-            # delayed ACK (up to about 40 ms on Linux) when the server writes to it
-            # twice within a round trip, which chat does not notice.
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)
-        plain = not (self._tls or self._websocket)
-        if plain and sock is not None and sock.type == socket.SOCK_STREAM:
+        sock = None if self._tls or self._websocket else transport.get_extra_info("socket")
+        if sock is not None and sock.type == socket.SOCK_STREAM:
             self._fd = sock.fileno()
         peer = transport.get_extra_info("peername")
         ip = peer[0] if isinstance(peer, tuple) else "127.0.0.1"

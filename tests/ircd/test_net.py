@@ -64,22 +64,6 @@ async def test_embedded_server_and_error_boundary(
     assert irc.server.clients == {}
 
 
-async def test_tcp_connections_keep_nagles_algorithm(live_client) -> None:
-    # asyncio turns Nagle's algorithm off for every TCP transport; the server turns it
-    # back on, as ngircd and InspIRCd have it (docs/PERFORMANCE.md, issue 9).
-    irc = IrcServer(config())
-    await irc.start()
-    try:
-        [(_, port)] = irc.addresses
-        alice = await (await live_client(port)).register("alice")
-        [connection] = irc._state.connections
-        sock = connection._transport.get_extra_info("socket")
-        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
-        await alice.close()
-    finally:
-        await irc.stop(timeout=2)
-
-
 class FakeTransport(asyncio.Transport):
     """Just enough of a transport to drive IrcConnection without a socket."""
 
