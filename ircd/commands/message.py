@@ -186,9 +186,9 @@ def _outgoing(
 
 def _remember(server: Server, key: str, out: Message) -> None:
     """Keep a relayed message for CHATHISTORY."""
-    if server.history.size:
-        entry = Entry(at=server.wallclock(), msgid=out.tags["msgid"], message=out)
-        server.history.add(key, entry)
+    history = server.history
+    if history.size:
+        history.add(key, Entry(server.wallclock(), out.tags["msgid"], out))
 
 
 def away(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
