@@ -219,7 +219,11 @@ class _State:
             out = connection._out
             if not out:
                 continue
-            data = _render(out, connection)
+            data = out[0]
+            if len(out) > 1:
+                data = _render(out, connection)
+            elif type(data) is _Batch:  # a channel's lines only, the common case
+                data = data.render(connection)
             out.clear()
             transport = connection._transport
             if connection._closing or transport is None:
