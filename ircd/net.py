@@ -194,14 +194,14 @@ class _State:
             if previous is not None:
                 previous.detach(connection)  # the new one comes after it
             connection._batch = batch
-            if "write" not in connection.__dict__:  # its first write of the pass
+            if connection.write is connection._first:  # its first write of the pass
                 self.dirty.append(connection)
             else:
                 left = connection._sendq - connection._queued
                 if left < room:
                     room = left
             connection._out.append(batch)
-            connection.write = connection._after_batch  # type: ignore[method-assign]
+            connection.write = connection._after_batch
         batch.room = room
         if not self.flush_scheduled:
             self.schedule_flush()
@@ -213,7 +213,7 @@ class _State:
         dirty, self.dirty = self.dirty, []
         # `IrcConnection.flush` inlined: this runs once per recipient per pass.
         for connection in dirty:
-            connection.__dict__.pop("write", None)  # writes go through the method again
+            connection.write = connection._first  # the next write is a pass's first
             connection._batch = None
             connection._queued = 0
             out = connection._out
@@ -257,7 +257,29 @@ class IrcConnection(asyncio.BufferedProtocol):
     A buffered protocol: the transport reads into `_State.read_buffer` (`get_buffer`,
     `buffer_updated`). `data_received` takes bytes from a wrapping protocol instead
     (`WebSocketTransport`).
+
+    Slots: the flush touches every member's connection once per pass, and slots make
+    that a fixed offset into a smaller object instead of a lookup in its `__dict__`.
     """
+
+    __slots__ = (
+        "_after_batch",
+        "_batch",
+        "_client",
+        "_closing",
+        "_fd",
+        "_first",
+        "_handed",
+        "_more",
+        "_out",
+        "_queued",
+        "_sendq",
+        "_state",
+        "_tls",
+        "_transport",
+        "_websocket",
+        "write",
+    )
 
     def __init__(self, state: _State, tls: bool, websocket: bool = False) -> None:
         self._state = state
@@ -269,8 +291,12 @@ class IrcConnection(asyncio.BufferedProtocol):
         self._out: list[bytes | _Batch] = []
         # The open `_Batch` last queued in `_out` in this pass, if any.
         self._batch: _Batch | None = None
-        self._after_batch = self._write_after_batch  # bound once, not once per pass
+        # The Sink's `write`: which method takes a write depends on what is queued in
+        # this pass (see `_write_first`). Each is bound once, not once per pass.
+        self._first = self._write_first
         self._more = self._write_more
+        self._after_batch = self._write_after_batch
+        self.write: Callable[[bytes], None] = self._first
         # Bytes `_out` holds, but for an open batch it is still attached to (`_Batch`).
         # Past `_sendq` the connection is closed at once, as its transport would do: the
         # output of one pass is bounded by the SendQ too, not only at the flush.
@@ -378,13 +404,13 @@ class IrcConnection(asyncio.BufferedProtocol):
 
     # -- Sink ------------------------------------------------------------------------
 
-    def write(self, data: bytes) -> None:
-        """Queue `data` for the flush at the end of this loop pass.
+    def _write_first(self, data: bytes) -> None:
+        """`write`: queue `data` for the flush at the end of this loop pass.
 
         This method takes the first write of a pass only: it joins the dirty list, and
-        then the instance attribute `write` is `_write_more` until the flush
-        (`_State.flush` deletes it). Channel messages do not come here but through
-        `_State.multicast`, so a write per member is rare on the hot path.
+        then `write` is `_write_more` until the flush (`_State.flush` sets it back).
+        Channel messages do not come here but through `_State.multicast`, so a write
+        per member is rare on the hot path.
         """
         if self._closing or self._transport is None:
             return
@@ -393,7 +419,7 @@ class IrcConnection(asyncio.BufferedProtocol):
         if not state.flush_scheduled:
             state.schedule_flush()
         self._out.append(data)
-        self.write = self._more  # type: ignore[method-assign]
+        self.write = self._more
         self._queued += len(data)
         if self._queued > self._sendq:
             self.pause_writing()
@@ -413,20 +439,20 @@ class IrcConnection(asyncio.BufferedProtocol):
             batch.detach(self)
             self._batch = None
         self._out.append(data)
-        self.write = self._more  # type: ignore[method-assign]
+        self.write = self._more
         self._queued += len(data)
         if self._queued > self._sendq:
             self.pause_writing()
 
     def _drop_output(self) -> None:
-        self.__dict__.pop("write", None)
+        self.write = self._first
         self._batch = None
         self._out.clear()
         self._queued = 0
 
     def flush(self) -> None:
         """Hand what was written since the last pass to the transport, in one write."""
-        self.__dict__.pop("write", None)
+        self.write = self._first
         self._batch = None
         self._queued = 0
         if not self._out:
