@@ -72,6 +72,7 @@ class _Batch:
         self.items.append(data)
         size = len(data)
         self.size += size
+        self.joined = None  # rendered before this item (for a connection that closed)
         for i in (skip, mine):
             if i >= 0 and i not in self.foreign:
                 connection = self.sinks[i]

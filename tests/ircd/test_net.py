@@ -329,6 +329,42 @@ def burst(sender: str, private: str, notice: str) -> tuple[bytes, list[tuple[str
     return data, sent
 
 
+def test_batch_renders_what_each_member_gets() -> None:
+    # A member gets the batch's items up to where it was detached (if it was), less the
+    # ones it skips; cut from the joined string, it must equal joining those items.
+    batch = _Batch([])
+    items = [f"line {i}\r\n".encode() * (i % 3 + 1) for i in range(9)]
+    for data in items:
+        batch.add(data, -1, -1)
+    cases = [
+        (None, None),
+        ({0}, None),
+        ({8}, None),
+        ({0, 1, 2, 3, 4, 5, 6, 7, 8}, None),
+        ({1, 2, 5}, None),
+        (None, 0),
+        (None, 4),
+        ({3, 4, 7}, 5),
+        ({0, 8}, 9),
+        ({6}, 6),
+    ]
+    for n, (skipped, end) in enumerate(cases):
+        member = object()
+        if skipped is not None:
+            batch.skips[member] = skipped  # type: ignore[index]
+        if end is not None:
+            batch.detached[member] = end  # type: ignore[index]
+        gets = [d for i, d in enumerate(items[:end]) if i not in (skipped or ())]
+        assert batch.render(member) == b"".join(gets), n  # type: ignore[arg-type]
+    assert batch.render(object()) == b"".join(items)  # type: ignore[arg-type]
+    # An item added after a render (of a connection that closed in the pass) is not lost.
+    batch = _Batch([])
+    batch.add(b"early\r\n", -1, -1)
+    assert batch.render(object()) == b"early\r\n"  # type: ignore[arg-type]
+    batch.add(b"late\r\n", -1, -1)
+    assert batch.render(object()) == b"early\r\nlate\r\n"  # type: ignore[arg-type]
+
+
 async def test_channel_batches_keep_every_connections_order(
     live_client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
