@@ -10,7 +10,7 @@ from ircd.channel import STATUS_MODES, STATUS_PREFIXES
 from ircd.history import Entry, dm_key
 from ircd.isupport import MAX_TARGETS
 from ircd.notify import audience, user_tags
-from ircd.protocol import Message, truncate_utf8, unchecked
+from ircd.protocol import MAX_BODY, Message, truncate_utf8, unchecked
 from ircd.spamfilter import screen, server_notice
 
 if TYPE_CHECKING:
@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from ircd.replies import ReplyBuffer
     from ircd.server import Server
 
+#: Bytes of a relayed `:source COMMAND target :text` line left for its four parts: CRLF
+#: and the 5 bytes of ":", " ", " " and " :" around them take the rest.
+_RELAY_ROOM: Final = MAX_BODY - 2 - 5
 _PREFIX_TO_MODE: Final = MappingProxyType({p: m for m, p in STATUS_PREFIXES.items()})
 _STATUS_CHARS: Final = "".join(STATUS_PREFIXES.values())
 #: ERR_CANNOTSENDTOCHAN reasons, by the mode letter `Channel.send_refusal` names.
@@ -179,9 +182,12 @@ def _outgoing(
     if command == "TAGMSG":
         return Message(source=client.prefix, command=command, params=(target,), tags=tags)
     # Our prefix makes the relayed line longer than what the client sent: cut to fit 512.
-    text = truncate_utf8(text, server.text_budget(client, command, target))
+    # No character takes more than 4 bytes of UTF-8, so most lines need no counting.
+    source = client.prefix
+    if 4 * (len(source) + len(command) + len(target) + len(text)) > _RELAY_ROOM:
+        text = truncate_utf8(text, server.text_budget(client, command, target))
     # Parsed parts (the text is the last parameter of a parsed line, never empty here).
-    return unchecked(source=client.prefix, command=command, params=(target, text), tags=tags)
+    return unchecked(source=source, command=command, params=(target, text), tags=tags)
 
 
 def _remember(server: Server, key: str, out: Message) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ircd.protocol import Message
 
 
@@ -79,6 +81,24 @@ def test_relay_is_cut_to_512_bytes(harness) -> None:
     assert len(raw) <= 512
     relayed = b.take()[0].params[1]
     assert text.startswith(relayed) and len(relayed) < len(text)
+
+
+@pytest.mark.parametrize("char", ["a", "é", "€", "😀"])
+def test_relay_keeps_as_much_text_as_fits(harness, char: str) -> None:
+    # Around the edge of what fits with alice's prefix: the relayed line stays within
+    # 512 bytes and keeps the longest part of the text that does (counted with the
+    # " :" before it, which the line may go without when the text has no space).
+    a = harness.user("alice")
+    b = harness.user("bob")
+    head = len(b":alice!~alice@192.0.2.1 PRIVMSG bob :")
+    width = len(char.encode())
+    for size in range(400, 498):  # what alice may send: "PRIVMSG bob :" and 497 bytes
+        text = char * (size // width)
+        a.send(f"PRIVMSG bob :{text}")
+        raw = bytes(b.sink.data)
+        relayed = b.take()[0].params[1]
+        assert len(raw) <= 512 and text.startswith(relayed)
+        assert relayed == text or head + len(relayed.encode()) + width > 510, (char, size)
 
 
 def test_away_reply_and_notify(harness) -> None:
