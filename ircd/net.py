@@ -212,6 +212,7 @@ class _State:
         self.flush_scheduled = False
         self.batches.clear()
         dirty, self.dirty = self.dirty, []
+        batch_type, write = _Batch, os.write  # locals: used once per member
         # `IrcConnection.flush` inlined: this runs once per recipient per pass.
         for connection in dirty:
             connection.write = connection._first  # the next write is a pass's first
@@ -223,7 +224,7 @@ class _State:
             data = out[0]
             if len(out) > 1:
                 data = _render(out, connection)
-            elif type(data) is _Batch:  # a channel's lines only, the common case
+            elif type(data) is batch_type:  # a channel's lines only, the common case
                 data = data.render(connection)
             out.clear()
             transport = connection._transport
@@ -240,7 +241,7 @@ class _State:
             # transport.write, which drops it.
             if fd >= 0 and (not connection._handed or not transport.get_write_buffer_size()):
                 try:
-                    sent = os.write(fd, data)
+                    sent = write(fd, data)
                 except OSError:
                     sent = 0  # would block, or an error the transport meets again and handles
                 if sent == len(data):
