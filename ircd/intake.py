@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Final
 from ircd import numerics as n
 from ircd.commands import dispatch
 from ircd.commands.multiline import add_line
-from ircd.protocol import MAX_CLIENT_TAG_DATA, BufferEvent, IrcParseError, parse_line
+from ircd.protocol import (
+    LINE_TOO_LONG,
+    MAX_CLIENT_TAG_DATA,
+    NEED_DATA,
+    IrcParseError,
+    parse_line,
+)
 from ircd.replies import ReplyBuffer
 from ircd.runner import Pending
 
@@ -79,7 +85,7 @@ class Intake:
                     )
                 return
             item = client.lines.next_line()
-            if item is BufferEvent.NEED_DATA:
+            if item is NEED_DATA:
                 return
             if rate and not client.flood_exempt:
                 client.penalty_until = max(client.penalty_until, now) + 1.0 / rate
@@ -87,7 +93,7 @@ class Intake:
             pending = None
             self._rb = rb
             try:
-                if item is BufferEvent.LINE_TOO_LONG:
+                if item is LINE_TOO_LONG:
                     rb.numeric(n.ERR_INPUTTOOLONG, "Input line was too long")
                 else:
                     assert isinstance(item, bytes)

@@ -250,6 +250,12 @@ class BufferEvent(Enum):
     LINE_TOO_LONG = "line too long"
 
 
+# The members as plain names for the per-line paths: reading an Enum member off its class
+# costs about 70 ns in Python 3.11, a global about 10.
+NEED_DATA: Final = BufferEvent.NEED_DATA
+LINE_TOO_LONG: Final = BufferEvent.LINE_TOO_LONG
+
+
 class LineBuffer:
     """Split a byte stream into lines ended by CR, LF or CRLF, never holding more than needed.
 
@@ -289,10 +295,10 @@ class LineBuffer:
                     self._scanned = 0
                     if not self._discarding:
                         self._discarding = True
-                        return BufferEvent.LINE_TOO_LONG
+                        return LINE_TOO_LONG
                 else:
                     self._scanned = len(buf)
-                return BufferEvent.NEED_DATA
+                return NEED_DATA
             if cr >= 0:
                 end, after = cr, cr + 1
                 if after < len(buf) and buf[after] == 10:
@@ -306,6 +312,6 @@ class LineBuffer:
                 self._discarding = False  # this was the tail of an overlong line
                 continue
             if end > self._max:
-                return BufferEvent.LINE_TOO_LONG
+                return LINE_TOO_LONG
             if end:
                 return line
