@@ -69,7 +69,7 @@ class CallsignNicks:
 
 
 class CheckCode(Protocol):
-    """The radio login's check (`Application._check_callsign_code`)."""
+    """The radio login's check (`Gateway._check_callsign_code`)."""
 
     def __call__(
         self, callsign: str, code: str, source: str, *, familiar: bool = True
@@ -79,7 +79,7 @@ class CheckCode(Protocol):
 class TotpAccounts:
     """SASL accounts are enrolled callsigns; the password is a fresh TOTP code, or (with
     `store`) an application password; a bound certificate logs in by EXTERNAL. Each
-    answer names the credential (`credentials.TOTP`, `apppass:N`, `certfp:FP`), so the
+    answer names the credential (`totp:<enrolled at>`, `apppass:N`, `certfp:FP`), so the
     application can end the logins of one that is revoked."""
 
     def __init__(
