@@ -420,11 +420,8 @@ class IrcConnection(asyncio.BufferedProtocol):
         state.dirty.append(self)
         if not state.flush_scheduled:
             state.schedule_flush()
-        self._out.append(data)
         self.write = self._more
-        self._queued += len(data)
-        if self._queued > self._sendq:
-            self.pause_writing()
+        self._write_more(data)
 
     def _write_more(self, data: bytes) -> None:
         """`write` after the first of a pass: queue it, and stop at the SendQ."""
@@ -440,11 +437,8 @@ class IrcConnection(asyncio.BufferedProtocol):
         if batch is not None:
             batch.detach(self)
             self._batch = None
-        self._out.append(data)
         self.write = self._more
-        self._queued += len(data)
-        if self._queued > self._sendq:
-            self.pause_writing()
+        self._write_more(data)
 
     def _drop_output(self) -> None:
         self.write = self._first

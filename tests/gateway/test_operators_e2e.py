@@ -26,6 +26,14 @@ async def notices_until(client: LiveClient, end: str) -> list[str]:
             return out
 
 
+def oper_config(tmp_path: Path, bpq: int, irc_port: int) -> Path:
+    """The bridge's test config with an operator `sysop` (password `pw`)."""
+    config = bridge_config(tmp_path, bpq, irc_port)
+    oper = f"  opers: [{{name: sysop, password_hash: '{hash_password('pw')}'}}]\n"
+    config.write_text(config.read_text().replace("irc:\n", "irc:\n" + oper))
+    return config
+
+
 async def operator(port: int) -> LiveClient:
     """A client opered as `sysop` (password `pw`)."""
     op = await LiveClient.connect(port)
@@ -39,12 +47,7 @@ async def test_operator_lists_kicks_and_switches_the_transmitter(
     tmp_path: Path, spawn_gateway: Spawn
 ) -> None:
     bpq, irc_port = free_port(), free_port()
-    config = bridge_config(tmp_path, bpq, irc_port)
-    config.write_text(
-        config.read_text().replace(
-            "irc:\n", f"irc:\n  opers: [{{name: sysop, password_hash: '{hash_password('pw')}'}}]\n"
-        )
-    )
+    config = oper_config(tmp_path, bpq, irc_port)
     totp = enroll(config, "N0TEST")
     gw = spawn_gateway(config)
     await gw.start()
@@ -166,12 +169,7 @@ async def test_lock_and_revoke_reach_irc_logins_too(tmp_path: Path, spawn_gatewa
     clients; so do a console revoke after a lock and unlock, a new enrollment (for the
     logins with the old secret's codes), and RADIO REVOKE."""
     bpq, irc_port = free_port(), free_port()
-    config = bridge_config(tmp_path, bpq, irc_port)
-    config.write_text(
-        config.read_text().replace(
-            "irc:\n", f"irc:\n  opers: [{{name: sysop, password_hash: '{hash_password('pw')}'}}]\n"
-        )
-    )
+    config = oper_config(tmp_path, bpq, irc_port)
     totp = enroll(config, "K2ABC")
     made = run_cli(config, "apppass", "add", "K2ABC", "weechat")
     match = re.search(r"^    (\S+)$", made.stdout, re.MULTILINE)
