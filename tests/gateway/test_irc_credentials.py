@@ -62,13 +62,13 @@ async def test_certfp_and_app_passwords_survive_reconnects(tmp_path: Path) -> No
     enroll(config, "K2ABC")
     done = run_cli(config, "certfp", "add", "K2ABC", "--cert", str(ham.cert), "--label", "laptop")
     assert done.returncode == 0 and ham.fingerprint in done.stdout, done.stderr
-    done = run_cli(config, "apppass", "add", "K2ABC", "weechat")
+    done = run_cli(config, "apppass", "add", "K2ABC", "desktop")
     assert done.returncode == 0, done.stderr
     match = re.search(r"^    (\S+)$", done.stdout, re.MULTILINE)
     assert match is not None and credentials.APP_PASSWORD.fullmatch(match[1]), done.stdout
     password = match[1]
     listed = run_cli(config, "apppass", "list", "K2ABC").stdout
-    assert "#1" in listed and "weechat" in listed and password not in listed
+    assert "#1" in listed and "desktop" in listed and password not in listed
     assert "laptop" in run_cli(config, "certfp", "list").stdout
 
     gw = GatewayProcess(config)
