@@ -38,6 +38,7 @@ from gateway.opernotices import OperatorAlerts
 from gateway.private_files import write_private_file
 from gateway.radio_ports import RadioPorts
 from gateway.session.transport import Transport
+from gateway.shutdown import Shutdown
 from gateway.store import AsyncStore, Store
 from gateway.telnet import ListenerState, TelnetConnection
 from ircd.hooks import Control
@@ -76,6 +77,14 @@ def _loopback(host: str) -> bool:
         return host == "localhost"
 
 
+async def _all(work: list[Any]) -> None:
+    """Await every awaitable in `work` together; the first error is raised after all end."""
+    results = await asyncio.gather(*work, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+            raise result
+
+
 class _Listener:
     def __init__(self, state: ListenerState, server: asyncio.Server) -> None:
         self.state = state
@@ -83,8 +92,15 @@ class _Listener:
 
 
 class Gateway:
-    def __init__(self, config: Config, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        config: Config,
+        clock: Callable[[], float] = time.time,
+        on_stopping: Callable[[float], None] | None = None,
+    ) -> None:
         self.config = config
+        #: Told the shutdown budget when a stop begins (the CLI arms its watchdog).
+        self._on_stopping = on_stopping
         self.clock = clock
         self.store: AsyncStore | None = None
         self.authenticator = Authenticator()
@@ -239,42 +255,54 @@ class Gateway:
         return self.config.data_dir / PID_FILE
 
     async def stop(self) -> None:
+        """Say goodbye and stop, each step bounded (`shutdown_timeout`, shares below)."""
+        shutdown = Shutdown(self.config.shutdown_timeout)
         if self.bridge is not None:
             self.bridge.end_all(SHUTDOWN_FAREWELL, "shutdown")  # logged with its reason
-        await self.radio.stop(SHUTDOWN_FAREWELL)
-        for key in list(self._listeners):
-            await self._stop_listener(key, SHUTDOWN_FAREWELL)
+        goodbyes = [self.radio.stop(SHUTDOWN_FAREWELL)]
+        goodbyes += [self._stop_listener(key, SHUTDOWN_FAREWELL) for key in list(self._listeners)]
+        await shutdown.step("goodbyes to radio and telnet sessions", _all(goodbyes), 0.5)
         if self.mqtt is not None:
-            await self.mqtt.stop()
+            await shutdown.step("the MQTT link", self.mqtt.stop(), 0.15)
             self.mqtt = None
         if self._alerts is not None:
             self._alerts.remove()
             self._alerts = None
         if self.bridge is not None:
             self.nicks.absent = None
-            await self.bridge.stop()
+            await shutdown.step("the bridge's IRC clients", self.bridge.stop(), 0.1)
             self.bridge = None
         if self.irc is not None:
-            await self.irc.stop()
+            await shutdown.step("the IRC server", self.irc.stop(), 0.1)
             self.irc = None
         for task in list(self._tasks):
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await shutdown.step("background tasks", _all(list(self._tasks)), 0.05)
         if self.store is not None:
-            await self.store.close()
+            await shutdown.step("the store", self.store.close(), 0.1)
             self.store = None
         if self._pid_written:  # never remove the file of another instance
             with contextlib.suppress(FileNotFoundError):
                 self._pid_path.unlink()
             self._pid_written = False
-        log.info("gateway stopped")
+        if shutdown.abandoned:
+            log.warning("gateway stopped; abandoned: %s", ", ".join(shutdown.abandoned))
+        else:
+            log.info("gateway stopped")
 
     async def run(self) -> None:
         """Start, then serve until SIGTERM or SIGINT; SIGHUP reloads the config."""
         loop = asyncio.get_running_loop()
-        await self.start()
+        # A stop asked for while starting (systemd's stop right after its start) is
+        # taken once the start is done, never the default action's sudden death.
         loop.add_signal_handler(signal.SIGTERM, self._stop.set)
         loop.add_signal_handler(signal.SIGINT, self._stop.set)
+        try:
+            await self.start()  # stops what it started if it fails
+        except BaseException:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+            raise
         loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(self.reload()))
         # `gateway radio off|on` writes the store, then sends SIGUSR1 so it acts at once.
         loop.add_signal_handler(signal.SIGUSR1, lambda: self._spawn(self.apply_transmit()))
@@ -284,6 +312,8 @@ class Gateway:
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
                 loop.remove_signal_handler(sig)
+            if self._on_stopping is not None:
+                self._on_stopping(self.config.shutdown_timeout)
             await self.stop()
 
     def request_stop(self) -> None:

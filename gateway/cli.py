@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -119,10 +120,35 @@ def _run(args: argparse.Namespace) -> int:
         stream=sys.stderr,
     )
     try:
-        run(Gateway(config).run())  # on uvloop when it is installed
+        run(Gateway(config, on_stopping=_arm_watchdog).run())  # on uvloop when installed
     except OSError as exc:
         raise CliError(str(exc)) from None
     return EXIT_OK
+
+
+#: Seconds past `shutdown_timeout` before the watchdog ends a stop the loop cannot end.
+WATCHDOG_GRACE = 5.0
+
+
+def _arm_watchdog(budget: float) -> None:
+    """The last resort of a stop that always ends.
+
+    Every shutdown step is bounded on the event loop (gateway/shutdown.py), but a call
+    that blocks the loop itself, or a worker thread the interpreter joins at exit (a
+    store write on a hung disk, a library's connect in an executor), would still hold
+    the process. A daemon thread ends it once the budget and a grace period are spent.
+    """
+
+    def expire() -> None:
+        logging.getLogger("gateway").error(
+            "shutdown did not end within %g s; exiting anyway", budget + WATCHDOG_GRACE
+        )
+        logging.shutdown()
+        os._exit(EXIT_ERROR)
+
+    timer = threading.Timer(budget + WATCHDOG_GRACE, expire)
+    timer.daemon = True
+    timer.start()
 
 
 def _check_config(args: argparse.Namespace) -> int:

@@ -268,6 +268,8 @@ class Config:
     data_dir: Path = Path("data")
     key_file: Path | None = None
     log_level: str = "info"
+    #: Seconds a stop (SIGTERM, DIE) may take; every step has its share, then it is left.
+    shutdown_timeout: float = 10.0
     auth: AuthConfig = field(default_factory=AuthConfig)
     telnet_listen: tuple[TelnetListener, ...] = (TelnetListener(),)
     #: The gateway's own callsign with SSID, e.g. N0GW-10 (needed by radio ports).
@@ -296,8 +298,8 @@ def default_config() -> Config:
 
 _TOP = frozenset(
     {
-        "data_dir", "key_file", "log_level", "auth", "telnet", "irc", "radio", "callsign",
-        "mqtt", "bridge",
+        "data_dir", "key_file", "log_level", "shutdown_timeout", "auth", "telnet", "irc",
+        "radio", "callsign", "mqtt", "bridge",
     }
 )  # fmt: skip
 _BRIDGE = frozenset(
@@ -377,6 +379,7 @@ def config_from_node(root: yaml.Node | None, name: str) -> Config:
         data_dir=data_dir,
         key_file=_path(base, key_text) if key_text else None,
         log_level=top.choice("log_level", "info", LOG_LEVELS),
+        shutdown_timeout=top.number("shutdown_timeout", 10.0, 1, 600),
         auth=_auth(top.section("auth", _AUTH)),
         telnet_listen=_telnet(top.section("telnet", _TELNET)),
         callsign=_station_callsign(top, "callsign"),

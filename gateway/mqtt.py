@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import ssl
+from asyncio import FIRST_COMPLETED
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import aiomqtt
 
@@ -32,6 +34,7 @@ from gateway.events import Event, Events
 from gateway.hadiscovery import discovery
 from gateway.irclink import ConnectError, Connector, Identity, IrcLink
 from gateway.session.render import to_ascii
+from gateway.shutdown import settle
 
 log = logging.getLogger("gateway.mqtt")
 
@@ -42,6 +45,28 @@ BULLETIN_HOST = "bulletin.gateway"
 POSTER_RETRY = 5.0
 #: How long stopping waits for the posters' QUITs to leave.
 QUIT_WAIT = 3.0
+#: How long stopping waits for the link to say offline and disconnect.
+STOP_WAIT = 4.0
+#: Of which the retained `offline` may take this long to be acknowledged.
+OFFLINE_WAIT = 2.0
+#: aiomqtt's bound on one operation (subscribe, a publish's acknowledgement).
+OPERATION_TIMEOUT = 10.0
+
+
+async def _racing(operation: Awaitable[object], reader: asyncio.Task[None]) -> None:
+    """Await `operation` unless the link breaks first (the reader ends), then raise."""
+    task = asyncio.ensure_future(operation)
+    try:
+        await asyncio.wait({task, reader}, return_when=FIRST_COMPLETED)
+    finally:
+        if not task.done():
+            task.cancel()
+    if task.done() and not task.cancelled():
+        task.result()
+        return
+    if reader.done() and not reader.cancelled():
+        reader.result()
+    raise aiomqtt.MqttError("the broker closed the connection")
 
 
 class MqttLink:
@@ -66,6 +91,7 @@ class MqttLink:
         self.connected = asyncio.Event()
         self._posters: dict[str, IrcLink] = {}
         self._stopping = False
+        self._stopped = asyncio.Event()
         self._last_post: dict[str, float] = {}
         self.bulletins_dropped = 0
         self._drains: set[asyncio.Task[None]] = set()
@@ -99,82 +125,112 @@ class MqttLink:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
+        """Say offline and disconnect; bounded, and never by cancellation alone.
+
+        The link's task is asked to end (`_stopped`) and ends on its own: a cancelled
+        publish can swallow its CancelledError (Python 3.11's `wait_for`, which aiomqtt
+        awaits through, does when the acknowledgement arrives in the same loop pass),
+        and the retry loop would then go on for good. Cancellation is kept for a task
+        that has not ended within STOP_WAIT, and then it is left behind.
+        """
         self._stopping = True
+        self._stopped.set()
         self._events.unsubscribe(self._on_event)
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await settle("the MQTT link", (self._task,), STOP_WAIT)
         for conn in self._posters.values():
             conn.quit("Gateway stopping")
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(QUIT_WAIT):  # let the QUITs leave
-                await asyncio.gather(*(c.wait_closed() for c in self._posters.values()))
+        # Let the QUITs leave.
+        await settle("bulletin nicks' QUIT", (c.wait_closed() for c in self._posters.values()),
+                     QUIT_WAIT)  # fmt: skip
         for task in self._drains:
             task.cancel()
-        await asyncio.gather(*self._drains, return_exceptions=True)
+        await settle("bulletin nicks", list(self._drains), QUIT_WAIT)
 
     async def _run(self) -> None:
         backoff = BACKOFF_INITIAL
         cfg = self.config
         will = aiomqtt.Will(f"{self.base}/status", b"offline", qos=1, retain=True)
         tls = ssl.create_default_context() if cfg.tls else None
-        while True:
+        while not self._stopping:
             try:
                 async with aiomqtt.Client(
                     cfg.host, cfg.port, username=cfg.username, password=cfg.password,
-                    will=will, tls_context=tls, keepalive=30,
+                    will=will, tls_context=tls, keepalive=30, timeout=OPERATION_TIMEOUT,
                 ) as client:  # fmt: skip
                     log.info("MQTT: connected to %s:%d", cfg.host, cfg.port)
                     backoff = BACKOFF_INITIAL
-                    await client.publish(f"{self.base}/status", b"online", qos=1, retain=True)
-                    if cfg.home_assistant:
-                        for topic, body in discovery(self.base, self.name, cfg.discovery_prefix):
-                            await client.publish(topic, body, qos=1, retain=True)
-                    for feed in cfg.bulletins:
-                        await client.subscribe(feed.topic, qos=cfg.qos)
-                    self.connected.set()
-                    try:
-                        await self._serve(client)
-                    except asyncio.CancelledError:
-                        # A clean stop sends no last will: say offline ourselves.
-                        with contextlib.suppress(aiomqtt.MqttError, asyncio.TimeoutError):
-                            async with asyncio.timeout(2):
-                                await client.publish(
-                                    f"{self.base}/status", b"offline", qos=1, retain=True
-                                )
-                        raise
+                    await self._session(client)
             except aiomqtt.MqttError as exc:
+                if self._stopping:
+                    return
                 log.warning("MQTT: %s; retrying in %.0f s", exc, backoff)
             finally:
                 self.connected.clear()
-            await asyncio.sleep(backoff)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(backoff):
+                    await self._stopped.wait()
             backoff = min(backoff * 2, BACKOFF_MAX)
 
-    async def _serve(self, client: aiomqtt.Client) -> None:
+    async def _session(self, client: aiomqtt.Client) -> None:
+        """One connection: announce, subscribe, then publish events until stopped."""
+        cfg = self.config
+        # Reading starts first: it is what ends (with the link's error) when the broker
+        # goes, and every publish below is raced against it (aiomqtt's publish does not
+        # notice a lost connection and would wait out its own timeout).
         reader = asyncio.get_running_loop().create_task(self._read(client))
+        try:
+            publish = functools.partial(self._publish, client, reader)
+            await publish(f"{self.base}/status", b"online", qos=1, retain=True)
+            if cfg.home_assistant:
+                for topic, body in discovery(self.base, self.name, cfg.discovery_prefix):
+                    await publish(topic, body, qos=1, retain=True)
+            for feed in cfg.bulletins:
+                await _racing(client.subscribe(feed.topic, qos=cfg.qos), reader)
+            self.connected.set()
+            await self._serve(publish, reader)
+            # Stopped: a clean stop sends no last will, so say offline ourselves.
+            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                async with asyncio.timeout(OFFLINE_WAIT):
+                    await publish(f"{self.base}/status", b"offline", qos=1, retain=True)
+        finally:
+            reader.cancel()
+
+    async def _publish(
+        self, client: aiomqtt.Client, reader: asyncio.Task[None], topic: str,
+        payload: str | bytes, *, qos: int, retain: bool = False,
+    ) -> None:  # fmt: skip
+        await _racing(client.publish(topic, payload, qos=qos, retain=retain), reader)
+
+    async def _serve(
+        self, publish: Callable[..., Awaitable[None]], reader: asyncio.Task[None]
+    ) -> None:
+        """Publish queued events until stopped (and flushed); raise the link's error."""
+        stopped = asyncio.ensure_future(self._stopped.wait())
         try:
             while True:
                 if self.dropped:
                     dropped, self.dropped = self.dropped, 0
                     body = {"event": "dropped", "count": dropped, "at": round(self._clock(), 3)}
-                    await client.publish(
-                        f"{self.base}/dropped", json.dumps(body), qos=self.config.qos
-                    )
-                while self._queue:
+                    await publish(f"{self.base}/dropped", json.dumps(body), qos=self.config.qos)
+                while self._queue:  # on a stop too: the sessions' ends are news
                     event = self._queue[0]
-                    await client.publish(
+                    await publish(
                         f"{self.base}/{event.kind}", json.dumps(event.payload()),
                         qos=self.config.qos,
                     )  # fmt: skip
                     self._queue.popleft()  # only once it went out
-                if reader.done():
-                    reader.result()  # the link broke: raise its error here
+                if self._stopping:
+                    return
                 self._wake.clear()
                 waiter = asyncio.ensure_future(self._wake.wait())
-                await asyncio.wait({waiter, reader}, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait({waiter, reader, stopped}, return_when=FIRST_COMPLETED)
                 waiter.cancel()
+                if reader.done():
+                    reader.result()  # the link broke: raise its error here
+                    raise aiomqtt.MqttError("the broker closed the connection")
         finally:
-            reader.cancel()
+            stopped.cancel()
 
     # -- bulletins ---------------------------------------------------------------------------
 

@@ -62,13 +62,13 @@ class GatewayProcess:
                 self._new_line.clear()
                 await self._new_line.wait()
 
-    async def stop(self) -> int:
-        """SIGTERM and wait; SIGKILL if it does not stop."""
+    async def stop(self, within: float = TIMEOUT) -> int:
+        """SIGTERM and wait up to `within` seconds; SIGKILL (-9) if it does not stop."""
         if self.proc is None or self.proc.returncode is not None:
             return self.proc.returncode if self.proc else 0
         self.proc.send_signal(signal.SIGTERM)
         try:
-            async with asyncio.timeout(TIMEOUT):
+            async with asyncio.timeout(within):
                 code = await self.proc.wait()
         except TimeoutError:
             self.proc.kill()

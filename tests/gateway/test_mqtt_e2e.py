@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -79,8 +81,28 @@ async def next_event(client: aiomqtt.Client, topic: str) -> dict | bytes:
     raise AssertionError("subscription ended")
 
 
+@pytest.fixture
+def cpu_load(request: pytest.FixtureRequest) -> Iterator[None]:
+    """With the parameter "loaded": busy processes on every core, killed by PID at the end.
+
+    The outage once failed only on a busy machine (a stop that never ended), so it is
+    played on a loaded one as well.
+    """
+    hogs: list[subprocess.Popen[bytes]] = []
+    if request.param == "loaded":
+        for _ in range(2 * (os.cpu_count() or 1)):
+            hogs.append(subprocess.Popen([sys.executable, "-c", "while True: pass"]))
+    try:
+        yield
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+
+
+@pytest.mark.parametrize("cpu_load", ["quiet", "loaded"], indirect=True)
 async def test_events_bulletins_and_a_broker_outage(
-    tmp_path: Path, broker: Broker, spawn_gateway: Spawn
+    tmp_path: Path, broker: Broker, spawn_gateway: Spawn, cpu_load: None
 ) -> None:
     bpq, irc_port = free_port(), free_port()
     config = tmp_path / "gateway.yaml"
