@@ -48,7 +48,7 @@ third_party_log = logging.getLogger("gateway.thirdparty")
 
 CheckCode = Callable[[Callsign, str, str], Awaitable[bool]]
 #: Where radio users' IRC hosts end: `bpq.node1.radio`, `ax25.vhf.radio`.
-RADIO_SUFFIX = ".radio"
+RADIO_SUFFIX = thirdparty.RADIO_SUFFIX
 TAKEN_OVER = "Logged in again elsewhere; this session ends."
 SERVICE_RETRY = 5.0
 #: Reconnecting a radio user to an external network: first wait, then doubling up to.
@@ -441,6 +441,7 @@ class Bridge:
             intro=self.intro,
             trusted=self.trusted_source,
             report_relayed=self.report_relayed,
+            fold=self._fold,
         )
 
     def take_over(self, nick: str, new: RadioSession) -> None:
@@ -509,7 +510,7 @@ class Bridge:
         verb, body = split_ctcp(text)
         if call is None or (verb is not None and verb != "ACTION"):
             return False  # not a callsign (401), or a CTCP query, which is not mail
-        refusal = _third_party_refusal(self.config.third_party, client)
+        refusal = thirdparty.refusal_for(self.config.third_party, client, radio_suffix=RADIO_SUFFIX)
         self._offer_mail(client.name, call, "ACTION" if verb else command, body, refusal)
         return True
 
@@ -713,13 +714,8 @@ class Bridge:
 
     def _tag_refusal(self, msg: Message) -> str | None:
         """Why text of `msg` may not go on air, judged by its account tag and host."""
-        account = msg.tags.get("account")
-        host = (msg.source or "").rpartition("@")[2]
-        return thirdparty.refusal(
-            self.config.third_party,
-            account=account,
-            radio=bool(account) and host.endswith(RADIO_SUFFIX),
-            trusted=self.trusted_source(msg.source or ""),
+        return thirdparty.refusal_for(
+            self.config.third_party, msg, radio_suffix=RADIO_SUFFIX, trusted=self.trusted_source
         )
 
     def trusted_source(self, source: str) -> bool:
@@ -761,9 +757,3 @@ class Bridge:
 def _sent_away(reason: str | None) -> bool:
     """Whether the network's ERROR says it removed this client on purpose."""
     return reason is not None and SENT_AWAY.search(reason) is not None
-
-
-def _third_party_refusal(policy: str, client: Client) -> str | None:
-    """Why text from `client` may not go on air, or None (see session/thirdparty.py)."""
-    radio = client.in_process and client.host.endswith(RADIO_SUFFIX)
-    return thirdparty.refusal(policy, account=client.account, radio=radio, trusted=False)

@@ -9,19 +9,13 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
 from gateway.session.chatrender import callsign_text, split_ctcp, strip_formatting, wrap
 from ircd.protocol import Message
 
 MAX_CHANNELS_SHOWN = 200
-
-
-def fold(name: str) -> str:
-    """RFC 1459 case folding, as the embedded server does."""
-    return name.lower().translate(_RFC1459)
-
-
-_RFC1459 = str.maketrans("[]\\~", "{}|^")
 
 
 def nick_of(source: str | None) -> str | None:
@@ -43,68 +37,104 @@ def hhmm(server_time: str) -> str:
     return f"{server_time[11:16]} " if ok else ""
 
 
-def answer_lines(
-    kind: str,
-    target: str,
-    replies: list[Message],
-    *,
-    channels: Mapping[str, str],
-    current: str | None,
-    width: int,
-    allowed: Callable[[Message], bool] = lambda m: True,
-    topics: bool = True,
-) -> list[str]:
-    """What to show for a command the server answered (`replies` up to its PONG).
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the session knows that an answer needs."""
 
-    `allowed`: the third-party rule for replayed messages; `topics`: whether topics
-    (which name no account) may go on air."""
+    #: Folded channel -> its name as the server spells it; the current one (folded).
+    channels: Mapping[str, str]
+    current: str | None
+    width: int
+    #: The server's case folding (its `casemapping`).
+    fold: Callable[[str], str]
+    #: The third-party rule for replayed messages.
+    allowed: Callable[[Message], bool] = lambda m: True
+    #: Whether topics (which name no account) may go on air.
+    topics: bool = True
+
+
+Answer = Callable[[str, list[Message], list[Message], Context], list[str]]
+
+
+def answer_lines(kind: str, target: str, replies: list[Message], ctx: Context) -> list[str]:
+    """What to show for a command the server answered (`replies` up to its PONG)."""
     errors = [m for m in replies if m.command.isdigit() and m.command[0] in "45"]
-    if kind == "join":
-        if fold(target) not in channels:
-            return [
-                strip_formatting(errors[0].params[-1]) if errors else f"Could not join {target}."
-            ]
-        count = sum(len(m.params[-1].split()) for m in replies if m.command == "353")
-        topic = next((m.params[-1] for m in replies if m.command == "332"), "")
-        text = f"Joined {channels[fold(target)]}, {plural(count, 'user')}."
-        if topic and topics:
-            text += f" Topic: {strip_formatting(topic)}"
-        return wrap(text, width) + history_lines(replies, width, allowed)
-    if errors and kind != "history":
+    if errors and kind not in _OWN_ERRORS:
         return [strip_formatting(errors[0].params[-1])]
-    if kind == "leave":
-        now_in = f" Now in {channels[current]}." if current in channels else ""
-        return [f"Left {target}.{now_in}"]
-    if kind == "list":
-        rows = [m for m in replies if m.command == "322" and len(m.params) >= 4]
-        lines = [
-            f"{m.params[1]} ({m.params[2]}) {_topic(m.params[3]) if topics else ''}".rstrip()
-            for m in rows[:MAX_CHANNELS_SHOWN]
-        ]
-        return lines or ["No channels."]
-    if kind == "who":
-        calls = [
-            callsign_text(m.params[5]) + ("+" if "G" in m.params[6] else "")  # + is away
-            for m in replies
-            if m.command == "352" and len(m.params) >= 7
-        ]
-        return wrap(f"{target} ({len(calls)}): " + " ".join(calls), width)
-    if kind == "topic":
-        if not any(m.command in ("331", "332") for m in replies):
-            return ["Topic set."]
-        if not topics:
-            return ["Topics are not relayed on air here (third-party rule)."]
-        topic = next((m.params[-1] for m in replies if m.command == "332"), None)
-        return (
-            wrap(f"Topic of {target}: {strip_formatting(topic)}", width)
-            if topic
-            else ["No topic set."]
-        )
-    if kind == "away":
-        return ["You are back." if any(m.command == "305" for m in replies) else "You are away."]
-    if kind == "history":
-        return history_lines(replies, width, allowed) or [f"Nothing kept for {target}."]
-    return []
+    answer = _ANSWERS.get(kind)
+    return answer(target, replies, errors, ctx) if answer is not None else []
+
+
+def _join(target: str, replies: list[Message], errors: list[Message], ctx: Context) -> list[str]:
+    if ctx.fold(target) not in ctx.channels:
+        return [strip_formatting(errors[0].params[-1]) if errors else f"Could not join {target}."]
+    count = sum(len(m.params[-1].split()) for m in replies if m.command == "353")
+    topic = next((m.params[-1] for m in replies if m.command == "332"), "")
+    text = f"Joined {ctx.channels[ctx.fold(target)]}, {plural(count, 'user')}."
+    if topic and ctx.topics:
+        text += f" Topic: {strip_formatting(topic)}"
+    return wrap(text, ctx.width) + history_lines(replies, ctx.width, ctx.allowed)
+
+
+def _leave(target: str, _r: list[Message], _e: list[Message], ctx: Context) -> list[str]:
+    name = ctx.channels.get(ctx.current) if ctx.current is not None else None
+    now_in = f" Now in {name}." if name is not None else ""
+    return [f"Left {target}.{now_in}"]
+
+
+def _list(_t: str, replies: list[Message], _e: list[Message], ctx: Context) -> list[str]:
+    rows = [m for m in replies if m.command == "322" and len(m.params) >= 4]
+    lines = [
+        f"{m.params[1]} ({m.params[2]}) {_topic(m.params[3]) if ctx.topics else ''}".rstrip()
+        for m in rows[:MAX_CHANNELS_SHOWN]
+    ]
+    return lines or ["No channels."]
+
+
+def _who(target: str, replies: list[Message], _e: list[Message], ctx: Context) -> list[str]:
+    calls = [
+        callsign_text(m.params[5]) + ("+" if "G" in m.params[6] else "")  # + is away
+        for m in replies
+        if m.command == "352" and len(m.params) >= 7
+    ]
+    return wrap(f"{target} ({len(calls)}): " + " ".join(calls), ctx.width)
+
+
+def _topic_answer(
+    target: str, replies: list[Message], _e: list[Message], ctx: Context
+) -> list[str]:
+    if not any(m.command in ("331", "332") for m in replies):
+        return ["Topic set."]
+    if not ctx.topics:
+        return ["Topics are not relayed on air here (third-party rule)."]
+    topic = next((m.params[-1] for m in replies if m.command == "332"), None)
+    if not topic:
+        return ["No topic set."]
+    return wrap(f"Topic of {target}: {strip_formatting(topic)}", ctx.width)
+
+
+def _away(_t: str, replies: list[Message], _e: list[Message], _ctx: Context) -> list[str]:
+    return ["You are back." if any(m.command == "305" for m in replies) else "You are away."]
+
+
+def _history(target: str, replies: list[Message], _e: list[Message], ctx: Context) -> list[str]:
+    return history_lines(replies, ctx.width, ctx.allowed) or [f"Nothing kept for {target}."]
+
+
+#: One entry per kind of command the server answers (`ChatState.ask`).
+_ANSWERS: Mapping[str, Answer] = MappingProxyType(
+    {
+        "join": _join,
+        "leave": _leave,
+        "list": _list,
+        "who": _who,
+        "topic": _topic_answer,
+        "away": _away,
+        "history": _history,
+    }
+)
+#: Kinds that show errors their own way: a refused JOIN; history shows what came.
+_OWN_ERRORS = frozenset({"join", "history"})
 
 
 def history_lines(

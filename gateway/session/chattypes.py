@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gateway.callsign import Callsign
+from gateway.session.thirdparty import RADIO_SUFFIX
+from ircd.casemap import casefold
 
 #: Whose IRC text goes on air (`bridge.third_party`).
 THIRD_PARTY = ("all", "identified", "radio")
@@ -30,7 +32,7 @@ class Settings:
     read_lines: int = 20
     third_party: str = "identified"
     #: Hosts of radio users end with this (the "radio" third-party policy).
-    radio_suffix: str = ".radio"
+    radio_suffix: str = RADIO_SUFFIX
     #: Folded names of the channels the gateway archives (/NEW, /READ #chan).
     archived: frozenset[str] = frozenset()
     autojoin: tuple[str, ...] = ()
@@ -48,6 +50,8 @@ class Settings:
     intro: str = ""
     #: A BPQ node sends the callsign at once; after this long without it, ask (NOCALL).
     nocall_wait: float = 1.0
+    #: The IRC server's case folding of nicks and channel names (its `casemapping`).
+    fold: Callable[[str], str] = casefold
 
 
 # -- actions ------------------------------------------------------------------------------

@@ -262,3 +262,9 @@ async def test_mail_answers_alike_whether_or_not_the_callsign_is_enrolled(bridge
     held = await bridge.store.call(chatstore.read_mail, "N0TEST", None)
     assert [m.text for m in held] == ["are you there?"]  # only an enrolled one is kept
     assert await bridge.store.call(chatstore.count_unread, "N0XYZ") == 0
+
+
+async def test_sessions_fold_names_as_the_server_does(bridge: Bridge) -> None:
+    """The chat core folds channel names by the server's configured casemapping."""
+    settings = bridge.settings(MemoryTransport(), 60, 600, 3, 0)
+    assert settings.fold is bridge.connector.server.fold

@@ -10,6 +10,7 @@ from gateway.session import chat
 from gateway.session.chatcommands import COMMANDS, resolve
 from gateway.session.chatrender import callsign_text, nick_for, nick_from_typed
 from gateway.session.outbox import Outbox
+from ircd.casemap import ASCII, RFC1459, folder
 from ircd.protocol import parse_line
 
 CALL = Callsign("N0TEST", 5)
@@ -584,3 +585,18 @@ def test_the_gateway_nick_is_trusted_by_its_full_source_only() -> None:
     h.server(":Gateway!evil@somewhere NOTICE N0TEST-5 :send money")
     h.server(":Gateway!evil@somewhere PRIVMSG #test :on air please")
     assert h.text() == ""
+
+
+def test_channel_names_fold_by_the_servers_casemapping() -> None:
+    """Under `casemapping: ascii`, #a[b] and #a{b} are two channels; under rfc1459, one."""
+    h = Harness(fold=folder(ASCII)).login()
+    joined(h, "#a[b]")
+    joined(h, "#a{b}")
+    h.type("/c")
+    assert h.text() == "Channels: #a[b] *#a{b}\n"
+    h.type("/c #A[B]")
+    assert h.text() == "Now in #a[b].\n"
+    h = Harness(fold=folder(RFC1459)).login()
+    joined(h, "#a[b]")
+    h.type("/j #A{B}")
+    assert h.text() == "Now in #a[b].\n" and not h.irc  # the same channel: no JOIN sent

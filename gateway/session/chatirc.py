@@ -1,0 +1,162 @@
+"""What a chat session does with each IRC message no command of the user waits for.
+
+One table, `REACTIONS`: each IRC command the core reacts to is one entry (the fewest
+parameters it needs and its handler); commands not in it (MODE, CAP, BATCH, ...) are
+not for the air. Error numerics (4xx, 5xx) share one entry. PING and PONG are the
+session's own exchange with the server and stay in the core (`chat.py`), as do the
+replies collected for a command that waits for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from gateway.session.chatanswers import nick_of, who
+from gateway.session.chatrender import callsign_text, split_ctcp
+from gateway.session.chatrender import strip_formatting as _clean
+from gateway.session.chatstate import ChatState
+from gateway.session.chattypes import HoldMail, Relayed
+from gateway.session.outbox import PRIVATE
+from ircd.protocol import Message
+
+#: Numerics that refuse a JOIN (no such channel, full, invite only, banned, key...).
+JOIN_REFUSED = frozenset({"403", "405", "471", "473", "474", "475", "477", "489"})
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    #: Fewer parameters than this and the message is not shown.
+    min_params: int
+    handler: Callable[[ChatState, Message, float], None]
+
+
+def reaction_for(command: str) -> Reaction | None:
+    """The entry for `command`, or None when the core ignores it."""
+    found = REACTIONS.get(command)
+    if found is None and command.isdigit() and command[0] in "45":
+        return _ERROR
+    return found
+
+
+def _message(s: ChatState, msg: Message, now: float) -> None:
+    """PRIVMSG and NOTICE: to a channel, to the user, or a server's notice."""
+    target, raw = msg.params[0], msg.params[1]
+    verb, text = split_ctcp(raw)
+    if verb is not None and verb != "ACTION":
+        return  # CTCP queries are not for the air
+    source = nick_of(msg.source)
+    if source is None or "!" not in (msg.source or ""):
+        s.note(f"-{msg.source or 'server'}- {_clean(text)}")  # a server notice
+        return
+    refusal = s.refused_because(msg)
+    if refusal is not None:
+        s.refuse(source, refusal, now)
+        return
+    text = _clean(text)
+    body = _body(msg.command, verb, who(source), text, private=not target.startswith("#"))
+    if s.settings.report_relayed:
+        s.emit(Relayed("to_air", target, source, text))
+    if target.startswith("#"):
+        s.chat(target, body)
+    elif not s.chat(PRIVATE, body, current=True):
+        s.emit(HoldMail(source, "ACTION" if verb else msg.command, text))
+
+
+def _body(command: str, verb: str | None, name: str, text: str, *, private: bool) -> str:
+    if verb == "ACTION":
+        return f"* {name} {text}"
+    if command == "NOTICE":
+        return f"-{name}- {text}"
+    return f"*{name}* {text}" if private else f"{name}: {text}"
+
+
+def _join(s: ChatState, msg: Message, _now: float) -> None:
+    channel = msg.params[0]
+    source = nick_of(msg.source)
+    if s.is_me(source):
+        if s.fold(channel) not in s.channels:  # a rejoin keeps the current
+            s.current = s.fold(channel)
+        s.rejoining.discard(s.fold(channel))
+        s.channels[s.fold(channel)] = channel
+    elif s.alert:
+        s.chat(channel, f"* {who(source)} joined {channel}", current=True)
+
+
+def _part(s: ChatState, msg: Message, _now: float) -> None:
+    channel = msg.params[0]
+    source = nick_of(msg.source)
+    mine = s.is_me(source)
+    if s.alert and not mine:
+        s.chat(channel, f"* {who(source)} left {channel}", current=True)
+    if mine:
+        s.forget_channel(channel)
+
+
+def _kick(s: ChatState, msg: Message, _now: float) -> None:
+    channel = msg.params[0]
+    victim = msg.params[1] if len(msg.params) > 1 else ""
+    reason = msg.params[2] if len(msg.params) > 2 and s.allowed(msg) else ""
+    if s.is_me(victim):
+        s.note(f"Kicked from {channel} by {who(nick_of(msg.source))}" + (
+            f": {_clean(reason)}" if reason else "."))  # fmt: skip
+        s.forget_channel(channel)
+    elif s.alert:
+        s.chat(channel, f"* {who(victim)} was kicked from {channel}", current=True)
+
+
+def _quit(s: ChatState, msg: Message, _now: float) -> None:
+    if not s.alert:
+        return
+    shown = msg.params and msg.params[0] and s.allowed(msg)
+    reason = f" ({_clean(msg.params[0])})" if shown else ""
+    s.chat_about(f"* {who(nick_of(msg.source))} quit{reason}")
+
+
+def _nick(s: ChatState, msg: Message, _now: float) -> None:
+    source = nick_of(msg.source)
+    if s.alert and not s.is_me(source):
+        s.chat_about(f"* {who(source)} is now {who(msg.params[0])}")
+
+
+def _topic(s: ChatState, msg: Message, _now: float) -> None:
+    if s.allowed(msg):
+        s.chat(msg.params[0], f"{msg.params[0]} topic by {who(nick_of(msg.source))}: "
+               f"{_clean(msg.params[1])}")  # fmt: skip
+
+
+def _kill(s: ChatState, msg: Message, _now: float) -> None:
+    s.note(f"Killed by {who(nick_of(msg.source))}: {msg.params[-1] if msg.params else ''}")
+
+
+def _error(s: ChatState, msg: Message, _now: float) -> None:
+    """An error numeric no command waited for (a /MSG to nobody, a refused rejoin)."""
+    about = f"{callsign_text(msg.params[1])}: " if len(msg.params) >= 3 else ""
+    s.note(about + _clean(msg.params[-1]))
+    if msg.command in JOIN_REFUSED and s.fold(msg.params[1]) in s.rejoining:
+        s.rejoining.discard(s.fold(msg.params[1]))  # not back in it after all
+        s.forget_channel(msg.params[1])
+
+
+def _away(s: ChatState, msg: Message, _now: float) -> None:
+    """301: the target of a /MSG is away."""
+    text = f": {_clean(msg.params[2])}" if s.topics_shown() else "."
+    s.note(f"{callsign_text(msg.params[1])} is away{text}")
+
+
+_ERROR = Reaction(2, _error)
+REACTIONS: Mapping[str, Reaction] = MappingProxyType(
+    {
+        "PRIVMSG": Reaction(2, _message),
+        "NOTICE": Reaction(2, _message),
+        "JOIN": Reaction(1, _join),
+        "PART": Reaction(1, _part),
+        "KICK": Reaction(1, _kick),
+        "QUIT": Reaction(0, _quit),
+        "NICK": Reaction(1, _nick),
+        "TOPIC": Reaction(2, _topic),
+        "KILL": Reaction(0, _kill),
+        "301": Reaction(3, _away),
+    }
+)

@@ -1,0 +1,237 @@
+"""What one chat session knows and the few things its handlers may do.
+
+`ChatState` is the layer under the session core (`chat.py`) and its two tables, the
+radio commands (`chatcommands.py`) and the IRC reactions (`chatirc.py`): the channels,
+the output queue, the command waiting for its answers, and the primitives a handler
+calls (say, note, queue a chat line, ask the server, ask the store, close). Handlers
+see this and nothing above it, so no file below `chat.py` imports it.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from gateway.callsign import Callsign
+from gateway.session import thirdparty
+from gateway.session.chatrender import callsign_text, wrap
+from gateway.session.chattypes import Action, Close, Fetch, Irc, Notify, Relayed, Settings
+from gateway.session.outbox import PRIVATE, Outbox
+from gateway.session.render import to_ascii
+from ircd.protocol import Message
+
+MORE_PROMPT = "more? (Enter/N) "
+NO_IRC = "Not sent: reconnecting to IRC, try again shortly."
+#: One refusal notice per IRC sender per this many seconds (third-party rule).
+REFUSAL_INTERVAL = 600.0
+MAX_REFUSED_SENDERS = 64
+
+
+class Phase(enum.Enum):
+    LOGIN = "login"
+    STARTING = "starting"
+    CHAT = "chat"
+    CLOSED = "closed"
+
+
+@dataclass(slots=True)
+class Waiting:
+    """A command waiting for its answers: IRC replies until PONG `token`, or a fetch."""
+
+    kind: str
+    token: str = ""
+    target: str = ""
+    replies: list[Message] = field(default_factory=list)
+    #: The PONG of the PING sent before the command came: what follows is its answer
+    #: (errors of earlier lines, such as a 401 for a /MSG, come before it).
+    started: bool = False
+
+
+class ChatState:
+    """The session's state and output primitives, shared by the core and its tables."""
+
+    def __init__(self, settings: Settings, now: float, callsign: Callsign | None) -> None:
+        self.settings = settings
+        #: The server's case folding (its `casemapping`), for nicks and channel names.
+        self.fold = settings.fold
+        self.phase = Phase.LOGIN
+        self.callsign = callsign
+        self.nick = ""
+        self.since = 0.0
+        #: When the user last typed a line (idle time for operators).
+        self.last_input = now
+        self._out = Outbox(settings.queue_lines)
+        self._ready = True
+        self._typed: deque[str] = deque()
+        self._waiting: Waiting | None = None
+        self._tokens = 0
+        # Paged listing: lines not yet shown; None when no listing runs.
+        self._listing: deque[str] | None = None
+        self._at_more = False
+        self.channels: dict[str, str] = {}  # folded -> name as the server spells it
+        #: Whether the server keeps channel history (CHATHISTORY) for /JOIN and /READ.
+        self.history = True
+        #: The IRC link is down and being connected again (external networks).
+        self.irc_down = False
+        #: Folded channels joined again after a reconnection, not yet confirmed.
+        self.rejoining: set[str] = set()
+        self.current: str | None = None  # folded
+        self.alert = False
+        self.stamp = False
+        self._refused: dict[str, float] = {}
+        self._actions: list[Action] = []
+        self._now = now
+
+    # -- channels ---------------------------------------------------------------------------
+
+    def is_me(self, nick: str | None) -> bool:
+        return nick is not None and self.fold(nick) == self.fold(self.nick)
+
+    def channel_name(self, text: str) -> str | None:
+        text = text.split(" ", 1)[0]
+        if not text:
+            return None
+        name = text if text.startswith("#") else "#" + text  # /J 22 is #22, as on convers
+        return name if len(name) > 1 and "," not in name and "\x07" not in name else None
+
+    def channel_arg(self, args: str) -> str | None:
+        """The channel named in `args`, else the current one; says why there is none."""
+        if args:
+            name = self.channel_name(args)
+            if name is None:
+                self.say(f"Not a channel: {args}")
+            return name
+        if self.current is None:
+            self.say("You are in no channel: name one.")
+            return None
+        return self.channels[self.current]
+
+    def forget_channel(self, channel: str) -> None:
+        """No longer in `channel`: another one becomes current if it was."""
+        self.channels.pop(self.fold(channel), None)
+        if self.current == self.fold(channel):
+            self.current = next(iter(self.channels), None)
+
+    # -- talking to the server and the store -------------------------------------------------
+
+    def ask(self, kind: str, *lines: str, target: str = "") -> None:
+        """Send `lines` and collect the answers until the PONG that follows them."""
+        if self.irc_down:
+            self.say(NO_IRC)
+            return
+        self._tokens += 1
+        token = f"bridge{self._tokens}"
+        self.emit(Irc(f"PING :start-{token}"))
+        for line in lines:
+            self.emit(Irc(line))
+        self.emit(Irc(f"PING :{token}"))
+        self._waiting = Waiting(kind, token=token, target=target)
+
+    def fetch(self, request: Fetch) -> None:
+        self.emit(request)
+        self._waiting = Waiting(request.what, target=request.channel or "")
+
+    def send_text(self, target: str, text: str) -> None:
+        if self.irc_down:
+            self.say(NO_IRC)
+            return
+        # The server cuts the relayed line to fit 512 bytes; our own budget is the same.
+        # Nothing is echoed (every byte on air counts); a failure comes back as an error.
+        self.emit(Irc(f"PRIVMSG {target} :{text}"))
+        if self.settings.report_relayed:
+            self.emit(Relayed("from_air", target, self.nick, text))
+
+    # -- the third-party rule -----------------------------------------------------------------
+
+    def refused_because(self, msg: Message) -> str | None:
+        s = self.settings
+        return thirdparty.refusal_for(
+            s.third_party, msg, radio_suffix=s.radio_suffix, trusted=s.trusted
+        )
+
+    def allowed(self, msg: Message) -> bool:
+        return self.refused_because(msg) is None
+
+    def topics_shown(self) -> bool:
+        """Topics and away texts name no account: on air only when everyone may be."""
+        return self.settings.third_party == "all"
+
+    def refuse(self, nick: str, why: str, now: float) -> None:
+        key = self.fold(nick)
+        last = self._refused.get(key)
+        if last is not None and now - last < REFUSAL_INTERVAL:
+            return
+        if len(self._refused) >= MAX_REFUSED_SENDERS:
+            oldest = min(self._refused, key=self._refused.__getitem__)
+            del self._refused[oldest]
+        self._refused[key] = now
+        who = callsign_text(self.nick)
+        self.emit(Notify(nick, f"Not sent on air to {who}: {why} (third-party rule)."))
+
+    # -- output ------------------------------------------------------------------------------
+
+    def chat(self, channel: str, body: str, *, current: bool = False) -> bool:
+        """Queue one live line; channel lines outside the current channel name it
+        (`current`: the line names its channel itself)."""
+        if channel != PRIVATE and self.fold(channel) != self.current and not current:
+            body = f"{channel} {body}"
+        if self.stamp:
+            body = time.strftime("%H:%M ", time.gmtime(self._now)) + body
+        text = "\n".join(wrap(to_ascii(body), self.settings.width)) + "\n"
+        key = channel if channel == PRIVATE else self.channels.get(self.fold(channel), channel)
+        return self._out.chat(key, text)
+
+    def chat_about(self, text: str) -> None:
+        """A live line about someone in no channel of theirs (a quit, a nick change)."""
+        self._out.chat("", text + "\n")
+
+    def say(self, text: str, end: str = "\n") -> None:
+        # 7-bit printable, whatever it quotes (a typed verb, a server's reply).
+        self._out.reply(to_ascii(text) + end)
+
+    def note(self, text: str) -> None:
+        """Something the user must see that no command asked for (a kill, a kick, an
+        error): it waits for a listing like chat, and an empty line never drops it."""
+        self._out.note("\n".join(wrap(text, self.settings.width)) + "\n")
+
+    def listing(self, lines: list[str]) -> None:
+        page = self.settings.page_lines
+        if page <= 0 or len(lines) <= page + 1:
+            self.say("\n".join(lines))
+            return
+        self._listing = deque(lines)
+        self._out.hold()
+        self._next_page()
+
+    def _next_page(self) -> None:
+        assert self._listing is not None
+        page = [self._listing.popleft() for _ in range(min(self.settings.page_lines,
+                                                           len(self._listing)))]  # fmt: skip
+        self.say("\n".join(page))
+        if self._listing:
+            self.say(MORE_PROMPT, end="")
+            self._at_more = True
+        else:
+            self._end_listing()
+
+    def _end_listing(self) -> None:
+        self._listing = None
+        self._at_more = False
+        self._out.release()
+
+    def _stop_timers(self) -> None:
+        """Overridden by the core: no deadline outlives a closed session."""
+
+    def end(self, farewell: str | None, reason: str) -> None:
+        """Close the session: `farewell` is its last line on air."""
+        if self.phase is Phase.CLOSED:
+            return
+        self.phase = Phase.CLOSED
+        self._out.clear()
+        self._stop_timers()
+        self.emit(Close(farewell, reason))
+
+    def emit(self, action: Action) -> None:
+        self._actions.append(action)
