@@ -2,7 +2,7 @@
 
 Inputs are method calls, each with `now`: a typed line, an IRC message for the user's
 client, the answer to a code check or a store request, "the link can take more", a
-timer. Each returns a list of actions for the adapter (`gateway/bridge.py`) to carry
+timer. Each returns a list of actions for the adapter (`gateway/bridge/session.py`) to carry
 out: text for the user (`Say`, one chunk at a time, only when the link is ready), IRC
 lines to send as the user (`Irc`), a code check, a store request (`Fetch`), a notice
 to an IRC user (`Notify`), `Close`. Timers are not actions: after every call the

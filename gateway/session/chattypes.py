@@ -1,7 +1,7 @@
 """The session core's settings and the actions it asks its adapter to carry out.
 
 Frozen and slotted, as h11's events: `gateway/session/chat.py` returns lists of these,
-`gateway/bridge.py` carries them out.
+`gateway/bridge/session.py` carries them out.
 """
 
 from __future__ import annotations

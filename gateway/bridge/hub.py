@@ -1,0 +1,194 @@
+"""The bridge's parts wired together: what the application holds as `Bridge`.
+
+The registry of sessions on the air (registry.py), the mailbox (mailbox.py), the
+service nick with the archive (service.py) and trust (trust.py) each live in a module
+of their own; `Bridge` builds them, hands each the others' few functions it needs,
+and makes the settings of each new session (session.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+
+from gateway.bridge.mailbox import Mailbox
+from gateway.bridge.registry import Registry
+from gateway.bridge.service import ServiceNick
+from gateway.bridge.session import CheckCode, RadioSession
+from gateway.bridge.trust import Trust
+from gateway.config import BridgeConfig
+from gateway.events import Events
+from gateway.irclink import Connector, IrcLink
+from gateway.session import chat
+from gateway.session.thirdparty import RADIO_SUFFIX
+from gateway.session.transport import Transport
+from gateway.store import AsyncStore
+from ircd.client import Client
+
+
+class Bridge:
+    def __init__(
+        self,
+        config: BridgeConfig,
+        connector: Connector,
+        store: AsyncStore,
+        check_code: CheckCode,
+        *,
+        clock: Callable[[], float],
+        enrolled: Callable[[], frozenset[str]],
+        fold: Callable[[str], str],
+        intro: str = "",
+        events: Events | None = None,
+    ) -> None:
+        #: Swapped whole on reload; the parts read it through `lambda: self.config`.
+        self.config = config
+        self.connector = connector
+        self.store = store
+        self.check_code = check_code
+        self.clock = clock
+        self._fold = fold
+        self.intro = intro
+        self.events = events if events is not None else Events(clock)
+        #: The gateway's other clients whose text the sysop vouches for on air (bulletin
+        #: posters with on_air); set by the application once they exist.
+        self.trusted_links: Callable[[], Iterable[IrcLink]] = tuple
+        #: Whether anyone listens for each chat line (MQTT `messages:` not off).
+        self.report_relayed = False
+        self.registry: Registry[RadioSession] = Registry(fold, self.events)
+        self.trust = Trust(
+            lambda: self.config.third_party,
+            lambda: (self.service, *self.trusted_links()),
+        )
+        self.mailbox = Mailbox(
+            lambda: self.config,
+            store,
+            clock=clock,
+            events=self.events,
+            enrolled=enrolled,
+            notice=self.notice,
+            recipients=self.registry.of_base,
+            trust=self.trust,
+        )
+        self._service = ServiceNick(
+            lambda: self.config,
+            connector,
+            store,
+            clock=clock,
+            fold=fold,
+            trust=self.trust,
+            mailbox=self.mailbox,
+            nick_on_air=self.registry.nick_on_air,
+        )
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    def settings(
+        self,
+        transport: Transport,
+        login_timeout: float,
+        idle_timeout: float,
+        attempts: int,
+        failure_pause: float,
+    ) -> chat.Settings:
+        c = self.config
+        return chat.Settings(
+            login_timeout=login_timeout,
+            idle_timeout=idle_timeout,
+            attempts=attempts,
+            failure_pause=failure_pause,
+            chunk_bytes=transport.chunk_bytes,
+            width=c.width,
+            page_lines=c.page_lines,
+            queue_lines=c.queue_lines,
+            join_history=c.join_history,
+            read_lines=c.read_lines,
+            third_party=c.third_party,
+            radio_suffix=RADIO_SUFFIX,
+            archived=frozenset(self._fold(ch) for ch in c.archive_channels),
+            autojoin=c.autojoin,
+            via=transport.via,
+            service_nick=c.service_nick,
+            intro=self.intro,
+            trusted=self.trust.trusted_source,
+            report_relayed=self.report_relayed,
+            fold=self._fold,
+        )
+
+    @property
+    def by_nick(self) -> dict[str, RadioSession]:
+        """Folded nick -> the session holding it."""
+        return self.registry.by_nick
+
+    @property
+    def by_base(self) -> dict[str, set[RadioSession]]:
+        """Base callsign -> its logged-in sessions (one per SSID at most)."""
+        return self.registry.by_base
+
+    def take_over(self, nick: str, new: RadioSession) -> None:
+        self.registry.take_over(nick, new)
+
+    def logged_in(self, session: RadioSession, nick: str) -> None:
+        self.registry.logged_in(session, nick)
+
+    def logged_out(self, session: RadioSession) -> None:
+        self.registry.logged_out(session)
+
+    def sessions(self) -> list[RadioSession]:
+        return self.registry.sessions()
+
+    def find(self, call: str) -> RadioSession | None:
+        return self.registry.find(call)
+
+    def end_all(self, farewell: str, reason: str) -> None:
+        self.registry.end_all(farewell, reason)
+
+    def end_sessions(self, base: str, farewell: str, reason: str) -> None:
+        self.registry.end_sessions(base, farewell, reason)
+
+    # -- the mailbox --------------------------------------------------------------------------
+
+    def message_to_absent(self, client: Client, nick: str, command: str, text: str) -> bool:
+        """ServerHooks: a message to the nick of a callsign that is off the air."""
+        return self.mailbox.message_to_absent(client, nick, command, text)
+
+    def hold_soon(self, base: str, sender: str, kind: str, text: str, *, tell: str) -> None:
+        self.mailbox.hold_soon(base, sender, kind, text, tell=tell)
+
+    async def hold(
+        self, base: str, sender: str, kind: str, text: str, *, tell: str | None = None
+    ) -> None:
+        await self.mailbox.hold(base, sender, kind, text, tell=tell)
+
+    async def prune(self) -> None:
+        await self.mailbox.prune()
+
+    # -- the service nick -----------------------------------------------------------------------
+
+    @property
+    def service(self) -> IrcLink | None:
+        """The service nick's IRC client, while it is connected."""
+        return self._service.link
+
+    @property
+    def service_nick(self) -> str:
+        return self._service.nick
+
+    @property
+    def notices_dropped(self) -> int:
+        return self._service.notices_dropped
+
+    def notice(self, nick: str, text: str) -> None:
+        self._service.notice(nick, text)
+
+    def trusted_source(self, source: str) -> bool:
+        return self.trust.trusted_source(source)
+
+    async def start(self) -> None:
+        await self._service.start()
+
+    async def stop(self) -> None:
+        await self._service.stop()
+        tasks = [*self._service.tasks(), *self.mailbox.pending()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

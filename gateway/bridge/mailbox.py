@@ -1,0 +1,142 @@
+"""Messages held for radio users who are off the air, in the store (`chatstore.py`).
+
+A message to the nick of an enrolled callsign that is not connected, or one left with
+`/msg <service> CALL text`, is committed to the mailbox before the sender is told; at
+the recipient's next login, `2 new messages, /READ`. Whether or not a callsign is
+enrolled, the sender reads the same answer: mail must not tell who uses the gateway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+
+from gateway import chatstore
+from gateway.bridge.registry import Member
+from gateway.bridge.trust import Trust
+from gateway.callsign import Callsign, parse_callsign
+from gateway.config import BridgeConfig
+from gateway.events import Events
+from gateway.session.chatrender import callsign_text, split_ctcp, strip_formatting
+from gateway.store import AsyncStore
+from ircd.client import Client
+
+log = logging.getLogger("gateway.bridge")
+#: Refusals under the third-party rule: operators hear of them (gateway/opernotices.py).
+third_party_log = logging.getLogger("gateway.thirdparty")
+
+#: Mailbox writes in flight at once; past this a sender is asked to try again.
+MAX_PENDING_HOLDS = 256
+
+
+class Mailbox:
+    def __init__(
+        self,
+        config: Callable[[], BridgeConfig],
+        store: AsyncStore,
+        *,
+        clock: Callable[[], float],
+        events: Events,
+        enrolled: Callable[[], frozenset[str]],
+        notice: Callable[[str, str], None],
+        recipients: Callable[[str], Iterable[Member]],
+        trust: Trust,
+    ) -> None:
+        self._config = config
+        self._store = store
+        #: Wall time: a message's date is read by a person.
+        self._clock = clock
+        self._events = events
+        self._enrolled = enrolled
+        self._notice = notice
+        self._recipients = recipients
+        self._trust = trust
+        self._holds: set[asyncio.Task[None]] = set()
+
+    def message_to_absent(self, client: Client, nick: str, command: str, text: str) -> bool:
+        """ServerHooks: a message to the nick of a callsign that is off the air."""
+        call = parse_callsign(callsign_text(nick))
+        verb, body = split_ctcp(text)
+        if call is None or (verb is not None and verb != "ACTION"):
+            return False  # not a callsign (401), or a CTCP query, which is not mail
+        refusal = self._trust.refusal(client)
+        self.offer(client.name, call, "ACTION" if verb else command, body, refusal)
+        return True
+
+    def offer(
+        self,
+        sender: str,
+        call: Callsign,
+        kind: str,
+        body: str,
+        refusal: str | None,
+        tell: str | None = None,
+    ) -> None:
+        """Hold mail for an enrolled callsign. Whether or not `call` is enrolled, the
+        sender (`tell`, by default `sender`) reads the same answer: mail must not tell
+        who uses the gateway."""
+        tell = tell or sender
+        if refusal is not None:
+            self._notice(tell, f"Not held for {call}: {refusal} (third-party rule).")
+            third_party_log.info("message from %s not held for %s (third-party rule)",
+                                 sender, call)  # fmt: skip
+        elif call.base in self._enrolled():
+            self.hold_soon(call.base, sender, kind, strip_formatting(body), tell=tell)
+        else:
+            self._notice(tell, self._held_text(call.base))
+
+    def _held_text(self, base: str) -> str:
+        days = self._config().mailbox_max_age / 86400
+        return (
+            f"{base} is off the air: message held if {base} uses this gateway (kept {days:g} days)."
+        )
+
+    def hold_soon(self, base: str, sender: str, kind: str, text: str, *, tell: str) -> None:
+        """Start committing a message, unless too many writes are in flight (told)."""
+        if len(self._holds) >= MAX_PENDING_HOLDS:
+            self._notice(tell, f"Not held for {base}: the gateway is busy, try again.")
+            return
+        task = asyncio.get_running_loop().create_task(
+            self.hold(base, sender, kind, text, tell=tell)
+        )
+        self._holds.add(task)
+        task.add_done_callback(self._holds.discard)
+
+    async def hold(
+        self, base: str, sender: str, kind: str, text: str, *, tell: str | None = None
+    ) -> None:
+        """Commit a message to `base`'s mailbox, then tell the sender and the recipient."""
+        limit = self._config().mailbox_max_messages
+        try:
+            n = await self._store.call(
+                chatstore.hold_mail, base, sender, kind, text, self._clock(), limit
+            )
+        except chatstore.MailboxFull:
+            log.info("mailbox of %s full; message from %s not held", base, sender)
+            if tell:
+                self._notice(tell, f"{base}'s mailbox is full ({limit}); message not held.")
+            return
+        except Exception:
+            log.exception("message from %s for %s not held", sender, base)
+            if tell:
+                self._notice(tell, f"Message for {base} not held: the gateway's store failed.")
+            return
+        log.info("message %d held for %s from %s", n, base, sender)
+        self._events.emit("mail_stored", callsign=base, sender=sender)
+        if tell:
+            self._notice(tell, self._held_text(base))
+        for session in list(self._recipients(base)):
+            session.mail_arrived(sender)
+
+    async def prune(self) -> None:
+        cfg = self._config()
+        expired = await self._store.call(
+            chatstore.prune_chat, self._clock(), cfg.mailbox_max_age, cfg.archive_max_age
+        )
+        for recipient, sender, _at in expired:
+            self._notice(sender, f"Your message to {recipient} expired unread.")
+
+    def pending(self) -> list[asyncio.Task[None]]:
+        """The writes in flight (cancelled when the gateway stops)."""
+        return list(self._holds)

@@ -1,0 +1,223 @@
+"""The gateway's own IRC client, the service nick, and the channel archive it records.
+
+It joins the archived channels and keeps what may go on air of them in the store
+(`/NEW`, `/READ #chan` on air), sends the gateway's notices to IRC users (a token
+bucket on an external network, where its client is not flood-exempt), and takes
+`/msg <service> CALL text` for a radio user who is off the air: how an external
+network, where absent nicks do not exist, reaches the mailbox. Connected again
+whenever it leaves IRC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from gateway import chatstore
+from gateway.bridge.mailbox import Mailbox
+from gateway.bridge.trust import Trust
+from gateway.callsign import Callsign, parse_callsign
+from gateway.config import BridgeConfig
+from gateway.irclink import ConnectError, Connector, Identity, IrcLink
+from gateway.session.chatrender import callsign_text, split_ctcp, strip_formatting
+from gateway.session.thirdparty import RADIO_SUFFIX
+from gateway.store import AsyncStore
+from ircd.protocol import Message
+
+log = logging.getLogger("gateway.bridge")
+
+SERVICE_RETRY = 5.0
+#: The service's notices on an external network: a burst, then this many a second.
+NOTICE_BURST = 8
+NOTICE_RATE = 1.0
+#: How long stopping waits for the service nick's QUIT to leave.
+QUIT_WAIT = 3.0
+
+
+class ServiceNick:
+    def __init__(
+        self,
+        config: Callable[[], BridgeConfig],
+        connector: Connector,
+        store: AsyncStore,
+        *,
+        clock: Callable[[], float],
+        fold: Callable[[str], str],
+        trust: Trust,
+        mailbox: Mailbox,
+        nick_on_air: Callable[[Callsign], str | None],
+    ) -> None:
+        self._config = config
+        self._connector = connector
+        self._store = store
+        self._clock = clock
+        self._fold = fold
+        self._trust = trust
+        self._mailbox = mailbox
+        self._nick_on_air = nick_on_air
+        #: The service's IRC client while it is connected (or connecting again).
+        self.link: IrcLink | None = None
+        self._notice_tokens = float(NOTICE_BURST)
+        self._notice_at = clock()
+        self.notices_dropped = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
+
+    @property
+    def nick(self) -> str:
+        return self.link.nick if self.link is not None else self._config().service_nick
+
+    # -- notices ------------------------------------------------------------------------------
+
+    def notice(self, nick: str, text: str) -> None:
+        """A notice from the service nick, sent after the current command: hooks run in
+        the middle of another client's command, where the server must not be re-entered."""
+        asyncio.get_running_loop().call_soon(self._send_notice, nick, text)
+
+    def _send_notice(self, nick: str, text: str) -> None:
+        if self.link is None or self.link.closed:
+            return
+        if self._connector.mode == "external" and not self._notice_allowed():
+            return  # over the network's flood limit the service would be disconnected
+        target = nick.split(" ", 1)[0]  # a held sender may be "NICK (unverified)"
+        self.link.send(f"NOTICE {target} :{text}")
+
+    def _notice_allowed(self) -> bool:
+        """A token bucket for the service's notices on a network (its own client is
+        flood-exempt only on the embedded server): a burst, then one a second."""
+        now = self._clock()
+        tokens = min(NOTICE_BURST, self._notice_tokens + (now - self._notice_at) * NOTICE_RATE)
+        self._notice_at = now
+        if tokens < 1:
+            self._notice_tokens = tokens
+            self.notices_dropped += 1
+            if self.notices_dropped % 100 == 1:
+                log.warning("service notices dropped: %d so far (flood limit)",
+                            self.notices_dropped)  # fmt: skip
+            return False
+        self._notice_tokens = tokens - 1
+        return True
+
+    # -- the client -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        # An in-process client attaches at once: the service is there when start returns.
+        # A network may take its time (or be down): the gateway does not wait for it.
+        embedded = self._connector.mode == "embedded"
+        first = await self._connect() if embedded else None
+        task = asyncio.get_running_loop().create_task(
+            self._keep(first, wait=embedded and first is None)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _connect(self) -> IrcLink | None:
+        config = self._config()
+        identity = Identity(
+            nicks=(config.service_nick,),
+            user="gateway",
+            host="gateway" + RADIO_SUFFIX,
+            realname="Packet radio gateway: mailbox and archive",
+            caps=frozenset({"account-tag"}),  # the archive applies the third-party rule
+        )
+        try:
+            link = await self._connector.connect(identity)
+        except ConnectError as exc:
+            log.error("the service nick cannot join IRC (%s); retrying", exc)
+            return None
+        for channel in config.archive_channels:
+            link.send(f"JOIN {channel}")
+        self.link = link
+        log.info("the service nick %s is on IRC", link.nick)
+        return link
+
+    async def _keep(self, link: IrcLink | None, wait: bool) -> None:
+        """Serve the service nick; connect it again whenever it leaves IRC. `wait`: the
+        first attempt failed already, so wait before the next."""
+        while not self._stopping:
+            try:
+                if link is None:
+                    if wait:
+                        await asyncio.sleep(SERVICE_RETRY)
+                    wait = True
+                    link = await self._connect()
+                    continue
+                await self._serve(link)
+            except Exception:  # a bug here must not end the mailbox and archive for good
+                log.exception("the service nick failed")
+                if link is not None:
+                    link.quit("Internal error")
+            link, wait = None, True
+            if not self._stopping:
+                log.warning("the service nick left IRC; connecting it again")
+
+    async def _serve(self, conn: IrcLink) -> None:
+        """Record archived channels, take messages for absent radio users, answer pings."""
+        while (msg := await conn.read()) is not None:
+            if msg.command == "PING":
+                conn.send(f"PONG :{msg.params[0]}" if msg.params else "PONG")
+            elif msg.command in ("PRIVMSG", "NOTICE") and len(msg.params) >= 2:
+                try:
+                    if self._fold(msg.params[0]) == self._fold(conn.nick):
+                        self._to_service(msg)
+                    else:
+                        await self._archive(msg)
+                except Exception:  # a store error loses one line, not the archive
+                    log.exception("service: a message was not handled")
+
+    def _to_service(self, msg: Message) -> None:
+        """`/msg <service> CALL text`: mail for a radio user (how an external network,
+        where absent nicks do not exist, reaches the mailbox)."""
+        sender = (msg.source or "").split("!", 1)[0]
+        if msg.command != "PRIVMSG" or not sender or "." in sender:
+            return  # never answer a notice, nor a server
+        call_text, _, text = msg.params[1].strip().partition(" ")
+        call = parse_callsign(callsign_text(call_text))
+        verb, body = split_ctcp(text)
+        if call is None or not body.strip() or (verb is not None and verb != "ACTION"):
+            self.notice(sender, f"To leave a radio user a message: /msg {self.nick} CALL text")
+            return
+        on_air = self._nick_on_air(call)
+        if on_air is not None:  # its nick is on IRC for all to see
+            self.notice(sender, f"{call.base} is on the air as {on_air}: message them directly.")
+            return
+        self._mailbox.offer(_shown_sender(sender, msg), call, "ACTION" if verb else "PRIVMSG",
+                            body, self._trust.refusal(msg), tell=sender)  # fmt: skip
+
+    async def _archive(self, msg: Message) -> None:
+        config = self._config()
+        channel = self._fold(msg.params[0])
+        if channel not in {self._fold(c) for c in config.archive_channels}:
+            return
+        verb, text = split_ctcp(msg.params[1])
+        if verb is not None and verb != "ACTION":
+            return
+        nick = (msg.source or "?").split("!", 1)[0]
+        if self._trust.refusal(msg):
+            return  # what may not go on air is not kept for reading on air
+        await self._store.call(
+            chatstore.archive_add, channel, nick, "ACTION" if verb else msg.command,
+            strip_formatting(text), self._clock(), config.archive_max_messages,
+        )  # fmt: skip
+
+    async def stop(self) -> None:
+        """QUIT (waited for a moment) and stop connecting again."""
+        self._stopping = True
+        if self.link is not None:
+            self.link.quit("Gateway stopping")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(QUIT_WAIT):  # let the QUIT leave
+                    await self.link.wait_closed()
+
+    def tasks(self) -> list[asyncio.Task[None]]:
+        return list(self._tasks)
+
+
+def _shown_sender(sender: str, msg: Message) -> str:
+    """On a network callsign nicks are not kept for their owners: one without the
+    account of its callsign is marked, so nobody leaves mail in a ham's name."""
+    claimed = parse_callsign(callsign_text(sender))
+    account = (msg.tags.get("account") or "").upper()
+    return f"{sender} (unverified)" if claimed and claimed.base != account else sender

@@ -1,0 +1,383 @@
+"""One radio connection from its first byte to its close: the asyncio adapter of a core.
+
+`RadioSession.run()` drives a `ChatSession` core (gateway/session/chat.py) between the
+transport (telnet or AX.25) and, after login, an IRC client: in-process on the
+embedded server, or a client of an external network (gateway/irclink.py; the same
+code for both). It carries out the core's actions (code checks, store requests, IRC
+lines, text for the user), owns the one timer handle and the tasks, and turns
+transport events and IRC messages into core inputs. What it needs of the rest of the
+bridge is `Host` (the `Bridge` in hub.py), so this module never imports it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Protocol
+
+from gateway import chatstore, netlogin
+from gateway.auth.secretbox import SecretKeyError
+from gateway.callsign import Callsign
+from gateway.events import Events
+from gateway.ircexternal import SENT_AWAY
+from gateway.irclink import ConnectError, Connector, Identity, IrcLink
+from gateway.session import chat
+from gateway.session.chatrender import nick_for
+from gateway.session.thirdparty import RADIO_SUFFIX
+from gateway.session.transport import Transport
+from gateway.store import AsyncStore
+
+log = logging.getLogger("gateway.bridge")
+#: Refusals under the third-party rule: operators hear of them (gateway/opernotices.py).
+third_party_log = logging.getLogger("gateway.thirdparty")
+
+CheckCode = Callable[[Callsign, str, str], Awaitable[bool]]
+#: Reconnecting a radio user to an external network: first wait, then doubling up to.
+RECONNECT_FIRST = 2.0
+RECONNECT_MAX = 60.0
+
+
+class Host(Protocol):
+    """What a session needs of the bridge (gateway/bridge/hub.py)."""
+
+    @property
+    def clock(self) -> Callable[[], float]: ...
+
+    @property
+    def check_code(self) -> CheckCode: ...
+
+    @property
+    def connector(self) -> Connector: ...
+
+    @property
+    def store(self) -> AsyncStore: ...
+
+    @property
+    def events(self) -> Events: ...
+
+    def take_over(self, nick: str, new: RadioSession) -> None: ...
+
+    def logged_in(self, session: RadioSession, nick: str) -> None: ...
+
+    def logged_out(self, session: RadioSession) -> None: ...
+
+    def notice(self, nick: str, text: str) -> None: ...
+
+    def hold_soon(self, base: str, sender: str, kind: str, text: str, *, tell: str) -> None: ...
+
+
+def radio_host(kind: str) -> str:
+    """An IRC host for a transport kind: letters, digits, dots and dashes only."""
+    clean = "".join(c if c.isalnum() or c in ".-" else "-" for c in kind.lower())
+    return clean.strip(".-")[:50] + RADIO_SUFFIX
+
+
+class RadioSession:
+    """One connection: the adapter between a transport, a core and an IRC client."""
+
+    def __init__(
+        self,
+        bridge: Host,
+        transport: Transport,
+        settings: chat.Settings,
+        *,
+        callsign_first: bool,
+        known: Callsign | None,
+    ) -> None:
+        self.bridge = bridge
+        self.transport = transport
+        self._loop = asyncio.get_running_loop()
+        self.core = chat.ChatSession(
+            settings, bridge.clock(), callsign_first=callsign_first, known_callsign=known
+        )
+        self.irc: IrcLink | None = None
+        self._identity: Identity | None = None
+        #: The next wait before connecting again to an external network (halved: the
+        #: first loss doubles it to RECONNECT_FIRST).
+        self._delay = RECONNECT_FIRST / 2
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._finished = asyncio.Event()
+        self._closing = False
+        self._told_code_prompt = False
+
+    @property
+    def callsign(self) -> Callsign | None:
+        return self.core.callsign
+
+    @property
+    def nick(self) -> str:
+        """The user's IRC nick ("" before the IRC client is attached)."""
+        return self.core.nick
+
+    async def run(self) -> None:
+        self.transport.bind(self)
+        self._do(self.core.start(self.bridge.clock()))
+        try:
+            await self._finished.wait()
+        finally:
+            self._cleanup()
+
+    def end(self, farewell: str, reason: str) -> None:
+        """End this session from outside (revocation, a new login of the same nick)."""
+        self._guarded(lambda now: self.core.close(farewell, now, reason))
+
+    # -- transport events ------------------------------------------------------------------
+
+    def line(self, text: str) -> None:
+        self._guarded(lambda now: self.core.line(text, now))
+
+    def line_too_long(self, limit: int) -> None:
+        self._guarded(lambda now: self.core.line_too_long(limit, now))
+
+    def ready(self) -> None:
+        self._guarded(self.core.drained)
+
+    def gone(self) -> None:
+        if not self._closing:
+            log.info("%s on %s: session ends (link closed)", self.callsign or "?",
+                     self.transport.via)  # fmt: skip
+        self._guarded(self.core.gone)
+        self._finished.set()
+
+    def mail_arrived(self, sender: str) -> None:
+        self._guarded(lambda now: self.core.mail_arrived(sender, now))
+
+    def _guarded(self, step: Callable[[float], list[chat.Action]]) -> None:
+        """Run one core input from a transport or the bridge: a bug ends this session
+        only, never the listener or the radio port that called us."""
+        try:
+            self._do(step(self.bridge.clock()))
+        except Exception:
+            log.exception("session of %s failed", self.callsign or "?")
+            self._failed()
+
+    def _failed(self) -> None:
+        if not self._closing:
+            self._spawn(self._close("Internal error; disconnecting.", "internal error"))
+
+    # -- carrying out actions ----------------------------------------------------------------
+
+    def _do(self, actions: list[chat.Action]) -> None:
+        for action in actions:
+            if isinstance(action, chat.Say):
+                self.transport.write(action.text)
+            elif isinstance(action, chat.Irc):
+                if self.irc is not None:
+                    self.irc.send(action.line)
+            elif isinstance(action, chat.CheckCode):
+                self._spawn(self._check(action))
+            elif isinstance(action, chat.LoggedIn):
+                self._spawn(self._attach(action.callsign))
+            elif isinstance(action, chat.Fetch):
+                self._spawn(self._fetch(action))
+            elif isinstance(action, chat.Notify):
+                self.bridge.notice(action.nick, action.text)
+                third_party_log.info("text from %s not sent on air to %s (third-party rule)",
+                                     action.nick, self.callsign)  # fmt: skip
+            elif isinstance(action, chat.Relayed):
+                call = str(self.callsign)
+                self.bridge.events.emit("message", direction=action.direction, callsign=call,
+                                        target=action.target, sender=action.sender,
+                                        text=action.text)  # fmt: skip
+            elif isinstance(action, chat.HoldMail):
+                self._spawn(self._hold(action))
+            elif isinstance(action, chat.Close):
+                self._spawn(self._close(action.farewell, action.reason))
+        if self.core.at_code_prompt and not self._told_code_prompt:
+            self._told_code_prompt = True
+            self.transport.at_code_prompt()
+        self._schedule()
+        self.transport.set_input_paused(not self.core.wants_input)
+
+    def _schedule(self) -> None:
+        at = self.core.deadline
+        if at == self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = at
+        if at is not None:
+            delay = max(0.0, at - self.bridge.clock())
+            self._timer = self._loop.call_later(delay, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        self._guarded(self.core.tick)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = self._loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            # The per-session boundary: log the bug, end this session only.
+            log.error("session of %s failed", self.callsign or "?", exc_info=exc)
+            self._failed()
+
+    async def _check(self, action: chat.CheckCode) -> None:
+        source = self.transport.source_key(action.callsign)
+        ok = await self.bridge.check_code(action.callsign, action.code, source)
+        self._do(self.core.checked(ok, self.bridge.clock()))
+
+    async def _attach(self, callsign: Callsign) -> None:
+        if self._closing:
+            return  # ended while the code was checked: no login now
+        bridge = self.bridge
+        nick = nick_for(callsign)
+        bridge.take_over(nick, self)  # and holds the nick while we connect
+        password = await self._network_password(callsign.base)
+        identity = Identity(
+            # The owner may hold the nick from an IRC client (SASL): take `nick_` then;
+            # a network with a short NICKLEN (9 on ngircd) may only take the last form.
+            nicks=tuple(dict.fromkeys((nick, nick + "_", nick[:8] + "_"))),
+            user=callsign.base.lower(),
+            host=radio_host(self.transport.host_kind),
+            account=callsign.base,
+            realname=f"{callsign} ({self.transport.via})",
+            caps=chat.CAPS,
+            sasl=(callsign.base, password) if password else None,
+        )
+        self._identity = identity
+        try:
+            conn = await bridge.connector.connect(identity)
+        except ConnectError as exc:
+            log.warning("%s cannot join IRC: %s", callsign, exc)  # details stay off the air
+            self._do(self.core.close("Cannot join the chat now; try later.", bridge.clock()))
+            return
+        if self._closing:  # the link went while the network registered us
+            conn.quit("Link lost")
+            return
+        self.irc = conn
+        self.transport.logged_in()
+        nick = conn.nick
+        bridge.logged_in(self, nick)
+        log.info("%s logged in via %s as %s", callsign, self.transport.via, nick)
+        unread = await bridge.store.call(chatstore.count_unread, callsign.base)
+        self._spawn(self._read_irc(conn))
+        self._do(self.core.chat_started(bridge.clock(), nick, unread, conn.caps))
+
+    async def _network_password(self, base: str) -> str | None:
+        """The ham's password for the external network's SASL, if the sysop stored one.
+        A row that does not open is logged and the session goes on without it."""
+        if self.bridge.connector.mode != "external":
+            return None  # the embedded server trusts the in-process client's account
+        try:
+            return await self.bridge.store.call(netlogin.password_for, base)
+        except SecretKeyError:
+            log.error("the IRC network login of %s does not open (gateway irc-login set)", base)
+            return None
+
+    async def _read_irc(self, conn: IrcLink) -> None:
+        since = self.bridge.clock()
+        reason: str | None = None
+        while (msg := await conn.read()) is not None:
+            if msg.command == "ERROR" and msg.params:
+                reason = msg.params[-1]
+            self._do(self.core.irc(msg, self.bridge.clock()))
+        if self._closing:
+            return
+        if self.bridge.connector.mode == "external" and not _sent_away(reason):
+            log.warning("%s lost the IRC network (%s); reconnecting", self.callsign,
+                        reason or "connection lost")  # fmt: skip
+            self._do(self.core.irc_lost(reason or "connection lost", self.bridge.clock()))
+            # A link that lived long starts the backoff again; one dropped at once keeps
+            # doubling it, so a network that takes us and drops us is not hammered.
+            lived = self.bridge.clock() - since
+            self._delay = RECONNECT_FIRST if lived > RECONNECT_MAX else self._delay * 2
+            self._spawn(self._reconnect())
+        else:
+            self._do(self.core.irc_closed(reason or "closed", self.bridge.clock()))
+
+    async def _reconnect(self) -> None:
+        """Connect again with backoff while the radio user stays; rejoin when back."""
+        assert self._identity is not None
+        while not self._closing:
+            self._delay = min(self._delay, RECONNECT_MAX)
+            await asyncio.sleep(self._delay * random.uniform(0.8, 1.2))
+            self._delay *= 2
+            try:
+                conn = await self.bridge.connector.connect(self._identity)
+            except ConnectError as exc:
+                log.info("%s: IRC still unreachable (%s)", self.callsign, exc)
+                if exc.fatal:  # banned meanwhile: no point trying again
+                    self._do(self.core.irc_closed("refused by the network", self.bridge.clock()))
+                    return
+                continue
+            if self._closing:
+                conn.quit("Link lost")
+                return
+            self.irc = conn
+            log.info("%s is back on IRC as %s", self.callsign, conn.nick)
+            self._spawn(self._read_irc(conn))
+            self._do(self.core.irc_back(self.bridge.clock(), conn.nick, conn.caps))
+            return
+
+    async def _fetch(self, request: chat.Fetch) -> None:
+        callsign = self.callsign
+        assert callsign is not None
+        store, base = self.bridge.store, callsign.base
+        result: object
+        if request.what == "mail":
+            result = await store.call(chatstore.read_mail, base, request.number)
+            unread = [m for m in result if not m.read]
+            if unread:
+                self.bridge.events.emit("mail_delivered", callsign=base, count=len(unread))
+        elif request.what == "kill":
+            result = await store.call(chatstore.kill_mail, base, request.number or 0)
+        elif request.what == "new":
+            channels = sorted(self.core.settings.archived)
+            result = await store.call(chatstore.archive_new, base, channels)
+        else:
+            assert request.channel is not None
+            result = await store.call(
+                chatstore.archive_read, base, request.channel, request.number, request.limit
+            )
+        self._do(self.core.fetched(result, self.bridge.clock()))
+
+    async def _hold(self, action: chat.HoldMail) -> None:
+        callsign = self.callsign
+        if callsign is not None:
+            self.bridge.hold_soon(
+                callsign.base, action.sender, action.kind, action.text, tell=action.sender
+            )
+
+    async def _close(self, farewell: str | None, reason: str) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        log.info("%s on %s: session ends (%s)", self.callsign or "?", self.transport.via, reason)
+        try:
+            self.quit_irc("73" if reason == "bye" else reason)
+            await self.transport.close(farewell)
+        finally:
+            self._finished.set()
+
+    def quit_irc(self, reason: str) -> None:
+        if self.irc is not None:
+            self.irc.quit(reason)
+        self.bridge.logged_out(self)
+
+    def _cleanup(self) -> None:
+        self._closing = True
+        if self._timer is not None:
+            self._timer.cancel()
+        self.quit_irc("Link lost")
+        for task in list(self._tasks):
+            if task is not asyncio.current_task():
+                task.cancel()
+
+
+def _sent_away(reason: str | None) -> bool:
+    """Whether the network's ERROR says it removed this client on purpose."""
+    return reason is not None and SENT_AWAY.search(reason) is not None
