@@ -141,16 +141,15 @@ class RadioCommands:
         if not sessions:
             _notice(server, client, rb, "No radio sessions.")
             return
-        now = self.clock()
         for s in sessions:
-            _notice(server, client, rb, self._describe(s, now))
+            _notice(server, client, rb, self._describe(s))
         _notice(server, client, rb, f"{len(sessions)} radio session(s).")
 
     @staticmethod
-    def _describe(s: RadioSession, now: float) -> str:
+    def _describe(s: RadioSession) -> str:
         core = s.core
         since = time.strftime("%Y-%m-%d %H:%MZ", time.gmtime(core.since))
-        idle = _duration(now - core.last_input)
+        idle = _duration(s.idle)  # on the session's monotonic clock
         t = s.transport
         return (
             f"{s.callsign} ({core.nick}) via {t.via}, since {since}, idle {idle}, "

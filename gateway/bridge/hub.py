@@ -9,6 +9,7 @@ and makes the settings of each new session (session.py).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterable
 
 from gateway.bridge.mailbox import Mailbox
@@ -35,6 +36,7 @@ class Bridge:
         check_code: CheckCode,
         *,
         clock: Callable[[], float],
+        monotonic: Callable[[], float] = time.monotonic,
         enrolled: Callable[[], frozenset[str]],
         fold: Callable[[str], str],
         intro: str = "",
@@ -45,7 +47,11 @@ class Bridge:
         self.connector = connector
         self.store = store
         self.check_code = check_code
+        #: Wall time, for what a person reads: mailbox and archive dates, events.
         self.clock = clock
+        #: Every session's deadlines (login, idle, failure pause) and the notice bucket:
+        #: a step of the wall clock moves none of them.
+        self.monotonic = monotonic
         self._fold = fold
         self.intro = intro
         self.events = events if events is not None else Events(clock)
@@ -74,6 +80,7 @@ class Bridge:
             connector,
             store,
             clock=clock,
+            monotonic=monotonic,
             fold=fold,
             trust=self.trust,
             mailbox=self.mailbox,
@@ -111,6 +118,7 @@ class Bridge:
             intro=self.intro,
             trusted=self.trust.trusted_source,
             report_relayed=self.report_relayed,
+            wall_clock=self.clock,
             fold=self._fold,
         )
 

@@ -44,6 +44,7 @@ class ServiceNick:
         store: AsyncStore,
         *,
         clock: Callable[[], float],
+        monotonic: Callable[[], float],
         fold: Callable[[str], str],
         trust: Trust,
         mailbox: Mailbox,
@@ -52,7 +53,9 @@ class ServiceNick:
         self._config = config
         self._connector = connector
         self._store = store
+        #: Wall time for the archive's dates; the notice bucket runs on `monotonic`.
         self._clock = clock
+        self._monotonic = monotonic
         self._fold = fold
         self._trust = trust
         self._mailbox = mailbox
@@ -60,7 +63,7 @@ class ServiceNick:
         #: The service's IRC client while it is connected (or connecting again).
         self.link: IrcLink | None = None
         self._notice_tokens = float(NOTICE_BURST)
-        self._notice_at = clock()
+        self._notice_at = monotonic()
         self.notices_dropped = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -87,7 +90,7 @@ class ServiceNick:
     def _notice_allowed(self) -> bool:
         """A token bucket for the service's notices on a network (its own client is
         flood-exempt only on the embedded server): a burst, then one a second."""
-        now = self._clock()
+        now = self._monotonic()
         tokens = min(NOTICE_BURST, self._notice_tokens + (now - self._notice_at) * NOTICE_RATE)
         self._notice_at = now
         if tokens < 1:

@@ -5,8 +5,11 @@ transport (telnet or AX.25) and, after login, an IRC client: in-process on the
 embedded server, or a client of an external network (gateway/irclink.py; the same
 code for both). It carries out the core's actions (code checks, store requests, IRC
 lines, text for the user), owns the one timer handle and the tasks, and turns
-transport events and IRC messages into core inputs. What it needs of the rest of the
-bridge is `Host` (the `Bridge` in hub.py), so this module never imports it.
+transport events and IRC messages into core inputs. The core's `now` and its
+deadlines are on the bridge's monotonic clock, so a step of the wall clock (NTP at
+boot on a machine without a real-time clock) moves no login or idle timeout. What it
+needs of the rest of the bridge is `Host` (the `Bridge` in hub.py), so this module
+never imports it.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ class Host(Protocol):
     """What a session needs of the bridge (gateway/bridge/hub.py)."""
 
     @property
-    def clock(self) -> Callable[[], float]: ...
+    def monotonic(self) -> Callable[[], float]: ...
 
     @property
     def check_code(self) -> CheckCode: ...
@@ -90,7 +93,7 @@ class RadioSession:
         self.transport = transport
         self._loop = asyncio.get_running_loop()
         self.core = chat.ChatSession(
-            settings, bridge.clock(), callsign_first=callsign_first, known_callsign=known
+            settings, bridge.monotonic(), callsign_first=callsign_first, known_callsign=known
         )
         self.irc: IrcLink | None = None
         self._identity: Identity | None = None
@@ -115,11 +118,16 @@ class RadioSession:
 
     async def run(self) -> None:
         self.transport.bind(self)
-        self._do(self.core.start(self.bridge.clock()))
+        self._do(self.core.start(self.bridge.monotonic()))
         try:
             await self._finished.wait()
         finally:
             self._cleanup()
+
+    @property
+    def idle(self) -> float:
+        """Seconds since the user last typed a line (for operators)."""
+        return self.core.idle(self.bridge.monotonic())
 
     def end(self, farewell: str, reason: str) -> None:
         """End this session from outside (revocation, a new login of the same nick)."""
@@ -150,7 +158,7 @@ class RadioSession:
         """Run one core input from a transport or the bridge: a bug ends this session
         only, never the listener or the radio port that called us."""
         try:
-            self._do(step(self.bridge.clock()))
+            self._do(step(self.bridge.monotonic()))
         except Exception:
             log.exception("session of %s failed", self.callsign or "?")
             self._failed()
@@ -202,7 +210,7 @@ class RadioSession:
             self._timer = None
         self._timer_at = at
         if at is not None:
-            delay = max(0.0, at - self.bridge.clock())
+            delay = max(0.0, at - self.bridge.monotonic())
             self._timer = self._loop.call_later(delay, self._fire)
 
     def _fire(self) -> None:
@@ -228,7 +236,7 @@ class RadioSession:
     async def _check(self, action: chat.CheckCode) -> None:
         source = self.transport.source_key(action.callsign)
         ok = await self.bridge.check_code(action.callsign, action.code, source)
-        self._do(self.core.checked(ok, self.bridge.clock()))
+        self._do(self.core.checked(ok, self.bridge.monotonic()))
 
     async def _attach(self, callsign: Callsign) -> None:
         if self._closing:
@@ -253,7 +261,7 @@ class RadioSession:
             conn = await bridge.connector.connect(identity)
         except ConnectError as exc:
             log.warning("%s cannot join IRC: %s", callsign, exc)  # details stay off the air
-            self._do(self.core.close("Cannot join the chat now; try later.", bridge.clock()))
+            self._do(self.core.close("Cannot join the chat now; try later.", bridge.monotonic()))
             return
         if self._closing:  # the link went while the network registered us
             conn.quit("Link lost")
@@ -265,7 +273,7 @@ class RadioSession:
         log.info("%s logged in via %s as %s", callsign, self.transport.via, nick)
         unread = await bridge.store.call(chatstore.count_unread, callsign.base)
         self._spawn(self._read_irc(conn))
-        self._do(self.core.chat_started(bridge.clock(), nick, unread, conn.caps))
+        self._do(self.core.chat_started(bridge.monotonic(), nick, unread, conn.caps))
 
     async def _network_password(self, base: str) -> str | None:
         """The ham's password for the external network's SASL, if the sysop stored one.
@@ -279,25 +287,25 @@ class RadioSession:
             return None
 
     async def _read_irc(self, conn: IrcLink) -> None:
-        since = self.bridge.clock()
+        since = self.bridge.monotonic()
         reason: str | None = None
         while (msg := await conn.read()) is not None:
             if msg.command == "ERROR" and msg.params:
                 reason = msg.params[-1]
-            self._do(self.core.irc(msg, self.bridge.clock()))
+            self._do(self.core.irc(msg, self.bridge.monotonic()))
         if self._closing:
             return
         if self.bridge.connector.mode == "external" and not _sent_away(reason):
             log.warning("%s lost the IRC network (%s); reconnecting", self.callsign,
                         reason or "connection lost")  # fmt: skip
-            self._do(self.core.irc_lost(reason or "connection lost", self.bridge.clock()))
+            self._do(self.core.irc_lost(reason or "connection lost", self.bridge.monotonic()))
             # A link that lived long starts the backoff again; one dropped at once keeps
             # doubling it, so a network that takes us and drops us is not hammered.
-            lived = self.bridge.clock() - since
+            lived = self.bridge.monotonic() - since
             self._delay = RECONNECT_FIRST if lived > RECONNECT_MAX else self._delay * 2
             self._spawn(self._reconnect())
         else:
-            self._do(self.core.irc_closed(reason or "closed", self.bridge.clock()))
+            self._do(self.core.irc_closed(reason or "closed", self.bridge.monotonic()))
 
     async def _reconnect(self) -> None:
         """Connect again with backoff while the radio user stays; rejoin when back."""
@@ -311,7 +319,8 @@ class RadioSession:
             except ConnectError as exc:
                 log.info("%s: IRC still unreachable (%s)", self.callsign, exc)
                 if exc.fatal:  # banned meanwhile: no point trying again
-                    self._do(self.core.irc_closed("refused by the network", self.bridge.clock()))
+                    now = self.bridge.monotonic()
+                    self._do(self.core.irc_closed("refused by the network", now))
                     return
                 continue
             if self._closing:
@@ -320,7 +329,7 @@ class RadioSession:
             self.irc = conn
             log.info("%s is back on IRC as %s", self.callsign, conn.nick)
             self._spawn(self._read_irc(conn))
-            self._do(self.core.irc_back(self.bridge.clock(), conn.nick, conn.caps))
+            self._do(self.core.irc_back(self.bridge.monotonic(), conn.nick, conn.caps))
             return
 
     async def _fetch(self, request: chat.Fetch) -> None:
@@ -343,7 +352,7 @@ class RadioSession:
             result = await store.call(
                 chatstore.archive_read, base, request.channel, request.number, request.limit
             )
-        self._do(self.core.fetched(result, self.bridge.clock()))
+        self._do(self.core.fetched(result, self.bridge.monotonic()))
 
     async def _hold(self, action: chat.HoldMail) -> None:
         callsign = self.callsign

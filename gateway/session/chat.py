@@ -1,13 +1,15 @@
 """One radio user's session as a sans-IO core: login, then chat through an IRC client.
 
-Inputs are method calls, each with `now`: a typed line, an IRC message for the user's
-client, the answer to a code check or a store request, "the link can take more", a
-timer. Each returns a list of actions for the adapter (`gateway/bridge/session.py`) to carry
-out: text for the user (`Say`, one chunk at a time, only when the link is ready), IRC
-lines to send as the user (`Irc`), a code check, a store request (`Fetch`), a notice
-to an IRC user (`Notify`), `Close`. Timers are not actions: after every call the
-adapter reads `deadline` and calls `tick(now)` when it is reached. Nothing here reads
-a clock, sleeps, or touches a socket or the store.
+Inputs are method calls, each with `now` on a monotonic clock: a typed line, an IRC
+message for the user's client, the answer to a code check or a store request, "the
+link can take more", a timer. Each returns a list of actions for the adapter
+(`gateway/bridge/session.py`) to carry out: text for the user (`Say`, one chunk at a
+time, only when the link is ready), IRC lines to send as the user (`Irc`), a code
+check, a store request (`Fetch`), a notice to an IRC user (`Notify`), `Close`. Timers
+are not actions: after every call the adapter reads `deadline` (on the clock of
+`now`) and calls `tick(now)` when it is reached. Nothing here sleeps or touches a
+socket or the store, and the only clock read is the wall clock of the settings, for
+what a person reads (/STAMP, /INFO).
 
 After login the user types the packet chat language: plain text to the current
 channel, `/COMMAND` for the rest, each command one entry of the table in
@@ -108,14 +110,12 @@ class ChatSession(ChatState):
     # -- inputs ----------------------------------------------------------------------------
 
     def start(self, now: float) -> list[Action]:
-        self._now = now
         for action in self._login.start():
             self._login_action(action)
         return self._done(now)
 
     def line(self, text: str, now: float) -> list[Action]:
         """A line the user typed (without its line end)."""
-        self._now = now
         self.last_input = now
         if self.phase is Phase.LOGIN:
             self._nocall_at = None
@@ -129,7 +129,6 @@ class ChatSession(ChatState):
         return self._done(now)
 
     def line_too_long(self, limit: int, now: float) -> list[Action]:
-        self._now = now
         self.say(f"Line too long (max {limit}).")
         if self.phase is Phase.LOGIN and self._login.state is login.State.AWAIT_CODE:
             self.say(login.CODE_PROMPT, end="")
@@ -139,7 +138,6 @@ class ChatSession(ChatState):
         return self._done(now)
 
     def checked(self, ok: bool, now: float) -> list[Action]:
-        self._now = now
         if self.phase is not Phase.LOGIN:
             return self._done(now)  # timed out or ended meanwhile: no login now
         for action in self._login.checked(ok):
@@ -150,13 +148,12 @@ class ChatSession(ChatState):
         self, now: float, nick: str, new_mail: int, caps: frozenset[str] = CAPS
     ) -> list[Action]:
         """The IRC client is attached as `nick` with `caps`; `new_mail` unread messages wait."""
-        self._now = now
         if self.phase is not Phase.STARTING:
             return self._done(now)
         self.phase = Phase.CHAT
         self.nick = nick
         self.history = HISTORY_CAP in caps
-        self.since = now
+        self.since = self.settings.wall_clock()  # read by a person (/INFO, operators)
         self._idle_deadline = now + self.settings.idle_timeout
         banner = f"Welcome {self.callsign}. /? for help."
         if new_mail:
@@ -168,13 +165,11 @@ class ChatSession(ChatState):
         return self._done(now)
 
     def mail_arrived(self, sender: str, now: float) -> list[Action]:
-        self._now = now
         if self.phase is Phase.CHAT:
             self._out.chat(PRIVATE, f"New message from {callsign_text(sender)}, /READ\n")
         return self._done(now)
 
     def fetched(self, result: object, now: float) -> list[Action]:
-        self._now = now
         waiting = self._waiting
         if waiting is None or waiting.token or self.phase is not Phase.CHAT:
             return self._done(now)
@@ -184,7 +179,6 @@ class ChatSession(ChatState):
         return self._done(now)
 
     def irc(self, msg: Message, now: float) -> list[Action]:
-        self._now = now
         if self.phase is Phase.CHAT:
             self._irc(msg, now)
         return self._done(now)
@@ -198,7 +192,6 @@ class ChatSession(ChatState):
     def irc_lost(self, reason: str, now: float) -> list[Action]:
         """The network dropped us (not a kill nor a ban); the adapter connects again.
         One short line says so; commands that need IRC wait for `irc_back`."""
-        self._now = now
         if self.phase is Phase.CHAT and not self.irc_down:
             self.irc_down = True
             self.note(f"IRC network lost ({_short(reason)}); reconnecting.")
@@ -209,7 +202,6 @@ class ChatSession(ChatState):
 
     def irc_back(self, now: float, nick: str, caps: frozenset[str] = CAPS) -> list[Action]:
         """Connected again as `nick`: back in the channels the user was in."""
-        self._now = now
         if self.phase is Phase.CHAT and self.irc_down:
             self.irc_down = False
             self.nick = nick
@@ -229,7 +221,6 @@ class ChatSession(ChatState):
         return self._done(now)
 
     def tick(self, now: float) -> list[Action]:
-        self._now = now
         if self._nocall_at is not None and now >= self._nocall_at:
             self._nocall_at = None
             for action in self._login.prompt_callsign():
@@ -404,7 +395,6 @@ class ChatSession(ChatState):
         self._login_deadline = self._pause_until = self._idle_deadline = self._nocall_at = None
 
     def _done(self, now: float) -> list[Action]:
-        self._now = now
         if self._ready and len(self._out) and self.phase is not Phase.CLOSED:
             chunk = self._out.take(self.settings.chunk_bytes)
             if chunk:

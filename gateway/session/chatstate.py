@@ -59,8 +59,9 @@ class ChatState:
         self.phase = Phase.LOGIN
         self.callsign = callsign
         self.nick = ""
+        #: When the chat started, wall time (shown to the user and operators).
         self.since = 0.0
-        #: When the user last typed a line (idle time for operators).
+        #: When the user last typed a line, on the monotonic clock of `now`.
         self.last_input = now
         self._out = Outbox(settings.queue_lines)
         self._ready = True
@@ -82,7 +83,10 @@ class ChatState:
         self.stamp = False
         self._refused: dict[str, float] = {}
         self._actions: list[Action] = []
-        self._now = now
+
+    def idle(self, now: float) -> float:
+        """Seconds since the user last typed a line."""
+        return now - self.last_input
 
     # -- channels ---------------------------------------------------------------------------
 
@@ -178,7 +182,7 @@ class ChatState:
         if channel != PRIVATE and self.fold(channel) != self.current and not current:
             body = f"{channel} {body}"
         if self.stamp:
-            body = time.strftime("%H:%M ", time.gmtime(self._now)) + body
+            body = time.strftime("%H:%M ", time.gmtime(self.settings.wall_clock())) + body
         text = "\n".join(wrap(to_ascii(body), self.settings.width)) + "\n"
         key = channel if channel == PRIVATE else self.channels.get(self.fold(channel), channel)
         return self._out.chat(key, text)

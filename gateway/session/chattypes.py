@@ -6,6 +6,7 @@ Frozen and slotted, as h11's events: `gateway/session/chat.py` returns lists of 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -50,6 +51,9 @@ class Settings:
     intro: str = ""
     #: A BPQ node sends the callsign at once; after this long without it, ask (NOCALL).
     nocall_wait: float = 1.0
+    #: Wall time, only for what a person reads (/STAMP, /INFO); every deadline of the
+    #: core is on the clock of the `now` its inputs carry (monotonic).
+    wall_clock: Callable[[], float] = time.time
     #: The IRC server's case folding of nicks and channel names (its `casemapping`).
     fold: Callable[[str], str] = casefold
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -92,8 +93,9 @@ class MemoryTransport:
         return head + text
 
 
-@pytest.fixture
-async def bridge(tmp_path: Path) -> AsyncIterator[Bridge]:
+@contextlib.asynccontextmanager
+async def running_bridge(tmp_path: Path, clock: Callable[[], float]) -> AsyncIterator[Bridge]:
+    """A bridge on a real ircd core and store; `clock` is its wall clock."""
     store = await AsyncStore.open(Config(data_dir=tmp_path / "data"))
     nicks = CallsignNicks()
     nicks.enrolled = frozenset({"N0TEST"})
@@ -108,7 +110,8 @@ async def bridge(tmp_path: Path) -> AsyncIterator[Bridge]:
 
     b = Bridge(
         BridgeConfig(third_party="all"), EmbeddedConnector(server), store, check,
-        clock=asyncio.get_running_loop().time, enrolled=lambda: nicks.enrolled, fold=server.fold,
+        clock=clock, monotonic=asyncio.get_running_loop().time, enrolled=lambda: nicks.enrolled,
+        fold=server.fold,
     )  # fmt: skip
     nicks.absent = b.message_to_absent
     await b.start()
@@ -118,6 +121,12 @@ async def bridge(tmp_path: Path) -> AsyncIterator[Bridge]:
         await b.stop()
         server.stop()
         await store.close()
+
+
+@pytest.fixture
+async def bridge(tmp_path: Path) -> AsyncIterator[Bridge]:
+    async with running_bridge(tmp_path, asyncio.get_running_loop().time) as b:
+        yield b
 
 
 async def start(bridge: Bridge, call: str = "N0TEST-5") -> tuple[MemoryTransport, asyncio.Task]:
@@ -268,3 +277,25 @@ async def test_sessions_fold_names_as_the_server_does(bridge: Bridge) -> None:
     """The chat core folds channel names by the server's configured casemapping."""
     settings = bridge.settings(MemoryTransport(), 60, 600, 3, 0)
     assert settings.fold is bridge.connector.server.fold
+
+
+async def test_a_step_of_the_wall_clock_moves_no_session_timer(tmp_path: Path) -> None:
+    """NTP stepping the clock a day ahead (a Raspberry Pi without a real-time clock)
+    neither times out a login nor an idle session: their deadlines are monotonic."""
+    wall = [1_000_000_000.0]
+    async with running_bridge(tmp_path, lambda: wall[0]) as bridge:
+        transport = MemoryTransport()
+        settings = bridge.settings(transport, 60, 600, 3, 0.05)
+        session = RadioSession(bridge, transport, settings, callsign_first=False,
+                               known=Callsign("N0TEST", 5))  # fmt: skip
+        task = asyncio.create_task(session.run())
+        await transport.expect("Code: ")
+        wall[0] += 86400
+        transport.type("000000")  # wrong: a failure pause (a timer), then the prompt again
+        await transport.expect("Login failed.")
+        await transport.expect("Code: ")
+        transport.type("123456")
+        await transport.expect("/? for help.\n")
+        assert transport.closed is None and session.idle < 60
+        transport.type("/b")
+        await asyncio.wait_for(task, TIMEOUT)

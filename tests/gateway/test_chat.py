@@ -600,3 +600,22 @@ def test_channel_names_fold_by_the_servers_casemapping() -> None:
     joined(h, "#a[b]")
     h.type("/j #A{B}")
     assert h.text() == "Now in #a[b].\n" and not h.irc  # the same channel: no JOIN sent
+
+
+def test_what_a_person_reads_is_on_the_wall_clock_and_deadlines_are_not() -> None:
+    """`now` (monotonic) drives every deadline; the wall clock only /STAMP and /INFO."""
+    wall = [0.0]  # 1970-01-01 00:00Z: far from the monotonic `now` of the harness
+    h = Harness(idle_timeout=100, wall_clock=lambda: wall[0]).login()
+    joined(h)
+    h.type("/i")
+    assert "since 1970-01-01 00:00Z." in h.text()
+    h.type("/stamp")
+    h.text()
+    wall[0] = 13 * 3600 + 7 * 60
+    h.server(":alice!a@h PRIVMSG #test :hi")
+    assert h.text() == "13:07 alice: hi\n"
+    wall[0] += 86400  # the wall clock steps a day ahead: no deadline moves
+    h.advance(99)
+    assert not any(isinstance(a, chat.Close) for a in h.other)
+    h.advance(1)
+    assert isinstance(h.other[-1], chat.Close) and "Idle" in (h.other[-1].farewell or "")
