@@ -338,8 +338,9 @@ class RadioSession:
         store, base = self.bridge.store, callsign.base
         result: object
         if request.what == "mail":
-            result = await store.call(chatstore.read_mail, base, request.number)
-            unread = [m for m in result if not m.read]
+            mail = await store.call(chatstore.read_mail, base, request.number)
+            unread = [m for m in mail if not m.read]
+            result = mail
             if unread:
                 self.bridge.events.emit("mail_delivered", callsign=base, count=len(unread))
         elif request.what == "kill":

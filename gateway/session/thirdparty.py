@@ -18,19 +18,6 @@ RADIO_ONLY = "only other radio users go on air here"
 RADIO_SUFFIX = ".radio"
 
 
-def refusal(policy: str, *, account: str | None, radio: bool, trusted: bool) -> str | None:
-    """Why text from this sender may not go on air, or None if it may.
-
-    `radio`: the sender is a radio user (an in-process client of this gateway, or one
-    whose host says so and who carries an account); `trusted`: the gateway's own nicks.
-    """
-    if policy == "all" or trusted or radio:
-        return None
-    if policy == "identified":
-        return None if account else IDENTIFIED_ONLY
-    return RADIO_ONLY
-
-
 def refusal_for(
     policy: str,
     sender: Message | Client,
@@ -40,18 +27,25 @@ def refusal_for(
 ) -> str | None:
     """Why text from `sender` may not go on air under `policy`, or None if it may.
 
-    A message is judged by its account tag and its source's host (any server can
-    send both); a client of the embedded server is a radio user only when it is one
-    of the gateway's in-process clients. `trusted`: whether a full source
-    (`nick!user@host`) is one of the gateway's own clients (messages only)."""
+    Radio users and the gateway's own clients always may. A message is judged by its
+    account tag and its source's host (any server can send both): a radio user carries
+    an account and a host under `radio_suffix`; `trusted` says whether its full source
+    (`nick!user@host`) is one of the gateway's own clients, asked only when it matters.
+    A client of the embedded server is a radio user only when it is one of the
+    gateway's in-process clients.
+    """
+    if policy == "all":
+        return None
     if isinstance(sender, Client):
-        radio = sender.in_process and sender.host.endswith(radio_suffix)
-        return refusal(policy, account=sender.account, radio=radio, trusted=False)
-    account = sender.tags.get("account")
-    source = sender.source or ""
-    return refusal(
-        policy,
-        account=account,
-        radio=bool(account) and source.rpartition("@")[2].endswith(radio_suffix),
-        trusted=trusted(source),
-    )
+        account = sender.account
+        if sender.in_process and sender.host.endswith(radio_suffix):
+            return None
+    else:
+        account = sender.tags.get("account")
+        source = sender.source or ""
+        radio = bool(account) and source.rpartition("@")[2].endswith(radio_suffix)
+        if radio or trusted(source):
+            return None
+    if policy == "identified":
+        return None if account else IDENTIFIED_ONLY
+    return RADIO_ONLY
