@@ -12,19 +12,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from gateway.session.chatrender import callsign_text, split_ctcp, strip_formatting, wrap
+from gateway.session.chatrender import (
+    callsign_text,
+    nick_of,
+    split_ctcp,
+    strip_formatting,
+    who,
+    wrap,
+)
 from ircd.protocol import Message
 
 MAX_CHANNELS_SHOWN = 200
-
-
-def nick_of(source: str | None) -> str | None:
-    return source.split("!", 1)[0] if source else None
-
-
-def who(nick: str | None) -> str:
-    """A nick as shown on air: radio users by their callsign."""
-    return callsign_text(nick) if nick else "?"
 
 
 def plural(count: int, noun: str) -> str:

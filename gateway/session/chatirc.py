@@ -13,8 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from gateway.session.chatanswers import nick_of, who
-from gateway.session.chatrender import callsign_text, split_ctcp
+from gateway.session.chatrender import callsign_text, nick_of, split_ctcp, who
 from gateway.session.chatrender import strip_formatting as _clean
 from gateway.session.chatstate import ChatState
 from gateway.session.chattypes import HoldMail, Relayed

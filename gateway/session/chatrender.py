@@ -63,3 +63,13 @@ def wrap(text: str, width: int) -> list[str]:
     return textwrap.wrap(
         text, width, subsequent_indent="  ", break_long_words=True, break_on_hyphens=False
     ) or [""]
+
+
+def nick_of(source: str | None) -> str | None:
+    """The nick of a message source (`nick!user@host`), or None without one."""
+    return source.split("!", 1)[0] if source else None
+
+
+def who(nick: str | None) -> str:
+    """A nick as shown on air: radio users by their callsign."""
+    return callsign_text(nick) if nick else "?"
