@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from gateway import admin, audit, credentials
+from gateway import admin, audit, credentials, health
 from gateway.auth import penalties
 from gateway.auth.service import Authenticator
 from gateway.ax25 import AX25Stream
@@ -97,8 +97,13 @@ class Gateway:
         config: Config,
         clock: Callable[[], float] = time.time,
         on_stopping: Callable[[float], None] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
+        #: For intervals and timers (a step of the wall clock moves none of them).
+        self.monotonic = monotonic
+        self._health: tuple[health.Snapshot, float] | None = None
+        self._started = clock()
         #: Told the shutdown budget when a stop begins (the CLI arms its watchdog).
         self._on_stopping = on_stopping
         self.clock = clock
@@ -148,6 +153,7 @@ class Gateway:
                 self.store,
                 self._check_code,
                 clock=self.clock,
+                monotonic=self.monotonic,
                 enrolled=lambda: self.nicks.enrolled,
                 fold=connector.fold,
                 intro=f"{self.config.callsign or network} IRC gateway",
@@ -156,7 +162,7 @@ class Gateway:
             if mqtt is not None:
                 self.bridge.report_relayed = mqtt.messages != "off"
                 name = (self.config.callsign or self.config.irc.server_name).replace("/", "-")
-                self.mqtt = MqttLink(mqtt, name, self.events, connector, self.clock)
+                self.mqtt = MqttLink(mqtt, name, self.events, connector, self.clock, self.monotonic)
                 self.bridge.trusted_links = self.mqtt.on_air_links
                 self.mqtt.start()
             await self.bridge.start()
@@ -175,6 +181,7 @@ class Gateway:
         except BaseException:
             await self.stop()
             raise
+        await self._report_health()  # `gateway status` has an answer once we say running
         self._spawn(self._watch_store())
         log.info("gateway running (data in %s)", self.config.data_dir.resolve())
 
@@ -263,7 +270,10 @@ class Gateway:
         goodbyes += [self._stop_listener(key, SHUTDOWN_FAREWELL) for key in list(self._listeners)]
         await shutdown.step("goodbyes to radio and telnet sessions", _all(goodbyes), 0.5)
         if self.mqtt is not None:
-            await shutdown.step("the MQTT link", self.mqtt.stop(), 0.15)
+            mqtt_share = 0.15  # the link divides it (flush, offline, QUITs), ending first
+            await shutdown.step(
+                "the MQTT link", self.mqtt.stop(0.9 * shutdown.bound(mqtt_share)), mqtt_share
+            )
             self.mqtt = None
         if self._alerts is not None:
             self._alerts.remove()
@@ -544,16 +554,50 @@ class Gateway:
                 log.error("store watch failed (trying again in %.0f s): %s", WATCH_INTERVAL, exc)
             await asyncio.sleep(WATCH_INTERVAL)
 
+    def _snapshot(self) -> health.Snapshot:
+        if self.irc is not None:
+            irc = "embedded " + ", ".join(self.irc.endpoints)
+        elif self.config.irc_external is not None:
+            irc = f"external {self.config.irc_external.host}:{self.config.irc_external.port}"
+        else:
+            irc = "not started"
+        return health.Snapshot(
+            pid=os.getpid(),
+            started=self._started,
+            listeners=tuple(
+                f"{host}:{port}"
+                for (host, port), listener in self._listeners.items()
+                if listener.server.is_serving()
+            ),
+            listeners_wanted=len(self.config.telnet_listen),
+            irc=irc,
+            radio={
+                p.name: self.radio.state.get(p.name, "not started") for p in self.config.radio.ports
+            },
+            mqtt=None if self.mqtt is None else self.mqtt.connected.is_set(),
+        )
+
+    async def _report_health(self) -> None:
+        """Write what is up for `gateway status`: when it changes, and every HEARTBEAT s."""
+        assert self.store is not None
+        snapshot, now = self._snapshot(), self.monotonic()
+        last = self._health
+        if last is not None and last[0] == snapshot and now - last[1] < health.HEARTBEAT:
+            return
+        await self.store.call(health.record, snapshot, self.clock(), now)
+        self._health = (snapshot, now)
+
     async def _watch_once(self, version: int | None, next_prune: float) -> tuple[int, float]:
         assert self.store is not None
-        now = self.clock()
-        if now >= next_prune:
+        await self._report_health()
+        now = self.clock()  # the rows' times are wall times; the interval is not
+        if self.monotonic() >= next_prune:
             await self.store.call(Store.prune, now, self.config.auth.callsign.forget_after)
             if self.bridge is not None:
                 await self.bridge.prune()
             await self.store.call(audit.prune, now)
             await self.store.call(admin.prune_locks, now)
-            next_prune = now + PRUNE_INTERVAL
+            next_prune = self.monotonic() + PRUNE_INTERVAL
         await self._end_stale_logins(now)
         current = await self.store.call(Store.data_version)
         if current == version or version is None:

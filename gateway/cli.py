@@ -22,13 +22,18 @@ from pathlib import Path
 
 import segno
 
-from gateway import admin, audit, credcli, netlogin
+from gateway import admin, audit, credcli, health, init, netlogin
 from gateway.app import PID_FILE, TRANSMIT_SETTING, Gateway
 from gateway.auth import penalties, totp
 from gateway.callsign import parse_base_callsign
 from gateway.config import Config, ConfigError, default_config, load_config
 from gateway.credentials import CredentialError
-from gateway.private_files import UnsafePathError, write_private_file
+from gateway.private_files import (
+    UnsafePathError,
+    check_private,
+    ensure_private_dir,
+    write_private_file,
+)
 from gateway.store import Store, StoreError
 from ircd.net import run
 from ircd.passwords import hash_password
@@ -77,8 +82,31 @@ def _parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
+    p = add("init", _init, "write a first config, the store and its key; print the node's lines")
+    p.add_argument("--data-dir", metavar="DIR", help="the store and key (default: data beside it)")
+    p.add_argument("--callsign", help="the gateway's own callsign with SSID (AX.25), e.g. N0GW-10")
+    p.add_argument(
+        "--bpq-port", type=int, metavar="PORT",
+        help="TCP port of the LinBPQ node's CMDPORT (default 8023; 0: no BPQ listener)",
+    )  # fmt: skip
+    p.add_argument(
+        "--bpq-portnum", type=int, metavar="N",
+        help="PORTNUM of the node's Telnet port, for APPLICATION's C N (default 1)",
+    )  # fmt: skip
+    p.add_argument(
+        "--irc-port", type=int, metavar="PORT", help="embedded IRC server (default 6667)"
+    )
+    p.add_argument(
+        "--kiss", metavar="HOST:PORT|DEVICE", help="a KISS TNC: Dire Wolf's TCP or serial"
+    )
+    p.add_argument("--kiss-baud", type=int, default=9600, help="serial TNC speed (default 9600)")
+    p.add_argument(
+        "--non-interactive", action="store_true",
+        help="ask nothing: flags and defaults only (also when stdin is not a terminal)",
+    )  # fmt: skip
     add("run", _run, "start the listeners and serve until SIGTERM")
     add("check-config", _check_config, "validate the configuration and exit")
+    add("status", _status, "one line on the running gateway; exit 0 up, 1 degraded, 3 stopped")
     p = add("enroll", _enroll, "give a callsign a TOTP secret (QR code on this console)")
     p.add_argument("callsign")
     p.add_argument("--replace", action="store_true", help="replace an existing enrollment")
@@ -89,6 +117,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--qr-png", metavar="FILE", help="also write the QR code as PNG (mode 0600)")
     p.add_argument("--qr-svg", metavar="FILE", help="also write the QR code as SVG (mode 0600)")
     add("users", _users, "list enrolled callsigns and penalties (never secrets)")
+    p = add("backup", _backup, "copy the store and its key into DIR (safe while running)")
+    p.add_argument("directory", metavar="DIR")
     p = add("revoke", _revoke, "remove a callsign's enrollment; its sessions end")
     p.add_argument("callsign")
     p = add("unlock", _unlock, "clear the penalties of a callsign, an IP address or a node")
@@ -270,6 +300,80 @@ def _running_gateway_pid(config: Config) -> int | None:
     if not any(b"gateway" in part for part in cmdline) or b"run" not in cmdline:
         return None
     return pid
+
+
+def _init(args: argparse.Namespace) -> int:
+    config = Path(getattr(args, "config", None) or "gateway.yaml")
+    ask = sys.stdin.isatty() and not args.non_interactive
+
+    def value(flag: object, question: str, default: str) -> str:
+        if flag is not None:
+            return str(flag)
+        if not ask:
+            return default
+        answer = input(f"{question} [{default or 'none'}]: ").strip()
+        return answer or default
+
+    try:
+        bpq = int(value(args.bpq_port, "LinBPQ CMDPORT to listen on (0: none)", "8023"))
+        answers = init.Answers(
+            config=config,
+            data_dir=Path(value(args.data_dir, "Data directory", str(config.parent / "data"))),
+            callsign=value(args.callsign, "The gateway's callsign with SSID, for AX.25", "")
+            or None,
+            bpq_port=bpq or None,
+            bpq_portnum=int(value(args.bpq_portnum, "PORTNUM of the node's Telnet port", "1"))
+            if bpq
+            else 1,
+            irc_port=int(value(args.irc_port, "Embedded IRC server port", "6667")),
+            kiss=value(args.kiss, "KISS TNC, HOST:PORT or serial device", "") or None,
+            kiss_baud=args.kiss_baud,
+        )
+    except ValueError as exc:
+        raise CliError(f"init: expected a number: {exc}") from None
+    try:
+        init.run_init(answers, print)
+    except init.InitError as exc:
+        raise CliError(f"init: {exc}") from None
+    return EXIT_OK
+
+
+def _backup(args: argparse.Namespace) -> int:
+    """The store (SQLite's online backup) and the key, time-stamped, in a private directory."""
+    config = _config(args)
+    target = Path(args.directory)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    database, key = target / f"gateway-{stamp}.db", target / f"secret-{stamp}.key"
+    store = Store.open(config)
+    try:
+        ensure_private_dir(target)
+        check_private(target, directory=True)
+        store.backup_to(database)
+        write_private_file(key, config.secret_key_path.read_bytes(), exclusive=True)
+    except FileExistsError:
+        raise CliError(f"{database}: already exists; try again in a second") from None
+    except OSError as exc:
+        raise CliError(f"backup: {exc}") from None
+    finally:
+        store.close()
+    print(f"store: {database}\nkey:   {key}\nKeep copies of the key apart from the store.")
+    return EXIT_OK
+
+
+def _status(args: argparse.Namespace) -> int:
+    """The running gateway's state as it last wrote it to the store (gateway/health.py)."""
+    config = _config(args)
+    pid = _running_gateway_pid(config)
+    last = None
+    if pid is not None:
+        store = Store.open(config)
+        try:
+            last = health.read(store)
+        finally:
+            store.close()
+    code, line = health.verdict(last, pid, time.monotonic())
+    print(line)
+    return code
 
 
 def _radio(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ import functools
 import json
 import logging
 import ssl
+import time
 from asyncio import FIRST_COMPLETED
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -43,11 +44,9 @@ BACKOFF_MAX = 60.0
 BULLETIN_HOST = "bulletin.gateway"
 #: Seconds before a bulletin nick that left IRC (or could not join) tries again.
 POSTER_RETRY = 5.0
-#: How long stopping waits for the posters' QUITs to leave.
-QUIT_WAIT = 3.0
-#: How long stopping waits for the link to say offline and disconnect.
-STOP_WAIT = 4.0
-#: Of which the retained `offline` may take this long to be acknowledged.
+#: How long a stop may take when the caller gives no bound.
+STOP_WAIT = 6.0
+#: The retained `offline` may take this long to be acknowledged at a stop.
 OFFLINE_WAIT = 2.0
 #: aiomqtt's bound on one operation (subscribe, a publish's acknowledgement).
 OPERATION_TIMEOUT = 10.0
@@ -77,13 +76,15 @@ class MqttLink:
         events: Events,
         connector: Connector,
         clock: Callable[[], float],
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self.base = f"{config.prefix}/{gateway_name}"
         self.name = gateway_name
         self._events = events
         self._connector = connector
-        self._clock = clock
+        self._clock = clock  # wall time, for what a person reads (the events' "at")
+        self._monotonic = monotonic  # for the bulletins' min_interval
         self._queue: deque[Event] = deque()
         self.dropped = 0
         self._wake = asyncio.Event()
@@ -124,28 +125,28 @@ class MqttLink:
             task.add_done_callback(self._drains.discard)
         self._task = asyncio.get_running_loop().create_task(self._run())
 
-    async def stop(self) -> None:
-        """Say offline and disconnect; bounded, and never by cancellation alone.
+    async def stop(self, within: float = STOP_WAIT) -> None:
+        """Flush, say offline and disconnect, then the posters' QUITs, in `within` seconds.
 
         The link's task is asked to end (`_stopped`) and ends on its own: a cancelled
         publish can swallow its CancelledError (Python 3.11's `wait_for`, which aiomqtt
         awaits through, does when the acknowledgement arrives in the same loop pass),
         and the retry loop would then go on for good. Cancellation is kept for a task
-        that has not ended within STOP_WAIT, and then it is left behind.
+        that has not ended in its half of the time, and then it is left behind.
         """
         self._stopping = True
         self._stopped.set()
         self._events.unsubscribe(self._on_event)
         if self._task is not None:
-            await settle("the MQTT link", (self._task,), STOP_WAIT)
+            await settle("the MQTT link", (self._task,), within / 2)
         for conn in self._posters.values():
             conn.quit("Gateway stopping")
         # Let the QUITs leave.
         await settle("bulletin nicks' QUIT", (c.wait_closed() for c in self._posters.values()),
-                     QUIT_WAIT)  # fmt: skip
+                     within / 4)  # fmt: skip
         for task in self._drains:
             task.cancel()
-        await settle("bulletin nicks", list(self._drains), QUIT_WAIT)
+        await settle("bulletin nicks", list(self._drains), within / 4)
 
     async def _run(self) -> None:
         backoff = BACKOFF_INITIAL
@@ -269,7 +270,7 @@ class MqttLink:
                 await asyncio.sleep(POSTER_RETRY)
 
     def _bulletin(self, feed: BulletinFeed, payload: object) -> None:
-        now = self._clock()
+        now = self._monotonic()
         last = self._last_post.get(feed.topic)
         if last is not None and now - last < feed.min_interval:
             self.bulletins_dropped += 1

@@ -55,10 +55,13 @@ class Shutdown:
     def remaining(self) -> float:
         return max(self._deadline - self._clock(), 0.0)
 
+    def bound(self, share: float) -> float:
+        """The seconds a step with `share` of the budget may take now."""
+        return min(share * self.budget, self.remaining())
+
     async def step(self, what: str, work: Awaitable[object], share: float) -> bool:
         """Run one step for at most `share` of the budget (and never past the deadline)."""
-        seconds = min(share * self.budget, self.remaining())
-        ended = await settle(what, (work,), seconds)
+        ended = await settle(what, (work,), self.bound(share))
         if not ended:
             self.abandoned.append(what)
         return ended

@@ -1,0 +1,74 @@
+"""`gateway status`: the snapshot's verdict (pure), and the real CLI beside a real gateway."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from gateway import health
+from gateway.health import Snapshot, verdict
+from tests.gateway.support import GatewayProcess, free_port, run_cli
+
+Spawn = Callable[[Path], GatewayProcess]
+UP = Snapshot(
+    pid=42, started=0.0, listeners=("127.0.0.1:8023",), listeners_wanted=1,
+    irc="embedded 127.0.0.1:6667", radio={"vhf": "TNC up"}, mqtt=True,
+)  # fmt: skip
+
+
+def test_everything_up_is_running() -> None:
+    code, line = verdict((UP, 1000.0, 500.0), 42, 510.0)
+    assert code == health.OK
+    assert line == (
+        "running: pid 42, IRC embedded 127.0.0.1:6667, telnet 1/1 listening,"
+        " radio vhf: TNC up, MQTT connected"
+    )
+
+
+def test_what_is_down_is_named_and_the_code_says_degraded() -> None:
+    down = Snapshot(
+        pid=42, started=0.0, listeners=(), listeners_wanted=1, irc="external irc.test:6697",
+        radio={"vhf": "TNC down, reconnecting", "hf": "TNC up"}, mqtt=False,
+    )  # fmt: skip
+    code, line = verdict((down, 1000.0, 500.0), 42, 510.0)
+    assert code == health.DEGRADED
+    assert line.startswith(
+        "degraded (1 telnet listener(s) down; radio vhf TNC down, reconnecting;"
+        " MQTT broker disconnected): pid 42"
+    )
+
+
+def test_not_running_stale_and_someone_elses_snapshot() -> None:
+    assert verdict((UP, 1000.0, 500.0), None, 510.0) == (health.NOT_RUNNING, "not running")
+    code, line = verdict((UP, 1000.0, 500.0), 42, 500.0 + health.STALE_AFTER + 1)
+    assert code == health.NOT_RESPONDING and "last reported 91 s ago" in line
+    # Written before this boot (the monotonic clock starts again): not trusted either.
+    assert verdict((UP, 1000.0, 500.0), 42, 100.0)[0] == health.NOT_RESPONDING
+    # A snapshot left by an earlier process (another PID) says nothing of this one.
+    code, line = verdict((UP, 1000.0, 500.0), 43, 510.0)
+    assert code == health.NOT_RESPONDING and "has not reported" in line
+    assert verdict(None, 43, 510.0)[0] == health.NOT_RESPONDING
+
+
+async def test_status_of_a_real_gateway_with_its_tnc_away(
+    tmp_path: Path, spawn_gateway: Spawn
+) -> None:
+    config = tmp_path / "gateway.yaml"
+    bpq, irc, tnc = free_port(), free_port(), free_port()  # nothing listens on the TNC's port
+    config.write_text(
+        f"data_dir: {tmp_path / 'data'}\ncallsign: N0GW-10\n"
+        f"irc: {{listen: [{{host: 127.0.0.1, port: {irc}}}]}}\n"
+        f"telnet: {{listen: [{{name: node1, host: 127.0.0.1, port: {bpq}}}]}}\n"
+        f'radio: {{ports: [{{name: vhf, tcp: "127.0.0.1:{tnc}"}}]}}\n'
+    )
+    stopped = run_cli(config, "status")
+    assert (stopped.returncode, stopped.stdout) == (health.NOT_RUNNING, "not running\n")
+    gw = spawn_gateway(config)
+    await gw.start()
+    await gw.wait_log("vhf: cannot reach the TNC")
+    status = run_cli(config, "status")
+    assert status.returncode == health.DEGRADED, status.stdout + status.stderr
+    assert status.stdout.startswith("degraded (radio vhf ")
+    assert f"IRC embedded 127.0.0.1:{irc}, telnet 1/1 listening" in status.stdout
+    assert await gw.stop() == 0
+    assert run_cli(config, "status").returncode == health.NOT_RUNNING
