@@ -21,26 +21,26 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from gateway import admin, audit, credentials, health
-from gateway.auth import penalties
+from gateway import health
+from gateway.auth import admin, audit, credentials, penalties
 from gateway.auth.service import Authenticator
-from gateway.ax25 import AX25Stream
 from gateway.bridge import Bridge, RadioSession
 from gateway.callsign import Callsign, parse_callsign
 from gateway.config import Config, ConfigError, RadioPort, TelnetListener, load_config
-from gateway.events import Events
-from gateway.ircexternal import ExternalConnector
-from gateway.irclink import Connector, EmbeddedConnector
-from gateway.ircside import CallsignNicks, StoreBanStore, TotpAccounts
-from gateway.mqtt import MqttLink
-from gateway.operators import RadioCommands
-from gateway.opernotices import OperatorAlerts
+from gateway.events.bus import Events
+from gateway.events.mqtt import MqttLink
+from gateway.irc.external import ExternalConnector
+from gateway.irc.hooks import CallsignNicks, StoreBanStore, TotpAccounts
+from gateway.irc.link import Connector, EmbeddedConnector
+from gateway.irc.operators import RadioCommands
+from gateway.irc.opernotices import OperatorAlerts
+from gateway.links.ax25 import AX25Stream
+from gateway.links.radio_ports import RadioPorts
+from gateway.links.telnet import ListenerState, TelnetConnection
 from gateway.private_files import write_private_file
-from gateway.radio_ports import RadioPorts
 from gateway.session.transport import Transport
 from gateway.shutdown import Shutdown
 from gateway.store import AsyncStore, Store
-from gateway.telnet import ListenerState, TelnetConnection
 from ircd.hooks import Control
 from ircd.net import IrcServer
 

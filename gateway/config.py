@@ -108,7 +108,7 @@ class TelnetListener:
     allow: tuple[Network, ...] = ()
     max_connections: int = 20
     #: Connections still logging in; past it one of them is dropped (MaxStartups; which
-    #: one: `gateway.startups`).
+    #: one: `gateway.links.startups`).
     max_unauthenticated: int = 5
     max_per_ip: int = 0
     login_timeout: float = 180.0
@@ -155,7 +155,7 @@ class RadioPort:
     tx_delay: float = 0.3
     max_links: int = 8
     #: Links still logging in; past it one of them is dropped (MaxStartups; which one:
-    #: `gateway.startups`).
+    #: `gateway.links.startups`).
     max_unauthenticated: int = 3
     login_timeout: float = 180.0
     idle_timeout: float = 900.0

@@ -84,7 +84,7 @@ CREATE TABLE IF NOT EXISTS xlines (
     PRIMARY KEY (kind, mask)
 );
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
--- The bridge (gateway/chatstore.py): held messages, archived channels, read markers.
+-- The bridge (gateway/bridge/chatstore.py): held messages, archived channels, read markers.
 CREATE TABLE IF NOT EXISTS mailbox (
     callsign TEXT NOT NULL,             -- base callsign of the recipient
     n        INTEGER NOT NULL,          -- the number the recipient reads and kills it by
@@ -111,7 +111,7 @@ CREATE TABLE IF NOT EXISTS read_markers (
     n        INTEGER NOT NULL,          -- the last message number read
     PRIMARY KEY (callsign, channel)
 );
--- The audit trail (gateway/audit.py): operator and console actions.
+-- The audit trail (gateway/auth/audit.py): operator and console actions.
 CREATE TABLE IF NOT EXISTS audit (
     id     INTEGER PRIMARY KEY AUTOINCREMENT,
     at     REAL NOT NULL,
@@ -120,7 +120,7 @@ CREATE TABLE IF NOT EXISTS audit (
     action TEXT NOT NULL,
     result TEXT NOT NULL
 );
--- Credentials for ordinary IRC clients (gateway/credentials.py), never for the air.
+-- Credentials for ordinary IRC clients (gateway/auth/credentials.py), never for the air.
 CREATE TABLE IF NOT EXISTS certfps (
     fp        TEXT PRIMARY KEY,      -- SHA-256 of the DER certificate, lower-case hex
     callsign  TEXT NOT NULL,
@@ -138,7 +138,7 @@ CREATE TABLE IF NOT EXISTS app_passwords (
     selector  TEXT                   -- finds the row: 64 bits of SHA-256 of the password
 );
 CREATE INDEX IF NOT EXISTS app_passwords_callsign ON app_passwords (callsign);
--- Radio users' passwords toward an external IRC network's SASL (gateway/netlogin.py),
+-- Radio users' passwords toward an external IRC network's SASL (gateway/auth/netlogin.py),
 -- encrypted like the TOTP secrets.
 CREATE TABLE IF NOT EXISTS network_logins (
     callsign TEXT PRIMARY KEY,
@@ -274,7 +274,7 @@ class Store:
 
     @property
     def db(self) -> sqlite3.Connection:
-        """The connection, for the store's other modules (`gateway.chatstore`)."""
+        """The connection, for the store's other modules (`gateway.bridge.chatstore`)."""
         return self._conn
 
     @contextlib.contextmanager

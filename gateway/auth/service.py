@@ -14,8 +14,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from gateway import admin
-from gateway.auth import penalties, totp
+from gateway.auth import admin, penalties, totp
 from gateway.auth.secretbox import SecretKeyError
 from gateway.config import AuthConfig
 from gateway.store import Store

@@ -18,8 +18,8 @@ from gateway.bridge.service import ServiceNick
 from gateway.bridge.session import CheckCode, RadioSession
 from gateway.bridge.trust import Trust
 from gateway.config import BridgeConfig
-from gateway.events import Events
-from gateway.irclink import Connector, IrcLink
+from gateway.events.bus import Events
+from gateway.irc.link import Connector, IrcLink
 from gateway.session import chat
 from gateway.session.thirdparty import RADIO_SUFFIX
 from gateway.session.transport import Transport

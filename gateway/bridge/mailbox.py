@@ -1,4 +1,4 @@
-"""Messages held for radio users who are off the air, in the store (`chatstore.py`).
+"""Messages held for radio users who are off the air, in the store (`bridge/chatstore.py`).
 
 A message to the nick of an enrolled callsign that is not connected, or one left with
 `/msg <service> CALL text`, is committed to the mailbox before the sender is told; at
@@ -12,18 +12,18 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 
-from gateway import chatstore
+from gateway.bridge import chatstore
 from gateway.bridge.registry import Member
 from gateway.bridge.trust import Trust
 from gateway.callsign import Callsign, parse_callsign
 from gateway.config import BridgeConfig
-from gateway.events import Events
+from gateway.events.bus import Events
 from gateway.session.chatrender import callsign_text, split_ctcp, strip_formatting
 from gateway.store import AsyncStore
 from ircd.client import Client
 
 log = logging.getLogger("gateway.bridge")
-#: Refusals under the third-party rule: operators hear of them (gateway/opernotices.py).
+#: Refusals under the third-party rule: operators hear of them (gateway/irc/opernotices.py).
 third_party_log = logging.getLogger("gateway.thirdparty")
 
 #: Mailbox writes in flight at once; past this a sender is asked to try again.

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
 from gateway.callsign import Callsign
-from gateway.events import Events
+from gateway.events.bus import Events
 from gateway.session.chatrender import nick_for, nick_from_typed
 from gateway.session.transport import Transport
 

@@ -15,12 +15,12 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from gateway import chatstore
+from gateway.bridge import chatstore
 from gateway.bridge.mailbox import Mailbox
 from gateway.bridge.trust import Trust
 from gateway.callsign import Callsign, parse_callsign
 from gateway.config import BridgeConfig
-from gateway.irclink import ConnectError, Connector, Identity, IrcLink
+from gateway.irc.link import ConnectError, Connector, Identity, IrcLink
 from gateway.session.chatrender import callsign_text, split_ctcp, strip_formatting
 from gateway.session.thirdparty import RADIO_SUFFIX
 from gateway.store import AsyncStore

@@ -2,7 +2,7 @@
 
 `RadioSession.run()` drives a `ChatSession` core (gateway/session/chat.py) between the
 transport (telnet or AX.25) and, after login, an IRC client: in-process on the
-embedded server, or a client of an external network (gateway/irclink.py; the same
+embedded server, or a client of an external network (gateway/irc/link.py; the same
 code for both). It carries out the core's actions (code checks, store requests, IRC
 lines, text for the user), owns the one timer handle and the tasks, and turns
 transport events and IRC messages into core inputs. The core's `now` and its
@@ -20,12 +20,13 @@ import random
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
-from gateway import chatstore, netlogin
+from gateway.auth import netlogin
 from gateway.auth.secretbox import SecretKeyError
+from gateway.bridge import chatstore
 from gateway.callsign import Callsign
-from gateway.events import Events
-from gateway.ircexternal import SENT_AWAY
-from gateway.irclink import ConnectError, Connector, Identity, IrcLink
+from gateway.events.bus import Events
+from gateway.irc.external import SENT_AWAY
+from gateway.irc.link import ConnectError, Connector, Identity, IrcLink
 from gateway.session import chat
 from gateway.session.chatrender import nick_for
 from gateway.session.thirdparty import RADIO_SUFFIX
@@ -33,7 +34,7 @@ from gateway.session.transport import Transport
 from gateway.store import AsyncStore
 
 log = logging.getLogger("gateway.bridge")
-#: Refusals under the third-party rule: operators hear of them (gateway/opernotices.py).
+#: Refusals under the third-party rule: operators hear of them (gateway/irc/opernotices.py).
 third_party_log = logging.getLogger("gateway.thirdparty")
 
 CheckCode = Callable[[Callsign, str, str], Awaitable[bool]]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from gateway.irclink import IrcLink
+from gateway.irc.link import IrcLink
 from gateway.session import thirdparty
 from ircd.client import Client
 from ircd.protocol import Message

@@ -1,1 +1,1 @@
-"""Sessions over a line stream: line reading, login, commands, rendering, pacing."""
+"""The radio session core (sans-IO): login, the packet chat language, rendering, pacing."""

@@ -55,7 +55,7 @@ class Transport(Protocol):
 
     def at_code_prompt(self) -> None:
         """The user gave a callsign and is asked for a code: among the logins in
-        progress, the connection is dropped last for a while (`gateway.startups`)."""
+        progress, the connection is dropped last for a while (`gateway.links.startups`)."""
 
     def logged_in(self) -> None:
         """The user logged in (the connection stops counting as a login in progress)."""

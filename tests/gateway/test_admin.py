@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway import admin
+from gateway.auth import admin
 from gateway.auth.service import Authenticator, Outcome
 from gateway.config import Config
 from gateway.store import Store
@@ -66,7 +66,7 @@ def test_refused_sources_show_when_they_can_try_again(
 ) -> None:
     import time
 
-    from gateway import cli
+    from gateway.cli import main as cli
 
     config = Config(data_dir=tmp_path / "data")
     grace = config.auth.source.grace

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from gateway.ax25 import AX25Stream
+from gateway.links.ax25 import AX25Stream
 from radio.ax25 import FrameType
 from tests.gateway.test_telnet import Recorder
 from tests.radio.test_station import Harness

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from gateway import chatstore
-from gateway.bridge import Bridge, RadioSession
+from gateway.bridge import Bridge, RadioSession, chatstore
 from gateway.callsign import Callsign
 from gateway.config import BridgeConfig, Config
-from gateway.irclink import EmbeddedConnector, EmbeddedLink
-from gateway.ircside import CallsignNicks
+from gateway.irc.hooks import CallsignNicks
+from gateway.irc.link import EmbeddedConnector, EmbeddedLink
 from gateway.session import chat
 from gateway.session.render import to_ascii
 from gateway.session.transport import TransportEvents
@@ -201,7 +200,7 @@ async def test_typed_ahead_lines_pause_input_then_all_run(bridge: Bridge) -> Non
         while radio.paused[-1]:
             await asyncio.sleep(0)
     # Every line ran: the absent N0TEST-7's mailbox holds all 18 (enrolled callsign).
-    from gateway import chatstore
+    from gateway.bridge import chatstore
 
     async with asyncio.timeout(TIMEOUT):
         while await bridge.store.call(chatstore.count_unread, "N0TEST") < 18:
@@ -240,7 +239,7 @@ async def test_in_process_clients_pass_the_connection_throttle(bridge: Bridge) -
 
 
 async def test_gateway_nicks_are_reserved_and_never_flood_limited(bridge: Bridge) -> None:
-    from gateway.ircside import CallsignNicks
+    from gateway.irc.hooks import CallsignNicks
 
     hooks = bridge.connector.server.hooks
     assert isinstance(hooks, CallsignNicks)

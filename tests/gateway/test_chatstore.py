@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway import chatstore
+from gateway.bridge import chatstore
 from gateway.config import Config
 from gateway.store import Store
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.init import Answers, InitError, bpq_lines, check, render_config, run_init
+from gateway.cli.init import Answers, InitError, bpq_lines, check, render_config, run_init
 from tests.gateway.support import GatewayProcess, free_port, run_cli
 
 Spawn = Callable[[Path], GatewayProcess]

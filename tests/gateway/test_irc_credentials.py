@@ -13,7 +13,7 @@ import re
 import ssl
 from pathlib import Path
 
-from gateway import admin, credentials
+from gateway.auth import admin, credentials
 from gateway.config import Config
 from gateway.store import Store
 from tests.gateway.support import Client, GatewayProcess, enroll, free_port, run_cli

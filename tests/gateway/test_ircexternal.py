@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 
 from gateway.config import ExternalIrc
-from gateway.ircexternal import Registration, radio_ip, sasl_plain
-from gateway.irclink import Identity
+from gateway.irc.external import Registration, radio_ip, sasl_plain
+from gateway.irc.link import Identity
 from ircd.protocol import parse_line
 
 IDENT = Identity(

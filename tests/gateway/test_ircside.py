@@ -7,7 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from gateway.config import Config
-from gateway.ircside import CallsignNicks, StoreBanStore, TotpAccounts
+from gateway.irc.hooks import CallsignNicks, StoreBanStore, TotpAccounts
 from gateway.store import AsyncStore
 from ircd.config import IrcConfig
 from ircd.hooks import Login

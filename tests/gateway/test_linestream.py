@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.session.linestream import Line, LineReader, LineTooLong
+from gateway.links.linestream import Line, LineReader, LineTooLong
 
 
 def feed_all_ways(data: bytes, max_line: int = 64) -> list[Line | LineTooLong]:

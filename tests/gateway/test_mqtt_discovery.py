@@ -11,7 +11,7 @@ import aiomqtt
 import pytest
 
 from gateway.config import ConfigError, load_config
-from gateway.hadiscovery import discovery, object_id
+from gateway.events.hadiscovery import discovery, object_id
 from tests.gateway.support import GatewayProcess, enroll, free_port
 from tests.gateway.test_bridge_e2e import radio_login
 from tests.gateway.test_mqtt_e2e import TIMEOUT, Broker, broker, subscriber

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway import netlogin
+from gateway.auth import netlogin
 from gateway.auth.secretbox import SecretKeyError
 from gateway.config import Config
 from gateway.store import Store

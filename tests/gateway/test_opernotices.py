@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from gateway.opernotices import OperatorAlerts
+from gateway.irc.opernotices import OperatorAlerts
 
 
 async def test_radio_warnings_become_notices_at_a_bounded_rate(caplog) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from gateway import radio_ports
-from gateway.ax25 import AX25Stream
 from gateway.config import Config, RadioConfig, RadioPort
-from gateway.events import Events
+from gateway.events.bus import Events
+from gateway.links import radio_ports
+from gateway.links.ax25 import AX25Stream
 from radio.port import KissPort
 
 

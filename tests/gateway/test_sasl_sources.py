@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway import admin, credentials
-from gateway.auth import penalties, totp
+from gateway.auth import admin, credentials, penalties, totp
 from gateway.auth.service import Authenticator
 from gateway.config import Config
-from gateway.ircside import TotpAccounts, sasl_source
+from gateway.irc.hooks import TotpAccounts, sasl_source
 from gateway.store import AsyncStore, Store
 from ircd.hooks import Login
 from tests.gateway.test_store_auth import AUTH, SECRET, STEP, T0, wrong

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli import WATCHDOG_GRACE
+from gateway.cli.main import WATCHDOG_GRACE
 from radio.ax25 import Address, Frame, FrameType
 from radio.kiss import Command, KissFrame, encode
 from tests.external import peers

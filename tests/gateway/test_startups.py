@@ -1,4 +1,4 @@
-"""Which connection still logging in is dropped for a newcomer (`gateway.startups`)."""
+"""Which connection still logging in is dropped for a newcomer (`gateway.links.startups`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from gateway.startups import PROTECTED_FOR, Startups
+from gateway.links.startups import PROTECTED_FOR, Startups
 
 
 class Clock:
@@ -126,7 +126,7 @@ def test_one_warning_per_burst_says_how_many_were_at_the_code_prompt(
 ) -> None:
     clock = Clock()
     s: Startups[str] = Startups("node1", 1, clock)
-    caplog.set_level(logging.WARNING, "gateway.startups")
+    caplog.set_level(logging.WARNING, "gateway.links.startups")
     claim(s, "first")
     for i in range(5):
         clock.now += 1

@@ -356,7 +356,7 @@ def test_eight_digit_enrollment(store: Store, config: Config) -> None:
 def test_cli_users_shows_budgets_and_unlock_clears_a_node(
     store: Store, config: Config, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from gateway import cli
+    from gateway.cli import main as cli
 
     now = time.time()
     for i in range(12):

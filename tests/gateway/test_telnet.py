@@ -10,7 +10,7 @@ from socket import SO_RCVBUF, SO_SNDBUF, SOL_SOCKET
 import pytest
 
 from gateway.config import TelnetListener
-from gateway.telnet import ListenerState, TelnetConnection
+from gateway.links.telnet import ListenerState, TelnetConnection
 from tests.gateway.support import Client
 
 
@@ -114,7 +114,7 @@ async def test_peer_hangup_is_gone_once(listener) -> None:
 
 
 async def test_a_flood_pauses_reading_until_the_budget_refills(listener) -> None:
-    from gateway import telnet
+    from gateway.links import telnet
 
     port, recorders = listener
     client = await Client.connect(port)
@@ -131,7 +131,7 @@ async def test_a_flood_pauses_reading_until_the_budget_refills(listener) -> None
 
 
 async def test_bpq_close_waits_for_the_last_byte_then_only_a_short_margin() -> None:
-    from gateway.telnet import BPQ_CLOSE_MARGIN
+    from gateway.links.telnet import BPQ_CLOSE_MARGIN
 
     class Watched(TelnetConnection):
         held_back = False

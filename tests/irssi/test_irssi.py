@@ -38,13 +38,11 @@ import pytest
 
 from tests.tlscerts import self_signed
 
-pytestmark = [
-    pytest.mark.slow,  # irssi in tmux, driven and read in real time
-    pytest.mark.skipif(
-        shutil.which("irssi") is None or shutil.which("tmux") is None,
-        reason="needs the irssi and tmux programs (Debian packages irssi and tmux)",
-    ),
-]
+needs_irssi = pytest.mark.skipif(
+    shutil.which("irssi") is None or shutil.which("tmux") is None,
+    reason="needs the irssi and tmux programs (Debian packages irssi and tmux)",
+)
+pytestmark = [pytest.mark.slow, needs_irssi]  # irssi in tmux, driven and read in real time
 
 ROOT = Path(__file__).resolve().parents[2]
 OPER_NAME = "root"

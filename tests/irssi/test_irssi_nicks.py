@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.gateway.support import GatewayProcess, enroll, run_cli
-from tests.irssi.test_irssi import Irssi, free_port, irssi  # noqa: F401 (a fixture)
-from tests.irssi.test_irssi import pytestmark as needs_irssi
+from tests.irssi.test_irssi import Irssi, free_port, irssi, needs_irssi  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.slow, needs_irssi]
 

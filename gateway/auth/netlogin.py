@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from gateway.credentials import CredentialError
+from gateway.auth.credentials import CredentialError
 from gateway.store import Store
 
 Add = Callable[[str, object, str], argparse.ArgumentParser]

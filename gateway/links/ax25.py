@@ -16,12 +16,12 @@ import logging
 from collections.abc import Callable
 
 from gateway.callsign import Callsign
-from gateway.session.linestream import Line, LineReader, LineTooLong
+from gateway.links.linestream import Line, LineReader, LineTooLong
 from gateway.session.render import encode_text
 from gateway.session.transport import EarlyEvents, TransportEvents
 from radio.station import Connection
 
-log = logging.getLogger("gateway.ax25")
+log = logging.getLogger("gateway.links.ax25")
 
 #: Lines received before the session starts beyond this many make the link busy.
 MAX_EARLY_LINES = 16

@@ -1,6 +1,6 @@
 """`gateway certfp ...` and `gateway apppass ...`: IRC credentials, on the console only.
 
-The handlers are made by `register`, given what `gateway/cli.py` owns (its subcommand
+The handlers are made by `register`, given what `gateway/cli/main.py` owns (its subcommand
 adder, how to open the store, the audit trail), so that the CLI module stays the only
 place that turns errors into exit codes. An application password is printed once and
 never stored; the audit trail names the credential, never the password.
@@ -14,9 +14,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gateway import credentials
+from gateway.auth import credentials
+from gateway.auth.credentials import Credential, CredentialError
 from gateway.callsign import parse_base_callsign
-from gateway.credentials import Credential, CredentialError
 from gateway.store import Store
 
 Add = Callable[[str, object, str], argparse.ArgumentParser]

@@ -16,7 +16,7 @@ it is, without scripts:
     /quote RADIO HELP
 
 Enrollment stays on the sysop's console: a TOTP secret never travels over IRC. Every
-action is recorded in the audit trail (`gateway.audit`) with the operator, the
+action is recorded in the audit trail (`gateway.auth.audit`) with the operator, the
 address, and the result.
 """
 
@@ -27,7 +27,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from gateway import admin, audit
+from gateway.auth import admin, audit
 from gateway.callsign import parse_base_callsign
 from gateway.config import AuthConfig
 from gateway.store import AsyncStore, Store
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from ircd.replies import ReplyBuffer
     from ircd.server import Pending, Server
 
-log = logging.getLogger("gateway.operators")
+log = logging.getLogger("gateway.irc.operators")
 
 HELP = (
     "RADIO SESSIONS: callsign, path, logged in since, idle, bytes to the user / from the user",

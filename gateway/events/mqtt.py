@@ -3,7 +3,7 @@
 Events go to `<prefix>/<gateway>/<kind>` as JSON (QoS from the config). A retained
 `<prefix>/<gateway>/status` says `online`, and the broker's last will says `offline`
 when the gateway vanishes. With `home_assistant: true`, retained discovery messages
-(gateway/hadiscovery.py) make the gateway a Home Assistant device on each connect.
+(gateway/events/hadiscovery.py) make the gateway a Home Assistant device on each connect.
 While the broker is away, events wait in a bounded queue (the oldest are dropped first
 and counted; the count is published as `dropped` when the link is back), and the link
 retries with backoff (1 s, doubling, up to a minute).
@@ -31,13 +31,13 @@ from collections.abc import Awaitable, Callable
 import aiomqtt
 
 from gateway.config import BulletinFeed, MqttConfig
-from gateway.events import Event, Events
-from gateway.hadiscovery import discovery
-from gateway.irclink import ConnectError, Connector, Identity, IrcLink
+from gateway.events.bus import Event, Events
+from gateway.events.hadiscovery import discovery
+from gateway.irc.link import ConnectError, Connector, Identity, IrcLink
 from gateway.session.render import to_ascii
 from gateway.shutdown import settle
 
-log = logging.getLogger("gateway.mqtt")
+log = logging.getLogger("gateway.events.mqtt")
 
 BACKOFF_INITIAL = 1.0
 BACKOFF_MAX = 60.0

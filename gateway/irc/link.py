@@ -6,7 +6,7 @@ quit. Two connectors exist:
 
 - `EmbeddedConnector` (here): an in-process client of the embedded server, attached
   with a trusted identity (no registration, no socket).
-- `ExternalConnector` (gateway/ircexternal.py): a TCP (or TLS) client of an IRC network,
+- `ExternalConnector` (gateway/irc/external.py): a TCP (or TLS) client of an IRC network,
   registered with WEBIRC so the network shows the radio side as its host.
 """
 

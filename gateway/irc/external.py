@@ -25,11 +25,11 @@ import ssl
 from collections.abc import Callable
 
 from gateway.config import ExternalIrc
-from gateway.irclink import ConnectError, Identity
+from gateway.irc.link import ConnectError, Identity
 from ircd.casemap import folder
 from ircd.protocol import MAX_LINE, IrcParseError, Message, parse_line
 
-log = logging.getLogger("gateway.ircexternal")
+log = logging.getLogger("gateway.irc.external")
 
 #: Seconds of silence from the server before we PING it, and then before we give up.
 KEEPALIVE = 120.0

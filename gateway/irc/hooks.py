@@ -11,7 +11,7 @@
   penalties are keyed by the client's address (`irc:sasl:ip:ADDR`), as on a direct
   telnet listener, so one guesser does not lock every SASL user out. With the store,
   also an application password (PLAIN) or a bound certificate (EXTERNAL), which
-  survive reconnects (`gateway/credentials.py`).
+  survive reconnects (`gateway/auth/credentials.py`).
 - `StoreBanStore` (BanStore): K/G/Z-lines kept in the gateway's SQLite store.
 """
 
@@ -24,8 +24,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from gateway import credentials
-from gateway.auth import penalties
+from gateway.auth import credentials, penalties
 from gateway.callsign import is_base_callsign, parse_callsign
 from gateway.config import SourcePenaltyConfig
 from gateway.store import AsyncStore, Store
@@ -33,7 +32,7 @@ from ircd.client import Client
 from ircd.hooks import Login
 from ircd.xlines import XLine
 
-log = logging.getLogger("gateway.ircside")
+log = logging.getLogger("gateway.irc.hooks")
 
 #: The callsign part of a nick: letters and digits up to the first other character,
 #: after the one underscore that makes a callsign starting with a digit a legal nick.

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-log = logging.getLogger("gateway.events")
+log = logging.getLogger("gateway.events.bus")
 
 KINDS = frozenset(
     {

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from gateway import admin
+from gateway.auth import admin
 from gateway.store import Store
 from ircd.passwords import hash_password, verify_password
 

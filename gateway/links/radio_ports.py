@@ -12,10 +12,10 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from gateway.ax25 import AX25Stream
 from gateway.config import Config, RadioPort
-from gateway.events import Events
-from gateway.startups import Startups
+from gateway.events.bus import Events
+from gateway.links.ax25 import AX25Stream
+from gateway.links.startups import Startups
 from radio.ax25 import Address, LinkParams
 from radio.port import Endpoint, KissPort, SerialEndpoint, TcpEndpoint
 from radio.station import Connection, Station, StationParams

@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-log = logging.getLogger("gateway.startups")
+log = logging.getLogger("gateway.links.startups")
 
 #: At most one warning line per this many seconds about dropped logins in progress.
 WARN_INTERVAL = 60.0

@@ -22,12 +22,14 @@ from pathlib import Path
 
 import segno
 
-from gateway import admin, audit, credcli, health, init, netlogin
+from gateway import health
 from gateway.app import PID_FILE, TRANSMIT_SETTING, Gateway
-from gateway.auth import penalties, totp
+from gateway.auth import admin, audit, netlogin, penalties, totp
+from gateway.auth.credentials import CredentialError
 from gateway.callsign import parse_base_callsign
+from gateway.cli import credentials as credcli
+from gateway.cli import init
 from gateway.config import Config, ConfigError, default_config, load_config
-from gateway.credentials import CredentialError
 from gateway.private_files import (
     UnsafePathError,
     check_private,

@@ -19,13 +19,13 @@ from typing import Any
 
 from gateway.callsign import Callsign
 from gateway.config import TelnetListener
-from gateway.session.linestream import LineReader, LineTooLong
+from gateway.links.linestream import LineReader, LineTooLong
+from gateway.links.startups import Startups
 from gateway.session.pacing import Pacer
 from gateway.session.render import encode_text
 from gateway.session.transport import EarlyEvents, TransportEvents
-from gateway.startups import Startups
 
-log = logging.getLogger("gateway.telnet")
+log = logging.getLogger("gateway.links.telnet")
 
 BPQ_DISCONNECT = re.compile(r"\*\*\* Disconnected from Stream \d+\s*")
 #: Lines received before the session starts beyond this many pause reading.

@@ -1,0 +1,1 @@
+"""The command line: `gateway init`, `run`, `enroll`, `status` and the sysop's other commands."""
