@@ -14,28 +14,26 @@ import logging
 import re
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
 from ircd.client import Client
-from ircd.commands.info import send_lusers, send_motd
-from ircd.commands.ircv3 import monitor_online
-from ircd.isupport import CHANNEL_MODES, CHANNEL_MODES_WITH_PARAM, USER_MODES, VERSION
 from ircd.masks import normalize_ip
 from ircd.nickclaim import make_guest, take_back
 from ircd.protocol import MAX_LINE
 from ircd.replies import ReplyBuffer
+from ircd.screening import screen
 from ircd.snomask import address, snotice
 from ircd.sources import ConnectionCounts, source_of
-from ircd.spamfilter import screen
 from ircd.throttle import ConnThrottle
+from ircd.welcome import welcome
 from ircd.xlines import BanStore, MemoryBanStore, XLine, XLineTable
 
 if TYPE_CHECKING:
     from ircd.client import Sink
     from ircd.config import AllowConfig
-    from ircd.server import Pending, Server
+    from ircd.context import Context
+    from ircd.runner import Pending
 
 log = logging.getLogger("ircd.admission")
 
@@ -58,7 +56,7 @@ class Refusal:
 
 
 class Admission:
-    def __init__(self, server: Server, store: BanStore | None) -> None:
+    def __init__(self, server: Context, store: BanStore | None) -> None:
         self._server = server
         cfg = server.config
         self.store: BanStore = store if store is not None else MemoryBanStore()
@@ -164,19 +162,7 @@ class Admission:
         server.registered_count += 1
         server.invisible_count += client.invisible
         server.max_registered = max(server.max_registered, server.registered_count)
-        cfg = self._server.config
-        rb.numeric(n.RPL_WELCOME, f"Welcome to the {cfg.network} IRC Network {client.prefix}")
-        rb.numeric(n.RPL_YOURHOST, f"Your host is {server.name}, running version {VERSION}")
-        created = datetime.fromtimestamp(server.created, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        rb.numeric(n.RPL_CREATED, f"This server was created {created}")
-        rb.numeric(
-            n.RPL_MYINFO, server.name, VERSION, USER_MODES, CHANNEL_MODES, CHANNEL_MODES_WITH_PARAM
-        )
-        server.send_isupport(rb)
-        send_lusers(server, rb)
-        send_motd(server, rb)
-        monitor_online(server, client)
-        snotice(server, "c", f"Client connecting: {address(client)}")
+        welcome(server, client, rb)
 
     def find_allow(self, client: Client) -> AllowConfig | None:
         """The first allow block matching `client`, or None."""

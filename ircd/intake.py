@@ -1,6 +1,8 @@
 """The input side of the core: bytes to lines to commands, one command at a time.
 
-`Server` inherits `Intake`. Per client: the line buffer is read as flood control
+`Server` owns one `Intake` and hands it itself as a `Core` (the handlers' `Context`
+plus what only the intake touches: the reply buffer being filled, the runner, the fault
+log, the scheduler). Per client: the line buffer is read as flood control
 allows; each line is parsed (400, 417, FAIL INVALID_UTF8 answered here) and dispatched
 with a reply buffer; a command that raises is contained (logged, one 400, the
 connection stays); a command that must wait returns a coroutine, which the injected
@@ -9,12 +11,12 @@ connection stays); a command that must wait returns a coroutine, which the injec
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 from ircd import numerics as n
 from ircd.commands import dispatch
 from ircd.commands.multiline import add_line
+from ircd.context import Context
 from ircd.protocol import (
     LINE_TOO_LONG,
     MAX_CLIENT_TAG_DATA,
@@ -27,7 +29,6 @@ from ircd.runner import Pending
 
 if TYPE_CHECKING:
     from ircd.client import Client, Scheduler
-    from ircd.config import IrcConfig
     from ircd.faults import FaultLog
     from ircd.runner import Runner
 
@@ -42,18 +43,24 @@ class _Starting:
 _STARTING: Final = _Starting()
 
 
+class Core(Context, Protocol):
+    """The server as the intake sees it: a handler's `Context`, and the rest of a command's run."""
+
+    #: The reply buffer of the command being run: messages for its client go there.
+    replying: ReplyBuffer | None
+    runner: Runner
+    faults: FaultLog
+
+    def scheduler(self) -> Scheduler: ...
+
+
 class Intake:
-    """Reading and running commands; the state it uses belongs to `Server`."""
+    """Reading and running commands for one server; its tables stay the server's."""
 
-    if TYPE_CHECKING:
-        _config: IrcConfig
-        _rb: ReplyBuffer | None
-        clock: Callable[[], float]
-        runner: Runner
-        faults: FaultLog
+    __slots__ = ("_core",)
 
-        def _scheduler_or_loop(self) -> Scheduler: ...
-        def disconnect(self, client: Client, reason: str) -> None: ...
+    def __init__(self, core: Core) -> None:
+        self._core = core
 
     def receive(self, client: Client, data: bytes | memoryview) -> None:
         """Take bytes from `client` and run every command they complete, as flood control allows.
@@ -62,36 +69,35 @@ class Intake:
         """
         if client.closed:
             return
-        now = self.clock()
+        now = self._core.clock()
         client.last_recv = now
         client.ping_sent = None
         client.lines.feed(data)
         self._process(client)
 
     def _process(self, client: Client) -> None:
-        lim = self._config.limits
+        core = self._core
+        lim = core.config.limits
         rate = lim.flood_rate
         window = lim.flood_burst / rate if rate else 0.0
         while not client.closed:
-            now = self.clock()
+            now = core.clock()
             throttled = rate and client.penalty_until - now > window
             if throttled or client.pending is not None:
                 if len(client.lines) > lim.recvq:
-                    self.disconnect(client, "Excess Flood")
+                    core.disconnect(client, "Excess Flood")
                 elif throttled and client.resume_handle is None:
                     delay = client.penalty_until - now - window
-                    client.resume_handle = self._scheduler_or_loop().call_later(
-                        delay, self._resume, client
-                    )
+                    client.resume_handle = core.scheduler().call_later(delay, self._resume, client)
                 return
             item = client.lines.next_line()
             if item is NEED_DATA:
                 return
             if rate and not client.flood_exempt:
                 client.penalty_until = max(client.penalty_until, now) + 1.0 / rate
-            rb = ReplyBuffer(self, client)
+            rb = ReplyBuffer(core, client)
             pending = None
-            self._rb = rb
+            core.replying = rb
             try:
                 if item is LINE_TOO_LONG:
                     rb.numeric(n.ERR_INPUTTOOLONG, "Input line was too long")
@@ -102,7 +108,7 @@ class Intake:
                 # The boundary for commands: a bug costs this command, not the connection.
                 self._failed(client, rb, exc)
             finally:
-                self._rb = None
+                core.replying = None
             if pending is not None and not client.closed:
                 # Its replies, label included, wait for the end of the continuation.
                 self._start_pending(client, pending, rb)
@@ -151,11 +157,11 @@ class Intake:
             # USER goes on with U+FFFD in place of the bad bytes, so registration never stalls.
             rb.fail(msg.command, "INVALID_UTF8", text="Message rejected: it is not UTF-8")
             return None
-        return dispatch(self, client, msg, rb)
+        return dispatch(self._core, client, msg, rb)
 
     def _failed(self, client: Client, rb: ReplyBuffer, exc: BaseException) -> None:
         """A command raised: log it (rate-limited), answer with one error, carry on."""
-        self.faults.record(f"command {rb.command} failed for {client!r}", exc)
+        self._core.faults.record(f"command {rb.command} failed for {client!r}", exc)
         rb.discard()
         if not client.closed:
             rb.numeric(n.ERR_UNKNOWNERROR, rb.command, "Internal error")
@@ -165,22 +171,22 @@ class Intake:
         client.held = rb
         client.sink.pause_reading()
         client.pending = _STARTING
-        job = self.runner.run(coro, lambda exc: self._pending_done(client, exc))
+        job = self._core.runner.run(coro, lambda exc: self._pending_done(client, exc))
         if client.pending is _STARTING:  # else a runner finished it already, synchronously
             client.pending = job
 
     def replies(self, client: Client) -> ReplyBuffer:
         """Where a deferred command writes its result: the buffer (and label) it started with."""
         held = client.held
-        return held if held is not None else ReplyBuffer(self, client)
+        return held if held is not None else ReplyBuffer(self._core, client)
 
     def run_background(self, coro: Pending) -> None:
         """Run a coroutine that answers nobody (e.g. a store write); failures are logged."""
-        self.runner.run(coro, self._background_done)
+        self._core.runner.run(coro, self._background_done)
 
     def _background_done(self, exc: BaseException | None) -> None:
         if exc is not None:
-            self.faults.record("background task failed", exc)
+            self._core.faults.record("background task failed", exc)
 
     def _pending_done(self, client: Client, exc: BaseException | None) -> None:
         client.pending = None
@@ -188,7 +194,7 @@ class Intake:
         if client.closed:
             return
         if rb is None:
-            rb = ReplyBuffer(self, client)
+            rb = ReplyBuffer(self._core, client)
         if exc is not None:
             self._failed(client, rb, exc)
         rb.flush()

@@ -20,7 +20,7 @@ from ircd.protocol import Message
 
 if TYPE_CHECKING:
     from ircd.client import Client
-    from ircd.server import Server
+    from ircd.context import Context
 
 log = logging.getLogger("ircd.nickclaim")
 
@@ -30,11 +30,11 @@ _GUEST_TRIES: Final = 8
 _RANDOM_TRIES: Final = 64
 
 
-def may_hold(server: Server, client: Client, nick: str) -> bool:
+def may_hold(server: Context, client: Client, nick: str) -> bool:
     return server.hooks.nick_reserved(client, nick) is None
 
 
-def take_back(server: Server, claimant: Client, nick: str) -> bool:
+def take_back(server: Context, claimant: Client, nick: str) -> bool:
     """Rename whoever squats `nick` if `claimant` may hold it; True if it is free now."""
     holder = server.nicks.get(server.fold(nick))
     if holder is None or holder is claimant:
@@ -48,7 +48,7 @@ def take_back(server: Server, claimant: Client, nick: str) -> bool:
     return True
 
 
-def make_guest(server: Server, client: Client, reason: str) -> None:
+def make_guest(server: Context, client: Client, reason: str) -> None:
     """Rename `client` off a nick it may not hold, telling it why."""
     old = client.nick
     new = guest_nick(server, client)
@@ -65,7 +65,7 @@ def make_guest(server: Server, client: Client, reason: str) -> None:
     server.send(client, Message(source=server.name, command="NOTICE", params=(target, text)))
 
 
-def guest_nick(server: Server, client: Client) -> str | None:
+def guest_nick(server: Context, client: Client) -> str | None:
     """A free nick no hook reserves, within NICKLEN: Guest<id>, Guest<id>_<n>, else
     random ones (`Guest` and digits, as long as NICKLEN allows); None if none is free."""
     limit = server.config.limits.nicklen
@@ -85,11 +85,11 @@ def guest_nick(server: Server, client: Client) -> str | None:
     return None
 
 
-def _free(server: Server, client: Client, nick: str) -> bool:
+def _free(server: Context, client: Client, nick: str) -> bool:
     return server.fold(nick) not in server.nicks and may_hold(server, client, nick)
 
 
-def recover_wanted(server: Server, client: Client) -> None:
+def recover_wanted(server: Context, client: Client) -> None:
     """After a login: give back the nick refused to `client` as in use, if it is its own."""
     wanted, client.wanted_nick = client.wanted_nick, None
     if wanted is None or client.registered or client.nick == wanted:

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ircd.protocol import MAX_BODY, Message
 
 if TYPE_CHECKING:
     from ircd.client import Client
-    from ircd.server import Server
+
+
+class Origin(Protocol):
+    """What a reply buffer needs of the server: its name, batch references, serialization."""
+
+    name: str
+
+    def batch_id(self) -> str: ...
+    def encode(self, msg: Message, tag_mode: int) -> bytes: ...
 
 
 class ReplyBuffer:
@@ -21,7 +29,7 @@ class ReplyBuffer:
 
     __slots__ = ("_out", "client", "command", "label", "server")
 
-    def __init__(self, server: Server, client: Client) -> None:
+    def __init__(self, server: Origin, client: Client) -> None:
         self.server = server
         self.client = client
         self._out: list[Message] = []

@@ -21,14 +21,14 @@ from typing import Final
 from ircd import numerics as n
 from ircd import snomask as snomasks
 from ircd.admission import Admission
+from ircd.caps import announce_caps, offered_caps
 from ircd.casemap import folder
 from ircd.channel import Channel
 from ircd.client import TAG_MODES, Client, Scheduler, Sink, TimerHandle
 from ircd.cloak import Cloaker
-from ircd.commands import COMMANDS, CommandSpec, Handler
-from ircd.commands.ircv3 import monitor_offline, monitor_online
-from ircd.commands.registration import announce_caps, offered_caps
+from ircd.commands import COMMANDS
 from ircd.config import IrcConfig, OperConfig
+from ircd.context import CommandSpec, Handler
 from ircd.faults import FaultLog
 from ircd.history import History
 from ircd.hooks import Accounts, Control, NoHooks, ServerHooks
@@ -38,6 +38,7 @@ from ircd.isupport import (
 )
 from ircd.masks import SecurityGroups, Subject, normalize_ip
 from ircd.monitor import Monitors
+from ircd.notify import monitor_offline, monitor_online
 from ircd.output import Multicast, encode, fanout_plan, write_each
 from ircd.passwords import PasswordChecker
 from ircd.protocol import (
@@ -48,8 +49,9 @@ from ircd.protocol import (
 from ircd.readmarkers import ReadMarkers
 from ircd.replies import ReplyBuffer
 from ircd.runner import AsyncioRunner, Pending, Runner, loop_scheduler
+from ircd.screening import announce_disabled
 from ircd.sources import FailurePenalties
-from ircd.spamfilter import SpamFilters, announce_disabled
+from ircd.spamfilter import SpamFilters
 from ircd.whowas import WhoWas
 from ircd.xlines import BanStore
 
@@ -75,8 +77,16 @@ def _cloaker(config: IrcConfig) -> Cloaker | None:
     return Cloaker(config.cloak.key, config.cloak.suffix) if config.cloak is not None else None
 
 
-class Server(Intake):
-    """An IRC server without sockets. Create one per configuration; see `ircd.net` for I/O."""
+class Server:
+    """An IRC server without sockets. Create one per configuration; see `ircd.net` for I/O.
+
+    It wires the parts together: the tables are its own, input runs through its
+    `Intake`, and handlers see it only as an `ircd.context.Context`.
+    """
+
+    #: Take bytes from a client and run every command they complete, as flood control
+    #: allows (`Intake.receive`); the bytes may be a view of a reused buffer: copied.
+    receive: Callable[[Client, bytes | memoryview], None]
 
     def __init__(
         self,
@@ -137,7 +147,10 @@ class Server(Intake):
         self.faults = FaultLog(clock)
         self._tick_handle: TimerHandle | None = None
         # The reply buffer of the command being run: messages for its client go there.
-        self._rb: ReplyBuffer | None = None
+        self.replying: ReplyBuffer | None = None
+        self._intake = Intake(self)
+        # Bound once: the per-read path calls the intake directly, no delegation.
+        self.receive = self._intake.receive
         self.isupport = isupport_tokens(self._config)
         self._groups = SecurityGroups(config.security_groups)
         self.cloaker = _cloaker(config)
@@ -255,17 +268,26 @@ class Server(Intake):
         """
         return self.admission.attach(sink, **identity)  # type: ignore[arg-type]
 
+    # -- input (see ircd.intake) ------------------------------------------------------
+
+    def replies(self, client: Client) -> ReplyBuffer:
+        """Where a deferred command writes its result: the buffer (and label) it started with."""
+        return self._intake.replies(client)
+
+    def run_background(self, coro: Pending) -> None:
+        """Run a coroutine that answers nobody (e.g. a store write); failures are logged."""
+        self._intake.run_background(coro)
+
     # -- lifecycle ---------------------------------------------------------------------
 
-    def _scheduler_or_loop(self) -> Scheduler:
+    def scheduler(self) -> Scheduler:
+        """The injected scheduler, or the running event loop's."""
         return self._scheduler if self._scheduler is not None else loop_scheduler()
 
     def start(self) -> None:
         """Start the periodic ping and timeout check (needs a scheduler or a running loop)."""
         if self._tick_handle is None:
-            self._tick_handle = self._scheduler_or_loop().call_later(
-                self._tick_period(), self._tick
-            )
+            self._tick_handle = self.scheduler().call_later(self._tick_period(), self._tick)
 
     def _tick_period(self) -> float:
         lim = self._config.limits
@@ -273,7 +295,7 @@ class Server(Intake):
         return min(max(shortest / 4, 0.05), 5.0)
 
     def _tick(self) -> None:
-        self._tick_handle = self._scheduler_or_loop().call_later(self._tick_period(), self._tick)
+        self._tick_handle = self.scheduler().call_later(self._tick_period(), self._tick)
         self.check_timeouts()
         self.admission.expire()
 
@@ -597,7 +619,7 @@ class Server(Intake):
         return encode(msg, tag_mode, self.timestamp)
 
     def send(self, client: Client, msg: Message) -> None:
-        rb = self._rb
+        rb = self.replying
         if rb is not None and client is rb.client:
             rb.add(msg)  # the issuing client's own copy joins its replies (labels, order)
         elif not client.closed:
@@ -613,7 +635,7 @@ class Server(Intake):
         recipient, so callers pass the member table itself rather than a generator.
         """
         lines: list[bytes | None] = [None] * TAG_MODES
-        rb = self._rb
+        rb = self.replying
         own = rb.client if rb is not None else None
         for client in recipients:
             if client is exclude or client.closed:
@@ -636,7 +658,7 @@ class Server(Intake):
         plan = channel.plan
         if plan is None:
             plan = channel.plan = fanout_plan(channel.members)
-        rb = self._rb
+        rb = self.replying
         own = rb.client if rb is not None and rb.client is not exclude else None
         for mode, sinks, index in plan:
             skip = index.get(exclude, -1) if exclude is not None else -1  # type: ignore[arg-type]

@@ -16,8 +16,8 @@ from ircd.protocol import Message
 
 if TYPE_CHECKING:
     from ircd.client import Client
+    from ircd.context import Context
     from ircd.replies import ReplyBuffer
-    from ircd.server import Server
 
 log = logging.getLogger("ircd.snotice")
 
@@ -63,7 +63,7 @@ def apply(current: str, change: str) -> str:
     return "".join(sorted(letters))
 
 
-def snotice(server: Server, letter: str, text: str, rb: ReplyBuffer | None = None) -> None:
+def snotice(server: Context, letter: str, text: str, rb: ReplyBuffer | None = None) -> None:
     """Send `text` to operators whose mask holds `letter`, and log it."""
     title = _TITLES[letter]
     log.log(LETTERS[letter][1], "%s: %s", title, text)

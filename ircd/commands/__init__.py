@@ -2,15 +2,14 @@
 
 `COMMANDS` is built once at import and never changes; the gateway adds behaviour through
 the hooks object passed to `Server`, not by editing this table. Every handler has the
-signature `(server, client, msg, rb)`, writes replies to `rb`, and returns None, or a
+signature `(server, client, msg, rb)`, `server` being the narrow `ircd.context.Context`
+(never `Server` itself), writes replies to `rb`, and returns None, or a
 coroutine when it must finish off the event loop (the server runs it and holds the
 client's later input until it is done). Each handler's docstring starts with its syntax.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
@@ -32,27 +31,19 @@ from ircd.commands import (
     spamfilter,
     xline,
 )
+from ircd.context import CommandSpec, Handler
 
 if TYPE_CHECKING:
     from ircd.client import Client
+    from ircd.context import Context
     from ircd.protocol import Message
     from ircd.replies import ReplyBuffer
-    from ircd.server import Pending, Server
+    from ircd.runner import Pending
 
-Handler = Callable[["Server", "Client", "Message", "ReplyBuffer"], "Pending | None"]
-
-
-@dataclass(frozen=True, slots=True)
-class CommandSpec:
-    """How to run one command: its handler and the checks made before it."""
-
-    handler: Handler
-    min_params: int = 0
-    allowed_before_registration: bool = False
-    oper_only: bool = False
+__all__ = ("COMMANDS", "CommandSpec", "Handler", "dispatch")
 
 
-def help_(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def help_(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """HELP [<command>]
 
     Lists the commands, or shows how to use one.
@@ -74,7 +65,7 @@ def help_(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None
     rb.numeric(n.RPL_ENDOFHELP, subject, "End of /HELP")
 
 
-def helpop(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def helpop(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """HELPOP [<command>]
 
     The same as HELP (the name InspIRCd and Ergo also answer to).
@@ -157,7 +148,7 @@ COMMANDS: Final = MappingProxyType(
 )
 
 
-def dispatch(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
+def dispatch(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
     """Run `msg` for `client`: 421, 451, 481 and 461 are answered here, once, in that order."""
     spec = COMMANDS.get(msg.command) or server.extra_commands.get(msg.command)
     if spec is None:

@@ -13,8 +13,8 @@ from ircd.protocol import Message
 
 if TYPE_CHECKING:
     from ircd.client import Client
+    from ircd.context import Context
     from ircd.replies import ReplyBuffer
-    from ircd.server import Server
 
 log = logging.getLogger("ircd.oper")
 
@@ -25,7 +25,7 @@ _INFO: Final = (
 )
 
 
-def _other_server(server: Server, msg: Message, rb: ReplyBuffer) -> bool:
+def _other_server(server: Context, msg: Message, rb: ReplyBuffer) -> bool:
     """True (after ERR_NOSUCHSERVER) if a server other than this one is named."""
     if msg.params and server.fold(msg.params[0]) != server.fold(server.name):
         rb.numeric(n.ERR_NOSUCHSERVER, msg.params[0], "No such server")
@@ -33,7 +33,7 @@ def _other_server(server: Server, msg: Message, rb: ReplyBuffer) -> bool:
     return False
 
 
-def time_(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def time_(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """TIME [<server>]
 
     Shows the server's local time.
@@ -44,7 +44,7 @@ def time_(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None
     rb.numeric(n.RPL_TIME, server.name, now.strftime("%A %B %d %Y -- %H:%M:%S UTC"))
 
 
-def info(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def info(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """INFO [<server>]
 
     Describes the server software.
@@ -56,7 +56,7 @@ def info(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     rb.numeric(n.RPL_ENDOFINFO, "End of /INFO list")
 
 
-def admin(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def admin(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """ADMIN [<server>]
 
     Shows who runs this server and how to reach them.
@@ -70,7 +70,7 @@ def admin(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None
     rb.numeric(n.RPL_ADMINEMAIL, cfg.email or "-")
 
 
-def links(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def links(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """LINKS [[<remote server>] <server mask>]
 
     Lists the servers of the network: this one only (it links to no other).
@@ -82,7 +82,7 @@ def links(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None
     rb.numeric(n.RPL_ENDOFLINKS, "*", "End of /LINKS list")
 
 
-def wallops(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def wallops(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """WALLOPS :<text>
 
     Sends a message to every user with user mode +w (operators only).
@@ -91,7 +91,7 @@ def wallops(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> No
     server.fanout((c for c in server.clients.values() if c.registered and "w" in c.modes), out)
 
 
-def rehash(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def rehash(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """REHASH
 
     Reloads the configuration file (operators only); an invalid file changes nothing.
@@ -107,7 +107,7 @@ def rehash(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Non
     server.notice_opers(f"{client.oper} rehashed the server: {result}", rb)
 
 
-def die(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def die(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """DIE
 
     Shuts the server down (operators only).

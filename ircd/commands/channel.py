@@ -9,19 +9,18 @@ from ircd import numerics as n
 from ircd.channel import Channel, prefix_for
 from ircd.commands.metadata import after_join as metadata_after_join
 from ircd.isupport import MAX_TARGETS
-from ircd.notify import user_tags
+from ircd.notify import marker_message, owner_of, user_tags
 from ircd.protocol import Message
 from ircd.readmarkers import CAP as READ_MARKER
-from ircd.readmarkers import marker_message, owner_of
 from ircd.replies import ReplyBuffer
-from ircd.spamfilter import screen, server_notice
+from ircd.screening import screen, server_notice
 
 if TYPE_CHECKING:
     from ircd.client import Client
-    from ircd.server import Server
+    from ircd.context import Context
 
 
-def join(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def join(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """JOIN <channel>{,<channel>} [<key>{,<key>}]
 
     Joins channels, giving keys for those with +k. JOIN 0 leaves every channel.
@@ -36,7 +35,7 @@ def join(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
             _join_one(server, client, name, keys[i] if i < len(keys) else None, rb)
 
 
-def _join_one(server: Server, client: Client, name: str, key: str | None, rb: ReplyBuffer) -> None:
+def _join_one(server: Context, client: Client, name: str, key: str | None, rb: ReplyBuffer) -> None:
     if not server.valid_channel(name):
         rb.numeric(n.ERR_NOSUCHCHANNEL, name, "No such channel")
         return
@@ -92,12 +91,12 @@ _JOIN_ERRORS: Final = MappingProxyType(
 )
 
 
-def send_topic(server: Server, channel: Channel, rb: ReplyBuffer) -> None:
+def send_topic(server: Context, channel: Channel, rb: ReplyBuffer) -> None:
     rb.numeric(n.RPL_TOPIC, channel.name, channel.topic)
     rb.numeric(n.RPL_TOPICWHOTIME, channel.name, channel.topic_by, str(int(channel.topic_at)))
 
 
-def send_names(server: Server, client: Client, channel: Channel, rb: ReplyBuffer) -> None:
+def send_names(server: Context, client: Client, channel: Channel, rb: ReplyBuffer) -> None:
     """RPL_NAMREPLY lines and RPL_ENDOFNAMES; outsiders see neither +s members nor +i users."""
     member = client in channel.members
     if member or not channel.secret:
@@ -112,7 +111,7 @@ def send_names(server: Server, client: Client, channel: Channel, rb: ReplyBuffer
     rb.numeric(n.RPL_ENDOFNAMES, channel.name, "End of /NAMES list")
 
 
-def part(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def part(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """PART <channel>{,<channel>} [:<reason>]
 
     Leaves channels.
@@ -133,13 +132,13 @@ def part(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
             _part(server, client, channel, reason)
 
 
-def _part(server: Server, client: Client, channel: Channel, reason: str) -> None:
+def _part(server: Context, client: Client, channel: Channel, reason: str) -> None:
     params = (channel.name, reason) if reason else (channel.name,)
     server.fanout(channel.members, Message(source=client.prefix, command="PART", params=params))
     server.remove_member(channel, client)
 
 
-def topic(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def topic(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """TOPIC <channel> [:<topic>]
 
     Shows the topic, or sets it (an empty topic clears it).
@@ -179,7 +178,7 @@ def topic(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None
     )
 
 
-def names(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def names(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """NAMES [<channel>{,<channel>}]
 
     Lists who is on channels. Without a channel, lists nothing (the network may be big).
@@ -195,7 +194,7 @@ def names(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None
             send_names(server, client, channel, rb)
 
 
-def kick(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def kick(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """KICK <channel> <nick>{,<nick>} [:<reason>]
 
     Removes members from a channel (channel operators only).
@@ -228,7 +227,7 @@ def kick(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
         server.remove_member(channel, target)
 
 
-def invite(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def invite(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """INVITE <nick> <channel>
 
     Invites someone into a channel (past +i when you are a channel operator).
@@ -268,7 +267,7 @@ def invite(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Non
 RENAME_CAP: Final = "draft/channel-rename"
 
 
-def rename(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def rename(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """RENAME <channel> <new name> [:<reason>]
 
     Renames a channel, keeping its members, modes, lists, topic and history (channel

@@ -9,20 +9,21 @@ from ircd.channel import prefix_for
 from ircd.isupport import VERSION
 from ircd.masks import glob_match
 from ircd.protocol import Message
+from ircd.welcome import send_lusers, send_motd
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from ircd.channel import Channel
     from ircd.client import Client
+    from ircd.context import Context
     from ircd.replies import ReplyBuffer
-    from ircd.server import Server
 
 #: WHO replies at most this many users for a mask (a channel lists all its members).
 MAX_WHO_RESULTS: Final = 200
 
 
-def who(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def who(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """WHO <mask> [%<fields>[,<token>]]
 
     Lists the members of a channel, or the visible users whose nick matches a mask.
@@ -79,7 +80,7 @@ def _whox(spec: str) -> tuple[str, str]:
 
 
 def _who_reply(
-    server: Server,
+    server: Context,
     client: Client,
     rb: ReplyBuffer,
     user: Client,
@@ -123,7 +124,7 @@ def _who_reply(
     )
 
 
-def whois(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def whois(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """WHOIS [<server>] <nick>
 
     Shows who a user is, where they are, and how long they have been idle.
@@ -161,7 +162,7 @@ def whois(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None
     rb.numeric(n.RPL_ENDOFWHOIS, user.name, "End of /WHOIS list")
 
 
-def lusers(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def lusers(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """LUSERS
 
     Shows how many users, operators and channels there are.
@@ -169,27 +170,7 @@ def lusers(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Non
     send_lusers(server, rb)
 
 
-def send_lusers(server: Server, rb: ReplyBuffer) -> None:
-    users = server.registered_count
-    visible = users - server.invisible_count
-    rb.numeric(
-        n.RPL_LUSERCLIENT,
-        f"There are {visible} users and {server.invisible_count} invisible on 1 servers",
-    )
-    if server.oper_count:
-        rb.numeric(n.RPL_LUSEROP, str(server.oper_count), "operator(s) online")
-    unknown = len(server.clients) - users
-    if unknown:
-        rb.numeric(n.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
-    if server.channels:
-        rb.numeric(n.RPL_LUSERCHANNELS, str(len(server.channels)), "channels formed")
-    rb.numeric(n.RPL_LUSERME, f"I have {users} clients and 0 servers")
-    most = str(server.max_registered)
-    rb.numeric(n.RPL_LOCALUSERS, str(users), most, f"Current local users {users}, max {most}")
-    rb.numeric(n.RPL_GLOBALUSERS, str(users), most, f"Current global users {users}, max {most}")
-
-
-def motd(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def motd(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """MOTD
 
     Shows the message of the day.
@@ -197,18 +178,7 @@ def motd(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     send_motd(server, rb)
 
 
-def send_motd(server: Server, rb: ReplyBuffer) -> None:
-    text = server.config.motd
-    if not text:
-        rb.numeric(n.ERR_NOMOTD, "MOTD File is missing")
-        return
-    rb.numeric(n.RPL_MOTDSTART, f"- {server.name} Message of the day - ")
-    for line in text.splitlines():
-        rb.numeric(n.RPL_MOTD, f"- {line}"[:400])
-    rb.numeric(n.RPL_ENDOFMOTD, "End of /MOTD command.")
-
-
-def version(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def version(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """VERSION
 
     Shows the server's version and the features it supports.
@@ -217,7 +187,7 @@ def version(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> No
     server.send_isupport(rb)
 
 
-def ison(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def ison(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """ISON <nick>{ <nick>}
 
     Tells which of the nicks are online.
@@ -231,7 +201,7 @@ def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def userhost(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def userhost(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """USERHOST <nick>{ <nick>}
 
     Shows user@host for up to five nicks.

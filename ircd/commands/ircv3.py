@@ -9,20 +9,19 @@ from ircd import numerics as n
 from ircd.history import MAX_LIMIT, dm_key, parse_timestamp
 from ircd.isupport import NAMELEN
 from ircd.monitor import LIMIT
-from ircd.notify import set_realname
+from ircd.notify import announce, marker_message, owner_of, set_realname
 from ircd.protocol import Message
-from ircd.readmarkers import announce, marker_message, owner_of
-from ircd.spamfilter import screen
+from ircd.screening import screen
 
 if TYPE_CHECKING:
     from ircd.client import Client
+    from ircd.context import Context
     from ircd.replies import ReplyBuffer
-    from ircd.server import Server
 
 _SUBCOMMANDS: Final = frozenset({"LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN", "TARGETS"})
 
 
-def setname(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def setname(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """SETNAME :<realname>
 
     Changes your real name (setname capability).
@@ -42,7 +41,7 @@ def setname(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> No
         set_realname(server, client, realname)
 
 
-def monitor(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def monitor(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """MONITOR +|- <nick>{,<nick>} | C | L | S
 
     Tells you when nicks come online or go offline: add, remove, clear, list, status.
@@ -76,7 +75,7 @@ def monitor(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> No
         _status(server, rb, list(client.monitoring))
 
 
-def _status(server: Server, rb: ReplyBuffer, nicks: list[str]) -> None:
+def _status(server: Context, rb: ReplyBuffer, nicks: list[str]) -> None:
     online, offline = [], []
     for nick in nicks:
         user = server.find_nick(nick)
@@ -90,27 +89,7 @@ def _status(server: Server, rb: ReplyBuffer, nicks: list[str]) -> None:
         rb.numeric_list(n.RPL_MONOFFLINE, (), offline, ",")
 
 
-def monitor_online(server: Server, client: Client) -> None:
-    """Tell the watchers of `client`'s nick that it is online (730)."""
-    for watcher in server.monitors.watchers(server.fold(client.name)):
-        server.send(
-            watcher,
-            Message(
-                source=server.name, command=n.RPL_MONONLINE, params=(watcher.name, client.prefix)
-            ),
-        )
-
-
-def monitor_offline(server: Server, nick: str) -> None:
-    """Tell the watchers of `nick` that it went offline (731)."""
-    for watcher in server.monitors.watchers(server.fold(nick)):
-        server.send(
-            watcher,
-            Message(source=server.name, command=n.RPL_MONOFFLINE, params=(watcher.name, nick)),
-        )
-
-
-def markread(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def markread(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """MARKREAD <target> [timestamp=<time>]
 
     Gets, or moves forward, how far you have read <target> (draft/read-marker); every
@@ -146,7 +125,7 @@ def _ref(text: str) -> tuple[str, str] | None:
     return (kind, value) if kind in ("msgid", "timestamp") and value else None
 
 
-def chathistory(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def chathistory(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """CHATHISTORY <subcommand> <target> <reference> [<reference>] <limit>
 
     Replays messages (draft/chathistory): LATEST <target> *|<ref> <limit>,
@@ -187,7 +166,7 @@ def chathistory(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -
     rb.batch("chathistory", (target,), [e.message for e in chosen])
 
 
-def _key(server: Server, client: Client, target: str) -> str | None:
+def _key(server: Context, client: Client, target: str) -> str | None:
     """The history ring a client may read for `target`: a channel it is in, or a nick."""
     if target.startswith("#"):
         channel = server.find_channel(target)
@@ -200,7 +179,7 @@ def _key(server: Server, client: Client, target: str) -> str | None:
 
 
 def _targets(
-    server: Server, client: Client, params: tuple[str, ...], limit: int, rb: ReplyBuffer
+    server: Context, client: Client, params: tuple[str, ...], limit: int, rb: ReplyBuffer
 ) -> None:
     start = parse_timestamp(params[0].removeprefix("timestamp="))
     end = parse_timestamp(params[1].removeprefix("timestamp="))

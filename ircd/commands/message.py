@@ -11,14 +11,14 @@ from ircd.history import Entry, dm_key
 from ircd.isupport import MAX_TARGETS
 from ircd.notify import audience, user_tags
 from ircd.protocol import MAX_BODY, Message, truncate_utf8, unchecked
-from ircd.spamfilter import screen, server_notice
+from ircd.screening import screen, server_notice
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from ircd.client import Client
+    from ircd.context import Context
     from ircd.replies import ReplyBuffer
-    from ircd.server import Server
 
 #: Bytes of a relayed `:source COMMAND target :text` line left for its four parts: CRLF
 #: and the 5 bytes of ":", " ", " " and " :" around them take the rest.
@@ -39,7 +39,7 @@ _SEND_ERRORS: Final = MappingProxyType(
 )
 
 
-def privmsg(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def privmsg(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """PRIVMSG <target>{,<target>} :<text>
 
     Sends a message to users or channels (@#channel: to its operators only).
@@ -47,7 +47,7 @@ def privmsg(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> No
     _deliver(server, client, msg, rb, "PRIVMSG")
 
 
-def notice(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def notice(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """NOTICE <target>{,<target>} :<text>
 
     Like PRIVMSG, but never answered automatically.
@@ -55,7 +55,7 @@ def notice(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Non
     _deliver(server, client, msg, rb, "NOTICE")
 
 
-def tagmsg(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def tagmsg(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """TAGMSG <target>{,<target>}
 
     Sends only tags (message-tags capability), e.g. typing notifications.
@@ -64,7 +64,7 @@ def tagmsg(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Non
         _deliver(server, client, msg, rb, "TAGMSG")
 
 
-def _deliver(server: Server, client: Client, msg: Message, rb: ReplyBuffer, command: str) -> None:
+def _deliver(server: Context, client: Client, msg: Message, rb: ReplyBuffer, command: str) -> None:
     quiet = command != "PRIVMSG"  # NOTICE and TAGMSG get no automatic error replies
     if not msg.params or not msg.params[0]:
         if not quiet:
@@ -97,7 +97,7 @@ def _deliver(server: Server, client: Client, msg: Message, rb: ReplyBuffer, comm
 
 
 def _deliver_one(
-    server: Server,
+    server: Context,
     client: Client,
     rb: ReplyBuffer,
     command: str,
@@ -171,7 +171,7 @@ def _deliver_one(
 
 
 def _outgoing(
-    server: Server,
+    server: Context,
     client: Client,
     command: str,
     target: str,
@@ -190,14 +190,14 @@ def _outgoing(
     return unchecked(source=source, command=command, params=(target, text), tags=tags)
 
 
-def _remember(server: Server, key: str, out: Message) -> None:
+def _remember(server: Context, key: str, out: Message) -> None:
     """Keep a relayed message for CHATHISTORY."""
     history = server.history
     if history.size:
         history.add(key, Entry(server.wallclock(), out.tags["msgid"], out))
 
 
-def away(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def away(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """AWAY [:<message>]
 
     Marks you away with a message, or back without one.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Final
 
+from ircd import caps
 from ircd import numerics as n
 from ircd.channel import Channel
 from ircd.protocol import Message
@@ -22,16 +23,16 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from ircd.client import Client
+    from ircd.context import Context
     from ircd.replies import ReplyBuffer
-    from ircd.server import Server
 
-CAP: Final = "draft/metadata-2"
-MAX_KEYS: Final = 20
-MAX_SUBS: Final = 50
+CAP: Final = caps.METADATA
+MAX_KEYS: Final = caps.METADATA_MAX_KEYS
+MAX_SUBS: Final = caps.METADATA_MAX_SUBS
 MAX_VALUE: Final = 300
 MAX_KEY_LEN: Final = 64
 SYNC_NOW: Final = 100
-CAP_VALUE: Final = f"maxsub={MAX_SUBS},maxkey={MAX_KEYS}"
+CAP_VALUE: Final = caps.METADATA_VALUE
 _KEY: Final = re.compile(r"[a-z0-9_.\-][a-z0-9_.:\-]*\Z")
 
 
@@ -39,7 +40,7 @@ def valid_key(key: str) -> bool:
     return len(key) <= MAX_KEY_LEN and bool(_KEY.match(key))
 
 
-def metadata(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def metadata(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """METADATA <target> GET|LIST|SET|CLEAR|SUB|UNSUB|SUBS|SYNC [<key>...] [:<value>]
 
     Reads and writes key/value metadata of users and channels (draft/metadata-2);
@@ -98,7 +99,7 @@ def metadata(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> N
 
 
 def _target(
-    server: Server, client: Client, raw: str
+    server: Context, client: Client, raw: str
 ) -> tuple[str, dict[str, str], Client | Channel] | None:
     """(display name, its key/value table, the user or channel) or None."""
     if raw == "*":
@@ -117,7 +118,7 @@ def _may_set(client: Client, owner: Client | Channel) -> bool:
 
 
 def _set(
-    server: Server,
+    server: Context,
     client: Client,
     owner: Client | Channel,
     name: str,
@@ -154,7 +155,7 @@ def _set(
 
 
 def _notify(
-    server: Server,
+    server: Context,
     client: Client,
     owner: Client | Channel,
     name: str,
@@ -201,7 +202,7 @@ def _subscriptions(client: Client, sub: str, keys: list[str], rb: ReplyBuffer) -
         rb.numeric_list(code, (), done)
 
 
-def _sync(server: Server, client: Client, owner: Client | Channel) -> list[Message]:
+def _sync(server: Context, client: Client, owner: Client | Channel) -> list[Message]:
     """METADATA messages for the subscribed keys of `owner` (and, a channel, its members)."""
     subs = client.meta_subs
     out = []
@@ -213,7 +214,7 @@ def _sync(server: Server, client: Client, owner: Client | Channel) -> list[Messa
     return out
 
 
-def after_join(server: Server, client: Client, channel: Channel, rb: ReplyBuffer) -> None:
+def after_join(server: Context, client: Client, channel: Channel, rb: ReplyBuffer) -> None:
     """A joining client with the capability gets the channel's keys it subscribed to."""
     if CAP not in client.caps or not client.meta_subs:
         return
@@ -225,9 +226,9 @@ def after_join(server: Server, client: Client, channel: Channel, rb: ReplyBuffer
         rb.batch("metadata", (), found)
 
 
-def _message(server: Server, target: str, key: str, value: str) -> Message:
+def _message(server: Context, target: str, key: str, value: str) -> Message:
     return Message(source=server.name, command="METADATA", params=(target, key, "*", value))
 
 
-def _numeric(server: Server, client: Client, code: str, *params: str) -> Message:
+def _numeric(server: Context, client: Client, code: str, *params: str) -> Message:
     return Message(source=server.name, command=code, params=(client.name, *params))

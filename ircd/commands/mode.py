@@ -14,11 +14,11 @@ from ircd.protocol import Message
 
 if TYPE_CHECKING:
     from ircd.client import Client
+    from ircd.context import Context
     from ircd.replies import ReplyBuffer
-    from ircd.server import Server
 
 
-def mode(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def mode(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """MODE <target> [<modestring> [<argument>...]]
 
     Shows or changes the modes of a channel or of yourself.
@@ -29,7 +29,7 @@ def mode(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
         _user_mode(server, client, msg, rb)
 
 
-def _channel_mode(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def _channel_mode(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     channel = server.find_channel(msg.params[0])
     if channel is None:
         rb.numeric(n.ERR_NOSUCHCHANNEL, msg.params[0], "No such channel")
@@ -78,7 +78,7 @@ def _send_list(channel: Channel, letter: str, rb: ReplyBuffer) -> None:
 
 
 def _apply(
-    server: Server,
+    server: Context,
     client: Client,
     channel: Channel,
     modestring: str,
@@ -168,7 +168,7 @@ def _apply(
 
 
 def _change_list(
-    server: Server,
+    server: Context,
     client: Client,
     channel: Channel,
     letter: str,
@@ -208,7 +208,7 @@ def _format(changes: list[tuple[str, str, str | None]]) -> tuple[str, ...]:
     return (letters, *args)
 
 
-def _user_mode(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def _user_mode(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     if server.fold(msg.params[0]) != server.fold(client.name):
         target = server.find_nick(msg.params[0])
         if target is None:

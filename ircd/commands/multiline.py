@@ -17,23 +17,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from ircd import caps
 from ircd.channel import STATUS_PREFIXES
 from ircd.history import Entry, dm_key
 from ircd.notify import user_tags
 from ircd.protocol import Message, truncate_utf8
-from ircd.spamfilter import screen, server_notice
+from ircd.screening import screen, server_notice
 
 if TYPE_CHECKING:
     from ircd.client import Client
+    from ircd.context import Context
     from ircd.replies import ReplyBuffer
-    from ircd.server import Server
 
-CAP: Final = "draft/multiline"
+CAP: Final = caps.MULTILINE
 CONCAT: Final = "draft/multiline-concat"
-#: Limits of one batch, announced as the capability's value.
-MAX_BYTES: Final = 4096
-MAX_LINES: Final = 24
-CAP_VALUE: Final = f"max-bytes={MAX_BYTES},max-lines={MAX_LINES}"
+#: Limits of one batch, announced as the capability's value (`ircd.caps`).
+MAX_BYTES: Final = caps.MULTILINE_MAX_BYTES
+MAX_LINES: Final = caps.MULTILINE_MAX_LINES
+CAP_VALUE: Final = caps.MULTILINE_VALUE
 
 
 class Multiline:
@@ -53,7 +54,7 @@ class Multiline:
         self.error: tuple[str, tuple[str, ...], str] | None = None
 
 
-def batch(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def batch(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """BATCH +<ref> draft/multiline <target> | BATCH -<ref>
 
     Opens or closes a multi-line message (draft/multiline); the lines in between carry
@@ -115,7 +116,7 @@ def _joined(state: Multiline) -> str:
     return out
 
 
-def _deliver(server: Server, client: Client, state: Multiline, rb: ReplyBuffer) -> None:
+def _deliver(server: Context, client: Client, state: Multiline, rb: ReplyBuffer) -> None:
     command = state.command or "PRIVMSG"
     target = state.target
     joined = _joined(state)

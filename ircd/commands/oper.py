@@ -14,7 +14,8 @@ from ircd.sources import source_of
 
 if TYPE_CHECKING:
     from ircd.client import Client
-    from ircd.server import Pending, Server
+    from ircd.context import Context
+    from ircd.runner import Pending
 
 log = logging.getLogger("ircd.oper")
 
@@ -27,7 +28,7 @@ def oper_source(client: Client) -> str:
     return source_of(client.ip)
 
 
-def oper(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
+def oper(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
     """OPER <name> <password>
 
     Gains IRC operator status. The password is checked against an Argon2id hash.
@@ -56,7 +57,7 @@ def oper(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pendi
 
 
 async def _finish_oper(
-    server: Server,
+    server: Context,
     client: Client,
     name: str,
     password_hash: str | None,
@@ -83,7 +84,7 @@ async def _finish_oper(
     rb.flush()
 
 
-def kill(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def kill(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """KILL <nick> :<reason>
 
     Disconnects a user (operators only).

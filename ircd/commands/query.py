@@ -13,9 +13,9 @@ if TYPE_CHECKING:
 
     from ircd.channel import Channel
     from ircd.client import Client
+    from ircd.context import Context
     from ircd.protocol import Message
     from ircd.replies import ReplyBuffer
-    from ircd.server import Server
 
 #: ISUPPORT ELIST: mask (M), negated mask (N), user count (U), creation (C), topic (T) time.
 ELIST: Final = "CMNTU"
@@ -23,7 +23,7 @@ ELIST: Final = "CMNTU"
 MAX_CONDITIONS: Final = 8
 
 
-def _condition(server: Server, text: str) -> Callable[[Channel], bool] | None:
+def _condition(server: Context, text: str) -> Callable[[Channel], bool] | None:
     """One ELIST condition as a predicate, or None if it is not one."""
     now = server.wallclock()
     if len(text) > 1 and text[0] in "<>" and text[1:].isdigit():
@@ -52,7 +52,7 @@ def _condition(server: Server, text: str) -> Callable[[Channel], bool] | None:
     return None
 
 
-def list_(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def list_(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """LIST [<channel>{,<channel>}|<condition>{,<condition>}]
 
     Lists channels with their user counts and topics. Conditions (ELIST): a mask like
@@ -81,7 +81,7 @@ def list_(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None
     rb.numeric(n.RPL_LISTEND, "End of /LIST")
 
 
-def whowas(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def whowas(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """WHOWAS <nick> [<count>]
 
     Shows who recently used a nick.

@@ -17,14 +17,14 @@ from ircd.protocol import Message
 
 if TYPE_CHECKING:
     from ircd.client import Client
+    from ircd.context import Context
     from ircd.history import Entry
     from ircd.replies import ReplyBuffer
-    from ircd.server import Server
 
 CAP: Final = "draft/message-redaction"
 
 
-def redact(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def redact(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """REDACT <target> <msgid> [:<reason>]
 
     Deletes a message you sent (or, as a channel operator, one sent to your channel),

@@ -6,113 +6,23 @@ import re
 from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
-from ircd.commands.metadata import CAP as METADATA
-from ircd.commands.metadata import CAP_VALUE as METADATA_VALUE
-from ircd.commands.multiline import CAP as MULTILINE
-from ircd.commands.multiline import CAP_VALUE as MULTILINE_VALUE
+from ircd.caps import METADATA, cap_list, offered_caps
 from ircd.isupport import USERLEN
 from ircd.nickclaim import take_back
-from ircd.protocol import MAX_BODY, Message
+from ircd.protocol import Message
 from ircd.replies import ReplyBuffer, safe_middle
-from ircd.spamfilter import screen
+from ircd.screening import screen
 
 if TYPE_CHECKING:
     from ircd.client import Client
-    from ircd.server import Pending, Server
-
-#: Capabilities offered in CAP LS; `offered_caps` adds sasl when accounts exist.
-SUPPORTED_CAPS: Final = frozenset(
-    {
-        "account-notify",
-        "account-tag",
-        "away-notify",
-        "batch",
-        "cap-notify",
-        "chghost",
-        "draft/channel-rename",
-        "draft/chathistory",
-        "draft/message-redaction",
-        "draft/read-marker",
-        "echo-message",
-        "extended-join",
-        "extended-monitor",
-        "invite-notify",
-        "labeled-response",
-        "message-tags",
-        "multi-prefix",
-        "server-time",
-        "setname",
-        "standard-replies",
-        "userhost-in-names",
-    }
-)
-
-
-def sasl_offered(server: Server) -> bool:
-    """SASL needs accounts from the embedder, and `irc.sasl` not switched off."""
-    return server.accounts is not None and server.config.sasl
-
-
-def sasl_mechanisms(server: Server, client: Client | None = None) -> tuple[str, ...]:
-    """PLAIN, and EXTERNAL where a certificate can match: for `client`, when it sent one
-    (the listener verified it); for the server, when a listener asks for them."""
-    if client is not None:
-        # Never from a browser page: another site's script may be using the certificate.
-        external = client.certfp is not None and client.web_origin is None
-    else:
-        external = any(lst.tls is not None and lst.tls.client_ca for lst in server.config.listen)
-    return ("PLAIN", "EXTERNAL") if external else ("PLAIN",)
-
-
-def offered_caps(server: Server, client: Client | None = None) -> dict[str, str]:
-    """Capability -> value (shown to CAP LS 302 clients) for this server (or `client`)."""
-    caps = dict.fromkeys(SUPPORTED_CAPS, "")
-    caps[MULTILINE] = MULTILINE_VALUE
-    caps[METADATA] = METADATA_VALUE
-    if sasl_offered(server):
-        caps["sasl"] = ",".join(sasl_mechanisms(server, client))
-    return caps
-
-
-def announce_caps(server: Server, before: dict[str, str]) -> None:
-    """Tell cap-notify clients what changed since `before` was offered (IRCv3 cap-notify).
-
-    A capability no longer offered goes in CAP DEL and is disabled for everyone who had
-    it (an unfinished SASL exchange is dropped); a new one goes in CAP NEW, and so does
-    one whose value changed, for clients that see values (CAP LS 302).
-    """
-    after = offered_caps(server)
-    gone = sorted(set(before) - set(after))
-    new = sorted(set(after) - set(before))
-    changed = sorted(k for k in after if k in before and after[k] != before[k])
-    if not (gone or new or changed):
-        return
-    for client in list(server.clients.values()):
-        if client.closed:
-            continue
-        if gone and client.caps & set(gone):
-            client.caps.difference_update(gone)
-            client.update_tag_mode()
-        if "sasl" in gone:
-            client.sasl = None
-        if "cap-notify" not in client.caps:
-            continue
-        rb = ReplyBuffer(server, client)
-        if gone:
-            _cap_list(server, client, rb, "DEL", gone)
-        values = client.cap_version >= 302
-        names = [f"{k}={after[k]}" if values and after[k] else k for k in new]
-        names += [f"{k}={after[k]}" for k in changed if values]
-        if names:
-            _cap_list(server, client, rb, "NEW", names)
-        rb.flush()
-
+    from ircd.context import Context
+    from ircd.runner import Pending
 
 _USERNAME_JUNK: Final = re.compile(r"[^A-Za-z0-9._\-]")
 _REALNAME_MAX: Final = 100
 
 
-def pass_(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def pass_(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """PASS <password>
 
     Sets the connection password; it must come before NICK and USER.
@@ -123,7 +33,7 @@ def pass_(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None
     client.password = msg.params[0]
 
 
-def nick(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
+def nick(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
     """NICK <nickname>
 
     Chooses or changes your nickname.
@@ -186,7 +96,7 @@ def nick_in_use(
         rb.add(Message(source=server.name, command="NOTICE", params=(target, f"{nick}: {reason}")))
 
 
-def user(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
+def user(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
     """USER <username> <mode> <unused> :<realname>
 
     Gives your username and real name during registration.
@@ -204,7 +114,7 @@ def user(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pendi
     return server.try_register(client, rb)
 
 
-def cap(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
+def cap(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
     """CAP <subcommand> [:<capabilities>]
 
     Negotiates IRCv3 capabilities: LS [302], LIST, REQ :<caps>, END.
@@ -223,9 +133,9 @@ def cap(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pendin
             names = [f"{k}={v}" if v else k for k, v in sorted(offered.items())]
         else:
             names = sorted(offered)
-        _cap_list(server, client, rb, "LS", names)
+        cap_list(server, client, rb, "LS", names)
     elif sub == "LIST":
-        _cap_list(server, client, rb, "LIST", sorted(client.caps))
+        cap_list(server, client, rb, "LIST", sorted(client.caps))
     elif sub == "REQ":
         if not client.registered:
             client.cap_negotiating = True
@@ -260,26 +170,7 @@ def cap(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pendin
         rb.numeric(n.ERR_INVALIDCAPCMD, msg.params[0], "Invalid CAP command")
 
 
-def _cap_list(server: Server, client: Client, rb: ReplyBuffer, sub: str, caps: list[str]) -> None:
-    # A long list is split; only 302 clients understand the "*" continuation marker.
-    budget = MAX_BODY - 2 - len(f":{server.name} CAP {client.name} {sub} * :".encode())
-    lines: list[list[str]] = [[]]
-    for name in caps:
-        if lines[-1] and len(" ".join([*lines[-1], name]).encode()) > budget:
-            lines.append([])
-        lines[-1].append(name)
-    if client.cap_version < 302:
-        lines = [[name for line in lines for name in line]]
-    for i, line in enumerate(lines):
-        more = ("*",) if i < len(lines) - 1 else ()
-        rb.add(
-            Message(
-                source=server.name, command="CAP", params=(client.name, sub, *more, " ".join(line))
-            )
-        )
-
-
-def ping(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def ping(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """PING <token>
 
     Asks the server to answer with PONG <token>.
@@ -287,14 +178,14 @@ def ping(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     rb.add(Message(source=server.name, command="PONG", params=(server.name, msg.params[0])))
 
 
-def pong(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def pong(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """PONG [<server>] <token>
 
     Answers a PING from the server (any input resets the ping timer).
     """
 
 
-def quit_(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def quit_(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """QUIT [:<reason>]
 
     Leaves the server.

@@ -15,7 +15,7 @@ import logging
 from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
-from ircd.commands.registration import sasl_mechanisms, sasl_offered
+from ircd.caps import sasl_mechanisms, sasl_offered
 from ircd.hooks import Login
 from ircd.nickclaim import recover_wanted
 from ircd.notify import set_account
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable
 
     from ircd.client import Client
-    from ircd.server import Pending, Server
+    from ircd.context import Context
+    from ircd.runner import Pending
 
 log = logging.getLogger("ircd.sasl")
 
@@ -48,7 +49,7 @@ class SaslState:
         self.buffer = ""
 
 
-def authenticate(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
+def authenticate(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
     """AUTHENTICATE <mechanism>|<base64>|+|*
 
     Logs in to an account with SASL during registration (after CAP REQ :sasl).
@@ -113,7 +114,7 @@ def authenticate(server: Server, client: Client, msg: Message, rb: ReplyBuffer) 
     return _finish(server, client, server.sasl_checks.bounded(check))
 
 
-async def _external(server: Server, client: Client, data: bytes) -> str | Login | None:
+async def _external(server: Context, client: Client, data: bytes) -> str | Login | None:
     assert server.accounts is not None and client.certfp is not None
     found = await server.accounts.account_for_certfp(client.certfp)
     account = found.account if isinstance(found, Login) else found
@@ -123,7 +124,7 @@ async def _external(server: Server, client: Client, data: bytes) -> str | Login 
     return found
 
 
-async def _finish(server: Server, client: Client, check: Awaitable[str | Login | None]) -> None:
+async def _finish(server: Context, client: Client, check: Awaitable[str | Login | None]) -> None:
     found = await check
     if client.closed:
         return
@@ -145,7 +146,7 @@ async def _finish(server: Server, client: Client, check: Awaitable[str | Login |
         server.disconnect(client, "Too many failed SASL attempts")
 
 
-def _fail(server: Server, client: Client, rb: ReplyBuffer) -> None:
+def _fail(server: Context, client: Client, rb: ReplyBuffer) -> None:
     client.sasl_failures += 1
     log.info("SASL failure %d for %s (%s)", client.sasl_failures, client.name, client.ip)
     rb.numeric(n.ERR_SASLFAIL, "SASL authentication failed")

@@ -7,20 +7,21 @@ from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
 from ircd.masks import parse_duration
-from ircd.spamfilter import TARGETS, FilterSpec, SpamFilterError, server_notice
+from ircd.screening import server_notice
+from ircd.spamfilter import TARGETS, FilterSpec, SpamFilterError
 
 if TYPE_CHECKING:
     from ircd.client import Client
+    from ircd.context import Context
     from ircd.protocol import Message
     from ircd.replies import ReplyBuffer
-    from ircd.server import Server
 
 log = logging.getLogger("ircd.oper")
 
 _NO_DURATION: Final = frozenset({"-", "0"})
 
 
-def spamfilter(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def spamfilter(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """SPAMFILTER [list] | add <targets> <action> <duration|-> <reason> :<regex> | del <id>
 
     Manages spam filters (operators only). Targets, comma-separated: private, channel,
@@ -38,7 +39,7 @@ def spamfilter(server: Server, client: Client, msg: Message, rb: ReplyBuffer) ->
         rb.numeric(n.ERR_NEEDMOREPARAMS, "SPAMFILTER", "Syntax: see HELP SPAMFILTER")
 
 
-def _add(server: Server, client: Client, params: tuple[str, ...], rb: ReplyBuffer) -> None:
+def _add(server: Context, client: Client, params: tuple[str, ...], rb: ReplyBuffer) -> None:
     targets, action, duration_text, reason, pattern = params
     duration = 0 if duration_text in _NO_DURATION else parse_duration(duration_text)
     if duration is None:
@@ -57,7 +58,7 @@ def _add(server: Server, client: Client, params: tuple[str, ...], rb: ReplyBuffe
     server.notice_opers(text, rb)
 
 
-def _del(server: Server, client: Client, ident: str, rb: ReplyBuffer) -> None:
+def _del(server: Context, client: Client, ident: str, rb: ReplyBuffer) -> None:
     try:
         f = server.spamfilters.remove(int(ident.lstrip("#")))
     except ValueError as e:  # SpamFilterError, or an id that is not a number
@@ -69,7 +70,7 @@ def _del(server: Server, client: Client, ident: str, rb: ReplyBuffer) -> None:
     server.notice_opers(text, rb)
 
 
-def _list(server: Server, rb: ReplyBuffer) -> None:
+def _list(server: Context, rb: ReplyBuffer) -> None:
     # One RPL_STATSSPAMF per filter: id, targets, action, state, origin, matches,
     # evaluations, mean and worst microseconds, reason, and the pattern last.
     for f in server.spamfilters:

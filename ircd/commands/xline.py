@@ -14,14 +14,15 @@ from ircd.xlines import XLine, describe_expiry, normalize_xline_mask
 
 if TYPE_CHECKING:
     from ircd.client import Client
-    from ircd.server import Pending, Server
+    from ircd.context import Context
+    from ircd.runner import Pending
 
 log = logging.getLogger("ircd.oper")
 
 _NAMES: Final = MappingProxyType({"KLINE": "K", "GLINE": "G", "ZLINE": "Z"})
 
 
-def kline(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
+def kline(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
     """KLINE [-force] <user@host|nick> [<duration>] [:<reason>]
 
     Bans matching users from this server (operators only). Durations: 300, 10m, 2h, 7d;
@@ -32,7 +33,7 @@ def kline(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pend
     return _add(server, client, msg, rb)
 
 
-def gline(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
+def gline(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
     """GLINE [-force] <user@host|nick> [<duration>] [:<reason>]
 
     Like KLINE, meant for the whole network (operators only).
@@ -40,7 +41,7 @@ def gline(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pend
     return _add(server, client, msg, rb)
 
 
-def zline(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
+def zline(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
     """ZLINE [-force] <ip|cidr|nick> [<duration>] [:<reason>]
 
     Refuses connections from addresses before registration (operators only); -force as
@@ -49,7 +50,7 @@ def zline(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pend
     return _add(server, client, msg, rb)
 
 
-def unkline(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
+def unkline(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
     """UNKLINE <user@host>
 
     Removes a K-line (operators only).
@@ -57,7 +58,7 @@ def unkline(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pe
     return _remove(server, client, msg, rb, "K")
 
 
-def ungline(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
+def ungline(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
     """UNGLINE <user@host>
 
     Removes a G-line (operators only).
@@ -65,7 +66,7 @@ def ungline(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pe
     return _remove(server, client, msg, rb, "G")
 
 
-def unzline(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
+def unzline(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
     """UNZLINE <ip|cidr>
 
     Removes a Z-line (operators only).
@@ -73,11 +74,11 @@ def unzline(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pe
     return _remove(server, client, msg, rb, "Z")
 
 
-def _notice(server: Server, client: Client, rb: ReplyBuffer, text: str) -> None:
+def _notice(server: Context, client: Client, rb: ReplyBuffer, text: str) -> None:
     rb.add(Message(source=server.name, command="NOTICE", params=(client.name, text)))
 
 
-def _add(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
+def _add(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
     kind = _NAMES[msg.command]
     params = list(msg.params)
     # "-force" cannot be a nick or a mask: no nick starts with "-".
@@ -137,7 +138,7 @@ def _add(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> Pendi
     return _persist(server, client, server.admission.store.add(line), f"{kind}-line saved")
 
 
-def _too_wide(server: Server, line: XLine) -> str | None:
+def _too_wide(server: Context, line: XLine) -> str | None:
     """Why `line` needs -force (a typo like *@* or 127.* is one command from an outage)."""
     covered = server.admission.covered_clients(line)
     attached = sum(1 for c in covered if c.in_process)
@@ -159,7 +160,7 @@ def _too_wide(server: Server, line: XLine) -> str | None:
 
 
 def _remove(
-    server: Server, client: Client, msg: Message, rb: ReplyBuffer, kind: str
+    server: Context, client: Client, msg: Message, rb: ReplyBuffer, kind: str
 ) -> Pending | None:
     mask = normalize_xline_mask(kind, msg.params[0])
     removed = server.admission.xlines.remove(kind, mask) if mask is not None else None
@@ -172,7 +173,7 @@ def _remove(
     return _persist(server, client, server.admission.store.remove(kind, removed.mask), "")
 
 
-async def _persist(server: Server, client: Client, write: Pending, done: str) -> None:
+async def _persist(server: Context, client: Client, write: Pending, done: str) -> None:
     # The change is in force already; the operator hears whether it will survive a restart.
     try:
         await write
@@ -184,7 +185,7 @@ async def _persist(server: Server, client: Client, write: Pending, done: str) ->
         _notice(server, client, server.replies(client), done)
 
 
-def stats(server: Server, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def stats(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """STATS <letter>
 
     Server statistics (operators only): k, g and z list K-, G- and Z-lines; u the uptime.

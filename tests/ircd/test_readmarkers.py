@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ircd.readmarkers import MAX_OWNERS, MAX_PER_OWNER, ReadMarkers, mark_read
+from ircd.notify import mark_read
+from ircd.readmarkers import MAX_OWNERS, MAX_PER_OWNER, ReadMarkers
 from tests.ircd.conftest import Harness
 
 CAP = "draft/read-marker"
