@@ -30,7 +30,8 @@ from ircd.passwords import check_hash_format
 from ircd.protocol import MAX_LINE
 from ircd.spamfilter import FilterSpec, read_spamfilters
 from ircd.throttle import ThrottleConfig
-from ircd.yamlreader import BOOL_TAG, NULL_TAG, STR_TAG, ConfigError, Reader, read_file
+from ircd.yamlreader import BOOL_TAG, NULL_TAG, STR_TAG, Reader, read_file
+from ircd.yamlreader import ConfigError as ConfigError  # re-exported: ircd.config.ConfigError
 
 _HOSTNAME: Final = re.compile(
     r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z"

@@ -55,39 +55,64 @@ class Context(Protocol):
     """The server as its handlers see it (`ircd.server.Server` is the one implementation)."""
 
     # -- identity, configuration, clocks -----------------------------------------------
-    name: str
-    created: float
-    fold: Callable[[str], str]
-    clock: Callable[[], float]
-    wallclock: Callable[[], float]
+    @property
+    def name(self) -> str: ...
+    @property
+    def created(self) -> float: ...
+    @property
+    def fold(self) -> Callable[[str], str]: ...
+    @property
+    def clock(self) -> Callable[[], float]: ...
+    @property
+    def wallclock(self) -> Callable[[], float]: ...
 
     @property
     def config(self) -> IrcConfig: ...
 
     # -- tables (read by handlers; changed through the actions below) ------------------
-    nicks: dict[str, Client]
-    clients: dict[int, Client]
-    channels: dict[str, Channel]
+    # Read-only here (properties): a handler changes their content, never rebinds them.
+    # The counters are the server's statistics, kept by admission and the actions.
     registered_count: int
     invisible_count: int
     oper_count: int
     max_registered: int
-    extra_commands: dict[str, CommandSpec]
+
+    @property
+    def nicks(self) -> dict[str, Client]: ...
+    @property
+    def clients(self) -> dict[int, Client]: ...
+    @property
+    def channels(self) -> dict[str, Channel]: ...
+    @property
+    def extra_commands(self) -> dict[str, CommandSpec]: ...
 
     # -- services ----------------------------------------------------------------------
-    hooks: ServerHooks
-    accounts: Accounts | None
-    control: Control
-    admission: Bans
-    passwords: PasswordChecker
-    oper_passwords: PasswordChecker
-    sasl_checks: PasswordChecker
-    oper_penalties: FailurePenalties
-    history: History
-    monitors: Monitors
-    whowas: WhoWas
-    read_markers: ReadMarkers
-    spamfilters: SpamFilters
+    @property
+    def hooks(self) -> ServerHooks: ...
+    @property
+    def accounts(self) -> Accounts | None: ...
+    @property
+    def control(self) -> Control: ...
+    @property
+    def admission(self) -> Bans: ...
+    @property
+    def passwords(self) -> PasswordChecker: ...
+    @property
+    def oper_passwords(self) -> PasswordChecker: ...
+    @property
+    def sasl_checks(self) -> PasswordChecker: ...
+    @property
+    def oper_penalties(self) -> FailurePenalties: ...
+    @property
+    def history(self) -> History: ...
+    @property
+    def monitors(self) -> Monitors: ...
+    @property
+    def whowas(self) -> WhoWas: ...
+    @property
+    def read_markers(self) -> ReadMarkers: ...
+    @property
+    def spamfilters(self) -> SpamFilters: ...
 
     # -- lookups -----------------------------------------------------------------------
     def valid_nick(self, nick: str) -> bool: ...

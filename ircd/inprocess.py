@@ -43,7 +43,7 @@ class InProcessConnection:
     ) -> InProcessConnection:
         """Attach a client with a trusted identity (see `Server.attach` for the fields)."""
         conn = cls(server, sendq)
-        conn.client = server.attach(conn, **identity)  # type: ignore[arg-type]
+        conn.client = server.attach(conn, **identity)
         return conn
 
     # -- Sink ------------------------------------------------------------------------

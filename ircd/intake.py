@@ -96,7 +96,7 @@ class Intake:
             if rate and not client.flood_exempt:
                 client.penalty_until = max(client.penalty_until, now) + 1.0 / rate
             rb = ReplyBuffer(core, client)
-            pending = None
+            pending: Pending | None = None
             core.replying = rb
             try:
                 if item is LINE_TOO_LONG:

@@ -61,7 +61,7 @@ class FanoutGroup(NamedTuple):
 
     mode: int
     sinks: list[Sink]
-    index: dict[Client, int]
+    where: dict[Client, int]
 
 
 #: How a channel message reaches the members of one group: `(sinks, data, skip, mine)`,
@@ -97,6 +97,6 @@ def fanout_plan(members: Iterable[Client]) -> tuple[FanoutGroup, ...]:
         group = groups.get(client.tag_mode)
         if group is None:
             group = groups[client.tag_mode] = FanoutGroup(client.tag_mode, [], {})
-        group.index[client] = len(group.sinks)
+        group.where[client] = len(group.sinks)
         group.sinks.append(client.sink)
     return tuple(groups.values())

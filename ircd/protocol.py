@@ -118,10 +118,10 @@ def unchecked(
 
 # Slot setters of the frozen class, for `_make` (cheaper than object.__setattr__).
 _new = object.__new__
-_set_tags = Message.tags.__set__  # type: ignore[attr-defined]
-_set_source = Message.source.__set__  # type: ignore[attr-defined]
-_set_command = Message.command.__set__  # type: ignore[attr-defined]
-_set_params = Message.params.__set__  # type: ignore[attr-defined]
+_set_tags = Message.__dict__["tags"].__set__
+_set_source = Message.__dict__["source"].__set__
+_set_command = Message.__dict__["command"].__set__
+_set_params = Message.__dict__["params"].__set__
 
 
 def _make(

@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 class Origin(Protocol):
     """What a reply buffer needs of the server: its name, batch references, serialization."""
 
-    name: str
-
+    @property
+    def name(self) -> str: ...
     def batch_id(self) -> str: ...
     def encode(self, msg: Message, tag_mode: int) -> bytes: ...
 

@@ -661,7 +661,7 @@ class Server:
         rb = self.replying
         own = rb.client if rb is not None and rb.client is not exclude else None
         for mode, sinks, index in plan:
-            skip = index.get(exclude, -1) if exclude is not None else -1  # type: ignore[arg-type]
+            skip = index.get(exclude, -1) if exclude is not None else -1
             mine = index.get(own, -1) if own is not None else -1
             if mine >= 0:
                 rb.add(msg)  # type: ignore[union-attr]

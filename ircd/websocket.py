@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from fnmatch import fnmatchcase
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, cast
 
 from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
@@ -168,7 +168,7 @@ class WebSocketLines:
             (value.decode("latin-1") for name, value in request.extra_headers if name == b"origin"),
             None,
         )
-        if not origin_allowed(origin, self._origins):
+        if origin is not None and not origin_allowed(origin, self._origins):
             shown = repr(origin[:_ORIGIN_SHOWN])  # a header may be as long as h11 allows
             if self._origins:
                 self.refused = f"origin {shown} is not in the listener's origins"
@@ -245,7 +245,8 @@ class WebSocketTransport(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
-        self._inner.connection_made(self)
+        # This object is the inner connection's transport (it has what IrcConnection uses).
+        self._inner.connection_made(cast(asyncio.BaseTransport, self))
 
     def data_received(self, data: bytes) -> None:
         ws = self._ws

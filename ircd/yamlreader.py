@@ -16,7 +16,7 @@ import ipaddress
 import json
 import os
 from collections.abc import Callable, Collection, Iterator
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
@@ -34,6 +34,8 @@ _COLLECTION_TAGS: Final = frozenset(("tag:yaml.org,2002:map", "tag:yaml.org,2002
 MAX_FILE_BYTES: Final = 1 << 20
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+_T = TypeVar("_T")
 
 
 class ConfigError(Exception):
@@ -159,7 +161,7 @@ class Reader:
         if not isinstance(node, ScalarNode) or node.tag not in tags:
             self.error(node, path, f"expected a string, got {describe(node)}")
             return None
-        value = node.value
+        value: str = node.value
         problem = check(value) if check else None
         if problem:
             self.error(node, path, f"{problem}, got {json.dumps(value)}")
@@ -242,12 +244,12 @@ class Section:
     def items(self, name: str) -> Iterator[tuple[str, Node]]:
         """`(key[i], node)` for each item of the list under `name` (none if absent)."""
         node = self.entries.get(name)
-        if is_null(node):
+        if node is None or is_null(node):
             return
         for i, item in enumerate(self.reader.sequence(node, self.path(name)) or ()):
             yield f"{self.path(name)}[{i}]", item
 
-    def _get(self, name: str, default: Any, read: Callable[[Node, str], Any]) -> Any:
+    def _get(self, name: str, default: _T, read: Callable[[Node, str], _T | None]) -> _T:
         node = self.entries.get(name)
         if node is None:
             return default

@@ -40,18 +40,18 @@ def nick(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pend
     """
     if not msg.params or not msg.params[0]:
         rb.numeric(n.ERR_NONICKNAMEGIVEN, "No nickname given")
-        return
+        return None
     new = msg.params[0]
     if not server.valid_nick(new):
         rb.numeric(n.ERR_ERRONEUSNICKNAME, new, "Erroneous nickname")
-        return
+        return None
     if not take_back(server, client, new):
         if not client.registered:
             client.wanted_nick = new  # a login (SASL) may still take it back
         nick_in_use(client, new, "Nickname is already in use", rb)
-        return
+        return None
     if new == client.nick:
-        return
+        return None
     if client.registered:
         # A banned member could otherwise dodge the ban (and +m) by renaming.
         banned = next((ch for ch in client.channels.values() if ch.banned_member(client)), None)
@@ -65,7 +65,7 @@ def nick(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pend
     reason = server.hooks.nick_reserved(client, new) if client.registered else None
     if reason is not None:
         nick_in_use(client, new, reason, rb, explain=True)
-        return
+        return None
     hit = screen(server, client, "nick", new, rb)
     if hit is not None:
         if not client.closed:
@@ -103,10 +103,10 @@ def user(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pend
     """
     if client.registered or client.user is not None:
         rb.numeric(n.ERR_ALREADYREGISTERED, "You may not reregister")
-        return
+        return None
     if not msg.params[3] or not msg.params[0]:
         rb.numeric(n.ERR_NEEDMOREPARAMS, "USER", "Not enough parameters")
-        return
+        return None
     # No ident lookup is done, so the username is marked unverified with "~".
     username = _USERNAME_JUNK.sub("", msg.params[0])[: USERLEN - 1] or "user"
     client.user = "~" + username
@@ -168,6 +168,7 @@ def cap(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pendi
             return server.try_register(client, rb)
     else:
         rb.numeric(n.ERR_INVALIDCAPCMD, msg.params[0], "Invalid CAP command")
+    return None
 
 
 def ping(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
