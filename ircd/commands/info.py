@@ -33,39 +33,54 @@ def who(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     whox = _whox(msg.params[1]) if len(msg.params) > 1 and msg.params[1].startswith("%") else None
     # +i hides a user from those who share no channel with them, except for a query
     # naming them exactly (Modern IRC, "WHO"); the peer set is built once, when needed.
-    shared: set[Client] | None = None
     if mask.startswith("#"):
-        channel = server.find_channel(mask)
-        if channel is not None:
-            member = client in channel.members
-            if member or not channel.secret:
-                for user, status in channel.members.items():
-                    if not member and user.invisible:
-                        if shared is None:
-                            shared = set(server.peers(client))
-                        if user not in shared:
-                            continue
-                    _who_reply(server, client, rb, user, channel.name, status, whox)
+        _who_channel(server, client, rb, mask, whox)
     else:
-        folded = server.fold(mask)
-        exact = server.find_nick(mask)
-        count = 0
-        for user in [exact] if exact is not None else list(server.nicks.values()):
-            if count >= MAX_WHO_RESULTS:
-                break
-            if not user.registered or not glob_match(folded, server.fold(user.name)):
-                continue
-            if user.invisible and user is not client and user is not exact:
-                if shared is None:
-                    shared = set(server.peers(client))
-                if user not in shared:
-                    continue
-            channel = next(iter(user.channels.values()), None)
-            name = channel.name if channel is not None and not channel.secret else "*"
-            status = channel.members[user] if channel is not None and name != "*" else ""
-            _who_reply(server, client, rb, user, name, status, whox)
-            count += 1
+        _who_users(server, client, rb, mask, whox)
     rb.numeric(n.RPL_ENDOFWHO, mask, "End of /WHO list")
+
+
+def _who_channel(
+    server: Context, client: Client, rb: ReplyBuffer, mask: str, whox: tuple[str, str] | None
+) -> None:
+    channel = server.find_channel(mask)
+    if channel is None:
+        return
+    member = client in channel.members
+    if not member and channel.secret:
+        return
+    shared: set[Client] | None = None
+    for user, status in channel.members.items():
+        if not member and user.invisible:
+            if shared is None:
+                shared = set(server.peers(client))
+            if user not in shared:
+                continue
+        _who_reply(server, client, rb, user, channel.name, status, whox)
+
+
+def _who_users(
+    server: Context, client: Client, rb: ReplyBuffer, mask: str, whox: tuple[str, str] | None
+) -> None:
+    folded = server.fold(mask)
+    exact = server.find_nick(mask)
+    shared: set[Client] | None = None
+    count = 0
+    for user in [exact] if exact is not None else list(server.nicks.values()):
+        if count >= MAX_WHO_RESULTS:
+            break
+        if not user.registered or not glob_match(folded, server.fold(user.name)):
+            continue
+        if user.invisible and user is not client and user is not exact:
+            if shared is None:
+                shared = set(server.peers(client))
+            if user not in shared:
+                continue
+        channel = next(iter(user.channels.values()), None)
+        name = channel.name if channel is not None and not channel.secret else "*"
+        status = channel.members[user] if channel is not None and name != "*" else ""
+        _who_reply(server, client, rb, user, name, status, whox)
+        count += 1
 
 
 #: WHOX fields in the order replies carry them (IRCv3 WHOX).

@@ -16,6 +16,7 @@ from ircd.screening import screen, server_notice
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from ircd.channel import Channel
     from ircd.client import Client
     from ircd.context import Context
     from ircd.replies import ReplyBuffer
@@ -92,80 +93,104 @@ def _deliver(server: Context, client: Client, msg: Message, rb: ReplyBuffer, com
     for target in targets:
         if client.closed:
             return  # a spamfilter killed the sender
-        if target:
-            _deliver_one(server, client, rb, command, target, text, client_tags, quiet)
+        if not target:
+            continue
+        # One call per target either way: the channel case is the hot one.
+        name = target.lstrip(_STATUS_CHARS)
+        if name.startswith("#"):
+            _to_channel(server, client, rb, command, target, name, text, client_tags, quiet)
+        else:
+            _to_user(server, client, rb, command, name, text, client_tags, quiet)
 
 
-def _deliver_one(
+def _to_channel(
     server: Context,
     client: Client,
     rb: ReplyBuffer,
     command: str,
     target: str,
+    name: str,
     text: str,
     client_tags: dict[str, str],
     quiet: bool,
 ) -> None:
-    name = target.lstrip(_STATUS_CHARS)
+    """Relay to channel `name` (`target` may carry STATUSMSG prefixes)."""
     statuses = target[: len(target) - len(name)]
-    if name.startswith("#"):
-        channel = server.find_channel(name)
-        if channel is None:
-            if not quiet:
-                rb.numeric(n.ERR_NOSUCHNICK, target, "No such nick/channel")
+    channel = server.find_channel(name)
+    if channel is None:
+        if not quiet:
+            rb.numeric(n.ERR_NOSUCHNICK, target, "No such nick/channel")
+        return
+    refusal = channel.send_refusal(client, command, text)
+    if refusal is not None:
+        # NOTICE gets no automatic error (RFC 2812 3.3.2), except when NOTICE itself is
+        # what the channel forbids (+T): the sender could not learn it any other way.
+        if not quiet or refusal == "T":
+            rb.numeric(n.ERR_CANNOTSENDTOCHAN, channel.name, _SEND_ERRORS[refusal])
+        return
+    if command != "TAGMSG":
+        hit = screen(server, client, "channel", text, rb)
+        if hit is not None:
+            if not client.closed:
+                reason = f"Message blocked: {hit.spec.reason}"
+                rb.numeric(n.ERR_CANNOTSENDTOCHAN, channel.name, reason)
             return
-        refusal = channel.send_refusal(client, command, text)
-        if refusal is not None:
-            # NOTICE gets no automatic error (RFC 2812 3.3.2), except when NOTICE itself is
-            # what the channel forbids (+T): the sender could not learn it any other way.
-            if not quiet or refusal == "T":
-                rb.numeric(n.ERR_CANNOTSENDTOCHAN, channel.name, _SEND_ERRORS[refusal])
-            return
-        if command != "TAGMSG":
-            hit = screen(server, client, "channel", text, rb)
-            if hit is not None:
-                if not client.closed:
-                    reason = f"Message blocked: {hit.spec.reason}"
-                    rb.numeric(n.ERR_CANNOTSENDTOCHAN, channel.name, reason)
-                return
-        out = _outgoing(server, client, command, statuses + channel.name, text, client_tags)
-        if not statuses and command != "TAGMSG":
-            server.fanout_channel(channel, out, exclude=client)  # the common case
-        else:
-            recipients: Iterable[Client] = channel.members
-            if statuses:
-                # STATUSMSG: to members holding the lowest named status or better.
-                lowest = max(STATUS_MODES.index(_PREFIX_TO_MODE[p]) for p in statuses)
-                allowed = STATUS_MODES[: lowest + 1]
-                recipients = (c for c, s in channel.members.items() if any(m in s for m in allowed))
-            if command == "TAGMSG":
-                recipients = (c for c in recipients if "message-tags" in c.caps)
-            server.fanout(recipients, out, exclude=client)
-        if command != "TAGMSG" and not statuses:
-            _remember(server, channel.folded, out)
+    out = _outgoing(server, client, command, statuses + channel.name, text, client_tags)
+    if not statuses and command != "TAGMSG":
+        server.fanout_channel(channel, out, exclude=client)  # the common case
+        _remember(server, channel.folded, out)
     else:
-        user = server.find_nick(name)
-        if user is None:
-            if server.hooks.message_to_absent(client, name, command, text):
-                return
-            if not quiet:
-                rb.numeric(n.ERR_NOSUCHNICK, name, "No such nick/channel")
+        server.fanout(_some_members(channel, statuses, command), out, exclude=client)
+    if "echo-message" in client.caps:
+        rb.add(out)
+
+
+def _some_members(channel: Channel, statuses: str, command: str) -> Iterable[Client]:
+    """The members a STATUSMSG (`statuses`: its prefixes) or a TAGMSG goes to."""
+    recipients: Iterable[Client] = channel.members
+    if statuses:
+        # STATUSMSG: to members holding the lowest named status or better.
+        lowest = max(STATUS_MODES.index(_PREFIX_TO_MODE[p]) for p in statuses)
+        allowed = STATUS_MODES[: lowest + 1]
+        recipients = (c for c, s in channel.members.items() if any(m in s for m in allowed))
+    if command == "TAGMSG":
+        recipients = (c for c in recipients if "message-tags" in c.caps)
+    return recipients
+
+
+def _to_user(
+    server: Context,
+    client: Client,
+    rb: ReplyBuffer,
+    command: str,
+    name: str,
+    text: str,
+    client_tags: dict[str, str],
+    quiet: bool,
+) -> None:
+    """Relay to the user `name` (or hand it to the embedder if absent)."""
+    user = server.find_nick(name)
+    if user is None:
+        if server.hooks.message_to_absent(client, name, command, text):
             return
-        if command != "TAGMSG":
-            hit = screen(server, client, "private", text, rb)
-            if hit is not None:
-                if not client.closed:
-                    server_notice(server, rb, f"Message to {user.name} blocked: {hit.spec.reason}")
-                return
-        out = _outgoing(server, client, command, user.name, text, client_tags)
-        # To yourself with echo-message, the echo is the one copy (it carries the label).
-        to_self_echoed = user is client and "echo-message" in client.caps
-        if (command != "TAGMSG" or "message-tags" in user.caps) and not to_self_echoed:
-            server.send(user, out)
-        if command != "TAGMSG":
-            _remember(server, dm_key(server.fold(client.name), server.fold(user.name)), out)
-        if command == "PRIVMSG" and user.away is not None:
-            rb.numeric(n.RPL_AWAY, user.name, user.away)
+        if not quiet:
+            rb.numeric(n.ERR_NOSUCHNICK, name, "No such nick/channel")
+        return
+    if command != "TAGMSG":
+        hit = screen(server, client, "private", text, rb)
+        if hit is not None:
+            if not client.closed:
+                server_notice(server, rb, f"Message to {user.name} blocked: {hit.spec.reason}")
+            return
+    out = _outgoing(server, client, command, user.name, text, client_tags)
+    # To yourself with echo-message, the echo is the one copy (it carries the label).
+    to_self_echoed = user is client and "echo-message" in client.caps
+    if (command != "TAGMSG" or "message-tags" in user.caps) and not to_self_echoed:
+        server.send(user, out)
+    if command != "TAGMSG":
+        _remember(server, dm_key(server.fold(client.name), server.fold(user.name)), out)
+    if command == "PRIVMSG" and user.away is not None:
+        rb.numeric(n.RPL_AWAY, user.name, user.away)
     if "echo-message" in client.caps:
         rb.add(out)
 

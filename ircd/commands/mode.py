@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from enum import Enum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
@@ -77,6 +79,13 @@ def _send_list(channel: Channel, letter: str, rb: ReplyBuffer) -> None:
     rb.numeric(end, channel.name, text)
 
 
+#: One effective change: (sign, letter, argument shown in the MODE line or None).
+_Change = tuple[str, str, str | None]
+#: Letters that take a parameter (lists and statuses always, k and l when set): each
+#: counts toward ISUPPORT MODES.
+_COUNTED: Final = LIST_MODES + STATUS_MODES + "kl"
+
+
 def _apply(
     server: Context,
     client: Client,
@@ -84,9 +93,9 @@ def _apply(
     modestring: str,
     args: list[str],
     rb: ReplyBuffer,
-) -> list[tuple[str, str, str | None]]:
+) -> list[_Change]:
     """Apply what can be applied; return the effective changes as (sign, letter, argument)."""
-    changes: list[tuple[str, str, str | None]] = []
+    changes: list[_Change] = []
     listed: set[str] = set()
     sign = "+"
     with_param = 0
@@ -95,21 +104,13 @@ def _apply(
             sign = letter
             continue
         on = sign == "+"
-        if letter in LIST_MODES:
-            if not args:
-                if letter not in listed:  # "MODE #c b": show the list, once per letter
-                    listed.add(letter)
-                    _send_list(channel, letter, rb)
-                continue
-            with_param += 1
-            if with_param > MAX_MODES:
-                break
-            change = _change_list(server, client, channel, letter, on, args.pop(0), rb)
-            if change is not None:
-                changes.append((sign, letter, change))
+        if letter in LIST_MODES and not args:
+            if letter not in listed:  # "MODE #c b": show the list, once per letter
+                listed.add(letter)
+                _send_list(channel, letter, rb)
             continue
-        if letter in STATUS_MODES or letter in "kl":
-            needs_arg = letter in STATUS_MODES or on
+        if letter in _COUNTED:
+            needs_arg = letter in LIST_MODES or letter in STATUS_MODES or on
             if needs_arg and not args:
                 rb.numeric(
                     n.ERR_INVALIDMODEPARAM, channel.name, letter, "*", "Missing mode parameter"
@@ -118,53 +119,136 @@ def _apply(
             with_param += 1
             if with_param > MAX_MODES:
                 break  # the rest is ignored, as ISUPPORT MODES announces
-        if letter in STATUS_MODES:
-            nick = args.pop(0)
-            target = server.find_nick(nick)
-            if target is None:
-                rb.numeric(n.ERR_NOSUCHNICK, nick, "No such nick/channel")
-            elif target not in channel.members:
-                rb.numeric(
-                    n.ERR_USERNOTINCHANNEL, nick, channel.name, "They aren't on that channel"
-                )
-            elif channel.set_status(target, letter, on):
-                changes.append((sign, letter, target.name))
-        elif letter == "k":
-            if on:
-                key = args.pop(0)
-                # JOIN could not send it: empty, or with a space, comma or leading ':'.
-                if not key or len(key) > KEYLEN or any(c in key for c in " ,") or key[0] == ":":
-                    rb.numeric(n.ERR_INVALIDKEY, channel.name, "Key is not well-formed")
-                    continue
-                channel.key = key
-                changes.append((sign, letter, key))
-            else:
-                if args:
-                    args.pop(0)  # "-k key": the key is optional and not checked
-                if channel.key is not None:
-                    channel.key = None
-                    changes.append((sign, letter, "*"))
-        elif letter == "l":
-            if on:
-                raw = args.pop(0)
-                if not raw.isdigit() or not 0 < int(raw) < 1_000_000:
-                    rb.numeric(n.ERR_INVALIDMODEPARAM, channel.name, "l", raw, "Invalid limit")
-                    continue
-                channel.limit = int(raw)
-                changes.append((sign, letter, raw))
-            elif channel.limit is not None:
-                channel.limit = None
-                changes.append((sign, letter, None))
-        elif letter in FLAG_MODES:
-            if on != (letter in channel.modes):
-                if on:
-                    channel.modes.add(letter)
-                else:
-                    channel.modes.discard(letter)
-                changes.append((sign, letter, None))
-        else:
+        setter = _SETTERS.get(letter)
+        if setter is None:
             rb.numeric(n.ERR_UNKNOWNMODE, letter, "is unknown mode char to me")
+            continue
+        change = setter(server, client, channel, letter, on, args, rb)
+        if change is not None:
+            changes.append((sign, letter, None if isinstance(change, _Shown) else change))
     return changes
+
+
+class _Shown(Enum):
+    """A change that shows no argument (flags, -l); None from a setter: no change."""
+
+    NO_ARG = "no argument"
+
+
+_NO_ARG: Final = _Shown.NO_ARG
+
+
+def _set_list(
+    server: Context,
+    client: Client,
+    channel: Channel,
+    letter: str,
+    on: bool,
+    args: list[str],
+    rb: ReplyBuffer,
+) -> str | _Shown | None:
+    return _change_list(server, client, channel, letter, on, args.pop(0), rb)
+
+
+def _set_status(
+    server: Context,
+    client: Client,
+    channel: Channel,
+    letter: str,
+    on: bool,
+    args: list[str],
+    rb: ReplyBuffer,
+) -> str | _Shown | None:
+    nick = args.pop(0)
+    target = server.find_nick(nick)
+    if target is None:
+        rb.numeric(n.ERR_NOSUCHNICK, nick, "No such nick/channel")
+    elif target not in channel.members:
+        rb.numeric(n.ERR_USERNOTINCHANNEL, nick, channel.name, "They aren't on that channel")
+    elif channel.set_status(target, letter, on):
+        return target.name
+    return None
+
+
+def _set_key(
+    server: Context,
+    client: Client,
+    channel: Channel,
+    letter: str,
+    on: bool,
+    args: list[str],
+    rb: ReplyBuffer,
+) -> str | _Shown | None:
+    if not on:
+        if args:
+            args.pop(0)  # "-k key": the key is optional and not checked
+        if channel.key is None:
+            return None
+        channel.key = None
+        return "*"
+    key = args.pop(0)
+    # JOIN could not send it: empty, or with a space, comma or leading ':'.
+    if not key or len(key) > KEYLEN or any(c in key for c in " ,") or key[0] == ":":
+        rb.numeric(n.ERR_INVALIDKEY, channel.name, "Key is not well-formed")
+        return None
+    channel.key = key
+    return key
+
+
+def _set_limit(
+    server: Context,
+    client: Client,
+    channel: Channel,
+    letter: str,
+    on: bool,
+    args: list[str],
+    rb: ReplyBuffer,
+) -> str | _Shown | None:
+    if not on:
+        if channel.limit is None:
+            return None
+        channel.limit = None
+        return _NO_ARG
+    raw = args.pop(0)
+    if not raw.isdigit() or not 0 < int(raw) < 1_000_000:
+        rb.numeric(n.ERR_INVALIDMODEPARAM, channel.name, "l", raw, "Invalid limit")
+        return None
+    channel.limit = int(raw)
+    return raw
+
+
+def _set_flag(
+    server: Context,
+    client: Client,
+    channel: Channel,
+    letter: str,
+    on: bool,
+    args: list[str],
+    rb: ReplyBuffer,
+) -> str | _Shown | None:
+    if on == (letter in channel.modes):
+        return None
+    if on:
+        channel.modes.add(letter)
+    else:
+        channel.modes.discard(letter)
+    return _NO_ARG
+
+
+_Setter = Callable[
+    ["Context", "Client", Channel, str, bool, list[str], "ReplyBuffer"], "str | _Shown | None"
+]
+#: Channel mode letter -> what applies it: the argument to show, `_NO_ARG`, or None
+#: when nothing changed (the client was told why, if there was a why).
+_SETTERS: Final[Mapping[str, _Setter]] = MappingProxyType(
+    {
+        **dict.fromkeys(FLAG_MODES, _set_flag),
+        "l": _set_limit,
+        "k": _set_key,
+        **dict.fromkeys(STATUS_MODES, _set_status),
+        **dict.fromkeys(LIST_MODES, _set_list),
+    }
+)
 
 
 def _change_list(
@@ -193,7 +277,7 @@ def _change_list(
     return mask if channel.lists.add(letter, entry, server.fold) else None
 
 
-def _format(changes: list[tuple[str, str, str | None]]) -> tuple[str, ...]:
+def _format(changes: list[_Change]) -> tuple[str, ...]:
     """("+", "o", "nick"), ("-", "t", None) -> ("+o-t", "nick")."""
     letters = ""
     args: list[str] = []
@@ -219,55 +303,70 @@ def _user_mode(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -
     if len(msg.params) == 1:
         rb.numeric(n.RPL_UMODEIS, "+" + "".join(sorted(client.modes)))
         return
-    changes: list[tuple[str, str, str | None]] = []
+    changes: list[_Change] = []
     args = list(msg.params[2:])
     sign = "+"
     unknown = False
     for letter in msg.params[1]:
         if letter in "+-":
             sign = letter
-        elif letter == "s":
-            # Server notice mask (InspIRCd style): +s [<+letters-letters>], -s; opers only.
-            arg = args.pop(0) if args and sign == "+" else None
-            if client.oper is None:
-                rb.numeric(n.ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator")
-                continue
-            before = client.snomask
-            if sign == "-":
-                client.snomask = ""
-            elif arg is not None:
-                client.snomask = snomask.apply(before, arg)
-            elif not before:
-                client.snomask = snomask.DEFAULT
-            if client.snomask:
-                client.modes.add("s")
-            else:
-                client.modes.discard("s")
-            if bool(before) != bool(client.snomask):
-                changes.append(("+" if client.snomask else "-", letter, None))
-            if client.snomask:
-                rb.numeric(n.RPL_SNOMASK, "+" + client.snomask, "Server notice mask")
-        elif letter == "i":
-            if (sign == "+") != client.invisible:
-                server.set_invisible(client, sign == "+")
-                changes.append((sign, letter, None))
-        elif letter in "wB":  # wallops, bot: each user sets them freely
-            if (sign == "+") != (letter in client.modes):
-                if sign == "+":
-                    client.modes.add(letter)
-                else:
-                    client.modes.discard(letter)
-                changes.append((sign, letter, None))
-        elif letter == "o":
-            # +o only comes from OPER; -o drops operator status.
-            if sign == "-" and client.oper is not None:
-                server.set_oper(client, None)
-                changes.append((sign, letter, None))
+            continue
+        if letter == "s":
+            change = _set_snomask(client, sign, args, rb)
+        elif letter in "iwBo":
+            change = _set_user_flag(server, client, sign, letter)
         else:
             unknown = True
+            continue
+        if change is not None:
+            changes.append(change)
     if unknown:
         rb.numeric(n.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
     if changes:
         rb.add(
             Message(source=client.prefix, command="MODE", params=(client.name, *_format(changes)))
         )
+
+
+def _set_snomask(client: Client, sign: str, args: list[str], rb: ReplyBuffer) -> _Change | None:
+    """Server notice mask (InspIRCd style): +s [<+letters-letters>], -s; opers only."""
+    arg = args.pop(0) if args and sign == "+" else None
+    if client.oper is None:
+        rb.numeric(n.ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator")
+        return None
+    before = client.snomask
+    if sign == "-":
+        client.snomask = ""
+    elif arg is not None:
+        client.snomask = snomask.apply(before, arg)
+    elif not before:
+        client.snomask = snomask.DEFAULT
+    if client.snomask:
+        client.modes.add("s")
+        rb.numeric(n.RPL_SNOMASK, "+" + client.snomask, "Server notice mask")
+    else:
+        client.modes.discard("s")
+    if bool(before) == bool(client.snomask):
+        return None
+    return ("+" if client.snomask else "-", "s", None)
+
+
+def _set_user_flag(server: Context, client: Client, sign: str, letter: str) -> _Change | None:
+    """User modes i, w, B (each user sets them freely) and -o (drops operator status)."""
+    on = sign == "+"
+    if letter == "i":
+        if on == client.invisible:
+            return None
+        server.set_invisible(client, on)
+    elif letter == "o":
+        # +o only comes from OPER; -o drops operator status.
+        if on or client.oper is None:
+            return None
+        server.set_oper(client, None)
+    elif on == (letter in client.modes):
+        return None
+    elif on:
+        client.modes.add(letter)
+    else:
+        client.modes.discard(letter)
+    return (sign, letter, None)

@@ -15,7 +15,7 @@ error delivers nothing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from ircd import caps
 from ircd.channel import STATUS_PREFIXES
@@ -116,69 +116,126 @@ def _joined(state: Multiline) -> str:
     return out
 
 
+class _Target(NamedTuple):
+    """Where a batch goes: the name shown, its history key, who gets it, to yourself."""
+
+    name: str
+    key: str
+    recipients: list[Client]
+    to_self: bool
+
+
 def _deliver(server: Context, client: Client, state: Multiline, rb: ReplyBuffer) -> None:
     command = state.command or "PRIVMSG"
-    target = state.target
     joined = _joined(state)
-    name = target.lstrip("".join(STATUS_PREFIXES.values()))
-    recipients: list[Client]
+    name = state.target.lstrip("".join(STATUS_PREFIXES.values()))
     if name.startswith("#"):
-        channel = server.find_channel(name)
-        if channel is None or name != target:  # no STATUSMSG batches: kept simple
-            rb.fail("BATCH", "MULTILINE_INVALID_TARGET", target, text="No such channel")
-            return
-        if channel.send_refusal(client, command, joined) is not None:
-            rb.fail("BATCH", "MULTILINE_INVALID_TARGET", target, text="Cannot send to channel")
-            return
-        hit = screen(server, client, "channel", joined, rb)
-        if hit is not None:
-            if not client.closed:
-                server_notice(server, rb, f"Message blocked: {hit.spec.reason}")
-            return
-        target = channel.name
-        to_self = False
-        recipients = [c for c in channel.members if c is not client]
-        key = channel.folded
+        where = _to_channel(server, client, state.target, name, command, joined, rb)
     else:
-        user = server.find_nick(name)
-        if user is None:
-            if not server.hooks.message_to_absent(client, name, command, joined.replace("\n", " ")):
-                rb.fail("BATCH", "MULTILINE_INVALID_TARGET", target, text="No such nick")
-            return
-        hit = screen(server, client, "private", joined, rb)
-        if hit is not None:
-            if not client.closed:
-                server_notice(server, rb, f"Message blocked: {hit.spec.reason}")
-            return
-        target = user.name
-        to_self = user is client
-        recipients = [] if to_self else [user]
-        key = dm_key(server.fold(client.name), server.fold(user.name))
+        where = _to_user(server, client, state.target, name, command, joined, rb)
+    if where is None:
+        return
     client.last_active = server.clock()
-    budget = server.text_budget(client, command, target)
+    budget = server.text_budget(client, command, where.name)
+    plain = _plain(server, client, state, command, where, budget)
+    batched = _batched(server, client, state, command, where.name, budget)
+    able = [c for c in where.recipients if CAP in c.caps and "batch" in c.caps]
+    others = [c for c in where.recipients if not (CAP in c.caps and "batch" in c.caps)]
+    for msg in batched:
+        server.fanout(able, msg)
+    for msg in plain:
+        server.fanout(others, msg)
+    if "echo-message" in client.caps or where.to_self:
+        # The sender's copy (echo, or a message to yourself), with the label if any.
+        for msg in batched if CAP in client.caps and "batch" in client.caps else plain:
+            rb.add(msg)
+
+
+def _to_channel(
+    server: Context,
+    client: Client,
+    target: str,
+    name: str,
+    command: str,
+    joined: str,
+    rb: ReplyBuffer,
+) -> _Target | None:
+    """The channel `name`, if the batch may go there (else the client is told why)."""
+    channel = server.find_channel(name)
+    if channel is None or name != target:  # no STATUSMSG batches: kept simple
+        rb.fail("BATCH", "MULTILINE_INVALID_TARGET", target, text="No such channel")
+        return None
+    if channel.send_refusal(client, command, joined) is not None:
+        rb.fail("BATCH", "MULTILINE_INVALID_TARGET", target, text="Cannot send to channel")
+        return None
+    if _blocked(server, client, "channel", joined, rb):
+        return None
+    others = [c for c in channel.members if c is not client]
+    return _Target(channel.name, channel.folded, others, to_self=False)
+
+
+def _to_user(
+    server: Context,
+    client: Client,
+    target: str,
+    name: str,
+    command: str,
+    joined: str,
+    rb: ReplyBuffer,
+) -> _Target | None:
+    """The user `name`, if the batch may go there (an absent one's embedder may take it)."""
+    user = server.find_nick(name)
+    if user is None:
+        if not server.hooks.message_to_absent(client, name, command, joined.replace("\n", " ")):
+            rb.fail("BATCH", "MULTILINE_INVALID_TARGET", target, text="No such nick")
+        return None
+    if _blocked(server, client, "private", joined, rb):
+        return None
+    to_self = user is client
+    key = dm_key(server.fold(client.name), server.fold(user.name))
+    return _Target(user.name, key, [] if to_self else [user], to_self)
+
+
+def _blocked(server: Context, client: Client, kind: str, joined: str, rb: ReplyBuffer) -> bool:
+    hit = screen(server, client, kind, joined, rb)
+    if hit is not None and not client.closed:
+        server_notice(server, rb, f"Message blocked: {hit.spec.reason}")
+    return hit is not None
+
+
+def _plain(
+    server: Context, client: Client, state: Multiline, command: str, where: _Target, budget: int
+) -> list[Message]:
+    """Without the capability: each line on its own, each kept in the history."""
     tags = user_tags(client)
-    # Without the capability: each line on its own, each kept in the history.
     plain = []
     for text, _ in state.lines:
         line = truncate_utf8(text, budget) or " "
         msg = Message(
             source=client.prefix,
             command=command,
-            params=(target, line),
+            params=(where.name, line),
             tags=server.relay_tags(tags),
         )
         plain.append(msg)
         if server.history.size:
             server.history.add(
-                key, Entry(at=server.wallclock(), msgid=msg.tags["msgid"], message=msg)
+                where.key, Entry(at=server.wallclock(), msgid=msg.tags["msgid"], message=msg)
             )
+    return plain
+
+
+def _batched(
+    server: Context, client: Client, state: Multiline, command: str, target: str, budget: int
+) -> list[Message]:
+    """With the capability: the lines in one draft/multiline batch."""
     ref = server.batch_id()
-    batched = [
+    return [
         Message(
             source=client.prefix,
             command="BATCH",
             params=(f"+{ref}", CAP, target),
-            tags=server.relay_tags(tags),
+            tags=server.relay_tags(user_tags(client)),
         ),
         *(
             Message(
@@ -191,13 +248,3 @@ def _deliver(server: Context, client: Client, state: Multiline, rb: ReplyBuffer)
         ),
         Message(source=client.prefix, command="BATCH", params=(f"-{ref}",)),
     ]
-    able = [c for c in recipients if CAP in c.caps and "batch" in c.caps]
-    others = [c for c in recipients if not (CAP in c.caps and "batch" in c.caps)]
-    for msg in batched:
-        server.fanout(able, msg)
-    for msg in plain:
-        server.fanout(others, msg)
-    if "echo-message" in client.caps or to_self:
-        # The sender's copy (echo, or a message to yourself), with the label if any.
-        for msg in batched if CAP in client.caps and "batch" in client.caps else plain:
-            rb.add(msg)

@@ -121,47 +121,11 @@ def cap(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pendi
     """
     sub = msg.params[0].upper()
     if sub == "LS":
-        version = msg.params[1] if len(msg.params) > 1 else ""
-        if version.isdigit():
-            client.cap_version = max(client.cap_version, int(version))
-        if client.cap_version >= 302:
-            client.caps.add("cap-notify")  # implied by CAP LS 302
-        if not client.registered:
-            client.cap_negotiating = True
-        offered = offered_caps(server, client)
-        if client.cap_version >= 302:
-            names = [f"{k}={v}" if v else k for k, v in sorted(offered.items())]
-        else:
-            names = sorted(offered)
-        cap_list(server, client, rb, "LS", names)
+        _cap_ls(server, client, msg, rb)
     elif sub == "LIST":
         cap_list(server, client, rb, "LIST", sorted(client.caps))
     elif sub == "REQ":
-        if not client.registered:
-            client.cap_negotiating = True
-        raw = msg.params[1] if len(msg.params) > 1 else ""
-        wanted = raw.split()
-        names = [c.removeprefix("-") for c in wanted]
-        offered = offered_caps(server)
-        ok = bool(wanted) and all(name in offered for name in names)
-        if ok and client.cap_version >= 302 and "-cap-notify" in wanted:
-            ok = False  # cap-notify cannot be disabled once implied by 302
-        new_metadata = ok and METADATA in names and METADATA not in client.caps
-        if ok:
-            for item, name in zip(wanted, names, strict=True):
-                if item.startswith("-"):
-                    client.caps.discard(name)
-                else:
-                    client.caps.add(name)
-            client.update_tag_mode()
-        rb.add(
-            Message(
-                source=server.name, command="CAP", params=(client.name, "ACK" if ok else "NAK", raw)
-            )
-        )
-        if new_metadata and METADATA in client.caps:
-            # draft/metadata-2: the client's stored keys, none here: an empty batch (MUST).
-            rb.batch("metadata", (), [])
+        _cap_req(server, client, msg, rb)
     elif sub == "END":
         if not client.registered and client.cap_negotiating:
             client.cap_negotiating = False
@@ -169,6 +133,47 @@ def cap(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pendi
     else:
         rb.numeric(n.ERR_INVALIDCAPCMD, msg.params[0], "Invalid CAP command")
     return None
+
+
+def _cap_ls(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    version = msg.params[1] if len(msg.params) > 1 else ""
+    if version.isdigit():
+        client.cap_version = max(client.cap_version, int(version))
+    if client.cap_version >= 302:
+        client.caps.add("cap-notify")  # implied by CAP LS 302
+    if not client.registered:
+        client.cap_negotiating = True
+    offered = offered_caps(server, client)
+    if client.cap_version >= 302:
+        names = [f"{k}={v}" if v else k for k, v in sorted(offered.items())]
+    else:
+        names = sorted(offered)
+    cap_list(server, client, rb, "LS", names)
+
+
+def _cap_req(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    if not client.registered:
+        client.cap_negotiating = True
+    raw = msg.params[1] if len(msg.params) > 1 else ""
+    wanted = raw.split()
+    names = [c.removeprefix("-") for c in wanted]
+    offered = offered_caps(server)
+    ok = bool(wanted) and all(name in offered for name in names)
+    if ok and client.cap_version >= 302 and "-cap-notify" in wanted:
+        ok = False  # cap-notify cannot be disabled once implied by 302
+    new_metadata = ok and METADATA in names and METADATA not in client.caps
+    if ok:
+        for item, name in zip(wanted, names, strict=True):
+            if item.startswith("-"):
+                client.caps.discard(name)
+            else:
+                client.caps.add(name)
+        client.update_tag_mode()
+    answer = "ACK" if ok else "NAK"
+    rb.add(Message(source=server.name, command="CAP", params=(client.name, answer, raw)))
+    if new_metadata and METADATA in client.caps:
+        # draft/metadata-2: the client's stored keys, none here: an empty batch (MUST).
+        rb.batch("metadata", (), [])
 
 
 def ping(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
