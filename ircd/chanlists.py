@@ -69,20 +69,7 @@ def normalize_mask(raw: str) -> str | None:
     if not raw or len(raw) > MAX_MASK_LEN or _FORBIDDEN.search(raw) or raw.startswith(":"):
         return None
     if raw.startswith(EXTBAN_PREFIX) and ":" in raw:
-        kind, _, value = raw[1:].partition(":")
-        name = _EXTBAN_NAMES.get(kind.lower())
-        if name is None or not value:
-            return None
-        if name == "mute":
-            inner = normalize_mask(value)
-            if inner is None or inner.startswith(_MUTE):
-                return None
-            return _MUTE + inner
-        if name == "certfp":
-            value = value.lower().replace(":", "")
-            if not _CERTFP.match(value):
-                return None
-        return f"{EXTBAN_PREFIX}{name}:{value}"
+        return _normalize_extban(raw)
     if "!" in raw:
         nick, _, rest = raw.partition("!")
         user, _, host = rest.rpartition("@") if "@" in rest else ("*", "", rest)
@@ -94,6 +81,24 @@ def normalize_mask(raw: str) -> str | None:
     else:
         nick, user, host = raw, "*", "*"
     return f"{nick or '*'}!{user or '*'}@{host or '*'}"
+
+
+def _normalize_extban(raw: str) -> str | None:
+    """``~kind:value`` with the kind's full name and its value checked, or None."""
+    kind, _, value = raw[1:].partition(":")
+    name = _EXTBAN_NAMES.get(kind.lower())
+    if name is None or not value:
+        return None
+    if name == "mute":
+        inner = normalize_mask(value)
+        if inner is None or inner.startswith(_MUTE):
+            return None
+        return _MUTE + inner
+    if name == "certfp":
+        value = value.lower().replace(":", "")
+        if not _CERTFP.match(value):
+            return None
+    return f"{EXTBAN_PREFIX}{name}:{value}"
 
 
 def entry_matcher(mask: str, fold: Callable[[str], str]) -> Callable[[Client], bool]:

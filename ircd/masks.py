@@ -251,13 +251,20 @@ class Criteria:
 
     def any_match(self, s: Subject) -> bool:
         """True if any set criterion matches `s` (criteria are ORed)."""
+        return self._any_flag(s) or self._any_entries(s)
+
+    def _any_flag(self, s: Subject) -> bool:
         return bool(
             (self.identified and s.account is not None)
             or (self.webirc and s.webirc)
             or (self.websocket and s.websocket)
             or (self.tls and s.tls)
             or (self.connect_time is not None and self.connect_time.matches(s.connected_for))
-            or (self.mask is not None and self.mask.matches(lambda m: m.matches(s)))
+        )
+
+    def _any_entries(self, s: Subject) -> bool:
+        return bool(
+            (self.mask is not None and self.mask.matches(lambda m: m.matches(s)))
             or (self.ip is not None and self.ip.matches(lambda m: m.matches(s)))
             or (
                 self.security_group is not None

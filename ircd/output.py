@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 _BARE_TAGS: Final = frozenset({"label", "batch"})
 
 
+# radon D (23), kept: it runs for every serialization, where a helper call costs more.
 def encode(msg: Message, tag_mode: int, timestamp: Callable[[], str]) -> bytes:
     """`msg` as bytes with the tags a client of `tag_mode` has asked for.
 

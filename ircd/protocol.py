@@ -183,17 +183,8 @@ def parse_line(line: bytes, *, replace_invalid: bool = False) -> Message:
         raise IrcParseError("NUL, CR or LF inside a line")
     tags: dict[str, str] = {}
     body = line
-    if line[:1] == b"@":
-        end = line.find(b" ")
-        if end == -1:
-            raise IrcParseError("tags without a command")
-        if end + 1 > MAX_TAGS:
-            raise IrcParseError("tags too long")
-        try:
-            tags = _parse_tags(line[1:end].decode("utf-8", errors))
-        except UnicodeDecodeError:
-            raise IrcParseError("invalid UTF-8") from None
-        body = line[end + 1 :].lstrip(b" ")
+    if line[:1] == b"@":  # the uncommon parts are functions of their own, off the common path
+        tags, body = _split_tags(line, errors)
     if len(body) > MAX_BODY - 2:
         raise IrcParseError("line too long")
     try:
@@ -203,13 +194,7 @@ def parse_line(line: bytes, *, replace_invalid: bool = False) -> Message:
 
     source = None
     if text[:1] == ":":
-        end = text.find(" ")
-        if end == -1:
-            raise IrcParseError("source without a command")
-        source = text[1:end]
-        if not source:
-            raise IrcParseError("empty source")
-        text = text[end + 1 :].lstrip(" ")
+        source, text = _split_source(text)
 
     trailing = None
     colon = text.find(" :")
@@ -231,6 +216,31 @@ def parse_line(line: bytes, *, replace_invalid: bool = False) -> Message:
     if len(params) > MAX_PARAMS:
         raise IrcParseError("too many parameters")
     return _make(tags, source, command.upper(), tuple(params))
+
+
+def _split_tags(line: bytes, errors: str) -> tuple[dict[str, str], bytes]:
+    """The tags of a line starting with "@", and the rest of it."""
+    end = line.find(b" ")
+    if end == -1:
+        raise IrcParseError("tags without a command")
+    if end + 1 > MAX_TAGS:
+        raise IrcParseError("tags too long")
+    try:
+        tags = _parse_tags(line[1:end].decode("utf-8", errors))
+    except UnicodeDecodeError:
+        raise IrcParseError("invalid UTF-8") from None
+    return tags, line[end + 1 :].lstrip(b" ")
+
+
+def _split_source(text: str) -> tuple[str, str]:
+    """The source of a line starting with ":", and the rest of it."""
+    end = text.find(" ")
+    if end == -1:
+        raise IrcParseError("source without a command")
+    source = text[1:end]
+    if not source:
+        raise IrcParseError("empty source")
+    return source, text[end + 1 :].lstrip(" ")
 
 
 def truncate_utf8(text: str, max_bytes: int) -> str:

@@ -32,12 +32,9 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 import re2
-from yaml.nodes import Node, ScalarNode, SequenceNode
-
-from ircd.masks import parse_duration
 
 if TYPE_CHECKING:
-    from ircd.yamlreader import Reader
+    pass
 
 log = logging.getLogger("ircd.spamfilter")
 
@@ -45,7 +42,7 @@ log = logging.getLogger("ircd.spamfilter")
 #: away: their text; nick: a new nick; user: ``nick!user@host:realname`` at registration
 #: and on SETNAME ("realname" is accepted as another name for it).
 TARGETS: Final = ("private", "channel", "part", "quit", "topic", "away", "nick", "user")
-_ALIASES: Final = MappingProxyType({"realname": "user"})
+TARGET_ALIASES: Final = MappingProxyType({"realname": "user"})
 #: block: refuse the input (part and quit go through without their text); kill: disconnect;
 #: gline: G-line the client's address for `duration` and disconnect; warn: tell operators.
 ACTIONS: Final = ("block", "kill", "gline", "warn")
@@ -100,7 +97,7 @@ class FilterSpec:
         cls, match: str, targets: list[str], action: str, reason: str, duration: int = 0
     ) -> FilterSpec:
         """Check every field and compile; raises SpamFilterError."""
-        names = [_ALIASES.get(t, t) for t in targets]
+        names = [TARGET_ALIASES.get(t, t) for t in targets]
         unknown = [t for t in names if t not in TARGETS]
         if not names or unknown:
             raise SpamFilterError(f"targets must be some of {', '.join(TARGETS)}")
@@ -278,77 +275,3 @@ class SpamFilters:
                 f"budget {self.budget_ns / 1000:.0f} us"
             )
             self._on_disable(f)
-
-
-# -- configuration: irc.spamfilter ----------------------------------------------------
-
-_KEYS: Final = ("match", "targets", "action", "reason", "duration")
-
-
-def read_spamfilters(r: Reader, node: Node, max_filters: int) -> tuple[FilterSpec, ...]:
-    """`irc.spamfilter`: a list of {match, targets, action, reason, duration}."""
-    items = r.sequence(node, "irc.spamfilter") or []
-    if len(items) > max_filters:
-        r.error(
-            node,
-            "irc.spamfilter",
-            f"{len(items)} filters, more than irc.limits.max_spamfilters ({max_filters})",
-        )
-    specs: list[FilterSpec] = []
-    for i, item in enumerate(items):
-        spec = _read_one(r, item, f"irc.spamfilter[{i}]")
-        if spec is not None:
-            specs.append(spec)
-    return tuple(specs)
-
-
-def _read_one(r: Reader, item: Node, path: str) -> FilterSpec | None:
-    m = r.mapping(item, path, _KEYS)
-    if m is None:
-        return None
-    ok = True
-    for key in ("match", "targets", "action"):
-        if key not in m:
-            r.error(item, path, f"missing key {key!r}")
-            ok = False
-    match = r.string(m["match"], f"{path}.match") if "match" in m else None
-    targets: list[str] = []
-    if "targets" in m:
-        nodes = m["targets"].value if isinstance(m["targets"], SequenceNode) else [m["targets"]]
-        for t in nodes:
-            name = r.string(t, f"{path}.targets", _check_target)
-            ok = ok and name is not None
-            targets.append(name or "")
-    action = r.string(m["action"], f"{path}.action", _check_action) if "action" in m else None
-    reason = r.string(m["reason"], f"{path}.reason") if "reason" in m else DEFAULT_REASON
-    duration = 0
-    if "duration" in m:
-        dnode = m["duration"]
-        parsed = parse_duration(dnode.value) if isinstance(dnode, ScalarNode) else None
-        if parsed is None:
-            r.error(dnode, f"{path}.duration", "expected a duration like 3600, 30m, 1d")
-            ok = False
-        duration = parsed or 0
-    if not ok or match is None or action is None or reason is None:
-        return None
-    try:
-        return FilterSpec.build(match, targets, action, reason, duration)
-    except SpamFilterError as e:
-        # Name the key the problem is about: the pattern, unless it is another field's.
-        key = "match"
-        if "duration" in str(e):
-            key = "duration"
-        elif "reason" in str(e):
-            key = "reason"
-        r.error(m.get(key, item), f"{path}.{key}", str(e))
-        return None
-
-
-def _check_target(value: str) -> str | None:
-    if _ALIASES.get(value, value) in TARGETS:
-        return None
-    return "expected one of " + ", ".join(TARGETS)
-
-
-def _check_action(value: str) -> str | None:
-    return None if value in ACTIONS else "expected one of " + ", ".join(ACTIONS)
