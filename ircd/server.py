@@ -107,7 +107,7 @@ class Server:
 
         `runner` runs deferred commands (default: tasks of the running asyncio loop).
         `multicast` hands a channel message to the members of one tag mode (default: a
-        `write` per member; `ircd.net` passes one that holds a loop pass's messages once).
+        `write` per member; `ircd.connection` passes one that holds a loop pass's messages once).
         """
         self._config = config
         self.hooks: ServerHooks = hooks if hooks is not None else NoHooks()

@@ -13,7 +13,8 @@ import pytest
 
 from ircd.client import Client
 from ircd.config import IrcConfig, Limits, Listener
-from ircd.net import IrcServer, _Batch, _render, _State
+from ircd.connection import _Batch, _render, _State
+from ircd.net import IrcServer
 
 
 def config(**limits: Any) -> IrcConfig:
