@@ -38,7 +38,7 @@ spamfilters (SpamFilters)         ``limits.max_spamfilters``, ``spamfilter.MAX_P
                                   characters and ``spamfilter.RE2_MAX_MEM`` bytes each
 Argon2id checks (PasswordChecker) ``limits.max_password_checks`` at once, for logins
                                   and, in a queue of their own, for OPER
-added commands                    ``server.MAX_EXTRA_COMMANDS``
+added commands                    ``commands.MAX_EXTRA_COMMANDS``
 input per client (LineBuffer)     ``protocol.MAX_LINE`` per line, ``limits.recvq`` queued
 output per client                 ``limits.sendq`` (then "SendQ exceeded")
 SASL message                      ``commands.sasl.MAX_MESSAGE`` bytes, state per client

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ircd.masks import Subject, normalize_ip
 from ircd.protocol import LineBuffer
 
 if TYPE_CHECKING:
@@ -204,6 +205,24 @@ class Client:
     @property
     def invisible(self) -> bool:
         return "i" in self.modes
+
+    def subject(self, now: float) -> Subject:
+        """A snapshot of this client for mask items (security groups not resolved yet)."""
+        return Subject(
+            nick=self.nick or "*",
+            user=self.user or "*",
+            host=self.realhost,
+            ip=normalize_ip(self.ip),
+            realname=self.realname,
+            account=self.account,
+            tls=self.tls,
+            certfp=self.certfp,
+            websocket=self.websocket,
+            connected_for=now - self.connected_at,
+            channels={
+                ch.name: status for ch in self.channels.values() for status in (ch.members[self],)
+            },
+        )
 
     def update_tag_mode(self) -> None:
         """Recompute `tag_mode` after `caps` changed (read on every fan-out)."""

@@ -10,12 +10,9 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
-import math
 import re
-import secrets
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import Final
 
 from ircd import numerics as n
@@ -24,9 +21,9 @@ from ircd.admission import Admission
 from ircd.caps import announce_caps, offered_caps
 from ircd.casemap import folder
 from ircd.channel import Channel
-from ircd.client import TAG_MODES, Client, Scheduler, Sink, TimerHandle
+from ircd.client import TAG_MODES, Client, Scheduler, Sink
 from ircd.cloak import Cloaker
-from ircd.commands import COMMANDS
+from ircd.commands import add_extra_command
 from ircd.config import IrcConfig, OperConfig
 from ircd.context import CommandSpec, Handler
 from ircd.faults import FaultLog
@@ -36,7 +33,8 @@ from ircd.intake import Intake
 from ircd.isupport import (
     isupport_tokens,
 )
-from ircd.masks import SecurityGroups, Subject, normalize_ip
+from ircd.keepalive import Keepalive
+from ircd.masks import SecurityGroups, Subject
 from ircd.monitor import Monitors
 from ircd.notify import monitor_offline, monitor_online
 from ircd.output import Multicast, encode, fanout_plan, write_each
@@ -52,6 +50,7 @@ from ircd.runner import AsyncioRunner, Pending, Runner, loop_scheduler
 from ircd.screening import announce_disabled
 from ircd.sources import FailurePenalties
 from ircd.spamfilter import SpamFilters
+from ircd.stamps import Stamps, format_time
 from ircd.whowas import WhoWas
 from ircd.xlines import BanStore
 
@@ -61,13 +60,7 @@ _NICK: Final = re.compile(r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}\-]*\Z")
 _CHANNEL_FORBIDDEN: Final = re.compile(r"[\s,\x07\x00]")
 
 __all__ = ("Pending", "Server")
-#: Commands an embedder may add with `Server.add_command`.
-MAX_EXTRA_COMMANDS: Final = 64
-_COMMAND_NAME: Final = re.compile(r"[A-Z]{1,32}\Z")
 
-
-#: The end of a server-time tag for each millisecond ("000Z" to "999Z").
-_MILLIS: Final = tuple(f"{ms:03d}Z" for ms in range(1000))
 
 #: Disconnect reasons that are flood kills (snomask f).
 _FLOOD_REASONS: Final = frozenset({"Excess Flood", "SendQ exceeded"})
@@ -87,6 +80,7 @@ class Server:
     #: Take bytes from a client and run every command they complete, as flood control
     #: allows (`Intake.receive`); the bytes may be a view of a reused buffer: copied.
     receive: Callable[[Client, bytes | memoryview], None]
+    format_time = staticmethod(format_time)
 
     def __init__(
         self,
@@ -137,15 +131,15 @@ class Server:
         self.opers: set[Client] = set()
         self.max_registered = 0
         self._ids = itertools.count(1)
-        self._msgids = itertools.count(1)
-        self._batch_ids = itertools.count(1)
-        self._msgid_prefix = secrets.token_hex(4)
-        self._time_second = -1  # the second `_time_prefix` formats (see `timestamp`)
-        self._time_prefix = ""
+        stamps = Stamps(wallclock)
+        # Tags for a relayed message (time, msgid, the sender's client-only tags), batch
+        # references, server-time: bound once, as every relayed message takes them.
+        self.relay_tags = stamps.relay_tags
+        self.batch_id = stamps.batch_id
+        self.timestamp = stamps.timestamp
         self.runner: Runner = runner if runner is not None else AsyncioRunner()
         self.multicast = multicast
         self.faults = FaultLog(clock)
-        self._tick_handle: TimerHandle | None = None
         # The reply buffer of the command being run: messages for its client go there.
         self.replying: ReplyBuffer | None = None
         self._intake = Intake(self)
@@ -155,6 +149,7 @@ class Server:
         self._groups = SecurityGroups(config.security_groups)
         self.cloaker = _cloaker(config)
         self.admission = Admission(self, ban_store)
+        self._keepalive = Keepalive(self, self.admission.expire)
         self.control = control if control is not None else Control()
         self.whowas = WhoWas(config.limits.whowas)
         self.read_markers = ReadMarkers()
@@ -222,25 +217,7 @@ class Server:
 
     def subject(self, client: Client) -> Subject:
         """A snapshot of `client` for mask items, with its security groups resolved."""
-        return self._groups.resolve(
-            Subject(
-                nick=client.nick or "*",
-                user=client.user or "*",
-                host=client.realhost,
-                ip=normalize_ip(client.ip),
-                realname=client.realname,
-                account=client.account,
-                tls=client.tls,
-                certfp=client.certfp,
-                websocket=client.websocket,
-                connected_for=self.clock() - client.connected_at,
-                channels={
-                    ch.name: status
-                    for ch in client.channels.values()
-                    for status in (ch.members[client],)
-                },
-            )
-        )
+        return self._groups.resolve(client.subject(self.clock()))
 
     # -- extension interface (see ircd.hooks) -----------------------------------------
 
@@ -254,12 +231,8 @@ class Server:
         The dispatcher checks registration, `oper_only` (481) and `min_params` (461).
         Raises ValueError for a malformed name, a built-in name, or too many commands.
         """
-        name = name.upper()
-        if not _COMMAND_NAME.match(name) or name in COMMANDS or name in self.extra_commands:
-            raise ValueError(f"{name!r} is not 1-32 letters, or the command exists already")
-        if len(self.extra_commands) >= MAX_EXTRA_COMMANDS:
-            raise ValueError(f"at most {MAX_EXTRA_COMMANDS} added commands")
-        self.extra_commands[name] = CommandSpec(handler, min_params, oper_only=oper_only)
+        spec = CommandSpec(handler, min_params, oper_only=oper_only)
+        add_extra_command(self.extra_commands, name, spec)
 
     def attach(self, sink: Sink, **identity: str | None) -> Client:
         """Connect and register an in-process client with a trusted identity.
@@ -286,24 +259,11 @@ class Server:
 
     def start(self) -> None:
         """Start the periodic ping and timeout check (needs a scheduler or a running loop)."""
-        if self._tick_handle is None:
-            self._tick_handle = self.scheduler().call_later(self._tick_period(), self._tick)
-
-    def _tick_period(self) -> float:
-        lim = self._config.limits
-        shortest = min(lim.ping_interval, lim.ping_timeout, lim.registration_timeout)
-        return min(max(shortest / 4, 0.05), 5.0)
-
-    def _tick(self) -> None:
-        self._tick_handle = self.scheduler().call_later(self._tick_period(), self._tick)
-        self.check_timeouts()
-        self.admission.expire()
+        self._keepalive.start()
 
     def stop(self, reason: str = "Server shutting down") -> None:
         """Stop timers and disconnect every client with `reason`."""
-        if self._tick_handle is not None:
-            self._tick_handle.cancel()
-            self._tick_handle = None
+        self._keepalive.stop()
         for client in list(self.clients.values()):
             self.disconnect(client, reason)
 
@@ -436,17 +396,7 @@ class Server:
 
     def check_timeouts(self) -> None:
         """Ping idle clients, drop those that do not answer or never register."""
-        now = self.clock()
-        lim = self._config.limits
-        for client in list(self.clients.values()):
-            if not client.registered and now - client.connected_at > lim.registration_timeout:
-                self.disconnect(client, "Registration timed out")
-            elif client.ping_sent is not None:
-                if now - client.ping_sent > lim.ping_timeout:
-                    self.disconnect(client, f"Ping timeout: {int(now - client.last_recv)} seconds")
-            elif now - client.last_recv > lim.ping_interval:
-                client.ping_sent = now
-                self.send(client, Message(command="PING", params=(self.name,)))
+        self._keepalive.check()
 
     # -- names -------------------------------------------------------------------------
 
@@ -579,40 +529,6 @@ class Server:
         return seen.keys()
 
     # -- output ------------------------------------------------------------------------
-
-    def relay_tags(self, client_tags: dict[str, str] | None = None) -> dict[str, str]:
-        """Tags for a relayed message: time, msgid and the sender's client-only tags."""
-        tags = {"time": self.timestamp(), "msgid": f"{self._msgid_prefix}{next(self._msgids):x}"}
-        if client_tags:
-            tags.update(client_tags)
-        return tags
-
-    def batch_id(self) -> str:
-        """A batch reference unique on this server."""
-        return f"b{next(self._batch_ids):x}"
-
-    def timestamp(self) -> str:
-        """The current time in IRCv3 server-time format (what `format_time` gives).
-
-        Every relayed message takes one: the date and time down to the second are
-        formatted once per second, and the milliseconds are rounded as datetime rounds
-        a timestamp (to the microsecond, half to even).
-        """
-        at = self.wallclock()
-        fraction, whole = math.modf(at)
-        micros = round(fraction * 1e6)
-        if at < 0 or micros >= 1_000_000:
-            return self.format_time(at)  # the rare carry into the next second
-        second = int(whole)
-        if second != self._time_second:
-            self._time_second = second
-            self._time_prefix = self.format_time(whole)[:-4]  # "...T12:34:56."
-        return self._time_prefix + _MILLIS[micros // 1000]
-
-    @staticmethod
-    def format_time(at: float) -> str:
-        when = datetime.fromtimestamp(at, UTC)
-        return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
     def encode(self, msg: Message, tag_mode: int) -> bytes:
         """Serialize `msg` with the tags a client of `tag_mode` has asked for."""

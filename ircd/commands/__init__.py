@@ -10,6 +10,7 @@ client's later input until it is done). Each handler's docstring starts with its
 
 from __future__ import annotations
 
+import re
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
@@ -40,7 +41,18 @@ if TYPE_CHECKING:
     from ircd.replies import ReplyBuffer
     from ircd.runner import Pending
 
-__all__ = ("COMMANDS", "CommandSpec", "Handler", "dispatch")
+__all__ = (
+    "COMMANDS",
+    "MAX_EXTRA_COMMANDS",
+    "CommandSpec",
+    "Handler",
+    "add_extra_command",
+    "dispatch",
+)
+
+#: Commands an embedder may add with `Server.add_command`.
+MAX_EXTRA_COMMANDS: Final = 64
+_COMMAND_NAME: Final = re.compile(r"[A-Z]{1,32}\Z")
 
 
 def help_(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
@@ -146,6 +158,19 @@ COMMANDS: Final = MappingProxyType(
         "SPAMFILTER": CommandSpec(spamfilter.spamfilter, 0, oper_only=True),
     }
 )
+
+
+def add_extra_command(extra: dict[str, CommandSpec], name: str, spec: CommandSpec) -> None:
+    """Add `spec` as `name` to a server's own commands `extra` (`Server.add_command`).
+
+    Raises ValueError for a malformed name, a built-in name, or too many commands.
+    """
+    name = name.upper()
+    if not _COMMAND_NAME.match(name) or name in COMMANDS or name in extra:
+        raise ValueError(f"{name!r} is not 1-32 letters, or the command exists already")
+    if len(extra) >= MAX_EXTRA_COMMANDS:
+        raise ValueError(f"at most {MAX_EXTRA_COMMANDS} added commands")
+    extra[name] = spec
 
 
 def dispatch(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
