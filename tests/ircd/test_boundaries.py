@@ -134,6 +134,18 @@ def test_nothing_below_the_server_imports_it() -> None:
     assert importers <= ABOVE_SERVER, sorted(importers - ABOVE_SERVER)
 
 
+def test_only_the_wiring_sees_the_handlers() -> None:
+    # Below the handlers (services, leaves) nothing imports them: what the core needs
+    # of a command family lives in a module of its own (caps, welcome, notify, ...).
+    graph = import_graph()
+    allowed = {"ircd.intake", "ircd.server"}
+    for name, targets in graph.items():
+        if name.startswith("ircd.commands") or name in allowed:
+            continue
+        handlers = sorted(t for t in targets if t.startswith("ircd.commands"))
+        assert not handlers, f"{name} imports {handlers}"
+
+
 def test_handlers_see_the_context_only() -> None:
     # Handlers are typed against `ircd.context.Context`; the wiring is above them.
     graph = import_graph()
