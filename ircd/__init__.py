@@ -45,8 +45,8 @@ SASL message                      ``commands.sasl.MAX_MESSAGE`` bytes, state per
 metadata of a user or channel     ``commands.metadata.MAX_KEYS`` keys of
                                   ``commands.metadata.MAX_VALUE`` bytes
 metadata subscriptions            ``commands.metadata.MAX_SUBS`` per client
-multiline batch being received    ``commands.multiline.MAX_LINES`` lines and
-                                  ``commands.multiline.MAX_BYTES`` bytes, per client
+multiline batch being received    ``exchanges.MAX_LINES`` lines and
+                                  ``exchanges.MAX_BYTES`` bytes, per client
 pending tasks (Server.runner)     one deferred command per client, one per ban write
 command tracebacks (FaultLog)     ``faults.BURST`` per ``faults.PERIOD`` seconds, then counted
 ================================  ==========================================================

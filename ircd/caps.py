@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from ircd import exchanges
 from ircd.protocol import MAX_BODY, Message
 from ircd.replies import ReplyBuffer
 
@@ -22,8 +23,8 @@ METADATA_MAX_SUBS: Final = 50
 METADATA_VALUE: Final = f"maxsub={METADATA_MAX_SUBS},maxkey={METADATA_MAX_KEYS}"
 #: draft/multiline and its limits (the BATCH handler enforces them).
 MULTILINE: Final = "draft/multiline"
-MULTILINE_MAX_BYTES: Final = 4096
-MULTILINE_MAX_LINES: Final = 24
+MULTILINE_MAX_BYTES: Final = exchanges.MAX_BYTES
+MULTILINE_MAX_LINES: Final = exchanges.MAX_LINES
 MULTILINE_VALUE: Final = f"max-bytes={MULTILINE_MAX_BYTES},max-lines={MULTILINE_MAX_LINES}"
 
 #: Capabilities offered in CAP LS; `offered_caps` adds sasl when accounts exist.

@@ -10,6 +10,7 @@ from ircd.protocol import LineBuffer
 
 if TYPE_CHECKING:
     from ircd.channel import Channel
+    from ircd.exchanges import Multiline, SaslState
     from ircd.replies import ReplyBuffer
     from ircd.runner import Job
 
@@ -183,11 +184,11 @@ class Client:
         # and its replies (with their label) wait in `held` until it is done.
         self.pending: Job | None = None
         self.held: ReplyBuffer | None = None
-        # A SASL exchange in progress (ircd.commands.sasl.SaslState), and failures so far.
-        self.sasl: Any = None
+        # A SASL exchange in progress (ircd.exchanges), and failures so far.
+        self.sasl: SaslState | None = None
         self.sasl_failures = 0
-        # A draft/multiline batch being received (ircd.commands.multiline.Multiline).
-        self.multiline: Any = None
+        # A draft/multiline batch being received (ircd.exchanges).
+        self.multiline: Multiline | None = None
 
     def __repr__(self) -> str:
         return f"<Client {self.id} {self.nick or '*'}>"

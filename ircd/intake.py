@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 from ircd import numerics as n
 from ircd.commands import dispatch
-from ircd.commands.multiline import add_line
 from ircd.context import Context
+from ircd.exchanges import add_line
 from ircd.protocol import (
     LINE_TOO_LONG,
     MAX_CLIENT_TAG_DATA,

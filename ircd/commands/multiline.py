@@ -5,12 +5,12 @@
     C: @batch=r1;draft/multiline-concat PRIVMSG #chan : continued
     C: BATCH -r1
 
-The lines wait on the client (`Client.multiline`, at most `MAX_LINES` lines and
-`MAX_BYTES` bytes of text) until the batch closes; then the whole is checked once (the
-channel's modes, the spamfilter over the joined text) and delivered: as a batch to
-clients with the capability, as separate lines to the others, each line kept in the
-history. Errors are standard replies (`FAIL BATCH MULTILINE_...`); a batch with an
-error delivers nothing.
+The lines wait on the client (`Client.multiline`, an `ircd.exchanges.Multiline` of at
+most `MAX_LINES` lines and `MAX_BYTES` bytes of text) until the batch closes; then the
+whole is checked once (the channel's modes, the spamfilter over the joined text) and
+delivered: as a batch to clients with the capability, as separate lines to the others,
+each line kept in the history. Errors are standard replies (`FAIL BATCH MULTILINE_...`);
+a batch with an error delivers nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Final, NamedTuple
 
 from ircd import caps
 from ircd.channel import STATUS_PREFIXES
+from ircd.exchanges import CONCAT, Multiline
 from ircd.history import Entry, dm_key
 from ircd.notify import user_tags
 from ircd.protocol import Message, truncate_utf8
@@ -30,28 +31,7 @@ if TYPE_CHECKING:
     from ircd.replies import ReplyBuffer
 
 CAP: Final = caps.MULTILINE
-CONCAT: Final = "draft/multiline-concat"
-#: Limits of one batch, announced as the capability's value (`ircd.caps`).
-MAX_BYTES: Final = caps.MULTILINE_MAX_BYTES
-MAX_LINES: Final = caps.MULTILINE_MAX_LINES
 CAP_VALUE: Final = caps.MULTILINE_VALUE
-
-
-class Multiline:
-    """A batch being received: its reference, target, command and lines so far."""
-
-    __slots__ = ("command", "error", "label", "lines", "ref", "size", "target")
-
-    def __init__(self, ref: str, target: str, label: str | None) -> None:
-        self.ref = ref
-        self.target = target
-        self.label = label
-        self.command: str | None = None
-        #: (text, concatenated to the line before it)
-        self.lines: list[tuple[str, bool]] = []
-        self.size = 0
-        #: The first problem found: (code, context, text); the batch then delivers nothing.
-        self.error: tuple[str, tuple[str, ...], str] | None = None
 
 
 def batch(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
@@ -85,28 +65,6 @@ def batch(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Non
         rb.fail("BATCH", code, *context, text=text)
         return
     _deliver(server, client, state, rb)
-
-
-def add_line(state: Multiline, msg: Message) -> None:
-    """Take one line tagged with the open batch's reference (no reply until the end)."""
-    if state.error is not None:
-        return
-    text = msg.params[1] if len(msg.params) > 1 else ""
-    concat = CONCAT in msg.tags
-    if msg.command not in ("PRIVMSG", "NOTICE") or (state.command not in (None, msg.command)):
-        state.error = ("MULTILINE_INVALID", (), "Only PRIVMSG or NOTICE, all the same")
-    elif not msg.params or msg.params[0] != state.target:
-        state.error = ("MULTILINE_INVALID_TARGET", (state.target,), "Lines must share the target")
-    elif concat and not text:
-        state.error = ("MULTILINE_INVALID", (), "An empty line cannot be concatenated")
-    elif len(state.lines) >= MAX_LINES:
-        state.error = ("MULTILINE_MAX_LINES", (str(MAX_LINES),), "Too many lines")
-    elif state.size + len(text.encode()) > MAX_BYTES:
-        state.error = ("MULTILINE_MAX_BYTES", (str(MAX_BYTES),), "Too many bytes")
-    else:
-        state.command = msg.command
-        state.lines.append((text, concat))
-        state.size += len(text.encode())
 
 
 def _joined(state: Multiline) -> str:

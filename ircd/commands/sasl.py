@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
 from ircd.caps import sasl_mechanisms, sasl_offered
+from ircd.exchanges import SaslState
 from ircd.hooks import Login
 from ircd.nickclaim import recover_wanted
 from ircd.notify import set_account
@@ -37,16 +38,6 @@ CHUNK: Final = 400
 MAX_MESSAGE: Final = 4096
 #: Failed attempts after which the connection is closed.
 MAX_FAILURES: Final = 3
-
-
-class SaslState:
-    """One exchange in progress: the mechanism and the base64 received so far."""
-
-    __slots__ = ("buffer", "mechanism")
-
-    def __init__(self, mechanism: str) -> None:
-        self.mechanism = mechanism
-        self.buffer = ""
 
 
 def authenticate(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
