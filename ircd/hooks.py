@@ -12,7 +12,8 @@ The gateway never reaches into the server's tables. It uses:
   `ircd.inprocess.InProcessConnection.attach(server, ...)` that queues its output.
 - `Server.add_command(name, handler, min_params=, oper_only=)`: an extra command for this
   server, e.g. an operator command of the gateway; handlers have the built-in signature
-  `(server, client, msg, rb)` and reply through `rb.numeric(...)` / `rb.add(msg)`.
+  `(server, client, msg, rb)`, `server` typed as `ircd.context.Context` (what a handler
+  may use), and reply through `rb.numeric(...)` / `rb.add(msg)`.
 - `ircd.xlines.BanStore`, passed as `ban_store=...`: durable K/G/Z-lines (the gateway's
   SQLite store).
 - `Accounts`, passed as `accounts=...`: SASL PLAIN and EXTERNAL check against it; without
