@@ -374,7 +374,12 @@ class Store:
         )
         return [
             UserSummary(
-                *row,
+                callsign=row[0],
+                enrolled_at=row[1],
+                last_login=row[2],
+                last_source=row[3],
+                failures=row[4],
+                last_failure=row[5],
                 budget=self.callsign_state(row[0]),
                 familiar_budget=self.callsign_state(row[0], FAMILIAR),
             )

@@ -70,8 +70,8 @@ def check(answers: Answers) -> Answers:
         if call is None:
             raise InitError("a KISS TNC needs the gateway's callsign (--callsign N0GW-10)")
         if answers.kiss_tcp:
-            host, _, port = answers.kiss.rpartition(":")
-            if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            host, _, number = answers.kiss.rpartition(":")
+            if not host or not number.isdigit() or not 1 <= int(number) <= 65535:
                 raise InitError(
                     f'kiss: expected HOST:PORT or a serial device, got "{answers.kiss}"'
                 )

@@ -39,7 +39,6 @@ log = logging.getLogger("gateway.irc.hooks")
 _LEADING_CALL = re.compile(r"_?([A-Za-z0-9]+)")
 #: The node of SASL attempts: each address is a source (and node) below it.
 SASL_NODE = "irc:sasl"
-_XLINE_FIELDS = ("kind", "mask", "reason", "set_by", "set_at", "expires")
 
 
 class CallsignNicks:
@@ -169,7 +168,10 @@ class StoreBanStore:
 
     async def load(self) -> list[XLine]:
         rows = await self._store.call(Store.xlines)
-        return [XLine(**dict(zip(_XLINE_FIELDS, row, strict=True))) for row in rows]
+        return [
+            XLine(kind=kind, mask=mask, reason=reason, set_by=by, set_at=at, expires=until)
+            for kind, mask, reason, by, at, until in rows
+        ]
 
     async def add(self, line: XLine) -> None:
         await self._store.call(

@@ -36,8 +36,10 @@ from ircd.protocol import Message
 if TYPE_CHECKING:
     from gateway.bridge import Bridge, RadioSession
     from ircd.client import Client
+    from ircd.context import Context
     from ircd.replies import ReplyBuffer
-    from ircd.server import Pending, Server
+    from ircd.runner import Pending
+    from ircd.server import Server
 
 log = logging.getLogger("gateway.irc.operators")
 
@@ -87,10 +89,12 @@ class RadioCommands:
         self.auth = auth
 
     def install(self, server: Server) -> None:
+        # Handlers see the narrow Context; ending IRC logins is the whole server's.
+        self._end_logins = server.end_logins
         server.add_command("RADIO", self.handle, min_params=1, oper_only=True)
 
     def handle(
-        self, server: Server, client: Client, msg: Message, rb: ReplyBuffer
+        self, server: Context, client: Client, msg: Message, rb: ReplyBuffer
     ) -> Pending | None:
         """RADIO <SESSIONS|KICK|REVOKE|LOCK|UNLOCK|PENALTIES|TX|AUDIT|HELP> [...]
 
@@ -136,7 +140,7 @@ class RadioCommands:
                 _notice(server, client, rb, line)
         return None
 
-    def _sessions(self, server: Server, client: Client, rb: ReplyBuffer) -> None:
+    def _sessions(self, server: Context, client: Client, rb: ReplyBuffer) -> None:
         sessions = sorted(self.bridge.sessions(), key=lambda s: str(s.callsign))
         if not sessions:
             _notice(server, client, rb, "No radio sessions.")
@@ -157,7 +161,7 @@ class RadioCommands:
         )
 
     def _kick(
-        self, server: Server, client: Client, rb: ReplyBuffer, call: str, why: str
+        self, server: Context, client: Client, rb: ReplyBuffer, call: str, why: str
     ) -> Pending:
         session = self.bridge.find(call)
         action = f"kick {call}" + (f" ({why})" if why else "")
@@ -170,7 +174,7 @@ class RadioCommands:
         server.notice_opers(f"{client.name} ended the radio session of {session.callsign}", rb)
         return self._record(client, action, "done")
 
-    async def _revoke(self, server: Server, client: Client, call: str) -> None:
+    async def _revoke(self, server: Context, client: Client, call: str) -> None:
         base = parse_base_callsign(call.upper())
         if base is None:
             text, result = f"Not a callsign without SSID: {call}", "bad callsign"
@@ -188,7 +192,7 @@ class RadioCommands:
         else:
             _notice(server, client, server.replies(client), text)
 
-    async def _lock(self, server: Server, client: Client, call: str, duration: str) -> None:
+    async def _lock(self, server: Context, client: Client, call: str, duration: str) -> None:
         base = parse_base_callsign(call.upper())
         try:
             seconds = admin.parse_duration(duration)
@@ -203,13 +207,13 @@ class RadioCommands:
                 text, result = f"{client.name} locked {base} until {when}", f"until {when}"
                 log.warning("%s", text)
                 self.bridge.end_sessions(base, "Your callsign has been locked.", "locked")
-                server.end_logins(base, "Your callsign has been locked.")
+                self._end_logins(base, "Your callsign has been locked.")
             else:
                 text, result = f"{base} is not enrolled.", "not enrolled"
         await self._record(client, f"lock {call} {duration}", result)
         self._answer(server, client, text, to_all=result.startswith("until"))
 
-    async def _unlock(self, server: Server, client: Client, target: str) -> None:
+    async def _unlock(self, server: Context, client: Client, target: str) -> None:
         try:
             cleared = await self.store.call(admin.unlock, target)
         except admin.AdminError as exc:
@@ -221,7 +225,7 @@ class RadioCommands:
         await self._record(client, f"unlock {target}", result)
         self._answer(server, client, text, to_all=to_all)
 
-    async def _penalties(self, server: Server, client: Client) -> None:
+    async def _penalties(self, server: Context, client: Client) -> None:
         lines = await self.store.call(admin.penalty_lines, self.auth(), self.clock())
         if client.closed:
             return
@@ -230,7 +234,7 @@ class RadioCommands:
             _notice(server, client, rb, line)
         _notice(server, client, rb, f"{len(lines)} penalty line(s)." if lines else "No penalties.")
 
-    def _answer(self, server: Server, client: Client, text: str, *, to_all: bool) -> None:
+    def _answer(self, server: Context, client: Client, text: str, *, to_all: bool) -> None:
         if client.closed:
             return
         if to_all:
@@ -238,7 +242,7 @@ class RadioCommands:
         else:
             _notice(server, client, server.replies(client), text)
 
-    async def _switch(self, server: Server, client: Client, on: bool, port: str | None) -> None:
+    async def _switch(self, server: Context, client: Client, on: bool, port: str | None) -> None:
         await self._set_transmit(on, port)
         where = f" of port {port}" if port else ""
         text = f"{client.name} switched the transmitter{where} {'ON' if on else 'OFF'}"
@@ -249,7 +253,7 @@ class RadioCommands:
         if not client.closed:
             server.notice_opers(text, server.replies(client))
 
-    async def _audit(self, server: Server, client: Client, count: int) -> None:
+    async def _audit(self, server: Context, client: Client, count: int) -> None:
         entries = await self.store.call(audit.since, 0.0, count)
         if client.closed:
             return
@@ -273,7 +277,7 @@ def _revoke(store: Store, callsign: str) -> bool:
     return found
 
 
-def _notice(server: Server, client: Client, rb: ReplyBuffer, text: str) -> None:
+def _notice(server: Context, client: Client, rb: ReplyBuffer, text: str) -> None:
     rb.add(Message(source=server.name, command="NOTICE", params=(client.name, text)))
 
 

@@ -8,6 +8,7 @@ once; it is what `gateway radio off|on` and, later, IRC operator commands call.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -17,6 +18,7 @@ from gateway.events.bus import Events
 from gateway.links.ax25 import AX25Stream
 from gateway.links.startups import Startups
 from radio.ax25 import Address, LinkParams
+from radio.kiss import KissFrame
 from radio.port import Endpoint, KissPort, SerialEndpoint, TcpEndpoint
 from radio.station import Connection, Station, StationParams
 
@@ -52,6 +54,11 @@ def endpoint(port: RadioPort) -> Endpoint:
     return SerialEndpoint(port.serial, port.baud)
 
 
+def _to_station(holder: list[Station], frame: KissFrame) -> None:
+    """A frame from the TNC to its port's station (made after the KISS port it reads)."""
+    holder[0].frame_received(frame.payload)
+
+
 class RadioPorts:
     def __init__(self, run_session: SessionRunner, events: Events | None = None) -> None:
         self._run_session = run_session
@@ -75,14 +82,13 @@ class RadioPorts:
             holder: list[Station] = []
             kiss = KissPort(
                 endpoint(port),
-                lambda frame, h=holder: h[0].frame_received(frame.payload),
+                functools.partial(_to_station, holder),
                 name=port.name,
                 tnc_port=port.tnc_port,
-                on_state=lambda up, n=port.name: self._tnc_state(n, up),
+                on_state=functools.partial(self._tnc_state, port.name),
             )
-            station = Station(
-                params, kiss.send, lambda conn, p=port: self._accept(conn, p), name=port.name
-            )
+            accept = functools.partial(self._accept, port=port)
+            station = Station(params, kiss.send, accept, name=port.name)
             holder.append(station)
             startups: Startups[AX25Stream] = Startups(port.name, port.max_unauthenticated)
             self._startups[port.name] = startups

@@ -1,4 +1,4 @@
-"""The type checker over ircd/: mypy, configured in pyproject.toml ([tool.mypy]), 0 errors."""
+"""The type checker over the three packages: mypy, strict (pyproject.toml [tool.mypy]), 0 errors."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_mypy_finds_no_error_in_ircd() -> None:
+def test_mypy_finds_no_error_in_gateway_ircd_and_radio() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "ircd"],
+        [sys.executable, "-m", "mypy", "gateway", "ircd", "radio"],
         cwd=ROOT,
         capture_output=True,
         text=True,
