@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from gateway import health
+from gateway import health, transmit
 from gateway.auth import admin, audit, credentials, penalties
 from gateway.auth.service import Authenticator
 from gateway.bridge import Bridge, RadioSession
@@ -55,19 +55,8 @@ WATCH_INTERVAL = 2.0
 PRUNE_INTERVAL = 3600.0
 SHUTDOWN_TIMEOUT = 10.0
 PID_FILE = "gateway.pid"
-TRANSMIT_SETTING = "radio_transmit"
 #: Refusals decided before any code was compared (`login_failed` reason "penalty").
 _BRAKES = frozenset({"SOURCE_PENALTY", "NODE_BUDGET", "CALLSIGN_DELAY", "LOCKED"})
-
-
-def _set_transmit_setting(store: Store, enabled: bool, port: str | None = None) -> None:
-    key = TRANSMIT_SETTING if port is None else f"{TRANSMIT_SETTING}:{port}"
-    with store.transaction():
-        store.set_setting(key, "on" if enabled else "off")
-
-
-def _port_settings(store: Store, names: list[str]) -> list[str | None]:
-    return [store.get_setting(f"{TRANSMIT_SETTING}:{name}") for name in names]
 
 
 def _loopback(host: str) -> bool:
@@ -170,8 +159,7 @@ class Gateway:
                 self._serve_operators(self.irc, self.bridge)
             for listener in self.config.telnet_listen:
                 await self._start_listener(listener)
-            self.transmitting = await self._transmit_wanted()
-            self.ports_off = await self._ports_off()
+            self.transmitting, self.ports_off = await self._switches()
             self.radio.start(self.config, self.transmitting, self.ports_off)
             if self.config.radio.ports and not self.transmitting:
                 log.warning("the radio transmitter is OFF (gateway radio on)")
@@ -395,23 +383,17 @@ class Gateway:
 
     # -- the transmitter switch --------------------------------------------------
 
-    async def _transmit_wanted(self) -> bool:
-        """On only if the config allows it and the switch in the store is not off."""
-        assert self.store is not None
-        switch = await self.store.call(Store.get_setting, TRANSMIT_SETTING)
-        return self.config.radio.transmit and switch != "off"
-
-    async def _ports_off(self) -> frozenset[str]:
-        """The radio ports whose own switch is off (`gateway radio off --port NAME`)."""
+    async def _switches(self) -> tuple[bool, frozenset[str]]:
+        """Transmitting (the config allows it, the store's switch is not off), and the
+        ports whose own switch is off (`gateway radio off --port NAME`)."""
         assert self.store is not None
         names = [p.name for p in self.config.radio.ports]
-        values = await self.store.call(_port_settings, names)
-        return frozenset(name for name, value in zip(names, values, strict=True) if value == "off")
+        switch, off = await self.store.call(transmit.switches, names)
+        return self.config.radio.transmit and switch, off
 
     async def apply_transmit(self) -> None:
         """Re-read the switches and apply them to the radio ports at once."""
-        wanted = await self._transmit_wanted()
-        off = await self._ports_off()
+        wanted, off = await self._switches()
         if wanted != self.transmitting:
             self.transmitting = wanted
             log.warning("radio transmitter %s", "ON" if wanted else "OFF")
@@ -426,7 +408,7 @@ class Gateway:
         """The kill switch, for callers inside the gateway (IRC operator commands):
         every port, or one (its own switch, under the one for all)."""
         assert self.store is not None
-        await self.store.call(_set_transmit_setting, enabled, port)
+        await self.store.call(transmit.set_switch, enabled, port)
         await self.apply_transmit()
 
     # -- sessions ----------------------------------------------------------------

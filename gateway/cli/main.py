@@ -22,8 +22,8 @@ from pathlib import Path
 
 import segno
 
-from gateway import health
-from gateway.app import PID_FILE, TRANSMIT_SETTING, Gateway
+from gateway import health, transmit
+from gateway.app import PID_FILE, Gateway
 from gateway.auth import admin, audit, netlogin, penalties, totp
 from gateway.auth.credentials import CredentialError
 from gateway.callsign import parse_base_callsign
@@ -383,18 +383,17 @@ def _radio(args: argparse.Namespace) -> int:
     names = [p.name for p in config.radio.ports]
     if args.port is not None and args.port not in names:
         raise CliError(f"no radio port {args.port!r} (ports: {', '.join(names) or 'none'})")
-    key = TRANSMIT_SETTING if args.port is None else f"{TRANSMIT_SETTING}:{args.port}"
     store = Store.open(config)
     try:
         if args.switch != "status":
-            with store.transaction():
-                store.set_setting(key, args.switch)
+            transmit.set_switch(store, args.switch == "on", args.port)
             _record(store, f"radio {args.switch}" + (f" --port {args.port}" if args.port else ""),
                     "done")  # fmt: skip
-        switch = store.get_setting(TRANSMIT_SETTING) or "on"
-        own = {n: store.get_setting(f"{TRANSMIT_SETTING}:{n}") or "on" for n in names}
+        on, off = transmit.switches(store, names)
     finally:
         store.close()
+    switch = "on" if on else "off"
+    own = {n: "off" if n in off else "on" for n in names}
     pid = _running_gateway_pid(config)
     if pid is not None and args.switch != "status":
         os.kill(pid, signal.SIGUSR1)

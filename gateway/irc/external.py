@@ -17,12 +17,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import hashlib
 import ipaddress
 import logging
 import re
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 from gateway.config import ExternalIrc
 from gateway.irc.link import ConnectError, Identity
@@ -98,34 +100,53 @@ class Registration:
         return lines
 
     def receive(self, msg: Message) -> list[str]:
-        cmd, params = msg.command, msg.params
-        if cmd == "PING":
-            return [f"PONG :{params[0]}" if params else "PONG"]
-        if cmd == "CAP" and len(params) >= 3:
-            return self._cap(params[1].upper(), params[2:])
-        if cmd == "AUTHENTICATE" and params == ("+",) and self.identity.sasl:
-            return sasl_plain(*self.identity.sasl)
-        if cmd == "900" and len(params) >= 3:
+        """One message from the server while registering: the lines to answer it with."""
+        react = _REACTIONS.get(msg.command)
+        return react(self, msg.params) if react is not None else []
+
+    # -- the reactions, one per command (the table is below the class) ---------------------
+
+    def _ping(self, params: Params) -> list[str]:
+        return [f"PONG :{params[0]}" if params else "PONG"]
+
+    def _on_cap(self, params: Params) -> list[str]:
+        return self._cap(params[1].upper(), params[2:]) if len(params) >= 3 else []
+
+    def _authenticate(self, params: Params) -> list[str]:
+        ready = params == ("+",) and self.identity.sasl
+        return sasl_plain(*self.identity.sasl) if ready and self.identity.sasl else []
+
+    def _logged_in(self, params: Params) -> list[str]:  # 900 RPL_LOGGEDIN
+        if len(params) >= 3:
             self.account = params[2]
-        elif cmd == "903":
-            return self._end_cap()
-        elif cmd in ("902", "904", "905", "906", "908"):
-            self.sasl_error = params[-1] if params else "SASL failed"
-            return self._end_cap()  # registered without an account, as a guest would be
-        elif cmd == "001":
-            self.welcomed = True
-            self.nick = params[0] if params else self.nick
-            return self._end_cap()
-        elif cmd in ("376", "422") and self.welcomed:
-            self.done = True
-        elif cmd in ("432", "433", "436", "437") and not self.welcomed:
-            return self._next_nick(params[-1] if params else "nick refused")
-        elif cmd in _FATAL:
-            self.error = f"{_FATAL[cmd]}: {params[-1]}" if params else _FATAL[cmd]
-            self.fatal = True
-        elif cmd == "ERROR":
-            self.error = self.error or (params[-1] if params else "closed by the server")
-            self.fatal = self.fatal or SENT_AWAY.search(self.error) is not None
+        return []
+
+    def _sasl_failed(self, params: Params) -> list[str]:
+        self.sasl_error = params[-1] if params else "SASL failed"
+        return self._end_cap()  # registered without an account, as a guest would be
+
+    def _welcome(self, params: Params) -> list[str]:  # 001
+        self.welcomed = True
+        self.nick = params[0] if params else self.nick
+        return self._end_cap()
+
+    def _motd_end(self, params: Params) -> list[str]:  # 376 or 422: registration is over
+        self.done = self.done or self.welcomed
+        return []
+
+    def _nick_refused(self, params: Params) -> list[str]:
+        if self.welcomed:
+            return []
+        return self._next_nick(params[-1] if params else "nick refused")
+
+    def _refused(self, params: Params, why: str) -> list[str]:  # 463, 464, 465
+        self.error = f"{why}: {params[-1]}" if params else why
+        self.fatal = True
+        return []
+
+    def _on_error(self, params: Params) -> list[str]:
+        self.error = self.error or (params[-1] if params else "closed by the server")
+        self.fatal = self.fatal or SENT_AWAY.search(self.error) is not None
         return []
 
     def _cap(self, sub: str, args: tuple[str, ...]) -> list[str]:
@@ -171,6 +192,33 @@ class Registration:
             return []
         self.nick = self._nicks[0]
         return [f"NICK {self.nick}"]
+
+
+Params = tuple[str, ...]
+_Reaction = Callable[[Registration, Params], list[str]]
+
+
+def _refuse(reg: Registration, params: Params, *, why: str) -> list[str]:
+    return reg._refused(params, why)
+
+
+#: Each message the registration reacts to, and how (every other one is ignored).
+_REACTIONS: Mapping[str, _Reaction] = MappingProxyType(
+    {
+        "PING": Registration._ping,
+        "CAP": Registration._on_cap,
+        "AUTHENTICATE": Registration._authenticate,
+        "900": Registration._logged_in,
+        "903": lambda reg, _: reg._end_cap(),
+        **dict.fromkeys(("902", "904", "905", "906", "908"), Registration._sasl_failed),
+        "001": Registration._welcome,
+        "376": Registration._motd_end,
+        "422": Registration._motd_end,
+        **dict.fromkeys(("432", "433", "436", "437"), Registration._nick_refused),
+        **{code: functools.partial(_refuse, why=why) for code, why in _FATAL.items()},
+        "ERROR": Registration._on_error,
+    }
+)
 
 
 class ExternalLink:

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from gateway.auth import admin, audit
@@ -102,43 +103,49 @@ class RadioCommands:
         and unlock a callsign, penalties, the transmitter switch, the audit trail.
         RADIO HELP lists them.
         """
-        sub = msg.params[0].upper()
+        entry = _SUBCOMMANDS.get(msg.params[0].upper())
         args = msg.params[1:]
-        if sub in ("SESSIONS", "WHO", "LIST"):
-            self._sessions(server, client, rb)
-        elif sub == "KICK" and args:
-            return self._kick(server, client, rb, args[0], " ".join(args[1:]).strip())
-        elif sub == "REVOKE" and args:
-            return self._revoke(server, client, args[0])
-        elif sub == "LOCK" and len(args) >= 2:
-            return self._lock(server, client, args[0], args[1])
-        elif sub == "UNLOCK" and args:
-            return self._unlock(server, client, args[0])
-        elif sub == "PENALTIES":
-            return self._penalties(server, client)
-        elif sub == "TX" and not args:
-            state = "on" if self._transmitting() else "off"
-            ports = self._ports()
-            _notice(server, client, rb, f"The transmitter is {state}.")
-            for name, text in sorted(ports.items()):
-                _notice(server, client, rb, f"Port {name}: {text}.")
-        elif sub == "TX" and args[0].upper() in ("ON", "OFF"):
-            port = args[1] if len(args) > 1 else None
-            if port is not None and port not in self._ports():
-                names = ", ".join(sorted(self._ports())) or "none"
-                _notice(server, client, rb, f"No radio port {port} (ports: {names}).")
-                return None
-            return self._switch(server, client, args[0].upper() == "ON", port)
-        elif sub == "AUDIT" and (not args or args[0].isdigit()):
-            count = min(int(args[0]) if args else AUDIT_DEFAULT, AUDIT_MAX)
-            return self._audit(server, client, count)
-        elif sub == "ENROLL":
-            _notice(server, client, rb, ENROLL_REFUSED)
-            return self._record(client, f"enroll {' '.join(args)}".strip(), "refused")
-        else:
-            for line in HELP:
-                _notice(server, client, rb, line)
+        if entry is None or len(args) < entry[0]:
+            return self._help(server, client, rb, args)
+        return entry[1](self, server, client, rb, args)
+
+    # -- the subcommands, one entry each in _SUBCOMMANDS (below the class) ------------------
+
+    def _help(self, server: Context, client: Client, rb: ReplyBuffer, args: Args) -> Pending | None:
+        for line in HELP:
+            _notice(server, client, rb, line)
         return None
+
+    def _kick_cmd(self, server: Context, client: Client, rb: ReplyBuffer, args: Args) -> Pending:
+        return self._kick(server, client, rb, args[0], " ".join(args[1:]).strip())
+
+    def _tx(self, server: Context, client: Client, rb: ReplyBuffer, args: Args) -> Pending | None:
+        if not args:
+            state = "on" if self._transmitting() else "off"
+            _notice(server, client, rb, f"The transmitter is {state}.")
+            for name, text in sorted(self._ports().items()):
+                _notice(server, client, rb, f"Port {name}: {text}.")
+            return None
+        if args[0].upper() not in ("ON", "OFF"):
+            return self._help(server, client, rb, args)
+        port = args[1] if len(args) > 1 else None
+        if port is not None and port not in self._ports():
+            names = ", ".join(sorted(self._ports())) or "none"
+            _notice(server, client, rb, f"No radio port {port} (ports: {names}).")
+            return None
+        return self._switch(server, client, args[0].upper() == "ON", port)
+
+    def _audit_cmd(
+        self, server: Context, client: Client, rb: ReplyBuffer, args: Args
+    ) -> Pending | None:
+        if args and not args[0].isdigit():
+            return self._help(server, client, rb, args)
+        count = min(int(args[0]) if args else AUDIT_DEFAULT, AUDIT_MAX)
+        return self._audit(server, client, count)
+
+    def _enroll(self, server: Context, client: Client, rb: ReplyBuffer, args: Args) -> Pending:
+        _notice(server, client, rb, ENROLL_REFUSED)
+        return self._record(client, f"enroll {' '.join(args)}".strip(), "refused")
 
     def _sessions(self, server: Context, client: Client, rb: ReplyBuffer) -> None:
         sessions = sorted(self.bridge.sessions(), key=lambda s: str(s.callsign))
@@ -275,6 +282,28 @@ def _revoke(store: Store, callsign: str) -> bool:
         found = store.delete_user(callsign)
         store.clear_callsign(callsign)
     return found
+
+
+Args = tuple[str, ...]
+_Subcommand = Callable[
+    ["RadioCommands", "Context", "Client", "ReplyBuffer", Args], "Pending | None"
+]
+#: RADIO's subcommands: the fewest arguments each takes, and its handler (else RADIO HELP).
+_SUBCOMMANDS: Mapping[str, tuple[int, _Subcommand]] = MappingProxyType(
+    {
+        **dict.fromkeys(
+            ("SESSIONS", "WHO", "LIST"), (0, lambda rc, sv, cl, rb, _: rc._sessions(sv, cl, rb))
+        ),
+        "KICK": (1, RadioCommands._kick_cmd),
+        "REVOKE": (1, lambda rc, sv, cl, _, args: rc._revoke(sv, cl, args[0])),
+        "LOCK": (2, lambda rc, sv, cl, _, args: rc._lock(sv, cl, args[0], args[1])),
+        "UNLOCK": (1, lambda rc, sv, cl, _, args: rc._unlock(sv, cl, args[0])),
+        "PENALTIES": (0, lambda rc, sv, cl, _rb, _args: rc._penalties(sv, cl)),
+        "TX": (0, RadioCommands._tx),
+        "AUDIT": (0, RadioCommands._audit_cmd),
+        "ENROLL": (0, RadioCommands._enroll),
+    }
+)
 
 
 def _notice(server: Context, client: Client, rb: ReplyBuffer, text: str) -> None:
