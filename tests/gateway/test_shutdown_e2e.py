@@ -1,4 +1,4 @@
-"""A stop that always ends: SIGTERM while a peer is away, hung, or never reads.
+"""A stop that always ends: SIGTERM or DIE while a peer is away, hung, or never reads.
 
 Each test starts the real `gateway run` with a short `shutdown_timeout`, breaks one
 peer (Mosquitto killed or stopped, an external ngircd stopped with SIGSTOP, a TNC that
@@ -27,6 +27,7 @@ from tests.external import peers
 from tests.gateway.support import GatewayProcess, enroll, free_port
 from tests.gateway.test_bridge_e2e import radio_login
 from tests.gateway.test_mqtt_e2e import MOSQUITTO, Broker
+from tests.gateway.test_operators_e2e import oper_config, operator
 
 pytestmark = pytest.mark.slow  # each stop runs out its real bound
 Spawn = Callable[[Path], GatewayProcess]
@@ -47,8 +48,8 @@ def gateway_yaml(tmp_path: Path, extra: str) -> Path:
     return config
 
 
-async def assert_stops(gw: GatewayProcess) -> None:
-    code = await gw.stop(within=WITHIN)
+async def assert_stops(gw: GatewayProcess, *, signal_it: bool = True) -> None:
+    code = await (gw.stop(within=WITHIN) if signal_it else gw.exited(within=WITHIN))
     log = "\n".join(gw.log[-40:])
     assert code == 0, log
     assert any("gateway stopped" in line for line in gw.log), log
@@ -171,5 +172,29 @@ async def test_stop_while_a_tnc_accepts_and_never_reads(
             await tnc.accepted.wait()
         await gw.wait_log("N0CALL-5")  # the caller's link is up: a goodbye to say at the stop
         await assert_stops(gw)
+    finally:
+        tnc.close()
+
+
+async def test_die_from_an_operator_while_a_tnc_never_reads(
+    tmp_path: Path, spawn_gateway: Spawn
+) -> None:
+    tnc = SilentTnc()
+    await tnc.start()
+    try:
+        bpq, irc_port = free_port(), free_port()
+        config = oper_config(tmp_path, bpq, irc_port)
+        config.write_text(
+            config.read_text()
+            + f"shutdown_timeout: {BOUND}\ncallsign: N0GW-10\n"
+            + f'radio: {{ports: [{{name: vhf, tcp: "127.0.0.1:{tnc.port}"}}]}}\n'
+        )
+        gw = spawn_gateway(config)
+        await gw.start()
+        await gw.wait_log("N0CALL-5")
+        op = await operator(irc_port)
+        await op.send("DIE")
+        await assert_stops(gw, signal_it=False)
+        assert any("DIE by sysop" in line for line in gw.log)
     finally:
         tnc.close()
