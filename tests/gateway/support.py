@@ -18,10 +18,20 @@ import pyotp
 TIMEOUT = 20.0
 
 
+#: Ports already handed out in this process: the kernel may offer a port again once its
+#: socket is closed, and two listeners of one gateway then collide (seen on a busy machine).
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback TCP port, never one this process was given before."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port: int = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 class GatewayProcess:
