@@ -94,16 +94,14 @@ class Channel:
             key is None or not hmac.compare_digest(key.encode(), self.key.encode())
         ):
             return n.ERR_BADCHANNELKEY
-        if self.limit is not None and len(self.members) >= self.limit:
+        # An invitation lets in past +l, +i and +R (Modern IRC's optional behaviour, as
+        # on InspIRCd and Ergo); an invite exception (+I) past +i and +R only.
+        invited = folded_nick in self.invites
+        if self.limit is not None and len(self.members) >= self.limit and not invited:
             return n.ERR_CHANNELISFULL
         needs_invite = "i" in self.modes
         needs_account = "R" in self.modes and client.account is None
-        # An invite or an invite exception (+I) lets in past +i and +R alike.
-        if (
-            (needs_invite or needs_account)
-            and folded_nick not in self.invites
-            and not self.lists.match("I", client)
-        ):
+        if (needs_invite or needs_account) and not invited and not self.lists.match("I", client):
             return n.ERR_INVITEONLYCHAN if needs_invite else n.ERR_NEEDREGGEDNICK
         if self.lists.banned(client):
             return n.ERR_BANNEDFROMCHAN

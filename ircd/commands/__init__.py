@@ -107,7 +107,7 @@ COMMANDS: Final = MappingProxyType(
         "TOPIC": CommandSpec(channel.topic, 1),
         "NAMES": CommandSpec(channel.names, 0),
         "KICK": CommandSpec(channel.kick, 2),
-        "INVITE": CommandSpec(channel.invite, 2),
+        "INVITE": CommandSpec(channel.invite, 0),
         "RENAME": CommandSpec(channel.rename, 2),
         # mode.py
         "MODE": CommandSpec(mode.mode, 1),

@@ -228,10 +228,17 @@ def kick(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None
 
 
 def invite(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
-    """INVITE <nick> <channel>
+    """INVITE [<nick> <channel>]
 
-    Invites someone into a channel (past +i when you are a channel operator).
+    Invites someone into a channel (past +i, +l and +R; only a channel operator may
+    invite into a +i channel). With no parameters, lists the channels you are invited to.
     """
+    if not msg.params:
+        _invitations(server, client, rb)
+        return
+    if len(msg.params) < 2:
+        rb.numeric(n.ERR_NEEDMOREPARAMS, "INVITE", "Not enough parameters")
+        return
     nick, name = msg.params[0], msg.params[1]
     target = server.find_nick(nick)
     if target is None:
@@ -262,6 +269,16 @@ def invite(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> No
     server.send(
         target, Message(source=client.prefix, command="INVITE", params=(target.name, channel.name))
     )
+
+
+def _invitations(server: Context, client: Client, rb: ReplyBuffer) -> None:
+    """RPL_INVITELIST for each channel `client` is invited to, then RPL_ENDOFINVITELIST
+    (Modern IRC; the 336/337 pair of UnrealIRCd and Ergo, apart from +I's 346/347)."""
+    folded = server.fold(client.name)
+    for channel in server.channels.values():
+        if folded in channel.invites:
+            rb.numeric(n.RPL_INVITELIST, channel.name)
+    rb.numeric(n.RPL_ENDOFINVITELIST, "End of /INVITE list")
 
 
 RENAME_CAP: Final = "draft/channel-rename"

@@ -67,7 +67,7 @@ _LISTS: Final = MappingProxyType(
     {
         "b": (n.RPL_BANLIST, n.RPL_ENDOFBANLIST, "End of channel ban list"),
         "e": (n.RPL_EXCEPTLIST, n.RPL_ENDOFEXCEPTLIST, "End of channel exception list"),
-        "I": (n.RPL_INVITELIST, n.RPL_ENDOFINVITELIST, "End of channel invite list"),
+        "I": (n.RPL_INVEXLIST, n.RPL_ENDOFINVEXLIST, "End of channel invite list"),
     }
 )
 
