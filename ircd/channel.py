@@ -110,8 +110,9 @@ class Channel:
     def send_refusal(self, client: Client, command: str, text: str) -> str | None:
         """The mode letter that keeps `client` from sending `command` with `text`, or None.
 
-        "b" stands for a ban. Voice or op speaks past +m, +M and bans; only op also passes
-        +C and +T (UnrealIRCd exempts channel staff the same way; we have no halfop).
+        "b" stands for a ban, "m:" for a mute (the `m:` extban in +b). Voice or op speaks
+        past +m, +M, bans and mutes; only op also passes +C and +T (UnrealIRCd exempts
+        channel staff the same way; we have no halfop).
         """
         modes = self.modes
         status = self.members.get(client)
@@ -125,7 +126,7 @@ class Channel:
             if self.lists.banned(client):
                 return "b"
             if self.lists.muted(client):
-                return "~m"
+                return "m:"
         if "o" not in (status or ""):
             if "T" in modes and command == "NOTICE":
                 return "T"

@@ -132,7 +132,10 @@ def _kill(s: ChatState, msg: Message, _now: float) -> None:
 def _error(s: ChatState, msg: Message, _now: float) -> None:
     """An error numeric no command waited for (a /MSG to nobody, a refused rejoin)."""
     about = f"{callsign_text(msg.params[1])}: " if len(msg.params) >= 3 else ""
-    s.note(about + _clean(msg.params[-1]))
+    text = _clean(msg.params[-1])
+    if msg.command == "404":  # "Cannot send to channel (+b m:): you are muted" -> short
+        text = "not sent, " + text.rpartition("): ")[2]
+    s.note(about + text)
     if msg.command in JOIN_REFUSED and s.fold(msg.params[1]) in s.rejoining:
         s.rejoining.discard(s.fold(msg.params[1]))  # not back in it after all
         s.forget_channel(msg.params[1])

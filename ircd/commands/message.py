@@ -33,7 +33,7 @@ _SEND_ERRORS: Final = MappingProxyType(
         "m": "Cannot send to channel (+m): you need voice",
         "M": "Cannot send to channel (+M): log in to an account or get voice",
         "b": "Cannot send to channel (+b): you are banned",
-        "~m": "Cannot send to channel (+b ~mute): you are muted",
+        "m:": "Cannot send to channel (+b m:): you are muted",
         "T": "Cannot send to channel (+T): no NOTICEs",
         "C": "Cannot send to channel (+C): no CTCPs except ACTION",
     }

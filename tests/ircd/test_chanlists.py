@@ -18,9 +18,11 @@ FP = "ab" * 32
         ("2001:db8::/32", "*!*@2001:db8::/32"),
         ("n!u@h", "n!u@h"),
         ("n!h", "n!*@h"),
-        ("~a:Alice", "~account:Alice"),
-        ("~account:0", "~account:0"),
-        ("~f:" + FP.upper(), "~certfp:" + FP),
+        ("~a:Alice", "a:Alice"),
+        ("account:Alice", "a:Alice"),
+        ("~account:0", "a:0"),
+        ("~f:" + FP.upper(), "f:" + FP),
+        ("f::1", "*!*@f::1"),  # no prefix and no fingerprint: an IPv6 host
         ("~certfp:zz", None),
         ("~x:y", None),
         ("", None),
@@ -144,7 +146,7 @@ def test_list_size_bounded_by_maxlist(make_harness) -> None:
 
 def test_isupport_tokens(harness) -> None:
     tokens = harness.server.isupport
-    assert "EXTBAN=~,afm" in tokens
+    assert "EXTBAN=,afm" in tokens
     assert "MAXLIST=beI:100" in tokens
 
 
@@ -164,7 +166,7 @@ def test_mute_extban_lets_join_but_not_speak(harness) -> None:  # type: ignore[n
     loud = harness.user("loud")
     other = harness.user("other")
     op.send("JOIN #c", "MODE #c +b ~m:loud!*@*")
-    assert op.take()[-1].params == ("#c", "+b", "~mute:loud!*@*")
+    assert op.take()[-1].params == ("#c", "+b", "m:loud!*@*")
     loud.send("JOIN #c")  # a mute is not a ban: joining works
     assert loud.commands()[0] == "JOIN"
     other.send("JOIN #c")
@@ -172,7 +174,7 @@ def test_mute_extban_lets_join_but_not_speak(harness) -> None:  # type: ignore[n
     loud.send("PRIVMSG #c :hello?")
     replies = loud.take()
     assert [(m.command, m.params[-1]) for m in replies] == [
-        ("404", "Cannot send to channel (+b ~mute): you are muted")
+        ("404", "Cannot send to channel (+b m:): you are muted")
     ]
     assert other.take() == []
     loud.send("NICK quiet")  # renaming would slip out of the mask
@@ -185,14 +187,16 @@ def test_mute_extban_lets_join_but_not_speak(harness) -> None:  # type: ignore[n
     loud.take(), other.take()
     loud.send("PRIVMSG #c :free")
     assert [m.command for m in other.take()] == ["PRIVMSG"]
-    op.send("MODE #c -b ~mute:loud!*@*", "MODE #c b")
+    op.send("MODE #c -b mute:loud!*@*", "MODE #c b")
     assert [m.params[2] for m in op.take() if m.command == "367"] == []
 
 
 def test_mute_masks_normalize() -> None:
     from ircd.chanlists import normalize_mask
 
-    assert normalize_mask("~m:bad") == "~mute:bad!*@*"
-    assert normalize_mask("~mute:~a:spammer") == "~mute:~account:spammer"
+    assert normalize_mask("~m:bad") == "m:bad!*@*"
+    assert normalize_mask("~mute:~a:spammer") == "m:a:spammer"
     assert normalize_mask("~m:~m:x") is None
     assert normalize_mask("~m:") is None
+    assert normalize_mask("m:m:x") is None
+    assert normalize_mask("a::/64") == "*!*@a::/64"
