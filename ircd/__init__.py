@@ -42,9 +42,9 @@ added commands                    ``commands.MAX_EXTRA_COMMANDS``
 input per client (LineBuffer)     ``protocol.MAX_LINE`` per line, ``limits.recvq`` queued
 output per client                 ``limits.sendq`` (then "SendQ exceeded")
 SASL message                      ``commands.sasl.MAX_MESSAGE`` bytes, state per client
-metadata of a user or channel     ``commands.metadata.MAX_KEYS`` keys of
-                                  ``commands.metadata.MAX_VALUE`` bytes
-metadata subscriptions            ``commands.metadata.MAX_SUBS`` per client
+metadata of a user or channel     ``metadata.MAX_KEYS`` keys of
+                                  ``metadata.MAX_VALUE`` bytes
+metadata subscriptions            ``metadata.MAX_SUBS`` per client
 multiline batch being received    ``exchanges.MAX_LINES`` lines and
                                   ``exchanges.MAX_BYTES`` bytes, per client
 pending tasks (Server.runner)     one deferred command per client, one per ban write

@@ -9,6 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from ircd import exchanges
+from ircd.isupport import (
+    METADATA_MAX_KEY,
+    METADATA_MAX_KEYS,
+    METADATA_MAX_SUBS,
+    METADATA_MAX_VALUE,
+)
 from ircd.protocol import MAX_BODY, Message
 from ircd.replies import ReplyBuffer
 
@@ -16,10 +22,14 @@ if TYPE_CHECKING:
     from ircd.client import Client
     from ircd.context import Context
 
-#: draft/metadata-2 and its limits (the METADATA handler enforces them).
+#: draft/metadata-3, draft/metadata-2 (for the clients that still ask for it; never both)
+#: and their limits (ircd.metadata and the METADATA handler enforce them).
+METADATA_3: Final = "draft/metadata-3"
 METADATA: Final = "draft/metadata-2"
-METADATA_MAX_KEYS: Final = 20
-METADATA_MAX_SUBS: Final = 50
+METADATA_3_VALUE: Final = (
+    f"before-connect,max-subs={METADATA_MAX_SUBS},max-keys={METADATA_MAX_KEYS},"
+    f"max-key-bytes={METADATA_MAX_KEY},max-value-bytes={METADATA_MAX_VALUE}"
+)
 METADATA_VALUE: Final = f"maxsub={METADATA_MAX_SUBS},maxkey={METADATA_MAX_KEYS}"
 #: draft/multiline and its limits (the BATCH handler enforces them).
 MULTILINE: Final = "draft/multiline"
@@ -76,6 +86,7 @@ def offered_caps(server: Context, client: Client | None = None) -> dict[str, str
     caps = dict.fromkeys(SUPPORTED_CAPS, "")
     caps[MULTILINE] = MULTILINE_VALUE
     caps[METADATA] = METADATA_VALUE
+    caps[METADATA_3] = METADATA_3_VALUE
     if sasl_offered(server):
         caps["sasl"] = ",".join(sasl_mechanisms(server, client))
     return caps

@@ -74,7 +74,7 @@ class Channel:
         # Folded nicks invited past +i; a dict keeps insertion order for eviction.
         self.invites: dict[str, None] = {}
         self.lists = ChannelLists()
-        #: draft/metadata-2 keys (at most ircd.commands.metadata.MAX_KEYS).
+        #: metadata keys (at most ircd.metadata.MAX_KEYS).
         self.metadata: dict[str, str] = {}
 
     def __repr__(self) -> str:

@@ -161,8 +161,8 @@ class Client:
         self.channels: dict[str, Channel] = {}
         # Folded nicks this client MONITORs (insertion order, for MONITOR L).
         self.monitoring: dict[str, None] = {}
-        #: draft/metadata-2: this user's keys, and the keys this client follows (bounded
-        #: by ircd.commands.metadata.MAX_KEYS and MAX_SUBS).
+        #: Metadata: this user's keys, and the keys this client follows (bounded by
+        #: ircd.metadata.MAX_KEYS and MAX_SUBS).
         self.metadata: dict[str, str] = {}
         self.meta_subs: dict[str, None] = {}
         self.lines = LineBuffer(max_line)

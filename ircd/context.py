@@ -1,7 +1,7 @@
 """What a command handler (and every service below the server) is given: `Context`.
 
 Handlers in `ircd.commands` and the services they share (admission, snomask, notify,
-screening, caps, welcome, nickclaim) are typed against this Protocol, never against
+metadata, screening, caps, welcome, nickclaim) are typed against this Protocol, never against
 `ircd.server.Server`, so none of them imports the module that wires them together.
 `Server` satisfies it structurally. It holds what a handler reads (configuration,
 clocks, the name tables, the per-feature tables), the replies and fan-outs it may send,

@@ -26,6 +26,12 @@ KEYLEN: Final = 32
 USER_MODES: Final = "Biosw"
 CHANNEL_MODES: Final = "CIMRTbeiklmnostv"
 CHANNEL_MODES_WITH_PARAM: Final = "Ibeklov"
+#: Metadata limits: keys per user or channel (ISUPPORT METADATA, as metadata 3.2 had it;
+#: draft/metadata-3's max-keys), subscriptions, bytes per value and per key name.
+METADATA_MAX_KEYS: Final = 20
+METADATA_MAX_SUBS: Final = 50
+METADATA_MAX_VALUE: Final = 300
+METADATA_MAX_KEY: Final = 64
 
 
 def isupport_tokens(config: IrcConfig) -> tuple[str, ...]:
@@ -49,6 +55,7 @@ def isupport_tokens(config: IrcConfig) -> tuple[str, ...]:
         f"KEYLEN={KEYLEN}",
         f"KICKLEN={lim.kicklen}",
         f"MAXLIST={LIST_MODES}:{lim.max_list_entries}",
+        f"METADATA={METADATA_MAX_KEYS}",
         f"MODES={MAX_MODES}",
         f"MONITOR={MONITOR_LIMIT}",
         "MSGREFTYPES=msgid,timestamp",

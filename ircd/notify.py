@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING
 
+from ircd import metadata
 from ircd import numerics as n
 from ircd.protocol import Message
 from ircd.readmarkers import CAP as READ_MARKER
@@ -83,6 +84,7 @@ def monitor_online(server: Context, client: Client) -> None:
                 source=server.name, command=n.RPL_MONONLINE, params=(watcher.name, client.prefix)
             ),
         )
+        metadata.after_online(server, watcher, client, None)
 
 
 def monitor_offline(server: Context, nick: str) -> None:

@@ -126,13 +126,16 @@ ERR_HELPNOTFOUND: Final = "524"
 ERR_INVALIDKEY: Final = "525"
 ERR_INVALIDMODEPARAM: Final = "696"
 
-#: draft/metadata-2
+#: draft/metadata-3 (and the metadata-2 names of the same numbers, ERR_*)
+RPL_WHOISKEYVALUE: Final = "760"
 RPL_KEYVALUE: Final = "761"
+RPL_KEYNOTSET: Final = "766"
 ERR_NOMATCHINGKEY: Final = "766"
 ERR_KEYNOTSET: Final = "768"
 RPL_METADATASUBOK: Final = "770"
 RPL_METADATAUNSUBOK: Final = "771"
 RPL_METADATASUBS: Final = "772"
+RPL_METADATASYNCLATER: Final = "774"
 ERR_METADATASYNCLATER: Final = "774"
 RPL_MONONLINE: Final = "730"
 RPL_MONOFFLINE: Final = "731"

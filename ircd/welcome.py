@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from ircd import metadata
 from ircd import numerics as n
 from ircd.isupport import CHANNEL_MODES, CHANNEL_MODES_WITH_PARAM, USER_MODES, VERSION
 from ircd.notify import monitor_online
@@ -32,6 +33,7 @@ def welcome(server: Context, client: Client, rb: ReplyBuffer) -> None:
     )
     server.send_isupport(rb)
     send_lusers(server, rb)
+    metadata.burst(server, client, rb)  # draft/metadata-3: before the end of the MOTD
     send_motd(server, rb)
     monitor_online(server, client)
     snotice(server, "c", f"Client connecting: {address(client)}")

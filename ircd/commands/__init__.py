@@ -117,7 +117,7 @@ COMMANDS: Final = MappingProxyType(
         "TAGMSG": CommandSpec(message.tagmsg, 1),
         "AWAY": CommandSpec(message.away, 0),
         # metadata.py
-        "METADATA": CommandSpec(metadata.metadata, 0),
+        "METADATA": CommandSpec(metadata.metadata, 0, allowed_before_registration=True),
         # multiline.py
         "BATCH": CommandSpec(multiline.batch, 1),
         # redaction.py

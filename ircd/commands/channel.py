@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
 from ircd.channel import Channel, prefix_for
-from ircd.commands.metadata import after_join as metadata_after_join
 from ircd.isupport import MAX_TARGETS
+from ircd.metadata import after_join as metadata_after_join
 from ircd.notify import marker_message, owner_of, user_tags
 from ircd.protocol import Message
 from ircd.readmarkers import CAP as READ_MARKER

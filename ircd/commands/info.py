@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from ircd import metadata
 from ircd import numerics as n
 from ircd.channel import prefix_for
 from ircd.isupport import VERSION
@@ -170,6 +171,7 @@ def whois(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Non
         rb.numeric(n.RPL_AWAY, user.name, user.away)
     if user.tls:
         rb.numeric(n.RPL_WHOISSECURE, user.name, "is using a secure connection")
+    metadata.whois(client, user, rb)
     idle = int(server.clock() - user.last_active)
     rb.numeric(
         n.RPL_WHOISIDLE, user.name, str(idle), str(int(user.signon)), "seconds idle, signon time"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from ircd import metadata
 from ircd import numerics as n
 from ircd.history import MAX_LIMIT, dm_key, parse_timestamp
 from ircd.isupport import NAMELEN
@@ -80,11 +81,13 @@ def _status(server: Context, rb: ReplyBuffer, nicks: list[str]) -> None:
     for nick in nicks:
         user = server.find_nick(nick)
         if user is not None:
-            online.append(user.prefix)
+            online.append(user)
         else:
             offline.append(nick)
     if online:
-        rb.numeric_list(n.RPL_MONONLINE, (), online, ",")
+        rb.numeric_list(n.RPL_MONONLINE, (), [user.prefix for user in online], ",")
+        for user in online:  # draft/metadata-3: their values follow 730 (MUST)
+            metadata.after_online(server, rb.client, user, rb)
     if offline:
         rb.numeric_list(n.RPL_MONOFFLINE, (), offline, ",")
 

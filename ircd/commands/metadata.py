@@ -1,114 +1,151 @@
-"""METADATA (IRCv3 draft/metadata-2): key/value pairs on users and channels.
+"""METADATA (IRCv3 draft/metadata-3; draft/metadata-2 for the clients that ask for it).
 
 Users set keys on themselves, channel operators on their channels, IRC operators on
 anyone. Clients subscribe to the keys they understand (`SUB`) and hear of changes to
-those keys on themselves (made by others), their channels and the users sharing one.
-Nothing is stored beyond the connection or the channel: a user's keys go when they quit.
-Bounds: `MAX_KEYS` keys per user or channel, `MAX_VALUE` bytes per value, `MAX_SUBS`
-subscriptions per client; joining a channel of more than `SYNC_NOW` members answers
-ERR_METADATASYNCLATER instead of sending everyone's keys at once.
+those keys on themselves (made by others), their channels, the users sharing one and
+(metadata-3) the users they MONITOR. With `before-connect` (metadata-3), a client may
+set its keys and subscriptions before registering, on `*` only. The rules, bounds and
+message forms are in `ircd.metadata`; this module answers the command.
 """
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
-from ircd import caps
+from ircd import metadata as md
 from ircd import numerics as n
 from ircd.channel import Channel
 from ircd.protocol import Message
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from ircd.client import Client
     from ircd.context import Context
     from ircd.replies import ReplyBuffer
 
-CAP: Final = caps.METADATA
-MAX_KEYS: Final = caps.METADATA_MAX_KEYS
-MAX_SUBS: Final = caps.METADATA_MAX_SUBS
-MAX_VALUE: Final = 300
-MAX_KEY_LEN: Final = 64
-SYNC_NOW: Final = 100
-CAP_VALUE: Final = caps.METADATA_VALUE
-_KEY: Final = re.compile(r"[a-z0-9_.\-][a-z0-9_.:\-]*\Z")
+#: Keys per 770/771/772 line: few enough for 15 parameters and 512 bytes.
+_KEYS_PER_LINE: Final = 12
 
 
-def valid_key(key: str) -> bool:
-    return len(key) <= MAX_KEY_LEN and bool(_KEY.match(key))
+@dataclass(frozen=True, slots=True)
+class _Request:
+    server: Context
+    client: Client
+    rb: ReplyBuffer
+    #: The client speaks draft/metadata-2 (its replies and FAIL codes).
+    old: bool
+    sub: str
+    target: str
+    args: list[str]
+
+    def numeric(self, code: str, *params: str) -> Message:
+        """A numeric built for a batch (`rb.numeric` adds at once)."""
+        return Message(source=self.server.name, command=code, params=(self.client.name, *params))
+
+    def bad_params(self, text: str) -> None:
+        if self.old:
+            self.rb.numeric(n.ERR_NEEDMOREPARAMS, "METADATA", text)
+        else:
+            self.rb.fail("METADATA", "INVALID_PARAMS", self.sub or "*", text=text)
+
+    def batch(self, name: str, messages: list[Message]) -> None:
+        # metadata-3's batch names its target (so an empty one means something).
+        self.rb.batch("metadata", () if self.old else (name,), messages)
 
 
 def metadata(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """METADATA <target> GET|LIST|SET|CLEAR|SUB|UNSUB|SUBS|SYNC [<key>...] [:<value>]
 
-    Reads and writes key/value metadata of users and channels (draft/metadata-2);
-    "*" is yourself. SUB chooses the keys you hear about.
+    Reads and writes key/value metadata of users and channels (draft/metadata-3);
+    "*" is yourself. SUB chooses the keys you hear about; SYNC *ALL sends them all.
     """
+    if not client.registered and md.V3 not in client.caps:
+        rb.numeric(n.ERR_NOTREGISTERED, "You have not registered")
+        return
+    old = md.v2(client)
+    sub = msg.params[1].upper() if len(msg.params) > 1 else ""
+    request = _Request(server, client, rb, old, sub, "", [])
     if len(msg.params) < 2:
-        rb.numeric(n.ERR_NEEDMOREPARAMS, "METADATA", "Not enough parameters")
+        request.bad_params("Not enough parameters")
         return
-    raw_target, sub, args = msg.params[0], msg.params[1].upper(), list(msg.params[2:])
-    if sub in ("SUB", "UNSUB", "SUBS"):
-        _subscriptions(client, sub, args, rb)
+    handler = _SUBCOMMANDS.get(sub)
+    if handler is None:
+        code = "INVALID_SUBCOMMAND" if old else "INVALID_PARAMS"
+        rb.fail("METADATA", code, msg.params[1], text=f"Unknown subcommand {msg.params[1]}")
         return
-    if sub not in ("GET", "LIST", "SET", "CLEAR", "SYNC"):
-        rb.fail("METADATA", "INVALID_SUBCOMMAND", msg.params[1], text="Invalid subcommand")
-        return
-    found = _target(server, client, raw_target)
-    if found is None:
-        rb.fail("METADATA", "INVALID_TARGET", raw_target, text="Invalid metadata target")
-        return
-    name, store, owner = found
-    if sub == "GET":
-        out = []
-        for key in args:
-            key = key.lower()
-            if not valid_key(key):
-                rb.fail("METADATA", "KEY_INVALID", key, name, text="Invalid key")
-            elif key in store:
-                out.append(_numeric(server, client, n.RPL_KEYVALUE, name, key, "*", store[key]))
-            else:
-                text = "No matching key"
-                out.append(_numeric(server, client, n.ERR_NOMATCHINGKEY, name, key, text))
-        rb.batch("metadata", (), out)
-    elif sub == "LIST":
-        items = [
-            _numeric(server, client, n.RPL_KEYVALUE, name, key, "*", value)
-            for key, value in store.items()
-        ]
-        rb.batch("metadata", (), items)
-    elif sub == "SYNC":
-        rb.batch("metadata", (), _sync(server, client, owner))
-    elif not _may_set(client, owner):
-        key = args[0].lower() if sub == "SET" and args else "*"
-        rb.fail("METADATA", "KEY_NO_PERMISSION", name, key, text="Permission denied")
-    elif sub == "CLEAR":
-        cleared = list(store)
-        store.clear()
-        for key in cleared:
-            _notify(server, client, owner, name, key, None)
-        rb.batch(
-            "metadata",
-            (),
-            [_numeric(server, client, n.RPL_KEYVALUE, name, key, "*") for key in cleared],
-        )
-    else:
-        _set(server, client, owner, name, store, args, rb)
+    handler(_Request(server, client, rb, old, sub, msg.params[0], list(msg.params[2:])))
 
 
-def _target(
-    server: Context, client: Client, raw: str
-) -> tuple[str, dict[str, str], Client | Channel] | None:
-    """(display name, its key/value table, the user or channel) or None."""
+def _target(r: _Request) -> tuple[str, Client | Channel] | None:
+    """(display name, the user or channel), or None after FAIL INVALID_TARGET."""
+    server, client, raw = r.server, r.client, r.target
+    owner: Client | Channel | None
     if raw == "*":
-        return client.name, client.metadata, client
-    if raw.startswith("#"):
-        channel = server.find_channel(raw)
-        return None if channel is None else (channel.name, channel.metadata, channel)
-    user = server.find_nick(raw)
-    return None if user is None else (user.name, user.metadata, user)
+        owner = client
+    elif not client.registered:
+        owner = None  # before registration, only "*"
+    elif raw.startswith("#"):
+        owner = server.find_channel(raw)
+    else:
+        owner = server.find_nick(raw)
+    if owner is None:
+        r.rb.fail("METADATA", "INVALID_TARGET", raw, text="Invalid metadata target")
+        return None
+    return owner.name, owner
+
+
+def _key(r: _Request, raw: str) -> str:
+    return raw.lower() if r.old else raw
+
+
+def _get(r: _Request) -> None:
+    if not r.args:
+        r.bad_params("Not enough parameters")
+        return
+    found = _target(r)
+    if found is None:
+        return
+    name, owner = found
+    store = owner.metadata if md.visible(r.client, owner) else {}
+    out = []
+    for raw in r.args:
+        key = _key(r, raw)
+        if not md.valid_key(key, r.old):
+            if r.old:
+                r.rb.fail("METADATA", "KEY_INVALID", key, name, text="Invalid key")
+            else:
+                out.append(md.warn(r.server, "INVALID_KEY", raw, "Invalid key"))
+        elif key in store:
+            out.append(r.numeric(n.RPL_KEYVALUE, name, key, "*", store[key]))
+        else:
+            text = "No matching key" if r.old else "Key not set"
+            out.append(r.numeric(n.RPL_KEYNOTSET, name, key, text))
+    r.batch(name, out)
+
+
+def _list(r: _Request) -> None:
+    found = _target(r)
+    if found is None:
+        return
+    name, owner = found
+    store = owner.metadata if md.visible(r.client, owner) else {}
+    r.batch(name, [r.numeric(n.RPL_KEYVALUE, name, k, "*", v) for k, v in store.items()])
+
+
+def _sync(r: _Request) -> None:
+    if not r.client.registered:
+        r.rb.numeric(n.ERR_NOTREGISTERED, "You have not registered")
+        return
+    subs = r.client.meta_subs
+    if r.target == md.ALL and not r.old:
+        r.batch(md.ALL, md.values_of_all(r.server, r.client, subs))
+        return
+    found = _target(r)
+    if found is not None:
+        r.batch(found[0], md.values_of(r.server, r.client, found[1], subs))
 
 
 def _may_set(client: Client, owner: Client | Channel) -> bool:
@@ -117,118 +154,186 @@ def _may_set(client: Client, owner: Client | Channel) -> bool:
     return isinstance(owner, Channel) and owner.is_op(client)
 
 
-def _set(
-    server: Context,
-    client: Client,
-    owner: Client | Channel,
-    name: str,
-    store: dict[str, str],
-    args: list[str],
-    rb: ReplyBuffer,
-) -> None:
-    if not args:
-        rb.numeric(n.ERR_NEEDMOREPARAMS, "METADATA", "Not enough parameters")
+def _permitted(r: _Request, owner: Client | Channel, name: str, key: str) -> bool:
+    if _may_set(r.client, owner):
+        return True
+    r.rb.fail("METADATA", "KEY_NO_PERMISSION", name, key, text="Permission denied")
+    return False
+
+
+def _set(r: _Request) -> None:
+    if not r.args:
+        r.bad_params("Not enough parameters")
         return
-    key = args[0].lower()
-    if not valid_key(key):
-        rb.fail("METADATA", "KEY_INVALID", key, name, text="Invalid key")
+    found = _target(r)
+    if found is None:
         return
-    value = args[1] if len(args) > 1 else None
+    name, owner = found
+    key = _key(r, r.args[0])
+    if not _permitted(r, owner, name, key):
+        return
+    if not md.valid_key(key, r.old):
+        code, params = ("KEY_INVALID", (key, name)) if r.old else ("INVALID_KEY", (key,))
+        r.rb.fail("METADATA", code, *params, text="Invalid key")
+        return
+    value = r.args[1] if len(r.args) > 1 else None
+    if value == "" and not r.old:
+        value = None  # metadata-3: an empty value removes the key
+    if _stored(r, owner, name, key, value):
+        if r.old:
+            rest = (value,) if value is not None else ()
+            r.rb.numeric(n.RPL_KEYVALUE, name, key, "*", *rest)
+        else:
+            r.rb.add(md.key_value(r.server, r.client, name, key, value))
+
+
+def _stored(r: _Request, owner: Client | Channel, name: str, key: str, value: str | None) -> bool:
+    """Change the key (and tell its subscribers); False after a refusal."""
+    store = owner.metadata
     if value is None:
         if key not in store:
-            rb.numeric(n.ERR_KEYNOTSET, name, key, "Key not set")
-            return
+            if r.old:
+                r.rb.numeric(n.ERR_KEYNOTSET, name, key, "Key not set")
+            return not r.old  # metadata-3: removing a missing key succeeds
         del store[key]
-    elif len(value.encode()) > MAX_VALUE:
-        rb.fail("METADATA", "VALUE_INVALID", name, key, text=f"At most {MAX_VALUE} bytes")
-        return
-    elif key not in store and len(store) >= MAX_KEYS:
-        rb.fail("METADATA", "LIMIT_REACHED", name, text="Metadata limit reached")
-        return
+    elif len(value.encode()) > md.MAX_VALUE:
+        code, params = ("VALUE_INVALID", (name, key)) if r.old else ("INVALID_VALUE", (key,))
+        r.rb.fail("METADATA", code, *params, text=f"At most {md.MAX_VALUE} bytes")
+        return False
+    elif key not in store and len(store) >= md.MAX_KEYS:
+        params = (name,) if r.old else (name, str(md.MAX_KEYS))
+        r.rb.fail("METADATA", "LIMIT_REACHED", *params, text="Metadata limit reached")
+        return False
     else:
         store[key] = value
-    if value is None:
-        rb.numeric(n.RPL_KEYVALUE, name, key, "*")
-    else:
-        rb.numeric(n.RPL_KEYVALUE, name, key, "*", value)
-    _notify(server, client, owner, name, key, value)
+    if r.client.registered:
+        md.notify(r.server, r.client, owner, key, value)
+    return True
 
 
-def _notify(
-    server: Context,
-    client: Client,
-    owner: Client | Channel,
-    name: str,
-    key: str,
-    value: str | None,
-) -> None:
-    """METADATA to those who follow `owner` and subscribed to `key`; not to the setter."""
-    audience: Iterable[Client]
-    if isinstance(owner, Channel):
-        audience = owner.members
-    elif owner is client:
-        audience = server.peers(client)
-    else:
-        audience = [owner, *server.peers(owner)]
-    params = (name, key, "*", value) if value is not None else (name, key, "*")
-    msg = Message(source=client.prefix, command="METADATA", params=params)
-    server.fanout(
-        (c for c in audience if CAP in c.caps and key in c.meta_subs and c is not client), msg
-    )
-
-
-def _subscriptions(client: Client, sub: str, keys: list[str], rb: ReplyBuffer) -> None:
-    subs = client.meta_subs
-    if sub == "SUBS":
-        rb.numeric_list(n.RPL_METADATASUBS, (), list(subs))
+def _clear(r: _Request) -> None:
+    found = _target(r)
+    if found is None:
         return
-    done: list[str] = []
-    for i, key in enumerate(k.lower() for k in keys):
-        if not valid_key(key):
-            rb.fail("METADATA", "KEY_INVALID", key, text="Invalid key")
-        elif sub == "UNSUB":
-            subs.pop(key, None)
-            done.append(key)
-        elif key in subs:
-            done.append(key)
-        elif len(subs) >= MAX_SUBS:
-            rb.fail("METADATA", "TOO_MANY_SUBS", keys[i], text="Too many subscriptions")
-            break
-        else:
-            subs[key] = None
+    name, owner = found
+    if not _permitted(r, owner, name, "*"):
+        return
+    cleared = list(owner.metadata)
+    owner.metadata.clear()
+    for key in cleared:
+        md.notify(r.server, r.client, owner, key, None)
+    if r.old:
+        r.batch(name, [r.numeric(n.RPL_KEYVALUE, name, key, "*") for key in cleared])
+    else:
+        r.batch(name, [md.key_value(r.server, r.client, name, key, None) for key in cleared])
+
+
+def _own(r: _Request) -> bool:
+    """SUB, UNSUB and SUBS are about the client itself: `*` or its nick (metadata-3)."""
+    if r.old or r.target == "*" or r.server.fold(r.target) == r.server.fold(r.client.name):
+        return True
+    r.rb.fail("METADATA", "INVALID_TARGET", r.target, text="Invalid metadata target")
+    return False
+
+
+def _key_lines(r: _Request, code: str, keys: Iterable[str]) -> None:
+    """`code` with the keys as parameters (metadata-3), or as one trailing list (-2)."""
+    keys = list(keys)
+    if r.old:
+        r.rb.numeric_list(code, (), keys)
+        return
+    for i in range(0, len(keys), _KEYS_PER_LINE):
+        r.rb.numeric(code, *keys[i : i + _KEYS_PER_LINE])
+
+
+def _subs(r: _Request) -> None:
+    if not _own(r):
+        return
+    keys = list(r.client.meta_subs)
+    if r.old:
+        r.rb.numeric_list(n.RPL_METADATASUBS, (), keys)
+        return
+    lines = [
+        r.numeric(n.RPL_METADATASUBS, *keys[i : i + _KEYS_PER_LINE])
+        for i in range(0, len(keys), _KEYS_PER_LINE)
+    ]
+    r.rb.batch("metadata-subs", (), lines)
+
+
+def _unsub(r: _Request) -> None:
+    if not r.args:
+        r.bad_params("Not enough parameters")
+        return
+    if not _own(r):
+        return
+    done = []
+    for raw in r.args:
+        key = _key(r, raw)
+        if _check_key(r, raw, key):
+            r.client.meta_subs.pop(key, None)
             done.append(key)
     if done:
-        code = n.RPL_METADATASUBOK if sub == "SUB" else n.RPL_METADATAUNSUBOK
-        rb.numeric_list(code, (), done)
+        _key_lines(r, n.RPL_METADATAUNSUBOK, done)
 
 
-def _sync(server: Context, client: Client, owner: Client | Channel) -> list[Message]:
-    """METADATA messages for the subscribed keys of `owner` (and, a channel, its members)."""
-    subs = client.meta_subs
-    out = []
-    users = list(owner.members) if isinstance(owner, Channel) else [owner]
-    if isinstance(owner, Channel):
-        out += [_message(server, owner.name, k, v) for k, v in owner.metadata.items() if k in subs]
-    for user in users:
-        out += [_message(server, user.name, k, v) for k, v in user.metadata.items() if k in subs]
-    return out
+def _check_key(r: _Request, raw: str, key: str) -> bool:
+    if md.valid_key(key, r.old):
+        return True
+    if r.old:
+        r.rb.fail("METADATA", "KEY_INVALID", key, text="Invalid key")
+    else:
+        r.rb.add(md.warn(r.server, "INVALID_KEY", raw, "Invalid key"))
+    return False
 
 
-def after_join(server: Context, client: Client, channel: Channel, rb: ReplyBuffer) -> None:
-    """A joining client with the capability gets the channel's keys it subscribed to."""
-    if CAP not in client.caps or not client.meta_subs:
+def _sub(r: _Request) -> None:
+    if not r.args:
+        r.bad_params("Not enough parameters")
         return
-    if len(channel.members) > SYNC_NOW:
-        rb.numeric(n.ERR_METADATASYNCLATER, channel.name, "Use METADATA SYNC later")
+    if not _own(r):
         return
-    found = _sync(server, client, channel)
-    if found:
-        rb.batch("metadata", (), found)
+    subs = r.client.meta_subs
+    done: list[str] = []
+    new: list[str] = []
+    for raw in r.args:
+        key = _key(r, raw)
+        if not _check_key(r, raw, key):
+            continue
+        if key not in subs and len(subs) >= md.MAX_SUBS:
+            limit = () if r.old else (str(md.MAX_SUBS),)
+            code = "TOO_MANY_SUBS" if r.old else "LIMIT_REACHED"
+            r.rb.fail("METADATA", code, raw, *limit, text="Too many subscriptions")
+            break
+        if key not in subs:
+            subs[key] = None
+            new.append(key)
+        done.append(key)
+    if done:
+        _key_lines(r, n.RPL_METADATASUBOK, done)
+    if new and not r.old and r.client.registered:
+        _sync_new(r, new)
 
 
-def _message(server: Context, target: str, key: str, value: str) -> Message:
-    return Message(source=server.name, command="METADATA", params=(target, key, "*", value))
+def _sync_new(r: _Request, keys: list[str]) -> None:
+    """metadata-3, after new subscriptions: their values (a batch), or 774 to SYNC later."""
+    found = md.values_of_all(r.server, r.client, keys)
+    if found and len(found) <= md.SYNC_NOW:
+        r.batch(md.ALL, found)
+    else:
+        # Nothing to send, or too much for one answer: postponed (the spec's MUST is one
+        # of the two), so a SUB never bursts.
+        r.rb.numeric(n.RPL_METADATASYNCLATER, md.ALL, "0", "Use METADATA SYNC")
 
 
-def _numeric(server: Context, client: Client, code: str, *params: str) -> Message:
-    return Message(source=server.name, command=code, params=(client.name, *params))
+_SUBCOMMANDS: Final[MappingProxyType[str, Callable[[_Request], None]]] = MappingProxyType(
+    {
+        "GET": _get,
+        "LIST": _list,
+        "SET": _set,
+        "CLEAR": _clear,
+        "SUB": _sub,
+        "UNSUB": _unsub,
+        "SUBS": _subs,
+        "SYNC": _sync,
+    }
+)

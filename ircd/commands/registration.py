@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Final
 
+from ircd import metadata
 from ircd import numerics as n
 from ircd.caps import METADATA, cap_list, offered_caps
 from ircd.isupport import USERLEN
@@ -161,6 +162,7 @@ def _cap_req(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> 
     ok = bool(wanted) and all(name in offered for name in names)
     if ok and client.cap_version >= 302 and "-cap-notify" in wanted:
         ok = False  # cap-notify cannot be disabled once implied by 302
+    ok = ok and metadata.cap_change(client, wanted)
     new_metadata = ok and METADATA in names and METADATA not in client.caps
     if ok:
         for item, name in zip(wanted, names, strict=True):

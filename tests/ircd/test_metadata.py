@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ircd.commands.metadata import MAX_KEYS, MAX_SUBS
+from ircd.metadata import MAX_KEYS, MAX_SUBS
 from tests.ircd.conftest import Harness
 
 CAPS = ("draft/metadata-2", "batch", "standard-replies")
