@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
 import os
@@ -25,6 +26,7 @@ from ircd.client import Client
 from ircd.config import IrcConfig, Limits
 from ircd.hooks import ServerHooks
 from ircd.protocol import Message, parse_line
+from ircd.runner import Pending
 from ircd.server import Server
 
 
@@ -92,6 +94,78 @@ class ListSink:
         self.paused = False
 
 
+class InlineExecutor(concurrent.futures.ThreadPoolExecutor):
+    """Runs what the core sends "to a thread" (Argon2id) at once, in the caller: no thread
+    to wait for, so a settled loop is one with nothing left to run. (A ThreadPoolExecutor
+    only because asyncio takes no other as the default; it never starts a thread.)"""
+
+    def submit(
+        self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # handed to the awaiting coroutine, as a thread would
+            future.set_exception(exc)
+        return future
+
+
+class DeferredRunner:
+    """The core's `Runner` for synchronous tests: deferred commands (password checks) wait
+    until `settle()` runs them, on a private loop that never waits on the clock."""
+
+    #: Loop passes in a row with no continuation ending before `settle()` gives up on the
+    #: ones left (blocked, e.g. on a password slot a test holds). A continuation that
+    #: can run needs a handful.
+    IDLE_PASSES = 100
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.loop.set_default_executor(InlineExecutor())
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def run(
+        self, coro: Pending, done: Callable[[BaseException | None], None]
+    ) -> asyncio.Task[None]:
+        task = self.start(coro)
+
+        def finished(t: asyncio.Task[None]) -> None:
+            if not t.cancelled():
+                done(t.exception())
+
+        task.add_done_callback(finished)
+        return task
+
+    def start(self, coro: Any) -> asyncio.Task[Any]:
+        """A task on this runner's loop (also for a test's own, e.g. one holding a slot)."""
+        task = self.loop.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    def settle(self) -> None:
+        """Run every continuation as far as it can go."""
+        self.loop.run_until_complete(self._settle())
+
+    async def _settle(self) -> None:
+        idle = 0
+        while self.tasks and idle < self.IDLE_PASSES:
+            left = len(self.tasks)
+            await asyncio.sleep(0)
+            idle = idle + 1 if len(self.tasks) == left else 0
+
+    def close(self) -> None:
+        """Cancel what is left (a blocked continuation) and close the loop."""
+        for task in self.tasks:
+            task.cancel()
+        self.loop.run_until_complete(self._ended(list(self.tasks)))
+        self.loop.close()
+
+    @staticmethod
+    async def _ended(tasks: list[asyncio.Task[Any]]) -> None:
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 class CoreClient:
     """One client driven directly against the core: send lines, read parsed replies."""
 
@@ -140,6 +214,8 @@ class Harness:
         self.scheduler = FakeScheduler(self.clock)
         self.wall = FakeClock()
         self.wall.now = 1_700_000_000.0
+        runner = server_args.get("runner")
+        self.deferred = runner if isinstance(runner, DeferredRunner) else None
         self.server = Server(
             config or make_config(),
             hooks=hooks,
@@ -158,6 +234,11 @@ class Harness:
 
     def user(self, nick: str, *caps: str) -> CoreClient:
         return self.connect().register(nick, *caps)
+
+    def settle(self) -> None:
+        """Run the deferred commands started so far to their end (needs `sync=True`)."""
+        assert self.deferred is not None, "make_harness(sync=True) runs deferred commands"
+        self.deferred.settle()
 
 
 def make_config(**limits: Any) -> IrcConfig:
@@ -180,16 +261,23 @@ def harness() -> Harness:
 
 
 @pytest.fixture
-def make_harness() -> Callable[..., Harness]:
-    """Factory: make_harness(hooks=..., opers=..., motd=..., nicklen=5, perf_timer=...)."""
+def make_harness() -> Iterator[Callable[..., Harness]]:
+    """Factory: make_harness(hooks=..., opers=..., motd=..., nicklen=5, perf_timer=...);
+    with `sync=True`, deferred commands wait for `harness.settle()` (no event loop needed)."""
+    runners: list[DeferredRunner] = []
 
-    def make(*, hooks: ServerHooks | None = None, **kwargs: Any) -> Harness:
+    def make(*, hooks: ServerHooks | None = None, sync: bool = False, **kwargs: Any) -> Harness:
         top = {k: kwargs.pop(k) for k in list(kwargs) if k in _TOP_FIELDS}
         server_args = {k: kwargs.pop(k) for k in list(kwargs) if k in _SERVER_ARGS}
+        if sync:
+            runners.append(DeferredRunner())
+            server_args["runner"] = runners[-1]
         config = dataclasses.replace(make_config(**kwargs), **top)
         return Harness(config, hooks, **server_args)
 
-    return make
+    yield make
+    for runner in runners:
+        runner.close()
 
 
 _TOP_FIELDS = {f.name for f in dataclasses.fields(IrcConfig)}

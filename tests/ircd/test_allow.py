@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import textwrap
 from pathlib import Path
 
@@ -14,12 +13,6 @@ from ircd.masks import parse_mask_item
 
 CHEAP = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 SECRET_HASH = CHEAP.hash("letmein")
-
-
-async def wait_until(predicate, timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.001)
 
 
 def test_no_allow_blocks_lets_everyone_in(harness) -> None:
@@ -51,45 +44,51 @@ def test_allow_mask_can_use_registration_data(make_harness) -> None:
     assert "463" in c.commands()
 
 
-async def test_connection_password_checked_with_argon2(make_harness) -> None:
-    h = make_harness(allow=(AllowConfig(password_hash=SECRET_HASH),))
+def test_connection_password_checked_with_argon2(make_harness) -> None:
+    h = make_harness(allow=(AllowConfig(password_hash=SECRET_HASH),), sync=True)
     good = h.connect()
     good.send("PASS letmein", "NICK alice", "USER alice 0 * :A", "PING later")
     assert good.sink.paused  # the check runs off the loop; later lines wait
-    await wait_until(lambda: not good.sink.paused)
+    h.settle()
+    assert not good.sink.paused
     assert good.commands()[:1] == ["001"]
     assert good.client.password is None  # not kept after the check
     bad = h.connect()
     bad.send("PASS wrong", "NICK bob", "USER bob 0 * :B")
-    await wait_until(lambda: bad.sink.closed)
+    h.settle()
+    assert bad.sink.closed
     replies = bad.take()
     assert [m.command for m in replies] == ["464", "ERROR"]
     none = h.connect()
     none.send("NICK carol", "USER carol 0 * :C")
-    await wait_until(lambda: none.sink.closed)
+    h.settle()
+    assert none.sink.closed
     assert none.commands() == ["464", "ERROR"]
 
 
-async def test_quit_while_connection_password_is_checked(make_harness) -> None:
-    h = make_harness(allow=(AllowConfig(password_hash=SECRET_HASH),))
+def test_quit_while_connection_password_is_checked(make_harness) -> None:
+    h = make_harness(allow=(AllowConfig(password_hash=SECRET_HASH),), sync=True)
     c = h.connect()
     c.send("PASS letmein", "NICK alice", "USER alice 0 * :A")
     h.server.disconnect(c.client, "gone")
-    await asyncio.sleep(0)
+    h.settle()
     assert h.server.registered_count == 0
 
 
-async def test_oper_mask_restricts_the_block(make_harness) -> None:
+def test_oper_mask_restricts_the_block(make_harness) -> None:
     h = make_harness(
-        opers=(OperConfig("local", CHEAP.hash("pw"), mask=parse_mask_item({"ip": "127.0.0.0/8"})),)
+        opers=(OperConfig("local", CHEAP.hash("pw"), mask=parse_mask_item({"ip": "127.0.0.0/8"})),),
+        sync=True,
     )
     far = h.connect("192.0.2.1").register("far")
     far.send("OPER local pw")
-    await wait_until(lambda: not far.sink.paused)
+    h.settle()
+    assert not far.sink.paused
     assert far.commands() == ["464"]  # same answer as a wrong password
     near = h.connect("127.0.0.1").register("near")
     near.send("OPER local pw")
-    await wait_until(lambda: not near.sink.paused)
+    h.settle()
+    assert not near.sink.paused
     assert near.commands() == ["381", "MODE"]
 
 

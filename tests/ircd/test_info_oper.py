@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import argon2
@@ -105,22 +104,17 @@ def test_help(harness) -> None:
 
 
 def oper_harness(make_harness):
-    return make_harness(opers=(OperConfig("root", CHEAP.hash("right")),))
+    return make_harness(opers=(OperConfig("root", CHEAP.hash("right")),), sync=True)
 
 
-async def wait_until(predicate, timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.001)
-
-
-async def test_oper_success_holds_later_lines(make_harness) -> None:
+def test_oper_success_holds_later_lines(make_harness) -> None:
     h = oper_harness(make_harness)
     a = h.user("alice")
     a.send("OPER root right", "PING after")
     assert a.sink.paused  # the hash check runs off the loop; input waits
     assert a.take() == []
-    await wait_until(lambda: not a.sink.paused)
+    h.settle()
+    assert not a.sink.paused
     replies = a.take()
     assert [m.command for m in replies] == ["381", "MODE", "PONG"]
     assert h.server.oper_count == 1
@@ -129,37 +123,40 @@ async def test_oper_success_holds_later_lines(make_harness) -> None:
     assert h.server.oper_count == 0
 
 
-async def test_oper_failure_is_generic(make_harness) -> None:
+def test_oper_failure_is_generic(make_harness) -> None:
     h = oper_harness(make_harness)
     a = h.user("alice")
     a.send("OPER root wrong")
-    await wait_until(lambda: not a.sink.paused)
+    h.settle()
+    assert not a.sink.paused
     a.send("OPER nobody right")
-    await wait_until(lambda: not a.sink.paused)
+    h.settle()
+    assert not a.sink.paused
     replies = a.take()
     assert [m.command for m in replies] == ["464", "464"]
     assert replies[0].params == replies[1].params  # unknown name and bad password look alike
 
 
-async def test_quit_during_oper_check(make_harness) -> None:
+def test_quit_during_oper_check(make_harness) -> None:
     h = oper_harness(make_harness)
     a = h.user("alice")
     a.send("OPER root right")
     h.server.disconnect(a.client, "gone")
-    await asyncio.sleep(0)
+    h.settle()
     tasks = h.server.runner.tasks  # type: ignore[attr-defined]
     assert tasks == set() or all(t.cancelled() or t.done() for t in tasks)
     assert h.server.oper_count == 0
 
 
-async def test_kill(make_harness) -> None:
+def test_kill(make_harness) -> None:
     h = oper_harness(make_harness)
     a = h.user("alice")
     b = h.user("bob")
     b.send("KILL alice :no")
     assert b.commands() == ["481"]
     a.send("OPER root right")
-    await wait_until(lambda: not a.sink.paused)
+    h.settle()
+    assert not a.sink.paused
     a.take()
     a.send("KILL ghost :x", "KILL bob :spamming")
     replies = a.take()
@@ -180,11 +177,12 @@ def test_glob_match() -> None:
     assert not glob_match("*a" * 50 + "b", "a" * 5000)
 
 
-async def test_snomasks_choose_server_notices(make_harness) -> None:
+def test_snomasks_choose_server_notices(make_harness) -> None:
     h = oper_harness(make_harness)
     op = h.user("op")
     op.send("OPER root right")
-    await wait_until(lambda: not op.sink.paused)
+    h.settle()
+    assert not op.sink.paused
     op.take()
     op.send("MODE op")
     assert op.take()[0].params[1] == "+os"  # opers get the default mask (fkox)
@@ -206,13 +204,15 @@ async def test_snomasks_choose_server_notices(make_harness) -> None:
     op.take()
     other = h.connect("198.51.100.8").register("other")
     other.send("OPER root wrong")
-    await wait_until(lambda: not other.sink.paused)
+    h.settle()
+    assert not other.sink.paused
     [failed] = [m.params[1] for m in op.take()]
     assert failed.startswith("*** OPER: Failed OPER 'root' by other (~other@198.51.100.8)")
     op.send("MODE op -s")
     assert [m.params[1:] for m in op.take()] == [("-s",)]
     other.send("OPER root wrong")
-    await wait_until(lambda: not other.sink.paused)
+    h.settle()
+    assert not other.sink.paused
     assert op.take() == []
     other.take()
     other.send("MODE other +s")  # not an operator: no server notices

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 
 import pytest
@@ -22,12 +21,6 @@ class FakeAccounts:
 
     async def account_for_certfp(self, certfp: str) -> str | None:
         return "K1ABC" if certfp == "ab" * 32 else None
-
-
-async def settle(client) -> None:
-    async with asyncio.timeout(5):
-        while client.sink.paused and not client.sink.closed:
-            await asyncio.sleep(0.001)
 
 
 def plain(authz: str, user: str, password: str) -> str:
@@ -72,15 +65,16 @@ def test_no_sasl_without_accounts(harness) -> None:
     assert replies[1].params[1] == "NAK"
 
 
-async def test_sasl_plain(make_harness) -> None:
-    h = make_harness()
+def test_sasl_plain(make_harness) -> None:
+    h = make_harness(sync=True)
     accounts = h.server.accounts = FakeAccounts()
     c = h.connect()
     c.send("CAP LS 302", "CAP REQ :sasl", "NICK k1abc", "USER k1abc 0 * :r")
     c.send("AUTHENTICATE PLAIN")
     assert c.take()[-1].params == ("+",)
     c.send("AUTHENTICATE " + plain("", "k1abc", "right"))
-    await settle(c)
+    h.settle()
+    assert not c.sink.paused or c.sink.closed
     replies = c.take()
     assert [m.command for m in replies] == ["900", "903"]
     assert replies[0].params[1:3] == ("k1abc!~k1abc@192.0.2.1", "K1ABC")
@@ -91,20 +85,21 @@ async def test_sasl_plain(make_harness) -> None:
     assert c.client.account == "K1ABC" and accounts.checks == 1
 
 
-async def test_sasl_failures_are_bounded(make_harness) -> None:
-    h = make_harness()
+def test_sasl_failures_are_bounded(make_harness) -> None:
+    h = make_harness(sync=True)
     h.server.accounts = FakeAccounts()
     c = h.connect()
     c.send("CAP REQ :sasl")
     for _ in range(3):
         c.send("AUTHENTICATE PLAIN", "AUTHENTICATE " + plain("", "k1abc", "wrong"))
-        await settle(c)
+        h.settle()
+        assert not c.sink.paused or c.sink.closed
     assert c.sink.closed
     assert b"Too many failed SASL attempts" in c.sink.data
 
 
-async def test_sasl_abort_mechs_and_long_messages(make_harness) -> None:
-    h = make_harness()
+def test_sasl_abort_mechs_and_long_messages(make_harness) -> None:
+    h = make_harness(sync=True)
     h.server.accounts = FakeAccounts()
     c = h.connect()
     c.send("AUTHENTICATE PLAIN")
@@ -121,16 +116,15 @@ async def test_sasl_abort_mechs_and_long_messages(make_harness) -> None:
     assert c.commands()[-1] == "904"
 
 
-async def test_sasl_external_by_certfp(make_harness) -> None:
-    h = make_harness()
+def test_sasl_external_by_certfp(make_harness) -> None:
+    h = make_harness(sync=True)
     h.server.accounts = FakeAccounts()
     sink, client = h.connect_raw()
     assert client is not None
     client.certfp = "ab" * 32
     h.server.receive(client, b"CAP REQ :sasl\r\nAUTHENTICATE EXTERNAL\r\nAUTHENTICATE +\r\n")
-    async with asyncio.timeout(5):
-        while client.account is None:
-            await asyncio.sleep(0.001)
+    h.settle()
+    assert client.account is not None
     assert b" 903 " in sink.data
 
 
@@ -294,4 +288,10 @@ def test_history_is_bounded(make_harness) -> None:
 
 @pytest.mark.parametrize("cap", ["message-tags", "server-time", "echo-message"])
 def test_older_caps_still_work(harness, cap: str) -> None:
-    harness.user("alice", cap)
+    c = harness.connect()
+    c.send("CAP LS 302", f"CAP REQ :{cap}")
+    answers = [m.params[1:] for m in c.take() if m.command == "CAP" and m.params[1] != "LS"]
+    assert answers == [("ACK", cap)]  # acknowledged, not merely offered
+    c.send("NICK alice", "USER alice 0 * :Real alice", "CAP END")
+    assert "001" in c.commands()
+    assert cap in c.client.caps

@@ -217,11 +217,11 @@ async def test_reading_paused_while_oper_check_runs() -> None:
     conn, transport = attach(irc)
     conn.data_received(b"NICK a\r\nUSER a 0 * :a\r\nOPER nobody pw\r\nPING :after\r\n")
     assert not transport.reading
-    # Wait for the bytes themselves: output reaches the transport one loop pass after
-    # reading resumes, so waiting for `reading` alone raced with that flush.
+    # Await the check itself (a task of the runner), then the bytes: output reaches the
+    # transport a loop pass after reading resumes, so waiting for `reading` alone raced.
     async with asyncio.timeout(10):
-        while not transport.data.endswith(b"after\r\n"):
-            await asyncio.sleep(0.001)
+        await asyncio.gather(*irc.server.runner.tasks)  # type: ignore[attr-defined]
+    await until(lambda: transport.data.endswith(b"after\r\n"))
     assert transport.reading
     assert transport.data.endswith(b":Password incorrect\r\n:irc.test PONG irc.test after\r\n")
     conn.connection_lost(None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import itertools
 
@@ -39,17 +38,11 @@ def plain(user: str, password: str) -> str:
     return base64.b64encode(f"\0{user}\0{password}".encode()).decode()
 
 
-async def settle(client) -> None:
-    async with asyncio.timeout(5):
-        while client.sink.paused and not client.sink.closed:
-            await asyncio.sleep(0.001)
-
-
 def harness(make_harness):
-    return make_harness(hooks=OwnerHooks(), accounts=Accounts())
+    return make_harness(hooks=OwnerHooks(), accounts=Accounts(), sync=True)
 
 
-async def test_sasl_owner_takes_back_a_nick_squatted_before_registration(make_harness) -> None:
+def test_sasl_owner_takes_back_a_nick_squatted_before_registration(make_harness) -> None:
     h = harness(make_harness)
     squatter = h.connect("198.51.100.7")
     squatter.send("NICK K1ABC")  # held, unregistered, for as long as it likes
@@ -61,7 +54,8 @@ async def test_sasl_owner_takes_back_a_nick_squatted_before_registration(make_ha
     owner.send("NICK K1ABC_", "USER k 0 * :r", "AUTHENTICATE PLAIN")
     owner.take()
     owner.send("AUTHENTICATE " + plain("k1abc", "right"))
-    await settle(owner)
+    h.settle()
+    assert not owner.sink.paused or owner.sink.closed
     assert [m.command for m in owner.take()] == ["900", "903"]
     owner.send("CAP END")
     welcome = owner.take()
@@ -77,7 +71,7 @@ async def test_sasl_owner_takes_back_a_nick_squatted_before_registration(make_ha
     assert squatter.take()[0].params[0] == guest
 
 
-async def test_a_logged_in_owner_renames_a_registered_squatter(make_harness) -> None:
+def test_a_logged_in_owner_renames_a_registered_squatter(make_harness) -> None:
     h = harness(make_harness)
     squatter = h.user("K1ABC")  # the hooks did not reserve it then
     assert squatter.client.nick != "K1ABC"  # ... but they do now: it came in as a guest
@@ -90,7 +84,8 @@ async def test_a_logged_in_owner_renames_a_registered_squatter(make_harness) -> 
     owner = h.connect()
     owner.send("CAP REQ :sasl", "NICK k1abc_", "USER k 0 * :r", "AUTHENTICATE PLAIN")
     owner.send("AUTHENTICATE " + plain("k1abc", "right"))
-    await settle(owner)
+    h.settle()
+    assert not owner.sink.paused or owner.sink.closed
     owner.send("CAP END")
     assert "001" in owner.commands()
     owner.send("NICK K1ABC")
@@ -116,7 +111,7 @@ def test_an_owner_attached_in_process_takes_the_nick(make_harness) -> None:
     assert squatter.client.nick == f"Guest{squatter.client.id}"
 
 
-async def test_the_owner_keeps_a_nick_taken_before_sasl(make_harness) -> None:
+def test_the_owner_keeps_a_nick_taken_before_sasl(make_harness) -> None:
     h = harness(make_harness)
     owner = h.connect()
     owner.send("CAP REQ :sasl", "NICK K1ABC", "USER k 0 * :r")
@@ -124,7 +119,8 @@ async def test_the_owner_keeps_a_nick_taken_before_sasl(make_harness) -> None:
     other.send("NICK K1ABC")  # reserved at NICK time: nobody else gets it meanwhile
     assert [(m.command, m.params[:2]) for m in other.take()] == [("433", ("*", "K1ABC"))]
     owner.send("AUTHENTICATE PLAIN", "AUTHENTICATE " + plain("k1abc", "right"))
-    await settle(owner)
+    h.settle()
+    assert not owner.sink.paused or owner.sink.closed
     owner.send("CAP END")
     assert ("001", "K1ABC") in [(m.command, m.params[0]) for m in owner.take()]
     # A second connection of the owner does not take it from the first: both may hold it.
@@ -137,13 +133,14 @@ async def test_the_owner_keeps_a_nick_taken_before_sasl(make_harness) -> None:
         "AUTHENTICATE PLAIN",
         "AUTHENTICATE " + plain("k1abc", "right"),
     )
-    await settle(second)
+    h.settle()
+    assert not second.sink.paused or second.sink.closed
     second.send("CAP END")
     assert h.server.find_nick("K1ABC") is owner.client
     assert second.client.registered and second.client.nick != "K1ABC"
 
 
-async def test_guest_nicks_fit_a_short_nicklen(make_harness) -> None:
+def test_guest_nicks_fit_a_short_nicklen(make_harness) -> None:
     """With NICKLEN 9 and client numbers past 9,999, Guest<id> does not fit: a guest nick
     is never cut (cut ones would all be one nick) but made to fit, and free."""
     h = make_harness(hooks=OwnerHooks(), accounts=Accounts(), nicklen=9)

@@ -15,12 +15,6 @@ from tests.ircd.conftest import Harness
 CHEAP = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
-async def wait_until(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.001)
-
-
 def test_source_of_groups_ipv6_by_64() -> None:
     assert source_of("192.0.2.7") == "192.0.2.7"
     assert source_of("::ffff:192.0.2.7") == "192.0.2.7"
@@ -81,16 +75,20 @@ def test_failure_penalties_are_bounded() -> None:
     assert len(p) == MAX_PENALIZED
 
 
-async def test_oper_failures_are_penalised_per_source(make_harness) -> None:  # type: ignore[no-untyped-def]
-    h: Harness = make_harness(opers=(OperConfig("root", CHEAP.hash("right")),), oper_penalty=10)
+def test_oper_failures_are_penalised_per_source(make_harness) -> None:  # type: ignore[no-untyped-def]
+    h: Harness = make_harness(
+        opers=(OperConfig("root", CHEAP.hash("right")),), oper_penalty=10, sync=True
+    )
     h.server.passwords._dummy_hash = h.server.oper_passwords._dummy_hash = CHEAP.hash("x")
     a = h.connect("192.0.2.1").register("alice")
     for _ in range(3):
         a.send("OPER root wrong")
-        await wait_until(lambda: not a.sink.paused)
+        h.settle()
+        assert not a.sink.paused
     assert a.commands() == ["464"] * 3
     a.send("OPER root wrong")
-    await wait_until(lambda: not a.sink.paused)
+    h.settle()
+    assert not a.sink.paused
     a.take()
     a.send("OPER root right")  # refused without any check, even with the right password
     replies = a.take()
@@ -99,11 +97,13 @@ async def test_oper_failures_are_penalised_per_source(make_harness) -> None:  # 
     assert not a.sink.paused and a.client.oper is None
     b = h.connect("192.0.2.2").register("bob")  # another address is not affected
     b.send("OPER root right")
-    await wait_until(lambda: not b.sink.paused)
+    h.settle()
+    assert not b.sink.paused
     assert b.commands() == ["381", "MODE"]
     h.clock.now += 10
     a.send("OPER root right")
-    await wait_until(lambda: not a.sink.paused)
+    h.settle()
+    assert not a.sink.paused
     assert a.commands() == ["381", "MODE"]
 
 
@@ -117,27 +117,30 @@ class InstantAccounts:
         return None
 
 
-async def test_oper_checks_cannot_starve_sasl(make_harness) -> None:  # type: ignore[no-untyped-def]
+def test_oper_checks_cannot_starve_sasl(make_harness) -> None:  # type: ignore[no-untyped-def]
     h: Harness = make_harness(
-        opers=(OperConfig("root", CHEAP.hash("right")),), accounts=InstantAccounts()
+        opers=(OperConfig("root", CHEAP.hash("right")),), accounts=InstantAccounts(), sync=True
     )
+    assert h.deferred is not None
     # Every OPER slot is busy, and more OPERs queue behind them.
     release = asyncio.Event()
     blockers = [
-        asyncio.create_task(h.server.oper_passwords.bounded(release.wait()))
+        h.deferred.start(h.server.oper_passwords.bounded(release.wait()))
         for _ in range(h.server.config.limits.max_password_checks)
     ]
-    await asyncio.sleep(0)
+    h.settle()
     opers = [h.connect(f"192.0.2.{i}").register(f"op{i}") for i in range(1, 6)]
     for o in opers:
         o.send("OPER root right")
     c = h.connect("198.51.100.1")
     c.send("CAP LS 302", "CAP REQ :sasl", "NICK alice", "AUTHENTICATE PLAIN")
     c.send("AUTHENTICATE " + base64.b64encode(b"\0alice\0right").decode())
-    await wait_until(lambda: not c.sink.paused)
+    h.settle()
+    assert not c.sink.paused
     assert "903" in c.commands()  # SASL went through while OPER waited
     assert all(o.sink.paused for o in opers)
     release.set()
-    await asyncio.gather(*blockers)
+    h.settle()
+    assert all(b.done() for b in blockers)
     for o in opers:
-        await wait_until(lambda o=o: not o.sink.paused)
+        assert not o.sink.paused
