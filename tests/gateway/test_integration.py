@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import signal
@@ -38,11 +39,12 @@ def write_config(tmp_path: Path, ports: dict[str, int], irc_port: int = 0) -> Pa
     return path
 
 
-def wait_for_fresh_step() -> None:
-    """Start a timing-sensitive sequence well inside a 30 s TOTP step."""
+async def fresh_step() -> None:
+    """Start a timing-sensitive sequence well inside a 30 s TOTP step: with fewer than 8 s
+    left, await the next step (on the loop: the gateway processes' readers keep running)."""
     left = 30 - time.time() % 30
     if left < 8:
-        time.sleep(left + 0.1)
+        await asyncio.sleep(left + 0.1)
 
 
 def wrong_code(totp: pyotp.TOTP) -> str:
@@ -61,7 +63,7 @@ async def login(port: int, first: bytes, code: str) -> tuple[Client, bytes]:
 async def test_enroll_login_replay_penalties_restart(tmp_path: Path, spawn_gateway: Spawn) -> None:
     ports = {"node1": free_port(), "node2": free_port(), "direct": free_port()}
     config = write_config(tmp_path, ports)
-    wait_for_fresh_step()
+    await fresh_step()
     totp = enroll(config, "n0test")  # confirmed with the previous step's code
     step = int(time.time() // 30)
     code_now, code_next = totp.at(step * 30), totp.at((step + 1) * 30)
@@ -140,7 +142,7 @@ async def test_bpq_details_limits_and_reload(tmp_path: Path, spawn_gateway: Spaw
     ports = {"node1": free_port(), "direct": free_port()}
     irc_port = free_port()
     config = write_config(tmp_path, ports, irc_port)
-    wait_for_fresh_step()
+    await fresh_step()
     totp = enroll(config, "K1ABC")
     gw = spawn_gateway(config)
     await gw.start()
@@ -292,7 +294,7 @@ async def test_repeated_failures_alert_irc_operators(tmp_path: Path, spawn_gatew
 async def test_irc_user_takes_callsign_nick_with_sasl(tmp_path: Path, spawn_gateway: Spawn) -> None:
     irc_port = free_port()
     config = write_config(tmp_path, {"node1": free_port()}, irc_port)
-    wait_for_fresh_step()
+    await fresh_step()
     totp = enroll(config, "K2ABC")
     gw = spawn_gateway(config)
     await gw.start()

@@ -61,6 +61,8 @@ async def test_links_still_logging_in_cannot_hold_the_slots(monkeypatch, caplog)
 
     monkeypatch.setattr(KissPort, "run", run)
     monkeypatch.setattr(KissPort, "send", send)
+    # The test's peers never answer a DISC: stop() need not wait the real 10 s for them.
+    monkeypatch.setattr(radio_ports, "SHUTDOWN_TIMEOUT", 0)
     port = RadioPort(name="vhf", tcp=("127.0.0.1", 9), max_links=5, max_unauthenticated=2)
     config = Config(callsign="N0GW-10", radio=RadioConfig(ports=(port,)))
     streams: dict[str, object] = {}
