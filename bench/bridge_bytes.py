@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.gateway.support import GatewayProcess, enroll, free_port
+from bench.gateway_process import GatewayProcess, enroll, free_port
 
 CAPS = "multi-prefix away-notify account-notify extended-join server-time message-tags"
 LINES = [f"message {i:02d}: the net starts at 19:00 on 145.500, all welcome" for i in range(20)]

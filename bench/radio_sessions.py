@@ -23,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import irc_peers as peers
+from bench.gateway_process import GatewayProcess, free_port
 from gateway.auth import totp
 from gateway.config import load_config
 from gateway.store import Store
-from tests.external import peers
-from tests.gateway.support import GatewayProcess, free_port
 
 
 def rss_kib(pid: int) -> int:

@@ -42,9 +42,9 @@ import pyotp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.gateway_process import free_port
 from gateway.config import load_config
 from gateway.store import Store
-from tests.gateway.support import free_port
 
 STEP = 30
 DECOYS = ("K9DCY", "K9DCZ", "W9DCY", "W9DCZ", "N9DCY")

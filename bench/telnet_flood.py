@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.gateway.support import GatewayProcess, free_port
+from bench.gateway_process import GatewayProcess, free_port
 
 JUNK = bytes(range(32, 127)) * 690  # ~64 KiB, printable, no line end
 

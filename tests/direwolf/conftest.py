@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.direwolf.rig import DireWolfRig, available
+from bench.direwolf.rig import DireWolfRig, available
 
 
 @pytest.fixture

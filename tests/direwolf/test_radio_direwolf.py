@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from bench.direwolf.agw import AgwClient, AgwFrame
+from bench.direwolf.rig import DireWolfRig, available
 from ircd.passwords import hash_password
 from radio.ax25 import Address, LinkParams
 from radio.port import KissPort, TcpEndpoint
 from radio.station import Connection, Station, StationParams
-from tests.direwolf.agw import AgwClient, AgwFrame
-from tests.direwolf.rig import DireWolfRig, available
 from tests.gateway.support import GatewayProcess, enroll, free_port, run_cli
 from tests.gateway.test_integration import wrong_code
 from tests.ircd.conftest import LiveClient

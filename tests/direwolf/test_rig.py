@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.direwolf.agw import AgwClient, AgwFrame
-from tests.direwolf.rig import DireWolfRig
+from bench.direwolf.agw import AgwClient, AgwFrame
+from bench.direwolf.rig import DireWolfRig
 
 pytestmark = pytest.mark.slow
 

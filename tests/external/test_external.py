@@ -15,7 +15,7 @@ from pathlib import Path
 import pyotp
 import pytest
 
-from tests.external import peers
+from bench import irc_peers as peers
 from tests.gateway.support import GatewayProcess, enroll, free_port, run_cli
 from tests.gateway.test_bridge_e2e import bridge_config, radio_login
 from tests.gateway.test_mqtt_e2e import Broker, subscriber

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from bench import irc_peers as peers
 from gateway.cli.main import WATCHDOG_GRACE
 from radio.ax25 import Address, Frame, FrameType
 from radio.kiss import Command, KissFrame, encode
-from tests.external import peers
 from tests.gateway.support import GatewayProcess, enroll, free_port
 from tests.gateway.test_bridge_e2e import radio_login
 from tests.gateway.test_mqtt_e2e import MOSQUITTO, Broker

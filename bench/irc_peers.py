@@ -13,7 +13,7 @@ import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.gateway.support import free_port
+from bench.gateway_process import free_port
 
 NGIRCD = "/usr/sbin/ngircd"
 INSPIRCD = "/usr/sbin/inspircd"

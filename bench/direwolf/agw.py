@@ -1,4 +1,4 @@
-"""A minimal AGW (AGWPE) network-protocol client for Dire Wolf, for tests.
+"""A minimal AGW (AGWPE) network-protocol client for Dire Wolf (rig tests and benchmarks).
 
 Frames: a 36-byte header (port, kind, PID, call from, call to, data length) and data.
 Used kinds: 'X' register a callsign, 'C' connect, 'D' connected data, 'd' disconnect,
