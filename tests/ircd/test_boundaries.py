@@ -1,16 +1,17 @@
 """Rules of the package as a whole: import direction, no module-level mutable state, no exit().
 
-The import graph is read from the source (type-only imports under `if TYPE_CHECKING:`
-included): no circle of files anywhere, and nothing below the server imports it.
+The import graph is read from the source by tests/importgraph.py (type-only imports
+under `if TYPE_CHECKING:` included): no circle of files anywhere, and nothing below the
+server imports it.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
 from pathlib import Path
 
 import ircd
+from tests import importgraph
 
 PACKAGE = Path(ircd.__file__).parent
 SOURCES = sorted(PACKAGE.rglob("*.py"))
@@ -41,95 +42,26 @@ def _tree(path: Path) -> ast.Module:
     return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
 
-def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def import_graph() -> dict[str, set[str]]:
-    """Module -> the ircd modules it imports, at run time or for types only.
-
-    `from a import b` names the module `a.b` when there is one, else `a` (as grimp
-    and pydeps read it); relative imports are resolved.
-    """
-    modules = {_module_name(path): path for path in SOURCES}
-    graph: dict[str, set[str]] = {name: set() for name in modules}
-    for name, path in modules.items():
-        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        for node in ast.walk(_tree(path)):
-            targets: list[str] = []
-            if isinstance(node, ast.Import):
-                targets = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    up = package.split(".")[: len(package.split(".")) - (node.level - 1)]
-                    base = ".".join([*up, base] if base else up)
-                targets = [
-                    f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
-                    for alias in node.names
-                ]
-            for target in targets:
-                while target and target not in modules:
-                    target = target.rpartition(".")[0]
-                if target and target != name:
-                    graph[name].add(target)
-    return graph
-
-
-def circles(graph: Mapping[str, set[str]]) -> list[list[str]]:
-    """The strongly connected components of more than one module (Tarjan)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: list[list[str]] = []
-
-    def visit(v: str) -> None:
-        index[v] = low[v] = len(index)
-        stack.append(v)
-        on_stack.add(v)
-        for w in sorted(graph.get(v, ())):
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on_stack:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            component = []
-            while True:
-                w = stack.pop()
-                on_stack.discard(w)
-                component.append(w)
-                if w == v:
-                    break
-            if len(component) > 1:
-                found.append(sorted(component))
-
-    for v in sorted(graph):
-        if v not in index:
-            visit(v)
-    return found
-
-
 def test_the_graph_reader_sees_type_only_imports_and_circles() -> None:
-    graph = import_graph()
+    graph = importgraph.graph("ircd")
     assert "ircd.commands" in graph["ircd.server"]  # a run-time import
     assert "ircd.context" in graph["ircd.commands.message"]  # under `if TYPE_CHECKING:`
-    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
-    assert circles({"a": {"b"}, "b": set()}) == []
+    assert importgraph.circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [
+        ["a", "b", "c"]
+    ]
+    assert importgraph.circles({"a": {"b"}, "b": set()}) == []
 
 
 def test_no_circle_of_files() -> None:
-    graph = import_graph()
+    graph = importgraph.graph("ircd")
     for (source, target), reason in ALLOWED_UPWARD.items():
         assert target in graph[source], f"stale allow-list entry {source} -> {target}: {reason}"
         graph[source].discard(target)
-    assert circles(graph) == []
+    assert importgraph.circles(graph) == []
 
 
 def test_nothing_below_the_server_imports_it() -> None:
-    graph = import_graph()
+    graph = importgraph.graph("ircd")
     importers = {name for name, targets in graph.items() if "ircd.server" in targets}
     assert importers <= ABOVE_SERVER, sorted(importers - ABOVE_SERVER)
 
@@ -137,7 +69,7 @@ def test_nothing_below_the_server_imports_it() -> None:
 def test_only_the_wiring_sees_the_handlers() -> None:
     # Below the handlers (services, leaves) nothing imports them: what the core needs
     # of a command family lives in a module of its own (caps, welcome, notify, ...).
-    graph = import_graph()
+    graph = importgraph.graph("ircd")
     allowed = {"ircd.intake", "ircd.server"}
     for name, targets in graph.items():
         if name.startswith("ircd.commands") or name in allowed:
@@ -148,7 +80,7 @@ def test_only_the_wiring_sees_the_handlers() -> None:
 
 def test_handlers_see_the_context_only() -> None:
     # Handlers are typed against `ircd.context.Context`; the wiring is above them.
-    graph = import_graph()
+    graph = importgraph.graph("ircd")
     wiring = {"ircd.server", "ircd.intake", "ircd.net", "ircd.connection", "ircd.inprocess", "ircd"}
     for name, targets in graph.items():
         if name.startswith("ircd.commands"):
@@ -156,15 +88,9 @@ def test_handlers_see_the_context_only() -> None:
 
 
 def test_ircd_never_imports_gateway_or_radio() -> None:
-    for path in SOURCES:
-        for node in ast.walk(_tree(path)):
-            names: list[str] = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            for name in names:
-                assert name.split(".")[0] not in {"gateway", "radio"}, f"{path}: imports {name}"
+    for module, names in importgraph.imports("ircd").items():
+        for name in names:
+            assert name.split(".")[0] not in {"gateway", "radio"}, f"{module}: imports {name}"
 
 
 def test_no_module_level_mutable_state() -> None:
