@@ -16,6 +16,7 @@ from pathlib import Path
 import pyotp
 import pytest
 
+from gateway.auth.totp import WINDOW
 from ircd.passwords import hash_password
 from tests.gateway.support import Client, GatewayProcess, enroll, free_port, run_cli
 
@@ -40,10 +41,16 @@ def write_config(tmp_path: Path, ports: dict[str, int], irc_port: int = 0) -> Pa
 
 
 async def fresh_step() -> None:
-    """Start a timing-sensitive sequence well inside a 30 s TOTP step: with fewer than 8 s
-    left, await the next step (on the loop: the gateway processes' readers keep running)."""
+    """Keep the enrollment's confirming code (the previous step's) from crossing a step
+    boundary on its way to the CLI: with under 2 s of the step left, await the next one.
+
+    Codes are accepted a step either side (`WINDOW`), so a code of the step current
+    after enrollment, or of the next, stays good for at least 30 s: the tests below
+    need no more margin than that (they used to wait for 8 s left, up to 8 s a test).
+    """
+    assert WINDOW >= 1
     left = 30 - time.time() % 30
-    if left < 8:
+    if left < 2:
         await asyncio.sleep(left + 0.1)
 
 
