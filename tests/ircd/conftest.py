@@ -111,18 +111,19 @@ class InlineExecutor(concurrent.futures.ThreadPoolExecutor):
 
 
 class DeferredRunner:
-    """The core's `Runner` for synchronous tests: deferred commands (password checks) wait
-    until `settle()` runs them, on a private loop that never waits on the clock."""
+    """The core's `Runner` for synchronous tests, on a private loop that never waits on the
+    clock: deferred commands (password checks) run when `settle()` is called, or at once,
+    inside `run()`, with `at_once=True`."""
 
     #: Loop passes in a row with no continuation ending before `settle()` gives up on the
     #: ones left (blocked, e.g. on a password slot a test holds). A continuation that
     #: can run needs a handful.
     IDLE_PASSES = 100
 
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.loop.set_default_executor(InlineExecutor())
+    def __init__(self, *, at_once: bool = False) -> None:
+        self.at_once = at_once
         self.tasks: set[asyncio.Task[Any]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def run(
         self, coro: Pending, done: Callable[[BaseException | None], None]
@@ -134,18 +135,26 @@ class DeferredRunner:
                 done(t.exception())
 
         task.add_done_callback(finished)
+        if self.at_once:
+            self.settle()
+            if not self.tasks:  # nothing blocked: no loop left open between commands
+                self.close()
         return task
 
     def start(self, coro: Any) -> asyncio.Task[Any]:
         """A task on this runner's loop (also for a test's own, e.g. one holding a slot)."""
-        task = self.loop.create_task(coro)
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            self._loop.set_default_executor(InlineExecutor())
+        task = self._loop.create_task(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task
 
     def settle(self) -> None:
         """Run every continuation as far as it can go."""
-        self.loop.run_until_complete(self._settle())
+        if self._loop is not None:
+            self._loop.run_until_complete(self._settle())
 
     async def _settle(self) -> None:
         idle = 0
@@ -156,10 +165,13 @@ class DeferredRunner:
 
     def close(self) -> None:
         """Cancel what is left (a blocked continuation) and close the loop."""
+        if self._loop is None:
+            return
         for task in self.tasks:
             task.cancel()
-        self.loop.run_until_complete(self._ended(list(self.tasks)))
-        self.loop.close()
+        self._loop.run_until_complete(self._ended(list(self.tasks)))
+        self._loop.close()
+        self._loop = None
 
     @staticmethod
     async def _ended(tasks: list[asyncio.Task[Any]]) -> None:

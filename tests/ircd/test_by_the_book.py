@@ -5,14 +5,11 @@ One test per case found wrong when compared with InspIRCd, ngircd and Ergo (issu
 
 from __future__ import annotations
 
-import asyncio
 import base64
-from collections.abc import Callable
 
 import argon2
 
 from ircd.config import AllowConfig, OperConfig
-from ircd.runner import Pending
 from tests.ircd.conftest import Harness
 
 CHEAP = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -222,33 +219,12 @@ class CheckedAccounts:
         return None
 
 
-class LaterRunner:
-    """Holds continuations until `finish()`: the core needs no event loop to defer."""
-
-    def __init__(self) -> None:
-        self.waiting: list[tuple[Pending, Callable[[BaseException | None], None]]] = []
-
-    def run(self, coro: Pending, done: Callable[[BaseException | None], None]) -> LaterRunner:
-        self.waiting.append((coro, done))
-        return self
-
-    def cancel(self) -> None:
-        pass
-
-    def finish(self) -> None:
-        while self.waiting:
-            coro, done = self.waiting.pop(0)
-            asyncio.run(coro)
-            done(None)
-
-
 def test_deferred_commands_answer_with_their_label(make_harness) -> None:  # type: ignore[no-untyped-def]
-    runner = LaterRunner()
     h = make_harness(
         opers=(OperConfig("root", CHEAP.hash("right")),),
         allow=(AllowConfig(password_hash=CHEAP.hash("letmein")),),
         accounts=CheckedAccounts(),
-        runner=runner,
+        sync=True,
     )
     h.server.passwords._dummy_hash = CHEAP.hash("x")
     c = h.connect()
@@ -257,19 +233,19 @@ def test_deferred_commands_answer_with_their_label(make_harness) -> None:  # typ
     c.take()
     c.send("@label=s2 AUTHENTICATE " + base64.b64encode(b"\0alice\0right").decode())
     assert c.take() == []  # nothing yet: no ACK ahead of the answer
-    runner.finish()
+    h.settle()
     sasl = c.take()
     assert sasl[0].command == "BATCH" and sasl[0].tags == {"label": "s2"}
     assert [m.command for m in sasl[1:-1]] == ["900", "903"]
     c.send("@label=r1 USER alice 0 * :A", "@label=r2 CAP END")  # password checked: deferred
     assert [(m.command, m.tags) for m in c.take()] == [("ACK", {"label": "r1"})]
-    runner.finish()
+    h.settle()
     welcome = c.take()
     assert welcome[0].command == "BATCH" and welcome[0].tags == {"label": "r2"}
     assert "001" in [m.command for m in welcome]
     c.send("@label=o1 OPER root right", "@label=o2 PING :after")
     assert c.take() == [] and c.sink.paused
-    runner.finish()
+    h.settle()
     replies = c.take()
     assert [(m.command, m.tags.get("label")) for m in replies] == [
         ("BATCH", "o1"),

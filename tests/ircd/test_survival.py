@@ -7,10 +7,8 @@ boundary in `ircd.intake` contains: logged with its traceback, one 400, no close
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable
 
 import argon2
 import pytest
@@ -20,29 +18,10 @@ from hypothesis import strategies as st
 from ircd.commands import COMMANDS
 from ircd.config import OperConfig
 from ircd.protocol import escape_tag_value, parse_line
-from ircd.runner import Pending
-from tests.ircd.conftest import CoreClient, Harness, make_config
+from tests.ircd.conftest import CoreClient, DeferredRunner, Harness, make_config
 
 CHEAP = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 OPER_HASH = CHEAP.hash("right")
-
-
-class Done:
-    def cancel(self) -> None:
-        pass
-
-
-class SyncRunner:
-    """Runs each continuation to its end at once, on a loop of its own."""
-
-    def run(self, coro: Pending, done: Callable[[BaseException | None], None]) -> Done:
-        try:
-            asyncio.run(coro)
-        except Exception as exc:
-            done(exc)
-        else:
-            done(None)
-        return Done()
 
 
 class Accounts:
@@ -152,7 +131,7 @@ def build(command: str, params: list[str], last: str | None, tag_map: dict[str, 
 
 def setup() -> CoreClient:
     config = dataclasses.replace(make_config(), opers=(OperConfig("root", OPER_HASH),))
-    h = Harness(config, accounts=Accounts(), runner=SyncRunner())
+    h = Harness(config, accounts=Accounts(), runner=DeferredRunner(at_once=True))
     # The unknown-name path hashes a dummy password with the default (slow) parameters.
     h.server.passwords._dummy_hash = OPER_HASH
     other = h.user("other")
@@ -266,7 +245,7 @@ def test_values_that_cannot_be_middle_parameters(line: str) -> None:
 def test_a_raising_continuation_is_answered_once_and_input_resumes(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    h = Harness(make_config(), runner=SyncRunner())
+    h = Harness(make_config(), runner=DeferredRunner(at_once=True))
 
     async def fail_later() -> None:
         raise RuntimeError("bug after the wait")
