@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -46,17 +45,18 @@ def oper(h, nick: str = "root", ip: str = "203.0.113.1"):
     return c
 
 
-async def settle() -> None:
-    for _ in range(5):
-        await asyncio.sleep(0)
+@pytest.fixture
+def harness(make_harness):  # type: ignore[no-untyped-def]
+    """Ban writes run in the background: here they wait for `harness.settle()`."""
+    return make_harness(sync=True)
 
 
-async def test_kline_by_nick_disconnects_and_refuses_later(harness) -> None:
+def test_kline_by_nick_disconnects_and_refuses_later(harness) -> None:
     op = oper(harness)
     victim = harness.connect("192.0.2.50").register("victim")
     bystander = harness.connect("192.0.2.51").register("bystander")
     op.send("KLINE victim 10m :spamming")
-    await settle()
+    harness.settle()
     assert victim.sink.closed
     assert b"K-lined: spamming" in victim.sink.data
     assert not bystander.sink.closed
@@ -82,28 +82,28 @@ async def test_kline_by_nick_disconnects_and_refuses_later(harness) -> None:
     assert stats[0].params[1:5] == ("K", "*@192.0.2.50", "600", "0")
     assert stats[-1].command == "219"
     op.send("UNKLINE *@192.0.2.50")
-    await settle()
+    harness.settle()
     harness.connect("192.0.2.50").register("back")
 
 
-async def test_kline_expires(harness) -> None:
+def test_kline_expires(harness) -> None:
     harness.server.start()
     op = oper(harness)
     op.send("KLINE baduser@* 1m :bye")
-    await settle()
+    harness.settle()
     harness.wall.now += 61
     harness.scheduler.advance(10)  # the periodic tick drops expired lines
-    await settle()
+    harness.settle()
     assert len(harness.server.admission.xlines) == 0
     ok = harness.connect()
     ok.send("NICK baduser", "USER baduser 0 * :x")
     assert "001" in ok.commands()
 
 
-async def test_gline_on_username_and_zline_at_connect(harness) -> None:
+def test_gline_on_username_and_zline_at_connect(harness) -> None:
     op = oper(harness)
     op.send("GLINE baduser@* :no", "ZLINE 198.51.100.0/24 1h :go away")
-    await settle()
+    harness.settle()
     g = harness.connect()
     g.send("NICK x", "USER baduser 0 * :x")
     assert g.commands() == ["465", "ERROR"]
@@ -112,12 +112,12 @@ async def test_gline_on_username_and_zline_at_connect(harness) -> None:
     assert sink.closed
     assert b"Z-lined: go away" in sink.data
     op.send("UNZLINE 198.51.100.0/24", "UNZLINE 198.51.100.0/24")
-    await settle()
+    harness.settle()
     assert [m.params[1] for m in op.take()][-1] == "No Z-line on 198.51.100.0/24"
     assert harness.connect_raw("198.51.100.9")[1] is not None
 
 
-async def test_bad_xline_input(harness) -> None:
+def test_bad_xline_input(harness) -> None:
     user = harness.user("user")
     user.send("KLINE x@y :no", "STATS k")
     assert user.commands() == ["481", "481"]
@@ -129,20 +129,20 @@ async def test_bad_xline_input(harness) -> None:
     assert texts[2].startswith("Invalid or too wide Z-line mask")
 
 
-async def test_ban_table_is_bounded(make_harness) -> None:
-    h = make_harness(max_xlines=2)
+def test_ban_table_is_bounded(make_harness) -> None:
+    h = make_harness(max_xlines=2, sync=True)
     op = oper(h)
     op.send("KLINE a@x", "KLINE b@x", "KLINE c@x")
-    await settle()
+    h.settle()
     assert "The ban table is full (2)" in [m.params[1] for m in op.take()]
     assert len(h.server.admission.xlines) == 2
 
 
-async def test_exempt_bans_by_mask(make_harness) -> None:
-    h = make_harness(exempt=ExemptConfig(bans=parse_mask_item({"ip": "192.0.2.7"})))
+def test_exempt_bans_by_mask(make_harness) -> None:
+    h = make_harness(exempt=ExemptConfig(bans=parse_mask_item({"ip": "192.0.2.7"})), sync=True)
     op = oper(h)
     op.send("ZLINE 192.0.2.0/24 :all of them")
-    await settle()
+    h.settle()
     assert h.connect_raw("192.0.2.7")[1] is not None
     assert h.connect_raw("192.0.2.8")[1] is None
 
@@ -253,15 +253,15 @@ def test_flood_exemption_by_mask(make_harness) -> None:
     assert slow.commands().count("PONG") < 10
 
 
-async def test_zline_matches_ipv4_mapped_ipv6_clients(harness) -> None:
+def test_zline_matches_ipv4_mapped_ipv6_clients(harness) -> None:
     op = oper(harness)
     op.send("ZLINE 198.51.100.0/24 :mapped")
-    await settle()
+    harness.settle()
     assert harness.connect_raw("::ffff:198.51.100.9")[1] is None
 
 
-async def test_a_line_dropping_too_many_users_needs_force(make_harness) -> None:
-    h = make_harness(ban_max_share=0.25)
+def test_a_line_dropping_too_many_users_needs_force(make_harness) -> None:
+    h = make_harness(ban_max_share=0.25, sync=True)
     op = oper(h)
     users = [h.connect(f"198.51.100.{i}").register(f"u{i}") for i in range(1, 8)]
     op.take()
@@ -274,9 +274,9 @@ async def test_a_line_dropping_too_many_users_needs_force(make_harness) -> None:
     assert h.server.admission.xlines.lines("K") == []
     assert not any(u.sink.closed for u in users)
     op.send("KLINE *@198.51.100.1 1h :one user is always fine")
-    await settle()
+    h.settle()
     assert users[0].sink.closed
     op.send("ZLINE -force 198.51.100.0/24 1h :meant it")
-    await settle()
+    h.settle()
     assert all(u.sink.closed for u in users)
     assert [x.mask for x in h.server.admission.xlines.lines("Z")] == ["198.51.100.0/24"]
