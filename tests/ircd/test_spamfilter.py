@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from pathlib import Path
@@ -131,13 +130,13 @@ def test_kill_action(make_harness) -> None:
     assert h.server.find_nick("spammer") is None
 
 
-async def test_gline_action(make_harness) -> None:
+def test_gline_action(make_harness) -> None:
     h, _op, spammer, _friend = setup(
-        make_harness, spec(action="gline", duration=600, reason="go away")
+        make_harness, spec(action="gline", duration=600, reason="go away"), sync=True
     )
     same_ip = h.connect("192.0.2.1").register("sameip")
     spammer.send("PRIVMSG #c :buy now")
-    await asyncio.sleep(0)  # the store write runs in the background
+    h.settle()  # the store write runs in the background
     line = h.server.admission.xlines.lines("G")[0]
     assert line.mask == "*@192.0.2.1" and line.set_by == "spamfilter"
     assert line.expires == h.wall.now + 600
