@@ -54,7 +54,6 @@ LOGGED_OUT = "Your login was revoked or locked; log in again"
 WATCH_INTERVAL = 2.0
 PRUNE_INTERVAL = 3600.0
 SHUTDOWN_TIMEOUT = 10.0
-PID_FILE = "gateway.pid"
 #: Refusals decided before any code was compared (`login_failed` reason "penalty").
 _BRAKES = frozenset({"SOURCE_PENALTY", "NODE_BUDGET", "CALLSIGN_DELAY", "LOCKED"})
 
@@ -247,7 +246,7 @@ class Gateway:
 
     @property
     def _pid_path(self) -> Path:
-        return self.config.data_dir / PID_FILE
+        return self.config.data_dir / health.PID_FILE
 
     async def stop(self) -> None:
         """Say goodbye and stop, each step bounded (`shutdown_timeout`, shares below)."""

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from gateway.store import Store
 
 STATUS_SETTING = "runtime_status"
+#: In data_dir: the running gateway's PID (written at start, removed at a clean stop).
+PID_FILE = "gateway.pid"
 #: The longest the running gateway goes without rewriting its snapshot.
 HEARTBEAT = 30.0
 #: A snapshot older than this (on the monotonic clock) means the gateway is not responding.

@@ -52,34 +52,61 @@ command tracebacks (FaultLog)     ``faults.BURST`` per ``faults.PERIOD`` seconds
 ================================  ==========================================================
 """
 
-from ircd.admission import AttachError
-from ircd.client import Client, Sink
-from ircd.config import ConfigError, IrcConfig, irc_config_from_node, load_irc_config
-from ircd.hooks import Control, NoHooks, ServerHooks
-from ircd.inprocess import InProcessConnection
-from ircd.net import IrcServer
-from ircd.protocol import IrcParseError, Message, parse_line
-from ircd.server import Server
-from ircd.xlines import BanStore, FileBanStore, XLine
+import importlib
+from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-__all__ = (
-    "AttachError",
-    "BanStore",
-    "Client",
-    "ConfigError",
-    "Control",
-    "FileBanStore",
-    "InProcessConnection",
-    "IrcConfig",
-    "IrcParseError",
-    "IrcServer",
-    "Message",
-    "NoHooks",
-    "Server",
-    "ServerHooks",
-    "Sink",
-    "XLine",
-    "irc_config_from_node",
-    "load_irc_config",
-    "parse_line",
+# The public names load their modules on first use (PEP 562): `import ircd.config` (the
+# gateway's config reader, every CLI command) need not import the whole server.
+_PUBLIC = MappingProxyType(
+    {
+        "AttachError": "ircd.admission",
+        "Client": "ircd.client",
+        "Sink": "ircd.client",
+        "ConfigError": "ircd.config",
+        "IrcConfig": "ircd.config",
+        "irc_config_from_node": "ircd.config",
+        "load_irc_config": "ircd.config",
+        "Control": "ircd.hooks",
+        "NoHooks": "ircd.hooks",
+        "ServerHooks": "ircd.hooks",
+        "InProcessConnection": "ircd.inprocess",
+        "IrcServer": "ircd.net",
+        "IrcParseError": "ircd.protocol",
+        "Message": "ircd.protocol",
+        "parse_line": "ircd.protocol",
+        "Server": "ircd.server",
+        "BanStore": "ircd.xlines",
+        "FileBanStore": "ircd.xlines",
+        "XLine": "ircd.xlines",
+    }
 )
+__all__ = tuple(sorted(_PUBLIC))
+
+if TYPE_CHECKING:
+    from ircd.admission import AttachError as AttachError
+    from ircd.client import Client as Client
+    from ircd.client import Sink as Sink
+    from ircd.config import ConfigError as ConfigError
+    from ircd.config import IrcConfig as IrcConfig
+    from ircd.config import irc_config_from_node as irc_config_from_node
+    from ircd.config import load_irc_config as load_irc_config
+    from ircd.hooks import Control as Control
+    from ircd.hooks import NoHooks as NoHooks
+    from ircd.hooks import ServerHooks as ServerHooks
+    from ircd.inprocess import InProcessConnection as InProcessConnection
+    from ircd.net import IrcServer as IrcServer
+    from ircd.protocol import IrcParseError as IrcParseError
+    from ircd.protocol import Message as Message
+    from ircd.protocol import parse_line as parse_line
+    from ircd.server import Server as Server
+    from ircd.xlines import BanStore as BanStore
+    from ircd.xlines import FileBanStore as FileBanStore
+    from ircd.xlines import XLine as XLine
+
+
+def __getattr__(name: str) -> object:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ircd' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -23,7 +23,6 @@ from pathlib import Path
 import segno
 
 from gateway import health, transmit
-from gateway.app import PID_FILE, Gateway
 from gateway.auth import admin, audit, netlogin, penalties, totp
 from gateway.auth.credentials import CredentialError
 from gateway.callsign import parse_base_callsign
@@ -37,7 +36,6 @@ from gateway.private_files import (
     write_private_file,
 )
 from gateway.store import Store, StoreError
-from ircd.net import run
 from ircd.passwords import hash_password
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -152,6 +150,10 @@ def _run(args: argparse.Namespace) -> int:
         stream=sys.stderr,
     )
     try:
+        # Imported here: the rest of the CLI need not load the server and the bridge.
+        from gateway.app import Gateway
+        from ircd.net import run
+
         run(Gateway(config, on_stopping=_arm_watchdog).run())  # on uvloop when installed
     except OSError as exc:
         raise CliError(str(exc)) from None
@@ -294,7 +296,7 @@ def _revoke(args: argparse.Namespace) -> int:
 def _running_gateway_pid(config: Config) -> int | None:
     """The PID in data_dir/gateway.pid if that process is a running gateway."""
     try:
-        pid = int((config.data_dir / PID_FILE).read_text().strip())
+        pid = int((config.data_dir / health.PID_FILE).read_text().strip())
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except (OSError, ValueError):
         return None
