@@ -90,6 +90,20 @@ class GatewayProcess:
                 await self._reader
         return code
 
+    async def exited(self, within: float = TIMEOUT) -> int:
+        """Wait up to `within` seconds for the process to end by itself; -9 if killed then."""
+        assert self.proc is not None
+        try:
+            async with asyncio.timeout(within):
+                code = await self.proc.wait()
+        except TimeoutError:
+            self.proc.kill()
+            code = await self.proc.wait()
+        if self._reader is not None:
+            with contextlib.suppress(Exception):
+                await self._reader
+        return code
+
     def kill(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):

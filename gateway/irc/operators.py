@@ -103,10 +103,13 @@ class RadioCommands:
         and unlock a callsign, penalties, the transmitter switch, the audit trail.
         RADIO HELP lists them.
         """
-        entry = _SUBCOMMANDS.get(msg.params[0].upper())
+        sub = msg.params[0].upper()
+        entry = _SUBCOMMANDS.get(sub)
         args = msg.params[1:]
-        if entry is None or len(args) < entry[0]:
+        if entry is None:
             return self._help(server, client, rb, args)
+        if len(args) < entry[0] or (args and not args[0].strip()):
+            return self._usage(server, client, rb, sub, args)
         return entry[1](self, server, client, rb, args)
 
     # -- the subcommands, one entry each in _SUBCOMMANDS (below the class) ------------------
@@ -115,6 +118,14 @@ class RadioCommands:
         for line in HELP:
             _notice(server, client, rb, line)
         return None
+
+    def _usage(
+        self, server: Context, client: Client, rb: ReplyBuffer, sub: str, args: Args
+    ) -> Pending:
+        """One line, the subcommand's own syntax; refused and audited as such."""
+        line = next((h for h in HELP if h.startswith(f"RADIO {sub} ")), f"RADIO {sub}")
+        _notice(server, client, rb, "Usage: " + line)
+        return self._record(client, f"{sub.lower()} {' '.join(args)}".strip(), "bad arguments")
 
     def _kick_cmd(self, server: Context, client: Client, rb: ReplyBuffer, args: Args) -> Pending:
         return self._kick(server, client, rb, args[0], " ".join(args[1:]).strip())
@@ -127,7 +138,7 @@ class RadioCommands:
                 _notice(server, client, rb, f"Port {name}: {text}.")
             return None
         if args[0].upper() not in ("ON", "OFF"):
-            return self._help(server, client, rb, args)
+            return self._usage(server, client, rb, "TX", args)
         port = args[1] if len(args) > 1 else None
         if port is not None and port not in self._ports():
             names = ", ".join(sorted(self._ports())) or "none"
@@ -139,7 +150,7 @@ class RadioCommands:
         self, server: Context, client: Client, rb: ReplyBuffer, args: Args
     ) -> Pending | None:
         if args and not args[0].isdigit():
-            return self._help(server, client, rb, args)
+            return self._usage(server, client, rb, "AUDIT", args)
         count = min(int(args[0]) if args else AUDIT_DEFAULT, AUDIT_MAX)
         return self._audit(server, client, count)
 

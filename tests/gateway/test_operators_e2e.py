@@ -227,3 +227,35 @@ async def test_lock_and_revoke_reach_irc_logins_too(tmp_path: Path, spawn_gatewa
     await notices_until(op, "revoked K2ABC")
     assert "revoked" in (await ham.expect("ERROR")).params[0]
     await ham.close()
+
+
+async def test_bad_radio_arguments_get_one_usage_line_and_are_audited(
+    tmp_path: Path, spawn_gateway: Spawn
+) -> None:
+    bpq, irc_port = free_port(), free_port()
+    gw = spawn_gateway(oper_config(tmp_path, bpq, irc_port))
+    await gw.start()
+    op = await operator(irc_port)
+    bad = (
+        ("RADIO LOCK N0TEST", "Usage: RADIO LOCK <callsign> <30m|12h|7d>: "),
+        ("RADIO TX MAYBE", "Usage: RADIO TX [ON|OFF [port]]: "),
+        ("RADIO AUDIT x", "Usage: RADIO AUDIT [n]: "),
+        ("RADIO KICK :", "Usage: RADIO KICK <callsign> [reason]: "),
+    )
+    for line, usage in bad:
+        await op.send(line)
+        notices = await notices_until(op, "Usage: ")
+        assert len(notices) == 1 and notices[0].startswith(usage), notices
+    await op.send("RADIO FOO")  # not a subcommand: the whole help
+    assert len(await notices_until(op, "RADIO ENROLL: ")) == 9
+    await op.send("RADIO AUDIT")
+    trail = await notices_until(op, "audit entries shown.")
+    actions = [line.split(": ", 1)[1] for line in trail[:-1]]
+    assert actions == [
+        "lock N0TEST -> bad arguments",
+        "tx MAYBE -> bad arguments",
+        "audit x -> bad arguments",
+        "kick -> bad arguments",
+    ]
+    await op.close()
+    assert await gw.stop() == 0
