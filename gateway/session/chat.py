@@ -272,14 +272,15 @@ class ChatSession(ChatState):
 
     def _typed_line(self, text: str, now: float) -> None:
         if self._listing is not None:
-            if self._at_more and not self._out.replies_pending:
+            if self._prompt_live:
                 self._answer_more(text, now)
                 return
             if not text.strip():
-                # An empty line while a listing is on its way stops it.
-                self._end_listing()
+                # An empty line while a page is on its way stops the listing: what the
+                # gateway still holds of it is dropped, chat held meanwhile follows.
                 self._out.cancel_replies()
                 self.say(STOPPED)
+                self._end_listing()
                 self._run_typed(now)  # what was typed ahead runs now, in order
                 return
         elif not text.strip():
@@ -289,6 +290,16 @@ class ChatSession(ChatState):
             return
         self._type_ahead(text)
         self._run_typed(now)
+
+    @property
+    def _prompt_out(self) -> bool:
+        """The page and its `more?` have left the outbox: typed lines may run."""
+        return self._at_more and not self._out.replies_pending
+
+    @property
+    def _prompt_live(self) -> bool:
+        """`more?` is the last thing on the user's screen: a typed line answers it."""
+        return self._prompt_out and self._prompt_last
 
     def _type_ahead(self, text: str) -> None:
         # The adapter stops reading at MAX_TYPED_AHEAD; what one read already held
@@ -312,10 +323,12 @@ class ChatSession(ChatState):
         self._run_typed(now)
 
     def _run_typed(self, now: float) -> None:
+        # During a listing, lines typed while the page flowed run once it is out (a
+        # chat line goes to IRC at once, a command answers below the prompt).
         while (
             self._typed
             and self._waiting is None
-            and self._listing is None
+            and (self._listing is None or self._prompt_out)
             and self.phase is Phase.CHAT
         ):
             self._execute(self._typed.popleft().strip(), now)
@@ -400,6 +413,14 @@ class ChatSession(ChatState):
             if chunk:
                 self._ready = False
                 self._actions.append(Say(chunk))
+                if self._listing is not None:
+                    self._prompt_last = chunk.endswith(MORE_PROMPT)
+                    self._run_typed(now)
+        elif self._ready and self._prompt_out and not self._prompt_last:
+            # A typed command answered below `more?`: show it again, so that it is
+            # live (the last thing on screen) and the listing can go on.
+            self.say(MORE_PROMPT, end="")
+            return self._done(now)
         actions, self._actions = self._actions, []
         return actions
 

@@ -71,6 +71,8 @@ class ChatState:
         # Paged listing: lines not yet shown; None when no listing runs.
         self._listing: deque[str] | None = None
         self._at_more = False
+        #: The last chunk handed to the link ended with `more?` (it is on screen).
+        self._prompt_last = False
         self.channels: dict[str, str] = {}  # folded -> name as the server spells it
         #: Whether the server keeps channel history (CHATHISTORY) for /JOIN and /READ.
         self.history = True

@@ -44,9 +44,10 @@ class Outbox:
         return any(p.kind == REPLY for p in self._queue)
 
     def reply(self, text: str) -> None:
-        """Command output and prompts: never dropped except by an interrupt."""
-        if text:
-            self._queue.append(_Piece(REPLY, text))
+        """Command output and prompts: never dropped except by an interrupt. Kept line
+        by line, so a long answer leaves one chunk at a time and the rest can be stopped."""
+        for line in text.splitlines(keepends=True):
+            self._queue.append(_Piece(REPLY, line))
 
     def note(self, text: str) -> None:
         """What no command asked for but the user must see (a kill, a kick, an error):

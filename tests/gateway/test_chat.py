@@ -472,18 +472,44 @@ def test_an_earlier_error_is_not_taken_for_the_next_answer() -> None:
     assert h.text() == "NOBODY: No such nick/channel\n#test (1): alice\n"
 
 
-def test_lines_typed_before_more_wait_for_the_listing() -> None:
+def test_lines_typed_while_a_page_flows_run_once_it_is_out() -> None:
     h = Harness(page_lines=2, chunk_bytes=40).login()
+    joined(h)
     h.run = _slow_run(h)
     listing(h, 6)
-    h.type("/who #a")  # typed while page 1 is still going out
-    h.type("/list")
+    h.type("hello")  # typed while page 1 is still going out: not an answer to more?
+    h.type("/info")
+    assert not any("hello" in x for x in h.irc)
     out = h.text_after_drain()
-    assert out.endswith(chat.MORE_PROMPT)  # the listing was not cut short
-    assert not [x for x in h.irc if x.startswith(("WHO", "LIST"))][1:]  # only the first LIST
-    h.type("n")  # typed after the prompt: ends the listing; the others run in order
-    asked = [x for x in h.irc if x.startswith(("WHO", "LIST"))]
-    assert asked == ["LIST", "WHO #a"]
+    assert "PRIVMSG #test :hello" in h.irc  # went to IRC once the page was out
+    # /INFO answered below the prompt, then the prompt again: live, the last thing shown.
+    assert out.index(chat.MORE_PROMPT) < out.index("You are N0TEST-5")
+    assert out.endswith(chat.MORE_PROMPT)
+    h.type("n")  # answers the prompt: not a chat line
+    assert not any(x.endswith(":n") for x in h.irc)
+    assert h.text_after_drain() == ""
+
+
+def test_a_chat_line_arriving_at_more_is_shown_after_the_answer() -> None:
+    h = Harness(page_lines=2).login()
+    joined(h)
+    listing(h, 6)
+    assert h.text().endswith(chat.MORE_PROMPT)
+    h.server(":alice!a@h PRIVMSG #test :between")
+    assert h.text() == ""  # held: the prompt stays the last thing on screen
+    h.type("N")
+    assert not any("PRIVMSG" in x for x in h.irc)
+    assert h.text() == "alice: between\n"
+
+
+def test_a_long_answer_leaves_line_by_line_and_an_empty_line_drops_the_rest() -> None:
+    h = Harness(page_lines=0, chunk_bytes=40).login()
+    h.run = _slow_run(h)
+    listing(h, 30)
+    assert len(h.out) == 1 and len(h.out[0]) <= 40
+    h.type("")
+    rest = h.text_after_drain()
+    assert rest.endswith("(output stopped)\n") and rest.count("#ch") <= 2
 
 
 def test_a_code_checked_after_the_login_timeout_does_not_log_in() -> None:
