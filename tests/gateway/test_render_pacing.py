@@ -43,3 +43,17 @@ def test_pacer_idle_link_sends_at_once_and_cancel_drops() -> None:
     assert pacer.cancel() == 15 and pacer.pending == 0
     pacer.push(b"b")
     assert pacer.next_packet(100.0) == (b"b", math.inf)
+
+
+def test_pacer_lets_a_burst_go_at_once_then_paces() -> None:
+    pacer = Pacer(bytes_per_second=100, packet_bytes=50, burst_bytes=200)
+    pacer.push(b"x" * 300)
+    sent = []
+    for _ in range(4):
+        packet, wait = pacer.next_packet(0.0)
+        sent.append(len(packet))
+    assert sent == [50, 50, 50, 50] and wait == 0.5  # a page at once, then the rate
+    assert pacer.next_packet(0.25) == (b"", 0.25)
+    assert len(pacer.next_packet(0.5)[0]) == 50
+    assert pacer.busy_for(0.5) == 0.5
+    assert pacer.busy_for(100.0) == 0.0  # after a pause the whole burst is free again
