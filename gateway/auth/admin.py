@@ -16,7 +16,7 @@ import time
 from gateway.auth import penalties
 from gateway.callsign import parse_base_callsign
 from gateway.config import AuthConfig, SourcePenaltyConfig
-from gateway.store import Store
+from gateway.store import Store, UserSummary
 
 LOCK_PREFIX = "lock:"
 #: The longest lock an operator may set (a lock is for a quarrel, revoke is for good).
@@ -107,8 +107,9 @@ def penalty_lines(store: Store, cfg: AuthConfig, now: float) -> list[str]:
         if until > now:
             out.append(f"{user.callsign}: locked until {_when(until)}")
         budget = penalties.budget_at(user.budget, now, cfg.callsign)
-        if budget.failures or budget.level > 0:
-            out.append(f"{user.callsign}: {budget_text(budget, cfg.callsign)}")
+        familiar = penalties.budget_at(user.familiar_budget, now, cfg.callsign)
+        if budget.failures or budget.level > 0 or familiar.failures or familiar.level > 0:
+            out.append(f"{user.callsign}: {callsign_budget_text(user, now, cfg.callsign)}")
     for node, b in store.nodes():
         b = penalties.budget_at(b, now, cfg.node)
         if b.level > 0:
@@ -126,6 +127,16 @@ def source_text(until: float, failures: int, now: float, cfg: SourcePenaltyConfi
     at = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(retry))
     plural = "" if failures == 1 else "s"
     return f"{failures} failure{plural}, can try again at {at} (in {wait} s)"
+
+
+def callsign_budget_text(user: UserSummary, now: float, cfg: penalties.BudgetConfig) -> str:
+    """Both lanes of a callsign's budget, as the log's alerts count them: wrong codes
+    from a source it has logged in from draw on their own lane."""
+    text = budget_text(penalties.budget_at(user.budget, now, cfg), cfg)
+    familiar = penalties.budget_at(user.familiar_budget, now, cfg)
+    if familiar.failures or familiar.level > 0:
+        text += f"; from its own sources: {budget_text(familiar, cfg)}"
+    return text
 
 
 def budget_text(b: penalties.Budget, cfg: penalties.BudgetConfig) -> str:

@@ -124,9 +124,12 @@ class Mailbox:
             return
         log.info("message %d held for %s from %s", n, base, sender)
         self._events.emit("mail_stored", callsign=base, sender=sender)
+        recipients = list(self._recipients(base))
         if tell:
-            self._notice(tell, self._held_text(base))
-        for session in list(self._recipients(base)):
+            # Logged in (a full live queue, or another SSID): held and told at once.
+            on_air = f"{base} is on the air: message held, {base} is told."
+            self._notice(tell, on_air if recipients else self._held_text(base))
+        for session in recipients:
             session.mail_arrived(sender)
 
     async def prune(self) -> None:

@@ -147,7 +147,7 @@ class RadioSession:
 
     def gone(self) -> None:
         if not self._closing:
-            log.info("%s on %s: session ends (link closed)", self.callsign or "?",
+            log.info("%s on %s: session ends (link closed)", self.core.claimed or "?",
                      self.transport.via)  # fmt: skip
         self._guarded(self.core.gone)
         self._finished.set()
@@ -367,7 +367,8 @@ class RadioSession:
         if self._closing:
             return
         self._closing = True
-        log.info("%s on %s: session ends (%s)", self.callsign or "?", self.transport.via, reason)
+        who = self.core.claimed or "?"  # a refused login names the callsign it claimed
+        log.info("%s on %s: session ends (%s)", who, self.transport.via, reason)
         try:
             self.quit_irc("73" if reason == "bye" else reason)
             await self.transport.close(farewell)

@@ -258,7 +258,7 @@ def _users(args: argparse.Namespace) -> int:
         store.close()
     print(f"{'CALLSIGN':<8} {'ENROLLED':<17} {'LAST LOGIN':<17} GUESSING BUDGET")
     for u in users:
-        penalty = admin.budget_text(penalties.budget_at(u.budget, now, cfg.callsign), cfg.callsign)
+        penalty = admin.callsign_budget_text(u, now, cfg.callsign)
         enrolled, last = _fmt_time(u.enrolled_at), _fmt_time(u.last_login)
         print(f"{u.callsign:<8} {enrolled:<17} {last:<17} {penalty}")
     if not users:

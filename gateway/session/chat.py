@@ -99,6 +99,11 @@ class ChatSession(ChatState):
         return min(times) if times else None
 
     @property
+    def claimed(self) -> Callsign | None:
+        """The callsign logged in, else the one given for the login (for the log)."""
+        return self.callsign or self._login.callsign
+
+    @property
     def at_code_prompt(self) -> bool:
         """Logging in with a callsign given: asked for its code, or checking it."""
         return self.phase is Phase.LOGIN and self._login.callsign is not None
@@ -165,7 +170,7 @@ class ChatSession(ChatState):
         return self._done(now)
 
     def mail_arrived(self, sender: str, now: float) -> list[Action]:
-        if self.phase is Phase.CHAT:
+        if self.phase is Phase.CHAT and not self.held_by_me(sender):
             self._out.chat(PRIVATE, f"New message from {callsign_text(sender)}, /READ\n")
         return self._done(now)
 

@@ -60,7 +60,7 @@ def _message(s: ChatState, msg: Message, now: float) -> None:
     if target.startswith("#"):
         s.chat(target, body)
     elif not s.chat(PRIVATE, body, current=True):
-        s.emit(HoldMail(source, "ACTION" if verb else msg.command, text))
+        s.hold_private(HoldMail(source, "ACTION" if verb else msg.command, text))
 
 
 def _body(command: str, verb: str | None, name: str, text: str, *, private: bool) -> str:

@@ -17,7 +17,16 @@ from dataclasses import dataclass, field
 from gateway.callsign import Callsign
 from gateway.session import thirdparty
 from gateway.session.chatrender import callsign_text, wrap
-from gateway.session.chattypes import Action, Close, Fetch, Irc, Notify, Relayed, Settings
+from gateway.session.chattypes import (
+    Action,
+    Close,
+    Fetch,
+    HoldMail,
+    Irc,
+    Notify,
+    Relayed,
+    Settings,
+)
 from gateway.session.outbox import PRIVATE, Outbox
 from gateway.session.render import to_ascii
 from ircd.protocol import Message
@@ -84,6 +93,10 @@ class ChatState:
         self.alert = False
         self.stamp = False
         self._refused: dict[str, float] = {}
+        #: Private messages this session sent to the mailbox (the live queue was full),
+        #: per sender: already counted in `+N private in your mailbox`, so the mailbox's
+        #: `New message from` for each is not said (nor counted) again.
+        self._own_holds: dict[str, int] = {}
         self._actions: list[Action] = []
 
     def idle(self, now: float) -> float:
@@ -175,6 +188,25 @@ class ChatState:
         self._refused[key] = now
         who = callsign_text(self.nick)
         self.emit(Notify(nick, f"Not sent on air to {who}: {why} (third-party rule)."))
+
+    def hold_private(self, hold: HoldMail) -> None:
+        """A private message past the live bound: counted in the overflow line, held."""
+        key = self.fold(hold.sender)
+        if key in self._own_holds or len(self._own_holds) < MAX_REFUSED_SENDERS:
+            self._own_holds[key] = self._own_holds.get(key, 0) + 1
+        self.emit(hold)
+
+    def held_by_me(self, sender: str) -> bool:
+        """Whether the mailbox's news of `sender`'s message is of one counted already."""
+        key = self.fold(sender)
+        left = self._own_holds.get(key, 0)
+        if not left:
+            return False
+        if left == 1:
+            del self._own_holds[key]
+        else:
+            self._own_holds[key] = left - 1
+        return True
 
     # -- output ------------------------------------------------------------------------------
 

@@ -272,6 +272,18 @@ async def test_mail_answers_alike_whether_or_not_the_callsign_is_enrolled(bridge
     assert await bridge.store.call(chatstore.count_unread, "N0XYZ") == 0
 
 
+async def test_mail_for_a_callsign_on_the_air_says_so(bridge: Bridge) -> None:
+    radio, _ = await start(bridge, "N0TEST-5")
+    radio.type("123456")
+    await radio.expect("/? for help.\n")
+    alice = CoreClient(bridge.connector.server, "192.0.2.1").register("alice")
+    alice.take()
+    alice.send("PRIVMSG N0TEST :are you there?")  # the bare callsign: held, N0TEST-5 told
+    await radio.expect("New message from alice, /READ\n")
+    notices = [m.params[-1] for m in alice.take() if m.command == "NOTICE"]
+    assert notices == ["N0TEST is on the air: message held, N0TEST is told."]
+
+
 async def test_sessions_fold_names_as_the_server_does(bridge: Bridge) -> None:
     """The chat core folds channel names by the server's configured casemapping."""
     settings = bridge.settings(MemoryTransport(), 60, 600, 3, 0)

@@ -325,6 +325,19 @@ def test_overflow_is_summarised_and_private_overflow_is_held() -> None:
     assert "+4 private in your mailbox: /READ" in out
 
 
+def test_the_mailbox_overflow_line_counts_what_is_in_the_mailbox() -> None:
+    h = Harness(queue_lines=2, chunk_bytes=30).login()
+    h.run = _slow_run(h)
+    for i in range(8):  # 0 goes at once, 1-2 wait, 3-7 go to the mailbox
+        h.server(f":bob!b@h PRIVMSG N0TEST-5 :private {i}")
+        for hold in [a for a in h.other if isinstance(a, chat.HoldMail)]:
+            h.other.remove(hold)  # the mailbox holds it and tells every session at once
+            h.run(h.core.mail_arrived(hold.sender, h.now))
+    h.run(h.core.mail_arrived("carol", h.now))  # held elsewhere: one more in the mailbox
+    out = h.text_after_drain()
+    assert out.endswith("*bob* private 2\n+6 private in your mailbox: /READ\n")  # 5 + 1
+
+
 def test_outbox_bound_holds() -> None:
     box = Outbox(max_chat=2)
     assert box.chat("#a", "1\n") and box.chat("#a", "2\n")

@@ -105,6 +105,7 @@ async def test_enroll_login_replay_penalties_restart(tmp_path: Path, spawn_gatew
         await client.expect("Login failed.")
     await client.expect_close()
     await gw.wait_log(r"login wrong code for N0TEST from telnet:node1")
+    await gw.wait_log(r"N0TEST on BPQ node1: session ends \(login refused\)")
 
     assert await gw.stop() == 0
     log_before = list(gw.log)

@@ -111,6 +111,6 @@ async def test_lines_typed_during_the_code_check_never_hang_the_session(
     quick = await Client.connect(bpq, b"N0TEST\r\n" + b"x\r" * 30)
     quick.writer.write_eof()
     await quick.expect_close()
-    await gw.wait_log(r"\? on BPQ node1: session ends \(link closed\)")
+    await gw.wait_log(r"N0TEST on BPQ node1: session ends \(link closed\)")  # as claimed
     user.close()
     assert await gw.stop() == 0

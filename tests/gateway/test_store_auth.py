@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gateway.auth import totp
+from gateway.auth.admin import callsign_budget_text
 from gateway.auth.service import Authenticator, Outcome
 from gateway.config import (
     AuthConfig,
@@ -325,6 +326,10 @@ def test_familiar_sources_keep_their_own_budget(store: Store) -> None:
     outcomes = [attempt(store, wrong(STEP + 2), T0 + 61 + i, home).outcome for i in range(8)]
     assert outcomes.count(Outcome.WRONG) + outcomes.count(Outcome.SOURCE_PENALTY) == 8
     assert store.callsign_state("N0TEST", "familiar").failures <= AUTH.callsign.burst
+    # `gateway users` and `gateway status` show that lane too, as the log counts it.
+    (user,) = store.list_users()
+    shown = callsign_budget_text(user, T0 + 70, AUTH.callsign)
+    assert "from its own sources: " in shown and "wrong since" in shown.split(";")[-1]
     # A revoked callsign's familiar sources are forgotten.
     with store.transaction():
         store.delete_user("N0TEST")
