@@ -364,7 +364,7 @@ class Gateway:
             )
         self.config = new
         if self.bridge is not None:
-            self.bridge.config = new.bridge  # new sessions get the new settings
+            self.bridge.reconfigure(new.bridge)  # running sessions too (hub.LIVE_KEYS)
         if self.irc is not None:
             self.irc.reload(new.irc)
         for key in old_keys - set(new_by_key):

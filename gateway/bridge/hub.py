@@ -26,6 +26,9 @@ from gateway.session.transport import Transport
 from gateway.store import AsyncStore
 from ircd.client import Client
 
+#: What a reload changes in running sessions: what reaches the user and how.
+LIVE_KEYS = ("third_party", "width", "page_lines", "queue_lines", "join_history", "read_lines")
+
 
 class Bridge:
     def __init__(
@@ -88,6 +91,18 @@ class Bridge:
         )
 
     # -- sessions -----------------------------------------------------------------------------
+
+    def reconfigure(self, config: BridgeConfig) -> None:
+        """A reload: the rules of LIVE_KEYS apply to running sessions at once, the rest
+        (autojoin, the archive) at their next login."""
+        self.config = config
+        live = self.live_settings()
+        for session in self.registry.sessions():
+            session.reconfigure(live)
+
+    def live_settings(self) -> dict[str, object]:
+        """The `bridge:` settings a running session takes from a reload."""
+        return {key: getattr(self.config, key) for key in LIVE_KEYS}
 
     def settings(
         self,

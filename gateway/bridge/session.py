@@ -63,6 +63,8 @@ class Host(Protocol):
 
     def take_over(self, nick: str, new: RadioSession) -> None: ...
 
+    def live_settings(self) -> dict[str, object]: ...
+
     def logged_in(self, session: RadioSession, nick: str) -> None: ...
 
     def logged_out(self, session: RadioSession) -> None: ...
@@ -154,6 +156,10 @@ class RadioSession:
 
     def mail_arrived(self, sender: str) -> None:
         self._guarded(lambda now: self.core.mail_arrived(sender, now))
+
+    def reconfigure(self, changes: dict[str, object]) -> None:
+        """A reload of `bridge:` settings (gateway/bridge/hub.py LIVE_KEYS)."""
+        self._guarded(lambda now: self.core.reconfigure(changes, now))
 
     def _guarded(self, step: Callable[[float], list[chat.Action]]) -> None:
         """Run one core input from a transport or the bridge: a bug ends this session
@@ -274,6 +280,8 @@ class RadioSession:
         log.info("%s logged in via %s as %s", callsign, self.transport.via, nick)
         unread = await bridge.store.call(chatstore.count_unread, callsign.base)
         self._spawn(self._read_irc(conn))
+        # A reload while this session logged in: its rules as of now.
+        self.core.reconfigure(bridge.live_settings(), bridge.monotonic())
         self._do(self.core.chat_started(bridge.monotonic(), nick, unread, conn.caps))
 
     async def _network_password(self, base: str) -> str | None:

@@ -23,6 +23,8 @@ Lines typed meanwhile wait in order, up to a bound; past it the adapter stops re
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from gateway.callsign import Callsign
 from gateway.session import login
 from gateway.session.chatanswers import Context, answer_lines, fetched_lines, plural
@@ -218,6 +220,13 @@ class ChatSession(ChatState):
             rejoined = f"; rejoining {', '.join(names)}" if names else ""
             self.note(f"IRC network back{rejoined}.")
             self._run_typed(now)
+        return self._done(now)
+
+    def reconfigure(self, changes: dict[str, object], now: float) -> list[Action]:
+        """New settings from a reload (the third-party rule, the width, the pager's and
+        the queue's sizes): they apply from the next line."""
+        self.settings = replace(self.settings, **changes)  # type: ignore[arg-type]
+        self._out.max_chat = self.settings.queue_lines
         return self._done(now)
 
     def drained(self, now: float) -> list[Action]:

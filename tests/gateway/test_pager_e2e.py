@@ -1,9 +1,10 @@
-"""The pager over a real socket in a BPQ listener's shape: `gateway run`, a user sending
-its callsign first, an IRC client in the same channel. Each wait is on text or a
-message, never a sleep."""
+"""The pager and a reload over a real socket in a BPQ listener's shape: `gateway run`,
+a user sending its callsign first, an IRC client in the same channel. Each wait is on
+text or a message, never a sleep."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -115,5 +116,26 @@ async def test_more_stays_live_and_lines_typed_meanwhile_run_when_the_page_is_ou
     ham.send(b"n\r")
     ham.send(b"/b\r")
     assert (await ham.expect_close()).endswith(b"73!\r\n")
+    await irc.close()
+    assert await gw.stop() == 0
+
+
+async def test_a_sighup_of_third_party_applies_to_a_logged_in_user(
+    tmp_path: Path, spawn_gateway: Spawn
+) -> None:
+    gw, ham, irc = await _start(tmp_path, spawn_gateway, "bytes_per_second: 1000000", 20)
+    await irc.send("PRIVMSG #test :before the reload")  # alice has no account
+    assert await ham.expect("\r\n") == b"alice: before the reload\r\n"
+    config = gw.config
+    config.write_text(config.read_text().replace("third_party: all", "third_party: identified"))
+    mark = len(gw.log)
+    assert gw.proc is not None
+    gw.proc.send_signal(signal.SIGHUP)
+    await gw.wait_log("configuration reloaded", mark)
+    await irc.send("PRIVMSG #test :after the reload")
+    refused = await irc.expect("NOTICE")
+    assert "Not sent on air to N0TEST-5" in refused.params[-1]
+    ham.send(b"/i\r")
+    assert (await ham.expect("You are N0TEST-5")) == b"You are N0TEST-5"  # nothing before it
     await irc.close()
     assert await gw.stop() == 0
