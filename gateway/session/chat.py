@@ -410,6 +410,7 @@ class ChatSession(ChatState):
             self.fold,
             allowed=self.allowed,
             topics=self.topics_shown(),
+            topic_vouched=self.topic_vouched,
         )
         self.listing(answer_lines(waiting.kind, waiting.target, waiting.replies, ctx))
 

@@ -49,6 +49,9 @@ class Context:
     allowed: Callable[[Message], bool] = lambda m: True
     #: Whether topics (which name no account) may go on air.
     topics: bool = True
+    #: Whether a channel's topic may go on air all the same: (channel, setter as 333
+    #: names it, text) -> True when the user set it or saw an allowed sender set it.
+    topic_vouched: Callable[[str, str, str], bool] = lambda _c, _s, _t: False
 
 
 Answer = Callable[[str, list[Message], list[Message], Context], list[str]]
@@ -69,7 +72,7 @@ def _join(target: str, replies: list[Message], errors: list[Message], ctx: Conte
     count = sum(len(m.params[-1].split()) for m in replies if m.command == "353")
     topic = next((m.params[-1] for m in replies if m.command == "332"), "")
     text = f"Joined {ctx.channels[ctx.fold(target)]}, {plural(count, 'user')}."
-    if topic and ctx.topics:
+    if topic and _topic_allowed(target, replies, topic, ctx):
         text += f" Topic: {strip_formatting(topic)}"
     return wrap(text, ctx.width) + history_lines(replies, ctx.width, ctx.allowed)
 
@@ -103,12 +106,19 @@ def _topic_answer(
 ) -> list[str]:
     if not any(m.command in ("331", "332") for m in replies):
         return ["Topic set."]
-    if not ctx.topics:
-        return ["Topics are not relayed on air here (third-party rule)."]
     topic = next((m.params[-1] for m in replies if m.command == "332"), None)
     if not topic:
         return ["No topic set."]
+    if not _topic_allowed(target, replies, topic, ctx):
+        return ["This topic is not relayed on air here (third-party rule)."]
     return wrap(f"Topic of {target}: {strip_formatting(topic)}", ctx.width)
+
+
+def _topic_allowed(target: str, replies: list[Message], topic: str, ctx: Context) -> bool:
+    if ctx.topics:
+        return True
+    setter = next((m.params[2] for m in replies if m.command == "333" and len(m.params) > 2), "")
+    return ctx.topic_vouched(target, setter, topic)
 
 
 def _away(_t: str, replies: list[Message], _e: list[Message], _ctx: Context) -> list[str]:

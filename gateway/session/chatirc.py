@@ -120,6 +120,7 @@ def _nick(s: ChatState, msg: Message, _now: float) -> None:
 
 
 def _topic(s: ChatState, msg: Message, _now: float) -> None:
+    s.topic_seen(msg.params[0], msg.params[1], s.allowed(msg))
     if s.allowed(msg):
         s.chat(msg.params[0], f"{msg.params[0]} topic by {who(nick_of(msg.source))}: "
                f"{_clean(msg.params[1])}")  # fmt: skip

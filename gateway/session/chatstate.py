@@ -93,6 +93,9 @@ class ChatState:
         self.alert = False
         self.stamp = False
         self._refused: dict[str, float] = {}
+        #: Folded channel -> the topic an allowed sender set while the user was there
+        #: (at most one per channel the user is in).
+        self._topics_seen: dict[str, str] = {}
         #: Private messages this session sent to the mailbox (the live queue was full),
         #: per sender: already counted in `+N private in your mailbox`, so the mailbox's
         #: `New message from` for each is not said (nor counted) again.
@@ -130,6 +133,7 @@ class ChatState:
     def forget_channel(self, channel: str) -> None:
         """No longer in `channel`: another one becomes current if it was."""
         self.channels.pop(self.fold(channel), None)
+        self._topics_seen.pop(self.fold(channel), None)
         if self.current == self.fold(channel):
             self.current = next(iter(self.channels), None)
 
@@ -172,6 +176,21 @@ class ChatState:
 
     def allowed(self, msg: Message) -> bool:
         return self.refused_because(msg) is None
+
+    def topic_vouched(self, channel: str, setter: str, text: str) -> bool:
+        """A topic the rule lets on air though topics name no account: the user's own,
+        one of the gateway's, or one this session saw an allowed sender set."""
+        if self.is_me(setter.partition("!")[0]) or (setter and self.settings.trusted(setter)):
+            return True
+        return self._topics_seen.get(self.fold(channel)) == text
+
+    def topic_seen(self, channel: str, text: str, allowed: bool) -> None:
+        """A live TOPIC in a channel the user is in: remember whether it may go on air."""
+        key = self.fold(channel)
+        if allowed and key in self.channels:
+            self._topics_seen[key] = text
+        else:
+            self._topics_seen.pop(key, None)
 
     def topics_shown(self) -> bool:
         """Topics and away texts name no account: on air only when everyone may be."""

@@ -658,3 +658,36 @@ def test_what_a_person_reads_is_on_the_wall_clock_and_deadlines_are_not() -> Non
     assert not any(isinstance(a, chat.Close) for a in h.other)
     h.advance(1)
     assert isinstance(h.other[-1], chat.Close) and "Idle" in (h.other[-1].farewell or "")
+
+
+def test_topic_shows_what_may_go_on_air_under_identified() -> None:
+    h = Harness(third_party="identified").login()
+    h.type("/j #test")
+    h.server(
+        ":N0TEST-5!n0test@bpq.radio JOIN #test",
+        ":irc.test 332 N0TEST-5 #test :set by me earlier",
+        ":irc.test 333 N0TEST-5 #test N0TEST-5!n0test@bpq.radio 1700000000",
+    )
+    h.pong()
+    assert "Topic: set by me earlier" in h.text()  # his own topic
+    h.type("/t")
+    h.server(
+        ":irc.test 332 N0TEST-5 #test :anon's topic",
+        ":irc.test 333 N0TEST-5 #test anon!a@h 1700000000",
+    )
+    h.pong()
+    assert h.text() == "This topic is not relayed on air here (third-party rule).\n"
+    h.server("@account=K1ABC :K1ABC!k@h TOPIC #test :an identified topic")
+    assert h.text() == "#test topic by K1ABC: an identified topic\n"
+    h.type("/t")
+    h.server(
+        ":irc.test 332 N0TEST-5 #test :an identified topic",
+        ":irc.test 333 N0TEST-5 #test K1ABC!k@h 1700000000",
+    )
+    h.pong()
+    assert h.text() == "Topic of #test: an identified topic\n"
+    h.server(":anon!a@h TOPIC #test :anon again")  # not shown, and no longer vouched for
+    h.type("/t")
+    h.server(":irc.test 332 N0TEST-5 #test :anon again")
+    h.pong()
+    assert h.text() == "This topic is not relayed on air here (third-party rule).\n"
