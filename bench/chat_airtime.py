@@ -11,7 +11,8 @@ the first byte to the close), the keystrokes (typed lines with their CR, the cod
 included), the median delay from a partner's line to the user, and the time from
 `/?` to its last byte.
 
-    .venv/bin/python bench/chat_airtime.py [listener options, e.g. "bytes_per_second: 100"]
+    .venv/bin/python bench/chat_airtime.py [--transcript] [listener options, e.g.
+        "bytes_per_second: 100"]
 
 BPQ Chat on LinBPQ 6.0.25.23, same conversation (issue 18): 2,253 B conversation,
 2,676 B session, 265 keystrokes, `/H` (1,047 B) in 0.30 s.
@@ -49,6 +50,8 @@ WORDS = [
 ]
 BEFORE = ["anyone on tonight?", "QRV on 2m later", "wx here is clear, 12C"]
 PARTNER = [8, 15, 22, 30, 40, 48, 55, 60, 64, 70, 80, 90, 100, 110, 120, 140, 160, 180, 210, 240]
+#: What each session received, for --transcript.
+SEEN: list[Recorded] = []
 OWN = ["good evening all", "QSL, 73 de N0TEST", "signal 59 here", "back in 5", "ok, QRT soon"]
 
 
@@ -61,9 +64,23 @@ def text_of(length: int, seed: int) -> str:
     return " ".join(words)[:length].rstrip() or "x" * length
 
 
+class Recorded:
+    """A stream reader that keeps what it read (printed with --transcript)."""
+
+    def __init__(self, reader: asyncio.StreamReader) -> None:
+        self.reader = reader
+        self.data = b""
+
+    async def read(self, n: int) -> bytes:
+        chunk = await self.reader.read(n)
+        self.data += chunk
+        return chunk
+
+
 class Ham(Counted):
-    def __init__(self, *args: object) -> None:
-        super().__init__(*args)  # type: ignore[arg-type]
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.recorded = Recorded(reader)
+        super().__init__(self.recorded, writer)  # type: ignore[arg-type]
         self.keys = 0
 
     def type(self, line: str) -> None:
@@ -74,6 +91,7 @@ class Ham(Counted):
 async def connect(port: int, code: str) -> Ham:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     ham = Ham(reader, writer)
+    SEEN.append(ham.recorded)
     ham.writer.write(b"N0TEST\r\n")  # what the node sends first
     await ham.until(b"Code: ")
     ham.type(code)
@@ -138,13 +156,14 @@ async def help_time(bpq: int, code: str) -> tuple[float, int]:
     await ham.until(last, b"more? ")
     took = time.perf_counter() - sent
     size = ham.bytes - start
-    ham.type("n")
+    if ham.recorded.data.endswith(b"more? (Enter/N) "):
+        ham.type("n")
     ham.type("/b")
     await ham.drain_to_close()
     return took, size
 
 
-async def main(pace: str) -> None:
+async def main(pace: str, transcript: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         bpq, irc_port = free_port(), free_port()
         config = Path(tmp) / "gateway.yaml"
@@ -164,6 +183,9 @@ async def main(pace: str) -> None:
             took, size = await help_time(bpq, totp.at(step * 30 + 30))
         finally:
             await gw.stop()
+    if transcript:
+        for recorded in SEEN:
+            print(recorded.data.decode().replace("\r\n", "\n"))
     print(f"listener: BPQ shape, {pace or 'default pacing'}")
     print(f"  bytes received, conversation (join to leave): {talk:6d}   BPQ Chat 2,253")
     print(f"  bytes received, whole session:                {total:6d}   BPQ Chat 2,676")
@@ -173,4 +195,6 @@ async def main(pace: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(" ".join(sys.argv[1:])))
+    args = sys.argv[1:]
+    show = "--transcript" in args
+    asyncio.run(main(" ".join(a for a in args if a != "--transcript"), show))

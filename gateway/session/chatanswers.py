@@ -148,8 +148,10 @@ _OWN_ERRORS = frozenset({"join", "history"})
 def history_lines(
     replies: list[Message], width: int, allowed: Callable[[Message], bool] = lambda m: True
 ) -> list[str]:
-    """Messages replayed by CHATHISTORY, each with its time (those `allowed` on air)."""
+    """Messages replayed by CHATHISTORY (those `allowed` on air), each with its time
+    unless it is the previous one's: every byte on air counts."""
     out: list[str] = []
+    last = ""
     for m in replies:
         if m.command not in ("PRIVMSG", "NOTICE") or len(m.params) < 2 or not allowed(m):
             continue
@@ -159,7 +161,9 @@ def history_lines(
         name = who(nick_of(m.source))
         text = strip_formatting(text)
         body = f"* {name} {text}" if verb else f"{name}: {text}"
-        out += wrap(f"{hhmm(m.tags.get('time', ''))}{body}", width)
+        stamp = hhmm(m.tags.get("time", ""))
+        out += wrap(f"{stamp if stamp != last else ''}{body}", width)
+        last = stamp
     return out
 
 
@@ -174,18 +178,22 @@ def fetched_lines(kind: str, target: str, result: object, width: int) -> list[st
     if kind == "mail":
         if not rows:
             return ["No messages."]
-        lines: list[str] = []
-        for m in rows:
-            sep = " " if m.kind == "ACTION" else ": "
-            text = f"{m.n} {_when(m.at)} {who(m.sender)}{sep}{strip_formatting(m.text)}"
-            lines += wrap(text, width)
-        return lines
+        return _numbered([(m.n, m.at, m.sender, m.kind, m.text) for m in rows], width)
     if not rows:
         return [f"Nothing new in {target}."]
-    lines = []
-    for r in rows:
-        sep = " " if r.kind == "ACTION" else ": "
-        lines += wrap(f"{r.n} {_when(r.at)} {who(r.nick)}{sep}{strip_formatting(r.text)}", width)
+    return _numbered([(r.n, r.at, r.nick, r.kind, r.text) for r in rows], width)
+
+
+def _numbered(rows: list[tuple[int, float, str, str, str]], width: int) -> list[str]:
+    """Stored messages, numbered; the day only when it is not the previous one's."""
+    lines: list[str] = []
+    day = ""
+    for n, at, sender, kind, text in rows:
+        when = _when(at)
+        shown = when if when[:6] != day else when[7:]
+        day = when[:6]
+        sep = " " if kind == "ACTION" else ": "
+        lines += wrap(f"{n} {shown} {who(sender)}{sep}{strip_formatting(text)}", width)
     return lines
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gateway.bridge.chatstore import Archived
 from gateway.callsign import Callsign
 from gateway.session import chat
+from gateway.session.chatanswers import fetched_lines, history_lines
 from gateway.session.chatcommands import COMMANDS, resolve
 from gateway.session.chatrender import callsign_text, nick_for, nick_from_typed
 from gateway.session.outbox import Outbox
@@ -691,3 +693,17 @@ def test_topic_shows_what_may_go_on_air_under_identified() -> None:
     h.server(":irc.test 332 N0TEST-5 #test :anon again")
     h.pong()
     assert h.text() == "This topic is not relayed on air here (third-party rule).\n"
+
+
+def test_replayed_and_stored_lines_repeat_no_stamp() -> None:
+    replies = [
+        parse_line(f"@time=2026-12-07T02:{minute}:00.000Z :alice!a@h PRIVMSG #t :{text}".encode())
+        for minute, text in (("41", "one"), ("41", "two"), ("42", "three"))
+    ]
+    assert history_lines(replies, 80) == ["02:41 alice: one", "alice: two", "02:42 alice: three"]
+    day = 1_765_000_000.0  # 2025-12-06 05:46:40Z
+    rows = [Archived(1, day, "alice", "PRIVMSG", "a"), Archived(2, day + 60, "bob", "ACTION", "b"),
+            Archived(3, day + 86400, "carol", "PRIVMSG", "c")]  # fmt: skip
+    assert fetched_lines("archive", "#t", rows, 80) == [
+        "1 06 Dec 05:46Z alice: a", "2 05:47Z bob b", "3 07 Dec 05:46Z carol: c"
+    ]  # fmt: skip
