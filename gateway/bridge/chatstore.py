@@ -134,7 +134,8 @@ def archive_new(store: Store, callsign: str, channels: list[str]) -> list[tuple[
 def archive_read(
     store: Store, callsign: str, channel: str, start: int | None, limit: int
 ) -> list[Archived]:
-    """Up to `limit` messages from number `start` (default: after the marker); moves the marker."""
+    """Up to `limit` messages from number `start` (default: after the marker); moves the
+    marker past them unless unread messages before `start` would be passed over."""
     db = store.db
     with store.transaction():
         first = start if start is not None else _marker(store, callsign, channel) + 1
@@ -143,8 +144,13 @@ def archive_read(
             " ORDER BY n LIMIT ?",
             (channel, first, limit),
         ).fetchall()
-        if rows:
-            last = max(rows[-1][0], _marker(store, callsign, channel))
+        marker = _marker(store, callsign, channel)
+        skipped = db.execute(  # unread messages before `first` stay unread
+            "SELECT 1 FROM archive WHERE channel = ? AND n > ? AND n < ? LIMIT 1",
+            (channel, marker, first),
+        ).fetchone()
+        if rows and skipped is None:
+            last = max(rows[-1][0], marker)
             db.execute(
                 "INSERT OR REPLACE INTO read_markers VALUES (?, ?, ?)", (callsign, channel, last)
             )

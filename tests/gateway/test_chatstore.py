@@ -63,6 +63,9 @@ def test_archive_markers_per_callsign_and_bound(store: Store, config: Config) ->
     # Reading from an older number does not move the marker back.
     assert [a.n for a in chatstore.archive_read(store, "N0TEST", "#news", 3, 1)] == [3]
     assert chatstore.archive_new(store, "N0TEST", ["#news"]) == [("#news", 3)]
+    # Reading ahead leaves the unread ones before it unread.
+    assert [a.n for a in chatstore.archive_read(store, "N0TEST", "#news", 7, 1)] == [7]
+    assert chatstore.archive_new(store, "N0TEST", ["#news"]) == [("#news", 3)]
     store.close()
     reopened = Store.open(config)  # markers survive a restart
     try:
