@@ -3,7 +3,7 @@
 Plays, through the real `gateway run` and a telnet socket in a BPQ listener's shape
 (the callsign sent first, lines ending in CR; there is no LinBPQ node here, so the
 node's own 0.1-0.3 s per hop is not in these figures), the issue's scripted
-conversation: 3 partner lines before the join (the join history), join, 20 partner
+conversation: 5 partner lines before the join (the join history), join, 20 partner
 lines of 8 to 240 characters, 5 own lines, 2 private messages each way, WHO, LIST,
 leave, log out. Then a second session times `/?`. Prints the bytes the user receives
 (the conversation, from the join to the leave's answer; and the whole session, from
@@ -48,7 +48,13 @@ WORDS = [
     "stations",
     "welcome",
 ]
-BEFORE = ["anyone on tonight?", "QRV on 2m later", "wx here is clear, 12C"]
+BEFORE = [
+    "anyone on tonight?",
+    "QRV on 2m later, listening on the repeater",
+    "wx here is clear, 12C and calm",
+    "the net starts at 19:00 on 145.500, all welcome",
+    "73 for now",
+]
 PARTNER = [8, 15, 22, 30, 40, 48, 55, 60, 64, 70, 80, 90, 100, 110, 120, 140, 160, 180, 210, 240]
 #: What each session received, for --transcript.
 SEEN: list[Recorded] = []

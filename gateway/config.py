@@ -114,8 +114,13 @@ class TelnetListener:
     login_timeout: float = 180.0
     idle_timeout: float = 900.0
     max_line: int = 256
+    #: The radio's pace for output (0: none). A BPQ node buffers without limit, so its
+    #: listener paces at about 1200 baud; a direct listener only if the sysop asks.
     bytes_per_second: float = 100.0
     packet_bytes: int = 256
+    #: What leaves at once after a pause (about a page): answers do not crawl, while a
+    #: sustained stream is held at the pace, where it can be stopped and summarised.
+    burst_bytes: int = 2048
 
     @property
     def label(self) -> str:
@@ -188,7 +193,7 @@ class BridgeConfig:
     #: Live chat lines queued for a slow link before the rest is counted and summarised.
     queue_lines: int = 30
     #: Lines of a channel shown on /JOIN (0: none).
-    join_history: int = 5
+    join_history: int = 3
     #: Lines /READ #chan shows at once.
     read_lines: int = 20
     #: Channels every radio user joins at login.
@@ -354,6 +359,7 @@ _LISTEN = frozenset(
         "host", "port", "bpq", "name", "allow", "max_connections", "max_unauthenticated",
         "max_per_ip",
         "login_timeout", "idle_timeout", "max_line", "bytes_per_second", "packet_bytes",
+        "burst_bytes",
     }
 )  # fmt: skip
 DAY = 86400.0
@@ -677,8 +683,11 @@ def _telnet(t: Section) -> tuple[TelnetListener, ...]:
             login_timeout=m.number("login_timeout", d.login_timeout if bpq else 60.0, 5, 3600),
             idle_timeout=m.number("idle_timeout", d.idle_timeout, 10, DAY),
             max_line=m.integer("max_line", d.max_line, 16, 4096),
-            bytes_per_second=m.number("bytes_per_second", d.bytes_per_second, 10, 10**7),
+            bytes_per_second=m.number(
+                "bytes_per_second", d.bytes_per_second if bpq else 0.0, 0, 10**7
+            ),
             packet_bytes=m.integer("packet_bytes", d.packet_bytes, 16, 65536),
+            burst_bytes=m.integer("burst_bytes", d.burst_bytes, 0, 10**6),
         )
         where = (listener.host, listener.port)
         if where in seen:

@@ -1,8 +1,9 @@
 """The telnet front end: an asyncio adapter between sockets and sessions.
 
 One `TelnetConnection` per socket (uvicorn style): `data_received` feeds the sans-IO
-line reader and hands lines to the session; output goes through the pacer, and the
-session hears `ready` when the link has carried it; timers are call_later handles the
+line reader and hands lines to the session; output goes through the pacer (a page at
+once, then the radio's pace; none on a direct listener unless the sysop sets one), and
+the session hears `ready` when another packet may leave; timers are call_later handles the
 connection owns and cancels. Reading pauses while the session is behind. Admission
 (safelist, connection limits) happens in `connection_made`, before a session exists.
 A BPQ node's `*** Disconnected from Stream N` line means the user has gone.
@@ -133,11 +134,18 @@ class TelnetConnection(asyncio.Protocol):
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
         self._reader = LineReader(self.config.max_line, telnet=True)
-        self._pacer = Pacer(self.config.bytes_per_second, self.config.packet_bytes)
+        #: A page leaves at once, a stream at the radio's pace; None: not paced (a
+        #: direct link whose sysop did not ask), output goes to the socket at once.
+        cfg = self.config
+        self._pacer = (
+            Pacer(cfg.bytes_per_second, cfg.packet_bytes, cfg.burst_bytes)
+            if cfg.bytes_per_second > 0
+            else None
+        )
         self._early = EarlyEvents()
         self._events: TransportEvents = self._early
         self._pump_handle: asyncio.TimerHandle | None = None
-        self._ready_handle: asyncio.TimerHandle | None = None
+        self._ready_handle: asyncio.Handle | None = None
         self._write_paused = False
         self._input_paused = False
         self._reading_paused = False
@@ -223,7 +231,8 @@ class TelnetConnection(asyncio.Protocol):
             if handle is not None:
                 handle.cancel()
         self._pump_handle = self._ready_handle = None
-        self._pacer.cancel()
+        if self._pacer is not None:
+            self._pacer.cancel()
         self._drained.set()
         self._writable.set()
         self._closed.set()
@@ -239,7 +248,10 @@ class TelnetConnection(asyncio.Protocol):
     def resume_writing(self) -> None:
         self._write_paused = False
         self._writable.set()
-        self._pump()
+        if self._pacer is None:
+            self._ready_soon()
+        else:
+            self._pump()
 
     # -- Transport ---------------------------------------------------------------
 
@@ -250,6 +262,14 @@ class TelnetConnection(asyncio.Protocol):
 
     def write(self, text: str) -> None:
         if self._transport is None or self._transport.is_closing():
+            return
+        if self._pacer is None:
+            data = encode_text(text)
+            self._transport.write(data)
+            self.bytes_out += len(data)
+            # Ready for more at once, unless the socket's buffer is full (resume_writing).
+            if not self._write_paused:
+                self._ready_soon()
             return
         self._pacer.push(encode_text(text))
         self._drained.clear()
@@ -307,9 +327,15 @@ class TelnetConnection(asyncio.Protocol):
         else:
             transport.resume_reading()
 
+    def _ready_soon(self) -> None:
+        if self._ready_handle is None and not self._closing:
+            self._ready_handle = self._loop.call_soon(self._signal_ready)
+
     def _pump(self) -> None:
         """Send the next paced packet and schedule the one after."""
         self._pump_handle = None
+        if self._pacer is None:
+            return
         if self._transport is None or self._transport.is_closing() or self._write_paused:
             return
         now = self._loop.time()

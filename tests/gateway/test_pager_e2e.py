@@ -63,7 +63,7 @@ async def test_an_empty_line_stops_a_long_answer_at_once(
     # Paced slowly (a direct link the sysop paces): the gateway still holds most of /?
     # when the empty line comes, and none of it may follow the empty line.
     gw, ham, irc = await _start(
-        tmp_path, spawn_gateway, "bytes_per_second: 40, packet_bytes: 64", 0
+        tmp_path, spawn_gateway, "bytes_per_second: 40, packet_bytes: 64, burst_bytes: 0", 0
     )
     ham.send(b"/?\r")
     first = await ham.expect("\r\n")
@@ -83,10 +83,12 @@ async def test_an_empty_line_stops_a_long_answer_at_once(
 async def test_more_stays_live_and_lines_typed_meanwhile_run_when_the_page_is_out(
     tmp_path: Path, spawn_gateway: Spawn
 ) -> None:
-    # The BPQ shape with the node doing the pacing: the page goes out at once.
-    gw, ham, irc = await _start(tmp_path, spawn_gateway, "bytes_per_second: 1000000", 4)
-    ham.send(b"/?\r")
-    ham.send(b"typed during the page\r")  # before the prompt: a chat line, not an answer
+    # The BPQ shape, output not held back; a page takes several 64-byte chunks.
+    pace = "bytes_per_second: 1000000, packet_bytes: 64"
+    gw, ham, irc = await _start(tmp_path, spawn_gateway, pace, 4)
+    # Typed ahead in one go (so both reach the gateway before the prompt is out): a
+    # chat line typed while the page flows, not an answer to more?.
+    ham.send(b"/?\rtyped during the page\r")
     page = await ham.expect(MORE)
     assert page.startswith(b"Commands") and page.count(b"\r\n") == 4
     assert await _irc_text_until(irc, "typed during the page") == ["typed during the page"]
@@ -102,9 +104,7 @@ async def test_more_stays_live_and_lines_typed_meanwhile_run_when_the_page_is_ou
 
     # A command typed during a page runs once the page is out, answered below the
     # prompt, and the prompt is shown again: Enter then gives the next page.
-    ham.send(b"/?\r")
-    ham.send(b"/i\r")
-    ham.send(b"second\r")
+    ham.send(b"/?\r/i\rsecond\r")
     page = await ham.expect(MORE)
     assert page.startswith(b"Commands")
     assert await _irc_text_until(irc, "second") == ["second"]

@@ -48,10 +48,17 @@ class Recorder:
                 await self.changed.wait()
 
 
+def slow() -> TelnetListener:
+    """A slow listener (200 B/s, 16-byte packets, no burst)."""
+    return TelnetListener(
+        host="127.0.0.1", port=0, bpq=False, bytes_per_second=200, packet_bytes=16, burst_bytes=0
+    )
+
+
 @pytest.fixture
-async def listener() -> AsyncIterator[tuple[int, list[Recorder]]]:
-    """A slow listener (200 B/s, 16-byte packets)."""
-    cfg = TelnetListener(host="127.0.0.1", port=0, bpq=False, bytes_per_second=200, packet_bytes=16)
+async def listener(request: pytest.FixtureRequest) -> AsyncIterator[tuple[int, list[Recorder]]]:
+    """A listener of `slow()`'s settings, or the test's (indirect parametrisation)."""
+    cfg = getattr(request, "param", None) or slow()
     state = ListenerState(cfg)
     recorders: list[Recorder] = []
 
@@ -84,6 +91,44 @@ async def test_output_is_paced_and_ready_comes_after(listener) -> None:
     assert got.startswith(b"item e? ") and b"\xff" not in got
     await rec.wait_for("ready", 2)
     assert rec.pending_at_ready == [0, 0]  # ready only once the pacer is empty
+
+
+@pytest.mark.parametrize(
+    "listener",
+    [
+        TelnetListener(
+            host="127.0.0.1", port=0, bpq=True, bytes_per_second=2, packet_bytes=16, burst_bytes=64
+        )
+    ],
+    indirect=True,
+)
+async def test_a_page_leaves_at_once_then_the_pace_holds_the_rest(listener) -> None:
+    port, recorders = listener
+    client = await Client.connect(port)
+    await client.expect("ready\r\n")  # 7 of the 64 bytes
+    rec = recorders[0]
+    await rec.wait_for("ready")
+    rec.conn.write("x" * 40 + "\n")  # within the burst: at once, and ready at once
+    await client.expect("\r\n")
+    await rec.wait_for("ready", 2)
+    rec.conn.write("y" * 30 + "\n")  # past the burst: the first 16 bytes only
+    assert await client.expect("y" * 16) == b"y" * 16
+    assert rec.conn._pacer.pending == 16  # the rest waits here, 8 s at 2 B/s
+
+
+@pytest.mark.parametrize(
+    "listener", [TelnetListener(host="127.0.0.1", port=0, bpq=False, bytes_per_second=0)],
+    indirect=True,
+)  # fmt: skip
+async def test_a_direct_listener_is_not_paced_unless_asked(listener) -> None:
+    port, recorders = listener
+    client = await Client.connect(port)
+    await client.expect("ready\r\n")
+    rec = recorders[0]
+    assert rec.conn._pacer is None
+    rec.conn.write("z" * 5000 + "\n")
+    await client.expect("z" * 5000 + "\r\n")
+    await rec.wait_for("ready", 2)
 
 
 async def test_paused_input_waits_and_loses_nothing(listener) -> None:
