@@ -111,6 +111,13 @@ CREATE TABLE IF NOT EXISTS read_markers (
     n        INTEGER NOT NULL,          -- the last message number read
     PRIMARY KEY (callsign, channel)
 );
+-- A radio user's own settings (gateway/bridge/prefs.py): /STAMP, /ALERT, /HISTORY.
+CREATE TABLE IF NOT EXISTS user_prefs (
+    callsign TEXT NOT NULL,             -- base callsign
+    key      TEXT NOT NULL,
+    value    INTEGER NOT NULL,
+    PRIMARY KEY (callsign, key)
+);
 -- The audit trail (gateway/auth/audit.py): operator and console actions.
 CREATE TABLE IF NOT EXISTS audit (
     id     INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -349,7 +356,8 @@ class Store:
 
     def delete_user(self, callsign: str) -> bool:
         cur = self._conn.execute("DELETE FROM users WHERE callsign = ?", (callsign,))
-        for table in ("familiar_sources", "certfps", "app_passwords", "network_logins"):
+        for table in ("familiar_sources", "certfps", "app_passwords", "network_logins",
+                      "user_prefs"):  # fmt: skip
             self._conn.execute(f"DELETE FROM {table} WHERE callsign = ?", (callsign,))  # noqa: S608
         return cur.rowcount > 0
 

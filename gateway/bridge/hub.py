@@ -9,9 +9,11 @@ and makes the settings of each new session (session.py).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Iterable
 
+from gateway.bridge import prefs
 from gateway.bridge.mailbox import Mailbox
 from gateway.bridge.registry import Registry
 from gateway.bridge.service import ServiceNick
@@ -25,6 +27,8 @@ from gateway.session.thirdparty import RADIO_SUFFIX
 from gateway.session.transport import Transport
 from gateway.store import AsyncStore
 from ircd.client import Client
+
+log = logging.getLogger("gateway.bridge")
 
 #: What a reload changes in running sessions: what reaches the user and how.
 LIVE_KEYS = ("third_party", "width", "page_lines", "queue_lines", "join_history", "read_lines")
@@ -64,6 +68,7 @@ class Bridge:
         #: Whether anyone listens for each chat line (MQTT `messages:` not off).
         self.report_relayed = False
         self.registry: Registry[RadioSession] = Registry(fold, self.events)
+        self._pref_writes: set[asyncio.Task[None]] = set()
         self.trust = Trust(
             lambda: self.config.third_party,
             lambda: (self.service, *self.trusted_links()),
@@ -173,6 +178,18 @@ class Bridge:
     def message_to_absent(self, client: Client, nick: str, command: str, text: str) -> bool:
         """ServerHooks: a message to the nick of a callsign that is off the air."""
         return self.mailbox.message_to_absent(client, nick, command, text)
+
+    def save_pref(self, base: str, key: str, value: int) -> None:
+        """Keep a user's own setting; the write outlives the session that asked for it
+        (a /STAMP ON just before /BYE is kept)."""
+        task = asyncio.get_running_loop().create_task(self.store.call(prefs.save, base, key, value))
+        self._pref_writes.add(task)
+        task.add_done_callback(self._pref_written)
+
+    def _pref_written(self, task: asyncio.Task[None]) -> None:
+        self._pref_writes.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a setting of a radio user was not kept", exc_info=task.exception())
 
     def hold_soon(self, base: str, sender: str, kind: str, text: str, *, tell: str) -> None:
         self.mailbox.hold_soon(base, sender, kind, text, tell=tell)

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from gateway.auth import netlogin
 from gateway.auth.secretbox import SecretKeyError
-from gateway.bridge import chatstore
+from gateway.bridge import chatstore, prefs
 from gateway.callsign import Callsign
 from gateway.events.bus import Events
 from gateway.irc.external import SENT_AWAY
@@ -64,6 +64,8 @@ class Host(Protocol):
     def take_over(self, nick: str, new: RadioSession) -> None: ...
 
     def live_settings(self) -> dict[str, object]: ...
+
+    def save_pref(self, base: str, key: str, value: int) -> None: ...
 
     def logged_in(self, session: RadioSession, nick: str) -> None: ...
 
@@ -200,6 +202,8 @@ class RadioSession:
                                         text=action.text)  # fmt: skip
             elif isinstance(action, chat.HoldMail):
                 self._spawn(self._hold(action))
+            elif isinstance(action, chat.SavePref) and self.callsign is not None:
+                self.bridge.save_pref(self.callsign.base, action.key, action.value)
             elif isinstance(action, chat.Close):
                 self._spawn(self._close(action.farewell, action.reason))
         if self.core.at_code_prompt and not self._told_code_prompt:
@@ -279,10 +283,11 @@ class RadioSession:
         bridge.logged_in(self, nick)
         log.info("%s logged in via %s as %s", callsign, self.transport.via, nick)
         unread = await bridge.store.call(chatstore.count_unread, callsign.base)
+        kept = await bridge.store.call(prefs.load, callsign.base)
         self._spawn(self._read_irc(conn))
         # A reload while this session logged in: its rules as of now.
         self.core.reconfigure(bridge.live_settings(), bridge.monotonic())
-        self._do(self.core.chat_started(bridge.monotonic(), nick, unread, conn.caps))
+        self._do(self.core.chat_started(bridge.monotonic(), nick, unread, conn.caps, kept))
 
     async def _network_password(self, base: str) -> str | None:
         """The ham's password for the external network's SASL, if the sysop stored one.

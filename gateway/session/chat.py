@@ -43,6 +43,7 @@ from gateway.session.chattypes import (
     LoggedIn,
     Notify,
     Relayed,
+    SavePref,
     Say,
     Settings,
 )
@@ -51,7 +52,7 @@ from ircd.protocol import Message
 
 __all__ = [
     "MORE_PROMPT", "NO_IRC", "Action", "ChatSession", "CheckCode", "Close", "Fetch", "HoldMail",
-    "Irc", "LoggedIn", "Notify", "Phase", "Relayed", "Say", "Settings",
+    "Irc", "LoggedIn", "Notify", "Phase", "Relayed", "SavePref", "Say", "Settings",
 ]  # fmt: skip
 
 #: Typed lines held while a command is answered; past this the adapter stops reading.
@@ -152,11 +153,18 @@ class ChatSession(ChatState):
         return self._done(now)
 
     def chat_started(
-        self, now: float, nick: str, new_mail: int, caps: frozenset[str] = CAPS
+        self,
+        now: float,
+        nick: str,
+        new_mail: int,
+        caps: frozenset[str] = CAPS,
+        prefs: dict[str, int] | None = None,
     ) -> list[Action]:
-        """The IRC client is attached as `nick` with `caps`; `new_mail` unread messages wait."""
+        """The IRC client is attached as `nick` with `caps`; `new_mail` unread messages
+        wait; `prefs` are the user's own settings kept from an earlier login."""
         if self.phase is not Phase.STARTING:
             return self._done(now)
+        self.restore(prefs or {})
         self.phase = Phase.CHAT
         self.nick = nick
         self.history = HISTORY_CAP in caps

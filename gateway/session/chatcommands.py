@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from gateway.session.chatrender import nick_from_typed
-from gateway.session.chatstate import ChatState
-from gateway.session.chattypes import Fetch
+from gateway.session.chatstate import MAX_HISTORY, ChatState
+from gateway.session.chattypes import Fetch, SavePref
 
 #: A message number as typed: ASCII digits only (str.isdigit takes "²"), bounded.
 NUMBER = re.compile(r"[0-9]{1,9}")
@@ -49,7 +49,7 @@ def _join(s: ChatState, _c: Command, args: str) -> None:
         s.say(f"Now in {s.channels[s.current]}.")
         return
     lines = [f"JOIN {name}"]
-    history = s.settings.join_history
+    history = s.settings.join_history if s.join_history is None else s.join_history
     if history and s.history:
         lines.append(f"CHATHISTORY LATEST {name} * {history}")
     s.ask("join", *lines, target=name)
@@ -136,6 +136,7 @@ def _alert(s: ChatState, c: Command, args: str) -> None:
     value = _on_off(c.name, args, s.alert, s.say)
     if value is not None:
         s.alert = value
+        s.emit(SavePref("alert", int(value)))
         s.say(f"Alert {'on' if value else 'off'}.")
 
 
@@ -143,7 +144,19 @@ def _stamp(s: ChatState, c: Command, args: str) -> None:
     value = _on_off(c.name, args, s.stamp, s.say)
     if value is not None:
         s.stamp = value
+        s.emit(SavePref("stamp", int(value)))
         s.say(f"Stamp {'on' if value else 'off'}.")
+
+
+def _history(s: ChatState, c: Command, args: str) -> None:
+    if args and (not NUMBER.fullmatch(args) or int(args) > MAX_HISTORY):
+        s.say(f"Usage: {c.syntax}, n up to {MAX_HISTORY}")
+        return
+    if args:
+        s.join_history = int(args)
+        s.emit(SavePref("history", s.join_history))
+    lines = s.settings.join_history if s.join_history is None else s.join_history
+    s.say(f"History on /JOIN: {lines} lines.")
 
 
 def _read(s: ChatState, _c: Command, args: str) -> None:
@@ -223,6 +236,8 @@ _TABLE = (
     Command("ALERT", "A", "/A[LERT] [ON|OFF]", "join/leave notices (default off)", _alert),
     Command("STAMP", "ST", "/ST[AMP] [ON|OFF]", "HH:MM (UTC) before each line (default off)",
             _stamp),
+    Command("HISTORY", "HI", "/HI[STORY] [n]", "lines shown on /JOIN, kept for you",
+            _history),
     Command("READ", "R", "/R[EAD] [n | #chan [n]]", "new private messages, or a channel's news",
             _read),
     Command("KILL", "K", "/K[ILL] n", "delete private message n", _kill),

@@ -36,6 +36,8 @@ NO_IRC = "Not sent: reconnecting to IRC, try again shortly."
 #: One refusal notice per IRC sender per this many seconds (third-party rule).
 REFUSAL_INTERVAL = 600.0
 MAX_REFUSED_SENDERS = 64
+#: The most lines of history a user may ask for on /JOIN (/HISTORY n).
+MAX_HISTORY = 20
 
 
 class Phase(enum.Enum):
@@ -92,6 +94,8 @@ class ChatState:
         self.current: str | None = None  # folded
         self.alert = False
         self.stamp = False
+        #: Lines of history on /JOIN the user chose (/HISTORY); None: the sysop's.
+        self.join_history: int | None = None
         self._refused: dict[str, float] = {}
         #: Folded channel -> the topic an allowed sender set while the user was there
         #: (at most one per channel the user is in).
@@ -207,6 +211,13 @@ class ChatState:
         self._refused[key] = now
         who = callsign_text(self.nick)
         self.emit(Notify(nick, f"Not sent on air to {who}: {why} (third-party rule)."))
+
+    def restore(self, prefs: dict[str, int]) -> None:
+        """The user's own settings, kept from an earlier login."""
+        self.stamp = bool(prefs.get("stamp", self.stamp))
+        self.alert = bool(prefs.get("alert", self.alert))
+        if "history" in prefs:
+            self.join_history = max(0, min(MAX_HISTORY, prefs["history"]))
 
     def hold_private(self, hold: HoldMail) -> None:
         """A private message past the live bound: counted in the overflow line, held."""

@@ -112,6 +112,14 @@ class HoldMail:
 
 
 @dataclass(frozen=True, slots=True)
+class SavePref:
+    """Keep one of the user's own settings for the next login (`bridge/prefs.py`)."""
+
+    key: str
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
 class Close:
     farewell: str | None
     reason: str
@@ -127,4 +135,4 @@ class Relayed:
     text: str
 
 
-Action = Say | Irc | CheckCode | LoggedIn | Fetch | Notify | HoldMail | Close | Relayed
+Action = Say | Irc | CheckCode | LoggedIn | Fetch | Notify | HoldMail | SavePref | Close | Relayed

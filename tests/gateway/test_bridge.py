@@ -272,6 +272,23 @@ async def test_mail_answers_alike_whether_or_not_the_callsign_is_enrolled(bridge
     assert await bridge.store.call(chatstore.count_unread, "N0XYZ") == 0
 
 
+async def test_own_settings_outlive_the_session(bridge: Bridge) -> None:
+    radio, task = await start(bridge, "N0TEST-5")
+    radio.type("123456")
+    await radio.expect("/? for help.\n")
+    radio.type("/stamp on")
+    radio.type("/b")  # at once: the setting is kept all the same
+    await asyncio.wait_for(task, TIMEOUT)
+    async with asyncio.timeout(TIMEOUT):
+        while bridge._pref_writes:
+            await asyncio.wait(set(bridge._pref_writes))
+    radio, task = await start(bridge, "N0TEST-7")
+    radio.type("234567")
+    await radio.expect("/? for help.\n")
+    radio.type("/st")  # toggles what the last login kept
+    await radio.expect("Stamp off.\n")
+
+
 async def test_mail_for_a_callsign_on_the_air_says_so(bridge: Bridge) -> None:
     radio, _ = await start(bridge, "N0TEST-5")
     radio.type("123456")

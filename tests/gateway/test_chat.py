@@ -707,3 +707,28 @@ def test_replayed_and_stored_lines_repeat_no_stamp() -> None:
     assert fetched_lines("archive", "#t", rows, 80) == [
         "1 06 Dec 05:46Z alice: a", "2 05:47Z bob b", "3 07 Dec 05:46Z carol: c"
     ]  # fmt: skip
+
+
+def test_own_settings_are_kept_and_restored() -> None:
+    h = Harness(join_history=3).login()
+    h.type("/stamp on")
+    h.type("/a on")
+    h.type("/hi 8")
+    saved = [(a.key, a.value) for a in h.other if isinstance(a, chat.SavePref)]
+    assert saved == [("stamp", 1), ("alert", 1), ("history", 8)]
+    assert h.text().endswith("History on /JOIN: 8 lines.\n")
+    h.type("/j #test")
+    assert "CHATHISTORY LATEST #test * 8" in h.irc
+    h.pong()
+    h.text()
+    h.type("/hi 99")
+    assert h.text() == "Usage: /HI[STORY] [n], n up to 20\n"
+    # The next login restores them (bounded, whatever the store holds).
+    again = Harness(join_history=3)
+    again.type("123456")
+    again.run(again.core.checked(True, again.now))
+    prefs = {"stamp": 1, "alert": 0, "history": 500}
+    again.run(again.core.chat_started(again.now, nick_for(CALL), 0, prefs=prefs))
+    assert again.core.stamp and not again.core.alert and again.core.join_history == 20
+    again.type("/hi")
+    assert again.text().endswith("History on /JOIN: 20 lines.\n")

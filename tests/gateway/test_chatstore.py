@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.bridge import chatstore
+from gateway.bridge import chatstore, prefs
 from gateway.config import Config
 from gateway.store import Store
 
@@ -76,3 +76,16 @@ def test_archive_markers_per_callsign_and_bound(store: Store, config: Config) ->
         assert chatstore.archive_new(reopened, "N0TEST", ["#news"]) == [("#news", 1)]
     finally:
         reopened.close()
+
+
+def test_user_prefs_are_kept_per_callsign_and_go_with_it(store: Store) -> None:
+    prefs.save(store, "N0TEST", "stamp", 1)
+    prefs.save(store, "N0TEST", "history", 8)
+    prefs.save(store, "N0TEST", "history", 2)
+    assert prefs.load(store, "N0TEST") == {"stamp": 1, "history": 2}
+    assert prefs.load(store, "K1ABC") == {}
+    with pytest.raises(ValueError):
+        prefs.save(store, "N0TEST", "anything", 1)
+    with store.transaction():
+        store.delete_user("N0TEST")
+    assert prefs.load(store, "N0TEST") == {}
