@@ -287,6 +287,7 @@ class ChatState:
     def _end_listing(self) -> None:
         self._listing = None
         self._at_more = False
+        self._prompt_last = False
         self._out.release()
 
     def _stop_timers(self) -> None:
