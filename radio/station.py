@@ -41,6 +41,7 @@ from radio.ax25 import (
     no_link_reply,
     reply_path,
 )
+from radio.ax25.frame import peek_addresses
 from radio.ax25.timers import airtime
 from radio.beacon import IdBeacon
 from radio.dutycycle import DutyCycle
@@ -165,26 +166,33 @@ class Station:
     def frame_received(self, payload: bytes) -> None:
         """An AX.25 frame from the TNC (KISS data payload)."""
         self.stats.frames_in += 1
+        mycall = self.params.mycall
         try:
-            frame = decode(payload, 8)
+            dest, source = peek_addresses(payload)
+            if not dest.same_station(mycall):
+                return
+            key = (source.call, source.ssid)
+            link = self._links.get(key)
+            # The control field reads by the link's modulo (two octets on a v2.2 link).
+            frame = decode(payload, link.modulo if link is not None else 8)
         except FrameError as exc:
             self.stats.malformed += 1
             log.debug("%s: malformed frame dropped: %s", self.name, exc)
             return
-        mycall = self.params.mycall
-        if not frame.dest.same_station(mycall) or not frame.repeated:
+        if not frame.repeated:
             return
-        key = (frame.source.call, frame.source.ssid)
-        link = self._links.get(key)
         if link is None:
-            if frame.kind is FrameType.SABM and (self._may_accept() or self._room_made()):
+            opening = frame.kind is FrameType.SABM or (
+                frame.kind is FrameType.SABME and self.params.link.v22
+            )
+            if opening and (self._may_accept() or self._room_made()):
                 link = Link(mycall, frame.source, reply_path(frame.digis), self.params.link)
                 self._links[key] = link
                 self._connections[key] = Connection(self, link, frame.digis)
             else:
-                if frame.kind is FrameType.SABM:
+                if opening:
                     self.stats.refused_links += 1
-                reply = no_link_reply(frame)
+                reply = no_link_reply(frame, self.params.link)
                 if reply is not None:
                     self._transmit(reply)
                 return

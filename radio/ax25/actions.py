@@ -131,7 +131,7 @@ Action = (
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LinkParams:
-    """Link parameters; defaults follow the reference (Dire Wolf 1.6, AX.25 v2.0 basic).
+    """Link parameters; defaults follow the reference (Dire Wolf 1.6).
 
     ``t1`` is the initial FRACK for a direct path; it is scaled by ``2 * hops + 1`` for
     digipeaters and then adapted from measured round trips. ``bit_rate`` and
@@ -142,6 +142,10 @@ class LinkParams:
 
     #: Window: most unacknowledged I frames outstanding (1-7, modulo 8).
     k: int = 4
+    #: Window on a v2.2 link (modulo 128, 1-127); XID may lower it to the peer's.
+    k_extended: int = 32
+    #: Accept v2.2 (SABME, modulo 128, SREJ); False answers SABME with DM (v2.0 only).
+    v22: bool = True
     #: N1 / PACLEN: the longest information field we send; longer data is split.
     paclen: int = 256
     #: N2: retries before giving up.
@@ -160,6 +164,8 @@ class LinkParams:
     def __post_init__(self) -> None:
         if not 1 <= self.k <= 7:
             raise ValueError(f"k must be 1-7 for modulo 8 (got {self.k})")
+        if not 1 <= self.k_extended <= 127:
+            raise ValueError(f"k_extended must be 1-127 (got {self.k_extended})")
         if not 1 <= self.paclen <= 2048:
             raise ValueError(f"paclen must be 1-2048 (got {self.paclen})")
         if not 1 <= self.n2 <= 255:

@@ -34,6 +34,7 @@ __all__ = [
     "FrameError",
     "FrameType",
     "decode",
+    "peek_addresses",
     "reply_path",
 ]
 
@@ -339,15 +340,15 @@ def _decode_address(chunk: bytes) -> Address:
     return Address(call, (ssid_octet >> 1) & 0x0F, bool(ssid_octet & 0x80))
 
 
-def decode(data: bytes, modulo: int = 8) -> Frame:
-    """Parse one AX.25 frame; raise `FrameError` if it is malformed in any way.
+def peek_addresses(data: bytes) -> tuple[Address, Address]:
+    """(destination, source) of a frame, to find its link before decoding the rest
+    (whose control field depends on that link's modulo); `FrameError` if malformed."""
+    addresses, _ = _decode_addresses(bytes(data))
+    return addresses[0], addresses[1]
 
-    ``modulo`` (8 or 128) is the link's: it decides whether I and S frames have one or
-    two control octets. A caller with no link uses 8 (U frames read the same either way).
-    """
-    if modulo not in (8, 128):
-        raise ValueError(f"modulo must be 8 or 128 (got {modulo})")
-    data = bytes(data)
+
+def _decode_addresses(data: bytes) -> tuple[list[Address], int]:
+    """The address field: the addresses, and the offset of the control field."""
     addresses: list[Address] = []
     offset = 0
     while True:
@@ -362,11 +363,22 @@ def decode(data: bytes, modulo: int = 8) -> Frame:
             raise FrameError(f"more than {MAX_DIGIPEATERS} digipeaters")
     if len(addresses) < 2:
         raise FrameError("address field ends after the destination")
+    return addresses, offset
+
+
+def decode(data: bytes, modulo: int = 8) -> Frame:
+    """Parse one AX.25 frame; raise `FrameError` if it is malformed in any way.
+
+    ``modulo`` (8 or 128) is the link's: it decides whether I and S frames have one or
+    two control octets. A caller with no link uses 8 (U frames read the same either way).
+    """
+    if modulo not in (8, 128):
+        raise ValueError(f"modulo must be 8 or 128 (got {modulo})")
+    data = bytes(data)
+    addresses, offset = _decode_addresses(data)
     if offset >= len(data):
         raise FrameError("frame too short: no control field")
-
-    fields = _decode_control(data, offset, modulo)
-    kind, pf, nr, ns, offset = fields
+    kind, pf, nr, ns, offset = _decode_control(data, offset, modulo)
     pid = None
     if kind in _WITH_PID:
         if offset >= len(data):

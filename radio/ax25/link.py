@@ -1,4 +1,4 @@
-"""The AX.25 connected-mode data link (v2.0 behaviour, modulo 8), sans-IO, h11-style.
+"""The AX.25 connected-mode data link (v2.0 and v2.2), sans-IO, h11-style.
 
 One `Link` is one connection between a local and a remote address over a fixed
 digipeater path. Its inputs are `frame_received`, `timer_expired`, `send`, `connect`,
@@ -7,11 +7,14 @@ digipeater path. Its inputs are `frame_received`, `timer_expired`, `send`, `conn
 `ErrorIndication`) for the caller to carry out. The link never reads a clock: every
 input that can start a timer takes ``now``.
 
-The behaviour follows the AX.25 v2.2 SDL (with the 2006 corrections) restricted to
-modulo 8, plus the errata Dire Wolf 1.6 found in practice (noted where used). A frame
-received with no transition in the table gets the reply the SDL prescribes (DM, FRMR, or
-nothing), never an exception. We do not speak v2.2: SABME is answered with DM F=P so a
-v2.2 caller falls back to SABM, and XID with FRMR ("not implemented").
+The behaviour follows the AX.25 v2.2 SDL (2017 revision), plus the errata Dire Wolf 1.6
+found in practice (noted where used). SABM opens a v2.0 link (modulo 8, window ``k``,
+REJ); SABME a v2.2 one (modulo 128, window ``k_extended``, SREJ: out-of-sequence I
+frames are kept and only the missing ones asked for), unless ``LinkParams.v22`` is off,
+when SABME gets DM F=P and the caller falls back to SABM. XID is answered with our
+parameters in any state (never FRMR) and the link uses the values of that response;
+TEST is echoed in any state. A frame received with no transition in the table gets the
+reply the SDL prescribes (DM or nothing), never an exception.
 
 The transitions live in one table, `_TRANSITIONS`, keyed by (state, frame type); the
 handlers it names are the ``_on_*`` methods below.
@@ -32,18 +35,25 @@ from radio.ax25.actions import (
     State,
     Timer,
 )
-from radio.ax25.frame import Frame, FrameType
-from radio.ax25.procedures import CONNECTED_STATES, MODULO, LinkProcedures, frmr_for, no_link_reply
+from radio.ax25.frame import U_FRAMES, Frame, FrameType
+from radio.ax25.procedures import (
+    CONNECTED_STATES,
+    SREJ_SPAN,
+    LinkProcedures,
+    no_link_reply,
+    xid_limits,
+)
 from radio.ax25.timers import airtime
+from radio.ax25.xid import encode_xid, negotiate, parse_xid
 
-__all__ = ["MODULO", "Link", "no_link_reply"]
+__all__ = ["Link", "no_link_reply"]
 
 
 class Link(LinkProcedures):
     """One AX.25 connection, as a state machine with no I/O.
 
     ``digis`` is the path from us to the peer; for an incoming connection pass
-    ``reply_path(sabm.digis)``. Frames must be decoded with modulo 8.
+    ``reply_path(sabm.digis)``. Frames must be decoded with the link's `modulo`.
     """
 
     @property
@@ -56,11 +66,15 @@ class Link(LinkProcedures):
         """The current T1 (T1V) in seconds, as adapted from round trips."""
         return self._t1.t1v
 
-    def connect(self, now: float) -> list[Action]:
-        """Call the peer: SABM, then `LinkUp` on UA or `LinkDown` on DM or N2 timeouts."""
+    def connect(self, now: float, *, extended: bool = False) -> list[Action]:
+        """Call the peer: SABM, then `LinkUp` on UA or `LinkDown` on DM or N2 timeouts.
+
+        ``extended`` calls with SABME (v2.2, modulo 128); a DM to it falls back to SABM.
+        """
         if self._state is not State.DISCONNECTED:
             raise LocalLinkError(f"connect() in state {self._state.name}")
         self._begin(now)
+        self._set_version(128 if extended and self.params.v22 else 8)
         self._t1.reset()
         self._queue.clear()
         self._sent.clear()
@@ -103,7 +117,7 @@ class Link(LinkProcedures):
         if self._disconnect_pending:
             raise LocalLinkError("send() after disconnect()")
         self._begin(self._now if now is None else now)
-        paclen = self.params.paclen
+        paclen = self._n1
         for start in range(0, len(data), paclen):
             self._queue.append(bytes(data[start : start + paclen]))
         self._pop_queue()
@@ -119,12 +133,13 @@ class Link(LinkProcedures):
         return self._finish()
 
     def frame_received(self, frame: Frame, now: float) -> list[Action]:
-        """Process one frame from the peer (decoded with modulo 8)."""
+        """Process one frame from the peer (decoded with the link's `modulo`)."""
         self._begin(now)
         if (
             frame.source.same_station(self.remote)
             and frame.dest.same_station(self.local)
             and frame.repeated
+            and (frame.kind in U_FRAMES or frame.modulo == self._modulo)
         ):
             busy = 0.0
             if self.params.bit_rate is not None:
@@ -135,7 +150,7 @@ class Link(LinkProcedures):
             _TRANSITIONS[(self._state, frame.kind)](self, frame)
             if busy:
                 self._pause_t1(busy, t1_starts)
-            if self.connected and frame.kind not in (FrameType.SABM, FrameType.UA):
+            if self.connected and frame.kind not in _SETUP:
                 self._heard_peer = True
             if self.connected:
                 self._after_frame(got_i_frame=frame.kind is FrameType.I)
@@ -181,9 +196,24 @@ class Link(LinkProcedures):
         self._send_u(FrameType.UA, command=False, pf=frame.pf)
 
     def _on_xid(self, frame: Frame) -> None:
-        """XID is v2.2 negotiation, which we do not implement: FRMR, as v2.0 peers do."""
-        if frame.is_command:
-            self._send(frmr_for(frame, vr=self._vr, vs=self._vs))
+        """XID command: answer with the negotiated values and use them (any state).
+
+        The modulo stays the link's (a link cannot change it under way; while
+        disconnected, the SABM or SABME that follows decides). An XID response is not
+        expected (we never send XID commands): ignored, as Dire Wolf does.
+        """
+        if not frame.is_command:
+            return
+        offer = parse_xid(frame.info)
+        modulo = self._modulo if self.connected else offer.modulo or 8
+        agreed = negotiate(offer, xid_limits(self.params, modulo))
+        if self.connected:
+            self._apply_xid(agreed)
+        self._send(
+            self._build(
+                FrameType.XID, command=False, pf=frame.pf, info=encode_xid(agreed, command=False)
+            )
+        )
 
     def _on_test(self, frame: Frame) -> None:
         """TEST command: echo the information field in a TEST response."""
@@ -201,7 +231,11 @@ class Link(LinkProcedures):
     # --- transitions: connection setup and release ------------------------------------
 
     def _on_accept(self, frame: Frame) -> None:
-        """Disconnected, SABM: accept (the caller created this link to accept)."""
+        """Disconnected, SABM or SABME: accept (the caller created this link to accept)."""
+        if frame.kind is FrameType.SABME and not self.params.v22:
+            self._on_dm_reply(frame)
+            return
+        self._set_version(128 if frame.kind is FrameType.SABME else 8)
         self._send_u(FrameType.UA, command=False, pf=frame.pf)
         self._clear_exceptions()
         self._reset_sequence()
@@ -229,6 +263,11 @@ class Link(LinkProcedures):
         self._pop_queue()
 
     def _on_dm_awaiting_connection(self, frame: Frame) -> None:
+        if frame.pf and self._modulo == 128 and self._layer3_initiated:
+            # A v2.0 peer refused SABME: call again with SABM, as Dire Wolf does.
+            self._set_version(8)
+            self._establish()
+            return
         if frame.pf:
             self._go_down("connection refused" if self._layer3_initiated else "link reset refused")
 
@@ -243,9 +282,13 @@ class Link(LinkProcedures):
             self._go_down("disconnected")
 
     def _on_sabm_connected(self, frame: Frame) -> None:
-        """SABM while connected: a repeated SABM, or the peer reset the link."""
+        """SABM(E) while connected: a repeated one, or the peer reset the link."""
+        if frame.kind is FrameType.SABME and not self.params.v22:
+            self._on_dm_reply(frame)
+            return
+        modulo = 128 if frame.kind is FrameType.SABME else 8
         self._send_u(FrameType.UA, command=False, pf=frame.pf)
-        if not self._heard_peer:
+        if not self._heard_peer and modulo == self._modulo:
             # Nothing but SABM from the peer since we answered UA: it retried before
             # our UA reached it (a KISS TNC can sit on a frame for seconds). Resetting
             # now would renumber I frames already queued in our TNC, so keep our state;
@@ -259,6 +302,8 @@ class Link(LinkProcedures):
             self._emit(LinkReset("peer reset the link; unacknowledged data lost"))
         self._stop_t1()
         self._reset_sequence()
+        if modulo != self._modulo:
+            self._set_version(modulo)
         self._heard_peer = False
         self._back_to_connected()
 
@@ -300,21 +345,54 @@ class Link(LinkProcedures):
                 self._send_s(FrameType.RNR, command=False, pf=True)
             return
         if frame.ns == self._vr:
-            self._vr = (self._vr + 1) % MODULO
+            self._vr = (self._vr + 1) % self._modulo
             self._reject_sent = False
             if frame.info:
                 self._emit(Deliver(frame.info))
+            self._rx_held.pop(frame.ns, None)
+            while self._vr in self._rx_held:  # SREJ filled the gap: deliver what waited
+                held = self._rx_held.pop(self._vr)
+                if held:
+                    self._emit(Deliver(held))
+                self._vr = (self._vr + 1) % self._modulo
             if frame.pf:
                 self._enquiry_response(final=True)
             else:
                 self._ack_pending = True
                 self._rx_unacked += 1
+        elif self._srej:
+            self._on_i_out_of_sequence(frame)
         elif self._reject_sent:
             if frame.pf:
                 self._enquiry_response(final=True)
         else:
             self._reject_sent = True
             self._send_s(FrameType.REJ, command=False, pf=frame.pf)
+
+    def _on_i_out_of_sequence(self, frame: Frame) -> None:
+        """v2.2 selective reject: keep the frame, ask only for what is missing before it.
+
+        As Dire Wolf does (after X.25 2.4.6.4): SREJ only when the frame just before
+        this one is missing too, so one gap is asked for once, not once per frame after
+        it; a poll is answered with SREJ for every gap (`_enquiry_response`).
+        """
+        ahead = (frame.ns - self._vr) % self._modulo
+        if not 0 < ahead < SREJ_SPAN:  # a duplicate of something already delivered
+            if frame.pf:
+                self._enquiry_response(final=True)
+            return
+        self._rx_held[frame.ns] = frame.info
+        if frame.pf:
+            self._enquiry_response(final=True)
+            return
+        before = (frame.ns - 1) % self._modulo
+        if before in self._rx_held:
+            return
+        first = before
+        while first != self._vr and (first - 1) % self._modulo not in self._rx_held:
+            first = (first - 1) % self._modulo
+        count = (before - first) % self._modulo + 1
+        self._send_srej([(first + i) % self._modulo for i in range(count)])
 
     def _on_rr_rnr_connected(self, frame: Frame) -> None:
         self._peer_busy = frame.kind is FrameType.RNR
@@ -417,7 +495,8 @@ class Link(LinkProcedures):
             else:
                 self._rc += 1
                 self._select_t1_value()
-                self._send_u(FrameType.SABM, command=True, pf=True)
+                kind = FrameType.SABME if self._modulo == 128 else FrameType.SABM
+                self._send_u(kind, command=True, pf=True)
                 self._start_t1()
         elif state is State.AWAITING_RELEASE:
             if self._rc >= n2:
@@ -449,6 +528,8 @@ class Link(LinkProcedures):
 
 
 _Handler = Callable[[Link, Frame], None]
+# Frames that do not show the peer has heard our UA (see `_on_sabm_connected`).
+_SETUP = frozenset({FrameType.SABM, FrameType.SABME, FrameType.UA})
 
 
 def _build_transitions() -> MappingProxyType[tuple[State, FrameType], _Handler]:
@@ -463,13 +544,14 @@ def _build_transitions() -> MappingProxyType[tuple[State, FrameType], _Handler]:
     }
     table = {(state, kind): defaults[state] for state in State for kind in FrameType}
     for state in State:
-        table[(state, F.SABME)] = Link._on_dm_reply  # v2.0 only: the caller falls back
+        table[(state, F.SABME)] = Link._on_dm_reply  # our own call or release under way
         table[(state, F.XID)] = Link._on_xid
         table[(state, F.TEST)] = Link._on_test
         table[(state, F.UI)] = Link._on_ui
     table.update(
         {
             (S.DISCONNECTED, F.SABM): Link._on_accept,
+            (S.DISCONNECTED, F.SABME): Link._on_accept,
             (S.DISCONNECTED, F.DISC): Link._on_dm_reply,
             (S.DISCONNECTED, F.DM): Link._on_ignore,
             (S.DISCONNECTED, F.UA): Link._on_ignore,
@@ -494,6 +576,7 @@ def _build_transitions() -> MappingProxyType[tuple[State, FrameType], _Handler]:
         table.update(
             {
                 (state, F.SABM): Link._on_sabm_connected,
+                (state, F.SABME): Link._on_sabm_connected,
                 (state, F.DISC): Link._on_disc_connected,
                 (state, F.DM): Link._on_dm_connected,
                 (state, F.UA): Link._on_ua_connected,

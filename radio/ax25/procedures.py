@@ -4,7 +4,9 @@
 flags, the queues and the timers it has asked for) and the subroutines the AX.25 v2.2
 SDL names: establish data link, N(R) error recovery, transmit enquiry, enquiry
 response, check I frame acknowledged, invoke retransmission, select T1 value, and the
-I frame queue. `radio.ax25.link.Link` adds the inputs and the transition table.
+I frame queue; and the link's version: modulo 8 (v2.0, REJ) or 128 (v2.2, SREJ), with
+the window, N1 and N2 XID negotiated. `radio.ax25.link.Link` adds the inputs and the
+transition table.
 
 Also here: `no_link_reply`, the answer to a frame for which no link exists.
 """
@@ -27,46 +29,34 @@ from radio.ax25.actions import (
 )
 from radio.ax25.frame import Address, Frame, FrameType, reply_path
 from radio.ax25.timers import T1Estimator, TxClock
+from radio.ax25.xid import XidParams, encode_xid, negotiate, parse_xid
 
-__all__ = ["CONNECTED_STATES", "MODULO", "LinkProcedures", "frmr_for", "no_link_reply"]
-
-#: Sequence numbers are modulo 8: we accept SABM only.
-MODULO = 8
+__all__ = ["CONNECTED_STATES", "SREJ_SPAN", "LinkProcedures", "no_link_reply", "xid_limits"]
 
 CONNECTED_STATES = frozenset({State.CONNECTED, State.TIMER_RECOVERY})
 # Frames that carry N(R) = V(R) and so acknowledge what we have received.
 _ACKING = frozenset({FrameType.I, FrameType.RR, FrameType.RNR, FrameType.REJ})
-# FRMR information field bit W: "control field invalid or not implemented".
-_FRMR_W = 0x01
+# Out-of-sequence I frames held for reassembly (SREJ) lie within this many of V(R):
+# Dire Wolf's bound too, since the peer's own window is not known for certain.
+SREJ_SPAN = 63
 
 
-def no_link_reply(frame: Frame) -> Frame | None:
-    """The reply to ``frame`` when no link exists for it (the disconnected state).
-
-    Commands other than UI get DM with F copied from P; SABM gets DM too (we were not
-    asked to accept it); responses, UI and DM get nothing, so two stations can never
-    ping-pong DMs. Frames not yet fully digipeated are not for us yet.
-    """
-    if not frame.repeated or not frame.is_command or frame.kind is FrameType.UI:
-        return None
-    if frame.kind is FrameType.XID:
-        return frmr_for(frame, vr=0, vs=0)
-    return Frame.build(
-        FrameType.DM,
-        dest=frame.source,
-        source=frame.dest,
-        digis=reply_path(frame.digis),
-        command=False,
-        pf=frame.pf,
+def xid_limits(params: LinkParams, modulo: int) -> XidParams:
+    """What we can do, as XID values, for a link of ``modulo`` (see `negotiate`)."""
+    extended = modulo == 128 and params.v22
+    return XidParams(
+        modulo=128 if extended else 8,
+        srej=extended,
+        n1=params.paclen,
+        window=params.k_extended if extended else params.k,
+        ack_timer_ms=round(params.t1 * 1000),
+        retries=params.n2,
     )
 
 
-def frmr_for(frame: Frame, *, vr: int, vs: int) -> Frame:
-    """FRMR rejecting ``frame``'s control field as not implemented (v2.0 4.3.3.9)."""
-    control = frame.encode()[7 * (2 + len(frame.digis))]
-    info = bytes([control, (vr << 5) | (int(frame.is_response) << 4) | (vs << 1), _FRMR_W])
+def _answer(frame: Frame, kind: FrameType, info: bytes = b"") -> Frame:
     return Frame.build(
-        FrameType.FRMR,
+        kind,
         dest=frame.source,
         source=frame.dest,
         digis=reply_path(frame.digis),
@@ -74,6 +64,27 @@ def frmr_for(frame: Frame, *, vr: int, vs: int) -> Frame:
         pf=frame.pf,
         info=info,
     )
+
+
+def no_link_reply(frame: Frame, params: LinkParams | None = None) -> Frame | None:
+    """The reply to ``frame`` when no link exists for it (the disconnected state).
+
+    XID gets our parameters (an XID response: LinBPQ's NC sends XID before SABM and
+    takes an FRMR as a refusal), TEST its echo; other commands but UI get DM with F
+    copied from P; SABM(E) gets DM too (we were not asked to accept it); responses, UI
+    and DM get nothing, so two stations can never ping-pong DMs. Frames not yet fully
+    digipeated are not for us yet.
+    """
+    if not frame.repeated or not frame.is_command or frame.kind is FrameType.UI:
+        return None
+    if frame.kind is FrameType.XID:
+        params = params if params is not None else LinkParams()
+        offer = parse_xid(frame.info)
+        agreed = negotiate(offer, xid_limits(params, offer.modulo or 8))
+        return _answer(frame, FrameType.XID, encode_xid(agreed, command=False))
+    if frame.kind is FrameType.TEST:
+        return _answer(frame, FrameType.TEST, frame.info)
+    return _answer(frame, FrameType.DM)
 
 
 class LinkProcedures:
@@ -91,6 +102,13 @@ class LinkProcedures:
         self.digis = tuple(d.with_bit(False) for d in digis)
         self.params = params if params is not None else LinkParams()
         self._state = State.DISCONNECTED
+        # The link's version: set on connection (SABM: 8, SABME: 128) and by XID.
+        self._modulo = 8
+        self._k = self.params.k  # send window
+        self._n1 = self.params.paclen  # longest information field we send
+        self._n2 = self.params.n2
+        self._srej = False  # we ask for lost frames with SREJ (v2.2) rather than REJ
+        self._rx_held: dict[int, bytes] = {}  # N(S) -> out-of-sequence data (SREJ)
         self._vs = 0  # V(S): N(S) of the next new I frame
         self._va = 0  # V(A): oldest unacknowledged N(S)
         self._vr = 0  # V(R): next expected N(S) from the peer
@@ -127,9 +145,19 @@ class LinkProcedures:
         return self._state in CONNECTED_STATES
 
     @property
+    def modulo(self) -> int:
+        """8 or 128: how this link's I and S frames must be decoded."""
+        return self._modulo
+
+    @property
+    def window(self) -> int:
+        """The send window k in use (negotiated by XID on a v2.2 link)."""
+        return self._k
+
+    @property
     def outstanding(self) -> int:
         """I frames sent and not yet acknowledged."""
-        return (self._vs - self._va) % MODULO
+        return (self._vs - self._va) % self._modulo
 
     # --- plumbing -----------------------------------------------------------------
 
@@ -147,7 +175,8 @@ class LinkProcedures:
     def _send(self, frame: Frame) -> None:
         self._tx.sent(len(frame.encode()), self._now)
         self._emit(SendFrame(frame))
-        if frame.kind in _ACKING:
+        # An SREJ with F=1 carries N(R) = V(R) too (Dire Wolf, after X.25 2.4.6.4).
+        if frame.kind in _ACKING or (frame.kind is FrameType.SREJ and frame.pf):
             self._ack_pending = False
             self._rx_unacked = 0
             self._stop_timer(Timer.T2)
@@ -159,6 +188,7 @@ class LinkProcedures:
             source=self.local,
             digis=self.digis,
             command=command,
+            modulo=self._modulo,
             **fields,  # type: ignore[arg-type]
         )
 
@@ -236,12 +266,33 @@ class LinkProcedures:
     def _reset_sequence(self) -> None:
         self._vs = self._va = self._vr = 0
         self._sent.clear()
+        self._rx_held.clear()
+
+    def _set_version(self, modulo: int) -> None:
+        """v2.0 (modulo 8, REJ) or v2.2 (modulo 128, SREJ), with our own limits."""
+        self._modulo = modulo
+        self._srej = modulo == 128
+        self._k = self.params.k_extended if modulo == 128 else self.params.k
+        self._n1 = self.params.paclen
+        self._n2 = self.params.n2
+
+    def _apply_xid(self, agreed: XidParams) -> None:
+        """Use the values of an XID response (ours or the peer's) on this link."""
+        if agreed.modulo == self._modulo:  # a link cannot change modulo under way
+            self._srej = bool(agreed.srej) and self._modulo == 128
+        if agreed.window is not None:
+            self._k = max(1, min(agreed.window, 127 if self._modulo == 128 else 7))
+        if agreed.n1 is not None:
+            self._n1 = max(1, min(agreed.n1, self.params.paclen))
+        if agreed.retries is not None:
+            self._n2 = max(1, min(agreed.retries, 255))
 
     def _establish(self) -> None:
-        """SABM P=1 and T1. RC starts at 1 so N2 counts transmissions (Dire Wolf)."""
+        """SABM(E) P=1 and T1. RC starts at 1 so N2 counts transmissions (Dire Wolf)."""
         self._clear_exceptions()
         self._rc = 1
-        self._send_u(FrameType.SABM, command=True, pf=True)
+        kind = FrameType.SABME if self._modulo == 128 else FrameType.SABM
+        self._send_u(kind, command=True, pf=True)
         self._stop_timer(Timer.T3)
         self._start_t1()
 
@@ -280,13 +331,33 @@ class LinkProcedures:
         self._start_t1()
 
     def _enquiry_response(self, *, final: bool) -> None:
-        """RR (or RNR) response carrying V(R); F=1 when answering a poll."""
+        """RR (or RNR) response carrying V(R); F=1 when answering a poll.
+
+        With frames held out of sequence, a poll is answered with SREJ for each gap
+        instead (Dire Wolf, after X.25 2.4.6.11): the peer resends only those.
+        """
+        if final and not self._own_busy and self._rx_held:
+            gaps = [ns for ns in self._held_span() if ns not in self._rx_held]
+            if gaps:
+                self._send_srej(gaps)
+                return
         kind = FrameType.RNR if self._own_busy else FrameType.RR
         self._send_s(kind, command=False, pf=final)
 
+    def _held_span(self) -> list[int]:
+        """Sequence numbers from V(R) up to the last one held out of sequence."""
+        last = max((ns - self._vr) % self._modulo for ns in self._rx_held)
+        return [(self._vr + i) % self._modulo for i in range(last + 1)]
+
+    def _send_srej(self, missing: list[int]) -> None:
+        """One SREJ response per missing N(S); F=1 on the one that is V(R) (it acks)."""
+        for ns in missing:
+            self._send(self._build(FrameType.SREJ, command=False, pf=ns == self._vr, nr=ns))
+
     def _good_nr(self, nr: int) -> bool:
-        """V(A) <= N(R) <= V(S), modulo 8."""
-        return (nr - self._va) % MODULO <= (self._vs - self._va) % MODULO
+        """V(A) <= N(R) <= V(S), in the link's modulo."""
+        modulo = self._modulo
+        return (nr - self._va) % modulo <= (self._vs - self._va) % modulo
 
     def _set_va(self, nr: int) -> None:
         if nr != self._va and self._state is State.TIMER_RECOVERY:
@@ -295,7 +366,7 @@ class LinkProcedures:
             self._rc = 1
         while self._va != nr:
             self._sent.pop(self._va, None)
-            self._va = (self._va + 1) % MODULO
+            self._va = (self._va + 1) % self._modulo
 
     def _check_iframe_acked(self, nr: int) -> None:
         if self._peer_busy:
@@ -319,7 +390,7 @@ class LinkProcedures:
         ns = nr
         while ns != self._vs:
             backlog.append(self._sent.pop(ns))
-            ns = (ns + 1) % MODULO
+            ns = (ns + 1) % self._modulo
         self._queue.extendleft(reversed(backlog))
         self._vs = nr
         self._pop_queue()
@@ -329,11 +400,11 @@ class LinkProcedures:
         if self._state not in CONNECTED_STATES:
             return
         sent = False
-        while self._queue and not self._peer_busy and self.outstanding < self.params.k:
+        while self._queue and not self._peer_busy and self.outstanding < self._k:
             segment = self._queue.popleft()
             ns = self._vs
             self._sent[ns] = segment
-            self._vs = (ns + 1) % MODULO
+            self._vs = (ns + 1) % self._modulo
             self._send(self._build(FrameType.I, command=True, nr=self._vr, ns=ns, info=segment))
             sent = True
         if sent:
@@ -345,7 +416,7 @@ class LinkProcedures:
         """Common tail after any frame in the connected states (Dire Wolf does the same)."""
         self._pop_queue()  # an ack may have opened the window; I frames carry our N(R)
         if self._ack_pending and got_i_frame:
-            if self._rx_unacked >= self.params.k:
+            if self._rx_unacked >= self._k:
                 # A full window from the peer: it can send no more until we ack.
                 self._enquiry_response(final=False)
             else:

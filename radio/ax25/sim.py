@@ -102,11 +102,13 @@ class Station:
     def connected(self) -> bool:
         return self.link is not None and self.link.connected
 
-    def connect(self, remote: str | Address, digis: tuple[Address, ...] = ()) -> None:
-        """Create the link to ``remote`` and call it."""
+    def connect(
+        self, remote: str | Address, digis: tuple[Address, ...] = (), *, extended: bool = False
+    ) -> None:
+        """Create the link to ``remote`` and call it (``extended``: SABME, v2.2)."""
         peer = Address.parse(remote) if isinstance(remote, str) else remote
         self.link = Link(self.address, peer, digis, self.params)
-        self.apply(self.link.connect(self.sim.now))
+        self.apply(self.link.connect(self.sim.now, extended=extended))
 
     def send(self, data: bytes) -> None:
         assert self.link is not None, "no link"
@@ -140,22 +142,23 @@ class Station:
     def hear(self, wire: bytes) -> None:
         """Bytes from the TNC: KISS-decode, AX.25-decode, and route to the link."""
         for kframe in self.decoder.feed(wire):
+            link = self.link
             try:
-                frame = decode(kframe.payload)
+                modulo = link.modulo if link is not None else 8
+                frame = decode(kframe.payload, modulo)
             except FrameError:
                 continue
             if not frame.dest.same_station(self.address):
                 continue
-            link = self.link
             fresh = link is None or (
                 link.state is State.DISCONNECTED and not link.remote.same_station(frame.source)
             )
-            if fresh and self.accept and frame.kind is FrameType.SABM:
+            if fresh and self.accept and frame.kind in (FrameType.SABM, FrameType.SABME):
                 link = self.link = Link(
                     self.address, frame.source, reply_path(frame.digis), self.params
                 )
             if link is None or not link.remote.same_station(frame.source):
-                reply = no_link_reply(frame)
+                reply = no_link_reply(frame, self.params)
                 if reply is not None:
                     self.sim.enqueue(self, reply.encode())
                 continue
@@ -247,8 +250,9 @@ class Simulator:
         stats = self.stats
         stats.frames_sent += 1
         stats.octets_on_air += len(frame)
+        modulo = station.link.modulo if station.link is not None else 8
         try:
-            kind = decode(frame).kind.value
+            kind = decode(frame, modulo).kind.value
         except FrameError:  # pragma: no cover - the link only sends valid frames
             kind = "?"
         stats.by_kind[kind] = stats.by_kind.get(kind, 0) + 1
@@ -258,7 +262,7 @@ class Simulator:
         lost = not collided and self._rng.random() < self.channel.loss
         if self.trace is not None:
             mark = " (collision)" if collided else " (lost)" if lost else ""
-            self.trace.append(f"{self.now:9.3f} {decode(frame)}{mark}")
+            self.trace.append(f"{self.now:9.3f} {decode(frame, modulo)}{mark}")
         if collided:
             stats.frames_collided += 1
         elif lost:
