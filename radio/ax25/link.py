@@ -27,7 +27,6 @@ from types import MappingProxyType
 
 from radio.ax25.actions import (
     Action,
-    Deliver,
     ErrorIndication,
     LinkReset,
     LinkUp,
@@ -347,13 +346,10 @@ class Link(LinkProcedures):
         if frame.ns == self._vr:
             self._vr = (self._vr + 1) % self._modulo
             self._reject_sent = False
-            if frame.info:
-                self._emit(Deliver(frame.info))
+            self._deliver(frame.pid, frame.info)
             self._rx_held.pop(frame.ns, None)
             while self._vr in self._rx_held:  # SREJ filled the gap: deliver what waited
-                held = self._rx_held.pop(self._vr)
-                if held:
-                    self._emit(Deliver(held))
+                self._deliver(*self._rx_held.pop(self._vr))
                 self._vr = (self._vr + 1) % self._modulo
             if frame.pf:
                 self._enquiry_response(final=True)
@@ -381,7 +377,7 @@ class Link(LinkProcedures):
             if frame.pf:
                 self._enquiry_response(final=True)
             return
-        self._rx_held[frame.ns] = frame.info
+        self._rx_held[frame.ns] = (frame.pid, frame.info)
         if frame.pf:
             self._enquiry_response(final=True)
             return

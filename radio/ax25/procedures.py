@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from radio.ax25.actions import (
     Action,
+    Deliver,
     ErrorIndication,
     LinkDown,
     LinkParams,
@@ -28,6 +29,7 @@ from radio.ax25.actions import (
     Timer,
 )
 from radio.ax25.frame import Address, Frame, FrameType, reply_path
+from radio.ax25.segment import PID_SEGMENT, Reassembler
 from radio.ax25.timers import T1Estimator, TxClock
 from radio.ax25.xid import XidParams, encode_xid, negotiate, parse_xid
 
@@ -108,7 +110,9 @@ class LinkProcedures:
         self._n1 = self.params.paclen  # longest information field we send
         self._n2 = self.params.n2
         self._srej = False  # we ask for lost frames with SREJ (v2.2) rather than REJ
-        self._rx_held: dict[int, bytes] = {}  # N(S) -> out-of-sequence data (SREJ)
+        # N(S) -> (PID, data) received out of sequence, waiting for the gap (SREJ).
+        self._rx_held: dict[int, tuple[int | None, bytes]] = {}
+        self._segments = Reassembler()
         self._vs = 0  # V(S): N(S) of the next new I frame
         self._va = 0  # V(A): oldest unacknowledged N(S)
         self._vr = 0  # V(R): next expected N(S) from the peer
@@ -267,6 +271,13 @@ class LinkProcedures:
         self._vs = self._va = self._vr = 0
         self._sent.clear()
         self._rx_held.clear()
+        self._segments.clear()
+
+    def _deliver(self, pid: int | None, info: bytes) -> None:
+        """In-sequence data for the layer above; v2.2 segments are joined first."""
+        data = self._segments.feed(info) if pid == PID_SEGMENT else info
+        if data:
+            self._emit(Deliver(data))
 
     def _set_version(self, modulo: int) -> None:
         """v2.0 (modulo 8, REJ) or v2.2 (modulo 128, SREJ), with our own limits."""

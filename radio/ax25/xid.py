@@ -21,6 +21,12 @@ The command offers a menu (REJ and SREJ may both be set); the response picks one
 both ends then use the values of the response (Dire Wolf 1.6 and LinBPQ do the same).
 An absent parameter keeps its default. Parsing never raises: whatever a peer sends, a
 malformed field is treated as absent.
+
+The octet order of PI 2 and PI 3 is as Figure 4.6 shows it and Dire Wolf sends it
+(``21 00``, ``86 A8 02``). LinBPQ 6 sends both reversed (``00 21``, ``22 A4 86``: its
+L2Code.c); the parser tells them apart by where the bits every station sets (balanced
+ABM, extended address) are, and we answer in the figure's order (LinBPQ does not read
+the response's values).
 """
 
 from __future__ import annotations
@@ -87,6 +93,10 @@ def parse_xid(info: bytes) -> XidParams:
         pos += 2 + pl
         if not 1 <= pl <= 4 or len(raw) != pl:
             continue  # absent value (PL 0) or truncated: the default stays
+        if pi == PI_CLASSES and pl == 2 and not raw[0] & 0x01 and raw[1] & 0x01:
+            raw = raw[::-1]  # LinBPQ's order: balanced ABM in the last octet
+        elif pi == PI_OPTIONAL and pl == 3 and not raw[0] & 0x80 and raw[2] & 0x80:
+            raw = raw[::-1]  # LinBPQ's order: extended address in the last octet
         value = int.from_bytes(raw, "big")
         if pi == PI_CLASSES:
             fields["full_duplex"] = bool(value & _FULL_DUPLEX) and not value & _HALF_DUPLEX

@@ -79,6 +79,25 @@ async def exchange(rig: DireWolfRig) -> float:
 async def test_echo_both_ways_intact(rig: DireWolfRig) -> None:
     elapsed = await exchange(rig)
     print(f"2 x {len(PAYLOAD)} bytes echoed in {elapsed:.1f} s")
+    # Dire Wolf on its defaults called with SABME, and we answered in v2.2: no fallback.
+    assert any("Connected to N0GW-10.  (v2.2)" in line for line in rig.b.log)
+    assert not any("doesn't understand AX.25 v2.2" in line for line in rig.b.log)
+    assert any("(XID res, f=1)" in line for line in rig.b.log)  # its XID answered
+
+
+async def test_echo_with_a_v20_caller(tmp_path: Path) -> None:
+    """Dire Wolf held to v2.0 (`V20` for our call) gets the v2.0 link it asks for."""
+    reason = available()
+    if reason is not None:
+        pytest.skip(reason)
+    rig = DireWolfRig(tmp_path, extra="V20 N0GW-10\n")
+    await rig.start()
+    try:
+        await exchange(rig)
+        assert any("Connected to N0GW-10.  (v2.0)" in line for line in rig.b.log)
+        assert not any("SABME" in line for line in rig.b.log)
+    finally:
+        await rig.stop()
 
 
 @pytest.fixture

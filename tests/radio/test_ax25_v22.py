@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from radio.ax25.actions import LinkParams, LinkUp, SendFrame, State
 from radio.ax25.frame import Address, Frame, FrameType, decode
 from radio.ax25.link import Link, no_link_reply
+from radio.ax25.segment import Reassembler
 from radio.ax25.xid import XidParams, encode_xid, negotiate, parse_xid
 from tests.radio.test_ax25_link import A, B, Pair, drop_first, frames_of, from_a_to_b, short
 
@@ -71,6 +72,15 @@ def test_the_1998_figure_and_empty_or_foreign_fields_parse_to_defaults() -> None
     assert parse_xid(bytes.fromhex("81 80 0003 08 01 05")) == XidParams()  # not FI 0x82
     # An unknown PI is skipped; a PL of 0 means "the default".
     assert parse_xid(bytes.fromhex("82 80 0008 04 01 ff 08 00 0a 01 07")) == XidParams(retries=7)
+
+
+def test_linbpqs_reversed_octet_order_is_understood() -> None:
+    # LinBPQ's L2SENDXID: "00 21" and "22 A4 86" (OPMustHave 0x02A080 | OPSREJMult
+    # 0x200000 | OPMod8 0x400 | OPSREJ 4 | OPREJ 2), GL 16.
+    linbpq = bytes.fromhex("82 80 0010 02 02 0021 03 03 22a486 06 02 0800 08 01 07")
+    assert parse_xid(linbpq) == XidParams(modulo=8, srej=True, n1=256, window=7)
+    # Its response to a v2.2 command: modulo 8 and multi-SREJ, in its order.
+    assert parse_xid(bytes.fromhex("82 80 0005 03 03 22a480")).modulo == 8
 
 
 @given(st.binary(max_size=64))
@@ -240,3 +250,43 @@ def test_replies_keep_the_callers_address() -> None:
     reply = no_link_reply(from_a_to_b(F.TEST, pf=True, info=b"x"))
     assert reply is not None and reply.is_response
     assert reply.dest.same_station(A) and reply.source.same_station(Address("N0BBB", 7))
+
+
+# --- segmentation (receive side) ---------------------------------------------------
+
+
+def test_segments_are_joined_as_dire_wolf_sends_them() -> None:
+    # Dire Wolf on a v2.2 link, 1024 bytes handed over with PACLEN 256: PID 0x08, the
+    # first segment "0x84 0xF0 ..." (first, 4 to come, then the PID of the whole).
+    data = bytes(range(256)) * 4
+    chunks = [data[:254], data[254:509], data[509:764], data[764:1019], data[1019:]]
+    link = Link(B, A)
+    link.frame_received(from_a_to_b(F.SABME, pf=True), 0.0)
+    delivered: list[bytes] = []
+    for ns, chunk in enumerate(chunks):
+        head = bytes([0x80 | 4, 0xF0]) if ns == 0 else bytes([4 - ns])
+        i_frame = from_a_to_b(F.I, ns=ns, nr=0, pid=0x08, info=head + chunk, modulo=128)
+        actions = link.frame_received(i_frame, 1.0 + ns)
+        delivered += [a.data for a in actions if hasattr(a, "data")]
+    assert delivered == [data]
+
+
+def test_a_segment_out_of_order_drops_the_partial_data() -> None:
+    r = Reassembler()
+    assert r.feed(bytes([0x82, 0xF0]) + b"ab") is None
+    assert r.feed(bytes([0x00]) + b"zz") is None  # 1 was due, not 0
+    assert r.feed(bytes([0x01]) + b"cd") is None  # nothing begun any more
+    assert r.feed(bytes([0x81, 0xF0]) + b"ab") is None
+    assert r.feed(bytes([0x00]) + b"cd") == b"abcd"
+    assert r.feed(b"") is None and r.feed(bytes([0x80])) is None
+
+
+def test_srej_on_a_modulo_8_link_is_honoured() -> None:
+    # LinBPQ after an XID exchange runs "2.2 modulo 8": it asks for a lost frame with
+    # SREJ (its RR_OR_RNR) on a SABM link. We resend that frame alone.
+    link = Link(B, A, params=LinkParams(bit_rate=None))
+    link.frame_received(from_a_to_b(F.SABM, pf=True), 0.0)
+    assert [f.ns for f in sent(link.send(bytes(256 * 3), 1.0))] == [0, 1, 2]
+    srej = from_a_to_b(F.SREJ, command=False, pf=True, nr=1)
+    (again,) = sent(link.frame_received(srej, 2.0))
+    assert short(again) == "I C S1 R0" and link.outstanding == 2  # F=1: 0 acknowledged

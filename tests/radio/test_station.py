@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from radio.ax25 import Address, Frame, FrameType, LinkParams, decode
+from radio.ax25.xid import XidParams, parse_xid
 from radio.station import Connection, Station, StationParams
 
 GW = Address("N0GW", 10)
@@ -16,11 +17,13 @@ class Harness:
         self.accepted: list[Connection] = []
         self.data: list[bytes] = []
         self.closed: list[str] = []
+        #: How the peer decodes what we send (128 once a v2.2 link is up).
+        self.modulo = 8
         params = StationParams(mycall=GW, link=LinkParams(bit_rate=None), **kwargs)  # type: ignore[arg-type]
         self.station = Station(params, self._transmit, self._accept, name="test")
 
     def _transmit(self, payload: bytes) -> bool:
-        self.sent.append(decode(payload))
+        self.sent.append(decode(payload, self.modulo))
         return True
 
     def _accept(self, conn: Connection) -> None:
@@ -29,6 +32,7 @@ class Harness:
         conn.on_close = self.closed.append
 
     def receive(self, kind: FrameType, source: Address = USER, **fields: object) -> None:
+        fields.setdefault("modulo", self.modulo)
         frame = Frame.build(kind, dest=GW, source=source, **fields)  # type: ignore[arg-type]
         self.station.frame_received(frame.encode())
 
@@ -145,4 +149,55 @@ async def test_a_bug_on_one_link_drops_only_that_link() -> None:
     assert h.station.stats.failed_links == 1 and h.station.links == 1
     h.receive(FrameType.I, source=other, ns=0, nr=0, info=b"still here\r")
     assert h.data[-1] == b"still here\r" and not second.closed
+    h.station.stop()
+
+
+# The XID command LinBPQ's NC sends before its SABM (L2SENDXID in LinBPQ's L2Code.c):
+# half duplex, REJ + SREJ + multi-SREJ, modulo 8, N1 256, window 7, with PI 2 and PI 3
+# in LinBPQ's own octet order (the reverse of the spec's Figure 4.6).
+LINBPQ_XID = bytes.fromhex("82 80 0010 02 02 0021 03 03 22a486 06 02 0800 08 01 07")
+
+
+async def test_linbpq_nc_xid_then_xid_and_sabm_ends_connected() -> None:
+    """LinBPQ's NC: XID; no answer within its 3 s FRACK, so a second XID goes out in one
+    transmission with the SABM. Each XID gets an XID response (an FRMR would make
+    LinBPQ send DM and tell its user "Disconnected"), the SABM a UA."""
+    h = Harness()
+    h.receive(FrameType.XID, pf=True, info=LINBPQ_XID)
+    first = [f for f in h.sent if f.kind is not FrameType.UI]  # the ID may follow
+    assert [(f.kind, f.pf, f.is_response) for f in first] == [(FrameType.XID, True, True)]
+    assert parse_xid(first[0].info) == XidParams(
+        modulo=8, srej=False, n1=256, window=4, ack_timer_ms=3000, retries=10
+    )
+    h.sent.clear()
+    h.receive(FrameType.XID, pf=True, info=LINBPQ_XID)
+    h.receive(FrameType.SABM, pf=True)
+    assert [f.kind for f in h.sent if f.kind is not FrameType.UI] == [FrameType.XID, FrameType.UA]
+    assert FrameType.FRMR not in h.kinds()
+    (conn,) = h.accepted
+    assert conn.link.connected and conn.link.modulo == 8
+    h.receive(FrameType.I, ns=0, nr=0, info=b"hello\r")
+    assert h.data == [b"hello\r"]
+    h.station.stop()
+
+
+async def test_dire_wolf_default_call_opens_a_v22_link() -> None:
+    h = Harness()
+    h.receive(FrameType.SABME, pf=True)
+    assert h.kinds()[0] is FrameType.UA
+    (conn,) = h.accepted
+    assert conn.link.modulo == 128
+    h.modulo = 128
+    h.receive(FrameType.I, ns=0, nr=0, pf=True, info=b"v2.2\r")
+    assert h.data == [b"v2.2\r"]
+    (rr,) = h.sent
+    assert rr.kind is FrameType.RR and rr.pf and rr.nr == 1 and rr.modulo == 128
+    h.station.stop()
+
+
+async def test_v22_off_refuses_sabme_with_dm() -> None:
+    h = Harness()
+    h.station.params = StationParams(mycall=GW, link=LinkParams(bit_rate=None, v22=False))
+    h.receive(FrameType.SABME, pf=True)
+    assert h.kinds()[0] is FrameType.DM and h.station.links == 0  # then the ID
     h.station.stop()
