@@ -8,6 +8,11 @@ protocol prescribes. It carries out the links' actions on the event loop
 on air: identification (`IdBeacon`), an optional duty-cycle limit, and a transmit
 switch that silences everything at once.
 
+The duty-cycle limit holds back I frames only: link-layer answers (RR, RNR, REJ, SREJ,
+UA, DM, XID, TEST) and our ID still go out, and count against the limit, so a peer's
+polls are answered and the link survives the wait. While a link has I frames held, its
+T1 waits too (they are not on air yet); frames held for a link that is gone are dropped.
+
 The application sees each link as a `Connection` with `send`, `close` and two callbacks.
 """
 
@@ -50,6 +55,8 @@ log = logging.getLogger("radio.station")
 
 #: Frames held back by the duty-cycle limit; beyond this the newest are dropped.
 MAX_HELD_FRAMES = 256
+
+_Key = tuple[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +164,7 @@ class Station:
         self._beacon = IdBeacon(params.id_interval)
         self._beacon_handle: asyncio.TimerHandle | None = None
         self._duty = DutyCycle(params.duty_cycle, params.duty_window) if params.duty_cycle else None
-        self._held: deque[Frame] = deque()
+        self._held: deque[tuple[_Key, Frame]] = deque()  # I frames, with their link
         self._held_handle: asyncio.TimerHandle | None = None
         self.transmit_enabled = True
 
@@ -256,7 +263,7 @@ class Station:
         key = (link.remote.call, link.remote.ssid)
         for action in actions:
             if isinstance(action, SendFrame):
-                self._transmit(action.frame)
+                self._transmit(action.frame, key)
             elif isinstance(action, StartTimer):
                 self._cancel_timer(key, action.timer)
                 self._timers[(key, action.timer)] = self._loop.call_later(
@@ -286,6 +293,14 @@ class Station:
     def _timer_fired(self, key: tuple[str, int], timer: Timer) -> None:
         self._timers.pop((key, timer), None)
         link = self._links.get(key)
+        if link is not None and timer is Timer.T1 and self._duty is not None:
+            wait = self._held_wait(key)
+            if wait is not None:
+                # Our I frames are held, not on air: T1 starts over once they can go.
+                self._timers[(key, timer)] = self._loop.call_later(
+                    wait + link.t1_value, self._timer_fired, key, timer
+                )
+                return
         if link is not None:
             self._guarded(key, link, lambda: link.timer_expired(timer, self.now()))
 
@@ -296,6 +311,9 @@ class Station:
 
     def _drop(self, key: tuple[str, int], reason: str) -> None:
         self._links.pop(key, None)
+        if any(k == key for k, _ in self._held):
+            # Frames for a link that is gone would only draw DMs and spend the budget.
+            self._held = deque(item for item in self._held if item[0] != key)
         for timer in Timer:
             self._cancel_timer(key, timer)
         connection = self._connections.pop(key, None)
@@ -310,12 +328,21 @@ class Station:
         bit_rate = self.params.link.bit_rate or 1200
         return airtime(len(frame.encode()), bit_rate) + self.params.link.tx_delay
 
-    def _transmit(self, frame: Frame) -> None:
+    def _held_wait(self, key: _Key) -> float | None:
+        """Seconds until the duty cycle lets the held frames go, if ``key`` has any."""
+        if self._duty is None or not any(k == key for k, _ in self._held):
+            return None
+        return self._duty.delay(self.now(), self._airtime(self._held[0][1]))
+
+    def _transmit(self, frame: Frame, key: _Key | None = None) -> None:
         if not self.transmit_enabled and frame.kind is not FrameType.DM:
             self.stats.dropped_off += 1
             return
-        if self._duty is not None and (
-            self._held or self._duty.delay(self.now(), self._airtime(frame))
+        if (
+            self._duty is not None
+            and key is not None
+            and frame.kind is FrameType.I
+            and (self._held or self._duty.delay(self.now(), self._airtime(frame)))
         ):
             if len(self._held) >= MAX_HELD_FRAMES:
                 self.stats.dropped_duty += 1
@@ -324,7 +351,7 @@ class Station:
                 log.warning("%s: duty-cycle limit reached; holding frames", self.name)
                 if self.on_duty_limit is not None:
                     self.on_duty_limit()
-            self._held.append(frame)
+            self._held.append((key, frame))
             self._schedule_held()
             return
         self._send_now(frame)
@@ -341,15 +368,15 @@ class Station:
     def _schedule_held(self) -> None:
         if self._held_handle is not None or not self._held or self._duty is None:
             return
-        wait = self._duty.delay(self.now(), self._airtime(self._held[0]))
+        wait = self._duty.delay(self.now(), self._airtime(self._held[0][1]))
         self._held_handle = self._loop.call_later(wait, self._release_held)
 
     def _release_held(self) -> None:
         self._held_handle = None
         while self._held and self._duty is not None and self.transmit_enabled:
-            if self._duty.delay(self.now(), self._airtime(self._held[0])):
+            if self._duty.delay(self.now(), self._airtime(self._held[0][1])):
                 break
-            self._send_now(self._held.popleft())
+            self._send_now(self._held.popleft()[1])
         self._schedule_held()
 
     def _poll_beacon(self) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from radio.ax25 import Address, Frame, FrameType, LinkParams, decode
+import pytest
+
+from radio.ax25 import Address, Frame, FrameType, LinkParams, Timer, decode
 from radio.ax25.xid import XidParams, parse_xid
 from radio.station import Connection, Station, StationParams
 
@@ -106,15 +108,62 @@ async def test_kill_switch_silences_and_refuses() -> None:
     h.station.stop()
 
 
-async def test_duty_cycle_holds_frames() -> None:
+async def test_duty_cycle_holds_i_frames_and_counts_the_id() -> None:
     h = Harness(duty_cycle=0.001, duty_window=600)  # 0.6 s of air per 10 min
     h.receive(FrameType.SABM)
-    kinds = h.kinds()
-    assert kinds[0] is FrameType.UA  # the first fits
+    ua, ident = h.sent
+    assert ua.kind is FrameType.UA and ident.kind is FrameType.UI  # both go out
+    duty = h.station._duty
+    assert duty is not None
+    # The ID counts against the limit: UA and ID, each with TXDELAY, are on the books.
+    assert duty.used(h.station.now()) == pytest.approx(
+        h.station._airtime(ua) + h.station._airtime(ident)
+    )
+    h.sent.clear()
     (conn,) = h.accepted
     conn.send(b"x" * 200)
     assert h.kinds() == []  # held back, not dropped
-    assert h.station._held
+    assert len(h.station._held) == 1
+    h.station.stop()
+
+
+async def test_a_polled_link_survives_the_duty_cycle_limit() -> None:
+    """Held I frames do not hold the link's answers back: every poll of the peer gets
+    its RR F=1 at once, and our own T1 waits for the held frames instead of polling the
+    peer N2 times and giving up."""
+    h = Harness(duty_cycle=0.001, duty_window=600)
+    h.receive(FrameType.SABM, pf=True)
+    (conn,) = h.accepted
+    conn.send(b"y" * 600)  # three I frames, all held
+    h.sent.clear()
+    n2 = h.station.params.link.n2
+    for _ in range(n2 + 2):  # more polls than it takes a caller to give up
+        h.receive(FrameType.RR, pf=True, nr=0)
+        (answer,) = h.sent
+        assert answer.kind is FrameType.RR and answer.pf and answer.is_response
+        h.sent.clear()
+    key = (USER.call, USER.ssid)
+    for _ in range(n2 + 2):  # our T1 expiring, again and again, while frames are held
+        h.station._cancel_timer(key, Timer.T1)
+        h.station._timer_fired(key, Timer.T1)
+    assert h.sent == [] and h.closed == [] and conn.link.connected
+    assert (key, Timer.T1) in h.station._timers  # it waits for the release instead
+    assert len(h.station._held) == 3 and h.station.stats.dropped_duty == 0
+    h.station.stop()
+
+
+async def test_frames_held_for_a_link_that_dropped_are_discarded() -> None:
+    h = Harness(duty_cycle=0.001, duty_window=600)
+    h.receive(FrameType.SABM)
+    h.receive(FrameType.SABM, source=Address("K1ABC"))
+    first, second = h.accepted
+    first.send(b"a" * 300)
+    second.send(b"b" * 10)
+    assert len(h.station._held) == 3
+    h.sent.clear()
+    h.receive(FrameType.DISC, pf=True)  # the first link ends
+    assert h.kinds() == [FrameType.UA]  # answered at once
+    assert [frame.dest.call for _, frame in h.station._held] == ["K1ABC"]
     h.station.stop()
 
 
