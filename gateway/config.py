@@ -152,12 +152,23 @@ class RadioPort:
     #: This port's own callsign (with SSID); None: the top-level `callsign`.
     callsign: str | None = None
     k: int = 4
+    #: Window on an AX.25 v2.2 link (1-127); v22 false answers SABME with DM.
+    k_extended: int = 32
+    v22: bool = True
     paclen: int = 256
     n2: int = 10
     t1: float = 3.0
+    #: Acknowledgement delay (s); None: just over one full frame's airtime.
+    t2: float | None = None
     t3: float = 300.0
     bit_rate: int = 1200
     tx_delay: float = 0.3
+    #: Sent to the TNC as KISS commands at start and on reconnect (tnc_setup false: not).
+    tnc_setup: bool = True
+    persistence: float = 0.25
+    slot_time: float = 0.1
+    tx_tail: float = 0.1
+    full_duplex: bool = False
     max_links: int = 8
     #: Links still logging in; past it one of them is dropped (MaxStartups; which one:
     #: `gateway.links.startups`).
@@ -350,6 +361,8 @@ _PORT = frozenset(
     {
         "name", "tcp", "serial", "baud", "tnc_port", "callsign", "k", "paclen", "n2", "t1",
         "t3", "bit_rate", "tx_delay", "max_links", "max_unauthenticated", "duty_cycle",
+        "k_extended", "v22", "t2", "tnc_setup", "persistence", "slot_time", "tx_tail",
+        "full_duplex",
         "login_timeout",
         "idle_timeout",
     }
@@ -456,12 +469,20 @@ def _radio_port(m: Section, index: int) -> RadioPort:
         tnc_port=m.integer("tnc_port", d.tnc_port, 0, 15),
         callsign=_station_callsign(m, "callsign"),
         k=m.integer("k", d.k, 1, 7),
+        k_extended=m.integer("k_extended", d.k_extended, 1, 127),
+        v22=m.boolean("v22", d.v22),
         paclen=m.integer("paclen", d.paclen, 16, 256),
         n2=m.integer("n2", d.n2, 1, 50),
         t1=m.number("t1", d.t1, 0.5, 60),
+        t2=m.number("t2", 0, 0, 30) if "t2" in m.entries else None,
         t3=m.number("t3", d.t3, 10, 3600),
         bit_rate=m.integer("bit_rate", d.bit_rate, 300, 1_000_000),
-        tx_delay=m.number("tx_delay", d.tx_delay, 0, 2),
+        tx_delay=m.number("tx_delay", d.tx_delay, 0, 2.55),
+        tnc_setup=m.boolean("tnc_setup", d.tnc_setup),
+        persistence=m.number("persistence", d.persistence, 1 / 256, 1),
+        slot_time=m.number("slot_time", d.slot_time, 0, 2.55),
+        tx_tail=m.number("tx_tail", d.tx_tail, 0, 2.55),
+        full_duplex=m.boolean("full_duplex", d.full_duplex),
         max_links=m.integer("max_links", d.max_links, 1, 100),
         max_unauthenticated=m.integer("max_unauthenticated", d.max_unauthenticated, 1, 100),
         login_timeout=m.number("login_timeout", d.login_timeout, 5, 3600),

@@ -28,6 +28,7 @@ __all__ = [
     "persistence",
     "return_from_kiss",
     "set_hardware",
+    "setup_frames",
     "slot_time",
     "tx_tail",
     "txdelay",
@@ -172,6 +173,32 @@ def persistence(port: int, p: float) -> KissFrame:
 def full_duplex(port: int, enabled: bool) -> KissFrame:
     """FULL_DUPLEX: 1 transmits without waiting for a clear channel."""
     return KissFrame(port, Command.FULL_DUPLEX, bytes([1 if enabled else 0]))
+
+
+def setup_frames(
+    port: int,
+    *,
+    tx_delay: float,
+    persistence_p: float,
+    slot: float,
+    tail: float,
+    duplex: bool,
+) -> list[KissFrame]:
+    """The five parameter commands that set a TNC up, as LinBPQ sends them at start-up.
+
+    Times are in seconds (rounded to the TNC's 10 ms units, at most 2.55 s).
+    """
+
+    def ms(seconds: float) -> int:
+        return min(2550, max(0, round(seconds * 100) * 10))
+
+    return [
+        txdelay(port, ms(tx_delay)),
+        persistence(port, persistence_p),
+        slot_time(port, ms(slot)),
+        tx_tail(port, ms(tail)),
+        full_duplex(port, duplex),
+    ]
 
 
 def set_hardware(port: int, data: bytes) -> KissFrame:

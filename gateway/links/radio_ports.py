@@ -18,7 +18,7 @@ from gateway.events.bus import Events
 from gateway.links.ax25 import AX25Stream
 from gateway.links.startups import Startups
 from radio.ax25 import Address, LinkParams
-from radio.kiss import KissFrame
+from radio.kiss import KissFrame, setup_frames
 from radio.port import Endpoint, KissPort, SerialEndpoint, TcpEndpoint
 from radio.station import Connection, Station, StationParams
 
@@ -37,13 +37,24 @@ def station_params(config: Config, port: RadioPort) -> StationParams:
     return StationParams(
         mycall=mycall,
         link=LinkParams(
-            k=port.k, paclen=port.paclen, n2=port.n2, t1=port.t1, t3=port.t3,
-            bit_rate=port.bit_rate, tx_delay=port.tx_delay,
+            k=port.k, k_extended=port.k_extended, v22=port.v22, paclen=port.paclen,
+            n2=port.n2, t1=port.t1, t2=port.t2, t3=port.t3, bit_rate=port.bit_rate,
+            tx_delay=port.tx_delay,
         ),
         max_links=port.max_links,
         id_text=config.radio.id_text or f"{mycall} packet IRC gateway",
         id_interval=config.radio.id_interval,
         duty_cycle=port.duty_cycle / 100 if port.duty_cycle else None,
+    )  # fmt: skip
+
+
+def tnc_frames(port: RadioPort) -> list[KissFrame]:
+    """The KISS commands that set this port's TNC up (sent at start and on reconnect)."""
+    if not port.tnc_setup:
+        return []
+    return setup_frames(
+        port.tnc_port, tx_delay=port.tx_delay, persistence_p=port.persistence,
+        slot=port.slot_time, tail=port.tx_tail, duplex=port.full_duplex,
     )  # fmt: skip
 
 
@@ -85,6 +96,7 @@ class RadioPorts:
                 functools.partial(_to_station, holder),
                 name=port.name,
                 tnc_port=port.tnc_port,
+                init_frames=tnc_frames(port),
                 on_state=functools.partial(self._tnc_state, port.name),
             )
             accept = functools.partial(self._accept, port=port)

@@ -149,6 +149,10 @@ async def test_gateway_login_over_the_air(rig: DireWolfRig, tmp_path: Path) -> N
 
         far.send(AgwFrame("C", "K1USR-5", "N0GW-10", b""))
         assert b"CONNECTED" in (await far.wait_for("C", TIMEOUT)).data
+        # The gateway set its TNC up from the config (the defaults: Dire Wolf's own).
+        for setting in ("TXDELAY = 30 ", "Persistence = 63,", "SlotTime = 10 ", "TXtail = 10 ",
+                        "FullDuplex = 0,"):  # fmt: skip
+            assert any(f"KISS protocol set {setting}" in line for line in rig.a.log), setting
         await expect(b"Code: ")
         far.send(AgwFrame("D", "K1USR-5", "N0GW-10", totp.now().encode() + b"\r"))
         assert b"Welcome K1USR-5. /? for help.\r" in await expect(b"help.\r")

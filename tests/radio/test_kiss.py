@@ -266,3 +266,13 @@ def test_garbage_then_valid_frame_resynchronises(garbage: bytes, frame: KissFram
     decoder.feed(garbage)
     # Whatever state the garbage left, a FEND-delimited frame comes through intact.
     assert decoder.feed(kiss.encode(frame))[-1:] == [frame]
+
+
+def test_setup_frames_are_the_five_parameter_commands() -> None:
+    frames = kiss.setup_frames(
+        3, tx_delay=0.3, persistence_p=0.25, slot=0.1, tail=0.004, duplex=False
+    )
+    # Port 3 in the high nibble; TXDELAY 30, P 63, SLOTTIME 10, TXTAIL 0 (rounded), half.
+    assert b"".join(kiss.encode(f) for f in frames) == bytes.fromhex(
+        "c0 31 1e c0 c0 32 3f c0 c0 33 0a c0 c0 34 00 c0 c0 35 00 c0"
+    )
