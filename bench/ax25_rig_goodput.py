@@ -1,14 +1,22 @@
 """Goodput of our AX.25 stack over the real two-Dire-Wolf rig (1200 baud AFSK over UDP audio).
 
-Our station sits on instance A's KISS port; instance B's AGW client is the far end.
+Our station sits on instance A's KISS port; instance B's AGW client is the far end and
+calls it on Dire Wolf's defaults (SABME: a v2.2 link, window negotiated by XID, SREJ).
 A bulk transfer of BYTES one way (ours -> Dire Wolf: our sender and T1 logic;
-Dire Wolf -> ours: our receiver and acknowledgements), k=4, PACLEN 256, measured from
-the first byte handed over until the last arrives, with and without frame loss
-(Dire Wolf's -E on both transmitters). As a baseline, the same transfer between two
-Dire Wolf instances (AGW on both sides, held to v2.0 and MAXFRAME 4 like ours) in the
-same run.
+Dire Wolf -> ours: our receiver and acknowledgements), PACLEN 256, our window
+``--k-extended`` (default: LinkParams'), measured from the first byte handed over until
+the last arrives, with and without frame loss (Dire Wolf's -E on both transmitters).
+As the baseline, the same transfers between two Dire Wolf instances on their defaults
+(v2.2, EMAXFRAME 32, SREJ) in the same run, Dire Wolf on A in our place: "DW(A)->DW"
+sends from A as "ours->DW" does, "DW->DW(A)" from B as "DW->ours" does. Dire Wolf's -E
+corrupts a fixed sequence of its transmitted frames, so each pair sees the same losses
+on the same transmitter, frame for frame, as long as both send the same frames (our
+station's ID after its first UA shifts A's sequence by one). ``--v20`` adds our station
+and Dire Wolf both held to v2.0 with k=4 (Dire Wolf's `V20`, MAXFRAME 4), as issue 4
+measured.
 
-    .venv/bin/python bench/ax25_rig_goodput.py [--bytes 8192] [--loss 0 10]
+    .venv/bin/python bench/ax25_rig_goodput.py [--bytes 8192] [--loss 0 10 20]
+        [--k-extended 32] [--cases out dw in dwin] [--v20]
 
 Real time: each run takes about BYTES / 100 seconds.
 """
@@ -35,7 +43,7 @@ TIMEOUT = 1800.0
 
 
 async def ours_station(
-    rig: DireWolfRig,
+    rig: DireWolfRig, link: LinkParams
 ) -> tuple[Station, asyncio.Task[None], bytearray, asyncio.Event, asyncio.Future[Connection]]:
     """Our station on A: (station, KISS task, bytes received, arrival event, connection)."""
     holder: list[Station] = []
@@ -54,15 +62,15 @@ async def ours_station(
         conn.on_data = on_data
         got_conn.set_result(conn)
 
-    params = StationParams(Address.parse(OURS), LinkParams(k=4, paclen=256))
+    params = StationParams(Address.parse(OURS), link)
     holder.append(Station(params, kiss.send, accept))
     task = asyncio.create_task(kiss.run())
     await asyncio.wait_for(kiss.connected.wait(), 30)
     return holder[0], task, received, arrived, got_conn
 
 
-async def run_ours(rig: DireWolfRig, payload: bytes, outbound: bool) -> float:
-    station, task, received, arrived, got_conn = await ours_station(rig)
+async def run_ours(rig: DireWolfRig, payload: bytes, outbound: bool, link: LinkParams) -> float:
+    station, task, received, arrived, got_conn = await ours_station(rig, link)
     far = await AgwClient.connect(rig.b.agw_port)
     try:
         await far.register(FAR)
@@ -93,7 +101,8 @@ async def run_ours(rig: DireWolfRig, payload: bytes, outbound: bool) -> float:
         task.cancel()
 
 
-async def run_direwolf_pair(rig: DireWolfRig, payload: bytes) -> float:
+async def run_direwolf_pair(rig: DireWolfRig, payload: bytes, outbound: bool = True) -> float:
+    """Dire Wolf on A (our place) and B; ``outbound``: A sends, else B (the caller) does."""
     near = await AgwClient.connect(rig.a.agw_port)
     far = await AgwClient.connect(rig.b.agw_port)
     try:
@@ -102,12 +111,14 @@ async def run_direwolf_pair(rig: DireWolfRig, payload: bytes) -> float:
         far.send(AgwFrame("C", FAR, OURS, b""))
         await far.wait_for("C", 60)
         await near.wait_for("C", 60)
+        sender, receiver = (near, far) if outbound else (far, near)
+        calls = (OURS, FAR) if outbound else (FAR, OURS)
         start = time.monotonic()
         for i in range(0, len(payload), 256):
-            near.send(AgwFrame("D", OURS, FAR, payload[i : i + 256]))
+            sender.send(AgwFrame("D", *calls, payload[i : i + 256]))
         got = b""
         while len(got) < len(payload):
-            got += (await far.wait_for("D", TIMEOUT)).data
+            got += (await receiver.wait_for("D", TIMEOUT)).data
         elapsed = time.monotonic() - start
         assert got == payload
         far.send(AgwFrame("d", FAR, OURS, b""))
@@ -121,31 +132,46 @@ async def run_direwolf_pair(rig: DireWolfRig, payload: bytes) -> float:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bytes", type=int, default=8192)
-    parser.add_argument("--loss", type=int, nargs="+", default=[0, 10])
+    parser.add_argument("--loss", type=int, nargs="+", default=[0, 10, 20])
+    parser.add_argument("--k-extended", type=int, default=LinkParams().k_extended)
+    parser.add_argument("--v20", action="store_true", help="add the v2.0, k=4 rows")
+    parser.add_argument(
+        "--cases",
+        nargs="+",
+        choices=["out", "in", "dw", "dwin"],
+        default=["out", "dw", "in", "dwin"],
+    )
     args = parser.parse_args()
     reason = available()
     if reason:
         sys.exit(reason)
     payload = bytes((i * 7 + i // 251) % 256 for i in range(args.bytes))
-    print(f"{args.bytes} bytes one way, k=4, PACLEN 256, 1200 baud (Dire Wolf 1.6 rig)")
-    print(f"{'loss':>5}  {'ours->DW':>9}  {'DW->ours':>9}  {'DW->DW v2.0':>11}   (bytes/s)")
+    link = LinkParams(k=4, k_extended=args.k_extended, paclen=256)
+    cases = args.cases + [f"{c}20" for c in args.cases if args.v20]
+    print(f"{args.bytes} bytes one way, PACLEN 256, 1200 baud (Dire Wolf 1.6 rig);")
+    print(f"v2.2: our window {args.k_extended}, Dire Wolf's EMAXFRAME 32; v2.0: k=4, MAXFRAME 4")
+    heads = {"out": "ours->DW", "in": "DW->ours", "dw": "DW(A)->DW", "dwin": "DW->DW(A)",
+             "out20": "v2.0 o->DW", "in20": "v2.0 DW->o", "dw20": "v2.0 A->DW",
+             "dwin20": "v2.0 DW->A"}  # fmt: skip
+    print(f"{'loss':>5}" + "".join(f"  {heads[c]:>11}" for c in cases) + "   (bytes/s)")
     for loss in args.loss:
         row = []
-        for case in ("out", "in", "dw"):
+        for case in cases:
             with tempfile.TemporaryDirectory() as tmp:
-                # Dire Wolf to Dire Wolf would negotiate v2.2 (window 32, SREJ): hold it
-                # to what we speak, v2.0 with k=4, for a like-for-like baseline.
-                extra = f"MAXFRAME 4\nV20 {OURS}\n" if case == "dw" else "MAXFRAME 4\n"
+                # v2.0 rows: Dire Wolf held to what issue 4 measured (V20, MAXFRAME 4).
+                extra = f"MAXFRAME 4\nV20 {OURS}\n" if case.endswith("20") else ""
                 rig = DireWolfRig(Path(tmp), loss_a=loss, loss_b=loss, extra=extra)
                 await rig.start()
                 try:
-                    if case == "dw":
-                        row.append(await run_direwolf_pair(rig, payload))
+                    if case.startswith("dw"):
+                        outbound = not case.startswith("dwin")
+                        row.append(await run_direwolf_pair(rig, payload, outbound))
                     else:
-                        row.append(await run_ours(rig, payload, outbound=case == "out"))
+                        outbound = case.startswith("out")
+                        row.append(await run_ours(rig, payload, outbound, link))
                 finally:
                     await rig.stop()
-        print(f"{loss:>4}%  {row[0]:>9.1f}  {row[1]:>9.1f}  {row[2]:>11.1f}", flush=True)
+        print(f"{loss:>4}%" + "".join(f"  {r:>11.1f}" for r in row), flush=True)
 
 
 if __name__ == "__main__":
