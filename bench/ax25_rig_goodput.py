@@ -18,6 +18,10 @@ measured.
     .venv/bin/python bench/ax25_rig_goodput.py [--bytes 8192] [--loss 0 10 20]
         [--k-extended 32] [--cases out dw in dwin] [--v20]
 
+``--patterns N`` runs each lossy case N times, the Nth after each Dire Wolf has sent
+3 (N-1) UI frames of its own: -E draws from one random sequence per instance, so this
+gives each case the same N loss patterns, and the table shows the means.
+
 Real time: each run takes about BYTES / 100 seconds.
 """
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import sys
 import tempfile
 import time
@@ -34,7 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.direwolf.agw import AgwClient, AgwFrame
 from bench.direwolf.rig import DireWolfRig, available
-from radio.ax25 import Address, LinkParams
+from radio.ax25 import Address, Frame, FrameType, LinkParams
+from radio.kiss import data_frame
+from radio.kiss import encode as kiss_encode
 from radio.port import KissPort, TcpEndpoint
 from radio.station import Connection, Station, StationParams
 
@@ -129,6 +136,23 @@ async def run_direwolf_pair(rig: DireWolfRig, payload: bytes, outbound: bool = T
         far.close()
 
 
+async def shift_loss_pattern(rig: DireWolfRig, frames: int) -> None:
+    """Have each instance send ``frames`` UI frames first, to start the test elsewhere in
+    the random sequence its -E draws from (the same shift for every case)."""
+    if not frames:
+        return
+    ui = Frame.build(FrameType.UI, dest=Address("SHIFT"), source=Address("N0DWX"), info=b".")
+    for instance in (rig.a, rig.b):
+        _, writer = await asyncio.open_connection("127.0.0.1", instance.kiss_port)
+        writer.write(kiss_encode(data_frame(ui.encode())) * frames)
+        await writer.drain()
+        async with asyncio.timeout(60):
+            while sum("N0DWX>SHIFT" in line and "[0L]" in line for line in instance.log) < frames:
+                await asyncio.sleep(0.2)
+        writer.close()
+    await asyncio.sleep(3)  # the channel quiet again
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bytes", type=int, default=8192)
@@ -140,6 +164,9 @@ async def main() -> None:
         nargs="+",
         choices=["out", "in", "dw", "dwin"],
         default=["out", "dw", "in", "dwin"],
+    )
+    parser.add_argument(
+        "--patterns", type=int, default=1, help="loss patterns per case (means are shown)"
     )
     args = parser.parse_args()
     reason = available()
@@ -157,20 +184,26 @@ async def main() -> None:
     for loss in args.loss:
         row = []
         for case in cases:
-            with tempfile.TemporaryDirectory() as tmp:
-                # v2.0 rows: Dire Wolf held to what issue 4 measured (V20, MAXFRAME 4).
-                extra = f"MAXFRAME 4\nV20 {OURS}\n" if case.endswith("20") else ""
-                rig = DireWolfRig(Path(tmp), loss_a=loss, loss_b=loss, extra=extra)
-                await rig.start()
-                try:
-                    if case.startswith("dw"):
-                        outbound = not case.startswith("dwin")
-                        row.append(await run_direwolf_pair(rig, payload, outbound))
-                    else:
-                        outbound = case.startswith("out")
-                        row.append(await run_ours(rig, payload, outbound, link))
-                finally:
-                    await rig.stop()
+            rates = []
+            for shift in range(args.patterns if loss else 1):
+                with tempfile.TemporaryDirectory() as tmp:
+                    # v2.0 rows: Dire Wolf held to what issue 4 measured (V20, MAXFRAME 4).
+                    extra = f"MAXFRAME 4\nV20 {OURS}\n" if case.endswith("20") else ""
+                    rig = DireWolfRig(Path(tmp), loss_a=loss, loss_b=loss, extra=extra)
+                    await rig.start()
+                    try:
+                        await shift_loss_pattern(rig, 3 * shift)
+                        if case.startswith("dw"):
+                            outbound = not case.startswith("dwin")
+                            rates.append(await run_direwolf_pair(rig, payload, outbound))
+                        else:
+                            outbound = case.startswith("out")
+                            rates.append(await run_ours(rig, payload, outbound, link))
+                    finally:
+                        await rig.stop()
+            if len(rates) > 1:
+                print(f"  {loss}% {heads[case]}: " + " ".join(f"{r:.1f}" for r in rates))
+            row.append(statistics.mean(rates))
         print(f"{loss:>4}%" + "".join(f"  {r:>11.1f}" for r in row), flush=True)
 
 
