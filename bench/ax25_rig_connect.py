@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.direwolf.agw import AgwClient, AgwFrame
+from bench.direwolf.rig import DireWolfRig, available
 from radio.ax25 import Address, LinkParams
 from radio.port import KissPort, TcpEndpoint
 from radio.station import Connection, Station, StationParams
-from tests.direwolf.agw import AgwClient, AgwFrame
-from tests.direwolf.rig import DireWolfRig, available
 
 OURS, THEIRS, CALLER = "N0GW-10", "N0DW-10", "K1USR-5"
 #: Seconds of quiet between calls: the last DISC/UA and our ID are off the air.
