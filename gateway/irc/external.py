@@ -33,9 +33,10 @@ from ircd.protocol import MAX_LINE, IrcParseError, Message, parse_line
 
 log = logging.getLogger("gateway.irc.external")
 
-#: Seconds of silence from the server before we PING it, and then before we give up.
-KEEPALIVE = 120.0
-KEEPALIVE_TIMEOUT = 60.0
+#: Seconds within which a hung server is noticed: after half of it in silence we PING,
+#: and a server still silent at the end of it is given up (the link closes, and its
+#: owner reconnects). The config's `irc.external.ping_timeout` overrides it.
+PING_TIMEOUT = 60.0
 #: How long a QUIT may take to leave before the socket is closed anyway.
 QUIT_GRACE = 5.0
 #: Numerics that end registration for good (banned, wrong password, host refused).
@@ -195,6 +196,8 @@ class Registration:
 
 
 Params = tuple[str, ...]
+#: What `_next_line` returns when the server stopped answering.
+_HUNG = b"hung"
 _Reaction = Callable[[Registration, Params], list[str]]
 
 
@@ -231,8 +234,10 @@ class ExternalLink:
         nick: str,
         caps: frozenset[str],
         fold: Callable[[str], str],
+        ping_timeout: float = PING_TIMEOUT,
     ) -> None:
         self._reader = reader
+        self._ping_timeout = ping_timeout
         self._writer = writer
         self._nick = nick
         self._caps = caps
@@ -267,10 +272,17 @@ class ExternalLink:
             self._close_now()
 
     async def read(self) -> Message | None:
+        """The next message; None once the link is closed. A hung server is told as an
+        ERROR of our own (`Ping timeout`) before the None, so its reader knows why."""
         while not self._closed:
             line = await self._next_line()
             if line is None:
                 break
+            if line is _HUNG:
+                self._close_now()
+                return Message(
+                    command="ERROR", params=(f"Ping timeout: {self._ping_timeout:g} seconds",)
+                )
             try:
                 msg = parse_line(line.rstrip(b"\r\n"), replace_invalid=True)
             except IrcParseError as exc:
@@ -298,15 +310,18 @@ class ExternalLink:
         return source is not None and self._fold(source.split("!", 1)[0]) == self._fold(self._nick)
 
     async def _next_line(self) -> bytes | None:
+        """The next non-empty line; None when the link is gone or the server hung (no
+        line at all within the ping timeout, our own PING at half of it included)."""
         pinged = False
         while True:
             try:
-                async with asyncio.timeout(KEEPALIVE_TIMEOUT if pinged else KEEPALIVE):
+                async with asyncio.timeout(self._ping_timeout / 2):
                     line = await self._reader.readuntil(b"\n")
             except TimeoutError:
                 if pinged:
-                    log.info("%s: the network stopped answering", self._nick)
-                    return None
+                    log.warning("%s: the network did not answer for %g s; closing the link",
+                                self._nick, self._ping_timeout)  # fmt: skip
+                    return _HUNG
                 self.send("PING :keepalive")
                 pinged = True
                 continue
@@ -344,8 +359,9 @@ class ExternalLink:
 class ExternalConnector:
     mode = "external"
 
-    def __init__(self, settings: ExternalIrc) -> None:
+    def __init__(self, settings: ExternalIrc, ping_timeout: float = PING_TIMEOUT) -> None:
         self.settings = settings
+        self.ping_timeout = ping_timeout
         #: Nicks and channels are folded as RFC 1459 says (the IRC default). A network
         #: with CASEMAPPING=ascii folds less; the difference is `[]\\~` only.
         self.fold: Callable[[str], str] = folder("rfc1459")
@@ -382,7 +398,7 @@ class ExternalConnector:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, identity: Identity
     ) -> ExternalLink:
         reg = Registration(identity, self.settings)
-        link = ExternalLink(reader, writer, reg.nick, frozenset(), self.fold)
+        link = ExternalLink(reader, writer, reg.nick, frozenset(), self.fold, self.ping_timeout)
         for line in reg.start():
             link.send(line)
         try:
