@@ -3,7 +3,11 @@
 Events go to `<prefix>/<gateway>/<kind>` as JSON (QoS from the config). A retained
 `<prefix>/<gateway>/status` says `online`, and the broker's last will says `offline`
 when the gateway vanishes. With `home_assistant: true`, retained discovery messages
-(gateway/events/hadiscovery.py) make the gateway a Home Assistant device on each connect.
+(gateway/events/hadiscovery.py) make the gateway a Home Assistant device on each connect,
+and again whenever Home Assistant says it is back (`online` on `<discovery
+prefix>/status`, its birth message), with the latest event of each kind it shows, so
+its entities never read "unknown" after a restart. A retained `<prefix>/<gateway>/sessions`
+(`{"active": n}`) counts the radio sessions open, from the session events.
 While the broker is away, events wait in a bounded queue (the oldest are dropped first
 and counted; the count is published as `dropped` when the link is back), and the link
 retries with backoff (1 s, doubling, up to a minute).
@@ -32,7 +36,7 @@ import aiomqtt
 
 from gateway.config import BulletinFeed, MqttConfig
 from gateway.events.bus import Event, Events
-from gateway.events.hadiscovery import discovery
+from gateway.events.hadiscovery import SHOWN, discovery
 from gateway.irc.link import ConnectError, Connector, Identity, IrcLink
 from gateway.session.render import to_ascii
 from gateway.shutdown import settle
@@ -77,8 +81,11 @@ class MqttLink:
         connector: Connector,
         clock: Callable[[], float],
         monotonic: Callable[[], float] = time.monotonic,
+        *,
+        radio: bool = True,
     ) -> None:
         self.config = config
+        self._radio = radio  # the gateway has radio ports (Home Assistant's TNC entities)
         self.base = f"{config.prefix}/{gateway_name}"
         self.name = gateway_name
         self._events = events
@@ -96,10 +103,21 @@ class MqttLink:
         self._last_post: dict[str, float] = {}
         self.bulletins_dropped = 0
         self._drains: set[asyncio.Task[None]] = set()
+        #: Radio sessions open, and whether that count is yet to be published.
+        self.active = 0
+        self._active_due = True
+        #: The latest published payload of each kind Home Assistant shows (bounded by
+        #: the kinds), republished when Home Assistant says it is back.
+        self._latest: dict[str, str] = {}
+        self._birth = False
 
     # -- events in ---------------------------------------------------------------------------
 
     def _on_event(self, event: Event) -> None:
+        if event.kind in ("session_start", "session_end"):
+            self.active = max(0, self.active + (1 if event.kind == "session_start" else -1))
+            self._active_due = True
+            self._wake.set()
         if event.kind == "message" and self.config.messages == "off":
             return
         if event.kind == "message" and self.config.messages == "metadata":
@@ -183,9 +201,10 @@ class MqttLink:
         try:
             publish = functools.partial(self._publish, client, reader)
             await publish(f"{self.base}/status", b"online", qos=1, retain=True)
+            self._active_due = True
             if cfg.home_assistant:
-                for topic, body in discovery(self.base, self.name, cfg.discovery_prefix):
-                    await publish(topic, body, qos=1, retain=True)
+                await self._announce(publish)
+                await _racing(client.subscribe(self._ha_status, qos=1), reader)
             for feed in cfg.bulletins:
                 await _racing(client.subscribe(feed.topic, qos=cfg.qos), reader)
             self.connected.set()
@@ -196,6 +215,18 @@ class MqttLink:
                     await publish(f"{self.base}/status", b"offline", qos=1, retain=True)
         finally:
             reader.cancel()
+
+    @property
+    def _ha_status(self) -> str:
+        return f"{self.config.discovery_prefix}/status"
+
+    async def _announce(self, publish: Callable[..., Awaitable[None]]) -> None:
+        """Home Assistant's discovery, then the latest state of what it shows."""
+        cfg = self.config
+        for topic, body in discovery(self.base, self.name, cfg.discovery_prefix, radio=self._radio):
+            await publish(topic, body, qos=1, retain=True)
+        for kind, body in list(self._latest.items()):
+            await publish(f"{self.base}/{kind}", body, qos=cfg.qos)
 
     async def _publish(
         self, client: aiomqtt.Client, reader: asyncio.Task[None], topic: str,
@@ -214,13 +245,21 @@ class MqttLink:
                     dropped, self.dropped = self.dropped, 0
                     body = {"event": "dropped", "count": dropped, "at": round(self._clock(), 3)}
                     await publish(f"{self.base}/dropped", json.dumps(body), qos=self.config.qos)
+                if self._birth:
+                    self._birth = False
+                    log.info("MQTT: Home Assistant is back; announcing the gateway again")
+                    await self._announce(publish)
                 while self._queue:  # on a stop too: the sessions' ends are news
                     event = self._queue[0]
-                    await publish(
-                        f"{self.base}/{event.kind}", json.dumps(event.payload()),
-                        qos=self.config.qos,
-                    )  # fmt: skip
+                    body = json.dumps(event.payload())
+                    await publish(f"{self.base}/{event.kind}", body, qos=self.config.qos)
                     self._queue.popleft()  # only once it went out
+                    if event.kind in SHOWN:
+                        self._latest[event.kind] = body
+                if self._active_due:
+                    self._active_due = False
+                    count = json.dumps({"active": self.active})
+                    await publish(f"{self.base}/sessions", count, qos=self.config.qos, retain=True)
                 if self._stopping:
                     return
                 self._wake.clear()
@@ -237,6 +276,11 @@ class MqttLink:
 
     async def _read(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
+            if self.config.home_assistant and message.topic.matches(self._ha_status):
+                if message.payload == b"online":
+                    self._birth = True
+                    self._wake.set()
+                continue
             for feed in self.config.bulletins:
                 if message.topic.matches(feed.topic):
                     self._bulletin(feed, message.payload)

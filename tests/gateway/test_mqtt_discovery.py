@@ -11,7 +11,7 @@ import aiomqtt
 import pytest
 
 from gateway.config import ConfigError, load_config
-from gateway.events.hadiscovery import discovery, object_id
+from gateway.events.hadiscovery import PACKAGE, discovery, object_id, version
 from tests.gateway.support import GatewayProcess, enroll, free_port
 from tests.gateway.test_bridge_e2e import radio_login
 from tests.gateway.test_mqtt_e2e import TIMEOUT, Broker, broker, subscriber
@@ -30,8 +30,23 @@ def test_discovery_messages_are_valid_and_name_the_event_topics() -> None:
     assert login["value_template"] == "{{ value_json.callsign }}"
     assert login["device"] == online["device"]  # one device, several entities
     ids = [json.loads(body)["unique_id"] for body in msgs.values()]
-    assert len(set(ids)) == len(ids) == 8
+    assert len(set(ids)) == len(ids) == 9
     assert object_id("a/b c", "x") == "packetgw_a_b_c_x"
+    # A count, named as one; every entity says which software (and version) made it.
+    active = json.loads(msgs["ha/sensor/packetgw_n0gw-10_sessions/config"])
+    assert active["name"] == "Active sessions" and active["state_class"] == "measurement"
+    assert active["value_template"] == "{{ value_json.active }}"
+    assert {json.loads(body)["origin"]["name"] for body in msgs.values()} == {PACKAGE}
+    assert login["origin"]["sw_version"] == version() != "unknown"
+    held = json.loads(msgs["ha/sensor/packetgw_n0gw-10_mail_stored/config"])
+    assert held["name"] == "Last message held for"  # a callsign, not a count
+
+
+def test_no_transmitter_or_tnc_entities_without_radio_ports() -> None:
+    topics = {topic for topic, _ in discovery("pgw/N0GW-10", "N0GW-10", "ha", radio=False)}
+    assert len(topics) == 7
+    assert not any("transmitter" in t or "tnc" in t for t in topics)
+    assert "ha/sensor/packetgw_n0gw-10_login/config" in topics
 
 
 def test_config_turns_discovery_on(tmp_path: Path) -> None:
@@ -42,6 +57,23 @@ def test_config_turns_discovery_on(tmp_path: Path) -> None:
     path.write_text("mqtt: {discovery_prefix: 'a b'}\n")
     with pytest.raises(ConfigError, match="discovery_prefix"):
         load_config(path)
+
+
+async def until(sub: aiomqtt.Client, topics: set[str], active: int | None = None) -> dict:
+    """The next message on each of `topics` (and, with `active`, the sessions count at it)."""
+    got: dict[str, dict] = {}
+    async with asyncio.timeout(TIMEOUT):
+        async for message in sub.messages:
+            topic = str(message.topic)
+            if topic not in topics:
+                continue
+            body = json.loads(bytes(message.payload))  # type: ignore[arg-type]
+            if topic.endswith("/sessions") and active is not None and body["active"] != active:
+                continue
+            got[topic] = body
+            if got.keys() == topics:
+                return got
+    raise AssertionError("unreachable")
 
 
 @pytest.mark.slow
@@ -68,19 +100,21 @@ async def test_home_assistant_sees_the_gateway_and_its_logins(
         async for message in sub.messages:
             if message.topic.matches("homeassistant/#"):
                 seen[str(message.topic)] = json.loads(bytes(message.payload))  # type: ignore[arg-type]
-            if len(seen) == 8:
+            if len(seen) == 7:  # no radio ports: no transmitter nor TNC
                 break
     login = seen["homeassistant/sensor/packetgw_n0gw-10_login/config"]
     assert login["availability_topic"] == "test/N0GW-10/status"
 
     ham = await radio_login(bpq, "N0TEST", totp.now())
-    async with asyncio.timeout(TIMEOUT):  # what that entity reads arrives on its topic
-        async for message in sub.messages:
-            if message.topic.matches(login["state_topic"]):
-                assert json.loads(bytes(message.payload))["callsign"] == "N0TEST"  # type: ignore[arg-type]
-                break
+    states = await until(sub, {login["state_topic"], "test/N0GW-10/sessions"}, active=1)
+    assert states[login["state_topic"]]["callsign"] == "N0TEST"
+    # Home Assistant restarts: its birth message brings the discovery and the states again.
+    await sub.publish("homeassistant/status", b"online")
+    again = await until(sub, {login["state_topic"], *seen})
+    assert again[login["state_topic"]]["callsign"] == "N0TEST"
     ham.send(b"/b\r")
     await ham.expect_close()
+    await until(sub, {"test/N0GW-10/sessions"}, active=0)
     await sub.__aexit__(None, None, None)
 
     # Retained: a Home Assistant that starts later still finds the device.
