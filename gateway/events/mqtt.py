@@ -13,10 +13,12 @@ and counted; the count is published as `dropped` when the link is back), and the
 retries with backoff (1 s, doubling, up to a minute).
 Nothing here is awaited by a session: `Events` listeners only append to the queue.
 
-Bulletins: each configured topic is posted in its channel by a named pseudo-user (an
-IRC client of the gateway's, embedded or on the external network; connected again if
-it leaves), folded to 7-bit ASCII, cut to `max_length`, at most one per `min_interval`
-(the rest are dropped and counted in the log).
+Bulletins: each configured topic is posted in its channel by a named pseudo-user
+(gateway/events/poster.py: an IRC client of the gateway's, paced within the network's
+flood limits, connected again if it leaves), folded to 7-bit ASCII, cut to `max_length`
+(and to what one IRC line carries), at most one per `min_interval`. The bulletins
+dropped in a burst (too soon after the last, or the poster's queue full) are logged
+once when the burst starts and once, with their count, when the next one is posted.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ import aiomqtt
 from gateway.config import BulletinFeed, MqttConfig
 from gateway.events.bus import Event, Events
 from gateway.events.hadiscovery import SHOWN, discovery
-from gateway.irc.link import ConnectError, Connector, Identity, IrcLink
+from gateway.events.poster import Poster
+from gateway.irc.link import Connector, IrcLink
 from gateway.session.render import to_ascii
 from gateway.shutdown import settle
 
@@ -45,9 +48,6 @@ log = logging.getLogger("gateway.events.mqtt")
 
 BACKOFF_INITIAL = 1.0
 BACKOFF_MAX = 60.0
-BULLETIN_HOST = "bulletin.gateway"
-#: Seconds before a bulletin nick that left IRC (or could not join) tries again.
-POSTER_RETRY = 5.0
 #: How long a stop may take when the caller gives no bound.
 STOP_WAIT = 6.0
 #: The retained `offline` may take this long to be acknowledged at a stop.
@@ -97,11 +97,13 @@ class MqttLink:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
-        self._posters: dict[str, IrcLink] = {}
+        self._posters: dict[str, Poster] = {}
         self._stopping = False
         self._stopped = asyncio.Event()
         self._last_post: dict[str, float] = {}
         self.bulletins_dropped = 0
+        #: Per feed topic (bounded by the config): bulletins dropped in the current burst.
+        self._burst: dict[str, int] = {}
         self._drains: set[asyncio.Task[None]] = set()
         #: Radio sessions open, and whether that count is yet to be published.
         self.active = 0
@@ -138,7 +140,9 @@ class MqttLink:
             channels.setdefault(feed.nick, []).append(feed.channel)
         for nick, joins in channels.items():
             topics = ", ".join(f.topic for f in self.config.bulletins if f.nick == nick)
-            task = asyncio.get_running_loop().create_task(self._keep_poster(nick, joins, topics))
+            poster = Poster(self._connector, nick, joins, topics, self._monotonic)
+            self._posters[nick] = poster
+            task = asyncio.get_running_loop().create_task(poster.run(lambda: self._stopping))
             self._drains.add(task)
             task.add_done_callback(self._drains.discard)
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -157,11 +161,11 @@ class MqttLink:
         self._events.unsubscribe(self._on_event)
         if self._task is not None:
             await settle("the MQTT link", (self._task,), within / 2)
-        for conn in self._posters.values():
+        links = [p.link for p in self._posters.values() if p.link is not None]
+        for conn in links:
             conn.quit("Gateway stopping")
         # Let the QUITs leave.
-        await settle("bulletin nicks' QUIT", (c.wait_closed() for c in self._posters.values()),
-                     within / 4)  # fmt: skip
+        await settle("bulletin nicks' QUIT", (c.wait_closed() for c in links), within / 4)
         for task in self._drains:
             task.cancel()
         await settle("bulletin nicks", list(self._drains), within / 4)
@@ -288,41 +292,16 @@ class MqttLink:
     def on_air_links(self) -> list[IrcLink]:
         """The posters of feeds the sysop vouches for on air (`on_air`)."""
         nicks = {f.nick for f in self.config.bulletins if f.on_air}
-        return [link for nick, link in self._posters.items() if nick in nicks]
-
-    async def _keep_poster(self, nick: str, channels: list[str], topics: str) -> None:
-        """Keep one bulletin nick on IRC, in its channels, answering pings."""
-        identity = Identity(
-            nicks=(nick,), user="bulletin", host=BULLETIN_HOST,
-            realname=f"Bulletins from MQTT ({topics})"[:100],
-        )  # fmt: skip
-        while not self._stopping:
-            try:
-                conn = await self._connector.connect(identity)
-                self._posters[nick] = conn
-                for channel in channels:
-                    conn.send(f"JOIN {channel}")
-                log.info("bulletin nick %s is on IRC in %s", conn.nick, ", ".join(channels))
-                await self._drain(conn)
-            except ConnectError as exc:
-                log.error("bulletin nick %s cannot join IRC: %s", nick, exc)
-            except Exception:  # a bug here must not end the bulletins for good
-                log.exception("bulletin nick %s failed", nick)
-            if not self._stopping:
-                log.warning("bulletin nick %s is off IRC; trying again in %g s", nick,
-                            POSTER_RETRY)  # fmt: skip
-                await asyncio.sleep(POSTER_RETRY)
+        return [p.link for n, p in self._posters.items() if n in nicks and p.link is not None]
 
     def _bulletin(self, feed: BulletinFeed, payload: object) -> None:
         now = self._monotonic()
         last = self._last_post.get(feed.topic)
         if last is not None and now - last < feed.min_interval:
-            self.bulletins_dropped += 1
-            log.info("bulletin on %s dropped: less than %g s after the last", feed.topic,
-                     feed.min_interval)  # fmt: skip
+            self._dropped(feed, f"less than {feed.min_interval:g} s after the last")
             return
-        conn = self._posters.get(feed.nick)
-        if conn is None or conn.closed:
+        poster = self._posters.get(feed.nick)
+        if poster is None or poster.link is None or poster.link.closed:
             return
         raw = payload if isinstance(payload, bytes | bytearray) else str(payload).encode()
         text = " ".join(to_ascii(bytes(raw).decode("utf-8", "replace")).split())
@@ -330,11 +309,19 @@ class MqttLink:
             return
         if len(text) > feed.max_length:
             text = text[: feed.max_length - 3] + "..."
+        if not poster.post(feed.channel, text):
+            self._dropped(feed, f"{feed.nick} has too many bulletins waiting")
+            return
         self._last_post[feed.topic] = now
-        conn.send(f"PRIVMSG {feed.channel} :{text}")
+        burst = self._burst.pop(feed.topic, 0)
+        if burst:
+            log.info("%d bulletin(s) on %s were dropped before this one", burst, feed.topic)
 
-    async def _drain(self, conn: IrcLink) -> None:
-        """Read what the server sends a poster (its channel's traffic) and answer pings."""
-        while (msg := await conn.read()) is not None:
-            if msg.command == "PING":
-                conn.send(f"PONG :{msg.params[0]}" if msg.params else "PONG")
+    def _dropped(self, feed: BulletinFeed, why: str) -> None:
+        """Count a dropped bulletin; log only the first of a burst (the rest at its end)."""
+        self.bulletins_dropped += 1
+        burst = self._burst.get(feed.topic, 0)
+        if not burst:
+            log.info("bulletins on %s dropped: %s (counted until the next one is posted)",
+                     feed.topic, why)  # fmt: skip
+        self._burst[feed.topic] = burst + 1

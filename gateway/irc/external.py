@@ -49,6 +49,10 @@ MAX_WRITE_BUFFER = 256 * 1024
 MAX_OFFERED = 256
 
 
+class Unreachable(ConnectError):
+    """The network could not be reached at all (not a refusal): worth trying again soon."""
+
+
 def sasl_plain(account: str, password: str) -> list[str]:
     """The AUTHENTICATE lines of SASL PLAIN: the payload in 400-byte chunks, and `+`
     after a last chunk of exactly 400 (IRCv3 SASL 3.1)."""
@@ -384,10 +388,10 @@ class ExternalConnector:
                     s.host, s.port, ssl=self._ssl, limit=MAX_LINE + 2
                 )
         except TimeoutError:
-            raise ConnectError(f"IRC network {self.address} did not answer") from None
+            raise Unreachable(f"IRC network {self.address} did not answer") from None
         except (OSError, ssl.SSLError) as exc:
             reason = exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc)
-            raise ConnectError(f"cannot reach IRC network {self.address}: {reason}") from None
+            raise Unreachable(f"cannot reach IRC network {self.address}: {reason}") from None
         try:
             return await self._register(reader, writer, identity)
         except BaseException:

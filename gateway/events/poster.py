@@ -1,0 +1,185 @@
+"""A bulletin poster: one named IRC client of the gateway's that posts MQTT bulletins.
+
+`Poster.run` keeps the nick on IRC (embedded or on the external network), in its
+channels, answering pings, and sends what `post` queued at a pace the network's flood
+limits allow (`Pacer`: a burst of a few lines, then one every two seconds, about what
+RFC 1459's penalty and InspIRCd's or ngircd's defaults let a client send), so a burst of
+bulletins waits in a short queue (the overflow is dropped and counted) instead of
+getting the poster killed for flooding (`RecvQ exceeded`).
+
+When the nick cannot join: a network out of reach is tried again within a few seconds
+(with jitter: gateways do not all come back at once), but a refusal (the nick taken by
+another gateway's poster, a registration refused) backs off, doubling up to ten minutes
+(`Backoff`), instead of knocking every few seconds for good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+from gateway.irc.external import Unreachable
+from gateway.irc.link import ConnectError, Connector, Identity, IrcLink
+from ircd.protocol import MAX_BODY
+
+log = logging.getLogger("gateway.events.poster")
+
+BULLETIN_HOST = "bulletin.gateway"
+#: A poster that could not reach the network tries again after this many seconds (x1-2).
+RETRY_UNREACHABLE = 2.0
+#: A refused poster waits this long, doubling on each refusal up to REFUSED_MAX.
+REFUSED_FIRST = 5.0
+REFUSED_MAX = 600.0
+#: A poster that stayed this long on IRC starts its backoff again.
+STAYED = 60.0
+#: Lines a poster may send at once, then one per PACE seconds.
+BURST = 4
+PACE = 2.0
+#: Bulletins waiting for their turn; past it the newest are dropped (and counted).
+QUEUE = 16
+#: The longest `:nick!user@host` the network may put in front of a line we send (nick 30,
+#: user 10, host 63: what it relays is what must fit 512 bytes).
+WORST_SOURCE = 1 + 30 + 1 + 10 + 1 + 63
+
+
+class Backoff:
+    """How long a poster waits before it tries to join again. Sans-IO."""
+
+    def __init__(self, uniform: Callable[[float, float], float] = random.uniform) -> None:
+        self._uniform = uniform
+        self._refused = REFUSED_FIRST
+
+    def unreachable(self) -> float:
+        return RETRY_UNREACHABLE * self._uniform(1.0, 2.0)
+
+    def refused(self) -> float:
+        wait = self._refused * self._uniform(1.0, 1.25)
+        self._refused = min(self._refused * 2, REFUSED_MAX)
+        return min(wait, REFUSED_MAX)
+
+    def left(self, stayed: float) -> float:
+        """The wait after a poster left IRC having stayed `stayed` seconds: one that is
+        dropped at once is a refusal in disguise (a nick collision kill, a K-line)."""
+        if stayed >= STAYED:
+            self._refused = REFUSED_FIRST
+            return self.unreachable()
+        return self.refused()
+
+
+class Pacer:
+    """A token bucket: BURST lines at once, then one every PACE seconds. Sans-IO."""
+
+    def __init__(self, now: float) -> None:
+        self._tokens = float(BURST)
+        self._at = now
+
+    def wait(self, now: float) -> float:
+        """Seconds until the next line may go (0: now; the line is then counted)."""
+        self._tokens = min(float(BURST), self._tokens + (now - self._at) / PACE)
+        self._at = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return 0.0
+        return (1.0 - self._tokens) * PACE
+
+
+def room(link: IrcLink | None, channel: str) -> int:
+    """Characters of text one PRIVMSG to `channel` carries once the network relays it."""
+    source = link.source if link is not None and link.source else None
+    prefix = len(f":{source}" if source else "x" * WORST_SOURCE) + len(f" PRIVMSG {channel} :")
+    return MAX_BODY - 2 - prefix
+
+
+class Poster:
+    def __init__(
+        self,
+        connector: Connector,
+        nick: str,
+        channels: list[str],
+        topics: str,
+        monotonic: Callable[[], float],
+        backoff: Backoff | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.nick = nick
+        self.channels = channels
+        self.identity = Identity(
+            nicks=(nick,), user="bulletin", host=BULLETIN_HOST,
+            realname=f"Bulletins from MQTT ({topics})"[:100],
+        )  # fmt: skip
+        self._connector = connector
+        self._monotonic = monotonic
+        self._backoff = backoff or Backoff()
+        self._sleep = sleep
+        self._queue: deque[tuple[str, str]] = deque()
+        self._queued = asyncio.Event()
+        self.link: IrcLink | None = None
+        self.dropped = 0
+
+    def post(self, channel: str, text: str) -> bool:
+        """Queue one bulletin; False (and counted) when the queue is full."""
+        if len(self._queue) >= QUEUE:
+            self.dropped += 1
+            return False
+        self._queue.append((channel, text))
+        self._queued.set()
+        return True
+
+    async def run(self, stopping: Callable[[], bool]) -> None:
+        """Keep the nick on IRC until `stopping()`; cancelled at the end."""
+        while not stopping():
+            try:
+                link = await self._connector.connect(self.identity)
+            except Unreachable as exc:
+                wait = self._backoff.unreachable()
+                log.warning("bulletin nick %s cannot reach IRC (%s); again in %.0f s",
+                            self.nick, exc, wait)  # fmt: skip
+            except ConnectError as exc:
+                wait = self._backoff.refused()
+                log.error("bulletin nick %s refused by IRC (%s); again in %.0f s", self.nick,
+                          exc, wait)  # fmt: skip
+            else:
+                since = self._monotonic()
+                await self._serve(link)
+                wait = self._backoff.left(self._monotonic() - since)
+                if not stopping():
+                    log.warning("bulletin nick %s is off IRC; again in %.0f s", self.nick, wait)
+            if not stopping():
+                await self._sleep(wait)
+
+    async def _serve(self, link: IrcLink) -> None:
+        self.link = link
+        for channel in self.channels:
+            link.send(f"JOIN {channel}")
+        log.info("bulletin nick %s is on IRC in %s", link.nick, ", ".join(self.channels))
+        sender = asyncio.get_running_loop().create_task(self._send(link))
+        try:
+            while (msg := await link.read()) is not None:  # its channels' traffic
+                if msg.command == "PING":
+                    link.send(f"PONG :{msg.params[0]}" if msg.params else "PONG")
+        except Exception:  # a bug here must not end the bulletins for good
+            log.exception("bulletin nick %s failed", self.nick)
+            link.quit("Internal error")
+        finally:
+            sender.cancel()
+
+    async def _send(self, link: IrcLink) -> None:
+        """Send the queue at the network's pace while the link lasts."""
+        pacer = Pacer(self._monotonic())
+        while not link.closed:
+            if not self._queue:
+                self._queued.clear()
+                await self._queued.wait()
+                continue
+            wait = pacer.wait(self._monotonic())
+            if wait > 0:
+                await self._sleep(wait)
+                continue
+            channel, text = self._queue.popleft()
+            limit = room(link, channel)
+            if len(text) > limit:
+                text = text[: limit - 3] + "..."
+            link.send(f"PRIVMSG {channel} :{text}")

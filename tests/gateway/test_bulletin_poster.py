@@ -1,0 +1,141 @@
+"""Bulletin posters: backoff on refusals, pacing within flood limits, one line's room,
+and dropped bulletins logged once per burst."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from gateway.config import BulletinFeed, MqttConfig
+from gateway.events import poster as P
+from gateway.events.bus import Events
+from gateway.events.mqtt import MqttLink
+from gateway.irc.external import Unreachable
+from gateway.irc.link import ConnectError, Identity
+from ircd.protocol import Message
+
+
+class FakeLink:
+    def __init__(self, source: str | None = None) -> None:
+        self.sent: list[str] = []
+        self.source = source
+        self.nick = "WX"
+        self.caps: frozenset[str] = frozenset()
+        self.closed = False
+        self.quit_after = 0
+        self._lines: asyncio.Queue[Message | None] = asyncio.Queue()
+
+    def send(self, line: str) -> None:
+        self.sent.append(line)
+        if len(self.sent) == self.quit_after:
+            self.quit()
+
+    async def read(self) -> Message | None:
+        return await self._lines.get()
+
+    def quit(self, reason: str = "") -> None:
+        self.closed = True
+        self._lines.put_nowait(None)
+
+    async def wait_closed(self) -> None:
+        return None
+
+
+class Refusing:
+    """A connector that fails as told: unreachable (`u`) or refused (`r`), in turn."""
+
+    mode = "external"
+
+    def __init__(self, script: str) -> None:
+        self.script = list(script)
+
+    async def connect(self, identity: Identity) -> FakeLink:
+        kind = self.script.pop(0) if self.script else "r"
+        if kind == "u":
+            raise Unreachable("cannot reach IRC network x:6667: Connection refused")
+        raise ConnectError("IRC network x:6667: nick WX refused: Nickname is already in use")
+
+
+def test_refusals_back_off_to_a_cap_and_unreachable_stays_quick() -> None:
+    backoff = P.Backoff(uniform=lambda low, high: low)
+    assert [backoff.refused() for _ in range(9)] == [5, 10, 20, 40, 80, 160, 320, 600, 600]
+    assert backoff.unreachable() == P.RETRY_UNREACHABLE  # the network back: in seconds
+    assert backoff.left(P.STAYED - 1) == 600  # dropped at once: still a refusal
+    assert backoff.left(P.STAYED) == P.RETRY_UNREACHABLE  # stayed: the backoff starts again
+    assert backoff.refused() == 5
+    jittered = P.Backoff(uniform=lambda low, high: high)
+    assert jittered.refused() == 5 * 1.25 and jittered.unreachable() == 4.0
+
+
+async def test_a_poster_whose_nick_is_taken_does_not_loop_every_few_seconds() -> None:
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    poster = P.Poster(Refusing("rrurrr"), "WX", ["#wx"], "wx/#", lambda: 0.0,
+                      P.Backoff(uniform=lambda low, high: low), sleep)  # fmt: skip
+    await poster.run(lambda: len(waits) >= 6)
+    assert waits == [5, 10, P.RETRY_UNREACHABLE, 20, 40, 80]
+
+
+async def test_a_burst_is_paced_and_the_overflow_dropped() -> None:
+    clock = [100.0]
+    link = FakeLink("WX!bulletin@bulletin.gateway")
+    link.quit_after = 1 + P.QUEUE  # the JOIN, then every bulletin queued
+    gaps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        gaps.append(seconds)
+        clock[0] += seconds
+        await asyncio.sleep(0)
+
+    class Once:
+        mode = "external"
+
+        async def connect(self, identity: Identity) -> FakeLink:
+            return link
+
+    poster = P.Poster(Once(), "WX", ["#wx"], "wx/#", lambda: clock[0], sleep=sleep)
+    accepted = [poster.post("#wx", f"bulletin {i}") for i in range(P.QUEUE + 3)]
+    assert accepted.count(False) == 3 and poster.dropped == 3
+    await poster.run(lambda: link.closed)
+    lines = [s for s in link.sent if s.startswith("PRIVMSG")]
+    assert lines == [f"PRIVMSG #wx :bulletin {i}" for i in range(P.QUEUE)]
+    # A burst of BURST lines, then one per PACE seconds: never faster.
+    assert sum(g for g in gaps[: P.QUEUE - P.BURST]) >= (P.QUEUE - P.BURST) * P.PACE - 1e-9
+    pacer = P.Pacer(0.0)
+    assert [pacer.wait(0.0) for _ in range(P.BURST + 1)] == [0.0] * P.BURST + [P.PACE]
+    assert pacer.wait(P.PACE) == 0.0 and pacer.wait(P.PACE) == P.PACE
+
+
+def test_a_line_carries_what_the_network_relays_whole() -> None:
+    link = FakeLink("WX!bulletin@bulletin.gateway")
+    line = f":{link.source} PRIVMSG #wx :" + "x" * P.room(link, "#wx") + "\r\n"
+    assert len(line) == 512
+    # Before the network said how it shows the poster, the longest source is assumed.
+    assert P.room(None, "#wx") == 512 - 2 - P.WORST_SOURCE - len(" PRIVMSG #wx :")
+
+
+async def test_dropped_bulletins_are_logged_once_per_burst(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = [0.0]
+    feed = BulletinFeed(topic="wx/alerts", channel="#wx", nick="WX", min_interval=60.0)
+    link = MqttLink(MqttConfig(bulletins=(feed,)), "N0GW", Events(lambda: 0.0), Refusing(""),
+                    lambda: 0.0, lambda: clock[0])  # fmt: skip
+    poster = P.Poster(Refusing(""), "WX", ["#wx"], "wx/alerts", lambda: clock[0])
+    poster.link = FakeLink()
+    link._posters["WX"] = poster
+    caplog.set_level(logging.INFO, "gateway.events.mqtt")
+    for i in range(50):  # one posted, then 49 too soon
+        link._bulletin(feed, f"alert {i}".encode())
+    clock[0] = 61.0
+    link._bulletin(feed, b"the next")
+    messages = [r.getMessage() for r in caplog.records]
+    assert link.bulletins_dropped == 49
+    assert len(messages) == 2, messages
+    assert "dropped" in messages[0] and messages[1].startswith("49 bulletin(s) on wx/alerts")
+    assert [text for _, text in poster._queue] == ["alert 0", "the next"]
