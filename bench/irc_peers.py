@@ -31,6 +31,8 @@ class IrcPeer:
     link_port: int = 0
     server_name: str = ""
     sid: str = ""
+    #: InspIRCd's stock flood limits (fake lag, 8K RecvQ) instead of none.
+    stock_flood: bool = False
     log: list[str] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -94,12 +96,16 @@ WebIRCPassword = {WEBIRC_PASSWORD}
     return IrcPeer("ngircd", port, [NGIRCD, "--nodaemon", "--config", str(config)], directory)
 
 
-def inspircd(directory: Path, name: str = "irc.inspircd.test", sid: str = "9AA") -> IrcPeer:
-    """InspIRCd with WEBIRC (m_cgiirc) for loopback, ready to link (m_spanningtree)."""
+def inspircd(
+    directory: Path, name: str = "irc.inspircd.test", sid: str = "9AA", stock_flood: bool = False
+) -> IrcPeer:
+    """InspIRCd with WEBIRC (m_cgiirc) for loopback, ready to link (m_spanningtree);
+    `stock_flood`: the flood limits of InspIRCd's own example class, not none."""
     directory.mkdir(parents=True, exist_ok=True)
     port, link_port = free_port(), free_port()
     (directory / "motd").write_text("test network\n", encoding="utf-8")
-    peer = IrcPeer("inspircd", port, [], directory, link_port=link_port, server_name=name, sid=sid)
+    peer = IrcPeer("inspircd", port, [], directory, link_port=link_port, server_name=name, sid=sid,
+                   stock_flood=stock_flood)  # fmt: skip
     peer.argv = [INSPIRCD, "--config", str(directory / "inspircd.conf"), "--nofork", "--nopid",
                  "--runasroot"]  # fmt: skip
     _write_inspircd(peer, links=[])
@@ -108,6 +114,11 @@ def inspircd(directory: Path, name: str = "irc.inspircd.test", sid: str = "9AA")
 
 def _write_inspircd(peer: IrcPeer, links: list[IrcPeer], connect: bool = False) -> None:
     d, name = peer.directory, peer.server_name
+    flood = (
+        'threshold="10" commandrate="1000" fakelag="yes" recvq="8K"'
+        if peer.stock_flood
+        else 'threshold="1000000" commandrate="1000000000" fakelag="no"'
+    )
     link_blocks = "".join(
         f"""<link name="{other}" ipaddr="127.0.0.1" port="{port}" allowmask="127.0.0.1"
  sendpass="{LINK_PASSWORD}" recvpass="{LINK_PASSWORD}">
@@ -120,8 +131,8 @@ def _write_inspircd(peer: IrcPeer, links: list[IrcPeer], connect: bool = False) 
 <admin name="test" nick="test" email="test@localhost">
 <bind address="127.0.0.1" port="{peer.port}" type="clients">
 <bind address="127.0.0.1" port="{peer.link_port}" type="servers">
-<connect allow="*" timeout="60" pingfreq="600" threshold="1000000" commandrate="1000000000"
- fakelag="no" localmax="1000" globalmax="1000" maxconnwarn="no" resolvehostnames="no"
+<connect allow="*" timeout="60" pingfreq="600" {flood}
+ localmax="1000" globalmax="1000" maxconnwarn="no" resolvehostnames="no"
  useident="no" limit="1000">
 <files motd="{d / "motd"}">
 <dns timeout="1">
