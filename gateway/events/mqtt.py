@@ -255,11 +255,11 @@ class MqttLink:
                     await self._announce(publish)
                 while self._queue:  # on a stop too: the sessions' ends are news
                     event = self._queue[0]
-                    body = json.dumps(event.payload())
-                    await publish(f"{self.base}/{event.kind}", body, qos=self.config.qos)
+                    text = json.dumps(event.payload())
+                    await publish(f"{self.base}/{event.kind}", text, qos=self.config.qos)
                     self._queue.popleft()  # only once it went out
                     if event.kind in SHOWN:
-                        self._latest[event.kind] = body
+                        self._latest[event.kind] = text
                 if self._active_due:
                     self._active_due = False
                     count = json.dumps({"active": self.active})
