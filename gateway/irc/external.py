@@ -43,6 +43,8 @@ QUIT_GRACE = 5.0
 _FATAL = {"465": "banned", "464": "wrong password", "463": "host not allowed"}
 #: An ERROR that says the network sent this client away on purpose (not a failure).
 SENT_AWAY = re.compile(r"\b(kill(ed)?|ban(ned)?|[kgzd]-?lined?|quit)\b", re.IGNORECASE)
+#: `Closing link: (user@address) [reason]`, as InspIRCd words an ERROR.
+_CLOSING = re.compile(r"^(Closing link):?\s*\([^)]*\)\s*\[(.*)\]\s*$", re.IGNORECASE)
 #: Output waiting for a network that stopped reading; past it the link is closed.
 MAX_WRITE_BUFFER = 256 * 1024
 #: Capabilities remembered from CAP LS (a network lists a few dozen).
@@ -61,6 +63,13 @@ def sasl_plain(account: str, password: str) -> list[str]:
     if len(chunks[-1]) == 400:
         chunks.append("+")
     return [f"AUTHENTICATE {chunk}" for chunk in chunks]
+
+
+def closing_reason(text: str) -> str:
+    """An ERROR's text without the user's own address, which says nothing to the user and
+    takes the room of the reason on a packet screen."""
+    found = _CLOSING.match(text)
+    return f"{found.group(1)}: {found.group(2)}" if found else text
 
 
 def radio_ip(user: str) -> str:
@@ -293,6 +302,8 @@ class ExternalLink:
                 log.debug("a line from the network was skipped: %s", exc.reason)
                 continue
             self._learn(msg)
+            if msg.command == "ERROR" and msg.params:
+                msg = Message(command="ERROR", params=(closing_reason(msg.params[-1]),))
             return msg
         self._close_now()
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 from gateway.config import ExternalIrc
-from gateway.irc.external import Registration, radio_ip, sasl_plain
+from gateway.irc.external import Registration, closing_reason, radio_ip, sasl_plain
 from gateway.irc.link import Identity
 from ircd.protocol import parse_line
 
@@ -99,3 +99,14 @@ def test_radio_addresses_are_stable_unique_local_and_per_callsign() -> None:
     assert radio_ip("n0test") == radio_ip("N0TEST")
     assert radio_ip("n0test") != radio_ip("n0tesu")
     assert radio_ip("n0test").startswith("fd")
+
+
+def test_a_closing_link_error_keeps_the_reason_not_the_users_address() -> None:
+    text = (
+        "Closing link: (n0test@fd57:1234:5678:9abc:def0:1234:5678:9abc) [Ping timeout: 120 seconds]"
+    )
+    assert closing_reason(text) == "Closing link: Ping timeout: 120 seconds"
+    assert closing_reason("Closing link: (a@b) [Killed (oper (spam))]") == (
+        "Closing link: Killed (oper (spam))"
+    )
+    assert closing_reason("Access denied: Bad password?") == "Access denied: Bad password?"
