@@ -149,7 +149,8 @@ class Gateway:
             )
             if mqtt is not None:
                 self.bridge.report_relayed = mqtt.messages != "off"
-                name = (self.config.callsign or self.config.irc.server_name).replace("/", "-")
+                name = mqtt.name or self.config.callsign or self.config.irc.server_name
+                name = name.replace("/", "-")
                 self.mqtt = MqttLink(mqtt, name, self.events, connector, self.clock, self.monotonic,
                                      radio=bool(self.config.radio.ports))  # fmt: skip
                 self.bridge.trusted_links = self.mqtt.on_air_links

@@ -224,6 +224,11 @@ MQTT_MESSAGES = ("off", "metadata", "text")
 IRC_MODES = ("embedded", "external")
 
 
+#: The longest bulletin one IRC line carries whole: 512 bytes less CRLF, the longest
+#: `:nick!user@host` a network puts in front (106), ` PRIVMSG `, a channel of 50 and ` :`.
+BULLETIN_MAX = 340
+
+
 @dataclass(frozen=True, slots=True)
 class BulletinFeed:
     """An MQTT topic whose messages a named pseudo-user posts in a channel."""
@@ -231,7 +236,7 @@ class BulletinFeed:
     topic: str
     channel: str
     nick: str
-    #: Longest bulletin posted (longer ones are cut, with "...").
+    #: Longest bulletin posted (longer ones are cut, with "..."); at most BULLETIN_MAX.
     max_length: int = 300
     #: At most one bulletin per this many seconds; the rest are dropped and counted.
     min_interval: float = 60.0
@@ -258,6 +263,10 @@ class MqttConfig:
     #: Publish Home Assistant discovery messages (retained) under `discovery_prefix`.
     home_assistant: bool = False
     discovery_prefix: str = "homeassistant"
+    #: This gateway's name in its topics and in Home Assistant (`<prefix>/<name>/...`);
+    #: None: the callsign. Required on a network without a callsign: two gateways
+    #: would share topics, and one's last will would mark the other offline.
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +285,8 @@ class ExternalIrc:
     #: The gateway name WEBIRC gives (InspIRCd logs it; ngircd takes it as the user name).
     webirc_gateway: str = "packet-gateway"
     connect_timeout: float = 30.0
+    #: Seconds within which a hung server is noticed (PING at half of it), then reconnect.
+    ping_timeout: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,7 +339,7 @@ _ARCHIVE = frozenset({"channels", "max_messages", "max_age"})
 _EXTERNAL = frozenset(
     {
         "host", "port", "tls", "tls_verify", "password", "webirc_password", "webirc_gateway",
-        "connect_timeout",
+        "connect_timeout", "ping_timeout",
     }
 )  # fmt: skip
 #: `irc:` keys that still mean something in external mode (the network's name, for the
@@ -336,7 +347,7 @@ _EXTERNAL = frozenset(
 _EXTERNAL_ALSO = frozenset({"network", "server_name"})
 _MQTT = frozenset(
     {"host", "port", "tls", "username", "password", "prefix", "qos", "queue", "messages",
-     "bulletins", "home_assistant", "discovery_prefix"}
+     "bulletins", "home_assistant", "discovery_prefix", "name"}
 )  # fmt: skip
 _FEED = frozenset({"topic", "channel", "nick", "max_length", "min_interval", "on_air"})
 _MAILBOX = frozenset({"max_messages", "max_age"})
@@ -379,6 +390,7 @@ DAY = 86400.0
 _CHANNEL = re.compile(r"#[^\s,\x00-\x1f]{1,49}")
 _SERVICE_NICK = re.compile(r"[A-Za-z][A-Za-z0-9]{0,29}")
 _TOPIC_PART = re.compile(r"[A-Za-z0-9_/-]{1,100}")
+_MQTT_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:
@@ -408,6 +420,9 @@ def config_from_node(root: yaml.Node | None, name: str) -> Config:
     )
     irc, external = _irc(r, top.entries.get("irc"), name)
     config = replace(config, irc=irc, irc_external=external)
+    if config.mqtt and external and config.callsign is None and config.mqtt.name is None:
+        top.problem("mqtt", "give callsign or mqtt.name: without either, every gateway on the "
+                    "network publishes as the same one")  # fmt: skip
     if config.radio.ports and config.callsign is None:
         missing = [p.name for p in config.radio.ports if p.callsign is None]
         if missing:
@@ -531,6 +546,9 @@ def _bridge(b: Section) -> BridgeConfig:
 def _mqtt(m: Section) -> MqttConfig:
     d = MqttConfig()
     prefix = m.string("prefix", d.prefix)
+    name = m.string("name", "") or None
+    if name is not None and not _MQTT_NAME.fullmatch(name):
+        m.problem("name", f'expected letters, digits, "-" and "_", got "{name}"')
     discovery_prefix = m.string("discovery_prefix", d.discovery_prefix)
     for key, value in (("prefix", prefix), ("discovery_prefix", discovery_prefix)):
         if not _TOPIC_PART.fullmatch(value):
@@ -553,7 +571,7 @@ def _mqtt(m: Section) -> MqttConfig:
                 topic=topic,
                 channel=channel,
                 nick=nick,
-                max_length=f.integer("max_length", 300, 20, 2000),
+                max_length=f.integer("max_length", 300, 20, BULLETIN_MAX),
                 min_interval=f.number("min_interval", 60.0, 0, DAY),
                 on_air=f.boolean("on_air", False),
             )
@@ -571,6 +589,7 @@ def _mqtt(m: Section) -> MqttConfig:
         bulletins=tuple(feeds),
         home_assistant=m.boolean("home_assistant", d.home_assistant),
         discovery_prefix=discovery_prefix,
+        name=name,
     )
 
 
@@ -621,6 +640,7 @@ def _external(e: Section) -> ExternalIrc:
         webirc_password=e.string("webirc_password", "") or None,
         webirc_gateway=e.string("webirc_gateway", d.webirc_gateway),
         connect_timeout=e.number("connect_timeout", d.connect_timeout, 1, 300),
+        ping_timeout=e.number("ping_timeout", d.ping_timeout, 10, 600),
     )
 
 

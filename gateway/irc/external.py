@@ -35,7 +35,7 @@ log = logging.getLogger("gateway.irc.external")
 
 #: Seconds within which a hung server is noticed: after half of it in silence we PING,
 #: and a server still silent at the end of it is given up (the link closes, and its
-#: owner reconnects). The config's `irc.external.ping_timeout` overrides it.
+#: owner reconnects). The config's `irc.external.ping_timeout` (default 60 s) sets it.
 PING_TIMEOUT = 60.0
 #: How long a QUIT may take to leave before the socket is closed anyway.
 QUIT_GRACE = 5.0
@@ -374,9 +374,8 @@ class ExternalLink:
 class ExternalConnector:
     mode = "external"
 
-    def __init__(self, settings: ExternalIrc, ping_timeout: float = PING_TIMEOUT) -> None:
+    def __init__(self, settings: ExternalIrc) -> None:
         self.settings = settings
-        self.ping_timeout = ping_timeout
         #: Nicks and channels are folded as RFC 1459 says (the IRC default). A network
         #: with CASEMAPPING=ascii folds less; the difference is `[]\\~` only.
         self.fold: Callable[[str], str] = folder("rfc1459")
@@ -413,7 +412,9 @@ class ExternalConnector:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, identity: Identity
     ) -> ExternalLink:
         reg = Registration(identity, self.settings)
-        link = ExternalLink(reader, writer, reg.nick, frozenset(), self.fold, self.ping_timeout)
+        link = ExternalLink(
+            reader, writer, reg.nick, frozenset(), self.fold, self.settings.ping_timeout
+        )
         for line in reg.start():
             link.send(line)
         try:

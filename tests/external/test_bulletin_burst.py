@@ -28,7 +28,7 @@ async def test_a_burst_of_bulletins_is_paced_within_the_flood_limits(
         await peer.start()
         alice = await irc_user(peer, "alice", "#wx")
         feed = "{topic: wx/alerts, channel: wx, nick: WX, min_interval: 0}"
-        mqtt = f"mqtt: {{port: {broker.port}, prefix: test, bulletins: [{feed}]}}\n"
+        mqtt = f"mqtt: {{port: {broker.port}, prefix: test, name: gw, bulletins: [{feed}]}}\n"
         gw, _, _ = await gateway_on(spawn_gateway, tmp_path / "gw", peer, "N0TEST", mqtt)
         sub = await subscriber(broker.port)
         await gw.wait_log("MQTT: connected to")

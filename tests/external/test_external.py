@@ -277,7 +277,7 @@ async def test_bulletins_are_posted_on_the_network(
         await peer.start()
         alice = await irc_user(peer, "alice", "#wx")
         feed = "{topic: wx/alerts, channel: wx, nick: WX, min_interval: 0, on_air: true}"
-        mqtt = f"mqtt: {{port: {broker.port}, prefix: test, bulletins: [{feed}]}}\n"
+        mqtt = f"mqtt: {{port: {broker.port}, prefix: test, name: gw, bulletins: [{feed}]}}\n"
         gw, bpq, totp = await gateway_on(
             spawn_gateway, tmp_path / "gw", peer, "N0TEST", mqtt, third_party="identified"
         )

@@ -34,8 +34,9 @@ async def server(tmp_path: Path) -> AsyncIterator[peers.IrcPeer]:
 
 
 async def test_a_stopped_server_is_noticed_within_the_ping_timeout(server: peers.IrcPeer) -> None:
-    settings = ExternalIrc("127.0.0.1", port=server.port, webirc_password=peers.WEBIRC_PASSWORD)
-    connector = ExternalConnector(settings, ping_timeout=2.0)
+    settings = ExternalIrc("127.0.0.1", port=server.port, webirc_password=peers.WEBIRC_PASSWORD,
+                           ping_timeout=2.0)  # fmt: skip
+    connector = ExternalConnector(settings)
     link = await connector.connect(IDENT)
     assert server.proc is not None
     os.kill(server.proc.pid, signal.SIGSTOP)

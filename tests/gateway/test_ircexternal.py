@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
-from gateway.config import ExternalIrc
+import pytest
+
+from gateway.config import ConfigError, ExternalIrc, load_config
 from gateway.irc.external import Registration, closing_reason, radio_ip, sasl_plain
 from gateway.irc.link import Identity
 from ircd.protocol import parse_line
@@ -110,3 +113,16 @@ def test_a_closing_link_error_keeps_the_reason_not_the_users_address() -> None:
         "Closing link: Killed (oper (spam))"
     )
     assert closing_reason("Access denied: Bad password?") == "Access denied: Bad password?"
+
+
+def test_the_ping_timeout_is_read_from_the_config(tmp_path: Path) -> None:
+    path = tmp_path / "gateway.yaml"
+    path.write_text("irc: {mode: external, external: {host: irc.test}}\n")
+    external = load_config(path).irc_external
+    assert external is not None and external.ping_timeout == 60.0
+    path.write_text("irc: {mode: external, external: {host: irc.test, ping_timeout: 30}}\n")
+    external = load_config(path).irc_external
+    assert external is not None and external.ping_timeout == 30.0
+    path.write_text("irc: {mode: external, external: {host: irc.test, ping_timeout: 1}}\n")
+    with pytest.raises(ConfigError, match="ping_timeout"):
+        load_config(path)

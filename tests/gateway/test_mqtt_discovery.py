@@ -10,7 +10,7 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from gateway.config import ConfigError, load_config
+from gateway.config import BULLETIN_MAX, ConfigError, load_config
 from gateway.events.hadiscovery import PACKAGE, discovery, object_id, version
 from tests.gateway.support import GatewayProcess, enroll, free_port
 from tests.gateway.test_bridge_e2e import radio_login
@@ -127,3 +127,28 @@ async def test_home_assistant_sees_the_gateway_and_its_logins(
                 assert json.loads(bytes(message.payload))["name"] == "Online"  # type: ignore[arg-type]
                 break
     assert await gw.stop() == 0
+
+
+def test_check_config_refuses_what_one_line_or_one_name_cannot_carry(tmp_path: Path) -> None:
+    path = tmp_path / "gateway.yaml"
+    external = "irc: {mode: external, external: {host: irc.test}}\n"
+    feed = "bulletins: [{topic: wx, channel: wx, nick: WX, max_length: %d}]"
+    path.write_text(f"callsign: N0GW-10\nmqtt: {{{feed % 2000}}}\n")
+    with pytest.raises(ConfigError, match="max_length"):
+        load_config(path)
+    path.write_text(f"callsign: N0GW-10\nmqtt: {{{feed % BULLETIN_MAX}}}\n")
+    assert load_config(path).mqtt is not None
+    # Two gateways on one network, neither with a callsign: both would be irc.localhost.
+    path.write_text(external + "mqtt: {prefix: club}\n")
+    with pytest.raises(ConfigError, match=r"mqtt\.name"):
+        load_config(path)
+    path.write_text(external + "mqtt: {prefix: club, name: hilltop}\n")
+    mqtt = load_config(path).mqtt
+    assert mqtt is not None and mqtt.name == "hilltop"
+    path.write_text(external + "callsign: N0GW-10\nmqtt: {prefix: club}\n")
+    assert load_config(path).mqtt is not None
+    path.write_text("mqtt: {prefix: club}\n")  # one embedded server: one gateway
+    assert load_config(path).mqtt is not None
+    path.write_text(external + "mqtt: {name: 'a/b'}\n")
+    with pytest.raises(ConfigError, match="name"):
+        load_config(path)
