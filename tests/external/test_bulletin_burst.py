@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.external import peers
+from bench import irc_peers as peers
 from tests.external.test_external import Spawn, gateway_on, irc_user, started
 from tests.gateway.test_mqtt_e2e import Broker, subscriber
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from bench import irc_peers as peers
 from gateway.config import ExternalIrc
 from gateway.irc.external import SENT_AWAY, ExternalConnector
 from gateway.irc.link import Identity
-from tests.external import peers
 
 pytestmark = pytest.mark.slow
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from bench import irc_peers as peers
 from gateway.config import ExternalIrc
 from gateway.irc.external import ExternalConnector, ExternalLink
 from gateway.irc.link import Identity
-from tests.external import peers
 from tests.external.test_external import started
 from tests.gateway.support import free_port
 
