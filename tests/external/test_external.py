@@ -38,7 +38,12 @@ async def started() -> AsyncIterator[list[peers.IrcPeer]]:
 
 
 def external_config(
-    directory: Path, peer: peers.IrcPeer, bpq: int, extra: str = "", third_party: str = "all"
+    directory: Path,
+    peer: peers.IrcPeer,
+    bpq: int,
+    extra: str = "",
+    third_party: str = "all",
+    external: str = "",
 ) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "gateway.yaml"
@@ -47,7 +52,7 @@ def external_config(
         "auth: {failure_pause: 0}\n"
         "irc:\n  mode: external\n  network: TestNet\n"
         f"  external: {{host: 127.0.0.1, port: {peer.port},"
-        f" webirc_password: {peers.WEBIRC_PASSWORD}}}\n"
+        f" webirc_password: {peers.WEBIRC_PASSWORD}{external}}}\n"
         "telnet:\n  listen:\n"
         f"    - {{name: node1, host: 127.0.0.1, port: {bpq}, bpq: true,"
         " bytes_per_second: 1000000, packet_bytes: 4096}\n"
@@ -84,10 +89,11 @@ async def gateway_on(
     call: str,
     extra: str = "",
     third_party: str = "all",
+    external: str = "",
 ) -> tuple[GatewayProcess, int, pyotp.TOTP]:
     """A gateway in external mode on `peer`, with `call` enrolled, its service on IRC."""
     bpq = free_port()
-    config = external_config(directory, peer, bpq, extra, third_party)
+    config = external_config(directory, peer, bpq, extra, third_party, external)
     totp = enroll(config, call)
     gw = spawn(config)
     await gw.start()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from bench import irc_peers as peers
 from gateway.config import ExternalIrc
 from gateway.irc.external import SENT_AWAY, ExternalConnector
 from gateway.irc.link import Identity
+from tests.external.test_external import Spawn, gateway_on
+from tests.gateway.test_bridge_e2e import radio_login
 
 pytestmark = pytest.mark.slow
 
@@ -55,3 +58,26 @@ async def test_a_stopped_server_is_noticed_within_the_ping_timeout(server: peers
     assert back.nick == "N0HUNG"
     back.quit("done")
     await back.wait_closed()
+
+
+async def test_a_radio_user_is_told_when_the_server_hangs_and_comes_back(
+    tmp_path: Path, spawn_gateway: Spawn, server: peers.IrcPeer
+) -> None:
+    """The gateway as run, `ping_timeout: 10`: the ham reads why, then the return."""
+    gw, bpq, totp = await gateway_on(
+        spawn_gateway, tmp_path / "gw", server, "N0TEST", external=", ping_timeout: 10"
+    )
+    ham = await radio_login(bpq, "N0TEST-5", totp.at(int(time.time() // 30) * 30))
+    ham.send(b"/j #test\r")
+    assert (await ham.expect("\r\n")).startswith(b"Joined #test")
+    assert server.proc is not None
+    os.kill(server.proc.pid, signal.SIGSTOP)
+    try:
+        line = await ham.expect("\r\n")
+        assert line == b"IRC network lost (Ping timeout: 10 seconds); reconnecting.\r\n"
+    finally:
+        os.kill(server.proc.pid, signal.SIGCONT)
+    await ham.expect("IRC network back; rejoining #test.\r\n")
+    ham.send(b"/b\r")
+    await ham.expect_close()
+    assert await gw.stop() == 0
