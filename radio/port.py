@@ -21,6 +21,9 @@ log = logging.getLogger("radio.port")
 BACKOFF_INITIAL = 1.0
 BACKOFF_MAX = 60.0
 READ_SIZE = 4096
+#: Bytes left unread by the TNC past which frames for it are dropped: at 1200 baud about
+#: ten minutes of air time, far more than any TNC that is reading holds back.
+MAX_BACKLOG = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,16 +85,25 @@ class KissPort:
         self._writer: asyncio.StreamWriter | None = None
         self.connected = asyncio.Event()
         self.decoder_drops = 0
+        #: Frames dropped because the TNC left MAX_BACKLOG bytes unread (this connection).
+        self.backlog_drops = 0
 
     @property
     def is_up(self) -> bool:
         return self._writer is not None and not self._writer.is_closing()
 
     def send(self, payload: bytes) -> bool:
-        """Queue an AX.25 frame for the TNC; False (dropped) if the TNC is not connected."""
+        """Queue an AX.25 frame for the TNC; False (dropped) if the TNC is not connected
+        or has left MAX_BACKLOG bytes unread (a TNC that accepts and never reads must not
+        grow our buffer for good; the link layer resends I frames as after a collision)."""
         if not self.is_up:
             return False
         assert self._writer is not None
+        if self._writer.transport.get_write_buffer_size() > MAX_BACKLOG:
+            if not self.backlog_drops:
+                log.warning("%s: the TNC is not reading; dropping frames for it", self.name)
+            self.backlog_drops += 1
+            return False
         self._writer.write(encode(KissFrame(self.tnc_port, Command.DATA, payload)))
         return True
 
@@ -114,6 +126,7 @@ class KissPort:
         log.info("%s: connected to the TNC", self.name)
         decoder = KissDecoder()
         self._writer = writer
+        self.backlog_drops = 0
         for frame in self._init_frames:
             writer.write(encode(frame))
         self.connected.set()

@@ -81,3 +81,43 @@ async def test_serial_over_a_pty_pair() -> None:
         await asyncio.gather(task, return_exceptions=True)
         os.close(master)
         os.close(slave)
+
+
+async def test_a_tnc_that_never_reads_costs_a_bounded_buffer(caplog) -> None:
+    """Frames for a TNC that accepts and never reads are dropped past MAX_BACKLOG."""
+    from radio.port import MAX_BACKLOG
+
+    accepted = asyncio.Event()
+    held: list[asyncio.StreamWriter] = []
+
+    def tnc(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.transport.pause_reading()  # never reads a byte
+        held.append(writer)
+        accepted.set()
+
+    server = await asyncio.start_server(tnc, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    kiss = KissPort(TcpEndpoint("127.0.0.1", port), lambda frame: None, name="vhf")
+    task = asyncio.create_task(kiss.run())
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            await accepted.wait()
+            await kiss.connected.wait()
+            frame = bytes(256)
+            sent = 0
+            # The kernel's buffers take what they take; then ours grows to the bound.
+            while kiss.send(frame):
+                sent += 1
+                if sent % 64 == 0:
+                    await asyncio.sleep(0)  # let the transport hand bytes to the kernel
+            assert kiss._writer is not None
+            buffered = kiss._writer.transport.get_write_buffer_size()
+            assert MAX_BACKLOG < buffered <= MAX_BACKLOG + len(encode(KissFrame(0, 0, frame)))
+            assert not kiss.send(frame) and kiss.backlog_drops == 2
+            assert "vhf: the TNC is not reading; dropping frames for it" in caplog.text
+            assert caplog.text.count("not reading") == 1  # once per stall, not per frame
+    finally:
+        task.cancel()
+        for writer in held:
+            writer.close()
+        server.close()
