@@ -13,10 +13,12 @@ import ipaddress
 import math
 import time
 
-from gateway.auth import penalties
+from gateway import settingstore
+from gateway.auth import penalties, penaltystore, users
+from gateway.auth.users import UserSummary
 from gateway.callsign import parse_base_callsign
 from gateway.config import AuthConfig, SourcePenaltyConfig
-from gateway.store import Store, UserSummary
+from gateway.db import Db
 
 LOCK_PREFIX = "lock:"
 #: The longest lock an operator may set (a lock is for a quarrel, revoke is for good).
@@ -27,24 +29,24 @@ class AdminError(ValueError):
     """A target or duration that cannot be acted on; the message says why."""
 
 
-def locked_until(store: Store, callsign: str) -> float:
-    value = store.get_setting(LOCK_PREFIX + callsign)
+def locked_until(store: Db, callsign: str) -> float:
+    value = settingstore.get_setting(store, LOCK_PREFIX + callsign)
     try:
         return float(value) if value is not None else 0.0
     except ValueError:
         return 0.0
 
 
-def lock(store: Store, callsign: str, until: float) -> bool:
+def lock(store: Db, callsign: str, until: float) -> bool:
     """Refuse every login of `callsign` until `until`; False if it is not enrolled."""
     with store.transaction():
-        if store.get_user(callsign) is None:
+        if users.get_user(store, callsign) is None:
             return False
-        store.set_setting(LOCK_PREFIX + callsign, repr(until))
+        settingstore.set_setting(store, LOCK_PREFIX + callsign, repr(until))
     return True
 
 
-def unlock(store: Store, target: str) -> int:
+def unlock(store: Db, target: str) -> int:
     """Clear the lock, penalties and budgets of a callsign, an address or a node.
 
     A callsign's budget refilled gives a guesser a new burst too: this is the sysop's
@@ -70,39 +72,29 @@ def unlock(store: Store, target: str) -> int:
                 ) from None
             suffix = f":call:{callsign}"
     with store.transaction():
-        cleared = store.clear_sources(suffix) if suffix else 0
+        cleared = penaltystore.clear_sources(store, suffix) if suffix else 0
         if suffix is None:  # a node (ax25:vhf, irc:sasl) or a source (ax25:vhf:WIDE1-1)
-            for table, column in (("source_penalties", "source"), ("node_budget", "node")):
-                # Below it too: irc:sasl clears every address's SASL penalties.
-                cur = store.db.execute(
-                    f"DELETE FROM {table} WHERE {column} = ? OR substr({column}, 1, ?) = ?",  # noqa: S608 (names from the tuple above)
-                    (target, len(target) + 1, target + ":"),
-                )
-                cleared += cur.rowcount
-        cleared += store.clear_nodes(node, suffix if callsign is None else None)
+            cleared += penaltystore.clear_below(store, target)
+        cleared += penaltystore.clear_nodes(store, node, suffix if callsign is None else None)
         if net is not None:
-            cleared += store.clear_sources(net) + store.clear_nodes(net, net)
+            cleared += penaltystore.clear_sources(store, net)
+            cleared += penaltystore.clear_nodes(store, net, net)
         if callsign is not None:
-            cleared += int(store.clear_callsign(callsign))
-            if store.get_setting(LOCK_PREFIX + callsign) is not None:
-                store.db.execute("DELETE FROM settings WHERE key = ?", (LOCK_PREFIX + callsign,))
-                cleared += 1
+            cleared += int(penaltystore.clear_callsign(store, callsign))
+            cleared += int(settingstore.delete_setting(store, LOCK_PREFIX + callsign))
     return cleared
 
 
-def prune_locks(store: Store, now: float) -> None:
+def prune_locks(store: Db, now: float) -> None:
     with store.transaction():
-        rows = store.db.execute(
-            "SELECT key, value FROM settings WHERE key LIKE ?", (LOCK_PREFIX + "%",)
-        ).fetchall()
-        expired = [(k,) for k, v in rows if _float(v) < now]
-        store.db.executemany("DELETE FROM settings WHERE key = ?", expired)
+        rows = settingstore.with_prefix(store, LOCK_PREFIX)
+        settingstore.delete_settings(store, [k for k, v in rows if _float(v) < now])
 
 
-def penalty_lines(store: Store, cfg: AuthConfig, now: float) -> list[str]:
+def penalty_lines(store: Db, cfg: AuthConfig, now: float) -> list[str]:
     """Locks, spent callsign budgets, spent node budgets and refused sources, one a line."""
     out: list[str] = []
-    for user in store.list_users():
+    for user in users.list_users(store):
         until = locked_until(store, user.callsign)
         if until > now:
             out.append(f"{user.callsign}: locked until {_when(until)}")
@@ -110,11 +102,11 @@ def penalty_lines(store: Store, cfg: AuthConfig, now: float) -> list[str]:
         familiar = penalties.budget_at(user.familiar_budget, now, cfg.callsign)
         if budget.failures or budget.level > 0 or familiar.failures or familiar.level > 0:
             out.append(f"{user.callsign}: {callsign_budget_text(user, now, cfg.callsign)}")
-    for node, b in store.nodes():
+    for node, b in penaltystore.nodes(store):
         b = penalties.budget_at(b, now, cfg.node)
         if b.level > 0:
             out.append(f"node {node}: {budget_text(b, cfg.node)}")
-    for source, until, failures in store.sources(now):
+    for source, until, failures in penaltystore.sources(store, now):
         if penalties.source_blocked(until, now, cfg.source):
             out.append(f"source {source}: {source_text(until, failures, now, cfg.source)}")
     return out

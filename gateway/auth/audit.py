@@ -11,11 +11,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.store import Store
+from gateway.db import Db, Schema
 
 MAX_AGE = 365 * 86400.0
 MAX_ROWS = 100_000
 MAX_FIELD = 300
+
+SCHEMA = Schema(
+    __name__,
+    """
+CREATE TABLE IF NOT EXISTS audit (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    at     REAL NOT NULL,
+    who    TEXT NOT NULL,
+    source TEXT NOT NULL,
+    action TEXT NOT NULL,
+    result TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
+""",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +42,7 @@ class Entry:
     result: str
 
 
-def record(store: Store, entry: Entry) -> None:
+def record(store: Db, entry: Entry) -> None:
     fields = [str(f)[:MAX_FIELD] for f in (entry.who, entry.source, entry.action, entry.result)]
     with store.transaction():
         store.db.execute(
@@ -39,7 +54,7 @@ def record(store: Store, entry: Entry) -> None:
         )
 
 
-def since(store: Store, start: float, limit: int = 1000) -> list[Entry]:
+def since(store: Db, start: float, limit: int = 1000) -> list[Entry]:
     """Entries at or after `start`, oldest first (the newest `limit` of them)."""
     rows = store.db.execute(
         "SELECT at, who, source, action, result FROM audit WHERE at >= ? ORDER BY id DESC LIMIT ?",
@@ -48,6 +63,6 @@ def since(store: Store, start: float, limit: int = 1000) -> list[Entry]:
     return [Entry(*row) for row in reversed(rows)]
 
 
-def prune(store: Store, now: float) -> None:
+def prune(store: Db, now: float) -> None:
     with store.transaction():
         store.db.execute("DELETE FROM audit WHERE at < ?", (now - MAX_AGE,))

@@ -25,13 +25,15 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import sqlite3
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from gateway.auth import admin
-from gateway.store import Store
+from gateway.auth import admin, users
+from gateway.config import Config
+from gateway.db import Db, Schema
 from ircd.passwords import hash_password, verify_password
 
 #: Application passwords: 4 groups of 5 characters of an alphabet without look-alikes.
@@ -46,6 +48,43 @@ _FINGERPRINT: Final = re.compile(r"[0-9a-f]{64}")
 #: How `Client.credential` names a TOTP login: per enrollment (`totp_label`), so that
 #: a new secret (`gateway enroll --replace`) ends the logins made with the old one.
 TOTP: Final = "totp"
+
+
+def _migrate_selectors(conn: sqlite3.Connection, config: Config) -> None:
+    """Application passwords from before selectors keep their rows (listed, revocable)
+    but no longer log in: checking them would cost an Argon2id check per guess."""
+    columns = {str(r[1]) for r in conn.execute("PRAGMA table_info(app_passwords)")}
+    if "selector" not in columns:
+        conn.execute("ALTER TABLE app_passwords ADD COLUMN selector TEXT")
+    conn.execute(
+        "CREATE UNIQUE INDEX IF NOT EXISTS app_passwords_selector ON app_passwords (selector)"
+    )
+
+
+SCHEMA = Schema(
+    __name__,
+    """
+-- Credentials for ordinary IRC clients, never for the air.
+CREATE TABLE IF NOT EXISTS certfps (
+    fp        TEXT PRIMARY KEY,      -- SHA-256 of the DER certificate, lower-case hex
+    callsign  TEXT NOT NULL,
+    label     TEXT NOT NULL,
+    added     REAL NOT NULL,
+    last_used REAL
+);
+CREATE TABLE IF NOT EXISTS app_passwords (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    callsign  TEXT NOT NULL,
+    label     TEXT NOT NULL,
+    hash      TEXT NOT NULL,         -- Argon2id of the password, never the password
+    added     REAL NOT NULL,
+    last_used REAL,
+    selector  TEXT                   -- finds the row: 64 bits of SHA-256 of the password
+);
+CREATE INDEX IF NOT EXISTS app_passwords_callsign ON app_passwords (callsign);
+""",
+    (_migrate_selectors,),
+)
 
 
 class CredentialError(ValueError):
@@ -89,17 +128,17 @@ def _label(label: str) -> str:
     return label
 
 
-def _enrolled(store: Store, callsign: str) -> None:
-    if store.get_user(callsign) is None:
+def _enrolled(store: Db, callsign: str) -> None:
+    if users.get_user(store, callsign) is None:
         raise CredentialError(f"{callsign} is not enrolled")
 
 
-def _count(store: Store, table: str, callsign: str) -> int:
+def _count(store: Db, table: str, callsign: str) -> int:
     row = store.db.execute(f"SELECT count(*) FROM {table} WHERE callsign = ?", (callsign,))  # noqa: S608
     return int(row.fetchone()[0])
 
 
-def add_certfp(store: Store, callsign: str, fp: str, label: str, now: float) -> None:
+def add_certfp(store: Db, callsign: str, fp: str, label: str, now: float) -> None:
     with store.transaction():
         _enrolled(store, callsign)
         row = store.db.execute("SELECT callsign FROM certfps WHERE fp = ?", (fp,)).fetchone()
@@ -113,7 +152,7 @@ def add_certfp(store: Store, callsign: str, fp: str, label: str, now: float) -> 
         )
 
 
-def remove_certfp(store: Store, callsign: str, fp: str) -> bool:
+def remove_certfp(store: Db, callsign: str, fp: str) -> bool:
     with store.transaction():
         cur = store.db.execute("DELETE FROM certfps WHERE fp = ? AND callsign = ?", (fp, callsign))
     return cur.rowcount > 0
@@ -123,9 +162,9 @@ def totp_label(enrolled_at: float) -> str:
     return f"{TOTP}:{enrolled_at!r}"
 
 
-def totp_label_of(store: Store, callsign: str) -> str | None:
+def totp_label_of(store: Db, callsign: str) -> str | None:
     """The TOTP label of the callsign's current enrollment (None if not enrolled)."""
-    user = store.get_user(callsign)
+    user = users.get_user(store, callsign)
     return None if user is None else totp_label(user.enrolled_at)
 
 
@@ -137,11 +176,13 @@ def app_password_label(number: int) -> str:
     return f"apppass:{number}"
 
 
-def _may_log_in(store: Store, callsign: str, now: float) -> bool:
-    return store.get_user(callsign) is not None and admin.locked_until(store, callsign) <= now
+def _may_log_in(store: Db, callsign: str, now: float) -> bool:
+    return (
+        users.get_user(store, callsign) is not None and admin.locked_until(store, callsign) <= now
+    )
 
 
-def account_for_certfp(store: Store, fp: str, now: float) -> str | None:
+def account_for_certfp(store: Db, fp: str, now: float) -> str | None:
     """The callsign a certificate is bound to (enrolled, not locked), noting its use."""
     fp = fp.lower()
     with store.transaction():
@@ -158,7 +199,7 @@ def new_app_password() -> str:
     )
 
 
-def add_app_password(store: Store, callsign: str, label: str, now: float) -> tuple[int, str]:
+def add_app_password(store: Db, callsign: str, label: str, now: float) -> tuple[int, str]:
     """Make a password for `callsign`; returns its number and the password (show it once)."""
     password = new_app_password()
     digest = hash_password(password)
@@ -175,7 +216,7 @@ def add_app_password(store: Store, callsign: str, label: str, now: float) -> tup
     return cur.lastrowid, password
 
 
-def revoke_app_password(store: Store, callsign: str, number: int) -> bool:
+def revoke_app_password(store: Db, callsign: str, number: int) -> bool:
     with store.transaction():
         cur = store.db.execute(
             "DELETE FROM app_passwords WHERE id = ? AND callsign = ?", (number, callsign)
@@ -191,7 +232,7 @@ def selector_of(password: str) -> str:
 
 
 def app_password_candidates(
-    store: Store, callsign: str, selector: str, now: float
+    store: Db, callsign: str, selector: str, now: float
 ) -> list[tuple[int, str]]:
     """(number, Argon2id hash) of the row a password with `selector` may match, if it is
     the callsign's; none for a callsign not enrolled or locked. The same queries run
@@ -204,7 +245,7 @@ def app_password_candidates(
     return [(int(row[0]), str(row[1]))]
 
 
-def legacy_app_passwords(store: Store) -> int:
+def legacy_app_passwords(store: Db) -> int:
     """Application passwords made before selectors: they no longer log in."""
     row = store.db.execute("SELECT count(*) FROM app_passwords WHERE selector IS NULL")
     return int(row.fetchone()[0])
@@ -218,7 +259,7 @@ def verify_app_password(candidates: list[tuple[int, str]], password: str) -> int
     return None
 
 
-def app_password_used(store: Store, callsign: str, number: int, selector: str, now: float) -> bool:
+def app_password_used(store: Db, callsign: str, number: int, selector: str, now: float) -> bool:
     """After a match: True if the password still stands (not revoked, the callsign not
     locked or revoked while Argon2id ran); notes its use."""
     with store.transaction():
@@ -231,14 +272,14 @@ def app_password_used(store: Store, callsign: str, number: int, selector: str, n
     return cur.rowcount > 0
 
 
-def login_state(store: Store, now: float) -> dict[str, frozenset[str]]:
+def login_state(store: Db, now: float) -> dict[str, frozenset[str]]:
     """What may log in to each callsign now (enrolled, not locked): the label of its
     current TOTP enrollment and those of its certificates and application passwords.
     An IRC login whose label is not there is one to end (`Server.end_logins`)."""
     state: dict[str, set[str]] = {}
-    for callsign, enrolled_at in store.db.execute("SELECT callsign, enrolled_at FROM users"):
+    for callsign, enrolled_at in users.enrollments(store):
         if admin.locked_until(store, callsign) <= now:
-            state[callsign] = {totp_label(float(enrolled_at))}
+            state[callsign] = {totp_label(enrolled_at)}
     for callsign, fp in store.db.execute("SELECT callsign, fp FROM certfps"):
         if callsign in state:
             state[callsign].add(certfp_label(fp))
@@ -250,7 +291,13 @@ def login_state(store: Store, now: float) -> dict[str, frozenset[str]]:
     return {c: frozenset(labels) for c, labels in state.items()}
 
 
-def list_credentials(store: Store, table: str, callsign: str | None) -> list[Credential]:
+def forget(store: Db, callsign: str) -> None:
+    """A revoked callsign: its certificates and application passwords go."""
+    store.db.execute("DELETE FROM certfps WHERE callsign = ?", (callsign,))
+    store.db.execute("DELETE FROM app_passwords WHERE callsign = ?", (callsign,))
+
+
+def list_credentials(store: Db, table: str, callsign: str | None) -> list[Credential]:
     """`certfps` or `app_passwords` of one callsign, or of all."""
     key = {"certfps": "fp", "app_passwords": "id"}[table]
     legacy = "selector IS NULL" if table == "app_passwords" else "0"

@@ -18,23 +18,45 @@ import re
 import sys
 import time
 from collections.abc import Callable
+from typing import Protocol, TypeVar
 
+from gateway.auth import users
 from gateway.auth.credentials import CredentialError
-from gateway.store import Store
+from gateway.db import Db, Schema
 
 Add = Callable[[str, object, str], argparse.ArgumentParser]
-OpenStore = Callable[[argparse.Namespace], Store]
-Record = Callable[[Store, str, str], None]
+
+
+class _Opened(Db, Protocol):
+    """The store the command line opens for one command (and closes)."""
+
+    def close(self) -> None: ...
+
+
+S = TypeVar("S", bound=_Opened)
 MAX_PASSWORD = 300
 #: What the store's box seals (it keeps ASCII, as TOTP secrets are).
 _PRINTABLE = re.compile(r"[ -~]+")
+
+
+SCHEMA = Schema(
+    __name__,
+    """
+-- encrypted like the TOTP secrets
+CREATE TABLE IF NOT EXISTS network_logins (
+    callsign TEXT PRIMARY KEY,
+    secret   BLOB NOT NULL,
+    added    REAL NOT NULL
+);
+""",
+)
 
 
 def _bound(callsign: str) -> str:
     return f"irc-login:{callsign}"
 
 
-def set_password(store: Store, callsign: str, password: str, now: float) -> None:
+def set_password(store: Db, callsign: str, password: str, now: float) -> None:
     blob = store.box.seal(_bound(callsign), password)
     with store.transaction():
         store.db.execute(
@@ -43,20 +65,25 @@ def set_password(store: Store, callsign: str, password: str, now: float) -> None
         )
 
 
-def password_for(store: Store, callsign: str) -> str | None:
+def password_for(store: Db, callsign: str) -> str | None:
     row = store.db.execute(
         "SELECT secret FROM network_logins WHERE callsign = ?", (callsign,)
     ).fetchone()
     return store.box.open(_bound(callsign), row[0]) if row else None
 
 
-def remove(store: Store, callsign: str) -> bool:
+def remove(store: Db, callsign: str) -> bool:
     with store.transaction():
         cur = store.db.execute("DELETE FROM network_logins WHERE callsign = ?", (callsign,))
     return cur.rowcount > 0
 
 
-def listed(store: Store) -> list[tuple[str, float]]:
+def forget(store: Db, callsign: str) -> None:
+    """A revoked callsign (`Store.delete_user`, inside its transaction)."""
+    store.db.execute("DELETE FROM network_logins WHERE callsign = ?", (callsign,))
+
+
+def listed(store: Db) -> list[tuple[str, float]]:
     return [
         (r[0], r[1])
         for r in store.db.execute("SELECT callsign, added FROM network_logins ORDER BY 1")
@@ -78,7 +105,10 @@ def _read_password(call: str) -> str:
 
 
 def register(
-    add: Add, open_store: OpenStore, record: Record, callsign: Callable[[str], str]
+    add: Add,
+    open_store: Callable[[argparse.Namespace], S],
+    record: Callable[[S, str, str], None],
+    callsign: Callable[[str], str],
 ) -> None:
     """Add `gateway irc-login set|remove|list` to the CLI."""
 
@@ -95,7 +125,7 @@ def register(
                 return 0
             call = callsign(args.callsign)
             if args.action == "set":
-                if store.get_user(call) is None:
+                if users.get_user(store, call) is None:
                     raise CredentialError(f"{call} is not enrolled (gateway enroll {call})")
                 set_password(store, call, _read_password(call), time.time())
                 record(store, f"irc-login set {call}", "done")

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 
-from gateway.bridge import prefs
+from gateway import prefs
 from gateway.bridge.mailbox import Mailbox
 from gateway.bridge.registry import Registry
 from gateway.bridge.service import ServiceNick

@@ -1,4 +1,4 @@
-"""Messages held for radio users who are off the air, in the store (`bridge/chatstore.py`).
+"""Messages held for radio users who are off the air, in the store (`chatstore.py`).
 
 A message to the nick of an enrolled callsign that is not connected, or one left with
 `/msg <service> CALL text`, is committed to the mailbox before the sender is told; at
@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 
-from gateway.bridge import chatstore
+from gateway import chatstore
 from gateway.bridge.registry import Member
 from gateway.bridge.trust import Trust
 from gateway.callsign import Callsign, parse_callsign

@@ -15,7 +15,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from gateway.bridge import chatstore
+from gateway import chatstore
 from gateway.bridge.mailbox import Mailbox
 from gateway.bridge.trust import Trust
 from gateway.callsign import Callsign, parse_callsign

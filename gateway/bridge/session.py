@@ -20,9 +20,9 @@ import random
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
+from gateway import chatstore, prefs
 from gateway.auth import netlogin
 from gateway.auth.secretbox import SecretKeyError
-from gateway.bridge import chatstore, prefs
 from gateway.callsign import Callsign
 from gateway.events.bus import Events
 from gateway.irc.external import SENT_AWAY

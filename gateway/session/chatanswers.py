@@ -168,7 +168,7 @@ def history_lines(
 
 
 def fetched_lines(kind: str, target: str, result: object, width: int) -> list[str]:
-    """What to show for a store answer (`gateway.bridge.chatstore` results)."""
+    """What to show for a store answer (`gateway.chatstore` results)."""
     rows = list(result) if isinstance(result, list) else []
     if kind == "kill":
         return ["Deleted." if result else "No such message."]

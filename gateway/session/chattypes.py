@@ -113,7 +113,7 @@ class HoldMail:
 
 @dataclass(frozen=True, slots=True)
 class SavePref:
-    """Keep one of the user's own settings for the next login (`bridge/prefs.py`)."""
+    """Keep one of the user's own settings for the next login (`gateway/prefs.py`)."""
 
     key: str
     value: int

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.bridge import Bridge, RadioSession, chatstore
+from gateway import chatstore
+from gateway.bridge import Bridge, RadioSession
 from gateway.callsign import Callsign
 from gateway.config import BridgeConfig, Config
 from gateway.irc.hooks import CallsignNicks
@@ -200,7 +201,7 @@ async def test_typed_ahead_lines_pause_input_then_all_run(bridge: Bridge) -> Non
         while radio.paused[-1]:
             await asyncio.sleep(0)
     # Every line ran: the absent N0TEST-7's mailbox holds all 18 (enrolled callsign).
-    from gateway.bridge import chatstore
+    from gateway import chatstore
 
     async with asyncio.timeout(TIMEOUT):
         while await bridge.store.call(chatstore.count_unread, "N0TEST") < 18:

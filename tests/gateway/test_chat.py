@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.bridge.chatstore import Archived
 from gateway.callsign import Callsign
+from gateway.chatstore import Archived
 from gateway.session import chat
 from gateway.session.chatanswers import fetched_lines, history_lines
 from gateway.session.chatcommands import COMMANDS, resolve

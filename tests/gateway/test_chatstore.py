@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.bridge import chatstore, prefs
+from gateway import chatstore, prefs
 from gateway.config import Config
 from gateway.store import Store
 

@@ -1,16 +1,51 @@
 """The bridge's durable state in the one SQLite store: mailbox, channel archive, markers.
 
-Plain functions taking a `Store`, run on the store's worker thread through
-`AsyncStore.call`. Every table is bounded: the mailbox per callsign (and callsigns are
-enrolled ones), the archive per configured channel, markers by callsign x channel;
-`prune` drops what is older than the configured age.
+Plain functions taking a `Store` (typed as `gateway.db.Db`), run on the store's worker
+thread through `AsyncStore.call`; the bridge (`bridge/mailbox.py`, `bridge/service.py`,
+`bridge/session.py`) uses them. Every table is bounded: the mailbox per callsign (and
+callsigns are enrolled ones), the archive per configured channel, markers by callsign x
+channel; `prune` drops what is older than the configured age.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.store import Store
+from gateway.db import Db, Schema
+
+SCHEMA = Schema(
+    __name__,
+    """
+CREATE TABLE IF NOT EXISTS mailbox (
+    callsign TEXT NOT NULL,             -- base callsign of the recipient
+    n        INTEGER NOT NULL,          -- the number the recipient reads and kills it by
+    sender   TEXT NOT NULL,
+    kind     TEXT NOT NULL,             -- PRIVMSG, NOTICE or ACTION
+    text     TEXT NOT NULL,
+    at       REAL NOT NULL,
+    read     INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (callsign, n)
+);
+CREATE TABLE IF NOT EXISTS archive (
+    channel TEXT NOT NULL,              -- folded channel name
+    n       INTEGER NOT NULL,           -- per channel, never reused
+    at      REAL NOT NULL,
+    nick    TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    text    TEXT NOT NULL,
+    PRIMARY KEY (channel, n)
+);
+CREATE TABLE IF NOT EXISTS archive_seq (channel TEXT PRIMARY KEY, last INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS read_markers (
+    callsign TEXT NOT NULL,
+    channel  TEXT NOT NULL,
+    n        INTEGER NOT NULL,          -- the last message number read
+    PRIMARY KEY (callsign, channel)
+);
+CREATE INDEX IF NOT EXISTS archive_at ON archive (at);
+CREATE INDEX IF NOT EXISTS mailbox_at ON mailbox (at);
+""",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +75,7 @@ class MailboxFull(Exception):
 
 
 def hold_mail(
-    store: Store, callsign: str, sender: str, kind: str, text: str, now: float, limit: int
+    store: Db, callsign: str, sender: str, kind: str, text: str, now: float, limit: int
 ) -> int:
     """Commit one message for `callsign`; return its number. Raises MailboxFull."""
     db = store.db
@@ -57,14 +92,14 @@ def hold_mail(
     return int(last) + 1
 
 
-def count_unread(store: Store, callsign: str) -> int:
+def count_unread(store: Db, callsign: str) -> int:
     row = store.db.execute(
         "SELECT count(*) FROM mailbox WHERE callsign = ? AND read = 0", (callsign,)
     ).fetchone()
     return int(row[0])
 
 
-def read_mail(store: Store, callsign: str, n: int | None = None) -> list[Mail]:
+def read_mail(store: Db, callsign: str, n: int | None = None) -> list[Mail]:
     """The unread messages (or, when none is unread, all kept), or message `n`; marks them read."""
     db = store.db
     with store.transaction():
@@ -93,7 +128,7 @@ def read_mail(store: Store, callsign: str, n: int | None = None) -> list[Mail]:
     return [Mail(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
 
 
-def kill_mail(store: Store, callsign: str, n: int) -> bool:
+def kill_mail(store: Db, callsign: str, n: int) -> bool:
     with store.transaction():
         cur = store.db.execute("DELETE FROM mailbox WHERE callsign = ? AND n = ?", (callsign, n))
     return cur.rowcount > 0
@@ -103,7 +138,7 @@ def kill_mail(store: Store, callsign: str, n: int) -> bool:
 
 
 def archive_add(
-    store: Store, channel: str, nick: str, kind: str, text: str, now: float, limit: int
+    store: Db, channel: str, nick: str, kind: str, text: str, now: float, limit: int
 ) -> int:
     """Append one message to `channel`'s archive (keeping the newest `limit`); its number."""
     db = store.db
@@ -119,7 +154,7 @@ def archive_add(
     return n
 
 
-def archive_new(store: Store, callsign: str, channels: list[str]) -> list[tuple[str, int]]:
+def archive_new(store: Db, callsign: str, channels: list[str]) -> list[tuple[str, int]]:
     """(channel, messages after this callsign's marker) for each channel, in order."""
     out = []
     for channel in channels:
@@ -132,7 +167,7 @@ def archive_new(store: Store, callsign: str, channels: list[str]) -> list[tuple[
 
 
 def archive_read(
-    store: Store, callsign: str, channel: str, start: int | None, limit: int
+    store: Db, callsign: str, channel: str, start: int | None, limit: int
 ) -> list[Archived]:
     """Up to `limit` messages from number `start` (default: after the marker); moves the
     marker past them unless unread messages before `start` would be passed over."""
@@ -157,7 +192,7 @@ def archive_read(
     return [Archived(*row) for row in rows]
 
 
-def archive_latest(store: Store, channel: str, count: int) -> list[Archived]:
+def archive_latest(store: Db, channel: str, count: int) -> list[Archived]:
     rows = store.db.execute(
         "SELECT n, at, nick, kind, text FROM archive WHERE channel = ? ORDER BY n DESC LIMIT ?",
         (channel, count),
@@ -165,7 +200,7 @@ def archive_latest(store: Store, channel: str, count: int) -> list[Archived]:
     return [Archived(*row) for row in reversed(rows)]
 
 
-def _marker(store: Store, callsign: str, channel: str) -> int:
+def _marker(store: Db, callsign: str, channel: str) -> int:
     row = store.db.execute(
         "SELECT n FROM read_markers WHERE callsign = ? AND channel = ?", (callsign, channel)
     ).fetchone()
@@ -176,7 +211,7 @@ def _marker(store: Store, callsign: str, channel: str) -> int:
 
 
 def prune_chat(
-    store: Store, now: float, mail_age: float, archive_age: float
+    store: Db, now: float, mail_age: float, archive_age: float
 ) -> list[tuple[str, str, float]]:
     """Drop old archive lines and expired mail; return (recipient, sender, at) of unread mail
     that expired, so the senders can be told."""

@@ -1,0 +1,294 @@
+"""The penalty tables: guessing budgets per callsign and per node, familiar sources, and
+source penalties (the arithmetic is `penalties.py`'s; this is where its state is kept).
+
+Every table is keyed by outside data and bounded: callsign budgets by `max_entries`
+unenrolled callsigns, node budgets and source penalties by `max_entries`, familiar
+sources by `keep` per callsign; `prune` drops what has run down.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection
+
+from gateway.auth.penalties import FAMILIAR_FOR, Budget
+from gateway.config import Config
+from gateway.db import Db, Schema
+
+
+def _migrate_failures(conn: sqlite3.Connection, config: Config) -> None:
+    """Carry the counts of the old T x A table over as budget levels, once."""
+    old = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'callsign_failures'"
+    ).fetchone()
+    if old is None:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "INSERT OR IGNORE INTO callsign_budget"
+            " SELECT callsign, '', min(failures, ?), 0, last_failure, failures, last_failure,"
+            " NULL, last_failure, '', last_failure FROM callsign_failures",
+            (config.auth.callsign.burst,),
+        )
+        conn.execute("DROP TABLE callsign_failures")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+SCHEMA = Schema(
+    __name__,
+    """
+-- Guessing budgets (gateway/auth/penalties.py): one row per callsign, one per node.
+CREATE TABLE IF NOT EXISTS callsign_budget (
+    callsign     TEXT NOT NULL,
+    lane         TEXT NOT NULL,     -- '' or 'familiar' (sources it logged in from)
+    level        REAL NOT NULL,     -- checked failures not yet leaked away
+    recent       REAL NOT NULL,     -- the slower counter behind warnings
+    updated      REAL NOT NULL,
+    failures     INTEGER NOT NULL,  -- checked failures in this burst
+    since        REAL NOT NULL,     -- start of this burst
+    alerted_at   REAL,
+    last_failure REAL NOT NULL,
+    last_source  TEXT NOT NULL,
+    quiet_at     REAL NOT NULL,     -- when both counters will have run down
+    PRIMARY KEY (callsign, lane)
+);
+CREATE TABLE IF NOT EXISTS familiar_sources (
+    callsign   TEXT NOT NULL,
+    source     TEXT NOT NULL,
+    last_login REAL NOT NULL,
+    PRIMARY KEY (callsign, source)
+);
+CREATE TABLE IF NOT EXISTS node_budget (
+    node         TEXT PRIMARY KEY,
+    level        REAL NOT NULL,
+    recent       REAL NOT NULL,
+    updated      REAL NOT NULL,
+    failures     INTEGER NOT NULL,
+    since        REAL NOT NULL,
+    alerted_at   REAL,
+    last_failure REAL NOT NULL,
+    quiet_at     REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS source_penalties (
+    source   TEXT PRIMARY KEY,
+    until    REAL NOT NULL,
+    failures INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS source_penalties_until ON source_penalties (until);
+CREATE INDEX IF NOT EXISTS callsign_budget_quiet ON callsign_budget (quiet_at);
+CREATE INDEX IF NOT EXISTS node_budget_quiet ON node_budget (quiet_at);
+""",
+    (_migrate_failures,),
+)
+
+# -- callsigns ---------------------------------------------------------------------------
+
+
+def callsign_state(store: Db, callsign: str, lane: str = "") -> Budget:
+    """A callsign's guessing budget as stored (empty if it has none).
+
+    `lane` "" is everyone's; FAMILIAR is the budget of the sources the callsign has
+    logged in from, which an attacker elsewhere cannot spend.
+    """
+    row = store.db.execute(
+        "SELECT level, recent, updated, failures, since, alerted_at, last_failure"
+        " FROM callsign_budget WHERE callsign = ? AND lane = ?",
+        (callsign, lane),
+    ).fetchone()
+    return Budget(*row) if row else Budget()
+
+
+def failures(store: Db, callsign: str) -> tuple[int, float | None]:
+    """The failures of everyone's budget of `callsign` and the last one's time, as
+    `gateway users` shows them (0 and None without a budget)."""
+    row = store.db.execute(
+        "SELECT failures, last_failure FROM callsign_budget WHERE callsign = ? AND lane = ''",
+        (callsign,),
+    ).fetchone()
+    return (int(row[0]), row[1]) if row else (0, None)
+
+
+def set_callsign_state(
+    store: Db,
+    callsign: str,
+    state: Budget,
+    max_entries: int,
+    enrolled: Collection[str],
+    source: str = "",
+    quiet_at: float | None = None,
+    lane: str = "",
+) -> None:
+    """Store a budget; the table holds at most `max_entries` callsigns not in `enrolled`.
+
+    Eviction takes the unenrolled callsign that went quiet first, so flooding the
+    table with invented callsigns cannot wipe a real user's budget.
+    """
+    store.db.execute(
+        "INSERT OR REPLACE INTO callsign_budget VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            callsign, lane, state.level, state.recent, state.updated, state.failures,
+            state.since, state.alerted_at, state.last_failure, source,
+            state.updated if quiet_at is None else quiet_at,
+        ),
+    )  # fmt: skip
+    rows = store.db.execute("SELECT callsign FROM callsign_budget ORDER BY quiet_at DESC")
+    strangers = [str(r[0]) for r in rows if r[0] not in enrolled]
+    evicted = {(c,) for c in strangers[max_entries:]}
+    store.db.executemany("DELETE FROM callsign_budget WHERE callsign = ?", sorted(evicted))
+
+
+def clear_callsign(store: Db, callsign: str) -> bool:
+    cur = store.db.execute("DELETE FROM callsign_budget WHERE callsign = ?", (callsign,))
+    return cur.rowcount > 0
+
+
+def forget_callsign(store: Db, callsign: str) -> None:
+    """A new enrollment: its budgets and familiar sources go."""
+    store.db.execute("DELETE FROM callsign_budget WHERE callsign = ?", (callsign,))
+    forget_familiar(store, callsign)
+
+
+# -- familiar sources --------------------------------------------------------------------
+
+
+def is_familiar(store: Db, callsign: str, source: str, since: float) -> bool:
+    """True if `callsign` logged in from `source` at or after `since`."""
+    row = store.db.execute(
+        "SELECT 1 FROM familiar_sources WHERE callsign = ? AND source = ? AND last_login >= ?",
+        (callsign, source, since),
+    ).fetchone()
+    return row is not None
+
+
+def add_familiar(store: Db, callsign: str, source: str, now: float, keep: int) -> None:
+    """Remember a source of a good login; only the `keep` latest per callsign stay."""
+    store.db.execute(
+        "INSERT OR REPLACE INTO familiar_sources VALUES (?, ?, ?)", (callsign, source, now)
+    )
+    store.db.execute(
+        "DELETE FROM familiar_sources WHERE callsign = ? AND source IN ("
+        " SELECT source FROM familiar_sources WHERE callsign = ?"
+        " ORDER BY last_login DESC LIMIT -1 OFFSET ?)",
+        (callsign, callsign, keep),
+    )
+
+
+def forget_familiar(store: Db, callsign: str) -> None:
+    store.db.execute("DELETE FROM familiar_sources WHERE callsign = ?", (callsign,))
+
+
+# -- nodes -------------------------------------------------------------------------------
+
+
+def node_state(store: Db, node: str) -> Budget:
+    row = store.db.execute(
+        "SELECT level, recent, updated, failures, since, alerted_at, last_failure"
+        " FROM node_budget WHERE node = ?",
+        (node,),
+    ).fetchone()
+    return Budget(*row) if row else Budget()
+
+
+def set_node_state(store: Db, node: str, state: Budget, max_entries: int, quiet_at: float) -> None:
+    """Store a node's budget; past `max_entries` the node that went quiet first goes."""
+    store.db.execute(
+        "INSERT OR REPLACE INTO node_budget VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            node, state.level, state.recent, state.updated, state.failures, state.since,
+            state.alerted_at, state.last_failure, quiet_at,
+        ),
+    )  # fmt: skip
+    store.db.execute(
+        "DELETE FROM node_budget WHERE node IN ("
+        " SELECT node FROM node_budget ORDER BY quiet_at DESC LIMIT -1 OFFSET ?)",
+        (max_entries,),
+    )
+
+
+def nodes(store: Db) -> list[tuple[str, Budget]]:
+    rows = store.db.execute(
+        "SELECT node, level, recent, updated, failures, since, alerted_at, last_failure"
+        " FROM node_budget ORDER BY node"
+    )
+    return [(str(r[0]), Budget(*r[1:])) for r in rows.fetchall()]
+
+
+def clear_nodes(store: Db, node: str, suffix: str | None = None) -> int:
+    """Delete the budget of `node`, and of nodes ending with `suffix` (an address)."""
+    if suffix is None:
+        cur = store.db.execute("DELETE FROM node_budget WHERE node = ?", (node,))
+    else:
+        cur = store.db.execute(
+            "DELETE FROM node_budget WHERE node = ? OR substr(node, -?) = ?",
+            (node, len(suffix), suffix),
+        )
+    return cur.rowcount
+
+
+def clear_below(store: Db, target: str) -> int:
+    """Delete the source penalties and node budgets of `target` and of every key below it
+    (`irc:sasl` clears every address's SASL penalties)."""
+    args = (target, len(target) + 1, target + ":")
+    cur = store.db.execute(
+        "DELETE FROM source_penalties WHERE source = ? OR substr(source, 1, ?) = ?", args
+    )
+    cleared = cur.rowcount
+    cur = store.db.execute("DELETE FROM node_budget WHERE node = ? OR substr(node, 1, ?) = ?", args)
+    return cleared + cur.rowcount
+
+
+# -- sources -----------------------------------------------------------------------------
+
+
+def source_until(store: Db, source: str) -> float:
+    row = store.db.execute(
+        "SELECT until FROM source_penalties WHERE source = ?", (source,)
+    ).fetchone()
+    return float(row[0]) if row else 0.0
+
+
+def set_source_until(store: Db, source: str, until: float, now: float, max_entries: int) -> None:
+    """Store a source penalty; expired rows go first, then the mildest, past the bound."""
+    store.db.execute(
+        "INSERT INTO source_penalties VALUES (?, ?, 1) ON CONFLICT (source)"
+        " DO UPDATE SET until = excluded.until, failures = failures + 1",
+        (source, until),
+    )
+    store.db.execute("DELETE FROM source_penalties WHERE until < ?", (now,))
+    store.db.execute(
+        "DELETE FROM source_penalties WHERE source IN ("
+        " SELECT source FROM source_penalties ORDER BY until DESC LIMIT -1 OFFSET ?)",
+        (max_entries,),
+    )
+
+
+def sources(store: Db, now: float) -> list[tuple[str, float, int]]:
+    """Sources still under penalty: (source, until, failures)."""
+    return list(
+        store.db.execute(
+            "SELECT source, until, failures FROM source_penalties WHERE until > ? ORDER BY source",
+            (now,),
+        )
+    )
+
+
+def clear_sources(store: Db, suffix: str) -> int:
+    """Delete penalties of sources whose key ends with `suffix` (an IP or a callsign)."""
+    cur = store.db.execute(
+        "DELETE FROM source_penalties WHERE substr(source, -?) = ?", (len(suffix), suffix)
+    )
+    return cur.rowcount
+
+
+def prune(store: Db, now: float, forget_after: float) -> None:
+    """Drop expired penalties, and budgets that have run down (callsigns' after
+    `forget_after` more, so `gateway users` still shows a recent attack)."""
+    with store.transaction():
+        store.db.execute("DELETE FROM source_penalties WHERE until < ?", (now,))
+        store.db.execute("DELETE FROM callsign_budget WHERE quiet_at < ?", (now - forget_after,))
+        store.db.execute("DELETE FROM node_budget WHERE quiet_at < ?", (now,))
+        store.db.execute("DELETE FROM familiar_sources WHERE last_login < ?", (now - FAMILIAR_FOR,))
