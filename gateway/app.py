@@ -17,7 +17,6 @@ import signal
 import sqlite3
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,15 @@ from gateway.auth import admin, audit, credentials, penalties
 from gateway.auth.service import Authenticator
 from gateway.bridge import Bridge, RadioSession
 from gateway.callsign import Callsign, parse_callsign
-from gateway.config import Config, ConfigError, RadioPort, TelnetListener, load_config
+from gateway.config import (
+    Config,
+    ConfigError,
+    RadioPort,
+    TelnetListener,
+    keep_running,
+    load_config,
+    restart_warnings,
+)
 from gateway.events.bus import Events
 from gateway.events.mqtt import MqttLink
 from gateway.irc.external import ExternalConnector
@@ -333,37 +340,11 @@ class Gateway:
         except ConfigError as exc:
             log.error("reload failed, keeping the running config:\n%s", exc)
             return
-        if (
-            new.data_dir != self.config.data_dir
-            or new.secret_key_path != self.config.secret_key_path
-        ):
-            log.warning("data_dir and key_file changes need a restart; keeping the old ones")
-            new = replace(new, data_dir=self.config.data_dir, key_file=self.config.key_file)
+        for warning in restart_warnings(self.config, new):
+            log.warning(warning)
+        new = keep_running(self.config, new)
         old_keys = set(self._listeners)
         new_by_key = {(x.host, x.port): x for x in new.telnet_listen}
-        if new.mqtt != self.config.mqtt:
-            log.warning("mqtt changes need a restart; keeping the old settings")
-            new = replace(new, mqtt=self.config.mqtt)
-        if new.irc_external != self.config.irc_external:
-            log.warning("irc.mode and irc.external changes need a restart; keeping the old ones")
-            new = replace(new, irc_external=self.config.irc_external)
-        if new.radio != self.config.radio or new.callsign != self.config.callsign:
-            log.warning("radio and callsign changes need a restart; keeping the old ones")
-            new = replace(new, radio=self.config.radio, callsign=self.config.callsign)
-        old_bridge = self.config.bridge
-        if (
-            new.bridge.archive_channels != old_bridge.archive_channels
-            or new.bridge.service_nick != old_bridge.service_nick
-        ):
-            log.warning("bridge archive channels and service_nick changes need a restart")
-            new = replace(
-                new,
-                bridge=replace(
-                    new.bridge,
-                    archive_channels=old_bridge.archive_channels,
-                    service_nick=old_bridge.service_nick,
-                ),
-            )
         self.config = new
         if self.bridge is not None:
             self.bridge.reconfigure(new.bridge)  # running sessions too (hub.LIVE_KEYS)

@@ -98,18 +98,7 @@ class Store:
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA secure_delete=ON")  # revoked secrets do not linger in free pages
             _check_integrity(conn, path)
-            for schema in SCHEMAS:
-                conn.executescript(schema.ddl)
-            version = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-            if version is None:
-                conn.execute(
-                    "INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
-                )
-            elif int(version[0]) > SCHEMA_VERSION:
-                raise StoreError(f"{path}: written by a newer version (schema {version[0]})")
-            for schema in SCHEMAS:
-                for migrate in schema.migrations:
-                    migrate(conn, config)
+            _apply_schemas(conn, config, path)
             box = _open_box(conn, config.secret_key_path, path)
         except sqlite3.OperationalError as exc:  # locked, read-only, I/O: not the file's fault
             conn.close()
@@ -266,6 +255,20 @@ class Store:
 
     def prune(self, now: float, forget_after: float) -> None:
         penaltystore.prune(self, now, forget_after)
+
+
+def _apply_schemas(conn: sqlite3.Connection, config: Config, path: Path) -> None:
+    """Every module's DDL, then the schema version, then every module's migrations."""
+    for schema in SCHEMAS:
+        conn.executescript(schema.ddl)
+    version = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+    if version is None:
+        conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+    elif int(version[0]) > SCHEMA_VERSION:
+        raise StoreError(f"{path}: written by a newer version (schema {version[0]})")
+    for schema in SCHEMAS:
+        for migrate in schema.migrations:
+            migrate(conn, config)
 
 
 def _check_integrity(conn: sqlite3.Connection, path: Path) -> None:

@@ -1,0 +1,288 @@
+"""Reading the gateway's YAML file into a `Config`: every problem at once, with its line.
+
+The fields' declarations (`schema.py`) say how most keys are read (`fields.build`); the
+readers here add what a declaration cannot: lists of channels, paths relative to the
+file, the cross-field checks, and the `irc:` section (the embedded server's, read by
+`ircd.config`, or `mode: external`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode
+
+from gateway.callsign import parse_callsign
+from gateway.config.fields import build, keys, read_field
+from gateway.config.schema import (
+    IRC_MODES,
+    AuthConfig,
+    BridgeConfig,
+    BulletinFeed,
+    CallsignDelayConfig,
+    Config,
+    ExternalIrc,
+    MqttConfig,
+    NodeBudgetConfig,
+    RadioConfig,
+    RadioPort,
+    SourcePenaltyConfig,
+    TelnetListener,
+)
+from ircd.config import DEFAULT_CONFIG as DEFAULT_IRC
+from ircd.config import IrcConfig, irc_config_from_node
+from ircd.yamlreader import ConfigError, Reader, Section, read_file
+
+#: `irc:` keys that still mean something in external mode (the network's name, for the
+#: login banner and the MQTT topic).
+_EXTERNAL_ALSO = frozenset({"network", "server_name"})
+_CHANNEL = re.compile(r"#[^\s,\x00-\x1f]{1,49}")
+_SERVICE_NICK = re.compile(r"[A-Za-z][A-Za-z0-9]{0,29}")
+_TOPIC_PART = re.compile(r"[A-Za-z0-9_/-]{1,100}")
+_MQTT_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read, parse and validate a config file; raise ConfigError listing every problem."""
+    return config_from_node(read_file(path), os.fspath(path))
+
+
+def config_from_node(root: yaml.Node | None, name: str) -> Config:
+    """Validate a composed YAML tree (from file `name`) into a Config."""
+    r = Reader(name)
+    top = Section(r, root, "", keys(Config))
+    base = Path(name).resolve().parent
+    irc: list[tuple[IrcConfig, ExternalIrc | None]] = []
+
+    def irc_pair(section: Section, key: str) -> tuple[IrcConfig, ExternalIrc | None]:
+        if not irc:  # `irc:` holds both the embedded server's settings and `mode`
+            irc.append(_irc(r, section.entries.get(key), name))
+        return irc[0]
+
+    config = build(
+        top,
+        Config,
+        given={"path": name},
+        custom={
+            "data_dir": lambda s, k: _path(base, s.string(k, "data")),
+            "key_file": lambda s, k: _path(base, s.string(k, "")) if k in s.entries else None,
+            "auth": lambda s, k: _auth(s.section(k, keys(AuthConfig))),
+            "telnet_listen": lambda s, k: _telnet(s.section(k, {"listen"})),
+            "callsign": _station_callsign,
+            "radio": lambda s, k: _radio(s.section(k, keys(RadioConfig))),
+            "bridge": lambda s, k: _bridge(s.section(k, keys(BridgeConfig))),
+            "mqtt": lambda s, k: _mqtt(s.section(k, keys(MqttConfig))) if k in s.entries else None,
+            "irc": lambda s, k: irc_pair(s, k)[0],
+            "irc_external": lambda s, k: irc_pair(s, k)[1],
+        },
+    )
+    if config.mqtt and config.irc_external and config.callsign is None and config.mqtt.name is None:
+        top.problem("mqtt", "give callsign or mqtt.name: without either, every gateway on the "
+                    "network publishes as the same one")  # fmt: skip
+    if config.radio.ports and config.callsign is None:
+        missing = [p.name for p in config.radio.ports if p.callsign is None]
+        if missing:
+            top.problem("callsign", "required by radio.ports (the gateway's own, e.g. N0GW-10)")
+    r.raise_if_problems()
+    return config
+
+
+def _path(base: Path, text: str) -> Path | None:
+    """Relative paths in the file are relative to the file's directory ("": none)."""
+    if not text:
+        return None
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def _station_callsign(section: Section, name: str) -> str | None:
+    if name not in section.entries:
+        return None
+    text = section.string(name, "")
+    call = parse_callsign(text)
+    if call is None:
+        section.problem(name, f'expected a callsign with optional SSID (N0GW-10), got "{text}"')
+        return None
+    return str(call)
+
+
+def _auth(a: Section) -> AuthConfig:
+    s = a.section("source_penalty", keys(SourcePenaltyConfig))
+    source = build(s, SourcePenaltyConfig)
+    if source.grace >= source.max:
+        s.problem("grace", f"must be less than {s.path('max')} ({source.max:g})")
+    c = a.section("callsign_delay", keys(CallsignDelayConfig, extra={"step"}))
+    if "step" in c.entries:
+        c.problem("step", "no longer used: the budget leaks one failure every leak_every seconds")
+    given = {
+        "source": source,
+        "callsign": build(c, CallsignDelayConfig),
+        "node": build(a.section("node_budget", keys(NodeBudgetConfig)), NodeBudgetConfig),
+    }
+    return build(a, AuthConfig, given=given)
+
+
+def _telnet(t: Section) -> tuple[TelnetListener, ...]:
+    if t.node is None:
+        return (TelnetListener(),)
+    out: list[TelnetListener] = []
+    seen: dict[tuple[str, int], str] = {}
+    for key, item in t.items("listen"):
+        m = Section(t.reader, item, key, keys(TelnetListener))
+        bpq = m.boolean("bpq", True)
+        # Off a BPQ node: a per-IP limit, a shorter login, no pace (see TelnetListener).
+        defaults = {} if bpq else {"max_per_ip": 3, "login_timeout": 60.0, "bytes_per_second": 0.0}
+        listener = build(m, TelnetListener, given={"bpq": bpq}, defaults=defaults)
+        where = (listener.host, listener.port)
+        if where in seen:
+            m.problem("port", f"same host and port as {seen[where]}")
+        seen[where] = key
+        out.append(listener)
+    labels = [x.label for x in out]
+    if len(set(labels)) != len(labels):
+        t.problem("listen", "listener names must be unique")
+    return tuple(out)
+
+
+def _radio(section: Section) -> RadioConfig:
+    ports: list[RadioPort] = []
+    for key, item in section.items("ports"):
+        ports.append(_radio_port(Section(section.reader, item, key, keys(RadioPort)), len(ports)))
+    names = [p.name for p in ports]
+    if len(set(names)) != len(names):
+        section.problem("ports", "port names must be unique")
+    radio = build(section, RadioConfig, given={"ports": tuple(ports)})
+    text = radio.id_text
+    if text and not (text.isascii() and text.isprintable() and len(text) <= 200):
+        section.problem("id_text", "expected up to 200 printable ASCII characters")
+    return radio
+
+
+def _tcp(m: Section, key: str) -> tuple[str, int] | None:
+    if key not in m.entries:
+        return None
+    text = m.string(key, "")
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        m.problem(key, f'expected HOST:PORT (e.g. 127.0.0.1:8001), got "{text}"')
+        return None
+    return (host.strip("[]"), int(port))
+
+
+def _radio_port(m: Section, index: int) -> RadioPort:
+    given = {"tcp": _tcp(m, "tcp"), "serial": read_field(m, RadioPort, "serial")}
+    if ("tcp" in m.entries) == ("serial" in m.entries):
+        m.problem("tcp", "give exactly one of tcp: HOST:PORT or serial: DEVICE")
+    return build(
+        m,
+        RadioPort,
+        given=given,
+        defaults={"name": f"radio{index}"},
+        custom={"callsign": _station_callsign},
+    )
+
+
+def _channels(section: Section, name: str) -> tuple[str, ...]:
+    out: list[str] = []
+    for key, item in section.items(name):
+        text = section.reader.string(item, key) or ""
+        # '#' starts a YAML comment unless quoted: "hamradio" means #hamradio too.
+        text = text if text.startswith("#") else "#" + text
+        if not _CHANNEL.fullmatch(text):
+            section.reader.error(item, key, f'expected a channel like #hamradio, got "{text}"')
+        else:
+            out.append(text)
+    return tuple(out)
+
+
+def _bridge(b: Section) -> BridgeConfig:
+    bridge = build(b, BridgeConfig, custom={"autojoin": _channels, "archive_channels": _channels})
+    if not _SERVICE_NICK.fullmatch(bridge.service_nick):
+        b.problem(
+            "service_nick", f'expected a nick of letters and digits, got "{bridge.service_nick}"'
+        )
+    return bridge
+
+
+def _feed_channel(f: Section, key: str) -> str:
+    channel = f.string(key, "#bulletins")
+    channel = channel if channel.startswith("#") else "#" + channel
+    if not _CHANNEL.fullmatch(channel):
+        f.problem(key, f'expected a channel like #wx, got "{channel}"')
+    return channel
+
+
+def _feed(f: Section) -> BulletinFeed:
+    feed = build(
+        f,
+        BulletinFeed,
+        defaults={"topic": "#", "nick": "Bulletin"},
+        custom={"channel": _feed_channel},
+    )
+    if not _SERVICE_NICK.fullmatch(feed.nick):
+        f.problem("nick", f'expected a nick of letters and digits, got "{feed.nick}"')
+    if "\0" in feed.topic or len(feed.topic) > 200:
+        f.problem("topic", "expected an MQTT topic filter up to 200 characters")
+    return feed
+
+
+def _mqtt(m: Section) -> MqttConfig:
+    feeds = tuple(_feed(Section(m.reader, item, key, keys(BulletinFeed)))
+                  for key, item in m.items("bulletins"))  # fmt: skip
+    mqtt = build(m, MqttConfig, given={"bulletins": feeds})
+    if mqtt.name is not None and not _MQTT_NAME.fullmatch(mqtt.name):
+        m.problem("name", f'expected letters, digits, "-" and "_", got "{mqtt.name}"')
+    for key in ("prefix", "discovery_prefix"):
+        value = getattr(mqtt, key)
+        if not _TOPIC_PART.fullmatch(value):
+            m.problem(key, f'expected letters, digits, "-", "_" and "/", got "{value}"')
+    return mqtt
+
+
+def _irc(r: Reader, node: yaml.Node | None, name: str) -> tuple[IrcConfig, ExternalIrc | None]:
+    """`irc:`: the embedded server's settings (checked by ircd), or `mode: external`."""
+    ours = {"mode", "external"}
+    if isinstance(node, MappingNode) and any(k.value in ours for k, _ in node.value):
+        mine = MappingNode(node.tag, [kv for kv in node.value if kv[0].value in ours])
+        rest = [kv for kv in node.value if kv[0].value not in ours]
+        node = MappingNode(node.tag, rest, node.start_mark, node.end_mark)
+        m = Section(r, mine, "irc", ours)
+        if m.choice("mode", "embedded", IRC_MODES) == "external":
+            for key, _ in rest:
+                if key.value not in _EXTERNAL_ALSO:
+                    m.problem("mode", f"irc.{key.value} is for the embedded server only; "
+                              "remove it in external mode")  # fmt: skip
+            return _irc_embedded(r, node, name), _external(m.section("external", keys(ExternalIrc)))
+        if "external" in m.entries:
+            m.problem("external", "only read with irc.mode: external")
+    return _irc_embedded(r, node, name), None
+
+
+def _irc_embedded(r: Reader, node: yaml.Node | None, name: str) -> IrcConfig:
+    try:
+        return irc_config_from_node(node, name)
+    except ConfigError as exc:
+        r.merge(exc)
+        return DEFAULT_IRC
+
+
+def _external(e: Section) -> ExternalIrc:
+    if "host" not in e.entries:
+        e.problem("host", "the IRC network's host name is required in external mode")
+    tls = e.boolean("tls", False)
+    given: dict[str, Any] = {"tls": tls}
+    for key in ("host", "webirc_password", "webirc_gateway"):
+        # The host has no default: "" when missing (a problem above).
+        default = "" if key == "host" else dataclasses.MISSING
+        text = given[key] = read_field(e, ExternalIrc, key, default)
+        if text and (text.startswith(":") or any(c.isspace() or c == "\0" for c in text)):
+            e.problem(key, "expected one word, without spaces (and not starting with ':')")
+    given["password"] = read_field(e, ExternalIrc, "password")
+    if any(c in (given["password"] or "") for c in "\0\r\n"):
+        e.problem("password", "expected one line")
+    return build(e, ExternalIrc, given=given, defaults={"port": 6697 if tls else 6667})
