@@ -24,10 +24,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from gateway.auth import credentials, penalties
+from gateway.auth import credentials, penalties, penaltystore
 from gateway.callsign import is_base_callsign, parse_callsign
 from gateway.config import SourcePenaltyConfig
-from gateway.store import AsyncStore, Store
+from gateway.db import Db
+from gateway.irc import xlinestore
+from gateway.store import AsyncStore
 from ircd.client import Client
 from ircd.hooks import Login
 from ircd.xlines import XLine
@@ -121,7 +123,9 @@ class TotpAccounts:
         assert self._store is not None
         cfg, now = self._source_penalty(), self._clock()
         key = penalties.node_of(f"{SASL_NODE}:app:ip:{address}")
-        if penalties.source_blocked(await self._store.call(Store.source_until, key), now, cfg):
+        if penalties.source_blocked(
+            await self._store.call(penaltystore.source_until, key), now, cfg
+        ):
             return None
         selector = credentials.selector_of(password)
         candidates = await self._store.call(
@@ -151,10 +155,10 @@ class TotpAccounts:
         return Login(call, credentials.certfp_label(certfp.lower()))
 
 
-def _penalise(store: Store, source: str, now: float, cfg: SourcePenaltyConfig) -> None:
+def _penalise(store: Db, source: str, now: float, cfg: SourcePenaltyConfig) -> None:
     with store.transaction():
-        until = penalties.source_after_failure(store.source_until(source), now, cfg)
-        store.set_source_until(source, until, now, cfg.max_entries)
+        until = penalties.source_after_failure(penaltystore.source_until(store, source), now, cfg)
+        penaltystore.set_source_until(store, source, until, now, cfg.max_entries)
 
 
 def sasl_source(address: str) -> str:
@@ -167,7 +171,7 @@ class StoreBanStore:
         self._store = store
 
     async def load(self) -> list[XLine]:
-        rows = await self._store.call(Store.xlines)
+        rows = await self._store.call(xlinestore.xlines)
         return [
             XLine(kind=kind, mask=mask, reason=reason, set_by=by, set_at=at, expires=until)
             for kind, mask, reason, by, at, until in rows
@@ -175,9 +179,9 @@ class StoreBanStore:
 
     async def add(self, line: XLine) -> None:
         await self._store.call(
-            Store.put_xline, line.kind, line.mask, line.reason, line.set_by, line.set_at,
+            xlinestore.put_xline, line.kind, line.mask, line.reason, line.set_by, line.set_at,
             line.expires,
         )  # fmt: skip
 
     async def remove(self, kind: str, mask: str) -> None:
-        await self._store.call(Store.delete_xline, kind, mask)
+        await self._store.call(xlinestore.delete_xline, kind, mask)
