@@ -135,10 +135,37 @@ def set_callsign_state(
             state.updated if quiet_at is None else quiet_at,
         ),
     )  # fmt: skip
-    rows = store.db.execute("SELECT callsign FROM callsign_budget ORDER BY quiet_at DESC")
-    strangers = [str(r[0]) for r in rows if r[0] not in enrolled]
-    evicted = {(c,) for c in strangers[max_entries:]}
-    store.db.executemany("DELETE FROM callsign_budget WHERE callsign = ?", sorted(evicted))
+    _evict_strangers(store, max_entries, enrolled)
+
+
+def _evict_strangers(store: Db, max_entries: int, enrolled: Collection[str]) -> None:
+    """Past `max_entries` rows of callsigns not in `enrolled`, those that went quiet first
+    go. Counted in SQL first: under a flood of invented callsigns this runs at every
+    failure, and the table holds `max_entries` rows."""
+    rows = int(store.db.execute("SELECT count(*) FROM callsign_budget").fetchone()[0])
+    if rows <= max_entries:
+        return
+    theirs = 0  # rows of enrolled callsigns: never evicted, never counted
+    calls = sorted(enrolled)
+    for i in range(0, len(calls), 500):
+        chunk = calls[i : i + 500]
+        marks = ", ".join("?" * len(chunk))
+        theirs += int(
+            store.db.execute(
+                f"SELECT count(*) FROM callsign_budget WHERE callsign IN ({marks})",  # noqa: S608 (placeholders only)
+                chunk,
+            ).fetchone()[0]
+        )
+    excess = rows - theirs - max_entries
+    if excess <= 0:
+        return
+    quietest = store.db.execute(
+        "SELECT callsign FROM callsign_budget ORDER BY quiet_at ASC LIMIT ?", (excess + theirs,)
+    )
+    strangers = [str(r[0]) for r in quietest if r[0] not in enrolled][:excess]
+    store.db.executemany(
+        "DELETE FROM callsign_budget WHERE callsign = ?", [(c,) for c in strangers]
+    )
 
 
 def clear_callsign(store: Db, callsign: str) -> bool:
