@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from gateway.store import Store
+from gateway import settingstore
+from gateway.db import Db
 
 STATUS_SETTING = "runtime_status"
 #: In data_dir: the running gateway's PID (written at start, removed at a clean stop).
@@ -60,16 +59,16 @@ class Snapshot:
         return down
 
 
-def record(store: Store, snapshot: Snapshot, wall: float, monotonic: float) -> None:
+def record(store: Db, snapshot: Snapshot, wall: float, monotonic: float) -> None:
     """Write the snapshot and when (both clocks: wall for people, monotonic for staleness)."""
     body = {"snapshot": asdict(snapshot), "wall": wall, "monotonic": monotonic}
     with store.transaction():
-        store.set_setting(STATUS_SETTING, json.dumps(body, sort_keys=True))
+        settingstore.set_setting(store, STATUS_SETTING, json.dumps(body, sort_keys=True))
 
 
-def read(store: Store) -> tuple[Snapshot, float, float] | None:
+def read(store: Db) -> tuple[Snapshot, float, float] | None:
     """The last snapshot with its wall and monotonic times, or None (never written, damaged)."""
-    text = store.get_setting(STATUS_SETTING)
+    text = settingstore.get_setting(store, STATUS_SETTING)
     if text is None:
         return None
     try:
