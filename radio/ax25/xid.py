@@ -31,7 +31,9 @@ the response's values).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 
 __all__ = ["XidParams", "encode_xid", "negotiate", "parse_xid"]
 
@@ -82,42 +84,56 @@ class XidParams:
 
 def parse_xid(info: bytes) -> XidParams:
     """The parameters in an XID information field (empty or malformed: all defaults)."""
+    params = XidParams()
     if len(info) < 4 or info[0] != FORMAT_INDICATOR or info[1] != GROUP_PARAMETERS:
-        return XidParams()
+        return params
+    for pi, value in _parameters(info):
+        decode = _DECODERS.get(pi)
+        if decode is not None:
+            params = decode(params, value)
+    return params
+
+
+def _parameters(info: bytes) -> Iterator[tuple[int, int]]:
+    """(PI, value) of each parameter that has a value; absent (PL 0) or cut short: none."""
     end = min(len(info), 4 + (info[2] << 8 | info[3]))
-    fields: dict[str, object] = {}
     pos = 4
     while pos + 2 <= end:
         pi, pl = info[pos], info[pos + 1]
         raw = info[pos + 2 : pos + 2 + pl]
         pos += 2 + pl
-        if not 1 <= pl <= 4 or len(raw) != pl:
-            continue  # absent value (PL 0) or truncated: the default stays
-        if pi == PI_CLASSES and pl == 2 and not raw[0] & 0x01 and raw[1] & 0x01:
-            raw = raw[::-1]  # LinBPQ's order: balanced ABM in the last octet
-        elif pi == PI_OPTIONAL and pl == 3 and not raw[0] & 0x80 and raw[2] & 0x80:
-            raw = raw[::-1]  # LinBPQ's order: extended address in the last octet
-        value = int.from_bytes(raw, "big")
-        if pi == PI_CLASSES:
-            fields["full_duplex"] = bool(value & _FULL_DUPLEX) and not value & _HALF_DUPLEX
-        elif pi == PI_OPTIONAL:
-            if value & _SREJ:
-                fields["srej"] = True
-            elif value & _REJ:
-                fields["srej"] = False
-            if value & _MOD128:
-                fields["modulo"] = 128
-            elif value & _MOD8:
-                fields["modulo"] = 8
-        elif pi == PI_N1_RX and value >= 8:
-            fields["n1"] = min(value // 8, MAX_N1)
-        elif pi == PI_WINDOW_RX and value >= 1:
-            fields["window"] = min(value, 127)
-        elif pi == PI_ACK_TIMER and value >= 1:
-            fields["ack_timer_ms"] = min(value, 0xFFFF)
-        elif pi == PI_RETRIES and value >= 1:
-            fields["retries"] = min(value, 0xFF)
-    return XidParams(**fields)  # type: ignore[arg-type]
+        if 1 <= pl <= 4 and len(raw) == pl:
+            yield pi, int.from_bytes(_spec_order(pi, raw), "big")
+
+
+def _spec_order(pi: int, raw: bytes) -> bytes:
+    """The octets in the spec's order: LinBPQ sends two fields byte-reversed."""
+    if pi == PI_CLASSES and len(raw) == 2 and not raw[0] & 0x01 and raw[1] & 0x01:
+        return raw[::-1]  # LinBPQ's order: balanced ABM in the last octet
+    if pi == PI_OPTIONAL and len(raw) == 3 and not raw[0] & 0x80 and raw[2] & 0x80:
+        return raw[::-1]  # LinBPQ's order: extended address in the last octet
+    return raw
+
+
+def _optional(params: XidParams, value: int) -> XidParams:
+    srej = True if value & _SREJ else False if value & _REJ else params.srej
+    modulo = 128 if value & _MOD128 else 8 if value & _MOD8 else params.modulo
+    return replace(params, srej=srej, modulo=modulo)
+
+
+#: How each parameter we negotiate is read (the others are skipped).
+_DECODERS: Mapping[int, Callable[[XidParams, int], XidParams]] = MappingProxyType(
+    {
+        PI_CLASSES: lambda p, v: replace(
+            p, full_duplex=bool(v & _FULL_DUPLEX) and not v & _HALF_DUPLEX
+        ),
+        PI_OPTIONAL: _optional,
+        PI_N1_RX: lambda p, v: replace(p, n1=min(v // 8, MAX_N1)) if v >= 8 else p,
+        PI_WINDOW_RX: lambda p, v: replace(p, window=min(v, 127)) if v >= 1 else p,
+        PI_ACK_TIMER: lambda p, v: replace(p, ack_timer_ms=min(v, 0xFFFF)) if v >= 1 else p,
+        PI_RETRIES: lambda p, v: replace(p, retries=min(v, 0xFF)) if v >= 1 else p,
+    }
+)
 
 
 def encode_xid(params: XidParams, *, command: bool) -> bytes:
