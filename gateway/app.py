@@ -174,10 +174,10 @@ class Gateway:
             pid = f"{os.getpid()}\n".encode()
             await asyncio.to_thread(write_private_file, self._pid_path, pid)
             self._pid_written = True
+            await self._report_health()  # `gateway status` has an answer once we say running
         except BaseException:
             await self.stop()
             raise
-        await self._report_health()  # `gateway status` has an answer once we say running
         self._spawn(self._watch_store())
         log.info("gateway running (data in %s)", self.config.data_dir.resolve())
 
@@ -264,9 +264,9 @@ class Gateway:
             self.bridge.end_all(SHUTDOWN_FAREWELL, "shutdown")  # logged with its reason
         goodbyes = [self.radio.stop(SHUTDOWN_FAREWELL)]
         goodbyes += [self._stop_listener(key, SHUTDOWN_FAREWELL) for key in list(self._listeners)]
-        await shutdown.step("goodbyes to radio and telnet sessions", _all(goodbyes), 0.5)
+        await shutdown.step("goodbyes to radio and telnet sessions", _all(goodbyes), 0.4)
         if self.mqtt is not None:
-            mqtt_share = 0.15  # the link divides it (flush, offline, QUITs), ending first
+            mqtt_share = 0.25  # the link divides it (offline, flush, QUITs), ending first
             await shutdown.step(
                 "the MQTT link", self.mqtt.stop(0.9 * shutdown.bound(mqtt_share)), mqtt_share
             )

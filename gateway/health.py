@@ -6,15 +6,19 @@ checks the PID file, so a service manager or a monitoring check needs no network
 and no control channel. The verdict is pure: the snapshot, whether the process is alive
 and the time in, an exit code and one line out.
 
-Exit codes (LSB init-script convention, so `systemctl`-style tools read them): 0 running
-and everything up; 1 running but something is down (a listener, a radio port's TNC, the
-MQTT broker); 3 not running; 4 running but its snapshot is stale (the loop is stuck).
+Exit codes as monitoring plugins give them (Nagios, Icinga, Zabbix's agent checks): 0 OK,
+running and everything up; 1 WARNING, running but something is down (a listener, a
+radio port's TNC, the MQTT broker); 2 CRITICAL, not running, or running with a stale
+snapshot (the loop is stuck); 3 UNKNOWN, the store could not be read. `status` only
+reads: the database is opened read-only and nothing in it is created or migrated.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from gateway import settingstore
 from gateway.db import Db
@@ -27,7 +31,7 @@ HEARTBEAT = 30.0
 #: A snapshot older than this (on the monotonic clock) means the gateway is not responding.
 STALE_AFTER = 3 * HEARTBEAT
 
-OK, DEGRADED, NOT_RUNNING, NOT_RESPONDING = 0, 1, 3, 4
+OK, DEGRADED, NOT_RUNNING, NOT_RESPONDING, UNKNOWN = 0, 1, 2, 2, 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +72,19 @@ def record(store: Db, snapshot: Snapshot, wall: float, monotonic: float) -> None
 
 def read(store: Db) -> tuple[Snapshot, float, float] | None:
     """The last snapshot with its wall and monotonic times, or None (never written, damaged)."""
-    text = settingstore.get_setting(store, STATUS_SETTING)
+    return _decode(settingstore.get_setting(store, STATUS_SETTING))
+
+
+def read_file(database: Path) -> tuple[Snapshot, float, float] | None:
+    """As `read`, from the database file opened read-only (raises sqlite3.Error)."""
+    conn = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True, timeout=2)
+    try:
+        return _decode(settingstore.read_setting(conn, STATUS_SETTING))
+    finally:
+        conn.close()
+
+
+def _decode(text: str | None) -> tuple[Snapshot, float, float] | None:
     if text is None:
         return None
     try:

@@ -6,6 +6,8 @@ The transmitter switches, operator locks (`auth/admin.py`, `lock:<CALLSIGN>`) an
 
 from __future__ import annotations
 
+import sqlite3
+
 from gateway.db import Db, Schema
 
 SCHEMA = Schema(
@@ -14,7 +16,12 @@ SCHEMA = Schema(
 
 
 def get_setting(store: Db, key: str) -> str | None:
-    row = store.db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+    return read_setting(store.db, key)
+
+
+def read_setting(conn: sqlite3.Connection, key: str) -> str | None:
+    """One value over any connection (`gateway status` reads the store read-only)."""
+    row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
     return str(row[0]) if row else None
 
 

@@ -27,15 +27,27 @@ async def settle(what: str, work: Iterable[Awaitable[object]], seconds: float) -
     tasks = [asyncio.ensure_future(w) for w in work]
     if not tasks:
         return True
-    done, pending = await asyncio.wait(tasks, timeout=max(seconds, 0.0))
+    try:
+        done, pending = await asyncio.wait(tasks, timeout=max(seconds, 0.0))
+    except asyncio.CancelledError:  # the caller is stopped: so is its work
+        for task in tasks:
+            task.cancel()
+        raise
     for task in pending:
         task.cancel()
+        # Never awaited again: its end, whenever it comes, is read here, not lost.
+        task.add_done_callback(_forget)
     for task in done:
         if not task.cancelled() and (exc := task.exception()) is not None:
             log.warning("shutdown: %s failed: %s", what, exc, exc_info=exc)
     if pending:
         log.warning("shutdown: %s did not end within %.1f s; abandoned", what, seconds)
     return not pending
+
+
+def _forget(task: asyncio.Future[object]) -> None:
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.debug("an abandoned shutdown step ended with %r", exc)
 
 
 class Shutdown:

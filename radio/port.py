@@ -85,7 +85,8 @@ class KissPort:
         self._writer: asyncio.StreamWriter | None = None
         self.connected = asyncio.Event()
         self.decoder_drops = 0
-        #: Frames dropped because the TNC left MAX_BACKLOG bytes unread (this connection).
+        #: Frames dropped because the TNC left MAX_BACKLOG bytes unread (this connection;
+        #: the warning is given once per connection).
         self.backlog_drops = 0
 
     @property
@@ -144,7 +145,10 @@ class KissPort:
             self._writer = None
             stats = decoder.stats
             self.decoder_drops += stats.oversized + stats.bad_escape
-            writer.close()
+            if writer.transport.get_write_buffer_size():
+                writer.transport.abort()  # a TNC that stopped reading would never drain it
+            else:
+                writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
         log.warning("%s: TNC connection lost", self.name)

@@ -10,6 +10,7 @@ the tests read exactly what a sysop will.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -99,7 +100,7 @@ def render_config(a: Answers, today: date) -> str:
         "",
         "# The store (enrollments, mailbox, bans) and the secret key that encrypts the",
         "# TOTP secrets. Back up both, apart: without the key no enrollment can be read.",
-        f"data_dir: {a.data_dir}",
+        f"data_dir: {_quoted(str(a.data_dir))}",
     ]
     if a.callsign:
         lines += ["", "# The gateway's own callsign: the AX.25 address radio users connect to.",
@@ -122,7 +123,11 @@ def render_config(a: Answers, today: date) -> str:
         f"  listen: [{{host: 127.0.0.1, port: {a.irc_port}}}]",
     ]
     if a.kiss is not None:
-        where = f'tcp: "{a.kiss}"' if a.kiss_tcp else f"serial: {a.kiss}, baud: {a.kiss_baud}"
+        where = (
+            f"tcp: {_quoted(a.kiss)}"
+            if a.kiss_tcp
+            else f"serial: {_quoted(a.kiss)}, baud: {a.kiss_baud}"
+        )
         lines += [
             "",
             "radio:",
@@ -131,6 +136,12 @@ def render_config(a: Answers, today: date) -> str:
             f"    - {{name: radio, {where}}}",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _quoted(text: str) -> str:
+    """A YAML double-quoted scalar (JSON's string syntax is one): a path with `#` or `: `
+    must not be cut short by the YAML reader."""
+    return json.dumps(text)
 
 
 def bpq_lines(a: Answers) -> str:
@@ -182,10 +193,14 @@ def run_init(answers: Answers, say: Callable[[str], None], today: date | None = 
         write_private_file(a.config, text.encode(), exclusive=True)
     except FileExistsError:
         raise InitError(f"{a.config}: already exists; not overwritten") from None
-    config = load_config(a.config)  # the check-config check, on what was written
-    key = config.secret_key_path
-    had_key = key.exists()
-    Store.open(config).close()  # creates data_dir (0700), the database and the key (0600)
+    try:
+        config = load_config(a.config)  # the check-config check, on what was written
+        key = config.secret_key_path
+        had_key = key.exists()
+        Store.open(config).close()  # creates data_dir (0700), the database and the key (0600)
+    except BaseException:
+        a.config.unlink()  # ours, just written: a second `init` must not find it in the way
+        raise
     say(f"wrote {a.config}")
     say(f"{'kept the existing' if had_key else 'created the'} secret key {key}; back it up apart")
     say(f"{a.config}: OK")

@@ -213,10 +213,6 @@ class MqttLink:
                 await _racing(client.subscribe(feed.topic, qos=cfg.qos), reader)
             self.connected.set()
             await self._serve(publish, reader)
-            # Stopped: a clean stop sends no last will, so say offline ourselves.
-            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
-                async with asyncio.timeout(OFFLINE_WAIT):
-                    await publish(f"{self.base}/status", b"offline", qos=1, retain=True)
         finally:
             reader.cancel()
 
@@ -243,8 +239,13 @@ class MqttLink:
     ) -> None:
         """Publish queued events until stopped (and flushed); raise the link's error."""
         stopped = asyncio.ensure_future(self._stopped.wait())
+        said_offline = False
         try:
             while True:
+                if self._stopping and not said_offline:
+                    # First: a clean disconnect cancels the last will, so a stop that runs
+                    # out of time while flushing must already have said offline.
+                    said_offline = await self._say_offline(publish)
                 if self.dropped:
                     dropped, self.dropped = self.dropped, 0
                     body = {"event": "dropped", "count": dropped, "at": round(self._clock(), 3)}
@@ -265,6 +266,8 @@ class MqttLink:
                     count = json.dumps({"active": self.active})
                     await publish(f"{self.base}/sessions", count, qos=self.config.qos, retain=True)
                 if self._stopping:
+                    if not said_offline:  # the stop came during the flush
+                        await self._say_offline(publish)
                     return
                 self._wake.clear()
                 waiter = asyncio.ensure_future(self._wake.wait())
@@ -275,6 +278,13 @@ class MqttLink:
                     raise aiomqtt.MqttError("the broker closed the connection")
         finally:
             stopped.cancel()
+
+    async def _say_offline(self, publish: Callable[..., Awaitable[None]]) -> bool:
+        """The retained `offline` a clean stop owes (its last will is cancelled)."""
+        with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+            async with asyncio.timeout(OFFLINE_WAIT):
+                await publish(f"{self.base}/status", b"offline", qos=1, retain=True)
+        return True
 
     # -- bulletins ---------------------------------------------------------------------------
 

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from gateway.cli.init import Answers, InitError, bpq_lines, check, render_config, run_init
+from gateway.config import load_config
+from gateway.store import StoreError
 from tests.gateway.support import GatewayProcess, free_port, run_cli
 
 Spawn = Callable[[Path], GatewayProcess]
@@ -51,9 +53,24 @@ def test_the_config_says_only_what_was_asked() -> None:
                       kiss="/dev/ttyUSB0", kiss_baud=1200))  # fmt: skip
     text = render_config(a, date(2026, 12, 7))
     assert text.startswith("# Packet IRC Gateway, written by `gateway init` on 2026-12-07.")
-    assert "data_dir: /var/lib/gw\n" in text and "callsign: N0GW-10\n" in text
+    assert 'data_dir: "/var/lib/gw"\n' in text and "callsign: N0GW-10\n" in text
     assert "port: 8023, bpq: true, idle_timeout: 840}" in text
-    assert "- {name: radio, serial: /dev/ttyUSB0, baud: 1200}" in text
+    assert '- {name: radio, serial: "/dev/ttyUSB0", baud: 1200}' in text
+
+
+def test_a_path_with_yaml_syntax_in_it_stays_whole(tmp_path: Path) -> None:
+    data = tmp_path / "my data #1: here"
+    run_init(Answers(tmp_path / "gw.yaml", data), [].append)
+    assert (data / "secret.key").exists()
+    assert load_config(tmp_path / "gw.yaml").data_dir == data
+
+
+def test_a_config_that_cannot_be_used_is_not_left_behind(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    with pytest.raises(StoreError):
+        run_init(Answers(tmp_path / "gw.yaml", blocked / "data"), [].append)
+    assert not (tmp_path / "gw.yaml").exists()
 
 
 def test_an_existing_config_is_never_overwritten_and_a_key_is_kept(tmp_path: Path) -> None:

@@ -115,7 +115,7 @@ async def test_a_tnc_that_never_reads_costs_a_bounded_buffer(caplog) -> None:
             assert MAX_BACKLOG < buffered <= MAX_BACKLOG + len(encode(KissFrame(0, 0, frame)))
             assert not kiss.send(frame) and kiss.backlog_drops == 2
             assert "vhf: the TNC is not reading; dropping frames for it" in caplog.text
-            assert caplog.text.count("not reading") == 1  # once per stall, not per frame
+            assert caplog.text.count("not reading") == 1  # once per connection, not per frame
     finally:
         task.cancel()
         for writer in held:
