@@ -135,7 +135,7 @@ def _write_inspircd(peer: IrcPeer, links: list[IrcPeer], connect: bool = False) 
  localmax="1000" globalmax="1000" maxconnwarn="no" resolvehostnames="no"
  useident="no" limit="1000">
 <files motd="{d / "motd"}">
-<dns timeout="1">
+<dns server="127.0.0.1" timeout="1">
 <pid file="{d / "inspircd.pid"}">
 <options syntaxhints="no">
 <security hideserver="">

@@ -142,7 +142,7 @@ def _inspircd(tmp: Path, port: int) -> list[str]:
  resolvehostnames="no" useident="no" limit="{MAX_CLIENTS}">
 <files motd="{tmp / "motd"}">
 <channels users="20" opers="60">
-<dns timeout="1">
+<dns server="127.0.0.1" timeout="1">
 <pid file="{tmp / "inspircd.pid"}">
 <options syntaxhints="no" announcets="yes">
 <security hideserver="" userstats="Pu" maxtargets="20">
