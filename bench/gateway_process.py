@@ -79,16 +79,7 @@ class GatewayProcess:
         if self.proc is None or self.proc.returncode is not None:
             return self.proc.returncode if self.proc else 0
         self.proc.send_signal(signal.SIGTERM)
-        try:
-            async with asyncio.timeout(within):
-                code = await self.proc.wait()
-        except TimeoutError:
-            self.proc.kill()
-            code = await self.proc.wait()
-        if self._reader is not None:
-            with contextlib.suppress(Exception):
-                await self._reader
-        return code
+        return await self.exited(within)
 
     async def exited(self, within: float = TIMEOUT) -> int:
         """Wait up to `within` seconds for the process to end by itself; -9 if killed then."""
