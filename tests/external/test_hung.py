@@ -31,9 +31,7 @@ async def server(tmp_path: Path) -> AsyncIterator[peers.IrcPeer]:
     try:
         yield peer
     finally:
-        if peer.proc is not None and peer.proc.returncode is None:
-            os.kill(peer.proc.pid, signal.SIGCONT)  # a stopped process ignores SIGKILL's wait
-        await peer.stop()
+        await peer.stop()  # SIGKILL ends a process stopped with SIGSTOP as well
 
 
 async def test_a_stopped_server_is_noticed_within_the_ping_timeout(server: peers.IrcPeer) -> None:

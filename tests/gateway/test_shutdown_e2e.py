@@ -15,7 +15,7 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,9 +24,10 @@ from bench import irc_peers as peers
 from gateway.cli.main import WATCHDOG_GRACE
 from radio.ax25 import Address, Frame, FrameType
 from radio.kiss import Command, KissFrame, encode
+from tests.external.test_hung import server  # noqa: F401 (a fixture: ngircd, killed even if stopped)
 from tests.gateway.support import GatewayProcess, enroll, free_port
 from tests.gateway.test_bridge_e2e import radio_login
-from tests.gateway.test_mqtt_e2e import MOSQUITTO, Broker
+from tests.gateway.test_mqtt_e2e import MOSQUITTO, Broker, broker  # noqa: F401 (a fixture)
 from tests.gateway.test_operators_e2e import oper_config, operator
 
 pytestmark = pytest.mark.slow  # each stop runs out its real bound
@@ -56,22 +57,13 @@ async def assert_stops(gw: GatewayProcess, *, signal_it: bool = True) -> None:
     assert not any("exiting anyway" in line for line in gw.log), log
 
 
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path)
-    b.start()
-    try:
-        yield b
-    finally:
-        if b.proc is not None and b.proc.poll() is None:
-            os.kill(b.proc.pid, signal.SIGCONT)
-        b.stop()
-
-
 @pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="needs Mosquitto")
 @pytest.mark.parametrize("outage", ["killed", "hung"])
 async def test_stop_while_the_broker_is_away(
-    tmp_path: Path, broker: Broker, spawn_gateway: Spawn, outage: str
+    tmp_path: Path,
+    broker: Broker,  # noqa: F811
+    spawn_gateway: Spawn,
+    outage: str,
 ) -> None:
     config = gateway_yaml(
         tmp_path,
@@ -90,20 +82,10 @@ async def test_stop_while_the_broker_is_away(
     await assert_stops(gw)
 
 
-@pytest.fixture
-async def ngircd(tmp_path: Path) -> AsyncIterator[peers.IrcPeer]:
-    peer = peers.ngircd(tmp_path / "ircd")
-    await peer.start()
-    try:
-        yield peer
-    finally:
-        if peer.proc is not None and peer.proc.returncode is None:
-            os.kill(peer.proc.pid, signal.SIGCONT)
-        await peer.stop()
-
-
 async def test_stop_while_the_external_network_is_hung(
-    tmp_path: Path, ngircd: peers.IrcPeer, spawn_gateway: Spawn
+    tmp_path: Path,
+    server: peers.IrcPeer,  # noqa: F811
+    spawn_gateway: Spawn,
 ) -> None:
     bpq = free_port()
     config = tmp_path / "gateway.yaml"
@@ -111,7 +93,7 @@ async def test_stop_while_the_external_network_is_hung(
         f"data_dir: {tmp_path / 'data'}\nshutdown_timeout: {BOUND}\n"
         "auth: {failure_pause: 0}\n"
         "irc:\n  mode: external\n  network: TestNet\n"
-        f"  external: {{host: 127.0.0.1, port: {ngircd.port},"
+        f"  external: {{host: 127.0.0.1, port: {server.port},"
         f" webirc_password: {peers.WEBIRC_PASSWORD}}}\n"
         f"telnet: {{listen: [{{name: node1, host: 127.0.0.1, port: {bpq}, bpq: true,"
         " bytes_per_second: 1000000, packet_bytes: 4096}]}\n"
@@ -124,8 +106,8 @@ async def test_stop_while_the_external_network_is_hung(
     ham = await radio_login(bpq, "N0TEST-5", totp.at(int(time.time() // 30) * 30))
     ham.send(b"/j #test\r")
     assert (await ham.expect("\r\n")).startswith(b"Joined #test")
-    assert ngircd.proc is not None
-    os.kill(ngircd.proc.pid, signal.SIGSTOP)  # hung: its sockets take bytes, nothing answers
+    assert server.proc is not None
+    os.kill(server.proc.pid, signal.SIGSTOP)  # hung: its sockets take bytes, nothing answers
     await assert_stops(gw)
     assert b"Gateway shutting down. 73!" in await ham.expect_close()  # told, and let go
 
