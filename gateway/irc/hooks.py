@@ -1,11 +1,14 @@
 """What the gateway gives the embedded IRC server through its extension interface.
 
 - `CallsignNicks` (ServerHooks): a nick that is a callsign (or starts with one, as in
-  `N0TEST-5`, `N0TEST_` or `_2E0ABC`) belongs to that callsign's account: only a client
-  logged in to it (the radio user's own in-process client, or an IRC user who logged in
-  with SASL) may take it. Enrolled or not, the answer is the same, so NICK does not tell
-  who is enrolled (issue 12); the server renames a squatter when the owner logs in
-  (`ircd.nickclaim`). Messages to an absent callsign's nick go to the bridge's mailbox.
+  `N0TEST-5`, `N0TEST_`, `N0TEST1` or `_2E0ABC`) belongs to that callsign's account: only
+  a client logged in to it (the radio user's own in-process client, or an IRC user who
+  logged in with SASL) may take it. A nick that can pass for a callsign (`NOTEST`,
+  `N0TES7`: `gateway/lookalike.py`) belongs to the accounts whose callsign reads alike,
+  and the gateway's own nicks are kept with their lookalikes (`Gateway_`, `Gatevvay`).
+  Enrolled or not, the answer is the same, so NICK does not tell who is enrolled (issue
+  12); the server renames a squatter when the owner logs in (`ircd.nickclaim`).
+  Messages to an absent callsign's nick go to the bridge's mailbox.
 - `TotpAccounts` (Accounts): SASL PLAIN with the callsign as account and a current TOTP
   code as password, through the same single-use, penalised check as a radio login; its
   penalties are keyed by the client's address (`irc:sasl:ip:ADDR`), as on a direct
@@ -19,13 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from gateway import lookalike
 from gateway.auth import credentials, penalties, penaltystore
-from gateway.callsign import is_base_callsign, parse_callsign
+from gateway.callsign import parse_callsign
 from gateway.config import SourcePenaltyConfig
 from gateway.db import Db
 from gateway.irc import xlinestore
@@ -36,9 +39,6 @@ from ircd.xlines import XLine
 
 log = logging.getLogger("gateway.irc.hooks")
 
-#: The callsign part of a nick: letters and digits up to the first other character,
-#: after the one underscore that makes a callsign starting with a digit a legal nick.
-_LEADING_CALL = re.compile(r"_?([A-Za-z0-9]+)")
 #: The node of SASL attempts: each address is a source (and node) below it.
 SASL_NODE = "irc:sasl"
 
@@ -56,13 +56,21 @@ class CallsignNicks:
         self.gateway_nicks: frozenset[str] = frozenset()
 
     def nick_reserved(self, client: Client, nick: str) -> str | None:
-        if nick.lower() in self.gateway_nicks and not client.in_process:
-            return f"{nick} is the gateway's own nick"
-        match = _LEADING_CALL.match(nick)
-        call = match.group(1).upper() if match else ""
-        if not is_base_callsign(call) or (client.account or "").upper() == call:
+        form = lookalike.gateway_form(nick)
+        if any(form == lookalike.gateway_form(own) for own in self.gateway_nicks) and not (
+            client.in_process
+        ):
+            return f"{nick} reads as the gateway's own nick"
+        found = lookalike.imitated(nick)
+        if found is None or lookalike.may_use(client.account, nick):
             return None
-        return f"{call} is a licensed callsign; log in with SASL as {call} to use it"
+        name, exact = found
+        if exact:
+            return f"{name} is a licensed callsign; log in with SASL as {name} to use it"
+        return (
+            f"{nick} can pass for a callsign (0/O 1/I/L 5/S 7/T 8/B);"
+            " only the account of a callsign that reads alike may use it"
+        )
 
     def message_to_absent(self, client: Client, nick: str, command: str, text: str) -> bool:
         return self.absent is not None and self.absent(client, nick, command, text)
