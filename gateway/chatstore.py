@@ -9,9 +9,19 @@ channel; `prune` drops what is older than the configured age.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
+from gateway.config import Config
 from gateway.db import Db, Schema
+
+
+def _migrate_mail_account(conn: sqlite3.Connection, config: Config) -> None:
+    """Mail held before senders' accounts were kept reads `(account not kept)` (NULL)."""
+    columns = {str(r[1]) for r in conn.execute("PRAGMA table_info(mailbox)")}
+    if "account" not in columns:
+        conn.execute("ALTER TABLE mailbox ADD COLUMN account TEXT")
+
 
 SCHEMA = Schema(
     __name__,
@@ -24,6 +34,7 @@ CREATE TABLE IF NOT EXISTS mailbox (
     text     TEXT NOT NULL,
     at       REAL NOT NULL,
     read     INTEGER NOT NULL DEFAULT 0,
+    account  TEXT,                      -- the sender's account, '' if none, NULL: not kept
     PRIMARY KEY (callsign, n)
 );
 CREATE TABLE IF NOT EXISTS archive (
@@ -45,6 +56,7 @@ CREATE TABLE IF NOT EXISTS read_markers (
 CREATE INDEX IF NOT EXISTS archive_at ON archive (at);
 CREATE INDEX IF NOT EXISTS mailbox_at ON mailbox (at);
 """,
+    (_migrate_mail_account,),
 )
 
 
@@ -56,6 +68,9 @@ class Mail:
     text: str
     at: float
     read: bool
+    #: The account the sender was logged in to: "" for none, None if held before
+    #: accounts were kept (a nick alone can pass for someone else: issue 19).
+    account: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +90,14 @@ class MailboxFull(Exception):
 
 
 def hold_mail(
-    store: Db, callsign: str, sender: str, kind: str, text: str, now: float, limit: int
+    store: Db,
+    callsign: str,
+    sender: str,
+    kind: str,
+    text: str,
+    now: float,
+    limit: int,
+    account: str = "",
 ) -> int:
     """Commit one message for `callsign`; return its number. Raises MailboxFull."""
     db = store.db
@@ -86,8 +108,9 @@ def hold_mail(
         if count >= limit:
             raise MailboxFull(callsign)
         db.execute(
-            "INSERT INTO mailbox (callsign, n, sender, kind, text, at) VALUES (?, ?, ?, ?, ?, ?)",
-            (callsign, last + 1, sender, kind, text, now),
+            "INSERT INTO mailbox (callsign, n, sender, kind, text, at, account)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (callsign, last + 1, sender, kind, text, now, account),
         )
     return int(last) + 1
 
@@ -105,18 +128,19 @@ def read_mail(store: Db, callsign: str, n: int | None = None) -> list[Mail]:
     with store.transaction():
         if n is not None:
             rows = db.execute(
-                "SELECT n, sender, kind, text, at, read FROM mailbox WHERE callsign = ? AND n = ?",
+                "SELECT n, sender, kind, text, at, read, account FROM mailbox"
+                " WHERE callsign = ? AND n = ?",
                 (callsign, n),
             ).fetchall()
         else:
             rows = db.execute(
-                "SELECT n, sender, kind, text, at, read FROM mailbox"
+                "SELECT n, sender, kind, text, at, read, account FROM mailbox"
                 " WHERE callsign = ? AND read = 0 ORDER BY n",
                 (callsign,),
             ).fetchall()
             if not rows:
                 rows = db.execute(
-                    "SELECT n, sender, kind, text, at, read FROM mailbox"
+                    "SELECT n, sender, kind, text, at, read, account FROM mailbox"
                     " WHERE callsign = ? ORDER BY n",
                     (callsign,),
                 ).fetchall()
@@ -125,7 +149,7 @@ def read_mail(store: Db, callsign: str, n: int | None = None) -> list[Mail]:
                 "UPDATE mailbox SET read = 1 WHERE callsign = ? AND n = ?",
                 [(callsign, row[0]) for row in rows],
             )
-    return [Mail(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
+    return [Mail(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6]) for r in rows]
 
 
 def kill_mail(store: Db, callsign: str, n: int) -> bool:

@@ -191,13 +191,22 @@ class Bridge:
         if not task.cancelled() and task.exception() is not None:
             log.error("a setting of a radio user was not kept", exc_info=task.exception())
 
-    def hold_soon(self, base: str, sender: str, kind: str, text: str, *, tell: str) -> None:
-        self.mailbox.hold_soon(base, sender, kind, text, tell=tell)
+    def hold_soon(
+        self, base: str, sender: str, kind: str, text: str, *, tell: str, account: str = ""
+    ) -> None:
+        self.mailbox.hold_soon(base, sender, kind, text, tell=tell, account=account)
 
     async def hold(
-        self, base: str, sender: str, kind: str, text: str, *, tell: str | None = None
+        self,
+        base: str,
+        sender: str,
+        kind: str,
+        text: str,
+        *,
+        tell: str | None = None,
+        account: str = "",
     ) -> None:
-        await self.mailbox.hold(base, sender, kind, text, tell=tell)
+        await self.mailbox.hold(base, sender, kind, text, tell=tell, account=account)
 
     async def prune(self) -> None:
         await self.mailbox.prune()

@@ -61,7 +61,8 @@ class Mailbox:
         if call is None or (verb is not None and verb != "ACTION"):
             return False  # not a callsign (401), or a CTCP query, which is not mail
         refusal = self._trust.refusal(client)
-        self.offer(client.name, call, "ACTION" if verb else command, body, refusal)
+        kind = "ACTION" if verb else command
+        self.offer(client.name, call, kind, body, refusal, account=client.account or "")
         return True
 
     def offer(
@@ -72,17 +73,22 @@ class Mailbox:
         body: str,
         refusal: str | None,
         tell: str | None = None,
+        *,
+        account: str = "",
     ) -> None:
         """Hold mail for an enrolled callsign. Whether or not `call` is enrolled, the
         sender (`tell`, by default `sender`) reads the same answer: mail must not tell
-        who uses the gateway."""
+        who uses the gateway. `account` is the sender's ("" if none): the reader sees
+        it, since a nick alone can pass for someone else."""
         tell = tell or sender
         if refusal is not None:
             self._notice(tell, f"Not held for {call}: {refusal} (third-party rule).")
             third_party_log.info("message from %s not held for %s (third-party rule)",
                                  sender, call)  # fmt: skip
         elif call.base in self._enrolled():
-            self.hold_soon(call.base, sender, kind, strip_formatting(body), tell=tell)
+            self.hold_soon(
+                call.base, sender, kind, strip_formatting(body), tell=tell, account=account
+            )
         else:
             self._notice(tell, self._held_text(call.base))
 
@@ -92,25 +98,34 @@ class Mailbox:
             f"{base} is off the air: message held if {base} uses this gateway (kept {days:g} days)."
         )
 
-    def hold_soon(self, base: str, sender: str, kind: str, text: str, *, tell: str) -> None:
+    def hold_soon(
+        self, base: str, sender: str, kind: str, text: str, *, tell: str, account: str = ""
+    ) -> None:
         """Start committing a message, unless too many writes are in flight (told)."""
         if len(self._holds) >= MAX_PENDING_HOLDS:
             self._notice(tell, f"Not held for {base}: the gateway is busy, try again.")
             return
         task = asyncio.get_running_loop().create_task(
-            self.hold(base, sender, kind, text, tell=tell)
+            self.hold(base, sender, kind, text, tell=tell, account=account)
         )
         self._holds.add(task)
         task.add_done_callback(self._holds.discard)
 
     async def hold(
-        self, base: str, sender: str, kind: str, text: str, *, tell: str | None = None
+        self,
+        base: str,
+        sender: str,
+        kind: str,
+        text: str,
+        *,
+        tell: str | None = None,
+        account: str = "",
     ) -> None:
         """Commit a message to `base`'s mailbox, then tell the sender and the recipient."""
         limit = self._config().mailbox_max_messages
         try:
             n = await self._store.call(
-                chatstore.hold_mail, base, sender, kind, text, self._clock(), limit
+                chatstore.hold_mail, base, sender, kind, text, self._clock(), limit, account
             )
         except chatstore.MailboxFull:
             log.info("mailbox of %s full; message from %s not held", base, sender)
@@ -130,7 +145,7 @@ class Mailbox:
             on_air = f"{base} is on the air: message held, {base} is told."
             self._notice(tell, on_air if recipients else self._held_text(base))
         for session in recipients:
-            session.mail_arrived(sender)
+            session.mail_arrived(sender, account)
 
     async def prune(self) -> None:
         cfg = self._config()

@@ -84,7 +84,7 @@ class ServiceNick:
             return
         if self._connector.mode == "external" and not self._notice_allowed():
             return  # over the network's flood limit the service would be disconnected
-        target = nick.split(" ", 1)[0]  # a held sender may be "NICK (unverified)"
+        target = nick.split(" ", 1)[0]  # old mail's sender may be "NICK (unverified)"
         self.link.send(f"NOTICE {target} :{text}")
 
     def _notice_allowed(self) -> bool:
@@ -186,8 +186,11 @@ class ServiceNick:
         if on_air is not None:  # its nick is on IRC for all to see
             self.notice(sender, f"{call.base} is on the air as {on_air}: message them directly.")
             return
-        self._mailbox.offer(_shown_sender(sender, msg), call, "ACTION" if verb else "PRIVMSG",
-                            body, self._trust.refusal(msg), tell=sender)  # fmt: skip
+        # The reader sees the sender's account: on a network callsign nicks are not kept
+        # for their owners, so a nick alone may be anyone's (chatrender.mail_sender).
+        self._mailbox.offer(sender, call, "ACTION" if verb else "PRIVMSG", body,
+                            self._trust.refusal(msg), tell=sender,
+                            account=msg.tags.get("account") or "")  # fmt: skip
 
     async def _archive(self, msg: Message) -> None:
         config = self._config()
@@ -216,11 +219,3 @@ class ServiceNick:
 
     def tasks(self) -> list[asyncio.Task[None]]:
         return list(self._tasks)
-
-
-def _shown_sender(sender: str, msg: Message) -> str:
-    """On a network callsign nicks are not kept for their owners: one without the
-    account of its callsign is marked, so nobody leaves mail in a ham's name."""
-    claimed = parse_callsign(callsign_text(sender))
-    account = (msg.tags.get("account") or "").upper()
-    return f"{sender} (unverified)" if claimed and claimed.base != account else sender

@@ -73,7 +73,9 @@ class Host(Protocol):
 
     def notice(self, nick: str, text: str) -> None: ...
 
-    def hold_soon(self, base: str, sender: str, kind: str, text: str, *, tell: str) -> None: ...
+    def hold_soon(
+        self, base: str, sender: str, kind: str, text: str, *, tell: str, account: str = ""
+    ) -> None: ...
 
 
 def radio_host(kind: str) -> str:
@@ -156,8 +158,8 @@ class RadioSession:
         self._guarded(self.core.gone)
         self._finished.set()
 
-    def mail_arrived(self, sender: str) -> None:
-        self._guarded(lambda now: self.core.mail_arrived(sender, now))
+    def mail_arrived(self, sender: str, account: str = "") -> None:
+        self._guarded(lambda now: self.core.mail_arrived(sender, now, account))
 
     def reconfigure(self, changes: dict[str, object]) -> None:
         """A reload of `bridge:` settings (gateway/bridge/hub.py LIVE_KEYS)."""
@@ -373,8 +375,9 @@ class RadioSession:
         callsign = self.callsign
         if callsign is not None:
             self.bridge.hold_soon(
-                callsign.base, action.sender, action.kind, action.text, tell=action.sender
-            )
+                callsign.base, action.sender, action.kind, action.text, tell=action.sender,
+                account=action.account,
+            )  # fmt: skip
 
     async def _close(self, farewell: str | None, reason: str) -> None:
         if self._closing:

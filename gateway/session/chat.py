@@ -30,7 +30,7 @@ from gateway.session import login
 from gateway.session.chatanswers import Context, answer_lines, fetched_lines, plural
 from gateway.session.chatcommands import BARE_WORDS, resolve
 from gateway.session.chatirc import reaction_for
-from gateway.session.chatrender import callsign_text
+from gateway.session.chatrender import mail_sender
 from gateway.session.chatrender import strip_formatting as _clean
 from gateway.session.chatstate import MORE_PROMPT, NO_IRC, ChatState, Phase, Waiting
 from gateway.session.chattypes import (
@@ -179,9 +179,9 @@ class ChatSession(ChatState):
         self._run_typed(now)
         return self._done(now)
 
-    def mail_arrived(self, sender: str, now: float) -> list[Action]:
+    def mail_arrived(self, sender: str, now: float, account: str | None = "") -> list[Action]:
         if self.phase is Phase.CHAT and not self.held_by_me(sender):
-            self._out.chat(PRIVATE, f"New message from {callsign_text(sender)}, /READ\n")
+            self._out.chat(PRIVATE, f"New message from {mail_sender(sender, account)}, /READ\n")
         return self._done(now)
 
     def fetched(self, result: object, now: float) -> list[Action]:

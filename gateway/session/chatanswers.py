@@ -14,6 +14,7 @@ from types import MappingProxyType
 
 from gateway.session.chatrender import (
     callsign_text,
+    mail_sender,
     nick_of,
     split_ctcp,
     strip_formatting,
@@ -178,10 +179,11 @@ def fetched_lines(kind: str, target: str, result: object, width: int) -> list[st
     if kind == "mail":
         if not rows:
             return ["No messages."]
-        return _numbered([(m.n, m.at, m.sender, m.kind, m.text) for m in rows], width)
+        rows = [(m.n, m.at, mail_sender(m.sender, m.account), m.kind, m.text) for m in rows]
+        return _numbered(rows, width)
     if not rows:
         return [f"Nothing new in {target}."]
-    return _numbered([(r.n, r.at, r.nick, r.kind, r.text) for r in rows], width)
+    return _numbered([(r.n, r.at, who(r.nick), r.kind, r.text) for r in rows], width)
 
 
 def _numbered(rows: list[tuple[int, float, str, str, str]], width: int) -> list[str]:
@@ -193,7 +195,7 @@ def _numbered(rows: list[tuple[int, float, str, str, str]], width: int) -> list[
         shown = when if when[:6] != day else when[7:]
         day = when[:6]
         sep = " " if kind == "ACTION" else ": "
-        lines += wrap(f"{n} {shown} {who(sender)}{sep}{strip_formatting(text)}", width)
+        lines += wrap(f"{n} {shown} {sender}{sep}{strip_formatting(text)}", width)
     return lines
 
 

@@ -60,7 +60,8 @@ def _message(s: ChatState, msg: Message, now: float) -> None:
     if target.startswith("#"):
         s.chat(target, body)
     elif not s.chat(PRIVATE, body, current=True):
-        s.hold_private(HoldMail(source, "ACTION" if verb else msg.command, text))
+        kind = "ACTION" if verb else msg.command
+        s.hold_private(HoldMail(source, kind, text, msg.tags.get("account") or ""))
 
 
 def _body(command: str, verb: str | None, name: str, text: str, *, private: bool) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import textwrap
 
-from gateway.callsign import Callsign
+from gateway.callsign import Callsign, parse_callsign
 from gateway.session.render import to_ascii
 
 #: mIRC formatting: bold, colour (with its digits), hex colour, reset, reverse, italics,
@@ -73,3 +73,18 @@ def nick_of(source: str | None) -> str | None:
 def who(nick: str | None) -> str:
     """A nick as shown on air: radio users by their callsign."""
     return callsign_text(nick) if nick else "?"
+
+
+def mail_sender(nick: str, account: str | None) -> str:
+    """A held message's sender as shown on air: the nick, and the account it was logged
+    in to unless the nick is that account's callsign (`NOTEST (acct K9EVIL)`, `alice
+    (not logged in)`), since a nick alone can pass for someone else."""
+    shown = who(nick)
+    if account is None:
+        return f"{shown} (account not kept)"
+    if not account:
+        return f"{shown} (not logged in)"
+    call = parse_callsign(callsign_text(nick.split(" ", 1)[0]))
+    return (
+        shown if call is not None and call.base == account.upper() else f"{shown} (acct {account})"
+    )

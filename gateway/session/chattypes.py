@@ -109,6 +109,8 @@ class HoldMail:
     sender: str
     kind: str
     text: str
+    #: The sender's account, "" for none (the reader sees which).
+    account: str = ""
 
 
 @dataclass(frozen=True, slots=True)

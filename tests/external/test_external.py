@@ -147,7 +147,8 @@ async def test_radio_user_chats_on_an_external_network(
     assert await ham.expect("/READ\r\n") == b"2 new messages, /READ\r\n"
     ham.send(b"/read\r")
     mail = await ham.expect("honest\r\n")
-    assert b"alice: are you there?" in mail and b"N0ZZZ (unverified): it is me" in mail
+    assert b"alice (not logged in): are you there?" in mail
+    assert b"N0ZZZ (not logged in): it is me" in mail
     await fake.close()
     ham.send(b"/q\r")
     await ham.expect_close()

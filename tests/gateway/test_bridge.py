@@ -297,7 +297,7 @@ async def test_mail_for_a_callsign_on_the_air_says_so(bridge: Bridge) -> None:
     alice = CoreClient(bridge.connector.server, "192.0.2.1").register("alice")
     alice.take()
     alice.send("PRIVMSG N0TEST :are you there?")  # the bare callsign: held, N0TEST-5 told
-    await radio.expect("New message from alice, /READ\n")
+    await radio.expect("New message from alice (not logged in), /READ\n")
     notices = [m.params[-1] for m in alice.take() if m.command == "NOTICE"]
     assert notices == ["N0TEST is on the air: message held, N0TEST is told."]
 

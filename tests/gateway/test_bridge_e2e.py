@@ -84,7 +84,7 @@ async def test_bpq_user_and_irc_client_chat_and_mailbox(
     assert await ham.expect("/READ\r\n") == b"1 new message, /READ\r\n"
     ham.send(b"/read\r")
     mail = await ham.expect("are you there?\r\n")
-    assert b"1 " in mail and b"alice: are you there?" in mail
+    assert b"1 " in mail and b"alice (not logged in): are you there?" in mail
     ham.send(b"/read\r")  # nothing unread: all kept ones are listed again
     await ham.expect("are you there?\r\n")
     ham.send(b"/kill 1\r")

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.callsign import Callsign
-from gateway.chatstore import Archived
+from gateway.chatstore import Archived, Mail
 from gateway.session import chat
 from gateway.session.chatanswers import fetched_lines, history_lines
 from gateway.session.chatcommands import COMMANDS, resolve
@@ -707,6 +707,26 @@ def test_replayed_and_stored_lines_repeat_no_stamp() -> None:
     assert fetched_lines("archive", "#t", rows, 80) == [
         "1 06 Dec 05:46Z alice: a", "2 05:47Z bob b", "3 07 Dec 05:46Z carol: c"
     ]  # fmt: skip
+
+
+def test_mail_shows_the_account_its_sender_was_logged_in_to() -> None:
+    # Finding 7 of issue 19: a nick alone can pass for a callsign (NOTEST for N0TEST).
+    day = 1_765_000_000.0  # 2025-12-06 05:46:40Z
+    rows = [
+        Mail(1, "N0TEST-5", "PRIVMSG", "mine", day, False, "N0TEST"),
+        Mail(2, "NOTEST", "PRIVMSG", "send me your code", day, False, "K9EVIL"),
+        Mail(3, "alice", "ACTION", "waves", day, False, ""),
+        Mail(4, "_2E0ABC", "PRIVMSG", "old", day, False, None),
+    ]
+    assert fetched_lines("mail", "", rows, 80) == [
+        "1 06 Dec 05:46Z N0TEST-5: mine",
+        "2 05:46Z NOTEST (acct K9EVIL): send me your code",
+        "3 05:46Z alice (not logged in) waves",
+        "4 05:46Z 2E0ABC (account not kept): old",
+    ]
+    h = Harness().login()
+    h.run(h.core.mail_arrived("NOTEST", h.now, "K9EVIL"))
+    assert h.text() == "New message from NOTEST (acct K9EVIL), /READ\n"
 
 
 def test_own_settings_are_kept_and_restored() -> None:

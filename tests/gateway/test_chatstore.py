@@ -89,3 +89,28 @@ def test_user_prefs_are_kept_per_callsign_and_go_with_it(store: Store) -> None:
     with store.transaction():
         store.delete_user("N0TEST")
     assert prefs.load(store, "N0TEST") == {}
+
+
+def test_mail_keeps_the_senders_account_and_old_stores_migrate(config: Config) -> None:
+    import sqlite3
+
+    store = Store.open(config)
+    chatstore.hold_mail(store, "N0TEST", "N0TEST", "PRIVMSG", "before", T0, 50)
+    store.close()
+    # A store from before the column: its mail reads as "account not kept" (None).
+    conn = sqlite3.connect(config.database_path)
+    conn.execute("ALTER TABLE mailbox DROP COLUMN account")
+    conn.commit()
+    conn.close()
+    store = Store.open(config)
+    try:
+        chatstore.hold_mail(store, "N0TEST", "NOTEST", "PRIVMSG", "fake", T0 + 1, 50, "K9EVIL")
+        chatstore.hold_mail(store, "N0TEST", "alice", "PRIVMSG", "anon", T0 + 2, 50, "")
+        mail = chatstore.read_mail(store, "N0TEST")
+        assert [(m.sender, m.account) for m in mail] == [
+            ("N0TEST", None),
+            ("NOTEST", "K9EVIL"),
+            ("alice", ""),
+        ]
+    finally:
+        store.close()
