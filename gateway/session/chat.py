@@ -27,7 +27,13 @@ from dataclasses import replace
 
 from gateway.callsign import Callsign
 from gateway.session import login
-from gateway.session.chatanswers import Context, answer_lines, fetched_lines, plural
+from gateway.session.chatanswers import (
+    Context,
+    answer_lines,
+    fetched_lines,
+    names_listed,
+    plural,
+)
 from gateway.session.chatcommands import BARE_WORDS, resolve
 from gateway.session.chatirc import reaction_for
 from gateway.session.chatrender import mail_sender
@@ -219,6 +225,7 @@ class ChatSession(ChatState):
         """Connected again as `nick`: back in the channels the user was in."""
         if self.phase is Phase.CHAT and self.irc_down:
             self.irc_down = False
+            self.vouched.clear()  # who holds which nick now is learnt again
             self.nick = nick
             self.history = HISTORY_CAP in caps
             names = list(self.channels.values())  # kept: the current one stays current
@@ -411,6 +418,11 @@ class ChatSession(ChatState):
     # -- answers ----------------------------------------------------------------------------------
 
     def _answered(self, waiting: Waiting) -> None:
+        if waiting.kind == "join":
+            # Those already in a joined channel: any of them may hold a nick this
+            # session last saw elsewhere, so none is vouched for until seen again.
+            for nick in names_listed(waiting.replies):
+                self.vouched.forget(self.fold(nick))
         ctx = Context(
             self.channels,
             self.current,
@@ -419,6 +431,9 @@ class ChatSession(ChatState):
             allowed=self.allowed,
             topics=self.topics_shown(),
             topic_vouched=self.topic_vouched,
+            names=self.names_shown(),
+            known_channel=self.known_channel,
+            named=self.named,
         )
         self.listing(answer_lines(waiting.kind, waiting.target, waiting.replies, ctx))
 

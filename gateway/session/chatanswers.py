@@ -53,6 +53,12 @@ class Context:
     #: Whether a channel's topic may go on air all the same: (channel, setter as 333
     #: names it, text) -> True when the user set it or saw an allowed sender set it.
     topic_vouched: Callable[[str, str, str], bool] = lambda _c, _s, _t: False
+    #: Whether names IRC users chose go on air whoever chose them (`all`); if not, only
+    #: channels `known_channel` (the user's, the sysop's) and nicks `named` (nick,
+    #: host) are shown.
+    names: bool = True
+    known_channel: Callable[[str], bool] = lambda _channel: True
+    named: Callable[[str, str], bool] = lambda _nick, _host: True
 
 
 Answer = Callable[[str, list[Message], list[Message], Context], list[str]]
@@ -86,20 +92,39 @@ def _leave(target: str, _r: list[Message], _e: list[Message], ctx: Context) -> l
 
 def _list(_t: str, replies: list[Message], _e: list[Message], ctx: Context) -> list[str]:
     rows = [m for m in replies if m.command == "322" and len(m.params) >= 4]
+    shown = [m for m in rows if ctx.names or ctx.known_channel(m.params[1])]
     lines = [
         f"{m.params[1]} ({m.params[2]}) {_topic(m.params[3]) if ctx.topics else ''}".rstrip()
-        for m in rows[:MAX_CHANNELS_SHOWN]
+        for m in shown[:MAX_CHANNELS_SHOWN]
     ]
+    if len(shown) < len(rows):  # names chosen by anyone: not relayed (third-party rule)
+        lines.append(f"+{plural(len(rows) - len(shown), 'other channel')}, not named here.")
     return lines or ["No channels."]
 
 
 def _who(target: str, replies: list[Message], _e: list[Message], ctx: Context) -> list[str]:
+    rows = [m for m in replies if m.command == "352" and len(m.params) >= 7]
     calls = [
         callsign_text(m.params[5]) + ("+" if "G" in m.params[6] else "")  # + is away
-        for m in replies
-        if m.command == "352" and len(m.params) >= 7
+        for m in rows
+        if ctx.named(m.params[5], m.params[3])
     ]
-    return wrap(f"{target} ({len(calls)}): " + " ".join(calls), ctx.width)
+    others = len(rows) - len(calls)  # nicks the third-party rule keeps off the air
+    text = f"{target} ({len(rows)}): " + " ".join(calls)
+    if others:
+        text += (", " if calls else "") + plural(others, "other")
+    return wrap(text, ctx.width)
+
+
+def names_listed(replies: list[Message]) -> list[str]:
+    """The nicks of NAMES replies (353), without their prefixes (@, +, multi-prefix)
+    and hosts (userhost-in-names)."""
+    return [
+        entry.lstrip("~&@%+").split("!", 1)[0]
+        for m in replies
+        if m.command == "353" and m.params
+        for entry in m.params[-1].split()
+    ]
 
 
 def _topic_answer(

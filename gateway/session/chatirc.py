@@ -5,6 +5,11 @@ parameters it needs and its handler); commands not in it (MODE, CAP, BATCH, ...)
 not for the air. Error numerics (4xx, 5xx) share one entry. PING and PONG are the
 session's own exchange with the server and stay in the core (`chat.py`), as do the
 replies collected for a command that waits for them.
+
+Under a third-party rule other than `all`, no name an IRC user who may not be on air
+chose reaches the air either: such users are `someone` (`ChatState.name_of`), a
+channel the server put the user in without a /JOIN is left, and a server's notice to
+a channel (which quotes nicks) is not shown.
 """
 
 from __future__ import annotations
@@ -13,10 +18,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from gateway.session.chatnames import SOMEONE
 from gateway.session.chatrender import callsign_text, nick_of, split_ctcp, who
 from gateway.session.chatrender import strip_formatting as _clean
 from gateway.session.chatstate import ChatState
-from gateway.session.chattypes import HoldMail, Relayed
+from gateway.session.chattypes import HoldMail, Irc, Relayed
 from gateway.session.outbox import PRIVATE
 from ircd.protocol import Message
 
@@ -47,8 +53,11 @@ def _message(s: ChatState, msg: Message, now: float) -> None:
         return  # CTCP queries are not for the air
     source = nick_of(msg.source)
     if source is None or "!" not in (msg.source or ""):
+        if target.lstrip("@%+~&").startswith("#") and not s.names_shown():
+            return  # to a channel's members: InspIRCd's "X invited Y", knocks...
         s.note(f"-{msg.source or 'server'}- {_clean(text)}")  # a server notice
         return
+    s.saw_sender(msg, tagged=True)
     refusal = s.refused_because(msg)
     if refusal is not None:
         s.refuse(source, refusal, now)
@@ -76,20 +85,29 @@ def _join(s: ChatState, msg: Message, _now: float) -> None:
     channel = msg.params[0]
     source = nick_of(msg.source)
     if s.is_me(source):
+        if not s.names_shown() and not s.asked_to_join(channel):
+            # Put there by the server (a RENAME, a forward, SAJOIN): the name was chosen
+            # by someone the rule may keep off the air, and would head every line.
+            s.emit(Irc(f"PART {channel}"))
+            s.note("Put in a channel you did not join; left it (third-party rule).")
+            return
         if s.fold(channel) not in s.channels:  # a rejoin keeps the current
             s.current = s.fold(channel)
         s.rejoining.discard(s.fold(channel))
         s.channels[s.fold(channel)] = channel
-    elif s.alert:
-        s.chat(channel, f"* {who(source)} joined {channel}", current=True)
+        return
+    s.saw_sender(msg, tagged=True)
+    if s.alert:
+        s.chat(channel, f"* {s.name_of(msg.source)} joined {channel}", current=True)
 
 
 def _part(s: ChatState, msg: Message, _now: float) -> None:
     channel = msg.params[0]
     source = nick_of(msg.source)
     mine = s.is_me(source)
+    s.saw_sender(msg, tagged=False)
     if s.alert and not mine:
-        s.chat(channel, f"* {who(source)} left {channel}", current=True)
+        s.chat(channel, f"* {s.name_of(msg.source)} left {channel}", current=True)
     if mine:
         s.forget_channel(channel)
 
@@ -98,26 +116,37 @@ def _kick(s: ChatState, msg: Message, _now: float) -> None:
     channel = msg.params[0]
     victim = msg.params[1] if len(msg.params) > 1 else ""
     reason = msg.params[2] if len(msg.params) > 2 and s.allowed(msg) else ""
+    s.saw_sender(msg, tagged=False)
     if s.is_me(victim):
-        s.note(f"Kicked from {channel} by {who(nick_of(msg.source))}" + (
+        s.note(f"Kicked from {channel} by {s.name_of(msg.source)}" + (
             f": {_clean(reason)}" if reason else "."))  # fmt: skip
         s.forget_channel(channel)
     elif s.alert:
-        s.chat(channel, f"* {who(victim)} was kicked from {channel}", current=True)
+        s.chat(channel, f"* {s.name_of(victim)} was kicked from {channel}", current=True)
 
 
 def _quit(s: ChatState, msg: Message, _now: float) -> None:
+    s.saw_sender(msg, tagged=False)
+    name = s.name_of(msg.source)
+    s.vouched.forget(s.fold(nick_of(msg.source) or ""))
     if not s.alert:
         return
     shown = msg.params and msg.params[0] and s.allowed(msg)
     reason = f" ({_clean(msg.params[0])})" if shown else ""
-    s.chat_about(f"* {who(nick_of(msg.source))} quit{reason}")
+    s.chat_about(f"* {name} quit{reason}")
 
 
 def _nick(s: ChatState, msg: Message, _now: float) -> None:
-    source = nick_of(msg.source)
+    source = nick_of(msg.source) or ""
+    s.saw_sender(msg, tagged=False)
+    new = msg.params[0]
+    # Both nicks are named when the old one may be (its holder chose the new one);
+    # otherwise neither is.
+    named = s.name_of(msg.source) != SOMEONE
+    s.vouched.renamed(s.fold(source), s.fold(new), named)
     if s.alert and not s.is_me(source):
-        s.chat_about(f"* {who(source)} is now {who(msg.params[0])}")
+        text = f"* {who(source)} is now {who(new)}" if named else "* someone changed nick"
+        s.chat_about(text)
 
 
 def _topic(s: ChatState, msg: Message, _now: float) -> None:
@@ -128,7 +157,14 @@ def _topic(s: ChatState, msg: Message, _now: float) -> None:
 
 
 def _kill(s: ChatState, msg: Message, _now: float) -> None:
-    s.note(f"Killed by {who(nick_of(msg.source))}: {msg.params[-1] if msg.params else ''}")
+    reason = _clean(msg.params[-1]) if len(msg.params) > 1 else ""
+    by = who(msg.source)  # a server's (its name and words are the sysop's)
+    if "!" in (msg.source or ""):
+        # An operator's: named, and their words shown, only as the rule allows.
+        by = s.name_of(msg.source)
+        if by == SOMEONE and not s.allowed(msg):
+            reason = ""
+    s.note(f"Killed by {by}" + (f": {reason}" if reason else "."))
 
 
 def _error(s: ChatState, msg: Message, _now: float) -> None:

@@ -14,9 +14,10 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from gateway.callsign import Callsign
+from gateway.callsign import Callsign, parse_callsign
 from gateway.session import thirdparty
-from gateway.session.chatrender import callsign_text, wrap
+from gateway.session.chatnames import SOMEONE, VouchedNicks
+from gateway.session.chatrender import callsign_text, nick_of, who, wrap
 from gateway.session.chattypes import (
     Action,
     Close,
@@ -104,6 +105,8 @@ class ChatState:
         #: per sender: already counted in `+N private in your mailbox`, so the mailbox's
         #: `New message from` for each is not said (nor counted) again.
         self._own_holds: dict[str, int] = {}
+        #: Nicks seen on text the third-party rule allows: they may be named on air.
+        self.vouched = VouchedNicks()
         self._actions: list[Action] = []
 
     def idle(self, now: float) -> float:
@@ -180,6 +183,54 @@ class ChatState:
 
     def allowed(self, msg: Message) -> bool:
         return self.refused_because(msg) is None
+
+    def names_shown(self) -> bool:
+        """Whether names IRC users chose (nicks, channels) go on air whoever chose them."""
+        return self.settings.third_party == "all"
+
+    def saw_sender(self, msg: Message, *, tagged: bool) -> None:
+        """Learn from `msg` whether its sender's nick may be named on air. `tagged`: a
+        command every server tags with the account (JOIN, PRIVMSG), whose lack of the
+        tag takes a vouch back; other commands can only give one."""
+        nick = nick_of(msg.source)
+        if nick is None or "!" not in (msg.source or ""):
+            return
+        allowed = self.allowed(msg)
+        if tagged or allowed:
+            self.vouched.saw(self.fold(nick), allowed)
+
+    def named(self, nick: str, host: str = "") -> bool:
+        """Whether `nick` (at `host`, when known) may be named on air: under `all`, the
+        user's own, one seen on allowed text, or a radio user (a callsign nick at a
+        radio host, which only the gateway gives)."""
+        if self.names_shown() or self.is_me(nick) or self.fold(nick) in self.vouched:
+            return True
+        radio = host.endswith(self.settings.radio_suffix)
+        return radio and parse_callsign(callsign_text(nick)) is not None
+
+    def name_of(self, source: str | None) -> str:
+        """The nick of `source` (`nick!user@host` or a nick) as shown on air, or
+        `someone` when it may not be named (issue 19, finding 8)."""
+        nick = nick_of(source)
+        if not nick or source is None:
+            return who(nick)
+        host = source.rpartition("@")[2] if "@" in source else ""
+        return who(nick) if self.named(nick, host) else SOMEONE
+
+    def known_channel(self, channel: str) -> bool:
+        """A channel whose name the user or the sysop chose: one the user is in, one
+        the gateway archives or joins at login."""
+        key = self.fold(channel)
+        sysop = self.settings.archived | {self.fold(c) for c in self.settings.autojoin}
+        return key in self.channels or key in sysop
+
+    def asked_to_join(self, channel: str) -> bool:
+        """Whether the user asked for `channel` (/JOIN, or rejoining after a reconnection)."""
+        key = self.fold(channel)
+        waiting = self._waiting
+        if waiting is not None and waiting.kind == "join" and self.fold(waiting.target) == key:
+            return True
+        return key in self.rejoining
 
     def topic_vouched(self, channel: str, setter: str, text: str) -> bool:
         """A topic the rule lets on air though topics name no account: the user's own,

@@ -1,0 +1,117 @@
+"""Names on air under the third-party rule (issue 19, finding 8): a nick or a channel
+chosen by an IRC user who may not be on air never reaches the air."""
+
+from __future__ import annotations
+
+from gateway.session.chatnames import VouchedNicks
+from tests.gateway.test_chat import Harness, joined
+
+ANON = ":uspam!u@192.0.2.9"
+HAM = "@account=K1ABC :K1ABC!k@irc.example"
+
+
+def identified(**kw: object) -> Harness:
+    h = Harness(third_party="identified", **kw).login()
+    h.type("/alert on")
+    joined(h)
+    h.text()
+    return h
+
+
+def test_alerts_name_no_one_the_rule_keeps_off_the_air() -> None:
+    h = identified()
+    h.server(f"{ANON} JOIN #test", f"{ANON} NICK MK08nick")
+    assert h.text() == "* someone joined #test\n* someone changed nick\n"
+    h.server(":MK08nick!u@192.0.2.9 PART #test :MK08 part text", ":MK08nick!u@192.0.2.9 QUIT :q")
+    assert h.text() == "* someone left #test\n* someone quit\n"
+    # A user seen logged in is named, across a nick change; a JOIN without the account
+    # (someone else took the nick meanwhile) takes that back.
+    h.server(f"{HAM} JOIN #test", ":K1ABC!k@irc.example NICK K1ABC_away")
+    assert h.text() == "* K1ABC joined #test\n* K1ABC is now K1ABC_away\n"
+    h.server(":K1ABC_away!k@irc.example PART #test")
+    assert h.text() == "* K1ABC_away left #test\n"
+    h.server(":K1ABC_away!x@192.0.2.9 JOIN #test", ":K1ABC_away!x@192.0.2.9 NICK MK08again")
+    assert h.text() == "* someone joined #test\n* someone changed nick\n"
+    # Radio users (a callsign nick at a radio host, which only the gateway gives).
+    h.server(":K2DEF-1!k@ax25.vhf.radio PART #test")
+    assert h.text() == "* K2DEF-1 left #test\n"
+
+
+def test_kicks_and_kills_by_someone_the_rule_keeps_off_the_air() -> None:
+    h = identified()
+    h.server(f"{ANON} KICK #test K9XYZ :MK08 reason")
+    assert h.text() == "* someone was kicked from #test\n"
+    h.server(":MK08nick!u@192.0.2.9 KICK #test N0TEST-5 :MK08 reason")
+    assert h.text() == "Kicked from #test by someone.\n"
+    h.server(":MK08oper!o@192.0.2.9 KILL N0TEST-5 :MK08 reason")
+    assert h.text() == "Killed by someone.\n"
+    h.server(":irc.test KILL N0TEST-5 :Spam filter")  # the server's own: the sysop's words
+    assert h.text() == "Killed by irc.test: Spam filter\n"
+
+
+def test_list_and_who_show_only_names_the_user_or_the_sysop_chose() -> None:
+    h = identified(archived=frozenset({"#news"}))
+    h.type("/li")
+    h.server(
+        ":irc.test 322 N0TEST-5 #test 2 :",
+        ":irc.test 322 N0TEST-5 #news 1 :",
+        ":irc.test 322 N0TEST-5 #MK17channelname 1 :",
+    )
+    h.pong()
+    assert h.text() == "#test (2)\n#news (1)\n+1 other channel, not named here.\n"
+    h.server(f"{HAM} PRIVMSG #test :hello")
+    h.text()
+    h.type("/w")
+    h.server(
+        ":irc.test 352 N0TEST-5 #test n0test bpq.radio irc.test N0TEST-5 H :0 x",
+        ":irc.test 352 N0TEST-5 #test k irc.example irc.test K1ABC G :0 x",
+        ":irc.test 352 N0TEST-5 #test u 192.0.2.9 irc.test MK08nick H :0 x",
+        ":irc.test 352 N0TEST-5 #test k ax25.vhf.radio irc.test K2DEF-1 H :0 x",
+    )
+    h.pong()
+    assert h.text() == "#test (4): N0TEST-5 K1ABC+ K2DEF-1, 1 other\n"
+
+
+def test_a_channel_the_user_did_not_join_is_left() -> None:
+    h = identified()
+    # RENAME without draft/channel-rename: the member sees a PART and a JOIN.
+    h.server(":N0TEST-5!n0test@bpq.radio PART #test", ":N0TEST-5!n0test@bpq.radio JOIN #MK17x")
+    assert h.irc[-1] == "PART #MK17x"
+    assert h.text() == "Put in a channel you did not join; left it (third-party rule).\n"
+    h.type("/c")
+    assert "MK17" not in h.text()
+    # A server's notice to a channel's members quotes nicks (InspIRCd's invite notice).
+    h.server(":irc.test NOTICE @#test :*** MK08nick invited MK09nick into the channel")
+    assert h.text() == ""
+
+
+def test_joining_forgets_who_was_vouched_for_elsewhere() -> None:
+    h = identified()
+    h.server(f"{HAM} PRIVMSG N0TEST-5 :hi")
+    h.text()
+    h.type("/j #other")
+    h.server(":N0TEST-5!n0test@bpq.radio JOIN #other", ":irc.test 353 N0TEST-5 = #other :@K1ABC")
+    h.pong()
+    h.text()
+    h.server(":K1ABC!x@192.0.2.9 NICK MK08nick")  # maybe not the K1ABC seen before
+    assert h.text() == "* someone changed nick\n"
+
+
+def test_under_all_every_name_is_shown() -> None:
+    h = Harness(third_party="all").login()
+    h.type("/alert on")
+    joined(h)
+    h.text()
+    h.server(f"{ANON} JOIN #test", f"{ANON} NICK MK08nick")
+    assert h.text() == "* uspam joined #test\n* uspam is now MK08nick\n"
+
+
+def test_the_vouched_table_is_bounded() -> None:
+    table = VouchedNicks(limit=3)
+    for i in range(5):
+        table.saw(f"n{i}", True)
+    assert len(table) == 3 and "n0" not in table and "n4" in table
+    table.renamed("n4", "m4", False)
+    assert "m4" in table and "n4" not in table
+    table.saw("m4", False)
+    assert "m4" not in table
