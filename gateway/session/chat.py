@@ -36,7 +36,7 @@ from gateway.session.chatanswers import (
 )
 from gateway.session.chatcommands import BARE_WORDS, resolve
 from gateway.session.chatirc import reaction_for
-from gateway.session.chatrender import mail_sender
+from gateway.session.chatrender import mail_sender, reason_kind
 from gateway.session.chatrender import strip_formatting as _clean
 from gateway.session.chatstate import MORE_PROMPT, NO_IRC, ChatState, Phase, Waiting
 from gateway.session.chattypes import (
@@ -206,7 +206,7 @@ class ChatSession(ChatState):
 
     def irc_closed(self, reason: str, now: float) -> list[Action]:
         if self.phase in (Phase.CHAT, Phase.STARTING):
-            shown = _short(reason)  # the server's words, cut: every byte on air counts
+            shown = self._closing(reason)  # the server's words, cut: every byte counts
             self.end(f"IRC connection closed ({shown}).", f"IRC closed: {reason}")
         return self._done(now)
 
@@ -215,7 +215,7 @@ class ChatSession(ChatState):
         One short line says so; commands that need IRC wait for `irc_back`."""
         if self.phase is Phase.CHAT and not self.irc_down:
             self.irc_down = True
-            self.note(f"IRC network lost ({_short(reason)}); reconnecting.")
+            self.note(f"IRC network lost ({self._closing(reason)}); reconnecting.")
             if self._waiting is not None and self._waiting.token:
                 self._waiting = None  # its answer will never come
             self._run_typed(now)
@@ -278,6 +278,11 @@ class ChatSession(ChatState):
         """End the session from outside (revoked, shutdown, taken over)."""
         self.end(farewell, reason)
         return self._done(now)
+
+    def _closing(self, reason: str) -> str:
+        """A server's closing reason for the air: under a third-party rule other than
+        `all`, only its kind, since an operator's kill or ban reason is their text."""
+        return _short(reason if self.names_shown() else reason_kind(reason))
 
     # -- login ------------------------------------------------------------------------------
 

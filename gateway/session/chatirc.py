@@ -14,18 +14,21 @@ a channel (which quotes nicks) is not shown.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from gateway.session.chatnames import SOMEONE
-from gateway.session.chatrender import callsign_text, nick_of, split_ctcp, who
+from gateway.session.chatrender import callsign_text, nick_of, reason_kind, split_ctcp, who
 from gateway.session.chatrender import strip_formatting as _clean
 from gateway.session.chatstate import ChatState
 from gateway.session.chattypes import HoldMail, Irc, Relayed
 from gateway.session.outbox import PRIVATE
 from ircd.protocol import Message
 
+#: Quit reasons a server writes with an operator's words in them (a kill, a ban).
+_SERVER_QUIT = re.compile(r"Killed \(|[A-Z]-[Ll]ined: |Banned|Closing Link: ")
 #: Numerics that refuse a JOIN (no such channel, full, invite only, banned, key...).
 JOIN_REFUSED = frozenset({"403", "405", "471", "473", "474", "475", "477", "489"})
 
@@ -132,7 +135,10 @@ def _quit(s: ChatState, msg: Message, _now: float) -> None:
     if not s.alert:
         return
     shown = msg.params and msg.params[0] and s.allowed(msg)
-    reason = f" ({_clean(msg.params[0])})" if shown else ""
+    reason = _clean(msg.params[0]) if shown else ""
+    if _SERVER_QUIT.match(reason) and not s.names_shown():
+        reason = reason_kind(reason)  # `Killed (op (words))`: the operator's words
+    reason = f" ({reason})" if reason else ""
     s.chat_about(f"* {name} quit{reason}")
 
 

@@ -75,6 +75,16 @@ def who(nick: str | None) -> str:
     return callsign_text(nick) if nick else "?"
 
 
+def reason_kind(reason: str) -> str:
+    """The kind of a server's closing reason, without the words of whoever caused it:
+    `Closing Link: host (Killed (op (words)))` is `Killed`, `K-lined: words` is
+    `K-lined`."""
+    inner = reason.removeprefix("Closing Link: ")
+    if inner != reason and "(" in inner:
+        inner = inner.partition("(")[2]
+    return re.split(r"[(:]", inner, maxsplit=1)[0].strip() or "closed"
+
+
 def mail_sender(nick: str, account: str | None) -> str:
     """A held message's sender as shown on air: the nick, and the account it was logged
     in to unless the nick is that account's callsign (`NOTEST (acct K9EVIL)`, `alice

@@ -115,3 +115,25 @@ def test_the_vouched_table_is_bounded() -> None:
     assert "m4" in table and "n4" not in table
     table.saw("m4", False)
     assert "m4" not in table
+
+
+def test_a_kill_or_ban_reason_is_not_in_the_farewell() -> None:
+    from gateway.session import chat
+
+    h = identified()
+    h.run(h.core.irc_closed("Closing Link: bpq.radio (Killed (MK08oper (MK08 words)))", h.now))
+    farewells = [a.farewell for a in h.other if isinstance(a, chat.Close)]
+    assert farewells == ["IRC connection closed (Killed)."]
+    h = Harness(third_party="all").login()
+    h.run(h.core.irc_closed("Closing Link: bpq.radio (K-lined: MK08 words)", h.now))
+    farewells = [a.farewell for a in h.other if isinstance(a, chat.Close)]
+    assert farewells == ["IRC connection closed (Closing Link: bpq.radio (K-lined: MK08 words))."]
+
+
+def test_a_quit_reason_keeps_no_operators_words() -> None:
+    h = identified()
+    # A server that tags QUIT with the account (account-tag on every message).
+    h.server(f"{HAM} JOIN #test")
+    h.text()
+    h.server("@account=K1ABC :K1ABC!k@irc.example QUIT :Killed (MK08oper (MK08 words))")
+    assert h.text() == "* K1ABC quit (Killed)\n"
