@@ -131,6 +131,7 @@ class Bridge:
             read_lines=c.read_lines,
             third_party=c.third_party,
             radio_suffix=RADIO_SUFFIX,
+            callsign_nicks_kept=self.connector.mode == "embedded",
             archived=frozenset(self._fold(ch) for ch in c.archive_channels),
             autojoin=c.autojoin,
             via=transport.via,

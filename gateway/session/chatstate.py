@@ -200,13 +200,16 @@ class ChatState:
             self.vouched.saw(self.fold(nick), allowed)
 
     def named(self, nick: str, host: str = "") -> bool:
-        """Whether `nick` (at `host`, when known) may be named on air: under `all`, the
-        user's own, one seen on allowed text, or a radio user (a callsign nick at a
-        radio host, which only the gateway gives)."""
+        """Whether `nick` (at `host`, when known) may be named on air: under `all`; the
+        user's own; one seen on allowed text; or, where the server keeps callsign nicks
+        for their accounts, a callsign nick (a logged-in ham's; under `radio`, only at a
+        radio host, which the embedded server gives only the gateway's clients)."""
         if self.names_shown() or self.is_me(nick) or self.fold(nick) in self.vouched:
             return True
-        radio = host.endswith(self.settings.radio_suffix)
-        return radio and parse_callsign(callsign_text(nick)) is not None
+        s = self.settings
+        if not s.callsign_nicks_kept or parse_callsign(callsign_text(nick)) is None:
+            return False
+        return s.third_party == "identified" or host.endswith(s.radio_suffix)
 
     def name_of(self, source: str | None) -> str:
         """The nick of `source` (`nick!user@host` or a nick) as shown on air, or

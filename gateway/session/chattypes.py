@@ -34,6 +34,10 @@ class Settings:
     third_party: str = "identified"
     #: Hosts of radio users end with this (the "radio" third-party policy).
     radio_suffix: str = RADIO_SUFFIX
+    #: Whether the server keeps callsign nicks for their accounts (the embedded one,
+    #: `gateway/irc/hooks.py`): a callsign nick is then a logged-in ham's, and may be
+    #: named on air (on a network, only a nick seen on allowed text is).
+    callsign_nicks_kept: bool = False
     #: Folded names of the channels the gateway archives (/NEW, /READ #chan).
     archived: frozenset[str] = frozenset()
     autojoin: tuple[str, ...] = ()

@@ -11,7 +11,9 @@ HAM = "@account=K1ABC :K1ABC!k@irc.example"
 
 
 def identified(**kw: object) -> Harness:
-    h = Harness(third_party="identified", **kw).login()
+    """A session on the embedded server (callsign nicks kept for their accounts)."""
+    kw = {"third_party": "identified", "callsign_nicks_kept": True, **kw}
+    h = Harness(**kw).login()
     h.type("/alert on")
     joined(h)
     h.text()
@@ -32,14 +34,26 @@ def test_alerts_name_no_one_the_rule_keeps_off_the_air() -> None:
     assert h.text() == "* K1ABC_away left #test\n"
     h.server(":K1ABC_away!x@192.0.2.9 JOIN #test", ":K1ABC_away!x@192.0.2.9 NICK MK08again")
     assert h.text() == "* someone joined #test\n* someone changed nick\n"
-    # Radio users (a callsign nick at a radio host, which only the gateway gives).
-    h.server(":K2DEF-1!k@ax25.vhf.radio PART #test")
-    assert h.text() == "* K2DEF-1 left #test\n"
+    # A callsign nick is a logged-in ham's where the server keeps it for its account.
+    h.server(":K2DEF-1!k@ax25.vhf.radio PART #test", ":K3GHI!k@192.0.2.7 PART #test")
+    assert h.text() == "* K2DEF-1 left #test\n* K3GHI left #test\n"
+
+
+def test_callsign_nicks_are_named_only_where_the_server_keeps_them() -> None:
+    # On an external network anyone may hold a callsign nick: only one seen on allowed
+    # text is named. Under `radio`, only radio users are (a radio host).
+    for kw, shown in (
+        ({"callsign_nicks_kept": False}, "* someone left #test\n* someone left #test\n"),
+        ({"third_party": "radio"}, "* K2DEF-1 left #test\n* someone left #test\n"),
+    ):
+        h = identified(**kw)
+        h.server(":K2DEF-1!k@ax25.vhf.radio PART #test", ":K3GHI!k@192.0.2.7 PART #test")
+        assert h.text() == shown, kw
 
 
 def test_kicks_and_kills_by_someone_the_rule_keeps_off_the_air() -> None:
     h = identified()
-    h.server(f"{ANON} KICK #test K9XYZ :MK08 reason")
+    h.server(f"{ANON} KICK #test MK09nick :MK08 reason")
     assert h.text() == "* someone was kicked from #test\n"
     h.server(":MK08nick!u@192.0.2.9 KICK #test N0TEST-5 :MK08 reason")
     assert h.text() == "Kicked from #test by someone.\n"
@@ -86,7 +100,7 @@ def test_a_channel_the_user_did_not_join_is_left() -> None:
 
 
 def test_joining_forgets_who_was_vouched_for_elsewhere() -> None:
-    h = identified()
+    h = identified(callsign_nicks_kept=False)  # an external network
     h.server(f"{HAM} PRIVMSG N0TEST-5 :hi")
     h.text()
     h.type("/j #other")
