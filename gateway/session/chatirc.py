@@ -61,6 +61,8 @@ def _message(s: ChatState, msg: Message, now: float) -> None:
         s.note(f"-{msg.source or 'server'}- {_clean(text)}")  # a server notice
         return
     s.saw_sender(msg, tagged=True)
+    if target.startswith("#") and s.foreign(target):
+        return
     refusal = s.refused_because(msg)
     if refusal is not None:
         s.refuse(source, refusal, now)
@@ -100,7 +102,7 @@ def _join(s: ChatState, msg: Message, _now: float) -> None:
         s.channels[s.fold(channel)] = channel
         return
     s.saw_sender(msg, tagged=True)
-    if s.alert:
+    if s.alert and not s.foreign(channel):
         s.chat(channel, f"* {s.name_of(msg.source)} joined {channel}", current=True)
 
 
@@ -109,7 +111,7 @@ def _part(s: ChatState, msg: Message, _now: float) -> None:
     source = nick_of(msg.source)
     mine = s.is_me(source)
     s.saw_sender(msg, tagged=False)
-    if s.alert and not mine:
+    if s.alert and not mine and not s.foreign(channel):
         s.chat(channel, f"* {s.name_of(msg.source)} left {channel}", current=True)
     if mine:
         s.forget_channel(channel)
@@ -120,6 +122,8 @@ def _kick(s: ChatState, msg: Message, _now: float) -> None:
     victim = msg.params[1] if len(msg.params) > 1 else ""
     reason = msg.params[2] if len(msg.params) > 2 and s.allowed(msg) else ""
     s.saw_sender(msg, tagged=False)
+    if s.foreign(channel):
+        return
     if s.is_me(victim):
         s.note(f"Kicked from {channel} by {s.name_of(msg.source)}" + (
             f": {_clean(reason)}" if reason else "."))  # fmt: skip
@@ -157,7 +161,7 @@ def _nick(s: ChatState, msg: Message, _now: float) -> None:
 
 def _topic(s: ChatState, msg: Message, _now: float) -> None:
     s.topic_seen(msg.params[0], msg.params[1], s.allowed(msg))
-    if s.allowed(msg):
+    if s.allowed(msg) and not s.foreign(msg.params[0]):
         s.chat(msg.params[0], f"{msg.params[0]} topic by {who(nick_of(msg.source))}: "
                f"{_clean(msg.params[1])}")  # fmt: skip
 

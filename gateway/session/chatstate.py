@@ -227,6 +227,11 @@ class ChatState:
         sysop = self.settings.archived | {self.fold(c) for c in self.settings.autojoin}
         return key in self.channels or key in sysop
 
+    def foreign(self, channel: str) -> bool:
+        """A channel the user is not in, under a rule that keeps others' names off the
+        air: what the server still says about it (a forced join being left) is not shown."""
+        return not self.names_shown() and self.fold(channel) not in self.channels
+
     def asked_to_join(self, channel: str) -> bool:
         """Whether the user asked for `channel` (/JOIN, or rejoining after a reconnection)."""
         key = self.fold(channel)

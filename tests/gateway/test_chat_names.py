@@ -94,6 +94,14 @@ def test_a_channel_the_user_did_not_join_is_left() -> None:
     assert h.text() == "Put in a channel you did not join; left it (third-party rule).\n"
     h.type("/c")
     assert "MK17" not in h.text()
+    # What the server still says of it before the PART is done names it: not shown.
+    h.server(
+        f"{HAM} PRIVMSG #MK17x :hello",
+        f"{HAM} JOIN #MK17x",
+        f"{HAM} TOPIC #MK17x :a topic",
+        f"{ANON} KICK #MK17x N0TEST-5 :bye",
+    )
+    assert h.text() == ""
     # A server's notice to a channel's members quotes nicks (InspIRCd's invite notice).
     h.server(":irc.test NOTICE @#test :*** MK08nick invited MK09nick into the channel")
     assert h.text() == ""
