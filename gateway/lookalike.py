@@ -46,30 +46,32 @@ def leading_call(nick: str) -> str:
     return match.group(1) if match else ""
 
 
-def imitated(nick: str) -> tuple[str, bool] | None:
-    """What `nick` names or imitates: (the callsign, True) when its leading part is a
-    callsign (`N0TEST1` names N0TEST too), (the folded form, False) for a lookalike,
-    which every callsign that folds alike shares; None for an ordinary nick."""
+def imitated(nick: str) -> tuple[tuple[str, bool], ...]:
+    """What `nick` names or imitates, each as (the callsign, True) when a leading part is
+    a callsign, or (the folded form, False) for a lookalike, which every callsign that
+    folds alike shares; empty for an ordinary nick. Trailing digits are read both ways:
+    `N0TES7` is a lookalike of N0TEST and N0TES itself, `K4LEG1` K4LEG itself."""
     run = leading_call(nick)
+    found: list[tuple[str, bool]] = []
     for candidate in _candidates(run) if run else ():
         if is_base_callsign(candidate.upper()):
-            return candidate.upper(), True
-        if _could_be_callsign(candidate):
-            return fold(candidate), False
-    return None
+            found.append((candidate.upper(), True))
+        elif _could_be_callsign(candidate):
+            found.append((fold(candidate), False))
+    return tuple(found)
 
 
 def may_use(account: str | None, nick: str) -> bool:
     """Whether a client logged in to `account` (None: not logged in) may hold `nick`:
     a callsign's nick is its account's, a lookalike belongs to every account whose
     callsign folds alike (a ham keeps a nick that imitates their own callsign)."""
-    found = imitated(nick)
-    if found is None:
+    claims = imitated(nick)
+    if not claims:
         return True
-    name, exact = found
     if account is None:
         return False
-    return account.upper() == name if exact else fold(account) == name
+    own = account.upper()
+    return any(own == name if exact else fold(own) == name for name, exact in claims)
 
 
 def _candidates(run: str) -> tuple[str, ...]:

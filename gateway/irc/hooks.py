@@ -61,10 +61,9 @@ class CallsignNicks:
             client.in_process
         ):
             return f"{nick} reads as the gateway's own nick"
-        found = lookalike.imitated(nick)
-        if found is None or lookalike.may_use(client.account, nick):
+        if lookalike.may_use(client.account, nick):
             return None
-        name, exact = found
+        name, exact = lookalike.imitated(nick)[0]
         if exact:
             return f"{name} is a licensed callsign; log in with SASL as {name} to use it"
         return (
