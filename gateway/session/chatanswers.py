@@ -73,9 +73,15 @@ def answer_lines(kind: str, target: str, replies: list[Message], ctx: Context) -
     return answer(target, replies, errors, ctx) if answer is not None else []
 
 
+#: A refused JOIN whose text names the channel someone else chose to send the user to.
+FORWARDED = "470"
+
+
 def _join(target: str, replies: list[Message], errors: list[Message], ctx: Context) -> list[str]:
     if ctx.fold(target) not in ctx.channels:
-        return [strip_formatting(errors[0].params[-1]) if errors else f"Could not join {target}."]
+        if errors and not (errors[0].command == FORWARDED and not ctx.names):
+            return [strip_formatting(errors[0].params[-1])]
+        return [f"Could not join {target}."]
     count = sum(len(m.params[-1].split()) for m in replies if m.command == "353")
     topic = next((m.params[-1] for m in replies if m.command == "332"), "")
     text = f"Joined {ctx.channels[ctx.fold(target)]}, {plural(count, 'user')}."

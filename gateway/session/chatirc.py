@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from gateway.session.chatanswers import FORWARDED
 from gateway.session.chatnames import SOMEONE
 from gateway.session.chatrender import callsign_text, nick_of, reason_kind, split_ctcp, who
 from gateway.session.chatrender import strip_formatting as _clean
@@ -181,6 +182,8 @@ def _error(s: ChatState, msg: Message, _now: float) -> None:
     """An error numeric no command waited for (a /MSG to nobody, a refused rejoin)."""
     about = f"{callsign_text(msg.params[1])}: " if len(msg.params) >= 3 else ""
     text = _clean(msg.params[-1])
+    if msg.command == FORWARDED and not s.names_shown():
+        text = "forwarded to another channel"  # whose name someone else chose
     if msg.command == "404":  # "Cannot send to channel (+b m:): you are muted" -> short
         text = "not sent, " + text.rpartition("): ")[2]
     s.note(about + text)

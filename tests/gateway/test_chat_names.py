@@ -159,3 +159,13 @@ def test_a_quit_reason_keeps_no_operators_words() -> None:
     h.text()
     h.server("@account=K1ABC :K1ABC!k@irc.example QUIT :Killed (MK08oper (MK08 words))")
     assert h.text() == "* K1ABC quit (Killed)\n"
+
+
+def test_a_forward_does_not_name_the_channel_it_sends_to() -> None:
+    h = identified()
+    h.type("/j #full")
+    h.server(":irc.test 470 N0TEST-5 #full #MK17fwd :Forwarding to #MK17fwd")
+    h.pong()
+    assert h.text() == "Could not join #full.\n"
+    h.server(":irc.test 470 N0TEST-5 #full #MK17fwd :Forwarding to #MK17fwd")
+    assert h.text() == "#full: forwarded to another channel\n"
