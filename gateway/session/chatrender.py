@@ -87,14 +87,15 @@ def reason_kind(reason: str) -> str:
 
 def mail_sender(nick: str, account: str | None) -> str:
     """A held message's sender as shown on air: the nick, and the account it was logged
-    in to unless the nick is that account's callsign (`NOTEST (acct K9EVIL)`, `alice
-    (not logged in)`), since a nick alone can pass for someone else."""
+    in to unless the nick is that account's callsign or name (`NOTEST (acct K9EVIL)`,
+    `alice (not logged in)`), since a nick alone can pass for someone else."""
     shown = who(nick)
     if account is None:
         return f"{shown} (account not kept)"
     if not account:
         return f"{shown} (not logged in)"
-    call = parse_callsign(callsign_text(nick.split(" ", 1)[0]))
-    return (
-        shown if call is not None and call.base == account.upper() else f"{shown} (acct {account})"
-    )
+    bare = nick.split(" ", 1)[0]  # old mail may read "NICK (unverified)"
+    call = parse_callsign(callsign_text(bare))
+    if bare.upper() == account.upper() or (call is not None and call.base == account.upper()):
+        return shown
+    return f"{shown} (acct {account})"

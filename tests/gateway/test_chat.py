@@ -717,12 +717,14 @@ def test_mail_shows_the_account_its_sender_was_logged_in_to() -> None:
         Mail(2, "NOTEST", "PRIVMSG", "send me your code", day, False, "K9EVIL"),
         Mail(3, "alice", "ACTION", "waves", day, False, ""),
         Mail(4, "_2E0ABC", "PRIVMSG", "old", day, False, None),
+        Mail(5, "alice", "PRIVMSG", "a network account", day, False, "Alice"),
     ]
     assert fetched_lines("mail", "", rows, 80) == [
         "1 06 Dec 05:46Z N0TEST-5: mine",
         "2 05:46Z NOTEST (acct K9EVIL): send me your code",
         "3 05:46Z alice (not logged in) waves",
         "4 05:46Z 2E0ABC (account not kept): old",
+        "5 05:46Z alice: a network account",
     ]
     h = Harness().login()
     h.run(h.core.mail_arrived("NOTEST", h.now, "K9EVIL"))
