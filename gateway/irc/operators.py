@@ -7,6 +7,7 @@ it is, without scripts:
 
     /quote RADIO SESSIONS             who is on: callsign, path, since, idle, bytes
     /quote RADIO KICK KN4XYZ-5 [why]  end a session; the radio user reads the reason
+                                      (as the third-party rule allows)
     /quote RADIO REVOKE KN4XYZ        as `gateway revoke`: the secret is gone, sessions end
     /quote RADIO LOCK KN4XYZ 12h      refuse its logins for a while; sessions end
     /quote RADIO UNLOCK KN4XYZ        as `gateway unlock` (also an address or a node)
@@ -187,6 +188,10 @@ class RadioCommands:
             _notice(server, client, rb, f"No radio session for {call}.")
             return self._record(client, action, "no such session")
         reason = f"Disconnected by {client.name}" + (f": {why}" if why else ".")
+        if self.bridge.trust.refusal(client) is not None:
+            # The third-party rule: an operator not logged in to an account is kept off
+            # the air, their nick and words as well as their text (issue 19).
+            reason = "Disconnected by an IRC operator."
         log.warning("%s ended the session of %s (%s)", client.name, session.callsign, why or "-")
         session.end(reason, f"kicked by operator {client.name}")
         server.notice_opers(f"{client.name} ended the radio session of {session.callsign}", rb)

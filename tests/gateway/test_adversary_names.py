@@ -8,8 +8,8 @@ but the accounts whose callsign reads alike, and mail shows the sender's account
 
 Finding 8: with `third_party: identified`, an unidentified user's chosen names reached
 the air (`* uspam is now MK08nick`, `Kicked from #own by MK08nick`, `#MK17channelname
-(1)` in /LIST). Every name the attacker chooses here contains `MK`, and nothing the
-radio user receives may.
+(1)` in /LIST). Every name the attacker chooses here contains `MK` (nicks, channels,
+reasons, an IRC operator's `RADIO KICK`), and nothing the radio user receives may.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ircd.passwords import hash_password
 from tests.gateway.support import Client, GatewayProcess, enroll, free_port, run_cli
 from tests.ircd.conftest import LiveClient
 
@@ -36,6 +37,7 @@ def config_for(tmp_path: Path, bpq: int, irc: int) -> Path:
         f"data_dir: {tmp_path / 'data'}\n"
         "auth: {failure_pause: 0}\n"
         f"irc:\n  listen: [{{host: 127.0.0.1, port: {irc}}}]\n"
+        f"  opers: [{{name: MK08oper, password_hash: '{hash_password('pw')}'}}]\n"
         "telnet:\n  listen:\n"
         f"    - {{name: node1, host: 127.0.0.1, port: {bpq}, bpq: true,"
         " bytes_per_second: 1000000, packet_bytes: 4096}\n"
@@ -199,8 +201,12 @@ async def test_no_name_an_unidentified_user_chose_reaches_the_air(
     ham.send(b"/c\r")
     assert await heard("\r\n") == b"You are in no channel.\r\n"
 
-    ham.send(b"/q\r")
+    # An IRC operator not logged in to an account ends the session: no nick, no words.
+    await spam.send("OPER MK08oper pw")
+    await spam.expect("381")
+    await spam.send("RADIO KICK N0TEST-5 MK08 reason")
     on_air.append(await ham.expect_close())
+    assert on_air[-1].endswith(b"Disconnected by an IRC operator.\r\n")
     transcript = b"".join(on_air)
     assert b"MK" not in transcript.upper(), transcript
     for client in (spam, other, ham_on_irc):
