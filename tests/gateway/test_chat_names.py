@@ -169,3 +169,14 @@ def test_a_forward_does_not_name_the_channel_it_sends_to() -> None:
     assert h.text() == "Could not join #full.\n"
     h.server(":irc.test 470 N0TEST-5 #full #MK17fwd :Forwarding to #MK17fwd")
     assert h.text() == "#full: forwarded to another channel\n"
+
+
+def test_a_private_message_past_the_live_bound_keeps_its_senders_account() -> None:
+    from gateway.session import chat
+
+    h = Harness(queue_lines=1).login()
+    h.run = lambda actions: h.other.extend(actions)  # type: ignore[method-assign]
+    for i in range(3):  # the link takes nothing: the second and third overflow
+        h.server(f"@account=K9EVIL :NOTEST!e@irc.example PRIVMSG N0TEST-5 :code please {i}")
+    held = [a for a in h.other if isinstance(a, chat.HoldMail)]
+    assert held and all((a.sender, a.account) == ("NOTEST", "K9EVIL") for a in held)
