@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
 from gateway import chatstore, prefs
-from gateway.auth import netlogin
+from gateway.auth import netlogin, penalties
 from gateway.auth.secretbox import SecretKeyError
 from gateway.callsign import Callsign
 from gateway.events.bus import Events
@@ -31,7 +31,7 @@ from gateway.session import chat
 from gateway.session.chatrender import nick_for
 from gateway.session.thirdparty import RADIO_SUFFIX
 from gateway.session.transport import Transport
-from gateway.store import AsyncStore
+from gateway.store import AsyncStore, Store
 
 log = logging.getLogger("gateway.bridge")
 #: Refusals under the third-party rule: operators hear of them (gateway/irc/opernotices.py).
@@ -208,9 +208,11 @@ class RadioSession:
                 self.bridge.save_pref(self.callsign.base, action.key, action.value)
             elif isinstance(action, chat.Close):
                 self._spawn(self._close(action.farewell, action.reason))
-        if self.core.at_code_prompt and not self._told_code_prompt:
+        claimed = self.core.claimed
+        if self.core.at_code_prompt and not self._told_code_prompt and claimed is not None:
             self._told_code_prompt = True
-            self.transport.at_code_prompt()
+            self.transport.at_code_prompt(claimed)
+            self._spawn(self._familiar_claim(claimed))
         self._schedule()
         self.transport.set_input_paused(not self.core.wants_input)
 
@@ -245,6 +247,16 @@ class RadioSession:
             # The per-session boundary: log the bug, end this session only.
             log.error("session of %s failed", self.callsign or "?", exc_info=exc)
             self._failed()
+
+    async def _familiar_claim(self, callsign: Callsign) -> None:
+        """Tell the transport if the claim comes through the callsign's familiar source
+        (its slot then outlasts strangers'); a flood of invented callsigns never is."""
+        source = self.transport.source_key(callsign)
+        since = self.core.settings.wall_clock() - penalties.FAMILIAR_FOR
+        if not penalties.can_be_familiar(source) or self._closing:
+            return
+        if await self.bridge.store.call(Store.is_familiar, callsign.base, source, since):
+            self.transport.familiar_claim()
 
     async def _check(self, action: chat.CheckCode) -> None:
         source = self.transport.source_key(action.callsign)

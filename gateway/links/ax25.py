@@ -51,8 +51,10 @@ class AX25Stream:
         self.host_kind = f"ax25.{port_name}"
         #: Told once the session has logged in (the port stops counting it as a startup).
         self.on_logged_in: Callable[[], None] | None = None
-        #: Told when the session asks for a code (the port drops it last for a while).
-        self.on_code_prompt: Callable[[], None] | None = None
+        #: Told the base callsign claimed when the session asks for a code (the port
+        #: drops it last for a while), and when the claim is through a familiar source.
+        self.on_code_prompt: Callable[[str], None] | None = None
+        self.on_familiar: Callable[[], None] | None = None
         conn.on_data = self._data
         conn.on_close = self._closed
         conn.on_progress = self._progress
@@ -124,9 +126,18 @@ class AX25Stream:
         path = ",".join(str(d) for d in self.conn.path) or "direct"
         return f"ax25:{self.port_name}:{path}"
 
-    def at_code_prompt(self) -> None:
+    def at_code_prompt(self, callsign: Callsign) -> None:
         if self.on_code_prompt is not None:
-            self.on_code_prompt()
+            self.on_code_prompt(callsign.base)
+
+    def familiar_claim(self) -> None:
+        if self.on_familiar is not None:
+            self.on_familiar()
+
+    @property
+    def path_claimant(self) -> str:
+        """The claimant this link's path counts as among the port's logins in progress."""
+        return "path:" + (",".join(str(d) for d in self.conn.path) or "direct")
 
     def logged_in(self) -> None:
         if self.on_logged_in is not None:

@@ -123,9 +123,12 @@ class RadioPorts:
         startups = self._startups[port.name]
         while startups.full and self._evict(startups):  # more than one after a lowering reload
             pass
-        startups.add(stream)
+        # Its path is a claimant; the callsign (the source address) comes with the code
+        # prompt, at once: on air a link is never silent.
+        startups.add(stream, (stream.path_claimant,))
         stream.on_logged_in = lambda: startups.discard(stream)
-        stream.on_code_prompt = lambda: startups.at_code_prompt(stream)
+        stream.on_code_prompt = lambda call: startups.at_code_prompt(stream, call)
+        stream.on_familiar = lambda: startups.familiar(stream)
 
         async def session() -> None:
             try:

@@ -21,7 +21,7 @@ from typing import Any
 from gateway.callsign import Callsign
 from gateway.config import TelnetListener
 from gateway.links.linestream import LineReader, LineTooLong
-from gateway.links.startups import Startups
+from gateway.links.startups import Startups, address_claimant
 from gateway.session.pacing import Pacer
 from gateway.session.render import encode_text
 from gateway.session.transport import EarlyEvents, TransportEvents
@@ -51,8 +51,8 @@ class ListenerState:
     """The connections of one listener, passed to each connection (never global).
 
     Connections still logging in are bounded apart from logged-in sessions: when they
-    are too many, one of them is dropped to make room, silent ones first and those
-    typing a code last (`Startups`).
+    are too many, one of them is dropped to make room, those over their claimant's
+    share first, then silent ones, and those typing last (`Startups`).
     """
 
     def __init__(self, config: TelnetListener, clock: Callable[[], float] = time.monotonic) -> None:
@@ -91,7 +91,8 @@ class ListenerState:
         if len(self.connections) >= cfg.max_connections:
             return "listener full"
         self.connections.add(conn)
-        self.unauthenticated.add(conn)
+        # Behind a BPQ node every user comes from the node's address: not a claimant.
+        self.unauthenticated.add(conn, () if cfg.bpq else (address_claimant(ip),))
         self.per_ip[ip] = self.per_ip.get(ip, 0) + 1
         self.empty.clear()
         return None
@@ -188,6 +189,9 @@ class TelnetConnection(asyncio.Protocol):
         self._task = self._loop.create_task(self._session())
 
     def data_received(self, data: bytes) -> None:
+        if not self.bytes_in:
+            # Any byte, even part of a line: a user typing the callsign is not silent.
+            self.state.unauthenticated.heard(self)
         self.bytes_in += len(data)
         self._spend(len(data))
         for item in self._reader.feed(data):
@@ -369,9 +373,13 @@ class TelnetConnection(asyncio.Protocol):
         finally:
             await self.close()
 
-    def at_code_prompt(self) -> None:
+    def at_code_prompt(self, callsign: Callsign) -> None:
         """The session asks for a code: this connection is dropped last for a while."""
-        self.state.unauthenticated.at_code_prompt(self)
+        self.state.unauthenticated.at_code_prompt(self, callsign.base)
+
+    def familiar_claim(self) -> None:
+        """The claim comes through the callsign's familiar source: strangers go first."""
+        self.state.unauthenticated.familiar(self)
 
     def logged_in(self) -> None:
         """The session logged in: this connection no longer counts as logging in."""

@@ -53,9 +53,13 @@ class Transport(Protocol):
     def source_key(self, callsign: Callsign) -> str:
         """The penalty key of this connection once the claimed callsign is known."""
 
-    def at_code_prompt(self) -> None:
-        """The user gave a callsign and is asked for a code: among the logins in
+    def at_code_prompt(self, callsign: Callsign) -> None:
+        """The user gave `callsign` and is asked for a code: among the logins in
         progress, the connection is dropped last for a while (`gateway.links.startups`)."""
+
+    def familiar_claim(self) -> None:
+        """The claim comes through a source the store knows as the callsign's own: among
+        the logins in progress, strangers are dropped first."""
 
     def logged_in(self) -> None:
         """The user logged in (the connection stops counting as a login in progress)."""

@@ -45,6 +45,7 @@ class MemoryTransport:
         self.closed: str | None = None
         self.changed = asyncio.Event()
         self.code_prompts = 0
+        self.familiar_claims = 0
 
     def bind(self, events: TransportEvents) -> None:
         self.events = events
@@ -65,8 +66,11 @@ class MemoryTransport:
     def source_key(self, callsign: Callsign) -> str:
         return f"memory:{callsign.base}"
 
-    def at_code_prompt(self) -> None:
+    def at_code_prompt(self, callsign: Callsign) -> None:
         self.code_prompts += 1
+
+    def familiar_claim(self) -> None:
+        self.familiar_claims += 1
 
     def logged_in(self) -> None:
         pass

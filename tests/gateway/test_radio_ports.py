@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from gateway.callsign import Callsign
 from gateway.config import Config, RadioConfig, RadioPort
 from gateway.events.bus import Events
 from gateway.links import radio_ports
@@ -105,7 +106,7 @@ async def test_links_still_logging_in_cannot_hold_the_slots(monkeypatch, caplog)
         assert kinds == ([FrameType.UA] if i < 2 else [FrameType.UA, FrameType.DM])
         assert station.links == 2 + min(i + 1, 2)
         if i == 0:  # its session asks it for a code: the silent ones go before it
-            streams["N0BAD"].at_code_prompt()  # type: ignore[attr-defined]
+            streams["N0BAD"].at_code_prompt(Callsign("N0BAD", 0))  # type: ignore[attr-defined]
     assert "K1OK" not in ended and "K2OK" not in ended
     assert ended == [f"N{i}BAD" for i in range(1, 9)]
     # Two logging in, both waiting slots taken: the newcomer replaces one of them.

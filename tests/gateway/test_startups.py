@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from gateway.links.startups import PROTECTED_FOR, Startups
+from gateway.links.startups import PROTECTED_FOR, Startups, address_claimant
 
 
 class Clock:
@@ -24,10 +24,11 @@ def admit(startups: Startups[str], name: str) -> str | None:
     return victim
 
 
-def claim(startups: Startups[str], name: str) -> str | None:
-    """A newcomer that gives a callsign at once and is asked for its code."""
+def claim(startups: Startups[str], name: str, call: str = "") -> str | None:
+    """A newcomer that gives a callsign at once (`call`, else one of its own) and is
+    asked for its code."""
     victim = admit(startups, name)
-    startups.at_code_prompt(name)
+    startups.at_code_prompt(name, call or name.upper())
     return victim
 
 
@@ -83,7 +84,7 @@ def test_the_window_ends_and_is_not_renewed() -> None:
     clock.now += 10
     claim(s, "other")
     clock.now += PROTECTED_FOR - 11
-    s.at_code_prompt("user")  # asked again after a wrong code: still from the first
+    s.at_code_prompt("user", "USER")  # asked again after a wrong code: still from the first
     assert s.protected("user")
     clock.now += 1
     assert not s.protected("user") and s.protected("other")
@@ -115,7 +116,7 @@ def test_gone_and_logged_in_ones_no_longer_count() -> None:
     assert s.full
     s.discard("a")
     s.discard("a")  # twice is harmless
-    s.at_code_prompt("a")  # a late word about one gone: ignored
+    s.at_code_prompt("a", "A")  # a late word about one gone: ignored
     assert not s.full and "a" not in s and not s.protected("a")
     s.discard("b")
     assert s.evict() is None
@@ -140,3 +141,104 @@ def test_one_warning_per_burst_says_how_many_were_at_the_code_prompt(
         "node1: 5 connection(s) still logging in dropped for newcomers, 0 of them at the "
         "code prompt (max_unauthenticated 1)",
     ]
+
+
+def test_one_address_cannot_hold_more_than_its_share() -> None:
+    """Issue 19: the slots are shared per claimant. An address that holds more than
+    `limit / addresses` goes first, even before a silent newcomer from elsewhere."""
+    clock = Clock()
+    s: Startups[str] = Startups("telnet", 5, clock)
+    s.add("user", (address_claimant("192.0.2.7"),))
+    for i in range(1000):
+        clock.now += 0.05
+        victim = s.evict() if s.full else None
+        s.add(f"flood{i}", (address_claimant("198.51.100.9"),))
+        s.heard(f"flood{i}")  # a byte each: not even silent
+        assert victim is None or victim.startswith("flood")
+    assert "user" in s  # silent all along, yet it stays
+    assert not s.protected("user")
+
+
+def test_a_user_typing_the_callsign_is_not_silent() -> None:
+    """Issue 19: a byte of the callsign (no line end yet) lifts a connection above the
+    silent ones: a flood of silent connections from many addresses pushes out only
+    silent ones."""
+    clock = Clock()
+    s: Startups[str] = Startups("telnet", 5, clock)
+    s.add("user", (address_claimant("192.0.2.7"),))
+    clock.now += 0.1
+    s.heard("user")  # "N0T" of "N0TEST"
+    for i in range(2000):  # 20 a second for 100 s, each from an address of its own
+        clock.now += 0.05
+        victim = s.evict() if s.full else None
+        s.add(f"flood{i}", (address_claimant(f"10.0.{i // 250}.{i % 250}"),))
+        assert victim is None or victim.startswith("flood")
+        if i == 50:
+            s.at_code_prompt("user", "N0TEST")  # the line ends: asked for the code
+    assert "user" in s
+
+
+def test_strangers_push_out_strangers_before_a_claim_through_a_familiar_source() -> None:
+    """Issue 19: fresh callsigns claimed at 50 a second never push out an owner whose
+    claim comes through its familiar source, however long it goes on (within the
+    window), and a stranger's claim of the same callsign takes the place only as the
+    latest (one familiar place per callsign)."""
+    clock = Clock()
+    s: Startups[str] = Startups("node1", 5, clock)
+    claim(s, "owner", "N0TEST")
+    s.familiar("owner")
+    for i in range(4000):  # 80 s at 50 a second
+        clock.now += 0.02
+        assert claim(s, f"flood{i}", f"W{i % 10}AB{chr(65 + i // 10 % 26)}") != "owner"
+    assert s.protected("owner")
+    # Another familiar claim of the same callsign (the owner again, or someone through
+    # the owner's own way in): it takes the place, the earlier one is a stranger now.
+    claim(s, "again", "N0TEST")
+    s.familiar("again")
+    victims = {claim(s, f"late{i}", f"K{i}LATE") for i in range(4)}
+    assert "owner" in victims and "again" in s
+    # Past the window a familiar claim goes like any other.
+    clock.now += PROTECTED_FOR
+    assert claim(s, "next", "K9NEXT") == "again"
+
+
+def test_a_familiar_word_before_the_claim_or_after_the_end_is_ignored() -> None:
+    clock = Clock()
+    s: Startups[str] = Startups("vhf", 2, clock)
+    admit(s, "quiet")
+    s.familiar("quiet")  # no callsign yet: nothing to be familiar with
+    s.familiar("gone")
+    claim(s, "stranger")
+    assert admit(s, "new") == "quiet"
+
+
+def test_one_path_or_one_callsign_holds_at_most_its_share() -> None:
+    """On air: links from one digipeater path go before a link from another path, and
+    so do many claims of one callsign."""
+    clock = Clock()
+    s: Startups[str] = Startups("vhf", 3, clock)
+    s.add("user", ("path:WIDE1-1",))
+    s.at_code_prompt("user", "K4OWN")
+    for i in range(100):
+        clock.now += 0.2
+        victim = s.evict() if s.full else None
+        s.add(f"sabm{i}", ("path:direct",))
+        s.at_code_prompt(f"sabm{i}", f"N{i % 10}FAKE")
+        assert victim != "user"
+    s2: Startups[str] = Startups("vhf", 3, clock)
+    s2.add("user", ("path:direct",))
+    s2.at_code_prompt("user", "K4OWN")
+    for i in range(100):
+        clock.now += 0.2
+        victim = s2.evict() if s2.full else None
+        s2.add(f"sabm{i}", ("path:direct",))
+        s2.at_code_prompt(f"sabm{i}", "W1BAD")
+        assert victim != "user"
+
+
+def test_the_claimant_of_an_address() -> None:
+    assert address_claimant("192.0.2.7") == "ip:192.0.2.7"
+    assert address_claimant("::ffff:192.0.2.7") == "ip:192.0.2.7"
+    assert address_claimant("2001:db8:1:2:3:4:5:6") == "ip:2001:db8:1:2::/64"
+    assert address_claimant("2001:db8:1:2::9%eth0") == "ip:2001:db8:1:2::/64"
+    assert address_claimant("?") == "ip:?"
