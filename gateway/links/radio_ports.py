@@ -124,7 +124,7 @@ class RadioPorts:
         while startups.full and self._evict(startups):  # more than one after a lowering reload
             pass
         # Its path is a claimant; the callsign (the source address) comes with the code
-        # prompt, at once: on air a link is never silent.
+        # prompt, as soon as its session starts.
         startups.add(stream, (stream.path_claimant,))
         stream.on_logged_in = lambda: startups.discard(stream)
         stream.on_code_prompt = lambda call: startups.at_code_prompt(stream, call)

@@ -46,9 +46,10 @@ async def test_a_failed_port_task_is_restarted(monkeypatch, caplog) -> None:
 
 async def test_links_still_logging_in_cannot_hold_the_slots(monkeypatch, caplog) -> None:
     """SABMs from many callsigns: at most max_unauthenticated links wait at the login, one
-    of them is dropped (DM) for each newcomer, the oldest silent one first and one at
-    the code prompt last, logged-in links are never dropped, and when every link is
-    taken one logging in makes room (not the newcomer)."""
+    of them is dropped (DM) for each newcomer, the oldest silent one first (these
+    sessions never reach the code prompt) and a claim through a familiar source last,
+    logged-in links are never dropped, and when every link is taken one logging in
+    makes room (not the newcomer)."""
     from radio.ax25 import Address, Frame, FrameType, decode
 
     sent: list[Frame] = []
@@ -96,7 +97,7 @@ async def test_links_still_logging_in_cannot_hold_the_slots(monkeypatch, caplog)
             await asyncio.sleep(0)
         return [f.kind for f in sent if f.kind is not FrameType.UI]
 
-    # Two logged-in users, then a burst of silent links from ten callsigns.
+    # Two logged-in users, then a burst of links from ten callsigns.
     for call in ("K1OK", "K2OK"):
         assert await sabm(call) == [FrameType.UA]
         streams[call].logged_in()  # type: ignore[attr-defined]
@@ -105,8 +106,9 @@ async def test_links_still_logging_in_cannot_hold_the_slots(monkeypatch, caplog)
         # The newcomer is accepted (UA); past two waiting, one of them gets DM.
         assert kinds == ([FrameType.UA] if i < 2 else [FrameType.UA, FrameType.DM])
         assert station.links == 2 + min(i + 1, 2)
-        if i == 0:  # its session asks it for a code: the silent ones go before it
+        if i == 0:  # a claim through its familiar path: strangers go before it
             streams["N0BAD"].at_code_prompt(Callsign("N0BAD", 0))  # type: ignore[attr-defined]
+            streams["N0BAD"].familiar_claim()  # type: ignore[attr-defined]
     assert "K1OK" not in ended and "K2OK" not in ended
     assert ended == [f"N{i}BAD" for i in range(1, 9)]
     # Two logging in, both waiting slots taken: the newcomer replaces one of them.
