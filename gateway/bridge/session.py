@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sqlite3
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
@@ -255,7 +256,13 @@ class RadioSession:
         since = self.core.settings.wall_clock() - penalties.FAMILIAR_FOR
         if not penalties.can_be_familiar(source) or self._closing:
             return
-        if await self.bridge.store.call(Store.is_familiar, callsign.base, source, since):
+        try:
+            familiar = await self.bridge.store.call(Store.is_familiar, callsign.base, source, since)
+        except (sqlite3.Error, RuntimeError) as exc:  # the store closing at a stop
+            # Only the slot's rank depends on it: the login goes on as a stranger's.
+            log.warning("%s: cannot tell whether %s is familiar: %s", callsign, source, exc)
+            return
+        if familiar and not self._closing:
             self.transport.familiar_claim()
 
     async def _check(self, action: chat.CheckCode) -> None:

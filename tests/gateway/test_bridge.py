@@ -19,7 +19,7 @@ from gateway.irc.link import EmbeddedConnector, EmbeddedLink
 from gateway.session import chat
 from gateway.session.render import to_ascii
 from gateway.session.transport import TransportEvents
-from gateway.store import AsyncStore
+from gateway.store import AsyncStore, Store
 from ircd.config import IrcConfig
 from ircd.inprocess import InProcessConnection
 from ircd.server import Server
@@ -63,14 +63,18 @@ class MemoryTransport:
         if not self.paused or self.paused[-1] != paused:
             self.paused.append(paused)
 
+    #: What the source key starts with ("memory": never a familiar source).
+    way_in = "memory"
+
     def source_key(self, callsign: Callsign) -> str:
-        return f"memory:{callsign.base}"
+        return f"{self.way_in}:{callsign.base}"
 
     def at_code_prompt(self, callsign: Callsign) -> None:
         self.code_prompts += 1
 
     def familiar_claim(self) -> None:
         self.familiar_claims += 1
+        self.changed.set()
 
     def logged_in(self) -> None:
         pass
@@ -168,6 +172,39 @@ async def test_second_login_takes_over_and_ssids_coexist(bridge: Bridge) -> None
     assert {s.callsign for s in bridge.by_base["N0TEST"]} == {
         Callsign("N0TEST", 5), Callsign("N0TEST", 7),
     }  # fmt: skip
+
+
+async def test_a_claim_through_a_familiar_source_is_told_to_the_transport(
+    bridge: Bridge,
+) -> None:
+    """Issue 19: the session looks the claimed callsign's source up in the store; a
+    familiar one outlasts strangers in the login slots (gateway.links.startups)."""
+    home = "telnet:node1:call:N0TEST"
+    now = asyncio.get_running_loop().time()  # the bridge's wall clock in these tests
+    await bridge.store.call(Store.add_familiar, "N0TEST", home, now, 4)
+    cases = [
+        ("telnet:node1:call", "N0TEST", 1),
+        ("telnet:node2:call", "N0TEST", 0),  # another way in
+        ("telnet:node1:call", "K1NEW", 0),  # another callsign
+        ("memory", "N0TEST", 0),  # a source that is never familiar
+    ]
+    for way_in, call, told in cases:
+        transport = MemoryTransport()
+        transport.way_in = way_in
+        settings = bridge.settings(transport, 60, 600, 3, 0)
+        session = RadioSession(
+            bridge, transport, settings, callsign_first=False, known=Callsign(call)
+        )
+        task = asyncio.create_task(session.run())
+        await transport.expect("Code: ")
+        # The store answers in order: once it has answered a later question, it has
+        # answered this one.
+        await bridge.store.call(Store.is_familiar, "N0TEST", home, 0.0)
+        await asyncio.sleep(0)
+        assert transport.familiar_claims == told, (way_in, call)
+        session.end("bye", "test")
+        async with asyncio.timeout(TIMEOUT):
+            await task
 
 
 async def test_the_transport_hears_of_the_code_prompt_once(bridge: Bridge) -> None:
