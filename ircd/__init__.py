@@ -15,7 +15,11 @@ Limits: every table that grows with outside data has an owner and a bound.
 ================================  ==========================================================
 Table (owner)                     Bound
 ================================  ==========================================================
-clients, nicks (Server)           ``limits.max_clients`` (excess connections get ERROR)
+clients, nicks (Server)           ``limits.max_clients`` registered (the last
+                                  ``limits.login_reserve`` for logins) plus
+                                  ``limits.max_unregistered`` registering
+registering connections           ``limits.max_unregistered``; a newcomer takes the place
+(Admission.unregistered)          of one (ircd/unregistered.py says which)
 connections per source            ``limits.max_per_address`` each; sources bounded by clients
 (Admission.connections)
 operators (Server.opers)          the number of clients

@@ -26,6 +26,7 @@ from ircd.screening import screen
 from ircd.snomask import address, snotice
 from ircd.sources import ConnectionCounts, source_of
 from ircd.throttle import ConnThrottle
+from ircd.unregistered import Unregistered
 from ircd.welcome import welcome
 from ircd.xlines import BanStore, MemoryBanStore, XLine, XLineTable
 
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
     from ircd.runner import Pending
 
 log = logging.getLogger("ircd.admission")
+
+#: Seconds between two warnings that the registering connections' slots are full.
+FULL_WARNING_EVERY: Final = 60.0
 
 
 #: User names and hosts an embedder may give an attached client.
@@ -66,6 +70,11 @@ class Admission:
         )
         #: Sockets open per source (`limits.max_per_address`); attached clients never count.
         self.connections = ConnectionCounts()
+        #: Connections still registering, in slots of their own (`ircd.unregistered`).
+        self.unregistered = Unregistered()
+        #: Newcomers that took a registering connection's slot, since start.
+        self.made_room = 0
+        self._warned_full: float | None = None
 
     def reload(self) -> None:
         cfg = self._server.config
@@ -157,6 +166,7 @@ class Admission:
         # a second: flood control would only let IRC users get the gateway's nicks
         # disconnected by making them answer (Excess Flood).
         client.flood_exempt = client.in_process or self.flood_exempt(client)
+        self.unregistered.remove(client)
         client.registered = True
         client.signon = server.wallclock()
         server.registered_count += 1
@@ -192,7 +202,7 @@ class Admission:
         the server is full.
         """
         server = self._server
-        if len(server.clients) >= server.config.limits.max_clients:
+        if server.registered_count >= server.config.limits.max_clients:
             raise AttachError("the server is full")
         if not server.valid_nick(nick):
             raise AttachError(f"invalid nick {nick!r}")
@@ -241,6 +251,32 @@ class Admission:
             return Refusal(None, "", "Too many connections from your address")
         self.connections.add(source)
         client.counted_source = source
+        return self._make_room(client, source)
+
+    def _make_room(self, client: Client, source: str) -> Refusal | None:
+        """Give `client` a registering slot, dropping another's when they are full.
+
+        Not refusing the newcomer is the point: it may be an owner about to log in,
+        while the slots hold a flood's sockets. `Unregistered.victim` picks the one to
+        drop (from the places holding most slots first, never one logged in).
+        """
+        server = self._server
+        if len(self.unregistered) >= server.config.limits.max_unregistered:
+            now = server.clock()
+            if self._warned_full is None or now - self._warned_full >= FULL_WARNING_EVERY:
+                self._warned_full = now
+                log.warning(
+                    "all %d slots of registering connections are full (a flood?); "
+                    "newcomers take the place of the sources holding most",
+                    len(self.unregistered),
+                )
+            victim = self.unregistered.victim()
+            if victim is None:
+                return Refusal(None, "", "Server is full")
+            self.made_room += 1
+            log.debug("dropped registering %s (%s) for a newcomer", victim.id, victim.ip)
+            server.disconnect(victim, "Server busy: too many connections registering")
+        self.unregistered.add(client, source)
         return None
 
     def at_registration(self, client: Client) -> Refusal | None:
@@ -258,6 +294,13 @@ class Admission:
                 f"You are banned from this server: {line.reason}",
                 f"{kind}: {line.reason}",
             )
+        places = server.config.limits.max_clients
+        if client.account is None:
+            places = server.config.limits.open_places()  # the rest is kept for logins
+        if server.registered_count >= places:
+            return Refusal(None, "", "Server is full")
+        # After SASL (registration waits for CAP END): a client that logged in is never
+        # throttled, and takes no token from those who did not.
         throttle = self.throttle
         if (
             throttle is not None
@@ -279,6 +322,7 @@ class Admission:
         return self._exempt(client, "spamfilter")
 
     def disconnected(self, client: Client) -> None:
+        self.unregistered.remove(client)
         if client.counted_source is not None:
             self.connections.remove(client.counted_source)
             client.counted_source = None

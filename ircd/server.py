@@ -112,7 +112,8 @@ class Server:
         self.fold = folder(config.casemapping)
         self.created = wallclock()
         # Folded nick -> client, for registered clients and those holding a nick before
-        # registration; bounded because clients are bounded by limits.max_clients.
+        # registration; bounded because clients are bounded by limits.max_clients (registered)
+        # plus limits.max_unregistered (registering).
         self.nicks: dict[str, Client] = {}
         self.clients: dict[int, Client] = {}
         self.channels: dict[str, Channel] = {}
@@ -278,11 +279,8 @@ class Server:
         certfp: str | None = None,
         websocket: bool = False,
     ) -> Client | None:
-        """Accept a new connection; return None (after telling the peer) if the server is full."""
-        if len(self.clients) >= self._config.limits.max_clients:
-            sink.write(b"ERROR :Closing Link: Server is full\r\n")
-            sink.close()
-            return None
+        """Accept a new connection; return None (after telling the peer) if it is refused
+        (a Z-line, `max_per_address`, or every registering slot held by a logged-in client)."""
         client = Client(
             self.new_client_id(), sink, ip=ip, tls=tls, now=self.clock(), max_line=MAX_LINE
         )

@@ -48,7 +48,16 @@ class Limits:
     topiclen: int = 390
     awaylen: int = 390
     kicklen: int = 390
+    #: Registered clients at once (the embedder's in-process clients too); connections
+    #: still registering have slots of their own (`max_unregistered`).
     max_clients: int = 1024
+    #: Connections still registering at once; past it a newcomer gets in and one of them
+    #: makes room (`ircd.unregistered` says which: never one logged in by SASL).
+    max_unregistered: int = 128
+    #: Registered places only clients logged in to an account may take: without one a
+    #: client is refused ("Server is full") once `max_clients - login_reserve` are taken.
+    #: At most half of `max_clients` is kept (`open_places`).
+    login_reserve: int = 64
     #: Connections at once from one IPv4 address or IPv6 /64 (0: no limit); clients
     #: attached in-process by the embedder do not count.
     max_per_address: int = 16
@@ -60,7 +69,8 @@ class Limits:
     recvq: int = 16_384
     ping_interval: float = 120.0
     ping_timeout: float = 60.0
-    registration_timeout: float = 60.0
+    #: Seconds a connection may take to register (short: a waiting socket holds a slot).
+    registration_timeout: float = 20.0
     #: Lines a client may send at once before it is throttled to `flood_rate`.
     flood_burst: int = 16
     #: Sustained lines per second; 0 disables flood control (benchmarks only).
@@ -89,6 +99,10 @@ class Limits:
     history_targets: int = HISTORY_TARGETS
     #: Chathistory messages kept in all, over every target.
     history_messages: int = HISTORY_MESSAGES
+
+    def open_places(self) -> int:
+        """Registered places a client without an account may take."""
+        return self.max_clients - min(self.login_reserve, self.max_clients // 2)
 
 
 @dataclass(frozen=True, slots=True)

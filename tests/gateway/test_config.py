@@ -217,3 +217,17 @@ def test_one_reader_one_wording_for_gateway_and_irc_sections(tmp_path: Path) -> 
     with pytest.raises(ConfigError) as info:
         ircd.config.load_irc_config(path)
     assert info.value.problems[0] == f'{path}:5: irc.sasl: expected true or false, got "maybe"'
+
+
+def test_irc_flood_limits_read_through_the_gateway_config(tmp_path: Path) -> None:
+    """The embedded server's registering slots and login reserve (issue 19): `irc:` is
+    read by ircd, so the gateway's file takes them as the example documents them."""
+    example = load_config(ROOT / "config.example.yaml").irc.limits
+    assert (example.max_unregistered, example.login_reserve) == (128, 64)
+    assert example.registration_timeout == 20
+    given = load_config(
+        write(tmp_path, "irc:\n  limits: {max_unregistered: 16, login_reserve: 4}\n")
+    ).irc.limits
+    assert (given.max_unregistered, given.login_reserve) == (16, 4)
+    found = problems(write(tmp_path, "irc:\n  limits: {max_unregistered: 0}\n"))
+    assert any("irc.limits.max_unregistered" in p for p in found), found

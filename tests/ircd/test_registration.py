@@ -264,12 +264,15 @@ def test_overlong_and_malformed_lines_get_numerics(harness) -> None:
 
 
 def test_server_full(make_harness) -> None:
+    # max_clients counts registered clients: a connection is let in, and refused when
+    # it would register past it (registering ones have slots of their own).
     h = make_harness(max_clients=1)
-    h.connect()
-    sink, client = h.connect_raw()
-    assert client is None
-    assert sink.closed
-    assert bytes(sink.data) == b"ERROR :Closing Link: Server is full\r\n"
+    h.user("first")
+    second = h.connect()
+    second.send("NICK second", "USER second 0 * :x")
+    assert second.sink.closed
+    assert bytes(second.sink.data).endswith(b"(Server is full)\r\n")
+    assert h.server.registered_count == 1 and len(h.server.clients) == 1
 
 
 def test_quit_tells_peers_and_closes(harness) -> None:

@@ -1,0 +1,248 @@
+"""Registering connections have slots of their own; a flood of them keeps no login out
+(issue 19, finding 4), and neither the registered places nor the throttle refuse one."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+
+from ircd.config import ConfigError, Limits, load_irc_config
+from ircd.inprocess import InProcessConnection
+from ircd.throttle import ThrottleConfig
+from ircd.unregistered import network_of
+from tests.ircd.conftest import CoreClient, Harness, ListSink
+
+OWNER = "192.0.2.1"
+
+
+class Accounts:
+    async def check_password(
+        self, account: str, password: str, address: str, *, browser: bool = False
+    ) -> str | None:
+        return "K1ABC" if password == "right" else None
+
+    async def account_for_certfp(self, certfp: str) -> str | None:
+        return "K1ABC" if certfp == "ab" * 32 else None
+
+
+def plain(password: str) -> str:
+    return base64.b64encode(f"\0K1ABC\0{password}".encode()).decode()
+
+
+class Flood:
+    """Silent sockets from `addresses`, each reconnecting as soon as it is dropped."""
+
+    def __init__(self, h: Harness, addresses: list[str]) -> None:
+        self.h = h
+        self.addresses = addresses
+        self.held: list[tuple[str, ListSink]] = []
+        self.sent = 0
+
+    def connect(self, ip: str) -> None:
+        self.sent += 1
+        sink = ListSink()
+        if self.h.server.connect(sink, ip=ip) is not None:
+            self.held.append((ip, sink))
+
+    def fill(self, per_address: int) -> None:
+        for ip in self.addresses:
+            for _ in range(per_address):
+                self.connect(ip)
+
+    def churn(self, times: int) -> None:
+        """Reconnect every dropped socket, `times` times over (a flood that goes on)."""
+        for _ in range(times):
+            dropped = [ip for ip, sink in self.held if sink.closed]
+            self.held = [(ip, sink) for ip, sink in self.held if not sink.closed]
+            for ip in dropped or self.addresses[:1]:
+                self.connect(ip)
+
+
+def owner_logs_in(h: Harness, flood: Flood, ip: str = OWNER) -> CoreClient:
+    """The owner's SASL login, step by step, with the flood going on between steps."""
+    owner = h.connect(ip)
+    for step in (
+        ("CAP LS 302",),
+        ("CAP REQ :sasl", "NICK K1ABC", "USER k1abc 0 * :Owner"),
+        ("AUTHENTICATE PLAIN",),
+        ("AUTHENTICATE " + plain("right"),),
+    ):
+        flood.churn(20)
+        assert not owner.sink.closed, bytes(owner.sink.data)
+        owner.send(*step)
+    flood.churn(20)
+    h.settle()  # the password check
+    flood.churn(20)
+    owner.send("CAP END")
+    assert "001" in owner.commands() and owner.client.account == "K1ABC"
+    return owner
+
+
+def test_network_keys() -> None:
+    assert network_of("192.0.2.77") == "192.0.2.0/24" == network_of("::ffff:192.0.2.1")
+    assert network_of("2001:db8:1:2::1") == network_of("2001:db8:1:ffff::9")
+    assert network_of("2001:db8:1::1") != network_of("2001:db8:2::1")
+
+
+def test_a_socket_flood_keeps_no_sasl_login_out(make_harness) -> None:
+    """Finding 4 at a small scale: 8 addresses x 4 sockets against 8 registering slots
+    (the total of 16 that filled the server before). The owner logs in 4 times of 4."""
+    h: Harness = make_harness(
+        sync=True, accounts=Accounts(), max_unregistered=8, max_per_address=4, max_clients=16
+    )
+    flood = Flood(h, [f"198.51.100.{i}" for i in range(1, 9)])
+    flood.fill(4)
+    assert len(h.server.admission.unregistered) == 8
+    for _ in range(4):
+        owner = owner_logs_in(h, flood)
+        h.server.disconnect(owner.client, "bye")
+    assert h.server.admission.made_room > 100  # the flood went on all along
+    assert len(h.server.admission.unregistered) <= 8
+    assert len(h.server.clients) <= 8 + 16
+
+
+def test_before_sasl_the_owner_keeps_its_slot_against_fewer_places(make_harness) -> None:
+    """Silent owner too (typing nothing yet): it is the place holding the fewest slots."""
+    h: Harness = make_harness(max_unregistered=8, max_per_address=0)
+    flood = Flood(h, ["198.51.100.7"])
+    flood.fill(7)
+    owner = h.connect(OWNER)
+    flood.churn(100)
+    assert not owner.sink.closed and flood.sent == 107
+
+
+def test_who_makes_room(make_harness) -> None:
+    h: Harness = make_harness(sync=True, accounts=Accounts(), max_unregistered=4)
+    room = h.server.admission.unregistered
+    # Network first: the /24 holding two slots loses one (its oldest) before any lone one.
+    a1, a2 = h.connect("198.51.100.1"), h.connect("198.51.100.2")
+    lone, b = h.connect("203.0.113.1"), h.connect("192.0.2.9")
+    assert room.victim() is a1.client  # its /24 holds two, the oldest of them
+    h.connect("198.51.100.3")
+    assert a1.sink.closed and not a2.sink.closed and len(room) == 4
+    # Within one network, the source holding most goes first.
+    h.server.disconnect(lone.client, "bye")
+    h.connect("198.51.100.3")
+    assert room.victim() is not None and room.victim().ip == "198.51.100.3"
+    assert b.client in room
+
+
+def test_sasl_in_progress_outranks_silence_and_logged_in_is_never_dropped(make_harness) -> None:
+    h: Harness = make_harness(sync=True, accounts=Accounts(), max_unregistered=3)
+    room = h.server.admission.unregistered
+    quiet = h.connect("198.51.100.1")
+    asking = h.connect("198.51.100.2")
+    asking.send("CAP REQ :sasl", "AUTHENTICATE PLAIN")
+    assert room.victim() is quiet.client  # oldest, and not in SASL either way
+    quiet2 = h.connect("198.51.100.3")
+    assert room.victim() is quiet.client
+    h.server.disconnect(quiet.client, "bye")
+    assert room.victim() is quiet2.client  # though asking is older
+    # A failed SASL earns nothing.
+    asking.send("AUTHENTICATE " + plain("wrong"))
+    h.settle()
+    assert room.victim() is asking.client
+    # Logged in (waiting for CAP END): never dropped for a newcomer.
+    for c in (asking, quiet2):
+        h.server.disconnect(c.client, "bye")
+    logged = []
+    for i in range(3):
+        c = h.connect(f"203.0.113.{i}")
+        c.send("CAP REQ :sasl", "AUTHENTICATE PLAIN", "AUTHENTICATE " + plain("right"))
+        h.settle()
+        assert c.client.account == "K1ABC"
+        logged.append(c)
+    assert room.victim() is None
+    sink, refused = h.connect_raw("192.0.2.200")
+    assert refused is None and b"Server is full" in sink.data
+    assert not any(c.sink.closed for c in logged)
+
+
+def test_a_flood_from_more_networks_than_slots_drops_the_silent_first(make_harness) -> None:
+    """The weakest case (one socket per /24): a silent newcomer lives until
+    `max_unregistered - 1` newer ones arrived; one in a SASL exchange outlives every
+    silent socket."""
+    h: Harness = make_harness(sync=True, accounts=Accounts(), max_unregistered=8)
+    for i in range(8):
+        h.connect(f"10.0.{i}.1")
+    owner = h.connect(OWNER)
+    for i in range(7):
+        h.connect(f"10.1.{i}.1")
+    assert not owner.sink.closed
+    h.connect("10.2.0.1")
+    assert owner.sink.closed
+    owner = h.connect(OWNER)
+    owner.send("CAP REQ :sasl", "AUTHENTICATE PLAIN")
+    for i in range(100):
+        h.connect(f"10.3.{i}.1")
+    assert not owner.sink.closed
+    owner.send("AUTHENTICATE " + plain("right"), "NICK K1ABC", "USER k 0 * :k")
+    h.settle()
+    owner.send("CAP END")
+    assert "001" in owner.commands()
+
+
+def test_registered_places_keep_a_reserve_for_logins(make_harness) -> None:
+    h: Harness = make_harness(sync=True, accounts=Accounts(), max_clients=4, login_reserve=2)
+    assert h.server.config.limits.open_places() == 2
+    h.user("guest1")
+    h.user("guest2")
+    third = h.connect("192.0.2.3")
+    third.send("NICK guest3", "USER g 0 * :g")
+    assert third.sink.closed and b"Server is full" in third.sink.data
+    for i in range(2):
+        c = h.connect(f"192.0.2.{10 + i}")
+        c.send("CAP REQ :sasl", "AUTHENTICATE PLAIN", "AUTHENTICATE " + plain("right"))
+        h.settle()
+        c.send(f"NICK own{i}", "USER o 0 * :o", "CAP END")
+        assert "001" in c.commands()
+    late = h.connect("192.0.2.20")
+    late.send("CAP REQ :sasl", "AUTHENTICATE PLAIN", "AUTHENTICATE " + plain("right"))
+    h.settle()
+    late.send("NICK own9", "USER o 0 * :o", "CAP END")
+    assert late.sink.closed and b"Server is full" in late.sink.data
+    with pytest.raises(Exception, match="full"):
+        InProcessConnection.attach(h.server, nick="radio", user="r", host="h")
+    # At most half of max_clients is kept.
+    small: Harness = make_harness(max_clients=3, login_reserve=64)
+    assert small.server.config.limits.open_places() == 2
+
+
+def test_the_throttle_never_refuses_a_login(make_harness) -> None:
+    """The verdict waits for CAP END, when SASL is over: a login passes and takes no token."""
+    h: Harness = make_harness(
+        sync=True,
+        accounts=Accounts(),
+        throttle=ThrottleConfig(new_users=2, period=3600, known_after=3600, start_delay=0),
+    )
+    for i in range(2):
+        h.connect(f"203.0.113.{i}").register(f"guest{i}")
+    for i in range(5):
+        c = h.connect(f"198.51.100.{i}")
+        c.send("CAP LS 302", "NICK K1ABC", "USER k 0 * :k", "CAP REQ :sasl")
+        c.send("AUTHENTICATE PLAIN", "AUTHENTICATE " + plain("right"))
+        h.settle()
+        c.send("CAP END")
+        assert "001" in c.commands()
+        h.server.disconnect(c.client, "bye")
+    refused = h.connect("192.0.2.99")
+    refused.send("NICK guest", "USER g 0 * :g")
+    assert b"Throttled" in refused.sink.data  # the throttle is on
+
+
+def test_limits_from_config(tmp_path: Path) -> None:
+    path = tmp_path / "irc.yaml"
+    path.write_text(
+        "irc:\n  limits: {max_unregistered: 32, login_reserve: 8, registration_timeout: 5}\n",
+        encoding="utf-8",
+    )
+    limits = load_irc_config(path).limits
+    assert (limits.max_unregistered, limits.login_reserve) == (32, 8)
+    assert limits.registration_timeout == 5
+    defaults = Limits()
+    assert (defaults.max_unregistered, defaults.registration_timeout) == (128, 20)
+    path.write_text("irc:\n  limits: {max_unregistered: 0}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="max_unregistered"):
+        load_irc_config(path)
