@@ -60,14 +60,17 @@ class Flood:
                 self.connect(ip)
 
 
-def owner_logs_in(h: Harness, flood: Flood, ip: str = OWNER) -> CoreClient:
-    """The owner's SASL login, step by step, with the flood going on between steps."""
-    owner = h.connect(ip)
+def owner_logs_in(h: Harness, flood: Flood, external: bool = False) -> CoreClient:
+    """The owner's SASL login (PLAIN, or EXTERNAL with a bound certificate), step by
+    step, with the flood going on between steps."""
+    owner = h.connect(OWNER)
+    if external:
+        owner.client.certfp = "ab" * 32  # as the TLS listener would have set it
     for step in (
         ("CAP LS 302",),
         ("CAP REQ :sasl", "NICK K1ABC", "USER k1abc 0 * :Owner"),
-        ("AUTHENTICATE PLAIN",),
-        ("AUTHENTICATE " + plain("right"),),
+        ("AUTHENTICATE EXTERNAL" if external else "AUTHENTICATE PLAIN",),
+        ("AUTHENTICATE " + ("+" if external else plain("right")),),
     ):
         flood.churn(20)
         assert not owner.sink.closed, bytes(owner.sink.data)
@@ -88,15 +91,16 @@ def test_network_keys() -> None:
 
 def test_a_socket_flood_keeps_no_sasl_login_out(make_harness) -> None:
     """Finding 4 at a small scale: 8 addresses x 4 sockets against 8 registering slots
-    (the total of 16 that filled the server before). The owner logs in 4 times of 4."""
+    (the total of 16 that filled the server before). The owner logs in 4 times of 4,
+    twice with a password and twice with a certificate."""
     h: Harness = make_harness(
         sync=True, accounts=Accounts(), max_unregistered=8, max_per_address=4, max_clients=16
     )
     flood = Flood(h, [f"198.51.100.{i}" for i in range(1, 9)])
     flood.fill(4)
     assert len(h.server.admission.unregistered) == 8
-    for _ in range(4):
-        owner = owner_logs_in(h, flood)
+    for i in range(4):
+        owner = owner_logs_in(h, flood, external=i % 2 == 1)
         h.server.disconnect(owner.client, "bye")
     assert h.server.admission.made_room > 100  # the flood went on all along
     assert len(h.server.admission.unregistered) <= 8

@@ -1,0 +1,249 @@
+"""Issue 19, finding 4, played against the real gateway: registering sockets from many
+addresses, and the connection throttle, never keep an owner out of the IRC server.
+
+Before the fix, 65 addresses x 16 silent sockets (each reconnecting when dropped)
+filled `max_clients` (1,024), and the owner's SASL login failed every time with
+"Server is full". Now registering connections have `max_unregistered` slots of their
+own and a newcomer takes the place of one from the address holding most (see
+`ircd.unregistered`). The owner logs in with an application password (SASL PLAIN) from
+127.0.0.1; Linux routes all of 127/8 to lo, so each attacker socket is bound to its own
+source address.
+
+The rows SECURITY.md quotes are printed as `ircflood: ...`:
+
+    .venv/bin/pytest tests/gateway/test_adversary_ircflood.py -s
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from gateway.auth import credentials
+from ircd.protocol import Message, parse_line
+from tests.gateway.support import GatewayProcess, enroll, free_port, run_cli
+
+Spawn = Callable[[Path], GatewayProcess]
+
+OWNER = "K2ABC"
+ADDRESSES = 65
+PER_ADDRESS = 16
+TRIES = 8
+#: Seconds every wait of this module may take (the machine may be busy with the flood).
+WAIT = 30.0
+
+
+def gateway_config(tmp_path: Path) -> tuple[Path, int]:
+    """The config and its IRC port. Default IRC limits (1,024 registered, 128
+    registering, 16 per address) but a registration timeout of 3 s: the finding's
+    attacker reconnected after each timeout, so before the fix its sockets came back
+    every 3 s (now they are dropped for newcomers long before). The throttle is on from
+    the start (no start-up grace)."""
+    config, port = tmp_path / "gateway.yaml", free_port()
+    config.write_text(
+        f"data_dir: {tmp_path / 'data'}\nauth: {{failure_pause: 0}}\n"
+        f"telnet: {{listen: [{{name: node1, host: 127.0.0.1, port: {free_port()}}}]}}\n"
+        "irc:\n"
+        f"  listen: [{{host: 127.0.0.1, port: {port}}}]\n"
+        "  throttle: {new_users: 20, period: 60, known_after: 300, start_delay: 0}\n"
+        "  limits: {registration_timeout: 3}\n"
+    )
+    return config, port
+
+
+def app_password(config: Path) -> str:
+    enroll(config, OWNER)
+    done = run_cli(config, "apppass", "add", OWNER, "desktop")
+    assert done.returncode == 0, done.stderr
+    found = re.search(r"^    (\S+)$", done.stdout, re.MULTILINE)
+    assert found is not None and credentials.APP_PASSWORD.fullmatch(found[1]), done.stdout
+    return found[1]
+
+
+class Irc:
+    """A line-reading IRC client bound to a source address of 127/8."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def connect(cls, port: int, source: str) -> Irc:
+        async with asyncio.timeout(WAIT):
+            reader, writer = await asyncio.open_connection(
+                "127.0.0.1", port, local_addr=(source, 0)
+            )
+        return cls(reader, writer)
+
+    def send(self, *lines: str) -> None:
+        self.writer.write(b"".join(line.encode() + b"\r\n" for line in lines))
+
+    async def until(self, *commands: str) -> Message:
+        """The first message with one of `commands` or ERROR (an ERROR also at EOF)."""
+        async with asyncio.timeout(WAIT):
+            while raw := await self.reader.readline():
+                msg = parse_line(raw.rstrip(b"\r\n"))
+                if msg.command == "PING":
+                    self.send(f"PONG :{msg.params[-1]}")
+                if msg.command in commands or msg.command == "ERROR":
+                    return msg
+        return Message(command="ERROR", params=("closed",))
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def sasl_login(port: int, source: str, password: str, nick: str) -> str:
+    """A SASL PLAIN login and registration: "" if welcomed, else the line that ended it."""
+    irc = await Irc.connect(port, source)
+    try:
+        payload = base64.b64encode(f"\0{OWNER}\0{password}".encode()).decode()
+        irc.send("CAP REQ :sasl", f"NICK {nick}", "USER own 0 * :Owner")
+        steps = (
+            ("CAP", "AUTHENTICATE PLAIN"),  # ACK
+            ("AUTHENTICATE", f"AUTHENTICATE {payload}"),  # +
+            ("903", "CAP END"),
+            ("001", ""),
+        )
+        for expected, then in steps:
+            got = await irc.until(expected, "904", "NAK")
+            if got.command != expected:
+                return f"{got.command} {' '.join(got.params)}"
+            if then:
+                irc.send(then)
+        return ""
+    finally:
+        irc.close()
+
+
+async def plain_registration(port: int, source: str, nick: str) -> str:
+    """Registration without SASL: "" if welcomed, else the line that ended it."""
+    irc = await Irc.connect(port, source)
+    try:
+        irc.send(f"NICK {nick}", f"USER {nick} 0 * :Guest")
+        got = await irc.until("001")
+        return "" if got.command == "001" else f"{got.command} {' '.join(got.params)}"
+    finally:
+        irc.close()
+
+
+@dataclass
+class Flood:
+    """`PER_ADDRESS` silent sockets from each address, each reconnecting once dropped."""
+
+    port: int
+    addresses: list[str]
+    connects: int = 0
+    dropped: int = 0
+    timed_out: int = 0
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def dropped_past(self, count: int) -> None:
+        """Until more than `count` of the flood's sockets were dropped."""
+        async with asyncio.timeout(WAIT):
+            while self.dropped <= count:
+                self.changed.clear()
+                await self.changed.wait()
+
+    async def socket(self, source: str, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                reader, writer = await asyncio.open_connection(
+                    "127.0.0.1", self.port, local_addr=(source, 0)
+                )
+            except OSError:
+                continue  # refused or reset while the backlog was full: try again
+            self.connects += 1
+            try:
+                data = b""
+                while chunk := await reader.read(4096):
+                    data += chunk
+                self.timed_out += b"Registration timed out" in data
+            except OSError:
+                pass
+            finally:
+                self.dropped += 1
+                self.changed.set()
+                writer.close()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        tasks = [
+            asyncio.create_task(self.socket(source, stop))
+            for source in self.addresses
+            for _ in range(PER_ADDRESS)
+        ]
+        await stop.wait()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@pytest.mark.slow
+async def test_a_socket_flood_keeps_no_owner_out(tmp_path: Path, spawn_gateway: Spawn) -> None:
+    config, port = gateway_config(tmp_path)
+    password = app_password(config)
+    gw = spawn_gateway(config)
+    await gw.start()
+    flood = Flood(port, [f"127.0.0.{i}" for i in range(2, 2 + ADDRESSES)])
+    stop = asyncio.Event()
+    flooding = asyncio.create_task(flood.run(stop))
+    try:
+        # The flood holds every registering slot before the owner starts.
+        await gw.wait_log(r"all 128 slots of registering connections are full")
+        failures: list[str] = []
+        churn: list[int] = []
+        started = time.monotonic()
+        for i in range(TRIES):
+            before = flood.dropped
+            refused = await sasl_login(port, "127.0.0.1", password, f"{OWNER}_{i}")
+            churn.append(flood.dropped - before)
+            if refused:
+                failures.append(refused)
+            # The flood went on while the owner logged in.
+            await flood.dropped_past(before)
+        seconds = time.monotonic() - started
+    finally:
+        stop.set()
+        await flooding
+    logins = TRIES - len(failures)
+    print(
+        f"ircflood: {ADDRESSES} addresses x {PER_ADDRESS} sockets "
+        f"({ADDRESSES * PER_ADDRESS:,}), reconnecting: owner {logins}/{TRIES} "
+        f"(SASL PLAIN, application password; {flood.connects:,} flood connections, "
+        f"{flood.dropped:,} dropped, {flood.timed_out} timed out; "
+        f"{sum(churn):,} dropped during the owner's {seconds:.1f} s, "
+        f"{sum(churn) / seconds:,.0f} a second)"
+    )
+    assert failures == [], failures
+
+
+async def test_registrations_from_many_addresses_throttle_no_login(
+    tmp_path: Path, spawn_gateway: Spawn
+) -> None:
+    """20 registrations without SASL from 20 addresses spend the throttle's tokens; the
+    owner's SASL login from a 21st is welcomed, one more without SASL is throttled."""
+    config, port = gateway_config(tmp_path)
+    password = app_password(config)
+    gw = spawn_gateway(config)
+    await gw.start()
+    started = time.monotonic()
+    guests = await asyncio.gather(
+        *(plain_registration(port, f"127.0.1.{i}", f"guest{i}") for i in range(1, 21))
+    )
+    seconds = time.monotonic() - started
+    assert guests == [""] * 20, guests
+    owner = [await sasl_login(port, f"127.0.2.{i}", password, f"{OWNER}_{i}") for i in range(4)]
+    late = await plain_registration(port, "127.0.1.21", "guest21")
+    print(
+        f"ircflood: after 20 registrations from 20 addresses in {seconds:.2f} s: "
+        f"owner {owner.count('')}/{len(owner)} (SASL), the next user without SASL: "
+        f"{'throttled' if 'Throttled' in late else 'welcomed'}"
+    )
+    assert owner == [""] * 4, owner
+    assert "Throttled" in late, late  # the throttle was on all along
