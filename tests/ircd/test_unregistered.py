@@ -247,6 +247,7 @@ def test_limits_from_config(tmp_path: Path) -> None:
     assert limits.registration_timeout == 5
     defaults = Limits()
     assert (defaults.max_unregistered, defaults.registration_timeout) == (128, 20)
-    path.write_text("irc:\n  limits: {max_unregistered: 0}\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="max_unregistered"):
-        load_irc_config(path)
+    for wrong in (0, 1025):  # past 1,024 the scan when full would cost too much
+        path.write_text(f"irc:\n  limits: {{max_unregistered: {wrong}}}\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match="max_unregistered"):
+            load_irc_config(path)
