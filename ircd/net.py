@@ -141,6 +141,12 @@ class IrcServer:
                         listener.host,
                         listener.port,
                         ssl=context,
+                        # A socket in its TLS handshake is not a client yet: no registering
+                        # slot bounds it, so it gets no longer than registering (asyncio's
+                        # default is 60 s). Read at start, as the listeners are.
+                        ssl_handshake_timeout=(
+                            config.limits.registration_timeout if context is not None else None
+                        ),
                         reuse_address=True,
                         # asyncio's default of 100 overflows when hundreds connect at once.
                         backlog=socket.SOMAXCONN,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from ircd.inprocess import InProcessConnection
 from ircd.throttle import ThrottleConfig
 from ircd.unregistered import network_of
 from tests.ircd.conftest import CoreClient, Harness, ListSink
+from tests.tlscerts import self_signed
 
 OWNER = "192.0.2.1"
 
@@ -251,3 +253,18 @@ def test_limits_from_config(tmp_path: Path) -> None:
         path.write_text(f"irc:\n  limits: {{max_unregistered: {wrong}}}\n", encoding="utf-8")
         with pytest.raises(ConfigError, match="max_unregistered"):
             load_irc_config(path)
+
+
+async def test_a_silent_tls_handshake_ends_with_the_registration_timeout(
+    tmp_path: Path, start_live_server
+) -> None:
+    """Before its handshake a TLS socket is no client and holds no registering slot:
+    it gets `registration_timeout`, not asyncio's 60 s."""
+    cert, key, _ = self_signed(tmp_path)
+    server = start_live_server("limits: {registration_timeout: 1}\n", tls=(cert, key))
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.tls_port)
+    try:
+        async with asyncio.timeout(30):  # closed after about 1 s (60 s without the bound)
+            assert await reader.read() == b""
+    finally:
+        writer.close()
