@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 import socket
 import ssl
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from ircd.config import IrcConfig, Listener, TlsConfig
 from ircd.connection import IrcConnection, _State
@@ -27,6 +28,46 @@ from ircd.xlines import BanStore, FileBanStore
 
 log = logging.getLogger("ircd.net")
 T = TypeVar("T")
+
+#: Descriptors wanted beyond the clients: TLS handshakes (no slot bounds them, only the
+#: registration timeout), listeners, and the embedder's own files and sockets.
+FD_MARGIN: Final = 1024
+#: The soft limit asked for at least (if the hard one allows): room for TLS handshakes,
+#: which a flood holds for `registration_timeout` each (3,000 a second for 20 s).
+FD_WANTED: Final = 65_536
+
+
+def raise_fd_limit(config: IrcConfig) -> int:
+    """Raise the soft limit of open files so that the configured clients fit; returns it.
+
+    systemd's default soft limit is 1,024, which `max_clients` alone reaches: past it
+    asyncio stops accepting for a second at a time, and a socket flood would keep every
+    newcomer out, logins and the gateway's other listeners too. The hard limit
+    (524,288 under systemd) is never exceeded; short of what is needed, a warning.
+    Asked for: `FD_WANTED`, or more if the limits need it.
+    """
+    lim = config.limits
+    want = lim.max_clients + lim.max_unregistered + FD_MARGIN
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = max(want, FD_WANTED)
+    if soft == resource.RLIM_INFINITY or soft >= target:
+        return soft
+    new = target if hard == resource.RLIM_INFINITY else min(target, hard)
+    if new > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+        except (ValueError, OSError) as exc:  # a system with its own ceiling (macOS)
+            log.warning("cannot raise the open files limit from %d: %s", soft, exc)
+            new = soft
+    if new < want:
+        log.warning(
+            "open files limited to %d (hard limit): max_clients + max_unregistered + %d "
+            "want %d; raise LimitNOFILE",
+            new,
+            FD_MARGIN,
+            want,
+        )
+    return max(new, soft)
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
@@ -130,6 +171,7 @@ class IrcServer:
         """Bind every listener, then start the core's timers. On error nothing stays bound."""
         loop = asyncio.get_running_loop()
         config = self.server.config
+        raise_fd_limit(config)
         await self.server.admission.load()
         bound = False
         try:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from ircd.config import ConfigError, Limits, load_irc_config
+from ircd import net
+from ircd.config import ConfigError, IrcConfig, Limits, load_irc_config
 from ircd.inprocess import InProcessConnection
 from ircd.throttle import ThrottleConfig
 from ircd.unregistered import network_of
@@ -268,3 +270,34 @@ async def test_a_silent_tls_handshake_ends_with_the_registration_timeout(
             assert await reader.read() == b""
     finally:
         writer.close()
+
+
+def test_the_open_files_limit_is_raised_to_fit_the_clients(monkeypatch) -> None:
+    """systemd's soft limit (1,024) is raised within the hard one, warning if short."""
+    limits: dict[str, tuple[int, int]] = {}
+
+    def setrlimit(which: int, values: tuple[int, int]) -> None:
+        limits["set"] = values
+
+    config = IrcConfig()
+    monkeypatch.setattr(net.resource, "setrlimit", setrlimit)
+    monkeypatch.setattr(net.resource, "getrlimit", lambda which: (1024, 524_288))
+    assert net.raise_fd_limit(config) == net.FD_WANTED
+    assert limits["set"] == (net.FD_WANTED, 524_288)
+    big = dataclasses.replace(config, limits=Limits(max_clients=100_000))
+    assert net.raise_fd_limit(big) == 100_000 + 128 + net.FD_MARGIN
+    # Short of what the clients need: as much as the hard limit allows, and a warning.
+    monkeypatch.setattr(net.resource, "getrlimit", lambda which: (1024, 2048))
+    assert net.raise_fd_limit(config) == 2048 and limits["set"] == (2048, 2048)
+    limits.clear()
+    monkeypatch.setattr(net.resource, "getrlimit", lambda which: (1024, 1024))
+    assert net.raise_fd_limit(config) == 1024 and not limits
+    monkeypatch.setattr(net.resource, "getrlimit", lambda which: (70_000, 70_000))
+    assert net.raise_fd_limit(config) == 70_000 and not limits  # enough already
+
+    def refused(which: int, values: tuple[int, int]) -> None:
+        raise ValueError("not allowed to raise the current limit")
+
+    monkeypatch.setattr(net.resource, "setrlimit", refused)
+    monkeypatch.setattr(net.resource, "getrlimit", lambda which: (1024, 524_288))
+    assert net.raise_fd_limit(config) == 1024  # kept, with a warning; the server starts
