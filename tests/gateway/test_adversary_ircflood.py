@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ import pytest
 from gateway.auth import credentials
 from ircd.protocol import Message, parse_line
 from tests.gateway.support import GatewayProcess, enroll, free_port, run_cli
+from tests.tlscerts import Certificate, self_signed
 
 Spawn = Callable[[Path], GatewayProcess]
 
@@ -36,24 +38,34 @@ OWNER = "K2ABC"
 ADDRESSES = 65
 PER_ADDRESS = 16
 TRIES = 8
+#: Over TLS each login takes seconds under the flood (the handshakes cost CPU).
+TLS_TRIES = 4
 #: Seconds every wait of this module may take (the machine may be busy with the flood).
 WAIT = 30.0
 
 
-def gateway_config(tmp_path: Path) -> tuple[Path, int]:
-    """The config and its IRC port. Default IRC limits (1,024 registered, 128
+def gateway_config(
+    tmp_path: Path, tls: tuple[Certificate, Certificate] | None = None, timeout: float = 3
+) -> tuple[Path, int]:
+    """The config and its IRC port (with `tls`, (server, client CA), a TLS listener
+    that asks for client certificates). Default IRC limits (1,024 registered, 128
     registering, 16 per address) but a registration timeout of 3 s: the finding's
     attacker reconnected after each timeout, so before the fix its sockets came back
     every 3 s (now they are dropped for newcomers long before). The throttle is on from
     the start (no start-up grace)."""
     config, port = tmp_path / "gateway.yaml", free_port()
+    listener = f"{{host: 127.0.0.1, port: {port}}}"
+    if tls is not None:
+        server, ca = tls
+        files = f"{{cert: {server.cert}, key: {server.key}, client_ca: {ca.cert}}}"
+        listener = f"{{host: 127.0.0.1, port: {port}, tls: {files}}}"
     config.write_text(
         f"data_dir: {tmp_path / 'data'}\nauth: {{failure_pause: 0}}\n"
         f"telnet: {{listen: [{{name: node1, host: 127.0.0.1, port: {free_port()}}}]}}\n"
         "irc:\n"
-        f"  listen: [{{host: 127.0.0.1, port: {port}}}]\n"
+        f"  listen: [{listener}]\n"
         "  throttle: {new_users: 20, period: 60, known_after: 300, start_delay: 0}\n"
-        "  limits: {registration_timeout: 3}\n"
+        f"  limits: {{registration_timeout: {timeout}}}\n"
     )
     return config, port
 
@@ -74,10 +86,10 @@ class Irc:
         self.reader, self.writer = reader, writer
 
     @classmethod
-    async def connect(cls, port: int, source: str) -> Irc:
+    async def connect(cls, port: int, source: str, tls: ssl.SSLContext | None = None) -> Irc:
         async with asyncio.timeout(WAIT):
             reader, writer = await asyncio.open_connection(
-                "127.0.0.1", port, local_addr=(source, 0)
+                "127.0.0.1", port, local_addr=(source, 0), ssl=tls
             )
         return cls(reader, writer)
 
@@ -99,14 +111,24 @@ class Irc:
         self.writer.close()
 
 
-async def sasl_login(port: int, source: str, password: str, nick: str) -> str:
-    """A SASL PLAIN login and registration: "" if welcomed, else the line that ended it."""
-    irc = await Irc.connect(port, source)
+async def sasl_login(
+    port: int, source: str, password: str | None, nick: str, tls: ssl.SSLContext | None = None
+) -> str:
+    """A SASL login (PLAIN with `password`, else EXTERNAL with the certificate of `tls`)
+    and registration: "" if welcomed, else the line that ended it."""
     try:
-        payload = base64.b64encode(f"\0{OWNER}\0{password}".encode()).decode()
+        irc = await Irc.connect(port, source, tls)
+    except (OSError, ssl.SSLError) as exc:
+        return f"connect: {exc!r}"
+    try:
+        if password is None:
+            mechanism, payload = "EXTERNAL", "+"
+        else:
+            mechanism = "PLAIN"
+            payload = base64.b64encode(f"\0{OWNER}\0{password}".encode()).decode()
         irc.send("CAP REQ :sasl", f"NICK {nick}", "USER own 0 * :Owner")
         steps = (
-            ("CAP", "AUTHENTICATE PLAIN"),  # ACK
+            ("CAP", f"AUTHENTICATE {mechanism}"),  # ACK
             ("AUTHENTICATE", f"AUTHENTICATE {payload}"),  # +
             ("903", "CAP END"),
             ("001", ""),
@@ -139,6 +161,9 @@ class Flood:
 
     port: int
     addresses: list[str]
+    #: Every other socket completes a TLS handshake with this (the rest stay silent
+    #: before it, held by the handshake timeout).
+    tls: ssl.SSLContext | None = None
     connects: int = 0
     dropped: int = 0
     timed_out: int = 0
@@ -151,13 +176,13 @@ class Flood:
                 self.changed.clear()
                 await self.changed.wait()
 
-    async def socket(self, source: str, stop: asyncio.Event) -> None:
+    async def socket(self, source: str, stop: asyncio.Event, tls: ssl.SSLContext | None) -> None:
         while not stop.is_set():
             try:
                 reader, writer = await asyncio.open_connection(
-                    "127.0.0.1", self.port, local_addr=(source, 0)
+                    "127.0.0.1", self.port, local_addr=(source, 0), ssl=tls
                 )
-            except OSError:
+            except (OSError, ssl.SSLError):
                 continue  # refused or reset while the backlog was full: try again
             self.connects += 1
             try:
@@ -165,7 +190,7 @@ class Flood:
                 while chunk := await reader.read(4096):
                     data += chunk
                 self.timed_out += b"Registration timed out" in data
-            except OSError:
+            except (OSError, ssl.SSLError):
                 pass
             finally:
                 self.dropped += 1
@@ -174,9 +199,9 @@ class Flood:
 
     async def run(self, stop: asyncio.Event) -> None:
         tasks = [
-            asyncio.create_task(self.socket(source, stop))
+            asyncio.create_task(self.socket(source, stop, self.tls if i % 2 else None))
             for source in self.addresses
-            for _ in range(PER_ADDRESS)
+            for i in range(PER_ADDRESS)
         ]
         await stop.wait()
         for task in tasks:
@@ -247,3 +272,54 @@ async def test_registrations_from_many_addresses_throttle_no_login(
     )
     assert owner == [""] * 4, owner
     assert "Throttled" in late, late  # the throttle was on all along
+
+
+def tls_context(server: Certificate, client: Certificate | None) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(server.cert))
+    context.check_hostname = False
+    if client is not None:
+        context.load_cert_chain(str(client.cert), str(client.key))
+    return context
+
+
+@pytest.mark.slow
+async def test_a_tls_flood_keeps_no_certificate_login_out(
+    tmp_path: Path, spawn_gateway: Spawn
+) -> None:
+    """The same flood on a TLS listener, half of it silent before the handshake (held
+    by the handshake timeout, no slot), half silent after it; the owner logs in with a
+    bound certificate (SASL EXTERNAL). The default registration timeout (20 s): TLS
+    handshakes cost CPU, and under this flood a login takes seconds."""
+    server, ham = self_signed(tmp_path, "server"), self_signed(tmp_path, "ham")
+    config, port = gateway_config(tmp_path, (server, ham), timeout=20)
+    enroll(config, OWNER)
+    done = run_cli(config, "certfp", "add", OWNER, "--cert", str(ham.cert), "--label", "rig")
+    assert done.returncode == 0, done.stderr
+    gw = spawn_gateway(config)
+    await gw.start()
+    addresses = [f"127.0.0.{i}" for i in range(2, 2 + ADDRESSES)]
+    flood = Flood(port, addresses, tls_context(server, None))
+    stop = asyncio.Event()
+    flooding = asyncio.create_task(flood.run(stop))
+    owner = tls_context(server, ham)
+    try:
+        await gw.wait_log(r"all 128 slots of registering connections are full")
+        failures: list[str] = []
+        started = time.monotonic()
+        for i in range(TLS_TRIES):
+            before = flood.dropped
+            refused = await sasl_login(port, "127.0.0.1", None, f"{OWNER}_{i}", owner)
+            if refused:
+                failures.append(refused)
+            await flood.dropped_past(before)
+        seconds = time.monotonic() - started
+    finally:
+        stop.set()
+        await flooding
+    print(
+        f"ircflood: TLS, {ADDRESSES} addresses x {PER_ADDRESS} sockets, half silent before "
+        f"the handshake: owner {TLS_TRIES - len(failures)}/{TLS_TRIES} (SASL EXTERNAL, bound "
+        f"certificate; {flood.connects:,} flood connections, {flood.dropped:,} dropped, "
+        f"{flood.timed_out} timed out; the owner's {seconds:.1f} s)"
+    )
+    assert failures == [], failures
