@@ -83,7 +83,7 @@ def _ours(tmp: Path, port: int, python: str, uvloop: bool) -> list[str]:
         "    flood_rate: 0\n"
         "    max_per_address: 0\n"  # every benchmark client comes from 127.0.0.1
         f"    max_clients: {MAX_CLIENTS}\n"
-        "    max_unregistered: 1024\n"  # the most: --reg-concurrency may be raised
+        f"    max_unregistered: {MAX_CLIENTS}\n"  # registrations in flight: --reg-concurrency
         f"    sendq: {SENDQ}\n"
         "    recvq: 1048576\n",
         encoding="utf-8",

@@ -53,7 +53,7 @@ class Limits:
     max_clients: int = 1024
     #: Connections still registering at once; past it a newcomer gets in and one of them
     #: makes room (`ircd.unregistered` says which: never one logged in by SASL).
-    max_unregistered: int = 128
+    max_unregistered: int = 1024
     #: Registered places only clients logged in to an account may take: without one a
     #: client is refused ("Server is full") once `max_clients - login_reserve` are taken.
     #: At most half of `max_clients` is kept (`open_places`).

@@ -50,7 +50,7 @@ _LIMIT_RANGES: Final[Mapping[str, tuple[float, float]]] = MappingProxyType(
         "awaylen": (1, 390),
         "kicklen": (1, 390),
         "max_clients": (1, 1_000_000),
-        "max_unregistered": (1, 1024),  # each newcomer scans them when full
+        "max_unregistered": (1, 1_000_000),
         "login_reserve": (0, 1_000_000),
         "max_per_address": (0, 1_000_000),
         "max_channels": (1, 1_000_000),

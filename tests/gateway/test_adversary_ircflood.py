@@ -4,10 +4,10 @@ addresses, and the connection throttle, never keep an owner out of the IRC serve
 Before the fix, 65 addresses x 16 silent sockets (each reconnecting when dropped)
 filled `max_clients` (1,024), and the owner's SASL login failed every time with
 "Server is full". Now registering connections have `max_unregistered` slots of their
-own and a newcomer takes the place of one from the address holding most (see
-`ircd.unregistered`). The owner logs in with an application password (SASL PLAIN) from
-127.0.0.1; Linux routes all of 127/8 to lo, so each attacker socket is bound to its own
-source address.
+own and a newcomer takes the place of one from the network, then the address, holding
+most (see `ircd.unregistered`). The owner logs in with an application password (SASL
+PLAIN) from 127.0.0.1; Linux routes all of 127/8 to lo, so each attacker socket is
+bound to its own source address.
 
 The rows SECURITY.md quotes are printed as `ircflood: ...`:
 
@@ -40,17 +40,19 @@ PER_ADDRESS = 16
 TRIES = 8
 #: Over TLS each login takes seconds under the flood (the handshakes cost CPU).
 TLS_TRIES = 4
+#: Registering slots in the TLS row: half its flood (520 sockets) gets past the handshake.
+TLS_SLOTS = 256
 #: Seconds every wait of this module may take (the machine may be busy with the flood).
 WAIT = 30.0
 
 
 def gateway_config(
-    tmp_path: Path, tls: tuple[Certificate, Certificate] | None = None
+    tmp_path: Path, tls: tuple[Certificate, Certificate] | None = None, slots: int = 1024
 ) -> tuple[Path, int]:
     """The config and its IRC port (with `tls`, (server, client CA), a TLS listener
-    that asks for client certificates). Default IRC limits (1,024 registered, 128
-    registering, 16 per address, 20 s to register); the throttle is on from the start
-    (no start-up grace)."""
+    that asks for client certificates). Default IRC limits (1,024 registered, `slots`
+    registering (default 1,024), 16 per address, 20 s to register); the throttle is on
+    from the start (no start-up grace)."""
     config, port = tmp_path / "gateway.yaml", free_port()
     listener = f"{{host: 127.0.0.1, port: {port}}}"
     if tls is not None:
@@ -63,6 +65,7 @@ def gateway_config(
         "irc:\n"
         f"  listen: [{listener}]\n"
         "  throttle: {new_users: 20, period: 60, known_after: 300, start_delay: 0}\n"
+        f"  limits: {{max_unregistered: {slots}}}\n"
     )
     return config, port
 
@@ -154,10 +157,11 @@ async def plain_registration(port: int, source: str, nick: str) -> str:
 
 @dataclass
 class Flood:
-    """`PER_ADDRESS` silent sockets from each address, each reconnecting once dropped."""
+    """`per_address` silent sockets from each address, each reconnecting once dropped."""
 
     port: int
     addresses: list[str]
+    per_address: int = PER_ADDRESS
     #: Every other socket completes a TLS handshake with this (the rest stay silent
     #: before it, held by the handshake timeout).
     tls: ssl.SSLContext | None = None
@@ -198,7 +202,7 @@ class Flood:
         tasks = [
             asyncio.create_task(self.socket(source, stop, self.tls if i % 2 else None))
             for source in self.addresses
-            for i in range(PER_ADDRESS)
+            for i in range(self.per_address)
         ]
         await stop.wait()
         for task in tasks:
@@ -206,18 +210,41 @@ class Flood:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+#: (row, addresses, sockets from each, registering slots): the finding's flood against
+#: the default slots and against 128; then more /24 networks than slots, one socket
+#: each, the flood the rule cannot tell from owners: against 128 slots it keeps the
+#: owner out (SECURITY.md states the limit), and the test only asserts that the owner
+#: is told why.
+ONE_NETWORK = [f"127.0.0.{i}" for i in range(2, 2 + ADDRESSES)]
+NETWORKS = [f"127.{n // 250 + 1}.{n % 250}.1" for n in range(1100)]
+FLOODS = [
+    ("65 addresses x 16 sockets", ONE_NETWORK, 16, 1024),
+    ("65 addresses x 16 sockets", ONE_NETWORK, 16, 128),
+    ("1,100 /24 networks x 1 socket", NETWORKS, 1, 1024),
+    ("1,100 /24 networks x 1 socket", NETWORKS, 1, 128),
+]
+
+
 @pytest.mark.slow
-async def test_a_socket_flood_keeps_no_owner_out(tmp_path: Path, spawn_gateway: Spawn) -> None:
-    config, port = gateway_config(tmp_path)
+@pytest.mark.parametrize(("row", "addresses", "per_address", "slots"), FLOODS)
+async def test_a_socket_flood_keeps_no_owner_out(
+    tmp_path: Path,
+    spawn_gateway: Spawn,
+    row: str,
+    addresses: list[str],
+    per_address: int,
+    slots: int,
+) -> None:
+    config, port = gateway_config(tmp_path, slots=slots)
     password = app_password(config)
     gw = spawn_gateway(config)
     await gw.start()
-    flood = Flood(port, [f"127.0.0.{i}" for i in range(2, 2 + ADDRESSES)])
+    flood = Flood(port, addresses, per_address)
     stop = asyncio.Event()
     flooding = asyncio.create_task(flood.run(stop))
     try:
         # The flood holds every registering slot before the owner starts.
-        await gw.wait_log(r"all 128 slots of registering connections are full")
+        await gw.wait_log(rf"all {slots} slots of registering connections are full")
         failures: list[str] = []
         churn: list[int] = []
         started = time.monotonic()
@@ -235,14 +262,16 @@ async def test_a_socket_flood_keeps_no_owner_out(tmp_path: Path, spawn_gateway: 
         await flooding
     logins = TRIES - len(failures)
     print(
-        f"ircflood: {ADDRESSES} addresses x {PER_ADDRESS} sockets "
-        f"({ADDRESSES * PER_ADDRESS:,}), reconnecting: owner {logins}/{TRIES} "
-        f"(SASL PLAIN, application password; {flood.connects:,} flood connections, "
-        f"{flood.dropped:,} dropped, {flood.timed_out} timed out; "
-        f"{sum(churn):,} dropped during the owner's {seconds:.1f} s, "
-        f"{sum(churn) / seconds:,.0f} a second)"
+        f"ircflood: {row} ({len(addresses) * per_address:,}), reconnecting, {slots} slots: "
+        f"owner {logins}/{TRIES} (SASL PLAIN, application password; "
+        f"{flood.connects:,} flood connections, {flood.dropped:,} dropped, "
+        f"{flood.timed_out} timed out; {sum(churn):,} dropped during the owner's "
+        f"{seconds:.1f} s, {sum(churn) / seconds:,.0f} a second)"
     )
-    assert failures == [], failures
+    if per_address > 1:
+        assert failures == [], failures
+    else:  # the limit: the owner may lose a try, and is then told why at once
+        assert all("Server busy" in f for f in failures), failures
 
 
 async def test_registrations_from_many_addresses_throttle_no_login(
@@ -285,21 +314,22 @@ async def test_a_tls_flood_keeps_no_certificate_login_out(
 ) -> None:
     """The same flood on a TLS listener, half of it silent before the handshake (held
     by the handshake timeout, no slot), half silent after it; the owner logs in with a
-    bound certificate (SASL EXTERNAL)."""
+    bound certificate (SASL EXTERNAL). 256 registering slots, so that the half past
+    the handshake fills them."""
     server, ham = self_signed(tmp_path, "server"), self_signed(tmp_path, "ham")
-    config, port = gateway_config(tmp_path, (server, ham))
+    config, port = gateway_config(tmp_path, (server, ham), slots=TLS_SLOTS)
     enroll(config, OWNER)
     done = run_cli(config, "certfp", "add", OWNER, "--cert", str(ham.cert), "--label", "rig")
     assert done.returncode == 0, done.stderr
     gw = spawn_gateway(config)
     await gw.start()
     addresses = [f"127.0.0.{i}" for i in range(2, 2 + ADDRESSES)]
-    flood = Flood(port, addresses, tls_context(server, None))
+    flood = Flood(port, addresses, tls=tls_context(server, None))
     stop = asyncio.Event()
     flooding = asyncio.create_task(flood.run(stop))
     owner = tls_context(server, ham)
     try:
-        await gw.wait_log(r"all 128 slots of registering connections are full")
+        await gw.wait_log(rf"all {TLS_SLOTS} slots of registering connections are full")
         failures: list[str] = []
         started = time.monotonic()
         for i in range(TLS_TRIES):
@@ -314,8 +344,8 @@ async def test_a_tls_flood_keeps_no_certificate_login_out(
         await flooding
     print(
         f"ircflood: TLS, {ADDRESSES} addresses x {PER_ADDRESS} sockets, half silent before "
-        f"the handshake: owner {TLS_TRIES - len(failures)}/{TLS_TRIES} (SASL EXTERNAL, bound "
-        f"certificate; {flood.connects:,} flood connections, {flood.dropped:,} dropped, "
-        f"{flood.timed_out} timed out; the owner's {seconds:.1f} s)"
+        f"the handshake, {TLS_SLOTS} slots: owner {TLS_TRIES - len(failures)}/{TLS_TRIES} "
+        f"(SASL EXTERNAL, bound certificate; {flood.connects:,} flood connections, "
+        f"{flood.dropped:,} dropped, {flood.timed_out} timed out; the owner's {seconds:.1f} s)"
     )
     assert failures == [], failures

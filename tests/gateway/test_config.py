@@ -223,7 +223,7 @@ def test_irc_flood_limits_read_through_the_gateway_config(tmp_path: Path) -> Non
     """The embedded server's registering slots and login reserve (issue 19): `irc:` is
     read by ircd, so the gateway's file takes them as the example documents them."""
     example = load_config(ROOT / "config.example.yaml").irc.limits
-    assert (example.max_unregistered, example.login_reserve) == (128, 64)
+    assert (example.max_unregistered, example.login_reserve) == (1024, 64)
     assert example.registration_timeout == 20
     given = load_config(
         write(tmp_path, "irc:\n  limits: {max_unregistered: 16, login_reserve: 4}\n")

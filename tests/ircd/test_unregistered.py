@@ -6,15 +6,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import random
 from pathlib import Path
 
 import pytest
 
 from ircd import net
+from ircd.client import Client
 from ircd.config import ConfigError, IrcConfig, Limits, load_irc_config
 from ircd.inprocess import InProcessConnection
 from ircd.throttle import ThrottleConfig
-from ircd.unregistered import network_of
+from ircd.unregistered import SCAN, Counted, in_sasl, network_of
 from tests.ircd.conftest import CoreClient, Harness, ListSink
 from tests.tlscerts import self_signed
 
@@ -250,8 +252,8 @@ def test_limits_from_config(tmp_path: Path) -> None:
     assert (limits.max_unregistered, limits.login_reserve) == (32, 8)
     assert limits.registration_timeout == 5
     defaults = Limits()
-    assert (defaults.max_unregistered, defaults.registration_timeout) == (128, 20)
-    for wrong in (0, 1025):  # past 1,024 the scan when full would cost too much
+    assert (defaults.max_unregistered, defaults.registration_timeout) == (1024, 20)
+    for wrong in (0, 1_000_001):
         path.write_text(f"irc:\n  limits: {{max_unregistered: {wrong}}}\n", encoding="utf-8")
         with pytest.raises(ConfigError, match="max_unregistered"):
             load_irc_config(path)
@@ -285,7 +287,7 @@ def test_the_open_files_limit_is_raised_to_fit_the_clients(monkeypatch) -> None:
     assert net.raise_fd_limit(config) == net.FD_WANTED
     assert limits["set"] == (net.FD_WANTED, 524_288)
     big = dataclasses.replace(config, limits=Limits(max_clients=100_000))
-    assert net.raise_fd_limit(big) == 100_000 + 128 + net.FD_MARGIN
+    assert net.raise_fd_limit(big) == 100_000 + 1024 + net.FD_MARGIN
     # Short of what the clients need: as much as the hard limit allows, and a warning.
     monkeypatch.setattr(net.resource, "getrlimit", lambda which: (1024, 2048))
     assert net.raise_fd_limit(config) == 2048 and limits["set"] == (2048, 2048)
@@ -301,3 +303,52 @@ def test_the_open_files_limit_is_raised_to_fit_the_clients(monkeypatch) -> None:
     monkeypatch.setattr(net.resource, "setrlimit", refused)
     monkeypatch.setattr(net.resource, "getrlimit", lambda which: (1024, 524_288))
     assert net.raise_fd_limit(config) == 1024  # kept, with a warning; the server starts
+
+
+def test_counted_keeps_the_top_and_who_reached_it_first() -> None:
+    counted = Counted()
+    for key in ("a", "b", "a", "c", "b"):
+        counted.add(key)
+    assert (counted.top, list(counted.leaders())) == (2, ["a", "b"])
+    counted.remove("a")
+    assert (counted.top, list(counted.leaders())) == (2, ["b"])
+    counted.remove("b")
+    assert (counted.top, list(counted.leaders())) == (1, ["c", "a", "b"])
+    for key in ("a", "b", "c", "zzz"):
+        counted.remove(key)
+    assert (counted.top, list(counted.leaders()), len(counted)) == (0, [], 0)
+
+
+def rule(c: Client, waiting: list[Client]) -> tuple[int, int, bool, int]:
+    """The module's rule for `c` among `waiting`, by brute force."""
+    network = network_of(c.ip)
+    return (
+        sum(network_of(o.ip) == network for o in waiting),
+        sum(o.ip == c.ip for o in waiting),
+        not in_sasl(c),
+        -c.id,
+    )
+
+
+def test_the_bucketed_choice_is_the_exact_one(make_harness) -> None:
+    """Random tables no larger than `SCAN`: the choice equals the rule applied to every
+    connection (networks, then sources, then SASL, then age), through adds and drops."""
+    rng = random.Random(19)
+    for _ in range(30):
+        h: Harness = make_harness(sync=True, accounts=Accounts(), max_unregistered=SCAN)
+        room = h.server.admission.unregistered
+        live: list[CoreClient] = []
+        for _ in range(200):
+            if live and rng.random() < 0.3:
+                h.server.disconnect(live.pop(rng.randrange(len(live))).client, "bye")
+            elif len(room) < SCAN:
+                c = h.connect(f"10.0.{rng.randrange(4)}.{rng.randrange(3)}")
+                if rng.random() < 0.3:
+                    c.send("CAP REQ :sasl", "AUTHENTICATE PLAIN")
+                live.append(c)
+            live = [c for c in live if not c.sink.closed]
+            waiting = [c.client for c in live]
+            if not waiting:
+                continue
+
+            assert room.victim() is max(waiting, key=lambda c, w=waiting: rule(c, w))
