@@ -22,6 +22,7 @@ from typing import Any
 
 from gateway import health, transmit
 from gateway.auth import admin, audit, credentials, penalties
+from gateway.auth.airlogins import AirLogins
 from gateway.auth.service import Authenticator
 from gateway.bridge import Bridge, RadioSession
 from gateway.callsign import Callsign, parse_callsign
@@ -62,7 +63,9 @@ WATCH_INTERVAL = 2.0
 PRUNE_INTERVAL = 3600.0
 SHUTDOWN_TIMEOUT = 10.0
 #: Refusals decided before any code was compared (`login_failed` reason "penalty").
-_BRAKES = frozenset({"SOURCE_PENALTY", "NODE_BUDGET", "CALLSIGN_DELAY", "LOCKED"})
+_BRAKES = frozenset(
+    {"SOURCE_PENALTY", "NODE_BUDGET", "GATEWAY_BUDGET", "CALLSIGN_DELAY", "LOCKED", "RADIO_BUSY"}
+)
 
 
 def _loopback(host: str) -> bool:
@@ -104,6 +107,8 @@ class Gateway:
         self.clock = clock
         self.store: AsyncStore | None = None
         self.authenticator = Authenticator()
+        #: Radio logins in progress: a code off the air is refused meanwhile.
+        self.air_logins = AirLogins(monotonic)
         self._listeners: dict[tuple[str, int], _Listener] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
@@ -153,6 +158,7 @@ class Gateway:
                 fold=connector.fold,
                 intro=f"{self.config.callsign or network} IRC gateway",
                 events=self.events,
+                air_logins=self.air_logins,
             )
             if mqtt is not None:
                 self.bridge.report_relayed = mqtt.messages != "off"
@@ -438,7 +444,7 @@ class Gateway:
         auth = self.config.auth
         result = await self.store.call(
             self.authenticator.attempt, auth, callsign.base, code, source, self.clock(),
-            familiar=familiar,
+            familiar=familiar, radio_busy=self.air_logins.busy(callsign.base),
         )  # fmt: skip
         if result.alert and self.irc is not None:
             # Logged by the authenticator; IRC operators hear it too.

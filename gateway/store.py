@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
 from gateway import chatstore, prefs, settingstore
-from gateway.auth import audit, credentials, netlogin, penaltystore, users
+from gateway.auth import audit, credentials, loginnotes, netlogin, penaltystore, users
 from gateway.auth.penalties import Budget
 from gateway.auth.secretbox import SecretBox, SecretKeyError, create_key, load_key
 from gateway.auth.users import User, UserSummary
@@ -48,6 +48,7 @@ SCHEMAS: tuple[Schema, ...] = (
     audit.SCHEMA,
     credentials.SCHEMA,
     netlogin.SCHEMA,
+    loginnotes.SCHEMA,
 )
 
 
@@ -188,6 +189,7 @@ class Store:
         credentials.forget(self, callsign)
         netlogin.forget(self, callsign)
         prefs.forget(self, callsign)
+        loginnotes.forget(self, callsign)
         return found
 
     def record_login(self, callsign: str, step: int, now: float, source: str) -> None:
@@ -226,8 +228,8 @@ class Store:
     def is_familiar(self, callsign: str, source: str, since: float) -> bool:
         return penaltystore.is_familiar(self, callsign, source, since)
 
-    def add_familiar(self, callsign: str, source: str, now: float, keep: int) -> None:
-        penaltystore.add_familiar(self, callsign, source, now, keep)
+    def note_login(self, callsign: str, source: str, now: float, granted: bool = False) -> bool:
+        return penaltystore.note_login(self, callsign, source, now, granted)
 
     def node_state(self, node: str) -> Budget:
         return penaltystore.node_state(self, node)

@@ -62,7 +62,8 @@ def unlock(store: Db, target: str) -> int:
         if ip.version == 6 and ip.ipv4_mapped is None:
             net = f":net:{ipaddress.ip_network((ip, 64), strict=False)}"
     except ValueError:
-        if ":" in target:  # a node as `gateway users` names it (telnet:bpq, ax25:vhf)
+        # A node as `gateway users` names it (telnet:bpq, ax25:vhf, *gateway).
+        if ":" in target or target.startswith("*"):
             suffix, callsign = None, None
         else:
             callsign = parse_base_callsign(target.upper())
@@ -103,9 +104,11 @@ def penalty_lines(store: Db, cfg: AuthConfig, now: float) -> list[str]:
         if budget.failures or budget.level > 0 or familiar.failures or familiar.level > 0:
             out.append(f"{user.callsign}: {callsign_budget_text(user, now, cfg.callsign)}")
     for node, b in penaltystore.nodes(store):
-        b = penalties.budget_at(b, now, cfg.node)
+        # The gateway-wide buckets are kept among the nodes, with their own parameters.
+        bcfg: penalties.BudgetConfig = cfg.gateway if node.startswith("*") else cfg.node
+        b = penalties.budget_at(b, now, bcfg)
         if b.level > 0:
-            out.append(f"node {node}: {budget_text(b, cfg.node)}")
+            out.append(f"node {node}: {budget_text(b, bcfg)}")
     for source, until, failures in penaltystore.sources(store, now):
         if penalties.source_blocked(until, now, cfg.source):
             out.append(f"source {source}: {source_text(until, failures, now, cfg.source)}")

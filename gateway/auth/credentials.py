@@ -274,12 +274,15 @@ def app_password_used(store: Db, callsign: str, number: int, selector: str, now:
 
 def login_state(store: Db, now: float) -> dict[str, frozenset[str]]:
     """What may log in to each callsign now (enrolled, not locked): the label of its
-    current TOTP enrollment and those of its certificates and application passwords.
+    current TOTP enrollment (if codes may log in on IRC) and those of its certificates
+    and application passwords.
     An IRC login whose label is not there is one to end (`Server.end_logins`)."""
     state: dict[str, set[str]] = {}
+    # A code logs in on IRC only while the sysop allows it (`gateway irc-codes`).
+    codes = set(users.irc_code_callsigns(store))
     for callsign, enrolled_at in users.enrollments(store):
         if admin.locked_until(store, callsign) <= now:
-            state[callsign] = {totp_label(enrolled_at)}
+            state[callsign] = {totp_label(enrolled_at)} if callsign in codes else set()
     for callsign, fp in store.db.execute("SELECT callsign, fp FROM certfps"):
         if callsign in state:
             state[callsign].add(certfp_label(fp))

@@ -18,6 +18,14 @@ Three brakes, none of which is ever a permanent lock:
   "smart lockout" idea) and one for every other source. An attacker who cannot send
   from the owner's own node or path spends only the second, so cannot keep the owner
   out; one who can (in radio range of the same node, claiming the callsign) spends both.
+  A source is familiar only once earned: good logins from it on `FAMILIAR_DAYS`
+  distinct days (or the sysop's word), so one stolen login does not make a thief's
+  address the owner's.
+* per node (across callsigns), for the other sources only: the same bucket, so one node
+  cannot spray many callsigns; a familiar source neither spends nor waits on it, so
+  wrong codes for other callsigns through the owner's node never slow the owner.
+* per gateway (across every callsign and source), one bucket per lane: what bounds a
+  spray from any number of addresses (`GATEWAY_OTHERS`, `GATEWAY_FAMILIAR`).
 
 A second, slower counter in the same state drives the sysop's warnings: it leaks
 `warn_after` failures per `warn_window`, so a burst of `warn_after` failures raises a
@@ -47,6 +55,15 @@ FAMILIAR = "familiar"
 #: A source stays familiar this long after a good login from it; at most this many.
 FAMILIAR_FOR = 180 * 86400.0
 FAMILIAR_KEEP = 4
+#: Good logins on this many distinct (UTC) days make a source familiar.
+FAMILIAR_DAYS = 2
+#: A familiar source used this recently is never pushed out by a newly earned one.
+FAMILIAR_RECENT = 30 * 86400.0
+#: Sources with a good login remembered per callsign (familiar or on their way).
+KNOWN_KEEP = 16
+#: The gateway-wide buckets, kept among the node budgets under names no source has.
+GATEWAY_OTHERS = "*gateway"
+GATEWAY_FAMILIAR = "*gateway:familiar"
 
 
 def source_blocked(until: float, now: float, cfg: SourcePenaltyConfig) -> bool:
@@ -153,10 +170,11 @@ def node_of(source: str) -> str:
     """The node a source belongs to: what the attacker can least multiply.
 
     Behind a BPQ node (`telnet:LABEL:call:CALL`) the source names the claimed callsign,
-    which anyone can vary: the node is the listener. On AX.25 (`ax25:PORT:PATH`) the path
-    can be forged: the node is the port. On a direct listener (`telnet:LABEL:ip:ADDR`)
-    it is the address, widened to its /64 for IPv6 (one subscriber's block), and so it is
-    for SASL (`irc:sasl:ip:ADDR`). Anything else is its own node.
+    which anyone can vary: the node is the listener. On AX.25 (`ax25:PORT:PATH:call:CALL`)
+    the path and the callsign can be forged: the node is the port. On a direct listener
+    (`telnet:LABEL:ip:ADDR`) it is the address, widened to its /64 for IPv6 (one
+    subscriber's block), and so it is for SASL (`irc:sasl:ip:ADDR`). Anything else is
+    its own node.
     """
     if source.startswith(("telnet:", "irc:")):
         head, sep, _ = source.rpartition(":call:")
@@ -174,6 +192,11 @@ def node_of(source: str) -> str:
     if source.startswith("ax25:"):
         return ":".join(source.split(":", 2)[:2])
     return source
+
+
+def on_air(source: str) -> bool:
+    """Sources whose codes went over the air: AX.25, and callsigns behind a BPQ node."""
+    return source.startswith("ax25:") or (source.startswith("telnet:") and ":call:" in source)
 
 
 def can_be_familiar(source: str) -> bool:
@@ -199,6 +222,12 @@ def success_chance(checks: float, digits: int = 6, window: int = 3) -> float:
     """Chance that `checks` random guesses find one of `window` valid codes."""
     p = window / 10**digits
     return -math.expm1(checks * math.log1p(-p))
+
+
+def any_account_chance_per_year(cfg: BudgetConfig, digits: int = 6) -> float:
+    """Chance that a year of spraying every callsign finds some account's code, bounded
+    by the gateway-wide buckets (both lanes) whatever the number of callsigns."""
+    return success_chance(guesses_per_year(cfg), digits)
 
 
 def guesses_per_year(cfg: BudgetConfig, lanes: int = 2) -> float:

@@ -11,7 +11,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Collection
 
-from gateway.auth.penalties import FAMILIAR_FOR, Budget
+from gateway.auth.penalties import (
+    FAMILIAR_DAYS,
+    FAMILIAR_FOR,
+    FAMILIAR_KEEP,
+    FAMILIAR_RECENT,
+    KNOWN_KEEP,
+    Budget,
+)
 from gateway.config import Config
 from gateway.db import Db, Schema
 
@@ -38,6 +45,18 @@ def _migrate_failures(conn: sqlite3.Connection, config: Config) -> None:
     conn.execute("COMMIT")
 
 
+def _migrate_familiar_days(conn: sqlite3.Connection, config: Config) -> None:
+    """Familiar sources from before they were earned over days: each counts one day,
+    the day of its last login, so a login on another day makes it familiar again."""
+    columns = {str(r[1]) for r in conn.execute("PRAGMA table_info(familiar_sources)")}
+    if "days" in columns:
+        return
+    conn.execute("ALTER TABLE familiar_sources ADD COLUMN days INTEGER NOT NULL DEFAULT 1")
+    conn.execute("ALTER TABLE familiar_sources ADD COLUMN last_day INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE familiar_sources ADD COLUMN granted INTEGER NOT NULL DEFAULT 0")
+    conn.execute("UPDATE familiar_sources SET last_day = CAST(last_login / 86400 AS INTEGER)")
+
+
 SCHEMA = Schema(
     __name__,
     """
@@ -56,10 +75,14 @@ CREATE TABLE IF NOT EXISTS callsign_budget (
     quiet_at     REAL NOT NULL,     -- when both counters will have run down
     PRIMARY KEY (callsign, lane)
 );
+-- Sources a callsign had good logins from; familiar once earned (penalties.py).
 CREATE TABLE IF NOT EXISTS familiar_sources (
     callsign   TEXT NOT NULL,
     source     TEXT NOT NULL,
     last_login REAL NOT NULL,
+    days       INTEGER NOT NULL DEFAULT 1,  -- distinct UTC days with a good login
+    last_day   INTEGER NOT NULL DEFAULT 0,  -- the latest of them (days since 1970)
+    granted    INTEGER NOT NULL DEFAULT 0,  -- made familiar by the sysop
     PRIMARY KEY (callsign, source)
 );
 CREATE TABLE IF NOT EXISTS node_budget (
@@ -82,7 +105,7 @@ CREATE INDEX IF NOT EXISTS source_penalties_until ON source_penalties (until);
 CREATE INDEX IF NOT EXISTS callsign_budget_quiet ON callsign_budget (quiet_at);
 CREATE INDEX IF NOT EXISTS node_budget_quiet ON node_budget (quiet_at);
 """,
-    (_migrate_failures,),
+    (_migrate_failures, _migrate_familiar_days),
 )
 
 # -- callsigns ---------------------------------------------------------------------------
@@ -182,26 +205,115 @@ def forget_callsign(store: Db, callsign: str) -> None:
 # -- familiar sources --------------------------------------------------------------------
 
 
+#: A row is familiar when earned (or granted) and used within FAMILIAR_FOR.
+_EARNED = "(days >= ? OR granted) AND last_login >= ?"
+
+
 def is_familiar(store: Db, callsign: str, source: str, since: float) -> bool:
-    """True if `callsign` logged in from `source` at or after `since`."""
+    """True if `source` is familiar to `callsign`: good logins from it on FAMILIAR_DAYS
+    distinct days, or the sysop's word, the latest at or after `since`."""
     row = store.db.execute(
-        "SELECT 1 FROM familiar_sources WHERE callsign = ? AND source = ? AND last_login >= ?",
-        (callsign, source, since),
+        f"SELECT 1 FROM familiar_sources WHERE callsign = ? AND source = ? AND {_EARNED}",  # noqa: S608 (a constant)
+        (callsign, source, FAMILIAR_DAYS, since),
     ).fetchone()
     return row is not None
 
 
-def add_familiar(store: Db, callsign: str, source: str, now: float, keep: int) -> None:
-    """Remember a source of a good login; only the `keep` latest per callsign stay."""
-    store.db.execute(
-        "INSERT OR REPLACE INTO familiar_sources VALUES (?, ?, ?)", (callsign, source, now)
+def has_familiar(store: Db, callsign: str, since: float) -> bool:
+    row = store.db.execute(
+        f"SELECT 1 FROM familiar_sources WHERE callsign = ? AND {_EARNED} LIMIT 1",  # noqa: S608
+        (callsign, FAMILIAR_DAYS, since),
+    ).fetchone()
+    return row is not None
+
+
+def note_login(store: Db, callsign: str, source: str, now: float, granted: bool = False) -> bool:
+    """A good login from `source` (or the sysop's grant); True if the callsign had never
+    logged in from it before (and had from elsewhere: the owner may want to know).
+
+    Earning happens here: one more day on the source's count. A source that has just
+    earned its place takes it only if fewer than FAMILIAR_KEEP others hold one, or the
+    least recently used of them has gone unused for FAMILIAR_RECENT; otherwise it waits,
+    so a thief's logins never push out a home the owner uses.
+    """
+    day = int(now // 86400)
+    row = store.db.execute(
+        "SELECT days, last_day, granted FROM familiar_sources WHERE callsign = ? AND source = ?",
+        (callsign, source),
+    ).fetchone()
+    new = row is None
+    known_elsewhere = (
+        new
+        and store.db.execute(
+            "SELECT 1 FROM familiar_sources WHERE callsign = ? LIMIT 1", (callsign,)
+        ).fetchone()
+        is not None
     )
+    days, last_day, was_granted = row if row else (0, -1, 0)
+    days = days + (day != last_day)
+    grant = int(granted or was_granted)
+    becoming = (days >= FAMILIAR_DAYS or grant) and not (
+        row and (row[0] >= FAMILIAR_DAYS or row[2])
+    )
+    if becoming and not _room_for_familiar(store, callsign, source, now):
+        days, grant = min(days, FAMILIAR_DAYS - 1), 0  # it waits for a later day
+    store.db.execute(
+        "INSERT OR REPLACE INTO familiar_sources VALUES (?, ?, ?, ?, ?, ?)",
+        (callsign, source, now, days, day, grant),
+    )
+    # Bounded per callsign: familiar rows first, then the latest used.
     store.db.execute(
         "DELETE FROM familiar_sources WHERE callsign = ? AND source IN ("
         " SELECT source FROM familiar_sources WHERE callsign = ?"
-        " ORDER BY last_login DESC LIMIT -1 OFFSET ?)",
-        (callsign, callsign, keep),
+        " ORDER BY (days >= ? OR granted) DESC, last_login DESC LIMIT -1 OFFSET ?)",
+        (callsign, callsign, FAMILIAR_DAYS, KNOWN_KEEP),
     )
+    return known_elsewhere
+
+
+def _room_for_familiar(store: Db, callsign: str, source: str, now: float) -> bool:
+    held = store.db.execute(
+        f"SELECT source, last_login FROM familiar_sources WHERE callsign = ? AND source != ?"  # noqa: S608
+        f" AND {_EARNED} ORDER BY last_login ASC",
+        (callsign, source, FAMILIAR_DAYS, now - FAMILIAR_FOR),
+    ).fetchall()
+    if len(held) < FAMILIAR_KEEP:
+        return True
+    oldest, used = held[0]
+    if used >= now - FAMILIAR_RECENT:
+        return False
+    # Long unused: it goes back to being merely known.
+    store.db.execute(
+        "UPDATE familiar_sources SET days = 1, granted = 0 WHERE callsign = ? AND source = ?",
+        (callsign, oldest),
+    )
+    return True
+
+
+def familiar_sources(store: Db, callsign: str, now: float) -> list[tuple[str, float, bool]]:
+    """(source, last login, familiar) of every source the callsign logged in from."""
+    rows = store.db.execute(
+        "SELECT source, last_login, (days >= ? OR granted) AND last_login >= ?"
+        " FROM familiar_sources WHERE callsign = ? ORDER BY last_login DESC",
+        (FAMILIAR_DAYS, now - FAMILIAR_FOR, callsign),
+    )
+    return [(str(s), float(t), bool(f)) for s, t, f in rows]
+
+
+def forget_unearned(store: Db, callsign: str, now: float) -> int:
+    """Forget the callsign's sources that are not familiar (yet, or any more)."""
+    cur = store.db.execute(
+        f"DELETE FROM familiar_sources WHERE callsign = ? AND NOT ({_EARNED})",  # noqa: S608
+        (callsign, FAMILIAR_DAYS, now - FAMILIAR_FOR),
+    )
+    return cur.rowcount
+
+
+def forget_source(store: Db, callsign: str, source: str) -> bool:
+    cur = store.db.execute(
+        "DELETE FROM familiar_sources WHERE callsign = ? AND source = ?", (callsign, source)
+    )
+    return cur.rowcount > 0
 
 
 def forget_familiar(store: Db, callsign: str) -> None:
@@ -229,9 +341,11 @@ def set_node_state(store: Db, node: str, state: Budget, max_entries: int, quiet_
             state.alerted_at, state.last_failure, quiet_at,
         ),
     )  # fmt: skip
+    # The gateway-wide buckets (`*gateway...`) are never pushed out by a flood of nodes.
     store.db.execute(
         "DELETE FROM node_budget WHERE node IN ("
-        " SELECT node FROM node_budget ORDER BY quiet_at DESC LIMIT -1 OFFSET ?)",
+        " SELECT node FROM node_budget WHERE substr(node, 1, 1) != '*'"
+        " ORDER BY quiet_at DESC LIMIT -1 OFFSET ?)",
         (max_entries,),
     )
 

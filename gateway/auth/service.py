@@ -4,6 +4,13 @@ Runs on the store's thread. The order matters: penalties are checked before any 
 is compared; a good code's step is written and committed before the caller is told
 "ok"; a replay is refused without counting as a guess; every refusal looks the same
 to the user, and only the log (never with the code) says which it was.
+
+A code sent over the air is heard by anyone, and a jammer can keep it from the gateway.
+So off the air (IRC, a direct telnet listener) a code is refused unchecked while the
+same callsign logs in on the air or within a code's lifetime after (`radio_busy`), and
+the owner hears of it at the next login from home; on IRC a code works only for a
+callsign the sysop allows (`gateway irc-codes`), since IRC clients have application
+passwords and certificates.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from gateway.auth import admin, penalties, totp
+from gateway.auth import admin, loginnotes, penalties, totp
 from gateway.auth.secretbox import SecretKeyError
 from gateway.config import AuthConfig
 from gateway.store import Store
@@ -31,7 +38,10 @@ class Outcome(enum.Enum):
     SOURCE_PENALTY = "source under penalty"
     LOCKED = "callsign locked by an operator"
     NODE_BUDGET = "node budget spent"
+    GATEWAY_BUDGET = "gateway budget spent"
     CALLSIGN_DELAY = "callsign budget spent"
+    RADIO_BUSY = "code off the air during a radio login"
+    NO_IRC_CODES = "codes not allowed on IRC"
     STORE_ERROR = "stored secret unreadable"
 
 
@@ -65,6 +75,7 @@ class Authenticator:
         now: float,
         node: str | None = None,
         familiar: bool = True,
+        radio_busy: bool = False,
     ) -> LoginResult:
         """Decide one attempt for base `callsign` from `source` at time `now`.
 
@@ -72,10 +83,14 @@ class Authenticator:
         is derived from `source` (`penalties.node_of`). `familiar=False` keeps the
         attempt off the budget kept for the sources the owner logged in from, whatever
         its source (a browser page: another site's script shares the owner's address).
+        `radio_busy`: the callsign is logging in on the air, or was within a code's
+        lifetime (`AirLogins.busy`); an attempt from off the air is then refused.
         """
         node = node if node is not None else penalties.node_of(source)
         with store.transaction():
-            result = self._decide(store, cfg, callsign, code, source, node, now, familiar)
+            result = self._decide(
+                store, cfg, callsign, code, source, node, now, familiar, radio_busy
+            )
         # Logged after the commit: the log line never claims more than the disk holds.
         level = logging.INFO if result.ok else logging.WARNING
         log.log(level, "login %s for %s from %s", result.outcome.value, callsign, source)
@@ -93,21 +108,35 @@ class Authenticator:
         node: str,
         now: float,
         familiar: bool,
+        radio_busy: bool,
     ) -> LoginResult:
         # Every brake is looked at before any code is compared: a refused attempt costs
         # no guess, and it is answered exactly like a wrong code.
         if penalties.source_blocked(store.source_until(source), now, cfg.source):
             return LoginResult(Outcome.SOURCE_PENALTY)
+        # Refusals below are unchecked, but the source pays as for a wrong code: the
+        # attempt then writes as a failure does, so its time tells nothing.
         if admin.locked_until(store, callsign) > now:
-            # Unchecked, but the source pays as for a wrong code: the attempt then writes
-            # as a failure does, so its time does not tell a locked (so enrolled) callsign.
-            until = penalties.source_after_failure(store.source_until(source), now, cfg.source)
-            store.set_source_until(source, until, now, cfg.source.max_entries)
-            return LoginResult(Outcome.LOCKED)
-        node_budget = penalties.budget_at(store.node_state(node), now, cfg.node)
-        if not penalties.budget_allows(node_budget, cfg.node):
-            return LoginResult(Outcome.NODE_BUDGET)
+            return _unchecked(store, cfg, source, now, Outcome.LOCKED)
+        if radio_busy and not penalties.on_air(source):
+            # Most likely a code heard on the air; the owner's own may still arrive.
+            loginnotes.add(store, callsign, loginnotes.TRIED_OFF_AIR, source, now)
+            return _unchecked(store, cfg, source, now, Outcome.RADIO_BUSY)
+        if source.startswith("irc:"):
+            user = store.get_user(callsign)
+            if user is None or not user.irc_codes:
+                return _unchecked(store, cfg, source, now, Outcome.NO_IRC_CODES)
         lane = _lane(store, callsign, source, now) if familiar else ""
+        if lane != penalties.FAMILIAR:
+            # A familiar source neither waits on its node's budget nor spends it: wrong
+            # codes for other callsigns through the same node do not slow the owner.
+            node_budget = penalties.budget_at(store.node_state(node), now, cfg.node)
+            if not penalties.budget_allows(node_budget, cfg.node):
+                return LoginResult(Outcome.NODE_BUDGET)
+        everyone = _gateway_key(lane)
+        gateway_budget = penalties.budget_at(store.node_state(everyone), now, cfg.gateway)
+        if not penalties.budget_allows(gateway_budget, cfg.gateway):
+            return LoginResult(Outcome.GATEWAY_BUDGET)
         budget = penalties.budget_at(store.callsign_state(callsign, lane), now, cfg.callsign)
         if not penalties.budget_allows(budget, cfg.callsign):
             return LoginResult(Outcome.CALLSIGN_DELAY)
@@ -131,8 +160,9 @@ class Authenticator:
         # A good login leaves the budget as it is: emptying it would hand an attacker
         # who hears the login a fresh burst of guesses.
         store.record_login(callsign, check.step, now, source)
-        if familiar and penalties.can_be_familiar(source):
-            store.add_familiar(callsign, source, now, penalties.FAMILIAR_KEEP)
+        earns = familiar and penalties.can_be_familiar(source)
+        if earns and store.note_login(callsign, source, now):
+            loginnotes.add(store, callsign, loginnotes.NEW_SOURCE, source, now)
         return LoginResult(Outcome.OK)
 
     @staticmethod
@@ -149,14 +179,28 @@ class Authenticator:
         until = penalties.source_after_failure(store.source_until(source), now, cfg.source)
         store.set_source_until(source, until, now, cfg.source.max_entries)
         alerts = []
-        nb, warn = penalties.budget_after_failure(store.node_state(node), now, cfg.node)
-        quiet = penalties.budget_quiet_at(nb, cfg.node)
-        store.set_node_state(node, nb, cfg.node.max_entries, quiet)
-        if warn:
+        if lane != penalties.FAMILIAR:
+            nb, warn = penalties.budget_after_failure(store.node_state(node), now, cfg.node)
+            quiet = penalties.budget_quiet_at(nb, cfg.node)
+            store.set_node_state(node, nb, cfg.node.max_entries, quiet)
+            if warn:
+                alerts.append(
+                    f"possible guessing attack through {node}: {nb.failures} wrong codes"
+                    f" checked across callsigns since {_clock(nb.since)} (latest for"
+                    f" {callsign}); {_rate(nb, cfg.node)}"
+                )
+        everyone = _gateway_key(lane)
+        gb, warn = penalties.budget_after_failure(store.node_state(everyone), now, cfg.gateway)
+        store.set_node_state(
+            everyone, gb, cfg.node.max_entries, penalties.budget_quiet_at(gb, cfg.gateway)
+        )
+        spent = not penalties.budget_allows(gb, cfg.gateway)
+        if warn or spent:
+            which = "from familiar sources" if lane else "from other sources"
             alerts.append(
-                f"possible guessing attack through {node}: {nb.failures} wrong codes checked"
-                f" across callsigns since {_clock(nb.since)} (latest for {callsign});"
-                f" {_rate(nb, cfg.node)}"
+                f"possible guessing across the gateway: {gb.failures} wrong codes checked"
+                f" {which} since {_clock(gb.since)} (latest for {callsign} from {source});"
+                f" {_rate(gb, cfg.gateway)}"
             )
         cb, warn = penalties.budget_after_failure(
             store.callsign_state(callsign, lane), now, cfg.callsign
@@ -171,6 +215,19 @@ class Authenticator:
                 f" {_rate(cb, cfg.callsign)}"
             )
         return LoginResult(outcome, "; ".join(alerts) or None)
+
+
+def _unchecked(
+    store: Store, cfg: AuthConfig, source: str, now: float, outcome: Outcome
+) -> LoginResult:
+    """Refused before any code is compared; the source pays as for a wrong code."""
+    until = penalties.source_after_failure(store.source_until(source), now, cfg.source)
+    store.set_source_until(source, until, now, cfg.source.max_entries)
+    return LoginResult(outcome)
+
+
+def _gateway_key(lane: str) -> str:
+    return penalties.GATEWAY_FAMILIAR if lane else penalties.GATEWAY_OTHERS
 
 
 def _lane(store: Store, callsign: str, source: str, now: float) -> str:

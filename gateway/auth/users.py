@@ -24,6 +24,8 @@ class User:
     last_login: float | None
     last_source: str | None
     digits: int = 6
+    #: The sysop lets this callsign log in to IRC with a code (`gateway irc-codes`).
+    irc_codes: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,8 @@ def _migrate_digits(conn: sqlite3.Connection, config: Config) -> None:
     columns = {str(r[1]) for r in conn.execute("PRAGMA table_info(users)")}
     if "digits" not in columns:
         conn.execute("ALTER TABLE users ADD COLUMN digits INTEGER NOT NULL DEFAULT 6")
+    if "irc_codes" not in columns:
+        conn.execute("ALTER TABLE users ADD COLUMN irc_codes INTEGER NOT NULL DEFAULT 0")
 
 
 SCHEMA = Schema(
@@ -58,7 +62,8 @@ CREATE TABLE IF NOT EXISTS users (
     last_step   INTEGER NOT NULL,   -- last accepted TOTP step: only later steps pass
     last_login  REAL,
     last_source TEXT,
-    digits      INTEGER NOT NULL DEFAULT 6  -- code length chosen at enrollment (6 or 8)
+    digits      INTEGER NOT NULL DEFAULT 6, -- code length chosen at enrollment (6 or 8)
+    irc_codes   INTEGER NOT NULL DEFAULT 0  -- 1: codes log in on IRC too (gateway irc-codes)
 );
 """,
     (_migrate_digits,),
@@ -67,11 +72,28 @@ CREATE TABLE IF NOT EXISTS users (
 
 def get_user(store: Db, callsign: str) -> User | None:
     row = store.db.execute(
-        "SELECT callsign, secret, enrolled_at, last_step, last_login, last_source, digits"
-        " FROM users WHERE callsign = ?",
+        "SELECT callsign, secret, enrolled_at, last_step, last_login, last_source, digits,"
+        " irc_codes FROM users WHERE callsign = ?",
         (callsign,),
     ).fetchone()
-    return User(*row) if row else None
+    if row is None:
+        return None
+    call, blob, enrolled_at, last_step, last_login, last_source, digits, codes = row
+    return User(call, blob, enrolled_at, last_step, last_login, last_source, digits, bool(codes))
+
+
+def set_irc_codes(store: Db, callsign: str, allowed: bool) -> bool:
+    """Let (or stop) `callsign` log in to IRC with a code; False if not enrolled."""
+    cur = store.db.execute(
+        "UPDATE users SET irc_codes = ? WHERE callsign = ?", (int(allowed), callsign)
+    )
+    return cur.rowcount > 0
+
+
+def irc_code_callsigns(store: Db) -> list[str]:
+    return [str(r[0]) for r in store.db.execute(
+        "SELECT callsign FROM users WHERE irc_codes ORDER BY callsign"
+    )]  # fmt: skip
 
 
 def put_user(

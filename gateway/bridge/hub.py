@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from gateway import prefs
+from gateway.auth.airlogins import AirLogins
 from gateway.bridge.mailbox import Mailbox
 from gateway.bridge.registry import Registry
 from gateway.bridge.service import ServiceNick
@@ -48,12 +49,16 @@ class Bridge:
         fold: Callable[[str], str],
         intro: str = "",
         events: Events | None = None,
+        air_logins: AirLogins | None = None,
     ) -> None:
         #: Swapped whole on reload; the parts read it through `lambda: self.config`.
         self.config = config
         self.connector = connector
         self.store = store
         self.check_code = check_code
+        #: Radio logins in progress, which make a code off the air suspect.
+        self.air_logins = air_logins if air_logins is not None else AirLogins(monotonic)
+        self._enrolled = enrolled
         #: Wall time, for what a person reads: mailbox and archive dates, events.
         self.clock = clock
         #: Every session's deadlines (login, idle, failure pause) and the notice bucket:
@@ -196,6 +201,14 @@ class Bridge:
         self, base: str, sender: str, kind: str, text: str, *, tell: str, account: str = ""
     ) -> None:
         self.mailbox.hold_soon(base, sender, kind, text, tell=tell, account=account)
+
+    def air_prompt(self, base: str, opened: bool) -> None:
+        """A radio session opened or left a Code: prompt for `base` (enrolled callsigns
+        only are kept, so invented ones cannot grow the table)."""
+        if not opened:
+            self.air_logins.closed(base)
+        elif base in self._enrolled():
+            self.air_logins.opened(base)
 
     async def hold(
         self,

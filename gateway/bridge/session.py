@@ -22,9 +22,10 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
 from gateway import chatstore, prefs
-from gateway.auth import netlogin, penalties
+from gateway.auth import loginnotes, netlogin, penalties, penaltystore
 from gateway.auth.secretbox import SecretKeyError
 from gateway.callsign import Callsign
+from gateway.db import Db
 from gateway.events.bus import Events
 from gateway.irc.external import SENT_AWAY
 from gateway.irc.link import ConnectError, Connector, Identity, IrcLink
@@ -49,6 +50,9 @@ class Host(Protocol):
 
     @property
     def monotonic(self) -> Callable[[], float]: ...
+
+    @property
+    def clock(self) -> Callable[[], float]: ...
 
     @property
     def check_code(self) -> CheckCode: ...
@@ -77,6 +81,8 @@ class Host(Protocol):
     def hold_soon(
         self, base: str, sender: str, kind: str, text: str, *, tell: str, account: str = ""
     ) -> None: ...
+
+    def air_prompt(self, base: str, opened: bool) -> None: ...
 
 
 def radio_host(kind: str) -> str:
@@ -114,6 +120,8 @@ class RadioSession:
         self._finished = asyncio.Event()
         self._closing = False
         self._told_code_prompt = False
+        #: The callsign this session holds a Code: prompt open for on the air.
+        self._air_prompt: str | None = None
 
     @property
     def callsign(self) -> Callsign | None:
@@ -214,8 +222,24 @@ class RadioSession:
             self._told_code_prompt = True
             self.transport.at_code_prompt(claimed)
             self._spawn(self._familiar_claim(claimed))
+        self._track_air_prompt()
         self._schedule()
         self.transport.set_input_paused(not self.core.wants_input)
+
+    def _track_air_prompt(self) -> None:
+        """Tell the bridge while this session sits at a Code: prompt on the air: a code
+        for that callsign is then refused off the air (gateway/auth/airlogins.py)."""
+        claimed = self.core.claimed if self.core.at_code_prompt and not self._closing else None
+        want = None
+        if claimed is not None and penalties.on_air(self.transport.source_key(claimed)):
+            want = claimed.base
+        if want == self._air_prompt:
+            return
+        if self._air_prompt is not None:
+            self.bridge.air_prompt(self._air_prompt, False)
+        self._air_prompt = want
+        if want is not None:
+            self.bridge.air_prompt(want, True)
 
     def _schedule(self) -> None:
         at = self.core.deadline
@@ -305,10 +329,12 @@ class RadioSession:
         log.info("%s logged in via %s as %s", callsign, self.transport.via, nick)
         unread = await bridge.store.call(chatstore.count_unread, callsign.base)
         kept = await bridge.store.call(prefs.load, callsign.base)
+        source = self.transport.source_key(callsign)
+        notes = await bridge.store.call(_notes_from_home, callsign.base, source, bridge.clock())
         self._spawn(self._read_irc(conn))
         # A reload while this session logged in: its rules as of now.
         self.core.reconfigure(bridge.live_settings(), bridge.monotonic())
-        self._do(self.core.chat_started(bridge.monotonic(), nick, unread, conn.caps, kept))
+        self._do(self.core.chat_started(bridge.monotonic(), nick, unread, conn.caps, kept, notes))
 
     async def _network_password(self, base: str) -> str | None:
         """The ham's password for the external network's SASL, if the sysop stored one.
@@ -380,6 +406,9 @@ class RadioSession:
                 self.bridge.events.emit("mail_delivered", callsign=base, count=len(unread))
         elif request.what == "kill":
             result = await store.call(chatstore.kill_mail, base, request.number or 0)
+        elif request.what == "notme":
+            result = await store.call(loginnotes.not_me, base, self.bridge.clock())
+            log.warning("%s says a login it was told of was not its own (/NOTME)", base)
         elif request.what == "new":
             channels = sorted(self.core.settings.archived)
             result = await store.call(chatstore.archive_new, base, channels)
@@ -417,12 +446,23 @@ class RadioSession:
 
     def _cleanup(self) -> None:
         self._closing = True
+        self._track_air_prompt()
         if self._timer is not None:
             self._timer.cancel()
         self.quit_irc("Link lost")
         for task in list(self._tasks):
             if task is not asyncio.current_task():
                 task.cancel()
+
+
+def _notes_from_home(store: Db, base: str, source: str, now: float) -> tuple[str, ...]:
+    """What the owner is told at a login from a familiar source (and only there: a
+    thief logged in elsewhere does not read them first)."""
+    if not penaltystore.is_familiar(store, base, source, now - penalties.FAMILIAR_FOR):
+        return ()
+    notes = loginnotes.take(store, base)
+    texts = tuple(note.text for note in notes)
+    return (*texts, loginnotes.NOT_ME_HINT) if notes else ()
 
 
 def _sent_away(reason: str | None) -> bool:

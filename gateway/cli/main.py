@@ -29,6 +29,7 @@ from gateway.auth.credentials import CredentialError
 from gateway.callsign import parse_base_callsign
 from gateway.cli import credentials as credcli
 from gateway.cli import init
+from gateway.cli import logins as logincli
 from gateway.config import Config, ConfigError, default_config, load_config
 from gateway.private_files import (
     UnsafePathError,
@@ -135,6 +136,7 @@ def _parser() -> argparse.ArgumentParser:
     add("hash-password", _hash_password, "print an Argon2id hash for irc.opers[].password_hash")
     credcli.register(add, lambda args: Store.open(_config(args)), _record)
     netlogin.register(add, lambda args: Store.open(_config(args)), _record, credcli.callsign)
+    logincli.register(add, lambda args: Store.open(_config(args)), _record, credcli.callsign)
     return parser
 
 
@@ -264,12 +266,14 @@ def _users(args: argparse.Namespace) -> int:
         print(f"{u.callsign:<8} {enrolled:<17} {last:<17} {penalty}")
     if not users:
         print("(no callsigns enrolled)")
-    spent = [(n, penalties.budget_at(b, now, cfg.node)) for n, b in nodes]
-    spent = [(n, b) for n, b in spent if b.level > 0]
+    # `*gateway` and `*gateway:familiar` are the gateway-wide buckets, with their own sizes.
+    sized = [(n, b, cfg.gateway if n.startswith("*") else cfg.node) for n, b in nodes]
+    spent = [(n, penalties.budget_at(b, now, c), c) for n, b, c in sized]
+    spent = [(n, b, c) for n, b, c in spent if b.level > 0]
     if spent:
         print("\nNodes with wrong codes (budget across callsigns):")
-        for node, b in spent:
-            print(f"  {node}: {admin.budget_text(b, cfg.node)}")
+        for node, b, c in spent:
+            print(f"  {node}: {admin.budget_text(b, c)}")
     blocked = [s for s in sources if penalties.source_blocked(s[1], now, cfg.source)]
     if blocked:
         print("\nSources refused for now:")

@@ -27,6 +27,7 @@ from gateway.config.schema import (
     CallsignDelayConfig,
     Config,
     ExternalIrc,
+    GatewayBudgetConfig,
     MqttConfig,
     NodeBudgetConfig,
     RadioConfig,
@@ -123,6 +124,9 @@ def _auth(a: Section) -> AuthConfig:
         "source": source,
         "callsign": build(c, CallsignDelayConfig),
         "node": build(a.section("node_budget", keys(NodeBudgetConfig)), NodeBudgetConfig),
+        "gateway": build(
+            a.section("gateway_budget", keys(GatewayBudgetConfig)), GatewayBudgetConfig
+        ),
     }
     return build(a, AuthConfig, given=given)
 

@@ -83,6 +83,18 @@ class NodeBudgetConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class GatewayBudgetConfig:
+    """The same bucket across every callsign and source, one per lane (familiar sources,
+    the rest): bounds a spray from any number of addresses. The defaults allow 2 x (100 +
+    1,461) checks a year in all: under 1 % that any account's code is found."""
+
+    burst: int = field(default=100, metadata=spec(1, 10**6))
+    leak_every: float = field(default=21600.0, metadata=spec(1, 30 * DAY))
+    warn_after: int = field(default=20, metadata=spec(1, 10**6))
+    warn_window: float = field(default=86400.0, metadata=spec(60, 365 * DAY))
+
+
+@dataclass(frozen=True, slots=True)
 class AuthConfig:
     issuer: str = field(default="Packet IRC Gateway", metadata=spec())
     attempts_per_connection: int = field(default=3, metadata=spec(1, 10))
@@ -95,6 +107,9 @@ class AuthConfig:
     )
     node: NodeBudgetConfig = field(
         default_factory=NodeBudgetConfig, metadata=spec(key="node_budget", custom=True)
+    )
+    gateway: GatewayBudgetConfig = field(
+        default_factory=GatewayBudgetConfig, metadata=spec(key="gateway_budget", custom=True)
     )
 
 

@@ -122,9 +122,10 @@ class AX25Stream:
 
     def source_key(self, callsign: Callsign) -> str:
         # Anyone can claim any callsign on air; the port and the path it came by are
-        # what the station can observe (see SECURITY.md).
+        # what the station can observe, and the claim keeps one caller's wrong codes
+        # off another callsign's penalty on the same path (see SECURITY.md).
         path = ",".join(str(d) for d in self.conn.path) or "direct"
-        return f"ax25:{self.port_name}:{path}"
+        return f"ax25:{self.port_name}:{path}:call:{callsign.base}"
 
     def at_code_prompt(self, callsign: Callsign) -> None:
         if self.on_code_prompt is not None:

@@ -165,9 +165,11 @@ class ChatSession(ChatState):
         new_mail: int,
         caps: frozenset[str] = CAPS,
         prefs: dict[str, int] | None = None,
+        notes: tuple[str, ...] = (),
     ) -> list[Action]:
         """The IRC client is attached as `nick` with `caps`; `new_mail` unread messages
-        wait; `prefs` are the user's own settings kept from an earlier login."""
+        wait; `prefs` are the user's own settings kept from an earlier login; `notes`
+        are for the owner (logins elsewhere, codes tried off the air)."""
         if self.phase is not Phase.STARTING:
             return self._done(now)
         self.restore(prefs or {})
@@ -179,6 +181,8 @@ class ChatSession(ChatState):
         banner = f"Welcome {self.callsign}. /? for help."
         if new_mail:
             banner += f"\n{plural(new_mail, 'new message')}, /READ"
+        for note in notes:
+            banner += f"\n{note}"
         self.say(banner)
         for channel in reversed(self.settings.autojoin):
             self._typed.appendleft(f"/JOIN {channel}")

@@ -199,11 +199,20 @@ def history_lines(
     return out
 
 
+#: `/NOTME`'s answer (gateway/auth/loginnotes.py `not_me`).
+NOT_ME_DONE = (
+    "Done: codes no longer log in on IRC as you (those logins end), and places you"
+    " never logged in from twice are forgotten. Tell the sysop."
+)
+
+
 def fetched_lines(kind: str, target: str, result: object, width: int) -> list[str]:
     """What to show for a store answer (`gateway.chatstore` results)."""
     rows = list(result) if isinstance(result, list) else []
     if kind == "kill":
         return ["Deleted." if result else "No such message."]
+    if kind == "notme":
+        return [NOT_ME_DONE]
     if kind == "new":
         parts = [f"{name} {count}" for name, count in rows if count]
         return ["New: " + ", ".join(parts) if parts else "Nothing new."]

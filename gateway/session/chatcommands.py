@@ -215,6 +215,10 @@ def _help(s: ChatState, _c: Command, args: str) -> None:
     s.listing(help_for(args or "HELP").split("\n"))
 
 
+def _not_me(s: ChatState, _c: Command, _args: str) -> None:
+    s.fetch(Fetch("notme"))
+
+
 def _bye(s: ChatState, _c: Command, _args: str) -> None:
     s.end("73!", "bye")
 
@@ -244,6 +248,8 @@ _TABLE = (
     Command("NEW", "N", "/N[EW]", "new messages per archived channel", _new),
     Command("INFO", "I", "/I[NFO]", "your callsign, link and login time", _info),
     Command("HELP", "H", "/H[ELP] [cmd]", "this list, or help on one command (also /?)", _help),
+    Command("NOTME", "NO", "/NO[TME]", "a login the gateway told you of was not yours",
+            _not_me),
     Command("BYE", "B", "/B[YE]", "log out", _bye),
     Command("QUIT", "Q", "/Q[UIT]", "log out", _bye),
 )  # fmt: skip
@@ -253,7 +259,8 @@ BARE_WORDS: frozenset[str] = frozenset({"B", "BYE", "Q", "QUIT", "H", "HELP", "?
 
 HELP_TEXT = "\n".join(
     ["Commands (any unique prefix works; text without / goes to the current channel):"]
-    + [f" {c.syntax:<24}{c.help}" for c in _TABLE if c.name not in ("PART", "QUIT", "S")]
+    # /NOTME is offered where it is needed: with the notes at login.
+    + [f" {c.syntax:<24}{c.help}" for c in _TABLE if c.name not in ("PART", "QUIT", "S", "NOTME")]
     + [" An empty line stops a long listing."]
 )
 

@@ -92,7 +92,7 @@ class LoggedIn:
 class Fetch:
     """A store request; answer with `fetched(result)`. `what` is one of the names below."""
 
-    what: str  # "mail", "kill", "new", "archive"
+    what: str  # "mail", "kill", "new", "archive", "notme"
     number: int | None = None
     channel: str | None = None
     limit: int = 0

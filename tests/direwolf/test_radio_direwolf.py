@@ -163,7 +163,7 @@ async def test_gateway_login_over_the_air(rig: DireWolfRig, tmp_path: Path) -> N
         assert b"DISCONNECTED" in (await far.wait_for("d", TIMEOUT)).data
         # Our side ended the link properly: a DISC (not a DM giving up).
         assert any("N0GW-10>K1USR-5:(DISC cmd" in line for line in rig.a.log)
-        await gw.wait_log(r"login ok for K1USR from ax25:vhf:direct")
+        await gw.wait_log(r"login ok for K1USR from ax25:vhf:direct:call:K1USR")
 
         # The kill switch: off refuses calls with DM; on lets them in again.
         assert run_cli(config, "radio", "off").returncode == 0

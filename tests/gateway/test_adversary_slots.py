@@ -35,7 +35,7 @@ import pytest
 
 from radio.ax25 import Address, Frame, FrameType, decode
 from radio.kiss import Command, KissDecoder, KissFrame, encode
-from tests.gateway.support import GatewayProcess, enroll, free_port
+from tests.gateway.support import GatewayProcess, enroll, free_port, run_cli
 
 RUNS = 8
 MIN_IN = 7
@@ -311,9 +311,15 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
 
 
 async def owners(rig: Rig, row: str) -> list[tuple[str, pyotp.TOTP]]:
-    """Eight owners enrolled (before the gateway starts); on the BPQ and AX.25 rows
-    each then logs in once through its way in, which the store remembers as familiar."""
+    """Eight owners enrolled (before the gateway starts); on the BPQ and AX.25 rows each
+    one's way in is familiar (earned on earlier days; here, the sysop's word), then each
+    logs in once through it."""
     enrolled = [(f"K{i}OWN", enroll(rig.config, f"K{i}OWN")) for i in range(RUNS)]
+    homes = {"bpq": "telnet:node1:call:{}", "ax25": "ax25:vhf:direct:call:{}"}
+    for call, _ in enrolled:
+        if row in homes:
+            trusted = run_cli(rig.config, "sources", "trust", call, homes[row].format(call))
+            assert trusted.returncode == 0, trusted.stderr
     await rig.gw.start()
     async with asyncio.timeout(20):
         await rig.tnc.connected.wait()

@@ -181,7 +181,7 @@ async def test_a_claim_through_a_familiar_source_is_told_to_the_transport(
     familiar one outlasts strangers in the login slots (gateway.links.startups)."""
     home = "telnet:node1:call:N0TEST"
     now = asyncio.get_running_loop().time()  # the bridge's wall clock in these tests
-    await bridge.store.call(Store.add_familiar, "N0TEST", home, now, 4)
+    await bridge.store.call(Store.note_login, "N0TEST", home, now, True)
     cases = [
         ("telnet:node1:call", "N0TEST", 1),
         ("telnet:node2:call", "N0TEST", 0),  # another way in
@@ -197,8 +197,10 @@ async def test_a_claim_through_a_familiar_source_is_told_to_the_transport(
         )
         task = asyncio.create_task(session.run())
         await transport.expect("Code: ")
-        # The store answers in order: once it has answered a later question, it has
-        # answered this one.
+        # The session's lookup is asked once its task runs; the store answers in order:
+        # once it has answered a later question, it has answered this one.
+        for _ in range(3):
+            await asyncio.sleep(0)
         await bridge.store.call(Store.is_familiar, "N0TEST", home, 0.0)
         await asyncio.sleep(0)
         assert transport.familiar_claims == told, (way_in, call)

@@ -304,6 +304,7 @@ async def test_irc_user_takes_callsign_nick_with_sasl(tmp_path: Path, spawn_gate
     config = write_config(tmp_path, {"node1": free_port()}, irc_port)
     await fresh_step()
     totp = enroll(config, "K2ABC")
+    assert run_cli(config, "irc-codes", "allow", "K2ABC").returncode == 0
     gw = spawn_gateway(config)
     await gw.start()
     irc = await Client.connect(irc_port, b"CAP LS 302\r\nNICK K2ABC\r\nUSER k2 0 * :Ham\r\n")

@@ -13,7 +13,7 @@ import re
 import ssl
 from pathlib import Path
 
-from gateway.auth import admin, credentials
+from gateway.auth import admin, credentials, users
 from gateway.config import Config
 from gateway.store import Store
 from tests.gateway.support import Client, GatewayProcess, enroll, free_port, run_cli
@@ -153,6 +153,12 @@ def test_credentials_need_an_enrolled_callsign_and_go_with_it(tmp_path: Path) ->
         # Someone else's password is not this callsign's.
         assert credentials.app_password_candidates(store, "K9ABC", selector, 2.0) == []
         assert credentials.login_state(store, 2.0) == {
+            "K9XYZ": {f"certfp:{fp}", f"apppass:{number}"}
+        }
+        # Codes log in on IRC only where the sysop allows it (`gateway irc-codes`).
+        with store.transaction():
+            users.set_irc_codes(store, "K9XYZ", True)
+        assert credentials.login_state(store, 2.0) == {
             "K9XYZ": {"totp:1.0", f"certfp:{fp}", f"apppass:{number}"}
         }
         with store.transaction():
@@ -210,6 +216,6 @@ def test_app_passwords_from_before_selectors_no_longer_log_in(tmp_path: Path) ->
         assert credentials.legacy_app_passwords(store) == 1
         [listed] = credentials.list_credentials(store, "app_passwords", "K9XYZ")
         assert listed.legacy and listed.key == str(number)
-        assert credentials.login_state(store, 2.0) == {"K9XYZ": {"totp:1.0"}}
+        assert credentials.login_state(store, 2.0) == {"K9XYZ": frozenset()}
     finally:
         store.close()

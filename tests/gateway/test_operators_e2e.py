@@ -171,6 +171,7 @@ async def test_lock_and_revoke_reach_irc_logins_too(tmp_path: Path, spawn_gatewa
     bpq, irc_port = free_port(), free_port()
     config = oper_config(tmp_path, bpq, irc_port)
     totp = enroll(config, "K2ABC")
+    assert run_cli(config, "irc-codes", "allow", "K2ABC").returncode == 0
     made = run_cli(config, "apppass", "add", "K2ABC", "desktop")
     match = re.search(r"^    (\S+)$", made.stdout, re.MULTILINE)
     assert match is not None, made.stdout

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.auth import admin, credentials, penalties, totp
+from gateway.auth import admin, credentials, penalties, totp, users
 from gateway.auth.service import Authenticator
 from gateway.config import Config
 from gateway.irc.hooks import TotpAccounts, sasl_source
@@ -28,6 +28,9 @@ def store(tmp_path: Path):
     with store.transaction():
         store.put_user("N0TEST", SECRET, STEP - 1, T0 - 60)
         store.put_user("K4LEG", SECRET, STEP - 1, T0 - 60)
+        # Codes log in on IRC only where the sysop allows it (`gateway irc-codes`).
+        users.set_irc_codes(store, "N0TEST", True)
+        users.set_irc_codes(store, "K4LEG", True)
     yield store
     store.close()
 
@@ -96,6 +99,8 @@ async def test_a_browser_page_does_not_spend_the_owners_familiar_budget(store: S
     Origin), but never draw on the budget kept for the owner's sources."""
     clock = Clock()
     sasl = accounts(store, clock)
+    with store.transaction():  # the owner's address is familiar (earned on earlier days)
+        store.note_login("N0TEST", sasl_source(HOME), T0 - 86400, granted=True)
     first = totp.code_at(SECRET, STEP)
     assert await sasl.check_password("N0TEST", first, HOME) == Login("N0TEST", "totp")
     for i in range(60):

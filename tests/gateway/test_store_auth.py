@@ -313,7 +313,12 @@ def test_old_failure_counts_carry_over_as_budget(config: Config) -> None:
 
 def test_familiar_sources_keep_their_own_budget(store: Store) -> None:
     home = "telnet:bpq:call:N0TEST"
+    # A good login from home on an earlier day: today's earns it.
+    with store.transaction():
+        store.note_login("N0TEST", home, T0 - 86400)
+    assert not store.is_familiar("N0TEST", home, 0)
     assert attempt(store, totp.code_at(SECRET, STEP), T0, home).ok
+    assert store.is_familiar("N0TEST", home, 0)
     # Guessers anywhere else spend the everyone-else budget...
     for i in range(8):
         attempt(store, wrong(STEP), T0 + 1 + i, f"telnet:d:ip:10.0.0.{i}")

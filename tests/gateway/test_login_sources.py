@@ -1,0 +1,187 @@
+"""Where a callsign's codes are good (issue 19): familiar sources earned over days, notes
+for the owner, radio logins in progress, and codes on IRC only where the sysop allows."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from gateway.auth import admin, airlogins, loginnotes, penalties, penaltystore, totp, users
+from gateway.auth.airlogins import AirLogins
+from gateway.auth.service import Authenticator, Outcome
+from gateway.config import Config
+from gateway.store import Store
+from tests.gateway.test_store_auth import AUTH, SECRET, STEP, T0
+
+DAY = 86400.0
+HOME = "telnet:bpq:call:N0TEST"
+SASL = "irc:sasl:ip:203.0.113.9"
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    store = Store.open(Config(data_dir=tmp_path / "data"))
+    with store.transaction():
+        store.put_user("N0TEST", SECRET, STEP - 10 * 2880, T0 - 10 * DAY)
+    yield store
+    store.close()
+
+
+def login(store: Store, now: float, source: str = HOME, busy: bool = False) -> Outcome:
+    code = totp.code_at(SECRET, totp.time_step(now))
+    return (
+        Authenticator().attempt(store, AUTH, "N0TEST", code, source, now, radio_busy=busy).outcome
+    )
+
+
+def test_a_source_is_familiar_after_good_logins_on_two_days(store: Store) -> None:
+    assert login(store, T0 - DAY) is Outcome.OK
+    assert login(store, T0 - DAY + 600) is Outcome.OK  # the same day: still one
+    assert not store.is_familiar("N0TEST", HOME, 0)
+    assert login(store, T0) is Outcome.OK
+    assert store.is_familiar("N0TEST", HOME, 0)
+
+
+def test_a_thiefs_sources_never_push_out_a_home_in_use(store: Store) -> None:
+    with store.transaction():
+        for i in range(penalties.FAMILIAR_KEEP):
+            store.note_login("N0TEST", f"telnet:n{i}:call:N0TEST", T0 - DAY, granted=True)
+        # A source earned on two days, while every home was used this month: it waits.
+        store.note_login("N0TEST", "irc:sasl:ip:198.51.100.7", T0 - DAY)
+        store.note_login("N0TEST", "irc:sasl:ip:198.51.100.7", T0)
+    assert not store.is_familiar("N0TEST", "irc:sasl:ip:198.51.100.7", 0)
+    assert all(store.is_familiar("N0TEST", f"telnet:n{i}:call:N0TEST", 0) for i in range(4))
+    # A home unused for longer than FAMILIAR_RECENT gives its place up.
+    later = T0 + penalties.FAMILIAR_RECENT + DAY
+    with store.transaction():
+        for i in range(1, 4):
+            store.note_login("N0TEST", f"telnet:n{i}:call:N0TEST", later)
+        store.note_login("N0TEST", "irc:sasl:ip:198.51.100.7", later)
+    assert store.is_familiar("N0TEST", "irc:sasl:ip:198.51.100.7", 0)
+    assert not store.is_familiar("N0TEST", "telnet:n0:call:N0TEST", 0)
+
+
+def test_sources_per_callsign_are_bounded(store: Store) -> None:
+    with store.transaction():
+        for i in range(100):
+            store.note_login("N0TEST", f"telnet:direct:ip:10.0.0.{i}", T0 + i)
+    rows = penaltystore.familiar_sources(store, "N0TEST", T0 + 100)
+    assert len(rows) == penalties.KNOWN_KEEP
+
+
+def test_a_login_from_a_new_source_is_told_at_home_only(store: Store) -> None:
+    with store.transaction():
+        store.note_login("N0TEST", HOME, T0 - 2 * DAY, granted=True)
+        users.set_irc_codes(store, "N0TEST", True)
+    assert login(store, T0, SASL) is Outcome.OK
+    (note,) = loginnotes.pending(store, "N0TEST")
+    assert note.text.startswith("New login as you from IRC at 203.0.113.9 at ")
+    assert note.text.isascii()
+    # Read once, at home.
+    assert [n.text for n in loginnotes.take(store, "N0TEST")] == [note.text]
+    assert loginnotes.pending(store, "N0TEST") == []
+
+
+def test_notes_are_bounded(store: Store) -> None:
+    with store.transaction():
+        for i in range(50):
+            loginnotes.add(store, "N0TEST", loginnotes.TRIED_OFF_AIR, SASL, T0 + i)
+    assert len(loginnotes.pending(store, "N0TEST")) == loginnotes.KEEP
+
+
+def test_codes_on_irc_only_where_the_sysop_allows(store: Store) -> None:
+    assert login(store, T0, SASL) is Outcome.NO_IRC_CODES
+    # Refused unchecked: the code is still good on the air, and the source paid.
+    assert store.source_until(SASL) > T0
+    assert login(store, T0 + 1) is Outcome.OK
+    with store.transaction():
+        assert users.set_irc_codes(store, "N0TEST", True)
+        assert not users.set_irc_codes(store, "K9NONE", True)
+    assert users.irc_code_callsigns(store) == ["N0TEST"]
+    assert login(store, T0 + 30, SASL) is Outcome.OK
+
+
+def test_a_code_off_the_air_during_a_radio_login_is_refused_and_told(store: Store) -> None:
+    with store.transaction():
+        users.set_irc_codes(store, "N0TEST", True)
+    for source in (SASL, "telnet:direct:ip:192.0.2.1"):
+        assert login(store, T0, source, busy=True) is Outcome.RADIO_BUSY
+    # On the air, the same callsign's login is not held up by it.
+    assert login(store, T0, HOME, busy=True) is Outcome.OK
+    notes = loginnotes.pending(store, "N0TEST")
+    assert [n.kind for n in notes] == [loginnotes.TRIED_OFF_AIR] * 2
+    assert "tried from IRC at 203.0.113.9" in notes[0].text
+    assert "while you logged in on air; refused." in notes[0].text
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_air_logins_hold_for_the_prompt_and_a_codes_lifetime_after() -> None:
+    clock = Clock()
+    air = AirLogins(clock)
+    assert airlogins.WINDOW == 90.0 and not air.busy("N0TEST")
+    air.opened("N0TEST")
+    clock.now += 3600  # a prompt left open is busy however long
+    assert air.busy("N0TEST")
+    air.opened("N0TEST")
+    air.closed("N0TEST")
+    assert air.busy("N0TEST")
+    air.closed("N0TEST")
+    clock.now += airlogins.WINDOW - 1
+    assert air.busy("N0TEST")
+    clock.now += 1
+    assert not air.busy("N0TEST")
+    # What ran out is forgotten.
+    air.opened("K1ABC")
+    air.closed("K1ABC")
+    clock.now += airlogins.WINDOW
+    air.opened("K2ABC")
+    assert "K1ABC" not in air._last
+
+
+def test_the_gateway_budget_bounds_a_spray_and_spares_familiar_sources(store: Store) -> None:
+    cfg = dataclasses.replace(
+        AUTH, gateway=dataclasses.replace(AUTH.gateway, burst=3, warn_after=100)
+    )
+    auth = Authenticator()
+    with store.transaction():
+        store.note_login("N0TEST", HOME, T0 - DAY, granted=True)
+    alerts = []
+    for i in range(4):  # every guess from its own address, each for its own callsign
+        r = auth.attempt(store, cfg, f"K{i}AB", "123456", f"telnet:direct:ip:10.0.0.{i}", T0 + i)
+        alerts.append(r.alert)
+    assert r.outcome is Outcome.GATEWAY_BUDGET
+    assert alerts[2] is not None and "across the gateway: 3 wrong codes" in alerts[2]
+    # The owner from home draws on the other bucket.
+    code = totp.code_at(SECRET, totp.time_step(T0 + 10))
+    assert auth.attempt(store, cfg, "N0TEST", code, HOME, T0 + 10).ok
+    lines = admin.penalty_lines(store, cfg, T0 + 11)
+    assert any(line.startswith("node *gateway: ") for line in lines), lines
+    assert admin.unlock(store, "*gateway") == 1
+    r = auth.attempt(store, cfg, "K9AB", "123456", "telnet:direct:ip:10.0.0.9", T0 + 12)
+    assert r.outcome is Outcome.UNKNOWN
+
+
+def test_not_me_stops_codes_on_irc_and_forgets_unearned_sources(store: Store) -> None:
+    from gateway.auth import audit
+    from gateway.session.chatcommands import HELP_TEXT, resolve
+
+    assert getattr(resolve("NO"), "name", None) == "NOTME"
+    assert "NOTME" not in HELP_TEXT  # offered with the notes, not on every /?
+    with store.transaction():
+        users.set_irc_codes(store, "N0TEST", True)
+        store.note_login("N0TEST", HOME, T0 - DAY, granted=True)
+        store.note_login("N0TEST", SASL, T0)
+    assert loginnotes.not_me(store, "N0TEST", T0 + 1) == 1
+    assert users.irc_code_callsigns(store) == []
+    assert [s for s, _, _ in penaltystore.familiar_sources(store, "N0TEST", T0 + 1)] == [HOME]
+    (entry,) = audit.since(store, 0)
+    assert entry.action == "notme N0TEST" and entry.who == "radio:N0TEST"
