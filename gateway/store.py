@@ -257,6 +257,8 @@ class Store:
 
     def prune(self, now: float, forget_after: float) -> None:
         penaltystore.prune(self, now, forget_after)
+        with self.transaction():
+            loginnotes.prune(self, now)
 
 
 def _apply_schemas(conn: sqlite3.Connection, config: Config, path: Path) -> None:

@@ -20,8 +20,10 @@ from collections.abc import Callable
 from gateway.auth import totp
 
 #: A code is accepted up to `totp.WINDOW` steps either side of its own: one heard now
-#: stays good for at most this long.
-WINDOW = (2 * totp.WINDOW + 1) * totp.STEP_SECONDS
+#: stays good for 3 steps at most, or later if the owner's phone runs fast (a code
+#: refused on air for being early becomes good later): 6 steps cover a phone up to
+#: 3 steps (90 s) fast.
+WINDOW = 2 * (2 * totp.WINDOW + 1) * totp.STEP_SECONDS
 
 
 class AirLogins:
@@ -39,12 +41,15 @@ class AirLogins:
         self._touch(callsign)
 
     def closed(self, callsign: str) -> None:
-        """That session logged in or ended."""
+        """That session logged in or ended (a callsign never opened is ignored: only
+        what `opened` took in, enrolled callsigns, is kept)."""
         left = self._open.get(callsign, 0) - 1
+        if left < 0:
+            return
         if left > 0:
             self._open[callsign] = left
         else:
-            self._open.pop(callsign, None)
+            del self._open[callsign]
         self._touch(callsign)
 
     def busy(self, callsign: str) -> bool:

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from gateway.auth import audit, penaltystore, users
 from gateway.db import Db, Schema
 
-#: Notes kept per callsign: a burst of them does not grow the table.
-KEEP = 8
+#: Notes kept per callsign and kind (a burst of tried codes does not push out a login
+#: from a new place); older than MAX_AGE they go.
+KEEP = 4
+MAX_AGE = 90 * 86400.0
 #: Said after the notes: one command undoes what a thief could have gained.
 NOT_ME_HINT = "Not you? /NO"
 #: Kinds of note.
@@ -51,7 +53,7 @@ class Note:
         when = time.strftime("%Y-%m-%d %H:%MZ", time.gmtime(self.at))
         where = describe(self.source)
         if self.kind == NEW_SOURCE:
-            return f"New login as you {where} at {when}."
+            return f"New login as you with a code {where} at {when}."
         return f"A code for you was tried {where} at {when}, while you logged in on air; refused."
 
 
@@ -62,10 +64,14 @@ def add(store: Db, callsign: str, kind: str, source: str, now: float) -> None:
         (callsign, now, kind, source),
     )
     store.db.execute(
-        "DELETE FROM login_notes WHERE callsign = ? AND id NOT IN ("
-        " SELECT id FROM login_notes WHERE callsign = ? ORDER BY id DESC LIMIT ?)",
-        (callsign, callsign, KEEP),
+        "DELETE FROM login_notes WHERE callsign = ? AND kind = ? AND id NOT IN ("
+        " SELECT id FROM login_notes WHERE callsign = ? AND kind = ? ORDER BY id DESC LIMIT ?)",
+        (callsign, kind, callsign, kind, KEEP),
     )
+
+
+def prune(store: Db, now: float) -> None:
+    store.db.execute("DELETE FROM login_notes WHERE at < ?", (now - MAX_AGE,))
 
 
 def pending(store: Db, callsign: str) -> list[Note]:
@@ -83,14 +89,15 @@ def take(store: Db, callsign: str) -> list[Note]:
     return notes
 
 
-def not_me(store: Db, callsign: str, now: float) -> int:
-    """The owner says a login it was told of was not its own: codes stop logging in on
-    IRC (the store watch then ends those logins, `credentials.login_state`), and the
-    sources not yet familiar are forgotten, so none of them earns its place. Returns how
-    many were forgotten; the audit trail keeps it."""
+def not_me(store: Db, callsign: str, now: float, here: str) -> int:
+    """The owner, logged in from `here`, says a login it was told of was not its own:
+    codes stop logging in on IRC (the store watch then ends those logins,
+    `credentials.login_state`), and every other source is forgotten, earned or not, so
+    none of a thief's keeps or earns a place (the owner's other homes earn theirs
+    again). Returns how many were forgotten; the audit trail keeps it."""
     with store.transaction():
         users.set_irc_codes(store, callsign, False)
-        forgotten = penaltystore.forget_unearned(store, callsign, now)
+        forgotten = penaltystore.forget_all_but(store, callsign, here)
     audit.record(
         store,
         audit.Entry(now, f"radio:{callsign}", "on air", f"notme {callsign}",

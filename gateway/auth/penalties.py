@@ -24,8 +24,9 @@ Three brakes, none of which is ever a permanent lock:
 * per node (across callsigns), for the other sources only: the same bucket, so one node
   cannot spray many callsigns; a familiar source neither spends nor waits on it, so
   wrong codes for other callsigns through the owner's node never slow the owner.
-* per gateway (across every callsign and source), one bucket per lane: what bounds a
-  spray from any number of addresses (`GATEWAY_OTHERS`, `GATEWAY_FAMILIAR`).
+* per gateway: one bucket across every callsign and source that is not familiar
+  (`GATEWAY_OTHERS`), one per radio node for the familiar sources there
+  (`GATEWAY_FAMILIAR:node`): what bounds a spray from any number of addresses.
 
 A second, slower counter in the same state drives the sysop's warnings: it leaks
 `warn_after` failures per `warn_window`, so a burst of `warn_after` failures raises a
@@ -55,8 +56,10 @@ FAMILIAR = "familiar"
 #: A source stays familiar this long after a good login from it; at most this many.
 FAMILIAR_FOR = 180 * 86400.0
 FAMILIAR_KEEP = 4
-#: Good logins on this many distinct (UTC) days make a source familiar.
+#: Good logins on this many days make a source familiar; a login counts another day
+#: only this long after the one that counted the last.
 FAMILIAR_DAYS = 2
+DAY_APART = 20 * 3600.0
 #: A familiar source used this recently is never pushed out by a newly earned one.
 FAMILIAR_RECENT = 30 * 86400.0
 #: Sources with a good login remembered per callsign (familiar or on their way).

@@ -8,10 +8,13 @@ sources by `keep` per callsign; `prune` drops what has run down.
 
 from __future__ import annotations
 
+import math
 import sqlite3
+import time
 from collections.abc import Collection
 
 from gateway.auth.penalties import (
+    DAY_APART,
     FAMILIAR_DAYS,
     FAMILIAR_FOR,
     FAMILIAR_KEEP,
@@ -46,15 +49,36 @@ def _migrate_failures(conn: sqlite3.Connection, config: Config) -> None:
 
 
 def _migrate_familiar_days(conn: sqlite3.Connection, config: Config) -> None:
-    """Familiar sources from before they were earned over days: each counts one day,
-    the day of its last login, so a login on another day makes it familiar again."""
+    """Familiar sources from before they were earned over days, in one transaction (a
+    crash halfway would leave columns the queries need missing). Each keeps the place
+    it had if used in the last FAMILIAR_RECENT (an upgrade must not send every owner to
+    the strangers' lane), and AX.25 sources gain the claimed callsign they are now
+    keyed with (`ax25:PORT:PATH:call:CALL`)."""
     columns = {str(r[1]) for r in conn.execute("PRAGMA table_info(familiar_sources)")}
-    if "days" in columns:
+    if {"days", "last_day", "granted"} <= columns:
         return
-    conn.execute("ALTER TABLE familiar_sources ADD COLUMN days INTEGER NOT NULL DEFAULT 1")
-    conn.execute("ALTER TABLE familiar_sources ADD COLUMN last_day INTEGER NOT NULL DEFAULT 0")
-    conn.execute("ALTER TABLE familiar_sources ADD COLUMN granted INTEGER NOT NULL DEFAULT 0")
-    conn.execute("UPDATE familiar_sources SET last_day = CAST(last_login / 86400 AS INTEGER)")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for name, ddl in (
+            ("days", "days INTEGER NOT NULL DEFAULT 1"),
+            ("last_day", "last_day REAL NOT NULL DEFAULT 0"),
+            ("granted", "granted INTEGER NOT NULL DEFAULT 0"),
+        ):
+            if name not in columns:
+                conn.execute(f"ALTER TABLE familiar_sources ADD COLUMN {ddl}")
+        conn.execute(
+            "UPDATE familiar_sources SET last_day = last_login,"
+            " days = CASE WHEN last_login >= ? THEN ? ELSE 1 END",
+            (time.time() - FAMILIAR_RECENT, FAMILIAR_DAYS),
+        )
+        conn.execute(
+            "UPDATE OR IGNORE familiar_sources SET source = source || ':call:' || callsign"
+            " WHERE source LIKE 'ax25:%' AND source NOT LIKE '%:call:%'"
+        )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 SCHEMA = Schema(
@@ -80,8 +104,8 @@ CREATE TABLE IF NOT EXISTS familiar_sources (
     callsign   TEXT NOT NULL,
     source     TEXT NOT NULL,
     last_login REAL NOT NULL,
-    days       INTEGER NOT NULL DEFAULT 1,  -- distinct UTC days with a good login
-    last_day   INTEGER NOT NULL DEFAULT 0,  -- the latest of them (days since 1970)
+    days       INTEGER NOT NULL DEFAULT 1,  -- days with a good login, >= 20 h apart
+    last_day   REAL NOT NULL DEFAULT 0,     -- the login that counted the latest of them
     granted    INTEGER NOT NULL DEFAULT 0,  -- made familiar by the sysop
     PRIMARY KEY (callsign, source)
 );
@@ -219,14 +243,6 @@ def is_familiar(store: Db, callsign: str, source: str, since: float) -> bool:
     return row is not None
 
 
-def has_familiar(store: Db, callsign: str, since: float) -> bool:
-    row = store.db.execute(
-        f"SELECT 1 FROM familiar_sources WHERE callsign = ? AND {_EARNED} LIMIT 1",  # noqa: S608
-        (callsign, FAMILIAR_DAYS, since),
-    ).fetchone()
-    return row is not None
-
-
 def note_login(store: Db, callsign: str, source: str, now: float, granted: bool = False) -> bool:
     """A good login from `source` (or the sysop's grant); True if the callsign had never
     logged in from it before (and had from elsewhere: the owner may want to know).
@@ -236,7 +252,6 @@ def note_login(store: Db, callsign: str, source: str, now: float, granted: bool 
     least recently used of them has gone unused for FAMILIAR_RECENT; otherwise it waits,
     so a thief's logins never push out a home the owner uses.
     """
-    day = int(now // 86400)
     row = store.db.execute(
         "SELECT days, last_day, granted FROM familiar_sources WHERE callsign = ? AND source = ?",
         (callsign, source),
@@ -249,8 +264,11 @@ def note_login(store: Db, callsign: str, source: str, now: float, granted: bool 
         ).fetchone()
         is not None
     )
-    days, last_day, was_granted = row if row else (0, -1, 0)
-    days = days + (day != last_day)
+    days, counted_at, was_granted = row if row else (0, -math.inf, 0)
+    # Another day counts only DAY_APART after the login that counted the last one: two
+    # logins either side of midnight are one day.
+    if now - counted_at >= DAY_APART:
+        days, counted_at = days + 1, now
     grant = int(granted or was_granted)
     becoming = (days >= FAMILIAR_DAYS or grant) and not (
         row and (row[0] >= FAMILIAR_DAYS or row[2])
@@ -259,7 +277,7 @@ def note_login(store: Db, callsign: str, source: str, now: float, granted: bool 
         days, grant = min(days, FAMILIAR_DAYS - 1), 0  # it waits for a later day
     store.db.execute(
         "INSERT OR REPLACE INTO familiar_sources VALUES (?, ?, ?, ?, ?, ?)",
-        (callsign, source, now, days, day, grant),
+        (callsign, source, now, days, counted_at, grant),
     )
     # Bounded per callsign: familiar rows first, then the latest used.
     store.db.execute(
@@ -300,11 +318,10 @@ def familiar_sources(store: Db, callsign: str, now: float) -> list[tuple[str, fl
     return [(str(s), float(t), bool(f)) for s, t, f in rows]
 
 
-def forget_unearned(store: Db, callsign: str, now: float) -> int:
-    """Forget the callsign's sources that are not familiar (yet, or any more)."""
+def forget_all_but(store: Db, callsign: str, source: str) -> int:
+    """Forget every source of the callsign but `source`."""
     cur = store.db.execute(
-        f"DELETE FROM familiar_sources WHERE callsign = ? AND NOT ({_EARNED})",  # noqa: S608
-        (callsign, FAMILIAR_DAYS, now - FAMILIAR_FOR),
+        "DELETE FROM familiar_sources WHERE callsign = ? AND source != ?", (callsign, source)
     )
     return cur.rowcount
 

@@ -120,7 +120,8 @@ class Authenticator:
             return _unchecked(store, cfg, source, now, Outcome.LOCKED)
         if radio_busy and not penalties.on_air(source):
             # Most likely a code heard on the air; the owner's own may still arrive.
-            loginnotes.add(store, callsign, loginnotes.TRIED_OFF_AIR, source, now)
+            if store.get_user(callsign) is not None:
+                loginnotes.add(store, callsign, loginnotes.TRIED_OFF_AIR, source, now)
             return _unchecked(store, cfg, source, now, Outcome.RADIO_BUSY)
         if source.startswith("irc:"):
             user = store.get_user(callsign)
@@ -133,10 +134,11 @@ class Authenticator:
             node_budget = penalties.budget_at(store.node_state(node), now, cfg.node)
             if not penalties.budget_allows(node_budget, cfg.node):
                 return LoginResult(Outcome.NODE_BUDGET)
-        everyone = _gateway_key(lane)
-        gateway_budget = penalties.budget_at(store.node_state(everyone), now, cfg.gateway)
-        if not penalties.budget_allows(gateway_budget, cfg.gateway):
-            return LoginResult(Outcome.GATEWAY_BUDGET)
+        everyone = _gateway_key(lane, source)
+        if everyone is not None:
+            gateway_budget = penalties.budget_at(store.node_state(everyone), now, cfg.gateway)
+            if not penalties.budget_allows(gateway_budget, cfg.gateway):
+                return LoginResult(Outcome.GATEWAY_BUDGET)
         budget = penalties.budget_at(store.callsign_state(callsign, lane), now, cfg.callsign)
         if not penalties.budget_allows(budget, cfg.callsign):
             return LoginResult(Outcome.CALLSIGN_DELAY)
@@ -189,19 +191,19 @@ class Authenticator:
                     f" checked across callsigns since {_clock(nb.since)} (latest for"
                     f" {callsign}); {_rate(nb, cfg.node)}"
                 )
-        everyone = _gateway_key(lane)
-        gb, warn = penalties.budget_after_failure(store.node_state(everyone), now, cfg.gateway)
-        store.set_node_state(
-            everyone, gb, cfg.node.max_entries, penalties.budget_quiet_at(gb, cfg.gateway)
-        )
-        spent = not penalties.budget_allows(gb, cfg.gateway)
-        if warn or spent:
-            which = "from familiar sources" if lane else "from other sources"
-            alerts.append(
-                f"possible guessing across the gateway: {gb.failures} wrong codes checked"
-                f" {which} since {_clock(gb.since)} (latest for {callsign} from {source});"
-                f" {_rate(gb, cfg.gateway)}"
+        everyone = _gateway_key(lane, source)
+        if everyone is not None:
+            gb, warn = penalties.budget_after_failure(store.node_state(everyone), now, cfg.gateway)
+            store.set_node_state(
+                everyone, gb, cfg.node.max_entries, penalties.budget_quiet_at(gb, cfg.gateway)
             )
+            if warn or not penalties.budget_allows(gb, cfg.gateway):
+                which = f"from familiar sources through {node}" if lane else "from other sources"
+                alerts.append(
+                    f"possible guessing across the gateway: {gb.failures} wrong codes checked"
+                    f" {which} since {_clock(gb.since)} (latest for {callsign} from {source});"
+                    f" {_rate(gb, cfg.gateway)}"
+                )
         cb, warn = penalties.budget_after_failure(
             store.callsign_state(callsign, lane), now, cfg.callsign
         )
@@ -226,8 +228,17 @@ def _unchecked(
     return LoginResult(outcome)
 
 
-def _gateway_key(lane: str) -> str:
-    return penalties.GATEWAY_FAMILIAR if lane else penalties.GATEWAY_OTHERS
+def _gateway_key(lane: str, source: str) -> str | None:
+    """The gateway-wide bucket an attempt draws on: one for every source that is not
+    familiar, and one per radio node (BPQ listener, AX.25 port) for familiar sources
+    there, so a spree claiming callsigns at one node spends no other node's owners'.
+    A familiar address (a direct listener's, SASL's) has none: no one else sends
+    from it, and its callsign's own familiar lane bounds its owner."""
+    if not lane:
+        return penalties.GATEWAY_OTHERS
+    if penalties.on_air(source):
+        return f"{penalties.GATEWAY_FAMILIAR}:{penalties.node_of(source)}"
+    return None
 
 
 def _lane(store: Store, callsign: str, source: str, now: float) -> str:

@@ -407,7 +407,8 @@ class RadioSession:
         elif request.what == "kill":
             result = await store.call(chatstore.kill_mail, base, request.number or 0)
         elif request.what == "notme":
-            result = await store.call(loginnotes.not_me, base, self.bridge.clock())
+            here = self.transport.source_key(callsign)
+            result = await store.call(loginnotes.not_me, base, self.bridge.clock(), here)
             log.warning("%s says a login it was told of was not its own (/NOTME)", base)
         elif request.what == "new":
             channels = sorted(self.core.settings.archived)

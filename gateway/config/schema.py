@@ -84,9 +84,11 @@ class NodeBudgetConfig:
 
 @dataclass(frozen=True, slots=True)
 class GatewayBudgetConfig:
-    """The same bucket across every callsign and source, one per lane (familiar sources,
-    the rest): bounds a spray from any number of addresses. The defaults allow 2 x (100 +
-    1,461) checks a year in all: under 1 % that any account's code is found."""
+    """The same bucket across every callsign and source that is not familiar, and one
+    per radio node for the familiar sources there: bounds a spray from any number of
+    addresses. The defaults allow (1 + R) x (100 + 1,461) checks a year in all for R
+    BPQ listeners and AX.25 ports: under 1 % that any account's code is found for one
+    (SECURITY.md gives `leak_every` for more)."""
 
     burst: int = field(default=100, metadata=spec(1, 10**6))
     leak_every: float = field(default=21600.0, metadata=spec(1, 30 * DAY))

@@ -201,8 +201,8 @@ def history_lines(
 
 #: `/NOTME`'s answer (gateway/auth/loginnotes.py `not_me`).
 NOT_ME_DONE = (
-    "Done: codes no longer log in on IRC as you (those logins end), and places you"
-    " never logged in from twice are forgotten. Tell the sysop."
+    "Done: codes no longer log in on IRC as you (those logins end), and every place"
+    " but this one is forgotten. Tell the sysop."
 )
 
 

@@ -126,10 +126,16 @@ class Sim:
         return result.ok
 
     def next_slot(self, now: float, lane: str = "") -> float:
-        """When the victim's budget in `lane` next has room for a checked guess."""
+        """When the victim's budget in `lane`, and the gateway's, next have room for a
+        checked guess."""
         cfg = self.cfg.callsign
         b = penalties.budget_at(self.store.callsign_state(VICTIM, lane), now, cfg)
-        return max(now, penalties.budget_next_check(b, cfg))
+        at = max(now, penalties.budget_next_check(b, cfg))
+        everyone = penalties.GATEWAY_OTHERS
+        if lane:
+            everyone = f"{penalties.GATEWAY_FAMILIAR}:{penalties.node_of(HOME)}"
+        g = penalties.budget_at(self.store.node_state(everyone), now, self.cfg.gateway)
+        return max(at, penalties.budget_next_check(g, self.cfg.gateway))
 
     def home_ready(self, now: float) -> float:
         """When the owner's own source is next out of its per-source penalty."""
@@ -432,7 +438,9 @@ def spray(
 def next_check(sim: Sim, now: float, familiar: bool) -> float:
     """When the node and gateway-wide budgets next have room (the attacker reads them)."""
     cfg = sim.cfg
-    everyone = penalties.GATEWAY_FAMILIAR if familiar else penalties.GATEWAY_OTHERS
+    everyone = penalties.GATEWAY_OTHERS
+    if familiar:
+        everyone = f"{penalties.GATEWAY_FAMILIAR}:telnet:node2"
     gateway = penalties.budget_at(sim.store.node_state(everyone), now, cfg.gateway)
     at = penalties.budget_next_check(gateway, cfg.gateway)
     if not familiar:

@@ -99,7 +99,7 @@ async def test_a_code_heard_on_air_does_not_log_in_on_irc(
     told = await owner.expect("Not you? /NO\r\n")
     when = rb"\d{4}-\d\d-\d\d \d\d:\d\dZ"
     assert re.fullmatch(
-        rb"New login as you from IRC at 127\.0\.0\.1 at " + when + rb"\.\r\n"
+        rb"New login as you with a code from IRC at 127\.0\.0\.1 at " + when + rb"\.\r\n"
         rb"A code for you was tried from IRC at 127\.0\.0\.1 at "
         + when
         + rb", while you logged in on air; refused\.\r\nNot you\? /NO\r\n",

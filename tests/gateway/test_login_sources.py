@@ -77,7 +77,7 @@ def test_a_login_from_a_new_source_is_told_at_home_only(store: Store) -> None:
         users.set_irc_codes(store, "N0TEST", True)
     assert login(store, T0, SASL) is Outcome.OK
     (note,) = loginnotes.pending(store, "N0TEST")
-    assert note.text.startswith("New login as you from IRC at 203.0.113.9 at ")
+    assert note.text.startswith("New login as you with a code from IRC at 203.0.113.9 at ")
     assert note.text.isascii()
     # Read once, at home.
     assert [n.text for n in loginnotes.take(store, "N0TEST")] == [note.text]
@@ -86,9 +86,36 @@ def test_a_login_from_a_new_source_is_told_at_home_only(store: Store) -> None:
 
 def test_notes_are_bounded(store: Store) -> None:
     with store.transaction():
-        for i in range(50):
+        loginnotes.add(store, "N0TEST", loginnotes.NEW_SOURCE, SASL, T0)
+        for i in range(50):  # a burst of tried codes does not push the login out
             loginnotes.add(store, "N0TEST", loginnotes.TRIED_OFF_AIR, SASL, T0 + i)
-    assert len(loginnotes.pending(store, "N0TEST")) == loginnotes.KEEP
+    kinds = [n.kind for n in loginnotes.pending(store, "N0TEST")]
+    assert kinds == [loginnotes.NEW_SOURCE] + [loginnotes.TRIED_OFF_AIR] * loginnotes.KEEP
+    store.prune(T0 + loginnotes.MAX_AGE + 60, 0)
+    assert loginnotes.pending(store, "N0TEST") == []
+
+
+def test_a_code_tried_for_an_unenrolled_callsign_leaves_no_note(store: Store) -> None:
+    auth = Authenticator()
+    for i in range(20):
+        source = f"irc:sasl:ip:10.0.0.{i}"
+        r = auth.attempt(store, AUTH, f"K{i}XX", "123456", source, T0 + i, radio_busy=True)
+        assert r.outcome is Outcome.RADIO_BUSY
+    assert store.db.execute("SELECT count(*) FROM login_notes").fetchone() == (0,)
+    air = AirLogins(Clock())
+    air.closed("K1XX")  # never opened: not kept
+    assert not air.busy("K1XX")
+
+
+def test_two_logins_either_side_of_midnight_are_one_day(store: Store) -> None:
+    midnight = (T0 // DAY + 1) * DAY
+    with store.transaction():
+        store.note_login("N0TEST", SASL, midnight - 40)
+        store.note_login("N0TEST", SASL, midnight + 20)
+    assert not store.is_familiar("N0TEST", SASL, 0)
+    with store.transaction():
+        store.note_login("N0TEST", SASL, midnight - 40 + penalties.DAY_APART)
+    assert store.is_familiar("N0TEST", SASL, 0)
 
 
 def test_codes_on_irc_only_where_the_sysop_allows(store: Store) -> None:
@@ -127,7 +154,7 @@ class Clock:
 def test_air_logins_hold_for_the_prompt_and_a_codes_lifetime_after() -> None:
     clock = Clock()
     air = AirLogins(clock)
-    assert airlogins.WINDOW == 90.0 and not air.busy("N0TEST")
+    assert airlogins.WINDOW == 180.0 and not air.busy("N0TEST")
     air.opened("N0TEST")
     clock.now += 3600  # a prompt left open is busy however long
     assert air.busy("N0TEST")
@@ -180,8 +207,41 @@ def test_not_me_stops_codes_on_irc_and_forgets_unearned_sources(store: Store) ->
         users.set_irc_codes(store, "N0TEST", True)
         store.note_login("N0TEST", HOME, T0 - DAY, granted=True)
         store.note_login("N0TEST", SASL, T0)
-    assert loginnotes.not_me(store, "N0TEST", T0 + 1) == 1
+        store.note_login("N0TEST", "telnet:other:call:N0TEST", T0 - 3 * DAY, granted=True)
+    assert loginnotes.not_me(store, "N0TEST", T0 + 1, HOME) == 2
     assert users.irc_code_callsigns(store) == []
     assert [s for s, _, _ in penaltystore.familiar_sources(store, "N0TEST", T0 + 1)] == [HOME]
     (entry,) = audit.since(store, 0)
     assert entry.action == "notme N0TEST" and entry.who == "radio:N0TEST"
+
+
+def test_an_upgrade_keeps_recent_familiar_sources_and_rekeys_ax25(tmp_path: Path) -> None:
+    import sqlite3
+    import time
+
+    config = Config(data_dir=tmp_path / "data")
+    Store.open(config).close()
+    db = sqlite3.connect(tmp_path / "data" / "gateway.db")
+    db.execute("DROP TABLE familiar_sources")
+    db.execute(
+        "CREATE TABLE familiar_sources (callsign TEXT NOT NULL, source TEXT NOT NULL,"
+        " last_login REAL NOT NULL, PRIMARY KEY (callsign, source))"
+    )
+    now = time.time()
+    db.executemany(
+        "INSERT INTO familiar_sources VALUES (?, ?, ?)",
+        [
+            ("N0TEST", HOME, now - DAY),
+            ("N0TEST", "ax25:vhf:direct", now - DAY),
+            ("N0TEST", "telnet:old:call:N0TEST", now - 60 * DAY),
+        ],
+    )
+    db.commit()
+    db.close()
+    store = Store.open(config)
+    try:
+        assert store.is_familiar("N0TEST", HOME, 0)
+        assert store.is_familiar("N0TEST", "ax25:vhf:direct:call:N0TEST", 0)
+        assert not store.is_familiar("N0TEST", "telnet:old:call:N0TEST", 0)
+    finally:
+        store.close()
