@@ -16,9 +16,9 @@ import os
 import signal
 import sqlite3
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from gateway import health, transmit
 from gateway.auth import admin, audit, credentials, penalties
@@ -33,6 +33,7 @@ from gateway.config import (
     TelnetListener,
     keep_running,
     load_config,
+    restart_keys,
     restart_warnings,
 )
 from gateway.events.bus import Events
@@ -49,10 +50,11 @@ from gateway.private_files import write_private_file
 from gateway.session.transport import Transport
 from gateway.shutdown import Shutdown
 from gateway.store import AsyncStore, Store
-from ircd.hooks import Control
+from ircd.hooks import Control, OperAction, rehash_refused
 from ircd.net import IrcServer
 
 log = logging.getLogger("gateway")
+T = TypeVar("T")
 
 SHUTDOWN_FAREWELL = "Gateway shutting down. 73!"
 REVOKED = "Your access has been revoked."
@@ -110,7 +112,7 @@ class Gateway:
         #: Radio logins in progress: a code off the air is refused meanwhile.
         self.air_logins = AirLogins(monotonic)
         self._listeners: dict[tuple[str, int], _Listener] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._stop = asyncio.Event()
         self.irc: IrcServer | None = None
         self.bridge: Bridge | None = None
@@ -203,7 +205,9 @@ class Gateway:
             self.config.irc,
             hooks=self.nicks,
             ban_store=StoreBanStore(self.store),
-            control=Control(rehash=self._rehash_from_irc, die=self.request_stop),
+            control=Control(
+                rehash=self._rehash_from_irc, die=self.request_stop, audit=self._audit_oper
+            ),
             accounts=TotpAccounts(
                 self._check_callsign_code, self.store, lambda: self.config.auth.source, self.clock
             ),
@@ -331,23 +335,33 @@ class Gateway:
     def request_stop(self) -> None:
         self._stop.set()
 
-    def _rehash_from_irc(self) -> str:
-        """REHASH from an IRC operator: the same reload as SIGHUP."""
-        self._spawn(self.reload())
-        return f"reloading {self.config.path or 'built-in defaults'}"
+    def _rehash_from_irc(self) -> Awaitable[str]:
+        """REHASH from an IRC operator: the same reload as SIGHUP, its outcome for the
+        operators. Shielded: the operator quitting must not cut a reload in half."""
+        return asyncio.shield(self._spawn(self.reload()))
 
-    async def reload(self) -> None:
-        """Re-read the config file; keep the old config if the new one is invalid."""
+    def _audit_oper(self, action: OperAction) -> None:
+        """An IRC operator's KILL, K/G/Z-line, REHASH or DIE, into the audit trail."""
+        assert self.store is not None
+        who = f"irc:{action.nick} (oper {action.oper})"
+        entry = audit.Entry(self.clock(), who, action.address, action.action, action.result)
+        self._spawn(self.store.call(audit.record, entry))
+
+    async def reload(self) -> str:
+        """Re-read the config file; keep the old config if the new one is invalid.
+
+        Returns the outcome in one line (REHASH answers it; SIGHUP has the log)."""
         if self.config.path is None:
             log.info("SIGHUP: running on built-in defaults, nothing to reload")
-            return
+            return "nothing to reload: running on built-in defaults"
         try:
             new = load_config(self.config.path)
         except ConfigError as exc:
             log.error("reload failed, keeping the running config:\n%s", exc)
-            return
+            return rehash_refused(exc.problems)
         for warning in restart_warnings(self.config, new):
             log.warning(warning)
+        keys = restart_keys(self.config, new)
         new = keep_running(self.config, new)
         old_keys = set(self._listeners)
         new_by_key = {(x.host, x.port): x for x in new.telnet_listen}
@@ -368,6 +382,12 @@ class Gateway:
                 except OSError as exc:
                     log.error("%s", exc)
         log.info("configuration reloaded from %s", new.path)
+        if keys:
+            return (
+                f"reloaded {new.path}, but these keep their running value until a restart: "
+                + ", ".join(keys)
+            )
+        return f"reloaded {new.path}"
 
     # -- the transmitter switch --------------------------------------------------
 
@@ -498,12 +518,13 @@ class Gateway:
 
     # -- background work ---------------------------------------------------------
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
+        return task
 
-    def _task_done(self, task: asyncio.Task[None]) -> None:
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("background task failed", exc_info=task.exception())

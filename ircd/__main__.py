@@ -15,7 +15,7 @@ import ssl
 import sys
 
 from ircd.config import DEFAULT_CONFIG, ConfigError, IrcConfig, load_irc_config
-from ircd.hooks import Control
+from ircd.hooks import Control, rehash_refused
 from ircd.net import IrcServer, run
 from ircd.passwords import hash_password
 
@@ -101,7 +101,7 @@ def _reload(irc: IrcServer, path: str) -> str:
         config = load_irc_config(path)
     except ConfigError as e:
         log.error("reload failed, keeping the current configuration:\n%s", e)
-        return f"failed, {len(e.problems)} problem(s) in {path}; see the log"
+        return rehash_refused(e.problems)
     irc.reload(config)
     log.info("configuration reloaded from %s", path)
     return f"reloaded {path}"

@@ -6,7 +6,8 @@ The gateway never reaches into the server's tables. It uses:
   the server asks whether a nick is reserved (callsign nicks belong to their enrolled
   owner) and hands over messages to absent nicks (the radio mailbox). `NoHooks` is the
   standalone behaviour.
-- `Control`, passed as `control=...`: what the operator commands REHASH and DIE do.
+- `Control`, passed as `control=...`: what the operator commands REHASH and DIE do,
+  and where operator actions (KILL, K/G/Z-lines, REHASH, DIE) are recorded (`audit`).
 - `Server.attach(sink, nick=, user=, host=, account=, realname=)`: an in-process client
   with a trusted identity (no socket, no password, no cloak), or the ready-made
   `ircd.inprocess.InProcessConnection.attach(server, ...)` that queues its output.
@@ -27,7 +28,7 @@ block or call back into the server synchronously.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -98,13 +99,36 @@ class NoHooks:
 
 
 @dataclass(frozen=True, slots=True)
+class OperAction:
+    """One operator action, for the embedder's audit trail: who (nick and oper block),
+    from which address, what (`KLINE *@192.0.2.7 10m: flooding`), and the result."""
+
+    nick: str
+    oper: str
+    address: str
+    action: str
+    result: str
+
+
+@dataclass(frozen=True, slots=True)
 class Control:
     """What REHASH and DIE do; None means the command is refused with a note.
 
-    `rehash()` reloads the configuration and returns a one-line result for operators;
-    `die()` asks the application to stop (it must not stop the server synchronously).
-    Standalone, `python -m ircd` supplies both; the gateway may supply its own.
+    `rehash()` reloads the configuration and returns its outcome in one line for
+    operators (`reloaded ...`, `refused: <first problem>`), or an awaitable of it when
+    the reload takes I/O; `die()` asks the application to stop (it must not stop the
+    server synchronously). `audit(action)` records an operator action; it must be quick
+    (queue the write). Standalone, `python -m ircd` supplies rehash and die; the gateway
+    supplies all three.
     """
 
-    rehash: Callable[[], str] | None = None
+    rehash: Callable[[], str | Awaitable[str]] | None = None
     die: Callable[[], None] | None = None
+    audit: Callable[[OperAction], None] | None = None
+
+
+def rehash_refused(problems: list[str]) -> str:
+    """The REHASH outcome of an invalid file: its first problem, and how many more."""
+    first = problems[0] if problems else "invalid configuration"
+    more = f" (and {len(problems) - 1} more: see the log)" if len(problems) > 1 else ""
+    return f"refused, the running configuration stays: {first}{more}"

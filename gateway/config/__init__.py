@@ -13,7 +13,7 @@ restart may change (`keep_running`, `restart_warnings`) and swaps it in whole.
 from __future__ import annotations
 
 from gateway.config.read import config_from_node, load_config
-from gateway.config.restart import keep_running, restart_warnings
+from gateway.config.restart import keep_running, restart_keys, restart_warnings
 from gateway.config.schema import (
     BULLETIN_MAX,
     IRC_MODES,
@@ -63,5 +63,6 @@ __all__ = [
     "default_config",
     "keep_running",
     "load_config",
+    "restart_keys",
     "restart_warnings",
 ]

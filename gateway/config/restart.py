@@ -1,8 +1,8 @@
 """What a reload may not change: the fields declared `restart=` keep their running value.
 
 Pure functions over two configs (the running one, the one just read), so SIGHUP's
-decision can be tested without a gateway: `restart_warnings` says what needs a restart,
-`keep_running` is the new config with those fields as they run now.
+decision can be tested without a gateway: `restart_warnings` says what needs a restart
+(`restart_keys` names the keys), `keep_running` is the new config with those fields as they run now.
 """
 
 from __future__ import annotations
@@ -34,6 +34,26 @@ def restart_warnings(old: Config, new: Config) -> list[str]:
     found: set[str] = set()
     _changed(old, new, found)
     return [w for w in RESTART_WARNINGS if w in found]
+
+
+def _changed_keys(old: Any, new: Any, prefix: str, found: list[str]) -> None:
+    for f, s in specs(type(new)):
+        before, after = getattr(old, f.name), getattr(new, f.name)
+        key = ".".join(part for part in (prefix, s.under, s.key or f.name) if part)
+        if s.restart is not None:
+            attr = s.compare or f.name
+            if getattr(old, attr) != getattr(new, attr):
+                found.append(key)
+        elif dataclasses.is_dataclass(after) and specs(type(after)):
+            _changed_keys(before, after, key, found)
+
+
+def restart_keys(old: Config, new: Config) -> list[str]:
+    """The file's keys (`radio`, `bridge.archive.channels`) of the restart-only settings
+    that `new` changes, for REHASH's answer."""
+    found: list[str] = []
+    _changed_keys(old, new, "", found)
+    return found
 
 
 def _keep(old: T, new: T, warnings: frozenset[str]) -> T:

@@ -7,14 +7,18 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
+from ircd.commands.oper import audit
 from ircd.isupport import VERSION
 from ircd.masks import glob_match
 from ircd.protocol import Message
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from ircd.client import Client
     from ircd.context import Context
     from ircd.replies import ReplyBuffer
+    from ircd.runner import Pending
 
 log = logging.getLogger("ircd.oper")
 
@@ -91,20 +95,36 @@ def wallops(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> N
     server.fanout((c for c in server.clients.values() if c.registered and "w" in c.modes), out)
 
 
-def rehash(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+def rehash(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
     """REHASH
 
     Reloads the configuration file (operators only); an invalid file changes nothing.
+    The operator who asked, and the others, read the outcome: reloaded, refused with the
+    first problem, or which keys keep their running value until a restart.
     """
     if server.control.rehash is None:
         rb.numeric(n.ERR_UNKNOWNERROR, "REHASH", "Reloading is managed by the application")
-        return
+        return None
     # The file actually read: the gateway's own file under `gateway run` (issue 9).
     source = server.config.source or "configuration"
     rb.numeric(n.RPL_REHASHING, source, f"Rehashing {source}")
-    result = server.control.rehash()
-    log.info("REHASH by %s: %s", client.oper, result)
-    server.notice_opers(f"{client.oper} rehashed the server: {result}", rb)
+    outcome = server.control.rehash()
+    if isinstance(outcome, str):
+        _rehashed(server, client, outcome, rb)
+        return None
+    return _await_rehash(server, client, outcome)
+
+
+async def _await_rehash(server: Context, client: Client, outcome: Awaitable[str]) -> None:
+    result = await outcome
+    # After the replies held for this command, with its label (the server flushes).
+    _rehashed(server, client, result, None if client.closed else server.replies(client))
+
+
+def _rehashed(server: Context, client: Client, result: str, rb: ReplyBuffer | None) -> None:
+    log.info("REHASH by %s (oper %s): %s", client.name, client.oper, result)
+    server.notice_opers(f"{client.name} (oper {client.oper}) rehashed the server: {result}", rb)
+    audit(server, client, "REHASH", result)
 
 
 def die(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
@@ -116,5 +136,6 @@ def die(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
         rb.numeric(n.ERR_UNKNOWNERROR, "DIE", "Shutdown is managed by the application")
         return
     log.warning("DIE by %s (%s)", client.oper, client.prefix)
-    server.notice_opers(f"{client.oper} is shutting the server down", rb)
+    server.notice_opers(f"{client.name} (oper {client.oper}) is shutting the server down", rb)
+    audit(server, client, "DIE", "stopping")
     server.control.die()

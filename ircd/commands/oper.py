@@ -7,6 +7,7 @@ import math
 from typing import TYPE_CHECKING
 
 from ircd import numerics as n
+from ircd.hooks import OperAction
 from ircd.protocol import Message
 from ircd.replies import ReplyBuffer
 from ircd.snomask import address, snotice
@@ -84,16 +85,25 @@ async def _finish_oper(
     rb.flush()
 
 
+def audit(server: Context, client: Client, action: str, result: str) -> None:
+    """Hand an operator action to the embedder's audit trail, if it keeps one."""
+    record = server.control.audit
+    if record is not None:
+        record(OperAction(client.name, client.oper or "", client.ip, action, result))
+
+
 def kill(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """KILL <nick> :<reason>
 
     Disconnects a user (operators only).
     """
     target = server.find_nick(msg.params[0])
+    reason = msg.params[1][: server.config.limits.kicklen]
     if target is None:
         rb.numeric(n.ERR_NOSUCHNICK, msg.params[0], "No such nick/channel")
+        audit(server, client, f"KILL {msg.params[0]}: {reason}", "no such nick")
         return
-    reason = msg.params[1][: server.config.limits.kicklen]
+    audit(server, client, f"KILL {target.name}: {reason}", "killed")
     snotice(server, "k", f"{client.oper} killed {address(target)}: {reason}", rb)
     server.send(target, Message(source=client.prefix, command="KILL", params=(target.name, reason)))
     server.disconnect(target, f"Killed ({client.name} ({reason}))")

@@ -12,6 +12,7 @@ from gateway.config import (
     MqttConfig,
     RadioConfig,
     keep_running,
+    restart_keys,
     restart_warnings,
 )
 
@@ -21,6 +22,7 @@ OLD = Config(data_dir=Path("/srv/gw"), callsign="N0GW-10")
 def test_a_reload_of_live_settings_needs_no_restart() -> None:
     new = replace(OLD, log_level="debug", bridge=replace(OLD.bridge, width=40))
     assert restart_warnings(OLD, new) == []
+    assert restart_keys(OLD, new) == []
     assert keep_running(OLD, new) == new
 
 
@@ -43,6 +45,11 @@ def test_each_restart_only_group_warns_once_in_order_and_keeps_the_running_value
         "radio and callsign changes need a restart; keeping the old ones",
         "bridge archive channels and service_nick changes need a restart",
     ]
+    # REHASH names the keys; `irc` is irc.mode and irc.external.
+    assert restart_keys(OLD, new) == [
+        "data_dir", "key_file", "callsign", "radio", "bridge.service_nick",
+        "bridge.archive.channels", "mqtt", "irc",
+    ]  # fmt: skip
     kept = keep_running(OLD, new)
     assert (kept.data_dir, kept.key_file, kept.callsign) == (OLD.data_dir, None, "N0GW-10")
     assert (kept.radio, kept.mqtt, kept.irc_external) == (OLD.radio, None, None)
@@ -57,6 +64,7 @@ def test_one_group_changed_keeps_only_that_group() -> None:
         "bridge archive channels and service_nick changes need a restart",
     ]
     assert keep_running(OLD, new) == OLD
+    assert restart_keys(OLD, new) == ["callsign", "bridge.service_nick"]
 
 
 def test_the_key_file_is_compared_by_the_path_it_names() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argon2
 
-from ircd.hooks import Control
+from ircd.hooks import Control, OperAction, rehash_refused
 
 CHEAP_HASH = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("pw")
 
@@ -128,6 +128,48 @@ def test_rehash_and_die_need_control(harness) -> None:
     assert user.commands() == ["481", "481"]
 
 
+def test_rehash_answers_its_outcome_to_every_operator_and_audits_it(make_harness) -> None:
+    h = make_harness(sync=True)
+    actions: list[OperAction] = []
+    outcomes = iter(["reloaded gw.yaml", rehash_refused(["gw.yaml:7: irc.port: bad", "x"])])
+
+    async def later() -> str:
+        return next(outcomes)
+
+    h.server.control = Control(rehash=later, audit=actions.append)
+    op, other = h.user("op"), h.user("other")
+    h.server.set_oper(op.client, "root")
+    h.server.set_oper(other.client, "root")
+    other.take()
+    for expected in (
+        "reloaded gw.yaml",
+        "refused, the running configuration stays: gw.yaml:7: irc.port: bad "
+        "(and 1 more: see the log)",
+    ):
+        op.send("REHASH")
+        h.settle()
+        replies = op.take()
+        assert [m.command for m in replies] == ["382", "NOTICE"]
+        said = f"op (oper root) rehashed the server: {expected}"
+        assert replies[1].params[1] == said
+        assert [m.params[1] for m in other.take()] == [said]
+        assert actions.pop() == OperAction("op", "root", "192.0.2.1", "REHASH", expected)
+
+
+def test_kill_and_die_are_audited(harness) -> None:
+    actions: list[OperAction] = []
+    harness.server.control = Control(die=lambda: None, audit=actions.append)
+    op = harness.user("op")
+    harness.server.set_oper(op.client, "root")
+    harness.user("victim")
+    op.send("KILL victim :flooding", "KILL ghost :x", "DIE")
+    assert [(a.nick, a.oper, a.action, a.result) for a in actions] == [
+        ("op", "root", "KILL victim: flooding", "killed"),
+        ("op", "root", "KILL ghost: x", "no such nick"),
+        ("op", "root", "DIE", "stopping"),
+    ]
+
+
 def test_rehash_names_the_file_read(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from ircd.config import load_irc_config
     from tests.ircd.conftest import Harness
@@ -160,7 +202,7 @@ async def test_live_rehash_and_die(start_live_server, live_client) -> None:
     # The file actually read, not a made-up "ircd.yaml".
     assert rehashing.params[1] == str(server.config_path)
     notice = await op.expect("NOTICE")
-    assert notice.params[1].startswith("root rehashed the server: reloaded")
+    assert notice.params[1].startswith("op (oper root) rehashed the server: reloaded")
     await op.send("DIE")
     closing = await op.until_closed()
     assert closing[-1].command == "ERROR"
