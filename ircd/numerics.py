@@ -11,8 +11,11 @@ RPL_MYINFO: Final = "004"
 RPL_ISUPPORT: Final = "005"
 #: The server notice mask set (InspIRCd, ircu).
 RPL_SNOMASK: Final = "008"
+#: RFC 1459; InspIRCd's STATS k row: `<mask> <set at> <duration> <set by> :<reason>`.
+RPL_STATSKLINE: Final = "216"
 RPL_ENDOFSTATS: Final = "219"
 RPL_UMODEIS: Final = "221"
+#: InspIRCd's STATS g and z rows, shaped as RPL_STATSKLINE.
 RPL_STATSGLINE: Final = "223"
 #: UnrealIRCd's numeric for spamfilter entries.
 RPL_STATSSPAMF: Final = "229"

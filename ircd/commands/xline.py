@@ -7,6 +7,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
+from ircd.commands.oper import audit
 from ircd.masks import parse_duration
 from ircd.protocol import Message
 from ircd.replies import ReplyBuffer
@@ -20,6 +21,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("ircd.oper")
 
 _NAMES: Final = MappingProxyType({"KLINE": "K", "GLINE": "G", "ZLINE": "Z"})
+_TARGETS: Final = MappingProxyType(
+    {"K": "<user@host|nick>", "G": "<user@host|nick>", "Z": "<ip|cidr|nick>"}
+)
+#: InspIRCd's STATS numerics: K-lines 216, G- and Z-lines 223.
+_STATS: Final = MappingProxyType(
+    {"K": n.RPL_STATSKLINE, "G": n.RPL_STATSGLINE, "Z": n.RPL_STATSGLINE}
+)
 
 
 def kline(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
@@ -28,7 +36,9 @@ def kline(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pen
     Bans matching users from this server (operators only). Durations: 300, 10m, 2h, 7d;
     0 or none means permanent. A nick stands for *@its address. A line that would drop
     more than limits.ban_max_share of the users, or that covers the address of the
-    gateway's own (in-process) users, needs -force.
+    gateway's own (in-process) users, needs -force. Solanum's order (`KLINE 10m
+    <mask> :<reason>`) is understood; InspIRCd's `KLINE <mask>` alone, on a mask that
+    has a line, removes it.
     """
     return _add(server, client, msg, rb)
 
@@ -78,6 +88,19 @@ def _notice(server: Context, client: Client, rb: ReplyBuffer, text: str) -> None
     rb.add(Message(source=server.name, command="NOTICE", params=(client.name, text)))
 
 
+def _usage(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
+    """One line: the syntax, both orders, and what a duration looks like."""
+    target = _TARGETS[_NAMES[msg.command]]
+    _notice(
+        server,
+        client,
+        rb,
+        f"Usage: {msg.command} [-force] {target} [<duration>] [:<reason>] (or <duration> "
+        f"{target} :<reason>); durations 300, 10m, 2h, 7d, 0 for permanent",
+    )
+    audit(server, client, " ".join((msg.command, *msg.params))[:200], "bad arguments")
+
+
 def _add(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
     kind = _NAMES[msg.command]
     params = list(msg.params)
@@ -88,12 +111,27 @@ def _add(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pend
         if not params:
             rb.numeric(n.ERR_NEEDMOREPARAMS, msg.command, "Not enough parameters")
             return None
+    # Solanum (and ratbox, charybdis) put the duration first: KLINE 10m *@host :reason.
+    if len(params) > 1 and parse_duration(params[0]) is not None:
+        if parse_duration(params[1]) is not None:
+            _usage(server, client, msg, rb)
+            return None
+        params[0], params[1] = params[1], params[0]
     target, rest = params[0], params[1:]
-    seconds = 0
+    if parse_duration(target) is not None:  # `KLINE 10m` alone: a mask was forgotten
+        _usage(server, client, msg, rb)
+        return None
+    if not rest and not forced:
+        # InspIRCd removes a line with its mask alone; it must never become permanent.
+        existing = normalize_xline_mask(kind, target)
+        if existing is not None and server.admission.xlines.get(kind, existing) is not None:
+            return _drop(server, client, rb, kind, existing, f"{msg.command} {target}")
+    seconds, duration = 0, "permanent"
     if rest and (len(rest) > 1 or parse_duration(rest[0]) is not None):
-        parsed = parse_duration(rest.pop(0))
+        duration = rest.pop(0)
+        parsed = parse_duration(duration)
         if parsed is None:
-            _notice(server, client, rb, f"Invalid duration (e.g. 300, 10m, 2h, 7d): {params[1]}")
+            _usage(server, client, msg, rb)
             return None
         seconds = parsed
     reason = (rest[0] if rest else "No reason")[: server.config.limits.kicklen]
@@ -101,8 +139,10 @@ def _add(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pend
     if user is not None:  # a nick stands for its address
         target = user.ip if kind == "Z" else f"*@{user.ip}"
     mask = normalize_xline_mask(kind, target)
+    action = f"{msg.command} {mask or target} {duration if seconds else 'permanent'}: {reason}"
     if mask is None:
         _notice(server, client, rb, f"Invalid or too wide {kind}-line mask: {target}")
+        audit(server, client, action, "bad mask")
         return None
     if user is not None:
         _notice(
@@ -117,24 +157,27 @@ def _add(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pend
         kind=kind,
         mask=mask,
         reason=reason,
-        set_by=client.oper or client.name,
+        set_by=client.name,
         set_at=now,
         expires=now + seconds if seconds else None,
     )
     refusal = None if forced else _too_wide(server, line)
     if refusal is not None:
         _notice(server, client, rb, f"{kind}-line on {mask} refused: {refusal}")
+        audit(server, client, action, "refused: needs -force")
         return None
     if not server.admission.xlines.add(line):
         _notice(server, client, rb, f"The ban table is full ({server.config.limits.max_xlines})")
+        audit(server, client, action, "refused: the ban table is full")
         return None
     victims = server.admission.matching_clients(line)
     text = f"{kind}-line on {mask} ({describe_expiry(line, server.wallclock)}) by {line.set_by}"
-    log.info("%s: %s; %d disconnected", text, reason, len(victims))
+    log.info("%s (oper %s): %s; %d disconnected", text, client.oper, reason, len(victims))
     server.notice_opers(f"{text}: {reason}", rb, snomask="x")
     for victim in victims:
         if victim is not client:
             server.disconnect(victim, f"{kind}-lined: {reason}")
+    audit(server, client, action, f"set, {len(victims)} disconnected")
     return _persist(server, client, server.admission.store.add(line), f"{kind}-line saved")
 
 
@@ -163,14 +206,25 @@ def _remove(
     server: Context, client: Client, msg: Message, rb: ReplyBuffer, kind: str
 ) -> Pending | None:
     mask = normalize_xline_mask(kind, msg.params[0])
-    removed = server.admission.xlines.remove(kind, mask) if mask is not None else None
-    if removed is None:
+    action = f"{msg.command} {msg.params[0]}"
+    if mask is None or server.admission.xlines.get(kind, mask) is None:
         _notice(server, client, rb, f"No {kind}-line on {msg.params[0]}")
+        audit(server, client, action, "no such line")
         return None
-    text = f"{kind}-line on {removed.mask} removed by {client.oper or client.name}"
-    log.info("%s", text)
+    return _drop(server, client, rb, kind, mask, action)
+
+
+def _drop(
+    server: Context, client: Client, rb: ReplyBuffer, kind: str, mask: str, action: str
+) -> Pending | None:
+    """Remove the line of `kind` on `mask` (there is one), tell, audit and forget it."""
+    server.admission.xlines.remove(kind, mask)
+    text = f"{kind}-line on {mask} removed by {client.name}"
+    log.info("%s (oper %s)", text, client.oper)
     server.notice_opers(text, rb, snomask="x")
-    return _persist(server, client, server.admission.store.remove(kind, removed.mask), "")
+    audit(server, client, action, "removed")
+    write = server.admission.store.remove(kind, mask)
+    return _persist(server, client, write, f"{kind}-line on {mask} removed")
 
 
 async def _persist(server: Context, client: Client, write: Pending, done: str) -> None:
@@ -188,20 +242,22 @@ async def _persist(server: Context, client: Client, write: Pending, done: str) -
 def stats(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """STATS <letter>
 
-    Server statistics (operators only): k, g and z list K-, G- and Z-lines; u the uptime.
+    Server statistics (operators only): k, g and z list K-, G- and Z-lines (216 for k,
+    223 for g and z, as InspIRCd); u the uptime.
     """
     letter = msg.params[0][:1]
     kind = letter.upper()
     if kind in ("K", "G", "Z"):
-        now = server.wallclock()
+        # As InspIRCd: <mask> <set at> <duration> <set by> :<reason> (duration 0: permanent).
         for line in server.admission.xlines.lines(kind):
-            expires = "0" if line.expires is None else str(max(0, int(line.expires - now)))
+            if line.expired(server.wallclock()):
+                continue
+            duration = 0 if line.expires is None else max(1, round(line.expires - line.set_at))
             rb.numeric(
-                n.RPL_STATSGLINE,
-                kind,
+                _STATS[kind],
                 line.mask,
-                expires,
-                str(int(now - line.set_at)),
+                str(int(line.set_at)),
+                str(duration),
                 line.set_by,
                 line.reason,
             )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tests.gateway.support import GatewayProcess, free_port, run_cli
 from tests.gateway.test_operators_e2e import notices_until, oper_config, operator
+from tests.ircd.conftest import LiveClient
 
 Spawn = Callable[[Path], GatewayProcess]
 
@@ -48,4 +49,39 @@ async def test_rehash_answers_reloaded_restart_keys_or_refused_and_is_audited(
     assert len(rehashes) == 3
     assert all("irc:sysop (oper sysop)  from 127.0.0.1: REHASH -> " in r for r in rehashes)
     assert rehashes[2].split(" -> ", 1)[1].startswith("refused, the running configuration")
+    assert await gw.stop() == 0
+
+
+async def test_kill_and_a_kline_set_and_removed_the_inspircd_way_are_audited(
+    tmp_path: Path, spawn_gateway: Spawn
+) -> None:
+    bpq, irc_port = free_port(), free_port()
+    config = oper_config(tmp_path, bpq, irc_port)
+    gw = spawn_gateway(config)
+    await gw.start()
+    op = await operator(irc_port)
+    victim = await LiveClient.connect(irc_port)
+    await victim.register("victim")
+
+    await op.send("KILL victim :flooding")
+    assert (await victim.until_closed())[-1].command == "ERROR"
+    await op.send("KLINE 10m *@192.0.2.3 :solanum order")
+    await notices_until(op, "K-line saved")
+    await op.send("STATS k")
+    row = await op.expect("216")
+    assert row.params[1] == "*@192.0.2.3" and row.params[3:] == ("600", "sysop", "solanum order")
+    await op.send("KLINE *@192.0.2.3")  # InspIRCd's removal form
+    assert (await notices_until(op, "removed"))[-1].startswith("K-line on *@192.0.2.3 removed")
+    await op.send("STATS k")
+    assert (await op.expect("216", "219")).command == "219"
+    await op.close()
+
+    lines = run_cli(config, "audit", "--since", "1h").stdout.splitlines()
+    ours = [line.split("irc:sysop (oper sysop)  from 127.0.0.1: ", 1)[1] for line in lines
+            if "irc:sysop (oper sysop)  from 127.0.0.1: " in line]  # fmt: skip
+    assert ours == [
+        "KILL victim: flooding -> killed",
+        "KLINE *@192.0.2.3 10m: solanum order -> set, 0 disconnected",
+        "KLINE *@192.0.2.3 -> removed",
+    ]
     assert await gw.stop() == 0

@@ -12,6 +12,7 @@ import argon2
 import pytest
 
 from ircd.config import ExemptConfig
+from ircd.hooks import Control, OperAction
 from ircd.masks import parse_mask_item
 from ircd.throttle import ConnThrottle, ThrottleConfig
 from ircd.xlines import FileBanStore, XLine, XLineTable, normalize_xline_mask
@@ -78,8 +79,9 @@ def test_kline_by_nick_disconnects_and_refuses_later(harness) -> None:
     assert hit == "*** XLINE: back (~back@192.0.2.50) [192.0.2.50] refused: K-lined: spamming"
     op.send("STATS k")
     stats = op.take()
-    assert stats[0].command == "223"
-    assert stats[0].params[1:5] == ("K", "*@192.0.2.50", "600", "0")
+    # InspIRCd's row: 216 <mask> <set at> <duration> <set by> :<reason>.
+    assert stats[0].command == "216"
+    assert stats[0].params[1:] == ("*@192.0.2.50", "1700000000", "600", "root", "spamming")
     assert stats[-1].command == "219"
     op.send("UNKLINE *@192.0.2.50")
     harness.settle()
@@ -125,7 +127,10 @@ def test_bad_xline_input(harness) -> None:
     op.send("KLINE *@* :all", "KLINE a@b 5x :r", "ZLINE a@b")
     texts = [m.params[1] for m in op.take()]
     assert texts[0].startswith("Invalid or too wide K-line mask")
-    assert texts[1].startswith("Invalid duration")
+    assert texts[1] == (
+        "Usage: KLINE [-force] <user@host|nick> [<duration>] [:<reason>] (or <duration> "
+        "<user@host|nick> :<reason>); durations 300, 10m, 2h, 7d, 0 for permanent"
+    )
     assert texts[2].startswith("Invalid or too wide Z-line mask")
 
 
@@ -280,3 +285,101 @@ def test_a_line_dropping_too_many_users_needs_force(make_harness) -> None:
     h.settle()
     assert all(u.sink.closed for u in users)
     assert [x.mask for x in h.server.admission.xlines.lines("Z")] == ["198.51.100.0/24"]
+
+
+def audited(h) -> list[OperAction]:  # type: ignore[no-untyped-def]
+    actions: list[OperAction] = []
+    h.server.control = Control(audit=actions.append)
+    return actions
+
+
+def test_inspircd_removal_form_removes_and_never_makes_a_line_permanent(harness) -> None:
+    actions = audited(harness)
+    op = oper(harness, "op")
+    for verb, mask in (("KLINE", "*@192.0.2.3"), ("GLINE", "bad@*"), ("ZLINE", "192.0.2.9")):
+        kind = verb[0]
+        op.send(f"{verb} {mask} 10m :timed")
+        harness.settle()
+        op.take()
+        op.send(f"{verb} {mask}")  # InspIRCd: the mask alone removes the line
+        harness.settle()
+        notices = [m.params[1] for m in op.take()]
+        assert notices == [
+            f"{kind}-line on {mask} removed by op",
+            f"{kind}-line on {mask} removed",
+        ]
+        assert harness.server.admission.xlines.lines(kind) == []
+        op.send(f"STATS {kind.lower()}")
+        assert [m.command for m in op.take()] == ["219"]
+    assert [(a.action, a.result) for a in actions] == [
+        ("KLINE *@192.0.2.3 10m: timed", "set, 0 disconnected"),
+        ("KLINE *@192.0.2.3", "removed"),
+        ("GLINE bad@* 10m: timed", "set, 0 disconnected"),
+        ("GLINE bad@*", "removed"),
+        ("ZLINE 192.0.2.9 10m: timed", "set, 0 disconnected"),
+        ("ZLINE 192.0.2.9", "removed"),
+    ]
+    assert {(a.nick, a.oper, a.address) for a in actions} == {("op", "root", "203.0.113.1")}
+    # With no line on the mask, the same form sets a permanent one.
+    op.send("KLINE *@192.0.2.4")
+    harness.settle()
+    [line] = harness.server.admission.xlines.lines("K")
+    assert (line.mask, line.expires, line.reason) == ("*@192.0.2.4", None, "No reason")
+
+
+def test_unkline_answers_removed_and_is_audited(harness) -> None:
+    actions = audited(harness)
+    op = oper(harness, "op")
+    op.send("KLINE *@192.0.2.5 1h :x")
+    harness.settle()
+    op.take()
+    op.send("UNKLINE *@192.0.2.5", "UNKLINE *@192.0.2.5")
+    harness.settle()
+    assert [m.params[1] for m in op.take()] == [
+        "K-line on *@192.0.2.5 removed by op",
+        "K-line on *@192.0.2.5 removed",  # once the store has it
+        "No K-line on *@192.0.2.5",
+    ]
+    assert [(a.action, a.result) for a in actions][1:] == [
+        ("UNKLINE *@192.0.2.5", "removed"),
+        ("UNKLINE *@192.0.2.5", "no such line"),
+    ]
+
+
+def test_solanum_order_is_understood_or_refused_with_one_usage_line(harness) -> None:
+    actions = audited(harness)
+    op = oper(harness, "op")
+    op.send("KLINE 10m *@192.0.2.6 :solanum style", "GLINE 2h bad@* ")
+    harness.settle()
+    op.take()
+    k = harness.server.admission.xlines.get("K", "*@192.0.2.6")
+    g = harness.server.admission.xlines.get("G", "bad@*")
+    assert k is not None and k.expires == k.set_at + 600 and k.reason == "solanum style"
+    assert g is not None and g.expires == g.set_at + 7200 and g.reason == "No reason"
+    op.send("KLINE 10m 5m :x", "ZLINE 10m")
+    notices = [m.params[1] for m in op.take()]
+    assert len(notices) == 2 and all(t.startswith("Usage: ") for t in notices)
+    assert notices[1].startswith("Usage: ZLINE [-force] <ip|cidr|nick>")
+    assert [(a.action, a.result) for a in actions][2:] == [
+        ("KLINE 10m 5m x", "bad arguments"),
+        ("ZLINE 10m", "bad arguments"),
+    ]
+
+
+def test_stats_lists_each_kind_with_its_numeric(harness) -> None:
+    op = oper(harness, "op")
+    op.send("KLINE *@192.0.2.7 :perm", "GLINE bad@* 1h :timed", "ZLINE 192.0.2.8 10m :z")
+    harness.settle()
+    op.take()
+    rows = {}
+    for letter in "kgz":
+        op.send(f"STATS {letter}")
+        got = op.take()
+        assert got[-1].command == "219" and got[-1].params[1] == letter
+        [row] = got[:-1]
+        rows[letter] = (row.command, *row.params[1:])
+    assert rows == {
+        "k": ("216", "*@192.0.2.7", "1700000000", "0", "op", "perm"),
+        "g": ("223", "bad@*", "1700000000", "3600", "op", "timed"),
+        "z": ("223", "192.0.2.8", "1700000000", "600", "op", "z"),
+    }
