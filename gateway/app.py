@@ -382,12 +382,8 @@ class Gateway:
                 except OSError as exc:
                     log.error("%s", exc)
         log.info("configuration reloaded from %s", new.path)
-        if keys:
-            return (
-                f"reloaded {new.path}, but these keep their running value until a restart: "
-                + ", ".join(keys)
-            )
-        return f"reloaded {new.path}"
+        kept = f", but these keep their running value until a restart: {', '.join(keys)}"
+        return f"reloaded {new.path}" + (kept if keys else "")
 
     # -- the transmitter switch --------------------------------------------------
 
@@ -594,6 +590,8 @@ class Gateway:
         if current == version or version is None:
             return current, next_prune
         await self.apply_transmit()
+        if self.irc is not None:  # `gateway bans remove`
+            await self.irc.resync_bans()
         enrolled = await self.store.call(Store.enrolled_callsigns)
         self.nicks.enrolled = enrolled
         bridge = self.bridge

@@ -75,6 +75,8 @@ class Admission:
         #: Newcomers that took a registering connection's slot, since start.
         self.made_room = 0
         self._warned_full: float | None = None
+        #: (kind, mask) of the lines known to be in the store (bounded by the table's size).
+        self._stored: set[tuple[str, str]] = set()
 
     def reload(self) -> None:
         cfg = self._server.config
@@ -92,7 +94,35 @@ class Admission:
             if not self.xlines.add(line):
                 log.error("more than %d stored bans; the rest are ignored", len(self.xlines))
                 break
+            self._stored.add((line.kind, line.mask))
         log.info("loaded %d server bans", len(self.xlines))
+
+    async def save(self, line: XLine) -> None:
+        """Store a line set here (it is in force already)."""
+        await self.store.add(line)
+        self._stored.add((line.kind, line.mask))
+
+    async def forget(self, kind: str, mask: str) -> None:
+        """Remove a line from the store (it is out of the table already)."""
+        self._stored.discard((kind, mask))
+        await self.store.remove(kind, mask)
+
+    async def resync(self) -> list[XLine]:
+        """Drop the lines another program removed from the store (the embedder's console),
+        tell the operators, and return them. Only lines known stored before the read
+        count: one set meanwhile, whose write may not have landed yet, stays."""
+        before = set(self._stored)
+        kept = {(x.kind, x.mask) for x in await self.store.load()}
+        gone = []
+        for kind, mask in sorted(before - kept):
+            self._stored.discard((kind, mask))
+            line = self.xlines.remove(kind, mask)
+            if line is not None:
+                gone.append(line)
+                text = f"{kind}-line on {mask} removed outside IRC (gone from the ban store)"
+                log.info("%s", text)
+                self._server.notice_opers(text, snomask="x")
+        return gone
 
     def try_register(self, client: Client, rb: ReplyBuffer) -> Pending | None:
         """Finish registration once NICK and USER are in and CAP negotiation is over.
@@ -357,4 +387,4 @@ class Admission:
         """Drop expired lines here and in the store (from the periodic tick)."""
         for line in self.xlines.expire(self._server.wallclock()):
             log.info("%s-line on %s expired", line.kind, line.mask)
-            self._server.run_background(self.store.remove(line.kind, line.mask))
+            self._server.run_background(self.forget(line.kind, line.mask))

@@ -16,7 +16,8 @@ The gateway never reaches into the server's tables. It uses:
   `(server, client, msg, rb)`, `server` typed as `ircd.context.Context` (what a handler
   may use), and reply through `rb.numeric(...)` / `rb.add(msg)`.
 - `ircd.xlines.BanStore`, passed as `ban_store=...`: durable K/G/Z-lines (the gateway's
-  SQLite store).
+  SQLite store); `IrcServer.resync_bans()` drops the lines removed from it by another
+  program (the gateway's console).
 - `Accounts`, passed as `accounts=...`: SASL PLAIN and EXTERNAL check against it; without
   it the server does not offer SASL. An answer may be a `Login`, naming the credential
   that logged in, so that `Server.end_logins(account, reason, credential=)` can end

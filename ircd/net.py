@@ -24,7 +24,7 @@ from ircd.connection import IrcConnection, _State
 from ircd.hooks import Accounts, Control, ServerHooks
 from ircd.server import Server
 from ircd.websocket import WebSocketTransport
-from ircd.xlines import BanStore, FileBanStore
+from ircd.xlines import BanStore, FileBanStore, XLine
 
 log = logging.getLogger("ircd.net")
 T = TypeVar("T")
@@ -233,6 +233,11 @@ class IrcServer:
         if config.listen != self._bound:
             log.warning("irc.listen changed: restart to bind the new listeners")
         self.server.reload(config)
+
+    async def resync_bans(self) -> list[XLine]:
+        """Drop the K/G/Z-lines another program removed from the ban store (the gateway's
+        console, `gateway bans remove`); operators hear of each. Returns them."""
+        return await self.server.admission.resync()
 
     def set_accounts(self, accounts: Accounts | None) -> None:
         """Offer SASL against `accounts` from now on (None: stop); clients hear CAP NEW/DEL."""

@@ -107,4 +107,4 @@ def _gline(server: Context, client: Client, rb: ReplyBuffer, spec: FilterSpec) -
         victims.append(client)  # exempt from bans, but not from this filter
     for victim in victims:
         server.disconnect(victim, f"G-lined: {spec.reason}")
-    server.run_background(server.admission.store.add(line))
+    server.run_background(server.admission.save(line))

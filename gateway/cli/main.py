@@ -27,6 +27,7 @@ from gateway import health, transmit
 from gateway.auth import admin, audit, netlogin, penalties, totp
 from gateway.auth.credentials import CredentialError
 from gateway.callsign import parse_base_callsign
+from gateway.cli import bans as banscli
 from gateway.cli import credentials as credcli
 from gateway.cli import init
 from gateway.cli import logins as logincli
@@ -59,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_ERROR
-    except (CliError, CredentialError, StoreError, UnsafePathError) as exc:
+    except (CliError, CredentialError, banscli.BanError, StoreError, UnsafePathError) as exc:
         print(f"gateway: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -137,6 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     credcli.register(add, lambda args: Store.open(_config(args)), _record)
     netlogin.register(add, lambda args: Store.open(_config(args)), _record, credcli.callsign)
     logincli.register(add, lambda args: Store.open(_config(args)), _record, credcli.callsign)
+    banscli.register(add, lambda args: Store.open(_config(args)), _record)
     return parser
 
 

@@ -38,6 +38,8 @@ def put_xline(
         )
 
 
-def delete_xline(store: Db, kind: str, mask: str) -> None:
+def delete_xline(store: Db, kind: str, mask: str) -> bool:
+    """Forget a line; False if there was none."""
     with store.transaction():
-        store.db.execute("DELETE FROM xlines WHERE kind = ? AND mask = ?", (kind, mask))
+        cursor = store.db.execute("DELETE FROM xlines WHERE kind = ? AND mask = ?", (kind, mask))
+    return cursor.rowcount > 0

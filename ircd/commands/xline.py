@@ -178,7 +178,7 @@ def _add(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pend
         if victim is not client:
             server.disconnect(victim, f"{kind}-lined: {reason}")
     audit(server, client, action, f"set, {len(victims)} disconnected")
-    return _persist(server, client, server.admission.store.add(line), f"{kind}-line saved")
+    return _persist(server, client, server.admission.save(line), f"{kind}-line saved")
 
 
 def _too_wide(server: Context, line: XLine) -> str | None:
@@ -223,7 +223,7 @@ def _drop(
     log.info("%s (oper %s)", text, client.oper)
     server.notice_opers(text, rb, snomask="x")
     audit(server, client, action, "removed")
-    write = server.admission.store.remove(kind, mask)
+    write = server.admission.forget(kind, mask)
     return _persist(server, client, write, f"{kind}-line on {mask} removed")
 
 

@@ -3,6 +3,7 @@ REHASH and server bans land in the audit trail with the acting nick."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -84,4 +85,43 @@ async def test_kill_and_a_kline_set_and_removed_the_inspircd_way_are_audited(
         "KLINE *@192.0.2.3 10m: solanum order -> set, 0 disconnected",
         "KLINE *@192.0.2.3 -> removed",
     ]
+    assert await gw.stop() == 0
+
+
+async def test_console_lists_and_removes_a_line_and_the_running_gateway_drops_it(
+    tmp_path: Path, spawn_gateway: Spawn
+) -> None:
+    bpq, irc_port = free_port(), free_port()
+    config = oper_config(tmp_path, bpq, irc_port)
+    gw = spawn_gateway(config)
+    await gw.start()
+    op = await operator(irc_port)
+    await op.send("KLINE *@192.0.2.3 1h :from irc", "ZLINE 192.0.2.4 :perm")
+    await notices_until(op, "Z-line saved")
+
+    listed = run_cli(config, "bans", "list").stdout.splitlines()
+    assert listed[0].startswith("K  *@192.0.2.3  set by sysop ")
+    assert re.fullmatch(r"K  \*@192\.0\.2\.3  set by sysop \S+ \S+Z, expires \S+ \S+Z: from irc",
+                        listed[0]), listed[0]  # fmt: skip
+    assert listed[1].startswith("Z  192.0.2.4  set by sysop ") and "permanent: perm" in listed[1]
+    assert listed[2] == "2 line(s)."
+    assert run_cli(config, "bans", "list", "z").stdout.splitlines()[-1] == "1 line(s)."
+
+    removed = run_cli(config, "bans", "remove", "kline", "*@192.0.2.3")
+    assert removed.returncode == 0, removed.stderr
+    assert removed.stdout.startswith("K-line on *@192.0.2.3 removed")
+    # The running gateway notices the store change and tells the operators.
+    said = await notices_until(op, "removed outside IRC")
+    assert said[-1] == "K-line on *@192.0.2.3 removed outside IRC (gone from the ban store)"
+    await op.send("STATS k")
+    assert (await op.expect("216", "219")).command == "219"
+
+    again = run_cli(config, "bans", "remove", "K", "*@192.0.2.3")
+    assert again.returncode == 1 and "no K-line on *@192.0.2.3" in again.stderr
+    bad = run_cli(config, "bans", "remove", "X", "*@192.0.2.3")
+    assert bad.returncode == 1 and "not a kind of server ban" in bad.stderr
+    audit = run_cli(config, "audit", "--since", "1h").stdout
+    assert "bans remove K *@192.0.2.3 -> removed" in audit
+    assert "bans remove K *@192.0.2.3 -> no such line" in audit
+    await op.close()
     assert await gw.stop() == 0

@@ -383,3 +383,24 @@ def test_stats_lists_each_kind_with_its_numeric(harness) -> None:
         "g": ("223", "bad@*", "1700000000", "3600", "op", "timed"),
         "z": ("223", "192.0.2.8", "1700000000", "600", "op", "z"),
     }
+
+
+def test_resync_drops_only_the_lines_removed_from_the_store(harness) -> None:
+    op = oper(harness, "op")
+    op.send("KLINE *@192.0.2.10 1h :a", "KLINE *@192.0.2.11 1h :b")
+    harness.settle()
+    op.take()
+    admission = harness.server.admission
+    # A line in force whose write has not landed yet: never known stored, so it stays.
+    pending = XLine(kind="Z", mask="192.0.2.12", reason="c", set_by="op", set_at=0)
+    assert admission.xlines.add(pending)
+    admission.store.lines.pop(("K", "*@192.0.2.10"))  # as `gateway bans remove` does
+    task = harness.deferred.start(admission.resync())
+    harness.settle()
+    assert [x.mask for x in task.result()] == ["*@192.0.2.10"]
+    assert sorted(x.mask for x in admission.xlines.lines()) == ["*@192.0.2.11", "192.0.2.12"]
+    [notice] = [m.params[1] for m in op.take()]
+    assert notice == "K-line on *@192.0.2.10 removed outside IRC (gone from the ban store)"
+    again = harness.deferred.start(admission.resync())
+    harness.settle()
+    assert again.result() == []
