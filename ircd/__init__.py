@@ -2,12 +2,14 @@
 
 The public surface for embedders (the gateway):
 
-- `IrcServer(config, hooks=...)`: `await start()`, `await stop()`, `reload(config)`.
+- `IrcServer(config, hooks=...)`: `await start()`, `await stop()`, `reload(config)`,
+  `await resync_bans()` (after another program removed lines from the ban store).
 - `ServerHooks` (protocol) and `NoHooks` (defaults): nick reservation, messages to absent nicks.
 - `load_irc_config(path)`, `irc_config_from_node(node, filename)`, `IrcConfig`, `ConfigError`.
 - `Server`: the sans-socket core; `Server.attach(...)` and `InProcessConnection` give
   in-process clients with a trusted identity, `Server.add_command(...)` extra commands.
-- `Control` (what REHASH and DIE do), `BanStore` / `FileBanStore` / `XLine` (server bans).
+- `Control` (what REHASH and DIE do, and the `OperAction`s to audit), `BanStore` /
+  `FileBanStore` / `XLine` (server bans).
 - `Message`, `parse_line`, `IrcParseError`: the wire format.
 
 Limits: every table that grows with outside data has an owner and a bound.
@@ -36,7 +38,8 @@ read markers (ReadMarkers)        ``readmarkers.MAX_OWNERS`` owners,
 chathistory (History)             ``history_size`` (<= 1000) per target,
                                   ``limits.history_targets`` targets,
                                   ``limits.history_messages`` messages in all
-server bans (XLineTable)          ``limits.max_xlines``
+server bans (XLineTable, and     ``limits.max_xlines``
+Admission's known-stored keys)
 known addresses (ConnThrottle)    ``throttle.MAX_KNOWN_IPS``
 spamfilters (SpamFilters)         ``limits.max_spamfilters``, ``spamfilter.MAX_PATTERN``
                                   characters and ``spamfilter.RE2_MAX_MEM`` bytes each
@@ -73,6 +76,7 @@ _PUBLIC = MappingProxyType(
         "load_irc_config": "ircd.config",
         "Control": "ircd.hooks",
         "NoHooks": "ircd.hooks",
+        "OperAction": "ircd.hooks",
         "ServerHooks": "ircd.hooks",
         "InProcessConnection": "ircd.inprocess",
         "IrcServer": "ircd.net",
@@ -97,6 +101,7 @@ if TYPE_CHECKING:
     from ircd.config import load_irc_config as load_irc_config
     from ircd.hooks import Control as Control
     from ircd.hooks import NoHooks as NoHooks
+    from ircd.hooks import OperAction as OperAction
     from ircd.hooks import ServerHooks as ServerHooks
     from ircd.inprocess import InProcessConnection as InProcessConnection
     from ircd.net import IrcServer as IrcServer
