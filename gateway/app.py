@@ -39,7 +39,7 @@ from gateway.config import (
 from gateway.events.bus import Events
 from gateway.events.mqtt import MqttLink
 from gateway.irc.external import ExternalConnector
-from gateway.irc.hooks import CallsignNicks, StoreBanStore, TotpAccounts
+from gateway.irc.hooks import CallsignNicks, OperAudit, StoreBanStore, TotpAccounts
 from gateway.irc.link import Connector, EmbeddedConnector
 from gateway.irc.operators import RadioCommands
 from gateway.irc.opernotices import OperatorAlerts
@@ -50,7 +50,7 @@ from gateway.private_files import write_private_file
 from gateway.session.transport import Transport
 from gateway.shutdown import Shutdown
 from gateway.store import AsyncStore, Store
-from ircd.hooks import Control, OperAction, rehash_refused
+from ircd.hooks import Control, rehash_refused
 from ircd.net import IrcServer
 
 log = logging.getLogger("gateway")
@@ -206,7 +206,9 @@ class Gateway:
             hooks=self.nicks,
             ban_store=StoreBanStore(self.store),
             control=Control(
-                rehash=self._rehash_from_irc, die=self.request_stop, audit=self._audit_oper
+                rehash=self._rehash_from_irc,
+                die=self.request_stop,
+                audit=OperAudit(self.store, self.clock, self._spawn),
             ),
             accounts=TotpAccounts(
                 self._check_callsign_code, self.store, lambda: self.config.auth.source, self.clock
@@ -339,13 +341,6 @@ class Gateway:
         """REHASH from an IRC operator: the same reload as SIGHUP, its outcome for the
         operators. Shielded: the operator quitting must not cut a reload in half."""
         return asyncio.shield(self._spawn(self.reload()))
-
-    def _audit_oper(self, action: OperAction) -> None:
-        """An IRC operator's KILL, K/G/Z-line, REHASH or DIE, into the audit trail."""
-        assert self.store is not None
-        who = f"irc:{action.nick} (oper {action.oper})"
-        entry = audit.Entry(self.clock(), who, action.address, action.action, action.result)
-        self._spawn(self.store.call(audit.record, entry))
 
     async def reload(self) -> str:
         """Re-read the config file; keep the old config if the new one is invalid.

@@ -16,6 +16,8 @@
   also an application password (PLAIN) or a bound certificate (EXTERNAL), which
   survive reconnects (`gateway/auth/credentials.py`).
 - `StoreBanStore` (BanStore): K/G/Z-lines kept in the gateway's SQLite store.
+- `OperAudit` (`Control.audit`): an IRC operator's KILL, K/G/Z-line, REHASH or DIE, a row
+  of the audit trail as `irc:<nick> (oper <block>)`, like their RADIO commands.
 """
 
 from __future__ import annotations
@@ -23,18 +25,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Protocol
 
 from gateway import lookalike
-from gateway.auth import credentials, penalties, penaltystore
+from gateway.auth import audit, credentials, penalties, penaltystore
 from gateway.callsign import parse_callsign
 from gateway.config import SourcePenaltyConfig
 from gateway.db import Db
 from gateway.irc import xlinestore
 from gateway.store import AsyncStore
 from ircd.client import Client
-from ircd.hooks import Login
+from ircd.hooks import Login, OperAction
 from ircd.xlines import XLine
 
 log = logging.getLogger("gateway.irc.hooks")
@@ -192,3 +194,23 @@ class StoreBanStore:
 
     async def remove(self, kind: str, mask: str) -> None:
         await self._store.call(xlinestore.delete_xline, kind, mask)
+
+
+class OperAudit:
+    """`Control.audit`: the row is written off the loop, by a task `spawn` owns (hooks
+    must not block)."""
+
+    def __init__(
+        self,
+        store: AsyncStore,
+        clock: Callable[[], float],
+        spawn: Callable[[Coroutine[Any, Any, None]], object],
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._spawn = spawn
+
+    def __call__(self, action: OperAction) -> None:
+        who = f"irc:{action.nick} (oper {action.oper})"
+        entry = audit.Entry(self._clock(), who, action.address, action.action, action.result)
+        self._spawn(self._store.call(audit.record, entry))
