@@ -5,7 +5,8 @@ It joins the archived channels and keeps what may go on air of them in the store
 bucket on an external network, where its client is not flood-exempt), and takes
 `/msg <service> CALL text` for a radio user who is off the air: how an external
 network, where absent nicks do not exist, reaches the mailbox. Connected again
-whenever it leaves IRC.
+whenever it leaves IRC: within seconds of the network's return, backing off while it
+refuses (gateway/irc/backoff.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from gateway.bridge.mailbox import Mailbox
 from gateway.bridge.trust import Trust
 from gateway.callsign import Callsign, parse_callsign
 from gateway.config import BridgeConfig
+from gateway.irc.backoff import Backoff
+from gateway.irc.external import Unreachable
 from gateway.irc.link import ConnectError, Connector, Identity, IrcLink
 from gateway.session.chatrender import callsign_text, split_ctcp, strip_formatting
 from gateway.session.thirdparty import RADIO_SUFFIX
@@ -28,7 +31,8 @@ from ircd.protocol import Message
 
 log = logging.getLogger("gateway.bridge")
 
-SERVICE_RETRY = 5.0
+#: A refused service nick's wait doubles up to this (its nick taken, say).
+SERVICE_REFUSED_MAX = 600.0
 #: The service's notices on an external network: a burst, then this many a second.
 NOTICE_BURST = 8
 NOTICE_RATE = 1.0
@@ -67,6 +71,7 @@ class ServiceNick:
         self.notices_dropped = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._backoff = Backoff(SERVICE_REFUSED_MAX)
 
     @property
     def nick(self) -> str:
@@ -109,14 +114,13 @@ class ServiceNick:
         # An in-process client attaches at once: the service is there when start returns.
         # A network may take its time (or be down): the gateway does not wait for it.
         embedded = self._connector.mode == "embedded"
-        first = await self._connect() if embedded else None
-        task = asyncio.get_running_loop().create_task(
-            self._keep(first, wait=embedded and first is None)
-        )
+        first, wait = await self._connect() if embedded else (None, 0.0)
+        task = asyncio.get_running_loop().create_task(self._keep(first, wait))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _connect(self) -> IrcLink | None:
+    async def _connect(self) -> tuple[IrcLink | None, float]:
+        """The service's link, or None and how long to wait before trying again."""
         config = self._config()
         identity = Identity(
             nicks=(config.service_nick,),
@@ -127,34 +131,38 @@ class ServiceNick:
         )
         try:
             link = await self._connector.connect(identity)
+        except Unreachable as exc:
+            wait = self._backoff.unreachable()
+            log.error("the service nick cannot reach IRC (%s); again in %.0f s", exc, wait)
+            return None, wait
         except ConnectError as exc:
-            log.error("the service nick cannot join IRC (%s); retrying", exc)
-            return None
+            wait = self._backoff.refused()
+            log.error("the service nick cannot join IRC (%s); again in %.0f s", exc, wait)
+            return None, wait
         for channel in config.archive_channels:
             link.send(f"JOIN {channel}")
         self.link = link
         log.info("the service nick %s is on IRC", link.nick)
-        return link
+        return link, 0.0
 
-    async def _keep(self, link: IrcLink | None, wait: bool) -> None:
-        """Serve the service nick; connect it again whenever it leaves IRC. `wait`: the
-        first attempt failed already, so wait before the next."""
+    async def _keep(self, link: IrcLink | None, wait: float) -> None:
+        """Serve the service nick; connect it again whenever it leaves IRC. `wait`:
+        seconds before the next attempt when there is no link yet."""
         while not self._stopping:
+            since = self._monotonic()
             try:
                 if link is None:
-                    if wait:
-                        await asyncio.sleep(SERVICE_RETRY)
-                    wait = True
-                    link = await self._connect()
+                    await asyncio.sleep(wait)
+                    link, wait = await self._connect()
                     continue
                 await self._serve(link)
             except Exception:  # a bug here must not end the mailbox and archive for good
                 log.exception("the service nick failed")
                 if link is not None:
                     link.quit("Internal error")
-            link, wait = None, True
+            link, wait = None, self._backoff.left(self._monotonic() - since)
             if not self._stopping:
-                log.warning("the service nick left IRC; connecting it again")
+                log.warning("the service nick left IRC; again in %.0f s", wait)
 
     async def _serve(self, conn: IrcLink) -> None:
         """Record archived channels, take messages for absent radio users, answer pings."""

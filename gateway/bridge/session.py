@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import sqlite3
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
@@ -27,7 +26,8 @@ from gateway.auth.secretbox import SecretKeyError
 from gateway.callsign import Callsign
 from gateway.db import Db
 from gateway.events.bus import Events
-from gateway.irc.external import SENT_AWAY
+from gateway.irc.backoff import Backoff
+from gateway.irc.external import SENT_AWAY, Unreachable, went_silent
 from gateway.irc.link import ConnectError, Connector, Identity, IrcLink
 from gateway.session import chat
 from gateway.session.chatrender import nick_for
@@ -40,8 +40,8 @@ log = logging.getLogger("gateway.bridge")
 third_party_log = logging.getLogger("gateway.thirdparty")
 
 CheckCode = Callable[[Callsign, str, str], Awaitable[bool]]
-#: Reconnecting a radio user to an external network: first wait, then doubling up to.
-RECONNECT_FIRST = 2.0
+#: Reconnecting a radio user to an external network: a few seconds while it is out of
+#: reach, but a refusal's wait doubles up to this (gateway/irc/backoff.py).
 RECONNECT_MAX = 60.0
 
 
@@ -111,9 +111,8 @@ class RadioSession:
         )
         self.irc: IrcLink | None = None
         self._identity: Identity | None = None
-        #: The next wait before connecting again to an external network (halved: the
-        #: first loss doubles it to RECONNECT_FIRST).
-        self._delay = RECONNECT_FIRST / 2
+        #: The waits before connecting again to an external network.
+        self._backoff = Backoff(RECONNECT_MAX)
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -360,29 +359,35 @@ class RadioSession:
             log.warning("%s lost the IRC network (%s); reconnecting", self.callsign,
                         reason or "connection lost")  # fmt: skip
             self._do(self.core.irc_lost(reason or "connection lost", self.bridge.monotonic()))
-            # A link that lived long starts the backoff again; one dropped at once keeps
-            # doubling it, so a network that takes us and drops us is not hammered.
+            # A ping timeout is a network in doubt: again within seconds. A link that lived
+            # long starts the backoff again; one dropped at once keeps doubling it, so a
+            # network that takes us and drops us is not hammered.
             lived = self.bridge.monotonic() - since
-            self._delay = RECONNECT_FIRST if lived > RECONNECT_MAX else self._delay * 2
-            self._spawn(self._reconnect())
+            silent = went_silent(reason)
+            self._spawn(self._reconnect(self._backoff.left(lived, silent=silent)))
         else:
             self._do(self.core.irc_closed(reason or "closed", self.bridge.monotonic()))
 
-    async def _reconnect(self) -> None:
-        """Connect again with backoff while the radio user stays; rejoin when back."""
+    async def _reconnect(self, wait: float) -> None:
+        """Connect again while the radio user stays: within seconds of the network's
+        return, backing off while it refuses (`Backoff`); rejoin when back."""
         assert self._identity is not None
         while not self._closing:
-            self._delay = min(self._delay, RECONNECT_MAX)
-            await asyncio.sleep(self._delay * random.uniform(0.8, 1.2))
-            self._delay *= 2
+            await asyncio.sleep(wait)
             try:
                 conn = await self.bridge.connector.connect(self._identity)
-            except ConnectError as exc:
+            except Unreachable as exc:
+                wait = self._backoff.unreachable()
                 log.info("%s: IRC still unreachable (%s)", self.callsign, exc)
+                continue
+            except ConnectError as exc:
                 if exc.fatal:  # banned meanwhile: no point trying again
+                    log.info("%s: IRC refused for good (%s)", self.callsign, exc)
                     now = self.bridge.monotonic()
                     self._do(self.core.irc_closed("refused by the network", now))
                     return
+                wait = self._backoff.refused()
+                log.info("%s: IRC refused (%s); again in %.0f s", self.callsign, exc, wait)
                 continue
             if self._closing:
                 conn.quit("Link lost")

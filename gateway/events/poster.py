@@ -10,17 +10,17 @@ getting the poster killed for flooding (`RecvQ exceeded`).
 When the nick cannot join: a network out of reach is tried again within a few seconds
 (with jitter: gateways do not all come back at once), but a refusal (the nick taken by
 another gateway's poster, a registration refused) backs off, doubling up to ten minutes
-(`Backoff`), instead of knocking every few seconds for good.
+(`Backoff`, gateway/irc/backoff.py), instead of knocking every few seconds for good.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+from gateway.irc.backoff import Backoff
 from gateway.irc.external import Unreachable
 from gateway.irc.link import ConnectError, Connector, Identity, IrcLink
 from ircd.protocol import MAX_BODY
@@ -28,13 +28,8 @@ from ircd.protocol import MAX_BODY
 log = logging.getLogger("gateway.events.poster")
 
 BULLETIN_HOST = "bulletin.gateway"
-#: A poster that could not reach the network tries again after this many seconds (x1-2).
-RETRY_UNREACHABLE = 2.0
-#: A refused poster waits this long, doubling on each refusal up to REFUSED_MAX.
-REFUSED_FIRST = 5.0
+#: A refused poster's wait doubles up to this (gateway/irc/backoff.py).
 REFUSED_MAX = 600.0
-#: A poster that stayed this long on IRC starts its backoff again.
-STAYED = 60.0
 #: Lines a poster may send at once, then one per PACE seconds.
 BURST = 4
 PACE = 2.0
@@ -43,30 +38,6 @@ QUEUE = 16
 #: The longest `:nick!user@host` the network may put in front of a line we send (nick 30,
 #: user 10, host 63: what it relays is what must fit 512 bytes).
 WORST_SOURCE = 1 + 30 + 1 + 10 + 1 + 63
-
-
-class Backoff:
-    """How long a poster waits before it tries to join again. Sans-IO."""
-
-    def __init__(self, uniform: Callable[[float, float], float] = random.uniform) -> None:
-        self._uniform = uniform
-        self._refused = REFUSED_FIRST
-
-    def unreachable(self) -> float:
-        return RETRY_UNREACHABLE * self._uniform(1.0, 2.0)
-
-    def refused(self) -> float:
-        wait = self._refused * self._uniform(1.0, 1.25)
-        self._refused = min(self._refused * 2, REFUSED_MAX)
-        return min(wait, REFUSED_MAX)
-
-    def left(self, stayed: float) -> float:
-        """The wait after a poster left IRC having stayed `stayed` seconds: one that is
-        dropped at once is a refusal in disguise (a nick collision kill, a K-line)."""
-        if stayed >= STAYED:
-            self._refused = REFUSED_FIRST
-            return self.unreachable()
-        return self.refused()
 
 
 class Pacer:
@@ -112,7 +83,7 @@ class Poster:
         )  # fmt: skip
         self._connector = connector
         self._monotonic = monotonic
-        self._backoff = backoff or Backoff()
+        self._backoff = backoff or Backoff(REFUSED_MAX)
         self._sleep = sleep
         self._queue: deque[tuple[str, str]] = deque()
         self._queued = asyncio.Event()

@@ -43,6 +43,9 @@ QUIT_GRACE = 5.0
 _FATAL = {"465": "banned", "464": "wrong password", "463": "host not allowed"}
 #: An ERROR that says the network sent this client away on purpose (not a failure).
 SENT_AWAY = re.compile(r"\b(kill(ed)?|ban(ned)?|[kgzd]-?lined?|quit)\b", re.IGNORECASE)
+#: An ERROR that says a side stopped hearing the other (ours, or the server's): the
+#: network is in doubt, not refusing us, so it is tried again within seconds.
+_SILENT = re.compile(r"\bping timeout\b", re.IGNORECASE)
 #: `Closing link: (user@address) [reason]`, as InspIRCd words an ERROR.
 _CLOSING = re.compile(r"^(Closing link):?\s*\([^)]*\)\s*\[(.*)\]\s*$", re.IGNORECASE)
 #: Output waiting for a network that stopped reading; past it the link is closed.
@@ -53,6 +56,11 @@ MAX_OFFERED = 256
 
 class Unreachable(ConnectError):
     """The network could not be reached at all (not a refusal): worth trying again soon."""
+
+
+def went_silent(reason: str | None) -> bool:
+    """Whether a link's ERROR says it ended in silence (a ping timeout), not a refusal."""
+    return reason is not None and _SILENT.search(reason) is not None
 
 
 def sasl_plain(account: str, password: str) -> list[str]:
@@ -260,6 +268,8 @@ class ExternalLink:
         self._gone = asyncio.Event()
         #: `nick!user@host` as the network shows this client (from USERHOST or an echo).
         self.source: str | None = None
+        #: The server went silent for the ping timeout (we closed the link).
+        self.hung = False
 
     @property
     def nick(self) -> str:
@@ -292,6 +302,7 @@ class ExternalLink:
             if line is None:
                 break
             if line is _HUNG:
+                self.hung = True
                 self._close_now()
                 return Message(
                     command="ERROR", params=(f"Ping timeout: {self._ping_timeout:g} seconds",)
@@ -428,7 +439,10 @@ class ExternalConnector:
                         link.send(line)
         except TimeoutError:
             if not reg.welcomed:
-                raise ConnectError(f"IRC network {self.address}: registration timed out") from None
+                # No answer is not a refusal: a hung or overloaded server (Unreachable).
+                raise Unreachable(f"IRC network {self.address}: registration timed out") from None
+        if reg.error is not None and link.hung:  # silent while registering: not a refusal
+            raise Unreachable(f"IRC network {self.address}: no answer while registering")
         if reg.error is not None:
             raise ConnectError(f"IRC network {self.address}: {reg.error}", fatal=reg.fatal)
         if reg.sasl_error is not None:

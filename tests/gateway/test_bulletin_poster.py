@@ -12,6 +12,7 @@ from gateway.config import BulletinFeed, MqttConfig
 from gateway.events import poster as P
 from gateway.events.bus import Events
 from gateway.events.mqtt import MqttLink
+from gateway.irc import backoff as B
 from gateway.irc.external import Unreachable
 from gateway.irc.link import ConnectError, Identity
 from ircd.protocol import Message
@@ -59,13 +60,15 @@ class Refusing:
 
 
 def test_refusals_back_off_to_a_cap_and_unreachable_stays_quick() -> None:
-    backoff = P.Backoff(uniform=lambda low, high: low)
+    backoff = B.Backoff(P.REFUSED_MAX, uniform=lambda low, high: low)
     assert [backoff.refused() for _ in range(9)] == [5, 10, 20, 40, 80, 160, 320, 600, 600]
-    assert backoff.unreachable() == P.RETRY_UNREACHABLE  # the network back: in seconds
-    assert backoff.left(P.STAYED - 1) == 600  # dropped at once: still a refusal
-    assert backoff.left(P.STAYED) == P.RETRY_UNREACHABLE  # stayed: the backoff starts again
+    assert backoff.unreachable() == B.RETRY_UNREACHABLE  # the network back: in seconds
+    assert backoff.left(B.STAYED - 1) == 600  # dropped at once: still a refusal
+    assert backoff.left(B.STAYED) == B.RETRY_UNREACHABLE  # stayed: the backoff starts again
     assert backoff.refused() == 5
-    jittered = P.Backoff(uniform=lambda low, high: high)
+    assert backoff.left(1, silent=True) == B.RETRY_UNREACHABLE  # a ping timeout: in doubt
+    assert backoff.refused() == 5
+    jittered = B.Backoff(P.REFUSED_MAX, uniform=lambda low, high: high)
     assert jittered.refused() == 5 * 1.25 and jittered.unreachable() == 4.0
 
 
@@ -76,9 +79,9 @@ async def test_a_poster_whose_nick_is_taken_does_not_loop_every_few_seconds() ->
         waits.append(seconds)
 
     poster = P.Poster(Refusing("rrurrr"), "WX", ["#wx"], "wx/#", lambda: 0.0,
-                      P.Backoff(uniform=lambda low, high: low), sleep)  # fmt: skip
+                      B.Backoff(P.REFUSED_MAX, uniform=lambda low, high: low), sleep)  # fmt: skip
     await poster.run(lambda: len(waits) >= 6)
-    assert waits == [5, 10, P.RETRY_UNREACHABLE, 20, 40, 80]
+    assert waits == [5, 10, B.RETRY_UNREACHABLE, 20, 40, 80]
 
 
 async def test_a_burst_is_paced_and_the_overflow_dropped() -> None:

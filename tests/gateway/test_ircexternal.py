@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from pathlib import Path
 
 import pytest
 
 from gateway.config import ConfigError, ExternalIrc, load_config
-from gateway.irc.external import Registration, closing_reason, radio_ip, sasl_plain
-from gateway.irc.link import Identity
+from gateway.irc.external import (
+    ExternalConnector,
+    Registration,
+    Unreachable,
+    closing_reason,
+    radio_ip,
+    sasl_plain,
+    went_silent,
+)
+from gateway.irc.link import ConnectError, Identity
 from ircd.protocol import parse_line
+from tests.gateway.support import free_port
 
 IDENT = Identity(
     nicks=("N0TEST-5", "N0TEST-5_"), user="n0test", host="bpq.node1.radio",
@@ -113,6 +123,9 @@ def test_a_closing_link_error_keeps_the_reason_not_the_users_address() -> None:
         "Closing link: Killed (oper (spam))"
     )
     assert closing_reason("Access denied: Bad password?") == "Access denied: Bad password?"
+    assert went_silent("Ping timeout: 60 seconds")  # ours: the server hung
+    assert went_silent(closing_reason("Closing link: (a@b) [Ping timeout: 120 seconds]"))
+    assert not went_silent("Closing link: Trying to reconnect too fast") and not went_silent(None)
 
 
 def test_the_ping_timeout_is_read_from_the_config(tmp_path: Path) -> None:
@@ -126,3 +139,35 @@ def test_the_ping_timeout_is_read_from_the_config(tmp_path: Path) -> None:
     path.write_text("irc: {mode: external, external: {host: irc.test, ping_timeout: 1}}\n")
     with pytest.raises(ConfigError, match="ping_timeout"):
         load_config(path)
+
+
+async def test_no_answer_is_unreachable_and_an_answer_that_says_no_is_a_refusal() -> None:
+    """What the backoff (gateway/irc/backoff.py) is told: a closed port or a server that
+    never answers is retried within seconds; a server that answers no is backed off."""
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # accepts, says nothing (a hung server's backlog)
+        writer.close()
+
+    async def refusing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"ERROR :Closing link: (x@y) [Trying to reconnect too fast]\r\n")
+        await writer.drain()
+        writer.close()
+
+    closed = ExternalConnector(ExternalIrc("127.0.0.1", port=free_port(), connect_timeout=1))
+    with pytest.raises(Unreachable, match="cannot reach"):
+        await closed.connect(IDENT)
+    # Silent until the registration times out, or until the link's own ping timeout.
+    cases = ((silent, 60.0, Unreachable), (silent, 1.0, Unreachable), (refusing, 60, ConnectError))
+    for handler, ping_timeout, expected in cases:
+        server = await asyncio.start_server(handler, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            connector = ExternalConnector(ExternalIrc("127.0.0.1", port=port,
+                                                      connect_timeout=1 if ping_timeout > 1 else 5,
+                                                      ping_timeout=ping_timeout))  # fmt: skip
+            with pytest.raises(ConnectError) as caught:
+                await connector.connect(IDENT)
+            assert type(caught.value) is expected, caught.value
+        finally:
+            server.close()
