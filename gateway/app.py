@@ -196,7 +196,8 @@ class Gateway:
             connector = ExternalConnector(external)
             log.info("IRC: external network %s (radio users connect as its clients)",
                      connector.address)  # fmt: skip
-            if not (external.tls and external.tls_verify) and not _loopback(external.host):
+            on_loopback = all(_loopback(host) for host, _ in external.servers)
+            if not (external.tls and external.tls_verify) and not on_loopback:
                 log.warning("irc.external: without verified TLS, the WEBIRC, PASS and SASL "
                             "passwords cross the network in the clear (tls: true)")  # fmt: skip
             return connector

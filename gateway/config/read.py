@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode
+from yaml.nodes import MappingNode, SequenceNode
 
 from gateway.callsign import parse_callsign
 from gateway.config.fields import build, keys, read_field
@@ -46,6 +46,8 @@ _CHANNEL = re.compile(r"#[^\s,\x00-\x1f]{1,49}")
 _SERVICE_NICK = re.compile(r"[A-Za-z][A-Za-z0-9]{0,29}")
 _TOPIC_PART = re.compile(r"[A-Za-z0-9_/-]{1,100}")
 _MQTT_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: Servers in an `irc.external.host` list.
+MAX_SERVERS = 16
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:
@@ -280,13 +282,65 @@ def _external(e: Section) -> ExternalIrc:
         e.problem("host", "the IRC network's host name is required in external mode")
     tls = e.boolean("tls", False)
     given: dict[str, Any] = {"tls": tls}
+    port = given["port"] = read_field(e, ExternalIrc, "port", 6697 if tls else 6667)
+    if isinstance(e.entries.get("host"), SequenceNode):
+        servers = _servers(e, port) or [("", port)]
+        (given["host"], given["port"]), given["failover"] = servers[0], tuple(servers[1:])
     for key in ("host", "webirc_password", "webirc_gateway"):
+        if key in given:
+            continue
         # The host has no default: "" when missing (a problem above).
         default = "" if key == "host" else dataclasses.MISSING
         text = given[key] = read_field(e, ExternalIrc, key, default)
-        if text and (text.startswith(":") or any(c.isspace() or c == "\0" for c in text)):
+        if text and not _one_word(text):
             e.problem(key, "expected one word, without spaces (and not starting with ':')")
     given["password"] = read_field(e, ExternalIrc, "password")
     if any(c in (given["password"] or "") for c in "\0\r\n"):
         e.problem("password", "expected one line")
-    return build(e, ExternalIrc, given=given, defaults={"port": 6697 if tls else 6667})
+    return build(e, ExternalIrc, given=given)
+
+
+def _one_word(text: str) -> bool:
+    return not text.startswith(":") and not any(c.isspace() or c == "\0" for c in text)
+
+
+def _servers(e: Section, port: int) -> list[tuple[str, int]]:
+    """`host: [irc1.example.net, "irc2.example.net:6668", "[2001:db8::1]:6697"]`: the
+    servers to try in order, each on `port` unless it says its own."""
+    found: list[tuple[str, int]] = []
+    for path, node in e.items("host"):
+        text = e.reader.string(node, path)
+        if text is None:
+            continue
+        server = _server(text, port)
+        if server is None or not _one_word(text):
+            e.reader.error(node, path, f'expected "host" or "host:port", got "{text}"')
+        elif server in found:
+            e.reader.error(node, path, f'"{text}" is listed twice')
+        else:
+            found.append(server)
+    if not found:
+        e.problem("host", "expected at least one server")
+    elif len(found) > MAX_SERVERS:
+        e.problem("host", f"at most {MAX_SERVERS} servers")
+    return found[:MAX_SERVERS]
+
+
+def _server(text: str, port: int) -> tuple[str, int] | None:
+    """`host`, `host:port`, `[v6]:port` or a bare IPv6 address; None if malformed."""
+    if text.startswith("["):
+        host, bracket, tail = text[1:].partition("]")
+        if not bracket or (tail and not tail.startswith(":")):
+            return None
+        tail = tail[1:]
+    elif text.count(":") == 1:
+        host, _, tail = text.partition(":")
+    else:
+        host, tail = text, ""  # no port, or a bare IPv6 address
+    if tail:
+        if not tail.isdigit() or not 1 <= int(tail) <= 65535:
+            return None
+        port = int(tail)
+    if not host or "[" in host or "]" in host:
+        return None
+    return host, port

@@ -293,6 +293,8 @@ class MqttConfig:
 class ExternalIrc:
     """`irc.external` (with `irc.mode: external`): the IRC network radio users join."""
 
+    #: The first server; `host:` may also be a list of servers of the same network, tried
+    #: in order when one cannot be reached (the others are `failover`).
     host: str = field(metadata=spec())
     #: 6697 with TLS unless given.
     port: int = field(default=6667, metadata=spec(1, 65535))
@@ -308,6 +310,13 @@ class ExternalIrc:
     connect_timeout: float = field(default=30.0, metadata=spec(1, 300))
     #: Seconds within which a hung server is noticed (PING at half of it), then reconnect.
     ping_timeout: float = field(default=60.0, metadata=spec(10, 600))
+    #: The servers after the first of a `host:` list, as (host, port) (read.py).
+    failover: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def servers(self) -> tuple[tuple[str, int], ...]:
+        """Every server to try, in order: `host` and `port` first."""
+        return ((self.host, self.port), *self.failover)
 
 
 @dataclass(frozen=True, slots=True)

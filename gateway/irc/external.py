@@ -396,31 +396,63 @@ class ExternalConnector:
             if not settings.tls_verify:
                 self._ssl.check_hostname = False
                 self._ssl.verify_mode = ssl.CERT_NONE
+        #: The index in `settings.servers` of the server reached last: tried first.
+        self._last = 0
 
     @property
     def address(self) -> str:
-        return f"{self.settings.host}:{self.settings.port}"
+        """The server or servers, for the log (`host:port, host:port`)."""
+        return ", ".join(_address(host, port) for host, port in self.settings.servers)
 
     async def connect(self, identity: Identity) -> ExternalLink:
-        s = self.settings
+        """Try the servers in order, starting from the one reached last, and move on to
+        the next when one cannot be reached; a refusal is the network's answer (a ban, a
+        nick taken) and is not taken elsewhere."""
+        servers = self.settings.servers
+        order = servers[self._last :] + servers[: self._last]
+        failure: Unreachable | None = None
+        for host, port in order:
+            try:
+                link = await self._connect_to(host, port, identity)
+            except Unreachable as exc:
+                failure = exc
+                continue
+            if len(servers) > 1:
+                where = servers.index((host, port))
+                if where != self._last:
+                    log.warning("IRC: %s cannot be reached; using %s (%s)",
+                                _address(*servers[self._last]), _address(host, port),
+                                failure)  # fmt: skip
+                self._last = where
+                log.info("%s: on IRC server %s", link.nick, _address(host, port))
+            return link
+        assert failure is not None
+        raise failure
+
+    async def _connect_to(self, host: str, port: int, identity: Identity) -> ExternalLink:
+        address = _address(host, port)
         try:
-            async with asyncio.timeout(s.connect_timeout):
+            async with asyncio.timeout(self.settings.connect_timeout):
                 reader, writer = await asyncio.open_connection(
-                    s.host, s.port, ssl=self._ssl, limit=MAX_LINE + 2
+                    host, port, ssl=self._ssl, limit=MAX_LINE + 2
                 )
         except TimeoutError:
-            raise Unreachable(f"IRC network {self.address} did not answer") from None
+            raise Unreachable(f"IRC network {address} did not answer") from None
         except (OSError, ssl.SSLError) as exc:
             reason = exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc)
-            raise Unreachable(f"cannot reach IRC network {self.address}: {reason}") from None
+            raise Unreachable(f"cannot reach IRC network {address}: {reason}") from None
         try:
-            return await self._register(reader, writer, identity)
+            return await self._register(reader, writer, identity, address)
         except BaseException:
             writer.close()
             raise
 
     async def _register(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, identity: Identity
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        identity: Identity,
+        address: str,
     ) -> ExternalLink:
         reg = Registration(identity, self.settings)
         link = ExternalLink(
@@ -440,11 +472,11 @@ class ExternalConnector:
         except TimeoutError:
             if not reg.welcomed:
                 # No answer is not a refusal: a hung or overloaded server (Unreachable).
-                raise Unreachable(f"IRC network {self.address}: registration timed out") from None
+                raise Unreachable(f"IRC network {address}: registration timed out") from None
         if reg.error is not None and link.hung:  # silent while registering: not a refusal
-            raise Unreachable(f"IRC network {self.address}: no answer while registering")
+            raise Unreachable(f"IRC network {address}: no answer while registering")
         if reg.error is not None:
-            raise ConnectError(f"IRC network {self.address}: {reg.error}", fatal=reg.fatal)
+            raise ConnectError(f"IRC network {address}: {reg.error}", fatal=reg.fatal)
         if reg.sasl_error is not None:
             log.warning("%s: the network refused the SASL login (%s); on IRC without an "
                         "account", reg.nick, reg.sasl_error)  # fmt: skip
@@ -452,3 +484,7 @@ class ExternalConnector:
         link._caps = reg.caps
         link.send(f"USERHOST {reg.nick}")  # how the network shows us: see `source`
         return link
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -171,3 +171,63 @@ async def test_no_answer_is_unreachable_and_an_answer_that_says_no_is_a_refusal(
             assert type(caught.value) is expected, caught.value
         finally:
             server.close()
+
+
+def test_a_list_of_servers_to_fail_over_to(tmp_path: Path) -> None:
+    path = tmp_path / "gateway.yaml"
+    path.write_text(
+        "irc: {mode: external, external: {port: 6668, host: [irc1.test, 'irc2.test:7000',"
+        " '[2001:db8::1]:6697', '2001:db8::2']}}\n"
+    )
+    external = load_config(path).irc_external
+    assert external is not None and (external.host, external.port) == ("irc1.test", 6668)
+    assert external.servers == (
+        ("irc1.test", 6668), ("irc2.test", 7000), ("2001:db8::1", 6697), ("2001:db8::2", 6668)
+    )  # fmt: skip
+    assert ExternalConnector(external).address == (
+        "irc1.test:6668, irc2.test:7000, [2001:db8::1]:6697, [2001:db8::2]:6668"
+    )
+    path.write_text("irc: {mode: external, external: {host: ['a.test:6697', b.test]}}\n")
+    external = load_config(path).irc_external
+    assert external is not None and external.servers == (("a.test", 6697), ("b.test", 6667))
+    for bad, problem in (
+        ("[]", "at least one server"),
+        ("[a.test, a.test]", "listed twice"),
+        ("['a.test:99999']", 'expected "host" or "host:port"'),
+        ("['a.test:x']", 'expected "host" or "host:port"'),
+        ("[':a.test']", 'expected "host" or "host:port"'),
+        ("['[::1']", 'expected "host" or "host:port"'),
+        ("[7]", "expected a string"),
+    ):
+        path.write_text(f"irc: {{mode: external, external: {{host: {bad}}}}}\n")
+        with pytest.raises(ConfigError, match=problem):
+            load_config(path)
+    path.write_text("irc: {mode: external, external: {host: irc.test}}\n")
+    external = load_config(path).irc_external
+    assert external is not None and external.servers == (("irc.test", 6667),)  # one, as before
+
+
+async def test_a_refusal_is_the_networks_answer_and_not_taken_to_the_next_server() -> None:
+    reached: list[int] = []
+
+    async def refusing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        reached.append(1)
+        writer.write(b"ERROR :Closing link: (x@y) [You are banned]\r\n")
+        await writer.drain()
+        writer.close()
+
+    async def counting(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        reached.append(2)
+        writer.close()
+
+    first = await asyncio.start_server(refusing, "127.0.0.1", 0)
+    second = await asyncio.start_server(counting, "127.0.0.1", 0)
+    ports = [server.sockets[0].getsockname()[1] for server in (first, second)]
+    try:
+        settings = ExternalIrc("127.0.0.1", port=ports[0], failover=(("127.0.0.1", ports[1]),))
+        with pytest.raises(ConnectError, match="banned") as caught:
+            await ExternalConnector(settings).connect(IDENT)
+        assert not isinstance(caught.value, Unreachable) and reached == [1]
+    finally:
+        first.close()
+        second.close()
