@@ -98,6 +98,8 @@ class ChatSession(ChatState):
         )
         self._pause_until: float | None = None
         self._idle_deadline: float | None = None
+        #: When the network was lost (`irc_lost`), to say how long was missed.
+        self._lost_at = now
 
     # -- what the adapter reads ---------------------------------------------------------
 
@@ -219,6 +221,7 @@ class ChatSession(ChatState):
         One short line says so; commands that need IRC wait for `irc_back`."""
         if self.phase is Phase.CHAT and not self.irc_down:
             self.irc_down = True
+            self._lost_at = now
             self.note(f"IRC network lost ({self._closing(reason)}); reconnecting.")
             if self._waiting is not None and self._waiting.token:
                 self._waiting = None  # its answer will never come
@@ -237,7 +240,16 @@ class ChatSession(ChatState):
             for name in names:
                 self.emit(Irc(f"JOIN {name}"))
             rejoined = f"; rejoining {', '.join(names)}" if names else ""
-            self.note(f"IRC network back{rejoined}.")
+            # What was said meanwhile never reached us: say so, once, and where to read it
+            # (the network's history; the gateway's archive was off the network as well).
+            readable = [n for n in names if self.fold(n) not in self.settings.archived]
+            missed = (
+                f"Said meanwhile: /READ {readable[0]}"
+                if self.history and readable
+                else "Anything said meanwhile is lost."
+            )
+            down = max(1, round(now - self._lost_at))
+            self.note(f"IRC network back after {down} s{rejoined}. {missed}")
             self._run_typed(now)
         return self._done(now)
 

@@ -30,6 +30,8 @@ from ircd.protocol import Message
 
 #: Quit reasons a server writes with an operator's words in them (a kill, a ban).
 _SERVER_QUIT = re.compile(r"Killed \(|[A-Z]-[Ll]ined: |Banned|Closing Link: ")
+#: A netsplit's QUIT reason: the two servers' names (`*.net *.split` where hidden).
+_SPLIT = re.compile(r"[\w*-]+(?:\.[\w*-]+)+ [\w*-]+(?:\.[\w*-]+)+")
 #: Numerics that refuse a JOIN (no such channel, full, invite only, banned, key...).
 JOIN_REFUSED = frozenset({"403", "405", "471", "473", "474", "475", "477", "489"})
 
@@ -133,10 +135,12 @@ def _kick(s: ChatState, msg: Message, _now: float) -> None:
         s.chat(channel, f"* {s.name_of(victim)} was kicked from {channel}", current=True)
 
 
-def _quit(s: ChatState, msg: Message, _now: float) -> None:
+def _quit(s: ChatState, msg: Message, now: float) -> None:
     s.saw_sender(msg, tagged=False)
     name = s.name_of(msg.source)
     s.vouched.forget(s.fold(nick_of(msg.source) or ""))
+    if msg.params and _SPLIT.fullmatch(msg.params[0]):
+        s.split_seen(msg.params[0], now, named=s.allowed(msg))
     if not s.alert:
         return
     shown = msg.params and msg.params[0] and s.allowed(msg)

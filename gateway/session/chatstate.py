@@ -92,6 +92,8 @@ class ChatState:
         self.irc_down = False
         #: Folded channels joined again after a reconnection, not yet confirmed.
         self.rejoining: set[str] = set()
+        #: The last netsplit told (its QUIT reason) and when: its QUITs come in a burst.
+        self._split: tuple[str, float] | None = None
         self.current: str | None = None  # folded
         self.alert = False
         self.stamp = False
@@ -317,6 +319,16 @@ class ChatState:
     def say(self, text: str, end: str = "\n") -> None:
         # 7-bit printable, whatever it quotes (a typed verb, a server's reply).
         self._out.reply(to_ascii(text) + end)
+
+    def split_seen(self, servers: str, now: float, named: bool) -> None:
+        """A QUIT of a netsplit between `servers` (`a.example b.example`): one line per
+        split, naming them if `named` (the reason's sender may be on air)."""
+        if self._split is not None and self._split[0] == servers and now < self._split[1] + 60:
+            return
+        self._split = (servers, now)
+        where = f" ({servers})" if named else ""
+        self.note(f"Netsplit{where}: lines to or from users on the other side are lost "
+                  "until they return.")  # fmt: skip
 
     def note(self, text: str) -> None:
         """Something the user must see that no command asked for (a kill, a kick, an

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench import irc_peers as peers
-from tests.external.test_external import Spawn, external_config, irc_user, started
+from tests.external.test_external import Spawn, back_in_test, external_config, irc_user, started
 from tests.gateway.support import enroll, free_port
 from tests.gateway.test_bridge_e2e import radio_login
 
@@ -51,7 +51,7 @@ async def test_clients_go_to_the_next_server_and_say_which(
     mark = len(gw.log)
     await second.stop()
     assert await ham.expect("\r\n") == b"IRC network lost (connection lost); reconnecting.\r\n"
-    await ham.expect("IRC network back; rejoining #test.\r\n")
+    await back_in_test(ham)
     await gw.wait_log(f"N0TEST-5: on IRC server 127.0.0.1:{first.port}", mark)
     bob = await irc_user(first, "bob", "#test")
     ham.send(b"on the first\r")

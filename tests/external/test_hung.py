@@ -16,7 +16,7 @@ from bench import irc_peers as peers
 from gateway.config import ExternalIrc
 from gateway.irc.external import SENT_AWAY, ExternalConnector
 from gateway.irc.link import Identity
-from tests.external.test_external import Spawn, gateway_on
+from tests.external.test_external import Spawn, back_in_test, gateway_on
 from tests.gateway.test_bridge_e2e import radio_login
 
 pytestmark = pytest.mark.slow
@@ -75,7 +75,7 @@ async def test_a_radio_user_is_told_when_the_server_hangs_and_comes_back(
         assert line == b"IRC network lost (Ping timeout: 10 seconds); reconnecting.\r\n"
     finally:
         os.kill(server.proc.pid, signal.SIGCONT)
-    await ham.expect("IRC network back; rejoining #test.\r\n")
+    await back_in_test(ham)
     ham.send(b"/b\r")
     await ham.expect_close()
     assert await gw.stop() == 0

@@ -596,16 +596,20 @@ def test_network_lost_and_back_rejoins_and_keeps_the_current_channel() -> None:
     assert h.irc == []
     h.type("/info")  # what needs no IRC still answers
     assert "N0TEST-5" in h.text()
+    h.now += 23
     h.run(h.core.irc_back(h.now, "N0TEST-5"))
     assert h.irc == ["JOIN #a", "JOIN #b"]
-    assert h.text() == "IRC network back; rejoining #a, #b.\n"
+    # What may have been missed, and where the network keeps it (its history).
+    assert h.text() == "IRC network back after 23 s; rejoining #a, #b. Said meanwhile: /READ #a\n"
     h.server(":N0TEST-5!n0test@bpq.radio JOIN #a", ":N0TEST-5!n0test@bpq.radio JOIN #b")
     h.irc.clear()
     h.type("on the air again")
     assert h.irc == ["PRIVMSG #a :on the air again"]  # #a is still the current channel
     # Lost again; this time #a refuses the rejoin: #b becomes the current channel.
     h.run(h.core.irc_lost("Ping timeout", h.now))
-    h.run(h.core.irc_back(h.now, "N0TEST-5"))
+    h.run(h.core.irc_back(h.now, "N0TEST-5", frozenset()))  # a network without history
+    assert h.text().endswith("IRC network back after 1 s; rejoining #a, #b. Anything said "
+                             "meanwhile is lost.\n")  # fmt: skip
     h.server(":irc.test 474 N0TEST-5 #a :Cannot join channel (+b)")
     h.server(":N0TEST-5!n0test@bpq.radio JOIN #b")
     h.irc.clear()
@@ -614,6 +618,27 @@ def test_network_lost_and_back_rejoins_and_keeps_the_current_channel() -> None:
     assert h.irc == ["PRIVMSG #b :still here"]
     h.type("/c")
     assert "#a" not in h.text()
+
+
+def test_a_netsplit_is_told_once_with_what_it_loses() -> None:
+    h = Harness().login()
+    joined(h)
+    h.server(":alice!a@x QUIT :irc1.club.example irc2.club.example",
+             ":bob!b@y QUIT :irc1.club.example irc2.club.example")  # fmt: skip
+    assert " ".join(h.text().split()) == (  # one line, wrapped at the width
+        "Netsplit (irc1.club.example irc2.club.example): lines to or from users on the other"
+        " side are lost until they return."
+    )
+    h.now += 61  # another split later: told again; hidden names (`*.net *.split`) too
+    h.server(":carol!c@z QUIT :*.net *.split")
+    assert h.text().startswith("Netsplit (*.net *.split): ")
+    h.server(":dave!d@w QUIT :Quit: see you at the next net")  # an ordinary quit
+    assert h.text() == ""
+    # Under a third-party rule, a reason that may not go on air is not quoted.
+    h = Harness(third_party="identified").login()
+    joined(h)
+    h.server(":eve!e@v QUIT :a.example b.example")
+    assert h.text().startswith("Netsplit: lines to or from")
 
 
 def test_the_gateway_nick_is_trusted_by_its_full_source_only() -> None:
