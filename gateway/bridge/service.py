@@ -22,7 +22,7 @@ from gateway.bridge.trust import Trust
 from gateway.callsign import Callsign, parse_callsign
 from gateway.config import BridgeConfig
 from gateway.irc.backoff import Backoff
-from gateway.irc.external import Unreachable
+from gateway.irc.external import Unreachable, went_silent
 from gateway.irc.link import ConnectError, Connector, Identity, IrcLink
 from gateway.session.chatrender import callsign_text, split_ctcp, strip_formatting
 from gateway.session.thirdparty import RADIO_SUFFIX
@@ -150,24 +150,30 @@ class ServiceNick:
         seconds before the next attempt when there is no link yet."""
         while not self._stopping:
             since = self._monotonic()
+            reason: str | None = None
             try:
                 if link is None:
                     await asyncio.sleep(wait)
                     link, wait = await self._connect()
                     continue
-                await self._serve(link)
+                reason = await self._serve(link)
             except Exception:  # a bug here must not end the mailbox and archive for good
                 log.exception("the service nick failed")
                 if link is not None:
                     link.quit("Internal error")
-            link, wait = None, self._backoff.left(self._monotonic() - since)
+            stayed = self._monotonic() - since
+            link, wait = None, self._backoff.left(stayed, silent=went_silent(reason))
             if not self._stopping:
                 log.warning("the service nick left IRC; again in %.0f s", wait)
 
-    async def _serve(self, conn: IrcLink) -> None:
-        """Record archived channels, take messages for absent radio users, answer pings."""
+    async def _serve(self, conn: IrcLink) -> str | None:
+        """Record archived channels, take messages for absent radio users, answer pings;
+        the network's last ERROR once the link is gone."""
+        reason: str | None = None
         while (msg := await conn.read()) is not None:
-            if msg.command == "PING":
+            if msg.command == "ERROR" and msg.params:
+                reason = msg.params[-1]
+            elif msg.command == "PING":
                 conn.send(f"PONG :{msg.params[0]}" if msg.params else "PONG")
             elif msg.command in ("PRIVMSG", "NOTICE") and len(msg.params) >= 2:
                 try:
@@ -177,6 +183,7 @@ class ServiceNick:
                         await self._archive(msg)
                 except Exception:  # a store error loses one line, not the archive
                     log.exception("service: a message was not handled")
+        return reason
 
     def _to_service(self, msg: Message) -> None:
         """`/msg <service> CALL text`: mail for a radio user (how an external network,

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 from gateway.irc.backoff import Backoff
-from gateway.irc.external import Unreachable
+from gateway.irc.external import Unreachable, went_silent
 from gateway.irc.link import ConnectError, Connector, Identity, IrcLink
 from ircd.protocol import MAX_BODY
 
@@ -114,28 +114,33 @@ class Poster:
                           exc, wait)  # fmt: skip
             else:
                 since = self._monotonic()
-                await self._serve(link)
-                wait = self._backoff.left(self._monotonic() - since)
+                reason = await self._serve(link)
+                wait = self._backoff.left(self._monotonic() - since, silent=went_silent(reason))
                 if not stopping():
                     log.warning("bulletin nick %s is off IRC; again in %.0f s", self.nick, wait)
             if not stopping():
                 await self._sleep(wait)
 
-    async def _serve(self, link: IrcLink) -> None:
+    async def _serve(self, link: IrcLink) -> str | None:
+        """Stay in the channels while the link lasts; the network's last ERROR then."""
         self.link = link
+        reason: str | None = None
         for channel in self.channels:
             link.send(f"JOIN {channel}")
         log.info("bulletin nick %s is on IRC in %s", link.nick, ", ".join(self.channels))
         sender = asyncio.get_running_loop().create_task(self._send(link))
         try:
             while (msg := await link.read()) is not None:  # its channels' traffic
-                if msg.command == "PING":
+                if msg.command == "ERROR" and msg.params:
+                    reason = msg.params[-1]
+                elif msg.command == "PING":
                     link.send(f"PONG :{msg.params[0]}" if msg.params else "PONG")
         except Exception:  # a bug here must not end the bulletins for good
             log.exception("bulletin nick %s failed", self.nick)
             link.quit("Internal error")
         finally:
             sender.cancel()
+        return reason
 
     async def _send(self, link: IrcLink) -> None:
         """Send the queue at the network's pace while the link lasts."""

@@ -84,6 +84,32 @@ async def test_a_poster_whose_nick_is_taken_does_not_loop_every_few_seconds() ->
     assert waits == [5, 10, B.RETRY_UNREACHABLE, 20, 40, 80]
 
 
+async def test_a_poster_dropped_by_a_ping_timeout_comes_back_within_seconds() -> None:
+    """A ping timeout is a network in doubt, not a refusal in disguise: a poster that
+    lost it soon after joining comes back within seconds; one dropped otherwise waits."""
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    links = [FakeLink(), FakeLink()]
+    reasons = ("Ping timeout: 60 seconds", "Closing link: Excess Flood")
+    for link, reason in zip(links, reasons, strict=True):
+        link._lines.put_nowait(Message(command="ERROR", params=(reason,)))
+        link._lines.put_nowait(None)
+
+    class Twice:
+        mode = "external"
+
+        async def connect(self, identity: Identity) -> FakeLink:
+            return links.pop(0)
+
+    poster = P.Poster(Twice(), "WX", ["#wx"], "wx/#", lambda: 0.0,
+                      B.Backoff(P.REFUSED_MAX, uniform=lambda low, high: low), sleep)  # fmt: skip
+    await poster.run(lambda: len(waits) >= 2)
+    assert waits == [B.RETRY_UNREACHABLE, B.REFUSED_FIRST]
+
+
 async def test_a_burst_is_paced_and_the_overflow_dropped() -> None:
     clock = [100.0]
     link = FakeLink("WX!bulletin@bulletin.gateway")
