@@ -1,7 +1,9 @@
-"""The audit trail: who did what to the radio side, from where, when, and the result.
+"""The audit trail: who did what, from where, when, and the result.
 
-Every operator action on IRC (`RADIO ...`) and every enrollment, revocation, unlock
-and transmitter switch from the console is one row in the store. Rows older than
+Every operator action on IRC (`RADIO ...`, KILL, K/G/Z-lines set and removed, REHASH
+with its outcome, DIE), every enrollment, revocation, unlock, credential, ban removal
+and transmitter switch from the console, and a radio user's `/NOTME` is one row in the
+store. Rows older than
 `MAX_AGE` go at each prune, and there are never more than `MAX_ROWS`, so the table
 stays bounded whatever an operator does. Listed by `gateway audit [--since]` and by
 `RADIO AUDIT`.
