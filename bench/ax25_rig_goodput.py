@@ -16,11 +16,12 @@ and Dire Wolf both held to v2.0 with k=4 (Dire Wolf's `V20`, MAXFRAME 4), as iss
 measured.
 
     .venv/bin/python bench/ax25_rig_goodput.py [--bytes 8192] [--loss 0 10 20]
-        [--k-extended 32] [--cases out dw in dwin] [--v20]
+        [--k-extended 32] [--cases out dw in dwin] [--v20] [--patterns N] [--clean-runs N]
 
 ``--patterns N`` runs each lossy case N times, the Nth after each Dire Wolf has sent
 3 (N-1) UI frames of its own: -E draws from one random sequence per instance, so this
-gives each case the same N loss patterns, and the table shows the means.
+gives each case the same N loss patterns, and the table shows the medians (each run and
+the mean are printed too). ``--clean-runs N`` repeats the cases without loss N times.
 
 Real time: each run takes about BYTES / 100 seconds.
 """
@@ -166,8 +167,9 @@ async def main() -> None:
         default=["out", "dw", "in", "dwin"],
     )
     parser.add_argument(
-        "--patterns", type=int, default=1, help="loss patterns per case (means are shown)"
+        "--patterns", type=int, default=1, help="loss patterns per lossy case (medians shown)"
     )
+    parser.add_argument("--clean-runs", type=int, default=1, help="runs per case without loss")
     args = parser.parse_args()
     reason = available()
     if reason:
@@ -180,19 +182,19 @@ async def main() -> None:
     heads = {"out": "ours->DW", "in": "DW->ours", "dw": "DW(A)->DW", "dwin": "DW->DW(A)",
              "out20": "v2.0 o->DW", "in20": "v2.0 DW->o", "dw20": "v2.0 A->DW",
              "dwin20": "v2.0 DW->A"}  # fmt: skip
-    print(f"{'loss':>5}" + "".join(f"  {heads[c]:>11}" for c in cases) + "   (bytes/s)")
+    print(f"{'loss':>5}" + "".join(f"  {heads[c]:>11}" for c in cases) + "   (bytes/s, medians)")
     for loss in args.loss:
         row = []
         for case in cases:
             rates = []
-            for shift in range(args.patterns if loss else 1):
+            for shift in range(args.patterns if loss else args.clean_runs):
                 with tempfile.TemporaryDirectory() as tmp:
                     # v2.0 rows: Dire Wolf held to what issue 4 measured (V20, MAXFRAME 4).
                     extra = f"MAXFRAME 4\nV20 {OURS}\n" if case.endswith("20") else ""
                     rig = DireWolfRig(Path(tmp), loss_a=loss, loss_b=loss, extra=extra)
                     await rig.start()
                     try:
-                        await shift_loss_pattern(rig, 3 * shift)
+                        await shift_loss_pattern(rig, 3 * shift if loss else 0)
                         if case.startswith("dw"):
                             outbound = not case.startswith("dwin")
                             rates.append(await run_direwolf_pair(rig, payload, outbound))
@@ -202,8 +204,9 @@ async def main() -> None:
                     finally:
                         await rig.stop()
             if len(rates) > 1:
-                print(f"  {loss}% {heads[case]}: " + " ".join(f"{r:.1f}" for r in rates))
-            row.append(statistics.mean(rates))
+                each = " ".join(f"{r:.1f}" for r in rates)
+                print(f"  {loss}% {heads[case]}: {each} (mean {statistics.mean(rates):.1f})")
+            row.append(statistics.median(rates))
         print(f"{loss:>4}%" + "".join(f"  {r:>11.1f}" for r in row), flush=True)
 
 

@@ -42,7 +42,7 @@ from radio.ax25.procedures import (
     no_link_reply,
     xid_limits,
 )
-from radio.ax25.timers import airtime
+from radio.ax25.timers import airtime, stuffed_bits
 from radio.ax25.xid import encode_xid, negotiate, parse_xid
 
 __all__ = ["Link", "no_link_reply"]
@@ -142,9 +142,12 @@ class Link(LinkProcedures):
         ):
             busy = 0.0
             if self.params.bit_rate is not None:
-                busy = airtime(len(frame.encode()), self.params.bit_rate)
+                data = frame.encode()
+                busy = airtime(len(data), self.params.bit_rate, stuffed_bits(data))
                 # Our frames waiting in the TNC could not go out while the peer sent.
                 self._tx.delay(busy, now)
+                self._delay_resent(busy, now)
+            self._heard_from = now - busy
             t1_starts = self._t1_starts
             _TRANSITIONS[(self._state, frame.kind)](self, frame)
             if busy:
@@ -152,6 +155,8 @@ class Link(LinkProcedures):
             if self.connected and frame.kind not in _SETUP:
                 self._heard_peer = True
             if self.connected:
+                if frame.kind in _ACKS and frame.nr == self._va:
+                    self._resend_if_lost(frame.nr)
                 self._after_frame(got_i_frame=frame.kind is FrameType.I)
         return self._finish()
 
@@ -469,13 +474,8 @@ class Link(LinkProcedures):
             return
         if frame.pf:
             self._set_va(frame.nr)
-        segment = self._sent.get(frame.nr)
-        if segment is not None:
-            self._send(
-                self._build(FrameType.I, command=True, nr=self._vr, ns=frame.nr, info=segment)
-            )
-            self._stop_timer(Timer.T3)
-            self._start_t1()
+        if frame.nr in self._sent:
+            self._resend(frame.nr)
         elif self._state is State.TIMER_RECOVERY and self._vs == self._va:
             self._stop_t1()
             self._back_to_connected()
@@ -526,6 +526,8 @@ class Link(LinkProcedures):
 _Handler = Callable[[Link, Frame], None]
 # Frames that do not show the peer has heard our UA (see `_on_sabm_connected`).
 _SETUP = frozenset({FrameType.SABM, FrameType.SABME, FrameType.UA})
+# Frames whose N(R) only acknowledges (REJ and SREJ ask for resends themselves).
+_ACKS = frozenset({FrameType.I, FrameType.RR, FrameType.RNR})
 
 
 def _build_transitions() -> MappingProxyType[tuple[State, FrameType], _Handler]:

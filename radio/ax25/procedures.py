@@ -30,7 +30,7 @@ from radio.ax25.actions import (
 )
 from radio.ax25.frame import Address, Frame, FrameType, reply_path
 from radio.ax25.segment import PID_SEGMENT, Reassembler
-from radio.ax25.timers import T1Estimator, TxClock
+from radio.ax25.timers import T1Estimator, TxClock, stuffed_bits
 from radio.ax25.xid import XidParams, encode_xid, negotiate, parse_xid
 
 __all__ = ["CONNECTED_STATES", "SREJ_SPAN", "LinkProcedures", "no_link_reply", "xid_limits"]
@@ -127,6 +127,10 @@ class LinkProcedures:
         self._heard_peer = False  # any frame but SABM/UA from the peer since link-up
         self._queue: deque[bytes] = deque()  # segments not yet sent (or backed up)
         self._sent: dict[int, bytes] = {}  # N(S) -> segment, sent but unacknowledged
+        # N(S) -> when its latest selective resend should be off the air (see
+        # `_resend_if_lost`).
+        self._resent: dict[int, float] = {}
+        self._heard_from = 0.0  # when the frame being handled began on air (estimate)
         self._running: set[Timer] = set()
         self._t1_origin = 0.0  # when T1's round trip started (our frames off the air)
         self._t1_deadline = 0.0
@@ -177,7 +181,9 @@ class LinkProcedures:
         self._out.append(action)
 
     def _send(self, frame: Frame) -> None:
-        self._tx.sent(len(frame.encode()), self._now)
+        if self.params.bit_rate is not None:
+            data = frame.encode()
+            self._tx.sent(len(data), self._now, stuffed_bits(data))
         self._emit(SendFrame(frame))
         # An SREJ with F=1 carries N(R) = V(R) too (Dire Wolf, after X.25 2.4.6.4).
         if frame.kind in _ACKING or (frame.kind is FrameType.SREJ and frame.pf):
@@ -270,6 +276,7 @@ class LinkProcedures:
     def _reset_sequence(self) -> None:
         self._vs = self._va = self._vr = 0
         self._sent.clear()
+        self._resent.clear()
         self._rx_held.clear()
         self._segments.clear()
 
@@ -377,6 +384,7 @@ class LinkProcedures:
             self._rc = 1
         while self._va != nr:
             self._sent.pop(self._va, None)
+            self._resent.pop(self._va, None)
             self._va = (self._va + 1) % self._modulo
 
     def _check_iframe_acked(self, nr: int) -> None:
@@ -401,10 +409,44 @@ class LinkProcedures:
         ns = nr
         while ns != self._vs:
             backlog.append(self._sent.pop(ns))
+            self._resent.pop(ns, None)
             ns = (ns + 1) % self._modulo
         self._queue.extendleft(reversed(backlog))
         self._vs = nr
         self._pop_queue()
+
+    def _resend(self, ns: int) -> None:
+        """Send I frame ``ns`` again on its own (SREJ), and note when it will be off air."""
+        segment = self._sent[ns]
+        self._send(self._build(FrameType.I, command=True, nr=self._vr, ns=ns, info=segment))
+        self._resent[ns] = self._tx.done_at(self._now)
+        self._stop_timer(Timer.T3)
+        self._start_t1()
+
+    def _delay_resent(self, seconds: float, now: float) -> None:
+        """As `TxClock.delay`: resends still waiting could not go out while the peer sent."""
+        for ns, off_air in self._resent.items():
+            if off_air > now - seconds:
+                self._resent[ns] = off_air + seconds
+
+    def _resend_if_lost(self, nr: int) -> None:
+        """The peer still waits for a frame we resent after it heard the resend: again.
+
+        A selective-reject peer keeps what follows a gap and asks for the gap once; if
+        our resend is lost too, the SDL (and Dire Wolf) wait for T1 and a poll. An
+        acknowledgement that the peer began sending after our resend was off the air,
+        and that still stops at that frame, shows it lost: resend it at once (once per
+        resend: the next one must again come after it). The risk is one duplicate frame
+        if the peer built its acknowledgement before hearing ours.
+        """
+        off_air = self._resent.get(nr)
+        if (
+            off_air is not None
+            and nr != self._vs
+            and not self._peer_busy
+            and self._heard_from > off_air
+        ):
+            self._resend(nr)
 
     def _pop_queue(self) -> None:
         """Send queued segments while the window is open and the peer is not busy."""

@@ -5,7 +5,7 @@ Pure arithmetic on times the caller passes in; nothing here reads a clock.
 
 from __future__ import annotations
 
-__all__ = ["HDLC_OVERHEAD", "T1Estimator", "TxClock", "airtime"]
+__all__ = ["HDLC_OVERHEAD", "T1Estimator", "TxClock", "airtime", "stuffed_bits"]
 
 #: Octets the TNC adds to each frame on air: FCS (2) and the flags around it.
 HDLC_OVERHEAD = 4
@@ -17,9 +17,24 @@ SRT_FLOOR_PER_HOP = 2.0
 BACKOFF_STEP = 0.25
 
 
-def airtime(octets: int, bit_rate: int) -> float:
-    """Seconds one frame of ``octets`` (before FCS and flags) occupies the channel."""
-    return (octets + HDLC_OVERHEAD) * 8 / bit_rate
+# Each octet's bits in the order HDLC sends them (least significant first).
+_BITS_ON_AIR = tuple(format(octet, "08b")[::-1] for octet in range(256))
+
+
+def stuffed_bits(data: bytes) -> int:
+    """Zero bits HDLC inserts into ``data``: one after every run of five ones.
+
+    About 1.6 % more bits for binary data: a second over a 32-frame burst at 1200
+    bit/s, enough for T1 to fire just as the burst ends if left out. The count
+    restarts after each inserted zero, which is what non-overlapping matches do.
+    """
+    return "".join(map(_BITS_ON_AIR.__getitem__, data)).count("11111")
+
+
+def airtime(octets: int, bit_rate: int, stuffed: int = 0) -> float:
+    """Seconds one frame of ``octets`` (before FCS and flags) occupies the channel,
+    with ``stuffed`` bits added by HDLC (see `stuffed_bits`)."""
+    return ((octets + HDLC_OVERHEAD) * 8 + stuffed) / bit_rate
 
 
 class T1Estimator:
@@ -73,12 +88,13 @@ class TxClock:
         self.tx_delay = tx_delay
         self.busy_until = float("-inf")
 
-    def sent(self, octets: int, now: float) -> None:
-        """Account for one frame of ``octets`` handed to the TNC at ``now``."""
+    def sent(self, octets: int, now: float, stuffed: int = 0) -> None:
+        """Account for one frame of ``octets`` (``stuffed`` bits added on air) handed to
+        the TNC at ``now``."""
         if self.bit_rate is None:
             return
         start = self.busy_until if self.busy_until > now else now + self.tx_delay
-        self.busy_until = start + airtime(octets, self.bit_rate)
+        self.busy_until = start + airtime(octets, self.bit_rate, stuffed)
 
     def delay(self, seconds: float, now: float) -> None:
         """The channel was taken by someone else for ``seconds`` ending at ``now``.

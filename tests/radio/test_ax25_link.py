@@ -778,7 +778,8 @@ def test_t1_adapts_to_measured_round_trips() -> None:
 def test_t1_starts_after_our_frames_are_on_air() -> None:
     link = Link(A, B, params=LinkParams(bit_rate=1200, tx_delay=0.5, t1=3.0))
     (start,) = [a for a in link.connect(0.0) if isinstance(a, StartTimer)]
-    sabm_air = (15 + 4) * 8 / 1200
+    # SABM with P is control octet 0x3F: six ones in a row, so HDLC stuffs one zero.
+    sabm_air = ((15 + 4) * 8 + 1) / 1200
     assert start.seconds == pytest.approx(0.5 + sabm_air + 3.0)
 
 

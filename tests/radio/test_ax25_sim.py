@@ -47,7 +47,12 @@ def test_kilobytes_both_ways_arrive_intact(loss: float, seed: int) -> None:
         timeout=HOUR,
     )
     assert a.events[-1] == LinkDown("disconnected")
-    assert b.events[-1] == LinkDown("disconnected by peer")
+    # If our DISC is lost and the peer polls meanwhile, the SDL answers its poll with
+    # DM (awaiting release), which also ends the peer's side.
+    assert b.events[-1] in (
+        LinkDown("disconnected by peer"),
+        LinkDown("peer is not connected (DM)"),
+    )
 
 
 def test_goodput_without_loss_is_near_the_channel_ceiling() -> None:

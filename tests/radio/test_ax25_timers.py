@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from radio.ax25.timers import BACKOFF_STEP, T1Estimator, TxClock, airtime
+from radio.ax25.timers import BACKOFF_STEP, T1Estimator, TxClock, airtime, stuffed_bits
 
 
 def test_airtime_counts_fcs_and_flags() -> None:
@@ -70,3 +70,12 @@ def test_tx_clock_disabled_without_bit_rate() -> None:
     clock.sent(1000, 1.0)
     clock.delay(5.0, 1.0)
     assert clock.done_at(1.0) == 1.0
+
+
+def test_stuffed_bits_count_each_run_of_five_ones_once() -> None:
+    assert stuffed_bits(b"") == 0 and stuffed_bits(b"ABC") == 0  # text: no long runs
+    assert stuffed_bits(b"\x1f") == 1  # five ones, least significant first
+    assert stuffed_bits(b"\xff") == 1  # eight ones: one zero after the first five
+    assert stuffed_bits(b"\xff\x03") == 2  # the run goes on across octets: 5 + 5
+    assert stuffed_bits(b"\xff" * 5) == 8  # 40 ones
+    assert airtime(10, 1200, stuffed=6) == pytest.approx((14 * 8 + 6) / 1200)

@@ -290,3 +290,24 @@ def test_srej_on_a_modulo_8_link_is_honoured() -> None:
     srej = from_a_to_b(F.SREJ, command=False, pf=True, nr=1)
     (again,) = sent(link.frame_received(srej, 2.0))
     assert short(again) == "I C S1 R0" and link.outstanding == 2  # F=1: 0 acknowledged
+
+
+def test_a_resend_still_missing_after_it_was_off_the_air_goes_again_at_once() -> None:
+    # Issue 21's 10 % rig run: Dire Wolf asked for frame 30 with SREJ, our resend was
+    # lost too, and its next RR still said N(R) 30; we waited ~5 s for T1 and a poll.
+    link = Link(B, A, params=LinkParams(bit_rate=1200, tx_delay=0.3))
+    link.frame_received(from_a_to_b(F.SABME, pf=True), 0.0)
+    assert [f.ns for f in sent(link.send(bytes(256 * 4), 1.0))] == [0, 1, 2, 3]  # ~8.8 s
+
+    def s_frame(kind: FrameType, nr: int, at: float) -> list[str]:
+        frame = from_a_to_b(kind, command=False, nr=nr, modulo=128)
+        return frames_of(link.frame_received(frame, at))
+
+    assert s_frame(F.SREJ, 1, 10.0) == ["I C S1 R0"]  # off the air at about 12.2 s
+    # Begun before our resend ended: the peer may not have heard it yet.
+    assert s_frame(F.RR, 1, 12.0) == []
+    assert s_frame(F.RR, 1, 15.0) == ["I C S1 R0"]  # heard and lost: again, no T1 wait
+    assert s_frame(F.RR, 1, 15.5) == []  # once per resend
+    # Frames never resent are left to SREJ and T1 (the peer holds what follows a gap).
+    assert s_frame(F.RR, 2, 20.0) == []
+    assert s_frame(F.RR, 4, 21.0) == [] and link.outstanding == 0
