@@ -3,7 +3,8 @@
 The station answers frames addressed to its callsign: a SABM opens a `Link` (up to
 `max_links`; when full, the application may drop a link to make room, see `make_room`),
 other frames go to the link of their source, frames for no link get the reply the
-protocol prescribes. It carries out the links' actions on the event loop
+protocol prescribes. What an XID answered with no link up applies to the link the
+same station opens next (within `XID_MEMORY`). It carries out the links' actions on the event loop
 (frames to the TNC, timers as call_later handles), and adds the duties of a station
 on air: identification (`IdBeacon`), an optional duty-cycle limit, and a transmit
 switch that silences everything at once.
@@ -48,6 +49,7 @@ from radio.ax25 import (
 )
 from radio.ax25.frame import peek_addresses
 from radio.ax25.timers import airtime
+from radio.ax25.xid import XidParams, parse_xid
 from radio.beacon import IdBeacon
 from radio.dutycycle import DutyCycle
 
@@ -55,6 +57,10 @@ log = logging.getLogger("radio.station")
 
 #: Frames held back by the duty-cycle limit; beyond this the newest are dropped.
 MAX_HELD_FRAMES = 256
+#: XID values answered to stations with no link, kept for the SABM(E) that follows
+#: (LinBPQ's NC: XID, then XID + SABM): at most this many stations, this long.
+MAX_XID_REMEMBERED = 64
+XID_MEMORY = 60.0
 
 _Key = tuple[str, int]
 
@@ -166,6 +172,8 @@ class Station:
         self._duty = DutyCycle(params.duty_cycle, params.duty_window) if params.duty_cycle else None
         self._held: deque[tuple[_Key, Frame]] = deque()  # I frames, with their link
         self._held_handle: asyncio.TimerHandle | None = None
+        # Station -> (when, values) of the XID response we sent it with no link up.
+        self._xid_agreed: dict[_Key, tuple[float, XidParams]] = {}
         self.transmit_enabled = True
 
     # -- input -------------------------------------------------------------------
@@ -194,6 +202,9 @@ class Station:
             )
             if opening and (self._may_accept() or self._room_made()):
                 link = Link(mycall, frame.source, reply_path(frame.digis), self.params.link)
+                agreed = self._xid_agreed.pop(key, None)
+                if agreed is not None and self.now() - agreed[0] <= XID_MEMORY:
+                    link.use_xid(agreed[1])
                 self._links[key] = link
                 self._connections[key] = Connection(self, link, frame.digis)
             else:
@@ -201,9 +212,18 @@ class Station:
                     self.stats.refused_links += 1
                 reply = no_link_reply(frame, self.params.link)
                 if reply is not None:
+                    if reply.kind is FrameType.XID:
+                        self._remember_xid(key, parse_xid(reply.info))
                     self._transmit(reply)
                 return
         self._guarded(key, link, lambda: link.frame_received(frame, self.now()))
+
+    def _remember_xid(self, key: _Key, agreed: XidParams) -> None:
+        """Keep what our XID response agreed for the link the station may open next."""
+        self._xid_agreed.pop(key, None)
+        while len(self._xid_agreed) >= MAX_XID_REMEMBERED:
+            del self._xid_agreed[next(iter(self._xid_agreed))]  # the oldest
+        self._xid_agreed[key] = (self.now(), agreed)
 
     def _guarded(self, key: tuple[str, int], link: Link, step: Callable[[], list[Action]]) -> None:
         """Run one step of one link: a bug there drops that link (DM) and no other."""

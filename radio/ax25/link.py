@@ -203,7 +203,8 @@ class Link(LinkProcedures):
         """XID command: answer with the negotiated values and use them (any state).
 
         The modulo stays the link's (a link cannot change it under way; while
-        disconnected, the SABM or SABME that follows decides). An XID response is not
+        disconnected, the SABM or SABME that follows decides, and takes the other values
+        if the modulo is the one agreed). An XID response is not
         expected (we never send XID commands): ignored, as Dire Wolf does.
         """
         if not frame.is_command:
@@ -213,6 +214,8 @@ class Link(LinkProcedures):
         agreed = negotiate(offer, xid_limits(self.params, modulo))
         if self.connected:
             self._apply_xid(agreed)
+        elif self._state is State.DISCONNECTED:
+            self._xid_before = agreed  # for the SABM(E) that may follow
         self._send(
             self._build(
                 FrameType.XID, command=False, pf=frame.pf, info=encode_xid(agreed, command=False)
@@ -240,6 +243,7 @@ class Link(LinkProcedures):
             self._on_dm_reply(frame)
             return
         self._set_version(128 if frame.kind is FrameType.SABME else 8)
+        self._apply_xid_before()
         self._send_u(FrameType.UA, command=False, pf=frame.pf)
         self._clear_exceptions()
         self._reset_sequence()

@@ -22,6 +22,7 @@ from radio.ax25.actions import (
     ErrorIndication,
     LinkDown,
     LinkParams,
+    LocalLinkError,
     SendFrame,
     StartTimer,
     State,
@@ -127,6 +128,8 @@ class LinkProcedures:
         self._heard_peer = False  # any frame but SABM/UA from the peer since link-up
         self._queue: deque[bytes] = deque()  # segments not yet sent (or backed up)
         self._sent: dict[int, bytes] = {}  # N(S) -> segment, sent but unacknowledged
+        # What an XID exchange agreed before the link opened (see `Link.use_xid`).
+        self._xid_before: XidParams | None = None
         # N(S) -> when its latest selective resend should be off the air (see
         # `_resend_if_lost`).
         self._resent: dict[int, float] = {}
@@ -166,6 +169,15 @@ class LinkProcedures:
     def outstanding(self) -> int:
         """I frames sent and not yet acknowledged."""
         return (self._vs - self._va) % self._modulo
+
+    def use_xid(self, agreed: XidParams) -> None:
+        """Values an XID exchange agreed before this link existed (LinBPQ's NC sends XID,
+        then SABM): the SABM or SABME that opens the link applies them if the modulo
+        matches (both ends use the XID response's values). Only while disconnected.
+        """
+        if self._state is not State.DISCONNECTED:
+            raise LocalLinkError(f"use_xid() in state {self._state.name}")
+        self._xid_before = agreed
 
     # --- plumbing -----------------------------------------------------------------
 
@@ -304,6 +316,12 @@ class LinkProcedures:
             self._n1 = max(1, min(agreed.n1, self.params.paclen))
         if agreed.retries is not None:
             self._n2 = max(1, min(agreed.retries, 255))
+
+    def _apply_xid_before(self) -> None:
+        """On opening: the values of an XID exchanged before, if for this modulo."""
+        agreed, self._xid_before = self._xid_before, None
+        if agreed is not None and agreed.modulo == self._modulo:
+            self._apply_xid(agreed)
 
     def _establish(self) -> None:
         """SABM(E) P=1 and T1. RC starts at 1 so N2 counts transmissions (Dire Wolf)."""

@@ -171,6 +171,22 @@ def test_xid_lowers_our_window_and_paclen() -> None:
     assert [len(f.info) for f in frames] == [128, 128]  # N1 128, window 2
 
 
+def test_xid_before_sabm_sets_the_link_that_sabm_opens() -> None:
+    # LinBPQ's NC on a port with PACLEN 128, MAXFRAME 2: XID (modulo 8), then SABM.
+    small = bytes.fromhex("82 80 0010 02 02 0021 03 03 22a486 06 02 0400 08 01 02")
+    link = Link(B, A)
+    (reply,) = sent(link.frame_received(from_a_to_b(F.XID, pf=True, info=small), 0.0))
+    assert short(reply) == "XID R F" and link.state is State.DISCONNECTED
+    link.frame_received(from_a_to_b(F.SABM, pf=True), 1.0)
+    assert link.modulo == 8 and link.window == 2
+    assert [len(f.info) for f in sent(link.send(b"z" * 300, 2.0))] == [128, 128]
+    # Values agreed for another modulo do not carry: SABME decides afresh.
+    other = Link(B, A)
+    other.frame_received(from_a_to_b(F.XID, pf=True, info=small), 0.0)
+    other.frame_received(from_a_to_b(F.SABME, pf=True), 1.0)
+    assert other.modulo == 128 and other.window == 32
+
+
 def test_xid_on_a_v20_link_keeps_modulo_8_and_rej() -> None:
     link = Link(B, A)
     link.frame_received(from_a_to_b(F.SABM, pf=True), 0.0)

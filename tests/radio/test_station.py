@@ -230,6 +230,46 @@ async def test_linbpq_nc_xid_then_xid_and_sabm_ends_connected() -> None:
     h.station.stop()
 
 
+# LinBPQ's NC on a port set to PACLEN 128 and MAXFRAME 2: N1 1024 bits, window 2.
+LINBPQ_XID_SMALL = bytes.fromhex("82 80 0010 02 02 0021 03 03 22a486 06 02 0400 08 01 02")
+
+
+async def test_the_values_of_an_xid_before_sabm_apply_to_the_link_it_opens() -> None:
+    h = Harness()
+    clock = [100.0]
+    h.station.now = lambda: clock[0]
+    h.receive(FrameType.XID, pf=True, info=LINBPQ_XID_SMALL)
+    (answer,) = [f for f in h.sent if f.kind is FrameType.XID]
+    assert parse_xid(answer.info).window == 2 and parse_xid(answer.info).n1 == 128
+    h.receive(FrameType.XID, pf=True, info=LINBPQ_XID_SMALL)
+    h.receive(FrameType.SABM, pf=True)
+    (conn,) = h.accepted
+    assert conn.link.connected and conn.link.window == 2
+    h.sent.clear()
+    conn.send(b"z" * 300)
+    assert [len(f.info) for f in h.sent if f.kind is FrameType.I] == [128, 128]
+    h.receive(FrameType.DISC, pf=True)
+    assert h.station.links == 0
+    # Remembered for one link only, and not for long: a later SABM gets our defaults.
+    h.receive(FrameType.SABM, pf=True)
+    assert h.accepted[-1].link.window == 4
+    h.receive(FrameType.DISC, pf=True)
+    h.receive(FrameType.XID, pf=True, info=LINBPQ_XID_SMALL)
+    clock[0] += 61.0
+    h.receive(FrameType.SABM, pf=True)
+    assert h.accepted[-1].link.window == 4
+    h.station.stop()
+
+
+async def test_xid_memory_is_bounded() -> None:
+    h = Harness()
+    for ssid in range(16):
+        for digit in range(5):
+            h.receive(FrameType.XID, source=Address(f"N{digit}X", ssid), pf=True, info=LINBPQ_XID)
+    assert len(h.station._xid_agreed) == 64
+    h.station.stop()
+
+
 async def test_dire_wolf_default_call_opens_a_v22_link() -> None:
     h = Harness()
     h.receive(FrameType.SABME, pf=True)
