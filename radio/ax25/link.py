@@ -12,9 +12,11 @@ found in practice (noted where used). SABM opens a v2.0 link (modulo 8, window `
 REJ); SABME a v2.2 one (modulo 128, window ``k_extended``, SREJ: out-of-sequence I
 frames are kept and only the missing ones asked for), unless ``LinkParams.v22`` is off,
 when SABME gets DM F=P and the caller falls back to SABM. XID is answered with our
-parameters in any state (never FRMR) and the link uses the values of that response;
-TEST is echoed in any state. A frame received with no transition in the table gets the
-reply the SDL prescribes (DM or nothing), never an exception.
+parameters in any state (never FRMR) and the link uses the values of that response
+(answered before SABM(E), they apply to the link it opens); our own SABME call offers
+ours by XID once it is up; TEST is echoed in any state. A frame received with no
+transition in the table gets the reply the SDL prescribes (DM or nothing), never an
+exception.
 
 The transitions live in one table, `_TRANSITIONS`, keyed by (state, frame type); the
 handlers it names are the ``_on_*`` methods below.
@@ -69,6 +71,7 @@ class Link(LinkProcedures):
         """Call the peer: SABM, then `LinkUp` on UA or `LinkDown` on DM or N2 timeouts.
 
         ``extended`` calls with SABME (v2.2, modulo 128); a DM to it falls back to SABM.
+        Once UA comes, an XID command offers our limits and the response sets them.
         """
         if self._state is not State.DISCONNECTED:
             raise LocalLinkError(f"connect() in state {self._state.name}")
@@ -78,6 +81,7 @@ class Link(LinkProcedures):
         self._queue.clear()
         self._sent.clear()
         self._disconnect_pending = False
+        self._xid_asked = False
         self._establish()
         self._layer3_initiated = True
         self._state = State.AWAITING_CONNECTION
@@ -204,10 +208,11 @@ class Link(LinkProcedures):
 
         The modulo stays the link's (a link cannot change it under way; while
         disconnected, the SABM or SABME that follows decides, and takes the other values
-        if the modulo is the one agreed). An XID response is not
-        expected (we never send XID commands): ignored, as Dire Wolf does.
+        if the modulo is the one agreed). An XID response is used only if it answers
+        ours (see `_on_ua_awaiting_connection`), else ignored, as Dire Wolf does.
         """
         if not frame.is_command:
+            self._xid_answered(frame.info)
             return
         offer = parse_xid(frame.info)
         modulo = self._modulo if self.connected else offer.modulo or 8
@@ -268,6 +273,8 @@ class Link(LinkProcedures):
         self._reset_sequence()
         self._heard_peer = False
         self._back_to_connected()
+        if self._layer3_initiated and self._modulo == 128:
+            self._offer_xid()
         self._pop_queue()
 
     def _on_dm_awaiting_connection(self, frame: Frame) -> None:

@@ -130,6 +130,7 @@ class LinkProcedures:
         self._sent: dict[int, bytes] = {}  # N(S) -> segment, sent but unacknowledged
         # What an XID exchange agreed before the link opened (see `Link.use_xid`).
         self._xid_before: XidParams | None = None
+        self._xid_asked = False  # our XID command awaits its response
         # N(S) -> when its latest selective resend should be off the air (see
         # `_resend_if_lost`).
         self._resent: dict[int, float] = {}
@@ -322,6 +323,19 @@ class LinkProcedures:
         agreed, self._xid_before = self._xid_before, None
         if agreed is not None and agreed.modulo == self._modulo:
             self._apply_xid(agreed)
+
+    def _offer_xid(self) -> None:
+        """Our v2.2 call is up: offer our limits by XID, as Dire Wolf does (once: if the
+        exchange is lost, both ends keep the v2.2 defaults)."""
+        self._xid_asked = True
+        info = encode_xid(xid_limits(self.params, 128), command=True)
+        self._send(self._build(FrameType.XID, command=True, pf=True, info=info))
+
+    def _xid_answered(self, info: bytes) -> None:
+        """An XID response: used if it answers our offer (the lesser of both sides)."""
+        if self._xid_asked and self.connected:
+            self._xid_asked = False
+            self._apply_xid(negotiate(parse_xid(info), xid_limits(self.params, self._modulo)))
 
     def _establish(self) -> None:
         """SABM(E) P=1 and T1. RC starts at 1 so N2 counts transmissions (Dire Wolf)."""

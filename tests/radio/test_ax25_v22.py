@@ -187,6 +187,30 @@ def test_xid_before_sabm_sets_the_link_that_sabm_opens() -> None:
     assert other.modulo == 128 and other.window == 32
 
 
+def test_our_v22_call_offers_xid_and_takes_the_lesser_values() -> None:
+    pair = Pair(LinkParams(bit_rate=None))
+    pair.b.link = Link(B, A, params=LinkParams(k_extended=8, paclen=128, bit_rate=None))
+    pair.connect(extended=True)
+    assert pair.log[:4] == ["a> SABME C P", "b> UA R F", "a> XID C P", "b> XID R F"]
+    assert pair.a.link.window == pair.b.link.window == 8
+    pair.do(pair.a, pair.a.link.send(b"q" * 300, pair.now))
+    # N1 128 (the callee's PACLEN): 300 bytes in three frames.
+    sent_i = [line for line in pair.log if line.startswith("a> I")]
+    assert sent_i == ["a> I C S0 R0", "a> I C S1 R0", "a> I C S2 R0"]
+    # An XID response we did not ask for changes nothing.
+    before = pair.a.link.window
+    stray = Frame.build(
+        F.XID,
+        dest=A,
+        source=B,
+        command=False,
+        pf=True,
+        info=encode_xid(XidParams(window=2), command=False),
+    )
+    pair.a.link.frame_received(stray, pair.now)
+    assert pair.a.link.window == before
+
+
 def test_xid_on_a_v20_link_keeps_modulo_8_and_rej() -> None:
     link = Link(B, A)
     link.frame_received(from_a_to_b(F.SABM, pf=True), 0.0)
