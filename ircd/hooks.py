@@ -4,7 +4,8 @@ The gateway never reaches into the server's tables. It uses:
 
 - `ServerHooks`, passed as `IrcServer(config, hooks=...)` / `Server(config, hooks=...)`:
   the server asks whether a nick is reserved (callsign nicks belong to their enrolled
-  owner) and hands over messages to absent nicks (the radio mailbox). `NoHooks` is the
+  owner), hands over messages to absent nicks (the radio mailbox) and may name the nick
+  a target that cannot be a nick stands for (`2E0ABC` for `_2E0ABC`). `NoHooks` is the
   standalone behaviour.
 - `Control`, passed as `control=...`: what the operator commands REHASH and DIE do,
   and where operator actions (KILL, K/G/Z-lines, REHASH, DIE) are recorded (`audit`).
@@ -57,6 +58,16 @@ class ServerHooks(Protocol):
         """
         ...
 
+    def target_alias(self, name: str) -> str | None:
+        """Optional: the nick that `name`, which cannot be a nick, stands for as a target.
+
+        Asked by WHOIS, PRIVMSG, NOTICE, KILL, INVITE and the other commands that name a
+        user, only when `name` is not a valid nick (so an alias never hides a real one).
+        The gateway maps a callsign that starts with a digit (`2E0ABC`) to its nick
+        (`_2E0ABC`). Hooks without this method have no aliases.
+        """
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Login:
@@ -97,6 +108,9 @@ class NoHooks:
 
     def message_to_absent(self, client: Client, nick: str, command: str, text: str) -> bool:
         return False
+
+    def target_alias(self, name: str) -> str | None:
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -412,6 +412,16 @@ class Server:
         client = self.nicks.get(self.fold(nick))
         return client if client is not None and client.registered else None
 
+    def find_target(self, name: str) -> Client | None:
+        """The user a command's target names: a nick, or for a name that cannot be one,
+        the nick the embedder's optional `target_alias` hook maps it to."""
+        user = self.find_nick(name)
+        if user is not None or self.valid_nick(name):
+            return user
+        alias = getattr(self.hooks, "target_alias", None)
+        nick = alias(name) if alias is not None else None
+        return self.find_nick(nick) if nick else None
+
     def find_channel(self, name: str) -> Channel | None:
         return self.channels.get(self.fold(name))
 

@@ -216,7 +216,7 @@ def kick(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None
         rb.numeric(n.ERR_TOOMANYTARGETS, msg.params[1], f"Too many targets, at most {MAX_TARGETS}")
         return
     for nick in nicks:
-        target = server.find_nick(nick)
+        target = server.find_target(nick)
         if target is None or target not in channel.members:
             rb.numeric(n.ERR_USERNOTINCHANNEL, nick, channel.name, "They aren't on that channel")
             continue
@@ -240,7 +240,7 @@ def invite(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> No
         rb.numeric(n.ERR_NEEDMOREPARAMS, "INVITE", "Not enough parameters")
         return
     nick, name = msg.params[0], msg.params[1]
-    target = server.find_nick(nick)
+    target = server.find_target(nick)
     if target is None:
         rb.numeric(n.ERR_NOSUCHNICK, nick, "No such nick/channel")
         return

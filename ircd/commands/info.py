@@ -146,7 +146,7 @@ def whois(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Non
     Shows who a user is, where they are, and how long they have been idle.
     """
     nick = msg.params[-1]
-    user = server.find_nick(nick)
+    user = server.find_target(nick)
     if user is None:
         rb.numeric(n.ERR_NOSUCHNICK, nick, "No such nick/channel")
         rb.numeric(n.RPL_ENDOFWHOIS, nick, "End of /WHOIS list")
@@ -225,7 +225,7 @@ def userhost(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> 
     """
     replies = []
     for nick in msg.params[:5]:
-        user = server.find_nick(nick)
+        user = server.find_target(nick)
         if user is not None:
             oper = "*" if user.oper else ""
             away = "-" if user.away is not None else "+"

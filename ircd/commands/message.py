@@ -169,7 +169,7 @@ def _to_user(
     quiet: bool,
 ) -> None:
     """Relay to the user `name` (or hand it to the embedder if absent)."""
-    user = server.find_nick(name)
+    user = server.find_target(name)
     if user is None:
         if server.hooks.message_to_absent(client, name, command, text):
             return

@@ -160,7 +160,7 @@ def _set_status(
     rb: ReplyBuffer,
 ) -> str | _Shown | None:
     nick = args.pop(0)
-    target = server.find_nick(nick)
+    target = server.find_target(nick)
     if target is None:
         rb.numeric(n.ERR_NOSUCHNICK, nick, "No such nick/channel")
     elif target not in channel.members:

@@ -142,7 +142,7 @@ def _to_user(
     rb: ReplyBuffer,
 ) -> _Target | None:
     """The user `name`, if the batch may go there (an absent one's embedder may take it)."""
-    user = server.find_nick(name)
+    user = server.find_target(name)
     if user is None:
         if not server.hooks.message_to_absent(client, name, command, joined.replace("\n", " ")):
             rb.fail("BATCH", "MULTILINE_INVALID_TARGET", target, text="No such nick")

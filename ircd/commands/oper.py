@@ -97,7 +97,7 @@ def kill(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None
 
     Disconnects a user (operators only).
     """
-    target = server.find_nick(msg.params[0])
+    target = server.find_target(msg.params[0])
     reason = msg.params[1][: server.config.limits.kicklen]
     if target is None:
         rb.numeric(n.ERR_NOSUCHNICK, msg.params[0], "No such nick/channel")
