@@ -8,7 +8,9 @@
   and the gateway's own nicks are kept with their lookalikes (`Gateway_`, `Gatevvay`).
   Enrolled or not, the answer is the same, so NICK does not tell who is enrolled (issue
   12); the server renames a squatter when the owner logs in (`ircd.nickclaim`).
-  Messages to an absent callsign's nick go to the bridge's mailbox.
+  Messages to an absent callsign's nick go to the bridge's mailbox. A target typed as a
+  callsign that starts with a digit (`WHOIS 2E0ABC`, which cannot be a nick) names its
+  nick `_2E0ABC` (`target_alias`), as radio users type and read it.
 - `TotpAccounts` (Accounts): SASL PLAIN with the callsign as account and a current TOTP
   code as password, through the same single-use, penalised check as a radio login; its
   penalties are keyed by the client's address (`irc:sasl:ip:ADDR`), as on a direct
@@ -75,6 +77,11 @@ class CallsignNicks:
 
     def message_to_absent(self, client: Client, nick: str, command: str, text: str) -> bool:
         return self.absent is not None and self.absent(client, nick, command, text)
+
+    def target_alias(self, name: str) -> str | None:
+        # The server asks only for a name that cannot be a nick, so this hides no one.
+        call = parse_callsign(name) if name[:1].isdigit() else None
+        return None if call is None else f"_{call}"
 
 
 class CheckCode(Protocol):

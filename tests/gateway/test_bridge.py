@@ -371,3 +371,24 @@ async def test_a_step_of_the_wall_clock_moves_no_session_timer(tmp_path: Path) -
         assert transport.closed is None and session.idle < 60
         transport.type("/b")
         await asyncio.wait_for(task, TIMEOUT)
+
+
+async def test_a_digit_callsign_is_found_as_typed(bridge: Bridge) -> None:
+    """Issue 22: `2E0ABC` cannot be a nick (it is `_2E0ABC`), yet IRC users find it by the
+    callsign they read, as radio users do."""
+    ham, _ = await start(bridge, "2E0ABC")
+    ham.type("123456")
+    await ham.expect("/? for help.\n")
+    alice = CoreClient(bridge.connector.server, "192.0.2.1").register("alice")
+    alice.send("WHOIS 2E0ABC")
+    replies = alice.take()
+    assert [m.params[1] for m in replies if m.command == "311"] == ["_2E0ABC"]
+    alice.send("PRIVMSG 2E0ABC :hello by callsign")
+    assert alice.take() == []  # no 401
+    await ham.expect("*alice* hello by callsign\n")
+    # On the air the callsign was always enough.
+    other, _ = await start(bridge, "N0TEST-5")
+    other.type("234567")
+    await other.expect("/? for help.\n")
+    other.type("/m 2E0ABC hi")
+    await ham.expect("*N0TEST-5* hi\n")

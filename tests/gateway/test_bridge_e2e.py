@@ -133,6 +133,10 @@ async def test_archive_takeover_and_digit_callsigns(tmp_path: Path, spawn_gatewa
     assert re.search(rb"\r\n\d\d:\d\d alice: bulletin 0\r\n", joined)
     await irc.send("WHOIS _2E0ABC")
     assert (await irc.expect("311")).params[-1] == "2E0ABC (BPQ node1)"
+    await irc.send("WHOIS 2E0ABC")  # as typed, the callsign finds its nick
+    assert (await irc.expect("311")).params[1] == "_2E0ABC"
+    await irc.send("PRIVMSG 2E0ABC :by callsign")
+    await ham.expect("*alice* by callsign\r\n")
     await irc.send("PRIVMSG #news :for the air")
     await ham.expect("alice: for the air\r\n")
 

@@ -33,6 +33,14 @@ def test_callsign_nicks_belong_to_their_account() -> None:
         assert hooks.nick_reserved(anon, nick) is None, nick  # type: ignore[arg-type]
 
 
+def test_a_digit_callsign_names_its_nick_as_a_target() -> None:
+    hooks = CallsignNicks()
+    assert hooks.target_alias("2E0ABC") == "_2E0ABC"
+    assert hooks.target_alias("2e0abc-5") == "_2E0ABC-5"
+    for name in ("2", "2ABC", "9-9", "2E0ABC-99", ""):
+        assert hooks.target_alias(name) is None, name
+
+
 async def test_sasl_accounts_use_the_totp_check() -> None:
     calls: list[tuple[str, str, str]] = []
 
