@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,17 @@ def config_from_node(root: yaml.Node | None, name: str) -> Config:
     top = Section(r, root, "", keys(Config))
     base = Path(name).resolve().parent
     irc: list[tuple[IrcConfig, ExternalIrc | None]] = []
+    #: Whether the file gives auth.gateway_budget.leak_every (else it follows the nodes).
+    leak_given: list[bool] = []
+
+    def auth(section: Section, key: str) -> AuthConfig:
+        a = section.section(key, keys(AuthConfig))
+        node = a.entries.get("gateway_budget")  # read as a section once, by _auth
+        given = isinstance(node, yaml.MappingNode) and any(
+            getattr(k, "value", None) == "leak_every" for k, _ in node.value
+        )
+        leak_given.append(given)
+        return _auth(a)
 
     def irc_pair(section: Section, key: str) -> tuple[IrcConfig, ExternalIrc | None]:
         if not irc:  # `irc:` holds both the embedded server's settings and `mode`
@@ -74,7 +86,7 @@ def config_from_node(root: yaml.Node | None, name: str) -> Config:
         custom={
             "data_dir": lambda s, k: _path(base, s.string(k, "data")),
             "key_file": lambda s, k: _path(base, s.string(k, "")) if k in s.entries else None,
-            "auth": lambda s, k: _auth(s.section(k, keys(AuthConfig))),
+            "auth": auth,
             "telnet_listen": lambda s, k: _telnet(s.section(k, {"listen"})),
             "callsign": _station_callsign,
             "radio": lambda s, k: _radio(s.section(k, keys(RadioConfig))),
@@ -92,7 +104,19 @@ def config_from_node(root: yaml.Node | None, name: str) -> Config:
         if missing:
             top.problem("callsign", "required by radio.ports (the gateway's own, e.g. N0GW-10)")
     r.raise_if_problems()
-    return config
+    return config if any(leak_given) else _gateway_budget_for_nodes(config)
+
+
+def _gateway_budget_for_nodes(config: Config) -> Config:
+    """Each radio node (BPQ listener, AX.25 port) has its own gateway-wide bucket for
+    the familiar sources there, so the year's bound is (1 + R) buckets: past one node,
+    the default leak slows to keep the total where one node's default puts it."""
+    nodes = sum(1 for t in config.telnet_listen if t.bpq) + len(config.radio.ports)
+    if nodes <= 1:
+        return config
+    slower = (1 + nodes) * config.auth.gateway.leak_every / 2
+    gateway = replace(config.auth.gateway, leak_every=slower)
+    return replace(config, auth=replace(config.auth, gateway=gateway))
 
 
 def _path(base: Path, text: str) -> Path | None:

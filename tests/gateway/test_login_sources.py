@@ -245,3 +245,27 @@ def test_an_upgrade_keeps_recent_familiar_sources_and_rekeys_ax25(tmp_path: Path
         assert not store.is_familiar("N0TEST", "telnet:old:call:N0TEST", 0)
     finally:
         store.close()
+
+
+def test_the_gateway_budget_slows_with_more_radio_nodes(tmp_path: Path) -> None:
+    """Each radio node has its own bucket for the familiar sources there: past one, the
+    default leak slows so that (1 + R) buckets still allow under 1 % a year."""
+    from gateway.config import load_config
+
+    def leak(text: str) -> float:
+        path = tmp_path / "g.yaml"
+        path.write_text(text)
+        return load_config(path).auth.gateway.leak_every
+
+    one = leak("telnet: {listen: [{port: 8023}]}\n")
+    assert one == 21600.0
+    two = "telnet: {listen: [{port: 8023}, {port: 8024}]}\n"
+    assert leak(two) == 3 * 3 * 3600.0
+    ports = "callsign: N0GW-10\nradio: {ports: [{name: a, tcp: '127.0.0.1:8001'}]}\n"
+    assert leak(two + ports) == 4 * 3 * 3600.0
+    for r in (1, 2, 3):
+        cfg = dataclasses.replace(AUTH.gateway, leak_every=(1 + r) * 3 * 3600.0 if r > 1 else one)
+        assert (
+            penalties.success_chance((1 + r) * penalties.checks_bound(cfg, penalties.YEAR)) < 0.01
+        )
+    assert leak(two + "auth: {gateway_budget: {leak_every: 3600}}\n") == 3600.0  # the sysop's
