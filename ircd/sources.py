@@ -19,15 +19,21 @@ FREE_FAILURES: Final = 3
 
 def source_of(ip: str) -> str:
     """The key of `ip`'s source: the address itself (IPv4) or its /64 (IPv6)."""
+    return block_of(ip, 32, 64)
+
+
+def block_of(ip: str, v4: int, v6: int) -> str:
+    """The key of the block of `ip`: its IPv4 /`v4` (the bare address for 32) or its
+    IPv6 /`v6`; an IPv4-mapped IPv6 address counts as IPv4; anything else as itself."""
     try:
         addr = ipaddress.ip_address(ip)
     except ValueError:
         return ip
     if isinstance(addr, ipaddress.IPv6Address):
-        if addr.ipv4_mapped is not None:
-            return str(addr.ipv4_mapped)
-        return str(ipaddress.IPv6Network((addr, 64), strict=False))
-    return str(addr)
+        if addr.ipv4_mapped is None:
+            return str(ipaddress.IPv6Network((addr, v6), strict=False))
+        addr = addr.ipv4_mapped
+    return str(addr) if v4 == 32 else str(ipaddress.IPv4Network((addr, v4), strict=False))
 
 
 class ConnectionCounts:

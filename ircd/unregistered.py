@@ -29,9 +29,10 @@ tie, 2. to 4. weigh the first `SCAN` connections only (the first to reach the co
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Final
+
+from ircd.sources import block_of
 
 if TYPE_CHECKING:
     from ircd.client import Client
@@ -42,16 +43,7 @@ SCAN: Final = 32
 
 def network_of(ip: str) -> str:
     """The key of `ip`'s network: its IPv4 /24 or its IPv6 /48 (one site)."""
-    try:
-        addr = ipaddress.ip_address(ip)
-    except ValueError:
-        return ip
-    if isinstance(addr, ipaddress.IPv6Address):
-        if addr.ipv4_mapped is not None:
-            addr = addr.ipv4_mapped
-        else:
-            return str(ipaddress.IPv6Network((addr, 48), strict=False))
-    return str(ipaddress.IPv4Network((addr, 24), strict=False))
+    return block_of(ip, 24, 48)
 
 
 def in_sasl(client: Client) -> bool:

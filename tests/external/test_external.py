@@ -83,6 +83,22 @@ async def linked(client: LiveClient, server: str) -> None:
             await asyncio.sleep(0.2)  # autoconnect retries every second
 
 
+async def linked_inspircd(
+    base: Path, started: list[peers.IrcPeer]
+) -> tuple[peers.IrcPeer, peers.IrcPeer, LiveClient]:
+    """Two linked InspIRCd servers, and a client on the first watching #net once the
+    second is linked."""
+    one = peers.inspircd(base / "one", "one.inspircd.test", "9AA")
+    two = peers.inspircd(base / "two", "two.inspircd.test", "9BB")
+    peers.link(one, two)
+    started.extend([one, two])
+    await one.start()
+    await two.start()
+    watcher = await irc_user(one, "watcher", "#net")
+    await linked(watcher, two.server_name)
+    return one, two, watcher
+
+
 async def back_in_test(ham: Client) -> None:
     """The one line after a reconnection: back in #test, and what may have been missed
     (ngircd keeps no history)."""
@@ -168,14 +184,7 @@ async def test_radio_user_chats_on_an_external_network(
 async def test_two_gateways_on_two_linked_inspircd(
     tmp_path: Path, spawn_gateway: Spawn, started: list[peers.IrcPeer]
 ) -> None:
-    one = peers.inspircd(tmp_path / "one", "one.inspircd.test", "9AA")
-    two = peers.inspircd(tmp_path / "two", "two.inspircd.test", "9BB")
-    peers.link(one, two)
-    started.extend([one, two])
-    await one.start()
-    await two.start()
-    watcher = await irc_user(one, "watcher", "#net")
-    await linked(watcher, two.server_name)
+    one, two, watcher = await linked_inspircd(tmp_path, started)
 
     gw_a, bpq_a, totp_a = await gateway_on(
         spawn_gateway, tmp_path / "a", one, "N0AAA", "  service_nick: GatewayA\n"

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from bench import irc_peers as peers
-from tests.external.test_external import Spawn, gateway_on, irc_user, linked, started
+from tests.external.test_external import (
+    Spawn,
+    gateway_on,
+    irc_user,
+    linked,
+    linked_inspircd,
+    started,
+)
 from tests.gateway.test_bridge_e2e import radio_login
 
 pytestmark = pytest.mark.slow
@@ -20,14 +27,7 @@ __all__ = ["started"]  # the fixture
 async def test_a_netsplit_is_one_line_to_the_radio_user(
     tmp_path: Path, spawn_gateway: Spawn, started: list[peers.IrcPeer]
 ) -> None:
-    one = peers.inspircd(tmp_path / "one", "one.inspircd.test", "9AA")
-    two = peers.inspircd(tmp_path / "two", "two.inspircd.test", "9BB")
-    peers.link(one, two)
-    started.extend([one, two])
-    await one.start()
-    await two.start()
-    watcher = await irc_user(one, "watcher", "#net")
-    await linked(watcher, two.server_name)
+    one, two, watcher = await linked_inspircd(tmp_path, started)
     gw, bpq, totp = await gateway_on(spawn_gateway, tmp_path / "gw", one, "N0AAA")
     ham = await radio_login(bpq, "N0AAA", totp.at(int(time.time() // 30) * 30))
     ham.send(b"/j #net\r")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.gateway.support import GatewayProcess, free_port, run_cli
@@ -12,16 +13,38 @@ from tests.gateway.test_operators_e2e import notices_until, oper_config, operato
 from tests.ircd.conftest import LiveClient
 
 Spawn = Callable[[Path], GatewayProcess]
+#: How `gateway audit` names the operator the tests log in as.
+SYSOP = "irc:sysop (oper sysop)  from 127.0.0.1: "
+
+
+@dataclass
+class Rig:
+    config: Path
+    bpq: int
+    irc_port: int
+    gw: GatewayProcess
+    op: LiveClient
+
+
+async def operator_on_gateway(tmp_path: Path, spawn_gateway: Spawn) -> Rig:
+    """`gateway run` with an operator block, and an operator logged in to it."""
+    bpq, irc_port = free_port(), free_port()
+    config = oper_config(tmp_path, bpq, irc_port)
+    gw = spawn_gateway(config)
+    await gw.start()
+    return Rig(config, bpq, irc_port, gw, await operator(irc_port))
+
+
+def audited(config: Path) -> list[str]:
+    """The last hour's audit lines, as `gateway audit` prints them."""
+    return run_cli(config, "audit", "--since", "1h").stdout.splitlines()
 
 
 async def test_rehash_answers_reloaded_restart_keys_or_refused_and_is_audited(
     tmp_path: Path, spawn_gateway: Spawn
 ) -> None:
-    bpq, irc_port = free_port(), free_port()
-    config = oper_config(tmp_path, bpq, irc_port)
-    gw = spawn_gateway(config)
-    await gw.start()
-    op = await operator(irc_port)
+    rig = await operator_on_gateway(tmp_path, spawn_gateway)
+    config, gw, op = rig.config, rig.gw, rig.op
     good = config.read_text()
 
     await op.send("REHASH")
@@ -36,7 +59,7 @@ async def test_rehash_answers_reloaded_restart_keys_or_refused_and_is_audited(
         f"reloaded {config}, but these keep their running value until a restart: callsign"
     )
 
-    config.write_text(good.replace(f"port: {bpq}", "port: 80x"))
+    config.write_text(good.replace(f"port: {rig.bpq}", "port: 80x"))
     await op.send("REHASH")
     said = await notices_until(op, "rehashed the server")
     refused = "sysop (oper sysop) rehashed the server: refused, the running configuration stays: "
@@ -45,10 +68,9 @@ async def test_rehash_answers_reloaded_restart_keys_or_refused_and_is_audited(
     await op.close()
 
     config.write_text(good)
-    lines = run_cli(config, "audit", "--since", "1h").stdout.splitlines()
-    rehashes = [line for line in lines if ": REHASH -> " in line]
+    rehashes = [line for line in audited(config) if ": REHASH -> " in line]
     assert len(rehashes) == 3
-    assert all("irc:sysop (oper sysop)  from 127.0.0.1: REHASH -> " in r for r in rehashes)
+    assert all(SYSOP + "REHASH -> " in r for r in rehashes)
     assert rehashes[2].split(" -> ", 1)[1].startswith("refused, the running configuration")
     assert await gw.stop() == 0
 
@@ -56,12 +78,9 @@ async def test_rehash_answers_reloaded_restart_keys_or_refused_and_is_audited(
 async def test_kill_and_a_kline_set_and_removed_the_inspircd_way_are_audited(
     tmp_path: Path, spawn_gateway: Spawn
 ) -> None:
-    bpq, irc_port = free_port(), free_port()
-    config = oper_config(tmp_path, bpq, irc_port)
-    gw = spawn_gateway(config)
-    await gw.start()
-    op = await operator(irc_port)
-    victim = await LiveClient.connect(irc_port)
+    rig = await operator_on_gateway(tmp_path, spawn_gateway)
+    config, gw, op = rig.config, rig.gw, rig.op
+    victim = await LiveClient.connect(rig.irc_port)
     await victim.register("victim")
 
     await op.send("KILL victim :flooding")
@@ -77,9 +96,7 @@ async def test_kill_and_a_kline_set_and_removed_the_inspircd_way_are_audited(
     assert (await op.expect("216", "219")).command == "219"
     await op.close()
 
-    lines = run_cli(config, "audit", "--since", "1h").stdout.splitlines()
-    ours = [line.split("irc:sysop (oper sysop)  from 127.0.0.1: ", 1)[1] for line in lines
-            if "irc:sysop (oper sysop)  from 127.0.0.1: " in line]  # fmt: skip
+    ours = [line.split(SYSOP, 1)[1] for line in audited(config) if SYSOP in line]
     assert ours == [
         "KILL victim: flooding -> killed",
         "KLINE *@192.0.2.3 10m: solanum order -> set, 0 disconnected",
@@ -91,11 +108,8 @@ async def test_kill_and_a_kline_set_and_removed_the_inspircd_way_are_audited(
 async def test_console_lists_and_removes_a_line_and_the_running_gateway_drops_it(
     tmp_path: Path, spawn_gateway: Spawn
 ) -> None:
-    bpq, irc_port = free_port(), free_port()
-    config = oper_config(tmp_path, bpq, irc_port)
-    gw = spawn_gateway(config)
-    await gw.start()
-    op = await operator(irc_port)
+    rig = await operator_on_gateway(tmp_path, spawn_gateway)
+    config, gw, op = rig.config, rig.gw, rig.op
     await op.send("KLINE *@192.0.2.3 1h :from irc", "ZLINE 192.0.2.4 :perm")
     await notices_until(op, "Z-line saved")
 
@@ -120,7 +134,7 @@ async def test_console_lists_and_removes_a_line_and_the_running_gateway_drops_it
     assert again.returncode == 1 and "no K-line on *@192.0.2.3" in again.stderr
     bad = run_cli(config, "bans", "remove", "X", "*@192.0.2.3")
     assert bad.returncode == 1 and "not a kind of server ban" in bad.stderr
-    audit = run_cli(config, "audit", "--since", "1h").stdout
+    audit = "\n".join(audited(config))
     assert "bans remove K *@192.0.2.3 -> removed" in audit
     assert "bans remove K *@192.0.2.3 -> no such line" in audit
     await op.close()
