@@ -20,6 +20,9 @@ RPL_STATSGLINE: Final = "223"
 #: UnrealIRCd's numeric for spamfilter entries.
 RPL_STATSSPAMF: Final = "229"
 RPL_STATSUPTIME: Final = "242"
+RPL_STATSOLINE: Final = "243"
+#: InspIRCd's STATS p rows (operators online).
+RPL_STATSDEBUG: Final = "249"
 RPL_LUSERCLIENT: Final = "251"
 RPL_LUSEROP: Final = "252"
 RPL_LUSERUNKNOWN: Final = "253"
@@ -30,6 +33,8 @@ RPL_GLOBALUSERS: Final = "266"
 RPL_AWAY: Final = "301"
 RPL_USERHOST: Final = "302"
 RPL_ISON: Final = "303"
+#: Free text; InspIRCd's CHECK answers with it.
+RPL_TEXT: Final = "304"
 RPL_UNAWAY: Final = "305"
 RPL_NOWAWAY: Final = "306"
 RPL_WHOISUSER: Final = "311"

@@ -31,10 +31,12 @@ LETTERS: Final = MappingProxyType(
         "x": ("K/G/Z-lines set, removed and hit", logging.INFO),
         "k": ("kills by operators", logging.INFO),
         "f": ("flood disconnects (Excess Flood, SendQ exceeded)", logging.INFO),
+        "a": ("operator overrides: SAJOIN, SAPART, SANICK, CHGHOST", logging.INFO),
+        "g": ("GLOBOPS, messages to all operators", logging.INFO),
     }
 )
 #: What a new operator gets: the events that call for action, not the traffic.
-DEFAULT: Final = "fkox"
+DEFAULT: Final = "afgkox"
 #: Words naming each letter in the notice, as InspIRCd writes them.
 _TITLES: Final = MappingProxyType(
     {
@@ -45,6 +47,8 @@ _TITLES: Final = MappingProxyType(
         "x": "XLINE",
         "k": "KILL",
         "f": "FLOOD",
+        "a": "ANNOUNCEMENT",
+        "g": "GLOBOPS",
     }
 )
 

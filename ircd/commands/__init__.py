@@ -25,6 +25,7 @@ from ircd.commands import (
     mode,
     multiline,
     oper,
+    override,
     query,
     redaction,
     registration,
@@ -154,6 +155,13 @@ COMMANDS: Final = MappingProxyType(
         "UNGLINE": CommandSpec(xline.ungline, 1, oper_only=True),
         "UNZLINE": CommandSpec(xline.unzline, 1, oper_only=True),
         "STATS": CommandSpec(xline.stats, 1, oper_only=True),
+        # override.py
+        "SAJOIN": CommandSpec(override.sajoin, 2, oper_only=True),
+        "SAPART": CommandSpec(override.sapart, 2, oper_only=True),
+        "SANICK": CommandSpec(override.sanick, 2, oper_only=True),
+        "CHGHOST": CommandSpec(override.chghost, 2, oper_only=True),
+        "GLOBOPS": CommandSpec(override.globops, 1, oper_only=True),
+        "CHECK": CommandSpec(override.check, 1, oper_only=True),
         # spamfilter.py
         "SPAMFILTER": CommandSpec(spamfilter.spamfilter, 0, oper_only=True),
     }

@@ -35,7 +35,20 @@ def join(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None
             _join_one(server, client, name, keys[i] if i < len(keys) else None, rb)
 
 
-def _join_one(server: Context, client: Client, name: str, key: str | None, rb: ReplyBuffer) -> None:
+def force_join(server: Context, client: Client, name: str, rb: ReplyBuffer) -> None:
+    """Join `client` to `name` past keys, limits, bans and invite-only (SAJOIN)."""
+    _join_one(server, client, name, None, rb, override=True)
+
+
+def _join_one(
+    server: Context,
+    client: Client,
+    name: str,
+    key: str | None,
+    rb: ReplyBuffer,
+    *,
+    override: bool = False,
+) -> None:
     if not server.valid_channel(name):
         rb.numeric(n.ERR_NOSUCHCHANNEL, name, "No such channel")
         return
@@ -45,7 +58,7 @@ def _join_one(server: Context, client: Client, name: str, key: str | None, rb: R
     if len(client.channels) >= server.config.limits.max_channels_per_client:
         rb.numeric(n.ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
         return
-    if existing is not None:
+    if existing is not None and not override:
         error = existing.join_error(client, server.fold(client.name), key)
         if error is not None:
             rb.numeric(error, existing.name, _JOIN_ERRORS[error])
@@ -130,6 +143,11 @@ def part(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None
             rb.numeric(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
         else:
             _part(server, client, channel, reason)
+
+
+def leave(server: Context, client: Client, channel: Channel, reason: str) -> None:
+    """`client` parts `channel`, members told (PART, SAPART)."""
+    _part(server, client, channel, reason)
 
 
 def _part(server: Context, client: Client, channel: Channel, reason: str) -> None:

@@ -243,7 +243,8 @@ def stats(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Non
     """STATS <letter>
 
     Server statistics (operators only): k, g and z list K-, G- and Z-lines (216 for k,
-    223 for g and z, as InspIRCd); u the uptime.
+    223 for g and z, as InspIRCd); u the uptime; o the operator blocks (243); p the
+    operators online with their idle time (249).
     """
     letter = msg.params[0][:1]
     kind = letter.upper()
@@ -268,4 +269,15 @@ def stats(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Non
             n.RPL_STATSUPTIME,
             f"Server Up {days} days {rem // 3600}:{rem % 3600 // 60:02d}:{rem % 60:02d}",
         )
+    elif letter == "o":
+        for block in server.config.opers:
+            where = "*" if block.mask is None else "(mask)"
+            rb.numeric(n.RPL_STATSOLINE, "O", where, "*", block.name, "operator")
+    elif letter in ("p", "P"):
+        opers = [c for c in server.opers_with(None) if c.oper is not None]
+        for oper in opers:
+            idle = int(server.clock() - oper.last_active)
+            who = f"{oper.name} ({oper.user}@{oper.realhost})"
+            rb.numeric(n.RPL_STATSDEBUG, "p", f"{who} oper {oper.oper}, idle {idle}s")
+        rb.numeric(n.RPL_STATSDEBUG, "p", f"{len(opers)} operator(s) online")
     rb.numeric(n.RPL_ENDOFSTATS, letter or "*", "End of /STATS report")

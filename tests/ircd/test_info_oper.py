@@ -185,10 +185,10 @@ def test_snomasks_choose_server_notices(make_harness) -> None:
     assert not op.sink.paused
     op.take()
     op.send("MODE op")
-    assert op.take()[0].params[1] == "+os"  # opers get the default mask (fkox)
+    assert op.take()[0].params[1] == "+os"  # opers get the default mask (afgkox)
     op.send("MODE op +s +cqn-f")
     replies = op.take()
-    assert [(m.command, m.params[1]) for m in replies] == [("008", "+cknoqx")]
+    assert [(m.command, m.params[1]) for m in replies] == [("008", "+acgknoqx")]
     user = h.connect("198.51.100.7")
     user.send("NICK guest", "USER guest 0 * :G")
     user.take()
