@@ -71,7 +71,9 @@ def set_realname(server: Context, client: Client, realname: str) -> None:
     """Change the real name of `client` (SETNAME to those who asked)."""
     client.realname = realname
     if client.registered:
-        msg = Message(source=client.prefix, command="SETNAME", params=(realname,))
+        msg = Message(
+            source=client.prefix, command="SETNAME", params=(realname,), tags=user_tags(client)
+        )
         server.fanout(audience(server, client, "setname", self_too=True), msg)
 
 

@@ -152,7 +152,8 @@ def leave(server: Context, client: Client, channel: Channel, reason: str) -> Non
 
 def _part(server: Context, client: Client, channel: Channel, reason: str) -> None:
     params = (channel.name, reason) if reason else (channel.name,)
-    server.fanout(channel.members, Message(source=client.prefix, command="PART", params=params))
+    part_msg = Message(source=client.prefix, command="PART", params=params, tags=user_tags(client))
+    server.fanout(channel.members, part_msg)
     server.remove_member(channel, client)
 
 
@@ -192,7 +193,12 @@ def topic(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Non
     channel.topic_at = server.wallclock()
     server.fanout(
         channel.members,
-        Message(source=client.prefix, command="TOPIC", params=(channel.name, channel.topic)),
+        Message(
+            source=client.prefix,
+            command="TOPIC",
+            params=(channel.name, channel.topic),
+            tags=user_tags(client),
+        ),
     )
 
 
@@ -239,7 +245,10 @@ def kick(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None
             rb.numeric(n.ERR_USERNOTINCHANNEL, nick, channel.name, "They aren't on that channel")
             continue
         kick_msg = Message(
-            source=client.prefix, command="KICK", params=(channel.name, target.name, reason)
+            source=client.prefix,
+            command="KICK",
+            params=(channel.name, target.name, reason),
+            tags=user_tags(client),
         )
         server.fanout(channel.members, kick_msg)
         server.remove_member(channel, target)
@@ -278,15 +287,15 @@ def invite(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> No
     channel.invite(server.fold(target.name))
     rb.numeric(n.RPL_INVITING, target.name, channel.name)
     # invite-notify: other members who asked hear about it too.
-    notify = Message(source=client.prefix, command="INVITE", params=(target.name, channel.name))
+    tags = user_tags(client)
+    params = (target.name, channel.name)
+    notify = Message(source=client.prefix, command="INVITE", params=params, tags=tags)
     server.fanout(
         (c for c in channel.members if "invite-notify" in c.caps and c is not client), notify
     )
     if target.away is not None:
         rb.numeric(n.RPL_AWAY, target.name, target.away)
-    server.send(
-        target, Message(source=client.prefix, command="INVITE", params=(target.name, channel.name))
-    )
+    server.send(target, notify)
 
 
 def _invitations(server: Context, client: Client, rb: ReplyBuffer) -> None:

@@ -239,5 +239,10 @@ def away(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None
         rb.numeric(n.RPL_NOWAWAY, "You have been marked as being away")
     else:
         rb.numeric(n.RPL_UNAWAY, "You are no longer marked as being away")
-    notify = Message(source=client.prefix, command="AWAY", params=(text,) if text else ())
+    notify = Message(
+        source=client.prefix,
+        command="AWAY",
+        params=(text,) if text else (),
+        tags=user_tags(client),
+    )
     server.fanout(audience(server, client, "away-notify", self_too=False), notify)

@@ -12,6 +12,7 @@ from ircd import snomask
 from ircd.chanlists import LIST_MODES, ListEntry, normalize_mask
 from ircd.channel import FLAG_MODES, STATUS_MODES, Channel
 from ircd.isupport import KEYLEN, MAX_MODES
+from ircd.notify import user_tags
 from ircd.protocol import Message
 
 if TYPE_CHECKING:
@@ -59,7 +60,12 @@ def _channel_mode(server: Context, client: Client, msg: Message, rb: ReplyBuffer
     if changes:
         server.fanout(
             channel.members,
-            Message(source=client.prefix, command="MODE", params=(channel.name, *_format(changes))),
+            Message(
+                source=client.prefix,
+                command="MODE",
+                params=(channel.name, *_format(changes)),
+                tags=user_tags(client),
+            ),
         )
 
 

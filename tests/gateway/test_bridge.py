@@ -22,6 +22,7 @@ from gateway.session.transport import TransportEvents
 from gateway.store import AsyncStore, Store
 from ircd.config import IrcConfig
 from ircd.inprocess import InProcessConnection
+from ircd.notify import set_account
 from ircd.server import Server
 from ircd.throttle import ThrottleConfig
 from tests.ircd.conftest import CoreClient
@@ -102,7 +103,9 @@ class MemoryTransport:
 
 
 @contextlib.asynccontextmanager
-async def running_bridge(tmp_path: Path, clock: Callable[[], float]) -> AsyncIterator[Bridge]:
+async def running_bridge(
+    tmp_path: Path, clock: Callable[[], float], third_party: str = "all"
+) -> AsyncIterator[Bridge]:
     """A bridge on a real ircd core and store; `clock` is its wall clock."""
     store = await AsyncStore.open(Config(data_dir=tmp_path / "data"))
     nicks = CallsignNicks()
@@ -117,7 +120,7 @@ async def running_bridge(tmp_path: Path, clock: Callable[[], float]) -> AsyncIte
         return code in codes and not codes.discard(code)
 
     b = Bridge(
-        BridgeConfig(third_party="all"), EmbeddedConnector(server), store, check,
+        BridgeConfig(third_party=third_party), EmbeddedConnector(server), store, check,
         clock=clock, monotonic=asyncio.get_running_loop().time, enrolled=lambda: nicks.enrolled,
         fold=server.fold,
     )  # fmt: skip
@@ -392,3 +395,26 @@ async def test_a_digit_callsign_is_found_as_typed(bridge: Bridge) -> None:
     await other.expect("/? for help.\n")
     other.type("/m 2E0ABC hi")
     await ham.expect("*N0TEST-5* hi\n")
+
+
+async def test_identified_users_topics_and_kick_reasons_reach_the_air(tmp_path: Path) -> None:
+    """Under `third_party: identified` a topic or a kick reason goes on air when its
+    sender is logged in: the embedded server tags every message a user sends with the
+    account (account-tag), not only JOIN and PRIVMSG; before the login it stays off."""
+    async with running_bridge(
+        tmp_path, asyncio.get_running_loop().time, third_party="identified"
+    ) as bridge:
+        server = bridge.connector.server
+        alice = CoreClient(server, "192.0.2.1").register("alice")
+        alice.send("JOIN #test")
+        ham, _ = await start(bridge, "N0TEST-5")
+        ham.type("123456")
+        await ham.expect("/? for help.\n")
+        ham.type("/j #test")
+        await ham.expect("#test")
+        alice.send("TOPIC #test :not logged in yet")
+        set_account(server, alice.client, "ALICE")
+        alice.send("TOPIC #test :net at 8", "KICK #test N0TEST-5 :off topic")
+        await ham.expect("#test topic by alice: net at 8\n")
+        await ham.expect("Kicked from #test by alice: off topic\n")
+        assert "not logged in yet" not in ham.output

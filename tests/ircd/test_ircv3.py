@@ -144,6 +144,37 @@ def test_account_tag_notify_and_extended_join(harness) -> None:
     assert "account" not in b.take()[0].tags  # bob has no account-tag and alice no account
 
 
+def test_account_tag_on_every_message_a_user_sends(harness) -> None:
+    """account-tag: "the tag MUST be added ... to all messages sent by a user", so a
+    topic, part, kick or quit reason can be judged by who is logged in (the gateway's
+    third-party rule reads it)."""
+    watcher = harness.user("w", "account-tag", "away-notify", "setname", "invite-notify")
+    plain = harness.user("p")
+    bob = harness.user("bob", "setname")
+    set_account(harness.server, bob.client, "BOB")
+    for u in (bob, watcher, plain):
+        u.send("JOIN #c")
+    for u in (bob, watcher):
+        u.send("JOIN #d")
+    watcher.take()
+    plain.take()
+    bob.send(
+        "TOPIC #c :net tonight",
+        "MODE #c +m",
+        "INVITE p #d",
+        "AWAY :out",
+        "SETNAME :Bob B",
+        "KICK #c p :bye",
+        "NICK bob2",
+        "PART #c :later",
+        "QUIT :gone",
+    )
+    seen = {m.command: m.tags.get("account") for m in watcher.take()}
+    sent = ("TOPIC", "MODE", "INVITE", "AWAY", "SETNAME", "KICK", "NICK", "PART", "QUIT")
+    assert seen == dict.fromkeys(sent, "BOB")
+    assert [m.tags for m in plain.take() if m.command in ("TOPIC", "INVITE")] == [{}, {}]
+
+
 def test_bot_tag(harness) -> None:
     bot = harness.user("bot")
     watcher = harness.user("w", "message-tags")
