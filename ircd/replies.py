@@ -119,6 +119,16 @@ class ReplyBuffer:
             Message(source=source, command="BATCH", params=(f"-{ref}",)),
         ]
 
+    def add_whole_batch(self, messages: list[Message]) -> None:
+        """Add a batch that is the whole response to a labelled command: its opening
+        BATCH line carries the label, with no labeled-response batch around it
+        (draft/multiline's echo). With anything collected before it, as `add`."""
+        if self.label is not None and not self._out and messages:
+            messages = [messages[0].with_tags({**messages[0].tags, "label": self.label}),
+                        *messages[1:]]  # fmt: skip
+            self.label = None
+        self._out.extend(messages)
+
     def batch(self, kind: str, params: tuple[str, ...], messages: list[Message]) -> None:
         """Add `messages` wrapped in a batch of `kind` (or bare, without the batch cap)."""
         if "batch" not in self.client.caps:

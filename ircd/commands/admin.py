@@ -77,12 +77,12 @@ def admin(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Non
 def links(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     """LINKS [[<remote server>] <server mask>]
 
-    Lists the servers of the network: this one only (it links to no other).
+    Lists the servers of the network: this one only (it links to no other), as
+    `364 <nick> <server> <server it is linked through> :<hops> <description>`.
     """
     mask = msg.params[-1] if msg.params else "*"
     if glob_match(server.fold(mask), server.fold(server.name)):
-        info = server.config.admin.location or server.config.network
-        rb.numeric(n.RPL_LINKS, "*", server.name, f"0 {info}")
+        rb.numeric(n.RPL_LINKS, server.name, server.name, f"0 {server.config.description}")
     rb.numeric(n.RPL_ENDOFLINKS, "*", "End of /LINKS list")
 
 

@@ -104,9 +104,13 @@ def _deliver(server: Context, client: Client, state: Multiline, rb: ReplyBuffer)
     for msg in plain:
         server.fanout(others, msg)
     if "echo-message" in client.caps or where.to_self:
-        # The sender's copy (echo, or a message to yourself), with the label if any.
-        for msg in batched if CAP in client.caps and "batch" in client.caps else plain:
-            rb.add(msg)
+        # The sender's copy (echo, or a message to yourself), with the label if any:
+        # the batch itself is the labelled response.
+        if CAP in client.caps and "batch" in client.caps:
+            rb.add_whole_batch(batched)
+        else:
+            for msg in plain:
+                rb.add(msg)
 
 
 def _to_channel(
@@ -168,6 +172,8 @@ def _plain(
     tags = user_tags(client)
     plain = []
     for text, _ in state.lines:
+        # A blank line goes to these clients as one space: to them an empty PRIVMSG is
+        # the error 412 names, and some drop it (the batch keeps it empty).
         line = truncate_utf8(text, budget) or " "
         msg = Message(
             source=client.prefix,
@@ -199,7 +205,7 @@ def _batched(
             Message(
                 source=client.prefix,
                 command=command,
-                params=(target, truncate_utf8(text, budget) or " "),
+                params=(target, truncate_utf8(text, budget)),  # a blank line stays blank
                 tags={"batch": ref, CONCAT: ""} if concat else {"batch": ref},
             )
             for text, concat in state.lines

@@ -34,6 +34,7 @@ _TOP_KEYS: Final = (
     "listen",
     "server_name",
     "network",
+    "description",
     "motd",
     "casemapping",
     "limits",
@@ -141,6 +142,13 @@ _READERS: Final[Mapping[str, Callable[[_Reading, Node], Any]]] = MappingProxyTyp
             node, "irc.server_name", sections.check_server_name
         ),
         "network": _network,
+        "description": lambda c, node: c.r.string(
+            node,
+            "irc.description",
+            lambda v: (
+                None if len(v) <= 100 and v.isprintable() else "expected 0-100 printable characters"
+            ),
+        ),
         "motd": _motd,
         "casemapping": _casemapping,
         "limits": lambda c, node: sections.read_limits(c.r, node),

@@ -165,6 +165,8 @@ class IrcConfig:
     listen: tuple[Listener, ...] = (Listener("127.0.0.1", 6667),)
     server_name: str = "irc.localhost"
     network: str = "PacketNet"
+    #: What LINKS says of this server (InspIRCd's <server description>).
+    description: str = "Packet radio gateway"
     motd: str | None = None
     casemapping: str = RFC1459
     limits: Limits = Limits()

@@ -201,3 +201,12 @@ def test_gateway_validates_its_own_node(tmp_path: Path) -> None:
 def test_config_is_frozen() -> None:
     with pytest.raises(AttributeError):
         DEFAULT_CONFIG.network = "x"  # type: ignore[misc]
+
+
+def test_description_is_what_links_says(tmp_path: Path) -> None:
+    path = write(tmp_path, 'description: "Club gateway, 2 m and 70 cm"\n')
+    assert load_irc_config(path).description == "Club gateway, 2 m and 70 cm"
+    bad = write(tmp_path, 'description: "two\\nlines"\n', "bad.yaml")
+    assert problems(bad) == [
+        f'{bad}:1: irc.description: expected 0-100 printable characters, got "two\\nlines"'
+    ]

@@ -213,7 +213,7 @@ def test_links_and_helpop(harness) -> None:  # type: ignore[no-untyped-def]
     a = harness.user("alice")
     a.send("LINKS", "LINKS *.elsewhere")
     assert [(m.command, m.params[1:]) for m in a.take()] == [
-        ("364", ("*", "irc.test", "0 TestNet")),
+        ("364", ("irc.test", "irc.test", "0 Packet radio gateway")),
         ("365", ("*", "End of /LINKS list")),
         ("365", ("*", "End of /LINKS list")),
     ]

@@ -43,11 +43,29 @@ def test_batch_to_capable_clients_and_lines_to_others(harness: Harness) -> None:
     assert "draft/multiline-concat" in got[2].tags
     assert [m.params[1] for m in got[1:4]] == ["first line", " continued", "second line"]
     assert [m.params[1] for m in old.take()] == ["first line", " continued", "second line"]
-    # The sender: nothing while the lines came in, then the echo batch, labeled.
+    # The sender: nothing while the lines came in, then the echo batch, labeled: the
+    # multiline batch itself is the labelled response, not wrapped in another batch.
     echo = a.take()
     assert echo[0].command == "BATCH" and echo[0].tags.get("label") == "m1"
-    assert [m.command for m in echo[1:]].count("PRIVMSG") == 3
+    assert echo[0].params[1:] == ("draft/multiline", "#c")
+    assert [m.command for m in echo] == ["BATCH", "PRIVMSG", "PRIVMSG", "PRIVMSG", "BATCH"]
     assert len(harness.server.history.entries("#c")) == 3
+
+
+def test_a_blank_line_in_a_batch_stays_blank(harness: Harness) -> None:
+    """draft/multiline: a blank line is relayed with an empty final parameter
+    (`PRIVMSG #c :`); a client without the capability gets one space instead."""
+    a = harness.user("alice", *CAPS)
+    b = harness.user("bob", *CAPS)
+    old = harness.user("old")
+    for u in (a, b, old):
+        u.send("JOIN #c")
+    for u in (a, b, old):
+        u.take()
+    send_batch(a, "#c", "one", "", "three")
+    assert b" PRIVMSG #c :\r\n" in b.sink.data
+    assert [m.params[1] for m in b.take()[1:4]] == ["one", "", "three"]
+    assert [m.params[1] for m in old.take()] == ["one", " ", "three"]
 
 
 def test_multiline_errors_deliver_nothing(harness: Harness) -> None:
