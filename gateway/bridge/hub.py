@@ -173,6 +173,10 @@ class Bridge:
     def find(self, call: str) -> RadioSession | None:
         return self.registry.find(call)
 
+    def of_base(self, base: str) -> list[RadioSession]:
+        """The sessions of a base callsign, any SSID."""
+        return self.registry.of_base(base)
+
     def end_all(self, farewell: str, reason: str) -> None:
         self.registry.end_all(farewell, reason)
 

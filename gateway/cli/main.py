@@ -406,7 +406,12 @@ def _radio(args: argparse.Namespace) -> int:
     pid = _running_gateway_pid(config)
     if pid is not None and args.switch != "status":
         os.kill(pid, signal.SIGUSR1)
-    running = f"running gateway (pid {pid}) told at once" if pid else "no running gateway found"
+    if pid is None:
+        running = "no running gateway found"
+    elif args.switch == "status":
+        running = f"gateway running (pid {pid})"  # a query tells it nothing
+    else:
+        running = f"running gateway (pid {pid}) told at once"
     print(f"radio transmitter switch: {switch}; {running}.")
     for name, value in own.items():
         print(f"  port {name}: {value}" + ("" if switch == "on" else " (all ports are off)"))

@@ -133,10 +133,15 @@ class RadioCommands:
 
     def _tx(self, server: Context, client: Client, rb: ReplyBuffer, args: Args) -> Pending | None:
         if not args:
-            state = "on" if self._transmitting() else "off"
-            _notice(server, client, rb, f"The transmitter is {state}.")
+            on = self._transmitting()
+            _notice(server, client, rb, f"The transmitter is {'ON' if on else 'OFF'}.")
             for name, text in sorted(self._ports().items()):
-                _notice(server, client, rb, f"Port {name}: {text}.")
+                own, _, doing = text.partition(", ")
+                if own == "on" and not on:
+                    own = "on, held OFF by the transmitter switch"
+                _notice(
+                    server, client, rb, f"Port {name}: {', '.join(filter(None, (own, doing)))}."
+                )
             return None
         if args[0].upper() not in ("ON", "OFF"):
             return self._usage(server, client, rb, "TX", args)
@@ -182,9 +187,12 @@ class RadioCommands:
     def _kick(
         self, server: Context, client: Client, rb: ReplyBuffer, call: str, why: str
     ) -> Pending:
-        session = self.bridge.find(call)
+        exact = self.bridge.find(call)
+        base = parse_base_callsign(call.upper())
+        # A bare callsign ends every SSID's session (`KN4XYZ` finds `KN4XYZ-7`).
+        sessions = [exact] if exact is not None else self.bridge.of_base(base) if base else []
         action = f"kick {call}" + (f" ({why})" if why else "")
-        if session is None:
+        if not sessions:
             _notice(server, client, rb, f"No radio session for {call}.")
             return self._record(client, action, "no such session")
         reason = f"Disconnected by {client.name}" + (f": {why}" if why else ".")
@@ -192,10 +200,12 @@ class RadioCommands:
             # The third-party rule: an operator not logged in to an account is kept off
             # the air, their nick and words as well as their text (issue 19).
             reason = "Disconnected by an IRC operator."
-        log.warning("%s ended the session of %s (%s)", client.name, session.callsign, why or "-")
-        session.end(reason, f"kicked by operator {client.name}")
-        server.notice_opers(f"{client.name} ended the radio session of {session.callsign}", rb)
-        return self._record(client, action, "done")
+        ended = ", ".join(sorted(str(s.callsign) for s in sessions))
+        log.warning("%s ended the session(s) of %s (%s)", client.name, ended, why or "-")
+        for session in sessions:
+            session.end(reason, f"kicked by operator {client.name}")
+        server.notice_opers(f"{client.name} ended the radio session of {ended}", rb)
+        return self._record(client, action, f"done: {ended}")
 
     async def _revoke(self, server: Context, client: Client, call: str) -> None:
         base = parse_base_callsign(call.upper())

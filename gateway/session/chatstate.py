@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from gateway.callsign import Callsign, parse_callsign
 from gateway.session import thirdparty
 from gateway.session.chatnames import SOMEONE, VouchedNicks
-from gateway.session.chatrender import callsign_text, nick_of, who, wrap
+from gateway.session.chatrender import callsign_text, nick_of, strip_formatting, who, wrap
 from gateway.session.chattypes import (
     Action,
     Close,
@@ -371,6 +371,8 @@ class ChatState:
         self.phase = Phase.CLOSED
         self._out.clear()
         self._stop_timers()
+        if farewell:  # 7-bit and wrapped like any text (an operator's kick reason)
+            farewell = "\n".join(wrap(strip_formatting(farewell), self.settings.width))
         self.emit(Close(farewell, reason))
 
     def emit(self, action: Action) -> None:

@@ -259,6 +259,14 @@ async def test_chat_over_the_air(rig: DireWolfRig, tmp_path: Path) -> None:
         far.send(AgwFrame("C", "K1USR-5", "N0GW-10", b""))
         assert b"CONNECTED" in (await far.wait_for("C", TIMEOUT)).data
         await expect(b"Code: ")
+        # The master switch off: the port's own switch is on, and RADIO TX says it is held.
+        await irc.send("RADIO TX OFF")
+        await gw.wait_log("radio transmitter OFF")
+        await irc.send("RADIO TX")
+        note = ""
+        while not note.startswith("Port vhf: "):
+            note = (await irc.expect("NOTICE")).params[-1]
+        assert note.startswith("Port vhf: on, held OFF by the transmitter switch, "), note
         assert await gw.stop() == 0
     finally:
         far.close()

@@ -779,3 +779,13 @@ def test_own_settings_are_kept_and_restored() -> None:
     assert again.core.stamp and not again.core.alert and again.core.join_history == 20
     again.type("/hi")
     assert again.text().endswith("History on /JOIN: 20 lines.\n")
+
+
+def test_a_farewell_from_outside_is_7_bit_and_wrapped() -> None:
+    """Issue 22: an operator's RADIO KICK reason goes on air like any other text."""
+    h = Harness(width=40).login()
+    reason = "Disconnected by sysop: \x02please\x02 \x0304move\x03 to the net frequency café now"
+    h.run(h.core.close(reason, h.now, "kicked by operator sysop"))
+    close = next(a for a in h.other if isinstance(a, chat.Close))
+    assert close.farewell == ("Disconnected by sysop: please move to\n  the net frequency cafe now")
+    assert all(len(line) <= 40 for line in close.farewell.splitlines())

@@ -76,7 +76,8 @@ async def test_operator_lists_kicks_and_switches_the_transmitter(
     await op.send("RADIO ENROLL K1ABC")
     assert "console" in (await notices_until(op, "console"))[-1]
 
-    await op.send("RADIO KICK n0test-5 time for the net")
+    # The bare callsign finds its SSIDs; IRC formatting never reaches the air.
+    await op.send("RADIO KICK n0test \x02time\x02 for the \x0304net")
     assert "ended the radio session of N0TEST-5" in (await notices_until(op, "ended"))[-1]
     farewell = await ham.expect_close()
     assert farewell.endswith(b"Disconnected by sysop: time for the net\r\n")
@@ -107,11 +108,13 @@ async def test_operator_lists_kicks_and_switches_the_transmitter(
     await ham.expect_close()
 
     await op.send("RADIO TX")
-    assert (await notices_until(op, "transmitter"))[-1] == "The transmitter is on."
+    assert (await notices_until(op, "transmitter"))[-1] == "The transmitter is ON."
     await op.send("RADIO TX OFF")
     assert (await notices_until(op, "switched"))[-1] == "sysop switched the transmitter OFF"
     await gw.wait_log("radio transmitter OFF")
-    assert "radio transmitter switch: off" in run_cli(config, "radio", "status").stdout
+    status = run_cli(config, "radio", "status").stdout
+    assert "radio transmitter switch: off; gateway running (pid " in status
+    assert "told" not in status  # a query tells the running gateway nothing
     await op.send("RADIO TX ON")
     await notices_until(op, "switched the transmitter ON")
     assert "switch: on" in run_cli(config, "radio", "status").stdout
@@ -133,7 +136,7 @@ async def test_operator_lists_kicks_and_switches_the_transmitter(
     assert actions == [
         "enroll N0TEST -> enrolled (6 digits)",  # from the console
         "enroll K1ABC -> refused",
-        "kick n0test-5 (time for the net) -> done",
+        "kick n0test (\x02time\x02 for the \x0304net) -> done: N0TEST-5",
         "lock N0TEST 1h -> until " + lock_until,
         "unlock n0test -> 2 record(s) cleared",
         "unlock ax25:vhf -> 0 record(s) cleared",
