@@ -219,6 +219,7 @@ class Admission:
         account: str | None = None,
         realname: str = "",
         ip: str = "127.0.0.1",
+        service: bool = False,
     ) -> Client:
         """Connect and register an in-process client whose identity the embedder vouches for.
 
@@ -243,6 +244,7 @@ class Admission:
         )
         client.host = client.realhost = host
         client.in_process = True
+        client.service = service
         client.user = user
         client.realname = realname or nick
         client.account = account

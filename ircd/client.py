@@ -106,6 +106,7 @@ class Client:
         "resume_handle",
         "sasl",
         "sasl_failures",
+        "service",
         "signon",
         "sink",
         "snomask",
@@ -177,6 +178,9 @@ class Client:
         #: Attached by the embedder (`Server.attach`): its address is the embedder's own,
         #: shared by every such client, so address-based bans and G-lines never apply.
         self.in_process = False
+        #: An attached client the embedder runs as a service (the gateway's service and
+        #: bulletin nicks): operators may not KILL it, as InspIRCd refuses for services.
+        self.service = False
         # The source (`ircd.sources.source_of`) this socket is counted against, if any.
         self.counted_source: str | None = None
         self.resume_handle: TimerHandle | None = None

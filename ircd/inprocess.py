@@ -39,11 +39,16 @@ class InProcessConnection:
 
     @classmethod
     def attach(
-        cls, server: Server, *, sendq: int | None = None, **identity: str | None
+        cls,
+        server: Server,
+        *,
+        sendq: int | None = None,
+        service: bool = False,
+        **identity: str | None,
     ) -> InProcessConnection:
         """Attach a client with a trusted identity (see `Server.attach` for the fields)."""
         conn = cls(server, sendq)
-        conn.client = server.attach(conn, **identity)
+        conn.client = server.attach(conn, service=service, **identity)
         return conn
 
     # -- Sink ------------------------------------------------------------------------

@@ -235,12 +235,12 @@ class Server:
         spec = CommandSpec(handler, min_params, oper_only=oper_only)
         add_extra_command(self.extra_commands, name, spec)
 
-    def attach(self, sink: Sink, **identity: str | None) -> Client:
+    def attach(self, sink: Sink, *, service: bool = False, **identity: str | None) -> Client:
         """Connect and register an in-process client with a trusted identity.
 
         See `Admission.attach` for the fields; raises `AttachError` when refused.
         """
-        return self.admission.attach(sink, **identity)  # type: ignore[arg-type]
+        return self.admission.attach(sink, service=service, **identity)  # type: ignore[arg-type]
 
     # -- input (see ircd.intake) ------------------------------------------------------
 

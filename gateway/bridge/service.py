@@ -128,6 +128,7 @@ class ServiceNick:
             host="gateway" + RADIO_SUFFIX,
             realname="Packet radio gateway: mailbox and archive",
             caps=frozenset({"account-tag"}),  # the archive applies the third-party rule
+            service=True,
         )
         try:
             link = await self._connector.connect(identity)

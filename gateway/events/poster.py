@@ -79,7 +79,7 @@ class Poster:
         self.channels = channels
         self.identity = Identity(
             nicks=(nick,), user="bulletin", host=BULLETIN_HOST,
-            realname=f"Bulletins from MQTT ({topics})"[:100],
+            realname=f"Bulletins from MQTT ({topics})"[:100], service=True,
         )  # fmt: skip
         self._connector = connector
         self._monotonic = monotonic

@@ -45,6 +45,8 @@ class Identity:
     caps: frozenset[str] = frozenset()
     #: SASL PLAIN (account, password) toward an external network that has accounts.
     sasl: tuple[str, str] | None = field(default=None, repr=False)
+    #: The gateway's own service or bulletin nick: the embedded server refuses to KILL it.
+    service: bool = False
 
 
 class IrcLink(Protocol):
@@ -143,6 +145,7 @@ class EmbeddedConnector:
                 conn = InProcessConnection.attach(
                     self.server, nick=nick, user=identity.user, host=identity.host,
                     realname=identity.realname, account=identity.account,
+                    service=identity.service,
                 )  # fmt: skip
             except AttachError as exc:
                 error = error or exc

@@ -103,6 +103,10 @@ def kill(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None
         rb.numeric(n.ERR_NOSUCHNICK, msg.params[0], "No such nick/channel")
         audit(server, client, f"KILL {msg.params[0]}: {reason}", "no such nick")
         return
+    if target.service:
+        rb.numeric(n.ERR_NOPRIVILEGES, f"Permission Denied - {target.name} is a service")
+        audit(server, client, f"KILL {target.name}: {reason}", "refused: a service")
+        return
     audit(server, client, f"KILL {target.name}: {reason}", "killed")
     snotice(server, "k", f"{client.oper} killed {address(target)}: {reason}", rb)
     server.send(target, Message(source=client.prefix, command="KILL", params=(target.name, reason)))

@@ -297,6 +297,12 @@ async def test_gateway_nicks_are_reserved_and_never_flood_limited(bridge: Bridge
     service = bridge.service
     assert isinstance(service, EmbeddedLink) and service.conn.client is not None
     assert service.conn.client.flood_exempt  # IRC users cannot get it an Excess Flood
+    # Nor may an operator KILL it (issue 22: it came back after 5 s, for nothing).
+    op = CoreClient(bridge.connector.server, "192.0.2.1").register("op")
+    bridge.connector.server.set_oper(op.client, "root")
+    op.send("KILL Gateway :bye")
+    assert [m.command for m in op.take()] == ["481"]
+    assert bridge.connector.server.find_nick("Gateway") is service.conn.client
 
 
 async def test_mail_answers_alike_whether_or_not_the_callsign_is_enrolled(bridge: Bridge) -> None:

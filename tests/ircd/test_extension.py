@@ -9,6 +9,7 @@ import pytest
 
 from ircd import AttachError
 from ircd.config import IrcConfig, Limits, Listener
+from ircd.hooks import Control, OperAction
 from ircd.inprocess import InProcessConnection
 from ircd.net import IrcServer
 
@@ -59,6 +60,26 @@ async def test_attached_client_chats_and_can_be_killed(harness) -> None:
         got.append(msg.command)
     assert got[-2:] == ["KILL", "ERROR"]
     conn.send("PRIVMSG #ham :after the end")  # ignored, not an error
+
+
+async def test_a_service_is_not_killed(harness) -> None:
+    """Issue 22: `KILL Gateway` is refused, as InspIRCd refuses to kill a service; the
+    refusal is audited like any KILL."""
+    audits: list[OperAction] = []
+    harness.server.control = Control(audit=audits.append)
+    conn = InProcessConnection.attach(
+        harness.server, nick="Gateway", user="gateway", host="gateway.radio", service=True
+    )
+    conn.pending()
+    alice = harness.user("alice")
+    harness.server.set_oper(alice.client, "root")
+    alice.send("KILL Gateway :go away")
+    [reply] = alice.take()
+    assert (reply.command, reply.params[-1]) == ("481", "Permission Denied - Gateway is a service")
+    assert harness.server.find_nick("Gateway") is conn.client
+    assert [(a.nick, a.action, a.result) for a in audits] == [
+        ("alice", "KILL Gateway: go away", "refused: a service")
+    ]
 
 
 async def test_attached_client_sendq(make_harness) -> None:
