@@ -9,10 +9,12 @@ leave, log out. Then a second session times `/?`. Prints the bytes the user rece
 (the conversation, from the join to the leave's answer; and the whole session, from
 the first byte to the close), the keystrokes (typed lines with their CR, the code
 included), the median delay from a partner's line to the user, and the time from
-`/?` to its last byte, and from `/B` to the close.
+`/?` to its last byte, and from `/B` to the close. `--breakdown` sorts the
+conversation's bytes by what they carry (the people's text, senders' names, line ends,
+the gateway's own lines...), to see where airtime goes.
 
-    .venv/bin/python bench/chat_airtime.py [--transcript] [listener options, e.g.
-        "bytes_per_second: 100"]
+    .venv/bin/python bench/chat_airtime.py [--transcript] [--breakdown] [listener
+        options, e.g. "bytes_per_second: 100"]
 
 BPQ Chat on LinBPQ 6.0.25.23, same conversation (issue 18): 2,253 B conversation,
 2,676 B session, 265 keystrokes, `/H` (1,047 B) in 0.30 s.
@@ -20,7 +22,9 @@ BPQ Chat on LinBPQ 6.0.25.23, same conversation (issue 18): 2,253 B conversation
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import re
 import statistics
 import sys
 import tempfile
@@ -60,6 +64,8 @@ PARTNER = [8, 15, 22, 30, 40, 48, 55, 60, 64, 70, 80, 90, 100, 110, 120, 140, 16
 SEEN: list[Recorded] = []
 #: Seconds from /B to the close of the socket.
 LOGOUT: list[float] = []
+#: The conversation's bytes as received (join to leave), for --breakdown.
+TALK: list[bytes] = []
 OWN = ["good evening all", "QSL, 73 de N0TEST", "signal 59 here", "back in 5", "ok, QRT soon"]
 
 
@@ -149,6 +155,7 @@ async def conversation(bpq: int, irc_port: int, code: str) -> tuple[int, int, in
     await ham.until(b"Left #test")
     await ham.until(b"\r\n")
     talk = ham.bytes - start
+    TALK.append(ham.recorded.data[start : start + talk])
     bye = time.perf_counter()
     ham.type("/b")
     await ham.drain_to_close()
@@ -173,7 +180,57 @@ async def help_time(bpq: int, code: str) -> tuple[float, int]:
     return took, size
 
 
-async def main(pace: str, transcript: bool) -> None:
+#: A line someone said in the channel: its time (/STAMP, history) and sender's name,
+#: or `: ` alone right under the same sender's line.
+_SAID = re.compile(r"(\d\d:\d\d )?([^\s:]*): ")
+_PRIVATE = re.compile(r"\*[^\s*]+\* ")
+
+
+def breakdown(data: bytes) -> list[tuple[str, int, int]]:
+    """(what, bytes, lines) of the conversation `data`, each byte counted once."""
+    rows = {
+        k: [0, 0]
+        for k in (
+            "text said (channel and private)",
+            "senders' names (`alice: `)",
+            "the same sender again (`: `)",
+            "times (`HH:MM `)",
+            "private prefixes (`*alice* `)",
+            "wrap indents (`  `)",
+            "line ends (CR LF)",
+            "the gateway's own lines (join, WHO, LIST, leave)",
+        )
+    }
+    names = list(rows)
+    kind = ""
+    for line in data.decode("ascii").split("\r\n")[:-1]:
+        rows[names[6]][0] += 2
+        rows[names[6]][1] += 1
+        said, private = _SAID.match(line), _PRIVATE.match(line)
+        if line.startswith("  ") and kind:
+            head = [(names[5], 2)]
+        elif said:
+            kind = "said"
+            rows[names[0]][1] += 1
+            stamp, name = said.group(1) or "", said.group(2)
+            head = [(names[3], len(stamp)), (names[1] if name else names[2], len(name) + 2)]
+        elif private:
+            kind = "said"
+            rows[names[0]][1] += 1
+            head = [(names[4], private.end())]
+        else:
+            kind = ""
+            head = [(names[7], len(line))]
+        for what, size in head:
+            if size:
+                rows[what][0] += size
+                rows[what][1] += 1
+        if kind:
+            rows[names[0]][0] += len(line) - sum(size for _, size in head)
+    return [(what, size, count) for what, (size, count) in rows.items()]
+
+
+async def main(pace: str, transcript: bool, split: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         bpq, irc_port = free_port(), free_port()
         config = Path(tmp) / "gateway.yaml"
@@ -206,9 +263,16 @@ async def main(pace: str, transcript: bool) -> None:
     print(f"  median delay, partner's line to the user:     {ms:6.1f} ms  BPQ Chat 310 ms")
     print(f"  /B to the close (the node's prompt):         {LOGOUT[0]:6.2f} s   BPQ Chat 0.41 s")
     print(f"  /? ({size} B) to its last byte:              {took:6.2f} s   BPQ Chat /H 0.30 s")
+    if split:
+        print("conversation, byte by byte (bytes, lines):")
+        for what, size, count in breakdown(TALK[0]):
+            print(f"  {what:50s} {size:6d} {count:4d}")
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    show = "--transcript" in args
-    asyncio.run(main(" ".join(a for a in args if a != "--transcript"), show))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--transcript", action="store_true", help="print what was received")
+    parser.add_argument("--breakdown", action="store_true", help="the conversation by kind")
+    parser.add_argument("listener", nargs="*", help='listener options: "bytes_per_second: 100"')
+    args = parser.parse_args()
+    asyncio.run(main(" ".join(args.listener), args.transcript, args.breakdown))

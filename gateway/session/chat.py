@@ -31,6 +31,7 @@ from gateway.session.chatanswers import (
     Context,
     answer_lines,
     fetched_lines,
+    last_sayer,
     names_listed,
     plural,
 )
@@ -133,6 +134,7 @@ class ChatSession(ChatState):
     def line(self, text: str, now: float) -> list[Action]:
         """A line the user typed (without its line end)."""
         self.last_input = now
+        self._out.typed()  # echoed on the user's screen by the node or the terminal
         if self.phase is Phase.LOGIN:
             self._nocall_at = None
             for action in self._login.line(text):
@@ -145,6 +147,7 @@ class ChatSession(ChatState):
         return self._done(now)
 
     def line_too_long(self, limit: int, now: float) -> list[Action]:
+        self._out.typed()
         self.say(f"Line too long (max {limit}).")
         if self.phase is Phase.LOGIN and self._login.state is login.State.AWAIT_CODE:
             self.say(login.CODE_PROMPT, end="")
@@ -457,6 +460,12 @@ class ChatSession(ChatState):
             named=self.named,
         )
         self.listing(answer_lines(waiting.kind, waiting.target, waiting.replies, ctx))
+        # The history shown ends with a line said in the channel: a live line of the
+        # same sender right under it starts with `: ` (ChatState.chat).
+        sayer = last_sayer(waiting.replies, self.allowed)
+        shown = waiting.kind in ("join", "history") and self._listing is None
+        if shown and sayer is not None and self.fold(waiting.target) in self.channels:
+            self._out.said_last(self.run_of(waiting.target, sayer))
 
     def _show_fetched(self, waiting: Waiting, result: object) -> None:
         self.listing(fetched_lines(waiting.kind, waiting.target, result, self.settings.width))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -181,22 +181,48 @@ def history_lines(
     replies: list[Message], width: int, allowed: Callable[[Message], bool] = lambda m: True
 ) -> list[str]:
     """Messages replayed by CHATHISTORY (those `allowed` on air), each with its time
-    unless it is the previous one's: every byte on air counts."""
+    unless it is the previous one's, and its sender's name unless the previous line
+    is the same sender's (`: text`, as live lines): every byte on air counts."""
     out: list[str] = []
     last = ""
+    above: str | None = None  # who said the line above (None: an action, a notice)
+    for m, verb, text in _replayed(replies, allowed):
+        name = who(nick_of(m.source))
+        said = _said(m, verb)
+        shown = "" if said and name == above else name
+        body = f"* {name} {text}" if verb else f"{shown}: {text}"
+        stamp = hhmm(m.tags.get("time", ""))
+        out += wrap(f"{stamp if stamp != last else ''}{body}", width)
+        last = stamp
+        above = name if said else None
+    return out
+
+
+def last_sayer(
+    replies: list[Message], allowed: Callable[[Message], bool] = lambda m: True
+) -> str | None:
+    """Who said the last line `history_lines` shows, unless it is an action or a notice
+    (a live line of theirs right under it starts with `: `)."""
+    above = None
+    for m, verb, _text in _replayed(replies, allowed):
+        above = who(nick_of(m.source)) if _said(m, verb) else None
+    return above
+
+
+def _replayed(
+    replies: list[Message], allowed: Callable[[Message], bool]
+) -> Iterator[tuple[Message, str | None, str]]:
+    """(message, CTCP verb, text) of each replayed message that may go on air."""
     for m in replies:
         if m.command not in ("PRIVMSG", "NOTICE") or len(m.params) < 2 or not allowed(m):
             continue
         verb, text = split_ctcp(m.params[1])
-        if verb is not None and verb != "ACTION":
-            continue
-        name = who(nick_of(m.source))
-        text = strip_formatting(text)
-        body = f"* {name} {text}" if verb else f"{name}: {text}"
-        stamp = hhmm(m.tags.get("time", ""))
-        out += wrap(f"{stamp if stamp != last else ''}{body}", width)
-        last = stamp
-    return out
+        if verb is None or verb == "ACTION":
+            yield m, verb, strip_formatting(text)
+
+
+def _said(m: Message, verb: str | None) -> bool:
+    return verb is None and m.command == "PRIVMSG"
 
 
 #: `/NOTME`'s answer (gateway/auth/loginnotes.py `not_me`).

@@ -75,7 +75,8 @@ def _message(s: ChatState, msg: Message, now: float) -> None:
     if s.settings.report_relayed:
         s.emit(Relayed("to_air", target, source, text))
     if target.startswith("#"):
-        s.chat(target, body)
+        said = msg.command == "PRIVMSG" and verb is None
+        s.chat(target, body, sender=who(source) if said else None)
     elif not s.chat(PRIVATE, body, current=True):
         kind = "ACTION" if verb else msg.command
         s.hold_private(HoldMail(source, kind, text, msg.tags.get("account") or ""))

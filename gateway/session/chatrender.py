@@ -56,8 +56,9 @@ def wrap(text: str, width: int) -> list[str]:
     """Lines of at most `width` characters (0: no wrapping); continuations are indented.
 
     The text is folded to 7-bit ASCII first: a character that expands (`⒇` -> `(20)`)
-    must be measured as it will go on air."""
-    text = to_ascii(text)
+    must be measured as it will go on air. Trailing spaces are dropped: unseen, they
+    would still take airtime."""
+    text = to_ascii(text).rstrip(" ")
     if width <= 0 or len(text) <= width:
         return [text]
     return textwrap.wrap(

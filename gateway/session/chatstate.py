@@ -301,16 +301,30 @@ class ChatState:
 
     # -- output ------------------------------------------------------------------------------
 
-    def chat(self, channel: str, body: str, *, current: bool = False) -> bool:
+    def chat(
+        self, channel: str, body: str, *, current: bool = False, sender: str | None = None
+    ) -> bool:
         """Queue one live line; channel lines outside the current channel name it
-        (`current`: the line names its channel itself)."""
-        if channel != PRIVATE and self.fold(channel) != self.current and not current:
-            body = f"{channel} {body}"
+        (`current`: the line names its channel itself). `sender`: the line is
+        `sender: text` in `channel`, shown as `: text` right under another of the
+        same sender there (`Outbox`), when `channel` is the current one."""
+        stamp = ""
         if self.stamp:
-            body = time.strftime("%H:%M ", time.gmtime(self.settings.wall_clock())) + body
-        text = "\n".join(wrap(to_ascii(body), self.settings.width)) + "\n"
+            stamp = time.strftime("%H:%M ", time.gmtime(self.settings.wall_clock()))
         key = channel if channel == PRIVATE else self.channels.get(self.fold(channel), channel)
-        return self._out.chat(key, text)
+        here = channel == PRIVATE or self.fold(channel) == self.current or current
+        full = self._lines(stamp + (body if here else f"{channel} {body}"))
+        if sender is None or not here or not body.startswith(f"{sender}: "):
+            return self._out.chat(key, full)
+        short = self._lines(stamp + body[len(sender) :])
+        return self._out.chat(key, full, self.run_of(channel, sender), short)
+
+    def run_of(self, channel: str, sender: str) -> str:
+        """What lines said by `sender` in `channel` share (`Outbox`)."""
+        return f"{self.fold(channel)} {self.fold(sender)}"
+
+    def _lines(self, body: str) -> str:
+        return "\n".join(wrap(to_ascii(body), self.settings.width)) + "\n"
 
     def chat_about(self, text: str) -> None:
         """A live line about someone in no channel of theirs (a quit, a nick change)."""

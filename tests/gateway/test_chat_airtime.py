@@ -1,0 +1,119 @@
+"""Bytes on air (issue 18): a sender's name is not repeated on the line right under
+theirs, and trailing spaces are not sent."""
+
+from __future__ import annotations
+
+from gateway.session.chatanswers import history_lines, last_sayer
+from gateway.session.outbox import Outbox
+from ircd.protocol import parse_line
+from tests.gateway.test_chat import Harness, joined
+
+
+def test_a_sender_right_under_their_own_line_is_not_named_again() -> None:
+    h = Harness().login()
+    joined(h)
+    h.server(
+        ":alice!a@h PRIVMSG #test :one",
+        ":alice!a@h PRIVMSG #test :two",
+        ":ALICE!a@h PRIVMSG #test :three",  # the same nick, as the server folds it
+        ":bob!b@h PRIVMSG #test :four",
+        ":alice!a@h PRIVMSG #test :five",
+        ":alice!a@h PRIVMSG N0TEST-5 :private",
+        ":alice!a@h PRIVMSG #test :six",
+        ":alice!a@h PRIVMSG #test :\x01ACTION waves\x01",
+        ":alice!a@h PRIVMSG #test :seven",
+        ":alice!a@h NOTICE #test :a notice",
+        ":alice!a@h NOTICE #test :another",
+        ":alice!a@h PRIVMSG #test :eight",
+    )
+    assert h.text() == (
+        "alice: one\n: two\n: three\nbob: four\nalice: five\n*alice* private\nalice: six\n"
+        "* alice waves\nalice: seven\n-alice- a notice\n-alice- another\nalice: eight\n"
+    )
+
+
+def test_a_typed_line_an_answer_or_another_channel_names_the_sender_again() -> None:
+    h = Harness(width=30).login()
+    joined(h)
+    joined(h, "#other")
+    h.type("/c #test")
+    h.text()
+    h.server(":alice!a@h PRIVMSG #test :one")
+    h.type("my own line, echoed on the user's screen")
+    h.server(":alice!a@h PRIVMSG #test :two", ":alice!a@h PRIVMSG #test :three")
+    h.type("/c")
+    h.server(":alice!a@h PRIVMSG #test :four")
+    h.server(":alice!a@h PRIVMSG #other :five", ":alice!a@h PRIVMSG #other :six")
+    h.server(":alice!a@h PRIVMSG #test :a line long enough to be wrapped here   ")
+    assert h.text() == (
+        "alice: one\nalice: two\n: three\nChannels: *#test #other\nalice: four\n"
+        "#other alice: five\n"
+        "#other alice: six\nalice: a line long enough to\n  be wrapped here\n"
+    )
+    h.server(":alice!a@h PRIVMSG #test :and a second long line, wrapped")
+    assert h.text() == ": and a second long line,\n  wrapped\n"  # measured as shown
+    h.type("/stamp on")
+    h.text()
+    h.server(":alice!a@h PRIVMSG #test :x", ":alice!a@h PRIVMSG #test :y")
+    first, second = h.text().splitlines()
+    assert first.endswith(" alice: x") and second[5:] == " : y"  # HH:MM : y
+
+
+def test_which_line_is_above_is_decided_as_lines_leave() -> None:
+    box = Outbox(max_chat=10)
+    box.chat("#a", "alice: 1\n", "#a alice", ": 1\n")
+    box.chat("#a", "alice: 2\n", "#a alice", ": 2\n")
+    assert box.take(9) == "alice: 1\n"  # 2 waits for the next chunk
+    box.typed()  # meanwhile the user typed a line: it is on screen above 2
+    assert box.take(100) == "alice: 2\n"
+    box.chat("#a", "alice: 3\n", "#a alice", ": 3\n")
+    box.reply("an answer\n")
+    box.chat("#a", "alice: 4\n", "#a alice", ": 4\n")
+    assert box.take(100) == ": 3\nan answer\nalice: 4\n"
+    box.reply("the last line of a channel's history\n")
+    box.said_last("#a alice")
+    box.chat("#a", "alice: 5\n", "#a alice", ": 5\n")
+    assert box.take(100) == "the last line of a channel's history\n: 5\n"
+
+
+def test_join_history_names_a_sender_once_and_live_lines_follow_on() -> None:
+    h = Harness().login()
+    h.type("/j #test")
+    h.server(
+        ":N0TEST-5!n0test@bpq.radio JOIN #test",
+        "@batch=b1;time=2026-12-07T02:41:00.000Z :alice!a@h PRIVMSG #test :one",
+        "@batch=b1;time=2026-12-07T02:41:00.000Z :alice!a@h PRIVMSG #test :two",
+    )
+    h.pong()
+    assert h.text() == "Joined #test, 0 users.\n02:41 alice: one\n: two\n"
+    h.server(":alice!a@h PRIVMSG #test :three", ":bob!b@h PRIVMSG #test :four")
+    assert h.text() == ": three\nbob: four\n"
+    h.type("/j #test2")
+    h.server(
+        ":N0TEST-5!n0test@bpq.radio JOIN #test2",
+        "@batch=b1 :alice!a@h PRIVMSG #test2 :\x01ACTION waves\x01",
+    )
+    h.pong()
+    h.server(":alice!a@h PRIVMSG #test2 :after an action")
+    assert h.text().endswith("* alice waves\nalice: after an action\n")
+
+
+def test_replayed_lines_name_a_sender_again_after_anyone_else() -> None:
+    lines = [
+        ":alice!a@h PRIVMSG #t :one",
+        ":bob!b@h PRIVMSG #t :two",
+        ":bob!b@h PRIVMSG #t :three",
+        ":bob!b@h NOTICE #t :a notice",
+        ":bob!b@h PRIVMSG #t :four",
+        ":carol!c@h PRIVMSG #t :\x01VERSION\x01",  # not shown: bob is still above
+        ":bob!b@h PRIVMSG #t :five",
+    ]
+    replies = [parse_line(line.encode()) for line in lines]
+    assert history_lines(replies, 80) == [
+        "alice: one", "bob: two", ": three", "bob: a notice", "bob: four", ": five"
+    ]  # fmt: skip
+    assert last_sayer(replies) == "bob"
+    assert last_sayer(replies[:4]) is None  # a notice: the next line names its sender
+    assert last_sayer(replies, lambda m: m.source is not None and "bob" not in m.source) == (
+        "alice"
+    )
