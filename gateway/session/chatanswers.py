@@ -143,14 +143,21 @@ def _topic_answer(
         return ["No topic set."]
     if not _topic_allowed(target, replies, topic, ctx):
         return ["This topic is not relayed on air here (third-party rule)."]
-    return wrap(f"Topic of {target}: {strip_formatting(topic)}", ctx.width)
+    # Who set it, as the server's 333 says (a full source, a nick or a server), when
+    # that name may go on air.
+    setter = _setter(replies)
+    nick = nick_of(setter)
+    host = setter.rpartition("@")[2] if "@" in setter else ""
+    by = f", set by {who(nick)}" if nick and (ctx.names or ctx.named(nick, host)) else ""
+    return wrap(f"Topic of {target}{by}: {strip_formatting(topic)}", ctx.width)
+
+
+def _setter(replies: list[Message]) -> str:
+    return next((m.params[2] for m in replies if m.command == "333" and len(m.params) > 2), "")
 
 
 def _topic_allowed(target: str, replies: list[Message], topic: str, ctx: Context) -> bool:
-    if ctx.topics:
-        return True
-    setter = next((m.params[2] for m in replies if m.command == "333" and len(m.params) > 2), "")
-    return ctx.topic_vouched(target, setter, topic)
+    return ctx.topics or ctx.topic_vouched(target, _setter(replies), topic)
 
 
 def _away(_t: str, replies: list[Message], _e: list[Message], _ctx: Context) -> list[str]:

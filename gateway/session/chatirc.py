@@ -166,6 +166,7 @@ def _nick(s: ChatState, msg: Message, _now: float) -> None:
 
 
 def _topic(s: ChatState, msg: Message, _now: float) -> None:
+    s.saw_sender(msg, tagged=False)  # a setter the rule allows is named in /TOPIC
     s.topic_seen(msg.params[0], msg.params[1], s.allowed(msg))
     if s.allowed(msg) and not s.foreign(msg.params[0]):
         s.chat(msg.params[0], f"{msg.params[0]} topic by {who(nick_of(msg.source))}: "

@@ -208,6 +208,13 @@ class ChatState:
         radio host, which the embedded server gives only the gateway's clients)."""
         if self.names_shown() or self.is_me(nick) or self.fold(nick) in self.vouched:
             return True
+        return self.kept_callsign(nick, host)
+
+    def kept_callsign(self, nick: str, host: str) -> bool:
+        """Whether `nick` at `host` was held by a user the rule lets on air, whenever it
+        was seen: a callsign nick where the server keeps those for their accounts
+        (only a client logged in to the callsign may hold it) and, under `radio`, at a
+        radio host (which the embedded server gives only the gateway's clients)."""
         s = self.settings
         if not s.callsign_nicks_kept or parse_callsign(callsign_text(nick)) is None:
             return False
@@ -244,8 +251,13 @@ class ChatState:
 
     def topic_vouched(self, channel: str, setter: str, text: str) -> bool:
         """A topic the rule lets on air though topics name no account: the user's own,
-        one of the gateway's, or one this session saw an allowed sender set."""
-        if self.is_me(setter.partition("!")[0]) or (setter and self.settings.trusted(setter)):
+        one of the gateway's, one this session saw an allowed sender set, or one whose
+        setter (`nick!user@host`, as the server's 333 names it) was an allowed user
+        when it was set, even before the user joined (`kept_callsign`)."""
+        nick, _, host = setter.partition("!")
+        if self.is_me(nick) or (setter and self.settings.trusted(setter)):
+            return True
+        if "@" in host and self.kept_callsign(nick, host.rpartition("@")[2]):
             return True
         return self._topics_seen.get(self.fold(channel)) == text
 

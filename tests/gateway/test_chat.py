@@ -712,7 +712,7 @@ def test_topic_shows_what_may_go_on_air_under_identified() -> None:
         ":irc.test 333 N0TEST-5 #test K1ABC!k@h 1700000000",
     )
     h.pong()
-    assert h.text() == "Topic of #test: an identified topic\n"
+    assert h.text() == "Topic of #test, set by K1ABC: an identified topic\n"
     h.server(":anon!a@h TOPIC #test :anon again")  # not shown, and no longer vouched for
     h.type("/t")
     h.server(":irc.test 332 N0TEST-5 #test :anon again")

@@ -1,5 +1,5 @@
 """Bytes on air (issue 18): a sender's name is not repeated on the line right under
-theirs, and trailing spaces are not sent."""
+theirs, trailing spaces are not sent; and /TOPIC names who set a topic it may show."""
 
 from __future__ import annotations
 
@@ -116,4 +116,56 @@ def test_replayed_lines_name_a_sender_again_after_anyone_else() -> None:
     assert last_sayer(replies[:4]) is None  # a notice: the next line names its sender
     assert last_sayer(replies, lambda m: m.source is not None and "bob" not in m.source) == (
         "alice"
+    )
+
+
+def _topic(h: Harness, setter: str) -> str:
+    h.type("/t")
+    h.server(
+        ":irc.test 332 N0TEST-5 #test :the net is at 19:00",
+        f":irc.test 333 N0TEST-5 #test {setter} 1700000000",
+    )
+    h.pong()
+    return h.text()
+
+
+NOT_RELAYED = "This topic is not relayed on air here (third-party rule).\n"
+
+
+def test_a_topic_set_before_the_user_joined_shows_with_its_setter() -> None:
+    # The embedded server keeps callsign nicks for their accounts: whoever held one
+    # when setting the topic was logged in to that callsign, an identified user.
+    h = Harness(third_party="identified", callsign_nicks_kept=True).login()
+    joined(h)
+    assert _topic(h, "K1ABC!k@irc.example") == (
+        "Topic of #test, set by K1ABC: the net is at 19:00\n"
+    )
+    assert _topic(h, "_2E0ABC!u@ax25.vhf.radio") == (
+        "Topic of #test, set by 2E0ABC: the net is at 19:00\n"
+    )
+    assert _topic(h, "alice!a@irc.example") == NOT_RELAYED  # its account is not known
+    assert _topic(h, "irc.test") == NOT_RELAYED  # a server's (or a bare nick)
+    h.type("/j #next")
+    h.server(
+        ":N0TEST-5!n0test@bpq.radio JOIN #next",
+        ":irc.test 332 N0TEST-5 #next :set an hour ago",
+        ":irc.test 333 N0TEST-5 #next K1ABC!k@irc.example 1700000000",
+    )
+    h.pong()
+    assert h.text() == "Joined #next, 0 users. Topic: set an hour ago\n"
+    # Under `radio`, only a radio user's: a callsign nick at a radio host.
+    h = Harness(third_party="radio", callsign_nicks_kept=True).login()
+    joined(h)
+    assert _topic(h, "K1ABC!k@irc.example") == NOT_RELAYED
+    assert _topic(h, "K2DEF-1!k@ax25.vhf.radio") == (
+        "Topic of #test, set by K2DEF-1: the net is at 19:00\n"
+    )
+    # On a network that does not keep callsign nicks, a nick proves nothing.
+    h = Harness(third_party="identified").login()
+    joined(h)
+    assert _topic(h, "K1ABC!k@irc.example") == NOT_RELAYED
+    h = Harness(third_party="all").login()
+    joined(h)
+    assert _topic(h, "alice!a@irc.example") == (
+        "Topic of #test, set by alice: the net is at 19:00\n"
     )
