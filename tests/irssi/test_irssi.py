@@ -30,7 +30,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -312,16 +312,22 @@ class Irssi:
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", "irssi")
 
+    def mark(self) -> int:
+        """How much all.log holds now: `wait_log(..., since=mark)` reads only what follows."""
+        return self.log.stat().st_size if self.log.exists() else 0
+
     async def wait_log(
-        self, pattern: str, path: Path | None = None, timeout: float = TIMEOUT
-    ) -> None:
-        """Wait until irssi logged a line matching `pattern` to `path` (default: all.log)."""
+        self, pattern: str, path: Path | None = None, timeout: float = TIMEOUT, since: int = 0
+    ) -> str:
+        """Wait until irssi logged a line matching `pattern` to `path` (default: all.log)
+        after byte `since`; return what it logged there, up to the end of that line."""
         deadline = time.monotonic() + timeout
         while True:
-            files = [path] if path is not None else [self.log]
-            text = "".join(p.read_text(errors="replace") for p in files if p.exists())
-            if re.search(pattern, text):
-                return
+            file = path if path is not None else self.log
+            text = file.read_bytes()[since:].decode(errors="replace") if file.exists() else ""
+            if found := re.search(pattern, text):
+                end = text.find("\n", found.end())
+                return text if end < 0 else text[: end + 1]
             if time.monotonic() > deadline:
                 screen = self.screen() if self.tmux_pid is not None else ""
                 raw = self.home / "raw.log"
@@ -355,17 +361,6 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return status[status.rindex(")") + 2] != "Z"  # a zombie is dead, only not yet reaped
-
-
-@pytest.fixture
-async def irssi(tmp_path: Path) -> AsyncIterator[Irssi]:
-    home = tmp_path / "irssi"
-    home.mkdir()
-    client = Irssi(home)
-    try:
-        yield client
-    finally:
-        client.kill()
 
 
 # -- the tests -------------------------------------------------------------------------

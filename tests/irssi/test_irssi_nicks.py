@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.gateway.support import GatewayProcess, enroll, run_cli
-from tests.irssi.test_irssi import Irssi, free_port, irssi, needs_irssi  # noqa: F401 (a fixture)
+from tests.irssi.test_irssi import Irssi, free_port, needs_irssi
 
 pytestmark = [pytest.mark.slow, needs_irssi]
 
@@ -39,7 +39,7 @@ async def gateway(tmp_path: Path):
 
 async def test_irssi_shows_why_a_callsign_nick_is_refused(
     gateway,
-    irssi: Irssi,  # noqa: F811
+    irssi: Irssi,
 ) -> None:
     _, irc_port = gateway
     # K4LEG is not enrolled: the answer is the one an enrolled callsign gets.
@@ -53,7 +53,7 @@ async def test_irssi_shows_why_a_callsign_nick_is_refused(
 
 async def test_irssi_keeps_its_callsign_with_an_application_password(
     gateway,
-    irssi: Irssi,  # noqa: F811
+    irssi: Irssi,
 ) -> None:
     config, irc_port = gateway
     done = run_cli(config, "apppass", "add", "N0TEST", "irssi")

@@ -32,17 +32,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-async def irssi(tmp_path: Path):
-    home = tmp_path / "irssi"
-    home.mkdir()
-    client = Irssi(home)
-    try:
-        yield client
-    finally:
-        client.kill()
-
-
 async def test_irssi_sees_radio_users_and_reads_radio_replies(tmp_path: Path, irssi: Irssi) -> None:
     bpq, irc_port = free_port(), free_port()
     config = tmp_path / "gateway.yaml"

@@ -1,0 +1,142 @@
+"""An operator at home in irssi: every action answered on screen and in the audit trail.
+
+`gateway run` (with its embedded IRC server and a BPQ listener) as a subprocess; irssi in
+tmux (as in test_irssi.py) connects and opers up. What irssi shows is read from its log
+(everything it prints, numerics included); `gateway audit` is run as the console command.
+
+The `operator` fixture is where every test here starts: add another test function taking
+it (a radio login on `operator.gateway.bpq` with `operator.gateway.totp`, a plain client
+with `RawClient.connect(operator.gateway.irc_port, ...)`) to check more of what the
+operator reads.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyotp
+import pytest
+
+from tests.gateway.support import GatewayProcess, enroll, free_port, run_cli
+from tests.gateway.test_operators_e2e import oper_config
+from tests.irssi.test_irssi import NICK, Irssi, RawClient
+
+pytestmark = [
+    pytest.mark.slow,  # irssi in tmux, driven and read in real time
+    pytest.mark.skipif(
+        shutil.which("irssi") is None or shutil.which("tmux") is None,
+        reason="needs the irssi and tmux programs (Debian packages irssi and tmux)",
+    ),
+]
+
+#: How `gateway audit` names the operator irssi is (oper_config's block `sysop`, password `pw`).
+ACTOR = f"irc:{NICK} (oper sysop)  from 127.0.0.1: "
+
+
+@dataclass
+class Gateway:
+    """A running `gateway run` with an operator block and the enrolled callsign N0TEST."""
+
+    config: Path
+    bpq: int  #: the BPQ listener `node1`, where radio users log in
+    irc_port: int
+    totp: pyotp.TOTP  #: N0TEST's codes
+    process: GatewayProcess
+
+
+@dataclass
+class Operator:
+    """irssi, connected to `gateway` as NICK and opered up."""
+
+    irssi: Irssi
+    gateway: Gateway
+
+
+@pytest.fixture
+async def gateway(tmp_path: Path) -> AsyncIterator[Gateway]:
+    bpq, irc_port = free_port(), free_port()
+    config = oper_config(tmp_path, bpq, irc_port)
+    totp = enroll(config, "N0TEST")
+    process = GatewayProcess(config)
+    try:
+        await process.start()
+        yield Gateway(config, bpq, irc_port, totp, process)
+    finally:
+        await process.stop()  # SIGTERM by PID, SIGKILL if it lingers
+
+
+@pytest.fixture
+async def operator(gateway: Gateway, irssi: Irssi) -> Operator:
+    irssi.start("-notls", "127.0.0.1", gateway.irc_port)
+    await irssi.wait_log(r"Welcome to the PacketNet IRC Network " + NICK)
+    irssi.type("/oper sysop pw")
+    await irssi.wait_log(r"You are now an IRC operator")
+    return Operator(irssi, gateway)
+
+
+async def answer(irssi: Irssi, command: str, until: str) -> str:
+    """Type `command`; return what irssi logs from then up to the line matching `until`."""
+    mark = irssi.mark()
+    irssi.type(command)
+    return await irssi.wait_log(until, since=mark)
+
+
+async def test_irssi_operator_rehash_kline_kill_and_radio_answered_and_audited(
+    operator: Operator,
+) -> None:
+    irssi, gw = operator.irssi, operator.gateway
+    good = gw.config.read_text()
+
+    # REHASH of a broken file: refused, with the first problem check-config finds.
+    gw.config.write_text(good.replace(f"port: {gw.bpq}", "port: 80x"))
+    checked = run_cli(gw.config, "check-config")
+    assert checked.returncode != 0 and "80x" in checked.stderr, checked
+    first_error = next(line for line in checked.stderr.splitlines() if "80x" in line)
+    problem = first_error[first_error.index(str(gw.config)) :]
+    shown = await answer(irssi, "/rehash", r"rehashed the server: .*" + re.escape(problem))
+    assert re.search(r"rehashed the server: refused, the running configuration stays: ", shown)
+    gw.config.write_text(good)
+
+    # A timed K-line, listed by STATS k, removed the InspIRCd way, and gone from STATS k.
+    await answer(irssi, "/quote KLINE *@192.0.2.9 10m :testing removal", r"K-line saved")
+    listed = await answer(irssi, "/stats k", r"End of /STATS report")
+    assert re.search(rf"\*@192\.0\.2\.9 \d+ 600 {NICK} :?testing removal", listed), listed
+    await answer(irssi, "/quote KLINE *@192.0.2.9", r"K-line on \*@192\.0\.2\.9 removed")
+    listed = await answer(irssi, "/stats k", r"End of /STATS report")
+    assert "192.0.2.9" not in listed, listed
+
+    # KILL of a plain user: the user is gone, the operator reads who was killed and why.
+    victim = await RawClient.connect(gw.irc_port, "victim")
+    try:
+        irssi.type("/kill victim flooding the channel")
+        await victim.expect(r"^ERROR :.*flooding the channel")
+    finally:
+        await victim.close()
+    await irssi.wait_log(r"killed victim\b.*: flooding the channel")
+
+    # A RADIO command with bad arguments: one usage line, not the help text (the answer
+    # to RADIO TX, typed next, shows where the first answer ended).
+    mark = irssi.mark()
+    irssi.type("/quote RADIO LOCK N0TEST")
+    irssi.type("/quote RADIO TX")
+    shown = await irssi.wait_log(r"The transmitter is on\.", since=mark)
+    usage = re.findall(r"Usage: RADIO LOCK <callsign> <30m\|12h\|7d>: ", shown)
+    assert len(usage) == 1 and "RADIO ENROLL" not in shown, shown
+    irssi.type("/quit 73")
+
+    # The console's audit trail names irssi's nick for each of them.
+    done = run_cli(gw.config, "audit", "--since", "1h")
+    assert done.returncode == 0, done.stderr
+    ours = [line.split(ACTOR, 1)[1] for line in done.stdout.splitlines() if ACTOR in line]
+    assert ours[0].startswith("REHASH -> refused, the running configuration stays: "), ours
+    assert "80x" in ours[0]
+    assert ours[1:] == [
+        "KLINE *@192.0.2.9 10m: testing removal -> set, 0 disconnected",
+        "KLINE *@192.0.2.9 -> removed",
+        "KILL victim: flooding the channel -> killed",
+        "lock N0TEST -> bad arguments",
+    ]
