@@ -7,7 +7,6 @@ tmux, as in test_irssi.py) joins, talks with the radio user, opers up and runs
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -21,15 +20,10 @@ from tests.irssi.test_irssi import (
     Irssi,
     free_port,
     hash_password,
+    needs_irssi,
 )
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        shutil.which("irssi") is None or shutil.which("tmux") is None,
-        reason="needs the irssi and tmux programs (Debian packages irssi and tmux)",
-    ),
-]
+pytestmark = [pytest.mark.slow, needs_irssi]
 
 
 async def test_irssi_sees_radio_users_and_reads_radio_replies(tmp_path: Path, irssi: Irssi) -> None:
