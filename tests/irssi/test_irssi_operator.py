@@ -5,9 +5,11 @@ tmux (as in test_irssi.py) connects and opers up. What irssi shows is read from 
 (everything it prints, numerics included); `gateway audit` is run as the console command.
 
 The `operator` fixture is where every test here starts: add another test function taking
-it (a radio login on `operator.gateway.bpq` with `operator.gateway.totp`, a plain client
-with `RawClient.connect(operator.gateway.irc_port, ...)`) to check more of what the
-operator reads.
+it to check more of what the operator reads, with `answer(irssi, "/whois ...", pattern)`
+for what a command shows, `radio_login(operator.gateway.bpq, "N0TEST-5",
+operator.gateway.totp.now())` (tests/gateway/test_bridge_e2e.py) for a radio user on the
+BPQ listener `node1`, and `RawClient.connect(operator.gateway.irc_port, nick)` for a plain
+IRC user (not an operator) and what it is told.
 """
 
 from __future__ import annotations
