@@ -28,7 +28,7 @@ from ircd.sources import ConnectionCounts, source_of
 from ircd.throttle import ConnThrottle
 from ircd.unregistered import Unregistered
 from ircd.welcome import welcome
-from ircd.xlines import BanStore, MemoryBanStore, XLine, XLineTable
+from ircd.xlines import BanStore, MemoryBanStore, XLine, XLineTable, line_name
 
 if TYPE_CHECKING:
     from ircd.client import Sink
@@ -119,7 +119,7 @@ class Admission:
             line = self.xlines.remove(kind, mask)
             if line is not None:
                 gone.append(line)
-                text = f"{kind}-line on {mask} removed outside IRC (gone from the ban store)"
+                text = f"{line_name(kind)} on {mask} removed outside IRC (gone from the ban store)"
                 log.info("%s", text)
                 self._server.notice_opers(text, snomask="x")
         return gone
@@ -370,7 +370,8 @@ class Admission:
         for client in self._server.clients.values():
             if client.registered:
                 hosts = (client.realhost, client.host)
-                hit = table.find_user(client.user or "*", hosts, normalize_ip(client.ip), now)
+                ip = normalize_ip(client.ip)
+                hit = table.find_user(client.user or "*", hosts, ip, now, (line.kind,))
             else:
                 hit = table.find_ip(normalize_ip(client.ip), now)
             if hit is not None:
@@ -384,6 +385,20 @@ class Admission:
             for c in self.covered_clients(line)
             if not c.in_process and not self._exempt(c, "bans")
         ]
+
+    def shunned(self, client: Client) -> XLine | None:
+        """The shun silencing registered `client`, if any: operators, the embedder's
+        clients and those exempt from bans are never shunned."""
+        if not self.xlines.shuns or not client.registered or client.oper or client.in_process:
+            return None
+        line = self.xlines.find_user(
+            client.user or "*",
+            (client.realhost, client.host),
+            normalize_ip(client.ip),
+            self._server.wallclock(),
+            ("S",),
+        )
+        return None if line is None or self._exempt(client, "bans") else line
 
     def expire(self) -> None:
         """Drop expired lines here and in the store (from the periodic tick)."""

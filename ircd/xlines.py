@@ -1,4 +1,5 @@
-"""Server bans: K-lines and G-lines (user@host), Z-lines (IP), with expiry and a store.
+"""Server bans: K-lines and G-lines (user@host), Z-lines (IP), with expiry and a store;
+shuns (user@host, kind S): connected but silenced, as InspIRCd's SHUN.
 
 The table lives in memory and is what the server checks; a `BanStore` makes it durable.
 Standalone, `FileBanStore` keeps it in a JSON file (atomic replace, 0600). Embedded, the
@@ -25,7 +26,9 @@ from ircd.masks import IpNetwork, glob_match, parse_network
 
 log = logging.getLogger("ircd.xlines")
 
-KINDS: Final = ("K", "G", "Z")
+KINDS: Final = ("K", "G", "Z", "S")
+#: The kinds that keep a client out (a shun lets it in, silenced).
+BANS: Final = ("K", "G", "Z")
 #: Masks that would ban everyone; refused.
 _EVERYONE: Final = frozenset({"*", "*@*", "*!*@*", "0.0.0.0/0", "::/0", "*.*", "*@*.*"})
 
@@ -65,6 +68,11 @@ class XLine:
             set_at=float(data["set_at"]),  # type: ignore[arg-type]
             expires=None if expires is None else float(expires),  # type: ignore[arg-type]
         )
+
+
+def line_name(kind: str) -> str:
+    """What operators call a line of `kind`: `K-line`, `G-line`, `Z-line`, `shun`."""
+    return "shun" if kind == "S" else f"{kind}-line"
 
 
 def normalize_xline_mask(kind: str, raw: str) -> str | None:
@@ -110,6 +118,8 @@ class XLineTable:
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
         self._lines: dict[tuple[str, str], tuple[XLine, _Compiled]] = {}
+        #: How many shuns there are: none (the usual case) costs a command nothing.
+        self.shuns = 0
 
     def __len__(self) -> int:
         return len(self._lines)
@@ -126,18 +136,24 @@ class XLineTable:
         key = (line.kind, line.mask)
         if key not in self._lines and len(self._lines) >= self.max_entries:
             return False
+        if line.kind == "S" and key not in self._lines:
+            self.shuns += 1
         self._lines[key] = (line, _Compiled(line.kind, line.mask))
         return True
 
     def remove(self, kind: str, mask: str) -> XLine | None:
         found = self._lines.pop((kind, mask), None)
-        return found[0] if found is not None else None
+        if found is None:
+            return None
+        if kind == "S":
+            self.shuns -= 1
+        return found[0]
 
     def expire(self, now: float) -> list[XLine]:
         """Drop and return the lines that have expired."""
         gone = [line for line, _ in self._lines.values() if line.expired(now)]
         for line in gone:
-            del self._lines[(line.kind, line.mask)]
+            self.remove(line.kind, line.mask)
         return gone
 
     def find_ip(self, ip: str, now: float) -> XLine | None:
@@ -147,11 +163,14 @@ class XLineTable:
                 return line
         return None
 
-    def find_user(self, user: str, hosts: Iterable[str], ip: str, now: float) -> XLine | None:
-        """The K-, G- or Z-line matching a registering client, if any."""
+    def find_user(
+        self, user: str, hosts: Iterable[str], ip: str, now: float, kinds: Iterable[str] = BANS
+    ) -> XLine | None:
+        """The line of `kinds` (K-, G- or Z-lines: those keeping a registering client out)
+        matching a client, if any."""
         hosts = (*hosts, ip)
         for line, compiled in self._lines.values():
-            if line.expired(now):
+            if line.kind not in kinds or line.expired(now):
                 continue
             if line.kind == "Z":
                 if compiled.matches("*", (ip,), ip):

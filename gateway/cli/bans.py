@@ -1,4 +1,5 @@
-"""`gateway bans list|remove`: the embedded IRC server's K/G/Z-lines, from the console.
+"""`gateway bans list|remove`: the embedded IRC server's K/G/Z-lines and shuns, from the
+console.
 
 For the sysop who cannot reach IRC as an operator (a line covering their own address).
 A removal is a row deleted from the store, then audited; a running gateway notices the
@@ -16,14 +17,14 @@ from typing import Final
 
 from gateway.irc import xlinestore
 from gateway.store import Store
-from ircd.xlines import normalize_xline_mask
+from ircd.xlines import line_name, normalize_xline_mask
 
 Add = Callable[[str, object, str], argparse.ArgumentParser]
 OpenStore = Callable[[argparse.Namespace], Store]
 Record = Callable[[Store, str, str], None]
 
-#: What the console takes for a kind: `K`, `kline`, `K-line`, in any case.
-KINDS: Final = ("K", "G", "Z")
+#: What the console takes for a kind: `K`, `kline`, `K-line`, `S` or `shun`, in any case.
+KINDS: Final = ("K", "G", "Z", "S")
 
 
 class BanError(Exception):
@@ -32,9 +33,9 @@ class BanError(Exception):
 
 def kind_of(text: str) -> str:
     kind = text.strip().upper().replace("-", "")
-    kind = kind[0] if kind in ("K", "G", "Z", "KLINE", "GLINE", "ZLINE") else ""
+    kind = kind[0] if kind in ("K", "G", "Z", "S", "KLINE", "GLINE", "ZLINE", "SHUN") else ""
     if kind not in KINDS:
-        raise BanError(f"not a kind of server ban (K, G or Z): {text!r}")
+        raise BanError(f"not a kind of server ban (K, G, Z or S for a shun): {text!r}")
     return kind
 
 
@@ -56,20 +57,20 @@ def register(add: Add, open_store: OpenStore, record: Record) -> None:
     def remove(store: Store, kind: str, raw: str) -> None:
         mask = normalize_xline_mask(kind, raw)
         if mask is None:
-            raise BanError(f"not a {kind}-line mask: {raw!r}")
+            raise BanError(f"not a {line_name(kind)} mask: {raw!r}")
         found = xlinestore.delete_xline(store, kind, mask)
         record(store, f"bans remove {kind} {mask}", "removed" if found else "no such line")
         if not found:
-            raise BanError(f"no {kind}-line on {mask} (gateway bans list)")
-        print(f"{kind}-line on {mask} removed; a running gateway drops it within seconds.")
+            raise BanError(f"no {line_name(kind)} on {mask} (gateway bans list)")
+        print(f"{line_name(kind)} on {mask} removed; a running gateway drops it within seconds.")
 
-    p = add("bans", run, "list or remove the IRC server's K/G/Z-lines")
+    p = add("bans", run, "list or remove the IRC server's K/G/Z-lines and shuns")
     sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     sub.add_parser("list", help="list the lines: kind, mask, set by, expiry, reason").add_argument(
-        "kind", nargs="?", help="K, G or Z (default: all)"
+        "kind", nargs="?", help="K, G, Z or S (a shun) (default: all)"
     )
-    r = sub.add_parser("remove", help="remove one line, as UNKLINE/UNGLINE/UNZLINE")
-    r.add_argument("kind", help="K, G or Z")
+    r = sub.add_parser("remove", help="remove one line, as UNKLINE/UNGLINE/UNZLINE/UNSHUN")
+    r.add_argument("kind", help="K, G, Z or S")
     r.add_argument("mask", help="as `gateway bans list` shows it (user@host, or an IP/CIDR)")
 
 

@@ -1,4 +1,4 @@
-"""Server bans for operators: KLINE, GLINE, ZLINE, their UN- forms, and STATS k/g/z."""
+"""Server bans for operators: KLINE, GLINE, ZLINE, SHUN, their UN- forms, and STATS."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ircd.commands.oper import audit
 from ircd.masks import parse_duration
 from ircd.protocol import Message
 from ircd.replies import ReplyBuffer
-from ircd.xlines import XLine, describe_expiry, normalize_xline_mask
+from ircd.xlines import XLine, describe_expiry, line_name, normalize_xline_mask
 
 if TYPE_CHECKING:
     from ircd.client import Client
@@ -20,13 +20,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ircd.oper")
 
-_NAMES: Final = MappingProxyType({"KLINE": "K", "GLINE": "G", "ZLINE": "Z"})
+_NAMES: Final = MappingProxyType({"KLINE": "K", "GLINE": "G", "ZLINE": "Z", "SHUN": "S"})
 _TARGETS: Final = MappingProxyType(
-    {"K": "<user@host|nick>", "G": "<user@host|nick>", "Z": "<ip|cidr|nick>"}
-)
-#: InspIRCd's STATS numerics: K-lines 216, G- and Z-lines 223.
+    {"K": "<user@host|nick>", "G": "<user@host|nick>", "Z": "<ip|cidr|nick>",
+     "S": "<user@host|nick>"}
+)  # fmt: skip
+#: InspIRCd's STATS letters and numerics: K-lines k 216, G- and Z-lines g, z 223,
+#: shuns H 223.
 _STATS: Final = MappingProxyType(
-    {"K": n.RPL_STATSKLINE, "G": n.RPL_STATSGLINE, "Z": n.RPL_STATSGLINE}
+    {"k": ("K", n.RPL_STATSKLINE), "g": ("G", n.RPL_STATSGLINE),
+     "z": ("Z", n.RPL_STATSGLINE), "h": ("S", n.RPL_STATSGLINE)}
+)  # fmt: skip
+#: What a line does to the users it matches (a shunned user stays, silenced).
+_DOES: Final = MappingProxyType(
+    {"K": "disconnect", "G": "disconnect", "Z": "disconnect", "S": "silence"}
 )
 
 
@@ -58,6 +65,24 @@ def zline(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pen
     for KLINE.
     """
     return _add(server, client, msg, rb)
+
+
+def shun(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
+    """SHUN [-force] <user@host|nick> [<duration>] [:<reason>]
+
+    Silences matching users without disconnecting them, as InspIRCd's SHUN: their
+    commands other than ADMIN, OPER, PING, PONG and QUIT are dropped, each with a
+    notice (operators only); -force as for KLINE.
+    """
+    return _add(server, client, msg, rb)
+
+
+def unshun(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
+    """UNSHUN <user@host>
+
+    Removes a shun (operators only).
+    """
+    return _remove(server, client, msg, rb, "S")
 
 
 def unkline(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
@@ -141,7 +166,7 @@ def _add(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pend
     mask = normalize_xline_mask(kind, target)
     action = f"{msg.command} {mask or target} {duration if seconds else 'permanent'}: {reason}"
     if mask is None:
-        _notice(server, client, rb, f"Invalid or too wide {kind}-line mask: {target}")
+        _notice(server, client, rb, f"Invalid or too wide {line_name(kind)} mask: {target}")
         audit(server, client, action, "bad mask")
         return None
     if user is not None:
@@ -149,7 +174,7 @@ def _add(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pend
             server,
             client,
             rb,
-            f"{user.name} is {user.user}@{user.realhost} [{user.ip}]: the {kind}-line covers "
+            f"{user.name} is {user.user}@{user.realhost} [{user.ip}]: the {line_name(kind)} covers "
             f"{mask}, every connection from that address",
         )
     now = server.wallclock()
@@ -163,7 +188,7 @@ def _add(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pend
     )
     refusal = None if forced else _too_wide(server, line)
     if refusal is not None:
-        _notice(server, client, rb, f"{kind}-line on {mask} refused: {refusal}")
+        _notice(server, client, rb, f"{line_name(kind)} on {mask} refused: {refusal}")
         audit(server, client, action, "refused: needs -force")
         return None
     if not server.admission.xlines.add(line):
@@ -171,14 +196,17 @@ def _add(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pend
         audit(server, client, action, "refused: the ban table is full")
         return None
     victims = server.admission.matching_clients(line)
-    text = f"{kind}-line on {mask} ({describe_expiry(line, server.wallclock)}) by {line.set_by}"
-    log.info("%s (oper %s): %s; %d disconnected", text, client.oper, reason, len(victims))
+    text = (
+        f"{line_name(kind)} on {mask} ({describe_expiry(line, server.wallclock)}) by {line.set_by}"
+    )
+    done = f"{len(victims)} {_DOES[kind].removesuffix('e')}ed"
+    log.info("%s (oper %s): %s; %s", text, client.oper, reason, done)
     server.notice_opers(f"{text}: {reason}", rb, snomask="x")
     for victim in victims:
-        if victim is not client:
+        if victim is not client and kind != "S":  # a shunned user stays, silenced
             server.disconnect(victim, f"{kind}-lined: {reason}")
-    audit(server, client, action, f"set, {len(victims)} disconnected")
-    return _persist(server, client, server.admission.save(line), f"{kind}-line saved")
+    audit(server, client, action, f"set, {done}")
+    return _persist(server, client, server.admission.save(line), f"{line_name(kind)} saved")
 
 
 def _too_wide(server: Context, line: XLine) -> str | None:
@@ -196,8 +224,8 @@ def _too_wide(server: Context, line: XLine) -> str | None:
     share = server.config.limits.ban_max_share
     if victims > 1 and victims > share * users:
         return (
-            f"it would disconnect {victims} of {users} users ({100 * victims // users}%, "
-            f"more than {share:.0%}); add -force to set it anyway"
+            f"it would {_DOES[line.kind]} {victims} of {users} users "
+            f"({100 * victims // users}%, more than {share:.0%}); add -force to set it anyway"
         )
     return None
 
@@ -208,7 +236,7 @@ def _remove(
     mask = normalize_xline_mask(kind, msg.params[0])
     action = f"{msg.command} {msg.params[0]}"
     if mask is None or server.admission.xlines.get(kind, mask) is None:
-        _notice(server, client, rb, f"No {kind}-line on {msg.params[0]}")
+        _notice(server, client, rb, f"No {line_name(kind)} on {msg.params[0]}")
         audit(server, client, action, "no such line")
         return None
     return _drop(server, client, rb, kind, mask, action)
@@ -219,12 +247,12 @@ def _drop(
 ) -> Pending | None:
     """Remove the line of `kind` on `mask` (there is one), tell, audit and forget it."""
     server.admission.xlines.remove(kind, mask)
-    text = f"{kind}-line on {mask} removed by {client.name}"
+    text = f"{line_name(kind)} on {mask} removed by {client.name}"
     log.info("%s (oper %s)", text, client.oper)
     server.notice_opers(text, rb, snomask="x")
     audit(server, client, action, "removed")
     write = server.admission.forget(kind, mask)
-    return _persist(server, client, write, f"{kind}-line on {mask} removed")
+    return _persist(server, client, write, f"{line_name(kind)} on {mask} removed")
 
 
 async def _persist(server: Context, client: Client, write: Pending, done: str) -> None:
@@ -243,19 +271,19 @@ def stats(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Non
     """STATS <letter>
 
     Server statistics (operators only): k, g and z list K-, G- and Z-lines (216 for k,
-    223 for g and z, as InspIRCd); u the uptime; o the operator blocks (243); p the
-    operators online with their idle time (249).
+    223 for g and z, as InspIRCd), H the shuns (223); u the uptime; o the operator
+    blocks (243); p the operators online with their idle time (249).
     """
     letter = msg.params[0][:1]
-    kind = letter.upper()
-    if kind in ("K", "G", "Z"):
+    if letter.lower() in _STATS:
+        kind, numeric = _STATS[letter.lower()]
         # As InspIRCd: <mask> <set at> <duration> <set by> :<reason> (duration 0: permanent).
         for line in server.admission.xlines.lines(kind):
             if line.expired(server.wallclock()):
                 continue
             duration = 0 if line.expires is None else max(1, round(line.expires - line.set_at))
             rb.numeric(
-                _STATS[kind],
+                numeric,
                 line.mask,
                 str(int(line.set_at)),
                 str(duration),

@@ -404,3 +404,51 @@ def test_resync_drops_only_the_lines_removed_from_the_store(harness) -> None:
     again = harness.deferred.start(admission.resync())
     harness.settle()
     assert again.result() == []
+
+
+def test_a_shun_silences_without_disconnecting(harness) -> None:
+    """SHUN as InspIRCd's: the user stays connected, every command but ADMIN, OPER,
+    PING, PONG and QUIT is dropped with a notice; STATS H lists it; UNSHUN lifts it;
+    it never keeps anyone out; operators are never silenced."""
+    actions = audited(harness)
+    op = oper(harness, "op")
+    bob = harness.connect("192.0.2.60").register("bob")
+    carol = harness.connect("192.0.2.61").register("carol")
+    for c in (op, bob, carol):
+        c.send("JOIN #c")
+    for c in (op, bob, carol):
+        c.take()
+    op.send("SHUN bob 10m :calm down")
+    harness.settle()
+    notices = [m.params[1] for m in op.take()]
+    assert notices[1].startswith("shun on *@192.0.2.60 (expires in 600 seconds) by op")
+    assert "shun saved" in notices
+    assert not bob.sink.closed
+    bob.send("PRIVMSG #c :still here?", "NICK bobby", "PING :x")
+    replies = bob.take()
+    assert [m.params[-1] for m in replies if m.command == "NOTICE"] == [
+        "*** Command PRIVMSG not processed, as you have been blocked from issuing commands.",
+        "*** Command NICK not processed, as you have been blocked from issuing commands.",
+    ]
+    assert [m.command for m in replies if m.command != "NOTICE"] == ["PONG"]
+    assert carol.take() == []
+    op.send("PRIVMSG #c :operators are heard")
+    assert carol.take()[0].params == ("#c", "operators are heard")
+    late = harness.connect("192.0.2.60").register("late")  # a shun keeps nobody out
+    late.send("PRIVMSG #c :hi")
+    assert "not processed" in late.take()[0].params[-1]
+    op.send("STATS H")
+    [row, end] = op.take()
+    assert (row.command, *row.params[1:]) == ("223", "*@192.0.2.60", "1700000000", "600",
+                                             "op", "calm down")  # fmt: skip
+    assert end.command == "219"
+    op.send("UNSHUN *@192.0.2.60")
+    harness.settle()
+    assert [m.params[1] for m in op.take()][-1] == "shun on *@192.0.2.60 removed"
+    bob.send("PRIVMSG #c :thanks")
+    assert carol.take()[0].params == ("#c", "thanks")
+    assert [(a.action, a.result) for a in actions] == [
+        ("SHUN *@192.0.2.60 10m: calm down", "set, 1 silenced"),
+        ("UNSHUN *@192.0.2.60", "removed"),
+    ]
+    assert harness.server.admission.xlines.shuns == 0
