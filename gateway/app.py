@@ -161,6 +161,7 @@ class Gateway:
                 intro=f"{self.config.callsign or network} IRC gateway",
                 events=self.events,
                 air_logins=self.air_logins,
+                network=self.config.irc_external,
             )
             if mqtt is not None:
                 self.bridge.report_relayed = mqtt.messages != "off"

@@ -19,8 +19,8 @@ from gateway.bridge.mailbox import Mailbox
 from gateway.bridge.registry import Registry
 from gateway.bridge.service import ServiceNick
 from gateway.bridge.session import CheckCode, RadioSession
-from gateway.bridge.trust import Trust
-from gateway.config import BridgeConfig
+from gateway.bridge.trust import NetworkPeers, Trust
+from gateway.config import BridgeConfig, ExternalIrc
 from gateway.events.bus import Events
 from gateway.irc.link import Connector, IrcLink
 from gateway.session import chat
@@ -50,6 +50,7 @@ class Bridge:
         intro: str = "",
         events: Events | None = None,
         air_logins: AirLogins | None = None,
+        network: ExternalIrc | None = None,
     ) -> None:
         #: Swapped whole on reload; the parts read it through `lambda: self.config`.
         self.config = config
@@ -74,9 +75,12 @@ class Bridge:
         self.report_relayed = False
         self.registry: Registry[RadioSession] = Registry(fold, self.events)
         self._pref_writes: set[asyncio.Task[None]] = set()
+        #: The external network's settings (None with the embedded server).
+        self.network = network
         self.trust = Trust(
             lambda: self.config.third_party,
             lambda: (self.service, *self.trusted_links()),
+            NetworkPeers(network, fold) if network is not None else None,
         )
         self.mailbox = Mailbox(
             lambda: self.config,
@@ -87,6 +91,7 @@ class Bridge:
             notice=self.notice,
             recipients=self.registry.of_base,
             trust=self.trust,
+            network_wide=network is not None and bool(network.service_nicks),
         )
         self._service = ServiceNick(
             lambda: self.config,
@@ -98,6 +103,8 @@ class Bridge:
             trust=self.trust,
             mailbox=self.mailbox,
             nick_on_air=self.registry.nick_on_air,
+            enrolled=enrolled,
+            peers=network.service_nicks if network is not None else (),
         )
 
     # -- sessions -----------------------------------------------------------------------------
@@ -143,6 +150,7 @@ class Bridge:
             service_nick=c.service_nick,
             intro=self.intro,
             trusted=self.trust.trusted_source,
+            squatted=self.trust.squatted,
             report_relayed=self.report_relayed,
             wall_clock=self.clock,
             fold=self._fold,

@@ -42,8 +42,12 @@ class Mailbox:
         notice: Callable[[str, str], None],
         recipients: Callable[[str], Iterable[Member]],
         trust: Trust,
+        network_wide: bool = False,
     ) -> None:
         self._config = config
+        #: Mail for a callsign not enrolled here is passed on to the network's other
+        #: gateways (relay.py): the sender's answer names them all.
+        self._network_wide = network_wide
         self._store = store
         #: Wall time: a message's date is read by a person.
         self._clock = clock
@@ -75,11 +79,13 @@ class Mailbox:
         tell: str | None = None,
         *,
         account: str = "",
+        elsewhere: Callable[[], None] | None = None,
     ) -> None:
         """Hold mail for an enrolled callsign. Whether or not `call` is enrolled, the
         sender (`tell`, by default `sender`) reads the same answer: mail must not tell
         who uses the gateway. `account` is the sender's ("" if none): the reader sees
-        it, since a nick alone can pass for someone else."""
+        it, since a nick alone can pass for someone else. `elsewhere` passes mail for a
+        callsign not enrolled here on to the network's other gateways."""
         tell = tell or sender
         if refusal is not None:
             self._notice(tell, f"Not held for {call}: {refusal} (third-party rule).")
@@ -90,23 +96,34 @@ class Mailbox:
                 call.base, sender, kind, strip_formatting(body), tell=tell, account=account
             )
         else:
+            if elsewhere is not None:
+                elsewhere()
             self._notice(tell, self._held_text(call.base))
 
     def _held_text(self, base: str) -> str:
         days = self._config().mailbox_max_age / 86400
-        return (
-            f"{base} is off the air: message held if {base} uses this gateway (kept {days:g} days)."
-        )
+        where = "a gateway of this network" if self._network_wide else "this gateway"
+        return f"{base} is off the air: message held if {base} uses {where} (kept {days:g} days)."
 
     def hold_soon(
-        self, base: str, sender: str, kind: str, text: str, *, tell: str, account: str = ""
+        self,
+        base: str,
+        sender: str,
+        kind: str,
+        text: str,
+        *,
+        tell: str,
+        account: str = "",
+        quiet: bool = False,
     ) -> None:
-        """Start committing a message, unless too many writes are in flight (told)."""
+        """Start committing a message, unless too many writes are in flight (told).
+        `quiet`: the sender was told already (by the gateway that passed it on), and
+        hears again only of a failure."""
         if len(self._holds) >= MAX_PENDING_HOLDS:
             self._notice(tell, f"Not held for {base}: the gateway is busy, try again.")
             return
         task = asyncio.get_running_loop().create_task(
-            self.hold(base, sender, kind, text, tell=tell, account=account)
+            self.hold(base, sender, kind, text, tell=tell, account=account, quiet=quiet)
         )
         self._holds.add(task)
         task.add_done_callback(self._holds.discard)
@@ -120,8 +137,10 @@ class Mailbox:
         *,
         tell: str | None = None,
         account: str = "",
+        quiet: bool = False,
     ) -> None:
-        """Commit a message to `base`'s mailbox, then tell the sender and the recipient."""
+        """Commit a message to `base`'s mailbox, then tell the sender (unless `quiet`)
+        and the recipient."""
         limit = self._config().mailbox_max_messages
         try:
             n = await self._store.call(
@@ -140,7 +159,7 @@ class Mailbox:
         log.info("message %d held for %s from %s", n, base, sender)
         self._events.emit("mail_stored", callsign=base, sender=sender)
         recipients = list(self._recipients(base))
-        if tell:
+        if tell and not quiet:
             # Logged in (a full live queue, or another SSID): held and told at once.
             on_air = f"{base} is on the air: message held, {base} is told."
             self._notice(tell, on_air if recipients else self._held_text(base))

@@ -17,8 +17,9 @@ import logging
 from collections.abc import Callable
 
 from gateway import chatstore
+from gateway.bridge import relay
 from gateway.bridge.mailbox import Mailbox
-from gateway.bridge.trust import Trust
+from gateway.bridge.trust import SERVICE_USER, Trust
 from gateway.callsign import Callsign, parse_callsign
 from gateway.config import BridgeConfig
 from gateway.irc.backoff import Backoff
@@ -53,6 +54,8 @@ class ServiceNick:
         trust: Trust,
         mailbox: Mailbox,
         nick_on_air: Callable[[Callsign], str | None],
+        enrolled: Callable[[], frozenset[str]] = frozenset,
+        peers: tuple[str, ...] = (),
     ) -> None:
         self._config = config
         self._connector = connector
@@ -64,6 +67,10 @@ class ServiceNick:
         self._trust = trust
         self._mailbox = mailbox
         self._nick_on_air = nick_on_air
+        self._enrolled = enrolled
+        #: Every gateway's service nick on the network (`irc.external.service_nicks`):
+        #: mail for a callsign not enrolled here goes to the others (relay.py).
+        self._peers = peers
         #: The service's IRC client while it is connected (or connecting again).
         self.link: IrcLink | None = None
         self._notice_tokens = float(NOTICE_BURST)
@@ -124,7 +131,7 @@ class ServiceNick:
         config = self._config()
         identity = Identity(
             nicks=(config.service_nick,),
-            user="gateway",
+            user=SERVICE_USER,
             host="gateway" + RADIO_SUFFIX,
             realname="Packet radio gateway: mailbox and archive",
             caps=frozenset({"account-tag"}),  # the archive applies the third-party rule
@@ -192,6 +199,10 @@ class ServiceNick:
         sender = (msg.source or "").split("!", 1)[0]
         if msg.command != "PRIVMSG" or not sender or "." in sender:
             return  # never answer a notice, nor a server
+        passed = relay.parse(msg.params[1])
+        if passed is not None and self._trust.peer_service(msg.source or ""):
+            self._take_passed(passed)
+            return
         call_text, _, text = msg.params[1].strip().partition(" ")
         call = parse_callsign(callsign_text(call_text))
         verb, body = split_ctcp(text)
@@ -202,11 +213,61 @@ class ServiceNick:
         if on_air is not None:  # its nick is on IRC for all to see
             self.notice(sender, f"{call.base} is on the air as {on_air}: message them directly.")
             return
+        account = msg.tags.get("account") or ""
+        kind = "ACTION" if verb else "PRIVMSG"
+        passed = relay.Passed(call.base, msg.source or sender, account, kind, body.strip())
+        others = self._others()
+        if others:  # too long for another gateway: refused here too (the same answer)
+            over = min(relay.room(self._via(), peer, passed) for peer in others)
+            if over < 0:
+                self.notice(sender, f"Not held for {call.base}: {-over} characters too long.")
+                return
         # The reader sees the sender's account: on a network callsign nicks are not kept
         # for their owners, so a nick alone may be anyone's (chatrender.mail_sender).
-        self._mailbox.offer(sender, call, "ACTION" if verb else "PRIVMSG", body,
-                            self._trust.refusal(msg), tell=sender,
-                            account=msg.tags.get("account") or "")  # fmt: skip
+        elsewhere = (lambda: self._pass_on(passed)) if others else None
+        self._mailbox.offer(sender, call, kind, body, self._trust.refusal(msg), tell=sender,
+                            account=account, elsewhere=elsewhere)  # fmt: skip
+
+    # -- mail between the network's gateways (relay.py) -----------------------------------------
+
+    def _others(self) -> list[str]:
+        own = self._fold(self.nick)
+        return [nick for nick in self._peers if self._fold(nick) != own]
+
+    def _via(self) -> str:
+        """Our full source as the network shows it (a long guess until it is known)."""
+        link = self.link
+        known = link.source if link is not None else None
+        return known or f"{self.nick}!{SERVICE_USER}@{'f' * 39}"
+
+    def _pass_on(self, passed: relay.Passed) -> None:
+        """Mail for a callsign not enrolled here, to every other gateway's service nick:
+        the one that serves the callsign holds it."""
+        link = self.link
+        if link is None or link.closed:
+            return  # not on IRC: the notice that follows goes nowhere either
+        for peer in self._others():
+            link.send(f"PRIVMSG {peer} :{passed.payload()}")
+        log.info("message from %s for %s passed on to %s", passed.nick, passed.call,
+                 ", ".join(self._others()))  # fmt: skip
+
+    def _take_passed(self, passed: relay.Passed) -> None:
+        """Mail another gateway passed on: held if the callsign is enrolled here (under
+        this gateway's third-party rule), else dropped; never passed on again."""
+        call = parse_callsign(passed.call)
+        if call is None or call.base not in self._enrolled():
+            log.info("message from %s for %s, passed on: not enrolled here, dropped",
+                     passed.nick, passed.call)  # fmt: skip
+            return
+        seen = Message(command="PRIVMSG", source=passed.source,
+                       tags={"account": passed.account} if passed.account else {},
+                       params=(self.nick, passed.text))  # fmt: skip
+        refusal = self._trust.refusal(seen)
+        if refusal is not None:
+            self.notice(passed.nick, f"Not held for {call.base}: {refusal} (third-party rule).")
+            return
+        self._mailbox.hold_soon(call.base, passed.nick, passed.kind, strip_formatting(passed.text),
+                                tell=passed.nick, account=passed.account, quiet=True)  # fmt: skip
 
     async def _archive(self, msg: Message) -> None:
         config = self._config()

@@ -330,6 +330,8 @@ class RadioSession:
         kept = await bridge.store.call(prefs.load, callsign.base)
         source = self.transport.source_key(callsign)
         notes = await bridge.store.call(_notes_from_home, callsign.base, source, bridge.clock())
+        if bridge.connector.fold(conn.nick) != bridge.connector.fold(identity.nicks[0]):
+            notes = (*notes, _nick_taken(conn.nick, identity.nicks[0], bridge.connector.mode))
         self._spawn(self._read_irc(conn))
         # A reload while this session logged in: its rules as of now.
         self.core.reconfigure(bridge.live_settings(), bridge.monotonic())
@@ -459,6 +461,18 @@ class RadioSession:
         for task in list(self._tasks):
             if task is not asyncio.current_task():
                 task.cancel()
+
+
+def _nick_taken(got: str, wanted: str, mode: str) -> str:
+    """Why the ham has another nick than their callsign's: the embedded server keeps it
+    for the owner (their own IRC login holds it); on a network anyone may hold it, and
+    a squatter's lines stay off the air (trust.py)."""
+    if mode == "embedded":
+        return f"On IRC you are {got}: {wanted} is held by your own IRC login."
+    return (
+        f"On IRC you are {got}: {wanted} is taken there by another client"
+        " (its lines stay off the air unless it is yours)."
+    )
 
 
 def _notes_from_home(store: Db, base: str, source: str, now: float) -> tuple[str, ...]:

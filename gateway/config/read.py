@@ -49,6 +49,8 @@ _TOPIC_PART = re.compile(r"[A-Za-z0-9_/-]{1,100}")
 _MQTT_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 #: Servers in an `irc.external.host` list.
 MAX_SERVERS = 16
+#: The shortest `irc.external.radio_key`: guessing it must not be cheap.
+MIN_RADIO_KEY = 16
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:
@@ -321,7 +323,28 @@ def _external(e: Section) -> ExternalIrc:
     given["password"] = read_field(e, ExternalIrc, "password")
     if any(c in (given["password"] or "") for c in "\0\r\n"):
         e.problem("password", "expected one line")
-    return build(e, ExternalIrc, given=given)
+    key = given["radio_key"] = read_field(e, ExternalIrc, "radio_key")
+    if key is not None and (len(key) < MIN_RADIO_KEY or not _one_word(key)):
+        e.problem("radio_key", f"expected one word of at least {MIN_RADIO_KEY} characters")
+    external = build(e, ExternalIrc, given=given, custom={"service_nicks": _service_nicks})
+    if external.service_nicks and key is None:
+        e.problem("service_nicks", "needs radio_key: mail is taken only from the gateways "
+                  "that hold it")  # fmt: skip
+    return external
+
+
+def _service_nicks(section: Section, name: str) -> tuple[str, ...]:
+    """`service_nicks: [N0GWmail, W2GWmail]`: every gateway's service nick on the network."""
+    out: list[str] = []
+    for key, item in section.items(name):
+        text = section.reader.string(item, key) or ""
+        if not _SERVICE_NICK.fullmatch(text):
+            section.reader.error(item, key, f'expected a nick of letters and digits, got "{text}"')
+        elif text.lower() not in (nick.lower() for nick in out):
+            out.append(text)
+    if len(out) > MAX_SERVERS:
+        section.problem(name, f"at most {MAX_SERVERS} service nicks")
+    return tuple(out[:MAX_SERVERS])
 
 
 def _one_word(text: str) -> bool:

@@ -310,6 +310,13 @@ class ExternalIrc:
     connect_timeout: float = field(default=30.0, metadata=spec(1, 300))
     #: Seconds within which a hung server is noticed (PING at half of it), then reconnect.
     ping_timeout: float = field(default=60.0, metadata=spec(10, 600))
+    #: A secret shared by every gateway of the network: radio users' WEBIRC addresses are
+    #: made with it, so each gateway knows the others' radio users and service nicks by
+    #: the address the network shows (gateway/bridge/trust.py).
+    radio_key: str | None = field(default=None, repr=False, metadata=spec())
+    #: Every gateway's service nick on the network (this one's may be listed too): mail
+    #: for a callsign not enrolled here is passed on to the others (needs `radio_key`).
+    service_nicks: tuple[str, ...] = field(default=(), metadata=spec(custom=True))
     #: The servers after the first of a `host:` list, as (host, port) (read.py).
     failover: tuple[tuple[str, int], ...] = ()
 

@@ -19,6 +19,7 @@ import base64
 import contextlib
 import functools
 import hashlib
+import hmac
 import ipaddress
 import logging
 import re
@@ -80,9 +81,15 @@ def closing_reason(text: str) -> str:
     return f"{found.group(1)}: {found.group(2)}" if found else text
 
 
-def radio_ip(user: str) -> str:
-    """A stable unique-local IPv6 address for `user` (RFC 4193 range fd00::/8)."""
-    digest = hashlib.sha256(b"packet-gateway:" + user.lower().encode()).digest()
+def radio_ip(user: str, key: str | None = None) -> str:
+    """A stable unique-local IPv6 address for `user` (RFC 4193 range fd00::/8). With the
+    network's `radio_key` it is an HMAC under that key, which only the network's
+    gateways can make: they know each other's clients by it (gateway/bridge/trust.py)."""
+    data = user.lower().encode()
+    if key:
+        digest = hmac.new(key.encode(), b"packet-gateway:" + data, hashlib.sha256).digest()
+    else:
+        digest = hashlib.sha256(b"packet-gateway:" + data).digest()
     return str(ipaddress.IPv6Address(b"\xfd" + digest[:15]))
 
 
@@ -112,7 +119,8 @@ class Registration:
         lines = []
         if s.webirc_password:
             lines.append(
-                f"WEBIRC {s.webirc_password} {s.webirc_gateway} {ident.host} {radio_ip(ident.user)}"
+                f"WEBIRC {s.webirc_password} {s.webirc_gateway} {ident.host} "
+                f"{radio_ip(ident.user, s.radio_key)}"
             )
         if s.password:
             lines.append(f"PASS :{s.password}")

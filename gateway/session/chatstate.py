@@ -180,8 +180,9 @@ class ChatState:
     def refused_because(self, msg: Message) -> str | None:
         s = self.settings
         return thirdparty.refusal_for(
-            s.third_party, msg, radio_suffix=s.radio_suffix, trusted=s.trusted
-        )
+            s.third_party, msg, radio_suffix=s.radio_suffix, trusted=s.trusted,
+            squatted=s.squatted,
+        )  # fmt: skip
 
     def allowed(self, msg: Message) -> bool:
         return self.refused_because(msg) is None

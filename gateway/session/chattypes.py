@@ -49,6 +49,9 @@ class Settings:
     #: on_air). By the full source, not the nick: on an external network anyone may
     #: hold the nick while the gateway's client is away.
     trusted: Callable[[str], bool] = lambda _source: False
+    #: Whether a source (and its account, "" if none) holds a radio user's callsign nick
+    #: without being them (on a network; gateway/bridge/trust.py).
+    squatted: Callable[[str, str], bool] = lambda _source, _account: False
     #: Emit a `Relayed` action for every line to or from the air (MQTT message events).
     report_relayed: bool = False
     #: One line before the first Code: prompt saying what this is.

@@ -14,6 +14,7 @@ from ircd.protocol import Message
 
 IDENTIFIED_ONLY = "only users logged in to an account (SASL: callsign and code) go on air"
 RADIO_ONLY = "only other radio users go on air here"
+SQUATTED = "your nick is a radio user's callsign; choose another nick"
 #: Where radio users' IRC hosts end: `bpq.node1.radio`, `ax25.vhf.radio`.
 RADIO_SUFFIX = ".radio"
 
@@ -24,6 +25,7 @@ def refusal_for(
     *,
     radio_suffix: str = RADIO_SUFFIX,
     trusted: Callable[[str], bool] = lambda _source: False,
+    squatted: Callable[[str, str], bool] = lambda _source, _account: False,
 ) -> str | None:
     """Why text from `sender` may not go on air under `policy`, or None if it may.
 
@@ -32,17 +34,23 @@ def refusal_for(
     an account and a host under `radio_suffix`; `trusted` says whether its full source
     (`nick!user@host`) is one of the gateway's own clients, asked only when it matters.
     A client of the embedded server is a radio user only when it is one of the
-    gateway's in-process clients.
+    gateway's in-process clients. On a network, whatever the policy, a message from a
+    nick that holds a radio user's callsign without being them (`squatted`, given the
+    source and account) never goes on air as that callsign.
     """
-    if policy == "all":
-        return None
     if isinstance(sender, Client):
+        if policy == "all":
+            return None
         account = sender.account
         if sender.in_process and sender.host.endswith(radio_suffix):
             return None
     else:
         account = sender.tags.get("account")
         source = sender.source or ""
+        if squatted(source, account or ""):
+            return SQUATTED
+        if policy == "all":
+            return None
         radio = bool(account) and source.rpartition("@")[2].endswith(radio_suffix)
         if radio or trusted(source):
             return None

@@ -230,6 +230,10 @@ async def test_owner_on_irc_keeps_the_nick_and_radio_takes_nick_underscore(
     radio, _ = await start(bridge)
     radio.type("123456")
     await radio.expect("/? for help.\n")
+    # Told at once which nick they have, and why (issue 20).
+    assert await radio.expect("\n") == (
+        "On IRC you are N0TEST-5_: N0TEST-5 is held by your own IRC login.\n"
+    )
     radio.type("/i")
     assert "IRC nick: N0TEST-5_" in await radio.expect("\n")
 

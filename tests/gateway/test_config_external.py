@@ -53,3 +53,19 @@ def test_external_mode_refuses_what_it_would_ignore(tmp_path: Path) -> None:
     assert "two words" not in text  # a password is never echoed back
     text = problems(write(tmp_path, "irc:\n  mode: remote\n  external: {host: x}\n"))
     assert "irc.mode" in text and "irc.external: only read with irc.mode: external" in text
+
+
+def test_the_network_key_and_its_gateways(tmp_path: Path) -> None:
+    base = "irc:\n  mode: external\n  external:\n    host: irc.club.example\n"
+    keyed = base + "    radio_key: a-long-club-secret\n"
+    config = load_config(
+        write(tmp_path, keyed + "    service_nicks: [N0GWmail, W2GWmail, n0gwMAIL]\n")
+    )
+    ext = config.irc_external
+    assert ext is not None and ext.service_nicks == ("N0GWmail", "W2GWmail")  # once each
+    assert ext.radio_key == "a-long-club-secret" and "club-secret" not in repr(ext)
+    text = problems(write(tmp_path, base + "    radio_key: short\n"))
+    assert "irc.external.radio_key: expected one word of at least 16 characters" in text
+    text = problems(write(tmp_path, base + "    service_nicks: [N0GWmail, 'no good']\n"))
+    assert "irc.external.service_nicks: needs radio_key" in text
+    assert 'expected a nick of letters and digits, got "no good"' in text

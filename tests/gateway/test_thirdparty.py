@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.session.thirdparty import IDENTIFIED_ONLY, RADIO_ONLY, refusal_for
+from gateway.session.thirdparty import IDENTIFIED_ONLY, RADIO_ONLY, SQUATTED, refusal_for
 from ircd.client import Client
 from ircd.protocol import Message, parse_line
 
@@ -62,3 +62,18 @@ def test_the_trusted_check_is_asked_only_when_it_matters() -> None:
     refusal_for("all", message("anon!a@example.org"), trusted=trusted)
     refusal_for("identified", message("N0TEST-5!n@bpq.radio", "N0TEST"), trusted=trusted)
     assert asked == []
+
+
+def test_a_squatter_of_a_callsign_nick_is_refused_under_every_policy() -> None:
+    """On a network (issue 20): whatever the rule, text from a nick that holds a radio
+    user's callsign without being them never goes on air as that callsign."""
+    msg = message("N0TEST!squat@198.51.100.7", "someone")
+
+    def squatted(source: str, account: str) -> bool:
+        return source.startswith("N0TEST!") and account != "N0TEST"
+
+    for policy in ("all", "identified", "radio"):
+        assert refusal_for(policy, msg, squatted=squatted) == SQUATTED, policy
+    owner = message("N0TEST!n0test@198.51.100.7", "N0TEST")
+    assert refusal_for("all", owner, squatted=squatted) is None
+    assert refusal_for("identified", owner, squatted=squatted) is None

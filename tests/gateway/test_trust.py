@@ -1,0 +1,82 @@
+"""Trust across the gateways of one network (gateway/bridge/trust.py, issue 20): other
+gateways' radio users and service nicks known by the address only the holders of the
+network's `radio_key` can give; squatters of a callsign nick told apart from its owner."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from gateway.bridge.trust import SERVICE_USER, NetworkPeers, Trust
+from gateway.config import ExternalIrc
+from gateway.irc.external import radio_ip
+from gateway.session.thirdparty import IDENTIFIED_ONLY, SQUATTED
+from ircd.casemap import folder
+from ircd.protocol import parse_line
+
+KEY = "a-long-club-secret"
+FOLD = folder("rfc1459")
+
+
+def peers(key: str | None = KEY) -> NetworkPeers:
+    settings = ExternalIrc("irc.example", radio_key=key, service_nicks=("N0GWmail", "W2GWmail"))
+    return NetworkPeers(settings, FOLD)
+
+
+def at(nick: str, user: str, key: str | None = KEY) -> str:
+    return f"{nick}!{user}@{radio_ip(user, key)}"
+
+
+def test_the_key_makes_addresses_nobody_else_can() -> None:
+    assert radio_ip("n0aaa", KEY) != radio_ip("n0aaa")
+    assert radio_ip("n0aaa", KEY) != radio_ip("n0aaa", KEY + "x")
+    assert radio_ip("N0AAA", KEY) == radio_ip("n0aaa", KEY)
+    assert ipaddress.ip_address(radio_ip("n0aaa", KEY)) in ipaddress.ip_network("fd00::/8")
+
+
+def test_radio_users_of_other_gateways_by_their_address() -> None:
+    p = peers()
+    for nick in ("N0AAA", "N0AAA-5", "N0AAA-5_", "n0aaa-5"):
+        assert p.radio_user(at(nick, "n0aaa")), nick
+    assert p.radio_user("_2E0ABC!n0gw@" + radio_ip("2e0abc", KEY))  # ngircd: the gateway's user
+    # Any other address, or another callsign's, is not a radio user's.
+    assert not p.radio_user(at("N0AAA", "n0bbb"))
+    assert not p.radio_user(at("N0AAA", "n0aaa", key=None))
+    assert not p.radio_user("N0AAA!n0aaa@198.51.100.7")
+    assert not p.radio_user("alice!n0aaa@" + radio_ip("n0aaa", KEY))  # not a callsign nick
+    assert not peers(key=None).radio_user(at("N0AAA", "n0aaa", key=None))  # no key: no vouch
+
+
+def test_service_nicks_of_the_network() -> None:
+    p = peers()
+    assert p.service(at("W2GWmail", SERVICE_USER))
+    assert p.service(at("w2gwMAIL", SERVICE_USER))
+    assert not p.service(at("K9GWmail", SERVICE_USER))  # not one of the network's
+    assert not p.service("W2GWmail!gateway@198.51.100.7")  # a squatter of the nick
+    assert not peers(key=None).service(at("W2GWmail", SERVICE_USER, key=None))
+
+
+def test_squatters_of_callsign_nicks() -> None:
+    for key in (KEY, None):
+        p = peers(key)
+        assert p.squatter("N0AAA!x@198.51.100.7", "")
+        assert p.squatter("N0AAA_!x@198.51.100.7", "")
+        assert not p.squatter("N0AAA!x@198.51.100.7", "N0AAA")  # logged in as the callsign
+        assert p.squatter("N0AAA!x@198.51.100.7", "N0BBB")
+        assert not p.squatter(at("N0AAA-5", "n0aaa", key), "")  # the radio user
+        assert not p.squatter("alice!x@198.51.100.7", "")  # not a callsign
+    assert peers().squatter(at("N0AAA", "n0aaa", key=None), "")  # the key's address only
+
+
+def test_trust_on_a_network_with_a_key() -> None:
+    trust = Trust(lambda: "identified", tuple, peers())
+    other_radio = parse_line(f":{at('N0BBB-1', 'n0bbb')} PRIVMSG #net :hi".encode())
+    assert trust.refusal(other_radio) is None
+    anon = parse_line(b":alice!a@198.51.100.7 PRIVMSG #net :hi")
+    assert trust.refusal(anon) == IDENTIFIED_ONLY
+    squat = parse_line(b"@account=alice :N0BBB!a@198.51.100.7 PRIVMSG #net :hi")
+    assert trust.refusal(squat) == SQUATTED
+    assert trust.peer_service(at("N0GWmail", SERVICE_USER))
+    # The embedded server keeps callsign nicks: no squatters there, nobody else vouched.
+    embedded = Trust(lambda: "all", tuple)
+    assert not embedded.squatted("N0BBB!a@198.51.100.7", "")
+    assert not embedded.trusted_source(at("N0BBB-1", "n0bbb"))
