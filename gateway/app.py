@@ -541,8 +541,8 @@ class Gateway:
     def _snapshot(self) -> health.Snapshot:
         if self.irc is not None:
             irc = "embedded " + ", ".join(self.irc.endpoints)
-        elif self.config.irc_external is not None:
-            irc = f"external {self.config.irc_external.host}:{self.config.irc_external.port}"
+        elif self.bridge is not None and isinstance(self.bridge.connector, ExternalConnector):
+            irc = "external " + self.bridge.connector.status
         else:
             irc = "not started"
         return health.Snapshot(

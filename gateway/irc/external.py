@@ -406,11 +406,20 @@ class ExternalConnector:
                 self._ssl.verify_mode = ssl.CERT_NONE
         #: The index in `settings.servers` of the server reached last: tried first.
         self._last = 0
+        self._reached = False
 
     @property
     def address(self) -> str:
         """The server or servers, for the log (`host:port, host:port`)."""
         return ", ".join(_address(host, port) for host, port in self.settings.servers)
+
+    @property
+    def status(self) -> str:
+        """Every server, the one reached last marked (`gateway status`)."""
+        return ", ".join(
+            _address(host, port) + (" (last reached)" if i == self._last and self._reached else "")
+            for i, (host, port) in enumerate(self.settings.servers)
+        )
 
     async def connect(self, identity: Identity) -> ExternalLink:
         """Try the servers in order, starting from the one reached last, and move on to
@@ -425,6 +434,7 @@ class ExternalConnector:
             except Unreachable as exc:
                 failure = exc
                 continue
+            self._reached = True
             if len(servers) > 1:
                 where = servers.index((host, port))
                 if where != self._last:

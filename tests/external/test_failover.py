@@ -3,6 +3,7 @@ the first down at the start, then the second down while the first is back."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from bench import irc_peers as peers
 from tests.external.test_external import Spawn, back_in_test, external_config, irc_user, started
-from tests.gateway.support import enroll, free_port
+from tests.gateway.support import enroll, free_port, run_cli
 from tests.gateway.test_bridge_e2e import radio_login
 
 pytestmark = pytest.mark.slow
@@ -45,6 +46,9 @@ async def test_clients_go_to_the_next_server_and_say_which(
     ham.send(b"on the second\r")
     assert (await alice.expect("PRIVMSG")).params == ("#test", "on the second")
     await alice.close()
+    # `gateway status` names every server of the list, and the one reached last.
+    shown = f"IRC external 127.0.0.1:{first.port}, 127.0.0.1:{second.port} (last reached)"
+    assert shown in await status_showing(config, "(last reached)")
 
     # The first comes back and the second goes: the session moves over.
     await first.start()
@@ -60,3 +64,14 @@ async def test_clients_go_to_the_next_server_and_say_which(
     await ham.expect_close()
     await bob.close()
     assert await gw.stop() == 0
+
+
+async def status_showing(config: Path, text: str) -> str:
+    """`gateway status` once its output shows `text` (the snapshot is written every
+    couple of seconds when something changed)."""
+    async with asyncio.timeout(20):
+        while True:
+            out = (await asyncio.to_thread(run_cli, config, "status")).stdout
+            if text in out:
+                return out
+            await asyncio.sleep(0.5)
