@@ -19,28 +19,58 @@ from tests.external.test_external import (
     started,
 )
 from tests.gateway.test_bridge_e2e import radio_login
+from tests.ircd.conftest import LiveClient
 
 pytestmark = pytest.mark.slow
 __all__ = ["started"]  # the fixture
 
 
+async def linked_ngircd(
+    base: Path, started: list[peers.IrcPeer]
+) -> tuple[peers.IrcPeer, peers.IrcPeer, LiveClient]:
+    """Two linked ngircd (the first connects, retrying every 5 s), and a client on the
+    first watching #net once the second is linked."""
+    one, two = peers.ngircd(base / "one"), peers.ngircd(base / "two")
+    one.server_name, two.server_name = "one.ngircd.test", "two.ngircd.test"
+    for peer, other, connects in ((one, two, True), (two, one, False)):
+        conf = peer.directory / "ngircd.conf"
+        text = conf.read_text(encoding="utf-8").replace("irc.ngircd.test", peer.server_name)
+        text = text.replace("[Limits]\n", "[Limits]\nConnectRetry = 5\n")
+        port = f"Port = {other.port}\n" if connects else ""  # without: it only accepts
+        conf.write_text(
+            text + f"[Server]\nName = {other.server_name}\nHost = 127.0.0.1\n{port}"
+            f"MyPassword = {peers.LINK_PASSWORD}\nPeerPassword = {peers.LINK_PASSWORD}\n",
+            encoding="utf-8",
+        )
+    started.extend([one, two])
+    await two.start()
+    await one.start()
+    watcher = await irc_user(one, "watcher", "#net")
+    await linked(watcher, two.server_name)
+    return one, two, watcher
+
+
+@pytest.mark.parametrize("kind", ["inspircd", "ngircd"])
 async def test_a_netsplit_is_one_line_to_the_radio_user(
-    tmp_path: Path, spawn_gateway: Spawn, started: list[peers.IrcPeer]
+    tmp_path: Path, spawn_gateway: Spawn, started: list[peers.IrcPeer], kind: str
 ) -> None:
-    one, two, watcher = await linked_inspircd(tmp_path, started)
+    make = linked_inspircd if kind == "inspircd" else linked_ngircd
+    one, two, watcher = await make(tmp_path, started)
     gw, bpq, totp = await gateway_on(spawn_gateway, tmp_path / "gw", one, "N0AAA")
     ham = await radio_login(bpq, "N0AAA", totp.at(int(time.time() // 30) * 30))
     ham.send(b"/j #net\r")
     await ham.expect("Joined #net")
     far = [await irc_user(two, nick, "#net") for nick in ("bob", "carol")]
+    while not ((await watcher.expect("JOIN")).source or "").startswith("carol!"):
+        pass  # carol's join has reached the first server
     ham.send(b"/who\r")
     await ham.expect("carol")
 
     await two.stop()  # the link between the servers is gone with it
     got = await ham.expect("until they return.\r\n")
     assert b" ".join(got.split()).endswith(
-        b"Netsplit (one.inspircd.test two.inspircd.test): lines to or from users on the other"
-        b" side are lost until they return."
+        f"Netsplit ({one.server_name} {two.server_name}): lines to or from users on the other"
+        " side are lost until they return.".encode()
     ), got
     ham.send(b"/who\r")  # both quits were read: the line above was said once
     listing = await ham.expect("watcher")
