@@ -246,6 +246,10 @@ class ServiceNick:
         link = self.link
         if link is None or link.closed:
             return  # not on IRC: the notice that follows goes nowhere either
+        if not self._notice_allowed():  # a flood of mail would get the service killed
+            log.warning("message from %s for %s not passed on (flood limit)",
+                        passed.nick, passed.call)  # fmt: skip
+            return
         for peer in self._others():
             link.send(f"PRIVMSG {peer} :{passed.payload()}")
         log.info("message from %s for %s passed on to %s", passed.nick, passed.call,

@@ -101,6 +101,12 @@ def config_from_node(root: yaml.Node | None, name: str) -> Config:
     if config.mqtt and config.irc_external and config.callsign is None and config.mqtt.name is None:
         top.problem("mqtt", "give callsign or mqtt.name: without either, every gateway on the "
                     "network publishes as the same one")  # fmt: skip
+    ext = config.irc_external
+    service = config.bridge.service_nick.lower()
+    if ext and ext.service_nicks and service not in (n.lower() for n in ext.service_nicks):
+        own = config.bridge.service_nick
+        top.problem("irc", f"irc.external.service_nicks: list bridge.service_nick ({own}) "
+                    "too: the same list on every gateway")  # fmt: skip
     if config.radio.ports and config.callsign is None:
         missing = [p.name for p in config.radio.ports if p.callsign is None]
         if missing:

@@ -314,7 +314,7 @@ class ExternalIrc:
     #: made with it, so each gateway knows the others' radio users and service nicks by
     #: the address the network shows (gateway/bridge/trust.py).
     radio_key: str | None = field(default=None, repr=False, metadata=spec())
-    #: Every gateway's service nick on the network (this one's may be listed too): mail
+    #: Every gateway's service nick on the network (this one's included): mail
     #: for a callsign not enrolled here is passed on to the others (needs `radio_key`).
     service_nicks: tuple[str, ...] = field(default=(), metadata=spec(custom=True))
     #: The servers after the first of a `host:` list, as (host, port) (read.py).

@@ -59,13 +59,19 @@ def test_the_network_key_and_its_gateways(tmp_path: Path) -> None:
     base = "irc:\n  mode: external\n  external:\n    host: irc.club.example\n"
     keyed = base + "    radio_key: a-long-club-secret\n"
     config = load_config(
-        write(tmp_path, keyed + "    service_nicks: [N0GWmail, W2GWmail, n0gwMAIL]\n")
+        write(
+            tmp_path,
+            keyed + "    service_nicks: [N0GWmail, W2GWmail, n0gwMAIL]\n"
+            "bridge: {service_nick: N0GWmail}\n",
+        )
     )
     ext = config.irc_external
     assert ext is not None and ext.service_nicks == ("N0GWmail", "W2GWmail")  # once each
     assert ext.radio_key == "a-long-club-secret" and "club-secret" not in repr(ext)
     text = problems(write(tmp_path, base + "    radio_key: short\n"))
     assert "irc.external.radio_key: expected one word of at least 16 characters" in text
+    text = problems(write(tmp_path, keyed + "    service_nicks: [W2GWmail]\n"))
+    assert "irc.external.service_nicks: list bridge.service_nick (Gateway) too" in text
     text = problems(write(tmp_path, base + "    service_nicks: [N0GWmail, 'no good']\n"))
     assert "irc.external.service_nicks: needs radio_key" in text
     assert 'expected a nick of letters and digits, got "no good"' in text
