@@ -91,12 +91,33 @@ async def linked_inspircd(
     one = peers.inspircd(base / "one", "one.inspircd.test", "9AA")
     two = peers.inspircd(base / "two", "two.inspircd.test", "9BB")
     peers.link(one, two)
-    started.extend([one, two])
-    await one.start()
-    await two.start()
+    return one, two, await start_linked(one, two, started, [one, two])
+
+
+async def start_linked(
+    one: peers.IrcPeer,
+    two: peers.IrcPeer,
+    started: list[peers.IrcPeer],
+    order: list[peers.IrcPeer],
+) -> LiveClient:
+    """Start two servers configured to link (in `order`), and a client on `one`
+    watching #net once `two` is linked."""
+    started.extend(order)
+    for peer in order:
+        await peer.start()
     watcher = await irc_user(one, "watcher", "#net")
     await linked(watcher, two.server_name)
-    return one, two, watcher
+    return watcher
+
+
+async def running(
+    make: Callable[[Path], peers.IrcPeer], directory: Path, started: list[peers.IrcPeer]
+) -> peers.IrcPeer:
+    """One server made by `make`, started (and killed at the end by `started`)."""
+    peer = make(directory)
+    started.append(peer)
+    await peer.start()
+    return peer
 
 
 async def back_in_test(ham: Client) -> None:
@@ -133,9 +154,7 @@ async def test_radio_user_chats_on_an_external_network(
     started: list[peers.IrcPeer],
     make: Callable[[Path], peers.IrcPeer],
 ) -> None:
-    peer = make(tmp_path / "ircd")
-    started.append(peer)
-    await peer.start()
+    peer = await running(make, tmp_path / "ircd", started)
     gw, bpq, totp = await gateway_on(spawn_gateway, tmp_path / "gw", peer, "N0TEST")
     step = int(time.time() // 30)
 

@@ -16,6 +16,7 @@ from tests.external.test_external import (
     irc_user,
     linked,
     linked_inspircd,
+    start_linked,
     started,
 )
 from tests.gateway.test_bridge_e2e import radio_login
@@ -42,12 +43,8 @@ async def linked_ngircd(
             f"MyPassword = {peers.LINK_PASSWORD}\nPeerPassword = {peers.LINK_PASSWORD}\n",
             encoding="utf-8",
         )
-    started.extend([one, two])
-    await two.start()
-    await one.start()
-    watcher = await irc_user(one, "watcher", "#net")
-    await linked(watcher, two.server_name)
-    return one, two, watcher
+    # The passive side first: the other links to it at once, not at its next retry.
+    return one, two, await start_linked(one, two, started, [two, one])
 
 
 @pytest.mark.parametrize("kind", ["inspircd", "ngircd"])

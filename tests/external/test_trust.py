@@ -8,7 +8,6 @@ and a squatter of a callsign nick never goes on air as that callsign."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pyotp
@@ -21,6 +20,7 @@ from tests.external.test_external import (
     gateway_on,
     irc_user,
     linked_inspircd,
+    running,
     started,
 )
 from tests.external.test_readme_recipe import snippet
@@ -79,9 +79,7 @@ async def networks(
     if kind == "inspircd":
         one, two, watcher = await linked_inspircd(base, started)
         return one, two, watcher
-    peer = peers.ngircd(base / "ngircd")
-    started.append(peer)
-    await peer.start()
+    peer = await running(peers.ngircd, base / "ngircd", started)
     return peer, peer, None
 
 
@@ -163,16 +161,12 @@ async def test_radio_users_of_two_gateways_talk_under_identified(
     assert not [line for line in gw_b.log if "passed on to" in line]  # no loop
 
 
-@pytest.mark.parametrize("make", [peers.inspircd, peers.ngircd], ids=["inspircd", "ngircd"])
+@pytest.mark.parametrize("kind", ["inspircd", "ngircd"])
 async def test_a_squatted_callsign_never_goes_on_air_as_that_callsign(
-    tmp_path: Path,
-    spawn_gateway: Spawn,
-    started: list[peers.IrcPeer],
-    make: Callable[[Path], peers.IrcPeer],
+    tmp_path: Path, spawn_gateway: Spawn, started: list[peers.IrcPeer], kind: str
 ) -> None:
-    peer = make(tmp_path / "ircd")
-    started.append(peer)
-    await peer.start()
+    make = peers.inspircd if kind == "inspircd" else peers.ngircd
+    peer = await running(make, tmp_path / "ircd", started)
     squat = await irc_user(peer, "N0AAA-5", "#net")
     alice = await irc_user(peer, "alice", "#net")
     # Even under `all`, where every IRC user's text goes on air.
