@@ -7,6 +7,7 @@ and a squatter of a callsign nick never goes on air as that callsign."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -144,6 +145,9 @@ async def test_radio_users_of_two_gateways_talk_under_identified(
     await alice.send("PRIVMSG N0GWmail :N0BBB me too")
     refused = await alice.expect("NOTICE")
     assert refused.params[-1] == f"Not held for N0BBB: {IDENTIFIED_ONLY} (third-party rule)."
+    await alice.send("PRIVMSG N0GWmail :N0BBB " + "x" * 400)  # fits alice's line, not GWMAIL
+    too_long = (await alice.expect("NOTICE")).params[-1]
+    assert re.fullmatch(r"Not held for N0BBB: \d+ characters too long\.", too_long), too_long
     ham_b = await radio_login(bpq_b, "N0BBB", totp_b.at((step + 1) * 30))
     assert await ham_b.expect("/READ\r\n") == b"1 new message, /READ\r\n"
     ham_b.send(b"/read\r")
