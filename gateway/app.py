@@ -241,6 +241,7 @@ class Gateway:
             set_transmit=self.set_transmit,
             revoked=self._revoked,
             auth=lambda: self.config.auth,
+            nodes=lambda: admin.known_nodes(self.config),
         ).install(irc.server)
 
     async def _start_listener(self, cfg: TelnetListener) -> None:

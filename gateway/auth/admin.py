@@ -17,7 +17,7 @@ from gateway import settingstore
 from gateway.auth import penalties, penaltystore, users
 from gateway.auth.users import UserSummary
 from gateway.callsign import parse_base_callsign
-from gateway.config import AuthConfig, SourcePenaltyConfig
+from gateway.config import AuthConfig, Config, SourcePenaltyConfig
 from gateway.db import Db
 
 LOCK_PREFIX = "lock:"
@@ -46,11 +46,25 @@ def lock(store: Db, callsign: str, until: float) -> bool:
     return True
 
 
-def unlock(store: Db, target: str) -> int:
+def known_nodes(config: Config) -> frozenset[str]:
+    """The nodes `unlock` takes, as `gateway users` names them: each telnet listener
+    (`telnet:<name>`), each AX.25 port (`ax25:<name>`, also with a path after it),
+    SASL (`irc:sasl`) and the gateway-wide buckets."""
+    return frozenset(
+        [f"telnet:{t.label}" for t in config.telnet_listen]
+        + [f"ax25:{p.name}" for p in config.radio.ports]
+        # gateway.irc.hooks.SASL_NODE (not imported: the IRC side is above auth/).
+        + ["irc:sasl", penalties.GATEWAY_OTHERS, penalties.GATEWAY_FAMILIAR]
+    )
+
+
+def unlock(store: Db, target: str, nodes: frozenset[str] | None = None) -> int:
     """Clear the lock, penalties and budgets of a callsign, an address or a node.
 
     A callsign's budget refilled gives a guesser a new burst too: this is the sysop's
-    decision, never something a strategy can cause. Returns the records cleared.
+    decision, never something a strategy can cause. Returns the records cleared. With
+    `nodes` (`known_nodes`), a node that is none of them (nor a path below one) is
+    refused rather than "unlocked".
     """
     target = target.strip()
     node = target
@@ -65,6 +79,12 @@ def unlock(store: Db, target: str) -> int:
         # A node as `gateway users` names it (telnet:bpq, ax25:vhf, *gateway).
         if ":" in target or target.startswith("*"):
             suffix, callsign = None, None
+            if nodes is not None and not any(
+                target == n or target.startswith(n + ":") for n in nodes
+            ):
+                raise AdminError(
+                    f"no such node: {target!r} (nodes: {', '.join(sorted(nodes))})"
+                ) from None
         else:
             callsign = parse_base_callsign(target.upper())
             if callsign is None:

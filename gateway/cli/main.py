@@ -437,10 +437,11 @@ def _hash_password(args: argparse.Namespace) -> int:
 def _unlock(args: argparse.Namespace) -> int:
     """Clear the lock, penalties and budgets of a callsign, an address or a node."""
     target = args.target.strip()
-    store = Store.open(_config(args))
+    config = _config(args)
+    store = Store.open(config)
     try:
         try:
-            cleared = admin.unlock(store, target)
+            cleared = admin.unlock(store, target, admin.known_nodes(config))
         except admin.AdminError as exc:
             raise CliError(str(exc)) from None
         _record(store, f"unlock {target}", f"{cleared} record(s) cleared")

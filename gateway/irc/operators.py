@@ -78,6 +78,7 @@ class RadioCommands:
         set_transmit: Callable[[bool, str | None], Awaitable[None]],
         revoked: Callable[[str], Awaitable[None]],
         auth: Callable[[], AuthConfig],
+        nodes: Callable[[], frozenset[str]],
     ) -> None:
         """`revoked(base)`: the application refreshes its enrolled set and ends sessions."""
         self.bridge = bridge
@@ -89,6 +90,8 @@ class RadioCommands:
         self._revoked = revoked
         #: The current `auth:` config (it changes on reload).
         self.auth = auth
+        #: The nodes RADIO UNLOCK takes (`admin.known_nodes` of the current config).
+        self._nodes = nodes
 
     def install(self, server: Server) -> None:
         # Handlers see the narrow Context; ending IRC logins is the whole server's.
@@ -248,7 +251,7 @@ class RadioCommands:
 
     async def _unlock(self, server: Context, client: Client, target: str) -> None:
         try:
-            cleared = await self.store.call(admin.unlock, target)
+            cleared = await self.store.call(admin.unlock, target, self._nodes())
         except admin.AdminError as exc:
             text, result, to_all = str(exc), "bad target", False
         else:

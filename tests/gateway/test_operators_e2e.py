@@ -98,11 +98,15 @@ async def test_operator_lists_kicks_and_switches_the_transmitter(
     locked.close()
     await op.send("RADIO PENALTIES")
     assert (await notices_until(op, "penalty line(s)."))[0].startswith("N0TEST: locked until ")
-    await op.send("RADIO UNLOCK n0test", "RADIO UNLOCK ax25:vhf", "RADIO UNLOCK nonsense!")
+    await op.send("RADIO UNLOCK n0test", "RADIO UNLOCK telnet:node1", "RADIO UNLOCK nonsense!")
     # The lock, and the penalty of the source refused while it held.
     assert (await notices_until(op, "unlocked n0test"))[-1].endswith(": 2 record(s) cleared")
-    assert (await notices_until(op, "unlocked ax25:vhf"))[-1].endswith(": 0 record(s) cleared")
+    assert (await notices_until(op, "unlocked telnet:node1"))[-1].endswith(": 0 record(s) cleared")
     assert "not a callsign" in (await notices_until(op, "nonsense"))[-1]
+    # A node the gateway does not have is refused, not "unlocked" (issue 22).
+    await op.send("RADIO UNLOCK telnet:nonode")
+    refused = (await notices_until(op, "nonode"))[-1]
+    assert refused.startswith("no such node: 'telnet:nonode' (nodes: "), refused
     ham = await radio_login(bpq, "N0TEST-5", code)  # the refused code was never checked
     ham.send(b"/q\r")
     await ham.expect_close()
@@ -139,8 +143,9 @@ async def test_operator_lists_kicks_and_switches_the_transmitter(
         "kick n0test (\x02time\x02 for the \x0304net) -> done: N0TEST-5",
         "lock N0TEST 1h -> until " + lock_until,
         "unlock n0test -> 2 record(s) cleared",
-        "unlock ax25:vhf -> 0 record(s) cleared",
+        "unlock telnet:node1 -> 0 record(s) cleared",
         "unlock nonsense! -> bad target",
+        "unlock telnet:nonode -> bad target",
         "tx off -> done",
         "tx on -> done",
         "revoke n0test -> done",
@@ -155,7 +160,7 @@ async def test_operator_lists_kicks_and_switches_the_transmitter(
     assert any(line.endswith("irc:sysop (oper sysop)  from 127.0.0.1: tx off -> done")
                for line in listed)  # fmt: skip
     assert listed[-2].endswith("unlock N0TEST -> 1 record(s) cleared")  # the refused login
-    assert listed[-1].startswith("12 entries since ")
+    assert listed[-1].startswith("13 entries since ")
     bad = run_cli(config, "audit", "--since", "yesterday")
     assert bad.returncode == 1 and "expected 30m, 12h, 7d or YYYY-MM-DD" in bad.stderr
 
