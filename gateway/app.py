@@ -42,7 +42,7 @@ from gateway.irc.external import ExternalConnector
 from gateway.irc.hooks import CallsignNicks, OperAudit, StoreBanStore, TotpAccounts
 from gateway.irc.link import Connector, EmbeddedConnector
 from gateway.irc.operators import RadioCommands
-from gateway.irc.opernotices import OperatorAlerts
+from gateway.irc.opernotices import LoginNotices, OperatorAlerts, whois_lines
 from gateway.links.ax25 import AX25Stream
 from gateway.links.radio_ports import RadioPorts
 from gateway.links.telnet import ListenerState, TelnetConnection
@@ -50,6 +50,7 @@ from gateway.private_files import write_private_file
 from gateway.session.transport import Transport
 from gateway.shutdown import Shutdown
 from gateway.store import AsyncStore, Store
+from ircd.client import Client
 from ircd.hooks import Control, rehash_refused
 from ircd.net import IrcServer
 
@@ -117,6 +118,7 @@ class Gateway:
         self.irc: IrcServer | None = None
         self.bridge: Bridge | None = None
         self._alerts: OperatorAlerts | None = None
+        self._login_notices: LoginNotices | None = None
         self.events = Events(clock)
         self.mqtt: MqttLink | None = None
         self.radio = RadioPorts(self._run_radio_session, self.events)
@@ -228,10 +230,23 @@ class Gateway:
         """What only the embedded server offers: mail to absent nicks, RADIO, notices."""
         assert self.store is not None
         self.nicks.absent = bridge.message_to_absent
-        self._alerts = OperatorAlerts(
-            irc.server.notice_opers, asyncio.get_running_loop(), time.monotonic
-        )
+        server = irc.server
+
+        def notify(text: str, letter: str, kind: str, source: str) -> None:
+            server.notice_opers(text, None, letter, kind=kind, source=source)
+
+        self._alerts = OperatorAlerts(notify, asyncio.get_running_loop())
         self._alerts.install()
+        self._login_notices = LoginNotices(notify)
+
+        def radio_whois(user: Client) -> list[str]:
+            session = bridge.by_nick.get(server.fold(user.name)) if user.in_process else None
+            call = session.callsign if session is not None else None
+            if session is None or call is None:
+                return []
+            return whois_lines(str(call), session.transport.source_key(call), session.core.since)
+
+        self.nicks.radio_whois = radio_whois
         RadioCommands(
             bridge,
             self.store,
@@ -289,6 +304,8 @@ class Gateway:
         if self._alerts is not None:
             self._alerts.remove()
             self._alerts = None
+        self._login_notices = None
+        self.nicks.radio_whois = None
         if self.bridge is not None:
             self.nicks.absent = None
             await shutdown.step("the bridge's IRC clients", self.bridge.stop(), 0.1)
@@ -460,9 +477,12 @@ class Gateway:
             self.authenticator.attempt, auth, callsign.base, code, source, self.clock(),
             familiar=familiar, radio_busy=self.air_logins.busy(callsign.base),
         )  # fmt: skip
-        if result.alert and self.irc is not None:
-            # Logged by the authenticator; IRC operators hear it too.
-            self.irc.server.notice_opers(result.alert)
+        notices = self._login_notices
+        if notices is not None:
+            # Logged by the authenticator; IRC operators hear it too (never the code).
+            notices.attempt(str(callsign), source, result.outcome.value, result.ok)
+            if result.alert:
+                notices.alert(result.alert, source)
         transport = source.split(":", 1)[0]
         if result.ok:
             self.events.emit("login", callsign=callsign.base, transport=transport, source=source)

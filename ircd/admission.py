@@ -148,7 +148,8 @@ class Admission:
         if refusal is not None:
             log.info("refused %s (%s): %s", client.prefix, client.ip, refusal.reason)
             if refusal.numeric == n.ERR_YOUREBANNEDCREEP:
-                snotice(server, "x", f"{address(client)} refused: {refusal.reason}")
+                text = f"{address(client)} refused: {refusal.reason}"
+                snotice(server, "x", text, kind="refused", source=client.ip)
             if refusal.numeric is not None:
                 rb.numeric(refusal.numeric, refusal.text)
                 rb.flush()

@@ -100,6 +100,7 @@ class Client:
         "penalty_until",
         "pending",
         "ping_sent",
+        "port",
         "realhost",
         "realname",
         "registered",
@@ -133,6 +134,8 @@ class Client:
         self.certfp: str | None = None
         #: Connected through a WebSocket listener (mask items: `websocket`).
         self.websocket = False
+        #: The server's port it connected to (None: attached in-process, or unknown).
+        self.port: int | None = None
         #: The Origin of the browser page a WebSocket client came from (None: not a
         #: browser). Such a connection gets no certificate login and no trust of its
         #: address: another site's script may be acting in the user's browser.

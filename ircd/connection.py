@@ -324,8 +324,10 @@ class IrcConnection(asyncio.BufferedProtocol):
         peer = transport.get_extra_info("peername")
         ip = peer[0] if isinstance(peer, tuple) else "127.0.0.1"
         certfp = certificate_fingerprint(self._transport) if self._tls else None
+        local = transport.get_extra_info("sockname")
+        port = local[1] if isinstance(local, tuple) and len(local) > 1 else None
         self._client = server.connect(
-            self, ip=ip, tls=self._tls, certfp=certfp, websocket=self._websocket
+            self, ip=ip, tls=self._tls, certfp=certfp, websocket=self._websocket, port=port
         )
 
     def get_buffer(self, sizehint: int) -> memoryview:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ircd.passwords import PasswordChecker
     from ircd.protocol import Message
     from ircd.readmarkers import ReadMarkers
+    from ircd.repeats import Repeats
     from ircd.replies import ReplyBuffer
     from ircd.runner import Pending
     from ircd.sources import FailurePenalties
@@ -116,6 +117,8 @@ class Context(Protocol):
     def read_markers(self) -> ReadMarkers: ...
     @property
     def spamfilters(self) -> SpamFilters: ...
+    @property
+    def snotice_repeats(self) -> Repeats: ...
 
     # -- lookups -----------------------------------------------------------------------
     def valid_nick(self, nick: str) -> bool: ...
@@ -139,7 +142,13 @@ class Context(Protocol):
         self, channel: Channel, msg: Message, exclude: Client | None = None
     ) -> None: ...
     def notice_opers(
-        self, text: str, rb: ReplyBuffer | None = None, snomask: str | None = None
+        self,
+        text: str,
+        rb: ReplyBuffer | None = None,
+        snomask: str = "a",
+        *,
+        kind: str = "",
+        source: str = "",
     ) -> None: ...
     def send_isupport(self, rb: ReplyBuffer) -> None: ...
     def relay_tags(self, client_tags: dict[str, str] | None = None) -> dict[str, str]: ...

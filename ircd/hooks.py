@@ -4,8 +4,9 @@ The gateway never reaches into the server's tables. It uses:
 
 - `ServerHooks`, passed as `IrcServer(config, hooks=...)` / `Server(config, hooks=...)`:
   the server asks whether a nick is reserved (callsign nicks belong to their enrolled
-  owner), hands over messages to absent nicks (the radio mailbox) and may name the nick
-  a target that cannot be a nick stands for (`2E0ABC` for `_2E0ABC`). `NoHooks` is the
+  owner), hands over messages to absent nicks (the radio mailbox), may name the nick
+  a target that cannot be a nick stands for (`2E0ABC` for `_2E0ABC`) and may add lines
+  to an operator's WHOIS (a radio user's node, path and login time). `NoHooks` is the
   standalone behaviour.
 - `Control`, passed as `control=...`: what the operator commands REHASH and DIE do,
   and where operator actions (KILL, K/G/Z-lines, REHASH, DIE) are recorded (`audit`).
@@ -16,6 +17,10 @@ The gateway never reaches into the server's tables. It uses:
   server, e.g. an operator command of the gateway; handlers have the built-in signature
   `(server, client, msg, rb)`, `server` typed as `ircd.context.Context` (what a handler
   may use), and reply through `rb.numeric(...)` / `rb.add(msg)`.
+- `Server.notice_opers(text, snomask=, kind=, source=)`: a server notice from the
+  embedder (`*** TITLE: text`) to the operators whose snomask holds the letter (r, p, l
+  and u are kept for an embedder's radio, third-party and login notices: `ircd.snomask`),
+  its repeats of one kind from one source collapsed.
 - `ircd.xlines.BanStore`, passed as `ban_store=...`: durable K/G/Z-lines (the gateway's
   SQLite store); `IrcServer.resync_bans()` drops the lines removed from it by another
   program (the gateway's console).
@@ -30,7 +35,7 @@ block or call back into the server synchronously.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -65,6 +70,13 @@ class ServerHooks(Protocol):
         user, only when `name` is not a valid nick (so an alias never hides a real one).
         The gateway maps a callsign that starts with a digit (`2E0ABC`) to its nick
         (`_2E0ABC`). Hooks without this method have no aliases.
+        """
+        ...
+
+    def whois_for_opers(self, user: Client) -> Sequence[str]:
+        """Optional: lines about `user` that only operators see in WHOIS (RPL_WHOISSPECIAL,
+        320), each a short sentence after the nick. The gateway tells how a radio user is
+        on the air: the node or port, the path, the login time. Hooks without it add none.
         """
         ...
 
@@ -111,6 +123,9 @@ class NoHooks:
 
     def target_alias(self, name: str) -> str | None:
         return None
+
+    def whois_for_opers(self, user: Client) -> Sequence[str]:
+        return ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from ircd.protocol import Message
+from ircd.snomask import snotice
 from ircd.xlines import XLine, normalize_xline_mask
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def announce_disabled(server: Context, f: Filter) -> None:
     """Log and tell operators that a filter was disabled for running slow."""
     text = f"Spamfilter {f.describe()} disabled: too slow ({f.disabled})"
     log.warning("%s", text)
-    server.notice_opers(text)
+    snotice(server, "f", text, title="FILTER")
 
 
 def screen(
@@ -61,7 +62,7 @@ def screen(
         f"[{target}: {shown}]: {spec.action} ({spec.reason})"
     )
     log.info("%s", report)
-    server.notice_opers(report, rb)
+    snotice(server, "f", report, rb, title="FILTER", kind=f"hit {f.describe()}", source=client.ip)
     if spec.action == "warn":
         return None
     if spec.action == "kill":

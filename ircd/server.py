@@ -45,6 +45,7 @@ from ircd.protocol import (
     Message,
 )
 from ircd.readmarkers import ReadMarkers
+from ircd.repeats import Repeats
 from ircd.replies import ReplyBuffer
 from ircd.runner import AsyncioRunner, Pending, Runner, loop_scheduler
 from ircd.screening import announce_disabled
@@ -150,7 +151,9 @@ class Server:
         self._groups = SecurityGroups(config.security_groups)
         self.cloaker = _cloaker(config)
         self.admission = Admission(self, ban_store)
-        self._keepalive = Keepalive(self, self.admission.expire)
+        #: Server notices held as repeats (`ircd.snomask`).
+        self.snotice_repeats = Repeats()
+        self._keepalive = Keepalive(self, self._periodic)
         self.control = control if control is not None else Control()
         self.whowas = WhoWas(config.limits.whowas)
         self.read_markers = ReadMarkers()
@@ -278,6 +281,7 @@ class Server:
         tls: bool = False,
         certfp: str | None = None,
         websocket: bool = False,
+        port: int | None = None,
     ) -> Client | None:
         """Accept a new connection; return None (after telling the peer) if it is refused
         (a Z-line, `max_per_address`, or every registering slot held by a logged-in client)."""
@@ -286,6 +290,7 @@ class Server:
         )
         client.certfp = certfp
         client.websocket = websocket
+        client.port = port
         if self.cloaker is not None:
             client.host = self.cloaker.cloak(client.realhost)
         self.clients[client.id] = client
@@ -310,19 +315,26 @@ class Server:
         ]
 
     def notice_opers(
-        self, text: str, rb: ReplyBuffer | None = None, snomask: str | None = None
+        self,
+        text: str,
+        rb: ReplyBuffer | None = None,
+        snomask: str = "a",
+        *,
+        kind: str = "",
+        source: str = "",
     ) -> None:
-        """A server notice to every operator (rehash, alerts from the embedder, ...), or
-        with `snomask` to those whose mask holds that letter (see `ircd.snomask`).
+        """`*** TITLE: text` to the operators whose mask holds the letter `snomask`
+        (`ircd.snomask`: a, announcements, unless told), repeats collapsed per `kind` and
+        `source`; for the embedder's notices (RADIO, radio alerts, logins).
 
         The operator whose command caused it gets it through `rb`, after their replies.
         """
-        for oper in self.opers_with(snomask):
-            notice = Message(source=self.name, command="NOTICE", params=(oper.name, text))
-            if rb is not None and oper is rb.client:
-                rb.add(notice)
-            else:
-                self.send(oper, notice)
+        snomasks.snotice(self, snomask, text, rb, kind=kind, source=source)
+
+    def _periodic(self) -> None:
+        """The keepalive tick's other work: expired bans, notices' repeat counts."""
+        self.admission.expire()
+        snomasks.flush_repeats(self)
 
     def disconnect(self, client: Client, reason: str) -> None:
         """Remove `client` everywhere, tell its peers, and close its sink. Idempotent."""
@@ -347,7 +359,8 @@ class Server:
         if client.registered:
             snomasks.snotice(self, "q", f"Client exiting: {snomasks.address(client)} ({reason})")
             if reason in _FLOOD_REASONS:
-                snomasks.snotice(self, "f", f"{snomasks.address(client)}: {reason}")
+                text = f"{snomasks.address(client)}: {reason}"
+                snomasks.snotice(self, "f", text, kind=reason, source=client.ip)
             self.remember_nick(client)
             monitor_offline(self, client.name)
             self.fanout(

@@ -13,7 +13,7 @@ from ircd import metadata
 from ircd import numerics as n
 from ircd.isupport import CHANNEL_MODES, CHANNEL_MODES_WITH_PARAM, USER_MODES, VERSION
 from ircd.notify import monitor_online
-from ircd.snomask import address, snotice
+from ircd.snomask import snotice
 
 if TYPE_CHECKING:
     from ircd.client import Client
@@ -36,7 +36,25 @@ def welcome(server: Context, client: Client, rb: ReplyBuffer) -> None:
     metadata.burst(server, client, rb)  # draft/metadata-3: before the end of the MOTD
     send_motd(server, rb)
     monitor_online(server, client)
-    snotice(server, "c", f"Client connecting: {address(client)}")
+    snotice(server, "c", connecting(client))
+
+
+def connecting(client: Client) -> str:
+    """The CONNECT notice, as InspIRCd's with what this server knows more (the account):
+    `Client connecting on port 6697 (TLS): nick!user@realhost (ip) [realname] logged in
+    as N0CALL`."""
+    if client.in_process:
+        where = "in-process"
+    else:
+        how = ", ".join(
+            word for word, on in (("WebSocket", client.websocket), ("TLS", client.tls)) if on
+        )
+        port = f"on port {client.port} " if client.port is not None else ""
+        where = f"{port}({how or 'plaintext'})"
+    ip = "in-process" if client.in_process else client.ip
+    who = f"{client.name}!{client.user or '*'}@{client.realhost} ({ip}) [{client.realname}]"
+    account = f" logged in as {client.account}" if client.account else ""
+    return f"Client connecting {where}: {who}{account}"
 
 
 def send_lusers(server: Context, rb: ReplyBuffer) -> None:

@@ -10,7 +10,9 @@
   12); the server renames a squatter when the owner logs in (`ircd.nickclaim`).
   Messages to an absent callsign's nick go to the bridge's mailbox. A target typed as a
   callsign that starts with a digit (`WHOIS 2E0ABC`, which cannot be a nick) names its
-  nick `_2E0ABC` (`target_alias`), as radio users type and read it.
+  nick `_2E0ABC` (`target_alias`), as radio users type and read it. An operator's WHOIS
+  of a radio user says how they are on the air and since when (`whois_for_opers`, from
+  `radio_whois`).
 - `TotpAccounts` (Accounts): SASL PLAIN with the callsign as account and a current TOTP
   code as password, through the same single-use, penalised check as a radio login; its
   penalties are keyed by the client's address (`irc:sasl:ip:ADDR`), as on a direct
@@ -27,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, Protocol
 
 from gateway import lookalike
@@ -58,6 +60,8 @@ class CallsignNicks:
         #: Lower-case nicks only the gateway's own in-process clients may take (the
         #: service nick, bulletin posters): their text is trusted for the air.
         self.gateway_nicks: frozenset[str] = frozenset()
+        #: An operator's WHOIS lines about a radio user (`RadioWhois`), once the bridge runs.
+        self.radio_whois: Callable[[Client], Sequence[str]] | None = None
 
     def nick_reserved(self, client: Client, nick: str) -> str | None:
         form = lookalike.gateway_form(nick)
@@ -82,6 +86,9 @@ class CallsignNicks:
         # The server asks only for a name that cannot be a nick, so this hides no one.
         call = parse_callsign(name) if name[:1].isdigit() else None
         return None if call is None else f"_{call}"
+
+    def whois_for_opers(self, user: Client) -> Sequence[str]:
+        return () if self.radio_whois is None else self.radio_whois(user)
 
 
 class CheckCode(Protocol):

@@ -16,9 +16,10 @@ it is, without scripts:
     /quote RADIO AUDIT [n]            the last n entries of the audit trail
     /quote RADIO HELP
 
-Enrollment stays on the sysop's console: a TOTP secret never travels over IRC. Every
-action is recorded in the audit trail (`gateway.auth.audit`) with the operator, the
-address, and the result.
+Enrollment stays on the sysop's console: a TOTP secret never travels over IRC. The other
+operators hear each action under snomask r (`*** RADIO: sysop (oper sysop) switched the
+transmitter OFF`); the one who acted always does. Every action is recorded in the audit
+trail (`gateway.auth.audit`) with the operator, the address, and the result.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from gateway.callsign import parse_base_callsign
 from gateway.config import AuthConfig
 from gateway.store import AsyncStore, Store
 from ircd.protocol import Message
+from ircd.snomask import actor
 
 if TYPE_CHECKING:
     from gateway.bridge import Bridge, RadioSession
@@ -56,6 +58,8 @@ HELP = (
     "RADIO AUDIT [n]: the last n (default 20) entries of the audit trail",
     "RADIO ENROLL: refused here; enroll on the sysop's console (gateway enroll)",
 )
+#: The snomask letter of radio notices (`ircd.snomask`): RADIO actions go with them.
+RADIO_SNOMASK = "r"
 AUDIT_DEFAULT = 20
 AUDIT_MAX = 200
 ENROLL_REFUSED = (
@@ -207,7 +211,8 @@ class RadioCommands:
         log.warning("%s ended the session(s) of %s (%s)", client.name, ended, why or "-")
         for session in sessions:
             session.end(reason, f"kicked by operator {client.name}")
-        server.notice_opers(f"{client.name} ended the radio session of {ended}", rb)
+        text = f"{actor(client)} ended the radio session of {ended}"
+        server.notice_opers(text, rb, RADIO_SNOMASK)
         return self._record(client, action, f"done: {ended}")
 
     async def _revoke(self, server: Context, client: Client, call: str) -> None:
@@ -216,7 +221,7 @@ class RadioCommands:
             text, result = f"Not a callsign without SSID: {call}", "bad callsign"
         elif await self.store.call(_revoke, base):
             await self._revoked(base)
-            text, result = f"{client.name} revoked {base}", "done"
+            text, result = f"{actor(client)} revoked {base}", "done"
             log.warning("%s", text)
         else:
             text, result = f"{base} is not enrolled.", "not enrolled"
@@ -224,7 +229,7 @@ class RadioCommands:
         if client.closed:
             return
         if result == "done":
-            server.notice_opers(text, server.replies(client))
+            server.notice_opers(text, server.replies(client), RADIO_SNOMASK)
         else:
             _notice(server, client, server.replies(client), text)
 
@@ -240,7 +245,7 @@ class RadioCommands:
                 text, result = f"Not a callsign without SSID: {call}", "bad callsign"
             elif await self.store.call(admin.lock, base, until):
                 when = time.strftime("%Y-%m-%d %H:%MZ", time.gmtime(until))
-                text, result = f"{client.name} locked {base} until {when}", f"until {when}"
+                text, result = f"{actor(client)} locked {base} until {when}", f"until {when}"
                 log.warning("%s", text)
                 self.bridge.end_sessions(base, "Your callsign has been locked.", "locked")
                 self._end_logins(base, "Your callsign has been locked.")
@@ -255,7 +260,7 @@ class RadioCommands:
         except admin.AdminError as exc:
             text, result, to_all = str(exc), "bad target", False
         else:
-            text = f"{client.name} unlocked {target}: {cleared} record(s) cleared"
+            text = f"{actor(client)} unlocked {target}: {cleared} record(s) cleared"
             result, to_all = f"{cleared} record(s) cleared", True
             log.warning("%s", text)
         await self._record(client, f"unlock {target}", result)
@@ -274,20 +279,20 @@ class RadioCommands:
         if client.closed:
             return
         if to_all:
-            server.notice_opers(text, server.replies(client))
+            server.notice_opers(text, server.replies(client), RADIO_SNOMASK)
         else:
             _notice(server, client, server.replies(client), text)
 
     async def _switch(self, server: Context, client: Client, on: bool, port: str | None) -> None:
         await self._set_transmit(on, port)
         where = f" of port {port}" if port else ""
-        text = f"{client.name} switched the transmitter{where} {'ON' if on else 'OFF'}"
+        text = f"{actor(client)} switched the transmitter{where} {'ON' if on else 'OFF'}"
         log.warning("%s", text)
         await self._record(
             client, f"tx {'on' if on else 'off'}" + (f" {port}" if port else ""), "done"
         )
         if not client.closed:
-            server.notice_opers(text, server.replies(client))
+            server.notice_opers(text, server.replies(client), RADIO_SNOMASK)
 
     async def _audit(self, server: Context, client: Client, count: int) -> None:
         entries = await self.store.call(audit.since, 0.0, count)

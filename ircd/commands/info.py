@@ -171,6 +171,14 @@ def whois(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Non
         rb.numeric(n.RPL_AWAY, user.name, user.away)
     if user.tls:
         rb.numeric(n.RPL_WHOISSECURE, user.name, "is using a secure connection")
+    if user.certfp is not None and (client is user or client.oper is not None):
+        # As InspIRCd's sslinfo: the fingerprint is for the user and operators.
+        text = f"has client certificate fingerprint {user.certfp}"
+        rb.numeric(n.RPL_WHOISCERTFP, user.name, text)
+    if client.oper is not None:
+        details = getattr(server.hooks, "whois_for_opers", None)
+        for line in details(user) if details is not None else ():
+            rb.numeric(n.RPL_WHOISSPECIAL, user.name, line)
     metadata.whois(client, user, rb)
     idle = int(server.clock() - user.last_active)
     rb.numeric(

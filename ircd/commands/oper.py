@@ -10,7 +10,7 @@ from ircd import numerics as n
 from ircd.hooks import OperAction
 from ircd.protocol import Message
 from ircd.replies import ReplyBuffer
-from ircd.snomask import address, snotice
+from ircd.snomask import actor, address, snotice
 from ircd.sources import source_of
 
 if TYPE_CHECKING:
@@ -40,7 +40,13 @@ def oper(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pend
     if wait > 0:
         # No check at all while the address waits: guessing costs time, not our CPU.
         log.warning("OPER %r from %s (%s) refused: penalty", name, client.name, client.ip)
-        snotice(server, "o", f"OPER {name!r} by {address(client)} refused: penalty")
+        snotice(
+            server,
+            "o",
+            f"OPER {name!r} by {address(client)} refused: penalty",
+            kind="penalty",
+            source=source,
+        )
         text = f"Password incorrect (too many failures: wait {math.ceil(wait)} seconds)"
         rb.numeric(n.ERR_PASSWDMISMATCH, text)
         return None
@@ -79,7 +85,8 @@ async def _finish_oper(
         # The log says why; the client only learns that it failed.
         why = "the block's mask does not match" if good else "bad name or password"
         log.warning("failed OPER %r from %s (%s): %s", name, client.name, client.ip, why)
-        snotice(server, "o", f"Failed OPER {name!r} by {address(client)}: {why}")
+        text = f"Failed OPER {name!r} by {address(client)}: {why}"
+        snotice(server, "o", text, kind="failed", source=oper_source(client))
         server.oper_penalties.failed(oper_source(client), server.clock())
         rb.numeric(n.ERR_PASSWDMISMATCH, "Password incorrect")
     rb.flush()
@@ -108,6 +115,6 @@ def kill(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None
         audit(server, client, f"KILL {target.name}: {reason}", "refused: a service")
         return
     audit(server, client, f"KILL {target.name}: {reason}", "killed")
-    snotice(server, "k", f"{client.oper} killed {address(target)}: {reason}", rb)
+    snotice(server, "k", f"{actor(client)} killed {address(target)}: {reason}", rb)
     server.send(target, Message(source=client.prefix, command="KILL", params=(target.name, reason)))
     server.disconnect(target, f"Killed ({client.name} ({reason}))")

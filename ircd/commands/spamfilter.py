@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Final
 from ircd import numerics as n
 from ircd.masks import parse_duration
 from ircd.screening import server_notice
+from ircd.snomask import actor, snotice
 from ircd.spamfilter import TARGETS, FilterSpec, SpamFilterError
 
 if TYPE_CHECKING:
@@ -53,9 +54,9 @@ def _add(server: Context, client: Client, params: tuple[str, ...], rb: ReplyBuff
     except SpamFilterError as e:
         server_notice(server, rb, f"Spamfilter not added: {e}")
         return
-    text = f"Spamfilter {f.describe()} added by {f.origin}: {spec.reason}"
+    text = f"Spamfilter {f.describe()} added by {actor(client)}: {spec.reason}"
     log.info("%s", text)
-    server.notice_opers(text, rb)
+    snotice(server, "f", text, rb, title="FILTER")
 
 
 def _del(server: Context, client: Client, ident: str, rb: ReplyBuffer) -> None:
@@ -65,9 +66,9 @@ def _del(server: Context, client: Client, ident: str, rb: ReplyBuffer) -> None:
         text = str(e) if isinstance(e, SpamFilterError) else f"not a filter id: {ident}"
         server_notice(server, rb, f"Spamfilter not removed: {text}")
         return
-    text = f"Spamfilter {f.describe()} removed by {client.oper or client.name}"
+    text = f"Spamfilter {f.describe()} removed by {actor(client)}"
     log.info("%s", text)
-    server.notice_opers(text, rb)
+    snotice(server, "f", text, rb, title="FILTER")
 
 
 def _list(server: Context, rb: ReplyBuffer) -> None:

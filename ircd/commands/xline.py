@@ -11,6 +11,7 @@ from ircd.commands.oper import audit
 from ircd.masks import parse_duration
 from ircd.protocol import Message
 from ircd.replies import ReplyBuffer
+from ircd.snomask import actor
 from ircd.xlines import XLine, describe_expiry, line_name, normalize_xline_mask
 
 if TYPE_CHECKING:
@@ -196,11 +197,10 @@ def _add(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pend
         audit(server, client, action, "refused: the ban table is full")
         return None
     victims = server.admission.matching_clients(line)
-    text = (
-        f"{line_name(kind)} on {mask} ({describe_expiry(line, server.wallclock)}) by {line.set_by}"
-    )
+    expiry = describe_expiry(line, server.wallclock)
+    text = f"{line_name(kind)} on {mask} ({expiry}) by {actor(client)}"
     done = f"{len(victims)} {_DOES[kind].removesuffix('e')}ed"
-    log.info("%s (oper %s): %s; %s", text, client.oper, reason, done)
+    log.info("%s: %s; %s", text, reason, done)
     server.notice_opers(f"{text}: {reason}", rb, snomask="x")
     for victim in victims:
         if victim is not client and kind != "S":  # a shunned user stays, silenced
@@ -247,8 +247,8 @@ def _drop(
 ) -> Pending | None:
     """Remove the line of `kind` on `mask` (there is one), tell, audit and forget it."""
     server.admission.xlines.remove(kind, mask)
-    text = f"{line_name(kind)} on {mask} removed by {client.name}"
-    log.info("%s (oper %s)", text, client.oper)
+    text = f"{line_name(kind)} on {mask} removed by {actor(client)}"
+    log.info("%s", text)
     server.notice_opers(text, rb, snomask="x")
     audit(server, client, action, "removed")
     write = server.admission.forget(kind, mask)

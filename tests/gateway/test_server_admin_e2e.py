@@ -50,7 +50,8 @@ async def test_rehash_answers_reloaded_restart_keys_or_refused_and_is_audited(
     await op.send("REHASH")
     assert (await op.expect("382")).params[1] == str(config)
     said = await notices_until(op, "rehashed the server")
-    assert said[-1] == f"sysop (oper sysop) rehashed the server: reloaded {config}"
+    rehashed = "*** ANNOUNCEMENT: sysop (oper sysop) rehashed the server"
+    assert said[-1] == f"{rehashed}: reloaded {config}"
 
     config.write_text(good + "callsign: N0GW-10\n")
     await op.send("REHASH")
@@ -62,7 +63,7 @@ async def test_rehash_answers_reloaded_restart_keys_or_refused_and_is_audited(
     config.write_text(good.replace(f"port: {rig.bpq}", "port: 80x"))
     await op.send("REHASH")
     said = await notices_until(op, "rehashed the server")
-    refused = "sysop (oper sysop) rehashed the server: refused, the running configuration stays: "
+    refused = f"{rehashed}: refused, the running configuration stays: "
     assert said[-1].startswith(refused + f"{config}:"), said
     assert "80x" in said[-1]
     await op.close()
@@ -91,7 +92,8 @@ async def test_kill_and_a_kline_set_and_removed_the_inspircd_way_are_audited(
     row = await op.expect("216")
     assert row.params[1] == "*@192.0.2.3" and row.params[3:] == ("600", "sysop", "solanum order")
     await op.send("KLINE *@192.0.2.3")  # InspIRCd's removal form
-    assert (await notices_until(op, "removed"))[-1].startswith("K-line on *@192.0.2.3 removed")
+    removed_note = (await notices_until(op, "removed"))[-1]
+    assert removed_note.startswith("*** XLINE: K-line on *@192.0.2.3 removed")
     await op.send("STATS k")
     assert (await op.expect("216", "219")).command == "219"
     await op.close()
@@ -126,7 +128,8 @@ async def test_console_lists_and_removes_a_line_and_the_running_gateway_drops_it
     assert removed.stdout.startswith("K-line on *@192.0.2.3 removed")
     # The running gateway notices the store change and tells the operators.
     said = await notices_until(op, "removed outside IRC")
-    assert said[-1] == "K-line on *@192.0.2.3 removed outside IRC (gone from the ban store)"
+    gone = "K-line on *@192.0.2.3 removed outside IRC (gone from the ban store)"
+    assert said[-1] == f"*** XLINE: {gone}"
     await op.send("STATS k")
     assert (await op.expect("216", "219")).command == "219"
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 
 import argon2
 
 from ircd.config import OperConfig
+from ircd.hooks import Login
 from ircd.masks import glob_match
 from ircd.protocol import MAX_LINE
+from tests.ircd.conftest import ListSink
 
 CHEAP = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
@@ -161,7 +164,8 @@ def test_kill(make_harness) -> None:
     a.send("KILL ghost :x", "KILL bob :spamming")
     replies = a.take()
     assert [m.command for m in replies] == ["401", "NOTICE"]  # the kill notice (snomask k)
-    assert replies[1].params[1].startswith("*** KILL: root killed bob (~bob@192.0.2.1)")
+    killed = "*** KILL: alice (oper root) killed bob (~bob@192.0.2.1)"
+    assert replies[1].params[1].startswith(killed)
     got = b.take()
     assert got[0].command == "KILL"
     assert got[-1].params[0] == "Closing Link: 192.0.2.1 (Killed (alice (spamming)))"
@@ -185,17 +189,17 @@ def test_snomasks_choose_server_notices(make_harness) -> None:
     assert not op.sink.paused
     op.take()
     op.send("MODE op")
-    assert op.take()[0].params[1] == "+os"  # opers get the default mask (afgkox)
+    assert op.take()[0].params[1] == "+os"  # opers get the default mask (afgkloprux)
     op.send("MODE op +s +cqn-f")
     replies = op.take()
-    assert [(m.command, m.params[1]) for m in replies] == [("008", "+acgknoqx")]
+    assert [(m.command, m.params[1]) for m in replies] == [("008", "+acgklnopqrux")]
     user = h.connect("198.51.100.7")
     user.send("NICK guest", "USER guest 0 * :G")
     user.take()
     user.send("NICK guest2", "QUIT :bye")
     notices = [m.params[1] for m in op.take()]
     assert notices == [
-        "*** CONNECT: Client connecting: guest (~guest@198.51.100.7) [198.51.100.7]",
+        "*** CONNECT: Client connecting (plaintext): guest!~guest@198.51.100.7 (198.51.100.7) [G]",
         "*** NICK: guest (~guest@198.51.100.7) changed nick to guest2",
         "*** QUIT: Client exiting: guest2 (~guest@198.51.100.7) [198.51.100.7] (Quit: bye)",
     ]
@@ -237,5 +241,185 @@ def test_verbose_log_has_connections(harness, caplog) -> None:  # type: ignore[n
         c = harness.connect("198.51.100.9").register("dx")
         c.send("QUIT :73")
     assert "connection 1 from 198.51.100.9" in caplog.text
-    assert "CONNECT: Client connecting: dx (~dx@198.51.100.9) [198.51.100.9]" in caplog.text
+    connect = "CONNECT: Client connecting (plaintext): dx!~dx@198.51.100.9 (198.51.100.9) [Real dx]"
+    assert connect in caplog.text
     assert "QUIT: Client exiting: dx (~dx@198.51.100.9) [198.51.100.9] (Quit: 73)" in caplog.text
+
+
+def notices_of(client) -> list[str]:  # type: ignore[no-untyped-def]
+    return [m.params[1] for m in client.take() if m.command == "NOTICE"]
+
+
+def opered(h, nick: str = "op"):  # type: ignore[no-untyped-def]
+    h.server.start()  # the keepalive tick, which also sends the "repeated" lines
+    op = h.user(nick)
+    h.server.set_oper(op.client, "root")
+    op.take()
+    return op
+
+
+def test_two_hundred_failed_opers_are_a_handful_of_notices(make_harness) -> None:
+    # Four addresses, 50 failures each, within one window: one notice per address and
+    # kind, then at the window's end one "repeated" line for each (issue 22).
+    h = oper_harness(make_harness)
+    op = opered(h)
+    guessers = [h.connect(f"203.0.113.{i}").register(f"g{i}") for i in range(1, 5)]
+    for _ in range(50):
+        for g in guessers:
+            g.send("OPER root wrong")
+            h.settle()
+            h.clock.now += 0.1
+    seen = notices_of(op)
+    assert len(seen) <= 8, seen  # the first failure and the first penalty, per address
+    assert all(s.startswith("*** OPER: ") for s in seen)
+    assert {s.split("[")[1].split("]")[0] for s in seen} == {f"203.0.113.{i}" for i in range(1, 5)}
+    h.scheduler.advance(snomask_window() + 5)  # the keepalive tick notices the window's end
+    summaries = notices_of(op)
+    assert 1 <= len(summaries) <= 8
+    assert all("*** OPER: last message repeated " in s for s in summaries)
+    told = sum(int(s.split("repeated ")[1].split(" ")[0]) for s in summaries)
+    assert told + len(seen) == 200  # every failure is shown or counted, none lost
+    # Quiet since: the windows close and the next failure is shown at once.
+    h.scheduler.advance(snomask_window() + 5)
+    assert notices_of(op) == []
+
+
+def snomask_window() -> float:
+    from ircd.repeats import REPEAT_WINDOW
+
+    return REPEAT_WINDOW
+
+
+def test_repeats_table_is_bounded_and_loses_no_count() -> None:
+    from ircd.repeats import Repeats
+
+    r = Repeats(window=10, max_keys=3)
+    sent = [r.offer(("o", "failed", f"ip{i}"), "OPER", f"fail {i}", 0.0) for i in range(6)]
+    assert sent == [True, True, True, True, False, False]  # 4th opens the overflow entry
+    assert len(r) == 4
+    assert r.offer(("o", "failed", "ip0"), "OPER", "again", 1.0) is False
+    assert r.ended(9.9) == []
+    assert sorted(r.ended(10.0)) == [("o", "OPER", 1, "again"), ("o", "OPER", 2, "fail 5")]
+    assert len(r) == 2  # the windows that held some open again; the others closed
+    assert r.ended(20.0) == [] and len(r) == 0
+    assert r.offer(("o", "failed", "ip0"), "OPER", "new", 20.0) is True
+
+
+def test_identical_notices_collapse_and_the_actor_always_hears(make_harness) -> None:
+    h = make_harness()
+    op, other = opered(h), opered(h, "op2")
+    rb_owner = h.server.replies(op.client)
+    for _ in range(3):
+        h.server.notice_opers("sysop switched the transmitter OFF", rb_owner, "r")
+        rb_owner.flush()
+    # The one who acted hears every answer; the others hear it once, then the count.
+    assert notices_of(op) == ["*** RADIO: sysop switched the transmitter OFF"] * 3
+    assert notices_of(other) == ["*** RADIO: sysop switched the transmitter OFF"]
+    h.scheduler.advance(snomask_window() + 5)
+    repeated = "*** RADIO: last message repeated 2 times: sysop switched the transmitter OFF"
+    assert notices_of(other) == notices_of(op) == [repeated]
+    # Muted: MODE +s -r and the letter's notices stop.
+    other.send("MODE op2 +s -r")
+    other.take()
+    h.server.notice_opers("vhf: TNC connection lost", None, "r", kind="lost", source="vhf")
+    assert notices_of(other) == []
+    assert notices_of(op) == ["*** RADIO: vhf: TNC connection lost"]
+
+
+def test_connect_notice_has_port_tls_realname_and_account(make_harness) -> None:
+    from ircd.welcome import connecting
+
+    h = make_harness()
+    op = opered(h)
+    op.send("MODE op +s +c")
+    op.take()
+    sink = ListSink()
+    client = h.server.connect(sink, ip="198.51.100.20", tls=True, port=6697)
+    assert client is not None
+    h.server.receive(client, b"NICK dx\r\nUSER dx 0 * :Dee Ex\r\n")
+    assert notices_of(op) == [
+        "*** CONNECT: Client connecting on port 6697 (TLS): dx!~dx@198.51.100.20 "
+        "(198.51.100.20) [Dee Ex]"
+    ]
+    client.account = "N0CALL"
+    client.websocket = True
+    assert connecting(client) == (
+        "Client connecting on port 6697 (WebSocket, TLS): dx!~dx@198.51.100.20 "
+        "(198.51.100.20) [Dee Ex] logged in as N0CALL"
+    )
+
+
+class RadioHooks:
+    """An embedder that knows one radio user (as the gateway does)."""
+
+    def nick_reserved(self, client, nick):  # type: ignore[no-untyped-def]
+        return None
+
+    def message_to_absent(self, client, nick, command, text):  # type: ignore[no-untyped-def]
+        return False
+
+    def target_alias(self, name):  # type: ignore[no-untyped-def]
+        return None
+
+    def whois_for_opers(self, user):  # type: ignore[no-untyped-def]
+        return ["is on the air through BPQ node1, logged in 2026-12-07 12:00Z"] * (
+            user.nick == "N0CALL"
+        )
+
+
+def test_whois_shows_radio_details_and_certfp_to_opers_only(make_harness) -> None:
+    h = make_harness(hooks=RadioHooks())
+    h.user("N0CALL")
+    sink = ListSink()
+    tls = h.server.connect(sink, ip="198.51.100.30", tls=True, certfp="ab" * 32, port=6697)
+    assert tls is not None
+    h.server.receive(tls, b"NICK certy\r\nUSER certy 0 * :C\r\n")
+    plain = h.user("plain")
+    op = opered(h)
+    for who in ("N0CALL", "certy"):
+        plain.send(f"WHOIS {who}")
+        assert not {"276", "320"} & set(plain.commands())
+    op.send("WHOIS N0CALL")
+    [special] = [m.params for m in op.take() if m.command == "320"]
+    on_air = "is on the air through BPQ node1, logged in 2026-12-07 12:00Z"
+    assert special == ("op", "N0CALL", on_air)
+    op.send("WHOIS certy")
+    [fp] = [m.params for m in op.take() if m.command == "276"]
+    assert fp == ("op", "certy", f"has client certificate fingerprint {'ab' * 32}")
+    sink.data.clear()
+    h.server.receive(tls, b"WHOIS certy\r\n")  # the user themself sees their own
+    assert b" 276 certy certy :has client certificate fingerprint " in bytes(sink.data)
+
+
+class PlainAccounts:
+    async def check_password(self, account, password, address, *, browser=False):  # type: ignore[no-untyped-def]
+        return Login("N0CALL", "apppass:3") if password == "right" else None
+
+    async def account_for_certfp(self, certfp):  # type: ignore[no-untyped-def]
+        return None
+
+
+def test_sasl_logins_and_failures_are_told_under_u_without_the_password(make_harness) -> None:
+    h = make_harness(accounts=PlainAccounts(), sync=True)
+    op = opered(h)
+    for nick, password in (("guess", "wrong-secret"), ("n0call", "right")):
+        c = h.connect("198.51.100.40")
+        c.send("CAP LS 302", "CAP REQ :sasl", f"NICK {nick}", "USER n0call 0 * :r")
+        c.send("AUTHENTICATE PLAIN")
+        blob = base64.b64encode(f"\0N0CALL\0{password}".encode()).decode()
+        c.send(f"AUTHENTICATE {blob}")
+        h.settle()
+        c.send("CAP END")
+    said = notices_of(op)
+    assert said == [
+        "*** SASL: Failed SASL PLAIN login as 'N0CALL' by guess (~n0call@198.51.100.40) "
+        "[198.51.100.40]: refused",
+        "*** SASL: n0call (~n0call@198.51.100.40) [198.51.100.40] logged in as N0CALL with "
+        "PLAIN (apppass:3)",
+    ]
+    assert not any("wrong-secret" in s or "right" in s.split("with")[-1] for s in said)
+    op.send("MODE op +s -u")
+    op.take()
+    c = h.connect("198.51.100.41")
+    c.send("CAP LS 302", "CAP REQ :sasl", "NICK x", "USER x 0 * :r", "AUTHENTICATE FOO")
+    assert notices_of(op) == []

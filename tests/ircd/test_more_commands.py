@@ -150,7 +150,7 @@ def test_rehash_answers_its_outcome_to_every_operator_and_audits_it(make_harness
         h.settle()
         replies = op.take()
         assert [m.command for m in replies] == ["382", "NOTICE"]
-        said = f"op (oper root) rehashed the server: {expected}"
+        said = f"*** ANNOUNCEMENT: op (oper root) rehashed the server: {expected}"
         assert replies[1].params[1] == said
         assert [m.params[1] for m in other.take()] == [said]
         assert actions.pop() == OperAction("op", "root", "192.0.2.1", "REHASH", expected)
@@ -202,7 +202,8 @@ async def test_live_rehash_and_die(start_live_server, live_client) -> None:
     # The file actually read, not a made-up "ircd.yaml".
     assert rehashing.params[1] == str(server.config_path)
     notice = await op.expect("NOTICE")
-    assert notice.params[1].startswith("op (oper root) rehashed the server: reloaded")
+    said = "*** ANNOUNCEMENT: op (oper root) rehashed the server: reloaded"
+    assert notice.params[1].startswith(said)
     await op.send("DIE")
     closing = await op.until_closed()
     assert closing[-1].command == "ERROR"

@@ -231,7 +231,7 @@ def test_spamfilter_command(make_harness) -> None:
     assert rows[1].params[-1] == "c(heap|lean)\\s+pills"
     op.send("SPAMFILTER del 1", "SPAMFILTER del 2", "SPAMFILTER del 2", "SPAMFILTER del x")
     texts = notices(op)
-    assert "is configured" in texts[0] and "removed by root" in texts[1]
+    assert "is configured" in texts[0] and "removed by op (oper root)" in texts[1]
     assert texts[2:] == [
         "Spamfilter not removed: no spamfilter #2",
         "Spamfilter not removed: not a filter id: x",

@@ -67,7 +67,8 @@ def test_kline_by_nick_disconnects_and_refuses_later(harness) -> None:
         "victim is ~victim@192.0.2.50 [192.0.2.50]: the K-line covers *@192.0.2.50, "
         "every connection from that address"
     )
-    assert notices[1].startswith("K-line on *@192.0.2.50 (expires in 600 seconds) by root")
+    said = "*** XLINE: K-line on *@192.0.2.50 (expires in 600 seconds) by root"
+    assert notices[1].startswith(said)
     assert "K-line saved" in notices
     again = harness.connect("192.0.2.50")
     again.send("NICK back", "USER back 0 * :b")
@@ -305,7 +306,7 @@ def test_inspircd_removal_form_removes_and_never_makes_a_line_permanent(harness)
         harness.settle()
         notices = [m.params[1] for m in op.take()]
         assert notices == [
-            f"{kind}-line on {mask} removed by op",
+            f"*** XLINE: {kind}-line on {mask} removed by op (oper root)",
             f"{kind}-line on {mask} removed",
         ]
         assert harness.server.admission.xlines.lines(kind) == []
@@ -336,7 +337,7 @@ def test_unkline_answers_removed_and_is_audited(harness) -> None:
     op.send("UNKLINE *@192.0.2.5", "UNKLINE *@192.0.2.5")
     harness.settle()
     assert [m.params[1] for m in op.take()] == [
-        "K-line on *@192.0.2.5 removed by op",
+        "*** XLINE: K-line on *@192.0.2.5 removed by op (oper root)",
         "K-line on *@192.0.2.5 removed",  # once the store has it
         "No K-line on *@192.0.2.5",
     ]
@@ -400,7 +401,8 @@ def test_resync_drops_only_the_lines_removed_from_the_store(harness) -> None:
     assert [x.mask for x in task.result()] == ["*@192.0.2.10"]
     assert sorted(x.mask for x in admission.xlines.lines()) == ["*@192.0.2.11", "192.0.2.12"]
     [notice] = [m.params[1] for m in op.take()]
-    assert notice == "K-line on *@192.0.2.10 removed outside IRC (gone from the ban store)"
+    gone = "K-line on *@192.0.2.10 removed outside IRC (gone from the ban store)"
+    assert notice == f"*** XLINE: {gone}"
     again = harness.deferred.start(admission.resync())
     harness.settle()
     assert again.result() == []
