@@ -44,7 +44,7 @@ def oper(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pend
             server,
             "o",
             f"OPER {name!r} by {address(client)} refused: penalty",
-            kind="penalty",
+            kind="failed",  # one kind with the failures: a guesser's attempts, checked or not
             source=source,
         )
         text = f"Password incorrect (too many failures: wait {math.ceil(wait)} seconds)"
