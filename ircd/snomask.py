@@ -34,7 +34,7 @@ log = logging.getLogger("ircd.snotice")
 class Letter:
     #: The word in the notice (`*** TITLE: text`), as InspIRCd writes it.
     title: str
-    #: What the letter shows (MODE help, docs/OPERATORS.md).
+    #: What the letter shows, in short (docs/OPERATORS.md has the table).
     shows: str
     #: The log level its notices are written at.
     level: int

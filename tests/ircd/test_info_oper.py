@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 
 import argon2
 
@@ -423,3 +424,16 @@ def test_sasl_logins_and_failures_are_told_under_u_without_the_password(make_har
     c = h.connect("198.51.100.41")
     c.send("CAP LS 302", "CAP REQ :sasl", "NICK x", "USER x 0 * :r", "AUTHENTICATE FOO")
     assert notices_of(op) == []
+
+
+def test_operators_guide_lists_every_snomask_letter_with_its_title() -> None:
+    from pathlib import Path
+
+    from ircd.snomask import DEFAULT, LETTERS
+
+    guide = (Path(__file__).parents[2] / "docs" / "OPERATORS.md").read_text()
+    rows = re.findall(r"^\| `(\w)` \| ([A-Z, ]+) \|", guide, re.MULTILINE)
+    assert {letter: title.split(",")[0] for letter, title in rows} == {
+        letter: spec.title for letter, spec in LETTERS.items()
+    }
+    assert f"`+{DEFAULT}`" in guide
