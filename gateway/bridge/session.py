@@ -307,7 +307,8 @@ class RadioSession:
             user=callsign.base.lower(),
             host=radio_host(self.transport.host_kind),
             account=callsign.base,
-            realname=f"{callsign} ({self.transport.via})",
+            # The kind of link only: the node, port and path are for operators (320).
+            realname=f"{callsign} ({self.transport.via.split()[0]})",
             caps=chat.CAPS,
             sasl=(callsign.base, password) if password else None,
         )

@@ -48,7 +48,7 @@ class AX25Stream:
         self.bytes_out = 0
         path = ",".join(str(d) for d in conn.path)
         self.via = f"AX.25 {port_name}" + (f" via {path}" if path else "")
-        self.host_kind = f"ax25.{port_name}"
+        self.host_kind = "ax25"  # the port and path are for operators (WHOIS 320)
         #: Told once the session has logged in (the port stops counting it as a startup).
         self.on_logged_in: Callable[[], None] | None = None
         #: Told the base callsign claimed when the session asks for a code (the port

@@ -166,7 +166,7 @@ class TelnetConnection(asyncio.Protocol):
         self.ip = ""
         kind = "BPQ" if self.config.bpq else "telnet"
         self.via = f"{kind} {self.config.label}"
-        self.host_kind = f"{kind.lower()}.{self.config.label}"
+        self.host_kind = kind.lower()  # the node's name is for operators (WHOIS 320)
         self.chunk_bytes = self.config.packet_bytes
         self.bytes_in = 0
         self.bytes_out = 0

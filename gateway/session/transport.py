@@ -33,7 +33,8 @@ class TransportEvents(Protocol):
 class Transport(Protocol):
     #: Human description of the path, e.g. "BPQ node1" or "AX.25 vhf via WIDE1".
     via: str
-    #: What the user's IRC host says about the path, e.g. "bpq.node1" or "ax25.vhf".
+    #: What the user's IRC host says of the way in, e.g. "bpq" or "ax25": no node, port
+    #: or path, which only operators see (WHOIS 320).
     host_kind: str
     #: The most the session hands over at once (one packet).
     chunk_bytes: int

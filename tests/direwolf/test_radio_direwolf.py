@@ -228,7 +228,7 @@ async def test_chat_over_the_air(rig: DireWolfRig, tmp_path: Path) -> None:
         assert b"Joined #test, 2 users." in await expect(b"users.\r")
         far.send(AgwFrame("D", "K1USR-5", "N0GW-10", b"hello from the air\r"))
         msg = await irc.expect("PRIVMSG", timeout=TIMEOUT)
-        assert msg.source is not None and msg.source.startswith("K1USR-5!k1usr@ax25.vhf.radio")
+        assert msg.source is not None and msg.source.startswith("K1USR-5!k1usr@ax25.radio")
         assert msg.params == ("#test", "hello from the air")
         await irc.send("PRIVMSG #test :hello from irssi")
         assert await expect(b"alice: hello from irssi\r") == b"alice: hello from irssi\r"

@@ -170,7 +170,7 @@ async def test_radio_user_chats_on_an_external_network(
     assert msg.source is not None and msg.source.startswith("N0TEST-5!")
     assert msg.params == ("#test", "good evening from the air")
     await alice.send("WHOIS N0TEST-5")
-    assert (await alice.expect("311")).params[-1] == "N0TEST-5 (BPQ node1)"
+    assert (await alice.expect("311")).params[-1] == "N0TEST-5 (BPQ)"
     await alice.send("PRIVMSG N0TEST-5 :a private word")
     assert (await ham.expect("\r\n")).endswith(b"*alice* a private word\r\n")
     ham.send(b"/b\r")

@@ -58,7 +58,7 @@ async def test_bpq_user_and_irc_client_chat_and_mailbox(
     assert (await ham.expect("\r\n")) == b"alice: hello radio world cafe\r\n"
     ham.send(b"good evening from the air\r")
     msg = await irc.expect("PRIVMSG")
-    assert msg.source is not None and msg.source.startswith("N0TEST-5!n0test@bpq.node1.radio")
+    assert msg.source is not None and msg.source.startswith("N0TEST-5!n0test@bpq.radio")
     assert msg.params == ("#test", "good evening from the air")
     await irc.send("PRIVMSG N0TEST-5 :a private word", "PRIVMSG #test :\x01ACTION waves\x01")
     assert (await ham.expect("* alice waves\r\n")).endswith(
@@ -66,7 +66,7 @@ async def test_bpq_user_and_irc_client_chat_and_mailbox(
     )
     await irc.send("WHOIS N0TEST-5")
     whois = await irc.expect("311")
-    assert whois.params[-1] == "N0TEST-5 (BPQ node1)"
+    assert whois.params[-1] == "N0TEST-5 (BPQ)"  # the node is for operators
     ham.send(b"/b\r")
     assert (await ham.expect_close()).endswith(b"73!\r\n")
 
@@ -132,7 +132,7 @@ async def test_archive_takeover_and_digit_callsigns(tmp_path: Path, spawn_gatewa
     assert joined.startswith(b"Joined #news, 3 users.\r\n")
     assert re.search(rb"\r\n\d\d:\d\d alice: bulletin 0\r\n", joined)
     await irc.send("WHOIS _2E0ABC")
-    assert (await irc.expect("311")).params[-1] == "2E0ABC (BPQ node1)"
+    assert (await irc.expect("311")).params[-1] == "2E0ABC (BPQ)"
     await irc.send("WHOIS 2E0ABC")  # as typed, the callsign finds its nick
     assert (await irc.expect("311")).params[1] == "_2E0ABC"
     await irc.send("PRIVMSG 2E0ABC :by callsign")

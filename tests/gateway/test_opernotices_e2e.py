@@ -74,8 +74,11 @@ async def test_radio_logins_are_told_and_whois_shows_the_node_to_operators_only(
     assert len(special) == 1, special
     assert special[0].startswith("is on the air as N0TEST-5 through BPQ node node1, logged in ")
     assert today in special[0]
-    replies = [m.command for m in await whois(plain, "N0TEST-5")]
-    assert replies[0] == "311" and "320" not in replies
+    replies = await whois(plain, "N0TEST-5")
+    assert replies[0].command == "311" and "320" not in [m.command for m in replies]
+    # The host and realname say the kind of link, never the node (nor a path).
+    assert replies[0].params[3] == "bpq.radio" and replies[0].params[-1] == "N0TEST-5 (BPQ)"
+    assert not any("node1" in " ".join(m.params) for m in replies)
     # Nothing more about logins came meanwhile: one notice for each attempt.
     await op.send("PING :end")
     rest = []

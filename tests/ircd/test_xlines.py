@@ -423,7 +423,9 @@ def test_a_shun_silences_without_disconnecting(harness) -> None:
     op.send("SHUN bob 10m :calm down")
     harness.settle()
     notices = [m.params[1] for m in op.take()]
-    assert notices[1].startswith("shun on *@192.0.2.60 (expires in 600 seconds) by op")
+    assert notices[1].startswith(
+        "*** XLINE: shun on *@192.0.2.60 (expires in 600 seconds) by op (oper root)"
+    )
     assert "shun saved" in notices
     assert not bob.sink.closed
     bob.send("PRIVMSG #c :still here?", "NICK bobby", "PING :x")
