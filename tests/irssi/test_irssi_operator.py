@@ -22,7 +22,8 @@ from pathlib import Path
 import pyotp
 import pytest
 
-from tests.gateway.support import GatewayProcess, enroll, free_port, run_cli
+from tests.gateway.support import Client, GatewayProcess, enroll, free_port, run_cli
+from tests.gateway.test_bridge_e2e import radio_login
 from tests.gateway.test_operators_e2e import oper_config
 from tests.irssi.test_irssi import NICK, Irssi, RawClient, needs_irssi
 
@@ -55,6 +56,10 @@ class Operator:
 async def gateway(tmp_path: Path) -> AsyncIterator[Gateway]:
     bpq, irc_port = free_port(), free_port()
     config = oper_config(tmp_path, bpq, irc_port)
+    # Loopback is exempt from flood control, so one socket can play 200 failed OPERs at
+    # once (their own penalty still applies; the snomask tests count the notices).
+    exempt = "  exempt: {flood: {ip: 127.0.0.1}}\n"
+    config.write_text(config.read_text().replace("irc:\n", "irc:\n" + exempt, 1))
     totp = enroll(config, "N0TEST")
     process = GatewayProcess(config)
     try:
@@ -120,7 +125,7 @@ async def test_irssi_operator_rehash_kline_kill_and_radio_answered_and_audited(
     mark = irssi.mark()
     irssi.type("/quote RADIO LOCK N0TEST")
     irssi.type("/quote RADIO TX")
-    shown = await irssi.wait_log(r"The transmitter is on\.", since=mark)
+    shown = await irssi.wait_log(r"The transmitter is ON\.", since=mark)
     usage = re.findall(r"Usage: RADIO LOCK <callsign> <30m\|12h\|7d>: ", shown)
     assert len(usage) == 1 and "RADIO ENROLL" not in shown, shown
     irssi.type("/quit 73")
@@ -137,3 +142,49 @@ async def test_irssi_operator_rehash_kline_kill_and_radio_answered_and_audited(
         "KILL victim: flooding the channel -> killed",
         "lock N0TEST -> bad arguments",
     ]
+
+
+async def test_irssi_operator_sees_logins_whois_and_200_failed_opers_as_a_handful(
+    operator: Operator,
+) -> None:
+    irssi, gw = operator.irssi, operator.gateway
+    mark = irssi.mark()
+
+    # A radio login and a failed one: one notice each, naming callsign and source.
+    ham = await radio_login(gw.bpq, "N0TEST-5", gw.totp.now())
+    await irssi.wait_log(r"RADIOLOGIN: N0TEST-5 logged in through BPQ node node1", since=mark)
+    failed = await Client.connect(gw.bpq, b"N0TEST-7\r\n")
+    await failed.expect("Code: ")
+    wrong = f"{(int(gw.totp.now()) + 500_000) % 1_000_000:06d}"
+    failed.send(wrong.encode() + b"\r")
+    await failed.expect("Login failed.")
+    failed.close()
+    pattern = r"RADIOLOGIN: Failed radio login as N0TEST-7 through BPQ node node1: wrong code"
+    shown = await irssi.wait_log(pattern, since=mark)
+    assert len(re.findall(r"RADIOLOGIN: ", shown)) == 2 and wrong not in shown, shown
+
+    # WHOIS of the radio user: the node and login time for the operator only.
+    whois = await answer(irssi, "/whois N0TEST-5", r"is on the air as N0TEST-5 through BPQ node")
+    assert re.search(r"through BPQ node node1, logged in \d{4}-\d\d-\d\d ", whois), whois
+    plain = await RawClient.connect(gw.irc_port, "plain")
+    try:
+        await plain.send("WHOIS N0TEST-5")
+        await plain.expect(r" 318 ")
+        seen = "\n".join(plain.seen)
+        assert " 311 plain N0TEST-5 n0test bpq.radio " in seen, seen
+        assert " 320 " not in seen and "node1" not in seen, seen
+
+        # 200 failed OPERs from one address: a handful of notices, then their count.
+        mark = irssi.mark()
+        await plain.send(*["OPER sysop wrong"] * 200)
+        said = await irssi.wait_log(
+            r"OPER: last message repeated \d+ times", since=mark, timeout=90
+        )
+    finally:
+        await plain.close()
+    opers = re.findall(r"\*\*\* OPER: .*", said)
+    assert 1 <= len(opers) <= 5, opers
+    repeated = int(re.search(r"last message repeated (\d+) times", said).group(1))  # type: ignore[union-attr]
+    assert len(opers) - 1 + repeated == 200, opers
+    ham.send(b"/q\r")
+    await ham.expect_close()
