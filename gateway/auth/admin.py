@@ -63,11 +63,13 @@ def unlock(store: Db, target: str, nodes: frozenset[str] | None = None) -> int:
 
     A callsign's budget refilled gives a guesser a new burst too: this is the sysop's
     decision, never something a strategy can cause. Returns the records cleared. With
-    `nodes` (`known_nodes`), a node that is none of them (nor a path below one) is
-    refused rather than "unlocked".
+    `nodes` (`known_nodes`), a node that is none of them (nor a path below one) and has
+    nothing in the store is refused rather than "unlocked" (one a renamed listener
+    left behind can still be cleared).
     """
     target = target.strip()
     node = target
+    unknown = False  # a node that is not configured: refused unless the store has it
     net: str | None = None  # an IPv6 address's /64, which its node budget is kept for
     try:
         ip = ipaddress.ip_address(target)
@@ -79,12 +81,9 @@ def unlock(store: Db, target: str, nodes: frozenset[str] | None = None) -> int:
         # A node as `gateway users` names it (telnet:bpq, ax25:vhf, *gateway).
         if ":" in target or target.startswith("*"):
             suffix, callsign = None, None
-            if nodes is not None and not any(
+            unknown = nodes is not None and not any(
                 target == n or target.startswith(n + ":") for n in nodes
-            ):
-                raise AdminError(
-                    f"no such node: {target!r} (nodes: {', '.join(sorted(nodes))})"
-                ) from None
+            )
         else:
             callsign = parse_base_callsign(target.upper())
             if callsign is None:
@@ -103,6 +102,10 @@ def unlock(store: Db, target: str, nodes: frozenset[str] | None = None) -> int:
         if callsign is not None:
             cleared += int(penaltystore.clear_callsign(store, callsign))
             cleared += int(settingstore.delete_setting(store, LOCK_PREFIX + callsign))
+    if unknown and not cleared:
+        # Nothing cleared, nothing changed: a typo, or a listener renamed long ago.
+        shown = ", ".join(sorted(nodes or ()))
+        raise AdminError(f"no such node: {target!r} (nodes: {shown})")
     return cleared
 
 

@@ -377,9 +377,13 @@ def test_cli_users_shows_budgets_and_unlock_clears_a_node(
     assert cli.main(["--config", str(path), "users"]) == 0
     out = capsys.readouterr().out
     assert "N0TEST" in out and "wrong since" in out and "telnet:bpq:" in out
+    # `telnet:bpq` is not in this config (a listener renamed since): its records still go.
     assert cli.main(["--config", str(path), "unlock", "telnet:bpq"]) == 0
     # The node's budget and the penalties of the sources behind it.
     assert "penalty record(s) cleared" in capsys.readouterr().out
+    # A node neither configured nor in the store is a typo: refused, nothing audited as done.
+    assert cli.main(["--config", str(path), "unlock", "telnet:bqp"]) == 1
+    assert "no such node: 'telnet:bqp'" in capsys.readouterr().err
     assert cli.main(["--config", str(path), "users"]) == 0
     assert "telnet:bpq:" not in capsys.readouterr().out
     assert cli.main(["--config", str(path), "unlock", "N0TEST"]) == 0
