@@ -170,9 +170,10 @@ class Gateway:
                 name = mqtt.name or self.config.callsign or self.config.irc.server_name
                 name = name.replace("/", "-")
                 self.mqtt = MqttLink(mqtt, name, self.events, connector, self.clock, self.monotonic,
-                                     radio=bool(self.config.radio.ports))  # fmt: skip
+                                     radio=bool(self.config.radio.ports),
+                                     store=self.store)  # fmt: skip
                 self.bridge.trusted_links = self.mqtt.on_air_links
-                self.mqtt.start()
+                await self.mqtt.start()
             await self.bridge.start()
             if self.irc is not None:
                 self._serve_operators(self.irc, self.bridge)

@@ -122,6 +122,11 @@ def count_unread(store: Db, callsign: str) -> int:
     return int(row[0])
 
 
+def count_waiting(store: Db) -> int:
+    """Unread messages held, every callsign's (the MQTT link's "mail waiting" count)."""
+    return int(store.db.execute("SELECT count(*) FROM mailbox WHERE read = 0").fetchone()[0])
+
+
 def read_mail(store: Db, callsign: str, n: int | None = None) -> list[Mail]:
     """The unread messages (or, when none is unread, all kept), or message `n`; marks them read."""
     db = store.db

@@ -25,6 +25,7 @@ from gateway.auth.secretbox import SecretBox, SecretKeyError, create_key, load_k
 from gateway.auth.users import User, UserSummary
 from gateway.config import Config
 from gateway.db import Schema
+from gateway.events import outbox
 from gateway.irc import xlinestore
 from gateway.private_files import check_private, ensure_private_dir
 
@@ -49,6 +50,7 @@ SCHEMAS: tuple[Schema, ...] = (
     credentials.SCHEMA,
     netlogin.SCHEMA,
     loginnotes.SCHEMA,
+    outbox.SCHEMA,
 )
 
 

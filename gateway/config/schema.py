@@ -274,7 +274,8 @@ class MqttConfig:
     username: str | None = field(default=None, metadata=spec())
     password: str | None = field(default=None, metadata=spec())
     prefix: str = field(default="packetgw", metadata=spec())
-    qos: int = field(default=0, metadata=spec(0, 2))
+    #: QoS of the events (1: the broker acknowledges each, and they are kept until then).
+    qos: int = field(default=1, metadata=spec(0, 2))
     #: Events kept while the broker is away (the oldest go first, counted).
     queue: int = field(default=1000, metadata=spec(10, 1_000_000))
     #: Chat relayed to or from the air: off, metadata (no text) or text.

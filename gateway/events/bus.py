@@ -11,7 +11,8 @@ Kinds and their fields (the MQTT topic is `<prefix>/<gateway>/<kind>`):
 - `login_failed`: callsign, transport, source_kind (the node), reason (`refused`, or
   `penalty` when a brake refused it before any code was compared);
 - `session_start`: callsign, nick, via; `session_end`: the same and bytes_to_user,
-  bytes_from_user;
+  bytes_from_user (for a session a crash ended, told at the next start: null, with
+  `crashed` true and `started_at`);
 - `message`: direction (`to_air`, `from_air`), callsign, target, sender, and text only
   with `mqtt.messages: text`;
 - `mail_stored`: callsign, sender; `mail_delivered`: callsign, count;

@@ -2,12 +2,14 @@
 
 `discovery(base, name, prefix)` lists retained (topic, JSON) pairs that Home Assistant
 reads from `<prefix>/<component>/<object id>/config`: whether the gateway is online (the
-retained `status` topic and its last will), the number of radio sessions open (the
-retained `sessions` topic, counted by mqtt.py from the session events), and the latest of
-the events a sysop watches (logins, refused logins, sessions, mail, and with radio ports
-the transmitter and the TNC), each read from the event topic the gateway publishes anyway.
-Entity names say what they show: "Last login" is a callsign, "Active sessions" a count.
-`origin` names the gateway's software and version. Pure: mqtt.py publishes what this returns.
+retained `status` topic and its last will), three counts (radio sessions open, unread
+mail waiting, logins today: the retained `sessions`, `mail` and `logins` topics that
+mqtt.py keeps), and the latest of the events a sysop watches (logins, refused logins,
+sessions, mail, and with radio ports the transmitter and the TNC), each read from its
+retained `state/<kind>` copy, so every entity finds its state again after a restart of
+Home Assistant or of the gateway. Entity names say what they show: "Last login" is a
+callsign, "Active sessions" a count. `origin` names the gateway's software and version.
+Pure: mqtt.py publishes what this returns.
 """
 
 from __future__ import annotations
@@ -26,8 +28,14 @@ _SENSORS = (
     ("transmitter", "Transmitter", "state", "mdi:radio-tower", True),
     ("tnc", "TNC", "state", "mdi:access-point-network", True),
 )
-#: The event kinds Home Assistant shows (mqtt.py republishes their latest on its birth).
+#: The event kinds Home Assistant shows (mqtt.py keeps the latest of each retained).
 SHOWN = frozenset(kind for kind, *_ in _SENSORS)
+#: The counts: (retained topic, entity name, payload field, state class, icon).
+_COUNTS = (
+    ("sessions", "Active sessions", "active", "measurement", "mdi:account-multiple"),
+    ("mail", "Mail waiting", "waiting", "measurement", "mdi:email-multiple"),
+    ("logins", "Logins today", "today", "total_increasing", "mdi:counter"),
+)
 PACKAGE = "packet-irc-gateway"
 
 
@@ -36,6 +44,11 @@ def version() -> str:
         return metadata.version(PACKAGE)
     except metadata.PackageNotFoundError:  # run from a source tree not installed
         return "unknown"
+
+
+def state_topic(base: str, kind: str) -> str:
+    """The retained copy of the latest `kind` event, which Home Assistant reads."""
+    return f"{base}/state/{kind}"
 
 
 def object_id(name: str, key: str) -> str:
@@ -66,21 +79,20 @@ def discovery(
         "device": device,
         "origin": origin,
     }
-    sessions = {
-        "name": "Active sessions",
-        "unique_id": object_id(name, "sessions"),
-        "state_topic": f"{base}/sessions",
-        "value_template": "{{ value_json.active }}",
-        "state_class": "measurement",
-        "icon": "mdi:account-multiple",
-        "device": device,
-        "origin": origin,
-        **availability,
-    }
-    out = [
-        (f"{prefix}/binary_sensor/{online['unique_id']}/config", json.dumps(online)),
-        (f"{prefix}/sensor/{sessions['unique_id']}/config", json.dumps(sessions)),
-    ]
+    out = [(f"{prefix}/binary_sensor/{online['unique_id']}/config", json.dumps(online))]
+    for topic, label, field, state_class, icon in _COUNTS:
+        count = {
+            "name": label,
+            "unique_id": object_id(name, topic),
+            "state_topic": f"{base}/{topic}",
+            "value_template": f"{{{{ value_json.{field} }}}}",
+            "state_class": state_class,
+            "icon": icon,
+            "device": device,
+            "origin": origin,
+            **availability,
+        }
+        out.append((f"{prefix}/sensor/{count['unique_id']}/config", json.dumps(count)))
     for kind, label, state, icon, radio_only in _SENSORS:
         if radio_only and not radio:
             continue
@@ -88,9 +100,9 @@ def discovery(
         config = {
             "name": label,
             "unique_id": uid,
-            "state_topic": f"{base}/{kind}",
+            "state_topic": state_topic(base, kind),
             "value_template": f"{{{{ value_json.{state} }}}}",
-            "json_attributes_topic": f"{base}/{kind}",
+            "json_attributes_topic": state_topic(base, kind),
             "icon": icon,
             "device": device,
             "origin": origin,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,9 +13,11 @@ import pytest
 
 from gateway.config import BULLETIN_MAX, ConfigError, load_config
 from gateway.events.hadiscovery import PACKAGE, discovery, object_id, version
-from tests.gateway.support import GatewayProcess, enroll, free_port
+from gateway.session.login import REFUSED
+from tests.gateway.support import Client, GatewayProcess, enroll, free_port
 from tests.gateway.test_bridge_e2e import radio_login
-from tests.gateway.test_mqtt_e2e import TIMEOUT, Broker, broker, subscriber
+from tests.gateway.test_mqtt_e2e import TIMEOUT, Broker, broker
+from tests.ircd.conftest import LiveClient
 
 __all__ = ["broker"]  # the fixture, shared
 Spawn = Callable[[Path], GatewayProcess]
@@ -26,16 +29,21 @@ def test_discovery_messages_are_valid_and_name_the_event_topics() -> None:
     assert online["state_topic"] == "pgw/N0GW-10/status"
     assert (online["payload_on"], online["payload_off"]) == ("online", "offline")
     login = json.loads(msgs["ha/sensor/packetgw_n0gw-10_login/config"])
-    assert login["state_topic"] == "pgw/N0GW-10/login"
+    assert login["state_topic"] == "pgw/N0GW-10/state/login"  # the latest, retained
     assert login["value_template"] == "{{ value_json.callsign }}"
     assert login["device"] == online["device"]  # one device, several entities
     ids = [json.loads(body)["unique_id"] for body in msgs.values()]
-    assert len(set(ids)) == len(ids) == 9
+    assert len(set(ids)) == len(ids) == 11
     assert object_id("a/b c", "x") == "packetgw_a_b_c_x"
     # A count, named as one; every entity says which software (and version) made it.
     active = json.loads(msgs["ha/sensor/packetgw_n0gw-10_sessions/config"])
     assert active["name"] == "Active sessions" and active["state_class"] == "measurement"
     assert active["value_template"] == "{{ value_json.active }}"
+    assert active["state_topic"] == "pgw/N0GW-10/sessions"
+    mail = json.loads(msgs["ha/sensor/packetgw_n0gw-10_mail/config"])
+    assert (mail["name"], mail["value_template"]) == ("Mail waiting", "{{ value_json.waiting }}")
+    logins = json.loads(msgs["ha/sensor/packetgw_n0gw-10_logins/config"])
+    assert (logins["name"], logins["state_class"]) == ("Logins today", "total_increasing")
     assert {json.loads(body)["origin"]["name"] for body in msgs.values()} == {PACKAGE}
     assert login["origin"]["sw_version"] == version() != "unknown"
     held = json.loads(msgs["ha/sensor/packetgw_n0gw-10_mail_stored/config"])
@@ -44,7 +52,7 @@ def test_discovery_messages_are_valid_and_name_the_event_topics() -> None:
 
 def test_no_transmitter_or_tnc_entities_without_radio_ports() -> None:
     topics = {topic for topic, _ in discovery("pgw/N0GW-10", "N0GW-10", "ha", radio=False)}
-    assert len(topics) == 7
+    assert len(topics) == 9
     assert not any("transmitter" in t or "tnc" in t for t in topics)
     assert "ha/sensor/packetgw_n0gw-10_login/config" in topics
 
@@ -76,57 +84,87 @@ async def until(sub: aiomqtt.Client, topics: set[str], active: int | None = None
     raise AssertionError("unreachable")
 
 
+def shown(config: dict, payload: bytes) -> object:
+    """What Home Assistant shows for an entity given its state topic's payload."""
+    match = re.fullmatch(r"\{\{ value_json\.(\w+) \}\}", config.get("value_template", ""))
+    if match:
+        return json.loads(payload)[match.group(1)]
+    return {config["payload_on"]: "on", config["payload_off"]: "off"}[payload.decode()]
+
+
+async def home_assistant_shows(port: int, expected: dict[str, object]) -> None:
+    """Start a Home Assistant-like subscriber (discovery, its birth message, then each
+    entity's state topic), wait until it shows `expected` (entity name -> state), drop it."""
+    states: dict[str, object] = {}
+    async with aiomqtt.Client("127.0.0.1", port) as ha:
+        await ha.subscribe("homeassistant/#", qos=1)
+        await ha.publish("homeassistant/status", b"online", qos=1)
+        by_topic: dict[str, dict] = {}
+        try:
+            async with asyncio.timeout(TIMEOUT):
+                async for message in ha.messages:
+                    topic, payload = str(message.topic), bytes(message.payload)  # type: ignore[arg-type]
+                    if topic.startswith("homeassistant/") and topic.endswith("/config"):
+                        config = json.loads(payload)
+                        if config["state_topic"] not in by_topic:
+                            by_topic[config["state_topic"]] = config
+                            await ha.subscribe(config["state_topic"], qos=1)
+                    elif topic in by_topic:
+                        states[by_topic[topic]["name"]] = shown(by_topic[topic], payload)
+                    if states == expected:
+                        return
+        except TimeoutError:
+            raise AssertionError(f"Home Assistant shows {states}, not {expected}") from None
+
+
 @pytest.mark.slow
-async def test_home_assistant_sees_the_gateway_and_its_logins(
+async def test_home_assistant_finds_every_state_again_after_its_restart_and_the_gateways(
     tmp_path: Path, broker: Broker, spawn_gateway: Spawn
 ) -> None:
-    bpq, irc = free_port(), free_port()
+    bpq, irc_port = free_port(), free_port()
     config = tmp_path / "gateway.yaml"
     config.write_text(
-        f"data_dir: {tmp_path / 'data'}\ncallsign: N0GW-10\n"
-        f"irc:\n  listen: [{{host: 127.0.0.1, port: {irc}}}]\n"
+        f"data_dir: {tmp_path / 'data'}\ncallsign: N0GW-10\nauth: {{failure_pause: 0}}\n"
+        f"irc:\n  listen: [{{host: 127.0.0.1, port: {irc_port}}}]\n"
         "telnet:\n  listen:\n"
         f"    - {{name: node1, host: 127.0.0.1, port: {bpq}, bpq: true,"
         " bytes_per_second: 1000000, packet_bytes: 4096}\n"
         f"mqtt: {{port: {broker.port}, prefix: test, home_assistant: true}}\n"
+        "bridge: {third_party: all}\n"  # alice's message is held for N0TEST
     )
     totp = enroll(config, "N0TEST")
-    sub = await subscriber(broker.port)
-    await sub.subscribe("homeassistant/#", qos=1)
     gw = spawn_gateway(config)
     await gw.start()
-    seen: dict[str, dict] = {}
-    async with asyncio.timeout(TIMEOUT):
-        async for message in sub.messages:
-            if message.topic.matches("homeassistant/#"):
-                seen[str(message.topic)] = json.loads(bytes(message.payload))  # type: ignore[arg-type]
-            if len(seen) == 7:  # no radio ports: no transmitter nor TNC
-                break
-    login = seen["homeassistant/sensor/packetgw_n0gw-10_login/config"]
-    assert login["availability_topic"] == "test/N0GW-10/status"
-
     ham = await radio_login(bpq, "N0TEST", totp.now())
-    states = await until(sub, {login["state_topic"], "test/N0GW-10/sessions"}, active=1)
-    assert states[login["state_topic"]]["callsign"] == "N0TEST"
-    # Home Assistant restarts: its birth message brings the discovery and the states again.
-    await sub.publish("homeassistant/status", b"online")
-    again = await until(sub, {login["state_topic"], *seen})
-    assert again[login["state_topic"]]["callsign"] == "N0TEST"
     ham.send(b"/b\r")
     await ham.expect_close()
-    await until(sub, {"test/N0GW-10/sessions"}, active=0)
-    await sub.__aexit__(None, None, None)
-
-    # Retained: a Home Assistant that starts later still finds the device.
-    late = aiomqtt.Client("127.0.0.1", broker.port)
-    async with late:
-        await late.subscribe("homeassistant/binary_sensor/#")
-        async with asyncio.timeout(TIMEOUT):
-            async for message in late.messages:
-                assert message.retain
-                assert json.loads(bytes(message.payload))["name"] == "Online"  # type: ignore[arg-type]
-                break
+    wrong = await Client.connect(bpq, b"N0TEST-7\r\n")
+    await wrong.expect("Code: ")
+    wrong.send(b"000000\r")
+    await wrong.expect(REFUSED)
+    irc = await LiveClient.connect(irc_port)
+    await irc.register("alice")
+    await irc.send("PRIVMSG N0TEST :are you there?")
+    notice = (await irc.expect("NOTICE")).params[-1]
+    assert "held" in notice and "not held" not in notice
+    await irc.close()
+    wrong.close()
+    # Every entity of a gateway without radio ports (no transmitter, no TNC) has a state.
+    expected: dict[str, object] = {
+        "Online": "on", "Active sessions": 0, "Mail waiting": 1, "Logins today": 1,
+        "Last login": "N0TEST", "Last refused login": "N0TEST", "Last session start": "N0TEST",
+        "Last session end": "N0TEST", "Last message held for": "N0TEST",
+    }  # fmt: skip
+    await home_assistant_shows(broker.port, expected)
+    # Home Assistant restarts: the same again.
+    await home_assistant_shows(broker.port, expected)
+    # The gateway restarts too (its counts come from the store), then Home Assistant.
     assert await gw.stop() == 0
+    again = spawn_gateway(config)
+    await again.start()
+    await home_assistant_shows(broker.port, expected)
+    assert await again.stop() == 0
+    await home_assistant_shows(broker.port, expected | {"Online": "off"})
 
 
 def test_check_config_refuses_what_one_line_or_one_name_cannot_carry(tmp_path: Path) -> None:

@@ -1,0 +1,136 @@
+"""Events that outlive the gateway: kept in the store while the broker is away, and the
+ends of sessions a crash cut short, published at the next start (real Mosquitto, real
+gateway processes)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from gateway.config import Config
+from gateway.events import outbox
+from gateway.events.mqtt import client_id
+from gateway.store import Store
+from tests.gateway.support import GatewayProcess, enroll, free_port
+from tests.gateway.test_bridge_e2e import radio_login
+from tests.gateway.test_mqtt_discovery import until
+from tests.gateway.test_mqtt_e2e import Broker, broker, next_event, subscriber
+
+__all__ = ["broker"]  # the fixture, shared
+Spawn = Callable[[Path], GatewayProcess]
+
+
+def test_the_store_keeps_the_newest_events_the_count_and_the_open_sessions(
+    tmp_path: Path,
+) -> None:
+    config = Config(data_dir=tmp_path / "data")
+    store = Store.open(config)
+    try:
+        ops = [outbox.Op(outbox.EVENT, i, "login", json.dumps({"n": i})) for i in range(1, 16)]
+        ops += [outbox.Op(outbox.SENT, 15)]
+        ops += [outbox.Op(outbox.OPEN, 20, "N0TEST-5", '{"nick": "old"}'),
+                outbox.Op(outbox.OPEN, 21, "N0TEST-5", '{"nick": "new"}'),
+                outbox.Op(outbox.CLOSE, kind="N0TEST-5")]  # fmt: skip
+        outbox.write(store, ops, 10, {"dropped": 3, "logins_today": 2})
+    finally:
+        store.close()
+    store = Store.open(config)  # as a restarted gateway does
+    try:
+        kept = outbox.load(store, 10)
+        # 14 unsent, 10 kept: the oldest 4 dropped, counted with the 3 before.
+        assert [i for i, _, _ in kept.events] == list(range(5, 15))
+        assert kept.counts == {"dropped": 3, "logins_today": 2}
+        # The session taken over ended first; the new one is still open.
+        assert kept.sessions == [(21, '{"nick": "new"}')]
+        assert kept.last_id == 21
+        assert outbox.load(store, 5).counts["dropped"] == 3 + 5
+    finally:
+        store.close()
+
+
+def test_the_client_id_is_fixed_by_the_prefix_and_the_name() -> None:
+    assert client_id("club/gw", "N0GW-10") == "club-gw-N0GW-10"
+
+
+def gateway_config(tmp_path: Path, broker: Broker) -> tuple[Path, int]:
+    bpq, irc = free_port(), free_port()
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        f"data_dir: {tmp_path / 'data'}\ncallsign: N0GW-10\n"
+        f"irc:\n  listen: [{{host: 127.0.0.1, port: {irc}}}]\n"
+        "telnet:\n  listen:\n"
+        f"    - {{name: node1, host: 127.0.0.1, port: {bpq}, bpq: true,"
+        " bytes_per_second: 1000000, packet_bytes: 4096}\n"
+        f"mqtt: {{port: {broker.port}, prefix: test}}\n"
+    )
+    return config, bpq
+
+
+@pytest.mark.slow
+async def test_events_of_a_gateway_stopped_while_the_broker_was_down_go_out_after_restart(
+    tmp_path: Path, broker: Broker, spawn_gateway: Spawn
+) -> None:
+    config, bpq = gateway_config(tmp_path, broker)
+    totp = enroll(config, "N0TEST")
+    gw = spawn_gateway(config)
+    await gw.start()
+    await gw.wait_log("MQTT: connected to")
+    broker.stop()
+    await gw.wait_log("MQTT: .*retrying")
+    ham = await radio_login(bpq, "N0TEST-5", totp.now())
+    ham.send(b"/b\r")
+    await ham.expect_close()
+    await gw.wait_log("N0TEST-5 logged out")
+    assert await gw.stop() == 0, "\n".join(gw.log[-30:])
+
+    broker.start()
+    sub = await subscriber(broker.port)
+    again = spawn_gateway(config)
+    await again.start()
+    await again.wait_log(r"MQTT: \d+ event\(s\) kept from the last run")
+    login = await next_event(sub, "test/N0GW-10/login")
+    start = await next_event(sub, "test/N0GW-10/session_start")
+    end = await next_event(sub, "test/N0GW-10/session_end")
+    assert isinstance(login, dict) and isinstance(start, dict) and isinstance(end, dict)
+    assert login["callsign"] == "N0TEST" and start["nick"] == end["nick"] == "N0TEST-5"
+    assert login["at"] <= start["at"] <= end["at"]
+    assert end["bytes_to_user"] > 0 and "crashed" not in end
+    assert await again.stop() == 0
+    await sub.__aexit__(None, None, None)
+
+
+@pytest.mark.slow
+async def test_a_session_a_crash_ended_is_published_as_ended_at_the_next_start(
+    tmp_path: Path, broker: Broker, spawn_gateway: Spawn
+) -> None:
+    config, bpq = gateway_config(tmp_path, broker)
+    totp = enroll(config, "N0TEST")
+    sub = await subscriber(broker.port)
+    gw = spawn_gateway(config)
+    await gw.start()
+    ham = await radio_login(bpq, "N0TEST-5", totp.now())
+    start = await next_event(sub, "test/N0GW-10/session_start")
+    assert isinstance(start, dict) and start["nick"] == "N0TEST-5"
+    gw.kill()  # kill -9: no goodbye, no session_end
+    assert await gw.exited() == -9
+    ham.close()
+
+    again = spawn_gateway(config)
+    await again.start()
+    # The end, and no session counted (in either order: the count waits for no event).
+    got = await until(sub, {"test/N0GW-10/session_end", "test/N0GW-10/sessions"}, active=0)
+    end = got["test/N0GW-10/session_end"]
+    assert (end["callsign"], end["nick"], end["via"]) == ("N0TEST-5", "N0TEST-5", start["via"])
+    assert end["crashed"] is True and end["started_at"] == start["at"]
+    assert end["bytes_to_user"] is None
+    # Told once: a clean stop and start publish no second end.
+    assert await again.stop() == 0
+    third = spawn_gateway(config)
+    await third.start()
+    await third.wait_log("MQTT: connected to")
+    assert not any("ended with the last run" in line for line in third.log)
+    assert await third.stop() == 0
+    await sub.__aexit__(None, None, None)
