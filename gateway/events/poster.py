@@ -8,9 +8,15 @@ bulletins waits in a short queue (the overflow is dropped and counted) instead o
 getting the poster killed for flooding (`RecvQ exceeded`).
 
 When the nick cannot join: a network out of reach is tried again within a few seconds
-(with jitter: gateways do not all come back at once), but a refusal (the nick taken by
-another gateway's poster, a registration refused) backs off, doubling up to ten minutes
-(`Backoff`, gateway/irc/backoff.py), instead of knocking every few seconds for good.
+(with jitter: gateways do not all come back at once), but a refusal (the nick taken, a
+registration refused) backs off, doubling up to a minute (`Backoff`,
+gateway/irc/backoff.py), instead of knocking every few seconds for good.
+
+Bulletins once per network: gateways that subscribe to the same feed give its poster
+the same nick. The network lets one client hold a nick, so one gateway posts and the
+others stand by, refused, trying again every minute or so; when the gateway posting
+goes away, one of them takes the nick over within that minute. A refusal is logged
+when it starts or changes, not at every try.
 """
 
 from __future__ import annotations
@@ -28,8 +34,9 @@ from ircd.protocol import MAX_BODY
 log = logging.getLogger("gateway.events.poster")
 
 BULLETIN_HOST = "bulletin.gateway"
-#: A refused poster's wait doubles up to this (gateway/irc/backoff.py).
-REFUSED_MAX = 600.0
+#: A refused poster's wait doubles up to this (gateway/irc/backoff.py): a poster standing
+#: by for another gateway's takes its nick over within about this long after it goes.
+REFUSED_MAX = 60.0
 #: Lines a poster may send at once, then one per PACE seconds.
 BURST = 4
 PACE = 2.0
@@ -89,6 +96,8 @@ class Poster:
         self._queued = asyncio.Event()
         self.link: IrcLink | None = None
         self.dropped = 0
+        #: The refusal last logged (the same one again is not: a poster standing by).
+        self._refusal: str | None = None
 
     def post(self, channel: str, text: str) -> bool:
         """Queue one bulletin; False (and counted) when the queue is full."""
@@ -110,9 +119,16 @@ class Poster:
                             self.nick, exc, wait)  # fmt: skip
             except ConnectError as exc:
                 wait = self._backoff.refused()
-                log.error("bulletin nick %s refused by IRC (%s); again in %.0f s", self.nick,
-                          exc, wait)  # fmt: skip
+                if str(exc) != self._refusal:
+                    self._refusal = str(exc)
+                    log.warning("bulletin nick %s refused by IRC (%s); trying again every"
+                                " minute at most, logged again when this changes (another"
+                                " gateway holding the nick posts the bulletins)", self.nick,
+                                exc)  # fmt: skip
+                else:
+                    log.debug("bulletin nick %s still refused; again in %.0f s", self.nick, wait)
             else:
+                self._refusal = None
                 since = self._monotonic()
                 reason = await self._serve(link)
                 wait = self._backoff.left(self._monotonic() - since, silent=went_silent(reason))

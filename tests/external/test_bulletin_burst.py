@@ -1,15 +1,21 @@
-"""A burst of bulletins against InspIRCd's stock flood limits: the poster is paced, not
-killed (`RecvQ exceeded`), and what it drops is logged once."""
+"""Bulletins on a real network: a burst against InspIRCd's stock flood limits is paced,
+not killed (`RecvQ exceeded`), and what it drops is logged once; a feed that two
+gateways subscribe to is posted once, and taken over when the gateway posting it goes."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from pathlib import Path
 
 import pytest
 
 from bench import irc_peers as peers
-from tests.external.test_external import Spawn, gateway_on, irc_user, started
+from gateway.events.poster import REFUSED_MAX
+from tests.external.test_external import Spawn, gateway_on, irc_user, linked_inspircd, started
+from tests.gateway.support import GatewayProcess
 from tests.gateway.test_mqtt_e2e import Broker, subscriber
+from tests.ircd.conftest import LiveClient
 
 pytestmark = pytest.mark.slow
 __all__ = ["started"]  # the fixture, shared
@@ -49,5 +55,69 @@ async def test_a_burst_of_bulletins_is_paced_within_the_flood_limits(
         await sub.__aexit__(None, None, None)
         await alice.close()
         assert await gw.stop() == 0
+    finally:
+        broker.stop()
+
+
+async def posted(watcher: LiveClient, until: str) -> list[tuple[str, str]]:
+    """(poster nick, text) of every PRIVMSG the watcher reads, up to `until` included."""
+    got = []
+    while True:
+        msg = await watcher.expect("PRIVMSG")
+        assert msg.source is not None
+        got.append((msg.source.split("!")[0], msg.params[1]))
+        if msg.params[1] == until:
+            return got
+
+
+async def takes_over(gw: GatewayProcess) -> None:
+    """Wait for `gw`'s poster to hold the nick: within its longest backoff (and a margin)."""
+    for _ in range(int(REFUSED_MAX * 1.25 / 20) + 2):  # wait_log's bound is 20 s
+        with contextlib.suppress(TimeoutError):
+            await gw.wait_log("bulletin nick WX is on IRC")
+            return
+    raise AssertionError("the standing-by poster never took the nick over")
+
+
+async def test_a_feed_two_gateways_subscribe_to_is_posted_once_and_taken_over(
+    tmp_path: Path, spawn_gateway: Spawn, started: list[peers.IrcPeer]
+) -> None:
+    broker = Broker(tmp_path)
+    broker.start()
+    try:
+        one, two, watcher = await linked_inspircd(tmp_path, started)
+        feed = "{topic: wx/alerts, channel: net, nick: WX, min_interval: 0}"
+        gws = []
+        for name, peer, call in (("gwa", one, "N0AAA"), ("gwb", two, "N0BBB")):
+            mqtt = f"mqtt: {{port: {broker.port}, prefix: club, name: {name}, bulletins: [{feed}]}}"
+            service = f"  service_nick: Gateway{name[-1].upper()}\n"
+            gw, _, _ = await gateway_on(
+                spawn_gateway, tmp_path / name, peer, call, f"{service}{mqtt}\n"
+            )
+            await gw.wait_log("MQTT: connected to")
+            gws.append(gw)
+        # One gateway's poster holds the nick WX; the other's is refused and stands by.
+        waits = {asyncio.ensure_future(gw.wait_log("bulletin nick WX is on IRC")): gw for gw in gws}
+        done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        holder = waits[done.pop()]
+        standby = next(gw for gw in gws if gw is not holder)
+        await standby.wait_log("bulletin nick WX refused by IRC")
+        sub = await subscriber(broker.port)
+        await sub.publish("wx/alerts", "Storm warning", qos=1)
+        await sub.publish("wx/alerts", "Gusts 90 km/h", qos=1)
+        # Both gateways hold both bulletins; each line is posted once.
+        assert await posted(watcher, "Gusts 90 km/h") == [
+            ("WX", "Storm warning"), ("WX", "Gusts 90 km/h"),
+        ]  # fmt: skip
+        # The gateway posting goes away: the other takes the feed over.
+        assert await holder.stop() == 0
+        await takes_over(standby)
+        await sub.publish("wx/alerts", "All clear", qos=1)
+        assert await posted(watcher, "All clear") == [("WX", "All clear")]
+        await sub.__aexit__(None, None, None)
+        await watcher.close()
+        assert await standby.stop() == 0
     finally:
         broker.stop()

@@ -61,9 +61,9 @@ class Refusing:
 
 def test_refusals_back_off_to_a_cap_and_unreachable_stays_quick() -> None:
     backoff = B.Backoff(P.REFUSED_MAX, uniform=lambda low, high: low)
-    assert [backoff.refused() for _ in range(9)] == [5, 10, 20, 40, 80, 160, 320, 600, 600]
+    assert [backoff.refused() for _ in range(6)] == [5, 10, 20, 40, 60, 60]
     assert backoff.unreachable() == B.RETRY_UNREACHABLE  # the network back: in seconds
-    assert backoff.left(B.STAYED - 1) == 600  # dropped at once: still a refusal
+    assert backoff.left(B.STAYED - 1) == 60  # dropped at once: still a refusal
     assert backoff.left(B.STAYED) == B.RETRY_UNREACHABLE  # stayed: the backoff starts again
     assert backoff.refused() == 5
     assert backoff.left(1, silent=True) == B.RETRY_UNREACHABLE  # a ping timeout: in doubt
@@ -78,10 +78,28 @@ async def test_a_poster_whose_nick_is_taken_does_not_loop_every_few_seconds() ->
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
 
-    poster = P.Poster(Refusing("rrurrr"), "WX", ["#wx"], "wx/#", lambda: 0.0,
+    poster = P.Poster(Refusing("rrurrrrr"), "WX", ["#wx"], "wx/#", lambda: 0.0,
                       B.Backoff(P.REFUSED_MAX, uniform=lambda low, high: low), sleep)  # fmt: skip
-    await poster.run(lambda: len(waits) >= 6)
-    assert waits == [5, 10, B.RETRY_UNREACHABLE, 20, 40, 80]
+    await poster.run(lambda: len(waits) >= 8)
+    assert waits == [5, 10, B.RETRY_UNREACHABLE, 20, 40, 60, 60, 60]
+
+
+async def test_a_poster_standing_by_logs_its_refusal_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Another gateway's poster holds the nick: this one stands by, quietly."""
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    caplog.set_level(logging.INFO, "gateway.events.poster")
+    poster = P.Poster(Refusing("rrrrrrurr"), "WX", ["#wx"], "wx/#", lambda: 0.0,
+                      B.Backoff(P.REFUSED_MAX, uniform=lambda low, high: low), sleep)  # fmt: skip
+    await poster.run(lambda: len(waits) >= 9)
+    refused = [r.getMessage() for r in caplog.records if "refused by IRC" in r.getMessage()]
+    assert len(refused) == 1 and "Nickname is already in use" in refused[0]
+    assert len([r for r in caplog.records if "cannot reach" in r.getMessage()]) == 1
 
 
 async def test_a_poster_dropped_by_a_ping_timeout_comes_back_within_seconds() -> None:
