@@ -84,6 +84,24 @@ async def until(sub: aiomqtt.Client, topics: set[str], active: int | None = None
     raise AssertionError("unreachable")
 
 
+def gateway_config(
+    tmp_path: Path, broker: Broker, mqtt: str = "", extra: str = ""
+) -> tuple[Path, int, int]:
+    """A gateway N0GW-10 with a BPQ listener, publishing under `test/` (and `mqtt`):
+    its config file, BPQ port and IRC port."""
+    bpq, irc = free_port(), free_port()
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        f"data_dir: {tmp_path / 'data'}\ncallsign: N0GW-10\nauth: {{failure_pause: 0}}\n"
+        f"irc:\n  listen: [{{host: 127.0.0.1, port: {irc}}}]\n"
+        "telnet:\n  listen:\n"
+        f"    - {{name: node1, host: 127.0.0.1, port: {bpq}, bpq: true,"
+        " bytes_per_second: 1000000, packet_bytes: 4096}\n"
+        f"mqtt: {{port: {broker.port}, prefix: test, {mqtt}}}\n{extra}"
+    )
+    return config, bpq, irc
+
+
 def shown(config: dict, payload: bytes) -> object:
     """What Home Assistant shows for an entity given its state topic's payload."""
     match = re.fullmatch(r"\{\{ value_json\.(\w+) \}\}", config.get("value_template", ""))
@@ -121,17 +139,9 @@ async def home_assistant_shows(port: int, expected: dict[str, object]) -> None:
 async def test_home_assistant_finds_every_state_again_after_its_restart_and_the_gateways(
     tmp_path: Path, broker: Broker, spawn_gateway: Spawn
 ) -> None:
-    bpq, irc_port = free_port(), free_port()
-    config = tmp_path / "gateway.yaml"
-    config.write_text(
-        f"data_dir: {tmp_path / 'data'}\ncallsign: N0GW-10\nauth: {{failure_pause: 0}}\n"
-        f"irc:\n  listen: [{{host: 127.0.0.1, port: {irc_port}}}]\n"
-        "telnet:\n  listen:\n"
-        f"    - {{name: node1, host: 127.0.0.1, port: {bpq}, bpq: true,"
-        " bytes_per_second: 1000000, packet_bytes: 4096}\n"
-        f"mqtt: {{port: {broker.port}, prefix: test, home_assistant: true}}\n"
-        "bridge: {third_party: all}\n"  # alice's message is held for N0TEST
-    )
+    # third_party all: alice's message is held for N0TEST.
+    config, bpq, irc_port = gateway_config(tmp_path, broker, "home_assistant: true",
+                                           "bridge: {third_party: all}\n")  # fmt: skip
     totp = enroll(config, "N0TEST")
     gw = spawn_gateway(config)
     await gw.start()

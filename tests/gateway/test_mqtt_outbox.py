@@ -14,9 +14,9 @@ from gateway.config import Config
 from gateway.events import outbox
 from gateway.events.mqtt import client_id
 from gateway.store import Store
-from tests.gateway.support import GatewayProcess, enroll, free_port
+from tests.gateway.support import GatewayProcess, enroll
 from tests.gateway.test_bridge_e2e import radio_login
-from tests.gateway.test_mqtt_discovery import until
+from tests.gateway.test_mqtt_discovery import gateway_config, until
 from tests.gateway.test_mqtt_e2e import Broker, broker, next_event, subscriber
 
 __all__ = ["broker"]  # the fixture, shared
@@ -55,25 +55,11 @@ def test_the_client_id_is_fixed_by_the_prefix_and_the_name() -> None:
     assert client_id("club/gw", "N0GW-10") == "club-gw-N0GW-10"
 
 
-def gateway_config(tmp_path: Path, broker: Broker) -> tuple[Path, int]:
-    bpq, irc = free_port(), free_port()
-    config = tmp_path / "gateway.yaml"
-    config.write_text(
-        f"data_dir: {tmp_path / 'data'}\ncallsign: N0GW-10\n"
-        f"irc:\n  listen: [{{host: 127.0.0.1, port: {irc}}}]\n"
-        "telnet:\n  listen:\n"
-        f"    - {{name: node1, host: 127.0.0.1, port: {bpq}, bpq: true,"
-        " bytes_per_second: 1000000, packet_bytes: 4096}\n"
-        f"mqtt: {{port: {broker.port}, prefix: test}}\n"
-    )
-    return config, bpq
-
-
 @pytest.mark.slow
 async def test_events_of_a_gateway_stopped_while_the_broker_was_down_go_out_after_restart(
     tmp_path: Path, broker: Broker, spawn_gateway: Spawn
 ) -> None:
-    config, bpq = gateway_config(tmp_path, broker)
+    config, bpq, _ = gateway_config(tmp_path, broker)
     totp = enroll(config, "N0TEST")
     gw = spawn_gateway(config)
     await gw.start()
@@ -106,7 +92,7 @@ async def test_events_of_a_gateway_stopped_while_the_broker_was_down_go_out_afte
 async def test_a_session_a_crash_ended_is_published_as_ended_at_the_next_start(
     tmp_path: Path, broker: Broker, spawn_gateway: Spawn
 ) -> None:
-    config, bpq = gateway_config(tmp_path, broker)
+    config, bpq, _ = gateway_config(tmp_path, broker)
     totp = enroll(config, "N0TEST")
     sub = await subscriber(broker.port)
     gw = spawn_gateway(config)
