@@ -90,15 +90,17 @@ def write(store: Db, ops: list[Op], bound: int, counts: dict[str, int]) -> None:
                     " mqtt_open_sessions WHERE callsign = ?)",
                     (op.kind,),
                 )
+        # Below the `bound`-th newest id (none: fewer rows, and `id < NULL` keeps all);
+        # the key's index walks `bound` rows, not the table.
         db.execute(
-            "DELETE FROM mqtt_outbox WHERE id NOT IN"
-            " (SELECT id FROM mqtt_outbox ORDER BY id DESC LIMIT ?)",
-            (bound,),
+            "DELETE FROM mqtt_outbox WHERE id < (SELECT id FROM mqtt_outbox"
+            " ORDER BY id DESC LIMIT 1 OFFSET ?)",
+            (bound - 1,),
         )
         db.execute(
-            "DELETE FROM mqtt_open_sessions WHERE id NOT IN"
-            " (SELECT id FROM mqtt_open_sessions ORDER BY id DESC LIMIT ?)",
-            (SESSIONS_MAX,),
+            "DELETE FROM mqtt_open_sessions WHERE id < (SELECT id FROM mqtt_open_sessions"
+            " ORDER BY id DESC LIMIT 1 OFFSET ?)",
+            (SESSIONS_MAX - 1,),
         )
         db.executemany(
             "INSERT OR REPLACE INTO mqtt_counts (key, value) VALUES (?, ?)", counts.items()
