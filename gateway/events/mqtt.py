@@ -459,7 +459,7 @@ class MqttLink:
             self._dropped(feed, f"less than {feed.min_interval:g} s after the last")
             return
         poster = self._posters.get(feed.nick)
-        if poster is None or poster.link is None or poster.link.closed:
+        if poster is None or poster.standing_by:  # another gateway's poster posts it
             return
         raw = payload if isinstance(payload, bytes | bytearray) else str(payload).encode()
         text = " ".join(to_ascii(bytes(raw).decode("utf-8", "replace")).split())

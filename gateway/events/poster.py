@@ -98,9 +98,13 @@ class Poster:
         self.dropped = 0
         #: The refusal last logged (the same one again is not: a poster standing by).
         self._refusal: str | None = None
+        #: Refused at the last try (another gateway's poster may hold the nick): what
+        #: comes meanwhile is that one's to post, not queued here for later.
+        self.standing_by = False
 
     def post(self, channel: str, text: str) -> bool:
-        """Queue one bulletin; False (and counted) when the queue is full."""
+        """Queue one bulletin (posted once the nick is on IRC: a bulletin that the broker
+        kept for the gateway comes before that); False (and counted) when it is full."""
         if len(self._queue) >= QUEUE:
             self.dropped += 1
             return False
@@ -119,6 +123,8 @@ class Poster:
                             self.nick, exc, wait)  # fmt: skip
             except ConnectError as exc:
                 wait = self._backoff.refused()
+                self.standing_by = True
+                self._queue.clear()
                 if str(exc) != self._refusal:
                     self._refusal = str(exc)
                     log.warning("bulletin nick %s refused by IRC (%s); trying again every"
@@ -129,6 +135,7 @@ class Poster:
                     log.debug("bulletin nick %s still refused; again in %.0f s", self.nick, wait)
             else:
                 self._refusal = None
+                self.standing_by = False
                 since = self._monotonic()
                 reason = await self._serve(link)
                 wait = self._backoff.left(self._monotonic() - since, silent=went_silent(reason))

@@ -1,6 +1,8 @@
 """Bulletins on a real network: a burst against InspIRCd's stock flood limits is paced,
 not killed (`RecvQ exceeded`), and what it drops is logged once; a feed that two
-gateways subscribe to is posted once, and taken over when the gateway posting it goes."""
+gateways subscribe to is posted once, and taken over when the gateway posting it goes;
+a bulletin sent while the gateway was stopped is posted when it is back (the broker kept
+it for the gateway's persistent session)."""
 
 from __future__ import annotations
 
@@ -119,5 +121,34 @@ async def test_a_feed_two_gateways_subscribe_to_is_posted_once_and_taken_over(
         await sub.__aexit__(None, None, None)
         await watcher.close()
         assert await standby.stop() == 0
+    finally:
+        broker.stop()
+
+
+async def test_a_bulletin_sent_while_the_gateway_was_stopped_is_posted_when_it_is_back(
+    tmp_path: Path, spawn_gateway: Spawn, started: list[peers.IrcPeer]
+) -> None:
+    broker = Broker(tmp_path)
+    broker.start()
+    try:
+        peer = peers.ngircd(tmp_path / "ircd")
+        started.append(peer)
+        await peer.start()
+        alice = await irc_user(peer, "alice", "#wx")  # stays on while the gateway is away
+        feed = "{topic: wx/alerts, channel: wx, nick: WX, min_interval: 0}"
+        mqtt = f"mqtt: {{port: {broker.port}, prefix: test, name: gw, bulletins: [{feed}]}}\n"
+        gw, _, _ = await gateway_on(spawn_gateway, tmp_path / "gw", peer, "N0TEST", mqtt)
+        await gw.wait_log("MQTT: connected to")
+        assert await gw.stop() == 0
+        sub = await subscriber(broker.port)
+        await sub.publish("wx/alerts", "Sent while the gateway was stopped", qos=1)
+        again = spawn_gateway(gw.config)
+        await again.start()
+        assert await posted(alice, "Sent while the gateway was stopped") == [
+            ("WX", "Sent while the gateway was stopped")
+        ]
+        await sub.__aexit__(None, None, None)
+        await alice.close()
+        assert await again.stop() == 0
     finally:
         broker.stop()
