@@ -419,8 +419,8 @@ class MqttLink:
                                              timeout=self._till_midnight(),
                                              return_when=FIRST_COMPLETED)  # fmt: skip
                 waiter.cancel()
-                if not done:  # midnight: the day's count starts again
-                    self._due.add("logins")
+                if not done:  # midnight: the day's count starts again (and old mail expires)
+                    self._due.update(("logins", "mail"))
                 if reader.done():
                     reader.result()  # the link broke: raise its error here
                     raise aiomqtt.MqttError("the broker closed the connection")

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from gateway.config import Config
+from gateway.config import Config, MqttConfig
 from gateway.events import outbox
-from gateway.events.mqtt import client_id
+from gateway.events.bus import Event, Events
+from gateway.events.mqtt import MqttLink, client_id
 from gateway.store import Store
 from tests.gateway.support import GatewayProcess, enroll
 from tests.gateway.test_bridge_e2e import radio_login
@@ -53,6 +55,20 @@ def test_the_store_keeps_the_newest_events_the_count_and_the_open_sessions(
 
 def test_the_client_id_is_fixed_by_the_prefix_and_the_name() -> None:
     assert client_id("club/gw", "N0GW-10") == "club-gw-N0GW-10"
+
+
+def test_logins_today_start_again_at_local_midnight() -> None:
+    now = [datetime(2026, 12, 7, 23, 59).timestamp()]
+    bus = Events(lambda: now[0])
+    link = MqttLink(MqttConfig(), "gw", bus, None, lambda: now[0])  # type: ignore[arg-type]
+    for _ in range(2):
+        link._on_event(Event("login", now[0], {"callsign": "N0TEST"}))
+    assert link._today() == (2, "2026-12-07")
+    assert link._till_midnight() == 60.0  # when the count is published again
+    now[0] += 90
+    assert link._today() == (0, "2026-12-08")
+    link._on_event(Event("login", now[0], {"callsign": "N0TEST"}))
+    assert link._today() == (1, "2026-12-08")
 
 
 @pytest.mark.slow
