@@ -1,4 +1,4 @@
-"""A radio user's own settings, kept across logins: /STAMP, /ALERT, /HISTORY.
+"""A radio user's own settings, kept across logins: /STAMP, /ALERT, /HISTORY, /SHOWNAMES.
 
 The `user_prefs` table: one row per base callsign and setting; only the keys below are
 stored, with values the session core has already bounded, and a revoked callsign's rows
@@ -11,7 +11,7 @@ from __future__ import annotations
 from gateway.db import Db, Schema
 
 #: The settings a user may keep (`gateway/session/chatcommands.py` sets them).
-KEYS = frozenset({"stamp", "alert", "history"})
+KEYS = frozenset({"stamp", "alert", "history", "shownames"})
 
 SCHEMA = Schema(
     __name__,

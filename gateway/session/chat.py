@@ -458,6 +458,7 @@ class ChatSession(ChatState):
             names=self.names_shown(),
             known_channel=self.known_channel,
             named=self.named,
+            every_name=self.show_names,
         )
         self.listing(answer_lines(waiting.kind, waiting.target, waiting.replies, ctx))
         # The history shown ends with a line said in the channel: a live line of the

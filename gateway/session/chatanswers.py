@@ -59,6 +59,8 @@ class Context:
     names: bool = True
     known_channel: Callable[[str], bool] = lambda _channel: True
     named: Callable[[str, str], bool] = lambda _nick, _host: True
+    #: Every replayed line names its sender, never `: ` (/SHOWNAMES).
+    every_name: bool = False
 
 
 Answer = Callable[[str, list[Message], list[Message], Context], list[str]]
@@ -87,7 +89,7 @@ def _join(target: str, replies: list[Message], errors: list[Message], ctx: Conte
     text = f"Joined {ctx.channels[ctx.fold(target)]}, {plural(count, 'user')}."
     if topic and _topic_allowed(target, replies, topic, ctx):
         text += f" Topic: {strip_formatting(topic)}"
-    return wrap(text, ctx.width) + history_lines(replies, ctx.width, ctx.allowed)
+    return wrap(text, ctx.width) + history_lines(replies, ctx.width, ctx.allowed, ctx.every_name)
 
 
 def _leave(target: str, _r: list[Message], _e: list[Message], ctx: Context) -> list[str]:
@@ -165,7 +167,8 @@ def _away(_t: str, replies: list[Message], _e: list[Message], _ctx: Context) -> 
 
 
 def _history(target: str, replies: list[Message], _e: list[Message], ctx: Context) -> list[str]:
-    return history_lines(replies, ctx.width, ctx.allowed) or [f"Nothing kept for {target}."]
+    shown = history_lines(replies, ctx.width, ctx.allowed, ctx.every_name)
+    return shown or [f"Nothing kept for {target}."]
 
 
 #: One entry per kind of command the server answers (`ChatState.ask`).
@@ -185,18 +188,22 @@ _OWN_ERRORS = frozenset({"join", "history"})
 
 
 def history_lines(
-    replies: list[Message], width: int, allowed: Callable[[Message], bool] = lambda m: True
+    replies: list[Message],
+    width: int,
+    allowed: Callable[[Message], bool] = lambda m: True,
+    every_name: bool = False,
 ) -> list[str]:
     """Messages replayed by CHATHISTORY (those `allowed` on air), each with its time
     unless it is the previous one's, and its sender's name unless the previous line
-    is the same sender's (`: text`, as live lines): every byte on air counts."""
+    is the same sender's (`: text`, as live lines; `every_name`: always): every byte
+    on air counts."""
     out: list[str] = []
     last = ""
     above: str | None = None  # who said the line above (None: an action, a notice)
     for m, verb, text in _replayed(replies, allowed):
         name = who(nick_of(m.source))
         said = _said(m, verb)
-        shown = "" if said and name == above else name
+        shown = "" if said and name == above and not every_name else name
         body = f"* {name} {text}" if verb else f"{shown}: {text}"
         stamp = hhmm(m.tags.get("time", ""))
         out += wrap(f"{stamp if stamp != last else ''}{body}", width)

@@ -4,6 +4,7 @@ As on XRchat, convers and BPQ Chat: a command starts with `/`, case does not mat
 and any unique prefix works (`/J` = `/JOIN`). Each command also has a documented
 shortest form that wins over the others (`/A` is `/ALERT`, as on XRchat, though
 `/AWAY` starts with A too; `/S` is BPQ Chat's send, though `/STAMP` starts with S).
+`/SHOWNAMES` is BPQ Chat's name for its own switch of what each line names.
 
 A handler gets the session's state (`chatstate.ChatState`), its own table entry and
 the rest of the line, and says, asks or fetches through the state's primitives.
@@ -122,7 +123,8 @@ def _away(s: ChatState, _c: Command, args: str) -> None:
 
 
 def _on_off(name: str, args: str, current: bool, say: Callable[[str], None]) -> bool | None:
-    """ON, OFF or nothing (toggle) for /ALERT and /STAMP; None (and why) otherwise."""
+    """ON, OFF or nothing (toggle) for /ALERT, /STAMP, /SHOWNAMES; None (and why)
+    otherwise."""
     word = args.upper()
     if word in ("ON", "OFF"):
         return word == "ON"
@@ -146,6 +148,14 @@ def _stamp(s: ChatState, c: Command, args: str) -> None:
         s.stamp = value
         s.emit(SavePref("stamp", int(value)))
         s.say(f"Stamp {'on' if value else 'off'}.")
+
+
+def _show_names(s: ChatState, c: Command, args: str) -> None:
+    value = _on_off(c.name, args, s.show_names, s.say)
+    if value is not None:
+        s.show_names = value
+        s.emit(SavePref("shownames", int(value)))
+        s.say(f"ShowNames {'on' if value else 'off'}.")
 
 
 def _history(s: ChatState, c: Command, args: str) -> None:
@@ -240,6 +250,8 @@ _TABLE = (
     Command("ALERT", "A", "/A[LERT] [ON|OFF]", "join/leave notices (default off)", _alert),
     Command("STAMP", "ST", "/ST[AMP] [ON|OFF]", "HH:MM (UTC) before each line (default off)",
             _stamp),
+    Command("SHOWNAMES", "SH", "/SH[OWNAMES] [ON|OFF]",
+            "name the sender on every line (default off)", _show_names),
     Command("HISTORY", "HI", "/HI[STORY] [n]", "lines shown on /JOIN, kept for you",
             _history),
     Command("READ", "R", "/R[EAD] [n | #chan [n]]", "new private messages, or a channel's news",

@@ -97,6 +97,8 @@ class ChatState:
         self.current: str | None = None  # folded
         self.alert = False
         self.stamp = False
+        #: The sender named on every channel line, never `: ` (/SHOWNAMES).
+        self.show_names = False
         #: Lines of history on /JOIN the user chose (/HISTORY); None: the sysop's.
         self.join_history: int | None = None
         self._refused: dict[str, float] = {}
@@ -290,6 +292,7 @@ class ChatState:
         """The user's own settings, kept from an earlier login."""
         self.stamp = bool(prefs.get("stamp", self.stamp))
         self.alert = bool(prefs.get("alert", self.alert))
+        self.show_names = bool(prefs.get("shownames", self.show_names))
         if "history" in prefs:
             self.join_history = max(0, min(MAX_HISTORY, prefs["history"]))
 
@@ -320,14 +323,15 @@ class ChatState:
         """Queue one live line; channel lines outside the current channel name it
         (`current`: the line names its channel itself). `sender`: the line is
         `sender: text` in `channel`, shown as `: text` right under another of the
-        same sender there (`Outbox`), when `channel` is the current one."""
+        same sender there (`Outbox`), when `channel` is the current one and the user
+        has not asked for every name (/SHOWNAMES)."""
         stamp = ""
         if self.stamp:
             stamp = time.strftime("%H:%M ", time.gmtime(self.settings.wall_clock()))
         key = channel if channel == PRIVATE else self.channels.get(self.fold(channel), channel)
         here = channel == PRIVATE or self.fold(channel) == self.current or current
         full = self._lines(stamp + (body if here else f"{channel} {body}"))
-        if sender is None or not here or not body.startswith(f"{sender}: "):
+        if sender is None or not here or self.show_names or not body.startswith(f"{sender}: "):
             return self._out.chat(key, full)
         short = self._lines(stamp + body[len(sender) :])
         return self._out.chat(key, full, self.run_of(channel, sender), short)

@@ -1,12 +1,15 @@
 """Bytes on air (issue 18): a sender's name is not repeated on the line right under
-theirs, trailing spaces are not sent; and /TOPIC names who set a topic it may show."""
+theirs (unless the user asks for it, /SHOWNAMES), trailing spaces are not sent; and
+/TOPIC names who set a topic it may show."""
 
 from __future__ import annotations
 
+from gateway.session import chat
 from gateway.session.chatanswers import history_lines, last_sayer
+from gateway.session.chatrender import nick_for
 from gateway.session.outbox import Outbox
 from ircd.protocol import parse_line
-from tests.gateway.test_chat import Harness, joined
+from tests.gateway.test_chat import CALL, Harness, joined
 
 
 def test_a_sender_right_under_their_own_line_is_not_named_again() -> None:
@@ -169,3 +172,36 @@ def test_a_topic_set_before_the_user_joined_shows_with_its_setter() -> None:
     assert _topic(h, "alice!a@irc.example") == (
         "Topic of #test, set by alice: the net is at 19:00\n"
     )
+
+
+def test_shownames_names_every_line_and_is_kept_for_the_next_login() -> None:
+    h = Harness().login()
+    h.type("/sh on")
+    assert h.text() == "ShowNames on.\n"
+    assert [(a.key, a.value) for a in h.other if isinstance(a, chat.SavePref)] == [("shownames", 1)]
+    h.type("/j #test")
+    h.server(
+        ":N0TEST-5!n0test@bpq.radio JOIN #test",
+        "@batch=b1;time=2026-12-07T02:41:00.000Z :alice!a@h PRIVMSG #test :one",
+        "@batch=b1;time=2026-12-07T02:41:00.000Z :alice!a@h PRIVMSG #test :two",
+    )
+    h.pong()
+    h.server(":alice!a@h PRIVMSG #test :three", ":alice!a@h PRIVMSG #test :four")
+    assert h.text() == (
+        "Joined #test, 0 users.\n02:41 alice: one\nalice: two\nalice: three\nalice: four\n"
+    )
+    h.type("/sh")  # toggles, as /STAMP does
+    h.server(":alice!a@h PRIVMSG #test :five", ":alice!a@h PRIVMSG #test :six")
+    assert h.text() == "ShowNames off.\nalice: five\n: six\n"
+    h.type("/sh maybe")
+    assert h.text() == "Usage: /SHOWNAMES [ON|OFF]\n"
+    # The next login restores it; without it kept, the short form is the default.
+    for kept, second in (({"shownames": 1}, "alice: y\n"), ({}, ": y\n")):
+        again = Harness()
+        again.type("123456")
+        again.run(again.core.checked(True, again.now))
+        again.run(again.core.chat_started(again.now, nick_for(CALL), 0, prefs=kept))
+        joined(again)
+        again.text()
+        again.server(":alice!a@h PRIVMSG #test :x", ":alice!a@h PRIVMSG #test :y")
+        assert again.text() == "alice: x\n" + second

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.gateway.support import GatewayProcess, enroll, free_port
+from tests.gateway.support import Client, GatewayProcess, enroll, free_port
 from tests.gateway.test_bridge_e2e import bridge_config, radio_login
 from tests.ircd.conftest import LiveClient
 
@@ -53,6 +53,42 @@ async def test_a_topic_set_before_joining_shows_with_its_setter_under_identified
     assert await ham.expect("\r\n") == (
         b"This topic is not relayed on air here (third-party rule).\r\n"
     )
+    ham.send(b"/b\r")
+    await ham.expect_close()
+    await alice.close()
+    assert await gw.stop() == 0
+
+
+async def test_shownames_is_kept_for_the_next_login(tmp_path: Path, spawn_gateway: Spawn) -> None:
+    bpq, irc_port = free_port(), free_port()
+    config = bridge_config(tmp_path, bpq, irc_port)
+    totp = enroll(config, "N0TEST")
+    step = int(time.time() // 30)
+    gw = spawn_gateway(config)
+    await gw.start()
+    alice = await LiveClient.connect(irc_port)
+    await alice.register("alice")
+    await alice.send("JOIN #net")
+    await alice.expect("366")
+
+    async def two_lines(ham: Client, first: str, second: str) -> bytes:
+        await alice.send(f"PRIVMSG #net :{first}")
+        await alice.send(f"PRIVMSG #net :{second}")
+        return await ham.expect(f"{first}\r\n") + await ham.expect(f"{second}\r\n")
+
+    ham = await radio_login(bpq, "N0TEST-5", totp.at(step * 30))
+    ham.send(b"/j #net\r")
+    await ham.expect("users.\r\n")
+    assert await two_lines(ham, "one", "two") == b"alice: one\r\n: two\r\n"  # the default
+    ham.send(b"/sh on\r")
+    await ham.expect("ShowNames on.\r\n")
+    ham.send(b"/b\r")  # at once: the setting is kept all the same
+    await ham.expect_close()
+
+    ham = await radio_login(bpq, "N0TEST-7", totp.at(step * 30 + 30))
+    ham.send(b"/j #net\r")
+    assert (await ham.expect("two\r\n")).endswith(b" alice: one\r\nalice: two\r\n")  # history
+    assert await two_lines(ham, "three", "four") == b"alice: three\r\nalice: four\r\n"
     ham.send(b"/b\r")
     await ham.expect_close()
     await alice.close()

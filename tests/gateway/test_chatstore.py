@@ -82,7 +82,8 @@ def test_user_prefs_are_kept_per_callsign_and_go_with_it(store: Store) -> None:
     prefs.save(store, "N0TEST", "stamp", 1)
     prefs.save(store, "N0TEST", "history", 8)
     prefs.save(store, "N0TEST", "history", 2)
-    assert prefs.load(store, "N0TEST") == {"stamp": 1, "history": 2}
+    prefs.save(store, "N0TEST", "shownames", 1)
+    assert prefs.load(store, "N0TEST") == {"stamp": 1, "history": 2, "shownames": 1}
     assert prefs.load(store, "K1ABC") == {}
     with pytest.raises(ValueError):
         prefs.save(store, "N0TEST", "anything", 1)
