@@ -478,6 +478,10 @@ class ChatSession(ChatState):
 
     def _done(self, now: float) -> list[Action]:
         if self._ready and len(self._out) and self.phase is not Phase.CLOSED:
+            if not self.wants_input:
+                # Reading is paused: what the user types now waits at the node or the
+                # TNC, already echoed on their screen above whatever leaves next.
+                self._out.typed()
             chunk = self._out.take(self.settings.chunk_bytes)
             if chunk:
                 self._ready = False

@@ -10,6 +10,15 @@ A channel line right under another of the same sender in the same channel, with
 nothing between them on the user's screen (no other line, no answer, nothing the user
 typed), starts with `: ` instead of the name: the name is the line above's. Which line
 is above is known only as lines leave, so the choice is made in `take`.
+
+What the user types is echoed by the node or their terminal, not by us: a typed line
+reaches us only after it is on their screen, and a chunk already sent cannot be taken
+back. So `typed` makes every line after it name its sender again, and a `: ` line
+always continues the line that left just before it, in the same chunk or the one
+before; one on its way when the user pressed Enter can land under their typed line,
+still meaning that sender (the user's /SHOWNAMES ON avoids it). Only a rule that kept
+`: ` within one chunk (one packet) could not land there; it would cost most of what
+`: ` saves, as live lines mostly leave one per chunk.
 """
 
 from __future__ import annotations

@@ -4,6 +4,11 @@ theirs (unless the user asks for it, /SHOWNAMES), trailing spaces are not sent; 
 
 from __future__ import annotations
 
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from gateway.session import chat
 from gateway.session.chatanswers import history_lines, last_sayer
 from gateway.session.chatrender import nick_for
@@ -77,6 +82,70 @@ def test_which_line_is_above_is_decided_as_lines_leave() -> None:
     box.said_last("#a alice")
     box.chat("#a", "alice: 5\n", "#a alice", ": 5\n")
     assert box.take(100) == "the last line of a channel's history\n: 5\n"
+
+
+#: One step of what happens to an outbox: a line of alice or bob in #a, an answer, a
+#: note, the user typing, a chunk leaving (of at most n bytes), a listing held/released.
+_STEP = st.one_of(
+    st.tuples(st.just("chat"), st.sampled_from(["alice", "bob"])),
+    st.tuples(st.sampled_from(["reply", "note", "typed", "hold", "release"]), st.just("")),
+    st.tuples(st.just("take"), st.integers(1, 40)),
+)
+_LINE = re.compile(r"(alice|bob)?: (\d+)")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_STEP, max_size=60), st.integers(1, 8))
+def test_a_short_line_always_continues_the_line_that_left_just_before_it(
+    steps: list[tuple[str, object]], max_chat: int
+) -> None:
+    """`: n` appears exactly when the line that left just before is the same sender's in
+    the same channel and the user typed nothing since: whatever the chunking, holding
+    or overflow, it never stands for anyone else, nor right under a typed line the
+    gateway knew of."""
+    box = Outbox(max_chat)
+    runs: dict[str, str] = {}
+    above: str | None = None  # the run of the last line that left (None: no one's)
+    typed = False
+    for i, (what, arg) in enumerate(steps):
+        if what == "chat":
+            runs[str(i)] = f"#a {arg}"
+            box.chat("#a", f"{arg}: {i}\n", f"#a {arg}", f": {i}\n")
+        elif what == "reply":
+            box.reply(f"answer {i}\n")
+        elif what == "note":
+            box.note(f"note {i}\n")
+        elif what == "typed":
+            box.typed()
+            typed = True
+        elif what == "hold":
+            box.hold()
+        elif what == "release":
+            box.release()
+        else:
+            for line in box.take(int(str(arg))).splitlines():
+                said = _LINE.fullmatch(line)
+                run = runs[said.group(2)] if said else None
+                if said:
+                    assert (said.group(1) is None) == (run == above and not typed), line
+                above, typed = run, False
+
+
+def test_while_reading_is_paused_every_line_names_its_sender() -> None:
+    """The session stops reading past MAX_TYPED_AHEAD lines waiting: what the user types
+    then waits at the node or the TNC, already on their screen, unknown to the gateway."""
+    for ahead, second in (
+        (chat.MAX_TYPED_AHEAD - 1, ": two\n"),
+        (chat.MAX_TYPED_AHEAD, "alice: two\n"),
+    ):
+        h = Harness().login()
+        joined(h)
+        h.type("/w")  # its answer is awaited: what is typed meanwhile waits its turn
+        for n in range(ahead):
+            h.type(f"line {n}")
+        assert h.core.wants_input == (ahead < chat.MAX_TYPED_AHEAD)
+        h.server(":alice!a@h PRIVMSG #test :one", ":alice!a@h PRIVMSG #test :two")
+        assert h.text() == "alice: one\n" + second
 
 
 def test_join_history_names_a_sender_once_and_live_lines_follow_on() -> None:
