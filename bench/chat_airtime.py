@@ -9,12 +9,13 @@ leave, log out. Then a second session times `/?`. Prints the bytes the user rece
 (the conversation, from the join to the leave's answer; and the whole session, from
 the first byte to the close), the keystrokes (typed lines with their CR, the code
 included), the median delay from a partner's line to the user, and the time from
-`/?` to its last byte, and from `/B` to the close. `--breakdown` sorts the
+`/?` to its last byte, and from `/B` to the close (`--shownames`: the user has typed
+`/SH ON` before the conversation, its keystrokes counted). `--breakdown` sorts the
 conversation's bytes by what they carry (the people's text, senders' names, line ends,
 the gateway's own lines...), to see where airtime goes.
 
-    .venv/bin/python bench/chat_airtime.py [--transcript] [--breakdown] [listener
-        options, e.g. "bytes_per_second: 100"]
+    .venv/bin/python bench/chat_airtime.py [--transcript] [--breakdown] [--shownames]
+        [listener options, e.g. "bytes_per_second: 100"]
 
 BPQ Chat on LinBPQ 6.0.25.23, same conversation (issue 18): 2,253 B conversation,
 2,676 B session, 265 keystrokes, `/H` (1,047 B) in 0.30 s.
@@ -121,11 +122,16 @@ async def irc(port: int, nick: str) -> Counted:
     return alice
 
 
-async def conversation(bpq: int, irc_port: int, code: str) -> tuple[int, int, int, float]:
+async def conversation(
+    bpq: int, irc_port: int, code: str, show_names: bool
+) -> tuple[int, int, int, float]:
     alice = await irc(irc_port, "alice")
     for line in BEFORE:
         alice.send(f"PRIVMSG #test :{line}")
     ham = await connect(bpq, code)
+    if show_names:  # the user's own setting, before the conversation is counted
+        ham.type("/sh on")
+        await ham.until(b"ShowNames on.\r\n")
     start = ham.bytes
     ham.type("/j #test")
     await ham.until(BEFORE[-1].encode() + b"\r\n")
@@ -230,7 +236,7 @@ def breakdown(data: bytes) -> list[tuple[str, int, int]]:
     return [(what, size, count) for what, (size, count) in rows.items()]
 
 
-async def main(pace: str, transcript: bool, split: bool) -> None:
+async def main(pace: str, transcript: bool, split: bool, show_names: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         bpq, irc_port = free_port(), free_port()
         config = Path(tmp) / "gateway.yaml"
@@ -248,14 +254,15 @@ async def main(pace: str, transcript: bool, split: bool) -> None:
         await gw.start()
         try:
             step = int(time.time() // 30)
-            talk, total, keys, delay = await conversation(bpq, irc_port, totp.at(step * 30))
+            code = totp.at(step * 30)
+            talk, total, keys, delay = await conversation(bpq, irc_port, code, show_names)
             took, size = await help_time(bpq, totp.at(step * 30 + 30))
         finally:
             await gw.stop()
     if transcript:
         for recorded in SEEN:
             print(recorded.data.decode().replace("\r\n", "\n"))
-    print(f"listener: BPQ shape, {pace or 'default pacing'}")
+    print(f"listener: BPQ shape, {pace or 'default pacing'}{', /SH ON' if show_names else ''}")
     print(f"  bytes received, conversation (join to leave): {talk:6d}   BPQ Chat 2,253")
     print(f"  bytes received, whole session:                {total:6d}   BPQ Chat 2,676")
     print(f"  keystrokes, whole session:                    {keys:6d}   BPQ Chat 265")
@@ -273,6 +280,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--transcript", action="store_true", help="print what was received")
     parser.add_argument("--breakdown", action="store_true", help="the conversation by kind")
+    parser.add_argument("--shownames", action="store_true", help="the user types /SH ON first")
     parser.add_argument("listener", nargs="*", help='listener options: "bytes_per_second: 100"')
     args = parser.parse_args()
-    asyncio.run(main(" ".join(args.listener), args.transcript, args.breakdown))
+    asyncio.run(main(" ".join(args.listener), args.transcript, args.breakdown, args.shownames))
