@@ -480,7 +480,8 @@ class ChatSession(ChatState):
         if self._ready and len(self._out) and self.phase is not Phase.CLOSED:
             if not self.wants_input:
                 # Reading is paused: what the user types now waits at the node or the
-                # TNC, already echoed on their screen above whatever leaves next.
+                # TNC, already echoed on their screen above whatever leaves next (only
+                # lines in one chunk, one packet, are sure to be under each other).
                 self._out.typed()
             chunk = self._out.take(self.settings.chunk_bytes)
             if chunk:
