@@ -54,6 +54,7 @@ class Channel:
         "name",
         "plan",
         "topic",
+        "topic_account",
         "topic_at",
         "topic_by",
     )
@@ -71,6 +72,9 @@ class Channel:
         self.topic = ""
         self.topic_by = ""
         self.topic_at = 0.0
+        #: The account its setter was logged in to (None: none); the embedder may ask
+        #: (a radio user's gateway judges a topic set before the user joined by it).
+        self.topic_account: str | None = None
         # Folded nicks invited past +i; a dict keeps insertion order for eviction.
         self.invites: dict[str, None] = {}
         self.lists = ChannelLists()

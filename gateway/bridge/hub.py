@@ -150,6 +150,7 @@ class Bridge:
             service_nick=c.service_nick,
             intro=self.intro,
             trusted=self.trust.trusted_source,
+            topic_account=self.connector.topic_account,
             squatted=self.trust.squatted,
             report_relayed=self.report_relayed,
             wall_clock=self.clock,

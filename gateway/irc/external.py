@@ -393,6 +393,9 @@ class ExternalLink:
 class ExternalConnector:
     mode = "external"
 
+    def topic_account(self, channel: str, text: str) -> str | None:
+        return None  # a network's 333 names no account
+
     def __init__(self, settings: ExternalIrc) -> None:
         self.settings = settings
         #: Nicks and channels are folded as RFC 1459 says (the IRC default). A network

@@ -88,6 +88,11 @@ class Connector(Protocol):
         """A registered link with the first free nick of `identity`; `ConnectError` if not."""
         ...
 
+    def topic_account(self, channel: str, text: str) -> str | None:
+        """The account of who set `channel`'s topic, if it is still `text` and the
+        server tells (the embedded one remembers; an external network says nothing)."""
+        ...
+
 
 class EmbeddedLink:
     """An `InProcessConnection` seen as an `IrcLink`."""
@@ -136,6 +141,10 @@ class EmbeddedConnector:
 
     async def connect(self, identity: Identity) -> EmbeddedLink:
         return self.attach(identity)
+
+    def topic_account(self, channel: str, text: str) -> str | None:
+        found = self.server.find_channel(channel)
+        return found.topic_account if found is not None and found.topic == text else None
 
     def attach(self, identity: Identity) -> EmbeddedLink:
         """`connect` without waiting: an in-process client registers at once."""

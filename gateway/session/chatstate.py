@@ -256,9 +256,15 @@ class ChatState:
         """A topic the rule lets on air though topics name no account: the user's own,
         one of the gateway's, one this session saw an allowed sender set, or one whose
         setter (`nick!user@host`, as the server's 333 names it) was an allowed user
-        when it was set, even before the user joined (`kept_callsign`)."""
+        when it was set, even before the user joined (`kept_callsign`; under
+        `identified`, logged in to an account as the server remembers it)."""
         nick, _, host = setter.partition("!")
         if self.is_me(nick) or (setter and self.settings.trusted(setter)):
+            return True
+        s = self.settings
+        if s.third_party == "identified" and s.topic_account(channel, text):
+            if nick and host:  # its setter was identified: the nick may be named, as live
+                self.vouched.saw(self.fold(nick), True)
             return True
         if "@" in host and self.kept_callsign(nick, host.rpartition("@")[2]):
             return True

@@ -52,6 +52,9 @@ class Settings:
     #: Whether a source (and its account, "" if none) holds a radio user's callsign nick
     #: without being them (on a network; gateway/bridge/trust.py).
     squatted: Callable[[str, str], bool] = lambda _source, _account: False
+    #: The account whoever set a channel's topic was logged in to, if the server can
+    #: tell and the topic is still `text` (the embedded server; None elsewhere).
+    topic_account: Callable[[str, str], str | None] = lambda _channel, _text: None
     #: Emit a `Relayed` action for every line to or from the air (MQTT message events).
     report_relayed: bool = False
     #: One line before the first Code: prompt saying what this is.

@@ -190,6 +190,7 @@ def topic(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Non
             return
     channel.topic = text
     channel.topic_by = client.prefix
+    channel.topic_account = client.account
     channel.topic_at = server.wallclock()
     server.fanout(
         channel.members,

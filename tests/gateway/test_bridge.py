@@ -428,3 +428,29 @@ async def test_identified_users_topics_and_kick_reasons_reach_the_air(tmp_path: 
         await ham.expect("#test topic by alice: net at 8\n")
         await ham.expect("Kicked from #test by alice: off topic\n")
         assert "not logged in yet" not in ham.output
+
+
+async def test_a_topic_an_identified_user_set_before_the_ham_joined_shows(
+    tmp_path: Path,
+) -> None:
+    """Issue 18: the embedded server remembers the account of whoever set the topic, so a
+    topic set by a logged-in user under any nick shows under `identified`."""
+    async with running_bridge(
+        tmp_path, asyncio.get_running_loop().time, third_party="identified"
+    ) as bridge:
+        server = bridge.connector.server
+        alice = CoreClient(server, "192.0.2.1").register("alice")
+        set_account(server, alice.client, "ALICE")
+        alice.send("JOIN #net", "TOPIC #net :net at 8", "JOIN #anon")
+        set_account(server, alice.client, None)
+        alice.send("TOPIC #anon :set while not logged in")
+        ham, _ = await start(bridge, "N0TEST-5")
+        ham.type("123456")
+        await ham.expect("/? for help.\n")
+        ham.type("/j #net")
+        await ham.expect("Topic: net at 8\n")
+        ham.type("/t")
+        await ham.expect("Topic of #net, set by alice: net at 8\n")
+        ham.type("/j #anon", "/t")
+        await ham.expect("This topic is not relayed on air here (third-party rule).\n")
+        assert "set while not logged in" not in ham.output

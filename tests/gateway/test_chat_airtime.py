@@ -232,6 +232,17 @@ def test_a_topic_set_before_the_user_joined_shows_with_its_setter() -> None:
     assert _topic(h, "K2DEF-1!k@ax25.vhf.radio") == (
         "Topic of #test, set by K2DEF-1: the net is at 19:00\n"
     )
+    # Where the server remembers the setter's account (the embedded one), an identified
+    # user's topic shows under `identified` whatever their nick, while it is unchanged.
+    accounts = {("#test", "the net is at 19:00"): "ALICE"}
+    h = Harness(third_party="identified", topic_account=lambda c, t: accounts.get((c, t)))
+    h.login()
+    joined(h)
+    assert _topic(h, "alice!a@irc.example") == (
+        "Topic of #test, set by alice: the net is at 19:00\n"
+    )
+    accounts.clear()  # changed since (or set by someone not logged in)
+    assert _topic(h, "bob!b@irc.example") == NOT_RELAYED
     # On a network that does not keep callsign nicks, a nick proves nothing.
     h = Harness(third_party="identified").login()
     joined(h)
