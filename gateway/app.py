@@ -39,10 +39,16 @@ from gateway.config import (
 from gateway.events.bus import Events
 from gateway.events.mqtt import MqttLink
 from gateway.irc.external import ExternalConnector
-from gateway.irc.hooks import CallsignNicks, OperAudit, StoreBanStore, TotpAccounts
+from gateway.irc.hooks import (
+    CallsignNicks,
+    OperAudit,
+    StoreBanStore,
+    TotpAccounts,
+    end_stale_logins,
+)
 from gateway.irc.link import Connector, EmbeddedConnector
 from gateway.irc.operators import RadioCommands
-from gateway.irc.opernotices import LoginNotices, OperatorAlerts, whois_lines
+from gateway.irc.opernotices import LoginNotices, OperatorAlerts
 from gateway.links.ax25 import AX25Stream
 from gateway.links.radio_ports import RadioPorts
 from gateway.links.telnet import ListenerState, TelnetConnection
@@ -50,7 +56,6 @@ from gateway.private_files import write_private_file
 from gateway.session.transport import Transport
 from gateway.shutdown import Shutdown
 from gateway.store import AsyncStore, Store
-from ircd.client import Client
 from ircd.hooks import Control, rehash_refused
 from ircd.net import IrcServer
 
@@ -59,8 +64,6 @@ T = TypeVar("T")
 
 SHUTDOWN_FAREWELL = "Gateway shutting down. 73!"
 REVOKED = "Your access has been revoked."
-#: Told to an IRC client whose login ended because what it logged in with went.
-LOGGED_OUT = "Your login was revoked or locked; log in again"
 #: How often the store is asked whether the CLI changed something (revocations).
 WATCH_INTERVAL = 2.0
 PRUNE_INTERVAL = 3600.0
@@ -245,20 +248,13 @@ class Gateway:
         self._alerts.install()
         self._login_notices = LoginNotices(notify)
 
-        def radio_whois(user: Client) -> list[str]:
-            session = bridge.by_nick.get(server.fold(user.name)) if user.in_process else None
-            call = session.callsign if session is not None else None
-            if session is None or call is None:
-                return []
-            return whois_lines(str(call), session.transport.source_key(call), session.core.since)
-
-        self.nicks.radio_whois = radio_whois
+        self.nicks.radio_whois = bridge.radio_whois
         RadioCommands(
             bridge,
             self.store,
             clock=self.clock,
             transmitting=lambda: self.transmitting,
-            ports=self._port_states,
+            ports=lambda: self.radio.port_states(self.config.radio.ports, self.ports_off),
             set_transmit=self.set_transmit,
             revoked=self._revoked,
             auth=lambda: self.config.auth,
@@ -500,14 +496,6 @@ class Gateway:
                              reason="penalty" if braked else "refused")  # fmt: skip
         return result.ok
 
-    def _port_states(self) -> dict[str, str]:
-        """Each radio port's own switch and what it is doing, for `RADIO TX`."""
-        return {
-            p.name: ("off" if p.name in self.ports_off else "on")
-            + f", {self.radio.state.get(p.name, 'not started')}"
-            for p in self.config.radio.ports
-        }
-
     async def _revoked(self, base: str) -> None:
         """A callsign was revoked from IRC: its nick is free and its sessions end now,
         on the air and on IRC."""
@@ -517,24 +505,6 @@ class Gateway:
             self.bridge.end_sessions(base, REVOKED, "revoked")
         if self.irc is not None:
             self.irc.server.end_logins(base, REVOKED)
-
-    async def _end_stale_logins(self, now: float) -> None:
-        """End every IRC login whose credential no longer stands: an application password
-        or certificate removed, a callsign revoked, locked or enrolled anew (its TOTP
-        label changes). Each socket login is checked against the store every time, not
-        against a remembered state that the gateway's own writes would not refresh. A
-        client with another valid credential logs in again as it reconnects."""
-        assert self.store is not None
-        if self.irc is None:
-            return
-        logins = self.irc.server.logins()
-        if not logins:
-            return
-        state = await self.store.call(credentials.login_state, now)
-        for account, label in logins:
-            stale = label is not None and label not in state.get(account, frozenset())
-            if stale and self.irc.server.end_logins(account, LOGGED_OUT, credential=label):
-                log.warning("IRC logins of %s ended: %s no longer valid", account, label)
 
     # -- background work ---------------------------------------------------------
 
@@ -609,7 +579,8 @@ class Gateway:
             await self.store.call(audit.prune, now)
             await self.store.call(admin.prune_locks, now)
             next_prune = self.monotonic() + PRUNE_INTERVAL
-        await self._end_stale_logins(now)
+        if self.irc is not None:
+            await end_stale_logins(self.irc.server, self.store, now)
         current = await self.store.call(Store.data_version)
         if current == version or version is None:
             return current, next_prune

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Final
 
+from ircd import logins as loginlist
 from ircd import numerics as n
 from ircd import snomask as snomasks
 from ircd.admission import Admission
@@ -30,20 +31,14 @@ from ircd.faults import FaultLog
 from ircd.history import History
 from ircd.hooks import Accounts, Control, NoHooks, ServerHooks
 from ircd.intake import Intake
-from ircd.isupport import (
-    isupport_tokens,
-)
+from ircd.isupport import isupport_tokens
 from ircd.keepalive import Keepalive
 from ircd.masks import SecurityGroups, Subject
 from ircd.monitor import Monitors
 from ircd.notify import monitor_offline, monitor_online, user_tags
 from ircd.output import Multicast, encode, fanout_plan, write_each
 from ircd.passwords import PasswordChecker
-from ircd.protocol import (
-    MAX_BODY,
-    MAX_LINE,
-    Message,
-)
+from ircd.protocol import MAX_BODY, MAX_LINE, Message
 from ircd.readmarkers import ReadMarkers
 from ircd.repeats import Repeats
 from ircd.replies import ReplyBuffer
@@ -383,30 +378,14 @@ class Server:
         client.sink.close()
 
     def end_logins(self, account: str, reason: str, credential: str | None = None) -> int:
-        """Disconnect the socket clients logged in to `account` (only those that used
-        `credential`, if given): what the embedder does when it revokes or locks.
-        In-process clients are the embedder's own to end. Returns how many."""
-        ended = [
-            c
-            for c in self.clients.values()
-            if c.account is not None
-            and not c.in_process
-            and c.account.casefold() == account.casefold()
-            and (credential is None or c.credential == credential)
-        ]
-        for client in ended:
-            log.info("%s (%s) logged out of %s: %s", client.name, client.ip, account, reason)
-            self.disconnect(client, reason)
-        return len(ended)
+        """Disconnect the socket clients logged in to `account` (with `credential`, if
+        given; `ircd.logins`): what the embedder does when it revokes or locks."""
+        clients = list(self.clients.values())
+        return loginlist.end_logins(clients, self.disconnect, account, reason, credential)
 
     def logins(self) -> set[tuple[str, str | None]]:
-        """(account, credential) of the socket clients logged in: for the embedder to
-        check against what may still log in, and end the rest (`end_logins`)."""
-        return {
-            (c.account, c.credential)
-            for c in self.clients.values()
-            if c.account is not None and not c.in_process
-        }
+        """(account, credential) of the socket clients logged in (`ircd.logins`)."""
+        return loginlist.logins(self.clients.values())
 
     def check_timeouts(self) -> None:
         """Ping idle clients, drop those that do not answer or never register."""

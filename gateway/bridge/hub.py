@@ -23,6 +23,7 @@ from gateway.bridge.trust import NetworkPeers, Trust
 from gateway.config import BridgeConfig, ExternalIrc
 from gateway.events.bus import Events
 from gateway.irc.link import Connector, IrcLink
+from gateway.irc.opernotices import whois_lines
 from gateway.session import chat
 from gateway.session.thirdparty import RADIO_SUFFIX
 from gateway.session.transport import Transport
@@ -161,6 +162,14 @@ class Bridge:
     def by_nick(self) -> dict[str, RadioSession]:
         """Folded nick -> the session holding it."""
         return self.registry.by_nick
+
+    def radio_whois(self, user: Client) -> list[str]:
+        """An operator's WHOIS of a radio user: node or port, path, login time."""
+        session = self.by_nick.get(self._fold(user.name)) if user.in_process else None
+        call = session.callsign if session is not None else None
+        if session is None or call is None:
+            return []
+        return whois_lines(str(call), session.transport.source_key(call), session.core.since)
 
     @property
     def by_base(self) -> dict[str, set[RadioSession]]:

@@ -22,6 +22,7 @@
 - `StoreBanStore` (BanStore): K/G/Z-lines kept in the gateway's SQLite store.
 - `OperAudit` (`Control.audit`): an IRC operator's KILL, K/G/Z-line, REHASH or DIE, a row
   of the audit trail as `irc:<nick> (oper <block>)`, like their RADIO commands.
+- `end_stale_logins`: the IRC logins whose credential went, ended.
 """
 
 from __future__ import annotations
@@ -44,6 +45,33 @@ from ircd.hooks import Login, OperAction
 from ircd.xlines import XLine
 
 log = logging.getLogger("gateway.irc.hooks")
+
+#: Told to an IRC client whose login ended because what it logged in with went.
+LOGGED_OUT = "Your login was revoked or locked; log in again"
+
+
+class Logins(Protocol):
+    """What `end_stale_logins` uses of the server (`ircd.server.Server`)."""
+
+    def logins(self) -> set[tuple[str, str | None]]: ...
+    def end_logins(self, account: str, reason: str, credential: str | None = None) -> int: ...
+
+
+async def end_stale_logins(server: Logins, store: AsyncStore, now: float) -> None:
+    """End every IRC login whose credential no longer stands: an application password
+    or certificate removed, a callsign revoked, locked or enrolled anew (its TOTP
+    label changes). Each socket login is checked against the store every time, not
+    against a remembered state that the gateway's own writes would not refresh. A
+    client with another valid credential logs in again as it reconnects."""
+    logins = server.logins()
+    if not logins:
+        return
+    state = await store.call(credentials.login_state, now)
+    for account, label in logins:
+        stale = label is not None and label not in state.get(account, frozenset())
+        if stale and server.end_logins(account, LOGGED_OUT, credential=label):
+            log.warning("IRC logins of %s ended: %s no longer valid", account, label)
+
 
 #: The node of SASL attempts: each address is a source (and node) below it.
 SASL_NODE = "irc:sasl"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from gateway.config import Config, RadioPort
@@ -84,6 +84,14 @@ class RadioPorts:
         #: What each port is doing, for operators: "TNC up", "TNC down", "failed ...".
         self.state: dict[str, str] = {}
         self._stopping = False
+
+    def port_states(self, ports: Iterable[RadioPort], off: frozenset[str]) -> dict[str, str]:
+        """Each port's own switch and what it is doing, for `RADIO TX`."""
+        return {
+            p.name: ("off" if p.name in off else "on")
+            + f", {self.state.get(p.name, 'not started')}"
+            for p in ports
+        }
 
     def start(self, config: Config, transmit: bool, off: frozenset[str] = frozenset()) -> None:
         """`transmit`: the switch for all ports; `off`: ports whose own switch is off."""
