@@ -112,38 +112,71 @@ class Authenticator:
     ) -> LoginResult:
         # Every brake is looked at before any code is compared: a refused attempt costs
         # no guess, and it is answered exactly like a wrong code.
+        braked, lane = self._brakes(store, cfg, callsign, source, node, now, familiar, radio_busy)
+        if braked is not None:
+            return braked
+        if not totp.is_well_formed(code):
+            return LoginResult(Outcome.MALFORMED)
+        return self._compare(store, cfg, callsign, code, source, node, lane, now, familiar)
+
+    def _brakes(
+        self,
+        store: Store,
+        cfg: AuthConfig,
+        callsign: str,
+        source: str,
+        node: str,
+        now: float,
+        familiar: bool,
+        radio_busy: bool,
+    ) -> tuple[LoginResult | None, str]:
+        """The refusal of an attempt before its code is looked at, if any, and the
+        budget lane it is judged in (`penalties.FAMILIAR` for a familiar source)."""
         if penalties.source_blocked(store.source_until(source), now, cfg.source):
-            return LoginResult(Outcome.SOURCE_PENALTY)
+            return LoginResult(Outcome.SOURCE_PENALTY), ""
         # Refusals below are unchecked, but the source pays as for a wrong code: the
         # attempt then writes as a failure does, so its time tells nothing.
         if admin.locked_until(store, callsign) > now:
-            return _unchecked(store, cfg, source, now, Outcome.LOCKED)
+            return _unchecked(store, cfg, source, now, Outcome.LOCKED), ""
         if radio_busy and not penalties.on_air(source):
             # Most likely a code heard on the air; the owner's own may still arrive.
             if store.get_user(callsign) is not None:
                 loginnotes.add(store, callsign, loginnotes.TRIED_OFF_AIR, source, now)
-            return _unchecked(store, cfg, source, now, Outcome.RADIO_BUSY)
+            return _unchecked(store, cfg, source, now, Outcome.RADIO_BUSY), ""
         if source.startswith("irc:"):
             user = store.get_user(callsign)
             if user is None or not user.irc_codes:
-                return _unchecked(store, cfg, source, now, Outcome.NO_IRC_CODES)
+                return _unchecked(store, cfg, source, now, Outcome.NO_IRC_CODES), ""
         lane = _lane(store, callsign, source, now) if familiar else ""
         if lane != penalties.FAMILIAR:
             # A familiar source neither waits on its node's budget nor spends it: wrong
             # codes for other callsigns through the same node do not slow the owner.
             node_budget = penalties.budget_at(store.node_state(node), now, cfg.node)
             if not penalties.budget_allows(node_budget, cfg.node):
-                return LoginResult(Outcome.NODE_BUDGET)
+                return LoginResult(Outcome.NODE_BUDGET), lane
         everyone = _gateway_key(lane, source)
         if everyone is not None:
             gateway_budget = penalties.budget_at(store.node_state(everyone), now, cfg.gateway)
             if not penalties.budget_allows(gateway_budget, cfg.gateway):
-                return LoginResult(Outcome.GATEWAY_BUDGET)
+                return LoginResult(Outcome.GATEWAY_BUDGET), lane
         budget = penalties.budget_at(store.callsign_state(callsign, lane), now, cfg.callsign)
         if not penalties.budget_allows(budget, cfg.callsign):
-            return LoginResult(Outcome.CALLSIGN_DELAY)
-        if not totp.is_well_formed(code):
-            return LoginResult(Outcome.MALFORMED)
+            return LoginResult(Outcome.CALLSIGN_DELAY), lane
+        return None, lane
+
+    def _compare(
+        self,
+        store: Store,
+        cfg: AuthConfig,
+        callsign: str,
+        code: str,
+        source: str,
+        node: str,
+        lane: str,
+        now: float,
+        familiar: bool,
+    ) -> LoginResult:
+        """Compare the code, once every brake let the attempt through."""
         user = store.get_user(callsign)
         if user is None:
             totp.check_code(self._decoy, code, now, None, len(code))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from ircd import numerics as n
 from ircd.commands.oper import audit
@@ -127,45 +127,67 @@ def _usage(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> No
     audit(server, client, " ".join((msg.command, *msg.params))[:200], "bad arguments")
 
 
+class _Args(NamedTuple):
+    forced: bool
+    target: str
+    duration: str | None  # as typed; None if none was
+    reason: str | None
+
+
+def _parse(params: tuple[str, ...]) -> _Args | None:
+    """KLINE's arguments, in its order or Solanum's; None: answer the usage line."""
+    rest = list(params)
+    # "-force" cannot be a nick or a mask: no nick starts with "-".
+    forced = rest[0].lower() == "-force"
+    if forced:
+        rest.pop(0)
+    # Solanum (and ratbox, charybdis) put the duration first: KLINE 10m *@host :reason.
+    if len(rest) > 1 and parse_duration(rest[0]) is not None:
+        if parse_duration(rest[1]) is not None:
+            return None
+        rest[0], rest[1] = rest[1], rest[0]
+    target = rest.pop(0)
+    if parse_duration(target) is not None:  # `KLINE 10m` alone: a mask was forgotten
+        return None
+    duration = None
+    if rest and (len(rest) > 1 or parse_duration(rest[0]) is not None):
+        duration = rest.pop(0)
+        if parse_duration(duration) is None:
+            return None
+    return _Args(forced, target, duration, rest[0] if rest else None)
+
+
 def _add(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
     kind = _NAMES[msg.command]
-    params = list(msg.params)
-    # "-force" cannot be a nick or a mask: no nick starts with "-".
-    forced = params[0].lower() == "-force"
-    if forced:
-        params.pop(0)
-        if not params:
-            rb.numeric(n.ERR_NEEDMOREPARAMS, msg.command, "Not enough parameters")
-            return None
-    # Solanum (and ratbox, charybdis) put the duration first: KLINE 10m *@host :reason.
-    if len(params) > 1 and parse_duration(params[0]) is not None:
-        if parse_duration(params[1]) is not None:
-            _usage(server, client, msg, rb)
-            return None
-        params[0], params[1] = params[1], params[0]
-    target, rest = params[0], params[1:]
-    if parse_duration(target) is not None:  # `KLINE 10m` alone: a mask was forgotten
+    if len(msg.params) == 1 and msg.params[0].lower() == "-force":
+        rb.numeric(n.ERR_NEEDMOREPARAMS, msg.command, "Not enough parameters")
+        return None
+    args = _parse(msg.params)
+    if args is None:
         _usage(server, client, msg, rb)
         return None
-    if not rest and not forced:
+    forced, target = args.forced, args.target
+    if args.duration is None and args.reason is None and not forced:
         # InspIRCd removes a line with its mask alone; it must never become permanent.
         existing = normalize_xline_mask(kind, target)
         if existing is not None and server.admission.xlines.get(kind, existing) is not None:
             return _drop(server, client, rb, kind, existing, f"{msg.command} {target}")
-    seconds, duration = 0, "permanent"
-    if rest and (len(rest) > 1 or parse_duration(rest[0]) is not None):
-        duration = rest.pop(0)
-        parsed = parse_duration(duration)
-        if parsed is None:
-            _usage(server, client, msg, rb)
-            return None
-        seconds = parsed
-    reason = (rest[0] if rest else "No reason")[: server.config.limits.kicklen]
+    return _set(server, client, rb, msg.command, args)
+
+
+def _set(
+    server: Context, client: Client, rb: ReplyBuffer, command: str, args: _Args
+) -> Pending | None:
+    """Set the line `args` describe, unless its mask is bad or too wide; tell and audit."""
+    kind, target, forced = _NAMES[command], args.target, args.forced
+    seconds = parse_duration(args.duration or "0") or 0
+    duration = args.duration or "permanent"
+    reason = (args.reason or "No reason")[: server.config.limits.kicklen]
     user = server.find_nick(target)
     if user is not None:  # a nick stands for its address
         target = user.ip if kind == "Z" else f"*@{user.ip}"
     mask = normalize_xline_mask(kind, target)
-    action = f"{msg.command} {mask or target} {duration if seconds else 'permanent'}: {reason}"
+    action = f"{command} {mask or target} {duration if seconds else 'permanent'}: {reason}"
     if mask is None:
         _notice(server, client, rb, f"Invalid or too wide {line_name(kind)} mask: {target}")
         audit(server, client, action, "bad mask")
