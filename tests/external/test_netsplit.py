@@ -78,6 +78,8 @@ async def test_a_netsplit_is_one_line_to_the_radio_user(
     await two.start()  # the servers link again; the other side is back
     await linked(watcher, two.server_name)
     dave = await irc_user(two, "dave", "#net")
+    while not ((await watcher.expect("JOIN")).source or "").startswith("dave!"):
+        pass  # dave's join has reached the first server: a line from there reaches him
     ham.send(b"after the split\r")
     assert (await dave.expect("PRIVMSG")).params == ("#net", "after the split")
     ham.send(b"/b\r")
