@@ -145,6 +145,7 @@ class Bridge:
             third_party=c.third_party,
             radio_suffix=RADIO_SUFFIX,
             callsign_nicks_kept=self.connector.mode == "embedded",
+            confirm_sent=self.connector.mode != "embedded",
             archived=frozenset(self._fold(ch) for ch in c.archive_channels),
             autojoin=c.autojoin,
             via=transport.via,

@@ -226,6 +226,7 @@ class ChatSession(ChatState):
             self.irc_down = True
             self._lost_at = now
             self.note(f"IRC network lost ({self._closing(reason)}); reconnecting.")
+            self.unsure_note()
             if self._waiting is not None and self._waiting.token:
                 self._waiting = None  # its answer will never come
             self._run_typed(now)
@@ -424,6 +425,8 @@ class ChatSession(ChatState):
         a reply after the PONG that started it); a PONG is never shown."""
         waiting = self._waiting
         if msg.command == "PONG":
+            if msg.params and self.confirmed(msg.params[-1]):
+                return True
             if waiting is not None and waiting.token and msg.params:
                 if msg.params[-1] == "start-" + waiting.token:
                     waiting.started = True

@@ -34,6 +34,9 @@ from ircd.protocol import Message
 
 MORE_PROMPT = "more? (Enter/N) "
 NO_IRC = "Not sent: reconnecting to IRC, try again shortly."
+#: Lines sent and not yet confirmed by the server's PONG, kept to name when the link is
+#: lost (a radio user types far fewer between two answers of a live server).
+MAX_UNSURE = 8
 #: One refusal notice per IRC sender per this many seconds (third-party rule).
 REFUSAL_INTERVAL = 600.0
 MAX_REFUSED_SENDERS = 64
@@ -111,6 +114,9 @@ class ChatState:
         self._own_holds: dict[str, int] = {}
         #: Nicks seen on text the third-party rule allows: they may be named on air.
         self.vouched = VouchedNicks()
+        #: Lines sent (`confirm_sent`), numbered, whose PONG has not come back yet.
+        self._said = 0
+        self._unsure: deque[tuple[int, str]] = deque(maxlen=MAX_UNSURE)
         self._actions: list[Action] = []
 
     def idle(self, now: float) -> float:
@@ -174,8 +180,30 @@ class ChatState:
         # The server cuts the relayed line to fit 512 bytes; our own budget is the same.
         # Nothing is echoed (every byte on air counts); a failure comes back as an error.
         self.emit(Irc(f"PRIVMSG {target} :{text}"))
+        if self.settings.confirm_sent:
+            self._said += 1
+            self._unsure.append((self._said, text))
+            self.emit(Irc(f"PING :said-{self._said}"))
         if self.settings.report_relayed:
             self.emit(Relayed("from_air", target, self.nick, text))
+
+    def confirmed(self, token: str) -> bool:
+        """Whether `token` (a PONG's) confirms the lines sent up to its PING."""
+        number = token.removeprefix("said-")
+        if number == token or not number.isdigit():
+            return False
+        while self._unsure and self._unsure[0][0] <= int(number):
+            self._unsure.popleft()
+        return True
+
+    def unsure_note(self) -> None:
+        """The link is gone: name the lines the server may never have taken, once."""
+        if self._unsure:
+            first = " ".join(strip_formatting(self._unsure[0][1]).split())
+            first = first if len(first) <= 40 else first[:37] + "..."
+            more = f" (and {len(self._unsure) - 1} more)" if len(self._unsure) > 1 else ""
+            self.note(f"Maybe not sent (IRC did not answer): {first}{more}")
+            self._unsure.clear()
 
     # -- the third-party rule -----------------------------------------------------------------
 

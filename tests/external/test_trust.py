@@ -37,19 +37,28 @@ IDENTIFIED_ONLY = "only users logged in to an account (SASL: callsign and code) 
 
 
 def readme_config(
-    directory: Path, peer: peers.IrcPeer, bpq: int, callsign: str, service: str
+    directory: Path,
+    peer: peers.IrcPeer,
+    bpq: int,
+    callsign: str,
+    service: str,
+    mqtt: dict[str, object] | None = None,
+    more: dict[str, object] | None = None,
 ) -> Path:
-    """README's gateway block as written, with the test's network, ports and secrets
-    (and without MQTT: no broker here)."""
+    """README's gateway block as written, with the test's network, ports and secrets,
+    `more` irc.external keys, and its MQTT section with `mqtt` (or none: no broker)."""
     config = yaml.safe_load(snippet("Each gateway (its own"))
     external = config["irc"]["external"]
     assert config["bridge"]["third_party"] == "identified"
     assert service in external["service_nicks"]
     config["callsign"] = callsign
     external.update(host="127.0.0.1", port=peer.port, tls=False, radio_key=KEY,
-                    webirc_password=peers.WEBIRC_PASSWORD)  # fmt: skip
+                    webirc_password=peers.WEBIRC_PASSWORD, **(more or {}))  # fmt: skip
     config["bridge"]["service_nick"] = service
-    del config["mqtt"]
+    if mqtt is None:
+        del config["mqtt"]
+    else:
+        config["mqtt"].update(mqtt)
     config["data_dir"] = str(directory / "data")
     config["auth"] = {"failure_pause": 0}
     config["telnet"] = {"listen": [{"name": "node1", "host": "127.0.0.1", "port": bpq,
@@ -62,10 +71,18 @@ def readme_config(
 
 
 async def readme_gateway(
-    spawn: Spawn, directory: Path, peer: peers.IrcPeer, call: str, station: str, service: str
+    spawn: Spawn,
+    directory: Path,
+    peer: peers.IrcPeer,
+    call: str,
+    station: str,
+    service: str,
+    mqtt: dict[str, object] | None = None,
+    more: dict[str, object] | None = None,
 ) -> tuple[GatewayProcess, int, pyotp.TOTP]:
+    """A gateway `station` on `peer` by README's block, with `call` enrolled."""
     bpq = free_port()
-    config = readme_config(directory, peer, bpq, station, service)
+    config = readme_config(directory, peer, bpq, station, service, mqtt, more)
     totp = enroll(config, call)
     gw = spawn(config)
     await gw.start()

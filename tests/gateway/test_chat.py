@@ -620,6 +620,32 @@ def test_network_lost_and_back_rejoins_and_keeps_the_current_channel() -> None:
     assert "#a" not in h.text()
 
 
+def test_lines_the_network_never_answered_are_named_when_it_is_lost() -> None:
+    h = Harness(confirm_sent=True).login()
+    joined(h)
+    h.type("first")
+    h.type("second, a line long enough to be cut on the air")
+    h.type("third")
+    assert h.irc == ["PRIVMSG #test :first", "PING :said-1",
+                     "PRIVMSG #test :second, a line long enough to be cut on the air",
+                     "PING :said-2", "PRIVMSG #test :third", "PING :said-3"]  # fmt: skip
+    h.server(":irc.test PONG irc.test :said-1")  # the server took the first, then hung
+    assert h.text() == ""  # a PONG is never shown
+    h.run(h.core.irc_lost("Ping timeout", h.now))
+    assert h.text() == (
+        "IRC network lost (Ping timeout); reconnecting.\n"
+        "Maybe not sent (IRC did not answer): second, a line long enough to be cut ...\n"
+        "  (and 1 more)\n"
+    )
+    h.run(h.core.irc_back(h.now, "N0TEST-5"))
+    h.server(":N0TEST-5!n0test@bpq.radio JOIN #test")
+    h.text()
+    h.type("confirmed")
+    h.server(":irc.test PONG irc.test :said-4")
+    h.run(h.core.irc_lost("Connection reset", h.now))
+    assert h.text() == "IRC network lost (Connection reset); reconnecting.\n"  # all taken
+
+
 def test_a_netsplit_is_told_once_with_what_it_loses() -> None:
     h = Harness().login()
     joined(h)
