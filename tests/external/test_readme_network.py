@@ -1,6 +1,7 @@
 """README's network with two gateways configured by its block as written (issue 20), on
-two linked InspIRCd and on one ngircd, with Mosquitto: a bulletin feed both gateways
-subscribe to with one poster nick is posted once, and a server stopped with SIGSTOP is
+two linked InspIRCd and on one ngircd, with Mosquitto as README says (one listener, a
+username per gateway): a bulletin feed both gateways subscribe to with one poster nick
+is posted once, and a server stopped with SIGSTOP is
 noticed within `ping_timeout`, a line typed meanwhile is named as maybe not sent, and
 the radio users of both gateways talk again once it is back."""
 
@@ -9,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import signal
 import time
 from pathlib import Path
+from subprocess import run
 
+import aiomqtt
 import pytest
 
 from bench import irc_peers as peers
@@ -20,11 +24,12 @@ from tests.external.test_bulletin_burst import posted
 from tests.external.test_external import Spawn, irc_user, started
 from tests.external.test_trust import networks, readme_gateway
 from tests.gateway.test_bridge_e2e import radio_login
-from tests.gateway.test_mqtt_e2e import Broker, subscriber
+from tests.gateway.test_mqtt_e2e import Broker
 
 pytestmark = pytest.mark.slow
 __all__ = ["started"]  # the fixture
 
+MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
 FEED = {"topic": "wx/alerts", "channel": "net", "nick": "WX", "min_interval": 0}
 
 
@@ -33,17 +38,31 @@ async def test_a_shared_feed_once_and_a_hung_server_told_on_readmes_network(
     tmp_path: Path, spawn_gateway: Spawn, started: list[peers.IrcPeer], kind: str
 ) -> None:
     broker = Broker(tmp_path)
+    users = {"n0gw": "n0gw-password", "w2gw": "w2gw-password", "wx": "wx-password"}
+    passwords = tmp_path / "mosquitto.passwd"
+    for user, password in users.items():  # -c: a new file, with its first user
+        made = ["-c"] if user == "n0gw" else []
+        run([MOSQUITTO_PASSWD, "-b", *made, str(passwords), user, password], check=True)
+    # `user root`: run as root, mosquitto would take its own user, who cannot read the
+    # test's private directory (run as anyone else, the line does nothing).
+    broker.conf.write_text(
+        f"user root\nlistener {broker.port} 127.0.0.1\npassword_file {passwords}\n"
+    )
     broker.start()
     try:
         one, two, watcher = await networks(kind, tmp_path, started)
         mqtt = {"host": "127.0.0.1", "port": broker.port, "bulletins": [FEED]}
+        a_mqtt = mqtt | {"username": "n0gw", "password": users["n0gw"]}
+        b_mqtt = mqtt | {"username": "w2gw", "password": users["w2gw"]}
         hung = {"ping_timeout": 10}  # the least it takes
         gw_a, bpq_a, totp_a = await readme_gateway(
-            spawn_gateway, tmp_path / "a", one, "N0AAA", "N0GW-10", "N0GWmail", mqtt, hung
+            spawn_gateway, tmp_path / "a", one, "N0AAA", "N0GW-10", "N0GWmail", a_mqtt, hung
         )
         gw_b, bpq_b, totp_b = await readme_gateway(
-            spawn_gateway, tmp_path / "b", two, "N0BBB", "W2GW-10", "W2GWmail", mqtt, hung
+            spawn_gateway, tmp_path / "b", two, "N0BBB", "W2GW-10", "W2GWmail", b_mqtt, hung
         )
+        for gw in (gw_a, gw_b):  # each with its own username
+            await gw.wait_log("MQTT: connected to")
         # One gateway's poster holds WX; the other's is refused by the network and stands by.
         waits = {
             asyncio.ensure_future(gw.wait_log("bulletin nick WX is on IRC")): gw
@@ -63,13 +82,13 @@ async def test_a_shared_feed_once_and_a_hung_server_told_on_readmes_network(
             await ham.expect("Joined #net")
 
         # Both gateways hold each bulletin; the network shows it once.
-        sub = await subscriber(broker.port)
-        await sub.publish("wx/alerts", "Storm warning", qos=1)
-        await sub.publish("wx/alerts", "Gusts 90 km/h", qos=1)
+        async with aiomqtt.Client("127.0.0.1", broker.port, username="wx",
+                                  password=users["wx"]) as feed:  # fmt: skip
+            await feed.publish("wx/alerts", "Storm warning", qos=1)
+            await feed.publish("wx/alerts", "Gusts 90 km/h", qos=1)
         assert await posted(alice, "Gusts 90 km/h") == [
             ("WX", "Storm warning"), ("WX", "Gusts 90 km/h"),
         ]  # fmt: skip
-        await sub.__aexit__(None, None, None)
 
         # The first server hangs: A's radio user (and B's on ngircd, the same server)
         # is told within the ping timeout; a line typed meanwhile is named, not lost unsaid.
