@@ -41,8 +41,8 @@ def welcome(server: Context, client: Client, rb: ReplyBuffer) -> None:
 
 def connecting(client: Client) -> str:
     """The CONNECT notice, as InspIRCd's with what this server knows more (the account):
-    `Client connecting on port 6697 (TLS): nick!user@realhost (ip) [realname] logged in
-    as N0CALL`."""
+    `Client connecting on port 6697 (TLS): nick!user@realhost (ip) logged in as N0CALL
+    [realname]`."""
     if client.in_process:
         where = "in-process"
     else:
@@ -52,9 +52,10 @@ def connecting(client: Client) -> str:
         port = f"on port {client.port} " if client.port is not None else ""
         where = f"{port}({how or 'plaintext'})"
     ip = "in-process" if client.in_process else client.ip
-    who = f"{client.name}!{client.user or '*'}@{client.realhost} ({ip}) [{client.realname}]"
+    who = f"{client.name}!{client.user or '*'}@{client.realhost} ({ip})"
+    # The account before the realname, which the user chose (and may word to look like one).
     account = f" logged in as {client.account}" if client.account else ""
-    return f"Client connecting {where}: {who}{account}"
+    return f"Client connecting {where}: {who}{account} [{client.realname}]"
 
 
 def send_lusers(server: Context, rb: ReplyBuffer) -> None:

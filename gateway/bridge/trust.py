@@ -34,22 +34,23 @@ class NetworkPeers:
     """What the host the network shows says of a client, on an external network."""
 
     def __init__(self, settings: ExternalIrc, fold: Callable[[str], str]) -> None:
-        self._key = settings.radio_key
+        #: The network's `radio_key` (None: addresses are a plain hash of the user).
+        self.key = settings.radio_key
         self._services = frozenset(fold(nick) for nick in settings.service_nicks)
         self._fold = fold
 
     def radio_user(self, source: str) -> bool:
         """Whether `source` is a radio user of one of the network's gateways (the key's)."""
         base = _callsign_of(source)
-        return bool(self._key) and base is not None and _at(source, radio_ip(base, self._key))
+        return bool(self.key) and base is not None and _at(source, radio_ip(base, self.key))
 
     def service(self, source: str) -> bool:
         """Whether `source` is the service nick of one of the network's gateways."""
         nick = source.partition("!")[0]
         return (
-            bool(self._key)
+            bool(self.key)
             and self._fold(nick) in self._services
-            and _at(source, radio_ip(SERVICE_USER, self._key))
+            and _at(source, radio_ip(SERVICE_USER, self.key))
         )
 
     def squatter(self, source: str, account: str) -> bool:
@@ -59,7 +60,7 @@ class NetworkPeers:
         base = _callsign_of(source)
         if base is None or account.upper() == base:
             return False
-        return not _at(source, radio_ip(base, self._key))
+        return not _at(source, radio_ip(base, self.key))
 
 
 def _callsign_of(source: str) -> str | None:
@@ -112,12 +113,28 @@ class Trust:
 
     def squatted(self, source: str, account: str) -> bool:
         """Whether `source` holds the nick of a callsign whose radio user it is not (only
-        on a network: the embedded server keeps those nicks for their owners)."""
+        on a network: the embedded server keeps those nicks for their owners; and only
+        where the network shows the address WEBIRC gave, else no address tells)."""
         return (
             self._peers is not None
             and self._peers.squatter(source, account)
+            and self.addresses_shown()
             and not self.trusted_source(source)
         )
+
+    def addresses_shown(self) -> bool:
+        """Whether the network shows the WEBIRC address as the host, as our own service
+        nick's source says (InspIRCd 3 and ngircd without DNS do; a network that shows
+        the host name, cloaks, or a gateway without `webirc_password` does not: there
+        the squatter rule would take the gateway's own radio users for squatters)."""
+        if self._peers is None:
+            return False
+        own = radio_ip(SERVICE_USER, self._peers.key)
+        return any(
+            link is not None and not link.closed and link.source is not None
+            and _at(link.source, own)
+            for link in self._links()
+        )  # fmt: skip
 
     def refusal(self, sender: Message | Client) -> str | None:
         """Why text of `sender` may not go on air (see session/thirdparty.py), or None."""

@@ -211,9 +211,12 @@ class MqttLink:
             self._wake.set()
 
     async def _keep(self) -> None:
-        """Write the changes as they come, a batch at a time (the store's thread is one)."""
+        """Write the changes as they come, a batch at a time (the store's thread is one),
+        until the link stops: `stop` writes the last batch once this one is written."""
         while True:
             await self._ops_due.wait()
+            if self._stopping:
+                return
             try:
                 await self._write()
             except Exception:  # a full disk must not end the events, nor the gateway
@@ -282,8 +285,11 @@ class MqttLink:
         if self._task is not None:
             await settle("the MQTT link", (self._task,), within * 0.4)
         if self._saver is not None:
-            self._saver.cancel()
-            await settle("the MQTT events' store", (self._saver, self._write()), within * 0.2)
+            # Never cancelled mid-write: a cancelled store call may never run, and its
+            # batch (an ended session's CLOSE) would be lost. It ends after its batch.
+            self._ops_due.set()
+            await settle("the MQTT events' store", (self._saver,), within * 0.1)
+            await settle("the MQTT events' store", (self._write(),), within * 0.1)
         links = [p.link for p in self._posters.values() if p.link is not None]
         for conn in links:
             conn.quit("Gateway stopping")

@@ -190,7 +190,7 @@ class ChatState:
     def confirmed(self, token: str) -> bool:
         """Whether `token` (a PONG's) confirms the lines sent up to its PING."""
         number = token.removeprefix("said-")
-        if number == token or not number.isdigit():
+        if number == token or not (number.isascii() and number.isdigit() and len(number) < 16):
             return False
         while self._unsure and self._unsure[0][0] <= int(number):
             self._unsure.popleft()

@@ -34,12 +34,12 @@ from ircd.commands import (
     xline,
 )
 from ircd.context import CommandSpec, Handler
+from ircd.protocol import Message
 from ircd.screening import server_notice
 
 if TYPE_CHECKING:
     from ircd.client import Client
     from ircd.context import Context
-    from ircd.protocol import Message
     from ircd.replies import ReplyBuffer
     from ircd.runner import Pending
 
@@ -203,8 +203,11 @@ def dispatch(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> 
         return None
     bans = server.admission
     # Shuns are rare: with none, a command pays one attribute read.
-    if bans.xlines.shuns and msg.command not in SHUN_ALLOWED and bans.shunned(client):
-        text = f"*** Command {msg.command} not processed, as you have been blocked from issuing"
-        server_notice(server, rb, text + " commands.")
-        return None
+    if bans.xlines.shuns and msg.command not in ("PING", "PONG") and bans.shunned(client):
+        if msg.command == "QUIT":  # as InspIRCd's allowquitmsg="no": a last word is a word
+            msg = Message(command="QUIT", params=(), source=msg.source)
+        elif msg.command not in SHUN_ALLOWED:
+            text = f"*** Command {msg.command} not processed, as you have been blocked from"
+            server_notice(server, rb, text + " issuing commands.")
+            return None
     return spec.handler(server, client, msg, rb)

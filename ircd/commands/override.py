@@ -136,6 +136,12 @@ def chghost(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> N
     if target is None:
         return
     host = msg.params[1]
+    if target.in_process:  # the embedder's host says what its client is (a radio user's)
+        _notice(
+            server, client, rb, f"CHGHOST refused: {target.name} is the application's own client"
+        )
+        audit(server, client, f"CHGHOST {target.name} {host[:_HOSTLEN]}", "refused: in-process")
+        return
     if not host or len(host) > _HOSTLEN or not set(host) <= _HOST_CHARS or host[0] in ":-":
         _notice(server, client, rb, f"CHGHOST refused: {host!r} is not a host name")
         audit(server, client, f"CHGHOST {target.name} {host[:_HOSTLEN]}", "refused: not a host")

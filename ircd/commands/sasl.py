@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import re
 from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
@@ -41,6 +42,8 @@ CHUNK: Final = 400
 MAX_MESSAGE: Final = 4096
 #: Failed attempts after which the connection is closed.
 MAX_FAILURES: Final = 3
+#: What a failure notice shows of the account asked for: a short name, never all digits.
+_ACCOUNTISH: Final = re.compile(r"[A-Za-z0-9_/-]{1,16}\Z")
 
 
 def authenticate(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
@@ -155,7 +158,10 @@ def _fail(
     """Refuse an attempt; operators hear why (never the password)."""
     client.sasl_failures += 1
     log.info("SASL failure %d for %s (%s)", client.sasl_failures, client.name, client.ip)
-    as_ = f" as {asked[:64]!r}" if asked else ""
+    # A code or password typed in the name field (fields swapped) must not reach a
+    # notice or the log: only what can be an account name (a callsign) is shown.
+    named = _ACCOUNTISH.match(asked) and not asked.isdigit()
+    as_ = (f" as {asked!r}" if named else " as (not an account name)") if asked else ""
     mech = f"{mechanism} " if mechanism else ""
     text = f"Failed SASL {mech}login{as_} by {address(client)}: {why}"
     snotice(server, "u", text, kind="failed", source=client.ip)

@@ -67,8 +67,18 @@ def test_squatters_of_callsign_nicks() -> None:
     assert peers().squatter(at("N0AAA", "n0aaa", key=None), "")  # the key's address only
 
 
+class Link:
+    """Our own service nick's link, as the network shows it."""
+
+    closed = False
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+
 def test_trust_on_a_network_with_a_key() -> None:
-    trust = Trust(lambda: "identified", tuple, peers())
+    service = Link(at("N0GWmail", SERVICE_USER))  # the network shows WEBIRC addresses
+    trust = Trust(lambda: "identified", lambda: (service,), peers())  # type: ignore[arg-type,return-value]
     other_radio = parse_line(f":{at('N0BBB-1', 'n0bbb')} PRIVMSG #net :hi".encode())
     assert trust.refusal(other_radio) is None
     anon = parse_line(b":alice!a@198.51.100.7 PRIVMSG #net :hi")
@@ -80,3 +90,17 @@ def test_trust_on_a_network_with_a_key() -> None:
     embedded = Trust(lambda: "all", tuple)
     assert not embedded.squatted("N0BBB!a@198.51.100.7", "")
     assert not embedded.trusted_source(at("N0BBB-1", "n0bbb"))
+
+
+def test_no_squatters_where_the_network_does_not_show_the_address() -> None:
+    """A network showing the WEBIRC host name (or cloaking), or a gateway without
+    `webirc_password`: no address tells a squatter from the radio user, so the rule is
+    off rather than silencing this gateway's own radio users (their address unseen)."""
+    own_radio = parse_line(b":N0AAA-5!~n0aaa@bpq.radio PRIVMSG #net :hi")
+    for shown in ("N0GWmail!gateway@gateway.radio", "N0GWmail!~gateway@192.0.2.10"):
+        link = Link(shown)
+        trust = Trust(lambda: "all", lambda link=link: (link,), peers())  # type: ignore[misc]
+        assert not trust.addresses_shown()
+        assert trust.refusal(own_radio) is None
+    # Before the service nick's source is known (or with it off IRC), the same.
+    assert not Trust(lambda: "all", tuple, peers()).addresses_shown()

@@ -346,7 +346,7 @@ def test_connect_notice_has_port_tls_realname_and_account(make_harness) -> None:
     client.websocket = True
     assert connecting(client) == (
         "Client connecting on port 6697 (WebSocket, TLS): dx!~dx@198.51.100.20 "
-        "(198.51.100.20) [Dee Ex] logged in as N0CALL"
+        "(198.51.100.20) logged in as N0CALL [Dee Ex]"
     )
 
 
@@ -419,6 +419,13 @@ def test_sasl_logins_and_failures_are_told_under_u_without_the_password(make_har
         "PLAIN (apppass:3)",
     ]
     assert not any("wrong-secret" in s or "right" in s.split("with")[-1] for s in said)
+    # A code typed in the name field (the fields swapped) is never shown.
+    c = h.connect("198.51.100.42")
+    c.send("CAP LS 302", "CAP REQ :sasl", "NICK swapped", "USER s 0 * :r", "AUTHENTICATE PLAIN")
+    c.send("AUTHENTICATE " + base64.b64encode(b"\0" + b"123456\0N0CALL").decode())
+    h.settle()
+    [failed] = notices_of(op)
+    assert "123456" not in failed and "as (not an account name) by swapped" in failed
     op.send("MODE op +s -u")
     op.take()
     c = h.connect("198.51.100.41")

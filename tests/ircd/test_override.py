@@ -187,3 +187,23 @@ def test_stats_o_and_p(make_harness) -> None:
     assert replies[1].params[-1] == "1 operator(s) online"
     op.send("STATS o")
     assert [m.command for m in op.take()][-1] == "219"
+
+
+def test_chghost_leaves_the_applications_own_clients_alone(harness) -> None:
+    """A radio user's host says it is one (the third-party rule reads it): not the
+    operators' to change, as SANICK leaves their nick alone."""
+    from ircd.inprocess import InProcessConnection
+
+    actions = audited(harness)
+    radio = InProcessConnection.attach(
+        harness.server, nick="N0TEST-5", user="n0test", host="bpq.radio", account="N0TEST"
+    )
+    radio.pending()
+    op = harness.user("op")
+    harness.server.set_oper(op.client, "root")
+    op.send("CHGHOST N0TEST-5 elsewhere.example")
+    assert "CHGHOST refused: N0TEST-5 is the application's own client" in op.take()[0].params[-1]
+    assert radio.client is not None and radio.client.host == "bpq.radio"
+    assert [(a.action, a.result) for a in actions] == [
+        ("CHGHOST N0TEST-5 elsewhere.example", "refused: in-process")
+    ]

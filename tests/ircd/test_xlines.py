@@ -456,3 +456,19 @@ def test_a_shun_silences_without_disconnecting(harness) -> None:
         ("UNSHUN *@192.0.2.60", "removed"),
     ]
     assert harness.server.admission.xlines.shuns == 0
+
+
+def test_a_shunned_user_leaves_without_a_last_word(harness) -> None:
+    """InspIRCd's allowquitmsg="no": the QUIT reason of a shunned user is dropped, so a
+    shun leaves no message in every channel on the way out."""
+    op = oper(harness, "op")
+    bob = harness.connect("192.0.2.70").register("bob")
+    carol = harness.connect("192.0.2.71").register("carol")
+    for c in (bob, carol):
+        c.send("JOIN #c")
+    carol.take()
+    op.send("SHUN bob :quiet")
+    harness.settle()
+    bob.send("QUIT :buy my stuff at spam.example")
+    quits = [m for m in carol.take() if m.command == "QUIT"]
+    assert [m.params for m in quits] == [("Quit",)]
