@@ -306,6 +306,20 @@ def test_repeats_table_is_bounded_and_loses_no_count() -> None:
     assert r.offer(("o", "failed", "ip0"), "OPER", "new", 20.0) is True
 
 
+def test_a_flood_of_one_letter_never_hides_another_letters_sources() -> None:
+    """Connections from many addresses (c) fill the letter's share, not the table: a
+    guessing alert (l) from a new source still gets its own line at once."""
+    from ircd.repeats import Repeats
+
+    r = Repeats(window=30, max_keys=256, per_letter=32)
+    shown = [r.offer(("c", "", f"conn {i}"), "CONNECT", f"conn {i}", 0.0) for i in range(500)]
+    assert shown.count(True) == 33  # 32 of its own, then its overflow entry
+    assert len(r) == 33
+    assert r.offer(("l", "alert", "telnet:node1"), "RADIOLOGIN", "guessing", 1.0) is True
+    assert r.offer(("l", "alert", "ax25:vhf"), "RADIOLOGIN", "guessing", 1.0) is True
+    assert sum(count for *_, count, _latest in r.ended(30.0)) == 500 - 33
+
+
 def test_identical_notices_collapse_and_the_actor_always_hears(make_harness) -> None:
     h = make_harness()
     op, other = opered(h), opered(h, "op2")
