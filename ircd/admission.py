@@ -47,7 +47,12 @@ _TRUSTED_PART: Final = re.compile(r"[^\s!@:]{1,64}\Z")
 
 
 class AttachError(ValueError):
-    """`Server.attach` refused the identity; the message says why."""
+    """`Server.attach` refused the identity; the message says why. `taken`: another
+    client holds the nick (the embedder may stand by rather than give up)."""
+
+    def __init__(self, reason: str, *, taken: bool = False) -> None:
+        super().__init__(reason)
+        self.taken = taken
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +256,7 @@ class Admission:
         client.account = account
         # The owner of a reserved nick (a radio user logging in) takes it from a squatter.
         if not take_back(server, client, nick):
-            raise AttachError(f"nick {nick!r} is in use")
+            raise AttachError(f"nick {nick!r} is in use", taken=True)
         server.clients[client.id] = client
         server.set_nick(client, nick)
         rb = ReplyBuffer(server, client)

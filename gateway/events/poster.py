@@ -123,8 +123,12 @@ class Poster:
                             self.nick, exc, wait)  # fmt: skip
             except ConnectError as exc:
                 wait = self._backoff.refused()
-                self.standing_by = True
-                self._queue.clear()
+                # Only a nick held by another client (another gateway's poster of the
+                # feed, or our own ghost for a while) means standing by; any other
+                # refusal keeps what is queued for when the poster gets on.
+                self.standing_by = exc.taken
+                if exc.taken:
+                    self._queue.clear()
                 if str(exc) != self._refusal:
                     self._refusal = str(exc)
                     log.warning("bulletin nick %s refused by IRC (%s); trying again every"

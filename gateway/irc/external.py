@@ -110,6 +110,9 @@ class Registration:
         self.error: str | None = None
         #: The error means the network refused this client for good (a ban, a password).
         self.fatal = False
+        #: Every nick was refused as in use (433), not invalid: other clients hold them.
+        self.taken = False
+        self._only_in_use = True
         #: The account SASL logged in to, or why it did not.
         self.account: str | None = None
         self.sasl_error: str | None = None
@@ -167,7 +170,13 @@ class Registration:
     def _nick_refused(self, params: Params) -> list[str]:
         if self.welcomed:
             return []
+        self._only_in_use = False  # 432, 436, 437: not simply held by someone
         return self._next_nick(params[-1] if params else "nick refused")
+
+    def _nick_taken(self, params: Params) -> list[str]:  # 433
+        if self.welcomed:
+            return []
+        return self._next_nick(params[-1] if params else "nick in use")
 
     def _refused(self, params: Params, why: str) -> list[str]:  # 463, 464, 465
         self.error = f"{why}: {params[-1]}" if params else why
@@ -219,6 +228,7 @@ class Registration:
         self._nicks.pop(0)
         if not self._nicks:
             self.error = f"nick {self.identity.nicks[0]} refused: {reason}"
+            self.taken = self._only_in_use
             return []
         self.nick = self._nicks[0]
         return [f"NICK {self.nick}"]
@@ -246,7 +256,8 @@ _REACTIONS: Mapping[str, _Reaction] = MappingProxyType(
         "001": Registration._welcome,
         "376": Registration._motd_end,
         "422": Registration._motd_end,
-        **dict.fromkeys(("432", "433", "436", "437"), Registration._nick_refused),
+        **dict.fromkeys(("432", "436", "437"), Registration._nick_refused),
+        "433": Registration._nick_taken,
         **{code: functools.partial(_refuse, why=why) for code, why in _FATAL.items()},
         "ERROR": Registration._on_error,
     }
@@ -497,7 +508,8 @@ class ExternalConnector:
         if reg.error is not None and link.hung:  # silent while registering: not a refusal
             raise Unreachable(f"IRC network {address}: no answer while registering")
         if reg.error is not None:
-            raise ConnectError(f"IRC network {address}: {reg.error}", fatal=reg.fatal)
+            error = f"IRC network {address}: {reg.error}"
+            raise ConnectError(error, fatal=reg.fatal, taken=reg.taken)
         if reg.sasl_error is not None:
             log.warning("%s: the network refused the SASL login (%s); on IRC without an "
                         "account", reg.nick, reg.sasl_error)  # fmt: skip

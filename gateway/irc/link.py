@@ -24,11 +24,13 @@ from ircd.server import Server
 
 class ConnectError(Exception):
     """The IRC side refused or could not be reached; the message says why, briefly.
-    `fatal`: refused for good (a ban, a wrong password): trying again will not help."""
+    `fatal`: refused for good (a ban, a wrong password): trying again will not help.
+    `taken`: every nick asked for is held by another client (433)."""
 
-    def __init__(self, reason: str, *, fatal: bool = False) -> None:
+    def __init__(self, reason: str, *, fatal: bool = False, taken: bool = False) -> None:
         super().__init__(reason)
         self.fatal = fatal
+        self.taken = taken
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,7 @@ class EmbeddedConnector:
     def attach(self, identity: Identity) -> EmbeddedLink:
         """`connect` without waiting: an in-process client registers at once."""
         error: AttachError | None = None
+        taken = True  # every nick held by another client
         for nick in identity.nicks:
             try:
                 conn = InProcessConnection.attach(
@@ -158,9 +161,10 @@ class EmbeddedConnector:
                 )  # fmt: skip
             except AttachError as exc:
                 error = error or exc
+                taken = taken and exc.taken
                 continue
             conn.pending()  # the welcome burst says nothing a gateway client needs
             if identity.caps:
                 conn.send("CAP REQ :" + " ".join(sorted(identity.caps)))
             return EmbeddedLink(conn, identity.caps)  # the embedded server has them all
-        raise ConnectError(str(error) if error else "no nick to try")
+        raise ConnectError(str(error) if error else "no nick to try", taken=taken and bool(error))

@@ -45,7 +45,8 @@ class FakeLink:
 
 
 class Refusing:
-    """A connector that fails as told: unreachable (`u`) or refused (`r`), in turn."""
+    """A connector that fails as told: unreachable (`u`), the nick in use (`r`) or
+    refused otherwise (`b`, a ban), in turn."""
 
     mode = "external"
 
@@ -56,7 +57,11 @@ class Refusing:
         kind = self.script.pop(0) if self.script else "r"
         if kind == "u":
             raise Unreachable("cannot reach IRC network x:6667: Connection refused")
-        raise ConnectError("IRC network x:6667: nick WX refused: Nickname is already in use")
+        if kind == "b":
+            raise ConnectError("IRC network x:6667: banned: K-lined", fatal=True)
+        raise ConnectError(
+            "IRC network x:6667: nick WX refused: Nickname is already in use", taken=True
+        )
 
 
 def test_refusals_back_off_to_a_cap_and_unreachable_stays_quick() -> None:
@@ -186,3 +191,20 @@ async def test_dropped_bulletins_are_logged_once_per_burst(
     assert len(messages) == 2, messages
     assert "dropped" in messages[0] and messages[1].startswith("49 bulletin(s) on wx/alerts")
     assert [text for _, text in poster._queue] == ["alert 0", "the next"]
+
+
+async def test_only_a_nick_in_use_makes_a_poster_stand_by_and_drop() -> None:
+    """Another gateway's poster holds the nick: stand by, drop what comes (it posts
+    them). Refused otherwise (a ban, a throttle): keep what is queued, counted as ever."""
+    for script, standing in (("r", True), ("b", False)):
+        slept: list[float] = []
+
+        async def sleep(seconds: float, slept: list[float] = slept) -> None:
+            slept.append(seconds)
+
+        backoff = B.Backoff(P.REFUSED_MAX, uniform=lambda low, high: low)
+        poster = P.Poster(Refusing(script), "WX", ["#wx"], "wx/#", lambda: 0.0, backoff, sleep)
+        poster.post("#wx", "storm warning")
+        await poster.run(lambda slept=slept: bool(slept))  # type: ignore[misc]
+        assert poster.standing_by is standing
+        assert len(poster._queue) == (0 if standing else 1)

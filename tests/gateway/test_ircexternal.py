@@ -60,10 +60,15 @@ def test_every_nick_taken_or_a_ban_is_an_error() -> None:
     reg.start()
     feed(reg, ":s 433 * N0TEST-5 :in use", ":s 433 * N0TEST-5_ :in use")
     assert reg.error is not None and "N0TEST-5" in reg.error
+    assert reg.taken  # every nick held by another client (a bulletin poster stands by)
+    reg = Registration(IDENT, ExternalIrc("irc.test"))
+    reg.start()
+    feed(reg, ":s 433 * N0TEST-5 :in use", ":s 432 * N0TEST-5_ :Erroneous nickname")
+    assert reg.error is not None and not reg.taken
     reg = Registration(IDENT, ExternalIrc("irc.test"))
     reg.start()
     feed(reg, ":s 465 * :You are banned")
-    assert reg.error == "banned: You are banned" and reg.fatal
+    assert reg.error == "banned: You are banned" and reg.fatal and not reg.taken
     reg = Registration(IDENT, ExternalIrc("irc.test"))
     reg.start()
     assert feed(reg, ":s CAP * LS :") == ["CAP END"]  # nothing wanted is offered
