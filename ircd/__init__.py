@@ -57,8 +57,8 @@ multiline batch being received    ``exchanges.MAX_LINES`` lines and
 pending tasks (Server.runner)     one deferred command per client, one per ban write
 command tracebacks (FaultLog)     ``faults.BURST`` per ``faults.PERIOD`` seconds, then counted
 notices held as repeats (Repeats) ``repeats.MAX_REPEAT_KEYS`` kinds and sources, at most
-                                  ``MAX_KEYS_PER_LETTER`` of one letter, plus one overflow
-                                  entry per snomask letter
+                                  ``repeats.MAX_KEYS_PER_LETTER`` of one letter, plus one
+                                  overflow entry per snomask letter
 ================================  ==========================================================
 """
 
