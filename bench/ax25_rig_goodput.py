@@ -11,7 +11,7 @@ As the baseline, the same transfers between two Dire Wolf instances on their def
 sends from A as "ours->DW" does, "DW->DW(A)" from B as "DW->ours" does. Dire Wolf's -E
 corrupts a fixed sequence of its transmitted frames, so each pair sees the same losses
 on the same transmitter, frame for frame, as long as both send the same frames (our
-station's ID after its first UA shifts A's sequence by one). ``--v20`` adds our station
+station's ID goes out when the link ends, after the measurement). ``--v20`` adds our station
 and Dire Wolf both held to v2.0 with k=4 (Dire Wolf's `V20`, MAXFRAME 4), as issue 4
 measured.
 

@@ -6,8 +6,9 @@ other frames go to the link of their source, frames for no link get the reply th
 protocol prescribes. What an XID answered with no link up applies to the link the
 same station opens next (within `XID_MEMORY`). It carries out the links' actions on the event loop
 (frames to the TNC, timers as call_later handles), and adds the duties of a station
-on air: identification (`IdBeacon`), an optional duty-cycle limit, and a transmit
-switch that silences everything at once.
+on air: identification (`IdBeacon`: never after the UA that opens a link, always when a
+link ends, at least every `id_interval`), an optional duty-cycle limit, and a transmit
+switch that silences everything at once (after the ID the rules ask for, if one is due).
 
 The duty-cycle limit holds back I frames only: link-layer answers (RR, RNR, REJ, SREJ,
 UA, DM, XID, TEST) and our ID still go out, and count against the limit, so a peer's
@@ -169,6 +170,7 @@ class Station:
         self._timers: dict[tuple[tuple[str, int], Timer], asyncio.TimerHandle] = {}
         self._beacon = IdBeacon(params.id_interval)
         self._beacon_handle: asyncio.TimerHandle | None = None
+        self._sent_batch = False  # frames went out since the beacon was last asked
         self._duty = DutyCycle(params.duty_cycle, params.duty_window) if params.duty_cycle else None
         self._held: deque[tuple[_Key, Frame]] = deque()  # I frames, with their link
         self._held_handle: asyncio.TimerHandle | None = None
@@ -215,6 +217,7 @@ class Station:
                     if reply.kind is FrameType.XID:
                         self._remember_xid(key, parse_xid(reply.info))
                     self._transmit(reply)
+                    self._poll_beacon()
                 return
         self._guarded(key, link, lambda: link.frame_received(frame, self.now()))
 
@@ -243,6 +246,7 @@ class Station:
             )
         )  # fmt: skip
         self._drop((link.remote.call, link.remote.ssid), reason)
+        self._poll_beacon()
 
     def _may_accept(self) -> bool:
         return self.transmit_enabled and len(self._links) < self.params.max_links
@@ -259,6 +263,10 @@ class Station:
         connection attempts are refused with DM; on: back to normal."""
         if enabled == self.transmit_enabled:
             return
+        if not enabled:
+            # The communications end here: their ID is the last frame that goes out.
+            self._beacon.ended()
+            self._poll_beacon()
         self.transmit_enabled = enabled
         if enabled:
             log.warning("%s: transmitter on", self.name)
@@ -306,6 +314,7 @@ class Station:
                 self._drop(key, action.reason)
             elif isinstance(action, LinkReset | ErrorIndication):
                 log.info("%s: link to %s: %s", self.name, link.remote, action.reason)
+        self._poll_beacon()
         connection = self._connections.get(key)
         if connection is not None and connection.on_progress is not None:
             connection.on_progress()
@@ -330,7 +339,8 @@ class Station:
             handle.cancel()
 
     def _drop(self, key: tuple[str, int], reason: str) -> None:
-        self._links.pop(key, None)
+        if self._links.pop(key, None) is not None:
+            self._beacon.ended()  # the end of a communication: identify after its last frame
         if any(k == key for k, _ in self._held):
             # Frames for a link that is gone would only draw DMs and spend the budget.
             self._held = deque(item for item in self._held if item[0] != key)
@@ -382,8 +392,8 @@ class Station:
             if self._duty is not None:
                 self._duty.record(self.now(), self._airtime(frame))
         if not is_id:
-            self._beacon.transmitted()
-            self._poll_beacon()
+            self._beacon.transmitted(self.now())
+            self._sent_batch = True
 
     def _schedule_held(self) -> None:
         if self._held_handle is not None or not self._held or self._duty is None:
@@ -397,12 +407,18 @@ class Station:
             if self._duty.delay(self.now(), self._airtime(self._held[0][1])):
                 break
             self._send_now(self._held.popleft()[1])
+        self._poll_beacon()
         self._schedule_held()
 
     def _poll_beacon(self) -> None:
-        if not self.transmit_enabled:
-            return
-        send, wake = self._beacon.poll(self.now())
+        """Ask the beacon after a batch of frames (never between two frames of one).
+
+        Also while the transmitter is off: the DM refusals that still go out are
+        identified like any other transmission."""
+        after_sending, self._sent_batch = self._sent_batch, False
+        send, wake = self._beacon.poll(
+            self.now(), linked=bool(self._links), after_sending=after_sending
+        )
         if send:
             text = self.params.id_text or str(self.params.mycall)
             ident = Frame.build(
@@ -422,9 +438,11 @@ class Station:
         self._poll_beacon()
 
     def stop(self) -> None:
-        """Cancel every timer (after `close_all` had its chance)."""
+        """Cancel every timer (after `close_all` had its chance); the end ID, if due."""
         for key in list(self._links):
             self._drop(key, "station stopped")
+        self._beacon.ended()
+        self._poll_beacon()
         for handle in (self._beacon_handle, self._held_handle):
             if handle is not None:
                 handle.cancel()

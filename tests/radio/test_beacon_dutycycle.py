@@ -8,42 +8,90 @@ from radio.dutycycle import DutyCycle
 
 def test_no_id_when_idle() -> None:
     beacon = IdBeacon()
-    assert beacon.poll(0.0) == (False, None)
-    assert beacon.poll(10_000.0) == (False, None)
+    assert beacon.poll(0.0, linked=False) == (False, None)
+    assert beacon.poll(10_000.0, linked=True, after_sending=True) == (False, None)
 
 
-def test_id_at_start_every_interval_and_at_end() -> None:
+def test_none_after_the_ua_then_at_the_end_of_the_link() -> None:
     beacon = IdBeacon(600)
-    beacon.transmitted()
-    assert beacon.poll(100.0) == (True, None)  # first transmission: identify now
-    beacon.transmitted()
-    assert beacon.poll(200.0) == (False, 700.0)  # next ID due 600 s after the last
-    beacon.transmitted()
-    assert beacon.poll(699.9) == (False, 700.0)
-    assert beacon.poll(700.0) == (True, None)
-    # Quiet after that ID: no more IDs, however long we wait.
-    assert beacon.poll(5000.0) == (False, None)
-    beacon.transmitted()
-    assert beacon.poll(5001.0) == (True, None)
+    beacon.transmitted(100.0)  # the UA that opens a link
+    assert beacon.poll(100.0, linked=True, after_sending=True) == (False, 700.0)
+    beacon.transmitted(130.0)  # I frames, RRs: the link goes on
+    assert beacon.poll(130.0, linked=True, after_sending=True) == (False, 700.0)
+    beacon.ended()  # the UA to the caller's DISC
+    assert beacon.poll(131.0, linked=False, after_sending=True) == (True, None)
+    # Identified, then silent: no more IDs, however long we wait.
+    assert beacon.poll(5000.0, linked=False) == (False, None)
 
 
-@given(st.lists(st.tuples(st.floats(0, 100), st.booleans()), max_size=200))
-def test_never_more_than_ten_minutes_unidentified(steps: list[tuple[float, bool]]) -> None:
-    """Driven by its own wake-ups, the beacon never leaves a transmission unidentified
-    for longer than the interval, and never sends an ID without a transmission."""
-    beacon, now, wake, unidentified_since = IdBeacon(600), 0.0, None, None
-    for gap, tx in steps:
+def test_at_least_every_interval_during_a_long_session() -> None:
+    """A link busy for an hour, one batch every 25 s: each ID rides on a batch in the
+    last tenth of the interval (never two batches without one past the deadline)."""
+    beacon, ids, first = IdBeacon(600), [], 0.0
+    for step in range(144):
+        now = step * 25.0
+        beacon.transmitted(now)
+        send, wake = beacon.poll(now, linked=True, after_sending=True)
+        if send:
+            ids.append(now)
+            first = now + 25.0  # the next batch is the next one to identify
+        else:
+            assert wake == first + 600
+    assert ids == [550.0 + 575.0 * i for i in range(6)]  # 550, 1125, 1700, ...
+    assert all(later - earlier <= 600 for earlier, later in zip([0.0, *ids], ids, strict=False))
+
+
+def test_the_deadline_holds_when_nothing_else_goes_out() -> None:
+    beacon = IdBeacon(600)
+    beacon.transmitted(0.0)
+    assert beacon.poll(0.0, linked=True, after_sending=True) == (False, 600.0)
+    assert beacon.poll(539.0, linked=True) == (False, 600.0)  # not early without a batch
+    assert beacon.poll(600.0, linked=True) == (True, None)  # on its own, at the mark
+
+
+def test_quiet_ends_what_was_no_link() -> None:
+    beacon = IdBeacon(600, quiet=10.0)
+    beacon.transmitted(50.0)  # a DM to a stranger
+    assert beacon.poll(50.0, linked=False, after_sending=True) == (False, 60.0)
+    beacon.transmitted(53.0)  # its retry, refused again
+    assert beacon.poll(53.0, linked=False, after_sending=True) == (False, 63.0)
+    assert beacon.poll(63.0, linked=False) == (True, None)  # one ID for both
+    # An XID answered, then the SABM it announced within the quiet spell: no ID yet.
+    beacon.transmitted(100.0)
+    assert beacon.poll(100.0, linked=False, after_sending=True) == (False, 110.0)
+    beacon.transmitted(104.0)  # the UA
+    assert beacon.poll(104.0, linked=True, after_sending=True) == (False, 700.0)
+
+
+@given(st.lists(st.tuples(st.floats(0, 100), st.sampled_from("-tule")), max_size=200))
+def test_never_more_than_ten_minutes_unidentified(steps: list[tuple[float, str]]) -> None:
+    """Driven by its own wake-ups, through random transmissions (t), links coming up (u)
+    and ending (e): a transmission is never unidentified longer than the interval, an ID
+    never goes out without one, none goes out after the first UA of a link, and a link's
+    end is always identified at once."""
+    beacon, now, wake, unidentified_since, linked = IdBeacon(600), 0.0, None, None, False
+    for gap, event in steps:
         target = now + gap
         while wake is not None and wake <= target:
             now = wake
-            send, wake = beacon.poll(now)
+            send, wake = beacon.poll(now, linked=linked)
             assert send == (unidentified_since is not None)
             unidentified_since = None if send else unidentified_since
         now = target
-        if tx:
-            beacon.transmitted()
+        if event in "tu":
+            opening = event == "u" and not linked and unidentified_since is None
+            linked = linked or event == "u"
+            beacon.transmitted(now)
             unidentified_since = unidentified_since if unidentified_since is not None else now
-        send, wake = beacon.poll(now)
+            send, wake = beacon.poll(now, linked=linked, after_sending=True)
+            assert not (opening and send)
+        elif event == "e" and linked:
+            linked = False
+            beacon.ended()
+            send, wake = beacon.poll(now, linked=linked)
+            assert send == (unidentified_since is not None)
+        else:
+            send, wake = beacon.poll(now, linked=linked)
         if send:
             unidentified_since = None
         if unidentified_since is not None:

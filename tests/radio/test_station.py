@@ -47,7 +47,7 @@ class Harness:
 async def test_accept_data_and_disconnect() -> None:
     h = Harness()
     h.receive(FrameType.SABM, pf=True)
-    assert h.kinds() == [FrameType.UA, FrameType.UI]  # UA, then the station ID
+    assert h.kinds() == [FrameType.UA]  # no ID at the start: the caller would wait for it
     (conn,) = h.accepted
     assert conn.remote == USER and conn.path == ()
     h.receive(FrameType.I, ns=0, nr=0, info=b"hello\r")
@@ -55,9 +55,91 @@ async def test_accept_data_and_disconnect() -> None:
     conn.send(b"answer\r")
     assert FrameType.I in h.kinds()
     h.receive(FrameType.DISC, pf=True)
-    assert h.kinds() == [FrameType.UA]
+    ua, ident = h.sent
+    assert ua.kind is FrameType.UA and ident.kind is FrameType.UI  # the end: our ID
+    assert ident.dest.call == "ID" and ident.info == b"N0GW-10"
     assert h.closed and h.station.links == 0
     h.station.stop()
+
+
+def on_a_clock(h: Harness) -> list[float]:
+    """Give the station an injected clock; the test moves it and fires the ID wake-up."""
+    clock = [1000.0]
+    h.station.now = lambda: clock[0]
+    return clock
+
+
+async def test_the_id_over_a_long_session_played_on_a_clock() -> None:
+    """A 25-minute chat, a line each way every 30 s: no ID after the UA, one at least
+    every 10 minutes riding on a batch of ours (never between two of its I frames), and
+    one right after the UA that ends the link."""
+    h = Harness()
+    clock = on_a_clock(h)
+    log: list[tuple[float, Frame]] = []
+
+    def step() -> None:
+        log.extend((clock[0], frame) for frame in h.sent)
+        h.sent.clear()
+
+    h.receive(FrameType.SABM, pf=True)
+    step()
+    (conn,) = h.accepted
+    ours = 0
+    for i in range(50):
+        clock[0] += 30.0
+        h.station._beacon_fired()  # the wake-up, as the event loop would call it
+        h.receive(FrameType.I, ns=i % 8, nr=ours % 8, pf=True, info=b"a line\r")
+        conn.send(b"x" * 600)  # three I frames
+        ours += 3
+        step()
+        h.receive(FrameType.RR, nr=ours % 8, command=False)
+        step()
+    clock[0] += 30.0
+    h.receive(FrameType.DISC, pf=True)
+    step()
+    kinds = [frame.kind for _, frame in log]
+    assert kinds[:2] == [FrameType.UA, FrameType.RR]  # no ID after the first UA
+    assert kinds[-2:] == [FrameType.UA, FrameType.UI]  # the end
+    ids = [t for t, frame in log if frame.kind is FrameType.UI]
+    assert len(ids) == 3  # 1,540 s of transmitting: two on the way, one at the end
+    # Every frame we sent was identified within 600 s.
+    for sent_at, frame in log:
+        if frame.kind is not FrameType.UI:
+            assert any(sent_at <= t <= sent_at + 600 for t in ids), sent_at
+    # Never inside a burst: the frame before an ID is the last of its batch.
+    for n, kind in enumerate(kinds):
+        if kind is FrameType.UI and n + 1 < len(kinds):
+            assert not (kinds[n - 1] is FrameType.I and kinds[n + 1] is FrameType.I)
+    h.station.stop()
+
+
+async def test_refusals_with_no_link_are_identified_once_quiet() -> None:
+    h = Harness()
+    clock = on_a_clock(h)
+    h.receive(FrameType.RR, source=Address("K2ABC"), pf=True)
+    clock[0] += 4.0
+    h.receive(FrameType.RR, source=Address("K2ABC"), pf=True)
+    assert h.kinds() == [FrameType.DM, FrameType.DM]
+    clock[0] += 9.9
+    h.station._beacon_fired()
+    assert h.kinds() == []  # not quiet long enough yet
+    clock[0] += 0.1
+    h.station._beacon_fired()
+    assert h.kinds() == [FrameType.UI]  # one ID for both
+    clock[0] += 3600.0
+    h.station._beacon_fired()
+    assert h.kinds() == []  # silent: nothing more
+    h.station.stop()
+
+
+async def test_stopping_sends_the_end_id_if_one_is_due() -> None:
+    h = Harness()
+    h.receive(FrameType.SABM, pf=True)
+    assert h.kinds() == [FrameType.UA]
+    h.station.stop()  # a peer that never answered our DISC: dropped, then identified
+    assert h.kinds() == [FrameType.UI]
+    h.station.stop()
+    assert h.kinds() == []
 
 
 async def test_digipeated_path_and_reply_path() -> None:
@@ -96,6 +178,7 @@ async def test_kill_switch_silences_and_refuses() -> None:
     (conn,) = h.accepted
     h.kinds()
     h.station.set_transmit(False)
+    assert h.kinds() == [FrameType.UI]  # the end of the link's communication: its ID, last
     assert h.closed == ["transmitter switched off"] and h.station.links == 0
     conn.send(b"nothing goes out\r")
     h.receive(FrameType.I, ns=0, nr=0, info=b"x")
@@ -111,19 +194,21 @@ async def test_kill_switch_silences_and_refuses() -> None:
 async def test_duty_cycle_holds_i_frames_and_counts_the_id() -> None:
     h = Harness(duty_cycle=0.001, duty_window=600)  # 0.6 s of air per 10 min
     h.receive(FrameType.SABM)
-    ua, ident = h.sent
-    assert ua.kind is FrameType.UA and ident.kind is FrameType.UI  # both go out
-    duty = h.station._duty
-    assert duty is not None
-    # The ID counts against the limit: UA and ID, each with TXDELAY, are on the books.
-    assert duty.used(h.station.now()) == pytest.approx(
-        h.station._airtime(ua) + h.station._airtime(ident)
-    )
-    h.sent.clear()
     (conn,) = h.accepted
     conn.send(b"x" * 200)
-    assert h.kinds() == []  # held back, not dropped
-    assert len(h.station._held) == 1
+    (ua,) = h.sent
+    assert ua.kind is FrameType.UA
+    assert len(h.station._held) == 1  # held back, not dropped
+    h.sent.clear()
+    h.receive(FrameType.DISC, pf=True)
+    ua_disc, ident = h.sent
+    assert ua_disc.kind is FrameType.UA and ident.kind is FrameType.UI  # both go out
+    duty = h.station._duty
+    assert duty is not None
+    # The ID counts against the limit: the UAs and the ID, each with TXDELAY, are on the books.
+    assert duty.used(h.station.now()) == pytest.approx(
+        h.station._airtime(ua) + h.station._airtime(ua_disc) + h.station._airtime(ident)
+    )
     h.station.stop()
 
 
@@ -162,7 +247,7 @@ async def test_frames_held_for_a_link_that_dropped_are_discarded() -> None:
     assert len(h.station._held) == 3
     h.sent.clear()
     h.receive(FrameType.DISC, pf=True)  # the first link ends
-    assert h.kinds() == [FrameType.UA]  # answered at once
+    assert h.kinds() == [FrameType.UA, FrameType.UI]  # answered at once, then our ID
     assert [frame.dest.call for _, frame in h.station._held] == ["K1ABC"]
     h.station.stop()
 
