@@ -59,6 +59,8 @@ class Instance:
     extra: str = ""
     proc: asyncio.subprocess.Process | None = None
     log: list[str] = field(default_factory=list)
+    #: Set each time a line joins `log`.
+    _more: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self, workdir: Path) -> None:
         home = workdir / f"home{self.name}"
@@ -97,6 +99,19 @@ class Instance:
         assert self.proc is not None and self.proc.stdout is not None
         while line := await self.proc.stdout.readline():
             self.log.append(line.decode(errors="replace").rstrip())
+            self._more.set()
+
+    async def wait_log(self, text: str, timeout: float) -> int:
+        """The index in `log` of the first line containing ``text``, waiting for it."""
+        seen = 0
+        async with asyncio.timeout(timeout):
+            while True:
+                for n in range(seen, len(self.log)):
+                    if text in self.log[n]:
+                        return n
+                seen = len(self.log)
+                self._more.clear()
+                await self._more.wait()
 
     async def stop(self) -> None:
         if self.proc is None or self.proc.returncode is not None:

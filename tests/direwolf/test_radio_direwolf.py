@@ -68,6 +68,10 @@ async def exchange(rig: DireWolfRig) -> float:
         assert received == PAYLOAD
         far.send(AgwFrame("d", "K1USR-5", "N0GW-10", b""))
         assert b"DISCONNECTED" in (await far.wait_for("d", TIMEOUT)).data
+        # Our ID is heard at the end of the link, and not before: not after the first UA.
+        heard = await rig.b.wait_log("N0GW-10>ID:N0GW-10", TIMEOUT)
+        ours = [n for n, line in enumerate(rig.b.log) if "N0GW-10>K1USR-5" in line]
+        assert ours and heard > ours[-1], "\n".join(rig.b.log)
         assert station.stats.malformed == 0
         return elapsed
     finally:
