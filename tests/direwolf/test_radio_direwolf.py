@@ -56,7 +56,12 @@ async def exchange(rig: DireWolfRig) -> float:
     try:
         await far.register("K1USR-5")
         far.send(AgwFrame("C", "K1USR-5", "N0GW-10", b""))
-        assert b"CONNECTED" in (await far.wait_for("C", TIMEOUT)).data
+        try:
+            connected = await far.wait_for("C", TIMEOUT)
+        except TimeoutError:  # say what each side heard (a rare flake on a fresh machine)
+            logs = "\n".join(["A:", *rig.a.log[-30:], "B:", *rig.b.log[-30:]])
+            raise AssertionError(f"no CONNECTED in {TIMEOUT} s; {station.stats}\n{logs}") from None
+        assert b"CONNECTED" in connected.data
         start = time.monotonic()
         for i in range(0, len(PAYLOAD), 256):
             far.send(AgwFrame("D", "K1USR-5", "N0GW-10", PAYLOAD[i : i + 256]))
