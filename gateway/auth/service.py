@@ -112,75 +112,21 @@ class Authenticator:
     ) -> LoginResult:
         # Every brake is looked at before any code is compared: a refused attempt costs
         # no guess, and it is answered exactly like a wrong code.
-        braked, lane = self._brakes(store, cfg, callsign, source, node, now, familiar, radio_busy)
+        at = _Attempt(store, cfg, callsign, source, node, now, familiar)
+        braked = _brakes(at, radio_busy)
         if braked is not None:
             return braked
         if not totp.is_well_formed(code):
             return LoginResult(Outcome.MALFORMED)
-        return self._compare(store, cfg, callsign, code, source, node, lane, now, familiar)
+        return self._compare(at, code)
 
-    def _brakes(
-        self,
-        store: Store,
-        cfg: AuthConfig,
-        callsign: str,
-        source: str,
-        node: str,
-        now: float,
-        familiar: bool,
-        radio_busy: bool,
-    ) -> tuple[LoginResult | None, str]:
-        """The refusal of an attempt before its code is looked at, if any, and the
-        budget lane it is judged in (`penalties.FAMILIAR` for a familiar source)."""
-        if penalties.source_blocked(store.source_until(source), now, cfg.source):
-            return LoginResult(Outcome.SOURCE_PENALTY), ""
-        # Refusals below are unchecked, but the source pays as for a wrong code: the
-        # attempt then writes as a failure does, so its time tells nothing.
-        if admin.locked_until(store, callsign) > now:
-            return _unchecked(store, cfg, source, now, Outcome.LOCKED), ""
-        if radio_busy and not penalties.on_air(source):
-            # Most likely a code heard on the air; the owner's own may still arrive.
-            if store.get_user(callsign) is not None:
-                loginnotes.add(store, callsign, loginnotes.TRIED_OFF_AIR, source, now)
-            return _unchecked(store, cfg, source, now, Outcome.RADIO_BUSY), ""
-        if source.startswith("irc:"):
-            user = store.get_user(callsign)
-            if user is None or not user.irc_codes:
-                return _unchecked(store, cfg, source, now, Outcome.NO_IRC_CODES), ""
-        lane = _lane(store, callsign, source, now) if familiar else ""
-        if lane != penalties.FAMILIAR:
-            # A familiar source neither waits on its node's budget nor spends it: wrong
-            # codes for other callsigns through the same node do not slow the owner.
-            node_budget = penalties.budget_at(store.node_state(node), now, cfg.node)
-            if not penalties.budget_allows(node_budget, cfg.node):
-                return LoginResult(Outcome.NODE_BUDGET), lane
-        everyone = _gateway_key(lane, source)
-        if everyone is not None:
-            gateway_budget = penalties.budget_at(store.node_state(everyone), now, cfg.gateway)
-            if not penalties.budget_allows(gateway_budget, cfg.gateway):
-                return LoginResult(Outcome.GATEWAY_BUDGET), lane
-        budget = penalties.budget_at(store.callsign_state(callsign, lane), now, cfg.callsign)
-        if not penalties.budget_allows(budget, cfg.callsign):
-            return LoginResult(Outcome.CALLSIGN_DELAY), lane
-        return None, lane
-
-    def _compare(
-        self,
-        store: Store,
-        cfg: AuthConfig,
-        callsign: str,
-        code: str,
-        source: str,
-        node: str,
-        lane: str,
-        now: float,
-        familiar: bool,
-    ) -> LoginResult:
+    def _compare(self, at: _Attempt, code: str) -> LoginResult:
         """Compare the code, once every brake let the attempt through."""
+        store, callsign, now = at.store, at.callsign, at.now
         user = store.get_user(callsign)
         if user is None:
             totp.check_code(self._decoy, code, now, None, len(code))
-            return self._failure(store, cfg, callsign, source, node, lane, now, Outcome.UNKNOWN)
+            return _failure(at, Outcome.UNKNOWN)
         try:
             secret = store.box.open(callsign, user.secret_blob)
         except SecretKeyError as exc:
@@ -191,65 +137,113 @@ class Authenticator:
         if check.verdict is totp.Verdict.REPLAY:
             return LoginResult(Outcome.REPLAY)
         if check.verdict is not totp.Verdict.OK or check.step is None:
-            return self._failure(store, cfg, callsign, source, node, lane, now, Outcome.WRONG)
+            return _failure(at, Outcome.WRONG)
         # A good login leaves the budget as it is: emptying it would hand an attacker
         # who hears the login a fresh burst of guesses.
-        store.record_login(callsign, check.step, now, source)
-        earns = familiar and penalties.can_be_familiar(source)
-        if earns and store.note_login(callsign, source, now):
-            loginnotes.add(store, callsign, loginnotes.NEW_SOURCE, source, now)
+        store.record_login(callsign, check.step, now, at.source)
+        earns = at.familiar and penalties.can_be_familiar(at.source)
+        if earns and store.note_login(callsign, at.source, now):
+            loginnotes.add(store, callsign, loginnotes.NEW_SOURCE, at.source, now)
         return LoginResult(Outcome.OK)
 
-    @staticmethod
-    def _failure(
-        store: Store,
-        cfg: AuthConfig,
-        callsign: str,
-        source: str,
-        node: str,
-        lane: str,
-        now: float,
-        outcome: Outcome,
-    ) -> LoginResult:
-        until = penalties.source_after_failure(store.source_until(source), now, cfg.source)
-        store.set_source_until(source, until, now, cfg.source.max_entries)
-        alerts = []
-        if lane != penalties.FAMILIAR:
-            nb, warn = penalties.budget_after_failure(store.node_state(node), now, cfg.node)
-            quiet = penalties.budget_quiet_at(nb, cfg.node)
-            store.set_node_state(node, nb, cfg.node.max_entries, quiet)
-            if warn:
-                alerts.append(
-                    f"possible guessing attack through {node}: {nb.failures} wrong codes"
-                    f" checked across callsigns since {_clock(nb.since)} (latest for"
-                    f" {callsign}); {_rate(nb, cfg.node)}"
-                )
-        everyone = _gateway_key(lane, source)
-        if everyone is not None:
-            gb, warn = penalties.budget_after_failure(store.node_state(everyone), now, cfg.gateway)
-            store.set_node_state(
-                everyone, gb, cfg.node.max_entries, penalties.budget_quiet_at(gb, cfg.gateway)
-            )
-            if warn or not penalties.budget_allows(gb, cfg.gateway):
-                which = f"from familiar sources through {node}" if lane else "from other sources"
-                alerts.append(
-                    f"possible guessing across the gateway: {gb.failures} wrong codes checked"
-                    f" {which} since {_clock(gb.since)} (latest for {callsign} from {source});"
-                    f" {_rate(gb, cfg.gateway)}"
-                )
-        cb, warn = penalties.budget_after_failure(
-            store.callsign_state(callsign, lane), now, cfg.callsign
-        )
-        quiet = penalties.budget_quiet_at(cb, cfg.callsign)
-        store.set_callsign_state(callsign, cb, cfg.callsign.max_entries, source, quiet, lane)
+
+@dataclass(slots=True)
+class _Attempt:
+    """One attempt as the brakes, the comparison and the failure see it (no code)."""
+
+    store: Store
+    cfg: AuthConfig
+    callsign: str
+    source: str
+    #: What the source's budget across callsigns is kept for.
+    node: str
+    now: float
+    familiar: bool
+    #: The budget lane it is judged in (`penalties.FAMILIAR` for a familiar source),
+    #: set by the brakes.
+    lane: str = ""
+
+
+def _brakes(at: _Attempt, radio_busy: bool) -> LoginResult | None:
+    """The refusal of an attempt before its code is looked at, if any; sets its lane."""
+    store, cfg, callsign, source, now = at.store, at.cfg, at.callsign, at.source, at.now
+    if penalties.source_blocked(store.source_until(source), now, cfg.source):
+        return LoginResult(Outcome.SOURCE_PENALTY)
+    # Refusals below are unchecked, but the source pays as for a wrong code: the
+    # attempt then writes as a failure does, so its time tells nothing.
+    if admin.locked_until(store, callsign) > now:
+        return _unchecked(store, cfg, source, now, Outcome.LOCKED)
+    if radio_busy and not penalties.on_air(source):
+        # Most likely a code heard on the air; the owner's own may still arrive.
+        if store.get_user(callsign) is not None:
+            loginnotes.add(store, callsign, loginnotes.TRIED_OFF_AIR, source, now)
+        return _unchecked(store, cfg, source, now, Outcome.RADIO_BUSY)
+    if source.startswith("irc:"):
+        user = store.get_user(callsign)
+        if user is None or not user.irc_codes:
+            return _unchecked(store, cfg, source, now, Outcome.NO_IRC_CODES)
+    at.lane = lane = _lane(store, callsign, source, now) if at.familiar else ""
+    if lane != penalties.FAMILIAR:
+        # A familiar source neither waits on its node's budget nor spends it: wrong
+        # codes for other callsigns through the same node do not slow the owner.
+        node_budget = penalties.budget_at(store.node_state(at.node), now, cfg.node)
+        if not penalties.budget_allows(node_budget, cfg.node):
+            return LoginResult(Outcome.NODE_BUDGET)
+    everyone = _gateway_key(lane, source)
+    if everyone is not None:
+        gateway_budget = penalties.budget_at(store.node_state(everyone), now, cfg.gateway)
+        if not penalties.budget_allows(gateway_budget, cfg.gateway):
+            return LoginResult(Outcome.GATEWAY_BUDGET)
+    budget = penalties.budget_at(store.callsign_state(callsign, lane), now, cfg.callsign)
+    if not penalties.budget_allows(budget, cfg.callsign):
+        return LoginResult(Outcome.CALLSIGN_DELAY)
+    return None
+
+
+def _failure(at: _Attempt, outcome: Outcome) -> LoginResult:
+    """A checked failure: the source, the node, the gateway and the callsign pay."""
+    store, cfg, callsign, source, node, lane, now = (
+        at.store, at.cfg, at.callsign, at.source, at.node, at.lane, at.now
+    )  # fmt: skip
+    until = penalties.source_after_failure(store.source_until(source), now, cfg.source)
+    store.set_source_until(source, until, now, cfg.source.max_entries)
+    alerts = []
+    if lane != penalties.FAMILIAR:
+        nb, warn = penalties.budget_after_failure(store.node_state(node), now, cfg.node)
+        quiet = penalties.budget_quiet_at(nb, cfg.node)
+        store.set_node_state(node, nb, cfg.node.max_entries, quiet)
         if warn:
-            where = " from a source it has logged in from" if lane else ""
             alerts.append(
-                f"possible guessing attack on {callsign}: {cb.failures} wrong codes checked"
-                f"{where} since {_clock(cb.since)} (latest from {source});"
-                f" {_rate(cb, cfg.callsign)}"
+                f"possible guessing attack through {node}: {nb.failures} wrong codes"
+                f" checked across callsigns since {_clock(nb.since)} (latest for"
+                f" {callsign}); {_rate(nb, cfg.node)}"
             )
-        return LoginResult(outcome, "; ".join(alerts) or None)
+    everyone = _gateway_key(lane, source)
+    if everyone is not None:
+        gb, warn = penalties.budget_after_failure(store.node_state(everyone), now, cfg.gateway)
+        store.set_node_state(
+            everyone, gb, cfg.node.max_entries, penalties.budget_quiet_at(gb, cfg.gateway)
+        )
+        if warn or not penalties.budget_allows(gb, cfg.gateway):
+            which = f"from familiar sources through {node}" if lane else "from other sources"
+            alerts.append(
+                f"possible guessing across the gateway: {gb.failures} wrong codes checked"
+                f" {which} since {_clock(gb.since)} (latest for {callsign} from {source});"
+                f" {_rate(gb, cfg.gateway)}"
+            )
+    cb, warn = penalties.budget_after_failure(
+        store.callsign_state(callsign, lane), now, cfg.callsign
+    )
+    quiet = penalties.budget_quiet_at(cb, cfg.callsign)
+    store.set_callsign_state(callsign, cb, cfg.callsign.max_entries, source, quiet, lane)
+    if warn:
+        where = " from a source it has logged in from" if lane else ""
+        alerts.append(
+            f"possible guessing attack on {callsign}: {cb.failures} wrong codes checked"
+            f"{where} since {_clock(cb.since)} (latest from {source});"
+            f" {_rate(cb, cfg.callsign)}"
+        )
+    return LoginResult(outcome, "; ".join(alerts) or None)
 
 
 def _unchecked(
