@@ -34,8 +34,9 @@ from ircd.protocol import Message
 
 MORE_PROMPT = "more? (Enter/N) "
 NO_IRC = "Not sent: reconnecting to IRC, try again shortly."
-#: Lines sent and not yet confirmed by the server's PONG, kept to name when the link is
-#: lost (a radio user types far fewer between two answers of a live server).
+#: Lines sent and not yet confirmed by the server's PONG, the oldest kept to name when
+#: the link is lost (the rest are counted: a radio user types far fewer between two
+#: answers of a live server).
 MAX_UNSURE = 8
 #: One refusal notice per IRC sender per this many seconds (third-party rule).
 REFUSAL_INTERVAL = 600.0
@@ -114,9 +115,11 @@ class ChatState:
         self._own_holds: dict[str, int] = {}
         #: Nicks seen on text the third-party rule allows: they may be named on air.
         self.vouched = VouchedNicks()
-        #: Lines sent (`confirm_sent`), numbered, whose PONG has not come back yet.
+        #: Lines sent (`confirm_sent`), numbered; the last one a PONG confirmed; the
+        #: oldest of those in between, with their text.
         self._said = 0
-        self._unsure: deque[tuple[int, str]] = deque(maxlen=MAX_UNSURE)
+        self._confirmed = 0
+        self._unsure: deque[tuple[int, str]] = deque()
         self._actions: list[Action] = []
 
     def idle(self, now: float) -> float:
@@ -182,7 +185,8 @@ class ChatState:
         self.emit(Irc(f"PRIVMSG {target} :{text}"))
         if self.settings.confirm_sent:
             self._said += 1
-            self._unsure.append((self._said, text))
+            if len(self._unsure) < MAX_UNSURE:
+                self._unsure.append((self._said, text))
             self.emit(Irc(f"PING :said-{self._said}"))
         if self.settings.report_relayed:
             self.emit(Relayed("from_air", target, self.nick, text))
@@ -192,18 +196,25 @@ class ChatState:
         number = token.removeprefix("said-")
         if number == token or not (number.isascii() and number.isdigit() and len(number) < 16):
             return False
-        while self._unsure and self._unsure[0][0] <= int(number):
+        self._confirmed = max(self._confirmed, min(int(number), self._said))
+        while self._unsure and self._unsure[0][0] <= self._confirmed:
             self._unsure.popleft()
         return True
 
     def unsure_note(self) -> None:
         """The link is gone: name the lines the server may never have taken, once."""
-        if self._unsure:
+        count = self._said - self._confirmed
+        if count <= 0:
+            return
+        if self._unsure and self._unsure[0][0] == self._confirmed + 1:
             first = " ".join(strip_formatting(self._unsure[0][1]).split())
             first = first if len(first) <= 40 else first[:37] + "..."
-            more = f" (and {len(self._unsure) - 1} more)" if len(self._unsure) > 1 else ""
+            more = f" (and {count - 1} more)" if count > 1 else ""
             self.note(f"Maybe not sent (IRC did not answer): {first}{more}")
-            self._unsure.clear()
+        else:  # the oldest were confirmed after the cap: their text is gone
+            self.note(f"Maybe not sent (IRC did not answer): your last {count} lines")
+        self._unsure.clear()
+        self._confirmed = self._said
 
     # -- the third-party rule -----------------------------------------------------------------
 

@@ -646,6 +646,28 @@ def test_lines_the_network_never_answered_are_named_when_it_is_lost() -> None:
     assert h.text() == "IRC network lost (Connection reset); reconnecting.\n"  # all taken
 
 
+def test_more_unanswered_lines_than_are_kept_are_all_counted() -> None:
+    h = Harness(confirm_sent=True).login()
+    joined(h)
+    for n in range(1, 13):  # 12 lines into a hung server: more than the 8 kept by text
+        h.type(f"line {n}")
+    h.server(":irc.test PONG irc.test :said-2")
+    h.irc.clear()
+    h.run(h.core.irc_lost("Ping timeout", h.now))
+    assert " ".join(h.text().split()) == (
+        "IRC network lost (Ping timeout); reconnecting."
+        " Maybe not sent (IRC did not answer): line 3 (and 9 more)"
+    )
+    h.run(h.core.irc_back(h.now, "N0TEST-5"))
+    h.server(":N0TEST-5!n0test@bpq.radio JOIN #test")
+    h.text()
+    for n in range(13, 25):
+        h.type(f"line {n}")
+    h.server(":irc.test PONG irc.test :said-22")  # past the 8 kept: their text is gone
+    h.run(h.core.irc_lost("Ping timeout", h.now))
+    assert h.text().endswith("Maybe not sent (IRC did not answer): your last 2 lines\n")
+
+
 def test_a_netsplit_is_told_once_with_what_it_loses() -> None:
     h = Harness().login()
     joined(h)
