@@ -100,18 +100,33 @@ def hold_mail(
     account: str = "",
 ) -> int:
     """Commit one message for `callsign`; return its number. Raises MailboxFull."""
-    db = store.db
     with store.transaction():
-        count, last = db.execute(
-            "SELECT count(*), coalesce(max(n), 0) FROM mailbox WHERE callsign = ?", (callsign,)
-        ).fetchone()
-        if count >= limit:
-            raise MailboxFull(callsign)
-        db.execute(
-            "INSERT INTO mailbox (callsign, n, sender, kind, text, at, account)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (callsign, last + 1, sender, kind, text, now, account),
-        )
+        return add_mail(store, callsign, sender, kind, text, now, limit, account)
+
+
+def add_mail(
+    store: Db,
+    callsign: str,
+    sender: str,
+    kind: str,
+    text: str,
+    now: float,
+    limit: int,
+    account: str = "",
+) -> int:
+    """`hold_mail` inside the caller's transaction (relaystore.py: held and its id
+    noted at once)."""
+    db = store.db
+    count, last = db.execute(
+        "SELECT count(*), coalesce(max(n), 0) FROM mailbox WHERE callsign = ?", (callsign,)
+    ).fetchone()
+    if count >= limit:
+        raise MailboxFull(callsign)
+    db.execute(
+        "INSERT INTO mailbox (callsign, n, sender, kind, text, at, account)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (callsign, last + 1, sender, kind, text, now, account),
+    )
     return int(last) + 1
 
 

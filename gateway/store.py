@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
-from gateway import chatstore, prefs, settingstore
+from gateway import chatstore, prefs, relaystore, settingstore
 from gateway.auth import audit, credentials, loginnotes, netlogin, penaltystore, users
 from gateway.auth.penalties import Budget
 from gateway.auth.secretbox import SecretBox, SecretKeyError, create_key, load_key
@@ -45,6 +45,7 @@ SCHEMAS: tuple[Schema, ...] = (
     xlinestore.SCHEMA,
     settingstore.SCHEMA,
     chatstore.SCHEMA,
+    relaystore.SCHEMA,
     prefs.SCHEMA,
     audit.SCHEMA,
     credentials.SCHEMA,

@@ -12,7 +12,8 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 
-from gateway import chatstore
+from gateway import chatstore, relaystore
+from gateway.bridge import relay
 from gateway.bridge.registry import Member
 from gateway.bridge.trust import Trust
 from gateway.callsign import Callsign, parse_callsign
@@ -79,13 +80,14 @@ class Mailbox:
         tell: str | None = None,
         *,
         account: str = "",
-        elsewhere: Callable[[], None] | None = None,
+        elsewhere: Callable[[str], None] | None = None,
     ) -> None:
         """Hold mail for an enrolled callsign. Whether or not `call` is enrolled, the
         sender (`tell`, by default `sender`) reads the same answer: mail must not tell
         who uses the gateway. `account` is the sender's ("" if none): the reader sees
         it, since a nick alone can pass for someone else. `elsewhere` passes mail for a
-        callsign not enrolled here on to the network's other gateways."""
+        callsign not enrolled here on to the network's other gateways: it is given the
+        answer, to tell once the message is kept."""
         tell = tell or sender
         if refusal is not None:
             self._notice(tell, f"Not held for {call}: {refusal} (third-party rule).")
@@ -95,12 +97,12 @@ class Mailbox:
             self.hold_soon(
                 call.base, sender, kind, strip_formatting(body), tell=tell, account=account
             )
+        elif elsewhere is not None:
+            elsewhere(self.held_text(call.base))
         else:
-            if elsewhere is not None:
-                elsewhere()
-            self._notice(tell, self._held_text(call.base))
+            self._notice(tell, self.held_text(call.base))
 
-    def _held_text(self, base: str) -> str:
+    def held_text(self, base: str) -> str:
         days = self._config().mailbox_max_age / 86400
         where = "a gateway of this network" if self._network_wide else "this gateway"
         return f"{base} is off the air: message held if {base} uses {where} (kept {days:g} days)."
@@ -114,16 +116,13 @@ class Mailbox:
         *,
         tell: str,
         account: str = "",
-        quiet: bool = False,
     ) -> None:
-        """Start committing a message, unless too many writes are in flight (told).
-        `quiet`: the sender was told already (by the gateway that passed it on), and
-        hears again only of a failure."""
+        """Start committing a message, unless too many writes are in flight (told)."""
         if len(self._holds) >= MAX_PENDING_HOLDS:
             self._notice(tell, f"Not held for {base}: the gateway is busy, try again.")
             return
         task = asyncio.get_running_loop().create_task(
-            self.hold(base, sender, kind, text, tell=tell, account=account, quiet=quiet)
+            self.hold(base, sender, kind, text, tell=tell, account=account)
         )
         self._holds.add(task)
         task.add_done_callback(self._holds.discard)
@@ -137,10 +136,8 @@ class Mailbox:
         *,
         tell: str | None = None,
         account: str = "",
-        quiet: bool = False,
     ) -> None:
-        """Commit a message to `base`'s mailbox, then tell the sender (unless `quiet`)
-        and the recipient."""
+        """Commit a message to `base`'s mailbox, then tell the sender and the recipient."""
         limit = self._config().mailbox_max_messages
         try:
             n = await self._store.call(
@@ -156,21 +153,61 @@ class Mailbox:
             if tell:
                 self._notice(tell, f"Message for {base} not held: the gateway's store failed.")
             return
-        log.info("message %d held for %s from %s", n, base, sender)
-        self._events.emit("mail_stored", callsign=base, sender=sender)
-        recipients = list(self._recipients(base))
-        if tell and not quiet:
+        recipients = self._held(n, base, sender)
+        if tell:
             # Logged in (a full live queue, or another SSID): held and told at once.
             on_air = f"{base} is on the air: message held, {base} is told."
-            self._notice(tell, on_air if recipients else self._held_text(base))
+            self._notice(tell, on_air if recipients else self.held_text(base))
         for session in recipients:
             session.mail_arrived(sender, account)
+
+    def _held(self, n: int, base: str, sender: str) -> list[Member]:
+        """Message `n` is held: logged, an event; its recipients on the air."""
+        log.info("message %d held for %s from %s", n, base, sender)
+        self._events.emit("mail_stored", callsign=base, sender=sender)
+        return list(self._recipients(base))
+
+    def take_passed_soon(self, passed: relay.Passed, answer: Callable[[relay.Ack], None]) -> None:
+        """Hold a message another gateway passed on (`passed.call` enrolled here, its
+        text allowed by the third-party rule), then `answer` that gateway: held, or
+        refused (a full mailbox). No answer when busy or the store failed: it is sent
+        again. Nobody is told from here: which gateway serves a callsign is not shown."""
+        if len(self._holds) >= MAX_PENDING_HOLDS:
+            log.info("message from %s for %s, passed on: busy, left for a resend",
+                     passed.nick, passed.call)  # fmt: skip
+            return
+        task = asyncio.get_running_loop().create_task(self._take_passed(passed, answer))
+        self._holds.add(task)
+        task.add_done_callback(self._holds.discard)
+
+    async def _take_passed(self, passed: relay.Passed, answer: Callable[[relay.Ack], None]) -> None:
+        base, sender, limit = passed.call, passed.nick, self._config().mailbox_max_messages
+        try:
+            n = await self._store.call(
+                relaystore.take, passed.id, base, sender, passed.kind,
+                strip_formatting(passed.text), self._clock(), limit, passed.account,
+            )  # fmt: skip
+        except chatstore.MailboxFull:
+            log.info("mailbox of %s full; message from %s not held", base, sender)
+            full = f"{base}'s mailbox is full ({limit}); message not held."
+            answer(relay.Ack(passed.id, relay.REFUSED, full))
+            return
+        except Exception:
+            log.exception("message from %s for %s not held; left for a resend", sender, base)
+            return
+        if n is None:
+            log.info("message from %s for %s, passed on again: held before", sender, base)
+        else:
+            for session in self._held(n, base, sender):
+                session.mail_arrived(sender, passed.account)
+        answer(relay.Ack(passed.id, relay.HELD))
 
     async def prune(self) -> None:
         cfg = self._config()
         expired = await self._store.call(
             chatstore.prune_chat, self._clock(), cfg.mailbox_max_age, cfg.archive_max_age
         )
+        await self._store.call(relaystore.prune, self._clock(), cfg.mailbox_max_age)
         for recipient, sender, _at in expired:
             self._notice(sender, f"Your message to {recipient} expired unread.")
 

@@ -1,27 +1,40 @@
-"""Mail passed between the gateways of one network (`irc.external.service_nicks`).
+"""Mail passed between the gateways of one network (`irc.external.service_nicks`): the
+lines of the protocol, sans IO (the store-and-forward around them is forward.py).
 
 On a network each gateway's service nick takes `/msg <service> CALL text` for the hams
 enrolled at that gateway. An IRC user who picks another gateway's service nick is not
-turned away: a service nick whose gateway does not serve CALL passes the message on,
-once, to every other gateway's service nick, as a CTCP `GWMAIL` line that carries the
-sender's full source and account. The gateway where CALL is enrolled holds it as if it
-had been sent there (third-party rule included); the others drop it. The sender reads
-the same answer whichever gateway serves CALL, as on one box.
+turned away: a service nick whose gateway does not serve CALL keeps the message and
+passes it on to every other gateway's service nick, as a CTCP `GWMAIL` line that carries
+a message id, the sender's full source and account. The gateway where CALL is enrolled
+holds it as if it had been sent there (third-party rule included); each gateway answers
+with a `GWMAIL-ACK` notice (`held`, `refused <what to tell the sender>`, `not-here`),
+and the passing gateway tells the sender a refusal from its own nick: which gateway
+serves CALL is never shown. A gateway's service nick says `GWMAIL-HELLO` to the others
+when it comes on IRC, so mail kept for its hams goes out at once.
 
-No loops: a passed-on message is never passed on again. No forgery: a `GWMAIL` line is
+No loops: a passed-on message is never passed on again. No forgery: these lines are
 believed only from a service nick the network shows at the address of the network's
-`radio_key` (trust.py); from anyone else it is ordinary text.
+`radio_key` (trust.py); from anyone else a `GWMAIL` line is ordinary text.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 VERB = "GWMAIL"
+ACK = "GWMAIL-ACK"
+HELLO = "GWMAIL-HELLO"
 #: Kinds of mail (what the reader sees: a message or an action).
 KINDS = frozenset({"PRIVMSG", "ACTION"})
+#: What a gateway answers to a passed message.
+HELD, REFUSED, NOT_HERE = "held", "refused", "not-here"
 #: The longest line a server relays, CR LF excluded.
 LINE = 510
+#: The longest refusal an ack carries (it is told to the sender as it comes).
+REFUSAL_MAX = 300
+_ID = re.compile(r"[0-9a-f]{8,32}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,14 +47,31 @@ class Passed:
     account: str
     kind: str
     text: str
+    #: The passing gateway's id for it: a resend carries the same (the receiver holds once).
+    id: str = "0" * 16
 
     def payload(self) -> str:
         account = self.account or "*"
-        return f"\x01{VERB} {self.call} {self.source} {account} {self.kind} {self.text}\x01"
+        fields = f"{self.id} {self.call} {self.source} {account} {self.kind} {self.text}"
+        return f"\x01{VERB} {fields}\x01"
 
     @property
     def nick(self) -> str:
         return self.source.partition("!")[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """A gateway's answer to a passed message: HELD, REFUSED (with what to tell the
+    sender) or NOT_HERE."""
+
+    id: str
+    outcome: str
+    text: str = ""
+
+    def payload(self) -> str:
+        tail = f" {self.text}" if self.outcome == REFUSED else ""
+        return f"\x01{ACK} {self.id} {self.outcome}{tail}\x01"
 
 
 def room(via: str, to: str, passed: Passed) -> int:
@@ -55,10 +85,32 @@ def parse(text: str) -> Passed | None:
     """The `GWMAIL` line in `text`, or None if it is none (or malformed)."""
     if not (text.startswith(f"\x01{VERB} ") and text.endswith("\x01")):
         return None
-    fields = text[len(VERB) + 2 : -1].split(" ", 4)
-    if len(fields) != 5:
+    fields = text[len(VERB) + 2 : -1].split(" ", 5)
+    if len(fields) != 6:
         return None
-    call, source, account, kind, body = fields
-    if kind not in KINDS or "!" not in source or not body.strip():
+    id_, call, source, account, kind, body = fields
+    if not _ID.fullmatch(id_) or kind not in KINDS or "!" not in source or not body.strip():
         return None
-    return Passed(call, source, "" if account == "*" else account, kind, body)
+    return Passed(call, source, "" if account == "*" else account, kind, body, id_)
+
+
+def parse_ack(text: str) -> Ack | None:
+    """The `GWMAIL-ACK` line in `text`, or None; a refusal's text is cleaned for a notice."""
+    if not (text.startswith(f"\x01{ACK} ") and text.endswith("\x01")):
+        return None
+    id_, _, rest = text[len(ACK) + 2 : -1].partition(" ")
+    outcome, _, said = rest.partition(" ")
+    if not _ID.fullmatch(id_) or outcome not in (HELD, REFUSED, NOT_HERE):
+        return None
+    said = _CONTROL.sub("", said).strip()[:REFUSAL_MAX]
+    if outcome == REFUSED and not said:
+        return None
+    return Ack(id_, outcome, said if outcome == REFUSED else "")
+
+
+def hello() -> str:
+    return f"\x01{HELLO}\x01"
+
+
+def is_hello(text: str) -> bool:
+    return text == hello()

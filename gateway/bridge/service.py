@@ -2,9 +2,12 @@
 
 It joins the archived channels and keeps what may go on air of them in the store
 (`/NEW`, `/READ #chan` on air), sends the gateway's notices to IRC users (a token
-bucket on an external network, where its client is not flood-exempt), and takes
-`/msg <service> CALL text` for a radio user who is off the air: how an external
-network, where absent nicks do not exist, reaches the mailbox. Connected again
+bucket on an external network, where its client is not flood-exempt, and a small
+budget per sender: budget.py), and takes `/msg <service> CALL text` for a radio user
+who is off the air: how an external network, where absent nicks do not exist, reaches
+the mailbox. On a network with `service_nicks` it carries out forward.py's decisions:
+mail for callsigns not enrolled here is kept in the store (relaystore.py) and passed
+to the other gateways' verified service nicks until one answers. Connected again
 whenever it leaves IRC: within seconds of the network's return, backing off while it
 refuses (gateway/irc/backoff.py).
 """
@@ -13,11 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+import secrets
 from collections.abc import Callable
+from typing import Any
 
-from gateway import chatstore
-from gateway.bridge import relay
+from gateway import chatstore, relaystore
+from gateway.bridge import forward, relay
+from gateway.bridge.budget import SenderBudget, TokenBucket
 from gateway.bridge.mailbox import Mailbox
 from gateway.bridge.trust import SERVICE_USER, Trust
 from gateway.callsign import Callsign, parse_callsign
@@ -37,6 +44,10 @@ SERVICE_REFUSED_MAX = 600.0
 #: The service's notices on an external network: a burst, then this many a second.
 NOTICE_BURST = 8
 NOTICE_RATE = 1.0
+#: Each IRC user's requests to the service on a network: a burst, then one per this
+#: many seconds (so that nobody can spend the whole bucket on their own answers).
+SENDER_BURST = 5
+SENDER_EVERY = 12.0
 #: How long stopping waits for the service nick's QUIT to leave.
 QUIT_WAIT = 3.0
 
@@ -73,9 +84,14 @@ class ServiceNick:
         self._peers = peers
         #: The service's IRC client while it is connected (or connecting again).
         self.link: IrcLink | None = None
-        self._notice_tokens = float(NOTICE_BURST)
-        self._notice_at = monotonic()
+        self._bucket = TokenBucket(NOTICE_BURST, NOTICE_RATE, monotonic())
+        self._senders = SenderBudget(SENDER_BURST, SENDER_EVERY)
         self.notices_dropped = 0
+        self._forward = forward.Forwarder(
+            config().service_nick, peers, fold, trust.peer_service, self._bucket
+        )
+        #: Set when the relay may have something to do before its next wake-up.
+        self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._backoff = Backoff(SERVICE_REFUSED_MAX)
@@ -102,17 +118,12 @@ class ServiceNick:
     def _notice_allowed(self) -> bool:
         """A token bucket for the service's notices on a network (its own client is
         flood-exempt only on the embedded server): a burst, then one a second."""
-        now = self._monotonic()
-        tokens = min(NOTICE_BURST, self._notice_tokens + (now - self._notice_at) * NOTICE_RATE)
-        self._notice_at = now
-        if tokens < 1:
-            self._notice_tokens = tokens
+        if not self._bucket.take(self._monotonic()):
             self.notices_dropped += 1
             if self.notices_dropped % 100 == 1:
                 log.warning("service notices dropped: %d so far (flood limit)",
                             self.notices_dropped)  # fmt: skip
             return False
-        self._notice_tokens = tokens - 1
         return True
 
     # -- the client -----------------------------------------------------------------------------
@@ -121,8 +132,16 @@ class ServiceNick:
         # An in-process client attaches at once: the service is there when start returns.
         # A network may take its time (or be down): the gateway does not wait for it.
         embedded = self._connector.mode == "embedded"
+        now = self._monotonic()
+        for row in await self._store.call(relaystore.kept):  # kept across a restart
+            passed = relay.Passed(row.callsign, row.source, row.account, row.kind, row.text, row.id)
+            self._forward.add(forward.Pending(passed, row.at, row.answered), now)
         first, wait = await self._connect() if embedded else (None, 0.0)
-        task = asyncio.get_running_loop().create_task(self._keep(first, wait))
+        self._spawn(self._keep(first, wait))
+        self._spawn(self._relay())
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -151,6 +170,8 @@ class ServiceNick:
             link.send(f"JOIN {channel}")
         self.link = link
         log.info("the service nick %s is on IRC", link.nick)
+        self._forward.link_up(self._monotonic())
+        self._wake.set()
         return link, 0.0
 
     async def _keep(self, link: IrcLink | None, wait: float) -> None:
@@ -169,6 +190,7 @@ class ServiceNick:
                 log.exception("the service nick failed")
                 if link is not None:
                     link.quit("Internal error")
+            self._forward.link_down()
             stayed = self._monotonic() - since
             link, wait = None, self._backoff.left(stayed, silent=went_silent(reason))
             if not self._stopping:
@@ -183,6 +205,9 @@ class ServiceNick:
                 reason = msg.params[-1]
             elif msg.command == "PING":
                 conn.send(f"PONG :{msg.params[0]}" if msg.params else "PONG")
+            elif msg.command == "302" and len(msg.params) >= 2:  # USERHOST: the peers
+                now = self._monotonic()
+                self._carry_out(self._forward.userhost(conn.nick, msg.params[-1], now))
             elif msg.command in ("PRIVMSG", "NOTICE") and len(msg.params) >= 2:
                 try:
                     if self._fold(msg.params[0]) == self._fold(conn.nick):
@@ -195,14 +220,15 @@ class ServiceNick:
 
     def _to_service(self, msg: Message) -> None:
         """`/msg <service> CALL text`: mail for a radio user (how an external network,
-        where absent nicks do not exist, reaches the mailbox)."""
+        where absent nicks do not exist, reaches the mailbox); and what the network's
+        other gateways' service nicks say (relay.py), believed only from them."""
         sender = (msg.source or "").split("!", 1)[0]
-        if msg.command != "PRIVMSG" or not sender or "." in sender:
-            return  # never answer a notice, nor a server
-        passed = relay.parse(msg.params[1])
-        if passed is not None and self._trust.peer_service(msg.source or ""):
-            self._take_passed(passed)
+        if not sender or "." in sender:
+            return  # never a server
+        if self._trust.peer_service(msg.source or "") and self._from_peer(msg):
             return
+        if msg.command != "PRIVMSG" or not self._within_budget(msg, sender):
+            return  # never answer a notice
         call_text, _, text = msg.params[1].strip().partition(" ")
         call = parse_callsign(callsign_text(call_text))
         verb, body = split_ctcp(text)
@@ -215,20 +241,37 @@ class ServiceNick:
             return
         account = msg.tags.get("account") or ""
         kind = "ACTION" if verb else "PRIVMSG"
-        passed = relay.Passed(call.base, msg.source or sender, account, kind, body.strip())
+        passed = relay.Passed(call.base, msg.source or sender, account, kind, body.strip(),
+                              secrets.token_hex(8))  # fmt: skip
         others = self._others()
-        if others:  # too long for another gateway: refused here too (the same answer)
-            over = min(relay.room(self._via(), peer, passed) for peer in others)
-            if over < 0:
-                self.notice(sender, f"Not held for {call.base}: {-over} characters too long.")
-                return
+        if self._too_long(passed, others):
+            return
         # The reader sees the sender's account: on a network callsign nicks are not kept
         # for their owners, so a nick alone may be anyone's (chatrender.mail_sender).
-        elsewhere = (lambda: self._pass_on(passed)) if others else None
+        elsewhere = (lambda held: self._spawn(self._pass_on(passed, held))) if others else None
         self._mailbox.offer(sender, call, kind, body, self._trust.refusal(msg), tell=sender,
                             account=account, elsewhere=elsewhere)  # fmt: skip
 
-    # -- mail between the network's gateways (relay.py) -----------------------------------------
+    def _too_long(self, passed: relay.Passed, others: list[str]) -> bool:
+        """Too long to pass on to another gateway: refused here too (the same answer
+        whether or not the callsign is enrolled here), and the sender told."""
+        over = min((relay.room(self._via(), peer, passed) for peer in others), default=0)
+        if over < 0:
+            self.notice(passed.nick, f"Not held for {passed.call}: {-over} characters too long.")
+        return over < 0
+
+    def _within_budget(self, msg: Message, sender: str) -> bool:
+        """Whether the sender may have an answer now (on a network, each sender has a
+        budget of its own: budget.py). Every request costs the same, whatever it asks."""
+        if self._connector.mode != "external":
+            return True
+        host = (msg.source or "").rpartition("@")[2] or self._fold(sender)
+        verdict = self._senders.charge(host.lower(), self._monotonic())
+        if verdict == "tell":
+            self.notice(sender, "Too many requests: nothing taken; try again in a minute.")
+        return verdict == "ok"
+
+    # -- mail between the network's gateways (relay.py, forward.py) -----------------------------
 
     def _others(self) -> list[str]:
         own = self._fold(self.nick)
@@ -240,38 +283,100 @@ class ServiceNick:
         known = link.source if link is not None else None
         return known or f"{self.nick}!{SERVICE_USER}@{'f' * 39}"
 
-    def _pass_on(self, passed: relay.Passed) -> None:
-        """Mail for a callsign not enrolled here, to every other gateway's service nick:
-        the one that serves the callsign holds it."""
-        link = self.link
-        if link is None or link.closed:
-            return  # not on IRC: the notice that follows goes nowhere either
-        if not self._notice_allowed():  # a flood of mail would get the service killed
-            log.warning("message from %s for %s not passed on (flood limit)",
-                        passed.nick, passed.call)  # fmt: skip
+    async def _pass_on(self, passed: relay.Passed, held: str) -> None:
+        """Mail for a callsign not enrolled here: kept in the store, then the sender is
+        told `held`, and forward.py passes it to the other gateways' service nicks until
+        the one that serves the callsign answers."""
+        row = relaystore.Row(passed.id, self._clock(), passed.call, passed.source,
+                             passed.account, passed.kind, passed.text)  # fmt: skip
+        try:
+            kept = await self._store.call(relaystore.keep, row)
+        except Exception:
+            log.exception("message from %s for %s not kept", passed.nick, passed.call)
+            failed = f"Message for {passed.call} not held: the gateway's store failed."
+            self.notice(passed.nick, failed)
             return
-        for peer in self._others():
-            link.send(f"PRIVMSG {peer} :{passed.payload()}")
-        log.info("message from %s for %s passed on to %s", passed.nick, passed.call,
-                 ", ".join(self._others()))  # fmt: skip
+        if not kept:
+            log.warning("message from %s for %s not kept: %d kept for passing on already",
+                        passed.nick, passed.call, relaystore.OUT_MAX)  # fmt: skip
+            self.notice(passed.nick, f"Not held for {passed.call}: the gateway is busy, try again.")
+            return
+        self._forward.add(forward.Pending(passed, row.at), self._monotonic())
+        self._wake.set()
+        log.info("message %s from %s for %s kept, passed on to %s", passed.id, passed.nick,
+                 passed.call, ", ".join(self._forward.peers()))  # fmt: skip
+        self.notice(passed.nick, held)
 
-    def _take_passed(self, passed: relay.Passed) -> None:
+    def _from_peer(self, msg: Message) -> bool:
+        """A line from another gateway's service nick (believed: Trust.peer_service):
+        mail passed on, an answer to ours, or HELLO. False: none of those."""
+        source, text = msg.source or "", msg.params[1]
+        now = self._monotonic()
+        passed = relay.parse(text) if msg.command == "PRIVMSG" else None
+        ack = relay.parse_ack(text) if msg.command == "NOTICE" else None
+        if passed is not None:
+            self._forward.heard(source, now)
+            self._take_passed(passed, source.partition("!")[0])
+        elif ack is not None:
+            self._carry_out(self._forward.ack(source, ack, now))
+        elif msg.command == "NOTICE" and relay.is_hello(text):
+            self._forward.heard(source, now)
+        else:
+            return False
+        self._wake.set()
+        return True
+
+    def _take_passed(self, passed: relay.Passed, peer: str) -> None:
         """Mail another gateway passed on: held if the callsign is enrolled here (under
-        this gateway's third-party rule), else dropped; never passed on again."""
+        this gateway's third-party rule), else answered `not-here`; never passed on
+        again. Every outcome goes back to that gateway, which tells the sender: our own
+        nick says nothing, so nobody learns which gateway serves the callsign."""
+
+        def answer(ack: relay.Ack) -> None:
+            self._forward.answer(peer, ack)
+            self._wake.set()
+
         call = parse_callsign(passed.call)
         if call is None or call.base not in self._enrolled():
             log.info("message from %s for %s, passed on: not enrolled here, dropped",
                      passed.nick, passed.call)  # fmt: skip
+            answer(relay.Ack(passed.id, relay.NOT_HERE))
             return
         seen = Message(command="PRIVMSG", source=passed.source,
                        tags={"account": passed.account} if passed.account else {},
                        params=(self.nick, passed.text))  # fmt: skip
         refusal = self._trust.refusal(seen)
         if refusal is not None:
-            self.notice(passed.nick, f"Not held for {call.base}: {refusal} (third-party rule).")
+            told = f"Not held for {call.base}: {refusal} (third-party rule)."
+            answer(relay.Ack(passed.id, relay.REFUSED, told))
             return
-        self._mailbox.hold_soon(call.base, passed.nick, passed.kind, strip_formatting(passed.text),
-                                tell=passed.nick, account=passed.account, quiet=True)  # fmt: skip
+        self._mailbox.take_passed_soon(dataclasses.replace(passed, call=call.base), answer)
+
+    async def _relay(self) -> None:
+        """Run forward.py: whatever is due, then sleep until the next thing is."""
+        while not self._stopping:
+            now = self._monotonic()
+            self._carry_out(self._forward.tick(now, self._clock(), self._config().mailbox_max_age))
+            wait = self._forward.wake_in(now)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
+
+    def _carry_out(self, actions: list[forward.Action]) -> None:
+        for action in actions:
+            if isinstance(action, forward.Send):
+                if self.link is not None and not self.link.closed:
+                    self.link.send(action.line)
+            elif isinstance(action, forward.Tell):
+                self.notice(action.nick, action.text)
+            elif isinstance(action, forward.Done):
+                log.info("message %s passed on: %s", action.id, action.why)
+                self._spawn(self._store.call(relaystore.forget, action.id))
+            elif isinstance(action, forward.Answered):
+                self._spawn(self._store.call(relaystore.answered, action.id, action.answered))
+            else:
+                log.warning("%s", action.text)
 
     async def _archive(self, msg: Message) -> None:
         config = self._config()
@@ -292,6 +397,7 @@ class ServiceNick:
     async def stop(self) -> None:
         """QUIT (waited for a moment) and stop connecting again."""
         self._stopping = True
+        self._wake.set()  # the relay's loop ends
         if self.link is not None:
             self.link.quit("Gateway stopping")
             with contextlib.suppress(TimeoutError):

@@ -25,7 +25,7 @@ from tests.external.test_external import (
     started,
 )
 from tests.external.test_readme_recipe import snippet
-from tests.gateway.support import GatewayProcess, enroll, free_port
+from tests.gateway.support import Client, GatewayProcess, enroll, free_port
 from tests.gateway.test_bridge_e2e import radio_login
 from tests.ircd.conftest import LiveClient
 
@@ -101,6 +101,16 @@ async def networks(
     return peer, peer, None
 
 
+async def reads_the_mail(bpq: int, code: str) -> Client:
+    """N0BBB logs in with `code` and reads N0AAA's one message (the tests' mail)."""
+    ham = await radio_login(bpq, "N0BBB", code)
+    assert await ham.expect("/READ\r\n") == b"1 new message, /READ\r\n"
+    ham.send(b"/read\r")
+    mail = await ham.expect("145.500\r\n")
+    assert b"N0AAA" in mail and b"see you at 8 on 145.500" in mail, mail
+    return ham
+
+
 @pytest.mark.parametrize("kind", ["inspircd", "ngircd"])
 async def test_radio_users_of_two_gateways_talk_under_identified(
     tmp_path: Path, spawn_gateway: Spawn, started: list[peers.IrcPeer], kind: str
@@ -165,11 +175,7 @@ async def test_radio_users_of_two_gateways_talk_under_identified(
     await alice.send("PRIVMSG N0GWmail :N0BBB " + "x" * 400)  # fits alice's line, not GWMAIL
     too_long = (await alice.expect("NOTICE")).params[-1]
     assert re.fullmatch(r"Not held for N0BBB: \d+ characters too long\.", too_long), too_long
-    ham_b = await radio_login(bpq_b, "N0BBB", totp_b.at((step + 1) * 30))
-    assert await ham_b.expect("/READ\r\n") == b"1 new message, /READ\r\n"
-    ham_b.send(b"/read\r")
-    mail = await ham_b.expect("145.500\r\n")
-    assert b"N0AAA" in mail and b"see you at 8 on 145.500" in mail, mail
+    ham_b = await reads_the_mail(bpq_b, totp_b.at((step + 1) * 30))
 
     for ham in (ham_a, ham_b):
         ham.send(b"/b\r")

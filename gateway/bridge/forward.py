@@ -1,0 +1,328 @@
+"""Store-and-forward of mail passed between a network's gateways, sans IO.
+
+`Forwarder` decides what the service nick sends, given events and a clock: no socket,
+no store, no timer of its own (service.py carries out its actions and writes its rows
+to the store, relaystore.py). A message for a callsign not enrolled here is kept
+(`Pending`, a row of the store) until a gateway answers for it (relay.py's acks):
+`held` or `refused` ends it (a refusal is told to the sender from our own nick), each
+`not-here` crosses that gateway off, and when every other gateway has said `not-here`
+it is dropped: no gateway of the network serves the callsign. Otherwise it is kept up
+to the mailbox's age, then its sender is told it expired.
+
+Mail goes only to a peer verified just now: the network showed its nick at the
+`radio_key` address of a gateway's service (a USERHOST reply, or a line from it), so an
+impostor holding a down gateway's nick reads nothing. While anything is kept the peers
+are polled every POLL_EVERY seconds and right after our link comes up; a peer seen
+again (or saying HELLO) gets what is kept for it at once. A message unanswered is sent
+again, waiting longer each time; the receiver holds it once (its id).
+
+Everything sent draws on the service's token bucket above RESERVE tokens, left for
+answers to people: a queue of mail waits for tokens, it is never dropped for flood.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from gateway.bridge import relay
+from gateway.bridge.budget import TokenBucket
+
+#: Seconds between USERHOST polls of the peers while anything is kept.
+POLL_EVERY = 45.0
+#: A peer's verification is good for sending this long; older, it is polled first.
+FRESH = 20.0
+#: The first resend of an unanswered message, doubling up to RESEND_MAX.
+RESEND_FIRST = 60.0
+RESEND_MAX = 3600.0
+#: A USERHOST not answered within this is given up.
+QUERY_TIMEOUT = 30.0
+#: Tokens of the service's bucket left for answers to people.
+RESERVE = 4
+#: Acks queued at most (one not sent is no loss: its message is sent again).
+ACKS_MAX = 256
+#: Nicks per USERHOST (RFC 2812).
+USERHOST_MAX = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A message kept for passing on: taken at `at` (wall time); `answered`, the
+    (folded) peers that said it is not theirs."""
+
+    passed: relay.Passed
+    at: float
+    answered: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """A line for the service's link."""
+
+    line: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tell:
+    """A notice to a sender, from our own service nick."""
+
+    nick: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """Forget message `id` (its row): `why` is held, refused, nobody or expired."""
+
+    id: str
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """Message `id` is not for the peers in `answered` (its row keeps them)."""
+
+    id: str
+    answered: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Something for the log."""
+
+    text: str
+
+
+Action = Send | Tell | Done | Answered | Note
+
+
+@dataclass(slots=True)
+class _Peer:
+    nick: str
+    #: When it was last seen at a gateway's address (monotonic); None: not now.
+    verified: float | None = None
+    #: An impostor on its nick was logged (once until it is verified again, or until
+    #: another message is kept).
+    warned: bool = False
+
+
+@dataclass(slots=True)
+class _Entry:
+    pending: Pending
+    #: Folded peer -> when the message is next sent to it, and the wait after that.
+    due: dict[str, float] = field(default_factory=dict)
+    backoff: dict[str, float] = field(default_factory=dict)
+
+
+class Forwarder:
+    def __init__(
+        self,
+        own: str,
+        peers: Iterable[str],
+        fold: Callable[[str], str],
+        is_peer: Callable[[str], bool],
+        bucket: TokenBucket,
+    ) -> None:
+        self._fold = fold
+        #: Whether a full source is a gateway's service nick (Trust.peer_service).
+        self._is_peer = is_peer
+        self._bucket = bucket
+        self._peers = {fold(n): _Peer(n) for n in peers if fold(n) != fold(own)}
+        self._kept: dict[str, _Entry] = {}
+        self._acks: deque[str] = deque()
+        #: USERHOSTs in flight: when sent, and the folded nicks asked.
+        self._queries: deque[tuple[float, tuple[str, ...]]] = deque()
+        self._next_poll = 0.0
+        self._up = False
+        self._hello = False
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def peers(self) -> list[str]:
+        return [peer.nick for peer in self._peers.values()]
+
+    # -- events ---------------------------------------------------------------------------
+
+    def add(self, pending: Pending, now: float) -> None:
+        """A message kept (its row written): sent to each peer once verified."""
+        entry = _Entry(pending)
+        for peer in self._peers:
+            if peer not in pending.answered:
+                entry.due[peer] = now
+                entry.backoff[peer] = RESEND_FIRST
+        self._kept[pending.passed.id] = entry
+        self._next_poll = min(self._next_poll, now)
+        for known in self._peers.values():
+            known.warned = False  # an impostor found by the poll it brings is logged again
+
+    def link_up(self, now: float) -> None:
+        """Our service nick is on IRC (again): poll the peers now, and say HELLO to
+        those verified."""
+        self._up, self._hello = True, True
+        self._forget_peers()
+        self._next_poll = now
+
+    def link_down(self) -> None:
+        self._up = False
+        self._forget_peers()
+
+    def _forget_peers(self) -> None:
+        self._queries.clear()
+        for peer in self._peers.values():
+            peer.verified = None
+
+    def heard(self, source: str, now: float) -> None:
+        """A line believed from a peer's service nick (Trust.peer_service): it is there."""
+        self._verified(self._fold(source.partition("!")[0]), now)
+
+    def _verified(self, key: str, now: float) -> None:
+        peer = self._peers.get(key)
+        if peer is None:
+            return
+        if peer.verified is None:  # seen again: what is kept for it goes now
+            for entry in self._kept.values():
+                if key in entry.due:
+                    entry.due[key] = now
+                    entry.backoff[key] = RESEND_FIRST
+        peer.verified, peer.warned = now, False
+
+    def userhost(self, own: str, reply: str, now: float) -> list[Action]:
+        """A 302 reply (its last parameter): which peers asked are there, and at what
+        address. The link's own USERHOST (our nick) is not ours to read."""
+        shown = {}
+        for item in reply.split():
+            nick, _, rest = item.partition("=")
+            shown[self._fold(nick.rstrip("*"))] = (nick.rstrip("*"), rest[1:])
+        if self._fold(own) in shown or not self._queries:
+            return []
+        _, asked = self._queries.popleft()
+        actions: list[Action] = []
+        for key in asked:
+            nick, userhost = shown.get(key, ("", ""))
+            if nick and self._is_peer(f"{nick}!{userhost}"):
+                self._verified(key, now)
+                if self._hello:
+                    actions.append(Send(f"NOTICE {nick} :{relay.hello()}"))
+                continue
+            peer = self._peers[key]
+            peer.verified = None
+            if nick and not peer.warned:
+                peer.warned = True
+                actions.append(Note(f"{nick} is {nick}!{userhost}, not at a gateway's address:"
+                                    " no mail is passed to it"))  # fmt: skip
+        if not self._queries:
+            self._hello = False
+        return actions
+
+    def ack(self, source: str, ack: relay.Ack, now: float) -> list[Action]:
+        """A peer's answer to message `ack.id` (`source` believed: Trust.peer_service)."""
+        key = self._fold(source.partition("!")[0])
+        self._verified(key, now)
+        entry = self._kept.get(ack.id)
+        if entry is None or key not in self._peers:
+            return []  # answered already (a resend's ack), or expired
+        passed = entry.pending.passed
+        if ack.outcome == relay.HELD:
+            del self._kept[ack.id]
+            return [Done(ack.id, "held")]
+        if ack.outcome == relay.REFUSED:
+            del self._kept[ack.id]
+            return [Done(ack.id, "refused"), Tell(passed.nick, ack.text)]
+        entry.due.pop(key, None)
+        answered = entry.pending.answered | {key}
+        entry.pending = Pending(passed, entry.pending.at, answered)
+        if not entry.due:
+            del self._kept[ack.id]
+            return [Done(ack.id, "nobody")]
+        return [Answered(ack.id, answered)]
+
+    def answer(self, peer: str, ack: relay.Ack) -> None:
+        """Queue our answer to a message a peer passed on."""
+        if len(self._acks) < ACKS_MAX:
+            self._acks.append(f"NOTICE {peer} :{ack.payload()}")
+
+    # -- time -----------------------------------------------------------------------------
+
+    def tick(self, now: float, wall: float, max_age: float) -> list[Action]:
+        """What is due at `now` (monotonic; `wall` dates the messages): expiries, acks,
+        polls and sends, as far as the bucket allows."""
+        actions = self._expire(wall, max_age)
+        if not self._up:
+            return actions
+        while self._queries and self._queries[0][0] + QUERY_TIMEOUT <= now:
+            self._queries.popleft()
+        while self._acks and self._bucket.take(now, RESERVE):
+            actions.append(Send(self._acks.popleft()))
+        actions.extend(self._poll(now))
+        actions.extend(self._sends(now))
+        return actions
+
+    def _expire(self, wall: float, max_age: float) -> list[Action]:
+        actions: list[Action] = []
+        for id_, entry in list(self._kept.items()):
+            if wall - entry.pending.at > max_age:
+                del self._kept[id_]
+                passed = entry.pending.passed
+                actions.append(Done(id_, "expired"))
+                actions.append(Tell(passed.nick, f"Your message to {passed.call} expired unread."))
+        return actions
+
+    def _poll(self, now: float) -> list[Action]:
+        if self._queries or now < self._next_poll or not (self._kept or self._hello):
+            return []
+        self._next_poll = now + POLL_EVERY
+        keys = list(self._peers)
+        self._hello = self._hello and bool(keys)  # nobody to greet
+        actions: list[Action] = []
+        for i in range(0, len(keys), USERHOST_MAX):
+            if not self._bucket.take(now, RESERVE):  # the rest once there are tokens
+                self._next_poll = now + self._bucket.wait(now, RESERVE)
+                break
+            chunk = tuple(keys[i : i + USERHOST_MAX])
+            self._queries.append((now, chunk))
+            actions.append(Send("USERHOST " + " ".join(self._peers[k].nick for k in chunk)))
+        return actions
+
+    def _sends(self, now: float) -> list[Action]:
+        actions: list[Action] = []
+        for entry in self._kept.values():
+            for key, due in entry.due.items():
+                peer = self._peers[key]
+                if due > now or peer.verified is None:
+                    continue
+                if peer.verified + FRESH < now:  # verified a while ago: ask again first
+                    self._next_poll = min(self._next_poll, now)
+                    continue
+                if not self._bucket.take(now, RESERVE):
+                    return actions
+                wait = entry.backoff[key]
+                entry.due[key], entry.backoff[key] = now + wait, min(RESEND_MAX, wait * 2)
+                actions.append(Send(f"PRIVMSG {peer.nick} :{entry.pending.passed.payload()}"))
+        return actions
+
+    def wake_in(self, now: float) -> float | None:
+        """Seconds until `tick` has something to do (None: nothing until an event)."""
+        if not self._up:
+            return None
+        times: list[float] = []
+        if self._acks:
+            times.append(now + self._bucket.wait(now, RESERVE))
+        if self._queries:
+            times.append(self._queries[0][0] + QUERY_TIMEOUT)
+        elif self._kept or self._hello:
+            times.append(self._next_poll)
+        ready = [due for entry in self._kept.values() for key, due in entry.due.items()
+                 if self._sendable(key, due, now)]  # fmt: skip
+        if ready:
+            times.append(max(min(ready), now + self._bucket.wait(now, RESERVE)))
+        if self._kept:
+            times.append(now + 3600.0)  # expiry, checked now and then
+        return max(0.0, min(times) - now) if times else None
+
+    def _sendable(self, key: str, due: float, now: float) -> bool:
+        """Whether a send to `key` waits only for its time (or for tokens): the peer is
+        verified, and still freshly if the send is due now (else a poll comes first)."""
+        verified = self._peers[key].verified
+        return verified is not None and (due > now or verified + FRESH >= now)

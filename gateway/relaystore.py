@@ -1,0 +1,128 @@
+"""Mail passed between a network's gateways, in the store (`bridge/forward.py` decides).
+
+`relay_out`: messages this gateway keeps for passing on, until another gateway answers
+for them or they reach the mailbox's age; at most OUT_MAX rows (past it a sender is
+asked to try again), so they survive a restart. `relay_seen`: the ids of messages other
+gateways passed on and this one held, so a resend (its ack lost) is never held twice;
+the newest SEEN_MAX, for the mailbox's age. The message is held and its id noted in one
+transaction (`take`): a crash between the two cannot hold it twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway import chatstore
+from gateway.db import Db, Schema
+
+#: Messages kept for passing on at most.
+OUT_MAX = 1000
+#: Ids of held messages remembered at most (each gateway passes on at most OUT_MAX).
+SEEN_MAX = 10000
+
+SCHEMA = Schema(
+    __name__,
+    """
+-- Mail for callsigns not enrolled here, kept until a gateway of the network answers.
+CREATE TABLE IF NOT EXISTS relay_out (
+    id       TEXT PRIMARY KEY,          -- the id every resend carries
+    at       REAL NOT NULL,             -- when it was taken (wall time)
+    callsign TEXT NOT NULL,
+    source   TEXT NOT NULL,             -- the sender's nick!user@host
+    account  TEXT NOT NULL,             -- the sender's account, '' if none
+    kind     TEXT NOT NULL,             -- PRIVMSG or ACTION
+    text     TEXT NOT NULL,
+    answered TEXT NOT NULL DEFAULT ''   -- (folded) service nicks that said not-here
+);
+-- Messages other gateways passed on and this one held: a resend is not held again.
+CREATE TABLE IF NOT EXISTS relay_seen (id TEXT PRIMARY KEY, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS relay_seen_at ON relay_seen (at);
+""",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    id: str
+    at: float
+    callsign: str
+    source: str
+    account: str
+    kind: str
+    text: str
+    answered: frozenset[str] = frozenset()
+
+
+def keep(store: Db, row: Row, bound: int = OUT_MAX) -> bool:
+    """Keep a message for passing on; False (nothing kept) when `bound` are kept."""
+    db = store.db
+    with store.transaction():
+        if db.execute("SELECT count(*) FROM relay_out").fetchone()[0] >= bound:
+            return False
+        db.execute(
+            "INSERT INTO relay_out (id, at, callsign, source, account, kind, text, answered)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (row.id, row.at, row.callsign, row.source, row.account, row.kind, row.text,
+             " ".join(sorted(row.answered))),
+        )  # fmt: skip
+    return True
+
+
+def kept(store: Db) -> list[Row]:
+    """What is kept for passing on, oldest first (at a start)."""
+    rows = store.db.execute(
+        "SELECT id, at, callsign, source, account, kind, text, answered FROM relay_out"
+        " ORDER BY at LIMIT ?",
+        (OUT_MAX,),
+    ).fetchall()
+    return [
+        Row(str(r[0]), float(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]), str(r[6]),
+            frozenset(str(r[7]).split()))
+        for r in rows
+    ]  # fmt: skip
+
+
+def answered(store: Db, id_: str, peers: frozenset[str]) -> None:
+    """The service nicks that said message `id_` is not for their gateway."""
+    with store.transaction():
+        store.db.execute(
+            "UPDATE relay_out SET answered = ? WHERE id = ?", (" ".join(sorted(peers)), id_)
+        )
+
+
+def forget(store: Db, id_: str) -> None:
+    with store.transaction():
+        store.db.execute("DELETE FROM relay_out WHERE id = ?", (id_,))
+
+
+def take(
+    store: Db,
+    id_: str,
+    callsign: str,
+    sender: str,
+    kind: str,
+    text: str,
+    now: float,
+    limit: int,
+    account: str = "",
+) -> int | None:
+    """Hold a message another gateway passed on and note its id, in one transaction:
+    its number, or None if it was held before (a resend). Raises MailboxFull."""
+    db = store.db
+    with store.transaction():
+        if db.execute("SELECT 1 FROM relay_seen WHERE id = ?", (id_,)).fetchone() is not None:
+            return None
+        n = chatstore.add_mail(store, callsign, sender, kind, text, now, limit, account)
+        db.execute("INSERT INTO relay_seen (id, at) VALUES (?, ?)", (id_, now))
+        db.execute(
+            "DELETE FROM relay_seen WHERE at < (SELECT at FROM relay_seen"
+            " ORDER BY at DESC LIMIT 1 OFFSET ?)",
+            (SEEN_MAX - 1,),
+        )
+    return n
+
+
+def prune(store: Db, now: float, max_age: float) -> None:
+    """Forget held ids older than the mailbox's age (no resend comes after it)."""
+    with store.transaction():
+        store.db.execute("DELETE FROM relay_seen WHERE at < ?", (now - max_age,))

@@ -1,0 +1,252 @@
+"""Store-and-forward of mail between a network's gateways (gateway/bridge/forward.py),
+sans IO on an injected clock: only verified peers get mail, resends, answers, expiry,
+pacing within the service's token bucket."""
+
+from __future__ import annotations
+
+import itertools
+
+from gateway.bridge import forward, relay
+from gateway.bridge.budget import TokenBucket
+from gateway.bridge.forward import (
+    FRESH,
+    POLL_EVERY,
+    RESEND_FIRST,
+    RESERVE,
+    Answered,
+    Done,
+    Forwarder,
+    Note,
+    Pending,
+    Send,
+    Tell,
+)
+
+GW = "fd00::1"  # a gateway's service address (the radio_key's, in trust.py)
+DAY = 86400.0
+WALL = 1_800_000_000.0
+
+
+def is_peer(source: str) -> bool:
+    nick, _, host = source.partition("!")
+    return nick.lower() in {"w2gwmail", "k3gwmail"} and host.endswith("@" + GW)
+
+
+def forwarder(burst: float = 100.0, rate: float = 1.0, peers=("W2GWmail", "K3GWmail")):
+    bucket = TokenBucket(burst, rate, 0.0)
+    fwd = Forwarder("N0GWmail", ("N0GWmail", *peers), str.lower, is_peer, bucket)
+    return fwd, bucket
+
+
+def message(n: int = 1, call: str = "N0BBB") -> Pending:
+    passed = relay.Passed(call, f"alice{n}!a@198.51.100.7", "", "PRIVMSG", f"m{n}", f"{n:016x}")
+    return Pending(passed, WALL)
+
+
+def lines(actions) -> list[str]:
+    return [a.line for a in actions if isinstance(a, Send)]
+
+
+def gwmail(actions) -> list[tuple[str, str]]:
+    """(peer, id) of each GWMAIL sent."""
+    out = []
+    for line in lines(actions):
+        verb, peer, payload = [*line.split(" ", 2), ""][:3]
+        passed = relay.parse(payload[1:]) if verb == "PRIVMSG" else None
+        if passed is not None:
+            out.append((peer, passed.id))
+    return out
+
+
+def up(fwd: Forwarder, now: float, shown: str) -> list[forward.Action]:
+    """The link comes up: the poll it sends, answered with `shown`."""
+    fwd.link_up(now)
+    polled = lines(fwd.tick(now, WALL, 30 * DAY))
+    assert polled == ["USERHOST " + " ".join(fwd.peers())]
+    return fwd.userhost("N0GWmail", shown, now)
+
+
+def test_mail_goes_only_to_peers_at_a_gateway_address() -> None:
+    fwd, _ = forwarder()
+    fwd.add(message(), 0.0)
+    assert fwd.tick(0.0, WALL, 30 * DAY) == []  # not on IRC: nothing
+    said = up(fwd, 1.0, f"W2GWmail=+gateway@{GW} K3GWmail=+~evil@203.0.113.9")
+    # HELLO to the verified peer, a log line for the impostor (once), mail to W2 only.
+    assert lines(said) == [f"NOTICE W2GWmail :{relay.hello()}"]
+    assert [a.text for a in said if isinstance(a, Note)] == [
+        "K3GWmail is K3GWmail!~evil@203.0.113.9, not at a gateway's address:"
+        " no mail is passed to it"
+    ]
+    assert gwmail(fwd.tick(1.0, WALL, 30 * DAY)) == [("W2GWmail", "0000000000000001")]
+    # The impostor is polled again and stays unserved, told once in the log.
+    later = 1.0 + POLL_EVERY
+    assert lines(fwd.tick(later, WALL, 30 * DAY)) == ["USERHOST W2GWmail K3GWmail"]
+    again = fwd.userhost("N0GWmail", f"K3GWmail*=-~evil@203.0.113.9 W2GWmail=+gateway@{GW}", later)
+    assert again == []
+    assert gwmail(fwd.tick(later, WALL, 30 * DAY)) == []  # W2's resend is not due yet
+
+
+def test_the_links_own_userhost_reply_is_not_taken_for_the_poll() -> None:
+    fwd, _ = forwarder()
+    fwd.add(message(), 0.0)
+    fwd.link_up(0.0)
+    fwd.tick(0.0, WALL, 30 * DAY)
+    assert fwd.userhost("N0GWmail", f"N0GWmail=+gateway@{GW}", 0.0) == []
+    assert gwmail(fwd.tick(0.0, WALL, 30 * DAY)) == []  # still waiting for the poll's reply
+    fwd.userhost("N0GWmail", f"W2GWmail=+gateway@{GW}", 0.5)
+    assert gwmail(fwd.tick(0.5, WALL, 30 * DAY)) == [("W2GWmail", "0000000000000001")]
+
+
+def test_a_peer_that_comes_back_gets_what_was_kept_at_once() -> None:
+    fwd, _ = forwarder()
+    up(fwd, 0.0, "")  # nobody there: no HELLO, nothing sent
+    fwd.add(message(), 5.0)
+    assert lines(fwd.tick(5.0, WALL, 30 * DAY)) == ["USERHOST W2GWmail K3GWmail"]
+    assert fwd.userhost("N0GWmail", "", 5.0) == []
+    assert gwmail(fwd.tick(6.0, WALL, 30 * DAY)) == []
+    assert fwd.wake_in(6.0) == 5.0 + POLL_EVERY - 6.0  # the next poll
+    # W2 says HELLO when its service comes on IRC: sent to it at once.
+    fwd.heard(f"W2GWmail!gateway@{GW}", 20.0)
+    assert fwd.wake_in(20.0) == 0.0
+    assert gwmail(fwd.tick(20.0, WALL, 30 * DAY)) == [("W2GWmail", "0000000000000001")]
+    # K3 comes back, seen by the next poll.
+    t = 5.0 + POLL_EVERY
+    fwd.tick(t, WALL, 30 * DAY)
+    fwd.userhost("N0GWmail", f"K3GWmail=+gateway@{GW} W2GWmail=+gateway@{GW}", t)
+    assert gwmail(fwd.tick(t, WALL, 30 * DAY)) == [("K3GWmail", "0000000000000001")]
+
+
+def test_unanswered_mail_is_sent_again_waiting_longer_each_time() -> None:
+    fwd, _ = forwarder(peers=("W2GWmail",))
+    fwd.link_up(0.0)
+    fwd.add(message(), 0.0)
+    sent_at = []
+    t = 0.0
+    while len(sent_at) < 4:
+        actions = fwd.tick(t, WALL, 30 * DAY)
+        if any(line.startswith("USERHOST") for line in lines(actions)):
+            fwd.userhost("N0GWmail", f"W2GWmail=+gateway@{GW}", t)  # still the gateway
+            actions += fwd.tick(t, WALL, 30 * DAY)
+        if gwmail(actions):
+            sent_at.append(t)
+        t += 1.0
+    gaps = [b - a for a, b in itertools.pairwise(sent_at)]
+    assert gaps == [RESEND_FIRST, 2 * RESEND_FIRST, 4 * RESEND_FIRST]
+
+
+def test_a_stale_verification_is_renewed_before_sending() -> None:
+    fwd, _ = forwarder(peers=("W2GWmail",))
+    up(fwd, 0.0, f"W2GWmail=+gateway@{GW}")
+    fwd.add(message(), FRESH + 1)  # verified a while ago: maybe not the gateway now
+    assert fwd.wake_in(FRESH + 1) == 0.0
+    assert lines(fwd.tick(FRESH + 1, WALL, 30 * DAY)) == ["USERHOST W2GWmail"]
+    # Now an impostor holds the nick: nothing is sent.
+    fwd.userhost("N0GWmail", "W2GWmail=+x@203.0.113.9", FRESH + 2)
+    assert gwmail(fwd.tick(FRESH + 2, WALL, 30 * DAY)) == []
+
+
+def test_answers_end_a_message_and_a_refusal_is_told_from_here() -> None:
+    fwd, _ = forwarder()
+    for n in (1, 2, 3):
+        fwd.add(message(n), 0.0)
+    up(fwd, 0.0, f"W2GWmail=+gateway@{GW} K3GWmail=+gateway@{GW}")
+    assert len(gwmail(fwd.tick(0.0, WALL, 30 * DAY))) == 6
+    w2, k3 = f"W2GWmail!gateway@{GW}", f"K3GWmail!gateway@{GW}"
+    # 1: held by K3 after W2 said not-here.
+    first = "0000000000000001"
+    assert fwd.ack(w2, relay.Ack(first, relay.NOT_HERE), 1.0) == [
+        Answered(first, frozenset({"w2gwmail"}))
+    ]
+    assert fwd.ack(k3, relay.Ack(first, relay.HELD), 1.0) == [Done(first, "held")]
+    assert fwd.ack(k3, relay.Ack(first, relay.HELD), 1.0) == []  # a resend's second ack
+    # 2: refused where it is enrolled: the sender is told by this gateway.
+    refusal = "Not held for N0BBB: only users logged in ... (third-party rule)."
+    assert fwd.ack(w2, relay.Ack("0000000000000002", relay.REFUSED, refusal), 1.0) == [
+        Done("0000000000000002", "refused"),
+        Tell("alice2", refusal),
+    ]
+    # 3: nobody serves it: dropped once every peer said so.
+    third = "0000000000000003"
+    fwd.ack(w2, relay.Ack(third, relay.NOT_HERE), 1.0)
+    assert fwd.ack(k3, relay.Ack(third, relay.NOT_HERE), 1.0) == [Done(third, "nobody")]
+    assert len(fwd) == 0
+    assert fwd.tick(1000.0, WALL, 30 * DAY) == []  # nothing is sent again
+
+
+def test_not_here_kept_across_a_restart_is_not_asked_again() -> None:
+    fwd, _ = forwarder()
+    old = message()
+    fwd.add(Pending(old.passed, old.at, frozenset({"w2gwmail"})), 0.0)
+    up(fwd, 0.0, f"W2GWmail=+gateway@{GW} K3GWmail=+gateway@{GW}")
+    assert gwmail(fwd.tick(0.0, WALL, 30 * DAY)) == [("K3GWmail", "0000000000000001")]
+
+
+def test_kept_mail_expires_at_the_mailboxs_age_and_its_sender_is_told() -> None:
+    fwd, _ = forwarder()
+    fwd.add(message(), 0.0)
+    assert fwd.tick(1.0, WALL + 30 * DAY, 30 * DAY) == []
+    assert fwd.tick(2.0, WALL + 30 * DAY + 1, 30 * DAY) == [
+        Done("0000000000000001", "expired"),
+        Tell("alice1", "Your message to N0BBB expired unread."),
+    ]
+
+
+def test_sends_wait_for_tokens_above_the_reserve_and_none_is_dropped() -> None:
+    fwd, bucket = forwarder(burst=8, rate=1.0, peers=("W2GWmail",))
+    for n in range(1, 21):
+        fwd.add(message(n), 0.0)
+    up(fwd, 0.0, f"W2GWmail=+gateway@{GW}")  # poll and HELLO: 2 tokens
+    sent = gwmail(fwd.tick(0.0, WALL, 30 * DAY))
+    assert len(sent) == 8 - 1 - RESERVE  # the poll took one; RESERVE left for answers
+    assert bucket.level(0.0) >= RESERVE
+    t = 0.0
+    while len(sent) < 20:
+        t += fwd.wake_in(t) or 0.0
+        actions = fwd.tick(t, WALL, 30 * DAY)
+        for line in lines(actions):
+            if line.startswith("USERHOST"):
+                fwd.userhost("N0GWmail", f"W2GWmail=+gateway@{GW}", t)
+        sent += gwmail(actions)
+        assert t < 100
+    assert sorted(id_ for _, id_ in sent) == [f"{n:016x}" for n in range(1, 21)]
+
+
+def test_answers_to_peers_are_queued_paced_and_bounded() -> None:
+    fwd, _ = forwarder(burst=7, rate=1.0)
+    up(fwd, 0.0, "")  # the poll: one token
+    for n in range(forward.ACKS_MAX + 10):
+        fwd.answer("W2GWmail", relay.Ack(f"{n:016x}", relay.NOT_HERE))
+    first = lines(fwd.tick(0.0, WALL, 30 * DAY))
+    assert first[0] == f"NOTICE W2GWmail :\x01{relay.ACK} {0:016x} not-here\x01"
+    assert len(first) == 6 - RESERVE
+    t, total = 0.0, len(first)
+    while (wait := fwd.wake_in(t)) is not None:
+        t += wait
+        total += len(lines(fwd.tick(t, WALL, 30 * DAY)))
+    assert total == forward.ACKS_MAX  # past the bound: dropped, and the message resent
+
+
+def test_nothing_to_do_sleeps_until_an_event() -> None:
+    fwd, _ = forwarder()
+    assert fwd.wake_in(0.0) is None  # not on IRC
+    up(fwd, 0.0, "")
+    assert fwd.wake_in(1.0) is None  # on IRC, nothing kept
+    assert fwd.tick(1.0, WALL, 30 * DAY) == []
+
+
+def test_no_peer_or_no_token_never_spins() -> None:
+    """Whatever the state, `wake_in` never asks for a tick that does nothing, again."""
+    alone = Forwarder("N0GWmail", ("N0GWmail",), str.lower, is_peer, TokenBucket(8, 1, 0.0))
+    alone.link_up(0.0)
+    alone.add(message(), 0.0)  # kept from a time the gateway had peers
+    assert alone.tick(0.0, WALL, 30 * DAY) == []
+    assert alone.wake_in(0.0) == POLL_EVERY
+    dry, bucket = forwarder(burst=RESERVE + 1, rate=0.5)
+    while bucket.take(0.0):
+        pass
+    dry.link_up(0.0)
+    dry.add(message(), 0.0)
+    assert dry.tick(0.0, WALL, 30 * DAY) == []
+    wait = dry.wake_in(0.0)
+    assert wait == bucket.wait(0.0, RESERVE) > 0
+    assert lines(dry.tick(wait, WALL, 30 * DAY)) == ["USERHOST W2GWmail K3GWmail"]
