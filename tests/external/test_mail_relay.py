@@ -11,10 +11,17 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bench import irc_peers as peers
 from tests.external.test_external import Spawn, started
-from tests.external.test_trust import networks, readme_config, readme_gateway, reads_the_mail
+from tests.external.test_trust import (
+    IDENTIFIED_ONLY,
+    networks,
+    readme_config,
+    readme_gateway,
+    reads_the_mail,
+)
 from tests.gateway.support import enroll, free_port
 from tests.gateway.test_bridge_e2e import radio_login
 from tests.ircd.conftest import LiveClient
@@ -82,3 +89,46 @@ async def test_mail_for_a_ham_of_a_stopped_gateway_waits_for_it(
     assert await gw_a.stop() == 0
     assert await gw_b.stop() == 0
     assert len([line for line in gw_b.log if "held for N0BBB" in line]) == 1
+
+
+@pytest.mark.parametrize("kind", ["inspircd", "ngircd"])
+async def test_a_refusal_where_the_ham_is_enrolled_is_told_by_the_passing_gateway(
+    tmp_path: Path, spawn_gateway: Spawn, started: list[peers.IrcPeer], kind: str
+) -> None:
+    """Gateways with different rules: A (`all`) passes alice's mail on, B (`identified`)
+    refuses it; alice hears it from A's service nick, never from B's, so nothing tells
+    her which gateway serves N0BBB. Mail no gateway serves is dropped once all said so."""
+    one, two, watcher = await networks(kind, tmp_path, started)
+    config_a = readme_config(tmp_path / "a", one, free_port(), "N0GW-10", "N0GWmail")
+    loose = yaml.safe_load(config_a.read_text(encoding="utf-8"))
+    loose["bridge"]["third_party"] = "all"
+    config_a.write_text(yaml.safe_dump(loose), encoding="utf-8")
+    gw_a = spawn_gateway(config_a)
+    await gw_a.start()
+    await gw_a.wait_log("the service nick N0GWmail is on IRC")
+    gw_b, _, _ = await readme_gateway(
+        spawn_gateway, tmp_path / "b", two, "N0BBB", "W2GW-10", "W2GWmail"
+    )
+    alice = await LiveClient.connect(one.port)
+    await alice.register("alice")
+    await alice.send("PRIVMSG N0GWmail :N0BBB hello from alice")
+    held = await alice.expect("NOTICE", timeout=20)
+    assert held.params[-1].startswith("N0BBB is off the air: message held if N0BBB uses a gateway")
+    refused = await alice.expect("NOTICE", timeout=20)
+    assert refused.params[-1] == f"Not held for N0BBB: {IDENTIFIED_ONLY} (third-party rule)."
+    await gw_a.wait_log("message [0-9a-f]+ passed on: refused")
+    await alice.send("PRIVMSG N0GWmail :N0CCC anyone?")
+    assert (await alice.expect("NOTICE", timeout=20)).params[-1].startswith("N0CCC is off")
+    await gw_a.wait_log("message [0-9a-f]+ passed on: nobody")
+    await alice.send("PRIVMSG W2GWmail :hello")  # B's service answers alice when asked
+    told = await alice.expect("NOTICE", timeout=20)
+    assert told.params[-1] == "To leave a radio user a message: /msg W2GWmail CALL text"
+    senders = [(m.source or "").partition("!")[0] for m in alice.seen if m.command == "NOTICE"]
+    assert senders.count("W2GWmail") == 1  # the answer just asked for, nothing before it
+
+    await alice.close()
+    if watcher is not None:
+        await watcher.close()
+    assert await gw_a.stop() == 0
+    assert await gw_b.stop() == 0
+    assert not [line for line in gw_b.log if "held for N0BBB" in line]
