@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Iterable
 
+from gateway import lookalike
 from gateway.callsign import parse_callsign
 from gateway.config import ExternalIrc
 from gateway.irc.external import radio_ip
@@ -54,17 +55,21 @@ class NetworkPeers:
         )
 
     def squatter(self, source: str, account: str) -> bool:
-        """Whether `source` holds a callsign's nick without being its radio user: not at
-        that callsign's address (the key's, or the plain hash without one), and not
-        logged in to the callsign's account."""
-        base = _callsign_of(source)
-        if base is None or account.upper() == base:
+        """Whether `source`'s nick names or imitates a callsign (`lookalike.imitated`:
+        `N0AAA-16`, `N0AAA1`, `_N0AAA`, `N0AAA|away`, `NOAAA`) without being its radio
+        user: not at the address of a callsign it names (the key's, or the plain hash
+        without one), and not logged in to an account that may hold the nick (the
+        callsign's, or for a lookalike one that folds alike)."""
+        nick = source.partition("!")[0]
+        claims = lookalike.imitated(nick)
+        if not claims or (account and lookalike.may_use(account, nick)):
             return False
-        return not _at(source, radio_ip(base, self.key))
+        return not any(exact and _at(source, radio_ip(call, self.key)) for call, exact in claims)
 
 
 def _callsign_of(source: str) -> str | None:
-    """The base callsign a nick stands for (`N0AAA-5`, `_2E0ABC`, `N0AAA_`), or None."""
+    """The base callsign a radio user's nick stands for (`N0AAA-5`, `_2E0ABC`,
+    `N0AAA_`), or None."""
     nick = source.partition("!")[0]
     call = parse_callsign(callsign_text(nick.rstrip("_")))
     return call.base if call is not None else None

@@ -14,7 +14,7 @@ from ircd.protocol import Message
 
 IDENTIFIED_ONLY = "only users logged in to an account (SASL: callsign and code) go on air"
 RADIO_ONLY = "only other radio users go on air here"
-SQUATTED = "your nick is a radio user's callsign; choose another nick"
+SQUATTED = "your nick is or looks like a callsign; choose another nick"
 #: Where radio users' IRC hosts end: `bpq.radio`, `ax25.radio`, `telnet.radio`.
 RADIO_SUFFIX = ".radio"
 

@@ -187,7 +187,7 @@ async def test_radio_user_chats_on_an_external_network(
     await fake.register("N0ZZZ")
     await fake.send("PRIVMSG Gateway :N0TEST it is me, honest")
     assert (await fake.expect("NOTICE")).params[-1] == (
-        "Not held for N0TEST: your nick is a radio user's callsign; choose another nick"
+        "Not held for N0TEST: your nick is or looks like a callsign; choose another nick"
         " (third-party rule)."
     )
     ham = await radio_login(bpq, "N0TEST", totp.at((step + 1) * 30))

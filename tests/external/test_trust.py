@@ -208,9 +208,18 @@ async def test_a_squatted_callsign_never_goes_on_air_as_that_callsign(
     await squat.send("PRIVMSG #net :I am N0AAA-5, really")
     told = await squat.expect("NOTICE")
     assert told.params[-1] == (
-        "Not sent on air to N0AAA-5_: your nick is a radio user's callsign; choose another"
+        "Not sent on air to N0AAA-5_: your nick is or looks like a callsign; choose another"
         " nick (third-party rule)."
     )
+    # Nor from a nick that passes for the callsign on air (`N0AAA|afk`: ngircd allows 9).
+    away = await LiveClient.connect(peer.port)  # ngircd refuses `|` in the user name
+    await away.send("NICK N0AAA|afk", "USER away 0 * :away")
+    await away.expect("376", "422")
+    await away.send("JOIN #net")
+    await away.expect("366")
+    await away.send("PRIVMSG #net :back, really")
+    told = await away.expect("NOTICE")
+    assert told.params[-1].startswith("Not sent on air to N0AAA-5_: your nick is or looks like")
     await alice.send("PRIVMSG #net :a real line")
     assert b"really" not in await ham.expect("alice: a real line\r\n")
     # Nor is mail taken from it as the callsign's.
@@ -219,6 +228,6 @@ async def test_a_squatted_callsign_never_goes_on_air_as_that_callsign(
     # The nick's own radio user (at its address) goes on air, as this gateway's users do.
     ham.send(b"/b\r")
     await ham.expect_close()
-    for client in (squat, alice):
+    for client in (squat, away, alice):
         await client.close()
     assert await gw.stop() == 0

@@ -67,6 +67,38 @@ def test_squatters_of_callsign_nicks() -> None:
     assert peers().squatter(at("N0AAA", "n0aaa", key=None), "")  # the key's address only
 
 
+def test_every_nick_form_that_passes_for_a_callsign_on_air() -> None:
+    """SSIDs out of range, trailing digits, a leading underscore, away and taken-nick
+    decoration: each names N0AAA, so only N0AAA's address or account may use it."""
+    forms = ("N0AAA-16", "N0AAA1", "_N0AAA", "N0AAA|away", "N0AAA_", "n0aaa-5", "N0AAA-5__")
+    for key in (KEY, None):
+        p = peers(key)
+        for nick in forms:
+            assert p.squatter(f"{nick}!x@198.51.100.7", ""), nick
+            assert p.squatter(f"{nick}!x@198.51.100.7", "N0BBB"), nick
+            assert not p.squatter(f"{nick}!x@198.51.100.7", "n0aaa"), nick  # the account
+            assert not p.squatter(at(nick, "n0aaa", key), ""), nick  # the radio user
+            assert p.squatter(at(nick, "n0bbb", key), ""), nick  # another's address
+
+
+def test_lookalikes_of_a_callsign_are_squatters_unless_the_account_folds_alike() -> None:
+    p = peers()
+    for nick in ("NOAAA", "N0AAAI", "N0TES7", "K4LE61", "WIAW", "N0AAA|away"):
+        assert p.squatter(f"{nick}!x@198.51.100.7", ""), nick
+    # A lookalike is no callsign's radio user nick: no address vouches for it.
+    assert p.squatter(at("NOAAA", "n0aaa"), "")
+    assert p.squatter(at("NOAAA", "noaaa"), "")
+    # The ham whose callsign folds alike keeps it (lookalike.may_use).
+    assert not p.squatter("NOAAA!x@198.51.100.7", "N0AAA")
+    assert not p.squatter("W1AW|away!x@198.51.100.7", "W1AW")
+    assert p.squatter("NOAAA!x@198.51.100.7", "N0BBB")
+    # N0TES7 names N0TES itself too: its radio user's address is N0TES's.
+    assert not p.squatter(at("N0TES7", "n0tes"), "")
+    # Ordinary nicks stay free (a lower-case letter is not read as a digit).
+    for nick in ("alice", "Bob", "sysop", "Gateway", "N0GWmail", "WX", "[away]"):
+        assert not p.squatter(f"{nick}!x@198.51.100.7", ""), nick
+
+
 class Link:
     """Our own service nick's link, as the network shows it."""
 
@@ -85,6 +117,10 @@ def test_trust_on_a_network_with_a_key() -> None:
     assert trust.refusal(anon) == IDENTIFIED_ONLY
     squat = parse_line(b"@account=alice :N0BBB!a@198.51.100.7 PRIVMSG #net :hi")
     assert trust.refusal(squat) == SQUATTED
+    away = parse_line(b"@account=alice :N0BBB|away!a@198.51.100.7 PRIVMSG #net :hi")
+    assert trust.refusal(away) == SQUATTED
+    own = parse_line(b"@account=n0bbb :N0BBB|away!a@198.51.100.7 PRIVMSG #net :hi")
+    assert trust.refusal(own) is None
     assert trust.peer_service(at("N0GWmail", SERVICE_USER))
     # The embedded server keeps callsign nicks: no squatters there, nobody else vouched.
     embedded = Trust(lambda: "all", tuple)
