@@ -17,6 +17,13 @@ the same nick. The network lets one client hold a nick, so one gateway posts and
 others stand by, refused, trying again every minute or so; when the gateway posting
 goes away, one of them takes the nick over within that minute. A refusal is logged
 when it starts or changes, not at every try.
+
+Its own ghost: a link lost in silence (our ping timeout, or the connection cut without
+an ERROR) may still hold the nick on the server until the server's own ping timeout
+(two to four minutes). A nick in use within GHOST_WAIT of such a loss is taken for
+that ghost: the poster keeps queueing (what overflows is dropped and counted, as
+ever) and tries every GHOST_RETRY seconds, then posts the queue once it has the nick.
+Past GHOST_WAIT it is another gateway's poster, and this one stands by.
 """
 
 from __future__ import annotations
@@ -42,6 +49,11 @@ BURST = 4
 PACE = 2.0
 #: Bulletins waiting for their turn; past it the newest are dropped (and counted).
 QUEUE = 16
+#: How long after a link lost in silence a nick in use is taken for its ghost: longer
+#: than a server takes to notice (InspIRCd's default pingfreq twice, 240 s; ngircd 140 s).
+GHOST_WAIT = 300.0
+#: How often a poster waiting for its ghost to go asks for the nick again.
+GHOST_RETRY = 10.0
 #: The longest `:nick!user@host` the network may put in front of a line we send (nick 30,
 #: user 10, host 63: what it relays is what must fit 512 bytes).
 WORST_SOURCE = 1 + 30 + 1 + 10 + 1 + 63
@@ -101,6 +113,9 @@ class Poster:
         #: Refused at the last try (another gateway's poster may hold the nick): what
         #: comes meanwhile is that one's to post, not queued here for later.
         self.standing_by = False
+        #: When the last link ended in a way the server may not have noticed (its ghost
+        #: may hold the nick until GHOST_WAIT later); None otherwise.
+        self._lost_at: float | None = None
 
     def post(self, channel: str, text: str) -> bool:
         """Queue one bulletin (posted once the nick is on IRC: a bulletin that the broker
@@ -108,6 +123,8 @@ class Poster:
         if len(self._queue) >= QUEUE:
             self.dropped += 1
             return False
+        if not self._queue and (self.link is None or self.link.closed):
+            log.info("bulletins for %s kept until it is on IRC (%d at most)", self.nick, QUEUE)
         self._queue.append((channel, text))
         self._queued.set()
         return True
@@ -122,31 +139,49 @@ class Poster:
                 log.warning("bulletin nick %s cannot reach IRC (%s); again in %.0f s",
                             self.nick, exc, wait)  # fmt: skip
             except ConnectError as exc:
-                wait = self._backoff.refused()
-                # Only a nick held by another client (another gateway's poster of the
-                # feed, or our own ghost for a while) means standing by; any other
-                # refusal keeps what is queued for when the poster gets on.
-                self.standing_by = exc.taken
-                if exc.taken:
-                    self._queue.clear()
-                if str(exc) != self._refusal:
-                    self._refusal = str(exc)
-                    log.warning("bulletin nick %s refused by IRC (%s); trying again every"
-                                " minute at most, logged again when this changes (another"
-                                " gateway holding the nick posts the bulletins)", self.nick,
-                                exc)  # fmt: skip
-                else:
-                    log.debug("bulletin nick %s still refused; again in %.0f s", self.nick, wait)
+                wait = self._refused(exc)
             else:
                 self._refusal = None
                 self.standing_by = False
                 since = self._monotonic()
                 reason = await self._serve(link)
+                silent = reason is None or went_silent(reason)  # the server may not know
+                self._lost_at = self._monotonic() if silent and not stopping() else None
                 wait = self._backoff.left(self._monotonic() - since, silent=went_silent(reason))
                 if not stopping():
                     log.warning("bulletin nick %s is off IRC; again in %.0f s", self.nick, wait)
             if not stopping():
                 await self._sleep(wait)
+
+    def _refused(self, exc: ConnectError) -> float:
+        """Stand by, wait for the ghost, or keep the queue, as the refusal says; log a
+        refusal when it starts or changes. The seconds until the next try."""
+        wait = self._backoff.refused()
+        # A nick held by another client is our own ghost for a while after a silent
+        # loss (keep queueing, ask again soon), else another gateway's poster of the
+        # feed (stand by: what comes is its to post). Any other refusal, a ban or a
+        # throttle, keeps what is queued for when the poster gets on.
+        lost = self._lost_at
+        ghost = exc.taken and lost is not None and self._monotonic() - lost < GHOST_WAIT
+        self.standing_by = exc.taken and not ghost
+        if self.standing_by:
+            self._queue.clear()
+        if ghost:
+            wait = min(wait, GHOST_RETRY)
+        refusal = f"{exc} (ghost)" if ghost else str(exc)
+        if refusal == self._refusal:
+            log.debug("bulletin nick %s still refused; again in %.0f s", self.nick, wait)
+        elif ghost:
+            log.warning("bulletin nick %s refused by IRC (%s), probably held by its own lost"
+                        " connection until the network notices; keeping up to %d bulletins"
+                        " and trying again every %.0f s", self.nick, exc, QUEUE,
+                        GHOST_RETRY)  # fmt: skip
+        else:
+            log.warning("bulletin nick %s refused by IRC (%s); trying again every minute at"
+                        " most, logged again when this changes (another gateway holding the"
+                        " nick posts the bulletins)", self.nick, exc)  # fmt: skip
+        self._refusal = refusal
+        return wait
 
     async def _serve(self, link: IrcLink) -> str | None:
         """Stay in the channels while the link lasts; the network's last ERROR then."""

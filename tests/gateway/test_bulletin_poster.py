@@ -208,3 +208,91 @@ async def test_only_a_nick_in_use_makes_a_poster_stand_by_and_drop() -> None:
         await poster.run(lambda slept=slept: bool(slept))  # type: ignore[misc]
         assert poster.standing_by is standing
         assert len(poster._queue) == (0 if standing else 1)
+
+
+class Scripted:
+    """A connector that answers each try from a script: a FakeLink (lost at once, with
+    the ERROR `reason` or none) for `l`, the nick in use for `r`, unreachable for `u`."""
+
+    mode = "external"
+
+    def __init__(self, script: str, reason: str | None = None) -> None:
+        self.script = list(script)
+        self.reason = reason
+        self.links: list[FakeLink] = []
+
+    async def connect(self, identity: Identity) -> FakeLink:
+        kind = self.script.pop(0) if self.script else "r"
+        if kind != "l":
+            return await Refusing(kind).connect(identity)
+        link = FakeLink("WX!bulletin@bulletin.gateway")
+        if self.script:  # lost at once (the ERROR first, if any); the last link stays
+            if self.reason is not None:
+                link._lines.put_nowait(Message(command="ERROR", params=(self.reason,)))
+            link._lines.put_nowait(None)
+        self.links.append(link)
+        return link
+
+
+def ghost_poster(connector: Scripted, clock: list[float], waits: list[float]) -> P.Poster:
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock[0] += seconds
+        await asyncio.sleep(0)
+
+    backoff = B.Backoff(P.REFUSED_MAX, uniform=lambda low, high: low)
+    return P.Poster(connector, "WX", ["#wx"], "wx/#", lambda: clock[0], backoff, sleep)
+
+
+@pytest.mark.parametrize("reason", [None, "Ping timeout: 60 seconds"])
+async def test_a_poster_waits_for_its_own_ghost_and_posts_what_came_meanwhile(
+    reason: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A link lost in silence (cut, or our ping timeout): the server may still hold the
+    nick for the lost connection. The nick in use then is that ghost's: bulletins are
+    kept (the overflow dropped and counted) and posted once the ghost is gone."""
+    clock, waits = [1000.0], []
+    connector = Scripted("lrrrrrrl", reason)
+    poster = ghost_poster(connector, clock, waits)
+    caplog.set_level(logging.INFO, "gateway.events.poster")
+
+    accepted: list[bool] = []
+
+    def stop() -> bool:
+        if len(waits) == 3 and not accepted:  # three tries refused, after the loss
+            accepted.extend(poster.post("#wx", f"storm {i}") for i in range(P.QUEUE + 2))
+        return False
+
+    task = asyncio.ensure_future(poster.run(stop))
+    async with asyncio.timeout(5):
+        while not (len(connector.links) == 2 and len(connector.links[1].sent) > P.BURST):
+            assert not task.done(), task
+            await asyncio.sleep(0)
+    task.cancel()
+    assert accepted.count(False) == 2 and poster.dropped == 2
+    assert all(wait <= P.GHOST_RETRY for wait in waits[1:])  # asks again soon
+    assert clock[0] - 1000.0 < P.GHOST_WAIT
+    sent = connector.links[1].sent
+    assert sent[0] == "JOIN #wx" and sent[1 : P.BURST + 1] == [
+        f"PRIVMSG #wx :storm {i}" for i in range(P.BURST)
+    ]
+    refused = [r.getMessage() for r in caplog.records if "refused by IRC" in r.getMessage()]
+    assert len(refused) == 1 and "its own lost connection" in refused[0]
+
+
+async def test_past_the_ghost_wait_a_nick_in_use_is_another_gateways() -> None:
+    clock, waits = [1000.0], []
+    poster = ghost_poster(Scripted("l" + "r" * 60), clock, waits)
+    await poster.run(lambda: poster.standing_by)
+    assert P.GHOST_WAIT <= clock[0] - 1000.0 < P.GHOST_WAIT + P.REFUSED_MAX
+    assert not poster._queue
+
+
+async def test_a_poster_the_network_sent_away_stands_by_at_once() -> None:
+    """An ERROR other than a ping timeout: the server saw the link go, so whoever holds
+    the nick now is another client (another gateway's poster): stand by."""
+    clock, waits = [1000.0], []
+    poster = ghost_poster(Scripted("lr", "Closing link: Killed (sysop)"), clock, waits)
+    poster.post("#wx", "storm")
+    await poster.run(lambda: poster.standing_by)
+    assert len(waits) == 1 and not poster._queue  # refused once: standing by
