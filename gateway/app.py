@@ -170,13 +170,8 @@ class Gateway:
             )
             if mqtt is not None:
                 self.bridge.report_relayed = mqtt.messages != "off"
-                name = mqtt.name or self.config.callsign or self.config.irc.server_name
-                name = name.replace("/", "-")
-                if not (mqtt.name or self.config.callsign):
-                    # The client id and topics come from the server name: a second
-                    # gateway on the broker with the same one takes this one's session.
-                    log.warning("MQTT name %r is the IRC server name; set mqtt.name if "
-                                "another gateway uses this broker", name)  # fmt: skip
+                # check-config refuses an MQTT section with neither (read.py).
+                name = (mqtt.name or self.config.callsign or "").replace("/", "-")
                 self.mqtt = MqttLink(mqtt, name, self.events, connector, self.clock, self.monotonic,
                                      radio=bool(self.config.radio.ports),
                                      store=self.store)  # fmt: skip

@@ -98,9 +98,12 @@ def config_from_node(root: yaml.Node | None, name: str) -> Config:
             "irc_external": lambda s, k: irc_pair(s, k)[1],
         },
     )
-    if config.mqtt and config.irc_external and config.callsign is None and config.mqtt.name is None:
-        top.problem("mqtt", "give callsign or mqtt.name: without either, every gateway on the "
-                    "network publishes as the same one")  # fmt: skip
+    if config.mqtt and config.callsign is None and config.mqtt.name is None:
+        # The name is the broker's client id and the topics: two gateways with the
+        # same one would take each other's session and publish as one.
+        top.problem("mqtt", "give callsign or mqtt.name: the gateway's name on the broker "
+                    "(client id <prefix>-<name>, topics <prefix>/<name>/...), unique among "
+                    "the gateways that share it")  # fmt: skip
     ext = config.irc_external
     service = config.bridge.service_nick.lower()
     if ext and ext.service_nicks and service not in (n.lower() for n in ext.service_nicks):

@@ -176,7 +176,7 @@ def test_bridge_and_mqtt_sections(tmp_path: Path) -> None:
             tmp_path,
             "bridge: {third_party: radio, autojoin: [hamradio, '#net'],"
             " archive: {channels: [news]}}\n"
-            "mqtt:\n  port: 1884\n  messages: metadata\n"
+            "mqtt:\n  port: 1884\n  name: hilltop\n  messages: metadata\n"
             "  bulletins: [{topic: wx/#, channel: wx, nick: WX, on_air: true}]\n",
         )
     )

@@ -59,10 +59,10 @@ def test_no_transmitter_or_tnc_entities_without_radio_ports() -> None:
 
 def test_config_turns_discovery_on(tmp_path: Path) -> None:
     path = tmp_path / "gateway.yaml"
-    path.write_text("mqtt: {home_assistant: true, discovery_prefix: ha/test}\n")
+    path.write_text("mqtt: {name: gw, home_assistant: true, discovery_prefix: ha/test}\n")
     mqtt = load_config(path).mqtt
     assert mqtt is not None and mqtt.home_assistant and mqtt.discovery_prefix == "ha/test"
-    path.write_text("mqtt: {discovery_prefix: 'a b'}\n")
+    path.write_text("mqtt: {name: gw, discovery_prefix: 'a b'}\n")
     with pytest.raises(ConfigError, match="discovery_prefix"):
         load_config(path)
 
@@ -186,7 +186,7 @@ def test_check_config_refuses_what_one_line_or_one_name_cannot_carry(tmp_path: P
         load_config(path)
     path.write_text(f"callsign: N0GW-10\nmqtt: {{{feed % BULLETIN_MAX}}}\n")
     assert load_config(path).mqtt is not None
-    # Two gateways on one network, neither with a callsign: both would be irc.localhost.
+    # Two gateways on one broker, neither with a callsign or a name: nothing tells them apart.
     path.write_text(external + "mqtt: {prefix: club}\n")
     with pytest.raises(ConfigError, match=r"mqtt\.name"):
         load_config(path)
@@ -195,7 +195,11 @@ def test_check_config_refuses_what_one_line_or_one_name_cannot_carry(tmp_path: P
     assert mqtt is not None and mqtt.name == "hilltop"
     path.write_text(external + "callsign: N0GW-10\nmqtt: {prefix: club}\n")
     assert load_config(path).mqtt is not None
-    path.write_text("mqtt: {prefix: club}\n")  # one embedded server: one gateway
+    # The same on the embedded server: two such gateways on one broker would be one.
+    path.write_text("mqtt: {prefix: club}\n")
+    with pytest.raises(ConfigError, match=r"give callsign or mqtt\.name: .*client id"):
+        load_config(path)
+    path.write_text("mqtt: {prefix: club, name: hilltop}\n")
     assert load_config(path).mqtt is not None
     path.write_text(external + "mqtt: {name: 'a/b'}\n")
     with pytest.raises(ConfigError, match="name"):

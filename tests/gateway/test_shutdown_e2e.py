@@ -67,7 +67,7 @@ async def test_stop_while_the_broker_is_away(
 ) -> None:
     config = gateway_yaml(
         tmp_path,
-        f"mqtt: {{host: 127.0.0.1, port: {broker.port}, prefix: test, qos: 1,"
+        f"mqtt: {{host: 127.0.0.1, port: {broker.port}, prefix: test, name: gw, qos: 1,"
         " home_assistant: true}\n",
     )
     gw = spawn_gateway(config)
