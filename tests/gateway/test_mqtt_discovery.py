@@ -14,7 +14,7 @@ import pytest
 from gateway.config import BULLETIN_MAX, ConfigError, load_config
 from gateway.events.hadiscovery import PACKAGE, discovery, object_id, version
 from gateway.session.login import REFUSED
-from tests.gateway.support import Client, GatewayProcess, enroll, free_port
+from tests.gateway.support import Client, GatewayProcess, enroll, free_port, run_cli
 from tests.gateway.test_bridge_e2e import radio_login
 from tests.gateway.test_mqtt_e2e import TIMEOUT, Broker, broker
 from tests.ircd.conftest import LiveClient
@@ -204,3 +204,19 @@ def test_check_config_refuses_what_one_line_or_one_name_cannot_carry(tmp_path: P
     path.write_text(external + "mqtt: {name: 'a/b'}\n")
     with pytest.raises(ConfigError, match="name"):
         load_config(path)
+
+
+def test_check_config_names_the_missing_mqtt_name_on_the_embedded_server(tmp_path: Path) -> None:
+    """What a sysop reads: a gateway without a callsign, on its own embedded server, with
+    MQTT and no name, is refused by check-config (and so by `gateway run`)."""
+    path = tmp_path / "gateway.yaml"
+    path.write_text(f"data_dir: {tmp_path / 'd'}\nmqtt: {{prefix: club}}\n")
+    result = run_cli(path, "check-config")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"{path}:2: mqtt: give callsign or mqtt.name: the gateway's name on the broker"
+        " (client id <prefix>-<name>, topics <prefix>/<name>/...), unique among the"
+        " gateways that share it"
+    )
+    path.write_text(f"data_dir: {tmp_path / 'd'}\nmqtt: {{prefix: club, name: hilltop}}\n")
+    assert run_cli(path, "check-config").returncode == 0
