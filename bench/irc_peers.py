@@ -67,8 +67,9 @@ async def wait_listening(port: int, proc: asyncio.subprocess.Process) -> None:
             return
 
 
-def ngircd(directory: Path) -> IrcPeer:
-    """ngircd with WEBIRC for loopback and its flood penalties off."""
+def ngircd(directory: Path, stock_flood: bool = False) -> IrcPeer:
+    """ngircd with WEBIRC for loopback and its flood penalties off (`stock_flood`: on,
+    as ngircd ships: a command costs time once a client is a few ahead)."""
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
     (directory / "motd").write_text("test network\n", encoding="utf-8")
@@ -84,7 +85,7 @@ MotdFile = {directory / "motd"}
 MaxConnectionsIP = 0
 PingTimeout = 600
 PongTimeout = 600
-MaxPenaltyTime = 0
+{"" if stock_flood else "MaxPenaltyTime = 0"}
 [Options]
 DNS = no
 Ident = no
@@ -93,7 +94,8 @@ WebIRCPassword = {WEBIRC_PASSWORD}
 """,
         encoding="utf-8",
     )
-    return IrcPeer("ngircd", port, [NGIRCD, "--nodaemon", "--config", str(config)], directory)
+    argv = [NGIRCD, "--nodaemon", "--config", str(config)]
+    return IrcPeer("ngircd", port, argv, directory, stock_flood=stock_flood)
 
 
 def inspircd(

@@ -120,6 +120,9 @@ class ChatState:
         self._said = 0
         self._confirmed = 0
         self._unsure: deque[tuple[int, str]] = deque()
+        #: The number of the `PING :said-N` out (0: none). One at a time: a PING per
+        #: line doubled what a pasted burst costs on ngircd (docs/PERFORMANCE.md).
+        self._pinged = 0
         self._actions: list[Action] = []
 
     def idle(self, now: float) -> float:
@@ -187,7 +190,8 @@ class ChatState:
             self._said += 1
             if len(self._unsure) < MAX_UNSURE:
                 self._unsure.append((self._said, text))
-            self.emit(Irc(f"PING :said-{self._said}"))
+            if not self._pinged:  # else the PING out's PONG asks for the rest
+                self._ping_said()
         if self.settings.report_relayed:
             self.emit(Relayed("from_air", target, self.nick, text))
 
@@ -199,10 +203,19 @@ class ChatState:
         self._confirmed = max(self._confirmed, min(int(number), self._said))
         while self._unsure and self._unsure[0][0] <= self._confirmed:
             self._unsure.popleft()
+        if self._pinged and int(number) >= self._pinged:
+            self._pinged = 0
+            if self._said > self._confirmed:  # lines sent after that PING: confirm them too
+                self._ping_said()
         return True
+
+    def _ping_said(self) -> None:
+        self._pinged = self._said
+        self.emit(Irc(f"PING :said-{self._said}"))
 
     def unsure_note(self) -> None:
         """The link is gone: name the lines the server may never have taken, once."""
+        self._pinged = 0  # its PONG will never come
         count = self._said - self._confirmed
         if count <= 0:
             return

@@ -38,8 +38,9 @@ class Settings:
     #: `gateway/irc/hooks.py`): a callsign nick is then a logged-in ham's, and may be
     #: named on air (on a network, only a nick seen on allowed text is).
     callsign_nicks_kept: bool = False
-    #: Follow each line sent with a PING, so that the lines the server never took
-    #: (it hung or dropped us first) are named when the link is lost (external networks).
+    #: Follow the lines sent with a PING (one out at a time), so that the lines the
+    #: server never took (it hung or dropped us first) are named when the link is lost
+    #: (external networks).
     confirm_sent: bool = False
     #: Folded names of the channels the gateway archives (/NEW, /READ #chan).
     archived: frozenset[str] = frozenset()
