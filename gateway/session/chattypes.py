@@ -53,8 +53,8 @@ class Settings:
     #: on_air). By the full source, not the nick: on an external network anyone may
     #: hold the nick while the gateway's client is away.
     trusted: Callable[[str], bool] = lambda _source: False
-    #: Whether a source (and its account, "" if none) holds a radio user's callsign nick
-    #: without being them (on a network; gateway/bridge/trust.py).
+    #: Whether a source (and its account, "" if none) holds a nick that names or imitates
+    #: a callsign without being its radio user (on a network; gateway/bridge/trust.py).
     squatted: Callable[[str, str], bool] = lambda _source, _account: False
     #: The account whoever set a channel's topic was logged in to, if the server can
     #: tell and the topic is still `text` (the embedded server; None elsewhere).

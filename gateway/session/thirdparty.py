@@ -35,8 +35,8 @@ def refusal_for(
     (`nick!user@host`) is one of the gateway's own clients, asked only when it matters.
     A client of the embedded server is a radio user only when it is one of the
     gateway's in-process clients. On a network, whatever the policy, a message from a
-    nick that holds a radio user's callsign without being them (`squatted`, given the
-    source and account) never goes on air as that callsign.
+    nick that names or imitates a callsign without being its radio user (`squatted`,
+    given the source and account) never goes on air as that callsign.
     """
     if isinstance(sender, Client):
         if policy == "all":
