@@ -12,7 +12,8 @@ to the mailbox's age, then its sender is told it expired.
 Mail goes only to a peer verified just now: the network showed its nick at the
 `radio_key` address of a gateway's service (a USERHOST reply, or a line from it), so an
 impostor holding a down gateway's nick reads nothing. While anything is kept the peers
-are polled every POLL_EVERY seconds and right after our link comes up; a peer seen
+are polled every POLL_EVERY seconds and right after our link comes up; what is due
+goes at the poll's answer (the loop that asked may sleep past FRESH), and a peer seen
 again (or saying HELLO) gets what is kept for it at once. A message unanswered is sent
 again, waiting longer each time; the receiver holds it once (its id).
 
@@ -190,7 +191,8 @@ class Forwarder:
 
     def userhost(self, own: str, reply: str, now: float) -> list[Action]:
         """A 302 reply (its last parameter): which peers asked are there, and at what
-        address. The link's own USERHOST (our nick) is not ours to read."""
+        address, and what is due for those verified, sent at once. The link's own
+        USERHOST (our nick) is not ours to read."""
         shown = {}
         for item in reply.split():
             nick, _, rest = item.partition("=")
@@ -214,6 +216,8 @@ class Forwarder:
                                     " no mail is passed to it"))  # fmt: skip
         if not self._queries:
             self._hello = False
+        # Sent now, while the check is fresh: the loop that polled may sleep past FRESH.
+        actions.extend(self._sends(now))
         return actions
 
     def ack(self, source: str, ack: relay.Ack, now: float) -> list[Action]:
@@ -293,7 +297,8 @@ class Forwarder:
                 if due > now or peer.verified is None:
                     continue
                 if peer.verified + FRESH < now:  # verified a while ago: ask again first
-                    self._next_poll = min(self._next_poll, now)
+                    if not self._queries:  # (a poll in flight brings the answer)
+                        self._next_poll = min(self._next_poll, now)
                     continue
                 if not self._bucket.take(now, RESERVE):
                     return actions

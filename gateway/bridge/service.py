@@ -208,6 +208,7 @@ class ServiceNick:
             elif msg.command == "302" and len(msg.params) >= 2:  # USERHOST: the peers
                 now = self._monotonic()
                 self._carry_out(self._forward.userhost(conn.nick, msg.params[-1], now))
+                self._wake.set()  # its next wake-up was the query's timeout
             elif msg.command in ("PRIVMSG", "NOTICE") and len(msg.params) >= 2:
                 try:
                     if self._fold(msg.params[0]) == self._fold(conn.nick):

@@ -3,10 +3,13 @@
 ngircd, configured by README's block: mail sent to gateway A's service nick for a ham
 enrolled on gateway B while B is stopped is kept by A (across A's own restart), goes
 to B once B's service nick is back and verified, and B's ham reads it at the next
-login; an impostor holding B's service nick meanwhile receives none of it."""
+login; an impostor holding B's service nick meanwhile receives none of it. Mail sent
+after a quiet spell (no line between the service nicks for longer than a check stays
+good) goes at the answer to the check it brings."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -14,6 +17,7 @@ import pytest
 import yaml
 
 from bench import irc_peers as peers
+from gateway.bridge.forward import FRESH
 from tests.external.test_external import Spawn, started
 from tests.external.test_trust import (
     IDENTIFIED_ONLY,
@@ -91,6 +95,15 @@ async def test_mail_for_a_ham_of_a_stopped_gateway_waits_for_it(
     assert len([line for line in gw_b.log if "held for N0BBB" in line]) == 1
 
 
+def loose_config(directory: Path, peer: peers.IrcPeer, station: str, service: str) -> Path:
+    """README's gateway with `third_party: all` (alice, not identified, may leave mail)."""
+    config = readme_config(directory, peer, free_port(), station, service)
+    loose = yaml.safe_load(config.read_text(encoding="utf-8"))
+    loose["bridge"]["third_party"] = "all"
+    config.write_text(yaml.safe_dump(loose), encoding="utf-8")
+    return config
+
+
 @pytest.mark.parametrize("kind", ["inspircd", "ngircd"])
 async def test_a_refusal_where_the_ham_is_enrolled_is_told_by_the_passing_gateway(
     tmp_path: Path, spawn_gateway: Spawn, started: list[peers.IrcPeer], kind: str
@@ -99,11 +112,7 @@ async def test_a_refusal_where_the_ham_is_enrolled_is_told_by_the_passing_gatewa
     refuses it; alice hears it from A's service nick, never from B's, so nothing tells
     her which gateway serves N0BBB. Mail no gateway serves is dropped once all said so."""
     one, two, watcher = await networks(kind, tmp_path, started)
-    config_a = readme_config(tmp_path / "a", one, free_port(), "N0GW-10", "N0GWmail")
-    loose = yaml.safe_load(config_a.read_text(encoding="utf-8"))
-    loose["bridge"]["third_party"] = "all"
-    config_a.write_text(yaml.safe_dump(loose), encoding="utf-8")
-    gw_a = spawn_gateway(config_a)
+    gw_a = spawn_gateway(loose_config(tmp_path / "a", one, "N0GW-10", "N0GWmail"))
     await gw_a.start()
     await gw_a.wait_log("the service nick N0GWmail is on IRC")
     gw_b, _, _ = await readme_gateway(
@@ -132,3 +141,34 @@ async def test_a_refusal_where_the_ham_is_enrolled_is_told_by_the_passing_gatewa
     assert await gw_a.stop() == 0
     assert await gw_b.stop() == 0
     assert not [line for line in gw_b.log if "held for N0BBB" in line]
+
+
+async def test_mail_after_a_quiet_spell_is_passed_on(
+    tmp_path: Path, spawn_gateway: Spawn, started: list[peers.IrcPeer]
+) -> None:
+    """Nothing passes between A's and B's service nicks for longer than FRESH (a real
+    wait: the check that B is there has gone stale); then alice writes to A for B's ham.
+    A checks again and passes it on at the answer: B holds it."""
+    one, two, watcher = await networks("inspircd", tmp_path, started)
+    config_a = loose_config(tmp_path / "a", one, "N0GW-10", "N0GWmail")
+    gw_a = spawn_gateway(config_a)
+    await gw_a.start()
+    await gw_a.wait_log("the service nick N0GWmail is on IRC")
+    config_b = loose_config(tmp_path / "b", two, "W2GW-10", "W2GWmail")
+    enroll(config_b, "N0BBB")
+    gw_b = spawn_gateway(config_b)
+    await gw_b.start()
+    await gw_b.wait_log("the service nick W2GWmail is on IRC")
+    await asyncio.sleep(FRESH + 3)  # quiet: the time itself is what is tested
+    alice = await LiveClient.connect(one.port)
+    await alice.register("alice")
+    await alice.send("PRIVMSG N0GWmail :N0BBB hello after a quiet spell")
+    await gw_a.wait_log("message [0-9a-f]+ from alice for N0BBB kept")
+    await gw_b.wait_log("message 1 held for N0BBB from alice")
+    await gw_a.wait_log("message [0-9a-f]+ passed on: held")
+
+    await alice.close()
+    if watcher is not None:
+        await watcher.close()
+    assert await gw_a.stop() == 0
+    assert await gw_b.stop() == 0

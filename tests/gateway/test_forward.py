@@ -71,13 +71,15 @@ def test_mail_goes_only_to_peers_at_a_gateway_address() -> None:
     fwd.add(message(), 0.0)
     assert fwd.tick(0.0, WALL, 30 * DAY) == []  # not on IRC: nothing
     said = up(fwd, 1.0, f"W2GWmail=+gateway@{GW} K3GWmail=+~evil@203.0.113.9")
-    # HELLO to the verified peer, a log line for the impostor (once), mail to W2 only.
-    assert lines(said) == [f"NOTICE W2GWmail :{relay.hello()}"]
+    # HELLO to the verified peer, a log line for the impostor (once), mail to W2 only,
+    # at the reply: the check is as fresh as it gets.
+    assert lines(said)[0] == f"NOTICE W2GWmail :{relay.hello()}"
+    assert gwmail(said) == [("W2GWmail", "0000000000000001")]
     assert [a.text for a in said if isinstance(a, Note)] == [
         "K3GWmail is K3GWmail!~evil@203.0.113.9, not at a gateway's address:"
         " no mail is passed to it"
     ]
-    assert gwmail(fwd.tick(1.0, WALL, 30 * DAY)) == [("W2GWmail", "0000000000000001")]
+    assert gwmail(fwd.tick(1.0, WALL, 30 * DAY)) == []  # sent already
     # The impostor is polled again and stays unserved, told once in the log.
     later = 1.0 + POLL_EVERY
     assert lines(fwd.tick(later, WALL, 30 * DAY)) == ["USERHOST W2GWmail K3GWmail"]
@@ -93,8 +95,8 @@ def test_the_links_own_userhost_reply_is_not_taken_for_the_poll() -> None:
     fwd.tick(0.0, WALL, 30 * DAY)
     assert fwd.userhost("N0GWmail", f"N0GWmail=+gateway@{GW}", 0.0) == []
     assert gwmail(fwd.tick(0.0, WALL, 30 * DAY)) == []  # still waiting for the poll's reply
-    fwd.userhost("N0GWmail", f"W2GWmail=+gateway@{GW}", 0.5)
-    assert gwmail(fwd.tick(0.5, WALL, 30 * DAY)) == [("W2GWmail", "0000000000000001")]
+    said = fwd.userhost("N0GWmail", f"W2GWmail=+gateway@{GW}", 0.5)
+    assert gwmail(said) == [("W2GWmail", "0000000000000001")]
 
 
 def test_a_peer_that_comes_back_gets_what_was_kept_at_once() -> None:
@@ -112,8 +114,8 @@ def test_a_peer_that_comes_back_gets_what_was_kept_at_once() -> None:
     # K3 comes back, seen by the next poll.
     t = 5.0 + POLL_EVERY
     fwd.tick(t, WALL, 30 * DAY)
-    fwd.userhost("N0GWmail", f"K3GWmail=+gateway@{GW} W2GWmail=+gateway@{GW}", t)
-    assert gwmail(fwd.tick(t, WALL, 30 * DAY)) == [("K3GWmail", "0000000000000001")]
+    said = fwd.userhost("N0GWmail", f"K3GWmail=+gateway@{GW} W2GWmail=+gateway@{GW}", t)
+    assert gwmail(said) == [("K3GWmail", "0000000000000001")]
 
 
 def test_unanswered_mail_is_sent_again_waiting_longer_each_time() -> None:
@@ -125,8 +127,7 @@ def test_unanswered_mail_is_sent_again_waiting_longer_each_time() -> None:
     while len(sent_at) < 4:
         actions = fwd.tick(t, WALL, 30 * DAY)
         if any(line.startswith("USERHOST") for line in lines(actions)):
-            fwd.userhost("N0GWmail", f"W2GWmail=+gateway@{GW}", t)  # still the gateway
-            actions += fwd.tick(t, WALL, 30 * DAY)
+            actions += fwd.userhost("N0GWmail", f"W2GWmail=+gateway@{GW}", t)  # still there
         if gwmail(actions):
             sent_at.append(t)
         t += 1.0
@@ -149,8 +150,7 @@ def test_answers_end_a_message_and_a_refusal_is_told_from_here() -> None:
     fwd, _ = forwarder()
     for n in (1, 2, 3):
         fwd.add(message(n), 0.0)
-    up(fwd, 0.0, f"W2GWmail=+gateway@{GW} K3GWmail=+gateway@{GW}")
-    assert len(gwmail(fwd.tick(0.0, WALL, 30 * DAY))) == 6
+    assert len(gwmail(up(fwd, 0.0, f"W2GWmail=+gateway@{GW} K3GWmail=+gateway@{GW}"))) == 6
     w2, k3 = f"W2GWmail!gateway@{GW}", f"K3GWmail!gateway@{GW}"
     # 1: held by K3 after W2 said not-here.
     first = "0000000000000001"
@@ -177,8 +177,8 @@ def test_not_here_kept_across_a_restart_is_not_asked_again() -> None:
     fwd, _ = forwarder()
     old = message()
     fwd.add(Pending(old.passed, old.at, frozenset({"w2gwmail"})), 0.0)
-    up(fwd, 0.0, f"W2GWmail=+gateway@{GW} K3GWmail=+gateway@{GW}")
-    assert gwmail(fwd.tick(0.0, WALL, 30 * DAY)) == [("K3GWmail", "0000000000000001")]
+    said = up(fwd, 0.0, f"W2GWmail=+gateway@{GW} K3GWmail=+gateway@{GW}")
+    assert gwmail(said) == [("K3GWmail", "0000000000000001")]
 
 
 def test_kept_mail_expires_at_the_mailboxs_age_and_its_sender_is_told() -> None:
@@ -195,8 +195,8 @@ def test_sends_wait_for_tokens_above_the_reserve_and_none_is_dropped() -> None:
     fwd, bucket = forwarder(burst=8, rate=1.0, peers=("W2GWmail",))
     for n in range(1, 21):
         fwd.add(message(n), 0.0)
-    up(fwd, 0.0, f"W2GWmail=+gateway@{GW}")  # poll and HELLO: 2 tokens
-    sent = gwmail(fwd.tick(0.0, WALL, 30 * DAY))
+    said = up(fwd, 0.0, f"W2GWmail=+gateway@{GW}")  # poll and HELLO: 2 tokens
+    sent = gwmail(said)
     assert len(sent) == 8 - 1 - RESERVE  # the poll took one; RESERVE left for answers
     assert bucket.level(0.0) >= RESERVE
     t = 0.0
@@ -205,7 +205,7 @@ def test_sends_wait_for_tokens_above_the_reserve_and_none_is_dropped() -> None:
         actions = fwd.tick(t, WALL, 30 * DAY)
         for line in lines(actions):
             if line.startswith("USERHOST"):
-                fwd.userhost("N0GWmail", f"W2GWmail=+gateway@{GW}", t)
+                actions += fwd.userhost("N0GWmail", f"W2GWmail=+gateway@{GW}", t)
         sent += gwmail(actions)
         assert t < 100
     assert sorted(id_ for _, id_ in sent) == [f"{n:016x}" for n in range(1, 21)]
@@ -250,3 +250,37 @@ def test_no_peer_or_no_token_never_spins() -> None:
     wait = dry.wake_in(0.0)
     assert wait == bucket.wait(0.0, RESERVE) > 0
     assert lines(dry.tick(wait, WALL, 30 * DAY)) == ["USERHOST W2GWmail K3GWmail"]
+
+
+def run_loop(fwd: Forwarder, start: float, end: float, reply: str) -> list[tuple[float, str]]:
+    """service.py's relay loop: tick, then `wake_in`, then sleep; the server answers each
+    USERHOST 50 ms later, while the loop sleeps, and the reply does not wake it (the
+    core must not rely on a wake-up to use the check it asked for). The lines sent, timed."""
+    sent: list[tuple[float, str]] = []
+    now = start
+    while now < end:
+        out = lines(fwd.tick(now, WALL, 30 * DAY))
+        wait = fwd.wake_in(now)  # before the reply comes
+        sent += [(now, line) for line in out]
+        if any(line.startswith("USERHOST") for line in out):
+            at = now + 0.05
+            sent += [(at, line) for line in lines(fwd.userhost("N0GWmail", reply, at))]
+        now += wait if wait is not None else end
+    return sent
+
+
+def test_mail_kept_on_a_quiet_network_is_sent_after_the_poll_it_brings() -> None:
+    """The last line from W2 was long ago (more than FRESH): the poll the mail brings
+    is answered while the loop sleeps, and the mail goes at that answer."""
+    fwd, _ = forwarder(peers=("W2GWmail",))
+    shown = f"W2GWmail=+gateway@{GW}"
+    up(fwd, 0.0, shown)
+    assert run_loop(fwd, 0.0, 100.0, shown) == []  # nothing kept: quiet
+    fwd.add(message(), 100.0)
+    sent = run_loop(fwd, 100.0, 100.0 + DAY, shown)
+    mail = [(t, line) for t, line in sent if "GWMAIL" in line]
+    assert mail[0] == (100.05, f"PRIVMSG W2GWmail :{message().passed.payload()}")
+    # Unanswered, it is sent again (waiting up to RESEND_MAX), each within FRESH of a check.
+    assert len(mail) >= DAY // forward.RESEND_MAX
+    polls = [t for t, line in sent if line.startswith("USERHOST")]
+    assert all(any(0 < t - u <= FRESH + 0.05 for u in polls) for t, _ in mail)
