@@ -1,11 +1,13 @@
 """Mail passed between a network's gateways, in the store (`bridge/forward.py` decides).
 
 `relay_out`: messages this gateway keeps for passing on, until another gateway answers
-for them or they reach the mailbox's age; at most OUT_MAX rows (past it a sender is
-asked to try again), so they survive a restart. `relay_seen`: the ids of messages other
-gateways passed on and this one held, so a resend (its ack lost) is never held twice;
-the newest SEEN_MAX, for the mailbox's age. The message is held and its id noted in one
-transaction (`take`): a crash between the two cannot hold it twice.
+for them or they reach the mailbox's age, so they survive a restart; at most OUT_MAX
+rows, and for one callsign at most as many as its mailbox holds (past either the
+sender is told so, the same whether or not the callsign is enrolled here: `room`).
+`relay_seen`: the ids of messages other gateways passed on and this one held, so a
+resend (its ack lost) is never held twice; the newest SEEN_MAX, for the mailbox's age.
+The message is held and its id noted in one transaction (`take`): a crash between the
+two cannot hold it twice.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from gateway.db import Db, Schema
 
 #: Messages kept for passing on at most.
 OUT_MAX = 1000
+#: Why a message is not taken (`room`): too much kept, or for that callsign.
+BUSY, FULL = "busy", "full"
 #: Ids of held messages remembered at most (each gateway passes on at most OUT_MAX).
 SEEN_MAX = 10000
 
@@ -53,19 +57,30 @@ class Row:
     answered: frozenset[str] = frozenset()
 
 
-def keep(store: Db, row: Row, bound: int = OUT_MAX) -> bool:
-    """Keep a message for passing on; False (nothing kept) when `bound` are kept."""
+def room(store: Db, callsign: str, per_call: int, bound: int = OUT_MAX) -> str:
+    """Whether a message for `callsign` may be taken: "" (yes), BUSY (`bound` kept for
+    passing on) or FULL (`per_call` kept for it, as many as its mailbox holds). Asked
+    whether or not the callsign is enrolled here, so that the answer does not tell."""
+    db = store.db
+    if db.execute("SELECT count(*) FROM relay_out").fetchone()[0] >= bound:
+        return BUSY
+    query = "SELECT count(*) FROM relay_out WHERE callsign = ?"
+    return FULL if db.execute(query, (callsign,)).fetchone()[0] >= per_call else ""
+
+
+def keep(store: Db, row: Row, per_call: int, bound: int = OUT_MAX) -> str:
+    """Keep a message for passing on: "" if kept, else why not (`room`)."""
     db = store.db
     with store.transaction():
-        if db.execute("SELECT count(*) FROM relay_out").fetchone()[0] >= bound:
-            return False
+        if why := room(store, row.callsign, per_call, bound):
+            return why
         db.execute(
             "INSERT INTO relay_out (id, at, callsign, source, account, kind, text, answered)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (row.id, row.at, row.callsign, row.source, row.account, row.kind, row.text,
              " ".join(sorted(row.answered))),
         )  # fmt: skip
-    return True
+    return ""
 
 
 def kept(store: Db) -> list[Row]:

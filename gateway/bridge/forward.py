@@ -5,9 +5,10 @@ no store, no timer of its own (service.py carries out its actions and writes its
 to the store, relaystore.py). A message for a callsign not enrolled here is kept
 (`Pending`, a row of the store) until a gateway answers for it (relay.py's acks):
 `held` or `refused` ends it (a refusal is told to the sender from our own nick), each
-`not-here` crosses that gateway off, and when every other gateway has said `not-here`
-it is dropped: no gateway of the network serves the callsign. Otherwise it is kept up
-to the mailbox's age, then its sender is told it expired.
+`not-here` crosses that gateway off (so does a gateway not seen for GIVE_UP), and when
+every other gateway is crossed off it is dropped, silently: no gateway serves the
+callsign. Otherwise it is kept up to the mailbox's age, then its sender is told it
+expired.
 
 Mail goes only to a peer verified just now: the network showed its nick at the
 `radio_key` address of a gateway's service (a USERHOST reply, or a line from it), so an
@@ -39,6 +40,10 @@ RESEND_FIRST = 60.0
 RESEND_MAX = 3600.0
 #: A USERHOST not answered within this is given up.
 QUERY_TIMEOUT = 30.0
+#: A peer not verified for this long (while our link is up, since a message was kept)
+#: is taken to have said not-here for it: mail for made-up callsigns does not wait out
+#: the mailbox's age whenever one listed gateway is down or never deployed.
+GIVE_UP = 86400.0
 #: Tokens of the service's bucket left for answers to people.
 RESERVE = 4
 #: Acks queued at most (one not sent is no loss: its message is sent again).
@@ -103,6 +108,8 @@ class _Peer:
     nick: str
     #: When it was last seen at a gateway's address (monotonic); None: not now.
     verified: float | None = None
+    #: When it was last verified at all (kept when our link drops): for GIVE_UP.
+    last: float = float("-inf")
     #: An impostor on its nick was logged (once until it is verified again, or until
     #: another message is kept).
     warned: bool = False
@@ -111,6 +118,8 @@ class _Peer:
 @dataclass(slots=True)
 class _Entry:
     pending: Pending
+    #: When it was added (monotonic; at a restart, the restart): for GIVE_UP.
+    since: float = 0.0
     #: Folded peer -> when the message is next sent to it, and the wait after that.
     due: dict[str, float] = field(default_factory=dict)
     backoff: dict[str, float] = field(default_factory=dict)
@@ -136,6 +145,8 @@ class Forwarder:
         self._queries: deque[tuple[float, tuple[str, ...]]] = deque()
         self._next_poll = 0.0
         self._up = False
+        #: When our link last came up (monotonic): nobody is given up before GIVE_UP after.
+        self._up_at = 0.0
         self._hello = False
 
     def __len__(self) -> int:
@@ -148,7 +159,7 @@ class Forwarder:
 
     def add(self, pending: Pending, now: float) -> None:
         """A message kept (its row written): sent to each peer once verified."""
-        entry = _Entry(pending)
+        entry = _Entry(pending, now)
         for peer in self._peers:
             if peer not in pending.answered:
                 entry.due[peer] = now
@@ -161,7 +172,7 @@ class Forwarder:
     def link_up(self, now: float) -> None:
         """Our service nick is on IRC (again): poll the peers now, and say HELLO to
         those verified."""
-        self._up, self._hello = True, True
+        self._up, self._hello, self._up_at = True, True, now
         self._forget_peers()
         self._next_poll = now
 
@@ -187,7 +198,7 @@ class Forwarder:
                 if key in entry.due:
                     entry.due[key] = now
                     entry.backoff[key] = RESEND_FIRST
-        peer.verified, peer.warned = now, False
+        peer.verified, peer.last, peer.warned = now, now, False
 
     def userhost(self, own: str, reply: str, now: float) -> list[Action]:
         """A 302 reply (its last parameter): which peers asked are there, and at what
@@ -234,13 +245,18 @@ class Forwarder:
         if ack.outcome == relay.REFUSED:
             del self._kept[ack.id]
             return [Done(ack.id, "refused"), Tell(passed.nick, ack.text)]
-        entry.due.pop(key, None)
-        answered = entry.pending.answered | {key}
-        entry.pending = Pending(passed, entry.pending.at, answered)
+        return self._not_here(ack.id, entry, (key,))
+
+    def _not_here(self, id_: str, entry: _Entry, keys: Iterable[str]) -> list[Action]:
+        """Peers `keys` do not serve message `id_`: dropped once nobody is left."""
+        for key in keys:
+            entry.due.pop(key, None)
+        answered = entry.pending.answered | set(keys)
+        entry.pending = Pending(entry.pending.passed, entry.pending.at, answered)
         if not entry.due:
-            del self._kept[ack.id]
-            return [Done(ack.id, "nobody")]
-        return [Answered(ack.id, answered)]
+            del self._kept[id_]
+            return [Done(id_, "nobody")]
+        return [Answered(id_, answered)]
 
     def answer(self, peer: str, ack: relay.Ack) -> None:
         """Queue our answer to a message a peer passed on."""
@@ -259,6 +275,7 @@ class Forwarder:
             self._queries.popleft()
         while self._acks and self._bucket.take(now, RESERVE):
             actions.append(Send(self._acks.popleft()))
+        actions.extend(self._give_up(now))
         actions.extend(self._poll(now))
         actions.extend(self._sends(now))
         return actions
@@ -271,6 +288,16 @@ class Forwarder:
                 passed = entry.pending.passed
                 actions.append(Done(id_, "expired"))
                 actions.append(Tell(passed.nick, f"Your message to {passed.call} expired unread."))
+        return actions
+
+    def _give_up(self, now: float) -> list[Action]:
+        """Peers not verified for GIVE_UP are crossed off the messages they were due."""
+        actions: list[Action] = []
+        for id_, entry in list(self._kept.items()):
+            start = max(entry.since, self._up_at)
+            lost = [k for k in entry.due if now - max(start, self._peers[k].last) > GIVE_UP]
+            if lost:
+                actions.extend(self._not_here(id_, entry, lost))
         return actions
 
     def _poll(self, now: float) -> list[Action]:

@@ -31,6 +31,11 @@ third_party_log = logging.getLogger("gateway.thirdparty")
 MAX_PENDING_HOLDS = 256
 
 
+def busy(base: str) -> str:
+    """The answer when too much is in flight (or kept for passing on)."""
+    return f"Not held for {base}: the gateway is busy, try again."
+
+
 class Mailbox:
     def __init__(
         self,
@@ -80,14 +85,11 @@ class Mailbox:
         tell: str | None = None,
         *,
         account: str = "",
-        elsewhere: Callable[[str], None] | None = None,
     ) -> None:
         """Hold mail for an enrolled callsign. Whether or not `call` is enrolled, the
         sender (`tell`, by default `sender`) reads the same answer: mail must not tell
         who uses the gateway. `account` is the sender's ("" if none): the reader sees
-        it, since a nick alone can pass for someone else. `elsewhere` passes mail for a
-        callsign not enrolled here on to the network's other gateways: it is given the
-        answer, to tell once the message is kept."""
+        it, since a nick alone can pass for someone else."""
         tell = tell or sender
         if refusal is not None:
             self._notice(tell, f"Not held for {call}: {refusal} (third-party rule).")
@@ -97,8 +99,6 @@ class Mailbox:
             self.hold_soon(
                 call.base, sender, kind, strip_formatting(body), tell=tell, account=account
             )
-        elif elsewhere is not None:
-            elsewhere(self.held_text(call.base))
         else:
             self._notice(tell, self.held_text(call.base))
 
@@ -119,7 +119,7 @@ class Mailbox:
     ) -> None:
         """Start committing a message, unless too many writes are in flight (told)."""
         if len(self._holds) >= MAX_PENDING_HOLDS:
-            self._notice(tell, f"Not held for {base}: the gateway is busy, try again.")
+            self._notice(tell, busy(base))
             return
         task = asyncio.get_running_loop().create_task(
             self.hold(base, sender, kind, text, tell=tell, account=account)

@@ -25,7 +25,7 @@ from typing import Any
 from gateway import chatstore, relaystore
 from gateway.bridge import forward, relay
 from gateway.bridge.budget import SenderBudget, TokenBucket
-from gateway.bridge.mailbox import Mailbox
+from gateway.bridge.mailbox import MAX_PENDING_HOLDS, Mailbox, busy
 from gateway.bridge.trust import SERVICE_USER, Trust
 from gateway.callsign import Callsign, parse_callsign
 from gateway.config import BridgeConfig
@@ -48,6 +48,11 @@ NOTICE_RATE = 1.0
 #: many seconds (so that nobody can spend the whole bucket on their own answers).
 SENDER_BURST = 5
 SENDER_EVERY = 12.0
+#: Mail each host (as the network shows it) may leave through the service on a
+#: network with `service_nicks`: a burst, then one per this many seconds, on both paths
+#: (held here or passed on), so that nobody fills what is kept for passing on.
+MAIL_BURST = 20
+MAIL_EVERY = 3600.0
 #: How long stopping waits for the service nick's QUIT to leave.
 QUIT_WAIT = 3.0
 
@@ -86,6 +91,9 @@ class ServiceNick:
         self.link: IrcLink | None = None
         self._bucket = TokenBucket(NOTICE_BURST, NOTICE_RATE, monotonic())
         self._senders = SenderBudget(SENDER_BURST, SENDER_EVERY)
+        self._mail_quota = SenderBudget(MAIL_BURST, MAIL_EVERY)
+        #: Mail requests in flight (held here or kept for passing on): one bound for both.
+        self._requests: set[asyncio.Task[None]] = set()
         self.notices_dropped = 0
         self._forward = forward.Forwarder(
             config().service_nick, peers, fold, trust.peer_service, self._bucket
@@ -230,28 +238,84 @@ class ServiceNick:
             return
         if msg.command != "PRIVMSG" or not self._within_budget(msg, sender):
             return  # never answer a notice
-        call_text, _, text = msg.params[1].strip().partition(" ")
-        call = parse_callsign(callsign_text(call_text))
-        verb, body = split_ctcp(text)
-        if call is None or not body.strip() or (verb is not None and verb != "ACTION"):
-            self.notice(sender, f"To leave a radio user a message: /msg {self.nick} CALL text")
+        request = self._mail_request(msg, sender)
+        if request is None:
             return
-        on_air = self._nick_on_air(call)
-        if on_air is not None:  # its nick is on IRC for all to see
-            self.notice(sender, f"{call.base} is on the air as {on_air}: message them directly.")
-            return
-        account = msg.tags.get("account") or ""
-        kind = "ACTION" if verb else "PRIVMSG"
-        passed = relay.Passed(call.base, msg.source or sender, account, kind, body.strip(),
-                              secrets.token_hex(8))  # fmt: skip
+        call, passed = request
         others = self._others()
         if self._too_long(passed, others):
             return
         # The reader sees the sender's account: on a network callsign nicks are not kept
         # for their owners, so a nick alone may be anyone's (chatrender.mail_sender).
-        elsewhere = (lambda held: self._spawn(self._pass_on(passed, held))) if others else None
-        self._mailbox.offer(sender, call, kind, body, self._trust.refusal(msg), tell=sender,
-                            account=account, elsewhere=elsewhere)  # fmt: skip
+        refusal = self._trust.refusal(msg)
+        if not others or refusal is not None:
+            self._mailbox.offer(sender, call, passed.kind, passed.text, refusal, tell=sender,
+                                account=passed.account)  # fmt: skip
+        elif self._may_leave_mail(passed, self._host(msg, sender)):
+            task = asyncio.get_running_loop().create_task(self._take_mail(passed))
+            self._requests.add(task)
+            task.add_done_callback(self._requests.discard)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _mail_request(self, msg: Message, sender: str) -> tuple[Callsign, relay.Passed] | None:
+        """`CALL text` read as mail for an off-air radio user, or None (the sender told
+        how to write, or that CALL is on the air)."""
+        call_text, _, text = msg.params[1].strip().partition(" ")
+        call = parse_callsign(callsign_text(call_text))
+        verb, body = split_ctcp(text)
+        if call is None or not body.strip() or (verb is not None and verb != "ACTION"):
+            self.notice(sender, f"To leave a radio user a message: /msg {self.nick} CALL text")
+            return None
+        on_air = self._nick_on_air(call)
+        if on_air is not None:  # its nick is on IRC for all to see
+            self.notice(sender, f"{call.base} is on the air as {on_air}: message them directly.")
+            return None
+        account = msg.tags.get("account") or ""
+        kind = "ACTION" if verb else "PRIVMSG"
+        passed = relay.Passed(call.base, msg.source or sender, account, kind, body.strip(),
+                              secrets.token_hex(8))  # fmt: skip
+        return call, passed
+
+    def _may_leave_mail(self, passed: relay.Passed, host: str) -> bool:
+        """The sender's mail quota and the requests in flight, the same answers whether
+        or not the callsign is enrolled here (told if not)."""
+        if self._mail_quota.charge(host, self._monotonic()) != "ok":
+            self.notice(passed.nick, f"Not held for {passed.call}: too much mail from your"
+                                     " address lately; try again later.")  # fmt: skip
+            return False
+        if len(self._requests) >= MAX_PENDING_HOLDS:
+            self.notice(passed.nick, busy(passed.call))
+            return False
+        return True
+
+    async def _take_mail(self, passed: relay.Passed) -> None:
+        """Mail on a network with `service_nicks`: held here if the callsign is enrolled
+        here, else kept and passed on; the room for it checked first on both paths, so
+        that a full table answers the same whoever the callsign is."""
+        base, limit = passed.call, self._config().mailbox_max_messages
+        try:
+            why = await self._store.call(relaystore.room, base, limit)
+        except Exception:
+            log.exception("message from %s for %s not held", passed.nick, base)
+            why = "failed"
+        if why:
+            self.notice(passed.nick, self._not_taken(why, base, limit))
+        elif base in self._enrolled():
+            await self._mailbox.hold(base, passed.nick, passed.kind,
+                                     strip_formatting(passed.text), tell=passed.nick,
+                                     account=passed.account)  # fmt: skip
+        else:
+            await self._pass_on(passed, self._mailbox.held_text(base))
+
+    @staticmethod
+    def _not_taken(why: str, base: str, limit: int) -> str:
+        """What the sender reads when mail is not taken (the mailbox's own words)."""
+        if why == relaystore.FULL:
+            return f"{base}'s mailbox is full ({limit}); message not held."
+        if why == relaystore.BUSY:
+            return busy(base)
+        return f"Message for {base} not held: the gateway's store failed."
 
     def _too_long(self, passed: relay.Passed, others: list[str]) -> bool:
         """Too long to pass on to another gateway: refused here too (the same answer
@@ -266,11 +330,14 @@ class ServiceNick:
         budget of its own: budget.py). Every request costs the same, whatever it asks."""
         if self._connector.mode != "external":
             return True
-        host = (msg.source or "").rpartition("@")[2] or self._fold(sender)
-        verdict = self._senders.charge(host.lower(), self._monotonic())
+        verdict = self._senders.charge(self._host(msg, sender), self._monotonic())
         if verdict == "tell":
             self.notice(sender, "Too many requests: nothing taken; try again in a minute.")
         return verdict == "ok"
+
+    def _host(self, msg: Message, sender: str) -> str:
+        """Whom a budget is charged to: the host the network shows."""
+        return ((msg.source or "").rpartition("@")[2] or self._fold(sender)).lower()
 
     # -- mail between the network's gateways (relay.py, forward.py) -----------------------------
 
@@ -290,17 +357,15 @@ class ServiceNick:
         the one that serves the callsign answers."""
         row = relaystore.Row(passed.id, self._clock(), passed.call, passed.source,
                              passed.account, passed.kind, passed.text)  # fmt: skip
+        limit = self._config().mailbox_max_messages
         try:
-            kept = await self._store.call(relaystore.keep, row)
+            why = await self._store.call(relaystore.keep, row, limit)
         except Exception:
             log.exception("message from %s for %s not kept", passed.nick, passed.call)
-            failed = f"Message for {passed.call} not held: the gateway's store failed."
-            self.notice(passed.nick, failed)
-            return
-        if not kept:
-            log.warning("message from %s for %s not kept: %d kept for passing on already",
-                        passed.nick, passed.call, relaystore.OUT_MAX)  # fmt: skip
-            self.notice(passed.nick, f"Not held for {passed.call}: the gateway is busy, try again.")
+            why = "failed"
+        if why:
+            log.warning("message from %s for %s not kept: %s", passed.nick, passed.call, why)
+            self.notice(passed.nick, self._not_taken(why, passed.call, limit))
             return
         self._forward.add(forward.Pending(passed, row.at), self._monotonic())
         self._wake.set()

@@ -284,3 +284,31 @@ def test_mail_kept_on_a_quiet_network_is_sent_after_the_poll_it_brings() -> None
     assert len(mail) >= DAY // forward.RESEND_MAX
     polls = [t for t, line in sent if line.startswith("USERHOST")]
     assert all(any(0 < t - u <= FRESH + 0.05 for u in polls) for t, _ in mail)
+
+
+def test_a_peer_not_seen_for_a_day_is_crossed_off() -> None:
+    """K3 is listed but never comes: mail W2 said not-here for is dropped after GIVE_UP
+    (counted from the message, or from our link's return), not kept for the mailbox's age."""
+    fwd, _ = forwarder()
+    up(fwd, 0.0, f"W2GWmail=+gateway@{GW}")
+    fwd.add(message(), 10.0)
+    w2 = f"W2GWmail!gateway@{GW}"
+    assert fwd.ack(w2, relay.Ack("0000000000000001", relay.NOT_HERE), 11.0) == [
+        Answered("0000000000000001", frozenset({"w2gwmail"}))
+    ]
+    assert ends(fwd.tick(10.0 + forward.GIVE_UP, WALL, 30 * DAY)) == []
+    fwd.link_down()
+    fwd.link_up(20.0 + forward.GIVE_UP)  # our own link was away: K3 gets its day again
+    assert ends(fwd.tick(30.0 + forward.GIVE_UP, WALL, 30 * DAY)) == []
+    end = ends(fwd.tick(21.0 + 2 * forward.GIVE_UP, WALL, DAY * 30))
+    assert end == [Done("0000000000000001", "nobody")]
+    assert len(fwd) == 0
+    # A peer seen lately is not given up, however old the message.
+    fwd.add(message(2), 0.0)
+    fwd.heard(f"K3GWmail!gateway@{GW}", 3 * forward.GIVE_UP)
+    said = ends(fwd.tick(3 * forward.GIVE_UP + 1, WALL, 30 * DAY))
+    assert said == [Answered("0000000000000002", frozenset({"w2gwmail"}))]
+
+
+def ends(actions) -> list[forward.Action]:
+    return [a for a in actions if isinstance(a, Done | Answered)]

@@ -21,7 +21,7 @@ def row(n: int, at: float = T0) -> relaystore.Row:
 def test_kept_mail_survives_a_restart_until_forgotten(tmp_path: Path) -> None:
     config = Config(data_dir=tmp_path / "data")
     store = Store.open(config)
-    assert relaystore.keep(store, row(1)) and relaystore.keep(store, row(2, T0 + 1))
+    assert relaystore.keep(store, row(1), 50) == relaystore.keep(store, row(2, T0 + 1), 50) == ""
     relaystore.answered(store, row(1).id, frozenset({"w2gwmail", "k3gwmail"}))
     store.close()
     store = Store.open(config)
@@ -35,9 +35,13 @@ def test_kept_mail_survives_a_restart_until_forgotten(tmp_path: Path) -> None:
 
 def test_kept_mail_is_bounded(tmp_path: Path) -> None:
     store = Store.open(Config(data_dir=tmp_path / "data"))
-    assert all(relaystore.keep(store, row(n), bound=3) for n in range(3))
-    assert not relaystore.keep(store, row(9), bound=3)
+    assert [relaystore.keep(store, row(n), 50, bound=3) for n in range(3)] == ["", "", ""]
+    assert relaystore.keep(store, row(9), 50, bound=3) == relaystore.BUSY
+    assert relaystore.room(store, "N0ZZZ", 50, bound=3) == relaystore.BUSY  # whoever for
     assert len(relaystore.kept(store)) == 3
+    # Per callsign: no more than its mailbox would hold.
+    assert relaystore.room(store, "N0BBB", 3) == relaystore.keep(store, row(7), 3) == "full"
+    assert relaystore.room(store, "N0ZZZ", 3) == ""
     store.close()
 
 

@@ -1,0 +1,135 @@
+"""Mail through the service nick on a network with `service_nicks` (gateway/bridge/
+service.py, relaystore.py): what is kept for passing on is bounded per host, per
+callsign and in all, and when a bound is reached the sender reads the same answer
+whether or not the callsign is enrolled here. The attack of the review: fill the table
+from many hosts while one listed gateway is away, then ask for an enrolled and a made-up
+callsign. The real store, mailbox, trust and service; only the socket is a recorder."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from gateway import relaystore
+from gateway.bridge import service as service_mod
+from gateway.bridge.mailbox import Mailbox
+from gateway.bridge.service import ServiceNick
+from gateway.bridge.trust import NetworkPeers, Trust
+from gateway.config import BridgeConfig, Config, ExternalIrc
+from gateway.events.bus import Events
+from gateway.store import AsyncStore
+from ircd.casemap import folder
+from ircd.protocol import parse_line
+
+FOLD = folder("rfc1459")
+ENROLLED = "N0AAA"
+
+
+@dataclass
+class Link:
+    """The service's link: what it sends is recorded."""
+
+    nick: str = "N0GWmail"
+    source: str | None = None
+    closed: bool = False
+    sent: list[str] = field(default_factory=list)
+
+    def send(self, line: str) -> None:
+        self.sent.append(line)
+
+
+class External:
+    mode = "external"
+    fold = FOLD
+
+
+@dataclass
+class Rig:
+    service: ServiceNick
+    mailbox: Mailbox
+    link: Link
+    clock: list[float]
+
+    async def ask(self, host: str, call: str) -> str:
+        """alice at `host` leaves mail for `call`: the notice she reads."""
+        before = len(self.link.sent)
+        self.clock[0] += 1.0  # within the service's notice bucket (one a second)
+        line = f":alice!a@{host} PRIVMSG N0GWmail :{call} hello"
+        self.service._to_service(parse_line(line.encode()))
+        await asyncio.gather(*self.service.tasks(), *self.mailbox.pending())
+        await asyncio.sleep(0)  # notices go after the current command
+        told = self.link.sent[before:]
+        assert len(told) == 1, told
+        return told[0].partition(" :")[2]
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    store = await AsyncStore.open(Config(data_dir=tmp_path / "data"))
+    network = ExternalIrc(
+        "irc.example", radio_key="a-long-club-secret", service_nicks=("N0GWmail", "W2GWmail")
+    )
+    config = BridgeConfig(third_party="all", service_nick="N0GWmail")
+    clock = [1000.0]
+    trust = Trust(lambda: "all", tuple, NetworkPeers(network, FOLD))
+    holder: list[ServiceNick] = []
+    mailbox = Mailbox(
+        lambda: config, store, clock=lambda: 1.8e9 + clock[0], events=Events(lambda: 1.8e9),
+        enrolled=lambda: frozenset({ENROLLED}), notice=lambda n, t: holder[0].notice(n, t),
+        recipients=lambda base: [], trust=trust, network_wide=True,
+    )  # fmt: skip
+    service = ServiceNick(
+        lambda: config, External(), store, clock=lambda: 1.8e9 + clock[0],
+        monotonic=lambda: clock[0], fold=FOLD, trust=trust, mailbox=mailbox,
+        nick_on_air=lambda call: None, enrolled=lambda: frozenset({ENROLLED}),
+        peers=network.service_nicks,
+    )  # fmt: skip
+    holder.append(service)
+    link = Link()
+    service.link = link  # type: ignore[assignment]
+    yield Rig(service, mailbox, link, clock)
+    await store.close()
+
+
+def same(a: str, b: str, call_a: str, call_b: str) -> bool:
+    return a.replace(call_a, "CALL") == b.replace(call_b, "CALL")
+
+
+async def test_a_full_table_answers_the_same_for_an_enrolled_callsign(rig: Rig) -> None:
+    # W2 is away: nothing kept is ever answered. 200 hosts, 5 requests each (their budget).
+    for n in range(relaystore.OUT_MAX // service_mod.SENDER_BURST):
+        for k in range(service_mod.SENDER_BURST):
+            said = await rig.ask(f"2001:db8::{n:x}", f"N{k}Z{n % 26 + 10:X}Z")
+            assert said.startswith("N") and "off the air: message held" in said, said
+    enrolled = await rig.ask("2001:db8:1::1", ENROLLED)
+    made_up = await rig.ask("2001:db8:1::2", "N9XYZ")
+    assert same(enrolled, made_up, ENROLLED, "N9XYZ"), (enrolled, made_up)
+    assert enrolled == f"Not held for {ENROLLED}: the gateway is busy, try again."
+
+
+async def test_one_callsign_takes_no_more_than_its_mailbox(rig: Rig) -> None:
+    limit = BridgeConfig().mailbox_max_messages
+    answers: dict[str, list[str]] = {}
+    for call in (ENROLLED, "N9XYZ"):
+        for n in range(limit + 1):
+            host = f"2001:db8:{call[-1].lower()}::{n // service_mod.SENDER_BURST:x}"
+            answers.setdefault(call, []).append(await rig.ask(host, call))
+    for a, b in zip(answers[ENROLLED], answers["N9XYZ"], strict=True):
+        assert same(a, b, ENROLLED, "N9XYZ"), (a, b)
+    assert answers["N9XYZ"][-1] == f"N9XYZ's mailbox is full ({limit}); message not held."
+
+
+async def test_each_host_leaves_a_bounded_amount_of_mail(rig: Rig) -> None:
+    host, said = "198.51.100.7", []
+    for n in range(service_mod.MAIL_BURST + 1):
+        rig.clock[0] += service_mod.SENDER_EVERY - 1  # within the request budget
+        said.append(await rig.ask(host, f"N{n % 10}ZZZ" if n % 2 else ENROLLED))
+    assert "held" in said[-2]
+    assert said[-1] == f"Not held for {ENROLLED}: too much mail from your address lately;" \
+        " try again later."  # fmt: skip
+    rig.clock[0] += service_mod.SENDER_EVERY - 1
+    assert same(await rig.ask(host, "N9XYZ"), said[-1], "N9XYZ", ENROLLED)
