@@ -23,6 +23,13 @@ def _migrate_mail_account(conn: sqlite3.Connection, config: Config) -> None:
         conn.execute("ALTER TABLE mailbox ADD COLUMN account TEXT")
 
 
+def _migrate_mail_via(conn: sqlite3.Connection, config: Config) -> None:
+    """Mail held before `via` was kept counts as held here (its expiry told from here)."""
+    columns = {str(r[1]) for r in conn.execute("PRAGMA table_info(mailbox)")}
+    if "via" not in columns:
+        conn.execute("ALTER TABLE mailbox ADD COLUMN via TEXT")
+
+
 SCHEMA = Schema(
     __name__,
     """
@@ -35,6 +42,7 @@ CREATE TABLE IF NOT EXISTS mailbox (
     at       REAL NOT NULL,
     read     INTEGER NOT NULL DEFAULT 0,
     account  TEXT,                      -- the sender's account, '' if none, NULL: not kept
+    via      TEXT,                      -- the service nick that passed it on, NULL: none
     PRIMARY KEY (callsign, n)
 );
 CREATE TABLE IF NOT EXISTS archive (
@@ -56,7 +64,7 @@ CREATE TABLE IF NOT EXISTS read_markers (
 CREATE INDEX IF NOT EXISTS archive_at ON archive (at);
 CREATE INDEX IF NOT EXISTS mailbox_at ON mailbox (at);
 """,
-    (_migrate_mail_account,),
+    (_migrate_mail_account, _migrate_mail_via),
 )
 
 
@@ -113,9 +121,10 @@ def add_mail(
     now: float,
     limit: int,
     account: str = "",
+    via: str | None = None,
 ) -> int:
     """`hold_mail` inside the caller's transaction (relaystore.py: held and its id
-    noted at once)."""
+    noted at once; `via`, the service nick of the gateway that passed it on)."""
     db = store.db
     count, last = db.execute(
         "SELECT count(*), coalesce(max(n), 0) FROM mailbox WHERE callsign = ?", (callsign,)
@@ -123,9 +132,9 @@ def add_mail(
     if count >= limit:
         raise MailboxFull(callsign)
     db.execute(
-        "INSERT INTO mailbox (callsign, n, sender, kind, text, at, account)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (callsign, last + 1, sender, kind, text, now, account),
+        "INSERT INTO mailbox (callsign, n, sender, kind, text, at, account, via)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (callsign, last + 1, sender, kind, text, now, account, via),
     )
     return int(last) + 1
 
@@ -256,15 +265,15 @@ def _marker(store: Db, callsign: str, channel: str) -> int:
 
 def prune_chat(
     store: Db, now: float, mail_age: float, archive_age: float
-) -> list[tuple[str, str, float]]:
-    """Drop old archive lines and expired mail; return (recipient, sender, at) of unread mail
-    that expired, so the senders can be told."""
+) -> list[tuple[str, str, float, str | None]]:
+    """Drop old archive lines and expired mail; return (recipient, sender, at, via) of
+    unread mail that expired, so the senders can be told (through `via` if not None)."""
     db = store.db
     with store.transaction():
         expired = db.execute(
-            "SELECT callsign, sender, at FROM mailbox WHERE at < ? AND read = 0",
+            "SELECT callsign, sender, at, via FROM mailbox WHERE at < ? AND read = 0",
             (now - mail_age,),
         ).fetchall()
         db.execute("DELETE FROM mailbox WHERE at < ?", (now - mail_age,))
         db.execute("DELETE FROM archive WHERE at < ?", (now - archive_age,))
-    return [(r[0], r[1], r[2]) for r in expired]
+    return [(r[0], r[1], r[2], r[3]) for r in expired]

@@ -120,6 +120,7 @@ def take(
     now: float,
     limit: int,
     account: str = "",
+    via: str | None = None,
 ) -> int | None:
     """Hold a message another gateway passed on and note its id, in one transaction:
     its number, or None if it was held before (a resend). Raises MailboxFull."""
@@ -127,7 +128,7 @@ def take(
     with store.transaction():
         if db.execute("SELECT 1 FROM relay_seen WHERE id = ?", (id_,)).fetchone() is not None:
             return None
-        n = chatstore.add_mail(store, callsign, sender, kind, text, now, limit, account)
+        n = chatstore.add_mail(store, callsign, sender, kind, text, now, limit, account, via)
         db.execute("INSERT INTO relay_seen (id, at) VALUES (?, ?)", (id_, now))
         db.execute(
             "DELETE FROM relay_seen WHERE at < (SELECT at FROM relay_seen"

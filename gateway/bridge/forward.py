@@ -258,8 +258,8 @@ class Forwarder:
             return [Done(id_, "nobody")]
         return [Answered(id_, answered)]
 
-    def answer(self, peer: str, ack: relay.Ack) -> None:
-        """Queue our answer to a message a peer passed on."""
+    def answer(self, peer: str, ack: relay.Ack | relay.Expired) -> None:
+        """Queue our answer to a message a peer passed on (or word of its expiry)."""
         if len(self._acks) < ACKS_MAX:
             self._acks.append(f"NOTICE {peer} :{ack.payload()}")
 
@@ -287,7 +287,7 @@ class Forwarder:
                 del self._kept[id_]
                 passed = entry.pending.passed
                 actions.append(Done(id_, "expired"))
-                actions.append(Tell(passed.nick, f"Your message to {passed.call} expired unread."))
+                actions.append(Tell(passed.nick, relay.expired_text(passed.call)))
         return actions
 
     def _give_up(self, now: float) -> list[Action]:

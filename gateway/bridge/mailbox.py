@@ -63,6 +63,8 @@ class Mailbox:
         self._recipients = recipients
         self._trust = trust
         self._holds: set[asyncio.Task[None]] = set()
+        #: How the expiry of mail another gateway passed on goes back to it (service.py).
+        self.expired_via: Callable[[str, relay.Expired], None] | None = None
 
     def message_to_absent(self, client: Client, nick: str, command: str, text: str) -> bool:
         """ServerHooks: a message to the nick of a callsign that is off the air."""
@@ -167,25 +169,30 @@ class Mailbox:
         self._events.emit("mail_stored", callsign=base, sender=sender)
         return list(self._recipients(base))
 
-    def take_passed_soon(self, passed: relay.Passed, answer: Callable[[relay.Ack], None]) -> None:
-        """Hold a message another gateway passed on (`passed.call` enrolled here, its
-        text allowed by the third-party rule), then `answer` that gateway: held, or
-        refused (a full mailbox). No answer when busy or the store failed: it is sent
-        again. Nobody is told from here: which gateway serves a callsign is not shown."""
+    def take_passed_soon(
+        self, passed: relay.Passed, answer: Callable[[relay.Ack], None], via: str
+    ) -> None:
+        """Hold a message the gateway of service nick `via` passed on (`passed.call`
+        enrolled here, its text allowed by the third-party rule), then `answer` that
+        gateway: held, or refused (a full mailbox). No answer when busy or the store
+        failed: it is sent again. Nobody is told from here, not even its expiry (told
+        through `via`): which gateway serves a callsign is not shown."""
         if len(self._holds) >= MAX_PENDING_HOLDS:
             log.info("message from %s for %s, passed on: busy, left for a resend",
                      passed.nick, passed.call)  # fmt: skip
             return
-        task = asyncio.get_running_loop().create_task(self._take_passed(passed, answer))
+        task = asyncio.get_running_loop().create_task(self._take_passed(passed, answer, via))
         self._holds.add(task)
         task.add_done_callback(self._holds.discard)
 
-    async def _take_passed(self, passed: relay.Passed, answer: Callable[[relay.Ack], None]) -> None:
+    async def _take_passed(
+        self, passed: relay.Passed, answer: Callable[[relay.Ack], None], via: str
+    ) -> None:
         base, sender, limit = passed.call, passed.nick, self._config().mailbox_max_messages
         try:
             n = await self._store.call(
                 relaystore.take, passed.id, base, sender, passed.kind,
-                strip_formatting(passed.text), self._clock(), limit, passed.account,
+                strip_formatting(passed.text), self._clock(), limit, passed.account, via,
             )  # fmt: skip
         except chatstore.MailboxFull:
             log.info("mailbox of %s full; message from %s not held", base, sender)
@@ -208,8 +215,11 @@ class Mailbox:
             chatstore.prune_chat, self._clock(), cfg.mailbox_max_age, cfg.archive_max_age
         )
         await self._store.call(relaystore.prune, self._clock(), cfg.mailbox_max_age)
-        for recipient, sender, _at in expired:
-            self._notice(sender, f"Your message to {recipient} expired unread.")
+        for recipient, sender, _at, via in expired:
+            if via is None:
+                self._notice(sender, relay.expired_text(recipient))
+            elif self.expired_via is not None:  # that gateway tells the sender
+                self.expired_via(via, relay.Expired(sender.split(" ", 1)[0], recipient))
 
     def pending(self) -> list[asyncio.Task[None]]:
         """The writes in flight (cancelled when the gateway stops)."""

@@ -9,8 +9,10 @@ a message id, the sender's full source and account. The gateway where CALL is en
 holds it as if it had been sent there (third-party rule included); each gateway answers
 with a `GWMAIL-ACK` notice (`held`, `refused <what to tell the sender>`, `not-here`),
 and the passing gateway tells the sender a refusal from its own nick: which gateway
-serves CALL is never shown. A gateway's service nick says `GWMAIL-HELLO` to the others
-when it comes on IRC, so mail kept for its hams goes out at once.
+serves CALL is never shown. So with expiry: held mail that expires unread is told to
+the gateway that passed it on (`GWMAIL-EXPIRED nick call`), which tells the sender. A
+gateway's service nick says `GWMAIL-HELLO` to the others when it comes on IRC, so mail
+kept for its hams goes out at once.
 
 No loops: a passed-on message is never passed on again. No forgery: these lines are
 believed only from a service nick the network shows at the address of the network's
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 VERB = "GWMAIL"
 ACK = "GWMAIL-ACK"
 HELLO = "GWMAIL-HELLO"
+EXPIRED = "GWMAIL-EXPIRED"
 #: Kinds of mail (what the reader sees: a message or an action).
 KINDS = frozenset({"PRIVMSG", "ACTION"})
 #: What a gateway answers to a passed message.
@@ -35,6 +38,7 @@ LINE = 510
 REFUSAL_MAX = 300
 _ID = re.compile(r"[0-9a-f]{8,32}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_WORD = re.compile(r"[^\x00-\x20\x7f!@]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +76,31 @@ class Ack:
     def payload(self) -> str:
         tail = f" {self.text}" if self.outcome == REFUSED else ""
         return f"\x01{ACK} {self.id} {self.outcome}{tail}\x01"
+
+
+@dataclass(frozen=True, slots=True)
+class Expired:
+    """Mail a gateway passed on to us expired unread here: that gateway tells `nick`
+    (its sender), as if it had held it itself (our nick would name the gateway)."""
+
+    nick: str
+    call: str
+
+    def payload(self) -> str:
+        return f"\x01{EXPIRED} {self.nick} {self.call}\x01"
+
+
+def expired_text(call: str) -> str:
+    return f"Your message to {call} expired unread."
+
+
+def parse_expired(text: str) -> Expired | None:
+    if not (text.startswith(f"\x01{EXPIRED} ") and text.endswith("\x01")):
+        return None
+    nick, _, call = text[len(EXPIRED) + 2 : -1].partition(" ")
+    if not (_WORD.fullmatch(nick) and _WORD.fullmatch(call)):
+        return None
+    return Expired(nick, call)
 
 
 def room(via: str, to: str, passed: Passed) -> int:

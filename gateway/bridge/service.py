@@ -98,6 +98,7 @@ class ServiceNick:
         self._forward = forward.Forwarder(
             config().service_nick, peers, fold, trust.peer_service, self._bucket
         )
+        mailbox.expired_via = self._expired_via
         #: Set when the relay may have something to do before its next wake-up.
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -378,14 +379,19 @@ class ServiceNick:
         mail passed on, an answer to ours, or HELLO. False: none of those."""
         source, text = msg.source or "", msg.params[1]
         now = self._monotonic()
-        passed = relay.parse(text) if msg.command == "PRIVMSG" else None
-        ack = relay.parse_ack(text) if msg.command == "NOTICE" else None
+        notice = msg.command == "NOTICE"
+        passed = relay.parse(text) if not notice else None
+        ack = relay.parse_ack(text) if notice else None
+        expired = relay.parse_expired(text) if notice else None
         if passed is not None:
             self._forward.heard(source, now)
             self._take_passed(passed, source.partition("!")[0])
         elif ack is not None:
             self._carry_out(self._forward.ack(source, ack, now))
-        elif msg.command == "NOTICE" and relay.is_hello(text):
+        elif expired is not None:  # mail we passed on: told from here, as if held here
+            self._forward.heard(source, now)
+            self.notice(expired.nick, relay.expired_text(expired.call))
+        elif notice and relay.is_hello(text):
             self._forward.heard(source, now)
         else:
             return False
@@ -416,7 +422,12 @@ class ServiceNick:
             told = f"Not held for {call.base}: {refusal} (third-party rule)."
             answer(relay.Ack(passed.id, relay.REFUSED, told))
             return
-        self._mailbox.take_passed_soon(dataclasses.replace(passed, call=call.base), answer)
+        self._mailbox.take_passed_soon(dataclasses.replace(passed, call=call.base), answer, peer)
+
+    def _expired_via(self, peer: str, expired: relay.Expired) -> None:
+        """Mail `peer`'s gateway passed on expired unread here: it tells the sender."""
+        self._forward.answer(peer, expired)
+        self._wake.set()
 
     async def _relay(self) -> None:
         """Run forward.py: whatever is due, then sleep until the next thing is."""

@@ -46,7 +46,7 @@ def test_expired_unread_mail_names_its_sender(store: Store) -> None:
     chatstore.hold_mail(store, "N0TEST", "alice", "PRIVMSG", "old", T0, 50)
     chatstore.hold_mail(store, "N0TEST", "bob", "PRIVMSG", "newer", T0 + 20 * DAY, 50)
     expired = chatstore.prune_chat(store, T0 + 31 * DAY, 30 * DAY, 90 * DAY)
-    assert expired == [("N0TEST", "alice", T0)]
+    assert expired == [("N0TEST", "alice", T0, None)]
     assert [m.text for m in chatstore.read_mail(store, "N0TEST")] == ["newer"]
 
 

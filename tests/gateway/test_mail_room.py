@@ -15,18 +15,22 @@ from pathlib import Path
 import pytest
 
 from gateway import relaystore
+from gateway.bridge import relay
 from gateway.bridge import service as service_mod
 from gateway.bridge.mailbox import Mailbox
 from gateway.bridge.service import ServiceNick
-from gateway.bridge.trust import NetworkPeers, Trust
+from gateway.bridge.trust import SERVICE_USER, NetworkPeers, Trust
 from gateway.config import BridgeConfig, Config, ExternalIrc
 from gateway.events.bus import Events
+from gateway.irc.external import radio_ip
 from gateway.store import AsyncStore
 from ircd.casemap import folder
 from ircd.protocol import parse_line
 
 FOLD = folder("rfc1459")
 ENROLLED = "N0AAA"
+KEY = "a-long-club-secret"
+W2 = f"W2GWmail!{SERVICE_USER}@{radio_ip(SERVICE_USER, KEY)}"  # B's service, verified
 
 
 @dataclass
@@ -70,9 +74,7 @@ class Rig:
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     store = await AsyncStore.open(Config(data_dir=tmp_path / "data"))
-    network = ExternalIrc(
-        "irc.example", radio_key="a-long-club-secret", service_nicks=("N0GWmail", "W2GWmail")
-    )
+    network = ExternalIrc("irc.example", radio_key=KEY, service_nicks=("N0GWmail", "W2GWmail"))
     config = BridgeConfig(third_party="all", service_nick="N0GWmail")
     clock = [1000.0]
     trust = Trust(lambda: "all", tuple, NetworkPeers(network, FOLD))
@@ -133,3 +135,28 @@ async def test_each_host_leaves_a_bounded_amount_of_mail(rig: Rig) -> None:
         " try again later."  # fmt: skip
     rig.clock[0] += service_mod.SENDER_EVERY - 1
     assert same(await rig.ask(host, "N9XYZ"), said[-1], "N9XYZ", ENROLLED)
+
+
+async def test_passed_mail_that_expires_is_told_by_the_gateway_that_passed_it(rig: Rig) -> None:
+    """Here (as B): mail W2's gateway passed on expires unread; alice is not told from
+    here (our nick would say which gateway serves N0AAA): W2's gateway is."""
+    passed = relay.Passed(ENROLLED, "alice!a@198.51.100.7", "", "PRIVMSG", "hi", "ab" * 8)
+    rig.service._to_service(parse_line(f":{W2} PRIVMSG N0GWmail :{passed.payload()}".encode()))
+    await asyncio.gather(*rig.mailbox.pending())
+    rig.clock[0] += 31 * 86400
+    await rig.mailbox.prune()
+    await asyncio.sleep(0)
+    fwd = rig.service._forward
+    fwd.link_up(rig.clock[0])
+    rig.service._carry_out(fwd.tick(rig.clock[0], 1.8e9 + rig.clock[0], 30 * 86400))
+    assert [line for line in rig.link.sent if "alice" in line] == [
+        "NOTICE W2GWmail :\x01GWMAIL-EXPIRED alice N0AAA\x01"
+    ]
+    # There (as A): word of it from a verified service nick is told to the sender.
+    word = f":{W2} NOTICE N0GWmail :{relay.Expired('bob', 'N0BBB').payload()}"
+    rig.service._to_service(parse_line(word.encode()))
+    impostor = f":W2GWmail!x@198.51.100.9 NOTICE N0GWmail :{relay.Expired('eve', 'N0B').payload()}"
+    rig.service._to_service(parse_line(impostor.encode()))
+    await asyncio.sleep(0)
+    assert rig.link.sent[-1] == "NOTICE bob :Your message to N0BBB expired unread."
+    assert not [line for line in rig.link.sent if "eve" in line]

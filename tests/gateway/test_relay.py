@@ -9,11 +9,13 @@ from gateway.bridge.relay import (
     REFUSAL_MAX,
     REFUSED,
     Ack,
+    Expired,
     Passed,
     hello,
     is_hello,
     parse,
     parse_ack,
+    parse_expired,
     room,
 )
 
@@ -59,3 +61,12 @@ def test_acks_read_back_and_a_refusal_is_clean_text() -> None:
                  "\x01GWMAIL-ACK nothex held\x01", "GWMAIL-ACK 00ff00ff held"):  # fmt: skip
         assert parse_ack(text) is None, text
     assert is_hello(hello()) and not is_hello("\x01GWMAIL-HELLO x\x01")
+
+
+def test_word_of_an_expiry_reads_back_and_nothing_else_does() -> None:
+    expired = Expired("alice", "N0BBB")
+    assert expired.payload() == "\x01GWMAIL-EXPIRED alice N0BBB\x01"
+    assert parse_expired(expired.payload()) == expired
+    for bad in ("\x01GWMAIL-EXPIRED alice\x01", "\x01GWMAIL-EXPIRED a b c\x01",
+                "\x01GWMAIL-EXPIRED a!b@c N0BBB\x01", "GWMAIL-EXPIRED alice N0BBB"):  # fmt: skip
+        assert parse_expired(bad) is None, bad

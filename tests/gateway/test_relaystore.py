@@ -71,3 +71,14 @@ def test_held_ids_are_bounded_and_expire(tmp_path: Path, monkeypatch: pytest.Mon
     relaystore.prune(store, T0 + 100, 96.5)
     assert [r[0] for r in store.db.execute("SELECT id FROM relay_seen")] == [f"{4:016x}"]
     store.close()
+
+
+def test_held_mail_remembers_the_gateway_that_passed_it_on(tmp_path: Path) -> None:
+    store = Store.open(Config(data_dir=tmp_path / "data"))
+    relaystore.take(store, "0123456789abcdef", "N0BBB", "alice", "PRIVMSG", "x", T0, 50,
+                    "", "W2GWmail")  # fmt: skip
+    chatstore.hold_mail(store, "N0BBB", "bob", "PRIVMSG", "y", T0, 50)
+    expired = chatstore.prune_chat(store, T0 + 31 * 86400, 30 * 86400, 90 * 86400)
+    assert sorted(expired, key=str) == [("N0BBB", "alice", T0, "W2GWmail"),
+                                        ("N0BBB", "bob", T0, None)]  # fmt: skip
+    store.close()
