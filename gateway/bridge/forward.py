@@ -19,7 +19,8 @@ again (or saying HELLO) gets what is kept for it at once. A message unanswered i
 again, waiting longer each time; the receiver holds it once (its id).
 
 Everything sent draws on the service's token bucket above RESERVE tokens, left for
-answers to people: a queue of mail waits for tokens, it is never dropped for flood.
+answers to people, or on the relay's own small bucket, which answers cannot use up: a
+queue of mail waits for tokens, it is never dropped for flood, nor stalled by people.
 """
 
 from __future__ import annotations
@@ -133,11 +134,15 @@ class Forwarder:
         fold: Callable[[str], str],
         is_peer: Callable[[str], bool],
         bucket: TokenBucket,
+        share: TokenBucket | None = None,
     ) -> None:
         self._fold = fold
         #: Whether a full source is a gateway's service nick (Trust.peer_service).
         self._is_peer = is_peer
         self._bucket = bucket
+        #: The relay's own share of the service's sending, which answers to people
+        #: cannot use up: mail between gateways goes on however many ask meanwhile.
+        self._share = share
         self._peers = {fold(n): _Peer(n) for n in peers if fold(n) != fold(own)}
         self._kept: dict[str, _Entry] = {}
         self._acks: deque[str] = deque()
@@ -273,7 +278,7 @@ class Forwarder:
             return actions
         while self._queries and self._queries[0][0] + QUERY_TIMEOUT <= now:
             self._queries.popleft()
-        while self._acks and self._bucket.take(now, RESERVE):
+        while self._acks and self._take(now):
             actions.append(Send(self._acks.popleft()))
         actions.extend(self._give_up(now))
         actions.extend(self._poll(now))
@@ -308,8 +313,8 @@ class Forwarder:
         self._hello = self._hello and bool(keys)  # nobody to greet
         actions: list[Action] = []
         for i in range(0, len(keys), USERHOST_MAX):
-            if not self._bucket.take(now, RESERVE):  # the rest once there are tokens
-                self._next_poll = now + self._bucket.wait(now, RESERVE)
+            if not self._take(now):  # the rest once there are tokens
+                self._next_poll = now + self._wait(now)
                 break
             chunk = tuple(keys[i : i + USERHOST_MAX])
             self._queries.append((now, chunk))
@@ -327,7 +332,7 @@ class Forwarder:
                     if not self._queries:  # (a poll in flight brings the answer)
                         self._next_poll = min(self._next_poll, now)
                     continue
-                if not self._bucket.take(now, RESERVE):
+                if not self._take(now):
                     return actions
                 wait = entry.backoff[key]
                 entry.due[key], entry.backoff[key] = now + wait, min(RESEND_MAX, wait * 2)
@@ -340,7 +345,7 @@ class Forwarder:
             return None
         times: list[float] = []
         if self._acks:
-            times.append(now + self._bucket.wait(now, RESERVE))
+            times.append(now + self._wait(now))
         if self._queries:
             times.append(self._queries[0][0] + QUERY_TIMEOUT)
         elif self._kept or self._hello:
@@ -348,10 +353,20 @@ class Forwarder:
         ready = [due for entry in self._kept.values() for key, due in entry.due.items()
                  if self._sendable(key, due, now)]  # fmt: skip
         if ready:
-            times.append(max(min(ready), now + self._bucket.wait(now, RESERVE)))
+            times.append(max(min(ready), now + self._wait(now)))
         if self._kept:
             times.append(now + 3600.0)  # expiry, checked now and then
         return max(0.0, min(times) - now) if times else None
+
+    def _take(self, now: float) -> bool:
+        """A token for one line: the service's above RESERVE, else the relay's own."""
+        return self._bucket.take(now, RESERVE) or (
+            self._share is not None and self._share.take(now)
+        )
+
+    def _wait(self, now: float) -> float:
+        shared = self._bucket.wait(now, RESERVE)
+        return shared if self._share is None else min(shared, self._share.wait(now))
 
     def _sendable(self, key: str, due: float, now: float) -> bool:
         """Whether a send to `key` waits only for its time (or for tokens): the peer is

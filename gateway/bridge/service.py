@@ -41,9 +41,13 @@ log = logging.getLogger("gateway.bridge")
 
 #: A refused service nick's wait doubles up to this (its nick taken, say).
 SERVICE_REFUSED_MAX = 600.0
-#: The service's notices on an external network: a burst, then this many a second.
+#: The service's lines on an external network: a burst, then this many a second (the
+#: network's flood limit), of which the relay between gateways has a share of its own
+#: that answers to people cannot use up (forward.py).
 NOTICE_BURST = 8
 NOTICE_RATE = 1.0
+RELAY_BURST = 2
+RELAY_RATE = 0.25
 #: Each IRC user's requests to the service on a network: a burst, then one per this
 #: many seconds (so that nobody can spend the whole bucket on their own answers).
 SENDER_BURST = 5
@@ -89,14 +93,19 @@ class ServiceNick:
         self._peers = peers
         #: The service's IRC client while it is connected (or connecting again).
         self.link: IrcLink | None = None
-        self._bucket = TokenBucket(NOTICE_BURST, NOTICE_RATE, monotonic())
+        self._bucket = TokenBucket(
+            NOTICE_BURST - RELAY_BURST, NOTICE_RATE - RELAY_RATE, monotonic()
+        )
+        own = TokenBucket(RELAY_BURST, RELAY_RATE, monotonic())
         self._senders = SenderBudget(SENDER_BURST, SENDER_EVERY)
         self._mail_quota = SenderBudget(MAIL_BURST, MAIL_EVERY)
         #: Mail requests in flight (held here or kept for passing on): one bound for both.
         self._requests: set[asyncio.Task[None]] = set()
         self.notices_dropped = 0
+        #: Dropped since the last notice sent (a burst of drops is logged once).
+        self._dropping = 0
         self._forward = forward.Forwarder(
-            config().service_nick, peers, fold, trust.peer_service, self._bucket
+            config().service_nick, peers, fold, trust.peer_service, self._bucket, own
         )
         mailbox.expired_via = self._expired_via
         #: Set when the relay may have something to do before its next wake-up.
@@ -129,10 +138,14 @@ class ServiceNick:
         flood-exempt only on the embedded server): a burst, then one a second."""
         if not self._bucket.take(self._monotonic()):
             self.notices_dropped += 1
-            if self.notices_dropped % 100 == 1:
-                log.warning("service notices dropped: %d so far (flood limit)",
-                            self.notices_dropped)  # fmt: skip
+            self._dropping += 1
+            if self._dropping == 1:
+                log.warning("service notices dropped: too many to answer (flood limit)")
             return False
+        if self._dropping:
+            log.warning("service notices dropped: %d in that burst, %d in all",
+                        self._dropping, self.notices_dropped)  # fmt: skip
+            self._dropping = 0
         return True
 
     # -- the client -----------------------------------------------------------------------------

@@ -312,3 +312,25 @@ def test_a_peer_not_seen_for_a_day_is_crossed_off() -> None:
 
 def ends(actions) -> list[forward.Action]:
     return [a for a in actions if isinstance(a, Done | Answered)]
+
+
+def test_people_asking_all_the_time_do_not_stall_the_relay() -> None:
+    """Answers to people keep the service's bucket at its reserve: the relay goes on
+    with its own share (a token every 4 s), which answers cannot take."""
+    bucket = TokenBucket(6, 0.75, 0.0)
+    share = TokenBucket(2, 0.25, 0.0)
+    fwd = Forwarder("N0GWmail", ("N0GWmail", "W2GWmail"), str.lower, is_peer, bucket, share)
+    for n in range(1, 11):
+        fwd.add(message(n), 0.0)
+    fwd.link_up(0.0)
+    sent, t = [], 0.0
+    while t < 60.0:
+        while bucket.take(t):  # people's answers take every token they can
+            pass
+        actions = fwd.tick(t, WALL, 30 * DAY)
+        for line in lines(actions):
+            if line.startswith("USERHOST"):
+                actions += fwd.userhost("N0GWmail", f"W2GWmail=+gateway@{GW}", t)
+        sent += gwmail(actions)
+        t += 0.5
+    assert len({id_ for _, id_ in sent}) == 10  # all passed on within a minute

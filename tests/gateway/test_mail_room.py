@@ -61,7 +61,7 @@ class Rig:
     async def ask(self, host: str, call: str) -> str:
         """alice at `host` leaves mail for `call`: the notice she reads."""
         before = len(self.link.sent)
-        self.clock[0] += 1.0  # within the service's notice bucket (one a second)
+        self.clock[0] += 2.0  # within the service's notice bucket
         line = f":alice!a@{host} PRIVMSG N0GWmail :{call} hello"
         self.service._to_service(parse_line(line.encode()))
         await asyncio.gather(*self.service.tasks(), *self.mailbox.pending())
@@ -160,3 +160,19 @@ async def test_passed_mail_that_expires_is_told_by_the_gateway_that_passed_it(ri
     await asyncio.sleep(0)
     assert rig.link.sent[-1] == "NOTICE bob :Your message to N0BBB expired unread."
     assert not [line for line in rig.link.sent if "eve" in line]
+
+
+async def test_answers_over_the_flood_limit_are_logged_once_per_burst(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    for n in range(40):  # at one instant: the bucket's burst, then drops
+        rig.service._send_notice(f"nick{n}", "hello")
+    rig.clock[0] += 5.0
+    rig.service._send_notice("late", "hello")
+    dropped = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    burst = service_mod.NOTICE_BURST - service_mod.RELAY_BURST
+    assert len(rig.link.sent) == burst + 1
+    assert dropped == [
+        "service notices dropped: too many to answer (flood limit)",
+        f"service notices dropped: {40 - burst} in that burst, {40 - burst} in all",
+    ]
