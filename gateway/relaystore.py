@@ -5,7 +5,7 @@ for them or they reach the mailbox's age, so they survive a restart; at most OUT
 rows, and for one callsign at most as many as its mailbox holds (past either the
 sender is told so, the same whether or not the callsign is enrolled here: `room`).
 `relay_seen`: the ids of messages other gateways passed on and this one held, so a
-resend (its ack lost) is never held twice; the newest SEEN_MAX, for the mailbox's age.
+resend (its ack lost) is never held twice; for the mailbox's age and a margin (SEEN_MAX at most).
 The message is held and its id noted in one transaction (`take`): a crash between the
 two cannot hold it twice.
 """
@@ -21,8 +21,12 @@ from gateway.db import Db, Schema
 OUT_MAX = 1000
 #: Why a message is not taken (`room`): too much kept, or for that callsign.
 BUSY, FULL = "busy", "full"
-#: Ids of held messages remembered at most (each gateway passes on at most OUT_MAX).
-SEEN_MAX = 10000
+#: Ids of held messages remembered at most: a hard cap far above what the network's
+#: gateways pass on in a mailbox's age (each keeps at most OUT_MAX at once).
+SEEN_MAX = 200_000
+#: Held ids are kept this long past the mailbox's age: a passing gateway resends until
+#: its own copy expires, by its clock (more than forward.RESEND_MAX, and clock skew).
+SEEN_MARGIN = 86400.0
 
 SCHEMA = Schema(
     __name__,
@@ -139,6 +143,7 @@ def take(
 
 
 def prune(store: Db, now: float, max_age: float) -> None:
-    """Forget held ids older than the mailbox's age (no resend comes after it)."""
+    """Forget held ids older than the mailbox's age and SEEN_MARGIN (no resend comes
+    after it, if the network's gateways have the same `mailbox.max_age`)."""
     with store.transaction():
-        store.db.execute("DELETE FROM relay_seen WHERE at < ?", (now - max_age,))
+        store.db.execute("DELETE FROM relay_seen WHERE at < ?", (now - max_age - SEEN_MARGIN,))

@@ -145,7 +145,8 @@ class Forwarder:
         self._share = share
         self._peers = {fold(n): _Peer(n) for n in peers if fold(n) != fold(own)}
         self._kept: dict[str, _Entry] = {}
-        self._acks: deque[str] = deque()
+        #: Answers to peers: (folded peer, line), sent only to a peer verified just now.
+        self._acks: deque[tuple[str, str]] = deque()
         #: USERHOSTs in flight: when sent, and the folded nicks asked.
         self._queries: deque[tuple[float, tuple[str, ...]]] = deque()
         self._next_poll = 0.0
@@ -183,6 +184,7 @@ class Forwarder:
 
     def link_down(self) -> None:
         self._up = False
+        self._acks.clear()  # for whoever holds a peer's nick when we are back: no
         self._forget_peers()
 
     def _forget_peers(self) -> None:
@@ -233,6 +235,7 @@ class Forwarder:
         if not self._queries:
             self._hello = False
         # Sent now, while the check is fresh: the loop that polled may sleep past FRESH.
+        actions.extend(self._answers(now))
         actions.extend(self._sends(now))
         return actions
 
@@ -266,7 +269,7 @@ class Forwarder:
     def answer(self, peer: str, ack: relay.Ack | relay.Expired) -> None:
         """Queue our answer to a message a peer passed on (or word of its expiry)."""
         if len(self._acks) < ACKS_MAX:
-            self._acks.append(f"NOTICE {peer} :{ack.payload()}")
+            self._acks.append((self._fold(peer), f"NOTICE {peer} :{ack.payload()}"))
 
     # -- time -----------------------------------------------------------------------------
 
@@ -278,8 +281,7 @@ class Forwarder:
             return actions
         while self._queries and self._queries[0][0] + QUERY_TIMEOUT <= now:
             self._queries.popleft()
-        while self._acks and self._take(now):
-            actions.append(Send(self._acks.popleft()))
+        actions.extend(self._answers(now))
         actions.extend(self._give_up(now))
         actions.extend(self._poll(now))
         actions.extend(self._sends(now))
@@ -295,6 +297,30 @@ class Forwarder:
                 actions.append(Tell(passed.nick, relay.expired_text(passed.call)))
         return actions
 
+    def _answers(self, now: float) -> list[Action]:
+        """Queued answers, each to its peer if verified just now (else checked first);
+        one for a peer found gone is dropped (it sends its message again)."""
+        actions: list[Action] = []
+        while self._acks and (ready := self._answer_ready(now)) is not None:
+            if ready and not self._take(now):
+                break
+            _, line = self._acks.popleft()
+            if ready:
+                actions.append(Send(line))
+        if self._acks and ready is None and not self._queries:
+            self._next_poll = min(self._next_poll, now)  # its peer is checked first
+        return actions
+
+    def _answer_ready(self, now: float) -> bool | None:
+        """The first answer: True (send it), False (drop it), None (its peer's check is
+        stale: polled first)."""
+        peer = self._peers.get(self._acks[0][0])
+        if peer is None:
+            return False
+        if peer.verified is None:  # gone, or not checked yet since our link came up
+            return None if self._queries or self._hello else False
+        return True if peer.verified + FRESH >= now else None
+
     def _give_up(self, now: float) -> list[Action]:
         """Peers not verified for GIVE_UP are crossed off the messages they were due."""
         actions: list[Action] = []
@@ -306,7 +332,7 @@ class Forwarder:
         return actions
 
     def _poll(self, now: float) -> list[Action]:
-        if self._queries or now < self._next_poll or not (self._kept or self._hello):
+        if self._queries or now < self._next_poll or not (self._kept or self._hello or self._acks):
             return []
         self._next_poll = now + POLL_EVERY
         keys = list(self._peers)
@@ -344,16 +370,17 @@ class Forwarder:
         if not self._up:
             return None
         times: list[float] = []
-        if self._acks:
-            times.append(now + self._wait(now))
+        ready = self._answer_ready(now) if self._acks else None
+        if ready is not None:  # (a stale one waits for the poll below)
+            times.append(now + (self._wait(now) if ready else 0.0))
         if self._queries:
             times.append(self._queries[0][0] + QUERY_TIMEOUT)
-        elif self._kept or self._hello:
+        elif self._kept or self._hello or self._acks:
             times.append(self._next_poll)
-        ready = [due for entry in self._kept.values() for key, due in entry.due.items()
-                 if self._sendable(key, due, now)]  # fmt: skip
-        if ready:
-            times.append(max(min(ready), now + self._wait(now)))
+        due = [due for entry in self._kept.values() for key, due in entry.due.items()
+               if self._sendable(key, due, now)]  # fmt: skip
+        if due:
+            times.append(max(min(due), now + self._wait(now)))
         if self._kept:
             times.append(now + 3600.0)  # expiry, checked now and then
         return max(0.0, min(times) - now) if times else None

@@ -213,7 +213,8 @@ def test_sends_wait_for_tokens_above_the_reserve_and_none_is_dropped() -> None:
 
 def test_answers_to_peers_are_queued_paced_and_bounded() -> None:
     fwd, _ = forwarder(burst=7, rate=1.0)
-    up(fwd, 0.0, "")  # the poll: one token
+    shown = f"W2GWmail=+gateway@{GW}"
+    up(fwd, 0.0, shown)  # the poll: one token
     for n in range(forward.ACKS_MAX + 10):
         fwd.answer("W2GWmail", relay.Ack(f"{n:016x}", relay.NOT_HERE))
     first = lines(fwd.tick(0.0, WALL, 30 * DAY))
@@ -222,8 +223,30 @@ def test_answers_to_peers_are_queued_paced_and_bounded() -> None:
     t, total = 0.0, len(first)
     while (wait := fwd.wake_in(t)) is not None:
         t += wait
-        total += len(lines(fwd.tick(t, WALL, 30 * DAY)))
+        sent = lines(fwd.tick(t, WALL, 30 * DAY))
+        if any(line.startswith("USERHOST") for line in sent):  # W2 checked again
+            sent += lines(fwd.userhost("N0GWmail", shown, t))
+        total += len([line for line in sent if line.startswith("NOTICE")])
+        assert t < 1000
     assert total == forward.ACKS_MAX  # past the bound: dropped, and the message resent
+
+
+def test_answers_go_only_to_a_peer_verified_just_now() -> None:
+    """An impostor who takes W2's nick (found by the check a stale answer brings) gets
+    none; answers queued when our link drops are not sent after it comes back."""
+    fwd, _ = forwarder()
+    up(fwd, 0.0, f"W2GWmail=+gateway@{GW} K3GWmail=+gateway@{GW}")
+    fwd.answer("W2GWmail", relay.Ack("0000000000000001", relay.HELD))
+    t = FRESH + 5
+    assert lines(fwd.tick(t, WALL, 30 * DAY)) == ["USERHOST W2GWmail K3GWmail"]
+    assert fwd.wake_in(t) == forward.QUERY_TIMEOUT  # no spin while the check is out
+    assert lines(fwd.userhost("N0GWmail", "W2GWmail=+x@203.0.113.9", t)) == []
+    assert lines(fwd.tick(t, WALL, 30 * DAY)) == []  # dropped: W2 is not there
+    assert fwd.wake_in(t) is None
+    fwd.answer("K3GWmail", relay.Ack("0000000000000002", relay.HELD))
+    fwd.link_down()
+    up(fwd, t + 1, f"K3GWmail=+gateway@{GW}")
+    assert lines(fwd.tick(t + 1, WALL, 30 * DAY)) == []
 
 
 def test_nothing_to_do_sleeps_until_an_event() -> None:

@@ -147,8 +147,11 @@ async def test_passed_mail_that_expires_is_told_by_the_gateway_that_passed_it(ri
     await rig.mailbox.prune()
     await asyncio.sleep(0)
     fwd = rig.service._forward
-    fwd.link_up(rig.clock[0])
+    fwd.link_up(rig.clock[0])  # (answers wait for the check that comes with it)
     rig.service._carry_out(fwd.tick(rig.clock[0], 1.8e9 + rig.clock[0], 30 * 86400))
+    assert rig.link.sent[-1] == "USERHOST W2GWmail"
+    shown = f"W2GWmail=+{W2.partition('!')[2]}"
+    rig.service._carry_out(fwd.userhost("N0GWmail", shown, rig.clock[0]))
     assert [line for line in rig.link.sent if "alice" in line] == [
         "NOTICE W2GWmail :\x01GWMAIL-EXPIRED alice N0AAA\x01"
     ]

@@ -68,7 +68,9 @@ def test_held_ids_are_bounded_and_expire(tmp_path: Path, monkeypatch: pytest.Mon
         relaystore.take(store, f"{n:016x}", "N0BBB", "a", "PRIVMSG", f"m{n}", T0 + n, 50)
     seen = [r[0] for r in store.db.execute("SELECT id FROM relay_seen ORDER BY at")]
     assert seen == [f"{n:016x}" for n in (2, 3, 4)]
-    relaystore.prune(store, T0 + 100, 96.5)
+    relaystore.prune(store, T0 + 100, 96.5)  # the mailbox's age, but within the margin
+    assert len(store.db.execute("SELECT id FROM relay_seen").fetchall()) == 3
+    relaystore.prune(store, T0 + 100 + relaystore.SEEN_MARGIN, 96.5)  # past the margin
     assert [r[0] for r in store.db.execute("SELECT id FROM relay_seen")] == [f"{4:016x}"]
     store.close()
 
