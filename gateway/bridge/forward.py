@@ -8,7 +8,7 @@ to the store, relaystore.py). A message for a callsign not enrolled here is kept
 `not-here` crosses that gateway off (so does a gateway not seen for GIVE_UP), and when
 every other gateway is crossed off it is dropped, silently: no gateway serves the
 callsign. Otherwise it is kept up to the mailbox's age, then its sender is told it
-expired.
+expired (one every EXPIRE_EVERY seconds, so that many at once are not lost to flood).
 
 Mail goes only to a peer verified just now: the network showed its nick at the
 `radio_key` address of a gateway's service (a USERHOST reply, or a line from it), so an
@@ -45,6 +45,9 @@ QUERY_TIMEOUT = 30.0
 #: is taken to have said not-here for it: mail for made-up callsigns does not wait out
 #: the mailbox's age whenever one listed gateway is down or never deployed.
 GIVE_UP = 86400.0
+#: Seconds between two expiries (each tells its sender: a thousand at once would
+#: overflow the service's notices).
+EXPIRE_EVERY = 2.0
 #: Tokens of the service's bucket left for answers to people.
 RESERVE = 4
 #: Acks queued at most (one not sent is no loss: its message is sent again).
@@ -150,6 +153,9 @@ class Forwarder:
         #: USERHOSTs in flight: when sent, and the folded nicks asked.
         self._queries: deque[tuple[float, tuple[str, ...]]] = deque()
         self._next_poll = 0.0
+        #: When the next expiry may be told, and whether one may be overdue.
+        self._expire_next = 0.0
+        self._overdue = False
         self._up = False
         #: When our link last came up (monotonic): nobody is given up before GIVE_UP after.
         self._up_at = 0.0
@@ -276,7 +282,7 @@ class Forwarder:
     def tick(self, now: float, wall: float, max_age: float) -> list[Action]:
         """What is due at `now` (monotonic; `wall` dates the messages): expiries, acks,
         polls and sends, as far as the bucket allows."""
-        actions = self._expire(wall, max_age)
+        actions = self._expire(now, wall, max_age)
         if not self._up:
             return actions
         while self._queries and self._queries[0][0] + QUERY_TIMEOUT <= now:
@@ -287,15 +293,19 @@ class Forwarder:
         actions.extend(self._sends(now))
         return actions
 
-    def _expire(self, wall: float, max_age: float) -> list[Action]:
-        actions: list[Action] = []
-        for id_, entry in list(self._kept.items()):
+    def _expire(self, now: float, wall: float, max_age: float) -> list[Action]:
+        """One message past the mailbox's age, at most every EXPIRE_EVERY seconds."""
+        self._overdue = False
+        if now < self._expire_next:
+            self._overdue = True
+            return []
+        for id_, entry in self._kept.items():
             if wall - entry.pending.at > max_age:
                 del self._kept[id_]
+                self._expire_next, self._overdue = now + EXPIRE_EVERY, True  # maybe more
                 passed = entry.pending.passed
-                actions.append(Done(id_, "expired"))
-                actions.append(Tell(passed.nick, relay.expired_text(passed.call)))
-        return actions
+                return [Done(id_, "expired"), Tell(passed.nick, relay.expired_text(passed.call))]
+        return []
 
     def _answers(self, now: float) -> list[Action]:
         """Queued answers, each to its peer if verified just now (else checked first);
@@ -382,7 +392,8 @@ class Forwarder:
         if due:
             times.append(max(min(due), now + self._wait(now)))
         if self._kept:
-            times.append(now + 3600.0)  # expiry, checked now and then
+            # Expiry: checked now and then, or soon while more may be overdue.
+            times.append(self._expire_next if self._overdue else now + 3600.0)
         return max(0.0, min(times) - now) if times else None
 
     def _take(self, now: float) -> bool:

@@ -357,3 +357,18 @@ def test_people_asking_all_the_time_do_not_stall_the_relay() -> None:
         sent += gwmail(actions)
         t += 0.5
     assert len({id_ for _, id_ in sent}) == 10  # all passed on within a minute
+
+
+def test_many_expiries_are_told_one_at_a_time() -> None:
+    fwd, _ = forwarder()
+    up(fwd, 0.0, "")
+    for n in range(1, 11):
+        fwd.add(message(n), 0.0)
+    t, told = 10.0, []
+    while len(fwd):
+        said = [a for a in fwd.tick(t, WALL + 31 * DAY, 30 * DAY) if isinstance(a, Tell)]
+        told += [(t, a.nick) for a in said]
+        t += fwd.wake_in(t) or 0.0
+        assert t < 100
+    assert [nick for _, nick in told] == [f"alice{n}" for n in range(1, 11)]
+    assert [b - a for (a, _), (b, _) in itertools.pairwise(told)] == [forward.EXPIRE_EVERY] * 9
