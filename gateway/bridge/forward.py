@@ -334,11 +334,18 @@ class Forwarder:
     def _give_up(self, now: float) -> list[Action]:
         """Peers not verified for GIVE_UP are crossed off the messages they were due."""
         actions: list[Action] = []
+        given_up: dict[str, int] = {}
         for id_, entry in list(self._kept.items()):
             start = max(entry.since, self._up_at)
             lost = [k for k in entry.due if now - max(start, self._peers[k].last) > GIVE_UP]
             if lost:
                 actions.extend(self._not_here(id_, entry, lost))
+                for key in lost:
+                    given_up[key] = given_up.get(key, 0) + 1
+        for key, count in given_up.items():  # the sysop hears of it: the sender does not
+            actions.append(Note(f"{self._peers[key].nick} not seen at a gateway's address for"
+                                f" {GIVE_UP / 3600:.0f} h: {count} message(s) kept for it"
+                                " no longer wait for it"))  # fmt: skip
         return actions
 
     def _poll(self, now: float) -> list[Action]:

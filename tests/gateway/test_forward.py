@@ -323,8 +323,13 @@ def test_a_peer_not_seen_for_a_day_is_crossed_off() -> None:
     fwd.link_down()
     fwd.link_up(20.0 + forward.GIVE_UP)  # our own link was away: K3 gets its day again
     assert ends(fwd.tick(30.0 + forward.GIVE_UP, WALL, 30 * DAY)) == []
-    end = ends(fwd.tick(21.0 + 2 * forward.GIVE_UP, WALL, DAY * 30))
-    assert end == [Done("0000000000000001", "nobody")]
+    given_up = fwd.tick(21.0 + 2 * forward.GIVE_UP, WALL, DAY * 30)
+    assert ends(given_up) == [Done("0000000000000001", "nobody")]
+    # The sysop hears of it, once per peer given up.
+    assert [a.text for a in given_up if isinstance(a, forward.Note)] == [
+        "K3GWmail not seen at a gateway's address for 24 h: 1 message(s) kept for it no"
+        " longer wait for it"
+    ]
     assert len(fwd) == 0
     # A peer seen lately is not given up, however old the message.
     fwd.add(message(2), 0.0)
