@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gateway import health, transmit
-from gateway.auth import admin, audit, credentials, penalties
+from gateway.auth import admin, airlogins, audit, credentials, penalties
 from gateway.auth.airlogins import AirLogins
 from gateway.auth.service import Authenticator
 from gateway.bridge import Bridge, RadioSession
@@ -137,6 +137,9 @@ class Gateway:
         self.store = await AsyncStore.open(self.config)
         try:
             self.nicks.enrolled = await self.store.call(Store.enrolled_callsigns)
+            # Codes heard on the air just before a restart stay refused off the air.
+            prompts = await self.store.call(airlogins.recent, self.clock())
+            self.air_logins.restore(prompts, self.clock())
             legacy = await self.store.call(credentials.legacy_app_passwords)
             if legacy:
                 log.warning(

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
 from gateway import chatstore, prefs, relaystore, settingstore
-from gateway.auth import audit, credentials, loginnotes, netlogin, penaltystore, users
+from gateway.auth import airlogins, audit, credentials, loginnotes, netlogin, penaltystore, users
 from gateway.auth.penalties import Budget
 from gateway.auth.secretbox import SecretBox, SecretKeyError, create_key, load_key
 from gateway.auth.users import User, UserSummary
@@ -51,6 +51,7 @@ SCHEMAS: tuple[Schema, ...] = (
     credentials.SCHEMA,
     netlogin.SCHEMA,
     loginnotes.SCHEMA,
+    airlogins.SCHEMA,
     outbox.SCHEMA,
 )
 
@@ -193,6 +194,7 @@ class Store:
         netlogin.forget(self, callsign)
         prefs.forget(self, callsign)
         loginnotes.forget(self, callsign)
+        airlogins.forget(self, callsign)
         return found
 
     def record_login(self, callsign: str, step: int, now: float, source: str) -> None:

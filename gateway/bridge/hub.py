@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from gateway import prefs
+from gateway.auth import airlogins
 from gateway.auth.airlogins import AirLogins
 from gateway.bridge.mailbox import Mailbox
 from gateway.bridge.registry import Registry
@@ -218,7 +219,8 @@ class Bridge:
     def _pref_written(self, task: asyncio.Task[None]) -> None:
         self._pref_writes.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("a setting of a radio user was not kept", exc_info=task.exception())
+            log.error("a radio user's setting or Code: prompt was not kept in the store",
+                      exc_info=task.exception())  # fmt: skip
 
     def hold_soon(
         self, base: str, sender: str, kind: str, text: str, *, tell: str, account: str = ""
@@ -229,9 +231,19 @@ class Bridge:
         """A radio session opened or left a Code: prompt for `base` (enrolled callsigns
         only are kept, so invented ones cannot grow the table)."""
         if not opened:
-            self.air_logins.closed(base)
+            if not self.air_logins.closed(base):
+                return
         elif base in self._enrolled():
             self.air_logins.opened(base)
+        else:
+            return
+        # Kept in the store too, so that a restart within the window forgets nothing.
+        write = self.store.call(
+            airlogins.remember, base, self.clock(), self.air_logins.open_count(base)
+        )
+        task = asyncio.get_running_loop().create_task(write)
+        self._pref_writes.add(task)
+        task.add_done_callback(self._pref_written)
 
     async def hold(
         self,

@@ -8,8 +8,11 @@ the embedded IRC server, both on loopback.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import re
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -116,6 +119,50 @@ async def test_a_code_heard_on_air_does_not_log_in_on_irc(
     assert "notme N0TEST" in audit, audit
     assert code not in "\n".join(gw.log), "a code reached the log"
     assert await gw.stop() == 0
+
+
+async def test_a_code_heard_on_air_stays_refused_off_it_across_a_restart(
+    tmp_path: Path, spawn_gateway: Spawn
+) -> None:
+    """The owner is at the radio Code: prompt, the code's frame is lost, and the gateway
+    dies (kill -9) and comes back: the listener's SASL with that code is still refused,
+    as if it had never restarted (the prompt is kept in the store)."""
+    bpq, irc_port = free_port(), free_port()
+    config = config_for(tmp_path, bpq, irc_port)
+    await fresh_step()
+    totp = enroll(config, "N0TEST")
+    assert run_cli(config, "irc-codes", "allow", "N0TEST").returncode == 0
+    gw = spawn_gateway(config)
+    await gw.start()
+    owner = await Client.connect(bpq, b"N0TEST-5\r\n")
+    await owner.expect("Code: ")
+    await stored_prompt(tmp_path / "data" / "gateway.db", "N0TEST")
+    gw.kill()
+    assert await gw.exited() == -9
+    owner.close()
+    again = spawn_gateway(config)
+    await again.start()
+    code = totp.now()
+    assert (await sasl_plain(irc_port, "N0TEST", code)).startswith(b"4 ")
+    await again.wait_log(
+        "login code off the air during a radio login for N0TEST from irc:sasl:ip:127.0.0.1"
+    )
+    assert code not in "\n".join(gw.log + again.log), "a code reached the log"
+    assert await again.stop() == 0
+
+
+async def stored_prompt(db: Path, callsign: str) -> None:
+    """Wait until the gateway's store holds `callsign`'s open Code: prompt (written just
+    after the prompt is sent)."""
+    async with asyncio.timeout(30):
+        while True:
+            with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+                row = conn.execute(
+                    "SELECT open FROM air_prompts WHERE callsign = ?", (callsign,)
+                ).fetchone()
+            if row is not None and row[0] > 0:
+                return
+            await asyncio.sleep(0.05)
 
 
 async def test_an_owner_on_a_new_address_is_not_held_by_guessers(tmp_path: Path) -> None:

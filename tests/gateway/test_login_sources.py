@@ -174,6 +174,33 @@ def test_air_logins_hold_for_the_prompt_and_a_codes_lifetime_after() -> None:
     assert "K1ABC" not in air._last
 
 
+def test_air_logins_outlive_a_restart_within_the_window(store: Store) -> None:
+    """What the store kept is taken back at start: a prompt open when the gateway died
+    counts from the restart, a closed one for what is left of its window, and a change
+    dated in the future (the wall clock stepped back at boot) from the restart too."""
+    wall = T0
+    airlogins.remember(store, "N0TEST", wall - 60, 0)  # closed a minute before the stop
+    airlogins.remember(store, "K1ABC", wall - 3600, 1)  # open when it died
+    airlogins.remember(store, "K2ABC", wall + 600, 0)  # the clock stepped back
+    airlogins.remember(store, "K3ABC", wall - airlogins.WINDOW - 1, 0)  # ran out
+    clock = Clock()
+    air = AirLogins(clock)
+    rows = airlogins.recent(store, wall)
+    assert sorted(call for call, _, _ in rows) == ["K1ABC", "K2ABC", "N0TEST"]
+    air.restore(rows, wall)
+    assert all(air.busy(call) for call in ("N0TEST", "K1ABC", "K2ABC"))
+    assert not air.busy("K3ABC")
+    clock.now += airlogins.WINDOW - 60
+    assert not air.busy("N0TEST") and air.busy("K1ABC") and air.busy("K2ABC")
+    clock.now += 60
+    assert not air.busy("K1ABC") and not air.busy("K2ABC")
+    # A row per callsign, the latest change; a revoked callsign's goes with it.
+    airlogins.remember(store, "N0TEST", wall + 1, 1)
+    assert ("N0TEST", wall + 1, 1) in airlogins.recent(store, wall, 0)
+    store.delete_user("N0TEST")
+    assert "N0TEST" not in {c for c, _, _ in airlogins.recent(store, wall, 10 * airlogins.WINDOW)}
+
+
 def test_the_gateway_budget_bounds_a_spray_and_spares_familiar_sources(store: Store) -> None:
     cfg = dataclasses.replace(
         AUTH, gateway=dataclasses.replace(AUTH.gateway, burst=3, warn_after=100)
