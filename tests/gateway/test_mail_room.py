@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from gateway import relaystore
+from gateway.bridge import mailbox as mailbox_mod
 from gateway.bridge import relay
 from gateway.bridge import service as service_mod
 from gateway.bridge.mailbox import Mailbox
@@ -163,6 +164,27 @@ async def test_passed_mail_that_expires_is_told_by_the_gateway_that_passed_it(ri
     await asyncio.sleep(0)
     assert rig.link.sent[-1] == "NOTICE bob :Your message to N0BBB expired unread."
     assert not [line for line in rig.link.sent if "eve" in line]
+
+
+async def test_expired_mail_is_told_one_sender_at_a_time(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three messages expire at once: the first sender is told at once, the others one
+    per EXPIRY_GAP, so a network's flood limit does not drop the words."""
+    for host in ("198.51.100.1", "198.51.100.2", "198.51.100.3"):
+        assert "held" in await rig.ask(host, ENROLLED)
+    monkeypatch.setattr(mailbox_mod, "EXPIRY_GAP", 0.01)
+    rig.clock[0] += 31 * 86400
+    before = len(rig.link.sent)
+    await rig.mailbox.prune()
+    await asyncio.sleep(0)
+    expired = f"NOTICE alice :Your message to {ENROLLED} expired unread."
+    assert rig.link.sent[before:] == [expired]
+    telling = rig.mailbox.pending()
+    assert len(telling) == 1
+    await asyncio.gather(*telling)
+    await asyncio.sleep(0)
+    assert rig.link.sent[before:] == [expired] * 3
 
 
 async def test_answers_over_the_flood_limit_are_logged_once_per_burst(
