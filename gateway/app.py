@@ -138,8 +138,8 @@ class Gateway:
         try:
             self.nicks.enrolled = await self.store.call(Store.enrolled_callsigns)
             # Codes heard on the air just before a restart stay refused off the air.
-            prompts = await self.store.call(airlogins.recent, self.clock())
-            self.air_logins.restore(prompts, self.clock())
+            wall = self.clock()
+            self.air_logins.restore(await self.store.call(airlogins.recent, wall), wall)
             legacy = await self.store.call(credentials.legacy_app_passwords)
             if legacy:
                 log.warning(

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any
 
 from gateway import prefs
 from gateway.auth import airlogins
@@ -76,7 +77,8 @@ class Bridge:
         #: Whether anyone listens for each chat line (MQTT `messages:` not off).
         self.report_relayed = False
         self.registry: Registry[RadioSession] = Registry(fold, self.events)
-        self._pref_writes: set[asyncio.Task[None]] = set()
+        #: Store writes a session asked for, which outlive it (settings, Code: prompts).
+        self._writes: set[asyncio.Task[None]] = set()
         #: The external network's settings (None with the embedded server).
         self.network = network
         self.trust = Trust(
@@ -212,12 +214,15 @@ class Bridge:
     def save_pref(self, base: str, key: str, value: int) -> None:
         """Keep a user's own setting; the write outlives the session that asked for it
         (a /STAMP ON just before /BYE is kept)."""
-        task = asyncio.get_running_loop().create_task(self.store.call(prefs.save, base, key, value))
-        self._pref_writes.add(task)
-        task.add_done_callback(self._pref_written)
+        self._write_soon(self.store.call(prefs.save, base, key, value))
 
-    def _pref_written(self, task: asyncio.Task[None]) -> None:
-        self._pref_writes.discard(task)
+    def _write_soon(self, write: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(write)
+        self._writes.add(task)
+        task.add_done_callback(self._written)
+
+    def _written(self, task: asyncio.Task[None]) -> None:
+        self._writes.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("a radio user's setting or Code: prompt was not kept in the store",
                       exc_info=task.exception())  # fmt: skip
@@ -238,12 +243,8 @@ class Bridge:
         else:
             return
         # Kept in the store too, so that a restart within the window forgets nothing.
-        write = self.store.call(
-            airlogins.remember, base, self.clock(), self.air_logins.open_count(base)
-        )
-        task = asyncio.get_running_loop().create_task(write)
-        self._pref_writes.add(task)
-        task.add_done_callback(self._pref_written)
+        prompts = self.air_logins.open_count(base)
+        self._write_soon(self.store.call(airlogins.remember, base, self.clock(), prompts))
 
     async def hold(
         self,

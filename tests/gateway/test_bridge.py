@@ -337,8 +337,8 @@ async def test_own_settings_outlive_the_session(bridge: Bridge) -> None:
     radio.type("/b")  # at once: the setting is kept all the same
     await asyncio.wait_for(task, TIMEOUT)
     async with asyncio.timeout(TIMEOUT):
-        while bridge._pref_writes:
-            await asyncio.wait(set(bridge._pref_writes))
+        while bridge._writes:
+            await asyncio.wait(set(bridge._writes))
     radio, task = await start(bridge, "N0TEST-7")
     radio.type("234567")
     await radio.expect("/? for help.\n")
