@@ -210,6 +210,16 @@ class Client:
         """nick!user@host, the source of messages from this client."""
         return f"{self.nick}!{self.user}@{self.host}"
 
+    def tags(self) -> dict[str, str]:
+        """Tags describing this client as a message's sender: account (account-tag) and
+        bot (bot mode)."""
+        tags: dict[str, str] = {}
+        if self.account is not None:
+            tags["account"] = self.account
+        if "B" in self.modes:
+            tags["bot"] = ""
+        return tags
+
     @property
     def invisible(self) -> bool:
         return "i" in self.modes

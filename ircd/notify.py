@@ -3,7 +3,6 @@
 - `set_account`: ACCOUNT to peers with account-notify (and extended-monitor watchers).
 - `set_host`: CHGHOST to peers with chghost (the gateway may rename a radio user's host).
 - `set_realname`: SETNAME to peers with setname.
-- `user_tags`: the account and bot tags on messages from a user.
 - `monitor_online`, `monitor_offline`: 730/731 to the MONITOR watchers of a nick.
 - `announce`, `mark_read`: a read marker moved (draft/read-marker), to its owner's clients.
 
@@ -36,16 +35,6 @@ def audience(server: Context, client: Client, cap: str, *, self_too: bool) -> It
     return (c for c in dict.fromkeys(everyone) if cap in c.caps and (self_too or c is not client))
 
 
-def user_tags(client: Client) -> dict[str, str]:
-    """Tags describing the sender of a message: account (account-tag) and bot (bot mode)."""
-    tags: dict[str, str] = {}
-    if client.account is not None:
-        tags["account"] = client.account
-    if "B" in client.modes:
-        tags["bot"] = ""
-    return tags
-
-
 def set_account(server: Context, client: Client, account: str | None) -> None:
     """Log `client` in to `account` (None: out) and tell those who asked."""
     if client.account == account:
@@ -72,7 +61,7 @@ def set_realname(server: Context, client: Client, realname: str) -> None:
     client.realname = realname
     if client.registered:
         msg = Message(
-            source=client.prefix, command="SETNAME", params=(realname,), tags=user_tags(client)
+            source=client.prefix, command="SETNAME", params=(realname,), tags=client.tags()
         )
         server.fanout(audience(server, client, "setname", self_too=True), msg)
 

@@ -35,7 +35,7 @@ from ircd.isupport import isupport_tokens
 from ircd.keepalive import Keepalive
 from ircd.masks import SecurityGroups, Subject
 from ircd.monitor import Monitors
-from ircd.notify import monitor_offline, monitor_online, user_tags
+from ircd.notify import monitor_offline, monitor_online
 from ircd.output import Multicast, encode, fanout_plan, write_each
 from ircd.passwords import PasswordChecker
 from ircd.protocol import MAX_BODY, MAX_LINE, Message
@@ -360,9 +360,7 @@ class Server:
             monitor_offline(self, client.name)
             self.fanout(
                 self.peers(client),
-                Message(
-                    source=client.prefix, command="QUIT", params=(reason,), tags=user_tags(client)
-                ),
+                Message(source=client.prefix, command="QUIT", params=(reason,), tags=client.tags()),
             )
             self.registered_count -= 1
             self.invisible_count -= client.invisible
@@ -429,9 +427,7 @@ class Server:
                 self.remember_nick(client)
         self.nicks[self.fold(nick)] = client
         if client.registered and old is not None:
-            msg = Message(
-                source=client.prefix, command="NICK", params=(nick,), tags=user_tags(client)
-            )
+            msg = Message(source=client.prefix, command="NICK", params=(nick,), tags=client.tags())
             self.fanout(itertools.chain((client,), self.peers(client)), msg)
             where = f"{client.user}@{client.realhost}"
             snomasks.snotice(self, "n", f"{old} ({where}) changed nick to {nick}")

@@ -21,7 +21,7 @@ from gateway.bridge.trust import Trust
 from gateway.callsign import Callsign, parse_callsign
 from gateway.config import BridgeConfig
 from gateway.events.bus import Events
-from gateway.session.chatrender import callsign_text, split_ctcp, strip_formatting
+from gateway.session.render import callsign_text, split_ctcp, strip_formatting
 from gateway.store import AsyncStore
 from ircd.client import Client
 

@@ -13,7 +13,7 @@ from typing import Generic, Protocol, TypeVar
 
 from gateway.callsign import Callsign
 from gateway.events.bus import Events
-from gateway.session.chatrender import nick_for, nick_from_typed
+from gateway.session.render import nick_for, nick_from_typed
 from gateway.session.transport import Transport
 
 log = logging.getLogger("gateway.bridge")

@@ -32,7 +32,7 @@ from gateway.config import BridgeConfig
 from gateway.irc.backoff import Backoff
 from gateway.irc.external import Unreachable, went_silent
 from gateway.irc.link import ConnectError, Connector, Identity, IrcLink
-from gateway.session.chatrender import callsign_text, split_ctcp, strip_formatting
+from gateway.session.render import callsign_text, split_ctcp, strip_formatting
 from gateway.session.thirdparty import RADIO_SUFFIX
 from gateway.store import AsyncStore
 from ircd.protocol import Message
@@ -260,7 +260,7 @@ class ServiceNick:
         if self._too_long(passed, others):
             return
         # The reader sees the sender's account: on a network callsign nicks are not kept
-        # for their owners, so a nick alone may be anyone's (chatrender.mail_sender).
+        # for their owners, so a nick alone may be anyone's (render.mail_sender).
         refusal = self._trust.refusal(msg)
         if not others or refusal is not None:
             self._mailbox.offer(sender, call, passed.kind, passed.text, refusal, tell=sender,

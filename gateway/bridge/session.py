@@ -30,7 +30,7 @@ from gateway.irc.backoff import Backoff
 from gateway.irc.external import SENT_AWAY, Unreachable, went_silent
 from gateway.irc.link import ConnectError, Connector, Identity, IrcLink
 from gateway.session import chat
-from gateway.session.chatrender import nick_for
+from gateway.session.render import nick_for
 from gateway.session.thirdparty import RADIO_SUFFIX
 from gateway.session.transport import Transport
 from gateway.store import AsyncStore, Store

@@ -23,7 +23,7 @@ from gateway.config import ExternalIrc
 from gateway.irc.external import radio_ip
 from gateway.irc.link import IrcLink
 from gateway.session import thirdparty
-from gateway.session.chatrender import callsign_text
+from gateway.session.render import callsign_text
 from ircd.client import Client
 from ircd.protocol import Message
 

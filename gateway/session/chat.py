@@ -37,8 +37,6 @@ from gateway.session.chatanswers import (
 )
 from gateway.session.chatcommands import BARE_WORDS, resolve
 from gateway.session.chatirc import reaction_for
-from gateway.session.chatrender import mail_sender, reason_kind
-from gateway.session.chatrender import strip_formatting as _clean
 from gateway.session.chatstate import MORE_PROMPT, NO_IRC, ChatState, Phase, Waiting
 from gateway.session.chattypes import (
     Action,
@@ -55,6 +53,8 @@ from gateway.session.chattypes import (
     Settings,
 )
 from gateway.session.outbox import PRIVATE
+from gateway.session.render import mail_sender, reason_kind
+from gateway.session.render import strip_formatting as _clean
 from ircd.protocol import Message
 
 __all__ = [

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from gateway.session.chatrender import (
+from gateway.session.render import (
     callsign_text,
     mail_sender,
     nick_of,

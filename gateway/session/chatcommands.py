@@ -18,9 +18,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from gateway.session.chatrender import nick_from_typed
 from gateway.session.chatstate import MAX_HISTORY, ChatState
 from gateway.session.chattypes import Fetch, SavePref
+from gateway.session.render import nick_from_typed
 
 #: A message number as typed: ASCII digits only (str.isdigit takes "²"), bounded.
 NUMBER = re.compile(r"[0-9]{1,9}")

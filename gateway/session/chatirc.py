@@ -21,11 +21,11 @@ from types import MappingProxyType
 
 from gateway.session.chatanswers import FORWARDED
 from gateway.session.chatnames import SOMEONE
-from gateway.session.chatrender import callsign_text, nick_of, reason_kind, split_ctcp, who
-from gateway.session.chatrender import strip_formatting as _clean
 from gateway.session.chatstate import ChatState
 from gateway.session.chattypes import HoldMail, Irc, Relayed
 from gateway.session.outbox import PRIVATE
+from gateway.session.render import callsign_text, nick_of, reason_kind, split_ctcp, who
+from gateway.session.render import strip_formatting as _clean
 from ircd.protocol import Message
 
 #: Quit reasons a server writes with an operator's words in them (a kill, a ban).
@@ -63,10 +63,9 @@ def _message(s: ChatState, msg: Message, now: float) -> None:
             return  # to a channel's members: InspIRCd's "X invited Y", knocks...
         s.note(f"-{msg.source or 'server'}- {_clean(text)}")  # a server notice
         return
-    s.saw_sender(msg, tagged=True)
+    refusal = s.saw_sender(msg, tagged=True)
     if target.startswith("#") and s.foreign(target):
         return
-    refusal = s.refused_because(msg)
     if refusal is not None:
         s.refuse(source, refusal, now)
         return

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from gateway.callsign import Callsign, parse_callsign
 from gateway.session import thirdparty
 from gateway.session.chatnames import SOMEONE, VouchedNicks
-from gateway.session.chatrender import callsign_text, nick_of, strip_formatting, who, wrap
 from gateway.session.chattypes import (
     Action,
     Close,
@@ -29,7 +28,7 @@ from gateway.session.chattypes import (
     Settings,
 )
 from gateway.session.outbox import PRIVATE, Outbox
-from gateway.session.render import to_ascii
+from gateway.session.render import callsign_text, nick_of, strip_formatting, to_ascii, who, wrap
 from ircd.protocol import Message
 
 MORE_PROMPT = "more? (Enter/N) "
@@ -245,16 +244,18 @@ class ChatState:
         """Whether names IRC users chose (nicks, channels) go on air whoever chose them."""
         return self.settings.third_party == "all"
 
-    def saw_sender(self, msg: Message, *, tagged: bool) -> None:
+    def saw_sender(self, msg: Message, *, tagged: bool) -> str | None:
         """Learn from `msg` whether its sender's nick may be named on air. `tagged`: a
         command every server tags with the account (JOIN, PRIVMSG), whose lack of the
-        tag takes a vouch back; other commands can only give one."""
+        tag takes a vouch back; other commands can only give one. Returns why the
+        sender's text may not go on air (`refused_because`), judged once per message."""
         nick = nick_of(msg.source)
         if nick is None or "!" not in (msg.source or ""):
-            return
-        allowed = self.allowed(msg)
-        if tagged or allowed:
-            self.vouched.saw(self.fold(nick), allowed)
+            return None
+        refusal = self.refused_because(msg)
+        if tagged or refusal is None:
+            self.vouched.saw(self.fold(nick), refusal is None)
+        return refusal
 
     def named(self, nick: str, host: str = "") -> bool:
         """Whether `nick` (at `host`, when known) may be named on air: under `all`; the

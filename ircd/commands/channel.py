@@ -9,7 +9,7 @@ from ircd import numerics as n
 from ircd.channel import Channel, prefix_for
 from ircd.isupport import MAX_TARGETS
 from ircd.metadata import after_join as metadata_after_join
-from ircd.notify import marker_message, owner_of, user_tags
+from ircd.notify import marker_message, owner_of
 from ircd.protocol import Message
 from ircd.readmarkers import CAP as READ_MARKER
 from ircd.replies import ReplyBuffer
@@ -68,7 +68,7 @@ def _join_one(
         rb.numeric(n.ERR_TOOMANYCHANNELS, name, "Too many channels exist on this server")
         return
     server.add_member(channel, client, "o" if created else "")
-    tags = user_tags(client)
+    tags = client.tags()
     plain = Message(source=client.prefix, command="JOIN", params=(channel.name,), tags=tags)
     # extended-join: the account ("*" for none) and the real name ride along.
     extended = Message(
@@ -152,7 +152,7 @@ def leave(server: Context, client: Client, channel: Channel, reason: str) -> Non
 
 def _part(server: Context, client: Client, channel: Channel, reason: str) -> None:
     params = (channel.name, reason) if reason else (channel.name,)
-    part_msg = Message(source=client.prefix, command="PART", params=params, tags=user_tags(client))
+    part_msg = Message(source=client.prefix, command="PART", params=params, tags=client.tags())
     server.fanout(channel.members, part_msg)
     server.remove_member(channel, client)
 
@@ -198,7 +198,7 @@ def topic(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Non
             source=client.prefix,
             command="TOPIC",
             params=(channel.name, channel.topic),
-            tags=user_tags(client),
+            tags=client.tags(),
         ),
     )
 
@@ -249,7 +249,7 @@ def kick(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None
             source=client.prefix,
             command="KICK",
             params=(channel.name, target.name, reason),
-            tags=user_tags(client),
+            tags=client.tags(),
         )
         server.fanout(channel.members, kick_msg)
         server.remove_member(channel, target)
@@ -288,7 +288,7 @@ def invite(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> No
     channel.invite(server.fold(target.name))
     rb.numeric(n.RPL_INVITING, target.name, channel.name)
     # invite-notify: other members who asked hear about it too.
-    tags = user_tags(client)
+    tags = client.tags()
     params = (target.name, channel.name)
     notify = Message(source=client.prefix, command="INVITE", params=params, tags=tags)
     server.fanout(

@@ -9,7 +9,7 @@ from ircd import numerics as n
 from ircd.channel import STATUS_MODES, STATUS_PREFIXES
 from ircd.history import Entry, dm_key
 from ircd.isupport import MAX_TARGETS
-from ircd.notify import audience, user_tags
+from ircd.notify import audience
 from ircd.protocol import MAX_BODY, Message, truncate_utf8, unchecked
 from ircd.screening import screen, server_notice
 
@@ -203,7 +203,7 @@ def _outgoing(
     text: str,
     client_tags: dict[str, str],
 ) -> Message:
-    tags = server.relay_tags({**user_tags(client), **client_tags})
+    tags = server.relay_tags({**client.tags(), **client_tags})
     if command == "TAGMSG":
         return Message(source=client.prefix, command=command, params=(target,), tags=tags)
     # Our prefix makes the relayed line longer than what the client sent: cut to fit 512.
@@ -243,6 +243,6 @@ def away(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None
         source=client.prefix,
         command="AWAY",
         params=(text,) if text else (),
-        tags=user_tags(client),
+        tags=client.tags(),
     )
     server.fanout(audience(server, client, "away-notify", self_too=False), notify)

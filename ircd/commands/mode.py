@@ -12,7 +12,6 @@ from ircd import snomask
 from ircd.chanlists import LIST_MODES, ListEntry, normalize_mask
 from ircd.channel import FLAG_MODES, STATUS_MODES, Channel
 from ircd.isupport import KEYLEN, MAX_MODES
-from ircd.notify import user_tags
 from ircd.protocol import Message
 
 if TYPE_CHECKING:
@@ -64,7 +63,7 @@ def _channel_mode(server: Context, client: Client, msg: Message, rb: ReplyBuffer
                 source=client.prefix,
                 command="MODE",
                 params=(channel.name, *_format(changes)),
-                tags=user_tags(client),
+                tags=client.tags(),
             ),
         )
 

@@ -21,7 +21,6 @@ from ircd import caps
 from ircd.channel import STATUS_PREFIXES
 from ircd.exchanges import CONCAT, Multiline
 from ircd.history import Entry, dm_key
-from ircd.notify import user_tags
 from ircd.protocol import Message, truncate_utf8
 from ircd.screening import screen, server_notice
 
@@ -169,7 +168,7 @@ def _plain(
     server: Context, client: Client, state: Multiline, command: str, where: _Target, budget: int
 ) -> list[Message]:
     """Without the capability: each line on its own, each kept in the history."""
-    tags = user_tags(client)
+    tags = client.tags()
     plain = []
     for text, _ in state.lines:
         # A blank line goes to these clients as one space: to them an empty PRIVMSG is
@@ -199,7 +198,7 @@ def _batched(
             source=client.prefix,
             command="BATCH",
             params=(f"+{ref}", CAP, target),
-            tags=server.relay_tags(user_tags(client)),
+            tags=server.relay_tags(client.tags()),
         ),
         *(
             Message(

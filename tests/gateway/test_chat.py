@@ -10,8 +10,8 @@ from gateway.chatstore import Archived, Mail
 from gateway.session import chat
 from gateway.session.chatanswers import fetched_lines, history_lines
 from gateway.session.chatcommands import COMMANDS, resolve
-from gateway.session.chatrender import callsign_text, nick_for, nick_from_typed
 from gateway.session.outbox import Outbox
+from gateway.session.render import callsign_text, nick_for, nick_from_typed
 from ircd.casemap import ASCII, RFC1459, folder
 from ircd.protocol import parse_line
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from gateway.session import chat
 from gateway.session.chatanswers import history_lines, last_sayer
-from gateway.session.chatrender import nick_for
 from gateway.session.outbox import Outbox
+from gateway.session.render import nick_for
 from ircd.protocol import parse_line
 from tests.gateway.test_chat import CALL, Harness, joined
 
