@@ -8,7 +8,8 @@ to the store, relaystore.py). A message for a callsign not enrolled here is kept
 `not-here` crosses that gateway off (so does a gateway not seen for GIVE_UP), and when
 every other gateway is crossed off it is dropped, silently: no gateway serves the
 callsign. Otherwise it is kept up to the mailbox's age, then its sender is told it
-expired (one every EXPIRE_EVERY seconds, so that many at once are not lost to flood).
+expired (all that are due at once: the word waits in the service's notice queue,
+noticequeue.py, behind the answers to people, so none is lost to flood).
 
 Mail goes only to a peer verified just now: the network showed its nick at the
 `radio_key` address of a gateway's service (a USERHOST reply, or a line from it), so an
@@ -45,13 +46,18 @@ QUERY_TIMEOUT = 30.0
 #: is taken to have said not-here for it: mail for made-up callsigns does not wait out
 #: the mailbox's age whenever one listed gateway is down or never deployed.
 GIVE_UP = 86400.0
-#: Seconds between two expiries (each tells its sender: a thousand at once would
-#: overflow the service's notices).
-EXPIRE_EVERY = 2.0
+#: While anything is kept, expiry is checked at least this often (the mailbox's age
+#: is counted in days). All that are due expire at once: at most what is kept
+#: (relaystore.OUT_MAX), and each sender's word waits in the service's notice queue.
+EXPIRE_CHECK = 3600.0
 #: Tokens of the service's bucket left for answers to people.
 RESERVE = 4
 #: Acks queued at most (one not sent is no loss: its message is sent again).
 ACKS_MAX = 256
+#: Answers queued at most with word of expiries among them (mailbox.py): unlike an ack
+#: it is not sent again, so a prune's worth of them has room (the service's notice
+#: queue has as much, noticequeue.QUEUE_MAX).
+WORDS_MAX = 1000
 #: Nicks per USERHOST (RFC 2812).
 USERHOST_MAX = 5
 
@@ -75,10 +81,12 @@ class Send:
 
 @dataclass(frozen=True, slots=True)
 class Tell:
-    """A notice to a sender, from our own service nick."""
+    """A notice to a sender, from our own service nick (`later`: word nobody is waiting
+    for, sent after the answers to people)."""
 
     nick: str
     text: str
+    later: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,9 +161,6 @@ class Forwarder:
         #: USERHOSTs in flight: when sent, and the folded nicks asked.
         self._queries: deque[tuple[float, tuple[str, ...]]] = deque()
         self._next_poll = 0.0
-        #: When the next expiry may be told, and whether one may be overdue.
-        self._expire_next = 0.0
-        self._overdue = False
         self._up = False
         #: When our link last came up (monotonic): nobody is given up before GIVE_UP after.
         self._up_at = 0.0
@@ -272,17 +277,20 @@ class Forwarder:
             return [Done(id_, "nobody")]
         return [Answered(id_, answered)]
 
-    def answer(self, peer: str, ack: relay.Ack | relay.Expired) -> None:
-        """Queue our answer to a message a peer passed on (or word of its expiry)."""
-        if len(self._acks) < ACKS_MAX:
-            self._acks.append((self._fold(peer), f"NOTICE {peer} :{ack.payload()}"))
+    def answer(self, peer: str, ack: relay.Ack | relay.Expired) -> bool:
+        """Queue our answer to a message a peer passed on (or word of its expiry);
+        False: too many wait, it is dropped."""
+        if len(self._acks) >= (WORDS_MAX if isinstance(ack, relay.Expired) else ACKS_MAX):
+            return False
+        self._acks.append((self._fold(peer), f"NOTICE {peer} :{ack.payload()}"))
+        return True
 
     # -- time -----------------------------------------------------------------------------
 
     def tick(self, now: float, wall: float, max_age: float) -> list[Action]:
         """What is due at `now` (monotonic; `wall` dates the messages): expiries, acks,
         polls and sends, as far as the bucket allows."""
-        actions = self._expire(now, wall, max_age)
+        actions = self._expire(wall, max_age)
         if not self._up:
             return actions
         while self._queries and self._queries[0][0] + QUERY_TIMEOUT <= now:
@@ -293,19 +301,16 @@ class Forwarder:
         actions.extend(self._sends(now))
         return actions
 
-    def _expire(self, now: float, wall: float, max_age: float) -> list[Action]:
-        """One message past the mailbox's age, at most every EXPIRE_EVERY seconds."""
-        self._overdue = False
-        if now < self._expire_next:
-            self._overdue = True
-            return []
-        for id_, entry in self._kept.items():
+    def _expire(self, wall: float, max_age: float) -> list[Action]:
+        """The messages past the mailbox's age, in the order kept: each sender told."""
+        actions: list[Action] = []
+        for id_, entry in list(self._kept.items()):
             if wall - entry.pending.at > max_age:
                 del self._kept[id_]
-                self._expire_next, self._overdue = now + EXPIRE_EVERY, True  # maybe more
                 passed = entry.pending.passed
-                return [Done(id_, "expired"), Tell(passed.nick, relay.expired_text(passed.call))]
-        return []
+                told = Tell(passed.nick, relay.expired_text(passed.call), later=True)
+                actions += [Done(id_, "expired"), told]
+        return actions
 
     def _answers(self, now: float) -> list[Action]:
         """Queued answers, each to its peer if verified just now (else checked first);
@@ -399,8 +404,7 @@ class Forwarder:
         if due:
             times.append(max(min(due), now + self._wait(now)))
         if self._kept:
-            # Expiry: checked now and then, or soon while more may be overdue.
-            times.append(self._expire_next if self._overdue else now + 3600.0)
+            times.append(now + EXPIRE_CHECK)
         return max(0.0, min(times) - now) if times else None
 
     def _take(self, now: float) -> bool:

@@ -276,6 +276,10 @@ class Bridge:
     def notices_dropped(self) -> int:
         return self._service.notices_dropped
 
+    @property
+    def notices_waiting(self) -> int:
+        return self._service.notices_waiting
+
     def notice(self, nick: str, text: str) -> None:
         self._service.notice(nick, text)
 

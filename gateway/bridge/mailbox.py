@@ -9,9 +9,7 @@ enrolled, the sender reads the same answer: mail must not tell who uses the gate
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-from collections import deque
 from collections.abc import Callable, Iterable
 
 from gateway import chatstore, relaystore
@@ -31,11 +29,6 @@ third_party_log = logging.getLogger("gateway.thirdparty")
 
 #: Mailbox writes in flight at once; past this a sender is asked to try again.
 MAX_PENDING_HOLDS = 256
-#: Word of expired mail after the first goes one per this many seconds: on a network,
-#: where the service nick is not flood-exempt, its notice bucket would drop a burst.
-EXPIRY_GAP = 2.0
-#: Such words waiting at most; past it the rest are logged, not told.
-EXPIRY_QUEUE = 1000
 
 
 def busy(base: str) -> str:
@@ -70,11 +63,12 @@ class Mailbox:
         self._recipients = recipients
         self._trust = trust
         self._holds: set[asyncio.Task[None]] = set()
-        #: Word of expired mail still to tell, and the task telling it.
-        self._expiries: deque[Callable[[], None]] = deque()
-        self._expiry_task: asyncio.Task[None] | None = None
-        #: How the expiry of mail another gateway passed on goes back to it (service.py).
-        self.expired_via: Callable[[str, relay.Expired], None] | None = None
+        #: How word of expired mail is told: after the answers to people, as flood
+        #: limits allow (the service nick's notice queue, set by service.py).
+        self.tell_later: Callable[[str, str], None] = notice
+        #: How the expiry of mail another gateway passed on goes back to it (service.py):
+        #: False if it is not queued (too many waiting).
+        self.expired_via: Callable[[str, relay.Expired], bool] | None = None
 
     def message_to_absent(self, client: Client, nick: str, command: str, text: str) -> bool:
         """ServerHooks: a message to the nick of a callsign that is off the air."""
@@ -226,29 +220,17 @@ class Mailbox:
         )
         await self._store.call(relaystore.prune, self._clock(), cfg.mailbox_max_age)
         untold = 0
-        for recipient, sender, _at, via in expired:
-            if len(self._expiries) >= EXPIRY_QUEUE:
-                untold += 1
-            elif via is None:
-                text = relay.expired_text(recipient)
-                self._expiries.append(functools.partial(self._notice, sender, text))
+        for recipient, sender, _at, via in expired:  # each sender told, in order
+            if via is None:  # (a full notice queue drops and counts the rest)
+                self.tell_later(sender, relay.expired_text(recipient))
             elif self.expired_via is not None:  # that gateway tells the sender
                 word = relay.Expired(sender.split(" ", 1)[0], recipient)
-                self._expiries.append(functools.partial(self.expired_via, via, word))
+                if not self.expired_via(via, word):
+                    untold += 1
         if untold:
-            log.warning("%d senders of expired mail not told (%d waiting)", untold, EXPIRY_QUEUE)
-        if self._expiries and (self._expiry_task is None or self._expiry_task.done()):
-            self._expiries.popleft()()  # the first at once
-            if self._expiries:
-                self._expiry_task = asyncio.get_running_loop().create_task(self._tell_expiries())
-
-    async def _tell_expiries(self) -> None:
-        while self._expiries:
-            await asyncio.sleep(EXPIRY_GAP)
-            self._expiries.popleft()()
+            log.warning("%d senders of expired mail passed on not told: too many waiting",
+                        untold)  # fmt: skip
 
     def pending(self) -> list[asyncio.Task[None]]:
-        """The writes in flight, and word of expired mail still to tell (cancelled when
-        the gateway stops)."""
-        telling = self._expiry_task
-        return list(self._holds) + ([telling] if telling and not telling.done() else [])
+        """The writes in flight (cancelled when the gateway stops)."""
+        return list(self._holds)

@@ -1,11 +1,12 @@
 """The gateway's own IRC client, the service nick, and the channel archive it records.
 
 It joins the archived channels and keeps what may go on air of them in the store
-(`/NEW`, `/READ #chan` on air), sends the gateway's notices to IRC users (a token
-bucket on an external network, where its client is not flood-exempt, and a small
-budget per sender: budget.py), and takes `/msg <service> CALL text` for a radio user
-who is off the air: how an external network, where absent nicks do not exist, reaches
-the mailbox. On a network with `service_nicks` it carries out forward.py's decisions:
+(`/NEW`, `/READ #chan` on air), sends the gateway's notices to IRC users (on an
+external network, where its client is not flood-exempt, through a token bucket, with
+what is over it waiting in a bounded queue, noticequeue.py, and a small budget per
+sender: budget.py), and takes `/msg <service> CALL text` for a radio user who is off
+the air: how an external network, where absent nicks do not exist, reaches the
+mailbox. On a network with `service_nicks` it carries out forward.py's decisions:
 mail for callsigns not enrolled here is kept in the store (relaystore.py) and passed
 to the other gateways' verified service nicks until one answers. Connected again
 whenever it leaves IRC: within seconds of the network's return, backing off while it
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import secrets
 from collections.abc import Callable
@@ -26,6 +28,7 @@ from gateway import chatstore, relaystore
 from gateway.bridge import forward, relay
 from gateway.bridge.budget import SenderBudget, TokenBucket
 from gateway.bridge.mailbox import MAX_PENDING_HOLDS, Mailbox, busy
+from gateway.bridge.noticequeue import NoticeQueue
 from gateway.bridge.trust import SERVICE_USER, Trust
 from gateway.callsign import Callsign, parse_callsign
 from gateway.config import BridgeConfig
@@ -101,13 +104,17 @@ class ServiceNick:
         self._mail_quota = SenderBudget(MAIL_BURST, MAIL_EVERY)
         #: Mail requests in flight (held here or kept for passing on): one bound for both.
         self._requests: set[asyncio.Task[None]] = set()
-        self.notices_dropped = 0
-        #: Dropped since the last notice sent (a burst of drops is logged once).
+        #: Notices over the bucket, waiting for its tokens (on a network), and the
+        #: timer that sends them when the next token is due.
+        self._notices = NoticeQueue(self._bucket, fold)
+        self._notice_timer: asyncio.TimerHandle | None = None
+        #: Dropped since the queue last ran empty (a burst of drops is logged once).
         self._dropping = 0
         self._forward = forward.Forwarder(
             config().service_nick, peers, fold, trust.peer_service, self._bucket, own
         )
         mailbox.expired_via = self._expired_via
+        mailbox.tell_later = functools.partial(self.notice, later=True)
         #: Set when the relay may have something to do before its next wake-up.
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -120,33 +127,53 @@ class ServiceNick:
 
     # -- notices ------------------------------------------------------------------------------
 
-    def notice(self, nick: str, text: str) -> None:
+    @property
+    def notices_waiting(self) -> int:
+        return len(self._notices)
+
+    @property
+    def notices_dropped(self) -> int:
+        return self._notices.dropped
+
+    def notice(self, nick: str, text: str, *, later: bool = False) -> None:
         """A notice from the service nick, sent after the current command: hooks run in
-        the middle of another client's command, where the server must not be re-entered."""
-        asyncio.get_running_loop().call_soon(self._send_notice, nick, text)
+        the middle of another client's command, where the server must not be re-entered.
+        `later`: word nobody is waiting for (expired mail), sent after the answers."""
+        asyncio.get_running_loop().call_soon(self._send_notice, nick, text, later)
 
-    def _send_notice(self, nick: str, text: str) -> None:
-        if self.link is None or self.link.closed:
-            return
-        if self._connector.mode == "external" and not self._notice_allowed():
-            return  # over the network's flood limit the service would be disconnected
+    def _send_notice(self, nick: str, text: str, later: bool = False) -> None:
         target = nick.split(" ", 1)[0]  # old mail's sender may be "NICK (unverified)"
-        self.link.send(f"NOTICE {target} :{text}")
-
-    def _notice_allowed(self) -> bool:
-        """A token bucket for the service's notices on a network (its own client is
-        flood-exempt only on the embedded server): a burst, then one a second."""
-        if not self._bucket.take(self._monotonic()):
-            self.notices_dropped += 1
+        if self._connector.mode != "external":  # flood-exempt: at once
+            if self.link is not None and not self.link.closed:
+                self.link.send(f"NOTICE {target} :{text}")
+            return
+        # Over the network's flood limit the service would be disconnected: it waits.
+        if not self._notices.push(target, text, later=later):
             self._dropping += 1
             if self._dropping == 1:
-                log.warning("service notices dropped: too many to answer (flood limit)")
-            return False
-        if self._dropping:
+                log.warning("service notices dropped: too many waiting (flood limit)")
+        self._send_due()
+
+    def _send_due(self) -> None:
+        """The notices the bucket allows now; the timer set for the next one. They wait
+        while the link is down (sent once it is back: `_connect`)."""
+        if self._notice_timer is not None:
+            self._notice_timer.cancel()
+            self._notice_timer = None
+        link = self.link
+        if link is None or link.closed or self._stopping:
+            return
+        now = self._monotonic()
+        sent, next_at = self._notices.due(now)
+        for target, text in sent:
+            link.send(f"NOTICE {target} :{text}")
+        if next_at is not None:
+            loop = asyncio.get_running_loop()
+            self._notice_timer = loop.call_later(next_at - now, self._send_due)
+        elif self._dropping:
             log.warning("service notices dropped: %d in that burst, %d in all",
-                        self._dropping, self.notices_dropped)  # fmt: skip
+                        self._dropping, self._notices.dropped)  # fmt: skip
             self._dropping = 0
-        return True
 
     # -- the client -----------------------------------------------------------------------------
 
@@ -194,6 +221,7 @@ class ServiceNick:
         log.info("the service nick %s is on IRC", link.nick)
         self._forward.link_up(self._monotonic())
         self._wake.set()
+        self._send_due()  # what waited while the link was down
         return link, 0.0
 
     async def _keep(self, link: IrcLink | None, wait: float) -> None:
@@ -403,7 +431,7 @@ class ServiceNick:
             self._carry_out(self._forward.ack(source, ack, now))
         elif expired is not None:  # mail we passed on: told from here, as if held here
             self._forward.heard(source, now)
-            self.notice(expired.nick, relay.expired_text(expired.call))
+            self.notice(expired.nick, relay.expired_text(expired.call), later=True)
         elif notice and relay.is_hello(text):
             self._forward.heard(source, now)
         else:
@@ -437,10 +465,12 @@ class ServiceNick:
             return
         self._mailbox.take_passed_soon(dataclasses.replace(passed, call=call.base), answer, peer)
 
-    def _expired_via(self, peer: str, expired: relay.Expired) -> None:
-        """Mail `peer`'s gateway passed on expired unread here: it tells the sender."""
-        self._forward.answer(peer, expired)
+    def _expired_via(self, peer: str, expired: relay.Expired) -> bool:
+        """Mail `peer`'s gateway passed on expired unread here: it tells the sender.
+        False: not queued (too many answers to peers waiting)."""
+        queued = self._forward.answer(peer, expired)
         self._wake.set()
+        return queued
 
     async def _relay(self) -> None:
         """Run forward.py: whatever is due, then sleep until the next thing is."""
@@ -459,7 +489,7 @@ class ServiceNick:
                 if self.link is not None and not self.link.closed:
                     self.link.send(action.line)
             elif isinstance(action, forward.Tell):
-                self.notice(action.nick, action.text)
+                self.notice(action.nick, action.text, later=action.later)
             elif isinstance(action, forward.Done):
                 log.info("message %s passed on: %s", action.id, action.why)
                 self._spawn(self._store.call(relaystore.forget, action.id))
@@ -488,6 +518,8 @@ class ServiceNick:
         """QUIT (waited for a moment) and stop connecting again."""
         self._stopping = True
         self._wake.set()  # the relay's loop ends
+        if self._notice_timer is not None:  # what waits is not sent: none set again
+            self._notice_timer.cancel()
         if self.link is not None:
             self.link.quit("Gateway stopping")
             with contextlib.suppress(TimeoutError):

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from gateway import relaystore
-from gateway.bridge import mailbox as mailbox_mod
-from gateway.bridge import relay
+from gateway.bridge import forward, noticequeue, relay
 from gateway.bridge import service as service_mod
 from gateway.bridge.mailbox import Mailbox
 from gateway.bridge.service import ServiceNick
@@ -46,6 +45,12 @@ class Link:
     def send(self, line: str) -> None:
         self.sent.append(line)
 
+    def quit(self, reason: str) -> None:
+        self.closed = True
+
+    async def wait_closed(self) -> None:
+        return None
+
 
 class External:
     mode = "external"
@@ -59,11 +64,11 @@ class Rig:
     link: Link
     clock: list[float]
 
-    async def ask(self, host: str, call: str) -> str:
-        """alice at `host` leaves mail for `call`: the notice she reads."""
+    async def ask(self, host: str, call: str, nick: str = "alice") -> str:
+        """`nick` at `host` leaves mail for `call`: the notice they read."""
         before = len(self.link.sent)
         self.clock[0] += 2.0  # within the service's notice bucket
-        line = f":alice!a@{host} PRIVMSG N0GWmail :{call} hello"
+        line = f":{nick}!a@{host} PRIVMSG N0GWmail :{call} hello"
         self.service._to_service(parse_line(line.encode()))
         await asyncio.gather(*self.service.tasks(), *self.mailbox.pending())
         await asyncio.sleep(0)  # notices go after the current command
@@ -166,38 +171,95 @@ async def test_passed_mail_that_expires_is_told_by_the_gateway_that_passed_it(ri
     assert not [line for line in rig.link.sent if "eve" in line]
 
 
-async def test_expired_mail_is_told_one_sender_at_a_time(
-    rig: Rig, monkeypatch: pytest.MonkeyPatch
+async def test_word_of_expiries_for_other_gateways_is_bounded(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Three messages expire at once: the first sender is told at once, the others one
-    per EXPIRY_GAP, so a network's flood limit does not drop the words."""
-    for host in ("198.51.100.1", "198.51.100.2", "198.51.100.3"):
-        assert "held" in await rig.ask(host, ENROLLED)
-    monkeypatch.setattr(mailbox_mod, "EXPIRY_GAP", 0.01)
+    """Mail W2's gateway passed on expires here: word for each goes back to W2 in order,
+    up to forward.WORDS_MAX answers waiting; the rest are counted in the log."""
+    for n in range(3):
+        passed = relay.Passed(ENROLLED, f"s{n}!a@198.51.100.7", "", "PRIVMSG", "hi", f"{n:016x}")
+        line = f":{W2} PRIVMSG N0GWmail :{passed.payload()}"
+        rig.service._to_service(parse_line(line.encode()))
+        await asyncio.gather(*rig.mailbox.pending())
+    monkeypatch.setattr(forward, "WORDS_MAX", 5)  # 3 acks (held) wait: room for 2 words
+    rig.clock[0] += 31 * 86400
+    await rig.mailbox.prune()
+    waiting = [line for _, line in rig.service._forward._acks]
+    assert waiting[3:] == [f"NOTICE W2GWmail :{relay.Expired(f's{n}', ENROLLED).payload()}"
+                           for n in range(2)]  # fmt: skip
+    said = [r.getMessage() for r in caplog.records if "not told" in r.getMessage()]
+    assert said == ["1 senders of expired mail passed on not told: too many waiting"]
+
+
+async def test_expired_mail_is_told_one_sender_at_a_time(rig: Rig) -> None:
+    """More messages expire at once than the service's bucket holds: the first senders
+    are told at once, the others one per token as it comes (the notice queue), in
+    order; none is dropped for the network's flood limit."""
+    burst = service_mod.NOTICE_BURST - service_mod.RELAY_BURST
+    senders = [f"sender{n}" for n in range(burst + 6)]
+    for n, nick in enumerate(senders):
+        assert "held" in await rig.ask(f"198.51.100.{n}", ENROLLED, nick)
     rig.clock[0] += 31 * 86400
     before = len(rig.link.sent)
     await rig.mailbox.prune()
-    await asyncio.sleep(0)
-    expired = f"NOTICE alice :Your message to {ENROLLED} expired unread."
-    assert rig.link.sent[before:] == [expired]
-    telling = rig.mailbox.pending()
-    assert len(telling) == 1
-    await asyncio.gather(*telling)
-    await asyncio.sleep(0)
-    assert rig.link.sent[before:] == [expired] * 3
+    await asyncio.sleep(0)  # notices go after the current command
+    told = [f"NOTICE {nick} :Your message to {ENROLLED} expired unread." for nick in senders]
+    assert rig.link.sent[before:] == told[:burst]
+    assert rig.service.notices_waiting == len(senders) - burst
+    timer = rig.service._notice_timer
+    assert timer is not None  # set for the next token
+    every = 1 / (service_mod.NOTICE_RATE - service_mod.RELAY_RATE)
+    assert 0 < timer.when() - asyncio.get_running_loop().time() <= every
+    while rig.service.notices_waiting:  # as the timer does, at each token's time
+        rig.clock[0] += every
+        sent = len(rig.link.sent)
+        rig.service._send_due()
+        assert len(rig.link.sent) == sent + 1
+    assert rig.link.sent[before:] == told
+    assert rig.service.notices_dropped == 0 and rig.service._notice_timer is None
 
 
-async def test_answers_over_the_flood_limit_are_logged_once_per_burst(
+async def test_the_notice_timer_sends_what_waits_and_is_cancelled_at_stop(rig: Rig) -> None:
+    burst = service_mod.NOTICE_BURST - service_mod.RELAY_BURST
+    for n in range(burst + 1):
+        rig.service._send_notice(f"nick{n}", "hello")
+    assert len(rig.link.sent) == burst and rig.service.notices_waiting == 1
+    arrived = asyncio.Event()
+    rig.link.send = lambda line: (rig.link.sent.append(line), arrived.set())  # type: ignore[method-assign]
+    rig.clock[0] += 10.0  # the token is due: the timer, set for its time, sends it
+    async with asyncio.timeout(30):
+        await arrived.wait()
+    assert rig.link.sent[-1] == f"NOTICE nick{burst} :hello"
+    assert rig.service._notice_timer is None  # nothing waits: no timer
+    for n in range(burst + 1):
+        rig.service._send_notice(f"later{n}", "hello")
+    timer, waiting = rig.service._notice_timer, rig.service.notices_waiting
+    sent = list(rig.link.sent)
+    assert timer is not None and waiting > 0
+    await rig.service.stop()
+    assert timer.cancelled() and rig.service.notices_waiting == waiting
+    rig.clock[0] += 60.0
+    rig.service._send_notice("after", "hello")  # stopped: nothing sent, no timer set
+    assert rig.service._notice_timer is None and rig.link.sent == sent
+
+
+async def test_answers_over_the_queue_are_dropped_and_logged_once_per_burst(
     rig: Rig, caplog: pytest.LogCaptureFixture
 ) -> None:
-    for n in range(40):  # at one instant: the bucket's burst, then drops
-        rig.service._send_notice(f"nick{n}", "hello")
-    rig.clock[0] += 5.0
-    rig.service._send_notice("late", "hello")
-    dropped = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
     burst = service_mod.NOTICE_BURST - service_mod.RELAY_BURST
-    assert len(rig.link.sent) == burst + 1
+    over = 40
+    for n in range(burst + noticequeue.QUEUE_MAX + over):  # at one instant
+        rig.service._send_notice(f"nick{n}", "hello")
+    assert len(rig.link.sent) == burst
+    assert rig.service.notices_waiting == noticequeue.QUEUE_MAX
+    assert rig.service.notices_dropped == over
+    while rig.service.notices_waiting:
+        rig.clock[0] += 60.0
+        rig.service._send_due()
+    assert len(rig.link.sent) == burst + noticequeue.QUEUE_MAX
+    assert rig.link.sent[-1] == f"NOTICE nick{burst + noticequeue.QUEUE_MAX - 1} :hello"
+    dropped = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
     assert dropped == [
-        "service notices dropped: too many to answer (flood limit)",
-        f"service notices dropped: {40 - burst} in that burst, {40 - burst} in all",
+        "service notices dropped: too many waiting (flood limit)",
+        f"service notices dropped: {over} in that burst, {over} in all",
     ]
