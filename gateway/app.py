@@ -554,6 +554,8 @@ class Gateway:
                 p.name: self.radio.state.get(p.name, "not started") for p in self.config.radio.ports
             },
             mqtt=None if self.mqtt is None else self.mqtt.connected.is_set(),
+            notices_waiting=None if self.bridge is None else self.bridge.notices_waiting,
+            notices_dropped=0 if self.bridge is None else self.bridge.notices_dropped,
         )
 
     async def _report_health(self) -> None:

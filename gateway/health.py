@@ -1,6 +1,7 @@
 """`gateway status`: what the running gateway last said of itself, read through the store.
 
-The running gateway writes a snapshot (listeners, IRC, radio ports, MQTT) into the store
+The running gateway writes a snapshot (listeners, IRC, radio ports, MQTT, the service
+nick's notices waiting for the network's flood limit and dropped) into the store
 whenever it changes and at least every HEARTBEAT seconds; `gateway status` reads it and
 checks the PID file, so a service manager or a monitoring check needs no network socket
 and no control channel. The verdict is pure: the snapshot, whether the process is alive
@@ -51,6 +52,11 @@ class Snapshot:
     radio: dict[str, str] = field(default_factory=dict)
     #: None without MQTT, else whether the broker is connected.
     mqtt: bool | None = None
+    #: The service nick's notices waiting for the network's flood limit (None without
+    #: the bridge), and dropped since the start (bridge/noticequeue.py). Waiting
+    #: changes all the time: the heartbeat rewrites it, a change alone does not.
+    notices_waiting: int | None = field(default=None, compare=False)
+    notices_dropped: int = 0
 
     def problems(self) -> list[str]:
         """What is down, in words; empty when everything is up."""
@@ -116,6 +122,9 @@ def verdict(
     parts += [f"radio {name}: {state}" for name, state in snapshot.radio.items()]
     if snapshot.mqtt is not None:
         parts.append("MQTT " + ("connected" if snapshot.mqtt else "disconnected"))
+    if snapshot.notices_waiting is not None:
+        parts.append(f"service notices: {snapshot.notices_waiting} waiting,"
+                     f" {snapshot.notices_dropped} dropped")  # fmt: skip
     problems = snapshot.problems()
     head = "running" if not problems else "degraded (" + "; ".join(problems) + ")"
     return (OK if not problems else DEGRADED), f"{head}: " + ", ".join(parts)

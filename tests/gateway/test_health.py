@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
-from gateway import health
+from gateway import health, settingstore
+from gateway.config import Config
 from gateway.health import Snapshot, verdict
+from gateway.store import Store
 from tests.gateway.support import GatewayProcess, free_port, run_cli
 
 Spawn = Callable[[Path], GatewayProcess]
@@ -50,6 +54,38 @@ def test_not_running_stale_and_someone_elses_snapshot() -> None:
     assert verdict(None, 43, 510.0)[0] == health.NOT_RESPONDING
 
 
+def test_the_service_notices_waiting_and_dropped_are_shown() -> None:
+    """On a network the service's notices wait for its flood limit (bridge/noticequeue.py):
+    how many wait and how many were dropped, on the line; neither degrades the verdict."""
+    busy = replace(UP, notices_waiting=12, notices_dropped=3)
+    code, line = verdict((busy, 1000.0, 500.0), 42, 510.0)
+    assert code == health.OK
+    assert line.endswith(", MQTT connected, service notices: 12 waiting, 3 dropped")
+    assert "service notices" not in verdict((UP, 1000.0, 500.0), 42, 510.0)[1]  # no bridge
+    # Waiting moves all the time: not a change to write at once (the heartbeat does);
+    # a notice dropped is.
+    assert replace(busy, notices_waiting=0) == busy
+    assert replace(busy, notices_dropped=4) != busy
+
+
+def test_a_snapshot_round_trips_the_store_and_an_older_one_still_reads(tmp_path: Path) -> None:
+    store = Store.open(Config(data_dir=tmp_path / "data"))
+    try:
+        busy = replace(UP, notices_waiting=7, notices_dropped=1)
+        health.record(store, busy, 1000.0, 500.0)
+        last = health.read(store)
+        assert last is not None and last[0].notices_waiting == 7
+        assert last[0].notices_dropped == 1
+        older = json.loads(settingstore.get_setting(store, health.STATUS_SETTING) or "")
+        del older["snapshot"]["notices_waiting"], older["snapshot"]["notices_dropped"]
+        settingstore.set_setting(store, health.STATUS_SETTING, json.dumps(older))
+        last = health.read(store)
+        assert last is not None and last[0].notices_waiting is None  # written before them
+        assert "service notices" not in verdict(last, 42, 510.0)[1]
+    finally:
+        store.close()
+
+
 async def test_status_of_a_real_gateway_with_its_tnc_away(
     tmp_path: Path, spawn_gateway: Spawn
 ) -> None:
@@ -70,5 +106,6 @@ async def test_status_of_a_real_gateway_with_its_tnc_away(
     assert status.returncode == health.DEGRADED, status.stdout + status.stderr
     assert status.stdout.startswith("degraded (radio vhf ")
     assert f"IRC embedded 127.0.0.1:{irc}, telnet 1/1 listening" in status.stdout
+    assert status.stdout.endswith(", service notices: 0 waiting, 0 dropped\n")
     assert await gw.stop() == 0
     assert run_cli(config, "status").returncode == health.NOT_RUNNING
