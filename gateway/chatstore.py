@@ -97,34 +97,30 @@ class MailboxFull(Exception):
 # -- the mailbox ------------------------------------------------------------------------
 
 
-def hold_mail(
-    store: Db,
-    callsign: str,
-    sender: str,
-    kind: str,
-    text: str,
-    now: float,
-    limit: int,
-    account: str = "",
-) -> int:
-    """Commit one message for `callsign`; return its number. Raises MailboxFull."""
+@dataclass(frozen=True, slots=True)
+class Letter:
+    """A message to hold in a mailbox, as it arrives."""
+
+    callsign: str  # the recipient's base callsign
+    sender: str
+    kind: str  # PRIVMSG, NOTICE or ACTION
+    text: str
+    #: The sender's account ("" for none).
+    account: str = ""
+    #: The service nick of the gateway that passed it on (relaystore.py), None: here.
+    via: str | None = None
+
+
+def hold_mail(store: Db, letter: Letter, now: float, limit: int) -> int:
+    """Commit one message; return its number. Raises MailboxFull."""
     with store.transaction():
-        return add_mail(store, callsign, sender, kind, text, now, limit, account)
+        return add_mail(store, letter, now, limit)
 
 
-def add_mail(
-    store: Db,
-    callsign: str,
-    sender: str,
-    kind: str,
-    text: str,
-    now: float,
-    limit: int,
-    account: str = "",
-    via: str | None = None,
-) -> int:
+def add_mail(store: Db, letter: Letter, now: float, limit: int) -> int:
     """`hold_mail` inside the caller's transaction (relaystore.py: held and its id
-    noted at once; `via`, the service nick of the gateway that passed it on)."""
+    noted at once)."""
+    callsign = letter.callsign
     db = store.db
     count, last = db.execute(
         "SELECT count(*), coalesce(max(n), 0) FROM mailbox WHERE callsign = ?", (callsign,)
@@ -134,7 +130,16 @@ def add_mail(
     db.execute(
         "INSERT INTO mailbox (callsign, n, sender, kind, text, at, account, via)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (callsign, last + 1, sender, kind, text, now, account, via),
+        (
+            callsign,
+            last + 1,
+            letter.sender,
+            letter.kind,
+            letter.text,
+            now,
+            letter.account,
+            letter.via,
+        ),
     )
     return int(last) + 1
 

@@ -114,25 +114,14 @@ def forget(store: Db, id_: str) -> None:
         store.db.execute("DELETE FROM relay_out WHERE id = ?", (id_,))
 
 
-def take(
-    store: Db,
-    id_: str,
-    callsign: str,
-    sender: str,
-    kind: str,
-    text: str,
-    now: float,
-    limit: int,
-    account: str = "",
-    via: str | None = None,
-) -> int | None:
+def take(store: Db, id_: str, letter: chatstore.Letter, now: float, limit: int) -> int | None:
     """Hold a message another gateway passed on and note its id, in one transaction:
     its number, or None if it was held before (a resend). Raises MailboxFull."""
     db = store.db
     with store.transaction():
         if db.execute("SELECT 1 FROM relay_seen WHERE id = ?", (id_,)).fetchone() is not None:
             return None
-        n = chatstore.add_mail(store, callsign, sender, kind, text, now, limit, account, via)
+        n = chatstore.add_mail(store, letter, now, limit)
         db.execute("INSERT INTO relay_seen (id, at) VALUES (?, ?)", (id_, now))
         db.execute(
             "DELETE FROM relay_seen WHERE at < (SELECT at FROM relay_seen"

@@ -147,8 +147,9 @@ class Mailbox:
         limit = self._config().mailbox_max_messages
         try:
             n = await self._store.call(
-                chatstore.hold_mail, base, sender, kind, text, self._clock(), limit, account
-            )
+                chatstore.hold_mail, chatstore.Letter(base, sender, kind, text, account),
+                self._clock(), limit,
+            )  # fmt: skip
         except chatstore.MailboxFull:
             log.info("mailbox of %s full; message from %s not held", base, sender)
             if tell:
@@ -195,8 +196,10 @@ class Mailbox:
         base, sender, limit = passed.call, passed.nick, self._config().mailbox_max_messages
         try:
             n = await self._store.call(
-                relaystore.take, passed.id, base, sender, passed.kind,
-                strip_formatting(passed.text), self._clock(), limit, passed.account, via,
+                relaystore.take, passed.id,
+                chatstore.Letter(base, sender, passed.kind, strip_formatting(passed.text),
+                                 passed.account, via),
+                self._clock(), limit,
             )  # fmt: skip
         except chatstore.MailboxFull:
             log.info("mailbox of %s full; message from %s not held", base, sender)

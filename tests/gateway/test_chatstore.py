@@ -28,9 +28,16 @@ def store(config: Config):
 
 def test_mailbox_numbers_read_marks_kill_and_bound(store: Store) -> None:
     for i in range(3):
-        assert chatstore.hold_mail(store, "N0TEST", "alice", "PRIVMSG", f"m{i}", T0 + i, 3) == i + 1
+        assert (
+            chatstore.hold_mail(
+                store, chatstore.Letter("N0TEST", "alice", "PRIVMSG", f"m{i}"), T0 + i, 3
+            )
+            == i + 1
+        )
     with pytest.raises(chatstore.MailboxFull):
-        chatstore.hold_mail(store, "N0TEST", "alice", "PRIVMSG", "one too many", T0, 3)
+        chatstore.hold_mail(
+            store, chatstore.Letter("N0TEST", "alice", "PRIVMSG", "one too many"), T0, 3
+        )
     assert chatstore.count_unread(store, "N0TEST") == 3
     assert [m.text for m in chatstore.read_mail(store, "N0TEST")] == ["m0", "m1", "m2"]
     assert chatstore.count_unread(store, "N0TEST") == 0
@@ -38,13 +45,17 @@ def test_mailbox_numbers_read_marks_kill_and_bound(store: Store) -> None:
     assert len(chatstore.read_mail(store, "N0TEST")) == 3
     assert [m.text for m in chatstore.read_mail(store, "N0TEST", 2)] == ["m1"]
     assert chatstore.kill_mail(store, "N0TEST", 2) and not chatstore.kill_mail(store, "N0TEST", 2)
-    assert chatstore.hold_mail(store, "N0TEST", "bob", "NOTICE", "new", T0, 3) == 4
+    assert (
+        chatstore.hold_mail(store, chatstore.Letter("N0TEST", "bob", "NOTICE", "new"), T0, 3) == 4
+    )
     assert [m.n for m in chatstore.read_mail(store, "N0TEST")] == [4]
 
 
 def test_expired_unread_mail_names_its_sender(store: Store) -> None:
-    chatstore.hold_mail(store, "N0TEST", "alice", "PRIVMSG", "old", T0, 50)
-    chatstore.hold_mail(store, "N0TEST", "bob", "PRIVMSG", "newer", T0 + 20 * DAY, 50)
+    chatstore.hold_mail(store, chatstore.Letter("N0TEST", "alice", "PRIVMSG", "old"), T0, 50)
+    chatstore.hold_mail(
+        store, chatstore.Letter("N0TEST", "bob", "PRIVMSG", "newer"), T0 + 20 * DAY, 50
+    )
     expired = chatstore.prune_chat(store, T0 + 31 * DAY, 30 * DAY, 90 * DAY)
     assert expired == [("N0TEST", "alice", T0, None)]
     assert [m.text for m in chatstore.read_mail(store, "N0TEST")] == ["newer"]
@@ -96,7 +107,7 @@ def test_mail_keeps_the_senders_account_and_old_stores_migrate(config: Config) -
     import sqlite3
 
     store = Store.open(config)
-    chatstore.hold_mail(store, "N0TEST", "N0TEST", "PRIVMSG", "before", T0, 50)
+    chatstore.hold_mail(store, chatstore.Letter("N0TEST", "N0TEST", "PRIVMSG", "before"), T0, 50)
     store.close()
     # A store from before the column: its mail reads as "account not kept" (None).
     conn = sqlite3.connect(config.database_path)
@@ -105,8 +116,12 @@ def test_mail_keeps_the_senders_account_and_old_stores_migrate(config: Config) -
     conn.close()
     store = Store.open(config)
     try:
-        chatstore.hold_mail(store, "N0TEST", "NOTEST", "PRIVMSG", "fake", T0 + 1, 50, "K9EVIL")
-        chatstore.hold_mail(store, "N0TEST", "alice", "PRIVMSG", "anon", T0 + 2, 50, "")
+        chatstore.hold_mail(
+            store, chatstore.Letter("N0TEST", "NOTEST", "PRIVMSG", "fake", "K9EVIL"), T0 + 1, 50
+        )
+        chatstore.hold_mail(
+            store, chatstore.Letter("N0TEST", "alice", "PRIVMSG", "anon", ""), T0 + 2, 50
+        )
         mail = chatstore.read_mail(store, "N0TEST")
         assert [(m.sender, m.account) for m in mail] == [
             ("N0TEST", None),

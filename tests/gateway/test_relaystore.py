@@ -48,7 +48,7 @@ def test_kept_mail_is_bounded(tmp_path: Path) -> None:
 def test_a_resend_is_held_once_even_after_a_restart(tmp_path: Path) -> None:
     config = Config(data_dir=tmp_path / "data")
     store = Store.open(config)
-    take = ("0123456789abcdef", "N0BBB", "alice", "PRIVMSG", "hello", T0, 50)
+    take = ("0123456789abcdef", chatstore.Letter("N0BBB", "alice", "PRIVMSG", "hello"), T0, 50)
     assert relaystore.take(store, *take) == 1
     store.close()
     store = Store.open(config)
@@ -56,8 +56,15 @@ def test_a_resend_is_held_once_even_after_a_restart(tmp_path: Path) -> None:
     assert [m.text for m in chatstore.read_mail(store, "N0BBB")] == ["hello"]
     # A full mailbox notes nothing: the message may be held when sent again.
     with pytest.raises(chatstore.MailboxFull):
-        relaystore.take(store, "fedcba9876543210", "N0BBB", "bob", "PRIVMSG", "x", T0, 1)
-    assert relaystore.take(store, "fedcba9876543210", "N0BBB", "bob", "PRIVMSG", "x", T0, 2) == 2
+        relaystore.take(
+            store, "fedcba9876543210", chatstore.Letter("N0BBB", "bob", "PRIVMSG", "x"), T0, 1
+        )
+    assert (
+        relaystore.take(
+            store, "fedcba9876543210", chatstore.Letter("N0BBB", "bob", "PRIVMSG", "x"), T0, 2
+        )
+        == 2
+    )
     store.close()
 
 
@@ -65,7 +72,9 @@ def test_held_ids_are_bounded_and_expire(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(relaystore, "SEEN_MAX", 3)
     store = Store.open(Config(data_dir=tmp_path / "data"))
     for n in range(5):
-        relaystore.take(store, f"{n:016x}", "N0BBB", "a", "PRIVMSG", f"m{n}", T0 + n, 50)
+        relaystore.take(
+            store, f"{n:016x}", chatstore.Letter("N0BBB", "a", "PRIVMSG", f"m{n}"), T0 + n, 50
+        )
     seen = [r[0] for r in store.db.execute("SELECT id FROM relay_seen ORDER BY at")]
     assert seen == [f"{n:016x}" for n in (2, 3, 4)]
     relaystore.prune(store, T0 + 100, 96.5)  # the mailbox's age, but within the margin
@@ -77,9 +86,9 @@ def test_held_ids_are_bounded_and_expire(tmp_path: Path, monkeypatch: pytest.Mon
 
 def test_held_mail_remembers_the_gateway_that_passed_it_on(tmp_path: Path) -> None:
     store = Store.open(Config(data_dir=tmp_path / "data"))
-    relaystore.take(store, "0123456789abcdef", "N0BBB", "alice", "PRIVMSG", "x", T0, 50,
-                    "", "W2GWmail")  # fmt: skip
-    chatstore.hold_mail(store, "N0BBB", "bob", "PRIVMSG", "y", T0, 50)
+    passed = chatstore.Letter("N0BBB", "alice", "PRIVMSG", "x", via="W2GWmail")
+    relaystore.take(store, "0123456789abcdef", passed, T0, 50)
+    chatstore.hold_mail(store, chatstore.Letter("N0BBB", "bob", "PRIVMSG", "y"), T0, 50)
     expired = chatstore.prune_chat(store, T0 + 31 * 86400, 30 * 86400, 90 * 86400)
     assert sorted(expired, key=str) == [("N0BBB", "alice", T0, "W2GWmail"),
                                         ("N0BBB", "bob", T0, None)]  # fmt: skip
