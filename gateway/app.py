@@ -38,6 +38,7 @@ from gateway.config import (
 )
 from gateway.events.bus import Events
 from gateway.events.mqtt import MqttLink
+from gateway.instance_lock import InstanceLock
 from gateway.irc.external import ExternalConnector
 from gateway.irc.hooks import (
     CallsignNicks,
@@ -130,12 +131,15 @@ class Gateway:
         #: Radio ports whose own transmitter switch is off.
         self.ports_off: frozenset[str] = frozenset()
         self._pid_written = False
+        self._lock = InstanceLock(config.data_dir)
 
     # -- lifecycle ---------------------------------------------------------------
 
     async def start(self) -> None:
         self.store = await AsyncStore.open(self.config)
         try:
+            # One gateway per store: a second would answer for the same callsigns.
+            self._lock.acquire(self._pid_path)
             self.nicks.enrolled = await self.store.call(Store.enrolled_callsigns)
             # Codes heard on the air just before a restart stay refused off the air.
             wall = self.clock()
@@ -323,6 +327,7 @@ class Gateway:
             with contextlib.suppress(FileNotFoundError):
                 self._pid_path.unlink()
             self._pid_written = False
+        self._lock.release()
         if shutdown.abandoned:
             log.warning("gateway stopped; abandoned: %s", ", ".join(shutdown.abandoned))
         else:

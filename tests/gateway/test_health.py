@@ -109,3 +109,29 @@ async def test_status_of_a_real_gateway_with_its_tnc_away(
     assert status.stdout.endswith(", service notices: 0 waiting, 0 dropped\n")
     assert await gw.stop() == 0
     assert run_cli(config, "status").returncode == health.NOT_RUNNING
+
+
+async def test_a_second_gateway_on_the_same_data_dir_is_refused(
+    tmp_path: Path, spawn_gateway: Spawn
+) -> None:
+    data = tmp_path / "data"
+    first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
+    for config in (first, second):
+        config.write_text(
+            f"data_dir: {data}\n"
+            f"irc: {{listen: [{{host: 127.0.0.1, port: {free_port()}}}]}}\n"
+            f"telnet: {{listen: [{{name: node1, host: 127.0.0.1, port: {free_port()}}}]}}\n"
+        )
+    gw = spawn_gateway(first)
+    await gw.start()
+    refused = run_cli(second, "run")
+    assert refused.returncode == 1
+    assert f"another gateway is running on {data} (PID {gw.proc.pid})" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    # The first one is untouched: its PID file and status still answer.
+    assert run_cli(first, "status").returncode == health.OK
+    assert await gw.stop() == 0
+    # Its lock went with it: the second may start now (and stop).
+    again = spawn_gateway(second)
+    await again.start()
+    assert await again.stop() == 0
