@@ -385,6 +385,9 @@ class Gateway:
         new = keep_running(self.config, new)
         old_keys = set(self._listeners)
         new_by_key = {(x.host, x.port): x for x in new.telnet_listen}
+        if new.log_level != self.config.log_level:  # `gateway run` set it on the root logger
+            logging.getLogger().setLevel(new.log_level.upper())
+            log.warning("log level now %s", new.log_level)
         self.config = new
         if self.bridge is not None:
             self.bridge.reconfigure(new.bridge)  # running sessions too (hub.LIVE_KEYS)

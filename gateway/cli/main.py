@@ -65,6 +65,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+    except EOFError:  # Ctrl-D at a question or a password prompt
+        print("\ngateway: cancelled (end of input)", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:  # a file the command was given: one line, never a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"gateway: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -226,7 +233,11 @@ def _enroll(args: argparse.Namespace) -> int:
             if path:
                 buffer = io.BytesIO()
                 qr.save(buffer, kind=kind, scale=8, border=4)
-                write_private_file(Path(path), buffer.getvalue())
+                try:
+                    write_private_file(Path(path), buffer.getvalue())
+                except OSError as exc:
+                    raise CliError(f"{path}: cannot write the QR code ({exc.strerror});"
+                                   " nothing was stored") from None  # fmt: skip
                 print(f"QR code written to {path} (mode 0600)")
         print(f"Type the {args.digits}-digit code the app shows now: ", end="", flush=True)
         code = sys.stdin.readline().strip()
@@ -325,23 +336,30 @@ def _init(args: argparse.Namespace) -> int:
         answer = input(f"{question} [{default or 'none'}]: ").strip()
         return answer or default
 
-    try:
-        bpq = int(value(args.bpq_port, "LinBPQ CMDPORT to listen on (0: none)", "8023"))
-        answers = init.Answers(
-            config=config,
-            data_dir=Path(value(args.data_dir, "Data directory", str(config.parent / "data"))),
-            callsign=value(args.callsign, "The gateway's callsign with SSID, for AX.25", "")
-            or None,
-            bpq_port=bpq or None,
-            bpq_portnum=int(value(args.bpq_portnum, "PORTNUM of the node's Telnet port", "1"))
-            if bpq
-            else 1,
-            irc_port=int(value(args.irc_port, "Embedded IRC server port", "6667")),
-            kiss=value(args.kiss, "KISS TNC, HOST:PORT or serial device", "") or None,
-            kiss_baud=args.kiss_baud,
-        )
-    except ValueError as exc:
-        raise CliError(f"init: expected a number: {exc}") from None
+    def number(flag: object, question: str, default: str) -> int:
+        """A whole number; asked again at a terminal until it is one."""
+        while True:
+            text = value(flag, question, default)
+            try:
+                return int(text)
+            except ValueError:
+                if flag is not None or not ask:
+                    raise CliError(f"init: {question}: expected a number, got {text!r}") from None
+                print(f"  {text!r} is not a number.")
+
+    bpq = number(args.bpq_port, "LinBPQ CMDPORT to listen on (0: none)", "8023")
+    answers = init.Answers(
+        config=config,
+        data_dir=Path(value(args.data_dir, "Data directory", str(config.parent / "data"))),
+        callsign=value(args.callsign, "The gateway's callsign with SSID, for AX.25", "") or None,
+        bpq_port=bpq or None,
+        bpq_portnum=number(args.bpq_portnum, "PORTNUM of the node's Telnet port", "1")
+        if bpq
+        else 1,
+        irc_port=number(args.irc_port, "Embedded IRC server port", "6667"),
+        kiss=value(args.kiss, "KISS TNC, HOST:PORT or serial device", "") or None,
+        kiss_baud=args.kiss_baud,
+    )
     try:
         init.run_init(answers, print)
     except init.InitError as exc:

@@ -208,11 +208,20 @@ async def test_bpq_details_limits_and_reload(tmp_path: Path, spawn_gateway: Spaw
     probe = await Client.connect(new_port, b"N0TEST\r\n")
     await probe.expect("Code: ")
     probe.close()
-    good = config.read_text()
+    # A new log level applies at once: a login prompt's INFO lines are gone after it.
+    good = "log_level: warning\n" + config.read_text()
+    config.write_text(good)
+    gw.proc.send_signal(signal.SIGHUP)
+    await gw.wait_log(r"log level now warning")
+    quiet_from = len(gw.log)
+    probe = await Client.connect(new_port, b"N0TEST\r\n")
+    await probe.expect("Code: ")
+    probe.close()
     config.write_text(good + "    - {port: nope}\n")
     gw.proc.send_signal(signal.SIGHUP)
-    await gw.wait_log(r"reload failed, keeping the running config")
+    await gw.wait_log(r"reload failed, keeping the running config", quiet_from)
     assert any('port: expected an integer 1-65535, got "nope"' in line for line in gw.log)
+    assert not [line for line in gw.log[quiet_from:] if " INFO " in line]
     assert await gw.stop() == 0
 
 

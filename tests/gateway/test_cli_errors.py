@@ -1,0 +1,74 @@
+"""The CLI's errors: one line naming what is wrong, never a traceback (walkthrough 2)."""
+
+from __future__ import annotations
+
+import os
+import select
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.gateway.support import run_cli
+
+
+def _config(tmp_path: Path, extra: str = "") -> Path:
+    config = tmp_path / "gateway.yaml"
+    config.write_text(f"data_dir: {tmp_path / 'data'}\n{extra}")
+    return config
+
+
+def test_a_qr_code_that_cannot_be_written_stores_nothing(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    done = run_cli(config, "enroll", "N0TEST", "--qr-png", str(tmp_path / "no" / "qr.png"))
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert f"{tmp_path / 'no' / 'qr.png'}: cannot write the QR code" in done.stderr
+    assert "nothing was stored" in done.stderr
+    assert "N0TEST" not in run_cli(config, "users").stdout
+
+
+def test_init_at_a_terminal_asks_again_and_end_of_input_cancels(tmp_path: Path) -> None:
+    main, terminal = os.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "--config", str(tmp_path / "gateway.yaml"), "init"],
+        stdin=terminal, stdout=terminal, stderr=terminal, start_new_session=True,
+    )  # fmt: skip
+    os.close(terminal)
+    seen = b""
+
+    def until(needle: bytes) -> None:
+        nonlocal seen
+        while needle not in seen:
+            ready, _, _ = select.select([main], [], [], 30)
+            assert ready, seen
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:  # the terminal's other end is closed: the process ended
+                chunk = b""
+            assert chunk, seen
+            seen += chunk
+
+    try:
+        until(b"CMDPORT")
+        os.write(main, b"abc\n")
+        until(b"'abc' is not a number.")
+        until(b"CMDPORT")
+        os.write(main, b"\x04")  # Ctrl-D
+        until(b"gateway: cancelled (end of input)")
+        assert proc.wait(timeout=30) == 1
+        assert b"Traceback" not in seen
+        assert not (tmp_path / "gateway.yaml").exists()
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(main)
+
+
+def test_a_key_file_in_a_missing_directory_is_named(tmp_path: Path) -> None:
+    key = tmp_path / "nowhere" / "k.key"
+    config = _config(tmp_path, f"key_file: {key}\n")
+    done = run_cli(config, "users")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert str(key) in done.stderr
+    assert ".tmp" not in done.stderr
