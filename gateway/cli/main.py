@@ -270,11 +270,14 @@ def _users(args: argparse.Namespace) -> int:
         users = store.list_users()
         sources = store.sources(now)
         nodes = store.nodes()
+        locks = {u.callsign: admin.locked_until(store, u.callsign) for u in users}
     finally:
         store.close()
     print(f"{'CALLSIGN':<8} {'ENROLLED':<17} {'LAST LOGIN':<17} GUESSING BUDGET")
     for u in users:
         penalty = admin.callsign_budget_text(u, now, cfg.callsign)
+        if locks[u.callsign] > now:  # RADIO LOCK: refused whatever its budget says
+            penalty = f"LOCKED until {_fmt_time(locks[u.callsign])}; {penalty}"
         enrolled, last = _fmt_time(u.enrolled_at), _fmt_time(u.last_login)
         print(f"{u.callsign:<8} {enrolled:<17} {last:<17} {penalty}")
     if not users:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -64,8 +65,6 @@ def test_unlock_clears_ax25_and_sasl_sources(tmp_path: Path) -> None:
 def test_refused_sources_show_when_they_can_try_again(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import time
-
     from gateway.cli import main as cli
 
     config = Config(data_dir=tmp_path / "data")
@@ -91,3 +90,26 @@ def test_refused_sources_show_when_they_can_try_again(
     out = capsys.readouterr().out
     assert f"telnet:lan:ip:192.0.2.7: 3 failures, can try again at {retry}" in out
     assert time.strftime("%H:%M:%S", time.gmtime(until)) not in out  # not when it is clean
+
+
+def test_users_shows_a_lock(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from gateway.cli import main as cli
+
+    config = Config(data_dir=tmp_path / "data")
+    until = time.time() + 7200
+    store = Store.open(config)
+    try:
+        with store.transaction():
+            store.put_user("N0TEST", "JBSWY3DPEHPK3PXP", 0, T0)
+            store.put_user("K1ABC", "JBSWY3DPEHPK3PXP", 0, T0)
+        admin.lock(store, "N0TEST", until)
+    finally:
+        store.close()
+    path = tmp_path / "gateway.yaml"
+    path.write_text(f"data_dir: {config.data_dir}\n")
+    assert cli.main(["--config", str(path), "users"]) == 0
+    out = capsys.readouterr().out
+    when = time.strftime("%Y-%m-%d %H:%MZ", time.gmtime(until))
+    (n0test,) = [line for line in out.splitlines() if line.startswith("N0TEST")]
+    assert n0test.endswith(f"LOCKED until {when}; full")
+    assert "LOCKED" not in next(line for line in out.splitlines() if line.startswith("K1ABC"))
