@@ -394,7 +394,11 @@ def _backup(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     """The running gateway's state as it last wrote it to the store (gateway/health.py)."""
-    config = _config(args)
+    try:
+        config = _config(args)
+    except ConfigError as exc:  # a monitoring check's "unknown", not "degraded"
+        print(f"unknown: {exc}")
+        return health.UNKNOWN
     pid = _running_gateway_pid(config)
     last = None
     if pid is not None:

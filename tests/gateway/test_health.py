@@ -135,3 +135,13 @@ async def test_a_second_gateway_on_the_same_data_dir_is_refused(
     again = spawn_gateway(second)
     await again.start()
     assert await again.stop() == 0
+
+
+def test_status_with_a_config_it_cannot_read_is_unknown(tmp_path: Path) -> None:
+    missing = run_cli(tmp_path / "missing.yaml", "status")
+    assert missing.returncode == health.UNKNOWN
+    assert missing.stdout.startswith("unknown: ")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("data_dir: [\n")
+    done = run_cli(broken, "status")
+    assert (done.returncode, done.stdout[:9]) == (health.UNKNOWN, "unknown: ")
