@@ -274,6 +274,8 @@ class Gateway:
         self._listeners[(cfg.host, cfg.port)] = _Listener(state, server)
         mode = "BPQ, callsign first" if cfg.bpq else "callsign prompt"
         log.info("listening on %s:%d (%s)", cfg.host, cfg.port, mode)
+        for warning in cfg.warnings():
+            log.warning("%s", warning)
 
     async def _stop_listener(self, key: tuple[str, int], farewell: str) -> None:
         listener = self._listeners.pop(key)

@@ -202,6 +202,9 @@ def _check_config(args: argparse.Namespace) -> int:
     where = config.path or "built-in defaults"
     listeners = ", ".join(f"{x.host}:{x.port}" for x in config.telnet_listen) or "none"
     print(f"{where}: OK (telnet listeners: {listeners}; data_dir: {config.data_dir})")
+    for listener in config.telnet_listen:
+        for warning in listener.warnings():
+            print(f"warning: {warning}")
     return EXIT_OK
 
 

@@ -9,6 +9,7 @@ file, the cross-field checks, and the `irc:` section (the embedded server's, rea
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 from dataclasses import replace
@@ -110,6 +111,7 @@ def config_from_node(root: yaml.Node | None, name: str) -> Config:
         own = config.bridge.service_nick
         top.problem("irc", f"irc.external.service_nicks: list bridge.service_nick ({own}) "
                     "too: the same list on every gateway")  # fmt: skip
+    _ports_taken_twice(top, config)
     if config.radio.ports and config.callsign is None:
         missing = [p.name for p in config.radio.ports if p.callsign is None]
         if missing:
@@ -168,6 +170,23 @@ def _auth(a: Section) -> AuthConfig:
     return build(a, AuthConfig, given=given)
 
 
+#: Addresses that bind every interface: they collide with any address on the same port.
+_ANY = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 (compared, never bound)
+
+
+def _ports_taken_twice(top: Section, config: Config) -> None:
+    """A telnet listener on a port the embedded IRC server listens on (check-config
+    said OK and `run` failed with "cannot listen")."""
+    if config.irc_external is not None:
+        return
+    irc = [(x.host, x.port) for x in config.irc.listen]
+    for t in config.telnet_listen:
+        for host, port in irc:
+            if port == t.port and (host == t.host or {host, t.host} & _ANY):
+                top.problem("telnet", f"listener {t.label}: port {port} is the IRC server's "
+                            f"(irc.listen {host}:{port})")  # fmt: skip
+
+
 def _telnet(t: Section) -> tuple[TelnetListener, ...]:
     if t.node is None:
         return (TelnetListener(),)
@@ -180,6 +199,8 @@ def _telnet(t: Section) -> tuple[TelnetListener, ...]:
         defaults = {} if bpq else {"max_per_ip": 3, "login_timeout": 60.0, "bytes_per_second": 0.0}
         listener = build(m, TelnetListener, given={"bpq": bpq}, defaults=defaults)
         where = (listener.host, listener.port)
+        if not _host_ok(listener.host):
+            m.problem("host", f"not an IP address or host name: {listener.host!r}")
         if where in seen:
             m.problem("port", f"same host and port as {seen[where]}")
         seen[where] = key
@@ -188,6 +209,16 @@ def _telnet(t: Section) -> tuple[TelnetListener, ...]:
     if len(set(labels)) != len(labels):
         t.problem("listen", "listener names must be unique")
     return tuple(out)
+
+
+def _host_ok(host: str) -> bool:
+    """An IP address, or a name that is not a mistyped IPv4 address (`999.1.1.1`)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        labels = host.split(".")
+        return bool(host) and not all(label.isdigit() for label in labels)
+    return True
 
 
 def _radio(section: Section) -> RadioConfig:

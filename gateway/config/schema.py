@@ -147,6 +147,25 @@ class TelnetListener:
         """Stable name of the listener, used in penalty keys and logs."""
         return self.name or f"{self.host}:{self.port}"
 
+    @property
+    def open_to_all_as_node(self) -> bool:
+        """A BPQ listener any address may reach: whoever connects is taken for a node
+        (penalties keyed on the callsign sent first, no per-address limit)."""
+        if not self.bpq or self.allow:
+            return False
+        try:
+            return not ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return self.host != "localhost"
+
+    def warnings(self) -> list[str]:
+        """What `run` and `check-config` warn of in this listener's settings."""
+        if not self.open_to_all_as_node:
+            return []
+        return [f"telnet listener {self.label} is a BPQ listener (bpq: true, the default) "
+                "open to every address: set allow: [the node's address], or bpq: false "
+                "for people connecting directly"]  # fmt: skip
+
     def allows(self, address: str) -> bool:
         """CIDR safelist check; an empty list allows everyone."""
         if not self.allow:

@@ -231,3 +231,36 @@ def test_irc_flood_limits_read_through_the_gateway_config(tmp_path: Path) -> Non
     assert (given.max_unregistered, given.login_reserve) == (16, 4)
     found = problems(write(tmp_path, "irc:\n  limits: {max_unregistered: 0}\n"))
     assert any("irc.limits.max_unregistered" in p for p in found), found
+
+
+def test_a_telnet_port_the_irc_server_takes_and_a_mistyped_address(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "irc: {listen: [{host: 0.0.0.0, port: 6667}]}\n"
+        "telnet:\n  listen:\n    - {host: 127.0.0.1, port: 6667}\n"
+        "    - {host: 999.1.1.1, port: 8024, name: typo}\n"
+        "    - {host: node.example, port: 8025, name: named}\n",
+    )
+    found = problems(path)
+    assert any(
+        "telnet: listener 127.0.0.1:6667: port 6667 is the IRC server's (irc.listen 0.0.0.0:6667)"
+        in p
+        for p in found
+    ), found
+    assert any("telnet.listen[1].host: not an IP address or host name: '999.1.1.1'" in p
+               for p in found), found  # fmt: skip
+    assert len(found) == 2, found
+
+
+def test_an_open_bpq_listener_is_warned_of(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "telnet:\n  listen:\n    - {host: 0.0.0.0, port: 8023, name: open}\n"
+        "    - {host: 0.0.0.0, port: 8024, allow: [192.0.2.1/32]}\n"
+        '    - {host: 0.0.0.0, port: 8025, bpq: false}\n    - {host: "::1", port: 8026}\n',
+    )
+    warned = [w for x in load_config(path).telnet_listen for w in x.warnings()]
+    assert warned == [
+        "telnet listener open is a BPQ listener (bpq: true, the default) open to every "
+        "address: set allow: [the node's address], or bpq: false for people connecting directly"
+    ]
