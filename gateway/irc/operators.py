@@ -156,7 +156,7 @@ class RadioCommands:
         if port is not None and port not in self._ports():
             names = ", ".join(sorted(self._ports())) or "none"
             _notice(server, client, rb, f"No radio port {port} (ports: {names}).")
-            return None
+            return self._record(client, f"tx {args[0].lower()} {port}", "refused: no such port")
         return self._switch(server, client, args[0].upper() == "ON", port)
 
     def _audit_cmd(

@@ -259,6 +259,8 @@ async def test_bad_radio_arguments_get_one_usage_line_and_are_audited(
         await op.send(line)
         notices = await notices_until(op, "Usage: ")
         assert len(notices) == 1 and notices[0].startswith(usage), notices
+    await op.send("RADIO TX OFF vhf")  # no such port: refused, and audited as such
+    assert (await notices_until(op, "No radio port vhf"))[-1] == "No radio port vhf (ports: none)."
     await op.send("RADIO FOO")  # not a subcommand: the whole help
     assert len(await notices_until(op, "RADIO ENROLL: ")) == 9
     await op.send("RADIO AUDIT")
@@ -269,6 +271,7 @@ async def test_bad_radio_arguments_get_one_usage_line_and_are_audited(
         "tx MAYBE -> bad arguments",
         "audit x -> bad arguments",
         "kick -> bad arguments",
+        "tx off vhf -> refused: no such port",
     ]
     await op.close()
     assert await gw.stop() == 0
