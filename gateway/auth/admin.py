@@ -16,7 +16,7 @@ import time
 from gateway import settingstore
 from gateway.auth import penalties, penaltystore, users
 from gateway.auth.users import UserSummary
-from gateway.callsign import parse_base_callsign
+from gateway.callsign import parse_base_callsign, parse_callsign
 from gateway.config import AuthConfig, Config, SourcePenaltyConfig
 from gateway.db import Db
 
@@ -56,6 +56,29 @@ def known_nodes(config: Config) -> frozenset[str]:
         # gateway.irc.hooks.SASL_NODE (not imported: the IRC side is above auth/).
         + ["irc:sasl", penalties.GATEWAY_OTHERS, penalties.GATEWAY_FAMILIAR]
     )
+
+
+def source_problem(source: str, nodes: frozenset[str]) -> str | None:
+    """Why `source` is no source a login could come from here (`known_nodes`), or None:
+    `telnet:LABEL:call:CALL`, `telnet:LABEL:ip:ADDR`, `ax25:PORT:PATH:call:CALL`,
+    `irc:sasl:ip:ADDR`, as `gateway sources list` shows them."""
+    head, sep, call = source.rpartition(":call:")
+    if sep:
+        if parse_callsign(call) is None:
+            return f"not a callsign: {call!r}"
+    else:
+        head, sep, address = source.rpartition(":ip:")
+        if not sep:
+            return "expected <node>:call:<callsign> or <node>:ip:<address>"
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            return f"not an IP address: {address!r}"
+    node = ":".join(head.split(":", 2)[:2]) if head.startswith("ax25:") else head
+    if node not in nodes or node.startswith("*"):  # not a gateway-wide bucket either
+        shown = ", ".join(sorted(n for n in nodes if not n.startswith("*")))
+        return f"no such node: {node!r} (nodes: {shown})"
+    return None
 
 
 def unlock(store: Db, target: str, nodes: frozenset[str] | None = None) -> int:

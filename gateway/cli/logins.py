@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from gateway.auth import penaltystore, users
+from gateway.auth import admin, penaltystore, users
 from gateway.auth.credentials import CredentialError
 from gateway.store import Store
 
@@ -25,7 +25,11 @@ Record = Callable[[Store, str, str], None]
 
 
 def register(
-    add: Add, open_store: OpenStore, record: Record, callsign: Callable[[str], str]
+    add: Add,
+    open_store: OpenStore,
+    record: Record,
+    callsign: Callable[[str], str],
+    nodes: Callable[[argparse.Namespace], frozenset[str]],
 ) -> None:
     def irc_codes(args: argparse.Namespace) -> int:
         store = open_store(args)
@@ -59,6 +63,9 @@ def register(
                     print("none")
                 return 0
             if args.action == "trust":
+                problem = admin.source_problem(args.source, nodes(args))
+                if problem is not None:
+                    raise CredentialError(f"{args.source}: {problem}")
                 if users.get_user(store, call) is None:
                     raise CredentialError(f"{call} is not enrolled (gateway enroll {call})")
                 with store.transaction():

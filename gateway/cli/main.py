@@ -144,7 +144,8 @@ def _parser() -> argparse.ArgumentParser:
     add("hash-password", _hash_password, "print an Argon2id hash for irc.opers[].password_hash")
     credcli.register(add, lambda args: Store.open(_config(args)), _record)
     netlogin.register(add, lambda args: Store.open(_config(args)), _record, credcli.callsign)
-    logincli.register(add, lambda args: Store.open(_config(args)), _record, credcli.callsign)
+    logincli.register(add, lambda args: Store.open(_config(args)), _record, credcli.callsign,
+                      lambda args: admin.known_nodes(_config(args)))  # fmt: skip
     banscli.register(add, lambda args: Store.open(_config(args)), _record)
     return parser
 

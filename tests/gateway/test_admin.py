@@ -11,6 +11,7 @@ from gateway.auth import admin
 from gateway.auth.service import Authenticator, Outcome
 from gateway.config import Config
 from gateway.store import Store
+from tests.gateway.support import run_cli
 
 T0 = 1_800_000_000.0
 
@@ -113,3 +114,26 @@ def test_users_shows_a_lock(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     (n0test,) = [line for line in out.splitlines() if line.startswith("N0TEST")]
     assert n0test.endswith(f"LOCKED until {when}; full")
     assert "LOCKED" not in next(line for line in out.splitlines() if line.startswith("K1ABC"))
+
+
+def test_a_source_to_trust_must_be_one_a_login_could_come_from(tmp_path: Path) -> None:
+    config = Config(data_dir=tmp_path / "data")  # one BPQ listener, `telnet:127.0.0.1:8023`
+    nodes = admin.known_nodes(config)
+    ok = ("telnet:127.0.0.1:8023:call:N0TEST-5", "telnet:127.0.0.1:8023:ip:192.0.2.7",
+          "irc:sasl:ip:2001:db8::1")  # fmt: skip
+    assert [admin.source_problem(s, nodes) for s in ok] == [None, None, None]
+    bad = {
+        "garbage": "expected <node>:call:<callsign> or <node>:ip:<address>",
+        "telnet:127.0.0.1:8023:call:NOT A CALL": "not a callsign: 'NOT A CALL'",
+        "telnet:127.0.0.1:8023:ip:999.1.1.1": "not an IP address: '999.1.1.1'",
+        "telnet:elsewhere:call:N0TEST": "no such node: 'telnet:elsewhere'",
+        "ax25:vhf:WIDE1-1:call:N0TEST": "no such node: 'ax25:vhf'",
+        "*gateway:call:N0TEST": "no such node: '*gateway'",
+    }
+    for source, problem in bad.items():
+        found = admin.source_problem(source, nodes)
+        assert found is not None and found.startswith(problem), (source, found)
+    path = tmp_path / "gateway.yaml"
+    path.write_text(f"data_dir: {config.data_dir}\n")
+    done = run_cli(path, "sources", "trust", "N0TEST", "garbage")
+    assert done.returncode == 1 and "garbage: expected <node>:call:" in done.stderr
