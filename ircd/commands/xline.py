@@ -218,14 +218,15 @@ def _set(
         _notice(server, client, rb, f"The ban table is full ({server.config.limits.max_xlines})")
         audit(server, client, action, "refused: the ban table is full")
         return None
-    victims = server.admission.matching_clients(line)
+    # The operator who sets a line over their own address stays (and is not counted).
+    victims = [v for v in server.admission.matching_clients(line) if v is not client]
     expiry = describe_expiry(line, server.wallclock)
     text = f"{line_name(kind)} on {mask} ({expiry}) by {actor(client)}"
     done = f"{len(victims)} {_DOES[kind].removesuffix('e')}ed"
     log.info("%s: %s; %s", text, reason, done)
     server.notice_opers(f"{text}: {reason}", rb, snomask="x")
     for victim in victims:
-        if victim is not client and kind != "S":  # a shunned user stays, silenced
+        if kind != "S":  # a shunned user stays, silenced
             server.disconnect(victim, f"{kind}-lined: {reason}")
     audit(server, client, action, f"set, {done}")
     return _persist(server, client, server.admission.save(line), f"{line_name(kind)} saved")

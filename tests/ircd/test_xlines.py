@@ -472,3 +472,14 @@ def test_a_shunned_user_leaves_without_a_last_word(harness) -> None:
     bob.send("QUIT :buy my stuff at spam.example")
     quits = [m for m in carol.take() if m.command == "QUIT"]
     assert [m.params for m in quits] == [("Quit",)]
+
+
+def test_a_line_over_the_operators_own_address_counts_only_the_others(make_harness) -> None:
+    h = make_harness(sync=True)
+    actions = audited(h)
+    op = oper(h, "op")  # at 203.0.113.1
+    neighbour = h.connect("203.0.113.1").register("neighbour")
+    op.send("KLINE -force *@203.0.113.1 1h :the two of us")
+    h.settle()
+    assert neighbour.sink.closed and not op.sink.closed
+    assert actions[-1].result == "set, 1 disconnected"
