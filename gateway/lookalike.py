@@ -6,7 +6,8 @@ to one character (0/O, 1/I/L, 5/S, 7/T, 8/B; case does not matter), so two names
 fold alike are one name to a reader.
 
 A nick imitates a callsign when its leading part (the letters and digits before any
-other character, with trailing digits also tried without) folds like some string of
+other character, past any punctuation in front such as `[N0TEST]`'s, with trailing
+digits also tried without) folds like some string of
 callsign shape. The answer never depends on who is enrolled (issue 12): it is a
 property of the text alone. Two places keep ordinary nicks free: the character that
 stands where a callsign has its digit must be a digit or an upper-case O I L S T B (a
@@ -26,8 +27,9 @@ from gateway.callsign import is_base_callsign
 _FOLD: Final = str.maketrans("01L578", "OIISTB")
 #: Upper-case letters a reader may take for a digit, and the digit each folds with.
 _DIGIT_LIKE: Final = frozenset("OILSTB")
-#: The letters and digits that start a nick, after the one underscore of `_2E0ABC`.
-_LEADING_RUN: Final = re.compile(r"_?([A-Za-z0-9]+)")
+#: The letters and digits that start a nick, after any IRC punctuation in front
+#: (`_2E0ABC`, and decorations a reader skips: `[N0TEST]`, `^N0TEST`, `|N0TEST`).
+_LEADING_RUN: Final = re.compile(r"[_\[\]\\`^{}|]*([A-Za-z0-9]+)")
 #: Characters IRC clients add to a taken nick (`Gateway_`, `Gateway-2`, `[Gateway]`).
 _DECORATION: Final = "_-[]\\`^{}|0123456789"
 #: Letter pairs that read as one letter in many fonts.
@@ -40,8 +42,9 @@ def fold(text: str) -> str:
 
 
 def leading_call(nick: str) -> str:
-    """The part of a nick a callsign would be (`N0TEST` of `N0TEST-5`, `2E0ABC` of
-    `_2E0ABC_`), as typed; empty when the nick starts otherwise."""
+    """The part of a nick a callsign would be (`N0TEST` of `N0TEST-5` and of `[N0TEST]`,
+    `2E0ABC` of `_2E0ABC_`), as typed; empty when no letter or digit follows the
+    punctuation in front."""
     match = _LEADING_RUN.match(nick)
     return match.group(1) if match else ""
 

@@ -38,7 +38,15 @@ def test_fold_maps_each_confusion_to_one_character() -> None:
         ("notest", []),
         ("Guest12345", []),
         ("N0TESTER", []),
-        ("[N0TEST]", []),
+        ("[Bob]", []),
+        ("[]", []),
+        # Punctuation in front is skipped as a reader skips it (hostile review, 9).
+        ("[N0TEST]", [("N0TEST", True)]),
+        ("{n0test}", [("N0TEST", True)]),
+        ("^N0TEST", [("N0TEST", True)]),
+        ("`N0TEST", [("N0TEST", True)]),
+        ("|W1AW", [("W1AW", True)]),
+        ("[NOTEST]", [("NOTEST", False)]),
     ],
 )
 def test_what_a_nick_imitates(nick: str, expected: list[tuple[str, bool]]) -> None:
