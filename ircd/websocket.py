@@ -91,6 +91,11 @@ class WebSocketLines:
         #: Why we close an open connection ourselves (`close_code` says how).
         self.violation: str | None = None
         self._start: bytes | None = b""  # the first bytes, until they read "GET "
+        #: What came in before the handshake was accepted: wsproto's server drops the
+        #: bytes after the request head (frames a client sent without waiting), so they
+        #: are handed to it again once it is open. h11 bounds a request head (16 KiB).
+        self._head = bytearray()
+        self._trailing = b""
         self._without_line = 0  # frames since the last message: MAX_FRAMES_WITHOUT_LINE
 
     @property
@@ -122,17 +127,26 @@ class WebSocketLines:
                 self._start = None
         irc = bytearray()
         out = bytearray()
+        if data and self._ws.state is ConnectionState.CONNECTING:
+            self._head += data
         try:
             self._ws.receive_data(data)
-            for event in self._ws.events():
-                self._handle(event, irc, out)
-                if self.close_code is not None:
-                    break  # nothing after a close (ours or the peer's) is read
+            self._events(irc, out)
+            if self._trailing:  # frames sent along with the handshake
+                rest, self._trailing = self._trailing, b""
+                self._ws.receive_data(rest)
+                self._events(irc, out)
         except RemoteProtocolError as e:
             # A request that is no WebSocket handshake (or no HTTP at all).
             self.refused = str(e)
             out += self._send(e.event_hint or RejectConnection(status_code=400))
         return bytes(irc), bytes(out)
+
+    def _events(self, irc: bytearray, out: bytearray) -> None:
+        for event in self._ws.events():
+            self._handle(event, irc, out)
+            if self.close_code is not None:
+                break  # nothing after a close (ours or the peer's) is read
 
     def _handle(self, event: Event, irc: bytearray, out: bytearray) -> None:
         if isinstance(event, TextMessage | BytesMessage):
@@ -180,7 +194,10 @@ class WebSocketLines:
         self.origin = origin
         # The first subprotocol the client lists that we support (its order of preference).
         self.subprotocol = next((p for p in request.subprotocols if p in SUBPROTOCOLS), None)
-        return self._send(AcceptConnection(subprotocol=self.subprotocol))
+        accepted = self._send(AcceptConnection(subprotocol=self.subprotocol))
+        _, end, rest = bytes(self._head).partition(b"\r\n\r\n")
+        self._trailing, self._head = (rest if end else b""), bytearray()
+        return accepted
 
     def _send(self, event: Event) -> bytes:
         try:

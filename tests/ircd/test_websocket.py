@@ -27,6 +27,7 @@ from wsproto.events import (
     Request,
     TextMessage,
 )
+from wsproto.frame_protocol import FrameProtocol
 
 from ircd.config import (
     ConfigError,
@@ -118,6 +119,21 @@ def test_one_line_per_message_in_and_out(bytewise: bool) -> None:
     # Out: one message per line, without CR LF.
     client.receive_data(ws.send_lines(b":irc.test 001 alice :Welcome\r\nPING :x\r\n"))
     assert [e.data for e in client.events()] == [":irc.test 001 alice :Welcome", "PING :x"]
+
+
+@pytest.mark.parametrize("bytewise", [False, True])
+def test_frames_sent_with_the_handshake_are_read_once(bytewise: bool) -> None:
+    """A client that does not wait for the 101 (hostile review, 12): wsproto's server
+    drops the bytes after the request head; they are read, and read once."""
+    ws = WebSocketLines()
+    client = WSConnection(ConnectionType.CLIENT)
+    request = client.send(Request(host="irc.test", target="/", subprotocols=[TEXT]))
+    frames = FrameProtocol(client=True, extensions=[])
+    data = request + frames.send_data("NICK alice", fin=True) + frames.send_data("USER a", fin=True)
+    irc, out = feed(ws, data, bytewise)
+    assert ws.is_open and out.startswith(b"HTTP/1.1 101 ")
+    assert irc == b"NICK alice\nUSER a\n"
+    assert ws.receive(frames.send_data("PING :x", fin=True)) == (b"PING :x\n", b"")
 
 
 def test_text_subprotocol_never_sends_invalid_utf8_and_binary_sends_bytes() -> None:
