@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import os
 import signal
@@ -33,6 +32,7 @@ from gateway.config import (
     TelnetListener,
     keep_running,
     load_config,
+    loopback_host,
     restart_keys,
     restart_warnings,
 )
@@ -73,13 +73,6 @@ SHUTDOWN_TIMEOUT = 10.0
 _BRAKES = frozenset(
     {"SOURCE_PENALTY", "NODE_BUDGET", "GATEWAY_BUDGET", "CALLSIGN_DELAY", "LOCKED", "RADIO_BUSY"}
 )
-
-
-def _loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
 
 
 async def _all(work: list[Any]) -> None:
@@ -210,7 +203,7 @@ class Gateway:
             connector = ExternalConnector(external)
             log.info("IRC: external network %s (radio users connect as its clients)",
                      connector.address)  # fmt: skip
-            on_loopback = all(_loopback(host) for host, _ in external.servers)
+            on_loopback = all(loopback_host(host) for host, _ in external.servers)
             if not (external.tls and external.tls_verify) and not on_loopback:
                 log.warning("irc.external: without verified TLS, the WEBIRC, PASS and SASL "
                             "passwords cross the network in the clear (tls: true)")  # fmt: skip

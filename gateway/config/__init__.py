@@ -35,6 +35,7 @@ from gateway.config.schema import (
     SourcePenaltyConfig,
     TelnetListener,
     default_config,
+    loopback_host,
 )
 from ircd.yamlreader import ConfigError
 
@@ -63,6 +64,7 @@ __all__ = [
     "default_config",
     "keep_running",
     "load_config",
+    "loopback_host",
     "restart_keys",
     "restart_warnings",
 ]

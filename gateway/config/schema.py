@@ -115,6 +115,14 @@ class AuthConfig:
     )
 
 
+def loopback_host(host: str) -> bool:
+    """Whether a configured host is this machine's loopback (only local peers reach it)."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 @dataclass(frozen=True, slots=True)
 class TelnetListener:
     host: str = field(default="127.0.0.1", metadata=spec())
@@ -151,12 +159,7 @@ class TelnetListener:
     def open_to_all_as_node(self) -> bool:
         """A BPQ listener any address may reach: whoever connects is taken for a node
         (penalties keyed on the callsign sent first, no per-address limit)."""
-        if not self.bpq or self.allow:
-            return False
-        try:
-            return not ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return self.host != "localhost"
+        return self.bpq and not self.allow and not loopback_host(self.host)
 
     def warnings(self) -> list[str]:
         """What `run` and `check-config` warn of in this listener's settings."""
