@@ -142,17 +142,32 @@ def _parser() -> argparse.ArgumentParser:
         help="how far back: 30m, 12h, 7d, or a date YYYY-MM-DD (default 7d)",
     )  # fmt: skip
     add("hash-password", _hash_password, "print an Argon2id hash for irc.opers[].password_hash")
-    credcli.register(add, lambda args: Store.open(_config(args)), _record)
-    netlogin.register(add, lambda args: Store.open(_config(args)), _record, credcli.callsign)
-    logincli.register(add, lambda args: Store.open(_config(args)), _record, credcli.callsign,
+    credcli.register(add, _open_store, _record)
+    netlogin.register(add, _open_store, _record, credcli.callsign)
+    logincli.register(add, _open_store, _record, credcli.callsign,
                       lambda args: admin.known_nodes(_config(args)))  # fmt: skip
-    banscli.register(add, lambda args: Store.open(_config(args)), _record)
+    banscli.register(add, _open_store, _record)
     return parser
 
 
 def _config(args: argparse.Namespace) -> Config:
     path = getattr(args, "config", None)
     return load_config(path) if path else default_config()
+
+
+def _open_store(args: argparse.Namespace) -> Store:
+    return _store_of(args, _config(args))
+
+
+def _store_of(args: argparse.Namespace, config: Config) -> Store:
+    """The store of `config`; said so when a command without --config made a new one
+    (in ./data, which the sysop's gateway may never read)."""
+    fresh = not config.database_path.exists()
+    store = Store.open(config)
+    if fresh and getattr(args, "config", None) is None:
+        print(f"gateway: no --config: a new store was made in {config.data_dir.resolve()} "
+              "(built-in defaults)", file=sys.stderr)  # fmt: skip
+    return store
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -219,7 +234,7 @@ def _callsign_arg(text: str) -> str:
 def _enroll(args: argparse.Namespace) -> int:
     callsign = _callsign_arg(args.callsign)
     config = _config(args)
-    store = Store.open(config)
+    store = _store_of(args, config)
     try:
         if store.get_user(callsign) is not None and not args.replace:
             raise CliError(
@@ -267,7 +282,7 @@ def _fmt_time(ts: float | None) -> str:
 
 def _users(args: argparse.Namespace) -> int:
     config = _config(args)
-    store = Store.open(config)
+    store = _store_of(args, config)
     now = time.time()
     cfg = config.auth
     try:
@@ -304,7 +319,7 @@ def _users(args: argparse.Namespace) -> int:
 
 def _revoke(args: argparse.Namespace) -> int:
     callsign = _callsign_arg(args.callsign)
-    store = Store.open(_config(args))
+    store = _open_store(args)
     try:
         with store.transaction():
             found = store.delete_user(callsign)
@@ -380,7 +395,7 @@ def _backup(args: argparse.Namespace) -> int:
     target = Path(args.directory)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     database, key = target / f"gateway-{stamp}.db", target / f"secret-{stamp}.key"
-    store = Store.open(config)
+    store = _store_of(args, config)
     try:
         ensure_private_dir(target)
         check_private(target, directory=True)
@@ -421,7 +436,7 @@ def _radio(args: argparse.Namespace) -> int:
     names = [p.name for p in config.radio.ports]
     if args.port is not None and args.port not in names:
         raise CliError(f"no radio port {args.port!r} (ports: {', '.join(names) or 'none'})")
-    store = Store.open(config)
+    store = _store_of(args, config)
     try:
         if args.switch != "status":
             transmit.set_switch(store, args.switch == "on", args.port)
@@ -467,7 +482,7 @@ def _unlock(args: argparse.Namespace) -> int:
     """Clear the lock, penalties and budgets of a callsign, an address or a node."""
     target = args.target.strip()
     config = _config(args)
-    store = Store.open(config)
+    store = _store_of(args, config)
     try:
         try:
             cleared = admin.unlock(store, target, admin.known_nodes(config))
@@ -506,7 +521,7 @@ def _since(text: str, now: float) -> float:
 
 def _audit_list(args: argparse.Namespace) -> int:
     start = _since(args.since, time.time())
-    store = Store.open(_config(args))
+    store = _open_store(args)
     try:
         entries = audit.since(store, start, audit.MAX_ROWS)
     finally:

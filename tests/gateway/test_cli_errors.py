@@ -72,3 +72,18 @@ def test_a_key_file_in_a_missing_directory_is_named(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
     assert str(key) in done.stderr
     assert ".tmp" not in done.stderr
+
+
+def test_a_store_made_without_a_config_is_said(tmp_path: Path) -> None:
+    def users() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "gateway", "users"], cwd=tmp_path,
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+
+    first = users()
+    assert first.returncode == 0
+    made = (tmp_path / "data").resolve()
+    assert f"gateway: no --config: a new store was made in {made} (built-in defaults)" in first.stderr
+    assert (tmp_path / "data" / "gateway.db").exists()
+    assert "new store" not in users().stderr  # the second time it is there
