@@ -84,6 +84,7 @@ def test_a_store_made_without_a_config_is_said(tmp_path: Path) -> None:
     first = users()
     assert first.returncode == 0
     made = (tmp_path / "data").resolve()
-    assert f"gateway: no --config: a new store was made in {made} (built-in defaults)" in first.stderr
+    said = f"gateway: no --config: a new store was made in {made} (built-in defaults)"
+    assert said in first.stderr
     assert (tmp_path / "data" / "gateway.db").exists()
     assert "new store" not in users().stderr  # the second time it is there
