@@ -35,9 +35,13 @@ MONITOR lists (Monitors)          ``monitor.LIMIT`` per client
 WHOWAS (WhoWas)                   ``limits.whowas`` entries
 read markers (ReadMarkers)        ``readmarkers.MAX_OWNERS`` owners,
                                   ``readmarkers.MAX_PER_OWNER`` targets each
-chathistory (History)             ``history_size`` (<= 1000) per target,
+chathistory (History)             ``history_size`` (<= 1000) messages and that many
+                                  times ``history.ENTRY_BYTES`` bytes per target,
                                   ``limits.history_targets`` targets,
-                                  ``limits.history_messages`` messages in all
+                                  ``limits.history_messages`` messages and that many
+                                  times ``history.ENTRY_BYTES`` bytes in all (30 MiB);
+                                  client-only tags: ``history.KEPT_CLIENT_TAGS`` only,
+                                  ``history.MAX_KEPT_TAG_BYTES`` per message
 server bans (XLineTable, and     ``limits.max_xlines``
 Admission's known-stored keys)
 known addresses (ConnThrottle)    ``throttle.MAX_KNOWN_IPS``

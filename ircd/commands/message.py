@@ -216,7 +216,8 @@ def _outgoing(
 
 
 def _remember(server: Context, key: str, out: Message) -> None:
-    """Keep a relayed message for CHATHISTORY."""
+    """Keep a relayed message for CHATHISTORY (`History.add` drops the client-only tags a
+    replay does not need: a sender's 4 KB `+tag` goes live, never into the history)."""
     history = server.history
     if history.size:
         history.add(key, Entry(server.wallclock(), out.tags["msgid"], out))

@@ -97,7 +97,8 @@ class Limits:
     spamfilter_budget_ms: float = 1.0
     #: Channels and conversations with chathistory kept (least recently used dropped).
     history_targets: int = HISTORY_TARGETS
-    #: Chathistory messages kept in all, over every target.
+    #: Chathistory messages kept in all, over every target; their memory is bounded
+    #: too, at this many times `ircd.history.ENTRY_BYTES` (1.5 KiB).
     history_messages: int = HISTORY_MESSAGES
 
     def open_places(self) -> int:
