@@ -41,6 +41,16 @@ class _Starting:
 
 
 _STARTING: Final = _Starting()
+#: Characters of a command word echoed back (421, FAIL, 400): commands are short tokens.
+ECHO_MAX: Final = 32
+
+
+def shown_command(word: str) -> str:
+    """`word` as it may be echoed to its sender: at most `ECHO_MAX` characters, each that
+    is not printable ASCII (a control byte such as ^A or ESC, a bidi override) as "?"."""
+    if len(word) <= ECHO_MAX and word.isascii() and word.isprintable():
+        return word  # every real command: one check, no copy
+    return "".join(c if "!" <= c <= "~" else "?" for c in word[:ECHO_MAX])
 
 
 class Core(Context, Protocol):
@@ -140,7 +150,8 @@ class Intake:
             else:
                 rb.numeric(n.ERR_UNKNOWNERROR, "*", f"Malformed message: {e.reason}")
             return None
-        rb.command = msg.command
+        # No command has a control byte or is long: such a word is echoed cleaned (421).
+        shown = rb.command = shown_command(msg.command)
         label = msg.tags.get("label")
         if label is not None and "labeled-response" in client.caps and 0 < len(label) <= 64:
             rb.label = label
@@ -155,7 +166,10 @@ class Intake:
             return None
         if bad_utf8 and msg.command != "USER":
             # USER goes on with U+FFFD in place of the bad bytes, so registration never stalls.
-            rb.fail(msg.command, "INVALID_UTF8", text="Message rejected: it is not UTF-8")
+            rb.fail(shown, "INVALID_UTF8", text="Message rejected: it is not UTF-8")
+            return None
+        if shown is not msg.command:
+            rb.numeric(n.ERR_UNKNOWNCOMMAND, shown, "Unknown command")
             return None
         return dispatch(self._core, client, msg, rb)
 

@@ -75,6 +75,27 @@ def test_unknown_command_with_other_characters_gets_421_with_label(harness: Harn
     ]
 
 
+def test_an_unknown_command_is_echoed_without_control_bytes(harness: Harness) -> None:
+    a = harness.user("alice", "standard-replies")
+    long_word = "X" * 300
+    a.send_raw(
+        b"FO\x01O\x1b[31m x\r\n\xe2\x80\xaeEVIL\r\n"
+        + long_word.encode()
+        + b"\r\nB\x07D\xff\r\nPRIVMSG\x03 bob :hi\r\n"
+    )
+    replies = a.take()
+    # 421 <nick> <command>, FAIL <command> <code>
+    assert [(m.command, m.params[m.command != "FAIL"]) for m in replies] == [
+        ("421", "FO?O?[31M"),
+        ("421", "?EVIL"),
+        ("421", "X" * 32),
+        ("FAIL", "B?D?"),  # not UTF-8: FAIL INVALID_UTF8, the word cleaned as well
+        ("421", "PRIVMSG?"),
+    ]
+    wire = b"".join(m.to_bytes() for m in replies).replace(b"\r\n", b"")
+    assert not any(byte < 0x20 or byte == 0x7F for byte in wire)
+
+
 def test_invalid_utf8_gets_fail_invalid_utf8(harness: Harness) -> None:
     a = harness.user("alice", "labeled-response", "standard-replies")
     b = harness.user("bob")
