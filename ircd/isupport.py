@@ -27,9 +27,11 @@ USER_MODES: Final = "Biosw"
 CHANNEL_MODES: Final = "CIMRTbeiklmnostv"
 CHANNEL_MODES_WITH_PARAM: Final = "Ibeklov"
 #: Metadata limits: keys per user or channel (ISUPPORT METADATA, as metadata 3.2 had it;
-#: draft/metadata-3's max-keys), subscriptions, bytes per value and per key name.
-METADATA_MAX_KEYS: Final = 20
-METADATA_MAX_SUBS: Final = 50
+#: draft/metadata-3's max-keys), subscriptions, bytes per value and per key name. Kept
+#: small (a handful of keys such as avatar, display-name, pronouns, homepage, color):
+#: 10 keys are 4.8 KiB a user or channel, 25 subscriptions 3.5 KiB a client.
+METADATA_MAX_KEYS: Final = 10
+METADATA_MAX_SUBS: Final = 25
 METADATA_MAX_VALUE: Final = 300
 METADATA_MAX_KEY: Final = 64
 

@@ -16,7 +16,7 @@ def inner(messages):  # type: ignore[no-untyped-def]
 def test_cap_request_gets_an_empty_batch(harness: Harness) -> None:
     c = harness.connect()
     c.send("CAP LS 302")
-    assert "draft/metadata-2=maxsub=50,maxkey=20" in " ".join(m.params[-1] for m in c.take())
+    assert "draft/metadata-2=maxsub=25,maxkey=10" in " ".join(m.params[-1] for m in c.take())
     c.send("CAP REQ :batch draft/metadata-2")
     assert [m.command for m in c.take()] == ["CAP", "BATCH", "BATCH"]
 

@@ -46,7 +46,7 @@ def test_cap_value_names_the_limits() -> None:
         "max-key-bytes=64",
         f"max-value-bytes={MAX_VALUE}",
     ]
-    assert "draft/metadata-2=maxsub=50,maxkey=20" in offered  # still there for old clients
+    assert "draft/metadata-2=maxsub=25,maxkey=10" in offered  # still there for old clients
     c.send("NICK isup", "USER isup 0 * :x", "CAP END")
     tokens = [p for m in c.take() if m.command == "005" for p in m.params]
     assert f"METADATA={MAX_KEYS}" in tokens  # as metadata 3.2's ISUPPORT token had it
