@@ -4,7 +4,8 @@ The per-connection half of the asyncio adapter (`ircd.net` holds the listeners a
 `IrcServer`). Sockets read into one buffer shared by the connections of a server
 (`asyncio.BufferedProtocol`); a channel message is held once per loop pass for all the
 members that get it (`_Batch`), and each connection's output is written in one go at the
-end of the pass (`_State.flush`), bounded by the SendQ as it is queued.
+end of the pass (`_State.flush`), or earlier once it passes `WRITE_AT` bytes. The SendQ
+bounds what the socket did not take (the transport's buffer), never what one pass made.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import hashlib
 import logging
 import os
 import socket
-import sys
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -26,6 +26,12 @@ log = logging.getLogger("ircd.net")
 #: Bytes read from a socket at most at once (asyncio's own read size).
 READ_SIZE = 256 * 1024
 
+#: Output held for a connection within one loop pass, in bytes, past which it is written
+#: at once instead of at the end of the pass (a quarter of the SendQ if that is less).
+#: One pass may run many sockets' bursts: held to the end, a reader that keeps up would
+#: be measured against its SendQ by what the pass made, not by what it left unread.
+WRITE_AT = 64 * 1024
+
 
 class _Batch:
     """Channel messages of one loop pass to the same members, held once for all of them.
@@ -36,10 +42,10 @@ class _Batch:
     the items up to then from the batch and every later one through its own `write`,
     so each member's order is kept (`IrcConnection._write_after_batch`).
 
-    The SendQ: a member holding the batch has `_queued` + `size` bytes queued (what it
-    skips is taken off its `_queued`). `room` is the least SendQ left among those
-    members, so a message costs one add and one compare; past it, `_over_room` closes
-    the members over their SendQ and finds the room left.
+    Writing as it grows: a member holding the batch has `_queued` + `size` bytes held
+    (what it skips is taken off its `_queued`). `room` is the least of `WRITE_AT` less
+    `_queued` among those members, so a message costs one add and one compare; past it,
+    `_State.multicast` writes out every connection's output (`_State.write_out`).
     """
 
     __slots__ = ("detached", "foreign", "items", "joined", "room", "sinks", "size", "skips")
@@ -79,23 +85,6 @@ class _Batch:
             for connection in self.detached:
                 if connection not in left_out:
                     connection.write(data)
-        if self.size > self.room:
-            self._over_room()
-
-    def _over_room(self) -> None:
-        """A member holding the batch may be past its SendQ: close those that are, as the
-        transport would, and keep the least room left among the others."""
-        room = sys.maxsize
-        size = self.size
-        for connection in self.sinks:
-            if type(connection) is not IrcConnection or connection._batch is not self:
-                continue  # not ours, detached, or closing
-            left = connection._sendq - connection._queued
-            if size > left:
-                connection.pause_writing()  # "SendQ exceeded"; drops its output
-            elif left < room:
-                room = left
-        self.room = room
 
     def detach(self, connection: IrcConnection) -> None:
         """`connection` got something else after this batch: later items go to it directly."""
@@ -134,7 +123,9 @@ class _State:
     loop's next poll, hands each dirty connection's bytes to its transport in one write.
     A fan-out of many messages then costs one send() per recipient per pass instead of
     one per message (the system call dominated the cost of a delivery). Channel
-    messages of a pass to the same members share a `_Batch` (`multicast`).
+    messages of a pass to the same members share a `_Batch` (`multicast`). Output past
+    `write_at` is written before the end of the pass (`write_out`,
+    `IrcConnection._write_now`), so what a connection holds is never its SendQ's worth.
     """
 
     def __init__(self) -> None:
@@ -146,8 +137,8 @@ class _State:
         self.flush_scheduled = False
         # Open batches of this pass, by id() of the plan's list of sinks.
         self.batches: dict[int, _Batch] = {}
-        # The least SendQ of any connection made (each keeps the one it started with).
-        self.least_sendq = sys.maxsize
+        # The least `WRITE_AT` of any connection made (each keeps the one it started with).
+        self.write_at = WRITE_AT
         # Where every plain connection's socket is read into (`IrcConnection.get_buffer`):
         # one buffer for all, since each read is copied into the client's line buffer at
         # once. asyncio's own path allocates a bytes object of its 256 KiB read size per
@@ -171,12 +162,16 @@ class _State:
         if batch is None or batch.sinks is not sinks:
             batch = self._open_batch(sinks)
         batch.add(data, skip, mine)
+        if batch.size > batch.room:
+            # A member holds `write_at` bytes: write everything out now, so that the
+            # SendQ sees only what the sockets did not take (not inside `add`, which
+            # loops over connections).
+            self.write_out()
 
     def _open_batch(self, sinks: list[Any]) -> _Batch:
         batch = self.batches[id(sinks)] = _Batch(sinks)
-        # A member's first output of the pass has its whole SendQ: at least the least
-        # SendQ any connection had (a reload may have changed it since).
-        room = self.least_sendq
+        # A member's first output of the pass may grow to `write_at` before it is written.
+        room = self.write_at
         for i, connection in enumerate(sinks):
             if type(connection) is not IrcConnection:
                 batch.foreign.append(i)
@@ -190,7 +185,7 @@ class _State:
             if connection.write is connection._first:  # its first write of the pass
                 self.dirty.append(connection)
             else:
-                left = connection._sendq - connection._queued
+                left = self.write_at - connection._queued
                 if left < room:
                     room = left
             connection._out.append(batch)
@@ -201,10 +196,15 @@ class _State:
         return batch
 
     def flush(self) -> None:
+        """The end of a loop pass."""
         self.flush_scheduled = False
+        self.write_out()
+
+    def write_out(self) -> None:
+        """Hand every connection's output to its socket or transport."""
         self.batches.clear()
         dirty, self.dirty = self.dirty, []
-        batch_type, write = _Batch, os.write  # locals: used once per member
+        batch_type = _Batch  # a local: used once per member
         # `IrcConnection.flush` inlined: this runs once per recipient per pass.
         for connection in dirty:
             connection.write = connection._first  # the next write is a pass's first
@@ -225,27 +225,32 @@ class _State:
             transport = connection._transport
             if connection._closing or transport is None:
                 continue
-            # (`data` is within the SendQ: a connection is closed as its output passes it.)
-            fd = connection._fd
-            # What transport.write() would do first, without its Python: try the socket
-            # at once (a plain socket only, and only when nothing is queued before it).
-            # The transport can hold bytes only once we gave it some (`_handed`), so
-            # most connections skip asking it. A transport closing on its own (a socket
-            # error) has a connection_lost on its way: a write to its socket fails, or
-            # goes to a peer that is being dropped, and what is left goes to
-            # transport.write, which drops it.
-            if fd >= 0 and (not connection._handed or not transport.get_write_buffer_size()):
-                try:
-                    sent = write(fd, data)
-                except OSError:
-                    sent = 0  # would block, or an error the transport meets again and handles
-                if sent == len(data):
-                    connection._handed = False
-                    continue
-                data = data[sent:]
-            # Past `sendq` bytes queued in the transport, it calls pause_writing().
-            connection._handed = True
-            transport.write(data)
+            _send(connection, transport, data)
+
+
+def _send(connection: IrcConnection, transport: asyncio.Transport, data: bytes) -> None:
+    """`data` to the socket if nothing waits before it, the rest to the transport.
+
+    What transport.write() would do first, without its Python: try the socket at once
+    (a plain socket only, and only when nothing is queued before it). The transport can
+    hold bytes only once we gave it some (`_handed`), so most connections skip asking
+    it. A transport closing on its own (a socket error) has a connection_lost on its
+    way: a write to its socket fails, or goes to a peer that is being dropped, and what
+    is left goes to transport.write, which drops it. Past `sendq` bytes waiting in the
+    transport, it calls pause_writing(): "SendQ exceeded".
+    """
+    fd = connection._fd
+    if fd >= 0 and (not connection._handed or not transport.get_write_buffer_size()):
+        try:
+            sent = os.write(fd, data)
+        except OSError:
+            sent = 0  # would block, or an error the transport meets again and handles
+        if sent == len(data):
+            connection._handed = False
+            return
+        data = data[sent:]
+    connection._handed = True
+    transport.write(data)
 
 
 class IrcConnection(asyncio.BufferedProtocol):
@@ -295,8 +300,7 @@ class IrcConnection(asyncio.BufferedProtocol):
         self._after_batch = self._write_after_batch
         self.write: Callable[[bytes], None] = self._first
         # Bytes `_out` holds, but for an open batch it is still attached to (`_Batch`).
-        # Past `_sendq` the connection is closed at once, as its transport would do: the
-        # output of one pass is bounded by the SendQ too, not only at the flush.
+        # Past `write_at` they are written at once (`_write_now`).
         self._queued = 0
         self._sendq = state.server.config.limits.sendq
         # The socket's descriptor, for a flush that writes to it directly (-1: always
@@ -316,8 +320,9 @@ class IrcConnection(asyncio.BufferedProtocol):
         # Past `sendq` bytes queued, asyncio calls pause_writing(): that is "SendQ exceeded".
         self._sendq = server.config.limits.sendq
         self._transport.set_write_buffer_limits(high=self._sendq)
-        if self._sendq < self._state.least_sendq:
-            self._state.least_sendq = self._sendq
+        write_at = min(WRITE_AT, self._sendq // 4)
+        if write_at < self._state.write_at:
+            self._state.write_at = write_at  # batches use the least (a reload may lower it)
         sock = None if self._tls or self._websocket else transport.get_extra_info("socket")
         if sock is not None and sock.type == socket.SOCK_STREAM:
             self._fd = sock.fileno()
@@ -421,11 +426,20 @@ class IrcConnection(asyncio.BufferedProtocol):
         self._write_more(data)
 
     def _write_more(self, data: bytes) -> None:
-        """`write` after the first of a pass: queue it, and stop at the SendQ."""
+        """`write` after the first of a pass: queue it, and write out past `write_at`."""
         self._out.append(data)
         self._queued += len(data)
-        if self._queued > self._sendq:
-            self.pause_writing()
+        if self._queued > self._state.write_at:
+            self._write_now()
+
+    def _write_now(self) -> None:
+        """Write this connection's output before the end of the pass (no batch is open
+        for it here: `write` detached it). It stays on the dirty list, `write` as it is."""
+        data = _render(self._out, self)
+        self._out.clear()
+        self._queued = 0
+        if not self._closing and self._transport is not None:
+            _send(self, self._transport, data)
 
     def _write_after_batch(self, data: bytes) -> None:
         """`write` while a batch is the last thing queued: `data` goes after it, and so
@@ -453,8 +467,7 @@ class IrcConnection(asyncio.BufferedProtocol):
         data = _render(self._out, self)
         self._out.clear()
         if not self._closing and self._transport is not None:
-            self._handed = True
-            self._transport.write(data)
+            _send(self, self._transport, data)
 
     def close(self) -> None:
         if not self._closing and self._transport is not None:

@@ -249,8 +249,9 @@ def privmsgs(target: str, count: int, size: int = 300) -> bytes:
 
 @pytest.mark.parametrize("order", ["direct", "direct then channel", "channel then direct"])
 async def test_sendq_bounds_what_one_pass_queues(order: str) -> None:
-    # Output waits in the connection until the flush at the end of the pass: what one
-    # pass queues for a connection must stop at the SendQ as the transport's would.
+    # Output waits in the connection until the end of the pass, or until it passes
+    # `write_at` (a quarter of the SendQ here): then it goes to the transport at once,
+    # and one that takes nothing (a peer that never reads) passes its SendQ in the pass.
     sendq = 4096
     irc = IrcServer(config(sendq=sendq, flood_rate=0))
     c = registered(irc, "victim", "other", "sender", "talker")
@@ -268,7 +269,7 @@ async def test_sendq_bounds_what_one_pass_queues(order: str) -> None:
         sender.data_received(privmsgs("victim", 10) + privmsgs("#c", 4))
     else:
         sender.data_received(privmsgs("#c", 4) + privmsgs("victim", 10))
-    # Before the flush: nothing holds more than the SendQ, the victim's output is gone.
+    # Before the end of the pass: nothing holds more than the SendQ, the victim's output is gone.
     assert all(queued(conn) <= sendq for conn, _ in c.values())
     assert victim._out == [] and not victim_t.aborted  # the disconnect is scheduled
     await until(lambda: victim_t.aborted)
