@@ -9,6 +9,8 @@
 
 Output is queued up to `sendq` bytes (the client's `limits.sendq` by default); a reader
 that falls further behind is disconnected with "SendQ exceeded", like a socket client.
+The reader runs between loop passes, so the queue is measured after its turn: one pass
+that makes more than `sendq` bytes does not drop a reader waiting for them.
 """
 
 from __future__ import annotations
@@ -62,11 +64,16 @@ class InProcessConnection:
                 self._queued += len(line) + 2
         self._ready.set()
         if self._queued > self._sendq and not self._overflowed and self.client is not None:
-            # Never call into the server from write(): it may be in a fan-out loop.
+            # Never call into the server from write(): it may be in a fan-out loop. Judge
+            # after the reader's turn: it runs only between loop passes, and one pass may
+            # hold many clients' bursts; what it leaves unread then is what waits.
             self._overflowed = True
-            asyncio.get_running_loop().call_soon(
-                self._server.disconnect, self.client, "SendQ exceeded"
-            )
+            asyncio.get_running_loop().call_soon(self._overflow)
+
+    def _overflow(self) -> None:
+        self._overflowed = self._queued > self._sendq
+        if self._overflowed and self.client is not None and not self.closed:
+            self._server.disconnect(self.client, "SendQ exceeded")
 
     def close(self) -> None:
         self.closed = True

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import socket
 from collections.abc import Callable
 from typing import Any
 
+from ircd.config import IrcConfig, Limits, Listener
+from ircd.inprocess import InProcessConnection
+from ircd.net import IrcServer
 from ircd.protocol import Message
 from tests.ircd.conftest import LiveClient
 
@@ -150,3 +154,55 @@ async def test_list_longer_than_the_sendq_reaches_a_reading_client(
     assert all(m.params[-1].endswith("t" * 390) for m in asker.got if m.command == "322")
     await owner.close()
     await asker.close()
+
+
+async def test_an_attached_reader_gets_every_burst_of_one_pass(live_client: Any) -> None:
+    # An in-process client (a radio user of the gateway) is read by a task that runs
+    # between loop passes: six senders' bursts in one pass, each past its SendQ, must
+    # all reach it. The server is embedded, so the bursts written before the loop polls
+    # are read in one pass.
+    irc = IrcServer(
+        dataclasses.replace(
+            IrcConfig(),
+            listen=(Listener("127.0.0.1", 0),),
+            server_name="irc.test",
+            limits=Limits(sendq=SENDQ, max_per_address=0),
+        )
+    )
+    await irc.start()
+    try:
+        [(_, port)] = irc.addresses
+        radio = InProcessConnection.attach(
+            irc.server, nick="K1ABC", user="k1abc", host="radio.gateway", account="K1ABC"
+        )
+        radio.send("JOIN #chat")
+        senders = [await joined(live_client, port, f"s{i}", "#chat") for i in range(6)]
+        got: list[Message] = []
+
+        async def read_all() -> None:
+            while (msg := await radio.read()) is not None:
+                got.append(msg)
+
+        reader = asyncio.create_task(read_all())
+        texts = {s: [f"{s}-{j} " + "x" * 400 for j in range(10)] for s in range(6)}
+        for s, sender in enumerate(senders):
+            sender.writer.write(b"".join(f"PRIVMSG #chat :{t}\r\n".encode() for t in texts[s]))
+        for sender in senders:
+            await sender.writer.drain()
+        await senders[0].send("PING :after")  # its answer comes after its lines were run
+        await senders[0].expect("PONG", timeout=10)
+        async with asyncio.timeout(10):
+            while sum(m.command == "PRIVMSG" for m in got) < 60 and not reader.done():
+                await asyncio.sleep(0)
+        assert not radio.closed and [m for m in got if m.command == "ERROR"] == []
+        for s in range(6):
+            mine = [
+                m.params[1] for m in got if m.command == "PRIVMSG" and m.source.startswith(f"s{s}!")
+            ]
+            assert mine == texts[s]
+        radio.quit()
+        await reader
+        for sender in senders:
+            await sender.close()
+    finally:
+        await irc.stop(timeout=2)
