@@ -127,10 +127,11 @@ class Channel:
                 return "m"
             if "M" in modes and client.account is None:
                 return "M"
-            if self.lists.banned(client):
-                return "b"
-            if self.lists.muted(client):
-                return "m:"
+            # A member's verdict is kept (`ChannelLists.refusal`): one message from each
+            # of many members no longer matches every ban each time.
+            refusal = self.lists.refusal(client, member=status is not None)
+            if refusal is not None:
+                return refusal
         if "o" not in (status or ""):
             if "T" in modes and command == "NOTICE":
                 return "T"
@@ -141,9 +142,8 @@ class Channel:
     def banned_member(self, client: Client) -> bool:
         """A member without voice or op who is banned or muted (kept quiet, may not change
         nick: renaming would slip out of a nick mask)."""
-        return not self.members.get(client) and (
-            self.lists.banned(client) or self.lists.muted(client)
-        )
+        status = self.members.get(client)
+        return not status and self.lists.refusal(client, member=status is not None) is not None
 
     def set_status(self, client: Client, mode: str, on: bool) -> bool:
         """Give or take a status mode; return whether anything changed."""

@@ -516,6 +516,7 @@ class Server:
 
     def remove_member(self, channel: Channel, client: Client) -> None:
         channel.members.pop(client, None)
+        channel.lists.forget(client)
         channel.plan = None
         client.channels.pop(channel.folded, None)
         if not channel.members:

@@ -159,13 +159,13 @@ def test_the_mute_is_looked_up_once_per_message_not_per_member(
         harness.user(f"member{i}").send("JOIN #chan")
     bar.take()
     calls: list[object] = []
-    real = ChannelLists.muted
+    real = ChannelLists.refusal
 
-    def counting(self: ChannelLists, client: object) -> bool:
+    def counting(self: ChannelLists, client: object, member: bool) -> str | None:
         calls.append(client)
-        return real(self, client)  # type: ignore[arg-type]
+        return real(self, client, member)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(ChannelLists, "muted", counting)
+    monkeypatch.setattr(ChannelLists, "refusal", counting)
     bar.send("PRIVMSG #chan :one message")
     assert calls == [bar.client]
     assert commands(bar) == (["404"] if muted else ["PRIVMSG"])
