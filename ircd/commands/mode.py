@@ -89,6 +89,26 @@ _Change = tuple[str, str, str | None]
 #: Letters that take a parameter (lists and statuses always, k and l when set): each
 #: counts toward ISUPPORT MODES.
 _COUNTED: Final = LIST_MODES + STATUS_MODES + "kl"
+#: Error numerics one MODE line may draw from letters that are not applied (unknown,
+#: missing a parameter, operators only): `+lllll...` drew one per letter (the hostile
+#: review's finding 10). Those of applied letters are bounded by MAX_MODES already.
+MAX_REFUSALS: Final = 8
+
+
+class _Refusals:
+    """The errors of one MODE line: each numeric once per letter, MAX_REFUSALS in all."""
+
+    __slots__ = ("_rb", "_told")
+
+    def __init__(self, rb: ReplyBuffer) -> None:
+        self._rb = rb
+        self._told: set[tuple[str, str]] = set()
+
+    def numeric(self, code: str, letter: str, *params: str) -> None:
+        if (code, letter) in self._told or len(self._told) >= MAX_REFUSALS:
+            return
+        self._told.add((code, letter))
+        self._rb.numeric(code, *params)
 
 
 def _apply(
@@ -102,6 +122,7 @@ def _apply(
     """Apply what can be applied; return the effective changes as (sign, letter, argument)."""
     changes: list[_Change] = []
     listed: set[str] = set()
+    refusals = _Refusals(rb)
     sign = "+"
     with_param = 0
     for letter in modestring:
@@ -117,8 +138,13 @@ def _apply(
         if letter in _COUNTED:
             needs_arg = letter in LIST_MODES or letter in STATUS_MODES or on
             if needs_arg and not args:
-                rb.numeric(
-                    n.ERR_INVALIDMODEPARAM, channel.name, letter, "*", "Missing mode parameter"
+                refusals.numeric(
+                    n.ERR_INVALIDMODEPARAM,
+                    letter,
+                    channel.name,
+                    letter,
+                    "*",
+                    "Missing mode parameter",
                 )
                 continue
             with_param += 1
@@ -126,7 +152,7 @@ def _apply(
                 break  # the rest is ignored, as ISUPPORT MODES announces
         setter = _SETTERS.get(letter)
         if setter is None:
-            rb.numeric(n.ERR_UNKNOWNMODE, letter, "is unknown mode char to me")
+            refusals.numeric(n.ERR_UNKNOWNMODE, letter, letter, "is unknown mode char to me")
             continue
         change = setter(server, client, channel, letter, on, args, rb)
         if change is not None:
@@ -310,14 +336,25 @@ def _user_mode(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -
         return
     changes: list[_Change] = []
     args = list(msg.params[2:])
+    refusals = _Refusals(rb)
     sign = "+"
     unknown = False
+    snomask = False
     for letter in msg.params[1]:
         if letter in "+-":
             sign = letter
             continue
         if letter == "s":
-            change = _set_snomask(client, sign, args, rb)
+            if client.oper is None:
+                refusals.numeric(
+                    n.ERR_NOPRIVILEGES, "s", "Permission Denied- You're not an IRC operator"
+                )
+                continue
+            if sign == "+" and args:
+                if snomask:
+                    break  # one +s with its letters per line (it counts toward MODES)
+                snomask = True
+            change = _set_snomask(client, sign, args)
         elif letter in "iwBo":
             change = _set_user_flag(server, client, sign, letter)
         else:
@@ -327,18 +364,18 @@ def _user_mode(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -
             changes.append(change)
     if unknown:
         rb.numeric(n.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
+    if client.snomask and "s" in msg.params[1] and client.oper is not None:
+        rb.numeric(n.RPL_SNOMASK, "+" + client.snomask, "Server notice mask")
     if changes:
         rb.add(
             Message(source=client.prefix, command="MODE", params=(client.name, *_format(changes)))
         )
 
 
-def _set_snomask(client: Client, sign: str, args: list[str], rb: ReplyBuffer) -> _Change | None:
-    """Server notice mask (InspIRCd style): +s [<+letters-letters>], -s; opers only."""
+def _set_snomask(client: Client, sign: str, args: list[str]) -> _Change | None:
+    """Server notice mask (InspIRCd style): +s [<+letters-letters>], -s; opers only (the
+    caller checked), shown once the line is done."""
     arg = args.pop(0) if args and sign == "+" else None
-    if client.oper is None:
-        rb.numeric(n.ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator")
-        return None
     before = client.snomask
     if sign == "-":
         client.snomask = ""
@@ -348,7 +385,6 @@ def _set_snomask(client: Client, sign: str, args: list[str], rb: ReplyBuffer) ->
         client.snomask = snomask.DEFAULT
     if client.snomask:
         client.modes.add("s")
-        rb.numeric(n.RPL_SNOMASK, "+" + client.snomask, "Server notice mask")
     else:
         client.modes.discard("s")
     if bool(before) == bool(client.snomask):
