@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
+from types import SimpleNamespace
 
 from ircd.client import Client
 from ircd.config import IrcConfig, Limits
@@ -43,20 +44,14 @@ BANS = {
 }
 
 
-class NullSink:
-    __slots__ = ()
+def _nothing(*args: object) -> None:
+    pass
 
-    def write(self, data: bytes) -> None:
-        pass
 
-    def close(self) -> None:
-        pass
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
+#: Where the clients' output goes: nowhere (a `Sink` in four attributes).
+NULL_SINK = SimpleNamespace(
+    write=_nothing, close=_nothing, pause_reading=_nothing, resume_reading=_nothing
+)
 
 
 def _server() -> Server:
@@ -65,7 +60,7 @@ def _server() -> Server:
 
 
 def _user(server: Server, nick: str, *lines: str) -> Client:
-    client = server.connect(NullSink(), ip="192.0.2.7")
+    client = server.connect(NULL_SINK, ip="192.0.2.7")  # type: ignore[arg-type]
     assert client is not None
     text = [f"NICK {nick}", f"USER {'a' * 16} 0 * :x", *lines]
     server.receive(client, "".join(f"{line}\r\n" for line in text).encode())

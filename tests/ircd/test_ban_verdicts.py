@@ -116,6 +116,13 @@ def channel(harness, *modes: str):  # type: ignore[no-untyped-def]
     return op, bob
 
 
+def sets(op, bob, *modes: str) -> None:  # type: ignore[no-untyped-def]
+    """The op sets `modes` on #c; what both were told is read and dropped."""
+    op.send(*(f"MODE #c {m}" for m in modes))
+    op.take()
+    bob.take()
+
+
 def speaks(op, bob) -> bool:  # type: ignore[no-untyped-def]
     """Whether bob's line reaches the op (else bob got 404)."""
     bob.send("PRIVMSG #c :hello")
@@ -179,8 +186,7 @@ def test_user_name_change_is_judged_again(harness) -> None:
 def test_account_login_and_logout_are_judged_again(harness) -> None:
     op, bob = channel(harness, "+b a:spammer", "+b a:0", "+e bob!*@*")
     assert speaks(op, bob)  # excepted from a:0
-    op.send("MODE #c -e bob!*@*")
-    op.take()
+    sets(op, bob, "-e bob!*@*")
     assert not speaks(op, bob)  # not logged in: a:0
     set_account(harness.server, bob.client, "ham")
     assert speaks(op, bob)
@@ -201,47 +207,31 @@ def test_certificate_set_directly_is_judged_again(harness) -> None:
 def test_ban_added_and_removed_are_judged_again(harness) -> None:
     op, bob = channel(harness, "+b nobody")  # a list not empty: bob's verdict is kept
     assert speaks(op, bob)
-    op.send("MODE #c +b bob")
-    op.take()
-    bob.take()
+    sets(op, bob, "+b bob")
     assert not speaks(op, bob)
-    op.send("MODE #c -b bob")
-    op.take()
-    bob.take()
+    sets(op, bob, "-b bob")
     assert speaks(op, bob)
 
 
 def test_exception_added_and_removed_are_judged_again(harness) -> None:
     op, bob = channel(harness, "+b *!*@192.0.2.*")
     assert not speaks(op, bob)
-    op.send("MODE #c +e *!~bob@*")
-    op.take()
-    bob.take()
+    sets(op, bob, "+e *!~bob@*")
     assert speaks(op, bob)
-    op.send("MODE #c -e *!~bob@*")
-    op.take()
-    bob.take()
+    sets(op, bob, "-e *!~bob@*")
     assert not speaks(op, bob)
 
 
 def test_mute_extban_and_its_exception_are_judged_again(harness) -> None:
     op, bob = channel(harness)
     assert speaks(op, bob)
-    op.send("MODE #c +b m:bob")
-    op.take()
-    bob.take()
+    sets(op, bob, "+b m:bob")
     assert not speaks(op, bob)
-    op.send("MODE #c +e m:*!*@192.0.2.7")
-    op.take()
-    bob.take()
+    sets(op, bob, "+e m:*!*@192.0.2.7")
     assert speaks(op, bob)
-    op.send("MODE #c -e m:*!*@192.0.2.7", "MODE #c -b m:bob")
-    op.take()
-    bob.take()
+    sets(op, bob, "-e m:*!*@192.0.2.7", "-b m:bob")
     assert speaks(op, bob)
-    op.send("MODE #c +b m:bob")
-    op.take()
-    bob.take()
+    sets(op, bob, "+b m:bob")
     assert not speaks(op, bob)
 
 
