@@ -135,11 +135,22 @@ def _match_pieces(head: _Piece, middle: tuple[_Piece, ...], tail: _Piece, text: 
 def glob_match(pattern: str, text: str) -> bool:
     """Return whether `text` matches `pattern`; both should already be case-folded."""
     if "?" in pattern:
-        return Glob(pattern).match(text)
+        return len(text) >= len(pattern) - pattern.count("*") and Glob(pattern).match(text)
     if "*" not in pattern:
         return pattern == text
     head, *middle, tail = pattern.split("*")
     return _match_pieces(head, tuple(p for p in middle if p), tail, text)
+
+
+def _stars_last(pattern: str) -> str:
+    """The same glob with each ``?`` before the stars next to it and one star for many:
+    ``*?`` and ``?*`` both mean one character or more, and ``*?*?*?`` becomes ``???*``
+    (one piece, not three to search for)."""
+    while "*?" in pattern:
+        pattern = pattern.replace("*?", "?*")
+    while "**" in pattern:
+        pattern = pattern.replace("**", "*")
+    return pattern
 
 
 class Glob:
@@ -148,6 +159,7 @@ class Glob:
     __slots__ = ("_head", "_head_size", "_middle", "_min", "_star", "_tail", "_tail_size")
 
     def __init__(self, pattern: str) -> None:
+        pattern = _stars_last(pattern)
         parts = pattern.split("*")
         self._star = len(parts) > 1
         self._head = _piece(parts[0])

@@ -86,6 +86,8 @@ class CountingText(str):
         ("*b000?aaaa?aaaa*", "a" * 26 + "123!" + "a" * 16),
         ("*a?b*", "ab" * 40),  # a ? piece whose runs are everywhere, never aligned
         ("*a?b?b?a*x", "ab" * 40 + "x"),
+        ("*?" * 200, "a" * 150),  # WHO's `*?` x 200 of the review: ??...?* once split
+        ("*?*?*?x*?", "ab" * 40 + "x!"),
     ],
 )
 def test_glob_reads_the_text_at_most_once_per_character(pattern: str, text: str) -> None:
