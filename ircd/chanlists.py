@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, NamedTuple
 
-from ircd.masks import Glob, IpNetwork, normalize_ip, parse_network
+from ircd.globs import Glob
+from ircd.masks import IpNetwork, normalize_ip, parse_network
 
 if TYPE_CHECKING:
     from ircd.client import Client

@@ -12,7 +12,7 @@ import itertools
 import pytest
 
 from ircd.chanlists import ChannelLists
-from ircd.masks import Glob, glob_match
+from ircd.globs import Glob, glob_match
 from ircd.notify import set_account, set_host
 
 FP = "ab" * 32
