@@ -325,25 +325,29 @@ class ChatSession(ChatState):
     # -- typed lines --------------------------------------------------------------------------
 
     def _typed_line(self, text: str, now: float) -> None:
-        if self._listing is not None:
-            if self._prompt_live:
-                self._answer_more(text, now)
-                return
-            if not text.strip():
-                # An empty line while a page is on its way stops the listing: what the
-                # gateway still holds of it is dropped, chat held meanwhile follows.
-                self._out.cancel_replies()
-                self.say(STOPPED)
-                self._end_listing()
-                self._run_typed(now)  # what was typed ahead runs now, in order
-                return
+        if self._listing is not None and self._prompt_live:
+            self._answer_more(text, now)
         elif not text.strip():
-            if self._out.replies_pending:
-                self._out.cancel_replies()
-                self.say(STOPPED)
+            self._stop_output(now)
+        else:
+            self._type_ahead(text)
+            self._run_typed(now)
+
+    def _stop_output(self, now: float) -> None:
+        """An empty line stops the answer being shown (a listing: with its later pages);
+        chat held meanwhile follows, and so do the answers of commands typed after it,
+        which ran. A second empty line before the first's `(output stopped)` has left
+        stops nothing more: the user has not seen the first take effect."""
+        shown = self._out.shown
+        listing = self._listing is not None
+        if self._out.stopping or (shown is None and not listing):
             return
-        self._type_ahead(text)
-        self._run_typed(now)
+        if listing and shown in (None, self._listing_answer):
+            self._out.stop(STOPPED, self._listing_answer)
+            self._end_listing()
+        elif shown is not None:  # an answer given below the listing's prompt, or before it
+            self._out.stop(STOPPED, shown)
+        self._run_typed(now)  # what was typed ahead runs now, in order
 
     @property
     def _prompt_out(self) -> bool:
@@ -390,6 +394,7 @@ class ChatSession(ChatState):
     def _execute(self, text: str, now: float) -> None:
         if not text:
             return
+        self._out.begin()  # what is said from now on is this line's answer
         if not text.startswith("/"):
             word = text.upper()
             if self.current is None and word in BARE_WORDS:
@@ -496,7 +501,7 @@ class ChatSession(ChatState):
         elif self._ready and self._prompt_out and not self._prompt_last:
             # A typed command answered below `more?`: show it again, so that it is
             # live (the last thing on screen) and the listing can go on.
-            self.say(MORE_PROMPT, end="")
+            self.say(MORE_PROMPT, end="", answer=self._listing_answer)
             return self._done(now)
         actions, self._actions = self._actions, []
         return actions

@@ -85,6 +85,8 @@ class ChatState:
         self._tokens = 0
         # Paged listing: lines not yet shown; None when no listing runs.
         self._listing: deque[str] | None = None
+        #: The answer the listing's pages belong to (`Outbox.begin`).
+        self._listing_answer = 0
         self._at_more = False
         #: The last chunk handed to the link ended with `more?` (it is on screen).
         self._prompt_last = False
@@ -406,9 +408,9 @@ class ChatState:
         """A live line about someone in no channel of theirs (a quit, a nick change)."""
         self._out.chat("", text + "\n")
 
-    def say(self, text: str, end: str = "\n") -> None:
+    def say(self, text: str, end: str = "\n", answer: int | None = None) -> None:
         # 7-bit printable, whatever it quotes (a typed verb, a server's reply).
-        self._out.reply(to_ascii(text) + end)
+        self._out.reply(to_ascii(text) + end, answer)
 
     def split_seen(self, servers: str, now: float, named: bool) -> None:
         """A QUIT of a netsplit between `servers` (`a.example b.example`): one line per
@@ -431,6 +433,7 @@ class ChatState:
             self.say("\n".join(lines))
             return
         self._listing = deque(lines)
+        self._listing_answer = self._out.answer
         self._out.hold()
         self._next_page()
 
@@ -438,9 +441,9 @@ class ChatState:
         assert self._listing is not None
         page = [self._listing.popleft() for _ in range(min(self.settings.page_lines,
                                                            len(self._listing)))]  # fmt: skip
-        self.say("\n".join(page))
+        self.say("\n".join(page), answer=self._listing_answer)
         if self._listing:
-            self.say(MORE_PROMPT, end="")
+            self.say(MORE_PROMPT, end="", answer=self._listing_answer)
             self._at_more = True
         else:
             self._end_listing()

@@ -2,7 +2,8 @@
 
 The link carries about 100 bytes a second, so the session never hands the transport
 more than one chunk at a time: the rest waits here, where it can still be stopped (an
-empty line drops a listing) and where live chat is bounded. Chat that arrives past the
+empty line drops the answer being shown, and only that one: the answers of commands
+typed after it still come) and where live chat is bounded. Chat that arrives past the
 bound is not dropped silently: it is counted per channel and told in one line,
 `+37 more in #chan: /READ #chan`, when the backlog has gone out.
 
@@ -30,6 +31,8 @@ REPLY = "reply"
 CHAT = "chat"
 NOTE = "note"
 SUMMARY = "summary"
+#: The line that says an answer was stopped, where the answer was.
+STOP = "stop"
 PRIVATE = "*private*"
 
 
@@ -40,6 +43,8 @@ class _Piece:
     #: A channel line's sender and channel: under the same `run`, `short` is shown.
     run: str | None = None
     short: str = ""
+    #: A reply's answer (`Outbox.begin`): an empty line stops one answer, not the next.
+    answer: int = 0
 
 
 class Outbox:
@@ -54,6 +59,8 @@ class Outbox:
         self._summary_queued = False
         #: The `run` of the last piece that left (None: the line above names nobody).
         self._above: str | None = None
+        #: The answer replies belong to now (each command the user runs starts one).
+        self.answer = 0
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -62,11 +69,18 @@ class Outbox:
     def replies_pending(self) -> bool:
         return any(p.kind == REPLY for p in self._queue)
 
-    def reply(self, text: str) -> None:
+    def begin(self) -> int:
+        """A new answer starts (a command runs): the replies from now on are its own."""
+        self.answer += 1
+        return self.answer
+
+    def reply(self, text: str, answer: int | None = None) -> None:
         """Command output and prompts: never dropped except by an interrupt. Kept line
-        by line, so a long answer leaves one chunk at a time and the rest can be stopped."""
+        by line, so a long answer leaves one chunk at a time and the rest can be stopped.
+        `answer`: whose they are (a listing's later page), else the current answer's."""
+        number = self.answer if answer is None else answer
         for line in text.splitlines(keepends=True):
-            self._queue.append(_Piece(REPLY, line))
+            self._queue.append(_Piece(REPLY, line, answer=number))
 
     def note(self, text: str) -> None:
         """What no command asked for but the user must see (a kill, a kick, an error):
@@ -106,12 +120,28 @@ class Outbox:
         self._queue.extend(self._held)
         self._held.clear()
 
-    def cancel_replies(self) -> int:
-        """Drop queued replies (an interrupted listing); chat stays. Returns pieces dropped."""
-        kept = deque(p for p in self._queue if p.kind != REPLY)
-        dropped = len(self._queue) - len(kept)
+    @property
+    def stopping(self) -> bool:
+        """A stop is told but not yet sent: the user has not seen it take effect."""
+        return any(p.kind == STOP for p in self._queue)
+
+    @property
+    def shown(self) -> int | None:
+        """The answer being shown: the one the first reply queued belongs to."""
+        return next((p.answer for p in self._queue if p.kind == REPLY), None)
+
+    def stop(self, notice: str, answer: int) -> None:
+        """Drop what is queued of `answer` and put `notice` where it was (at the end if
+        none was queued); chat, notes and the other answers stay, in order."""
+        kept: deque[_Piece] = deque()
+        at: int | None = None
+        for piece in self._queue:
+            if piece.kind == REPLY and piece.answer == answer:
+                at = len(kept) if at is None else at
+            else:
+                kept.append(piece)
+        kept.insert(len(kept) if at is None else at, _Piece(STOP, notice + "\n"))
         self._queue = kept
-        return dropped
 
     def clear(self) -> None:
         self._queue.clear()

@@ -527,6 +527,57 @@ def test_a_long_answer_leaves_line_by_line_and_an_empty_line_drops_the_rest() ->
     assert rest.endswith("(output stopped)\n") and rest.count("#ch") <= 2
 
 
+def test_an_empty_line_stops_the_answer_shown_and_keeps_those_typed_after_it() -> None:
+    h = Harness(chunk_bytes=40).login()
+    h.run = _slow_run(h)  # the link takes one chunk and stays busy
+    h.type("/?")  # a screen of help; its first packet is on its way
+    assert len(h.out) == 1
+    for line in ("/?", "/j #sidefx", "a chat line", "/i"):  # typed ahead in one go
+        h.type(line)
+    h.server(
+        ":N0TEST-5!n0test@bpq.radio JOIN #sidefx",
+        ":irc.test 353 N0TEST-5 = #sidefx :N0TEST-5",
+    )
+    h.pong()
+    assert "PRIVMSG #sidefx :a chat line" in h.irc
+    h.type("")
+    h.type("")  # again before the first has shown: it stops nothing more
+    out = h.text_after_drain()
+    # The first help stops where it was; the second help, the join and /I all come.
+    assert out.count("Commands (") == 2
+    assert out.count("/J[OIN] #chan") == 1
+    assert out.index("(output stopped)") < out.index("/J[OIN] #chan")
+    assert out.index("/J[OIN] #chan") < out.index("Joined #sidefx")
+    assert out.index("Joined #sidefx") < out.index("You are N0TEST-5")
+    assert out.count("(output stopped)") == 1
+    h.type("")  # nothing left to stop: nothing is said
+    assert h.text_after_drain() == ""
+
+
+def test_an_empty_line_during_a_listing_stops_the_answer_being_shown() -> None:
+    h = Harness(page_lines=22, chunk_bytes=40).login()  # the help is not paged
+    h.run = _slow_run(h)
+    listing(h, 70)
+    h.type("/?")  # typed while page 1 goes out: answered below the prompt
+    for _ in range(22):
+        h.run(h.core.drained(h.now))  # the page and its prompt are out; /? runs
+    assert h.text().count("Commands (") == 1
+    h.type("")  # stops the help being shown, not the listing
+    out = h.text_after_drain()
+    assert "/J[OIN] #chan" not in out and "#ch22" not in out
+    assert out == "(output stopped)\n" + chat.MORE_PROMPT
+    h.type("")  # Enter at the prompt: the next page
+    assert "#ch43" in h.text_after_drain()
+    h.type("")
+    h.run(h.core.drained(h.now))
+    h.type("/?")  # typed while the last page goes out
+    h.type("")  # the listing's own page being shown: it stops; /? is answered
+    out = h.text_after_drain()
+    assert "#ch69" not in out and "(output stopped)" in out and "/J[OIN] #chan" in out
+    assert out.index("(output stopped)") < out.index("Commands (")
+    assert not out.endswith(chat.MORE_PROMPT)
+
+
 def test_a_code_checked_after_the_login_timeout_does_not_log_in() -> None:
     h = Harness(login_timeout=10)
     h.type("123456")

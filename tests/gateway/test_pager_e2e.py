@@ -80,6 +80,30 @@ async def test_an_empty_line_stops_a_long_answer_at_once(
     assert await gw.stop() == 0
 
 
+async def test_an_empty_line_keeps_the_answers_of_commands_typed_after_the_stopped_one(
+    tmp_path: Path, spawn_gateway: Spawn
+) -> None:
+    # Walk report finding 6: commands typed ahead ran; an empty line stopping the
+    # answer being shown must not throw away their answers.
+    gw, ham, irc = await _start(
+        tmp_path, spawn_gateway, "bytes_per_second: 40, packet_bytes: 64, burst_bytes: 0", 0
+    )
+    await irc.send("JOIN #sidefx")
+    await irc.expect("366")
+    ham.send(b"/?\r")
+    assert (await ham.expect("\r\n")).startswith(b"Commands")
+    ham.send(b"/J #sidefx\rchat line\r/I\r")
+    # The chat line reached IRC: the join happened and /I ran, while /? still flows.
+    assert await _irc_text_until(irc, "chat line") == ["chat line"]
+    ham.send(b"\r")
+    await ham.expect("(output stopped)\r\n")
+    after = await ham.expect("You are N0TEST-5")
+    assert b"Joined #sidefx" in after and b"Commands" not in after
+    assert HELP_TEXT.split("\n")[-1].encode() not in after  # the help stayed stopped
+    await irc.close()
+    assert await gw.stop() == 0
+
+
 async def test_more_stays_live_and_lines_typed_meanwhile_run_when_the_page_is_out(
     tmp_path: Path, spawn_gateway: Spawn
 ) -> None:
