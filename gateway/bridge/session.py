@@ -210,6 +210,9 @@ class RadioSession:
                 self.bridge.events.emit("message", direction=action.direction, callsign=call,
                                         target=action.target, sender=action.sender,
                                         text=action.text)  # fmt: skip
+            elif isinstance(action, chat.LeftUnasked):
+                third_party_log.info("%s was put in %s without a /JOIN and left it (third-"
+                                     "party rule)", self.callsign, action.channel)  # fmt: skip
             elif isinstance(action, chat.HoldMail):
                 self._spawn(self._hold(action))
             elif isinstance(action, chat.SavePref) and self.callsign is not None:

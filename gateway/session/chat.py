@@ -45,6 +45,7 @@ from gateway.session.chattypes import (
     Fetch,
     HoldMail,
     Irc,
+    LeftUnasked,
     LoggedIn,
     Notify,
     Relayed,
@@ -59,7 +60,7 @@ from ircd.protocol import Message
 
 __all__ = [
     "MORE_PROMPT", "NO_IRC", "Action", "ChatSession", "CheckCode", "Close", "Fetch", "HoldMail",
-    "Irc", "LoggedIn", "Notify", "Phase", "Relayed", "SavePref", "Say", "Settings",
+    "Irc", "LeftUnasked", "LoggedIn", "Notify", "Phase", "Relayed", "SavePref", "Say", "Settings",
 ]  # fmt: skip
 
 #: Typed lines held while a command is answered; past this the adapter stops reading.

@@ -22,7 +22,7 @@ from types import MappingProxyType
 from gateway.session.chatanswers import FORWARDED
 from gateway.session.chatnames import SOMEONE
 from gateway.session.chatstate import ChatState
-from gateway.session.chattypes import HoldMail, Irc, Relayed
+from gateway.session.chattypes import HoldMail, Irc, LeftUnasked, Relayed
 from gateway.session.outbox import PRIVATE
 from gateway.session.render import callsign_text, nick_of, reason_kind, split_ctcp, who
 from gateway.session.render import strip_formatting as _clean
@@ -34,6 +34,8 @@ _SERVER_QUIT = re.compile(r"Killed \(|[A-Z]-[Ll]ined: |Banned|Closing Link: ")
 _SPLIT = re.compile(r"[\w*-]+(?:\.[\w*-]+)+ [\w*-]+(?:\.[\w*-]+)+")
 #: Numerics that refuse a JOIN (no such channel, full, invite only, banned, key...).
 JOIN_REFUSED = frozenset({"403", "405", "471", "473", "474", "475", "477", "489"})
+#: The reason of the PART from a channel the server put the user in (seen on IRC).
+UNASKED_PART = "Put here without /JOIN; left (third-party rule)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +98,8 @@ def _join(s: ChatState, msg: Message, _now: float) -> None:
         if not s.names_shown() and not s.asked_to_join(channel):
             # Put there by the server (a RENAME, a forward, SAJOIN): the name was chosen
             # by someone the rule may keep off the air, and would head every line.
-            s.emit(Irc(f"PART {channel}"))
+            s.emit(Irc(f"PART {channel} :{UNASKED_PART}"))
+            s.emit(LeftUnasked(channel))  # the operator who did it hears of it
             s.note("Put in a channel you did not join; left it (third-party rule).")
             return
         if s.fold(channel) not in s.channels:  # a rejoin keeps the current
@@ -116,6 +119,11 @@ def _part(s: ChatState, msg: Message, _now: float) -> None:
     s.saw_sender(msg, tagged=False)
     if s.alert and not mine and not s.foreign(channel):
         s.chat(channel, f"* {s.name_of(msg.source)} left {channel}", current=True)
+    if mine and s.fold(channel) in s.channels and not s.asked_to_leave(channel):
+        # SAPART (or a RENAME): told in one line, as a kick is; the reason is the
+        # operator's words, shown only when the rule lets anyone's names on air.
+        reason = _clean(msg.params[1]) if len(msg.params) > 1 and s.names_shown() else ""
+        s.note(f"Removed from {channel} by an operator" + (f": {reason}" if reason else "."))
     if mine:
         s.forget_channel(channel)
 

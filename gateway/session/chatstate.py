@@ -301,11 +301,19 @@ class ChatState:
 
     def asked_to_join(self, channel: str) -> bool:
         """Whether the user asked for `channel` (/JOIN, or rejoining after a reconnection)."""
-        key = self.fold(channel)
+        return self._asked("join", channel) or self.fold(channel) in self.rejoining
+
+    def asked_to_leave(self, channel: str) -> bool:
+        """Whether the user asked to leave `channel` (/LEAVE): else someone made them."""
+        return self._asked("leave", channel)
+
+    def _asked(self, kind: str, channel: str) -> bool:
         waiting = self._waiting
-        if waiting is not None and waiting.kind == "join" and self.fold(waiting.target) == key:
-            return True
-        return key in self.rejoining
+        return (
+            waiting is not None
+            and waiting.kind == kind
+            and self.fold(waiting.target) == self.fold(channel)
+        )
 
     def topic_vouched(self, channel: str, setter: str, text: str) -> bool:
         """A topic the rule lets on air though topics name no account: the user's own,

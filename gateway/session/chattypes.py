@@ -151,4 +151,16 @@ class Relayed:
     text: str
 
 
-Action = Say | Irc | CheckCode | LoggedIn | Fetch | Notify | HoldMail | SavePref | Close | Relayed
+@dataclass(frozen=True, slots=True)
+class LeftUnasked:
+    """The session left `channel`, which the server put the user in without a /JOIN
+    (an operator's SAJOIN, a RENAME) and whose name the third-party rule keeps off the
+    air: operators hear of it (the `gateway.thirdparty` log, snomask p)."""
+
+    channel: str
+
+
+Action = (
+    Say | Irc | CheckCode | LoggedIn | Fetch | Notify | HoldMail | SavePref | Close | Relayed
+    | LeftUnasked
+)  # fmt: skip

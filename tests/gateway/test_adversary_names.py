@@ -196,6 +196,7 @@ async def test_no_name_an_unidentified_user_chose_reaches_the_air(
     # RENAME: the radio user sees a PART and a JOIN it never asked for.
     await spam.send("RENAME #own #MK17renamed :MK08 reason")
     assert await heard("rule).\r\n") == (
+        b"Removed from #own by an operator.\r\n"
         b"Put in a channel you did not join; left it (third-party rule).\r\n"
     )
     ham.send(b"/c\r")

@@ -621,6 +621,22 @@ def test_a_kick_during_a_listing_waits_and_survives_an_interrupt() -> None:
     assert "(output stopped)" in out and "Kicked from #test by op" in out
 
 
+def test_a_part_the_user_did_not_ask_for_is_told_in_one_line() -> None:
+    h = Harness().login()  # third_party: all, so the operator's words are shown
+    joined(h)
+    h.server(":N0TEST-5!n0test@bpq.radio PART #test :moved")  # an operator's SAPART
+    assert h.text() == "Removed from #test by an operator: moved\n"
+    joined(h, "#a")
+    h.type("/leave")  # asked for: the answer says so, nothing more
+    h.server(":N0TEST-5!n0test@bpq.radio PART #a")
+    h.pong()
+    assert h.text() == "Left #a.\n"
+    h = Harness(third_party="identified").login()
+    joined(h)
+    h.server(":N0TEST-5!n0test@bpq.radio PART #test :MK08 words")
+    assert h.text() == "Removed from #test by an operator.\n"
+
+
 def test_lines_typed_during_a_listing_run_when_its_last_page_is_shown() -> None:
     h = Harness(page_lines=2, chunk_bytes=40).login()
     h.run = _slow_run(h)

@@ -3,6 +3,7 @@ chosen by an IRC user who may not be on air never reaches the air."""
 
 from __future__ import annotations
 
+from gateway.session import chat
 from gateway.session.chatnames import VouchedNicks
 from tests.gateway.test_chat import Harness, joined
 
@@ -90,8 +91,12 @@ def test_a_channel_the_user_did_not_join_is_left() -> None:
     h = identified()
     # RENAME without draft/channel-rename: the member sees a PART and a JOIN.
     h.server(":N0TEST-5!n0test@bpq.radio PART #test", ":N0TEST-5!n0test@bpq.radio JOIN #MK17x")
-    assert h.irc[-1] == "PART #MK17x"
-    assert h.text() == "Put in a channel you did not join; left it (third-party rule).\n"
+    assert h.irc[-1] == "PART #MK17x :Put here without /JOIN; left (third-party rule)"
+    assert h.other[-1] == chat.LeftUnasked("#MK17x")  # operators hear of it (snomask p)
+    assert h.text() == (
+        "Removed from #test by an operator.\n"
+        "Put in a channel you did not join; left it (third-party rule).\n"
+    )
     h.type("/c")
     assert "MK17" not in h.text()
     # What the server still says of it before the PART is done names it: not shown.

@@ -275,3 +275,39 @@ async def test_bad_radio_arguments_get_one_usage_line_and_are_audited(
     ]
     await op.close()
     assert await gw.stop() == 0
+
+
+async def test_sapart_is_told_on_air_and_an_undone_sajoin_to_the_operator(
+    tmp_path: Path, spawn_gateway: Spawn
+) -> None:
+    """Walk report finding 8: SAPART from the current channel was silent on air, and a
+    SAJOIN the third-party rule undid at once was, for the operator, a join."""
+    bpq, irc_port = free_port(), free_port()
+    config = oper_config(tmp_path, bpq, irc_port)
+    config.write_text(config.read_text().replace("third_party: all", "third_party: identified"))
+    totp = enroll(config, "N0TEST")
+    gw = spawn_gateway(config)
+    await gw.start()
+    ham = await radio_login(bpq, "N0TEST-5", totp.now())
+    ham.send(b"/j #hamradio\r")
+    assert (await ham.expect("\r\n")).startswith(b"Joined #hamradio")
+    op = await operator(irc_port)
+    await op.send("SAPART N0TEST-5 #hamradio :moved")
+    await notices_until(op, "used SAPART")
+    # One line, as a kick is told; the operator's words stay off the air (identified).
+    assert await ham.expect("\r\n") == b"Removed from #hamradio by an operator.\r\n"
+    await op.send("SAJOIN N0TEST-5 #elsewhere")
+    told = await notices_until(op, "without a /JOIN")
+    assert told[-1] == (
+        "*** THIRDPARTY: N0TEST-5 was put in #elsewhere without a /JOIN and left it"
+        " (third-party rule)"
+    )
+    assert await ham.expect("\r\n") == (
+        b"Put in a channel you did not join; left it (third-party rule).\r\n"
+    )
+    ham.send(b"/c\r")
+    assert await ham.expect("\r\n") == b"You are in no channel.\r\n"
+    await op.close()
+    ham.send(b"/q\r")
+    await ham.expect_close()
+    assert await gw.stop() == 0
