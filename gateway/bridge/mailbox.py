@@ -111,7 +111,9 @@ class Mailbox:
     def held_text(self, base: str) -> str:
         days = self._config().mailbox_max_age / 86400
         where = "a gateway of this network" if self._network_wide else "this gateway"
-        return f"{base} is off the air: message held if {base} uses {where} (kept {days:g} days)."
+        # One line on air (a ham's /M to an off-air ham gets it each time): the same
+        # whether or not `base` is enrolled, so it tells nobody who uses the gateway.
+        return f"Message held if {base} uses {where} (kept {days:g} days)."
 
     def hold_soon(
         self,

@@ -334,12 +334,17 @@ class RadioSession:
         kept = await bridge.store.call(prefs.load, callsign.base)
         source = self.transport.source_key(callsign)
         notes = await bridge.store.call(_notes_from_home, callsign.base, source, bridge.clock())
+        deniable = loginnotes.NOT_ME_HINT in notes
         if bridge.connector.fold(conn.nick) != bridge.connector.fold(identity.nicks[0]):
             notes = (*notes, _nick_taken(conn.nick, identity.nicks[0], bridge.connector.mode))
         self._spawn(self._read_irc(conn))
         # A reload while this session logged in: its rules as of now.
         self.core.reconfigure(bridge.live_settings(), bridge.monotonic())
-        self._do(self.core.chat_started(bridge.monotonic(), nick, unread, conn.caps, kept, notes))
+        self._do(
+            self.core.chat_started(
+                bridge.monotonic(), nick, unread, conn.caps, kept, notes, deniable=deniable
+            )
+        )
 
     async def _network_password(self, base: str) -> str | None:
         """The ham's password for the external network's SASL, if the sysop stored one.

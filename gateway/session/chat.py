@@ -172,16 +172,19 @@ class ChatSession(ChatState):
         caps: frozenset[str] = CAPS,
         prefs: dict[str, int] | None = None,
         notes: tuple[str, ...] = (),
+        deniable: bool = False,
     ) -> list[Action]:
         """The IRC client is attached as `nick` with `caps`; `new_mail` unread messages
         wait; `prefs` are the user's own settings kept from an earlier login; `notes`
-        are for the owner (logins elsewhere, codes tried off the air)."""
+        are for the owner (logins elsewhere, codes tried off the air); `deniable`: some
+        are of logins the owner may deny (/NOTME)."""
         if self.phase is not Phase.STARTING:
             return self._done(now)
         self.restore(prefs or {})
         self.phase = Phase.CHAT
         self.nick = nick
         self.history = HISTORY_CAP in caps
+        self.deniable = deniable
         self.since = self.settings.wall_clock()  # read by a person (/INFO, operators)
         self._idle_deadline = now + self.settings.idle_timeout
         banner = f"Welcome {self.callsign}. /? for help."
@@ -407,6 +410,9 @@ class ChatSession(ChatState):
                 self.send_text(self.current, text)
                 return
         verb, _, args = text[1:].partition(" ")
+        if not verb:  # `/` alone: not the list of every command (every byte counts)
+            self.say("/? for help.")
+            return
         found = resolve(verb)
         if isinstance(found, list):
             if found:

@@ -118,6 +118,8 @@ def _who(target: str, replies: list[Message], _e: list[Message], ctx: Context) -
         if ctx.named(m.params[5], m.params[3])
     ]
     others = len(rows) - len(calls)  # nicks the third-party rule keeps off the air
+    if not rows:  # no such channel, an empty one, or one the server hides from us
+        return [f"Nobody in {target}."]
     text = f"{target} ({len(rows)}): " + " ".join(calls)
     if others:
         text += (", " if calls else "") + plural(others, "other")
@@ -239,6 +241,7 @@ def _said(m: Message, verb: str | None) -> bool:
     return verb is None and m.command == "PRIVMSG"
 
 
+NO_SUCH_MESSAGE = "No such message."
 #: `/NOTME`'s answer (gateway/auth/loginnotes.py `not_me`).
 NOT_ME_DONE = (
     "Done: codes no longer log in on IRC as you (those logins end), and every place"
@@ -250,15 +253,15 @@ def fetched_lines(kind: str, target: str, result: object, width: int) -> list[st
     """What to show for a store answer (`gateway.chatstore` results)."""
     rows = list(result) if isinstance(result, list) else []
     if kind == "kill":
-        return ["Deleted." if result else "No such message."]
+        return ["Deleted." if result else NO_SUCH_MESSAGE]
     if kind == "notme":
         return [NOT_ME_DONE]
     if kind == "new":
         parts = [f"{name} {count}" for name, count in rows if count]
         return ["New: " + ", ".join(parts) if parts else "Nothing new."]
-    if kind == "mail":
+    if kind in ("mail", "message"):  # all new (or kept) ones, or one by its number
         if not rows:
-            return ["No messages."]
+            return ["No messages." if kind == "mail" else NO_SUCH_MESSAGE]
         rows = [(m.n, m.at, mail_sender(m.sender, m.account), m.kind, m.text) for m in rows]
         return _numbered(rows, width)
     if not rows:

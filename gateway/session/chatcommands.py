@@ -18,12 +18,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from gateway.session.chatanswers import NO_SUCH_MESSAGE
 from gateway.session.chatstate import MAX_HISTORY, ChatState
 from gateway.session.chattypes import Fetch, SavePref
 from gateway.session.render import nick_from_typed
 
 #: A message number as typed: ASCII digits only (str.isdigit takes "²"), bounded.
 NUMBER = re.compile(r"[0-9]{1,9}")
+#: What was meant as a number, good or not (`/READ -1`): never a channel's name.
+BAD_NUMBER = re.compile(r"[-+]?[0-9]+")
+#: Commands /? does not list, nor an ambiguous prefix: offered where they are needed.
+HIDDEN = frozenset({"NOTME"})
 
 Handler = Callable[[ChatState, "Command", str], None]
 
@@ -45,6 +50,9 @@ def _join(s: ChatState, _c: Command, args: str) -> None:
     if name is None:
         s.say("Usage: /JOIN #chan")
         return
+    rest = args.split()[1:]
+    if rest:  # one channel at a time, as on convers: say so rather than drop it silently
+        s.say(f"One channel at a time: {' '.join(rest)} ignored.")
     if s.fold(name) in s.channels:
         s.current = s.fold(name)
         s.say(f"Now in {s.channels[s.current]}.")
@@ -174,8 +182,11 @@ def _read(s: ChatState, _c: Command, args: str) -> None:
     if not words:
         s.fetch(Fetch("mail"))
         return
-    if NUMBER.fullmatch(words[0]) and len(words) == 1:
-        s.fetch(Fetch("mail", number=int(words[0])))
+    if BAD_NUMBER.fullmatch(words[0]) and len(words) == 1:
+        if NUMBER.fullmatch(words[0]):
+            s.fetch(Fetch("mail", number=int(words[0])), answer="message")
+        else:  # -1, or past any number a mailbox holds: not a channel's name
+            s.say(NO_SUCH_MESSAGE)
         return
     name = s.channel_name(words[0])
     start = words[1] if len(words) > 1 else None
@@ -226,6 +237,11 @@ def _help(s: ChatState, _c: Command, args: str) -> None:
 
 
 def _not_me(s: ChatState, _c: Command, _args: str) -> None:
+    # It forgets familiar sources at once: only as the answer to a note shown at this
+    # login (`Not you? /NO`), never by a stray /NO.
+    if not s.deniable:
+        s.say("No login was reported to you at this login: nothing to undo.")
+        return
     s.fetch(Fetch("notme"))
 
 
@@ -272,7 +288,7 @@ BARE_WORDS: frozenset[str] = frozenset({"B", "BYE", "Q", "QUIT", "H", "HELP", "?
 HELP_TEXT = "\n".join(
     ["Commands (any unique prefix works; text without / goes to the current channel):"]
     # /NOTME is offered where it is needed: with the notes at login.
-    + [f" {c.syntax:<24}{c.help}" for c in _TABLE if c.name not in ("PART", "QUIT", "S", "NOTME")]
+    + [f" {c.syntax:<24}{c.help}" for c in _TABLE if c.name not in {"PART", "QUIT", "S"} | HIDDEN]
     + [" An empty line stops a long listing."]
 )
 
@@ -289,7 +305,7 @@ def resolve(word: str) -> Command | list[Command]:
     for command in _TABLE:
         if word.startswith(command.shortest) and command.name.startswith(word):
             return command
-    matches = [c for c in _TABLE if c.name.startswith(word)]
+    matches = [c for c in _TABLE if c.name.startswith(word) and c.name not in HIDDEN]
     return matches[0] if len(matches) == 1 else matches
 
 

@@ -84,8 +84,8 @@ def _message(s: ChatState, msg: Message, now: float) -> None:
 
 
 def _body(command: str, verb: str | None, name: str, text: str, *, private: bool) -> str:
-    if verb == "ACTION":
-        return f"* {name} {text}"
+    if verb == "ACTION":  # a private one under the mark of private messages
+        return f"*{name}* * {text}" if private else f"* {name} {text}"
     if command == "NOTICE":
         return f"-{name}- {text}"
     return f"*{name}* {text}" if private else f"{name}: {text}"
@@ -175,7 +175,8 @@ def _nick(s: ChatState, msg: Message, _now: float) -> None:
 def _topic(s: ChatState, msg: Message, _now: float) -> None:
     s.saw_sender(msg, tagged=False)  # a setter the rule allows is named in /TOPIC
     s.topic_seen(msg.params[0], msg.params[1], s.allowed(msg))
-    if s.allowed(msg) and not s.foreign(msg.params[0]):
+    # The user's own change is not echoed (their /TOPIC answers `Topic set.`).
+    if s.allowed(msg) and not s.foreign(msg.params[0]) and not s.is_me(nick_of(msg.source)):
         s.chat(msg.params[0], f"{msg.params[0]} topic by {who(nick_of(msg.source))}: "
                f"{_clean(msg.params[1])}")  # fmt: skip
 

@@ -76,6 +76,8 @@ class ChatState:
         self.nick = ""
         #: When the chat started, wall time (shown to the user and operators).
         self.since = 0.0
+        #: Notes of logins the owner may deny (/NOTME) were shown at this login.
+        self.deniable = False
         #: When the user last typed a line, on the monotonic clock of `now`.
         self.last_input = now
         self._out = Outbox(settings.queue_lines)
@@ -176,9 +178,11 @@ class ChatState:
         self.emit(Irc(f"PING :{token}"))
         self._waiting = Waiting(kind, token=token, target=target)
 
-    def fetch(self, request: Fetch) -> None:
+    def fetch(self, request: Fetch, answer: str = "") -> None:
+        """Ask the store; `answer`: how its result is shown (`fetched_lines`), else
+        as `request.what`."""
         self.emit(request)
-        self._waiting = Waiting(request.what, target=request.channel or "")
+        self._waiting = Waiting(answer or request.what, target=request.channel or "")
 
     def send_text(self, target: str, text: str) -> None:
         if self.irc_down:

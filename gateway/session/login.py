@@ -17,8 +17,9 @@ CODE_PROMPT = "Code: "
 REFUSED = "Login failed."
 BAD_CALLSIGN = "Not a valid callsign."
 CODE_HELP = "Type the code (6 or 8 digits) your authenticator app shows for this gateway; B leaves."
+CALLSIGN_HELP = "Type your callsign (KN4XYZ or KN4XYZ-5); B leaves."
 MAX_CALLSIGN_TRIES = 3
-#: Words that leave at the Code: prompt (not a guess), and those that ask for help.
+#: Words that leave at either prompt (not a guess), and those that ask for help.
 LEAVE_WORDS = frozenset({"B", "BYE", "Q", "QUIT"})
 HELP_WORDS = frozenset({"H", "HELP", "?"})
 
@@ -134,9 +135,16 @@ class Login:
             self.callsign = call
             self.state = State.AWAIT_CODE
             return [Send(self._code_prompt())]
-        if first and self._callsign_first:
-            # A BPQ application line with NOCALL sends nothing useful: ask instead.
+        word = text.strip().upper()
+        if (first and self._callsign_first) or not word:
+            # A BPQ application line with NOCALL sends nothing useful, and Enter alone
+            # is no guess: ask again (the login timeout bounds how long).
             return [Send(CALLSIGN_PROMPT)]
+        if word in LEAVE_WORDS:  # no callsign is a bare word: never a bad guess
+            self.state = State.CLOSED
+            return [Send("73!\n"), Close("left at the callsign prompt")]
+        if word in HELP_WORDS:
+            return [Send(CALLSIGN_HELP + "\n" + CALLSIGN_PROMPT)]
         self._callsign_tries -= 1
         if self._callsign_tries <= 0:
             self.state = State.CLOSED

@@ -322,7 +322,7 @@ async def test_mail_answers_alike_whether_or_not_the_callsign_is_enrolled(bridge
             assert "401" not in [m.command for m in msgs if "N0" in " ".join(m.params)]
             notices += [m.params[-1] for m in msgs if m.command == "NOTICE"]
     assert sorted(n.replace("N0XYZ", "N0TEST") for n in notices) == 2 * [
-        "N0TEST is off the air: message held if N0TEST uses this gateway (kept 30 days)."
+        "Message held if N0TEST uses this gateway (kept 30 days)."
     ]
     held = await bridge.store.call(chatstore.read_mail, "N0TEST", None)
     assert [m.text for m in held] == ["are you there?"]  # only an enrolled one is kept

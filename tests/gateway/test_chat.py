@@ -407,6 +407,45 @@ def test_read_kill_new_go_through_the_store() -> None:
     assert h.other[-1] == chat.Fetch("archive", number=120, channel="#news", limit=20)
 
 
+def test_bad_numbers_extra_words_and_empty_channels_are_said_so() -> None:
+    h = Harness().login()
+    h.type("/r 9")  # 50 kept, but no number 9
+    assert h.other[-1] == chat.Fetch("mail", number=9)
+    h.run(h.core.fetched([], h.now))
+    assert h.text() == "No such message.\n"
+    h.other.clear()
+    for bad in ("/r -1", "/r +3", "/r 1234567890"):  # never taken for a channel's name
+        h.type(bad)
+        assert h.text() == "No such message.\n" and h.other == []
+    h.type("/j #a b c")
+    assert h.text() == "One channel at a time: b c ignored.\n"
+    assert "JOIN #a" in h.irc
+    h.server(":N0TEST-5!n0test@bpq.radio JOIN #a", ":irc.test 353 N0TEST-5 = #a :N0TEST-5")
+    h.pong()
+    h.text()
+    h.type("/w #nonexist")
+    h.server(":irc.test 315 N0TEST-5 #nonexist :End of /WHO list.")
+    h.pong()
+    assert h.text() == "Nobody in #nonexist.\n"
+
+
+def test_notme_answers_a_note_shown_at_this_login_only() -> None:
+    h = Harness().login()
+    h.type("/no")
+    assert h.text() == "No login was reported to you at this login: nothing to undo.\n"
+    assert not any(isinstance(a, chat.Fetch) for a in h.other)
+    h = Harness()
+    h.type("123456")
+    h.run(h.core.checked(True, h.now))
+    h.run(
+        h.core.chat_started(
+            h.now, nick_for(CALL), 0, notes=("New login...", "Not you? /NO"), deniable=True
+        )
+    )
+    h.type("/no")
+    assert h.other[-1] == chat.Fetch("notme")
+
+
 # -- random input never breaks the core -----------------------------------------------------------
 
 _IRC = st.sampled_from(

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from gateway.session import chat
 from gateway.session.chatanswers import history_lines, last_sayer
+from gateway.session.chatcommands import resolve
 from gateway.session.outbox import Outbox
 from gateway.session.render import nick_for
 from ircd.protocol import parse_line
@@ -285,3 +286,24 @@ def test_shownames_names_every_line_and_is_kept_for_the_next_login() -> None:
         again.text()
         again.server(":alice!a@h PRIVMSG #test :x", ":alice!a@h PRIVMSG #test :y")
         assert again.text() == "alice: x\n" + second
+
+
+def test_slash_alone_own_topic_and_private_actions_cost_one_short_line() -> None:
+    h = Harness().login()
+    h.type("/")  # not the list of every command
+    assert h.text() == "/? for help.\n"
+    for prefix in ("", "N", "NO", "L"):  # a hidden command is never in an ambiguous list
+        found = resolve(prefix)
+        assert not isinstance(found, list) or all(c.name != "NOTME" for c in found)
+    joined(h)
+    h.type("/t new topic")
+    h.server(":N0TEST-5!n0test@bpq.radio TOPIC #test :new topic")  # the server's echo
+    h.pong()
+    assert h.text() == "Topic set.\n"
+    h.server(":alice!a@h TOPIC #test :hers")  # someone else's is still shown
+    assert h.text() == "#test topic by alice: hers\n"
+    h.server(
+        ":alice!a@h PRIVMSG N0TEST-5 :\x01ACTION waves\x01",
+        ":alice!a@h PRIVMSG #test :\x01ACTION waves\x01",
+    )
+    assert h.text() == "*alice* * waves\n* alice waves\n"  # private ones are marked

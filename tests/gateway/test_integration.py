@@ -191,6 +191,13 @@ async def test_bpq_details_limits_and_reload(tmp_path: Path, spawn_gateway: Spaw
     assert b"Connection refused." in await second.expect_close()
     first.send(b"not a call\r\n")
     await first.expect("Not a valid callsign.")
+    # Enter alone, ? and Q are no tries: asked again, told what to type, left politely.
+    first.send(b"\r\n\r\n\r\n?\r\n")
+    told = await first.expect("B leaves.\r\nCallsign: ")
+    # The prompt after the refusal, one per Enter, one after the help.
+    assert told.count(b"Callsign: ") == 5 and b"Not a valid" not in told
+    first.send(b"q\r\n")
+    assert await first.expect_close() == b"73!\r\n"
     first.close()
 
     # A revocation from the CLI ends a live session without a restart.

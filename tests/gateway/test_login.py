@@ -101,3 +101,20 @@ def test_nocall_node_gets_a_prompt_once() -> None:
     assert m.prompt_callsign() == [Send(login.CALLSIGN_PROMPT)]
     assert m.prompt_callsign() == []
     assert m.line("bad call")[0] == Send(login.BAD_CALLSIGN + "\n" + login.CALLSIGN_PROMPT)
+
+
+def test_the_callsign_prompt_takes_enter_help_and_leave_words_as_no_guess() -> None:
+    m = Login(callsign_first=False)
+    m.start()
+    for _ in range(5):  # Enter alone asks again, uncounted (the login timeout bounds it)
+        assert m.line("  ") == [Send(login.CALLSIGN_PROMPT)]
+    assert m.line("?") == [Send(login.CALLSIGN_HELP + "\n" + login.CALLSIGN_PROMPT)]
+    assert m.line("help")[0] == Send(login.CALLSIGN_HELP + "\n" + login.CALLSIGN_PROMPT)
+    m.line("xx")
+    m.line("yy")  # real garbage is still counted: the third closes
+    assert m.line("zz")[-1] == Close("no valid callsign")
+    for word in ("b", "BYE", "q", "quit"):
+        m = Login(callsign_first=False)
+        m.start()
+        assert m.line(word) == [Send("73!\n"), Close("left at the callsign prompt")]
+        assert m.state is State.CLOSED

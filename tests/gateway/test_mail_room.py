@@ -112,7 +112,7 @@ async def test_a_full_table_answers_the_same_for_an_enrolled_callsign(rig: Rig) 
     for n in range(relaystore.OUT_MAX // service_mod.SENDER_BURST):
         for k in range(service_mod.SENDER_BURST):
             said = await rig.ask(f"2001:db8::{n:x}", f"N{k}Z{n % 26 + 10:X}Z")
-            assert said.startswith("N") and "off the air: message held" in said, said
+            assert said.startswith("Message held if N"), said
     enrolled = await rig.ask("2001:db8:1::1", ENROLLED)
     made_up = await rig.ask("2001:db8:1::2", "N9XYZ")
     assert same(enrolled, made_up, ENROLLED, "N9XYZ"), (enrolled, made_up)
