@@ -11,6 +11,7 @@ makes ban changes durable through the `BanStore` before the server confirms them
 from __future__ import annotations
 
 import logging
+import math
 import re
 import sys
 from dataclasses import dataclass
@@ -151,10 +152,10 @@ class Admission:
         password, client.password = client.password, None  # not kept longer than needed
         refusal = self.at_registration(client)
         if refusal is not None:
-            log.info("refused %s (%s): %s", client.prefix, client.ip, refusal.reason)
-            if refusal.numeric == n.ERR_YOUREBANNEDCREEP:
-                text = f"{address(client)} refused: {refusal.reason}"
-                snotice(server, "x", text, kind="refused", source=client.ip)
+            # Through the notices' repeats (the log too): a flood is a few lines.
+            letter = "x" if refusal.numeric == n.ERR_YOUREBANNEDCREEP else "t"
+            text = f"{address(client)} refused: {refusal.reason}"
+            snotice(server, letter, text, kind="refused", source=source_of(client.ip))
             if refusal.numeric is not None:
                 rb.numeric(refusal.numeric, refusal.text)
                 rb.flush()
@@ -174,15 +175,25 @@ class Admission:
             server.disconnect(client, "You are not authorized to connect to this server")
             return None
         if allow is not None and allow.password_hash is not None:
-            return self._check_connection_password(client, allow.password_hash, password or "")
+            source = source_of(client.ip)
+            wait = server.oper_penalties.wait(source, server.clock())
+            if wait > 0:
+                # No check while the source waits (as for OPER): guessing costs it time,
+                # not our CPU, and its connections cannot fill the checks' queue.
+                reply = f"Password incorrect (too many failures: wait {math.ceil(wait)} seconds)"
+                self._wrong_password(client, rb, "refused: penalty", reply)
+                return None
+            return self._check_connection_password(
+                client, allow.password_hash, password or "", source
+            )
         self.complete(client, rb)
         return None
 
     async def _check_connection_password(
-        self, client: Client, password_hash: str, password: str
+        self, client: Client, password_hash: str, password: str, source: str
     ) -> None:
         server = self._server
-        ok = await server.passwords.verify(password_hash, password)
+        ok = await server.passwords.verify(password_hash, password, source)
         if client.closed:
             return
         rb = server.replies(client)
@@ -190,8 +201,17 @@ class Admission:
             self.complete(client, rb)
             rb.flush()
             return
-        log.warning("wrong connection password from %s (%s)", client.prefix, client.ip)
-        rb.numeric(n.ERR_PASSWDMISMATCH, "Password incorrect")
+        # A wrong PASS costs its source, as a failed OPER does (one budget of guesses).
+        server.oper_penalties.failed(source, server.clock())
+        self._wrong_password(client, rb, "checked", "Password incorrect")
+
+    def _wrong_password(self, client: Client, rb: ReplyBuffer, why: str, reply: str) -> None:
+        """Refuse a connection password; the operators (o) and the log hear of it once
+        a window per source (`ircd.snomask`), the client only that it failed."""
+        server = self._server
+        text = f"Wrong connection password from {address(client)} ({why})"
+        snotice(server, "o", text, kind="wrong PASS", source=source_of(client.ip))
+        rb.numeric(n.ERR_PASSWDMISMATCH, reply)
         rb.flush()
         server.disconnect(client, "Bad password")
 
@@ -286,10 +306,28 @@ class Admission:
         source = sys.intern(source_of(client.ip))
         limit = self._server.config.limits.max_per_address
         if limit and self.connections.count(source) >= limit:
-            return Refusal(None, "", "Too many connections from your address")
+            return self._refuse_at_connect(client, source, "Too many connections from your address")
+        if not self._rate_admits(client, source):
+            text = "Throttled: Too many connections from your address, please wait a while"
+            return self._refuse_at_connect(client, source, text)
         self.connections.add(source)
         client.counted_source = source
         return self._make_room(client, source)
+
+    def _rate_admits(self, client: Client, source: str) -> bool:
+        """Take a connection attempt from the source's bucket (`ircd.throttle`); known
+        addresses and the throttle exemption take none."""
+        throttle = self.throttle
+        return (
+            throttle is None
+            or throttle.is_known(client.ip)
+            or self._exempt(client, "throttle")
+            or throttle.rate.admit(source, self._server.clock())
+        )
+
+    def _refuse_at_connect(self, client: Client, source: str, reason: str) -> Refusal:
+        snotice(self._server, "t", f"{client.ip} refused: {reason}", kind=reason, source=source)
+        return Refusal(None, "", reason)
 
     def _make_room(self, client: Client, source: str) -> Refusal | None:
         """Give `client` a registering slot, dropping another's when they are full.
@@ -310,7 +348,7 @@ class Admission:
                 )
             victim = self.unregistered.victim()
             if victim is None:
-                return Refusal(None, "", "Server is full")
+                return self._refuse_at_connect(client, source, "Server is full")
             self.made_room += 1
             log.debug("dropped registering %s (%s) for a newcomer", victim.id, victim.ip)
             server.disconnect(victim, "Server busy: too many connections registering")
@@ -347,7 +385,6 @@ class Admission:
             and not self._exempt(client, "throttle")
             and not throttle.admit_unknown(server.clock())
         ):
-            log.info("throttled new client %s (%s)", client.prefix, client.ip)
             return Refusal(
                 None, "", "Throttled: Too many users trying to connect, please wait a while"
             )

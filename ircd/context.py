@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ircd.channel import Channel
     from ircd.client import Client
     from ircd.config import IrcConfig, OperConfig
+    from ircd.founders import Founders
     from ircd.history import History
     from ircd.hooks import Accounts, Control, ServerHooks
     from ircd.masks import Subject
@@ -87,6 +88,8 @@ class Context(Protocol):
     def clients(self) -> dict[int, Client]: ...
     @property
     def channels(self) -> dict[str, Channel]: ...
+    @property
+    def founders(self) -> Founders: ...
     @property
     def extra_commands(self) -> dict[str, CommandSpec]: ...
 

@@ -28,6 +28,7 @@ from ircd.commands import add_extra_command
 from ircd.config import IrcConfig, OperConfig
 from ircd.context import CommandSpec, Handler
 from ircd.faults import FaultLog
+from ircd.founders import Founders
 from ircd.history import History
 from ircd.hooks import Accounts, Control, NoHooks, ServerHooks
 from ircd.intake import Intake
@@ -113,14 +114,13 @@ class Server:
         self.nicks: dict[str, Client] = {}
         self.clients: dict[int, Client] = {}
         self.channels: dict[str, Channel] = {}
-        # Two queues, so that a flood of OPER attempts cannot starve SASL logins (issue 12).
-        self.passwords = PasswordChecker(config.limits.max_password_checks)
-        self.oper_passwords = PasswordChecker(config.limits.max_password_checks)
-        # SASL has its own queue: guesses at OPER or PASS cannot starve account logins.
-        self.sasl_checks = PasswordChecker(config.limits.max_password_checks)
+        #: Channels founded per address (`limits.max_channels_per_address`).
+        self.founders = Founders()
+        # Failed OPERs and connection passwords, per source: one budget of guesses.
         self.oper_penalties = FailurePenalties(
             config.limits.oper_penalty, config.limits.oper_penalty_max
         )
+        self._make_checkers(config.limits.max_password_checks)
         self.registered_count = 0
         self.invisible_count = 0
         self.oper_count = 0
@@ -186,9 +186,7 @@ class Server:
                 config, server_name=self.name, casemapping=self._config.casemapping
             )
         if config.limits.max_password_checks != self._config.limits.max_password_checks:
-            self.passwords = PasswordChecker(config.limits.max_password_checks)
-            self.oper_passwords = PasswordChecker(config.limits.max_password_checks)
-            self.sasl_checks = PasswordChecker(config.limits.max_password_checks)
+            self._make_checkers(config.limits.max_password_checks)
         self.oper_penalties.per_failure = config.limits.oper_penalty
         self.oper_penalties.most = config.limits.oper_penalty_max
         self._config = config
@@ -204,6 +202,14 @@ class Server:
             config.spamfilter, config.limits.max_spamfilters, config.limits.spamfilter_budget_ms
         )
         announce_caps(self, offered)
+
+    def _make_checkers(self, at_once: int) -> None:
+        # Queues of their own, so that a flood of OPER attempts cannot starve SASL logins
+        # (issue 12), nor guesses at OPER or PASS account logins; in each, sources with
+        # recent failures wait behind those without (`ircd.passwords`).
+        self.passwords = PasswordChecker(at_once, self.oper_penalties, self.clock)
+        self.oper_passwords = PasswordChecker(at_once, self.oper_penalties, self.clock)
+        self.sasl_checks = PasswordChecker(at_once)
 
     def set_accounts(self, accounts: Accounts | None) -> None:
         """Start (or, with None, stop) offering SASL against `accounts`; CAP NEW/DEL tell."""
@@ -292,7 +298,7 @@ class Server:
         log.debug("connection %d from %s%s", client.id, ip, " (TLS)" if tls else "")
         refusal = self.admission.at_connect(client)
         if refusal is not None:
-            log.info("refused %s: %s", ip, refusal.reason)
+            log.debug("refused %s: %s", ip, refusal.reason)  # the notice (t, x) is logged
             self.disconnect(client, refusal.reason)
             return None
         client.flood_exempt = self.admission.flood_exempt(client)
@@ -501,6 +507,7 @@ class Server:
         old, folded = channel.folded, self.fold(name)
         del self.channels[old]
         self.channels[folded] = channel
+        self.founders.renamed(old, folded)
         channel.name, channel.folded = name, folded
         for member in channel.members:
             del member.channels[old]
@@ -521,6 +528,7 @@ class Server:
         client.channels.pop(channel.folded, None)
         if not channel.members:
             self.channels.pop(channel.folded, None)
+            self.founders.gone(channel.folded)
 
     def peers(self, client: Client) -> Iterable[Client]:
         """Every other client sharing a channel with `client`, each once."""

@@ -10,7 +10,8 @@ Repeats are collapsed (`ircd.repeats`): a notice of the same kind from the same 
 (or the same text) within 30 seconds of the one shown is held and counted, and one line
 says `last message repeated N times: <the latest>` when the window ends (the
 keepalive tick, or the next notice, notices the end). 200 failed OPERs from one address
-are two lines a window, not 200; the log still has every one.
+are two lines a window, not 200, for operators and in the log alike: a flood of
+connections failing SASL or a password must not fill the disk (hostile review, finding 6).
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ LETTERS: Final = MappingProxyType(
         "c": Letter("CONNECT", "connects: port, TLS, address, realname, account", _D),
         "q": Letter("QUIT", "quits, with address and reason", _D),
         "n": Letter("NICK", "nick changes", _D),
-        "o": Letter("OPER", "OPER attempts, failed and successful", _I),
+        "o": Letter("OPER", "OPER attempts, failed and successful; wrong PASS", _I),
         "x": Letter("XLINE", "K/G/Z-lines set, removed and hit", _I),
+        "t": Letter("THROTTLE", "connections refused: rate, count per address, throttle, full", _I),
         "k": Letter("KILL", "kills by operators", _I),
         "f": Letter("FLOOD", "flood disconnects; spamfilters set, removed, hit (FILTER)", _I),
         "a": Letter("ANNOUNCEMENT", "operator overrides (SA*, CHGHOST), REHASH, DIE", _I),
@@ -97,7 +99,6 @@ def snotice(
     """
     spec = LETTERS[letter]
     title = title or spec.title
-    log.log(spec.level, "%s: %s", title, text)
     flush_repeats(server)
     line = f"*** {title}: {text}"
     acting = rb.client if rb is not None and rb.client.oper is not None else None
@@ -105,14 +106,18 @@ def snotice(
         rb.add(Message(source=server.name, command="NOTICE", params=(acting.name, line)))
     key = (letter, kind, source) if kind else (letter, title, text)
     if server.snotice_repeats.offer(key, title, text, server.clock()):
+        log.log(spec.level, "%s: %s", title, text)
         _send(server, letter, line, acting)
 
 
 def flush_repeats(server: Context) -> None:
-    """Send the "repeated" lines of the windows that ended (also on the keepalive tick)."""
+    """Send and log the "repeated" lines of the windows that ended (also on the keepalive
+    tick)."""
     for letter, title, count, latest in server.snotice_repeats.ended(server.clock()):
         times = "1 time" if count == 1 else f"{count} times"
-        _send(server, letter, f"*** {title}: last message repeated {times}: {latest}")
+        text = f"last message repeated {times}: {latest}"
+        log.log(LETTERS[letter].level, "%s: %s", title, text)
+        _send(server, letter, f"*** {title}: {text}")
 
 
 def _send(server: Context, letter: str, line: str, besides: Client | None = None) -> None:

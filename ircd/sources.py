@@ -79,6 +79,11 @@ class FailurePenalties:
         grace = FREE_FAILURES * self.per_failure
         return left - grace if left > grace else 0.0
 
+    def owed(self, source: str, now: float) -> float:
+        """Seconds of penalty `source` still owes (0: no recent failure); ranks it in
+        the password checks' queue (`ircd.passwords`)."""
+        return max(0.0, self._until.get(source, now) - now)
+
     def failed(self, source: str, now: float) -> None:
         until = self._until.pop(source, now)
         self._until[source] = min(max(until, now) + self.per_failure, now + self.most)

@@ -63,10 +63,17 @@ def _join_one(
         if error is not None:
             rb.numeric(error, existing.name, _JOIN_ERRORS[error])
             return
+    limit = server.config.limits.max_channels_per_address
+    if existing is None and not override and not server.founders.may_found(client, limit):
+        # One address must not hold the channel table (`ircd.founders`).
+        rb.numeric(n.ERR_TOOMANYCHANNELS, name, "Too many channels created from your address")
+        return
     channel, created = server.get_or_create_channel(name)
     if channel is None:
         rb.numeric(n.ERR_TOOMANYCHANNELS, name, "Too many channels exist on this server")
         return
+    if created and not override:
+        server.founders.founded(channel.folded, client)
     server.add_member(channel, client, "o" if created else "")
     tags = client.tags()
     plain = Message(source=client.prefix, command="JOIN", params=(channel.name,), tags=tags)

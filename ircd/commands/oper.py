@@ -39,7 +39,8 @@ def oper(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pend
     wait = server.oper_penalties.wait(source, server.clock())
     if wait > 0:
         # No check at all while the address waits: guessing costs time, not our CPU.
-        log.warning("OPER %r from %s (%s) refused: penalty", name, client.name, client.ip)
+        # The notice is the log line (INFO, once a window per source: `ircd.snomask`).
+        log.debug("OPER %r from %s (%s) refused: penalty", name, client.name, client.ip)
         snotice(
             server,
             "o",
@@ -71,7 +72,7 @@ async def _finish_oper(
     password: str,
     allowed: bool,
 ) -> None:
-    good = await server.oper_passwords.verify(password_hash, password)
+    good = await server.oper_passwords.verify(password_hash, password, oper_source(client))
     ok = good and allowed
     if client.closed:
         return
@@ -84,7 +85,7 @@ async def _finish_oper(
     else:
         # The log says why; the client only learns that it failed.
         why = "the block's mask does not match" if good else "bad name or password"
-        log.warning("failed OPER %r from %s (%s): %s", name, client.name, client.ip, why)
+        log.debug("failed OPER %r from %s (%s): %s", name, client.name, client.ip, why)
         text = f"Failed OPER {name!r} by {address(client)}: {why}"
         snotice(server, "o", text, kind="failed", source=oper_source(client))
         server.oper_penalties.failed(oper_source(client), server.clock())

@@ -26,6 +26,7 @@ from ircd.notify import set_account
 from ircd.protocol import Message
 from ircd.replies import ReplyBuffer
 from ircd.snomask import address, snotice
+from ircd.sources import source_of
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -109,7 +110,8 @@ def authenticate(server: Context, client: Client, msg: Message, rb: ReplyBuffer)
     assert server.accounts is not None
     browser = client.web_origin is not None
     check = server.accounts.check_password(authcid, password, client.ip, browser=browser)
-    return _finish(server, client, server.sasl_checks.bounded(check), "PLAIN", authcid)
+    checked = server.sasl_checks.bounded(check, source_of(client.ip))  # sources in turn
+    return _finish(server, client, checked, "PLAIN", authcid)
 
 
 async def _external(server: Context, client: Client, asked: str) -> str | Login | None:
@@ -157,7 +159,8 @@ def _fail(
 ) -> None:
     """Refuse an attempt; operators hear why (never the password)."""
     client.sasl_failures += 1
-    log.info("SASL failure %d for %s (%s)", client.sasl_failures, client.name, client.ip)
+    # The notice below is logged at INFO, once a window per source (`ircd.snomask`).
+    log.debug("SASL failure %d for %s (%s)", client.sasl_failures, client.name, client.ip)
     # A code or password typed in the name field (fields swapped) must not reach a
     # notice or the log: only what can be an account name (a callsign) is shown.
     named = _ACCOUNTISH.match(asked) and not asked.isdigit()

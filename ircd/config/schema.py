@@ -63,6 +63,9 @@ class Limits:
     max_per_address: int = 16
     max_channels: int = 1000
     max_channels_per_client: int = 20
+    #: Channels that clients from one IPv4 address or IPv6 /64 may have created and that
+    #: still exist (`ircd.founders`); the embedder's in-process clients are not counted.
+    max_channels_per_address: int = 50
     #: Bytes queued for a client before it is dropped with "SendQ exceeded".
     sendq: int = 262_144
     #: Unprocessed bytes held for a throttled client before "Excess Flood".
@@ -76,13 +79,15 @@ class Limits:
     #: Sustained lines per second; 0 disables flood control (benchmarks only).
     flood_rate: float = 2.0
     #: Argon2id checks running at once (each takes tens of milliseconds of CPU and 64 MiB),
-    #: for logins (SASL, connection passwords) and, in a queue of their own, for OPER.
+    #: for logins (SASL, connection passwords) and, in a queue of their own, for OPER;
+    #: each queue serves addresses without recent failures first (`ircd.passwords`).
     max_password_checks: int = 2
     #: A K/G/Z-line that would disconnect more than this share of the users (and more
     #: than one) is refused unless the operator adds -force.
     ban_max_share: float = 0.25
-    #: Seconds each failed OPER adds to its address's penalty; past three failures'
-    #: worth the address waits (OpenSSH style), never more than `oper_penalty_max`.
+    #: Seconds each failed OPER or connection password adds to its address's penalty;
+    #: past three failures' worth the address waits (OpenSSH style), never more than
+    #: `oper_penalty_max`, and no password of it is checked meanwhile.
     oper_penalty: float = 10.0
     oper_penalty_max: float = 600.0
     #: Entries in a channel's +b, +e and +I lists together (ISUPPORT MAXLIST).

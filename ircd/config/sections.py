@@ -55,6 +55,7 @@ _LIMIT_RANGES: Final[Mapping[str, tuple[float, float]]] = MappingProxyType(
         "max_per_address": (0, 1_000_000),
         "max_channels": (1, 1_000_000),
         "max_channels_per_client": (1, 1000),
+        "max_channels_per_address": (1, 1_000_000),
         "sendq": (1024, 64 * 1024 * 1024),
         "recvq": (MAX_LINE + 2, 16 * 1024 * 1024),
         "ping_interval": (1, 86_400),
@@ -285,6 +286,8 @@ _THROTTLE_RANGES: Final = MappingProxyType(
         "period": (1, 86_400),
         "known_after": (0, 86_400 * 30),
         "start_delay": (0, 86_400),
+        "per_address": (1, 1_000_000),
+        "per_address_period": (1, 86_400),
     }
 )
 
@@ -297,7 +300,8 @@ def read_throttle(r: Reader, node: Node) -> ThrottleConfig | None:
     values: dict[str, Any] = {}
     for key, value in (m or {}).items():
         lo, hi = _THROTTLE_RANGES[key]
-        got = r.number(value, f"irc.throttle.{key}", lo, hi, integer=key == "new_users")
+        integer = key in ("new_users", "per_address")
+        got = r.number(value, f"irc.throttle.{key}", lo, hi, integer=integer)
         if got is not None:
             values[key] = got
     return ThrottleConfig(**values)

@@ -28,6 +28,10 @@ from ircd.hooks import ServerHooks
 from ircd.protocol import Message, parse_line
 from ircd.runner import Pending
 from ircd.server import Server
+from ircd.throttle import ThrottleConfig
+
+#: A per-address rate of connections no test reaches (`make_config`).
+UNRATED = 1_000_000
 
 
 class FakeClock:
@@ -254,12 +258,13 @@ class Harness:
 
 
 def make_config(**limits: Any) -> IrcConfig:
-    """A test config: flood control and the per-address limit off unless asked for
-    (test clients share one address), a short MOTD."""
+    """A test config: flood control, the per-address limit and the per-address rate of
+    connections off unless asked for (test clients share one address), a short MOTD."""
     limits.setdefault("flood_rate", 0)
     limits.setdefault("max_per_address", 0)
     return dataclasses.replace(
         IrcConfig(),
+        throttle=ThrottleConfig(per_address=UNRATED),
         server_name="irc.test",
         network="TestNet",
         motd="hello",
@@ -386,9 +391,11 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def module_live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One live server for a whole module, flood control and the per-address limit off
-    (for property-based tests, which open many connections from 127.0.0.1)."""
-    limits = "limits: {flood_rate: 0, max_per_address: 0}\n"
+    """One live server for a whole module, flood control, the per-address limit and rate
+    off (for property-based tests, which open many connections from 127.0.0.1)."""
+    limits = (
+        f"limits: {{flood_rate: 0, max_per_address: 0}}\nthrottle: {{per_address: {UNRATED}}}\n"
+    )
     server = LiveServer(tmp_path_factory.mktemp("ircd"), limits)
     try:
         yield server

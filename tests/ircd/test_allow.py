@@ -8,8 +8,9 @@ from pathlib import Path
 import argon2
 import pytest
 
-from ircd.config import AllowConfig, ConfigError, OperConfig, load_irc_config
+from ircd.config import AllowConfig, ConfigError, Limits, OperConfig, load_irc_config
 from ircd.masks import parse_mask_item
+from tests.ircd.conftest import ListSink
 
 CHEAP = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 SECRET_HASH = CHEAP.hash("letmein")
@@ -173,3 +174,80 @@ async def test_live_connection_password_and_oper_mask(start_live_server, live_cl
     assert (await bad.expect("464", "001")).command == "464"
     assert (await bad.until_closed())[-1].command == "ERROR"
     await good.close()
+
+
+class OrderedSink(ListSink):
+    """A sink that also notes, in a list shared by several, who got which reply when."""
+
+    def __init__(self, name: str, events: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.name = name
+        self.events = events
+
+    def write(self, data: bytes) -> None:
+        super().write(data)
+        for code in (b" 464 ", b" 001 "):
+            if code in data:
+                self.events.append((self.name, code.decode().strip()))
+
+
+def _checks_before_the_owner(make_harness, sources: int) -> tuple[int, int]:
+    """Hostile review, finding 8: `sources` addresses send wrong connection passwords,
+    then again from two connections each, all waiting for Argon2id; then the owner sends
+    the right one. Returns (attackers' checks answered before the owner's welcome,
+    attackers' checks answered in the second round)."""
+    h = make_harness(allow=(AllowConfig(password_hash=SECRET_HASH),), sync=True)
+    events: list[tuple[str, str]] = []
+
+    def connect(name: str, ip: str, password: str) -> None:
+        client = h.server.connect(OrderedSink(name, events), ip=ip)
+        assert client is not None
+        nick = f"n{len(h.server.clients)}"
+        line = f"PASS {password}\r\nNICK {nick}\r\nUSER u 0 * :u\r\n"
+        h.server.receive(client, line.encode())
+
+    addresses = [f"10.{i // 250}.{i % 250}.1" for i in range(sources)]
+    for ip in addresses:
+        connect("attacker", ip, "wrong")
+    h.settle()
+    assert events.count(("attacker", "464")) == sources
+    events.clear()
+    for ip in addresses * 2:
+        connect("attacker", ip, "wrong")
+    connect("owner", "203.0.113.7", "letmein")
+    h.settle()  # the checks start in that order: the owner's queues behind every guess
+    before = events.index(("owner", "001"))
+    return before, events.count(("attacker", "464"))
+
+
+def test_wrong_passwords_from_many_sources_do_not_keep_the_owner_out(make_harness) -> None:
+    for sources in (10, 200):
+        before, answered = _checks_before_the_owner(make_harness, sources)
+        assert answered == 2 * sources  # every guess was checked: the queue was full
+        # Only the checks already running when the owner came; not one per attacker.
+        assert before <= Limits().max_password_checks
+
+
+def test_a_source_out_of_password_budget_is_refused_unchecked(make_harness) -> None:
+    h = make_harness(allow=(AllowConfig(password_hash=SECRET_HASH),), sync=True)
+    for i in range(4):  # three failures' grace, and the fourth puts the source over
+        c = h.connect("198.51.100.4")
+        c.send("PASS wrong", f"NICK g{i}", "USER g 0 * :g")
+        h.settle()
+        assert c.commands() == ["464", "ERROR"]
+    checked = h.server.passwords.started
+    c = h.connect("198.51.100.4")
+    c.send("PASS letmein", "NICK g9", "USER g 0 * :g")  # even the right one waits
+    h.settle()
+    assert "too many failures: wait" in c.take()[0].params[-1]
+    assert h.server.passwords.started == checked  # no Argon2id check ran
+    assert h.server.oper_passwords.started == 0
+    c = h.connect("192.0.2.55")  # another address is not held up
+    c.send("PASS letmein", "NICK owner", "USER o 0 * :o")
+    h.settle()
+    assert c.commands()[:1] == ["001"]
+    h.clock.now += 600  # the penalty runs out
+    c = h.connect("198.51.100.4")
+    c.send("PASS letmein", "NICK back", "USER b 0 * :b")
+    h.settle()
+    assert c.commands()[:1] == ["001"]

@@ -285,6 +285,25 @@ def test_two_hundred_failed_opers_are_a_handful_of_notices(make_harness) -> None
     assert notices_of(op) == []
 
 
+def test_the_log_collapses_repeats_as_operators_see_them(make_harness, caplog) -> None:
+    # Hostile review, finding 6: 3000 connections failing SASL wrote 6 log lines each.
+    h = oper_harness(make_harness)
+    h.server.start()
+    with caplog.at_level(logging.INFO, logger="ircd.snotice"):
+        for _ in range(100):
+            g = h.connect("203.0.113.50").register("g")
+            g.send("OPER root wrong")
+            h.settle()
+            h.server.disconnect(g.client, "bye")
+            h.clock.now += 0.1
+        h.scheduler.advance(snomask_window() + 5)
+    lines = [r.getMessage() for r in caplog.records if r.name == "ircd.snotice"]
+    assert len(lines) == 2, lines  # the first, then the count, not 100 lines
+    assert lines[0].startswith("OPER: Failed OPER 'root' by g ")
+    assert lines[1].startswith("OPER: last message repeated 99 times: OPER 'root' by g ")
+    assert not [r for r in caplog.records if r.name == "ircd.oper" and r.levelno >= logging.INFO]
+
+
 def snomask_window() -> float:
     from ircd.repeats import REPEAT_WINDOW
 

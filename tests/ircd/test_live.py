@@ -49,7 +49,7 @@ async def test_oper_and_kill(start_live_server, live_client) -> None:
     await alice.expect("381")
     await alice.send("KILL bob :testing")
     assert (await bob.expect("ERROR")).params[0].endswith("(Killed (alice (testing)))")
-    server.wait_for_log("failed OPER 'root'")
+    server.wait_for_log("Failed OPER 'root' by alice")  # the notice, logged
     await alice.close()
 
 

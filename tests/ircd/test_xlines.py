@@ -14,7 +14,7 @@ import pytest
 from ircd.config import ExemptConfig
 from ircd.hooks import Control, OperAction
 from ircd.masks import parse_mask_item
-from ircd.throttle import ConnThrottle, ThrottleConfig
+from ircd.throttle import ConnectionRate, ConnThrottle, ThrottleConfig
 from ircd.xlines import FileBanStore, XLine, XLineTable, normalize_xline_mask
 
 CHEAP_HASH = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("pw")
@@ -244,6 +244,42 @@ def test_connthrottle_new_unknown_clients(make_harness) -> None:
     h.clock.now += 400
     h.server.disconnect(h.server.find_nick("a1"), "bye")
     h.connect("192.0.2.1").register("a1again")
+
+
+def test_connection_rate_per_source_is_a_bounded_token_bucket() -> None:
+    rate = ConnectionRate(burst=3, period=30, max_sources=100)
+    assert [rate.admit("192.0.2.1", 0) for _ in range(4)] == [True, True, True, False]
+    assert rate.admit("192.0.2.2", 0)  # another source has its own bucket
+    assert not rate.admit("192.0.2.1", 5)
+    assert rate.admit("192.0.2.1", 10)  # one token back after period / burst
+    assert rate.refused == 2
+    for i in range(1000):
+        rate.admit(f"10.0.{i // 250}.{i % 250}", 20)
+    assert len(rate) == 100  # the least recently used are forgotten
+
+
+def test_connections_from_one_address_are_rated(make_harness) -> None:
+    rated = ThrottleConfig(per_address=5, per_address_period=50, known_after=60)
+    h = make_harness(
+        throttle=rated, exempt=ExemptConfig(throttle=parse_mask_item({"ip": "127.0.0.1"}))
+    )
+    h.server.start()
+    flood = [h.connect_raw("203.0.113.9") for _ in range(50)]
+    assert sum(client is not None for _, client in flood) == 5
+    refused = [sink for sink, client in flood if client is None]
+    assert all(b"Too many connections from your address" in s.data for s in refused)
+    h.connect("203.0.113.10").register("other")  # another address is not held up
+    assert all(h.connect_raw("127.0.0.1")[1] is not None for _ in range(20))  # exempt
+    h.clock.now += 10  # one token back
+    kept = h.connect("203.0.113.9").register("slow")
+    assert h.connect_raw("203.0.113.9")[1] is None
+    # An address that held a connection for `known_after` is known: not rated.
+    h.clock.now += 100
+    h.server.disconnect(kept.client, "bye")
+    assert all(h.connect_raw("203.0.113.9")[1] is not None for _ in range(10))
+    # IPv6: one /64 is one source.
+    v6 = [h.connect_raw(f"2001:db8:1:2::{i:x}")[1] for i in range(1, 10)]
+    assert sum(c is not None for c in v6) == 5
 
 
 def test_flood_exemption_by_mask(make_harness) -> None:
