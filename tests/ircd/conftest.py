@@ -98,6 +98,21 @@ class ListSink:
         self.paused = False
 
 
+class OrderedSink(ListSink):
+    """A sink that also notes, in a list shared by several, who got which of `codes`
+    in what order (password checks: who was answered first)."""
+
+    def __init__(self, name: str, events: list[tuple[str, str]], codes: tuple[str, ...]) -> None:
+        super().__init__()
+        self.name = name
+        self.events = events
+        self.codes = codes
+
+    def write(self, data: bytes) -> None:
+        super().write(data)
+        self.events.extend((self.name, c) for c in self.codes if f" {c} ".encode() in data)
+
+
 class InlineExecutor(concurrent.futures.ThreadPoolExecutor):
     """Runs what the core sends "to a thread" (Argon2id) at once, in the caller: no thread
     to wait for, so a settled loop is one with nothing left to run. (A ThreadPoolExecutor

@@ -10,7 +10,7 @@ import pytest
 
 from ircd.config import AllowConfig, ConfigError, Limits, OperConfig, load_irc_config
 from ircd.masks import parse_mask_item
-from tests.ircd.conftest import ListSink
+from tests.ircd.conftest import OrderedSink
 
 CHEAP = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 SECRET_HASH = CHEAP.hash("letmein")
@@ -176,21 +176,6 @@ async def test_live_connection_password_and_oper_mask(start_live_server, live_cl
     await good.close()
 
 
-class OrderedSink(ListSink):
-    """A sink that also notes, in a list shared by several, who got which reply when."""
-
-    def __init__(self, name: str, events: list[tuple[str, str]]) -> None:
-        super().__init__()
-        self.name = name
-        self.events = events
-
-    def write(self, data: bytes) -> None:
-        super().write(data)
-        for code in (b" 464 ", b" 001 "):
-            if code in data:
-                self.events.append((self.name, code.decode().strip()))
-
-
 def _checks_before_the_owner(make_harness, sources: int) -> tuple[int, int]:
     """Hostile review, finding 8: `sources` addresses send wrong connection passwords,
     then again from two connections each, all waiting for Argon2id; then the owner sends
@@ -200,7 +185,7 @@ def _checks_before_the_owner(make_harness, sources: int) -> tuple[int, int]:
     events: list[tuple[str, str]] = []
 
     def connect(name: str, ip: str, password: str) -> None:
-        client = h.server.connect(OrderedSink(name, events), ip=ip)
+        client = h.server.connect(OrderedSink(name, events, ("464", "001")), ip=ip)
         assert client is not None
         nick = f"n{len(h.server.clients)}"
         line = f"PASS {password}\r\nNICK {nick}\r\nUSER u 0 * :u\r\n"

@@ -7,10 +7,11 @@ import base64
 
 import argon2
 
+from ircd.client import Client
 from ircd.config import OperConfig
 from ircd.inprocess import InProcessConnection
 from ircd.sources import MAX_PENALIZED, ConnectionCounts, FailurePenalties, source_of
-from tests.ircd.conftest import Harness
+from tests.ircd.conftest import Harness, OrderedSink
 
 CHEAP = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
@@ -105,6 +106,37 @@ def test_oper_failures_are_penalised_per_source(make_harness) -> None:  # type: 
     h.settle()
     assert not a.sink.paused
     assert a.commands() == ["381", "MODE"]
+
+
+def _noted_user(h: Harness, events: list[tuple[str, str]], name: str, ip: str) -> Client:
+    """A registered client whose 464 and 381 are noted in `events`, in order."""
+    client = h.server.connect(OrderedSink(name, events, ("464", "381")), ip=ip)
+    assert client is not None
+    h.server.receive(client, f"NICK {name}\r\nUSER u 0 * :u\r\n".encode())
+    return client
+
+
+def test_wrong_opers_from_many_sources_do_not_hold_up_a_real_one(make_harness) -> None:  # type: ignore[no-untyped-def]
+    # Hostile review, finding 8 (t12.py): 60 addresses x 4 wrong OPERs delayed a real
+    # OPER by 7 s. Checks answered before the real one are counted, for 10 and 60 sources.
+    for sources in (10, 60):
+        h: Harness = make_harness(opers=(OperConfig("root", CHEAP.hash("right")),), sync=True)
+        events: list[tuple[str, str]] = []
+        guessers = [
+            _noted_user(h, events, f"g{i}x{k}", f"10.0.{i}.1")
+            for i in range(sources)
+            for k in (1, 2)
+        ]
+        for g in guessers[::2]:  # one failure each source: it owes a penalty now
+            h.server.receive(g, b"OPER root wrong\r\n")
+        h.settle()
+        events.clear()
+        for g in guessers:  # then two more each, all waiting for the two slots
+            h.server.receive(g, b"OPER root wrong\r\n")
+        h.server.receive(_noted_user(h, events, "realop", "203.0.113.1"), b"OPER root right\r\n")
+        h.settle()
+        assert len(events) == 2 * sources + 1  # every guess was checked
+        assert events.index(("realop", "381")) <= h.server.config.limits.max_password_checks
 
 
 class InstantAccounts:
