@@ -25,8 +25,11 @@ registering connections           ``limits.max_unregistered``; a newcomer takes 
 connections per source            ``limits.max_per_address`` each; sources bounded by clients
 (Admission.connections)
 operators (Server.opers)          the number of clients
-OPER penalties (FailurePenalties) ``sources.MAX_PENALIZED`` sources
+OPER and PASS penalties          ``sources.MAX_PENALIZED`` sources
+(FailurePenalties)
 channels (Server)                 ``limits.max_channels``
+channels founded per source       one entry per channel; ``limits.max_channels_per_address``
+(Founders)                        channels each
 a client's channels               ``limits.max_channels_per_client``
 channel members                   the number of clients
 channel +b/+e/+I lists            ``limits.max_list_entries`` per channel (ISUPPORT MAXLIST)
@@ -45,10 +48,13 @@ chathistory (History)             ``history_size`` (<= 1000) messages and that m
 server bans (XLineTable, and     ``limits.max_xlines``
 Admission's known-stored keys)
 known addresses (ConnThrottle)    ``throttle.MAX_KNOWN_IPS``
+connection attempts per source    ``throttle.MAX_RATED_SOURCES`` sources
+(ConnectionRate)
 spamfilters (SpamFilters)         ``limits.max_spamfilters``, ``spamfilter.MAX_PATTERN``
                                   characters and ``spamfilter.RE2_MAX_MEM`` bytes each
 Argon2id checks (PasswordChecker) ``limits.max_password_checks`` at once, for logins
-                                  and, in a queue of their own, for OPER
+                                  and, in a queue of their own, for OPER; waiting: one
+                                  per client at most (its input waits for the check)
 added commands                    ``commands.MAX_EXTRA_COMMANDS``
 input per client (LineBuffer)     ``protocol.MAX_LINE`` per line, ``limits.recvq`` queued
 output per client                 ``limits.sendq`` (then "SendQ exceeded")
