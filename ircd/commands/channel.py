@@ -63,17 +63,10 @@ def _join_one(
         if error is not None:
             rb.numeric(error, existing.name, _JOIN_ERRORS[error])
             return
-    limit = server.config.limits.max_channels_per_address
-    if existing is None and not override and not server.founders.may_found(client, limit):
-        # One address must not hold the channel table (`ircd.founders`).
-        rb.numeric(n.ERR_TOOMANYCHANNELS, name, "Too many channels created from your address")
+    opened = _open(server, client, name, existing, override, rb)
+    if opened is None:
         return
-    channel, created = server.get_or_create_channel(name)
-    if channel is None:
-        rb.numeric(n.ERR_TOOMANYCHANNELS, name, "Too many channels exist on this server")
-        return
-    if created and not override:
-        server.founders.founded(channel.folded, client)
+    channel, created = opened
     server.add_member(channel, client, "o" if created else "")
     tags = client.tags()
     plain = Message(source=client.prefix, command="JOIN", params=(channel.name,), tags=tags)
@@ -98,6 +91,32 @@ def _join_one(
         send_topic(server, channel, rb)
     send_names(server, client, channel, rb)
     metadata_after_join(server, client, channel, rb)
+
+
+def _open(
+    server: Context,
+    client: Client,
+    name: str,
+    existing: Channel | None,
+    override: bool,
+    rb: ReplyBuffer,
+) -> tuple[Channel, bool] | None:
+    """The channel `client` joins and whether it was created (None: refused, and the
+    reply says why)."""
+    if existing is not None:
+        return existing, False
+    limit = server.config.limits.max_channels_per_address
+    if not override and not server.founders.may_found(client, limit):
+        # One address must not hold the channel table (`ircd.founders`).
+        rb.numeric(n.ERR_TOOMANYCHANNELS, name, "Too many channels created from your address")
+        return None
+    channel, created = server.get_or_create_channel(name)
+    if channel is None:
+        rb.numeric(n.ERR_TOOMANYCHANNELS, name, "Too many channels exist on this server")
+        return None
+    if created and not override:  # an operator's SAJOIN is not the target's doing
+        server.founders.founded(channel.folded, client)
+    return channel, created
 
 
 _JOIN_ERRORS: Final = MappingProxyType(
