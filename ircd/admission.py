@@ -27,7 +27,7 @@ from ircd.screening import screen
 from ircd.snomask import address, snotice
 from ircd.sources import ConnectionCounts, source_of
 from ircd.throttle import ConnThrottle
-from ircd.unregistered import Unregistered
+from ircd.unregistered import Unregistered, network_of
 from ircd.welcome import welcome
 from ircd.xlines import BanStore, MemoryBanStore, XLine, XLineTable, line_name
 
@@ -184,16 +184,16 @@ class Admission:
                 self._wrong_password(client, rb, "refused: penalty", reply)
                 return None
             return self._check_connection_password(
-                client, allow.password_hash, password or "", source
+                client, allow.password_hash, password or "", source, network_of(client.ip)
             )
         self.complete(client, rb)
         return None
 
     async def _check_connection_password(
-        self, client: Client, password_hash: str, password: str, source: str
+        self, client: Client, password_hash: str, password: str, source: str, network: str
     ) -> None:
         server = self._server
-        ok = await server.passwords.verify(password_hash, password, source)
+        ok = await server.passwords.verify(password_hash, password, source, network)
         if client.closed:
             return
         rb = server.replies(client)
@@ -201,8 +201,7 @@ class Admission:
             self.complete(client, rb)
             rb.flush()
             return
-        # A wrong PASS costs its source, as a failed OPER does (one budget of guesses).
-        server.oper_penalties.failed(source, server.clock())
+        # The wrong PASS cost its source, as a failed OPER does (`verify` recorded it).
         self._wrong_password(client, rb, "checked", "Password incorrect")
 
     def _wrong_password(self, client: Client, rb: ReplyBuffer, why: str, reply: str) -> None:

@@ -8,10 +8,14 @@ Its queue serves sources (an IPv4 address, an IPv6 /64: `ircd.sources`) fairly, 
 many sources sending wrong passwords do not keep out the owner of the right one (hostile
 review, finding 8): when a slot frees, the next check is the oldest one of the waiting
 source that (1) owes the least penalty for recent failures (`FailurePenalties.owed`),
-then (2) has waited longest for its turn (a source's turn comes again only after every
-other waiting source's: round robin). A source with no recent failure therefore waits
-only for the checks running and for the first checks of other sources without a
-failure; each source has that once per penalty, however many connections it opens.
+(2) whose network (IPv4 /24, IPv6 /48) owes the least, then (3) has waited longest for
+its turn (a source's turn comes again only after every other waiting source's: round
+robin). A failure costs its source and its network (`PasswordChecker.failed`); only
+the source's penalty refuses checks, the network's only ranks. A source with no recent
+failure in a network without one therefore waits only for the checks running and for
+the first checks of other networks without a failure: at most one per slot per network
+(they may run side by side before one fails), once per penalty, however many addresses
+and connections the network has.
 """
 
 from __future__ import annotations
@@ -84,6 +88,8 @@ class PasswordChecker:
         self._queues: dict[str, deque[asyncio.Future[None]]] = {}
         #: Each waiting source's place in the round robin (lower: served sooner).
         self._turns: dict[str, int] = {}
+        #: Each waiting source's network.
+        self._networks: dict[str, str] = {}
         self._counter = itertools.count()
         #: Checks started, since start (tests count them rather than seconds).
         self.started = 0
@@ -91,32 +97,50 @@ class PasswordChecker:
         # name and timing does not reveal which names exist. Made on first use.
         self._dummy_hash: str | None = None
 
+    def failed(self, source: str, network: str = "") -> None:
+        """Record a failed check: it costs `source` (whose checks the callers refuse
+        past the grace) and ranks the rest of `network` behind networks without one."""
+        if self._penalties is not None and self._clock is not None:
+            now = self._clock()
+            self._penalties.failed(source, now)
+            if network:
+                self._penalties.failed(_network_key(network), now)
+
     def waiting(self) -> int:
         """Checks waiting for a slot."""
         return sum(len(q) for q in self._queues.values())
 
-    async def bounded(self, check: Awaitable[T], source: str = "") -> T:
+    async def bounded(self, check: Awaitable[T], source: str = "", network: str = "") -> T:
         """Await another check (e.g. the embedder's SASL account check) under the same bound."""
         try:
-            async with self._slot(source):
+            async with self._slot(source, network):
                 return await check
         except asyncio.CancelledError:
             if inspect.iscoroutine(check):
                 check.close()  # cancelled before its turn: never to be awaited
             raise
 
-    async def verify(self, encoded: str | None, password: str, source: str = "") -> bool:
-        """Return whether `password` matches; `encoded=None` burns the same time and fails."""
-        async with self._slot(source):
+    async def verify(
+        self, encoded: str | None, password: str, source: str = "", network: str = ""
+    ) -> bool:
+        """Return whether `password` matches; `encoded=None` burns the same time and fails.
+
+        A mismatch with a `source` is recorded (`failed`) before the slot is handed on,
+        so the next check chosen already ranks the source and its network behind."""
+        async with self._slot(source, network):
             if encoded is None:
                 if self._dummy_hash is None:
                     self._dummy_hash = await asyncio.to_thread(hash_password, secrets.token_hex(16))
                 await asyncio.to_thread(verify_password, self._dummy_hash, password)
-                return False
-            return await asyncio.to_thread(verify_password, encoded, password)
+                ok = False
+            else:
+                ok = await asyncio.to_thread(verify_password, encoded, password)
+            if not ok and source:
+                self.failed(source, network)
+            return ok
 
     @asynccontextmanager
-    async def _slot(self, source: str) -> AsyncIterator[None]:
+    async def _slot(self, source: str, network: str) -> AsyncIterator[None]:
         if self._free > 0 and not self._queues:
             self._free -= 1
         else:
@@ -124,6 +148,7 @@ class PasswordChecker:
             if source not in self._queues:
                 self._queues[source] = deque()
                 self._turns[source] = next(self._counter)
+                self._networks[source] = network
             self._queues[source].append(granted)
             try:
                 await granted
@@ -148,21 +173,28 @@ class PasswordChecker:
             if queue:
                 self._turns[source] = next(self._counter)  # to the end of the round
             else:
-                del self._queues[source], self._turns[source]
+                del self._queues[source], self._turns[source], self._networks[source]
             if not granted.done():  # a cancelled one is skipped
                 granted.set_result(None)
                 return
         self._free += 1
 
-    def _rank(self, source: str) -> tuple[float, int]:
-        owed = 0.0
+    def _rank(self, source: str) -> tuple[float, float, int]:
+        owed = network_owed = 0.0
         if self._penalties is not None and self._clock is not None:
-            owed = self._penalties.owed(source, self._clock())
-        return owed, self._turns[source]
+            now, network = self._clock(), self._networks[source]
+            owed = self._penalties.owed(source, now)
+            network_owed = self._penalties.owed(_network_key(network), now) if network else 0.0
+        return owed, network_owed, self._turns[source]
 
     def _forget(self, source: str, granted: asyncio.Future[None]) -> None:
         queue = self._queues.get(source)
         if queue is not None and granted in queue:
             queue.remove(granted)
             if not queue:
-                del self._queues[source], self._turns[source]
+                del self._queues[source], self._turns[source], self._networks[source]
+
+
+def _network_key(network: str) -> str:
+    """A network's key in the penalty table, apart from its sources'."""
+    return f"network:{network}"

@@ -12,6 +12,7 @@ from ircd.protocol import Message
 from ircd.replies import ReplyBuffer
 from ircd.snomask import actor, address, snotice
 from ircd.sources import source_of
+from ircd.unregistered import network_of
 
 if TYPE_CHECKING:
     from ircd.client import Client
@@ -27,6 +28,11 @@ def oper_source(client: Client) -> str:
     if client.in_process:
         return f"in-process:{client.account or client.nick}"
     return source_of(client.ip)
+
+
+def oper_network(client: Client) -> str:
+    """The network whose other sources a failure ranks behind (`ircd.passwords`)."""
+    return "" if client.in_process else network_of(client.ip)
 
 
 def oper(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Pending | None:
@@ -72,7 +78,8 @@ async def _finish_oper(
     password: str,
     allowed: bool,
 ) -> None:
-    good = await server.oper_passwords.verify(password_hash, password, oper_source(client))
+    source, network = oper_source(client), oper_network(client)
+    good = await server.oper_passwords.verify(password_hash, password, source, network)
     ok = good and allowed
     if client.closed:
         return
@@ -88,7 +95,8 @@ async def _finish_oper(
         log.debug("failed OPER %r from %s (%s): %s", name, client.name, client.ip, why)
         text = f"Failed OPER {name!r} by {address(client)}: {why}"
         snotice(server, "o", text, kind="failed", source=oper_source(client))
-        server.oper_penalties.failed(oper_source(client), server.clock())
+        if good:  # a wrong password was recorded by `verify` already
+            server.oper_passwords.failed(source, network)
         rb.numeric(n.ERR_PASSWDMISMATCH, "Password incorrect")
     rb.flush()
 

@@ -107,10 +107,16 @@ class OrderedSink(ListSink):
         self.name = name
         self.events = events
         self.codes = codes
+        #: Called when one of `codes` arrives; its value is kept in `noted`.
+        self.probe: Callable[[], int] = lambda: 0
+        self.noted = 0
 
     def write(self, data: bytes) -> None:
         super().write(data)
-        self.events.extend((self.name, c) for c in self.codes if f" {c} ".encode() in data)
+        got = [(self.name, c) for c in self.codes if f" {c} ".encode() in data]
+        if got:
+            self.noted = self.probe()
+        self.events.extend(got)
 
 
 class InlineExecutor(concurrent.futures.ThreadPoolExecutor):

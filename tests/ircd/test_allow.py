@@ -236,3 +236,33 @@ def test_a_source_out_of_password_budget_is_refused_unchecked(make_harness) -> N
     c.send("PASS letmein", "NICK back", "USER b 0 * :b")
     h.settle()
     assert c.commands()[:1] == ["001"]
+
+
+def test_fresh_addresses_in_few_networks_do_not_keep_the_owner_out(make_harness) -> None:
+    # t17.py as it was played: 400 addresses, each a first wrong PASS, in 25 /24s. A
+    # failure ranks the rest of its network behind networks without one, so the owner's
+    # check starts after about one check per network, not one per address.
+    started = []
+    for per_network in (4, 40):
+        h = make_harness(allow=(AllowConfig(password_hash=SECRET_HASH),), sync=True)
+        events: list[tuple[str, str]] = []
+        for net in range(10):
+            for host in range(1, per_network + 1):
+                sink = OrderedSink("a", events, ("464", "001"))
+                client = h.server.connect(sink, ip=f"10.9.{net}.{host}")
+                assert client is not None
+                lines = f"PASS wrong\r\nNICK a{net}x{host}\r\nUSER u 0 * :u\r\n"
+                h.server.receive(client, lines.encode())
+        checker = h.server.passwords
+        owner_sink = OrderedSink("owner", events, ("001",))
+        owner_sink.probe = lambda checker=checker: checker.started  # type: ignore[misc]
+        owner = h.server.connect(owner_sink, ip="203.0.113.7")
+        assert owner is not None
+        h.server.receive(owner, b"PASS letmein\r\nNICK owner\r\nUSER o 0 * :o\r\n")
+        h.settle()
+        assert events.count(("a", "464")) == 10 * per_network  # every guess was checked
+        started.append(owner_sink.noted)
+    # Checks started when the owner was let in: the same for 40 as for 400 addresses; at
+    # most one per slot for each network (its first checks run side by side), and its own.
+    slots = Limits().max_password_checks
+    assert started[0] == started[1] <= 10 * slots + slots
