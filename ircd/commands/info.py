@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Final
 from ircd import metadata
 from ircd import numerics as n
 from ircd.channel import prefix_for
+from ircd.globs import Glob
 from ircd.isupport import VERSION
-from ircd.masks import glob_match
 from ircd.protocol import Message
 from ircd.welcome import send_lusers, send_motd
 
@@ -63,14 +63,14 @@ def _who_channel(
 def _who_users(
     server: Context, client: Client, rb: ReplyBuffer, mask: str, whox: tuple[str, str] | None
 ) -> None:
-    folded = server.fold(mask)
+    wanted = Glob(server.fold(mask))  # split once, matched against every user
     exact = server.find_nick(mask)
     shared: set[Client] | None = None
     count = 0
     for user in [exact] if exact is not None else list(server.nicks.values()):
         if count >= MAX_WHO_RESULTS:
             break
-        if not user.registered or not glob_match(folded, server.fold(user.name)):
+        if not user.registered or not wanted.match(server.fold(user.name)):
             continue
         if user.invisible and user is not client and user is not exact:
             if shared is None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from ircd import numerics as n
-from ircd.masks import glob_match
+from ircd.globs import Glob
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -43,12 +43,13 @@ def _condition(server: Context, text: str) -> Callable[[Channel], bool] | None:
         if text[1] == "<":  # set less than N minutes ago
             return lambda c: (a := age(c)) is not None and a < minutes
         return lambda c: (a := age(c)) is not None and a > minutes
+    # One Glob for the whole listing: split once, matched against every channel.
     if text.startswith("!") and len(text) > 1:
-        folded = server.fold(text[1:])
-        return lambda c: not glob_match(folded, c.folded)
+        excluded = Glob(server.fold(text[1:]))
+        return lambda c: not excluded.match(c.folded)
     if "*" in text or "?" in text:
-        folded = server.fold(text)
-        return lambda c: glob_match(folded, c.folded)
+        wanted = Glob(server.fold(text))
+        return lambda c: wanted.match(c.folded)
     return None
 
 
