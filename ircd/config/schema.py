@@ -66,7 +66,8 @@ class Limits:
     #: Channels that clients from one IPv4 address or IPv6 /64 may have created and that
     #: still exist (`ircd.founders`); the embedder's in-process clients are not counted.
     max_channels_per_address: int = 50
-    #: Bytes queued for a client before it is dropped with "SendQ exceeded".
+    #: Bytes waiting for a client past what its socket took, before it is dropped with
+    #: "SendQ exceeded" (`ircd.connection`: output is written as it grows).
     sendq: int = 262_144
     #: Unprocessed bytes held for a throttled client before "Excess Flood".
     recvq: int = 16_384
