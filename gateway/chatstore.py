@@ -94,6 +94,21 @@ class MailboxFull(Exception):
     """The recipient's mailbox holds its maximum; nothing was stored."""
 
 
+class SenderShareFull(MailboxFull):
+    """The sender holds its share of the recipient's mailbox; nothing was stored."""
+
+
+#: One sender (its account, else its nick) may hold at most this fraction of a
+#: mailbox, so that one account cannot fill a ham's mailbox and refuse everyone else
+#: for the mailbox's age (the airtime review's finding 2).
+SENDER_SHARE = 5
+
+
+def sender_share(limit: int) -> int:
+    """Messages one sender may hold in a mailbox of `limit`."""
+    return max(1, limit // SENDER_SHARE)
+
+
 # -- the mailbox ------------------------------------------------------------------------
 
 
@@ -127,6 +142,8 @@ def add_mail(store: Db, letter: Letter, now: float, limit: int) -> int:
     ).fetchone()
     if count >= limit:
         raise MailboxFull(callsign)
+    if letter.account.upper() != callsign.upper():  # the owner's notes to self pass
+        _check_share(store, letter, limit)
     db.execute(
         "INSERT INTO mailbox (callsign, n, sender, kind, text, at, account, via)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -142,6 +159,20 @@ def add_mail(store: Db, letter: Letter, now: float, limit: int) -> int:
         ),
     )
     return int(last) + 1
+
+
+def _check_share(store: Db, letter: Letter, limit: int) -> None:
+    """Raise SenderShareFull if the sender (its account, else its nick) holds its share."""
+    if letter.account:
+        query, who = "lower(account) = lower(?)", letter.account
+    else:  # no account: by nick (ASCII case: close enough for a share)
+        query, who = "coalesce(account, '') = '' AND lower(sender) = lower(?)", letter.sender
+    (mine,) = store.db.execute(
+        f"SELECT count(*) FROM mailbox WHERE callsign = ? AND {query}",  # noqa: S608 (fixed text)
+        (letter.callsign, who),
+    ).fetchone()
+    if mine >= sender_share(limit):
+        raise SenderShareFull(letter.callsign)
 
 
 def count_unread(store: Db, callsign: str) -> int:

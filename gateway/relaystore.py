@@ -20,7 +20,7 @@ from gateway.db import Db, Schema
 #: Messages kept for passing on at most.
 OUT_MAX = 1000
 #: Why a message is not taken (`room`): too much kept, or for that callsign.
-BUSY, FULL = "busy", "full"
+BUSY, FULL, SHARE = "busy", "full", "share"
 #: Ids of held messages remembered at most: a hard cap far above what the network's
 #: gateways pass on in a mailbox's age (each keeps at most OUT_MAX at once).
 SEEN_MAX = 200_000
@@ -61,22 +61,47 @@ class Row:
     answered: frozenset[str] = frozenset()
 
 
-def room(store: Db, callsign: str, per_call: int, bound: int = OUT_MAX) -> str:
+def room(
+    store: Db, callsign: str, per_call: int, bound: int = OUT_MAX, sender: Sender | None = None
+) -> str:
     """Whether a message for `callsign` may be taken: "" (yes), BUSY (`bound` kept for
-    passing on) or FULL (`per_call` kept for it, as many as its mailbox holds). Asked
-    whether or not the callsign is enrolled here, so that the answer does not tell."""
+    passing on), FULL (`per_call` kept for it, as many as its mailbox holds) or SHARE
+    (`sender` holds its share of those, as in a mailbox: `chatstore.sender_share`).
+    Asked whether or not the callsign is enrolled here, so that the answer does not tell."""
     db = store.db
     if db.execute("SELECT count(*) FROM relay_out").fetchone()[0] >= bound:
         return BUSY
-    query = "SELECT count(*) FROM relay_out WHERE callsign = ?"
-    return FULL if db.execute(query, (callsign,)).fetchone()[0] >= per_call else ""
+    kept = db.execute(
+        "SELECT source, account FROM relay_out WHERE callsign = ?", (callsign,)
+    ).fetchall()  # at most per_call rows
+    if len(kept) >= per_call:
+        return FULL
+    if sender is not None and sender[0] != callsign.lower():  # not the owner's own
+        mine = sum(1 for source, account in kept if _sender(source, account) == sender)
+        if mine >= chatstore.sender_share(per_call):
+            return SHARE
+    return ""
+
+
+#: Who a kept message is from, for its share: (account, "") or ("", lower-case nick).
+Sender = tuple[str, str]
+
+
+def sender_of(source: str, account: str) -> Sender:
+    """The share a message from `source` (nick!user@host) logged in to `account` counts
+    against: the account, else the nick (as `chatstore.add_mail` counts a mailbox's)."""
+    return _sender(source, account)
+
+
+def _sender(source: str, account: str) -> Sender:
+    return (account.lower(), "") if account else ("", source.partition("!")[0].lower())
 
 
 def keep(store: Db, row: Row, per_call: int, bound: int = OUT_MAX) -> str:
     """Keep a message for passing on: "" if kept, else why not (`room`)."""
     db = store.db
     with store.transaction():
-        if why := room(store, row.callsign, per_call, bound):
+        if why := room(store, row.callsign, per_call, bound, _sender(row.source, row.account)):
             return why
         db.execute(
             "INSERT INTO relay_out (id, at, callsign, source, account, kind, text, answered)"

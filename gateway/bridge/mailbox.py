@@ -31,6 +31,15 @@ third_party_log = logging.getLogger("gateway.thirdparty")
 MAX_PENDING_HOLDS = 256
 
 
+def full_text(base: str, limit: int, share_full: bool) -> str:
+    """Why a message was not held: the mailbox, or the sender's share of it, is full
+    (the same words for mail kept for passing on: `service._not_taken`)."""
+    if share_full:
+        share = chatstore.sender_share(limit)
+        return f"{base}'s mailbox holds {share} of yours, your share; message not held."
+    return f"{base}'s mailbox is full ({limit}); message not held."
+
+
 def busy(base: str) -> str:
     """The answer when too much is in flight (or kept for passing on)."""
     return f"Not held for {base}: the gateway is busy, try again."
@@ -152,10 +161,12 @@ class Mailbox:
                 chatstore.hold_mail, chatstore.Letter(base, sender, kind, text, account),
                 self._clock(), limit,
             )  # fmt: skip
-        except chatstore.MailboxFull:
+        except chatstore.MailboxFull as full:
             log.info("mailbox of %s full; message from %s not held", base, sender)
             if tell:
-                self._notice(tell, f"{base}'s mailbox is full ({limit}); message not held.")
+                self._notice(
+                    tell, full_text(base, limit, isinstance(full, chatstore.SenderShareFull))
+                )
             return
         except Exception:
             log.exception("message from %s for %s not held", sender, base)
@@ -203,10 +214,10 @@ class Mailbox:
                                  passed.account, via),
                 self._clock(), limit,
             )  # fmt: skip
-        except chatstore.MailboxFull:
+        except chatstore.MailboxFull as full:
             log.info("mailbox of %s full; message from %s not held", base, sender)
-            full = f"{base}'s mailbox is full ({limit}); message not held."
-            answer(relay.Ack(passed.id, relay.REFUSED, full))
+            share_full = isinstance(full, chatstore.SenderShareFull)
+            answer(relay.Ack(passed.id, relay.REFUSED, full_text(base, limit, share_full)))
             return
         except Exception:
             log.exception("message from %s for %s not held; left for a resend", sender, base)

@@ -27,7 +27,7 @@ from typing import Any
 from gateway import chatstore, relaystore
 from gateway.bridge import forward, relay
 from gateway.bridge.budget import SenderBudget, TokenBucket
-from gateway.bridge.mailbox import MAX_PENDING_HOLDS, Mailbox, busy
+from gateway.bridge.mailbox import MAX_PENDING_HOLDS, Mailbox, busy, full_text
 from gateway.bridge.noticequeue import NoticeQueue
 from gateway.bridge.trust import SERVICE_USER, Trust
 from gateway.callsign import Callsign, parse_callsign
@@ -337,7 +337,8 @@ class ServiceNick:
         that a full table answers the same whoever the callsign is."""
         base, limit = passed.call, self._config().mailbox_max_messages
         try:
-            why = await self._store.call(relaystore.room, base, limit)
+            sender = relaystore.sender_of(passed.source, passed.account)
+            why = await self._store.call(relaystore.room, base, limit, relaystore.OUT_MAX, sender)
         except Exception:
             log.exception("message from %s for %s not held", passed.nick, base)
             why = "failed"
@@ -353,8 +354,8 @@ class ServiceNick:
     @staticmethod
     def _not_taken(why: str, base: str, limit: int) -> str:
         """What the sender reads when mail is not taken (the mailbox's own words)."""
-        if why == relaystore.FULL:
-            return f"{base}'s mailbox is full ({limit}); message not held."
+        if why in (relaystore.FULL, relaystore.SHARE):
+            return full_text(base, limit, why == relaystore.SHARE)
         if why == relaystore.BUSY:
             return busy(base)
         return f"Message for {base} not held: the gateway's store failed."

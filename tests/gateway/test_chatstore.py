@@ -27,16 +27,16 @@ def store(config: Config):
 
 
 def test_mailbox_numbers_read_marks_kill_and_bound(store: Store) -> None:
-    for i in range(3):
+    for i, sender in enumerate(("alice", "bob", "carol")):
         assert (
             chatstore.hold_mail(
-                store, chatstore.Letter("N0TEST", "alice", "PRIVMSG", f"m{i}"), T0 + i, 3
+                store, chatstore.Letter("N0TEST", sender, "PRIVMSG", f"m{i}"), T0 + i, 3
             )
             == i + 1
         )
     with pytest.raises(chatstore.MailboxFull):
         chatstore.hold_mail(
-            store, chatstore.Letter("N0TEST", "alice", "PRIVMSG", "one too many"), T0, 3
+            store, chatstore.Letter("N0TEST", "dave", "PRIVMSG", "one too many"), T0, 3
         )
     assert chatstore.count_unread(store, "N0TEST") == 3
     assert [m.text for m in chatstore.read_mail(store, "N0TEST")] == ["m0", "m1", "m2"]
@@ -130,3 +130,29 @@ def test_mail_keeps_the_senders_account_and_old_stores_migrate(config: Config) -
         ]
     finally:
         store.close()
+
+
+def test_one_sender_holds_at_most_its_share_of_a_mailbox(store: Store) -> None:
+    """One account (or, without one, one nick) cannot fill a ham's mailbox and refuse
+    everyone else for the mailbox's age (airtime review, finding 2)."""
+    share = chatstore.sender_share(50)
+    assert share == 10
+    for i in range(share):
+        letter = chatstore.Letter("N0TEST", f"evil{i}", "PRIVMSG", "x", account="K1EVL")
+        chatstore.hold_mail(store, letter, T0, 50)
+    with pytest.raises(chatstore.SenderShareFull):  # another nick, the same account
+        chatstore.hold_mail(
+            store, chatstore.Letter("N0TEST", "evil", "PRIVMSG", "x", account="k1evl"), T0, 50
+        )
+    for i in range(share):  # no account: counted by nick, in any case
+        nick = "Alice" if i % 2 else "alice"
+        chatstore.hold_mail(store, chatstore.Letter("N0TEST", nick, "PRIVMSG", "y"), T0, 50)
+    with pytest.raises(chatstore.SenderShareFull):
+        chatstore.hold_mail(store, chatstore.Letter("N0TEST", "ALICE", "PRIVMSG", "y"), T0, 50)
+    # Others still get in, and another mailbox is another share.
+    chatstore.hold_mail(store, chatstore.Letter("N0TEST", "bob", "PRIVMSG", "z"), T0, 50)
+    chatstore.hold_mail(store, chatstore.Letter("K2ABC", "x", "PRIVMSG", "z", "K1EVL"), T0, 50)
+    # The owner's own notes to self are not counted against a share.
+    for i in range(share + 1):
+        mine = chatstore.Letter("K2ABC", "K2ABC-5", "PRIVMSG", f"note {i}", "K2ABC")
+        chatstore.hold_mail(store, mine, T0, 50)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway import relaystore
+from gateway import chatstore, relaystore
 from gateway.bridge import forward, noticequeue, relay
 from gateway.bridge import service as service_mod
 from gateway.bridge.mailbox import Mailbox
@@ -125,10 +125,27 @@ async def test_one_callsign_takes_no_more_than_its_mailbox(rig: Rig) -> None:
     for call in (ENROLLED, "N9XYZ"):
         for n in range(limit + 1):
             host = f"2001:db8:{call[-1].lower()}::{n // service_mod.SENDER_BURST:x}"
-            answers.setdefault(call, []).append(await rig.ask(host, call))
+            # A nick each: one sender holds at most its share (the next test).
+            answers.setdefault(call, []).append(await rig.ask(host, call, f"u{n}"))
     for a, b in zip(answers[ENROLLED], answers["N9XYZ"], strict=True):
         assert same(a, b, ENROLLED, "N9XYZ"), (a, b)
     assert answers["N9XYZ"][-1] == f"N9XYZ's mailbox is full ({limit}); message not held."
+
+
+async def test_one_sender_takes_no_more_than_its_share_either_way(rig: Rig) -> None:
+    """A sender's share of a mailbox (chatstore.sender_share) is kept for mail passed on
+    too, with the same words: the answer does not tell where the callsign is enrolled."""
+    share = chatstore.sender_share(BridgeConfig().mailbox_max_messages)
+    answers: dict[str, list[str]] = {}
+    for call in (ENROLLED, "N9XYZ"):
+        for n in range(share + 1):
+            host = f"2001:db8:{call[-1].lower()}::{n // service_mod.SENDER_BURST:x}"
+            answers.setdefault(call, []).append(await rig.ask(host, call, "Mallory"))
+    for a, b in zip(answers[ENROLLED], answers["N9XYZ"], strict=True):
+        assert same(a, b, ENROLLED, "N9XYZ"), (a, b)
+    assert answers["N9XYZ"][-1] == (
+        f"N9XYZ's mailbox holds {share} of yours, your share; message not held."
+    )
 
 
 async def test_each_host_leaves_a_bounded_amount_of_mail(rig: Rig) -> None:
