@@ -91,7 +91,7 @@ def _body(command: str, verb: str | None, name: str, text: str, *, private: bool
     return f"*{name}* {text}" if private else f"{name}: {text}"
 
 
-def _join(s: ChatState, msg: Message, _now: float) -> None:
+def _join(s: ChatState, msg: Message, now: float) -> None:
     channel = msg.params[0]
     source = nick_of(msg.source)
     if s.is_me(source):
@@ -109,16 +109,16 @@ def _join(s: ChatState, msg: Message, _now: float) -> None:
         return
     s.saw_sender(msg, tagged=True)
     if s.alert and not s.foreign(channel):
-        s.chat(channel, f"* {s.name_of(msg.source)} joined {channel}", current=True)
+        s.alert_line(channel, f"* {s.name_of(msg.source)} joined {channel}", now)
 
 
-def _part(s: ChatState, msg: Message, _now: float) -> None:
+def _part(s: ChatState, msg: Message, now: float) -> None:
     channel = msg.params[0]
     source = nick_of(msg.source)
     mine = s.is_me(source)
     s.saw_sender(msg, tagged=False)
     if s.alert and not mine and not s.foreign(channel):
-        s.chat(channel, f"* {s.name_of(msg.source)} left {channel}", current=True)
+        s.alert_line(channel, f"* {s.name_of(msg.source)} left {channel}", now)
     if mine and s.fold(channel) in s.channels and not s.asked_to_leave(channel):
         # SAPART (or a RENAME): told in one line, as a kick is; the reason is the
         # operator's words, shown only when the rule lets anyone's names on air.
@@ -128,7 +128,7 @@ def _part(s: ChatState, msg: Message, _now: float) -> None:
         s.forget_channel(channel)
 
 
-def _kick(s: ChatState, msg: Message, _now: float) -> None:
+def _kick(s: ChatState, msg: Message, now: float) -> None:
     channel = msg.params[0]
     victim = msg.params[1] if len(msg.params) > 1 else ""
     reason = msg.params[2] if len(msg.params) > 2 and s.allowed(msg) else ""
@@ -140,7 +140,7 @@ def _kick(s: ChatState, msg: Message, _now: float) -> None:
             f": {_clean(reason)}" if reason else "."))  # fmt: skip
         s.forget_channel(channel)
     elif s.alert:
-        s.chat(channel, f"* {s.name_of(victim)} was kicked from {channel}", current=True)
+        s.alert_line(channel, f"* {s.name_of(victim)} was kicked from {channel}", now)
 
 
 def _quit(s: ChatState, msg: Message, now: float) -> None:
@@ -156,10 +156,10 @@ def _quit(s: ChatState, msg: Message, now: float) -> None:
     if _SERVER_QUIT.match(reason) and not s.names_shown():
         reason = reason_kind(reason)  # `Killed (op (words))`: the operator's words
     reason = f" ({reason})" if reason else ""
-    s.chat_about(f"* {name} quit{reason}")
+    s.alert_line(None, f"* {name} quit{reason}", now)
 
 
-def _nick(s: ChatState, msg: Message, _now: float) -> None:
+def _nick(s: ChatState, msg: Message, now: float) -> None:
     source = nick_of(msg.source) or ""
     s.saw_sender(msg, tagged=False)
     new = msg.params[0]
@@ -169,7 +169,7 @@ def _nick(s: ChatState, msg: Message, _now: float) -> None:
     s.vouched.renamed(s.fold(source), s.fold(new), named)
     if s.alert and not s.is_me(source):
         text = f"* {who(source)} is now {who(new)}" if named else "* someone changed nick"
-        s.chat_about(text)
+        s.alert_line(None, text, now)
 
 
 def _topic(s: ChatState, msg: Message, _now: float) -> None:

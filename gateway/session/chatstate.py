@@ -44,6 +44,11 @@ MAX_REFUSED_SENDERS = 64
 MAX_HISTORY = 20
 
 
+#: /ALERT lines shown at once, then one every ALERT_EVERY seconds (`alert_line`).
+ALERT_BURST = 10
+ALERT_EVERY = 30.0
+
+
 class Phase(enum.Enum):
     LOGIN = "login"
     STARTING = "starting"
@@ -103,6 +108,9 @@ class ChatState:
         self._split: tuple[str, float] | None = None
         self.current: str | None = None  # folded
         self.alert = False
+        #: /ALERT lines' bucket (tokens, when counted) and those not shown since one was.
+        self._alerts: tuple[float, float | None] = (ALERT_BURST, None)
+        self._alerts_unshown = 0
         self.stamp = False
         #: The sender named on every channel line, never `: ` (/SHOWNAMES).
         self.show_names = False
@@ -419,6 +427,28 @@ class ChatState:
     def chat_about(self, text: str) -> None:
         """A live line about someone in no channel of theirs (a quit, a nick change)."""
         self._out.chat("", text + "\n")
+
+    def alert_line(self, channel: str | None, text: str, now: float) -> None:
+        """A join, leave, kick, quit or nick change (/ALERT ON), in `channel` or about
+        someone in none: a few at once, then one every ALERT_EVERY seconds, so that one
+        user leaving and joining again all day cannot keep the link busy (the airtime
+        review's finding 1). Those past it are counted, and the count is told with the
+        next one shown."""
+        tokens, then = self._alerts
+        if then is not None:
+            tokens = min(ALERT_BURST, tokens + (now - then) / ALERT_EVERY)
+        if tokens < 1:
+            self._alerts = (tokens, now)
+            self._alerts_unshown += 1
+            return
+        self._alerts = (tokens - 1, now)
+        if self._alerts_unshown:
+            self.chat_about(f"* {self._alerts_unshown} more joins, leaves and quits not shown")
+            self._alerts_unshown = 0
+        if channel is None:
+            self.chat_about(text)
+        else:
+            self.chat(channel, text, current=True)
 
     def say(self, text: str, end: str = "\n", answer: int | None = None) -> None:
         # 7-bit printable, whatever it quotes (a typed verb, a server's reply).

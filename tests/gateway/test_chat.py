@@ -214,6 +214,27 @@ def test_alert_shows_joins_and_parts() -> None:
     assert h.text() == "* bob joined #other\n"
 
 
+def test_one_user_leaving_and_joining_all_day_is_shown_a_few_times() -> None:
+    """/ALERT lines: a few at once, then one every 30 s; the rest are counted and the
+    count told with the next one (airtime review, finding 1: 3000 bytes a minute)."""
+    from gateway.session.chatstate import ALERT_BURST, ALERT_EVERY
+
+    h = Harness().login()
+    joined(h)
+    h.type("/a on")
+    h.text()
+    for _ in range(30):  # 60 lines, at the server's flood rate
+        h.server(":evil!e@h PART #test", ":evil!e@h JOIN #test")
+        h.now += 1.0
+    shown = h.text().splitlines()
+    assert len(shown) == ALERT_BURST  # the burst; 29 s later no token is back yet
+    h.now += ALERT_EVERY
+    h.server(":evil!e@h PART #test")
+    assert h.text() == (
+        f"* {60 - len(shown)} more joins, leaves and quits not shown\n* evil left #test\n"
+    )
+
+
 def test_list_shows_counts_and_topics_without_modes() -> None:
     h = Harness().login()
     h.type("/list")
