@@ -14,12 +14,9 @@ frames are kept and only the missing ones asked for), unless ``LinkParams.v22`` 
 when SABME gets DM F=P and the caller falls back to SABM. XID is answered with our
 parameters in any state (never FRMR) and the link uses the values of that response
 (answered before SABM(E), they apply to the link it opens); our own SABME call offers
-ours by XID once it is up; TEST is echoed in any state. A frame received with no
-transition in the table gets the reply the SDL prescribes (DM or nothing), never an
-exception.
-
-The transitions live in one table, `_TRANSITIONS`, keyed by (state, frame type); the
-handlers it names are the ``_on_*`` methods below.
+ours by XID once it is up; TEST is echoed in any state. The transitions live in one
+table, `_TRANSITIONS`, keyed by (state, frame type), naming the ``_on_*`` methods below;
+a frame with none gets the reply the SDL prescribes (DM or nothing), never an exception.
 """
 
 from __future__ import annotations
@@ -426,6 +423,8 @@ class Link(LinkProcedures):
         if not self._good_nr(frame.nr):
             self._nr_error_recovery()
             return
+        if self._repeats_go_back(frame.nr):
+            return  # already being resent: T1 keeps timing it
         self._set_va(frame.nr)
         self._stop_t1()
         self._stop_timer(Timer.T3)
@@ -485,7 +484,7 @@ class Link(LinkProcedures):
             return
         if frame.pf:
             self._set_va(frame.nr)
-        if frame.nr in self._sent:
+        if frame.nr in self._sent and not self._resend_pending(frame.nr):
             self._resend(frame.nr)
         elif self._state is State.TIMER_RECOVERY and self._vs == self._va:
             self._stop_t1()

@@ -134,6 +134,9 @@ class LinkProcedures:
         # N(S) -> when its latest selective resend should be off the air (see
         # `_resend_if_lost`).
         self._resent: dict[int, float] = {}
+        # The N(R) of our last go-back (REJ) and when its resends should be off the air
+        # (see `_repeats_go_back`).
+        self._went_back: tuple[int, float] | None = None
         self._heard_from = 0.0  # when the frame being handled began on air (estimate)
         self._running: set[Timer] = set()
         self._t1_origin = 0.0  # when T1's round trip started (our frames off the air)
@@ -290,6 +293,7 @@ class LinkProcedures:
         self._vs = self._va = self._vr = 0
         self._sent.clear()
         self._resent.clear()
+        self._went_back = None
         self._rx_held.clear()
         self._segments.clear()
 
@@ -435,8 +439,24 @@ class LinkProcedures:
             self._set_va(nr)
             self._start_t1()
 
+    def _repeats_go_back(self, nr: int) -> bool:
+        """Whether a REJ for `nr` asks again for what our last go-back to `nr` is still
+        sending: the peer began it before those resends were off the air (a REJ heard
+        twice through digipeaters; a storm of forged ones would otherwise resend the
+        window each time). T1 still times the resends."""
+        went = self._went_back
+        return went is not None and went[0] == nr and self._heard_from <= went[1]
+
+    def _resend_pending(self, ns: int) -> bool:
+        """Whether a SREJ for `ns` asks again for a resend still on its way (as above)."""
+        off_air = self._resent.get(ns)
+        return off_air is not None and self._heard_from <= off_air
+
     def _invoke_retransmission(self, nr: int) -> None:
-        """Go back N: requeue every unacknowledged segment from N(R) on, and resend."""
+        """Go back N: requeue every unacknowledged segment from N(R) on, and resend
+        (not again for a REJ that repeats the last go-back: `_repeats_go_back`)."""
+        if self._repeats_go_back(nr):
+            return
         backlog = []
         ns = nr
         while ns != self._vs:
@@ -446,6 +466,7 @@ class LinkProcedures:
         self._queue.extendleft(reversed(backlog))
         self._vs = nr
         self._pop_queue()
+        self._went_back = (nr, self._tx.done_at(self._now))
 
     def _resend(self, ns: int) -> None:
         """Send I frame ``ns`` again on its own (SREJ), and note when it will be off air."""

@@ -863,3 +863,34 @@ def test_random_inputs_never_break_the_link(inputs: list[tuple[str, object]], k:
         assert link.window <= (k if link.modulo == 8 else 127)
         if link.state is State.DISCONNECTED:
             assert link.outstanding == 0 and link.queued_bytes == 0
+
+
+def test_a_storm_of_the_same_rej_resends_the_window_once() -> None:
+    """Radio-side review, finding 2: 1000 forged REJ frames (15 bytes each) made 4000
+    I-frame resends. A REJ the peer began before our go-back to the same N(R) was off
+    the air asks for what is already on its way; one heard after it is obeyed."""
+    pair = Pair(LinkParams(bit_rate=1200))
+    pair.connect()
+    pair.drop = lambda sender, frame: sender is pair.a  # b hears nothing of a's data
+    pair.do(pair.a, pair.a.link.send(b"A" * 256 * 3, pair.now))
+    rej = Frame.build(F.REJ, dest=A, source=B, command=False, nr=0)
+
+    def resent(actions: list[Action]) -> int:
+        return sum(1 for a in actions if isinstance(a, SendFrame) and a.frame.kind is F.I)
+
+    first = resent(pair.a.link.frame_received(rej, pair.now))
+    storm = sum(resent(pair.a.link.frame_received(rej, pair.now)) for _ in range(1000))
+    assert (first, storm) == (3, 0)
+    pair.now += 30.0  # the peer heard our resends and still asks: resent again
+    assert resent(pair.a.link.frame_received(rej, pair.now)) == 3
+
+
+def test_a_storm_of_the_same_srej_resends_the_frame_once() -> None:
+    params = LinkParams(bit_rate=1200)
+    pair = Pair(params)
+    pair.connect(extended=True)
+    pair.drop = lambda sender, frame: sender is pair.a
+    pair.do(pair.a, pair.a.link.send(b"A" * 256 * 3, pair.now))
+    srej = Frame.build(F.SREJ, dest=A, source=B, command=False, nr=1, modulo=128)
+    sent = [pair.a.link.frame_received(srej, pair.now) for _ in range(1000)]
+    assert sum(1 for actions in sent for a in actions if isinstance(a, SendFrame)) == 1
