@@ -21,7 +21,7 @@ from typing import Any
 from gateway.callsign import Callsign
 from gateway.config import TelnetListener
 from gateway.links.linestream import LineReader, LineTooLong
-from gateway.links.startups import Startups, address_claimant
+from gateway.links.startups import WARN_INTERVAL, Startups, address_claimant
 from gateway.session.pacing import Pacer
 from gateway.session.render import encode_text
 from gateway.session.transport import EarlyEvents, TransportEvents
@@ -64,6 +64,10 @@ class ListenerState:
         self.per_ip: dict[str, int] = {}
         self.empty = asyncio.Event()
         self.empty.set()
+        self._clock = clock
+        #: Refused since the last warning (a flood of them is one line a minute).
+        self._refused = 0
+        self._refused_warned_at = -WARN_INTERVAL
 
     @property
     def config(self) -> TelnetListener:
@@ -96,6 +100,18 @@ class ListenerState:
         self.per_ip[ip] = self.per_ip.get(ip, 0) + 1
         self.empty.clear()
         return None
+
+    def refused(self, ip: str, why: str) -> None:
+        """Log a refused connection: the first at once, then one line a minute with the
+        count (a flood from over the limit must not flood the log)."""
+        self._refused += 1
+        now = self._clock()
+        if now - self._refused_warned_at >= WARN_INTERVAL:
+            more = (
+                f" ({self._refused - 1} more since the last such line)" if self._refused > 1 else ""
+            )
+            log.warning("refused %s on %s: %s%s", ip, self.config.label, why, more)
+            self._refused, self._refused_warned_at = 0, now
 
     def _evict_one(self) -> bool:
         victim = self.unauthenticated.evict()
@@ -180,7 +196,7 @@ class TelnetConnection(asyncio.Protocol):
         self.ip = str(peer[0]) if peer else "?"
         refused = self.state.admit(self, self.ip)
         if refused is not None:
-            log.warning("refused %s on %s: %s", self.ip, self.config.label, refused)
+            self.state.refused(self.ip, refused)
             transport.write(b"Connection refused.\r\n")
             transport.close()
             self._closing = True

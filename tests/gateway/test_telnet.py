@@ -247,3 +247,23 @@ async def test_after_a_lowering_reload_a_newcomer_brings_the_count_under_the_bou
     assert state.admit(conns[5], conns[5].ip) is None
     assert len(state.unauthenticated) == 2  # 4 dropped for it, not 1
     assert conns[5] in state.unauthenticated
+
+
+def test_a_flood_of_refused_connections_is_one_log_line_a_minute(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Radio-side review, finding 4: 1000 connections over max_per_ip were 998 WARNINGs."""
+    now = [0.0]
+    state = ListenerState(TelnetListener(name="lan", bpq=False), clock=lambda: now[0])
+    with caplog.at_level("WARNING", logger="gateway.links.telnet"):
+        for _ in range(1000):
+            state.refused("192.0.2.7", "too many connections from this address")
+            now[0] += 0.01
+        now[0] += 60.0
+        state.refused("192.0.2.8", "too many connections from this address")
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        "refused 192.0.2.7 on lan: too many connections from this address",
+        "refused 192.0.2.8 on lan: too many connections from this address"
+        " (999 more since the last such line)",
+    ]
