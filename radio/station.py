@@ -186,7 +186,9 @@ class Station:
         mycall = self.params.mycall
         try:
             dest, source = peek_addresses(payload)
-            if not dest.same_station(mycall):
+            # Not for us, or from us: our own frames heard back (a digipeater's echo,
+            # a forged source) must never open a link with ourselves.
+            if not dest.same_station(mycall) or source.same_station(mycall):
                 return
             key = (source.call, source.ssid)
             link = self._links.get(key)

@@ -172,6 +172,18 @@ async def test_limits_garbage_and_strangers() -> None:
     h.station.stop()
 
 
+async def test_our_own_frames_heard_back_get_no_answer() -> None:
+    """Radio-side review, finding 6: a SABM from our own callsign (a digipeater's echo,
+    a forged source) opened a link with ourselves and a Code: prompt."""
+    h = Harness()
+    for kind in (FrameType.SABM, FrameType.TEST, FrameType.RR):
+        h.receive(kind, source=GW)
+    assert h.sent == [] and h.station.links == 0 and h.accepted == []
+    h.receive(FrameType.SABM, source=Address("N0GW", 9))  # another SSID is another station
+    assert h.kinds() == [FrameType.UA]
+    h.station.stop()
+
+
 async def test_kill_switch_silences_and_refuses() -> None:
     h = Harness()
     h.receive(FrameType.SABM)
