@@ -38,6 +38,7 @@ from radio.ax25.procedures import (
     CONNECTED_STATES,
     SREJ_SPAN,
     LinkProcedures,
+    echo_of_test,
     no_link_reply,
     xid_limits,
 )
@@ -227,7 +228,8 @@ class Link(LinkProcedures):
     def _on_test(self, frame: Frame) -> None:
         """TEST command: echo the information field in a TEST response."""
         if frame.is_command:
-            self._send(self._build(FrameType.TEST, command=False, pf=frame.pf, info=frame.info))
+            info = echo_of_test(frame, self.params)
+            self._send(self._build(FrameType.TEST, command=False, pf=frame.pf, info=info))
 
     def _on_ui(self, frame: Frame) -> None:
         """UI is not link data; only a UI command with P=1 needs an answer."""
@@ -301,10 +303,9 @@ class Link(LinkProcedures):
         modulo = 128 if frame.kind is FrameType.SABME else 8
         self._send_u(FrameType.UA, command=False, pf=frame.pf)
         if not self._heard_peer and modulo == self._modulo:
-            # Nothing but SABM from the peer since we answered UA: it retried before
-            # our UA reached it (a KISS TNC can sit on a frame for seconds). Resetting
-            # now would renumber I frames already queued in our TNC, so keep our state;
-            # the peer starts from zero on our UA, as we did. (The SDL resets here.)
+            # Nothing but SABM from the peer since our UA: it retried before our UA
+            # reached it (a KISS TNC can sit on a frame for seconds). Resetting would
+            # renumber I frames queued in our TNC: keep our state (the SDL resets).
             return
         self._clear_exceptions()
         self._emit(ErrorIndication("F", "data link reset by the peer"))
@@ -453,9 +454,8 @@ class Link(LinkProcedures):
             elif self._vs == self._va:
                 self._back_to_connected()
             elif frame.nr == self._poll_vs:
-                # Everything sent before our poll arrived; what we sent after it is
-                # still on its way (a KISS TNC queues it), so resending it now would
-                # only duplicate it. Recovery is over; T1 times the rest.
+                # Everything sent before our poll arrived; what we sent after it is on
+                # its way (a KISS TNC queues it): resending would duplicate it.
                 self._back_to_connected()
                 self._stop_timer(Timer.T3)
                 self._start_t1()

@@ -86,8 +86,16 @@ def no_link_reply(frame: Frame, params: LinkParams | None = None) -> Frame | Non
         agreed = negotiate(offer, xid_limits(params, offer.modulo or 8))
         return _answer(frame, FrameType.XID, encode_xid(agreed, command=False))
     if frame.kind is FrameType.TEST:
-        return _answer(frame, FrameType.TEST, frame.info)
+        return _answer(frame, FrameType.TEST, echo_of_test(frame, params))
     return _answer(frame, FrameType.DM)
+
+
+def echo_of_test(frame: Frame, params: LinkParams | None) -> bytes:
+    """What a TEST response carries: the command's information field, or none when it
+    is longer than our paclen (the SDL lets a station that cannot take it answer
+    without; a forged TEST must not make us send more than one packet's worth)."""
+    paclen = params.paclen if params is not None else LinkParams().paclen
+    return frame.info if len(frame.info) <= paclen else b""
 
 
 class LinkProcedures:

@@ -387,3 +387,18 @@ async def test_v22_off_refuses_sabme_with_dm() -> None:
     h.receive(FrameType.SABME, pf=True)
     assert h.kinds()[0] is FrameType.DM and h.station.links == 0  # then the ID
     h.station.stop()
+
+
+async def test_a_test_frame_longer_than_paclen_is_answered_without_its_payload() -> None:
+    """Radio-side review, finding 7: a forged 300-byte TEST came back whole (316 bytes,
+    over paclen); what fits is still echoed, as the SDL has it."""
+    h = Harness()
+    h.receive(FrameType.TEST, info=b"ping", pf=True)
+    h.receive(FrameType.TEST, info=b"x" * 300, pf=True)
+    assert [(f.kind, f.info) for f in h.sent] == [(FrameType.TEST, b"ping"), (FrameType.TEST, b"")]
+    h.sent.clear()
+    h.receive(FrameType.SABM)
+    h.sent.clear()
+    h.receive(FrameType.TEST, info=b"x" * 300, pf=True)  # on a link too
+    assert [(f.kind, f.info) for f in h.sent] == [(FrameType.TEST, b"")]
+    h.station.stop()
