@@ -66,6 +66,10 @@ FAMILIAR_RECENT = 30 * 86400.0
 KNOWN_KEEP = 16
 #: The gateway-wide buckets, kept among the node budgets under names no source has.
 GATEWAY_OTHERS = "*gateway"
+#: Strangers on the air (BPQ listeners, AX.25 ports) have a bucket apart from the
+#: Internet's (direct listeners, SASL): a spray from any number of Internet addresses
+#: then never slows an owner on the air (the radio-side review's finding 1).
+GATEWAY_RADIO = "*gateway:radio"
 GATEWAY_FAMILIAR = "*gateway:familiar"
 
 

@@ -256,13 +256,14 @@ def _unchecked(
 
 
 def _gateway_key(lane: str, source: str) -> str | None:
-    """The gateway-wide bucket an attempt draws on: one for every source that is not
-    familiar, and one per radio node (BPQ listener, AX.25 port) for familiar sources
-    there, so a spree claiming callsigns at one node spends no other node's owners'.
-    A familiar address (a direct listener's, SASL's) has none: no one else sends
-    from it, and its callsign's own familiar lane bounds its owner."""
+    """The gateway-wide bucket an attempt draws on: for sources that are not familiar,
+    one on the air (BPQ listeners, AX.25 ports) and one off it (direct listeners,
+    SASL), so an Internet spray does not slow owners on the air; and one per radio node
+    for familiar sources there, so a spree claiming callsigns at one node spends no
+    other node's owners'. A familiar address (a direct listener's, SASL's) has none: no
+    one else sends from it, and its callsign's own familiar lane bounds its owner."""
     if not lane:
-        return penalties.GATEWAY_OTHERS
+        return penalties.GATEWAY_RADIO if penalties.on_air(source) else penalties.GATEWAY_OTHERS
     if penalties.on_air(source):
         return f"{penalties.GATEWAY_FAMILIAR}:{penalties.node_of(source)}"
     return None

@@ -120,15 +120,24 @@ def config_from_node(root: yaml.Node | None, name: str) -> Config:
     return config if any(leak_given) else _gateway_budget_for_nodes(config)
 
 
+#: Seconds in a year (as `gateway.auth.penalties.YEAR`, which this module may not import).
+_YEAR = 365.25 * 86400.0
+
+
 def _gateway_budget_for_nodes(config: Config) -> Config:
-    """Each radio node (BPQ listener, AX.25 port) has its own gateway-wide bucket for
-    the familiar sources there, so the year's bound is (1 + R) buckets: past one node,
-    the default leak slows to keep the total where one node's default puts it."""
+    """The gateway-wide buckets: strangers off the air, and with R radio nodes (BPQ
+    listeners, AX.25 ports) strangers on the air and each node's familiar sources, so
+    2 + R buckets. The default leak slows so that they allow no more checks a year in
+    all than two buckets at the default (2 x (100 + YEAR / 6 h) = 3,122: under 1 % that
+    any account's code is found), each bucket's burst counted."""
     nodes = sum(1 for t in config.telnet_listen if t.bpq) + len(config.radio.ports)
-    if nodes <= 1:
+    base = config.auth.gateway
+    lanes = 2 + nodes if nodes else 1
+    if lanes <= 2:
         return config
-    slower = (1 + nodes) * config.auth.gateway.leak_every / 2
-    gateway = replace(config.auth.gateway, leak_every=slower)
+    per_lane = 2 * (base.burst + _YEAR / base.leak_every) / lanes - base.burst
+    slower = _YEAR / per_lane if per_lane > 0 else 30 * 86400.0  # the field's most
+    gateway = replace(base, leak_every=max(base.leak_every, slower))
     return replace(config, auth=replace(config.auth, gateway=gateway))
 
 

@@ -84,11 +84,12 @@ class NodeBudgetConfig:
 
 @dataclass(frozen=True, slots=True)
 class GatewayBudgetConfig:
-    """The same bucket across every callsign and source that is not familiar, and one
-    per radio node for the familiar sources there: bounds a spray from any number of
-    addresses. The defaults allow (1 + R) x (100 + 1,461) checks a year in all for R
-    BPQ listeners and AX.25 ports: under 1 % that any account's code is found for one;
-    past one, `leak_every` defaults to (1 + R) x 3 h (`read._gateway_budget_for_nodes`)."""
+    """Buckets across every callsign: for sources that are not familiar, one off the
+    air and one on it, and one per radio node for the familiar sources there: bounds a
+    spray from any number of addresses. With R BPQ listeners and AX.25 ports,
+    `leak_every` defaults to what keeps the 2 + R buckets at 2 x (100 + 1,461) checks a
+    year in all, under 1 % that any account's code is found
+    (`read._gateway_budget_for_nodes`)."""
 
     burst: int = field(default=100, metadata=spec(1, 10**6))
     leak_every: float = field(default=21600.0, metadata=spec(1, 30 * DAY))

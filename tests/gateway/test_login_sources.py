@@ -275,8 +275,9 @@ def test_an_upgrade_keeps_recent_familiar_sources_and_rekeys_ax25(tmp_path: Path
 
 
 def test_the_gateway_budget_slows_with_more_radio_nodes(tmp_path: Path) -> None:
-    """Each radio node has its own bucket for the familiar sources there: past one, the
-    default leak slows so that (1 + R) buckets still allow under 1 % a year."""
+    """Strangers off the air, strangers on it and each radio node's familiar sources
+    have buckets of their own: with R radio nodes, the default leak slows so that the
+    2 + R buckets allow no more than two at the default (under 1 % a year)."""
     from gateway.config import load_config
 
     def leak(text: str) -> float:
@@ -284,15 +285,43 @@ def test_the_gateway_budget_slows_with_more_radio_nodes(tmp_path: Path) -> None:
         path.write_text(text)
         return load_config(path).auth.gateway.leak_every
 
+    base = AUTH.gateway
+    two_at_default = 2 * penalties.checks_bound(base, penalties.YEAR)
+    direct = leak("telnet: {listen: [{port: 8023, bpq: false}]}\n")
+    assert direct == base.leak_every  # no radio node: one bucket, the default
     one = leak("telnet: {listen: [{port: 8023}]}\n")
-    assert one == 21600.0
     two = "telnet: {listen: [{port: 8023}, {port: 8024}]}\n"
-    assert leak(two) == 3 * 3 * 3600.0
     ports = "callsign: N0GW-10\nradio: {ports: [{name: a, tcp: '127.0.0.1:8001'}]}\n"
-    assert leak(two + ports) == 4 * 3 * 3600.0
-    for r in (1, 2, 3):
-        cfg = dataclasses.replace(AUTH.gateway, leak_every=(1 + r) * 3 * 3600.0 if r > 1 else one)
-        assert (
-            penalties.success_chance((1 + r) * penalties.checks_bound(cfg, penalties.YEAR)) < 0.01
-        )
+    for r, every in ((1, one), (2, leak(two)), (3, leak(two + ports))):
+        cfg = dataclasses.replace(base, leak_every=every)
+        total = (2 + r) * penalties.checks_bound(cfg, penalties.YEAR)
+        assert total == pytest.approx(two_at_default), r
+        assert penalties.success_chance(total) < 0.01
+    assert round(one / 3600, 1) == 9.3
     assert leak(two + "auth: {gateway_budget: {leak_every: 3600}}\n") == 3600.0  # the sysop's
+
+
+def test_an_internet_spray_does_not_slow_owners_on_the_air(store: Store) -> None:
+    """Radio-side review, finding 1: 100 wrong codes from 100 Internet addresses spent
+    the one strangers' bucket, and owners on the air without a familiar source (their
+    first days, a new path) were refused with it. The air has a bucket of its own."""
+    cfg = dataclasses.replace(
+        AUTH, gateway=dataclasses.replace(AUTH.gateway, burst=3, warn_after=100)
+    )
+    auth = Authenticator()
+    for i in range(4):
+        r = auth.attempt(store, cfg, f"K{i}AB", "123456", f"telnet:direct:ip:10.0.0.{i}", T0 + i)
+    assert r.outcome is Outcome.GATEWAY_BUDGET  # the Internet's bucket is spent
+    # The owner on the air, from sources not familiar yet: the air's bucket is whole.
+    for at, source in ((T0 + 10, "ax25:vhf:direct:call:N0TEST"), (T0 + 40, HOME)):
+        assert not store.is_familiar("N0TEST", source, 0)
+        code = totp.code_at(SECRET, totp.time_step(at))
+        assert auth.attempt(store, cfg, "N0TEST", code, source, at).ok, source
+    # And the other way round: a spray on the air leaves the Internet's owners alone.
+    for i in range(4):
+        path = f"ax25:vhf:direct:call:K{i}CD"
+        r = auth.attempt(store, cfg, f"K{i}CD", "123456", path, T0 + 60 + i)
+    assert r.outcome is Outcome.GATEWAY_BUDGET
+    lines = admin.penalty_lines(store, cfg, T0 + 70)
+    assert any(line.startswith("node *gateway:radio: ") for line in lines), lines
+    assert admin.unlock(store, "*gateway") == 2  # the sysop clears both
