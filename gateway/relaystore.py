@@ -77,7 +77,7 @@ def room(
     if len(kept) >= per_call:
         return FULL
     if sender is not None and sender[0] != callsign.lower():  # not the owner's own
-        mine = sum(1 for source, account in kept if _sender(source, account) == sender)
+        mine = sum(1 for source, account in kept if sender_of(source, account) == sender)
         if mine >= chatstore.sender_share(per_call):
             return SHARE
     return ""
@@ -90,10 +90,6 @@ Sender = tuple[str, str]
 def sender_of(source: str, account: str) -> Sender:
     """The share a message from `source` (nick!user@host) logged in to `account` counts
     against: the account, else the nick (as `chatstore.add_mail` counts a mailbox's)."""
-    return _sender(source, account)
-
-
-def _sender(source: str, account: str) -> Sender:
     return (account.lower(), "") if account else ("", source.partition("!")[0].lower())
 
 
@@ -101,7 +97,7 @@ def keep(store: Db, row: Row, per_call: int, bound: int = OUT_MAX) -> str:
     """Keep a message for passing on: "" if kept, else why not (`room`)."""
     db = store.db
     with store.transaction():
-        if why := room(store, row.callsign, per_call, bound, _sender(row.source, row.account)):
+        if why := room(store, row.callsign, per_call, bound, sender_of(row.source, row.account)):
             return why
         db.execute(
             "INSERT INTO relay_out (id, at, callsign, source, account, kind, text, answered)"
