@@ -267,7 +267,7 @@ class Station:
             return
         if not enabled:
             # The communications end here: their ID is the last frame that goes out.
-            self._beacon.ended()
+            self._beacon.ended(final=True)
             self._poll_beacon()
         self.transmit_enabled = enabled
         if enabled:
@@ -443,7 +443,7 @@ class Station:
         """Cancel every timer (after `close_all` had its chance); the end ID, if due."""
         for key in list(self._links):
             self._drop(key, "station stopped")
-        self._beacon.ended()
+        self._beacon.ended(final=True)
         self._poll_beacon()
         for handle in (self._beacon_handle, self._held_handle):
             if handle is not None:

@@ -1,8 +1,8 @@
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from radio.beacon import IdBeacon
+from radio.beacon import END_GAP, IdBeacon
 from radio.dutycycle import DutyCycle
 
 
@@ -64,19 +64,22 @@ def test_quiet_ends_what_was_no_link() -> None:
 
 
 @given(st.lists(st.tuples(st.floats(0, 100), st.sampled_from("-tule")), max_size=200))
+@example([(0.0, "u"), (5.0, "e"), (5.0, "u"), (5.0, "e"), (40.0, "-")])  # an end in the gap
 def test_never_more_than_ten_minutes_unidentified(steps: list[tuple[float, str]]) -> None:
     """Driven by its own wake-ups, through random transmissions (t), links coming up (u)
     and ending (e): a transmission is never unidentified longer than the interval, an ID
     never goes out without one, none goes out after the first UA of a link, and a link's
-    end is always identified at once."""
+    end is identified at once, or `END_GAP` after the last ID if that is later."""
     beacon, now, wake, unidentified_since, linked = IdBeacon(600), 0.0, None, None, False
+    last_id, end_waits = -1e9, False
     for gap, event in steps:
         target = now + gap
         while wake is not None and wake <= target:
             now = wake
             send, wake = beacon.poll(now, linked=linked)
             assert send == (unidentified_since is not None)
-            unidentified_since = None if send else unidentified_since
+            if send:
+                unidentified_since, last_id, end_waits = None, now, False
         now = target
         if event in "tu":
             opening = event == "u" and not linked and unidentified_since is None
@@ -89,14 +92,34 @@ def test_never_more_than_ten_minutes_unidentified(steps: list[tuple[float, str]]
             linked = False
             beacon.ended()
             send, wake = beacon.poll(now, linked=linked)
-            assert send == (unidentified_since is not None)
+            if unidentified_since is not None and now >= last_id + END_GAP:
+                assert send
+            end_waits = unidentified_since is not None and not send
         else:
             send, wake = beacon.poll(now, linked=linked)
         if send:
-            unidentified_since = None
+            unidentified_since, last_id, end_waits = None, now, False
         if unidentified_since is not None:
             # Within a rounding error: wake is (first transmission) + 600 in floats.
             assert wake is not None and wake - unidentified_since <= 600 + 1e-9
+        if end_waits:
+            assert wake is not None and wake <= last_id + END_GAP
+
+
+def test_links_ending_within_the_gap_share_one_id() -> None:
+    """A SABM flood ends a link per forged frame; one ID covers the ends within END_GAP."""
+    beacon = IdBeacon(600)
+    beacon.transmitted(0.0)
+    beacon.ended()
+    assert beacon.poll(0.0, linked=True) == (True, None)
+    for t in range(1, 20):
+        beacon.transmitted(float(t))  # the UA to the next forged SABM, and a DM
+        beacon.ended()
+        assert beacon.poll(float(t), linked=True) == (False, END_GAP)
+    assert beacon.poll(END_GAP, linked=True) == (True, None)
+    beacon.transmitted(31.0)
+    beacon.ended(final=True)  # the station stops: there is no later
+    assert beacon.poll(31.0, linked=False) == (True, None)
 
 
 def test_interval_bounds() -> None:

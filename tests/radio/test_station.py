@@ -132,6 +132,38 @@ async def test_refusals_with_no_link_are_identified_once_quiet() -> None:
     h.station.stop()
 
 
+async def test_a_sabm_flood_draws_no_id_per_forged_frame() -> None:
+    """Radio-side review, finding 3: each forged SABM that evicted a link for the
+    newcomer drew UA, DM and an ID. Now the links that end within 30 s of an ID share
+    the next one."""
+    h = Harness(max_links=2)
+    clock = on_a_clock(h)
+
+    def make_room() -> bool:
+        next(c for c in h.accepted if not c.closed).drop("dropped for a newcomer")
+        return True
+
+    h.station.make_room = make_room
+    for i in range(100):  # ten a second, each from a new callsign
+        clock[0] += 0.1
+        h.receive(FrameType.SABM, source=Address(f"K{i:03d}X"))
+        h.station._beacon_fired()  # every wake-up the loop would run, and more
+    kinds = h.kinds()
+    assert kinds.count(FrameType.UA) == 100 and kinds.count(FrameType.DM) == 98
+    assert kinds.count(FrameType.UI) == 1  # the first end (the third SABM's), at once
+    clock[0] = 1000.3 + 29.8
+    h.station._beacon_fired()
+    assert h.kinds() == []
+    clock[0] = 1000.3 + 30.1
+    h.station._beacon_fired()
+    assert h.kinds() == [FrameType.UI]  # one for the 97 ends since
+    clock[0] += 1.0
+    h.receive(FrameType.SABM, source=Address("K1LAST"))
+    assert h.kinds() == [FrameType.DM, FrameType.UA]
+    h.station.stop()
+    assert h.kinds() == [FrameType.UI]  # stopping: no later, so at once
+
+
 async def test_stopping_sends_the_end_id_if_one_is_due() -> None:
     h = Harness()
     h.receive(FrameType.SABM, pf=True)
