@@ -19,6 +19,10 @@ BAD_CALLSIGN = "Not a valid callsign."
 CODE_HELP = "Type the code (6 or 8 digits) your authenticator app shows for this gateway; B leaves."
 CALLSIGN_HELP = "Type your callsign (KN4XYZ or KN4XYZ-5); B leaves."
 MAX_CALLSIGN_TRIES = 3
+#: Answers to what is no guess (Enter alone, a help word) before such lines count as
+#: guesses: each answer is a prompt on the air, so a stream of CRs must not draw a
+#: stream of prompts (3000 bytes of CR/LF drew 25 KB).
+MAX_FREE_ANSWERS = 5
 #: Words that leave at either prompt (not a guess), and those that ask for help.
 LEAVE_WORDS = frozenset({"B", "BYE", "Q", "QUIT"})
 HELP_WORDS = frozenset({"H", "HELP", "?"})
@@ -91,6 +95,7 @@ class Login:
         self._first_line = True
         self._attempts_left = attempts
         self._callsign_tries = MAX_CALLSIGN_TRIES
+        self._free_answers = MAX_FREE_ANSWERS
         self._pause = pause
         self._intro = intro + "\n" if intro else ""
 
@@ -119,7 +124,7 @@ class Login:
             if word in LEAVE_WORDS:
                 self.state = State.CLOSED
                 return [Send("73!\n"), Close("left at the code prompt")]
-            if word in HELP_WORDS:
+            if word in HELP_WORDS and self._free():
                 return [Send(CODE_HELP + "\n" + CODE_PROMPT)]
             self.state = State.CHECKING
             # Authenticator apps show "226 857": the blank is not part of the code.
@@ -136,20 +141,26 @@ class Login:
             self.state = State.AWAIT_CODE
             return [Send(self._code_prompt())]
         word = text.strip().upper()
-        if (first and self._callsign_first) or not word:
-            # A BPQ application line with NOCALL sends nothing useful, and Enter alone
-            # is no guess: ask again (the login timeout bounds how long).
+        if first and self._callsign_first:
+            # A BPQ application line with NOCALL sends nothing useful: ask for it.
             return [Send(CALLSIGN_PROMPT)]
+        if not word and self._free():
+            return [Send(CALLSIGN_PROMPT)]  # Enter alone is no guess: ask again
         if word in LEAVE_WORDS:  # no callsign is a bare word: never a bad guess
             self.state = State.CLOSED
             return [Send("73!\n"), Close("left at the callsign prompt")]
-        if word in HELP_WORDS:
+        if word in HELP_WORDS and self._free():
             return [Send(CALLSIGN_HELP + "\n" + CALLSIGN_PROMPT)]
         self._callsign_tries -= 1
         if self._callsign_tries <= 0:
             self.state = State.CLOSED
             return [Send(BAD_CALLSIGN + "\n"), Close("no valid callsign")]
         return [Send(BAD_CALLSIGN + "\n" + CALLSIGN_PROMPT)]
+
+    def _free(self) -> bool:
+        """Spend one answer to a line that is no guess; False once none are left."""
+        self._free_answers -= 1
+        return self._free_answers >= 0
 
     def checked(self, ok: bool) -> list[Action]:
         if self.state is not State.CHECKING or self.callsign is None:
