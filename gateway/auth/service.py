@@ -173,8 +173,12 @@ def _brakes(at: _Attempt, radio_busy: bool) -> LoginResult | None:
     # attempt then writes as a failure does, so its time tells nothing.
     if admin.locked_until(store, callsign) > now:
         return _unchecked(store, cfg, source, now, Outcome.LOCKED)
-    if radio_busy and not penalties.on_air(source):
-        # Most likely a code heard on the air; the owner's own may still arrive.
+    at.lane = lane = _lane(store, callsign, source, now) if at.familiar else ""
+    if radio_busy and not penalties.on_air(source) and lane != penalties.FAMILIAR:
+        # Most likely a code heard on the air; the owner's own may still arrive. The
+        # owner's familiar source is let through: whoever heard the code does not send
+        # from there, and one who holds a radio prompt open in the owner's name must
+        # not shut the owner out at home.
         if store.get_user(callsign) is not None:
             loginnotes.add(store, callsign, loginnotes.TRIED_OFF_AIR, source, now)
         return _unchecked(store, cfg, source, now, Outcome.RADIO_BUSY)
@@ -182,7 +186,6 @@ def _brakes(at: _Attempt, radio_busy: bool) -> LoginResult | None:
         user = store.get_user(callsign)
         if user is None or not user.irc_codes:
             return _unchecked(store, cfg, source, now, Outcome.NO_IRC_CODES)
-    at.lane = lane = _lane(store, callsign, source, now) if at.familiar else ""
     if lane != penalties.FAMILIAR:
         # A familiar source neither waits on its node's budget nor spends it: wrong
         # codes for other callsigns through the same node do not slow the owner.

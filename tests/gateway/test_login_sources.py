@@ -143,6 +143,26 @@ def test_a_code_off_the_air_during_a_radio_login_is_refused_and_told(store: Stor
     assert "while you logged in on air; refused." in notes[0].text
 
 
+def test_a_radio_prompt_held_open_does_not_shut_the_owner_out_at_home(store: Store) -> None:
+    # One who holds a Code: prompt open in the owner's name (a forged SABM, a public
+    # BPQ node) refuses codes from elsewhere off the air, never from the owner's own
+    # familiar address, and never penalises it.
+    desk = "telnet:direct:ip:192.0.2.7"
+    with store.transaction():
+        store.note_login("N0TEST", desk, T0 - 3 * DAY)
+        store.note_login("N0TEST", desk, T0 - 2 * DAY)
+    assert store.is_familiar("N0TEST", desk, 0)
+    assert login(store, T0, "telnet:direct:ip:198.51.100.3", busy=True) is Outcome.RADIO_BUSY
+    assert login(store, T0 + 30, desk, busy=True) is Outcome.OK
+    assert store.source_until(desk) <= T0 + 30
+    # Not when the caller says the source cannot be familiar (a browser page).
+    code = totp.code_at(SECRET, totp.time_step(T0 + 60))
+    r = Authenticator().attempt(
+        store, AUTH, "N0TEST", code, desk, T0 + 60, familiar=False, radio_busy=True
+    )
+    assert r.outcome is Outcome.RADIO_BUSY
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 100.0
