@@ -84,10 +84,12 @@ def _message(s: ChatState, msg: Message, now: float) -> None:
 
 
 def _body(command: str, verb: str | None, name: str, text: str, *, private: bool) -> str:
-    if verb == "ACTION":  # a private one under the mark of private messages
+    # A private action or notice carries the mark of private messages, `*name*`, for
+    # two bytes: else it would pass for one said in the current channel.
+    if verb == "ACTION":
         return f"*{name}* * {text}" if private else f"* {name} {text}"
     if command == "NOTICE":
-        return f"-{name}- {text}"
+        return f"*-{name}-* {text}" if private else f"-{name}- {text}"
     return f"*{name}* {text}" if private else f"{name}: {text}"
 
 

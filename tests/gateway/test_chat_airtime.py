@@ -307,3 +307,12 @@ def test_slash_alone_own_topic_and_private_actions_cost_one_short_line() -> None
         ":alice!a@h PRIVMSG #test :\x01ACTION waves\x01",
     )
     assert h.text() == "*alice* * waves\n* alice waves\n"  # private ones are marked
+
+
+def test_a_private_notice_is_marked_as_private_for_two_bytes() -> None:
+    h = Harness().login()
+    joined(h)
+    h.server(":alice!a@h NOTICE N0TEST-5 :just you", ":alice!a@h NOTICE #test :all of you")
+    # A channel's notice and a private one no longer look alike: the private mark around
+    # the notice's.
+    assert h.text() == "*-alice-* just you\n-alice- all of you\n"
