@@ -50,9 +50,7 @@ def _join(s: ChatState, _c: Command, args: str) -> None:
     if name is None:
         s.say("Usage: /JOIN #chan")
         return
-    rest = args.split()[1:]
-    if rest:  # one channel at a time, as on convers: say so rather than drop it silently
-        s.say(f"One channel at a time: {' '.join(rest)} ignored.")
+    _one_channel(s, args)
     if s.fold(name) in s.channels:
         s.current = s.fold(name)
         s.say(f"Now in {s.channels[s.current]}.")
@@ -64,10 +62,19 @@ def _join(s: ChatState, _c: Command, args: str) -> None:
     s.ask("join", *lines, target=name)
 
 
+def _one_channel(s: ChatState, args: str) -> None:
+    """/JOIN, /LEAVE and /WHO take one channel, as on convers: the words after it are
+    said to be ignored rather than dropped silently."""
+    rest = args.split()[1:]
+    if rest:
+        s.say(f"One channel at a time: {' '.join(rest)} ignored.")
+
+
 def _leave(s: ChatState, _c: Command, args: str) -> None:
     target = s.channel_arg(args)
     if target is None:
         return
+    _one_channel(s, args)
     if s.fold(target) not in s.channels:
         s.say(f"You are not in {target}.")
         return
@@ -97,6 +104,7 @@ def _list(s: ChatState, _c: Command, _args: str) -> None:
 def _who(s: ChatState, _c: Command, args: str) -> None:
     target = s.channel_arg(args)
     if target is not None:
+        _one_channel(s, args)
         s.ask("who", f"WHO {target}", target=target)
 
 

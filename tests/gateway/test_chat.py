@@ -681,6 +681,30 @@ def test_a_kick_during_a_listing_waits_and_survives_an_interrupt() -> None:
     assert "(output stopped)" in out and "Kicked from #test by op" in out
 
 
+def test_leave_and_who_say_which_extra_words_they_ignored_as_join_does() -> None:
+    h = Harness().login()
+    joined(h, "#a")
+    joined(h, "#b")
+    h.type("/w #a extra words")
+    assert h.text() == "One channel at a time: extra words ignored.\n"
+    assert h.irc[-2:] == ["WHO #a", h.irc[-1]] and h.irc[-1].startswith("PING :")
+    h.server(":irc.test 352 N0TEST-5 #a n0test bpq.radio irc.test N0TEST-5 H :0 x")
+    h.server(":irc.test 315 N0TEST-5 #a :End of /WHO list.")
+    h.pong()
+    assert h.text() == "#a (1): N0TEST-5\n"
+    for typed in ("/le #a #b", "/p #a #b"):  # /PART is /LEAVE: #b is not left unsaid
+        h.irc.clear()
+        h.type(typed)
+        assert h.text() == "One channel at a time: #b ignored.\n"
+        assert h.irc[0] == "PART #a"
+        h.server(":N0TEST-5!n0test@bpq.radio PART #a")
+        h.pong()
+        assert h.text() == "Left #a. Now in #b.\n"
+        joined(h, "#a")
+    h.type("/le #nowhere #b")
+    assert h.text() == "One channel at a time: #b ignored.\nYou are not in #nowhere.\n"
+
+
 def test_a_part_the_user_did_not_ask_for_is_told_in_one_line() -> None:
     h = Harness().login()  # third_party: all, so the operator's words are shown
     joined(h)
