@@ -22,6 +22,9 @@ again, waiting longer each time; the receiver holds it once (its id).
 Everything sent draws on the service's token bucket above RESERVE tokens, left for
 answers to people, or on the relay's own small bucket, which answers cannot use up: a
 queue of mail waits for tokens, it is never dropped for flood, nor stalled by people.
+HELLO is a notice like the service's others (`Tell`): it waits in the service's notice
+queue (noticequeue.py) for tokens of the same bucket, so that greeting many peers at
+once never goes past the network's flood limit.
 """
 
 from __future__ import annotations
@@ -81,8 +84,9 @@ class Send:
 
 @dataclass(frozen=True, slots=True)
 class Tell:
-    """A notice to a sender, from our own service nick (`later`: word nobody is waiting
-    for, sent after the answers to people)."""
+    """A notice from our own service nick through the service's notice queue: to a
+    sender, or HELLO to a peer (`later`: word nobody is waiting for, sent after the
+    answers to people)."""
 
     nick: str
     text: str
@@ -234,8 +238,8 @@ class Forwarder:
             nick, userhost = shown.get(key, ("", ""))
             if nick and self._is_peer(f"{nick}!{userhost}"):
                 self._verified(key, now)
-                if self._hello:
-                    actions.append(Send(f"NOTICE {nick} :{relay.hello()}"))
+                if self._hello:  # paced with the answers: worth most while fresh
+                    actions.append(Tell(nick, relay.hello()))
                 continue
             peer = self._peers[key]
             peer.verified = None

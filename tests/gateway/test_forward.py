@@ -73,7 +73,7 @@ def test_mail_goes_only_to_peers_at_a_gateway_address() -> None:
     said = up(fwd, 1.0, f"W2GWmail=+gateway@{GW} K3GWmail=+~evil@203.0.113.9")
     # HELLO to the verified peer, a log line for the impostor (once), mail to W2 only,
     # at the reply: the check is as fresh as it gets.
-    assert lines(said)[0] == f"NOTICE W2GWmail :{relay.hello()}"
+    assert said[0] == Tell("W2GWmail", relay.hello())
     assert gwmail(said) == [("W2GWmail", "0000000000000001")]
     assert [a.text for a in said if isinstance(a, Note)] == [
         "K3GWmail is K3GWmail!~evil@203.0.113.9, not at a gateway's address:"
@@ -195,7 +195,7 @@ def test_sends_wait_for_tokens_above_the_reserve_and_none_is_dropped() -> None:
     fwd, bucket = forwarder(burst=8, rate=1.0, peers=("W2GWmail",))
     for n in range(1, 21):
         fwd.add(message(n), 0.0)
-    said = up(fwd, 0.0, f"W2GWmail=+gateway@{GW}")  # poll and HELLO: 2 tokens
+    said = up(fwd, 0.0, f"W2GWmail=+gateway@{GW}")  # the poll: 1 token (HELLO: a Tell)
     sent = gwmail(said)
     assert len(sent) == 8 - 1 - RESERVE  # the poll took one; RESERVE left for answers
     assert bucket.level(0.0) >= RESERVE
@@ -209,6 +209,16 @@ def test_sends_wait_for_tokens_above_the_reserve_and_none_is_dropped() -> None:
         sent += gwmail(actions)
         assert t < 100
     assert sorted(id_ for _, id_ in sent) == [f"{n:016x}" for n in range(1, 21)]
+
+
+def test_hello_waits_in_the_notice_queue_like_every_other_notice() -> None:
+    """HELLO to each peer verified at our link's coming up takes no token here: it is a
+    Tell, which waits in the service's notice queue for a token of the same bucket
+    (so greeting many peers at once never goes past the flood limit)."""
+    fwd, bucket = forwarder(burst=RESERVE + 1, rate=1.0)  # the poll's token, then none
+    said = up(fwd, 0.0, f"W2GWmail=+gateway@{GW} K3GWmail=+gateway@{GW}")
+    assert said == [Tell("W2GWmail", relay.hello()), Tell("K3GWmail", relay.hello())]
+    assert bucket.level(0.0) == RESERVE  # the reserve left for the notice queue
 
 
 def test_answers_to_peers_are_queued_paced_and_bounded() -> None:

@@ -25,7 +25,7 @@ from gateway.events.bus import Events
 from gateway.irc.external import radio_ip
 from gateway.store import AsyncStore
 from ircd.casemap import folder
-from ircd.protocol import parse_line
+from ircd.protocol import Message, parse_line
 
 FOLD = folder("rfc1459")
 ENROLLED = "N0AAA"
@@ -41,9 +41,14 @@ class Link:
     source: str | None = None
     closed: bool = False
     sent: list[str] = field(default_factory=list)
+    #: What the network says to the service, read by `_serve` (then the link is gone).
+    incoming: list[str] = field(default_factory=list)
 
     def send(self, line: str) -> None:
         self.sent.append(line)
+
+    async def read(self) -> Message | None:
+        return parse_line(self.incoming.pop(0).encode()) if self.incoming else None
 
     def quit(self, reason: str) -> None:
         self.closed = True
@@ -234,6 +239,28 @@ async def test_expired_mail_is_told_one_sender_at_a_time(rig: Rig) -> None:
         assert len(rig.link.sent) == sent + 1
     assert rig.link.sent[before:] == told
     assert rig.service.notices_dropped == 0 and rig.service._notice_timer is None
+
+
+async def test_hello_to_the_peers_waits_for_the_notice_bucket(rig: Rig) -> None:
+    """The service comes on IRC and polls its peers; the bucket is spent meanwhile on
+    answers to people. The HELLO to the peer found at the poll's reply is not sent over
+    the network's flood limit: it waits in the notice queue for the next token."""
+    service, now = rig.service, rig.clock[0]
+    service._forward.link_up(now)  # as `_connect` does
+    service._carry_out(service._forward.tick(now, 1.8e9 + now, 30 * 86400.0))
+    assert rig.link.sent == ["USERHOST W2GWmail"]  # a token of the bucket
+    burst = service_mod.NOTICE_BURST - service_mod.RELAY_BURST
+    for n in range(burst - 1):  # the rest of the bucket
+        service._send_notice(f"nick{n}", "an answer")
+    assert service.notices_waiting == 0
+    rig.link.incoming.append(f":irc.example 302 N0GWmail :W2GWmail=+{W2.partition('!')[2]}")
+    await service._serve(rig.link)  # type: ignore[arg-type]
+    await asyncio.sleep(0)  # notices go after the current command
+    hello = f"NOTICE W2GWmail :{relay.hello()}"
+    assert hello not in rig.link.sent and service.notices_waiting == 1
+    rig.clock[0] += 1 / (service_mod.NOTICE_RATE - service_mod.RELAY_RATE)
+    service._send_due()  # as the timer does, at the token's time
+    assert rig.link.sent[-1] == hello and service.notices_waiting == 0
 
 
 async def test_the_notice_timer_sends_what_waits_and_is_cancelled_at_stop(rig: Rig) -> None:
