@@ -72,7 +72,10 @@ def _message(s: ChatState, msg: Message, now: float) -> None:
         s.refuse(source, refusal, now)
         return
     text = _clean(text)
-    body = _body(msg.command, verb, who(source), text, private=not target.startswith("#"))
+    private = not target.startswith("#")
+    # The gateway's own notices (its service nick) are private by nature: no mark.
+    marked = private and not (msg.command == "NOTICE" and s.settings.trusted(msg.source or ""))
+    body = _body(msg.command, verb, who(source), text, private=marked)
     if s.settings.report_relayed:
         s.emit(Relayed("to_air", target, source, text))
     if target.startswith("#"):

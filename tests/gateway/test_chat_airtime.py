@@ -15,7 +15,7 @@ from gateway.session.chatcommands import resolve
 from gateway.session.outbox import Outbox
 from gateway.session.render import nick_for
 from ircd.protocol import parse_line
-from tests.gateway.test_chat import CALL, Harness, joined
+from tests.gateway.test_chat import CALL, SERVICE, Harness, joined
 
 
 def test_a_sender_right_under_their_own_line_is_not_named_again() -> None:
@@ -316,3 +316,6 @@ def test_a_private_notice_is_marked_as_private_for_two_bytes() -> None:
     # A channel's notice and a private one no longer look alike: the private mark around
     # the notice's.
     assert h.text() == "*-alice-* just you\n-alice- all of you\n"
+    # The gateway's own service notices are private by nature: they go unmarked.
+    h.server(f":{SERVICE} NOTICE N0TEST-5 :Message held")
+    assert h.text() == "-Gateway- Message held\n"
