@@ -160,6 +160,9 @@ class Station:
         #: Called when a SABM finds every link taken: the application may `drop` one
         #: (a link still logging in) and return True to have the newcomer accepted.
         self.make_room: Callable[[], bool] | None = None
+        #: Asked before each line about a link: None leaves it out, else a suffix (a
+        #: flood of forged SABMs must not flood the log; the application paces it).
+        self.log_pace: Callable[[], str | None] = lambda: ""
         self.stats = StationStats()
         self._transmit_raw = transmit
         self._accept = accept
@@ -306,20 +309,25 @@ class Station:
                 if connection is not None and connection.on_data is not None:
                     connection.on_data(action.data)
             elif isinstance(action, LinkUp):
-                log.info("%s: %s connected (via %s)", self.name, link.remote,
-                         ",".join(map(str, link.digis)) or "direct")  # fmt: skip
+                self._log_link("%s connected (via %s)", link.remote,
+                               ",".join(map(str, link.digis)) or "direct")  # fmt: skip
                 connection = self._connections.get(key)
                 if connection is not None:
                     self._accept(connection)
             elif isinstance(action, LinkDown):
-                log.info("%s: %s disconnected: %s", self.name, link.remote, action.reason)
+                self._log_link("%s disconnected: %s", link.remote, action.reason)
                 self._drop(key, action.reason)
             elif isinstance(action, LinkReset | ErrorIndication):
-                log.info("%s: link to %s: %s", self.name, link.remote, action.reason)
+                self._log_link("link to %s: %s", link.remote, action.reason)
         self._poll_beacon()
         connection = self._connections.get(key)
         if connection is not None and connection.on_progress is not None:
             connection.on_progress()
+
+    def _log_link(self, text: str, *args: object) -> None:
+        more = self.log_pace()
+        if more is not None:
+            log.info("%s: " + text + "%s", self.name, *args, more)
 
     def _timer_fired(self, key: tuple[str, int], timer: Timer) -> None:
         self._timers.pop((key, timer), None)

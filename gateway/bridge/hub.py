@@ -26,6 +26,7 @@ from gateway.config import BridgeConfig, ExternalIrc
 from gateway.events.bus import Events
 from gateway.irc.link import Connector, IrcLink
 from gateway.irc.opernotices import whois_lines
+from gateway.logpace import LogPace
 from gateway.session import chat
 from gateway.session.thirdparty import RADIO_SUFFIX
 from gateway.session.transport import Transport
@@ -68,6 +69,8 @@ class Bridge:
         #: Every session's deadlines (login, idle, failure pause) and the notice bucket:
         #: a step of the wall clock moves none of them.
         self.monotonic = monotonic
+        #: The ends of sessions that never logged in, logged at most 20 a minute.
+        self.prelogin_log = LogPace(clock=monotonic)
         self._fold = fold
         self.intro = intro
         self.events = events if events is not None else Events(clock)

@@ -29,6 +29,7 @@ from gateway.events.bus import Events
 from gateway.irc.backoff import Backoff
 from gateway.irc.external import SENT_AWAY, Unreachable, went_silent
 from gateway.irc.link import ConnectError, Connector, Identity, IrcLink
+from gateway.logpace import LogPace
 from gateway.session import chat
 from gateway.session.render import nick_for
 from gateway.session.thirdparty import RADIO_SUFFIX
@@ -65,6 +66,9 @@ class Host(Protocol):
 
     @property
     def events(self) -> Events: ...
+
+    @property
+    def prelogin_log(self) -> LogPace: ...
 
     def take_over(self, nick: str, new: RadioSession) -> None: ...
 
@@ -161,8 +165,7 @@ class RadioSession:
 
     def gone(self) -> None:
         if not self._closing:
-            log.info("%s on %s: session ends (link closed)", self.core.claimed or "?",
-                     self.transport.via)  # fmt: skip
+            self._log_end("link closed")
         self._guarded(self.core.gone)
         self._finished.set()
 
@@ -444,12 +447,18 @@ class RadioSession:
                 account=action.account,
             )  # fmt: skip
 
+    def _log_end(self, reason: str) -> None:
+        # A session that never logged in is what a flood is made of: those are paced.
+        more = self.bridge.prelogin_log.admit() if self.callsign is None else ""
+        if more is not None:
+            who = self.core.claimed or "?"  # a refused login names the callsign it claimed
+            log.info("%s on %s: session ends (%s)%s", who, self.transport.via, reason, more)
+
     async def _close(self, farewell: str | None, reason: str) -> None:
         if self._closing:
             return
         self._closing = True
-        who = self.core.claimed or "?"  # a refused login names the callsign it claimed
-        log.info("%s on %s: session ends (%s)", who, self.transport.via, reason)
+        self._log_end(reason)
         try:
             self.quit_irc("73" if reason == "bye" else reason)
             await self.transport.close(farewell)

@@ -17,6 +17,7 @@ from gateway.config import Config, RadioPort
 from gateway.events.bus import Events
 from gateway.links.ax25 import AX25Stream
 from gateway.links.startups import Startups
+from gateway.logpace import LogPace
 from radio.ax25 import Address, LinkParams
 from radio.kiss import KissFrame, setup_frames
 from radio.port import Endpoint, KissPort, SerialEndpoint, TcpEndpoint
@@ -114,6 +115,7 @@ class RadioPorts:
             self._startups[port.name] = startups
             # Every link taken: drop one still logging in rather than refuse the newcomer.
             station.make_room = lambda s=startups: self._evict(s)
+            station.log_pace = LogPace().admit
             station.on_duty_limit = lambda n=port.name: self._emit("duty_cycle", port=n)
             station.set_transmit(transmit and port.name not in off)
             self.stations[port.name] = station

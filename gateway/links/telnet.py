@@ -22,6 +22,7 @@ from gateway.callsign import Callsign
 from gateway.config import TelnetListener
 from gateway.links.linestream import LineReader, LineTooLong
 from gateway.links.startups import WARN_INTERVAL, Startups, address_claimant
+from gateway.logpace import LogPace
 from gateway.session.pacing import Pacer
 from gateway.session.render import encode_text
 from gateway.session.transport import EarlyEvents, TransportEvents
@@ -64,10 +65,9 @@ class ListenerState:
         self.per_ip: dict[str, int] = {}
         self.empty = asyncio.Event()
         self.empty.set()
-        self._clock = clock
-        #: Refused since the last warning (a flood of them is one line a minute).
-        self._refused = 0
-        self._refused_warned_at = -WARN_INTERVAL
+        #: A flood of refusals is one line a minute; of connections, 20 lines a minute.
+        self._refusals_logged = LogPace(1, WARN_INTERVAL, clock)
+        self.connections_logged = LogPace(clock=clock)
 
     @property
     def config(self) -> TelnetListener:
@@ -104,14 +104,9 @@ class ListenerState:
     def refused(self, ip: str, why: str) -> None:
         """Log a refused connection: the first at once, then one line a minute with the
         count (a flood from over the limit must not flood the log)."""
-        self._refused += 1
-        now = self._clock()
-        if now - self._refused_warned_at >= WARN_INTERVAL:
-            more = (
-                f" ({self._refused - 1} more since the last such line)" if self._refused > 1 else ""
-            )
+        more = self._refusals_logged.admit()
+        if more is not None:
             log.warning("refused %s on %s: %s%s", ip, self.config.label, why, more)
-            self._refused, self._refused_warned_at = 0, now
 
     def _evict_one(self) -> bool:
         victim = self.unauthenticated.evict()
@@ -201,7 +196,9 @@ class TelnetConnection(asyncio.Protocol):
             transport.close()
             self._closing = True
             return
-        log.info("connection from %s on %s", self.ip, self.config.label)
+        more = self.state.connections_logged.admit()
+        if more is not None:
+            log.info("connection from %s on %s%s", self.ip, self.config.label, more)
         self._task = self._loop.create_task(self._session())
 
     def data_received(self, data: bytes) -> None:
@@ -258,7 +255,9 @@ class TelnetConnection(asyncio.Protocol):
         self._closed.set()
         self._user_gone()
         if self._task is not None:  # an admitted connection, not a refused one
-            log.info("connection from %s on %s closed", self.ip, self.config.label)
+            more = self.state.connections_logged.admit()
+            if more is not None:
+                log.info("connection from %s on %s closed%s", self.ip, self.config.label, more)
         self.state.release(self, self.ip)
 
     def pause_writing(self) -> None:

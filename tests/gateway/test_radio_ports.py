@@ -9,6 +9,8 @@ from gateway.config import Config, RadioConfig, RadioPort
 from gateway.events.bus import Events
 from gateway.links import radio_ports
 from gateway.links.ax25 import AX25Stream
+from gateway.logpace import LogPace
+from radio.ax25 import Address, Frame, FrameType, decode
 from radio.port import KissPort
 
 
@@ -44,33 +46,36 @@ async def test_a_failed_port_task_is_restarted(monkeypatch, caplog) -> None:
     await ports.stop("bye")
 
 
-async def test_links_still_logging_in_cannot_hold_the_slots(monkeypatch, caplog) -> None:
-    """SABMs from many callsigns: at most max_unauthenticated links wait at the login, one
-    of them is dropped (DM) for each newcomer, the oldest silent one first (these
-    sessions never reach the code prompt) and a claim through a familiar source last,
-    logged-in links are never dropped, and when every link is taken one logging in
-    makes room (not the newcomer)."""
-    from radio.ax25 import Address, Frame, FrameType, decode
+class FakePort:
+    """One radio port "vhf" on a fake TNC: frames in by `sabm`, frames out in `sent`;
+    each session binds its stream and waits for it to go (`ended` names it)."""
 
-    sent: list[Frame] = []
+    def __init__(self, monkeypatch, max_links: int = 5, max_unauthenticated: int = 2) -> None:
+        self.sent: list[Frame] = []
 
-    async def run(self: KissPort) -> None:
-        await asyncio.Event().wait()
+        async def run(_port: KissPort) -> None:
+            await asyncio.Event().wait()
 
-    def send(self: KissPort, payload: bytes) -> bool:
-        sent.append(decode(payload))
-        return True
+        def send(_port: KissPort, payload: bytes) -> bool:
+            self.sent.append(decode(payload))
+            return True
 
-    monkeypatch.setattr(KissPort, "run", run)
-    monkeypatch.setattr(KissPort, "send", send)
-    # The test's peers never answer a DISC: stop() need not wait the real 10 s for them.
-    monkeypatch.setattr(radio_ports, "SHUTDOWN_TIMEOUT", 0)
-    port = RadioPort(name="vhf", tcp=("127.0.0.1", 9), max_links=5, max_unauthenticated=2)
-    config = Config(callsign="N0GW-10", radio=RadioConfig(ports=(port,)))
-    streams: dict[str, object] = {}
-    ended: list[str] = []
+        monkeypatch.setattr(KissPort, "run", run)
+        monkeypatch.setattr(KissPort, "send", send)
+        # The test's peers never answer a DISC: stop() need not wait the real 10 s.
+        monkeypatch.setattr(radio_ports, "SHUTDOWN_TIMEOUT", 0)
+        port = RadioPort(
+            name="vhf", tcp=("127.0.0.1", 9), max_links=max_links,
+            max_unauthenticated=max_unauthenticated,
+        )  # fmt: skip
+        config = Config(callsign="N0GW-10", radio=RadioConfig(ports=(port,)))
+        self.streams: dict[str, AX25Stream] = {}
+        self.ended: list[str] = []
+        self.ports = radio_ports.RadioPorts(self._session)
+        self.ports.start(config, True)
+        self.station = self.ports.stations["vhf"]
 
-    async def session(stream: AX25Stream, port: RadioPort) -> None:
+    async def _session(self, stream: AX25Stream, port: RadioPort) -> None:
         gone = asyncio.Event()
 
         class Events:
@@ -80,23 +85,29 @@ async def test_links_still_logging_in_cannot_hold_the_slots(monkeypatch, caplog)
             def gone(self) -> None:
                 gone.set()
 
-        streams[str(stream.conn.remote)] = stream
+        self.streams[str(stream.conn.remote)] = stream
         stream.bind(Events())  # type: ignore[arg-type]
         await gone.wait()
-        ended.append(str(stream.conn.remote))
+        self.ended.append(str(stream.conn.remote))
 
-    ports = radio_ports.RadioPorts(session)
-    ports.start(config, True)
-    station = ports.stations["vhf"]
-
-    async def sabm(call: str) -> list[FrameType]:
-        sent.clear()
+    async def sabm(self, call: str) -> list[FrameType]:
+        """A SABM from `call`: what went out for it, IDs left aside."""
+        self.sent.clear()
         frame = Frame.build(FrameType.SABM, dest=Address("N0GW", 10), source=Address(call), pf=True)
-        station.frame_received(frame.encode())
+        self.station.frame_received(frame.encode())
         for _ in range(3):  # let sessions start and end
             await asyncio.sleep(0)
-        return [f.kind for f in sent if f.kind is not FrameType.UI]
+        return [f.kind for f in self.sent if f.kind is not FrameType.UI]
 
+
+async def test_links_still_logging_in_cannot_hold_the_slots(monkeypatch, caplog) -> None:
+    """SABMs from many callsigns: at most max_unauthenticated links wait at the login, one
+    of them is dropped (DM) for each newcomer, the oldest silent one first (these
+    sessions never reach the code prompt) and a claim through a familiar source last,
+    logged-in links are never dropped, and when every link is taken one logging in
+    makes room (not the newcomer)."""
+    fake = FakePort(monkeypatch)
+    station, streams, ended, sabm = fake.station, fake.streams, fake.ended, fake.sabm
     # Two logged-in users, then a burst of links from ten callsigns.
     for call in ("K1OK", "K2OK"):
         assert await sabm(call) == [FrameType.UA]
@@ -129,4 +140,17 @@ async def test_links_still_logging_in_cannot_hold_the_slots(monkeypatch, caplog)
     warnings = [r for r in caplog.records if "dropped for newcomers" in r.getMessage()]
     assert len(warnings) == 1  # one line for the burst
     assert "vhf: 1 connection(s) still logging in dropped" in warnings[0].getMessage()
-    await ports.stop("bye")
+    await fake.ports.stop("bye")
+
+
+async def test_a_sabm_flood_is_paced_in_the_log(monkeypatch, caplog) -> None:
+    """Radio-side review, finding 3: 5000 forged SABMs made 10,000 INFO lines (each
+    link's "connected", each session's end). Now 20 a minute of each kind, then a count."""
+    fake = FakePort(monkeypatch, max_links=4, max_unauthenticated=4)
+    with caplog.at_level("INFO"):
+        for i in range(200):
+            await fake.sabm(f"K{i:03d}X")
+    connected = [r.getMessage() for r in caplog.records if " connected (via " in r.getMessage()]
+    assert len(connected) == LogPace().burst
+    assert len(fake.ended) == 196  # each one dropped for the next
+    await fake.ports.stop("bye")

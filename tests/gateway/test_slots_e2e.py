@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+from gateway.logpace import LogPace
 from tests.gateway.support import Client, GatewayProcess, enroll, free_port
 from tests.gateway.test_bridge_e2e import radio_login
 
@@ -114,3 +117,27 @@ async def test_lines_typed_during_the_code_check_never_hang_the_session(
     await gw.wait_log(r"N0TEST on BPQ node1: session ends \(link closed\)")  # as claimed
     user.close()
     assert await gw.stop() == 0
+
+
+async def test_a_connection_flood_is_paced_in_the_log(tmp_path: Path, spawn_gateway: Spawn) -> None:
+    """Radio-side review, finding 4: 1000 silent BPQ connections made 2991 INFO lines
+    (connection, session ends, closed). Now at most 20 a minute of each kind of line
+    about connections that never logged in; a login is always logged."""
+    bpq = free_port()
+    config = node_config(tmp_path, bpq, "max_connections: 6, max_unauthenticated: 3, ")
+    totp = enroll(config, "N0TEST")
+    gw = spawn_gateway(config)
+    await gw.start()
+    started = time.monotonic()
+    for _ in range(60):  # each claims a callsign, is asked for its code, and hangs up
+        flood = await Client.connect(bpq, b"N0FLD\r\n")
+        await flood.expect("Code: ")
+        flood.close()
+    ham = await radio_login(bpq, "N0TEST-5", totp.now())
+    await gw.wait_log(r"N0TEST-5 logged in via BPQ node1")
+    minutes = 1 + int((time.monotonic() - started) // LogPace().window)
+    ham.close()
+    assert await gw.stop() == 0
+    for kind in (r"connection from \S+ on node1$", r"on node1 closed", r"N0FLD .*session ends"):
+        lines = [line for line in gw.log if re.search(kind, line)]
+        assert 0 < len(lines) <= LogPace().burst * (minutes + 1), (kind, len(lines))
