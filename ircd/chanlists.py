@@ -59,7 +59,8 @@ _EXTBAN_LETTER: Final = MappingProxyType(
 )
 _LETTERS: Final = frozenset(EXTBAN_LETTERS)
 _MUTE: Final = f"{EXTBAN_PREFIX}m:"
-#: Longest list entry accepted, in characters.
+#: Longest list entry accepted, in UTF-8 bytes (normalizing adds at most 4): bytes, not
+#: characters, so that its MODE line fits in 512 bytes whoever sets it (`ircd.modelines`).
 MAX_MASK_LEN: Final = 200
 _FORBIDDEN: Final = re.compile(r"[\s,\x00-\x1f]")
 _CERTFP: Final = re.compile(r"[0-9a-f]{64}\Z")
@@ -80,7 +81,7 @@ def normalize_mask(raw: str) -> str | None:
     ``nick`` -> ``nick!*@*``; ``user@host`` -> ``*!user@host``; ``a.b`` -> ``*!*@a.b``;
     ``mute:x`` and ``~m:x`` -> ``m:x!*@*``.
     """
-    if not raw or len(raw) > MAX_MASK_LEN or _FORBIDDEN.search(raw) or raw.startswith(":"):
+    if not raw or len(raw.encode()) > MAX_MASK_LEN or _FORBIDDEN.search(raw) or raw[0] == ":":
         return None
     old = raw.startswith(_OLD_PREFIX)
     kind, colon, value = raw[old:].partition(":")

@@ -12,6 +12,7 @@ from ircd import snomask
 from ircd.chanlists import LIST_MODES, ListEntry, normalize_mask
 from ircd.channel import FLAG_MODES, STATUS_MODES, Channel
 from ircd.isupport import KEYLEN, MAX_MODES
+from ircd.modelines import Change, mode_messages
 from ircd.protocol import Message
 
 if TYPE_CHECKING:
@@ -56,16 +57,9 @@ def _channel_mode(server: Context, client: Client, msg: Message, rb: ReplyBuffer
         rb.numeric(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
         return
     changes = _apply(server, client, channel, modestring, list(msg.params[2:]), rb)
-    if changes:
-        server.fanout(
-            channel.members,
-            Message(
-                source=client.prefix,
-                command="MODE",
-                params=(channel.name, *_format(changes)),
-                tags=client.tags(),
-            ),
-        )
+    # Over as many lines as 512 bytes need (`ircd.modelines`), in order.
+    for line in mode_messages(client.prefix, channel.name, changes, client.tags()):
+        server.fanout(channel.members, line)
 
 
 _LISTS: Final = MappingProxyType(
@@ -84,8 +78,6 @@ def _send_list(channel: Channel, letter: str, rb: ReplyBuffer) -> None:
     rb.numeric(end, channel.name, text)
 
 
-#: One effective change: (sign, letter, argument shown in the MODE line or None).
-_Change = tuple[str, str, str | None]
 #: Letters that take a parameter (lists and statuses always, k and l when set): each
 #: counts toward ISUPPORT MODES.
 _COUNTED: Final = LIST_MODES + STATUS_MODES + "kl"
@@ -118,9 +110,9 @@ def _apply(
     modestring: str,
     args: list[str],
     rb: ReplyBuffer,
-) -> list[_Change]:
+) -> list[Change]:
     """Apply what can be applied; return the effective changes as (sign, letter, argument)."""
-    changes: list[_Change] = []
+    changes: list[Change] = []
     listed: set[str] = set()
     refusals = _Refusals(rb)
     sign = "+"
@@ -308,21 +300,6 @@ def _change_list(
     return mask if channel.lists.add(letter, entry, server.fold) else None
 
 
-def _format(changes: list[_Change]) -> tuple[str, ...]:
-    """("+", "o", "nick"), ("-", "t", None) -> ("+o-t", "nick")."""
-    letters = ""
-    args: list[str] = []
-    sign = ""
-    for change_sign, letter, arg in changes:
-        if change_sign != sign:
-            letters += change_sign
-            sign = change_sign
-        letters += letter
-        if arg is not None:
-            args.append(arg)
-    return (letters, *args)
-
-
 def _user_mode(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:
     if server.fold(msg.params[0]) != server.fold(client.name):
         target = server.find_nick(msg.params[0])
@@ -334,7 +311,7 @@ def _user_mode(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -
     if len(msg.params) == 1:
         rb.numeric(n.RPL_UMODEIS, "+" + "".join(sorted(client.modes)))
         return
-    changes: list[_Change] = []
+    changes: list[Change] = []
     args = list(msg.params[2:])
     refusals = _Refusals(rb)
     sign = "+"
@@ -366,13 +343,11 @@ def _user_mode(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -
         rb.numeric(n.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
     if client.snomask and "s" in msg.params[1] and client.oper is not None:
         rb.numeric(n.RPL_SNOMASK, "+" + client.snomask, "Server notice mask")
-    if changes:
-        rb.add(
-            Message(source=client.prefix, command="MODE", params=(client.name, *_format(changes)))
-        )
+    for line in mode_messages(client.prefix, client.name, changes, {}):
+        rb.add(line)
 
 
-def _set_snomask(client: Client, sign: str, args: list[str]) -> _Change | None:
+def _set_snomask(client: Client, sign: str, args: list[str]) -> Change | None:
     """Server notice mask (InspIRCd style): +s [<+letters-letters>], -s; opers only (the
     caller checked), shown once the line is done."""
     arg = args.pop(0) if args and sign == "+" else None
@@ -392,7 +367,7 @@ def _set_snomask(client: Client, sign: str, args: list[str]) -> _Change | None:
     return ("+" if client.snomask else "-", "s", None)
 
 
-def _set_user_flag(server: Context, client: Client, sign: str, letter: str) -> _Change | None:
+def _set_user_flag(server: Context, client: Client, sign: str, letter: str) -> Change | None:
     """User modes i, w, B (each user sets them freely) and -o (drops operator status)."""
     on = sign == "+"
     if letter == "i":
