@@ -80,6 +80,19 @@ def test_long_ban_masks_reach_every_member_whole(harness: Harness) -> None:
         assert changes_of(lines) == expected
 
 
+def test_a_labeled_mode_gets_its_lines_in_one_batch(harness: Harness) -> None:
+    alice = harness.user("alice", "labeled-response", "batch")
+    alice.send("JOIN #c")
+    alice.take()
+    masks = [f"{i}{'x' * 100}@host{i}.{'y' * 12}" for i in range(MAX_MODES)]
+    alice.send(f"@label=L1 MODE #c +{'b' * MAX_MODES} {' '.join(masks)}")
+    got = alice.take()
+    assert [(m.command, m.tags.get("label")) for m in got] == [("BATCH", "L1")] + [
+        ("MODE", None)
+    ] * (len(got) - 2) + [("BATCH", None)]
+    assert len(got) > 3 and all(m.tags["batch"] == got[0].params[0][1:] for m in got[1:-1])
+
+
 def test_a_long_run_of_flag_changes_reaches_every_member_whole(harness: Harness) -> None:
     alice, bob = two_in(harness)
     alice.send("MODE #c " + "+i-i" * 120 + "+mk key")
