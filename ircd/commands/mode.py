@@ -13,7 +13,7 @@ from ircd.chanlists import LIST_MODES, ListEntry, normalize_mask
 from ircd.channel import FLAG_MODES, STATUS_MODES, Channel
 from ircd.isupport import KEYLEN, MAX_MODES
 from ircd.modelines import Change, mode_messages
-from ircd.protocol import Message
+from ircd.protocol import MAX_BODY, Message
 
 if TYPE_CHECKING:
     from ircd.client import Client
@@ -73,8 +73,15 @@ _LISTS: Final = MappingProxyType(
 
 def _send_list(channel: Channel, letter: str, rb: ReplyBuffer) -> None:
     item, end, text = _LISTS[letter]
+    head = f":{rb.server.name} {item} {rb.client.name} {channel.name} "
     for entry in channel.lists.entries(letter):
-        rb.numeric(item, channel.name, entry.mask, entry.set_by, str(int(entry.set_at)))
+        when = str(int(entry.set_at))
+        setter = entry.set_by
+        # Long names (nicklen, channellen raised) can pass 512 bytes: the setter's nick
+        # alone then, as the line's other parts cannot be shortened.
+        if len(f"{head}{entry.mask} {setter} {when}\r\n".encode()) > MAX_BODY:
+            setter = setter.split("!", 1)[0]
+        rb.numeric(item, channel.name, entry.mask, setter, when)
     rb.numeric(end, channel.name, text)
 
 

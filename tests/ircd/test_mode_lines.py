@@ -189,3 +189,22 @@ async def test_long_ban_masks_over_real_sockets(live_server, live_client) -> Non
     assert seen == [f"*!{m}" for m in masks]
     await alice.close()
     await bob.close()
+
+
+def test_list_replies_fit_a_line_with_the_longest_names(make_harness) -> None:  # type: ignore[no-untyped-def]
+    # 367 carries the channel, the mask and who set it: with nicklen and channellen at
+    # their most, the setter's full prefix would pass 512 bytes; its nick alone then.
+    harness = make_harness(nicklen=64, channellen=64, server_name="irc." + "s" * 80 + ".test")
+    nick = "n" * 64
+    op = harness.user(nick)
+    op.send(f"JOIN {LONG_CHANNEL}")
+    mask = "*!*@" + "m" * (MAX_MASK_LEN - 4)
+    op.send(f"MODE {LONG_CHANNEL} +b {mask}", f"MODE {LONG_CHANNEL} +b *!*@short")
+    op.take()
+    op.send(f"MODE {LONG_CHANNEL} +b")
+    raw = bytes(op.sink.data)
+    lines = [line + b"\r\n" for line in raw.split(b"\r\n") if b" 367 " in line]
+    assert len(lines) == 2 and all(len(line) <= MAX_BODY for line in lines)
+    params = [parse_line(line[:-2]).params for line in lines]
+    assert params[0][2] == mask and params[0][3] == nick  # shortened to fit
+    assert params[1][3].startswith(nick + "!")  # a short line keeps the full prefix
