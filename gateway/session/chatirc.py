@@ -72,10 +72,7 @@ def _message(s: ChatState, msg: Message, now: float) -> None:
         s.refuse(source, refusal, now)
         return
     text = _clean(text)
-    private = not target.startswith("#")
-    # The gateway's own notices (its service nick) are private by nature: no mark.
-    marked = private and not (msg.command == "NOTICE" and s.settings.trusted(msg.source or ""))
-    body = _body(msg.command, verb, who(source), text, private=marked)
+    body = _body(msg.command, verb, who(source), text, private=_marked(s, msg, target))
     if s.settings.report_relayed:
         s.emit(Relayed("to_air", target, source, text))
     if target.startswith("#"):
@@ -84,6 +81,14 @@ def _message(s: ChatState, msg: Message, now: float) -> None:
     elif not s.chat(PRIVATE, body, current=True):
         kind = "ACTION" if verb else msg.command
         s.hold_private(HoldMail(source, kind, text, msg.tags.get("account") or ""))
+
+
+def _marked(s: ChatState, msg: Message, target: str) -> bool:
+    """Whether a line to `target` carries the private mark: not the gateway's own
+    notices (its service nick), which are private by nature."""
+    if target.startswith("#"):
+        return False
+    return not (msg.command == "NOTICE" and s.settings.trusted(msg.source or ""))
 
 
 def _body(command: str, verb: str | None, name: str, text: str, *, private: bool) -> str:
