@@ -44,6 +44,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.ports import free_port  # noqa: E402
+
 FANOUT = HERE / "irc_fanout.py"
 SERVER_CPU = "1"  # the core the server runs on; the generator takes core 0
 CLIENT_CPU = "0"
@@ -54,13 +58,6 @@ SENDQ = 16 * 1024 * 1024
 TARGET_CPU_US = 1.0
 TARGET_RSS_KIB = 8.0
 TARGET_REG_PER_S = 2000.0
-
-
-def free_port() -> int:
-    # Bind port 0 to let the kernel choose, then release it for the server to bind.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

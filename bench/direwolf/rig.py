@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import random
 import shutil
 import signal
 import socket
@@ -20,23 +19,16 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import ports
+
 UDP_AUDIO = Path(__file__).with_name("udp_audio.py")
 READY_TIMEOUT = 20.0
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    """A free port below 32768: Dire Wolf 1.6 refuses ports above 49151, and the kernel's
-    ephemeral range (where port 0 binds land) starts at 32768."""
-    rng = random.Random()
-    for _ in range(200):
-        port = rng.randrange(20000, 32768)
-        with socket.socket(socket.AF_INET, kind) as s:
-            try:
-                s.bind(("0.0.0.0", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port found for Dire Wolf")
+    """A free port below 32768 on every address: Dire Wolf 1.6 refuses ports above 49151,
+    and binds them on all addresses."""
+    return ports.free_port(kind, "0.0.0.0")
 
 
 def available() -> str | None:

@@ -58,7 +58,7 @@ async def test_settle_waits_for_work_that_ends_and_logs_its_errors(caplog) -> No
 
 
 async def test_a_step_gets_its_share_of_the_budget(caplog) -> None:
-    shutdown = Shutdown(0.2)
+    shutdown = Shutdown(0.2, clock=lambda: 100.0)  # a stall here must not eat the budget
     stubborn = Stubborn()
     task = asyncio.ensure_future(stubborn.run())
     assert await shutdown.step("the stubborn link", task, 0.25) is False

@@ -178,6 +178,22 @@ async def test_a_flood_pauses_reading_until_the_budget_refills(listener) -> None
 async def test_bpq_close_waits_for_the_last_byte_then_only_a_short_margin() -> None:
     from gateway.links.telnet import BPQ_CLOSE_MARGIN
 
+    close_delays: list[float] = []
+
+    class LoopSpy:
+        """The connection's loop, noting the delay it is asked to close the socket after."""
+
+        def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+            self._real = loop
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._real, name)
+
+        def call_later(self, delay: float, callback, *args):  # type: ignore[no-untyped-def]
+            if getattr(callback, "__name__", "") == "close":
+                close_delays.append(delay)
+            return self._real.call_later(delay, callback, *args)
+
     class Watched(TelnetConnection):
         held_back = False
 
@@ -185,6 +201,7 @@ async def test_bpq_close_waits_for_the_last_byte_then_only_a_short_margin() -> N
             # Small kernel buffers, so bytes wait in ours when the pacer is done.
             transport.get_extra_info("socket").setsockopt(SOL_SOCKET, SO_SNDBUF, 4096)
             super().connection_made(transport)
+            self._loop = LoopSpy(self._loop)  # type: ignore[assignment]
 
         def resume_writing(self) -> None:
             if self._closing and self._drained.is_set():
@@ -220,8 +237,10 @@ async def test_bpq_close_waits_for_the_last_byte_then_only_a_short_margin() -> N
     assert got == body.replace("\n", "\r\n").encode() + b"73!\r\n"  # not a byte lost
     assert Watched.held_back  # the close waited for bytes beyond the pacer
     # The node gets more than two of its 100 ms polls to read the farewell, and no more:
-    # not the fixed second that made logging out through a node slow.
-    assert BPQ_CLOSE_MARGIN * 0.8 <= gap < BPQ_CLOSE_MARGIN + 0.5
+    # not the fixed second that made logging out through a node slow. The margin asked
+    # for, not the time measured: a busy machine may take longer to get round to it.
+    assert close_delays == [BPQ_CLOSE_MARGIN] and BPQ_CLOSE_MARGIN <= 0.3
+    assert gap >= BPQ_CLOSE_MARGIN * 0.8
 
 
 def test_a_reload_changes_the_bound_on_logins_in_progress() -> None:

@@ -9,7 +9,6 @@ import dataclasses
 import os
 import queue
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from bench.ports import free_port
 from ircd.client import Client
 from ircd.config import IrcConfig, Limits
 from ircd.hooks import ServerHooks
@@ -327,13 +327,6 @@ _SERVER_ARGS = {"perf_timer", "accounts", "control", "ban_store", "runner"}
 
 
 # -- live server over real sockets ------------------------------------------------------
-
-
-def free_port() -> int:
-    """A loopback port that was free a moment ago (bind port 0, read it, release it)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class LiveServer:

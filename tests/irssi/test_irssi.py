@@ -25,7 +25,6 @@ import queue
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -36,6 +35,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.ports import free_port
 from tests.tlscerts import self_signed
 
 needs_irssi = pytest.mark.skipif(
@@ -54,14 +54,6 @@ TIMEOUT = 15.0
 
 
 # -- the server ------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    # Let the kernel choose a free port, then hand it to the server (a tiny race we accept:
-    # the config needs a number, and nothing else on the loopback is choosing ports here).
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def hash_password(password: str) -> str:
