@@ -174,13 +174,16 @@ def _brakes(at: _Attempt, radio_busy: bool) -> LoginResult | None:
     if admin.locked_until(store, callsign) > now:
         return _unchecked(store, cfg, source, now, Outcome.LOCKED)
     at.lane = lane = _lane(store, callsign, source, now) if at.familiar else ""
-    if radio_busy and not penalties.on_air(source) and lane != penalties.FAMILIAR:
-        # Most likely a code heard on the air; the owner's own may still arrive. The
-        # owner's familiar source is let through: whoever heard the code does not send
-        # from there, and one who holds a radio prompt open in the owner's name must
-        # not shut the owner out at home.
+    if radio_busy and not penalties.on_air(source):
+        # Most likely a code heard on the air; the owner's own may still arrive. Refused
+        # from the owner's familiar source too (a household's or a club's address is
+        # shared with people in radio range), but that source does not pay for it: one
+        # who holds a radio prompt open in the owner's name must not run up a penalty
+        # on the owner's home address.
         if store.get_user(callsign) is not None:
             loginnotes.add(store, callsign, loginnotes.TRIED_OFF_AIR, source, now)
+        if lane == penalties.FAMILIAR:
+            return LoginResult(Outcome.RADIO_BUSY)
         return _unchecked(store, cfg, source, now, Outcome.RADIO_BUSY)
     if source.startswith("irc:"):
         user = store.get_user(callsign)
