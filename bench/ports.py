@@ -17,7 +17,19 @@ import socket
 #: Ports handed out by this process: two listeners of one server must not get the same
 #: one before either has bound it.
 _HANDED_OUT: set[int] = set()
-LOW, HIGH = 20000, 32768
+LOW = 20000
+
+
+def _ephemeral_low() -> int:
+    """Where the kernel's ephemeral range starts (32768 if it cannot be read)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+HIGH = max(LOW + 1000, min(32768, _ephemeral_low()))
 
 
 def free_port(kind: int = socket.SOCK_STREAM, host: str = "127.0.0.1") -> int:

@@ -3,7 +3,9 @@
 A flood of forged SABMs or of telnet connections made a line or three each (10,000
 lines for 5,000 frames). Each kind of line that outside input can repeat goes through
 one `LogPace`: at most `burst` lines per `window` seconds, and the first line let
-through after some were left out says how many. Sans-IO: the clock is injected.
+through after some were left out says how many (a flood that ends leaves its count to
+the next such line). Logins, failed logins and security events are never paced.
+Sans-IO: the clock is injected.
 """
 
 from __future__ import annotations

@@ -65,9 +65,11 @@ class ListenerState:
         self.per_ip: dict[str, int] = {}
         self.empty = asyncio.Event()
         self.empty.set()
-        #: A flood of refusals is one line a minute; of connections, 20 lines a minute.
+        #: A flood of refusals is one line a minute; of connections, 20 lines a minute
+        #: of each kind (opened, closed).
         self._refusals_logged = LogPace(1, WARN_INTERVAL, clock)
-        self.connections_logged = LogPace(clock=clock)
+        self.opened_logged = LogPace(clock=clock)
+        self.closed_logged = LogPace(clock=clock)
 
     @property
     def config(self) -> TelnetListener:
@@ -196,7 +198,7 @@ class TelnetConnection(asyncio.Protocol):
             transport.close()
             self._closing = True
             return
-        more = self.state.connections_logged.admit()
+        more = self.state.opened_logged.admit()
         if more is not None:
             log.info("connection from %s on %s%s", self.ip, self.config.label, more)
         self._task = self._loop.create_task(self._session())
@@ -255,7 +257,7 @@ class TelnetConnection(asyncio.Protocol):
         self._closed.set()
         self._user_gone()
         if self._task is not None:  # an admitted connection, not a refused one
-            more = self.state.connections_logged.admit()
+            more = self.state.closed_logged.admit()
             if more is not None:
                 log.info("connection from %s on %s closed%s", self.ip, self.config.label, more)
         self.state.release(self, self.ip)

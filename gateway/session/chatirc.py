@@ -84,11 +84,13 @@ def _message(s: ChatState, msg: Message, now: float) -> None:
 
 
 def _marked(s: ChatState, msg: Message, target: str) -> bool:
-    """Whether a line to `target` carries the private mark: not the gateway's own
-    notices (its service nick), which are private by nature."""
-    if target.startswith("#"):
-        return False
-    return not (msg.command == "NOTICE" and s.settings.trusted(msg.source or ""))
+    """Whether a line to `target` carries the private mark: not this gateway's own
+    notices (its service nick, by its full source), which are private by nature."""
+    if target.startswith("#") or msg.command != "NOTICE":
+        return not target.startswith("#")
+    nick = nick_of(msg.source) or ""
+    own = s.fold(nick) == s.fold(s.settings.service_nick)
+    return not (own and s.settings.trusted(msg.source or ""))
 
 
 def _body(command: str, verb: str | None, name: str, text: str, *, private: bool) -> str:

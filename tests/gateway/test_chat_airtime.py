@@ -316,6 +316,10 @@ def test_a_private_notice_is_marked_as_private_for_two_bytes() -> None:
     # A channel's notice and a private one no longer look alike: the private mark around
     # the notice's.
     assert h.text() == "*-alice-* just you\n-alice- all of you\n"
-    # The gateway's own service notices are private by nature: they go unmarked.
-    h.server(f":{SERVICE} NOTICE N0TEST-5 :Message held")
-    assert h.text() == "-Gateway- Message held\n"
+    # The gateway's own service notices are private by nature: they go unmarked; not
+    # other sources the gateway trusts (a peer gateway's radio user on a network).
+    peer = "N1PEER-5!radio@peer.gw"
+    h = Harness(trusted=lambda source: source in {SERVICE, peer}).login()
+    joined(h)
+    h.server(f":{SERVICE} NOTICE N0TEST-5 :Message held", f":{peer} NOTICE N0TEST-5 :hi")
+    assert h.text() == "-Gateway- Message held\n*-N1PEER-5-* hi\n"
