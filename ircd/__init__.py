@@ -57,6 +57,8 @@ Argon2id checks (PasswordChecker) ``limits.max_password_checks`` at once, for lo
                                   per client at most (its input waits for the check)
 added commands                    ``commands.MAX_EXTRA_COMMANDS``
 input per client (LineBuffer)     ``protocol.MAX_LINE`` per line, ``limits.recvq`` queued
+a LIST going out                  one per client, a snapshot of at most
+(Client.listing)                  ``limits.max_channels`` names
 output per client                 ``limits.sendq`` (then "SendQ exceeded")
 SASL message                      ``commands.sasl.MAX_MESSAGE`` bytes, state per client
 metadata of a user or channel     ``metadata.MAX_KEYS`` keys of

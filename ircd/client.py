@@ -11,6 +11,7 @@ from ircd.protocol import LineBuffer
 if TYPE_CHECKING:
     from ircd.channel import Channel
     from ircd.exchanges import Multiline, SaslState
+    from ircd.listing import Listing
     from ircd.replies import ReplyBuffer
     from ircd.runner import Job
 
@@ -44,6 +45,17 @@ class Sink(Protocol):
 
     def resume_reading(self) -> None:
         """Deliver input again."""
+        ...
+
+
+class PacedSink(Sink, Protocol):
+    """A sink that says when its peer has taken what it holds; LIST waits for it
+    between chunks (`ircd.listing`). A sink without `when_drained` gets LIST at once."""
+
+    def when_drained(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once, later (never from inside this call, nor from `write`),
+        when what waits for the peer is below the sink's low-water mark. A later call
+        replaces the callback; a sink that closes never calls it."""
         ...
 
 
@@ -89,6 +101,7 @@ class Client:
         "last_active",
         "last_recv",
         "lines",
+        "listing",
         "meta_subs",
         "metadata",
         "modes",
@@ -196,6 +209,8 @@ class Client:
         self.sasl_failures = 0
         # A draft/multiline batch being received (ircd.exchanges).
         self.multiline: Multiline | None = None
+        # A LIST going out as the sink drains (ircd.listing).
+        self.listing: Listing | None = None
 
     def __repr__(self) -> str:
         return f"<Client {self.id} {self.nick or '*'}>"

@@ -6,6 +6,8 @@ The per-connection half of the asyncio adapter (`ircd.net` holds the listeners a
 members that get it (`_Batch`), and each connection's output is written in one go at the
 end of the pass (`_State.flush`), or earlier once it passes `WRITE_AT` bytes. The SendQ
 bounds what the socket did not take (the transport's buffer), never what one pass made.
+A connection also tells the core when what waits for its socket has drained
+(`IrcConnection.when_drained`), which is what paces a long LIST (`ircd.listing`).
 """
 
 from __future__ import annotations
@@ -135,6 +137,9 @@ class _State:
         self.idle.set()
         self.dirty: list[IrcConnection] = []
         self.flush_scheduled = False
+        # Connections waiting to hear that their output drained (`when_drained`): each
+        # is looked at once this pass's output has gone to its socket.
+        self.drain_waiters: list[IrcConnection] = []
         # Open batches of this pass, by id() of the plan's list of sinks.
         self.batches: dict[int, _Batch] = {}
         # The least `WRITE_AT` of any connection made (each keeps the one it started with).
@@ -199,6 +204,10 @@ class _State:
         """The end of a loop pass."""
         self.flush_scheduled = False
         self.write_out()
+        if self.drain_waiters:
+            waiters, self.drain_waiters = self.drain_waiters, []
+            for connection in waiters:
+                connection._check_drained()
 
     def write_out(self) -> None:
         """Hand every connection's output to its socket or transport."""
@@ -251,6 +260,8 @@ def _send(connection: IrcConnection, transport: asyncio.Transport, data: bytes) 
         data = data[sent:]
     connection._handed = True
     transport.write(data)
+    if connection._lowered and transport.get_write_buffer_size() > connection._sendq:
+        connection.pause_writing()  # the transport, paused at the drain mark, will not
 
 
 class IrcConnection(asyncio.BufferedProtocol):
@@ -272,7 +283,9 @@ class IrcConnection(asyncio.BufferedProtocol):
         "_fd",
         "_first",
         "_handed",
+        "_lowered",
         "_more",
+        "_on_drained",
         "_out",
         "_queued",
         "_sendq",
@@ -308,6 +321,10 @@ class IrcConnection(asyncio.BufferedProtocol):
         self._fd = -1
         # Output was handed to the transport since its buffer was last seen empty.
         self._handed = False
+        # Who waits for the output to drain (`when_drained`), and whether the transport's
+        # high-water mark is lowered to the drain mark to tell when it did.
+        self._on_drained: Callable[[], None] | None = None
+        self._lowered = False
 
     # -- asyncio.Protocol ----------------------------------------------------------
 
@@ -390,13 +407,62 @@ class IrcConnection(asyncio.BufferedProtocol):
     def pause_writing(self) -> None:
         # Called from inside transport.write(), possibly in a fan-out loop: never call into
         # the server from here, schedule it.
+        transport = self._transport
+        if (
+            self._lowered
+            and transport is not None
+            and transport.get_write_buffer_size() <= self._sendq
+        ):
+            return  # past the drain mark (`_check_drained`), not past the SendQ
         if not self._closing:
             self._closing = True
             self._drop_output()  # nothing more is queued for a connection that is going
             asyncio.get_running_loop().call_soon(self._abort, "SendQ exceeded")
 
     def resume_writing(self) -> None:
-        pass
+        # Only ever paused at the drain mark (past the SendQ it is dropped): it is reached.
+        if not self._lowered:
+            return
+        self._lowered = False
+        callback, self._on_drained = self._on_drained, None
+        if self._transport is not None:
+            self._transport.set_write_buffer_limits(high=self._sendq)
+        if callback is not None and not self._closing:
+            # Maybe from inside transport.write() (TLS): into the server later.
+            asyncio.get_running_loop().call_soon(self._drained, callback)
+
+    def when_drained(self, callback: Callable[[], None]) -> None:
+        """`PacedSink`: `callback` once what waits for the socket (the transport's
+        buffer) is at most a quarter of the SendQ, looked at after this pass's output went
+        to the socket (`_State.flush`)."""
+        if self._closing or self._transport is None:
+            return
+        self._on_drained = callback
+        state = self._state
+        state.drain_waiters.append(self)
+        if not state.flush_scheduled:
+            state.schedule_flush()
+
+    def _check_drained(self) -> None:
+        transport = self._transport
+        if self._on_drained is None or self._lowered or self._closing or transport is None:
+            return
+        mark = self._sendq // 4
+        if not self._handed or transport.get_write_buffer_size() <= mark:
+            callback, self._on_drained = self._on_drained, None
+            asyncio.get_running_loop().call_soon(self._drained, callback)
+            return
+        # asyncio tells only of a pause and the resume after it: with the high-water mark
+        # at the drain mark, the transport pauses now and resumes once below it. Past the
+        # SendQ meanwhile, `_send` tells (`pause_writing` tells the two apart).
+        self._lowered = True
+        transport.set_write_buffer_limits(high=mark, low=mark)
+
+    def _drained(self, callback: Callable[[], None]) -> None:
+        # A loop callback of its own: a bug in the core costs this LIST, logged by asyncio,
+        # and no other connection's turn in the flush that found it drained.
+        if not self._closing:
+            callback()
 
     def _abort(self, reason: str) -> None:
         self._closing = True
@@ -452,6 +518,7 @@ class IrcConnection(asyncio.BufferedProtocol):
         self._write_more(data)
 
     def _drop_output(self) -> None:
+        self._on_drained = None
         self.write = self._first
         self._batch = None
         self._out.clear()

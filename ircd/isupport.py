@@ -65,6 +65,7 @@ def isupport_tokens(config: IrcConfig) -> tuple[str, ...]:
         f"NETWORK={config.network}",
         f"NICKLEN={lim.nicklen}",
         f"PREFIX=({STATUS_MODES}){prefixes}",
+        "SAFELIST",  # LIST goes out as the client reads it (ircd.listing)
         f"STATUSMSG={prefixes}",
         f"TARGMAX=PRIVMSG:{MAX_TARGETS},NOTICE:{MAX_TARGETS},TAGMSG:{MAX_TARGETS},"
         f"KICK:{MAX_TARGETS},JOIN:,PART:,NAMES:,WHOIS:1,ISON:,USERHOST:5",

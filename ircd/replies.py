@@ -108,16 +108,40 @@ class ReplyBuffer:
             return [out[0].with_tags({**out[0].tags, "label": label}), *out[1:]]
         ref = self.server.batch_id()
         return [
-            Message(
-                source=source,
-                command="BATCH",
-                params=(f"+{ref}", "labeled-response"),
-                tags={"label": label},
-            ),
-            # Members of a nested batch keep theirs; its BATCH lines join the outer one.
-            *(m if "batch" in m.tags else m.with_tags({**m.tags, "batch": ref}) for m in out),
+            *self._opened(label, ref, out),
             Message(source=source, command="BATCH", params=(f"-{ref}",)),
         ]
+
+    def _opened(self, label: str, ref: str, out: list[Message]) -> list[Message]:
+        """`out` in labeled-response batch `ref`, opened with `label`, not closed."""
+        opening = Message(
+            source=self.server.name,
+            command="BATCH",
+            params=(f"+{ref}", "labeled-response"),
+            tags={"label": label},
+        )
+        # Members of a nested batch keep theirs; its BATCH lines join the outer one.
+        return [
+            opening,
+            *(m if "batch" in m.tags else m.with_tags({**m.tags, "batch": ref}) for m in out),
+        ]
+
+    def continued(self) -> str | None:
+        """The response goes on after this command (a LIST sent as it drains,
+        `ircd.listing`): the label goes on what is collected now, in a labeled-response
+        batch left open, whose ref is returned (the later lines carry it, and whoever
+        sends them ends it); without the batch capability the label goes on the first
+        reply alone, and None is returned, as without a label."""
+        label, self.label = self.label, None
+        out = self._out
+        if label is None or not out:
+            return None
+        if "batch" not in self.client.caps:
+            out[0] = out[0].with_tags({**out[0].tags, "label": label})
+            return None
+        ref = self.server.batch_id()
+        self._out = self._opened(label, ref, out)
+        return ref
 
     def add_whole_batch(self, messages: list[Message]) -> None:
         """Add a batch that is the whole response to a labelled command: its opening

@@ -352,8 +352,8 @@ class Server:
             client.pending = None
         client.held = None
         self.admission.disconnected(client)
-        if client.sasl is not None:
-            client.sasl = None
+        client.sasl = None
+        client.listing = None  # a LIST going out ends with it
         self.monitors.clear(client)
         if client.account is None:
             self.read_markers.forget(f"c:{client.id}")  # its own markers go with it

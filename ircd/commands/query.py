@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
+from ircd import listing
 from ircd import numerics as n
 from ircd.globs import Glob
 
@@ -58,10 +59,10 @@ def list_(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Non
 
     Lists channels with their user counts and topics. Conditions (ELIST): a mask like
     *ham*, !mask, >5 or <20 users, C<60 / C>60 created N minutes ago, T<60 / T>60 topic
-    set N minutes ago.
+    set N minutes ago. A long list goes out as the client reads it (SAFELIST); a new
+    LIST ends the one in progress.
     """
-    rb.numeric(n.RPL_LISTSTART, "Channel", "Users  Name")
-    wanted: list[Channel] | None = None
+    wanted: list[str] | None = None
     tests: list[Callable[[Channel], bool]] = []
     if msg.params and msg.params[0]:
         for item in msg.params[0].split(",")[:MAX_CONDITIONS]:
@@ -69,17 +70,11 @@ def list_(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> Non
             if test is not None:
                 tests.append(test)
             elif (channel := server.find_channel(item)) is not None:
-                wanted = [*(wanted or []), channel]
-    candidates = wanted if wanted is not None else list(server.channels.values())
-    for channel in candidates:
-        if channel.secret and client not in channel.members:
-            continue
-        if all(test(channel) for test in tests):
-            modes = " ".join(channel.mode_string(show_key=False))
-            rb.numeric(
-                n.RPL_LIST, channel.name, str(len(channel.members)), f"[{modes}] {channel.topic}"
-            )
-    rb.numeric(n.RPL_LISTEND, "End of /LIST")
+                wanted = [*(wanted or []), channel.folded]
+    # A snapshot of the names: channels made while the list goes out are not in it.
+    listing.start(
+        server, client, rb, wanted if wanted is not None else list(server.channels), tests
+    )
 
 
 def whowas(server: Context, client: Client, msg: Message, rb: ReplyBuffer) -> None:

@@ -35,6 +35,7 @@ ALLOWED_UPWARD = {
     "(two data types naming each other; type-only)",
     ("ircd.client", "ircd.replies"): "a client holds the reply buffer of its deferred command "
     "(type-only)",
+    ("ircd.client", "ircd.listing"): "a client holds the LIST going out to it (type-only)",
 }
 
 
