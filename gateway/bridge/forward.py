@@ -91,6 +91,9 @@ class Tell:
     nick: str
     text: str
     later: bool = False
+    #: Not queued again while the same notice waits (a HELLO queued before a reconnect
+    #: and the one the reconnect makes are one).
+    once: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +242,7 @@ class Forwarder:
             if nick and self._is_peer(f"{nick}!{userhost}"):
                 self._verified(key, now)
                 if self._hello:  # paced with the answers: worth most while fresh
-                    actions.append(Tell(nick, relay.hello()))
+                    actions.append(Tell(nick, relay.hello(), once=True))
                 continue
             peer = self._peers[key]
             peer.verified = None

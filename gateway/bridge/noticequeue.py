@@ -55,15 +55,19 @@ class NoticeQueue:
     def __len__(self) -> int:
         return len(self._answers) + len(self._later)
 
-    def push(self, target: str, text: str, *, later: bool = False) -> bool:
-        """Queue a notice (`later`: after the answers); False if it is dropped (the
-        queue, or the target's share of it, is full). No token is taken here: `due`."""
+    def push(self, target: str, text: str, *, later: bool = False, once: bool = False) -> bool:
+        """Queue a notice (`later`: after the answers; `once`: not again while the same
+        one waits); False if it is dropped (the queue, or the target's share of it, is
+        full). No token is taken here: `due`."""
+        lane = self._later if later else self._answers
+        if once and (target, text) in lane:
+            return True  # bounded: the lane is at most `limit` long
         key = self._fold(target)
         if len(self) >= self._limit or self._waiting.get(key, 0) >= self._per_target:
             self.dropped += 1
             return False
         self._waiting[key] = self._waiting.get(key, 0) + 1
-        (self._later if later else self._answers).append((target, text))
+        lane.append((target, text))
         return True
 
     def due(self, now: float) -> tuple[list[Notice], float | None]:

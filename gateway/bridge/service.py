@@ -135,20 +135,21 @@ class ServiceNick:
     def notices_dropped(self) -> int:
         return self._notices.dropped
 
-    def notice(self, nick: str, text: str, *, later: bool = False) -> None:
+    def notice(self, nick: str, text: str, *, later: bool = False, once: bool = False) -> None:
         """A notice from the service nick, sent after the current command: hooks run in
         the middle of another client's command, where the server must not be re-entered.
-        `later`: word nobody is waiting for (expired mail), sent after the answers."""
-        asyncio.get_running_loop().call_soon(self._send_notice, nick, text, later)
+        `later`: word nobody is waiting for (expired mail), sent after the answers;
+        `once`: not queued again while the same notice waits."""
+        asyncio.get_running_loop().call_soon(self._send_notice, nick, text, later, once)
 
-    def _send_notice(self, nick: str, text: str, later: bool = False) -> None:
+    def _send_notice(self, nick: str, text: str, later: bool = False, once: bool = False) -> None:
         target = nick.split(" ", 1)[0]  # old mail's sender may be "NICK (unverified)"
         if self._connector.mode != "external":  # flood-exempt: at once
             if self.link is not None and not self.link.closed:
                 self.link.send(f"NOTICE {target} :{text}")
             return
         # Over the network's flood limit the service would be disconnected: it waits.
-        if not self._notices.push(target, text, later=later):
+        if not self._notices.push(target, text, later=later, once=once):
             self._dropping += 1
             if self._dropping == 1:
                 log.warning("service notices dropped: too many waiting (flood limit)")
@@ -490,7 +491,7 @@ class ServiceNick:
                 if self.link is not None and not self.link.closed:
                     self.link.send(action.line)
             elif isinstance(action, forward.Tell):
-                self.notice(action.nick, action.text, later=action.later)
+                self.notice(action.nick, action.text, later=action.later, once=action.once)
             elif isinstance(action, forward.Done):
                 log.info("message %s passed on: %s", action.id, action.why)
                 self._spawn(self._store.call(relaystore.forget, action.id))

@@ -73,7 +73,7 @@ def test_mail_goes_only_to_peers_at_a_gateway_address() -> None:
     said = up(fwd, 1.0, f"W2GWmail=+gateway@{GW} K3GWmail=+~evil@203.0.113.9")
     # HELLO to the verified peer, a log line for the impostor (once), mail to W2 only,
     # at the reply: the check is as fresh as it gets.
-    assert said[0] == Tell("W2GWmail", relay.hello())
+    assert said[0] == Tell("W2GWmail", relay.hello(), once=True)
     assert gwmail(said) == [("W2GWmail", "0000000000000001")]
     assert [a.text for a in said if isinstance(a, Note)] == [
         "K3GWmail is K3GWmail!~evil@203.0.113.9, not at a gateway's address:"
@@ -217,7 +217,10 @@ def test_hello_waits_in_the_notice_queue_like_every_other_notice() -> None:
     (so greeting many peers at once never goes past the flood limit)."""
     fwd, bucket = forwarder(burst=RESERVE + 1, rate=1.0)  # the poll's token, then none
     said = up(fwd, 0.0, f"W2GWmail=+gateway@{GW} K3GWmail=+gateway@{GW}")
-    assert said == [Tell("W2GWmail", relay.hello()), Tell("K3GWmail", relay.hello())]
+    assert said == [
+        Tell("W2GWmail", relay.hello(), once=True),
+        Tell("K3GWmail", relay.hello(), once=True),
+    ]
     assert bucket.level(0.0) == RESERVE  # the reserve left for the notice queue
 
 

@@ -49,6 +49,19 @@ def test_answers_go_before_word_nobody_waits_for() -> None:
     assert [target for _, target, _ in drain(q, 0.5)] == ["bob", "sender0", "sender1", "sender2"]
 
 
+def test_a_notice_said_once_is_not_queued_twice_while_it_waits() -> None:
+    # A HELLO queued before a reconnect and the one the reconnect makes are one; two
+    # answers alike to two messages are two.
+    q = queue(burst=1, rate=1.0)
+    q.push("alice", "first")
+    assert q.push("W2GWmail", "HELLO", once=True) and q.push("W2GWmail", "HELLO", once=True)
+    assert q.push("bob", "held") and q.push("bob", "held")
+    assert [(t, x) for _, t, x in drain(q, 0.0)] == [
+        ("alice", "first"), ("W2GWmail", "HELLO"), ("bob", "held"), ("bob", "held")
+    ]  # fmt: skip
+    assert q.push("W2GWmail", "HELLO", once=True) and len(q) == 1  # said, so queued again
+
+
 def test_one_nick_cannot_fill_the_queue() -> None:
     q = queue(burst=1, rate=1.0, per_target=3)
     assert [q.push("Alice", f"word {n}", later=True) for n in range(5)] == [True] * 3 + [False] * 2
