@@ -116,6 +116,8 @@ def enroll(config: Path, callsign: str, step_offset: int = -1, *extra: str) -> p
         assert isinstance(totp, pyotp.TOTP)
         # A step boundary between this code and the CLI's check would make it two steps
         # old (refused) on a busy machine: with under 2 s of the step left, wait it out.
+        # Codes are good a step either side, so the current and next steps' codes stay
+        # good for at least 30 s after: the tests need no more margin than that.
         left = 30 - time.time() % 30
         if left < 2:
             time.sleep(left + 0.1)

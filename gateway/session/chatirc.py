@@ -86,8 +86,10 @@ def _message(s: ChatState, msg: Message, now: float) -> None:
 def _marked(s: ChatState, msg: Message, target: str) -> bool:
     """Whether a line to `target` carries the private mark: not this gateway's own
     notices (its service nick, by its full source), which are private by nature."""
-    if target.startswith("#") or msg.command != "NOTICE":
-        return not target.startswith("#")
+    if target.startswith("#"):
+        return False
+    if msg.command != "NOTICE":
+        return True
     nick = nick_of(msg.source) or ""
     own = s.fold(nick) == s.fold(s.settings.service_nick)
     return not (own and s.settings.trusted(msg.source or ""))

@@ -23,7 +23,6 @@ from gateway.config import Config
 from gateway.irc.hooks import TotpAccounts
 from gateway.store import AsyncStore, Store
 from tests.gateway.support import Client, GatewayProcess, enroll, free_port, run_cli
-from tests.gateway.test_integration import fresh_step
 from tests.gateway.test_store_auth import AUTH, SECRET, STEP, T0, wrong
 
 Spawn = Callable[[Path], GatewayProcess]
@@ -69,7 +68,6 @@ async def test_a_code_heard_on_air_does_not_log_in_on_irc(
 ) -> None:
     bpq, irc_port = free_port(), free_port()
     config = config_for(tmp_path, bpq, irc_port)
-    await fresh_step()
     totp = enroll(config, "N0TEST")
     # The owner's node is home (earned over days, or the sysop's word).
     assert run_cli(config, "sources", "trust", "N0TEST", HOME).returncode == 0
@@ -129,7 +127,6 @@ async def test_a_code_heard_on_air_stays_refused_off_it_across_a_restart(
     as if it had never restarted (the prompt is kept in the store)."""
     bpq, irc_port = free_port(), free_port()
     config = config_for(tmp_path, bpq, irc_port)
-    await fresh_step()
     totp = enroll(config, "N0TEST")
     assert run_cli(config, "irc-codes", "allow", "N0TEST").returncode == 0
     gw = spawn_gateway(config)

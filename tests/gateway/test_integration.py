@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import os
 import signal
@@ -16,7 +15,6 @@ from pathlib import Path
 import pyotp
 import pytest
 
-from gateway.auth.totp import WINDOW
 from ircd.passwords import hash_password
 from tests.gateway.support import Client, GatewayProcess, enroll, free_port, run_cli
 
@@ -40,20 +38,6 @@ def write_config(tmp_path: Path, ports: dict[str, int], irc_port: int = 0) -> Pa
     return path
 
 
-async def fresh_step() -> None:
-    """Keep the enrollment's confirming code (the previous step's) from crossing a step
-    boundary on its way to the CLI: with under 2 s of the step left, await the next one.
-
-    Codes are accepted a step either side (`WINDOW`), so a code of the step current
-    after enrollment, or of the next, stays good for at least 30 s: the tests below
-    need no more margin than that (they used to wait for 8 s left, up to 8 s a test).
-    """
-    assert WINDOW >= 1
-    left = 30 - time.time() % 30
-    if left < 2:
-        await asyncio.sleep(left + 0.1)
-
-
 def wrong_code(totp: pyotp.TOTP) -> str:
     now = time.time()
     valid = {totp.at(now + 30 * k) for k in range(-3, 4)}
@@ -70,7 +54,6 @@ async def login(port: int, first: bytes, code: str) -> tuple[Client, bytes]:
 async def test_enroll_login_replay_penalties_restart(tmp_path: Path, spawn_gateway: Spawn) -> None:
     ports = {"node1": free_port(), "node2": free_port(), "direct": free_port()}
     config = write_config(tmp_path, ports)
-    await fresh_step()
     totp = enroll(config, "n0test")  # confirmed with the previous step's code
     step = int(time.time() // 30)
     code_now, code_next = totp.at(step * 30), totp.at((step + 1) * 30)
@@ -150,7 +133,6 @@ async def test_bpq_details_limits_and_reload(tmp_path: Path, spawn_gateway: Spaw
     ports = {"node1": free_port(), "direct": free_port()}
     irc_port = free_port()
     config = write_config(tmp_path, ports, irc_port)
-    await fresh_step()
     totp = enroll(config, "K1ABC")
     gw = spawn_gateway(config)
     await gw.start()
@@ -318,7 +300,6 @@ async def test_repeated_failures_alert_irc_operators(tmp_path: Path, spawn_gatew
 async def test_irc_user_takes_callsign_nick_with_sasl(tmp_path: Path, spawn_gateway: Spawn) -> None:
     irc_port = free_port()
     config = write_config(tmp_path, {"node1": free_port()}, irc_port)
-    await fresh_step()
     totp = enroll(config, "K2ABC")
     assert run_cli(config, "irc-codes", "allow", "K2ABC").returncode == 0
     gw = spawn_gateway(config)
