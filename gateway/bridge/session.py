@@ -123,6 +123,9 @@ class RadioSession:
         self._finished = asyncio.Event()
         self._closing = False
         self._told_code_prompt = False
+        #: What the transport was last told of reading: None until the first step,
+        #: which always tells it (an AX.25 link may be busy with lines come early).
+        self._wants_input: bool | None = None
         #: The callsign this session holds a Code: prompt open for on the air.
         self._air_prompt: str | None = None
 
@@ -222,19 +225,23 @@ class RadioSession:
                 self.bridge.save_pref(self.callsign.base, action.key, action.value)
             elif isinstance(action, chat.Close):
                 self._spawn(self._close(action.farewell, action.reason))
-        claimed = self.core.claimed
-        if self.core.at_code_prompt and not self._told_code_prompt and claimed is not None:
+        status = self.core.status
+        claimed = status.prompt_for
+        if claimed is not None and not self._told_code_prompt:
             self._told_code_prompt = True
             self.transport.at_code_prompt(claimed)
             self._spawn(self._familiar_claim(claimed))
-        self._track_air_prompt()
-        self._schedule()
-        self.transport.set_input_paused(not self.core.wants_input)
+        self._track_air_prompt(claimed)
+        self._schedule(status.deadline)
+        if status.wants_input != self._wants_input:
+            self._wants_input = status.wants_input
+            self.transport.set_input_paused(not status.wants_input)
 
-    def _track_air_prompt(self) -> None:
+    def _track_air_prompt(self, claimed: Callsign | None) -> None:
         """Tell the bridge while this session sits at a Code: prompt on the air: a code
         for that callsign is then refused off the air (gateway/auth/airlogins.py)."""
-        claimed = self.core.claimed if self.core.at_code_prompt and not self._closing else None
+        if self._closing:
+            claimed = None
         want = None
         if claimed is not None and penalties.on_air(self.transport.source_key(claimed)):
             want = claimed.base
@@ -246,8 +253,7 @@ class RadioSession:
         if want is not None:
             self.bridge.air_prompt(want, True)
 
-    def _schedule(self) -> None:
-        at = self.core.deadline
+    def _schedule(self, at: float | None) -> None:
         if at == self._timer_at:
             return
         if self._timer is not None:
@@ -472,7 +478,7 @@ class RadioSession:
 
     def _cleanup(self) -> None:
         self._closing = True
-        self._track_air_prompt()
+        self._track_air_prompt(None)
         if self._timer is not None:
             self._timer.cancel()
         self.quit_irc("Link lost")

@@ -24,6 +24,7 @@ Lines typed meanwhile wait in order, up to a bound; past it the adapter stops re
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import NamedTuple
 
 from gateway.callsign import Callsign
 from gateway.session import login
@@ -75,6 +76,17 @@ CAPS = frozenset({"message-tags", "server-time", "account-tag", "batch", "draft/
 HISTORY_CAP = "draft/chathistory"
 
 
+class Status(NamedTuple):
+    """What the adapter acts on after each input (`ChatSession.status`)."""
+
+    #: The callsign asked for its code (or whose code is being checked), else None.
+    prompt_for: Callsign | None
+    #: When `tick` is due next.
+    deadline: float | None
+    #: False while typed lines are held past MAX_TYPED_AHEAD: stop reading.
+    wants_input: bool
+
+
 class ChatSession(ChatState):
     """The core: the inputs an adapter calls, login, typed lines and the server's answers."""
 
@@ -124,6 +136,12 @@ class ChatSession(ChatState):
     @property
     def wants_input(self) -> bool:
         return self.phase is not Phase.CLOSED and len(self._typed) < MAX_TYPED_AHEAD
+
+    @property
+    def status(self) -> Status:
+        """What the adapter acts on after each input, read in one look."""
+        return Status(self.claimed if self.at_code_prompt else None, self.deadline,
+                      self.wants_input)  # fmt: skip
 
     # -- inputs ----------------------------------------------------------------------------
 

@@ -72,12 +72,13 @@ def _message(s: ChatState, msg: Message, now: float) -> None:
         s.refuse(source, refusal, now)
         return
     text = _clean(text)
-    body = _body(msg.command, verb, who(source), text, private=_marked(s, msg, target))
+    name = who(source)
+    body = _body(msg.command, verb, name, text, private=_marked(s, msg, target))
     if s.settings.report_relayed:
         s.emit(Relayed("to_air", target, source, text))
     if target.startswith("#"):
         said = msg.command == "PRIVMSG" and verb is None
-        s.chat(target, body, sender=who(source) if said else None)
+        s.chat(target, body, sender=name if said else None)
     elif not s.chat(PRIVATE, body, current=True):
         kind = "ACTION" if verb else msg.command
         s.hold_private(HoldMail(source, kind, text, msg.tags.get("account") or ""))

@@ -409,16 +409,18 @@ class ChatState:
         stamp = ""
         if self.stamp:
             stamp = time.strftime("%H:%M ", time.gmtime(self.settings.wall_clock()))
-        key = channel if channel == PRIVATE else self.channels.get(self.fold(channel), channel)
-        here = channel == PRIVATE or self.fold(channel) == self.current or current
+        folded = self.fold(channel)
+        key = channel if channel == PRIVATE else self.channels.get(folded, channel)
+        here = channel == PRIVATE or folded == self.current or current
         full = self._lines(stamp + (body if here else f"{channel} {body}"))
         if sender is None or not here or self.show_names or not body.startswith(f"{sender}: "):
             return self._out.chat(key, full)
         short = self._lines(stamp + body[len(sender) :])
-        return self._out.chat(key, full, self.run_of(channel, sender), short)
+        return self._out.chat(key, full, f"{folded} {self.fold(sender)}", short)
 
     def run_of(self, channel: str, sender: str) -> str:
-        """What lines said by `sender` in `channel` share (`Outbox`)."""
+        """What lines said by `sender` in `channel` share (`Outbox`); `chat` makes the
+        same key from the channel it has folded already."""
         return f"{self.fold(channel)} {self.fold(sender)}"
 
     def _lines(self, body: str) -> str:

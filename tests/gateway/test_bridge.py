@@ -258,6 +258,16 @@ async def test_typed_ahead_lines_pause_input_then_all_run(bridge: Bridge) -> Non
             await asyncio.sleep(0.01)
 
 
+async def test_the_first_step_tells_the_transport_to_read(bridge: Bridge) -> None:
+    # An AX.25 link is busy (RNR) when lines came before the session was attached: the
+    # session's first step must say to read, though nothing told the link to stop.
+    radio, _ = await start(bridge)
+    assert radio.paused == [False]
+    radio.type("123456")
+    await radio.expect("/? for help.\n")
+    assert radio.paused == [False]
+
+
 async def test_a_bug_in_the_core_ends_only_that_session(bridge: Bridge, monkeypatch) -> None:
     radio, task = await start(bridge)
     radio.type("123456")
