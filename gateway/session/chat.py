@@ -38,7 +38,15 @@ from gateway.session.chatanswers import (
 )
 from gateway.session.chatcommands import BARE_WORDS, resolve
 from gateway.session.chatirc import reaction_for
-from gateway.session.chatstate import MORE_PROMPT, NO_IRC, ChatState, Phase, Waiting
+from gateway.session.chatstate import (
+    MAX_MORE_KINDS,
+    MAX_REPLIES,
+    MORE_PROMPT,
+    NO_IRC,
+    ChatState,
+    Phase,
+    Waiting,
+)
 from gateway.session.chattypes import (
     Action,
     CheckCode,
@@ -468,7 +476,10 @@ class ChatSession(ChatState):
         started = waiting is not None and waiting.started
         if started and (msg.command.isdigit() or "batch" in msg.tags):
             assert waiting is not None
-            waiting.replies.append(msg)
+            if len(waiting.replies) < MAX_REPLIES:
+                waiting.replies.append(msg)
+            elif msg.command in waiting.more or len(waiting.more) < MAX_MORE_KINDS:
+                waiting.more[msg.command] = waiting.more.get(msg.command, 0) + 1
             return True
         return False
 
@@ -477,7 +488,10 @@ class ChatSession(ChatState):
     def _answered(self, waiting: Waiting) -> None:
         if waiting.kind == "join":
             # Those already in a joined channel: any of them may hold a nick this
-            # session last saw elsewhere, so none is vouched for until seen again.
+            # session last saw elsewhere, so none is vouched for until seen again
+            # (nobody, when the names were too many to keep).
+            if "353" in waiting.more:
+                self.vouched.clear()
             for nick in names_listed(waiting.replies):
                 self.vouched.forget(self.fold(nick))
         ctx = Context(
@@ -492,6 +506,7 @@ class ChatSession(ChatState):
             known_channel=self.known_channel,
             named=self.named,
             every_name=self.show_names,
+            more=waiting.more,
         )
         self.listing(answer_lines(waiting.kind, waiting.target, waiting.replies, ctx))
         # The history shown ends with a line said in the channel: a live line of the

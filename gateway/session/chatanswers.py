@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from gateway.session.render import (
@@ -61,6 +61,8 @@ class Context:
     named: Callable[[str, str], bool] = lambda _nick, _host: True
     #: Every replayed line names its sender, never `: ` (/SHOWNAMES).
     every_name: bool = False
+    #: Replies past the session's bound, counted by command (rows of a long /LIST).
+    more: Mapping[str, int] = field(default_factory=dict)
 
 
 Answer = Callable[[str, list[Message], list[Message], Context], list[str]]
@@ -101,12 +103,15 @@ def _leave(target: str, _r: list[Message], _e: list[Message], ctx: Context) -> l
 def _list(_t: str, replies: list[Message], _e: list[Message], ctx: Context) -> list[str]:
     rows = [m for m in replies if m.command == "322" and len(m.params) >= 4]
     shown = [m for m in rows if ctx.names or ctx.known_channel(m.params[1])]
+    shown = shown[:MAX_CHANNELS_SHOWN]
     lines = [
         f"{m.params[1]} ({m.params[2]}) {_topic(m.params[3]) if ctx.topics else ''}".rstrip()
-        for m in shown[:MAX_CHANNELS_SHOWN]
+        for m in shown
     ]
-    if len(shown) < len(rows):  # names chosen by anyone: not relayed (third-party rule)
-        lines.append(f"+{plural(len(rows) - len(shown), 'other channel')}, not named here.")
+    rest = len(rows) + ctx.more.get("322", 0) - len(shown)
+    if rest:  # past the ones shown, or names chosen by anyone (third-party rule)
+        why = "." if ctx.names else ", not named here."
+        lines.append(f"+{plural(rest, 'other channel')}{why}")
     return lines or ["No channels."]
 
 
@@ -117,10 +122,11 @@ def _who(target: str, replies: list[Message], _e: list[Message], ctx: Context) -
         for m in rows
         if ctx.named(m.params[5], m.params[3])
     ]
-    others = len(rows) - len(calls)  # nicks the third-party rule keeps off the air
+    total = len(rows) + ctx.more.get("352", 0)
+    others = total - len(calls)  # nicks the rule keeps off the air, or past the bound
     if not rows:  # no such channel, an empty one, or one the server hides from us
         return [f"Nobody in {target}."]
-    text = f"{target} ({len(rows)}): " + " ".join(calls)
+    text = f"{target} ({total}): " + " ".join(calls)
     if others:
         text += (", " if calls else "") + plural(others, "other")
     return wrap(text, ctx.width)

@@ -42,6 +42,11 @@ REFUSAL_INTERVAL = 600.0
 MAX_REFUSED_SENDERS = 64
 #: The most lines of history a user may ask for on /JOIN (/HISTORY n).
 MAX_HISTORY = 20
+#: Replies kept for one command's answer: a /LIST of a large network is tens of
+#: thousands of lines, of which 200 are shown. Past it they are counted by command
+#: (at most MAX_MORE_KINDS of them).
+MAX_REPLIES = 1000
+MAX_MORE_KINDS = 16
 
 
 #: /ALERT lines shown at once, then one every ALERT_EVERY seconds (`alert_line`).
@@ -64,6 +69,8 @@ class Waiting:
     token: str = ""
     target: str = ""
     replies: list[Message] = field(default_factory=list)
+    #: Replies past MAX_REPLIES, counted by command, not kept.
+    more: dict[str, int] = field(default_factory=dict)
     #: The PONG of the PING sent before the command came: what follows is its answer
     #: (errors of earlier lines, such as a 401 for a /MSG, come before it).
     started: bool = False

@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 from gateway.callsign import Callsign
 from gateway.chatstore import Archived, Mail
 from gateway.session import chat
-from gateway.session.chatanswers import fetched_lines, history_lines
+from gateway.session.chatanswers import MAX_CHANNELS_SHOWN, fetched_lines, history_lines
 from gateway.session.chatcommands import COMMANDS, resolve
+from gateway.session.chatstate import MAX_REPLIES
 from gateway.session.outbox import Outbox
 from gateway.session.render import callsign_text, nick_for, nick_from_typed
 from ircd.casemap import ASCII, RFC1459, folder
@@ -241,6 +242,37 @@ def test_list_shows_counts_and_topics_without_modes() -> None:
     h.server(":irc.test 322 N0TEST-5 #net 4 :[+nt] Net at 19:00", ":irc.test 322 N0TEST-5 #x 1 :")
     h.pong()
     assert h.text() == "#net (4) Net at 19:00\n#x (1)\n"
+
+
+def test_a_list_of_a_large_network_keeps_a_bounded_answer_and_says_what_it_left_out() -> None:
+    # An external network with 5000 channels: the rows past MAX_REPLIES are counted,
+    # not kept, and the answer says how many channels it does not show.
+    h = Harness(page_lines=500).login()
+    listing(h, 5000)
+    text = h.text()
+    assert text.count("#ch") == MAX_CHANNELS_SHOWN
+    assert text.endswith(f"+{5000 - MAX_CHANNELS_SHOWN} other channels.\n")
+
+
+def test_a_long_answer_holds_at_most_max_replies() -> None:
+    h = Harness().login()
+    h.type("/li")
+    h.server(*[f":irc.test 322 N0TEST-5 #ch{i} {i} :" for i in range(3 * MAX_REPLIES)])
+    waiting = h.core._waiting
+    assert waiting is not None and len(waiting.replies) == MAX_REPLIES
+    assert waiting.more == {"322": 2 * MAX_REPLIES}
+
+
+def test_who_of_a_large_channel_counts_every_member() -> None:
+    h = Harness(page_lines=1000).login()
+    h.type("/who #big")
+    h.server(*[
+        f":irc.test 352 N0TEST-5 #big u h irc.test K{i}ABC H :0 x" for i in range(1500)
+    ])  # fmt: skip
+    h.pong()
+    text = h.text()
+    assert text.startswith("#big (1500): K0ABC K1ABC ")
+    assert " ".join(text.split()).endswith(f"K999ABC, {1500 - MAX_REPLIES} others")
 
 
 # -- third-party traffic ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from gateway.session import chat
 from gateway.session.chatnames import VouchedNicks
+from gateway.session.chatstate import MAX_REPLIES
 from tests.gateway.test_chat import Harness, joined
 
 ANON = ":uspam!u@192.0.2.9"
@@ -122,6 +123,21 @@ def test_joining_forgets_who_was_vouched_for_elsewhere() -> None:
     h.pong()
     h.text()
     h.server(":K1ABC!x@192.0.2.9 NICK MK08nick")  # maybe not the K1ABC seen before
+    assert h.text() == "* someone changed nick\n"
+
+
+def test_joining_a_channel_too_large_to_keep_forgets_everyone_vouched_for() -> None:
+    h = identified(callsign_nicks_kept=False)
+    h.server(f"{HAM} PRIVMSG N0TEST-5 :hi")
+    h.text()
+    h.type("/j #huge")
+    h.server(":N0TEST-5!n0test@bpq.radio JOIN #huge")
+    # K1ABC is in a NAMES line past the replies the session keeps.
+    h.server(*[f":irc.test 353 N0TEST-5 = #huge :u{i}" for i in range(MAX_REPLIES)])
+    h.server(":irc.test 353 N0TEST-5 = #huge :@K1ABC")
+    h.pong()
+    h.text()
+    h.server(":K1ABC!x@192.0.2.9 NICK MK08nick")
     assert h.text() == "* someone changed nick\n"
 
 
