@@ -57,6 +57,7 @@ from gateway.private_files import write_private_file
 from gateway.session.transport import Transport
 from gateway.shutdown import Shutdown
 from gateway.store import AsyncStore, Store
+from ircd.faults import pace_loop_faults
 from ircd.hooks import Control, rehash_refused
 from ircd.net import IrcServer
 
@@ -129,6 +130,9 @@ class Gateway:
     # -- lifecycle ---------------------------------------------------------------
 
     async def start(self) -> None:
+        # The telnet listeners' accept() failing at the open files limit is one line a
+        # minute, on an external network too (the embedded server installs it as well).
+        pace_loop_faults(asyncio.get_running_loop())
         self.store = await AsyncStore.open(self.config)
         try:
             # One gateway per store: a second would answer for the same callsigns.

@@ -21,6 +21,7 @@ from typing import Any, Final, TypeVar
 
 from ircd.config import IrcConfig, Listener, TlsConfig
 from ircd.connection import IrcConnection, _State
+from ircd.faults import pace_loop_faults
 from ircd.hooks import Accounts, Control, ServerHooks
 from ircd.server import Server
 from ircd.websocket import WebSocketTransport
@@ -41,8 +42,9 @@ def raise_fd_limit(config: IrcConfig) -> int:
     """Raise the soft limit of open files so that the configured clients fit; returns it.
 
     systemd's default soft limit is 1,024, which `max_clients` alone reaches: past it
-    asyncio stops accepting for a second at a time, and a socket flood would keep every
-    newcomer out, logins and the gateway's other listeners too. The hard limit
+    accept() fails, asyncio tries again each second (its complaint paced by
+    `faults.LoopFaults`), and a socket flood would keep every newcomer out, logins and
+    the gateway's other listeners too. The hard limit
     (524,288 under systemd) is never exceeded; short of what is needed, a warning.
     Asked for: `FD_WANTED`, or more if the limits need it.
     """
@@ -75,6 +77,10 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     try:
         import uvloop
     except ImportError:
+        # Run outside the except block: else every traceback logged while serving
+        # would carry "No module named 'uvloop'" as its context.
+        uvloop = None
+    if uvloop is None:
         return asyncio.run(main)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(main)
@@ -172,6 +178,7 @@ class IrcServer:
         loop = asyncio.get_running_loop()
         config = self.server.config
         raise_fd_limit(config)
+        pace_loop_faults(loop)
         await self.server.admission.load()
         bound = False
         try:

@@ -339,7 +339,9 @@ class LiveServer:
         tls: tuple[Path, Path] | None = None,
         *,
         websocket: bool = False,
+        max_files: int | None = None,
     ) -> None:
+        """`max_files`: the process's open files limit, soft and hard (prlimit)."""
         self.port = free_port()
         self.tls_port = free_port() if tls else None
         self.ws_port = free_port() if websocket else None
@@ -357,8 +359,9 @@ class LiveServer:
             "  motd: hello\n" + textwrap.indent(textwrap.dedent(extra_yaml), "  "),
             encoding="utf-8",
         )
+        limit = ["prlimit", f"--nofile={max_files}:{max_files}", "--"] if max_files else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ircd", "--config", str(self.config_path)],
+            [*limit, sys.executable, "-m", "ircd", "--config", str(self.config_path)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
