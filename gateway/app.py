@@ -68,6 +68,9 @@ SHUTDOWN_FAREWELL = "Gateway shutting down. 73!"
 REVOKED = "Your access has been revoked."
 #: How often the store is asked whether the CLI changed something (revocations).
 WATCH_INTERVAL = 2.0
+#: A store watch failing again and again is logged at the first failure, then once
+#: every this many (10 minutes at WATCH_INTERVAL).
+WATCH_FAILURES_LOGGED = 300
 PRUNE_INTERVAL = 3600.0
 SHUTDOWN_TIMEOUT = 10.0
 #: Refusals decided before any code was compared (`login_failed` reason "penalty").
@@ -533,11 +536,20 @@ class Gateway:
         assert self.store is not None
         version: int | None = None
         next_prune = 0.0
+        failures = 0  # in a row; a disk full for a day is not 43,200 lines of it
         while True:
             try:
                 version, next_prune = await self._watch_once(version, next_prune)
             except (sqlite3.Error, OSError) as exc:
-                log.error("store watch failed (trying again in %.0f s): %s", WATCH_INTERVAL, exc)
+                failures += 1
+                if failures == 1 or failures % WATCH_FAILURES_LOGGED == 0:
+                    log.error("store watch failed %s(trying again every %.0f s): %s",
+                              f"{failures} times in a row " if failures > 1 else "",
+                              WATCH_INTERVAL, exc)  # fmt: skip
+            else:
+                if failures:
+                    log.warning("store watch works again, after %d failures", failures)
+                failures = 0
             await asyncio.sleep(WATCH_INTERVAL)
 
     def _snapshot(self) -> health.Snapshot:

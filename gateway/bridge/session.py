@@ -44,6 +44,8 @@ CheckCode = Callable[[Callsign, str, str], Awaitable[bool]]
 #: Reconnecting a radio user to an external network: a few seconds while it is out of
 #: reach, but a refusal's wait doubles up to this (gateway/irc/backoff.py).
 RECONNECT_MAX = 60.0
+#: The farewell when a code could not be checked because the store failed.
+STORE_FAILED = "Cannot check codes now (the gateway's store failed); try again later."
 
 
 class Host(Protocol):
@@ -302,7 +304,15 @@ class RadioSession:
 
     async def _check(self, action: chat.CheckCode) -> None:
         source = self.transport.source_key(action.callsign)
-        ok = await self.bridge.check_code(action.callsign, action.code, source)
+        try:
+            ok = await self.bridge.check_code(action.callsign, action.code, source)
+        except (sqlite3.Error, RuntimeError) as exc:  # disk full, locked; closing at a stop
+            # Refused (nothing was written, the code is not spent), and said as it is:
+            # not a wrong code, not an internal error.
+            log.warning("%s on %s: code not checked, the store failed: %s",
+                        action.callsign, self.transport.via, exc)  # fmt: skip
+            await self._close(STORE_FAILED, "store failed")
+            return
         self._do(self.core.checked(ok, self.bridge.monotonic()))
 
     async def _attach(self, callsign: Callsign) -> None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Callable
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
 from gateway import chatstore
 from gateway.bridge import Bridge, RadioSession
+from gateway.bridge.session import STORE_FAILED
 from gateway.callsign import Callsign
 from gateway.config import BridgeConfig, Config
 from gateway.irc.hooks import CallsignNicks
@@ -104,9 +106,13 @@ class MemoryTransport:
 
 @contextlib.asynccontextmanager
 async def running_bridge(
-    tmp_path: Path, clock: Callable[[], float], third_party: str = "all"
+    tmp_path: Path,
+    clock: Callable[[], float],
+    third_party: str = "all",
+    check_code: Callable[[Callsign, str, str], Awaitable[bool]] | None = None,
 ) -> AsyncIterator[Bridge]:
-    """A bridge on a real ircd core and store; `clock` is its wall clock."""
+    """A bridge on a real ircd core and store; `clock` is its wall clock. Codes are
+    checked against three good ones, each good once, unless `check_code` is given."""
     store = await AsyncStore.open(Config(data_dir=tmp_path / "data"))
     nicks = CallsignNicks()
     nicks.enrolled = frozenset({"N0TEST"})
@@ -120,7 +126,8 @@ async def running_bridge(
         return code in codes and not codes.discard(code)
 
     b = Bridge(
-        BridgeConfig(third_party=third_party), EmbeddedConnector(server), store, check,
+        BridgeConfig(third_party=third_party), EmbeddedConnector(server), store,
+        check_code or check,
         clock=clock, monotonic=asyncio.get_running_loop().time, enrolled=lambda: nicks.enrolled,
         fold=server.fold,
     )  # fmt: skip
@@ -266,6 +273,25 @@ async def test_the_first_step_tells_the_transport_to_read(bridge: Bridge) -> Non
     radio.type("123456")
     await radio.expect("/? for help.\n")
     assert radio.paused == [False]
+
+
+async def test_a_store_failing_at_the_code_check_is_said_as_such(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def failing(callsign: Callsign, code: str, source: str) -> bool:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    loop = asyncio.get_running_loop()
+    async with running_bridge(tmp_path, loop.time, check_code=failing) as bridge:
+        radio, task = await start(bridge)
+        radio.type("123456")
+        async with asyncio.timeout(TIMEOUT):
+            await task
+        assert radio.closed == STORE_FAILED
+        assert "Internal error" not in radio.output
+    (warning,) = [r for r in caplog.records if "code not checked" in r.getMessage()]
+    assert warning.exc_info is None and "disk is full" in warning.getMessage()
+    assert "123456" not in caplog.text  # never the code
 
 
 async def test_a_bug_in_the_core_ends_only_that_session(bridge: Bridge, monkeypatch) -> None:
