@@ -36,6 +36,7 @@ from pathlib import Path
 import pytest
 
 from bench.ports import free_port
+from tests.clientlog import size, wait_for_line
 from tests.tlscerts import self_signed
 
 needs_irssi = pytest.mark.skipif(
@@ -306,29 +307,22 @@ class Irssi:
 
     def mark(self) -> int:
         """How much all.log holds now: `wait_log(..., since=mark)` reads only what follows."""
-        return self.log.stat().st_size if self.log.exists() else 0
+        return size(self.log)
 
     async def wait_log(
         self, pattern: str, path: Path | None = None, timeout: float = TIMEOUT, since: int = 0
     ) -> str:
         """Wait until irssi logged a line matching `pattern` to `path` (default: all.log)
         after byte `since`; return what it logged there, up to the end of that line."""
-        deadline = time.monotonic() + timeout
-        while True:
-            file = path if path is not None else self.log
-            text = file.read_bytes()[since:].decode(errors="replace") if file.exists() else ""
-            if found := re.search(pattern, text):
-                end = text.find("\n", found.end())
-                return text if end < 0 else text[: end + 1]
-            if time.monotonic() > deadline:
-                screen = self.screen() if self.tmux_pid is not None else ""
-                raw = self.home / "raw.log"
-                protocol = raw.read_text(errors="replace")[-3000:] if raw.exists() else ""
-                raise AssertionError(
-                    f"irssi did not log {pattern!r} in {timeout} s.\nlog:\n{text[-3000:]}\n"
-                    f"screen:\n{screen}\nraw log:\n{protocol}"
-                )
-            await asyncio.sleep(0.05)
+
+        def explain(text: str) -> str:
+            screen = self.screen() if self.tmux_pid is not None else ""
+            raw = self.home / "raw.log"
+            protocol = raw.read_text(errors="replace")[-3000:] if raw.exists() else ""
+            return f"log:\n{text[-3000:]}\nscreen:\n{screen}\nraw log:\n{protocol}"
+
+        file = path if path is not None else self.log
+        return await wait_for_line(file, pattern, timeout=timeout, since=since, explain=explain)
 
     def channel_log(self) -> Path | None:
         """The autolog file of the channel window (its directory is named after irssi's tag)."""
