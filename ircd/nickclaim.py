@@ -59,8 +59,8 @@ def make_guest(server: Context, client: Client, reason: str) -> None:
     log.info("%s (%s) renamed to %s: %s", old, client.ip, new, reason)
     server.set_nick(client, new)
     target = new if client.registered else "*"
-    # A NOTICE because WeeChat and irssi show no 433 text; sent after the rename, so a
-    # registered client reads it under its new nick.
+    # A NOTICE because irssi shows no 433 text (nor WeeChat while registering); sent
+    # after the rename, so a registered client reads it under its new nick.
     text = f"You are now {new}: {reason}"
     server.send(client, Message(source=server.name, command="NOTICE", params=(target, text)))
 

@@ -133,7 +133,7 @@ def test_hooks_reserve_nicks_and_catch_messages(make_harness) -> None:
     h = make_harness(hooks=hooks)
     c = h.connect()
     # Checked when registration completes (after any SASL), not at NICK; the client
-    # comes in as a guest, told why in a NOTICE (WeeChat and irssi show no 433 text).
+    # comes in as a guest, told why in a NOTICE (irssi shows no 433 text).
     c.send("NICK G4ABC", "USER g4abc 0 * :r")
     replies = c.take()
     assert replies[0].command == "NOTICE"
