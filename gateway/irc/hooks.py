@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, Protocol
@@ -39,6 +40,7 @@ from gateway.callsign import parse_callsign
 from gateway.config import SourcePenaltyConfig
 from gateway.db import Db
 from gateway.irc import xlinestore
+from gateway.logpace import LogPace
 from gateway.store import AsyncStore
 from ircd.client import Client
 from ircd.hooks import Login, OperAction
@@ -144,9 +146,26 @@ class TotpAccounts:
         self._store = store
         self._source_penalty = source_penalty
         self._clock = clock
+        self._failures_log = LogPace()
 
     async def check_password(
         self, account: str, password: str, address: str, *, browser: bool = False
+    ) -> Login | None:
+        try:
+            return await self._check_password(account, password, address, browser=browser)
+        except sqlite3.Error as exc:
+            self._store_failed(exc)
+            return None
+
+    def _store_failed(self, exc: sqlite3.Error) -> None:
+        # Disk full, locked: refused (SASL 904, nothing written), one warning line, paced
+        # (each attempt of a client retrying would make one), never a traceback.
+        more = self._failures_log.admit()
+        if more is not None:
+            log.warning("SASL login not checked, the store failed: %s%s", exc, more)
+
+    async def _check_password(
+        self, account: str, password: str, address: str, *, browser: bool
     ) -> Login | None:
         # `N0TEST-5` logs in as N0TEST, as on the air: the SSID only tells stations apart.
         parsed = parse_callsign(account)
@@ -199,7 +218,11 @@ class TotpAccounts:
     async def account_for_certfp(self, certfp: str) -> Login | None:
         if self._store is None:
             return None
-        call = await self._store.call(credentials.account_for_certfp, certfp, self._clock())
+        try:
+            call = await self._store.call(credentials.account_for_certfp, certfp, self._clock())
+        except sqlite3.Error as exc:
+            self._store_failed(exc)
+            return None
         if call is None:
             return None
         log.info("SASL login of %s with certificate %s", call, certfp[:16])

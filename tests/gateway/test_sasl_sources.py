@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,27 @@ async def test_app_password_guesses_cost_no_argon2id_and_tell_nothing(
         assert await sasl.check_password("N0TEST", password, "2001:db8::99") == got
     finally:
         await astore.close()
+
+
+class FullStore:
+    """A store whose every call fails, as on a full disk."""
+
+    async def call(self, fn: object, *args: object, **kw: object) -> object:
+        raise sqlite3.OperationalError("database or disk is full")
+
+
+async def test_a_failing_store_refuses_sasl_with_one_paced_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def check(call: str, code: str, source: str, *, familiar: bool = True) -> bool:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    sasl = TotpAccounts(check, FullStore())  # type: ignore[arg-type]
+    apppass = credentials.new_app_password()
+    for _ in range(30):
+        assert await sasl.check_password("N0TEST", "123456", OWNER) is None
+        assert await sasl.check_password("N0TEST", apppass, OWNER) is None
+        assert await sasl.account_for_certfp("ab" * 32) is None
+    warned = [r for r in caplog.records if "store failed" in r.getMessage()]
+    assert len(warned) == 20 and not any(r.exc_info for r in warned)  # LogPace's burst
+    assert "123456" not in caplog.text and apppass not in caplog.text
