@@ -37,6 +37,7 @@ from typing import Any, Final
 
 from ircd.casemap import casefold
 from ircd.globs import glob_match as glob_match  # re-exported: callers import it from here
+from ircd.shown import shown
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -406,13 +407,13 @@ def parse_mask_item(value: object) -> MaskItem:
                 problems.append((key, "unknown mask criterion"))
             elif name in _BOOLS:
                 if not isinstance(raw, bool):
-                    problems.append((key, f"expected true or false, got {raw!r}"))
+                    problems.append((key, f"expected true or false, got {shown(raw)}"))
                 else:
                     side[attr] = raw
             elif name == "connect-time":
                 bound = _time_bound(raw)
                 if bound is None:
-                    problems.append((key, f"expected a time like 300, 5m or <5m, got {raw!r}"))
+                    problems.append((key, f"expected a time like 300, 5m or <5m, got {shown(raw)}"))
                 else:
                     side[attr] = bound
             else:
@@ -423,7 +424,7 @@ def parse_mask_item(value: object) -> MaskItem:
                 ("", 'has no positive criterion, so it would never match (add mask: "*")')
             )
     else:
-        problems.append(("", f"expected a mask, a list of masks or a mapping, got {value!r}"))
+        problems.append(("", f"expected a mask, a list of masks or a mapping, got {shown(value)}"))
         item = MATCH_ALL
     if problems:
         raise MaskError(problems)
@@ -451,7 +452,7 @@ def _entries(name: str, raw: object, problems: list[tuple[str, str]], key: str) 
     negative: list[Any] = []
     for text in items:
         if isinstance(text, bool) or not isinstance(text, str | int):
-            problems.append((key, f"expected strings, got {text!r}"))
+            problems.append((key, f"expected strings, got {shown(text)}"))
             continue
         text = str(text).strip()
         negated = text.startswith("!")
@@ -459,7 +460,7 @@ def _entries(name: str, raw: object, problems: list[tuple[str, str]], key: str) 
         try:
             compiled = _compile(name, body)
         except ValueError as e:
-            problems.append((key, f"{e}, got {text!r}"))
+            problems.append((key, f"{e}, got {shown(text)}"))
         else:
             (negative if negated else positive).append(compiled)
     return Entries(tuple(positive), tuple(negative))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
-import json
 import os
 from collections.abc import Callable, Collection, Iterator
 from typing import Any, Final, TypeVar
@@ -23,6 +22,7 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ircd.masks import MaskError, MaskItem, parse_mask_item
+from ircd.shown import shown_text
 
 INT_TAG: Final = "tag:yaml.org,2002:int"
 FLOAT_TAG: Final = "tag:yaml.org,2002:float"
@@ -75,7 +75,9 @@ def describe(node: Node) -> str:
     if node.tag not in _PLAIN_TAGS and node.tag not in _COLLECTION_TAGS:
         return f"a value tagged {node.tag}"
     if isinstance(node, ScalarNode):
-        return json.dumps(node.value) if node.tag == STR_TAG else node.value or "nothing"
+        if node.tag == STR_TAG:
+            return shown_text(node.value)
+        return shown_text(node.value, quote=False) if node.value else "nothing"
     return "a mapping" if isinstance(node, MappingNode) else "a list"
 
 
@@ -145,7 +147,7 @@ class Reader:
     def _scalar(self, node: Node) -> Any:
         try:
             return self._constructor.construct_object(node)
-        except ConstructorError:
+        except (ConstructorError, ValueError):  # ValueError: more than 4300 digits
             return None
 
     def string(
@@ -164,7 +166,7 @@ class Reader:
         value: str = node.value
         problem = check(value) if check else None
         if problem:
-            self.error(node, path, f"{problem}, got {json.dumps(value)}")
+            self.error(node, path, f"{problem}, got {shown_text(value)}")
             return None
         return value
 
@@ -186,7 +188,7 @@ class Reader:
     def choice(self, node: Node, path: str, choices: tuple[str, ...]) -> str | None:
         text = self.string(node, path)
         if text is not None and text not in choices:
-            self.error(node, path, f"expected one of {', '.join(choices)}, got {json.dumps(text)}")
+            self.error(node, path, f"expected one of {', '.join(choices)}, got {shown_text(text)}")
             return None
         return text
 
@@ -210,6 +212,9 @@ class Reader:
             value = self._constructor.construct_object(node, deep=True)
         except ConstructorError as e:
             self.error(node, path, f"not a plain value: {e.problem}")
+            return None
+        except ValueError:  # an integer of more digits than Python converts
+            self.error(node, path, "not a plain value: a number too long to read")
             return None
         try:
             return parse_mask_item(value)

@@ -39,6 +39,7 @@ from gateway.config.schema import (
 )
 from ircd.config import DEFAULT_CONFIG as DEFAULT_IRC
 from ircd.config import IrcConfig, irc_config_from_node
+from ircd.shown import shown_text
 from ircd.yamlreader import ConfigError, Reader, Section, read_file
 
 #: `irc:` keys that still mean something in external mode (the network's name, for the
@@ -155,7 +156,9 @@ def _station_callsign(section: Section, name: str) -> str | None:
     text = section.string(name, "")
     call = parse_callsign(text)
     if call is None:
-        section.problem(name, f'expected a callsign with optional SSID (N0GW-10), got "{text}"')
+        section.problem(
+            name, f"expected a callsign with optional SSID (N0GW-10), got {shown_text(text)}"
+        )
         return None
     return str(call)
 
@@ -209,7 +212,7 @@ def _telnet(t: Section) -> tuple[TelnetListener, ...]:
         listener = build(m, TelnetListener, given={"bpq": bpq}, defaults=defaults)
         where = (listener.host, listener.port)
         if not _host_ok(listener.host):
-            m.problem("host", f"not an IP address or host name: {listener.host!r}")
+            m.problem("host", f"not an IP address or host name: {shown_text(listener.host)}")
         if where in seen:
             m.problem("port", f"same host and port as {seen[where]}")
         seen[where] = key
@@ -250,7 +253,7 @@ def _tcp(m: Section, key: str) -> tuple[str, int] | None:
     text = m.string(key, "")
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-        m.problem(key, f'expected HOST:PORT (e.g. 127.0.0.1:8001), got "{text}"')
+        m.problem(key, f"expected HOST:PORT (e.g. 127.0.0.1:8001), got {shown_text(text)}")
         return None
     return (host.strip("[]"), int(port))
 
@@ -275,7 +278,9 @@ def _channels(section: Section, name: str) -> tuple[str, ...]:
         # '#' starts a YAML comment unless quoted: "hamradio" means #hamradio too.
         text = text if text.startswith("#") else "#" + text
         if not _CHANNEL.fullmatch(text):
-            section.reader.error(item, key, f'expected a channel like #hamradio, got "{text}"')
+            section.reader.error(
+                item, key, f"expected a channel like #hamradio, got {shown_text(text)}"
+            )
         else:
             out.append(text)
     return tuple(out)
@@ -285,7 +290,8 @@ def _bridge(b: Section) -> BridgeConfig:
     bridge = build(b, BridgeConfig, custom={"autojoin": _channels, "archive_channels": _channels})
     if not _SERVICE_NICK.fullmatch(bridge.service_nick):
         b.problem(
-            "service_nick", f'expected a nick of letters and digits, got "{bridge.service_nick}"'
+            "service_nick",
+            f"expected a nick of letters and digits, got {shown_text(bridge.service_nick)}",
         )
     return bridge
 
@@ -294,7 +300,7 @@ def _feed_channel(f: Section, key: str) -> str:
     channel = f.string(key, "#bulletins")
     channel = channel if channel.startswith("#") else "#" + channel
     if not _CHANNEL.fullmatch(channel):
-        f.problem(key, f'expected a channel like #wx, got "{channel}"')
+        f.problem(key, f"expected a channel like #wx, got {shown_text(channel)}")
     return channel
 
 
@@ -306,7 +312,7 @@ def _feed(f: Section) -> BulletinFeed:
         custom={"channel": _feed_channel},
     )
     if not _SERVICE_NICK.fullmatch(feed.nick):
-        f.problem("nick", f'expected a nick of letters and digits, got "{feed.nick}"')
+        f.problem("nick", f"expected a nick of letters and digits, got {shown_text(feed.nick)}")
     if "\0" in feed.topic or len(feed.topic) > 200:
         f.problem("topic", "expected an MQTT topic filter up to 200 characters")
     return feed
@@ -317,11 +323,11 @@ def _mqtt(m: Section) -> MqttConfig:
                   for key, item in m.items("bulletins"))  # fmt: skip
     mqtt = build(m, MqttConfig, given={"bulletins": feeds})
     if mqtt.name is not None and not _MQTT_NAME.fullmatch(mqtt.name):
-        m.problem("name", f'expected letters, digits, "-" and "_", got "{mqtt.name}"')
+        m.problem("name", f'expected letters, digits, "-" and "_", got {shown_text(mqtt.name)}')
     for key in ("prefix", "discovery_prefix"):
         value = getattr(mqtt, key)
         if not _TOPIC_PART.fullmatch(value):
-            m.problem(key, f'expected letters, digits, "-", "_" and "/", got "{value}"')
+            m.problem(key, f'expected letters, digits, "-", "_" and "/", got {shown_text(value)}')
     return mqtt
 
 
@@ -388,7 +394,9 @@ def _service_nicks(section: Section, name: str) -> tuple[str, ...]:
     for key, item in section.items(name):
         text = section.reader.string(item, key) or ""
         if not _SERVICE_NICK.fullmatch(text):
-            section.reader.error(item, key, f'expected a nick of letters and digits, got "{text}"')
+            section.reader.error(
+                item, key, f"expected a nick of letters and digits, got {shown_text(text)}"
+            )
         elif text.lower() not in (nick.lower() for nick in out):
             out.append(text)
     if len(out) > MAX_SERVERS:
@@ -410,7 +418,7 @@ def _servers(e: Section, port: int) -> list[tuple[str, int]]:
             continue
         server = _server(text, port)
         if server is None or not _one_word(text):
-            e.reader.error(node, path, f'expected "host" or "host:port", got "{text}"')
+            e.reader.error(node, path, f'expected "host" or "host:port", got {shown_text(text)}')
         elif server in found:
             e.reader.error(node, path, f'"{text}" is listed twice')
         else:

@@ -247,7 +247,7 @@ def test_a_telnet_port_the_irc_server_takes_and_a_mistyped_address(tmp_path: Pat
         in p
         for p in found
     ), found
-    assert any("telnet.listen[1].host: not an IP address or host name: '999.1.1.1'" in p
+    assert any("telnet.listen[1].host: not an IP address or host name: \"999.1.1.1\"" in p
                for p in found), found  # fmt: skip
     assert len(found) == 2, found
 
