@@ -32,6 +32,8 @@ BOOL_TAG: Final = "tag:yaml.org,2002:bool"
 _PLAIN_TAGS: Final = frozenset((INT_TAG, FLOAT_TAG, STR_TAG, NULL_TAG, BOOL_TAG))
 _COLLECTION_TAGS: Final = frozenset(("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"))
 MAX_FILE_BYTES: Final = 1 << 20
+#: Lists and mappings inside one another; a real config needs fewer than ten.
+MAX_DEPTH: Final = 64
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -61,13 +63,45 @@ def read_file(path: str | os.PathLike[str]) -> Node | None:
     except UnicodeDecodeError as exc:
         raise ConfigError([f"{name}: not UTF-8 text (byte {exc.start})"]) from None
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.compose(text, Loader=_Loader)
+    except _TooDeep as exc:
+        raise ConfigError(
+            [f"{name}:{exc.line}: nested more than {MAX_DEPTH} levels deep"]
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = f":{mark.line + 1}" if mark is not None else ""
         raise ConfigError([f"{name}{line}: invalid YAML: {exc.problem}"]) from None
+    except yaml.reader.ReaderError as exc:  # a control character: no mark, a position
+        at = text.count("\n", 0, exc.position) + 1
+        char = f"U+{exc.character:04X}" if isinstance(exc.character, int) else "a character"
+        raise ConfigError([f"{name}:{at}: invalid YAML: {char} is not allowed"]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([f"{name}: invalid YAML: {exc}"]) from None
+
+
+class _TooDeep(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, refusing lists and mappings nested past MAX_DEPTH: PyYAML composes
+    recursively, and a file of 500 "[" ended in a RecursionError traceback."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _TooDeep(parent.start_mark.line + 1 if parent is not None else 1)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def describe(node: Node) -> str:

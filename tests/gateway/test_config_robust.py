@@ -4,9 +4,12 @@ per problem with file:line and key, never a traceback, a secret, or a huge value
 from __future__ import annotations
 
 import itertools
+import signal
+from collections.abc import Callable
 from pathlib import Path
 
-from bench.gateway_process import run_cli
+from bench.gateway_process import GatewayProcess, free_port, run_cli
+from tests.gateway.support import Client
 
 
 def laughs(anchor: str = "a", levels: int = 9) -> str:
@@ -52,3 +55,53 @@ def test_a_long_value_is_cut_in_a_problem(tmp_path: Path) -> None:
     assert any(line.endswith(f'got "{"x" * 60}"... (500000 characters)') for line in lines), lines
     assert any(".port: expected an integer 1-65535, got 1111" in line for line in lines), lines
     assert any("irc.allow[0].mask: not a plain value: a number too long" in line for line in lines)
+
+
+def test_deep_nesting_and_control_characters_are_one_line_with_its_line(tmp_path: Path) -> None:
+    """H2: 500 nested lists were a RecursionError traceback; a NUL was two lines without
+    a line number."""
+    path = tmp_path / "config.yaml"
+    deep = "nested more than 64 levels deep"
+    for text, line, problem in (
+        ("log_level: info\na: " + "[" * 500 + "]" * 500 + "\n", 2, deep),
+        ("a:\n" + "".join(" " * i + "- \n" for i in range(0, 200, 2)), 64, deep),
+        ("log_level: info\n# x\ncallsign: N0\0GW\n", 3, "invalid YAML: U+0000 is not allowed"),
+        ("log_level: \x01\n", 1, "invalid YAML: U+0001 is not allowed"),
+    ):
+        path.write_text(text, encoding="utf-8")
+        done = run_cli(path, "check-config")
+        assert (done.returncode, done.stdout) == (1, ""), done.stderr
+        assert done.stderr == f"{path}:{line}: {problem}\n"
+
+
+async def test_a_reload_of_a_deeply_nested_file_logs_one_problem(
+    tmp_path: Path, spawn_gateway: Callable[[Path], GatewayProcess]
+) -> None:
+    """H2 on SIGHUP: the log got some 3,000 traceback lines; now the usual refusal."""
+    config, port = tmp_path / "config.yaml", free_port()
+    good = (
+        f"data_dir: {tmp_path / 'd'}\nirc: {{listen: [{{host: 127.0.0.1, port: {free_port()}}}]}}\n"
+        f"telnet: {{listen: [{{host: 127.0.0.1, port: {port}, bpq: false}}]}}\n"
+    )
+    config.write_text(good)
+    gw = spawn_gateway(config)
+    await gw.start()
+    assert gw.proc is not None
+    # A prompt after "gateway running" was logged: its SIGHUP handler is in place (it is
+    # set right after that line, before the event loop runs again).
+    probe = await Client.connect(port)
+    await probe.expect("Callsign: ")
+    probe.close()
+    config.write_text(good + "x: " + "[" * 500 + "]" * 500 + "\n")
+    start = len(gw.log)
+    gw.proc.send_signal(signal.SIGHUP)
+    await gw.wait_log("reload failed, keeping the running config", start)
+    config.write_text("log_level: warning\n" + good)
+    gw.proc.send_signal(signal.SIGHUP)
+    await gw.wait_log("log level now warning", start)
+    logged = gw.log[start:]
+    failed = next(i for i, line in enumerate(logged) if "reload failed" in line)
+    assert logged[failed + 1] == f"{config}:4: nested more than 64 levels deep", logged
+    # Every other line is a log record of its own (a traceback's lines have no time).
+    assert [line for line in logged if not line[:4].isdigit()] == [logged[failed + 1]], logged
+    assert await gw.stop() == 0
