@@ -32,6 +32,9 @@ BOOL_TAG: Final = "tag:yaml.org,2002:bool"
 _PLAIN_TAGS: Final = frozenset((INT_TAG, FLOAT_TAG, STR_TAG, NULL_TAG, BOOL_TAG))
 _COLLECTION_TAGS: Final = frozenset(("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"))
 MAX_FILE_BYTES: Final = 1 << 20
+#: Keys whose value is, or may be, a secret (a sysop may put a plain password in
+#: password_hash): a problem with one says what is expected, never what was given.
+SECRET_KEYS: Final = frozenset({"password", "password_hash", "webirc_password", "radio_key"})
 #: Lists and mappings inside one another; a real config needs fewer than ten.
 MAX_DEPTH: Final = 64
 
@@ -195,12 +198,12 @@ class Reader:
         """A string; with `numbers`, an unquoted number is taken as its text (`port: 8001`)."""
         tags = (STR_TAG, INT_TAG, FLOAT_TAG) if numbers else (STR_TAG,)
         if not isinstance(node, ScalarNode) or node.tag not in tags:
-            self.error(node, path, f"expected a string, got {describe(node)}")
+            self.error(node, path, f"expected a string{_got(path, describe(node))}")
             return None
         value: str = node.value
         problem = check(value) if check else None
         if problem:
-            self.error(node, path, f"{problem}, got {shown_text(value)}")
+            self.error(node, path, f"{problem}{_got(path, shown_text(value))}")
             return None
         return value
 
@@ -209,13 +212,14 @@ class Reader:
         kind = "an integer" if integer else "a number"
         value = self._scalar(node) if isinstance(node, ScalarNode) and node.tag in tags else None
         if value is None or not lo <= value <= hi:
-            self.error(node, path, f"expected {kind} {_num(lo)}-{_num(hi)}, got {describe(node)}")
+            got = _got(path, describe(node))
+            self.error(node, path, f"expected {kind} {_num(lo)}-{_num(hi)}{got}")
             return None
         return value
 
     def boolean(self, node: Node, path: str) -> bool | None:
         if not isinstance(node, ScalarNode) or node.tag != BOOL_TAG:
-            self.error(node, path, f"expected true or false, got {describe(node)}")
+            self.error(node, path, f"expected true or false{_got(path, describe(node))}")
             return None
         return bool(self._scalar(node))
 
@@ -318,6 +322,12 @@ class Section:
 
     def problem(self, name: str, message: str) -> None:
         self.reader.error(self.entries.get(name, self.node), self.path(name), message)
+
+
+def _got(path: str, shown: str) -> str:
+    """ ", got VALUE" for a problem, or nothing where the key holds a secret."""
+    key = path.rpartition(".")[2].partition("[")[0]
+    return "" if key in SECRET_KEYS else f", got {shown}"
 
 
 def _nonempty(value: str) -> str | None:

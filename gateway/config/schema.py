@@ -295,7 +295,7 @@ class MqttConfig:
     port: int = field(default=1883, metadata=spec(1, 65535))
     tls: bool = field(default=False, metadata=spec())
     username: str | None = field(default=None, metadata=spec())
-    password: str | None = field(default=None, metadata=spec())
+    password: str | None = field(default=None, repr=False, metadata=spec())
     prefix: str = field(default="packetgw", metadata=spec())
     #: QoS of the events (1: the broker acknowledges each, and they are kept until then).
     qos: int = field(default=1, metadata=spec(0, 2))

@@ -105,3 +105,36 @@ async def test_a_reload_of_a_deeply_nested_file_logs_one_problem(
     # Every other line is a log record of its own (a traceback's lines have no time).
     assert [line for line in logged if not line[:4].isdigit()] == [logged[failed + 1]], logged
     assert await gw.stop() == 0
+
+
+def test_a_secret_in_a_wrong_shape_is_never_echoed(tmp_path: Path) -> None:
+    """H5: a plain password put in password_hash was printed ("got \"notahash-hunter2\"");
+    so was a password YAML reads as a boolean. The key and the expectation are named."""
+    embedded = (
+        "callsign: N0GW\nmqtt: {password: on}\nirc:\n"
+        "  opers:\n    - {name: sysop, password_hash: notahash-hunter2}\n"
+        "  allow:\n    - {password_hash: [hunter3]}\n    - {password_hash: 27182818284}\n"
+    )
+    external = (
+        "irc:\n  mode: external\n  external:\n    host: irc.example.net\n"
+        "    password: yes\n    webirc_password: off\n    radio_key: 17320508075\n"
+    )
+    for text, expected in (
+        (embedded, [
+            ":2: mqtt.password: expected a string",
+            ":5: irc.opers[0].password_hash: is not an Argon2id hash (it must start with "
+            "$argon2id$)",
+            ":7: irc.allow[0].password_hash: expected a string",
+            ":8: irc.allow[1].password_hash: expected a string",
+        ]),
+        (external, [
+            ":5: irc.external.password: expected a string",
+            ":6: irc.external.webirc_password: expected a string",
+            ":7: irc.external.radio_key: expected one word of at least 16 characters",
+        ]),
+    ):  # fmt: skip
+        code, _, err = check(tmp_path, text)
+        assert code == 1
+        assert [line.partition(".yaml")[2] for line in err.splitlines()] == expected, err
+        for secret in ("hunter", "27182", "17320"):
+            assert secret not in err
