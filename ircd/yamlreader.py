@@ -224,7 +224,10 @@ class Reader:
         return bool(self._scalar(node))
 
     def choice(self, node: Node, path: str, choices: tuple[str, ...]) -> str | None:
-        text = self.string(node, path)
+        # YAML 1.1 reads a plain off, no, yes or on as a boolean: `messages: off` means
+        # the choice "off" as written.
+        plain_bool = isinstance(node, ScalarNode) and node.tag == BOOL_TAG and not node.style
+        text = node.value if plain_bool else self.string(node, path)
         if text is not None and text not in choices:
             self.error(node, path, f"expected one of {', '.join(choices)}, got {shown_text(text)}")
             return None

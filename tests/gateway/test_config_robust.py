@@ -8,7 +8,10 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from bench.gateway_process import GatewayProcess, free_port, run_cli
+from gateway.config import ConfigError, load_config
 from tests.gateway.support import Client
 
 
@@ -138,3 +141,20 @@ def test_a_secret_in_a_wrong_shape_is_never_echoed(tmp_path: Path) -> None:
         assert [line.partition(".yaml")[2] for line in err.splitlines()] == expected, err
         for secret in ("hunter", "27182", "17320"):
             assert secret not in err
+
+
+def test_a_choice_written_as_a_yaml_boolean_is_taken_as_written(tmp_path: Path) -> None:
+    """M1: YAML 1.1 reads a plain `off` as false; `messages: off` was "expected a string,
+    got off". A boolean that is not one of the choices is still refused, by its text."""
+    path = tmp_path / "config.yaml"
+    path.write_text("mqtt: {name: hilltop, messages: off}\n")
+    config = load_config(path)
+    assert config.mqtt is not None and config.mqtt.messages == "off"
+    path.write_text('mqtt: {name: hilltop, messages: "off"}\nlog_level: off\nbridge:\n'
+                    "  third_party: no\n")  # fmt: skip
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.problems == [
+        f'{path}:2: log_level: expected one of debug, info, warning, error, got "off"',
+        f'{path}:4: bridge.third_party: expected one of all, identified, radio, got "no"',
+    ]
