@@ -9,7 +9,6 @@ file, the cross-field checks, and the `irc:` section (the embedded server's, rea
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import os
 import re
 from dataclasses import replace
@@ -39,6 +38,8 @@ from gateway.config.schema import (
 )
 from ircd.config import DEFAULT_CONFIG as DEFAULT_IRC
 from ircd.config import IrcConfig, irc_config_from_node
+from ircd.config.read import BOTH
+from ircd.config.sections import check_host, same_socket
 from ircd.shown import shown_text
 from ircd.yamlreader import ConfigError, Reader, Section, read_file
 
@@ -83,12 +84,18 @@ def config_from_node(root: yaml.Node | None, name: str) -> Config:
             irc.append(_irc(r, section.entries.get(key), name))
         return irc[0]
 
+    def _data_dir(section: Section, key: str) -> Path | None:
+        path = _path(base, section.string(key, "data"))
+        if path is not None and path.exists() and not path.is_dir():
+            section.problem(key, f"is not a directory: {path}")  # `run` would stop there
+        return path
+
     config = build(
         top,
         Config,
         given={"path": name},
         custom={
-            "data_dir": lambda s, k: _path(base, s.string(k, "data")),
+            "data_dir": _data_dir,
             "key_file": lambda s, k: _path(base, s.string(k, "")) if k in s.entries else None,
             "auth": auth,
             "telnet_listen": lambda s, k: _telnet(s.section(k, {"listen"})),
@@ -182,10 +189,6 @@ def _auth(a: Section) -> AuthConfig:
     return build(a, AuthConfig, given=given)
 
 
-#: Addresses that bind every interface: they collide with any address on the same port.
-_ANY = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 (compared, never bound)
-
-
 def _ports_taken_twice(top: Section, config: Config) -> None:
     """A telnet listener on a port the embedded IRC server listens on (check-config
     said OK and `run` failed with "cannot listen")."""
@@ -194,7 +197,7 @@ def _ports_taken_twice(top: Section, config: Config) -> None:
     irc = [(x.host, x.port) for x in config.irc.listen]
     for t in config.telnet_listen:
         for host, port in irc:
-            if port == t.port and (host == t.host or {host, t.host} & _ANY):
+            if same_socket((host, port), (t.host, t.port)):
                 top.problem("telnet", f"listener {t.label}: port {port} is the IRC server's "
                             f"(irc.listen {host}:{port})")  # fmt: skip
 
@@ -211,26 +214,21 @@ def _telnet(t: Section) -> tuple[TelnetListener, ...]:
         defaults = {} if bpq else {"max_per_ip": 3, "login_timeout": 60.0, "bytes_per_second": 0.0}
         listener = build(m, TelnetListener, given={"bpq": bpq}, defaults=defaults)
         where = (listener.host, listener.port)
-        if not _host_ok(listener.host):
-            m.problem("host", f"not an IP address or host name: {shown_text(listener.host)}")
+        wrong = check_host(listener.host)
+        if wrong:
+            m.problem("host", f"{wrong}, got {shown_text(listener.host)}")
         if where in seen:
             m.problem("port", f"same host and port as {seen[where]}")
+        for other, name in seen.items():
+            if other != where and same_socket(other, where):
+                m.problem("port", f"{listener.host}:{listener.port} and {name} "
+                          f"({other[0]}:{other[1]}) {BOTH}")  # fmt: skip
         seen[where] = key
         out.append(listener)
     labels = [x.label for x in out]
     if len(set(labels)) != len(labels):
         t.problem("listen", "listener names must be unique")
     return tuple(out)
-
-
-def _host_ok(host: str) -> bool:
-    """An IP address, or a name that is not a mistyped IPv4 address (`999.1.1.1`)."""
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        labels = host.split(".")
-        return bool(host) and not all(label.isdigit() for label in labels)
-    return True
 
 
 def _radio(section: Section) -> RadioConfig:

@@ -30,6 +30,9 @@ from ircd.masks import BUILTIN_GROUPS, MaskItem
 from ircd.spamfilter import FilterSpec
 from ircd.yamlreader import NULL_TAG, ConfigError, Reader, read_file
 
+#: Why two listeners on one port are refused though their addresses differ.
+BOTH: Final = "cannot both listen (0.0.0.0 or :: takes the port on every address)"
+
 _TOP_KEYS: Final = (
     "listen",
     "server_name",
@@ -73,9 +76,14 @@ def _listen(c: _Reading, node: Node) -> tuple[Listener, ...]:
         listener = sections.read_listener(c.r, item, f"irc.listen[{i}]", c.base)
         if listener is None:
             continue
+        where = f"{listener.host}:{listener.port}"
         if any((x.host, x.port) == (listener.host, listener.port) for x in listeners):
-            where = f"{listener.host}:{listener.port}"
             c.r.error(item, f"irc.listen[{i}]", f"{where} is listed twice")
+        else:
+            for j, x in enumerate(listeners):
+                if sections.same_socket((x.host, x.port), (listener.host, listener.port)):
+                    taken = f"irc.listen[{j}] ({x.host}:{x.port})"
+                    c.r.error(item, f"irc.listen[{i}]", f"{where} and {taken} {BOTH}")
         listeners.append(listener)
     return tuple(listeners)
 

@@ -10,6 +10,7 @@ import ipaddress
 import json
 import os
 import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import fields
 from types import MappingProxyType
@@ -79,11 +80,32 @@ _LIMIT_RANGES: Final[Mapping[str, tuple[float, float]]] = MappingProxyType(
 
 
 def check_host(value: str) -> str | None:
+    """None for an IP address or a host name ("::g", "[::1]" and "999.1.1.1" are neither;
+    a name is not looked up: that could wait on DNS at every check and reload)."""
     try:
         ipaddress.ip_address(value)
     except ValueError:
-        return None if HOSTNAME.match(value) else "expected an IP address or a host name"
+        if value.startswith("[") and value.endswith("]"):
+            return "expected an IP address without brackets"
+        if HOSTNAME.match(value) and not all(label.isdigit() for label in value.split(".")):
+            return None
+        return "expected an IP address or a host name"
     return None
+
+
+def same_socket(a: tuple[str, int], b: tuple[str, int]) -> bool:
+    """Whether listeners on `a` and `b` (host, port) cannot both bind: the same port and
+    address, or the port on one family's wildcard address (0.0.0.0 or ::) and any address
+    of that family. asyncio binds :: for IPv6 only, so 0.0.0.0 and :: go together."""
+    if a[1] != b[1]:
+        return False
+    if a[0] == b[0] or "" in (a[0], b[0]):
+        return True
+    try:
+        x, y = ipaddress.ip_address(a[0]), ipaddress.ip_address(b[0])
+    except ValueError:  # a host name: its addresses are not known here
+        return False
+    return x.version == y.version and (x.is_unspecified or y.is_unspecified or x == y)
 
 
 def read_listener(r: Reader, node: Node, path: str, base: str) -> Listener | None:
@@ -123,11 +145,43 @@ def read_tls(r: Reader, node: Node, tm: dict[str, Node], path: str, base: str) -
             continue
         full = os.path.join(base, os.path.expanduser(name))
         if not os.path.isfile(full):
-            r.error(tm[key], f"{path}.{key}", f"file not found: {full}")
+            missing = "is a directory, not a file" if os.path.isdir(full) else "file not found"
+            r.error(tm[key], f"{path}.{key}", f"{missing}: {full}")
             continue
         files[key] = full
     if "cert" in files and "key" in files and ("client_ca" in files) == ("client_ca" in tm):
+        wrong = _tls_problem(files)
+        if wrong is not None:
+            r.error(tm[wrong[0]], f"{path}.{wrong[0]}", wrong[1])
+            return None
         return TlsConfig(cert=files["cert"], key=files["key"], client_ca=files.get("client_ca"))
+    return None
+
+
+def _tls_problem(files: dict[str, str]) -> tuple[str, str] | None:
+    """Load the files as the server will (`ircd.net.make_tls_context`), so that what it
+    would refuse at start is a problem of check-config, naming the key and the file."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    cert, key, ca = files["cert"], files["key"], files.get("client_ca")
+    try:
+        step = "cert"
+        context.load_verify_locations(cafile=cert)  # the certificate alone
+        step = "key"
+        context.load_cert_chain(cert, key, password=b"")  # never a passphrase prompt
+        if ca is not None:
+            step = "client_ca"
+            context.load_verify_locations(cafile=ca)
+    except ssl.SSLError as exc:
+        if step == "key" and exc.reason == "KEY_VALUES_MISMATCH":
+            return ("key", f"is not the key of tls.cert ({cert}): {key}")
+        what = {
+            "cert": "a PEM certificate",
+            "key": "a PEM private key without a passphrase",
+            "client_ca": "PEM certificates",
+        }[step]
+        return (step, f"expected {what}: {files[step]}")
+    except OSError as exc:
+        return (step, f"cannot read: {exc.strerror}: {files[step]}")
     return None
 
 

@@ -13,6 +13,7 @@ import pytest
 from bench.gateway_process import GatewayProcess, free_port, run_cli
 from gateway.config import ConfigError, load_config
 from tests.gateway.support import Client
+from tests.tlscerts import self_signed
 
 
 def laughs(anchor: str = "a", levels: int = 9) -> str:
@@ -158,3 +159,67 @@ def test_a_choice_written_as_a_yaml_boolean_is_taken_as_written(tmp_path: Path) 
         f'{path}:2: log_level: expected one of debug, info, warning, error, got "off"',
         f'{path}:4: bridge.third_party: expected one of all, identified, radio, got "no"',
     ]
+
+
+def test_check_config_refuses_what_run_would_refuse(tmp_path: Path) -> None:
+    """M2: check-config said OK, and `run` then failed with a line naming no key."""
+    a, b = self_signed(tmp_path, "a"), self_signed(tmp_path, "b")
+    text = tmp_path / "text.pem"
+    text.write_text("root:x:0:0:root:/root:/bin/sh\n")
+    (tmp_path / "afile").write_text("")
+    cases = {
+        # A wildcard and a specific address of its family on one port, in each section
+        # and across them (0.0.0.0 and :: do not clash: asyncio binds :: IPv6-only).
+        "telnet:\n  listen:\n    - {host: 0.0.0.0, port: 9001}\n"
+        "    - {host: 127.0.0.1, port: 9001, name: b}\n    - {host: '::', port: 9001, name: c}\n":
+            [":4: telnet.listen[1].port: 127.0.0.1:9001 and telnet.listen[0] (0.0.0.0:9001) "
+             "cannot both listen (0.0.0.0 or :: takes the port on every address)"],
+        "irc:\n  listen:\n    - {host: '::1', port: 9002}\n    - {host: '::', port: 9002}\n"
+        "    - {host: 0.0.0.0, port: 9002}\n":
+            [":4: irc.listen[1]: :::9002 and irc.listen[0] (::1:9002) cannot both listen (0.0.0.0 "
+             "or :: takes the port on every address)"],
+        "irc: {listen: [{host: '::1', port: 9003}]}\n"
+        "telnet: {listen: [{host: '::', port: 9003}]}\n":
+            [":2: telnet: listener :::9003: port 9003 is the IRC server's (irc.listen ::1:9003)"],
+        # Listen addresses that are neither an IP address nor a host name.
+        "telnet: {listen: [{host: '::g', port: 9004}, {host: '[::1]', port: 9005}]}\n": [
+            ':1: telnet.listen[0].host: expected an IP address or a host name, got "::g"',
+            ':1: telnet.listen[1].host: expected an IP address without brackets, got "[::1]"'],
+        "irc: {listen: [{host: '[::1]', port: 9006}]}\n": [
+            ':1: irc.listen[0].host: expected an IP address without brackets, got "[::1]"'],
+        # TLS files the server could not load: not PEM, swapped, not a pair.
+        f"irc:\n  listen:\n    - {{host: 127.0.0.1, port: 9007,\n"
+        f"       tls: {{cert: {text}, key: {a.key}}}}}\n":
+            [f":4: irc.listen[0].tls.cert: expected a PEM certificate: {text}"],
+        f"irc:\n  listen:\n    - port: 9008\n      host: 127.0.0.1\n      tls:\n"
+        f"        cert: {a.key}\n        key: {a.cert}\n":
+            [f":6: irc.listen[0].tls.cert: expected a PEM certificate: {a.key}"],
+        f"irc:\n  listen:\n    - port: 9009\n      host: 127.0.0.1\n      tls:\n"
+        f"        cert: {a.cert}\n        key: {b.key}\n":
+            [f":7: irc.listen[0].tls.key: is not the key of tls.cert ({a.cert}): {b.key}"],
+        f"irc:\n  listen:\n    - port: 9010\n      host: 127.0.0.1\n      tls:\n"
+        f"        cert: {a.cert}\n        key: {text}\n":
+            [f":7: irc.listen[0].tls.key: expected a PEM private key without a passphrase: {text}"],
+        f"irc:\n  listen:\n    - port: 9011\n      host: 127.0.0.1\n      tls:\n"
+        f"        cert: {a.cert}\n        key: {a.key}\n        client_ca: {a.key}\n":
+            [f":8: irc.listen[0].tls.client_ca: expected PEM certificates: {a.key}"],
+        f"irc:\n  listen:\n    - port: 9012\n      host: 127.0.0.1\n      tls:\n"
+        f"        cert: {tmp_path}\n        key: {a.key}\n":
+            [f":6: irc.listen[0].tls.cert: is a directory, not a file: {tmp_path}"],
+        # A data_dir that is a file.
+        f"data_dir: {tmp_path / 'afile'}\n":
+            [f":1: data_dir: is not a directory: {tmp_path / 'afile'}"],
+    }  # fmt: skip
+    for text_, expected in cases.items():
+        code, _, err = check(tmp_path, text_)
+        assert code == 1, text_
+        assert [line.partition(".yaml")[2] for line in err.splitlines()] == expected, err
+    # What binds: 0.0.0.0 and :: on one port, a host name, a good certificate pair.
+    code, out, err = check(
+        tmp_path,
+        "telnet:\n  listen:\n    - {host: 0.0.0.0, port: 9013}\n"
+        "    - {host: '::', port: 9013, name: v6}\n    - {host: localhost, port: 9014}\n"
+        f"irc: {{listen: [{{host: 127.0.0.1, port: 9015, tls: {{cert: {a.cert}, key: {a.key},"
+        f" client_ca: {b.cert}}}}}]}}\ndata_dir: {tmp_path / 'data'}\n",
+    )
+    assert code == 0 and "OK" in out, err

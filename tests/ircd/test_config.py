@@ -17,6 +17,7 @@ from ircd.config import (
     irc_config_from_node,
     load_irc_config,
 )
+from tests.tlscerts import self_signed
 
 CHEAP_HASH = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("secret")
 
@@ -46,8 +47,9 @@ def test_empty_file_gives_defaults(tmp_path: Path) -> None:
 
 
 def test_full_section_in_gateway_file(tmp_path: Path) -> None:
-    (tmp_path / "c.pem").write_text("x")
-    (tmp_path / "k.pem").write_text("x")
+    made = self_signed(tmp_path)
+    made.cert.rename(tmp_path / "c.pem")
+    made.key.rename(tmp_path / "k.pem")
     path = write(
         tmp_path,
         f"""\
