@@ -29,6 +29,7 @@ FLOAT_TAG: Final = "tag:yaml.org,2002:float"
 STR_TAG: Final = "tag:yaml.org,2002:str"
 NULL_TAG: Final = "tag:yaml.org,2002:null"
 BOOL_TAG: Final = "tag:yaml.org,2002:bool"
+MERGE_TAG: Final = "tag:yaml.org,2002:merge"
 _PLAIN_TAGS: Final = frozenset((INT_TAG, FLOAT_TAG, STR_TAG, NULL_TAG, BOOL_TAG))
 _COLLECTION_TAGS: Final = frozenset(("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"))
 MAX_FILE_BYTES: Final = 1 << 20
@@ -161,6 +162,9 @@ class Reader:
         out: dict[str, Node] = {}
         for key_node, value in node.value:
             key = key_node.value if isinstance(key_node, ScalarNode) else None
+            if key_node.tag == MERGE_TAG:
+                self.error(key_node, path, "merge keys (<<) are not supported: write the keys out")
+                continue
             if not isinstance(key, str) or key_node.tag != STR_TAG:
                 self.error(key_node, path, f"keys must be strings, got {describe(key_node)}")
                 continue

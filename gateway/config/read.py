@@ -41,7 +41,7 @@ from ircd.config import IrcConfig, irc_config_from_node
 from ircd.config.read import BOTH
 from ircd.config.sections import check_host, same_socket
 from ircd.shown import shown_text
-from ircd.yamlreader import ConfigError, Reader, Section, read_file
+from ircd.yamlreader import ConfigError, Reader, Section, describe, is_null, read_file
 
 #: `irc:` keys that still mean something in external mode (the network's name, for the
 #: login banner and the MQTT topic).
@@ -160,7 +160,9 @@ def _path(base: Path, text: str) -> Path | None:
 def _station_callsign(section: Section, name: str) -> str | None:
     if name not in section.entries:
         return None
-    text = section.string(name, "")
+    text = section.reader.string(section.entries[name], section.path(name), numbers=True)
+    if text is None:  # the problem is told
+        return None
     call = parse_callsign(text)
     if call is None:
         section.problem(
@@ -207,7 +209,12 @@ def _telnet(t: Section) -> tuple[TelnetListener, ...]:
         return (TelnetListener(),)
     out: list[TelnetListener] = []
     seen: dict[tuple[str, int], str] = {}
+    if is_null(t.entries.get("listen", t.node)):  # `listen:` with every item commented out
+        t.problem("listen", "expected a list of listeners (listen: [] for none), got nothing")
     for key, item in t.items("listen"):
+        if not isinstance(item, MappingNode):  # `- ~` is no default listener
+            t.reader.error(item, key, f"expected a mapping, got {describe(item)}")
+            continue
         m = Section(t.reader, item, key, keys(TelnetListener))
         bpq = m.boolean("bpq", True)
         # Off a BPQ node: a per-IP limit, a shorter login, no pace (see TelnetListener).
@@ -272,7 +279,9 @@ def _radio_port(m: Section, index: int) -> RadioPort:
 def _channels(section: Section, name: str) -> tuple[str, ...]:
     out: list[str] = []
     for key, item in section.items(name):
-        text = section.reader.string(item, key) or ""
+        text = section.reader.string(item, key)
+        if text is None:
+            continue
         # '#' starts a YAML comment unless quoted: "hamradio" means #hamradio too.
         text = text if text.startswith("#") else "#" + text
         if not _CHANNEL.fullmatch(text):
@@ -390,7 +399,9 @@ def _service_nicks(section: Section, name: str) -> tuple[str, ...]:
     """`service_nicks: [N0GWmail, W2GWmail]`: every gateway's service nick on the network."""
     out: list[str] = []
     for key, item in section.items(name):
-        text = section.reader.string(item, key) or ""
+        text = section.reader.string(item, key)
+        if text is None:
+            continue
         if not _SERVICE_NICK.fullmatch(text):
             section.reader.error(
                 item, key, f"expected a nick of letters and digits, got {shown_text(text)}"

@@ -223,3 +223,35 @@ def test_check_config_refuses_what_run_would_refuse(tmp_path: Path) -> None:
         f" client_ca: {b.cert}}}}}]}}\ndata_dir: {tmp_path / 'data'}\n",
     )
     assert code == 0 and "OK" in out, err
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A YAML merge key: it was "keys must be strings, got a value tagged ...merge".
+        ("auth: &b {failure_pause: 3}\nbridge:\n  <<: *b\n  width: 70\n",
+         [":3: bridge: merge keys (<<) are not supported: write the keys out"]),
+        # `listen:` with every item commented out was no listener without a word (an empty
+        # irc.listen is an error); `- ~` was a default 127.0.0.1:8023 BPQ listener.
+        ("telnet:\n  listen:\n  #  - {port: 8023}\n",
+         [":2: telnet.listen: expected a list of listeners (listen: [] for none), got nothing"]),
+        ("telnet:\n", [":1: telnet.listen: expected a list of listeners (listen: [] for none), "
+                       "got nothing"]),
+        ("telnet:\n  listen:\n    - ~\n    - [1]\n    - {port: 9020}\n",
+         [":3: telnet.listen[0]: expected a mapping, got ~",
+          ":4: telnet.listen[1]: expected a mapping, got a list"]),
+        # One bad item is one problem (it was two: the value, then "#" or "").
+        ("bridge:\n  autojoin: [1, hamradio]\n",
+         [":2: bridge.autojoin[0]: expected a string, got 1"]),
+        ("callsign: NO\n", [":1: callsign: expected a string, got NO"]),
+        ("irc:\n  mode: external\n  external:\n    host: irc.example.net\n"
+         "    radio_key: a-club-secret-for-tests\n    service_nicks: [[x], Gateway]\n",
+         [":6: irc.external.service_nicks[0]: expected a string, got a list"]),
+    ],
+)  # fmt: skip
+def test_low_findings_each_one_clear_problem(
+    tmp_path: Path, text: str, expected: list[str]
+) -> None:
+    code, _, err = check(tmp_path, text)
+    assert code == 1
+    assert [line.partition(".yaml")[2] for line in err.splitlines()] == expected, err
