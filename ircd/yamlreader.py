@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import os
+import stat
 from collections.abc import Callable, Collection, Iterator
 from typing import Any, Final, TypeVar
 
@@ -56,6 +57,8 @@ def read_file(path: str | os.PathLike[str]) -> Node | None:
     """Read and compose a YAML file (at most 1 MiB of UTF-8); any failure is a ConfigError."""
     name = os.fspath(path)
     try:
+        if stat.S_ISFIFO(os.stat(name).st_mode):  # opening it would wait for a writer
+            raise ConfigError([f"{name}: cannot read: not a regular file"])
         with open(name, "rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:

@@ -117,8 +117,9 @@ def config_from_node(root: yaml.Node | None, name: str) -> Config:
     service = config.bridge.service_nick.lower()
     if ext and ext.service_nicks and service not in (n.lower() for n in ext.service_nicks):
         own = config.bridge.service_nick
-        top.problem("irc", f"irc.external.service_nicks: list bridge.service_nick ({own}) "
-                    "too: the same list on every gateway")  # fmt: skip
+        where = _node_at(root, "irc", "external", "service_nicks")
+        same = f"list bridge.service_nick ({own}) too: the same list on every gateway"
+        r.error(where, "irc.external.service_nicks", same)
     _ports_taken_twice(top, config)
     if config.radio.ports and config.callsign is None:
         missing = [p.name for p in config.radio.ports if p.callsign is None]
@@ -126,6 +127,15 @@ def config_from_node(root: yaml.Node | None, name: str) -> Config:
             top.problem("callsign", "required by radio.ports (the gateway's own, e.g. N0GW-10)")
     r.raise_if_problems()
     return config if any(leak_given) else _gateway_budget_for_nodes(config)
+
+
+def _node_at(node: yaml.Node | None, *keys: str) -> yaml.Node | None:
+    """The node under `keys` in nested mappings (for its line), or None."""
+    for key in keys:
+        if not isinstance(node, MappingNode):
+            return None
+        node = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+    return node
 
 
 #: Seconds in a year (as `gateway.auth.penalties.YEAR`, which this module may not import).

@@ -4,6 +4,7 @@ per problem with file:line and key, never a traceback, a secret, or a huge value
 from __future__ import annotations
 
 import itertools
+import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -247,6 +248,11 @@ def test_check_config_refuses_what_run_would_refuse(tmp_path: Path) -> None:
         ("irc:\n  mode: external\n  external:\n    host: irc.example.net\n"
          "    radio_key: a-club-secret-for-tests\n    service_nicks: [[x], Gateway]\n",
          [":6: irc.external.service_nicks[0]: expected a string, got a list"]),
+        # A cross-key problem at the key's line (it was the `irc:` line).
+        ("irc:\n  mode: external\n  external:\n    host: irc.example.net\n"
+         "    radio_key: a-club-secret-for-tests\n    service_nicks: [W2GWmail]\n",
+         [":6: irc.external.service_nicks: list bridge.service_nick (Gateway) too: the same "
+          "list on every gateway"]),
     ],
 )  # fmt: skip
 def test_low_findings_each_one_clear_problem(
@@ -255,3 +261,11 @@ def test_low_findings_each_one_clear_problem(
     code, _, err = check(tmp_path, text)
     assert code == 1
     assert [line.partition(".yaml")[2] for line in err.splitlines()] == expected, err
+
+
+def test_a_fifo_as_config_is_refused_without_waiting(tmp_path: Path) -> None:
+    """LOW: `--config` naming a FIFO hung, waiting for a writer."""
+    fifo = tmp_path / "config.yaml"
+    os.mkfifo(fifo)
+    done = run_cli(fifo, "check-config")
+    assert (done.returncode, done.stderr) == (1, f"{fifo}: cannot read: not a regular file\n")
