@@ -342,15 +342,22 @@ class Gateway:
         # taken once the start is done, never the default action's sudden death.
         loop.add_signal_handler(signal.SIGTERM, self._stop.set)
         loop.add_signal_handler(signal.SIGINT, self._stop.set)
+        # So is a reload (SIGHUP, whose default action kills: a `systemctl reload` just
+        # after the start) and `gateway radio off|on`, which writes the store, then sends
+        # SIGUSR1 so it acts at once.
+        asked: set[signal.Signals] = set()
+        for sig in (signal.SIGHUP, signal.SIGUSR1):
+            loop.add_signal_handler(sig, asked.add, sig)
         try:
             await self.start()  # stops what it started if it fails
         except BaseException:
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
                 loop.remove_signal_handler(sig)
             raise
-        loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(self.reload()))
-        # `gateway radio off|on` writes the store, then sends SIGUSR1 so it acts at once.
-        loop.add_signal_handler(signal.SIGUSR1, lambda: self._spawn(self.apply_transmit()))
+        for sig in (signal.SIGHUP, signal.SIGUSR1):
+            loop.add_signal_handler(sig, self._signalled, sig)
+        for sig in sorted(asked):
+            self._signalled(sig)
         try:
             await self._stop.wait()
             log.info("stopping")
@@ -360,6 +367,12 @@ class Gateway:
             if self._on_stopping is not None:
                 self._on_stopping(self.config.shutdown_timeout)
             await self.stop()
+
+    def _signalled(self, sig: signal.Signals) -> None:
+        if sig is signal.SIGHUP:
+            self._spawn(self.reload())
+        else:
+            self._spawn(self.apply_transmit())
 
     def request_stop(self) -> None:
         self._stop.set()
