@@ -20,16 +20,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gateway import health, transmit
-from gateway.auth import admin, airlogins, audit, credentials, penalties
+from gateway.auth import admin, airlogins, audit, credentials
 from gateway.auth.airlogins import AirLogins
 from gateway.auth.service import Authenticator
 from gateway.bridge import Bridge, RadioSession
 from gateway.callsign import Callsign, parse_callsign
+from gateway.codecheck import check_code
 from gateway.config import (
     Config,
     ConfigError,
     RadioPort,
-    TelnetListener,
     keep_running,
     load_config,
     loopback_host,
@@ -51,8 +51,9 @@ from gateway.irc.link import Connector, EmbeddedConnector
 from gateway.irc.operators import RadioCommands
 from gateway.irc.opernotices import LoginNotices, OperatorAlerts
 from gateway.links.ax25 import AX25Stream
+from gateway.links.listeners import TelnetListeners
 from gateway.links.radio_ports import RadioPorts
-from gateway.links.telnet import ListenerState, TelnetConnection
+from gateway.links.telnet import TelnetConnection
 from gateway.private_files import write_private_file
 from gateway.session.transport import Transport
 from gateway.shutdown import Shutdown
@@ -72,11 +73,6 @@ WATCH_INTERVAL = 2.0
 #: every this many (10 minutes at WATCH_INTERVAL).
 WATCH_FAILURES_LOGGED = 300
 PRUNE_INTERVAL = 3600.0
-SHUTDOWN_TIMEOUT = 10.0
-#: Refusals decided before any code was compared (`login_failed` reason "penalty").
-_BRAKES = frozenset(
-    {"SOURCE_PENALTY", "NODE_BUDGET", "GATEWAY_BUDGET", "CALLSIGN_DELAY", "LOCKED", "RADIO_BUSY"}
-)
 
 
 async def _all(work: list[Any]) -> None:
@@ -85,12 +81,6 @@ async def _all(work: list[Any]) -> None:
     for result in results:
         if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
             raise result
-
-
-class _Listener:
-    def __init__(self, state: ListenerState, server: asyncio.Server) -> None:
-        self.state = state
-        self.server = server
 
 
 class Gateway:
@@ -113,7 +103,7 @@ class Gateway:
         self.authenticator = Authenticator()
         #: Radio logins in progress: a code off the air is refused meanwhile.
         self.air_logins = AirLogins(monotonic)
-        self._listeners: dict[tuple[str, int], _Listener] = {}
+        self.listeners = TelnetListeners(self._run_session)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stop = asyncio.Event()
         self.irc: IrcServer | None = None
@@ -188,7 +178,7 @@ class Gateway:
             if self.irc is not None:
                 self._serve_operators(self.irc, self.bridge)
             for listener in self.config.telnet_listen:
-                await self._start_listener(listener)
+                await self.listeners.start(listener)
             self.transmitting, self.ports_off = await self._switches()
             self.radio.start(self.config, self.transmitting, self.ports_off)
             if self.config.radio.ports and not self.transmitting:
@@ -263,32 +253,6 @@ class Gateway:
             nodes=lambda: admin.known_nodes(self.config),
         ).install(irc.server)
 
-    async def _start_listener(self, cfg: TelnetListener) -> None:
-        state = ListenerState(cfg)
-        try:
-            server = await asyncio.get_running_loop().create_server(
-                lambda: TelnetConnection(state, self._run_session), cfg.host, cfg.port
-            )
-        except OSError as exc:
-            raise OSError(f"cannot listen on {cfg.host}:{cfg.port}: {exc.strerror}") from None
-        self._listeners[(cfg.host, cfg.port)] = _Listener(state, server)
-        mode = "BPQ, callsign first" if cfg.bpq else "callsign prompt"
-        log.info("listening on %s:%d (%s)", cfg.host, cfg.port, mode)
-        for warning in cfg.warnings():
-            log.warning("%s", warning)
-
-    async def _stop_listener(self, key: tuple[str, int], farewell: str) -> None:
-        listener = self._listeners.pop(key)
-        listener.server.close()
-        conns = list(listener.state.connections)
-        await asyncio.gather(*(c.shutdown(farewell) for c in conns), return_exceptions=True)
-        try:
-            async with asyncio.timeout(SHUTDOWN_TIMEOUT):
-                await listener.state.empty.wait()
-        except TimeoutError:
-            log.warning("%d connection(s) on %s did not close in time", len(conns), key)
-        log.info("stopped listening on %s:%d", *key)
-
     @property
     def _pid_path(self) -> Path:
         return self.config.data_dir / health.PID_FILE
@@ -299,7 +263,7 @@ class Gateway:
         if self.bridge is not None:
             self.bridge.end_all(SHUTDOWN_FAREWELL, "shutdown")  # logged with its reason
         goodbyes = [self.radio.stop(SHUTDOWN_FAREWELL)]
-        goodbyes += [self._stop_listener(key, SHUTDOWN_FAREWELL) for key in list(self._listeners)]
+        goodbyes += self.listeners.stopping_all(SHUTDOWN_FAREWELL)
         await shutdown.step("goodbyes to radio and telnet sessions", _all(goodbyes), 0.4)
         if self.mqtt is not None:
             mqtt_share = 0.25  # the link divides it (offline, flush, QUITs), ending first
@@ -398,8 +362,6 @@ class Gateway:
             log.warning(warning)
         keys = restart_keys(self.config, new)
         new = keep_running(self.config, new)
-        old_keys = set(self._listeners)
-        new_by_key = {(x.host, x.port): x for x in new.telnet_listen}
         if new.log_level != self.config.log_level:  # `gateway run` set it on the root logger
             logging.getLogger().setLevel(new.log_level.upper())
             log.warning("log level now %s", new.log_level)
@@ -408,17 +370,7 @@ class Gateway:
             self.bridge.reconfigure(new.bridge)  # running sessions too (hub.LIVE_KEYS)
         if self.irc is not None:
             self.irc.reload(new.irc)
-        for key in old_keys - set(new_by_key):
-            await self._stop_listener(key, "This port is closing. 73!")
-        for key, cfg in new_by_key.items():
-            if key in self._listeners:
-                # New settings apply to new connections; existing ones keep theirs.
-                self._listeners[key].state.config = cfg
-            else:
-                try:
-                    await self._start_listener(cfg)
-                except OSError as exc:
-                    log.error("%s", exc)
+        await self.listeners.reload(new.telnet_listen)
         log.info("configuration reloaded from %s", new.path)
         kept = f", but these keep their running value until a restart: {', '.join(keys)}"
         return f"reloaded {new.path}" + (kept if keys else "")
@@ -495,27 +447,11 @@ class Gateway:
         self, callsign: Callsign, code: str, source: str, *, familiar: bool = True
     ) -> bool:
         assert self.store is not None
-        auth = self.config.auth
-        result = await self.store.call(
-            self.authenticator.attempt, auth, callsign.base, code, source, self.clock(),
-            familiar=familiar, radio_busy=self.air_logins.busy(callsign.base),
+        return await check_code(
+            self.store, self.authenticator, self.config.auth, self.air_logins,
+            self._login_notices, self.events, self.clock, callsign, code, source,
+            familiar=familiar,
         )  # fmt: skip
-        notices = self._login_notices
-        if notices is not None:
-            # Logged by the authenticator; IRC operators hear it too (never the code).
-            notices.attempt(str(callsign), source, result.outcome.value, result.ok)
-            if result.alert:
-                notices.alert(result.alert, source)
-        transport = source.split(":", 1)[0]
-        if result.ok:
-            self.events.emit("login", callsign=callsign.base, transport=transport, source=source)
-        else:
-            # Never the code; "penalty" when a brake refused it before any comparison.
-            braked = result.outcome.name in _BRAKES
-            self.events.emit("login_failed", callsign=callsign.base, transport=transport,
-                             source_kind=penalties.node_of(source),
-                             reason="penalty" if braked else "refused")  # fmt: skip
-        return result.ok
 
     async def _revoked(self, base: str) -> None:
         """A callsign was revoked from IRC: its nick is free and its sessions end now,
@@ -575,11 +511,7 @@ class Gateway:
         return health.Snapshot(
             pid=os.getpid(),
             started=self._started,
-            listeners=tuple(
-                f"{host}:{port}"
-                for (host, port), listener in self._listeners.items()
-                if listener.server.is_serving()
-            ),
+            listeners=self.listeners.serving(),
             listeners_wanted=len(self.config.telnet_listen),
             irc=irc,
             radio={
