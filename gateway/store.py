@@ -29,7 +29,9 @@ from gateway.events import outbox
 from gateway.irc import xlinestore
 from gateway.private_files import check_private, ensure_private_dir
 
-__all__ = ["SCHEMAS", "AsyncStore", "Store", "StoreError", "User", "UserSummary"]
+__all__ = [
+    "BUSY", "SCHEMAS", "AsyncStore", "Store", "StoreError", "User", "UserSummary", "is_busy",
+]  # fmt: skip
 
 SCHEMA_VERSION = 1
 
@@ -58,6 +60,16 @@ SCHEMAS: tuple[Schema, ...] = (
 
 class StoreError(Exception):
     """The store cannot be opened or used safely (permissions, key, schema)."""
+
+
+#: What a command says when another process holds the write lock past busy_timeout
+#: (a sysop's open `sqlite3` shell, a hung writer): nothing is wrong with the file.
+BUSY = "the store is busy: locked by another process; try again"
+
+
+def is_busy(exc: sqlite3.Error) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED: another connection holds the lock."""
+    return exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 class Store:
@@ -107,7 +119,7 @@ class Store:
             box = _open_box(conn, config.secret_key_path, path)
         except sqlite3.OperationalError as exc:  # locked, read-only, I/O: not the file's fault
             conn.close()
-            raise StoreError(f"{path}: {exc}") from None
+            raise StoreError(BUSY if is_busy(exc) else f"{path}: {exc}") from None
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise StoreError(

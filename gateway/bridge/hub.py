@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
@@ -30,7 +31,7 @@ from gateway.logpace import LogPace
 from gateway.session import chat
 from gateway.session.thirdparty import RADIO_SUFFIX
 from gateway.session.transport import Transport
-from gateway.store import AsyncStore
+from gateway.store import BUSY, AsyncStore, is_busy
 from ircd.client import Client
 
 log = logging.getLogger("gateway.bridge")
@@ -226,9 +227,13 @@ class Bridge:
 
     def _written(self, task: asyncio.Task[None]) -> None:
         self._writes.discard(task)
-        if not task.cancelled() and task.exception() is not None:
+        exc = None if task.cancelled() else task.exception()
+        if isinstance(exc, sqlite3.Error) and is_busy(exc):  # the sysop's, not a fault here
+            log.warning("a radio user's setting or Code: prompt was not kept in the store: %s",
+                        BUSY)  # fmt: skip
+        elif exc is not None:
             log.error("a radio user's setting or Code: prompt was not kept in the store",
-                      exc_info=task.exception())  # fmt: skip
+                      exc_info=exc)  # fmt: skip
 
     def hold_soon(
         self, base: str, sender: str, kind: str, text: str, *, tell: str, account: str = ""

@@ -38,7 +38,7 @@ from gateway.private_files import (
     ensure_private_dir,
     write_private_file,
 )
-from gateway.store import Store, StoreError
+from gateway.store import BUSY, Store, StoreError, is_busy
 from ircd.passwords import hash_password
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -62,6 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except (CliError, CredentialError, banscli.BanError, StoreError, UnsafePathError) as exc:
         print(f"gateway: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except sqlite3.Error as exc:  # a write the store refused after it opened
+        print(f"gateway: {BUSY if is_busy(exc) else f'the store: {exc}'}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130

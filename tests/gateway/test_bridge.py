@@ -490,3 +490,18 @@ async def test_a_topic_an_identified_user_set_before_the_ham_joined_shows(
         ham.type("/j #anon", "/t")
         await ham.expect("This topic is not relayed on air here (third-party rule).\n")
         assert "set while not logged in" not in ham.output
+
+
+async def test_a_setting_the_locked_store_refused_is_one_warning_line(
+    bridge: Bridge, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    holder = sqlite3.connect(tmp_path / "data" / "gateway.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")  # a sysop's open sqlite3 shell, mid-transaction
+        bridge.save_pref("N0TEST", "stamp", 1)
+        await asyncio.gather(*bridge._writes, return_exceptions=True)
+    finally:
+        holder.close()
+    kept = [r for r in caplog.records if "not kept in the store" in r.getMessage()]
+    assert [(r.levelname, r.exc_info) for r in kept] == [("WARNING", None)]
+    assert "the store is busy: locked by another process" in kept[0].getMessage()

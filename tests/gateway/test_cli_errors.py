@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import select
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -88,3 +89,25 @@ def test_a_store_made_without_a_config_is_said(tmp_path: Path) -> None:
     assert said in first.stderr
     assert (tmp_path / "data" / "gateway.db").exists()
     assert "new store" not in users().stderr  # the second time it is there
+
+
+def _made_store(config: Path) -> None:
+    """A store as a running gateway leaves it (the commands under test must not make one)."""
+    from gateway.config import load_config
+    from gateway.store import Store
+
+    Store.open(load_config(str(config))).close()
+
+
+def test_a_store_locked_by_another_process_is_said_in_one_line(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    _made_store(config)
+    holder = sqlite3.connect(tmp_path / "data" / "gateway.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")  # a sysop's open sqlite3 shell, mid-transaction
+        done = run_cli(config, "revoke", "N0TEST")
+    finally:
+        holder.close()
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr == "gateway: the store is busy: locked by another process; try again\n"
