@@ -285,11 +285,21 @@ def _apply_schemas(conn: sqlite3.Connection, config: Config, path: Path) -> None
     version = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
     if version is None:
         conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-    elif int(version[0]) > SCHEMA_VERSION:
+    elif _version(version[0], path) > SCHEMA_VERSION:
         raise StoreError(f"{path}: written by a newer version (schema {version[0]})")
     for schema in SCHEMAS:
         for migrate in schema.migrations:
             migrate(conn, config)
+
+
+def _version(value: object, path: Path) -> int:
+    text = str(value)
+    if not (text.isascii() and text.isdigit() and len(text) <= 9):
+        raise StoreError(
+            f"{path}: damaged: the schema version is {text[:20]!r}, not a number;"
+            " restore it from backup"
+        )
+    return int(text)
 
 
 def _check_integrity(conn: sqlite3.Connection, path: Path) -> None:

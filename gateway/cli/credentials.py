@@ -103,10 +103,21 @@ def register(add: Add, open_store: OpenStore, record: Record) -> None:
     a.add_argument("label", nargs="?", default="", help="what it is for (e.g. 'irssi')")
     r = sub.add_parser("revoke", help="revoke one password by its number")
     r.add_argument("callsign")
-    r.add_argument("number", type=int)
+    r.add_argument("number", type=_number)
     sub.add_parser("list", help="list passwords (never the passwords)").add_argument(
         "callsign", nargs="?"
     )
+
+
+def _number(text: str) -> int:
+    """A password's number, as `apppass list` shows it: SQLite's INTEGER holds no more."""
+    try:
+        number = int(text) if len(text) <= 19 else -1
+    except ValueError:
+        number = -1
+    if not 1 <= number < 2**63:
+        raise argparse.ArgumentTypeError(f"expected a password number as listed, got {text!r}")
+    return number
 
 
 def _outcome(found: bool, missing: str, done: str) -> None:

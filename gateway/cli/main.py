@@ -514,8 +514,13 @@ def _record(store: Store, action: str, result: str) -> None:
 
 def _since(text: str, now: float) -> float:
     units = {"m": 60, "h": 3600, "d": 86400}
-    if text[:-1].isdigit() and text[-1:] in units:
-        return now - int(text[:-1]) * units[text[-1]]
+    # At most 12 digits: the audit trail starts after 1970, and int() of a longer
+    # string is slow (CPython refuses over 4300 digits).
+    if 0 < len(text) - 1 <= 12 and text[:-1].isdigit() and text[-1:] in units:
+        back = int(text[:-1]) * units[text[-1]]
+        if back > now:
+            raise CliError(f"--since: {text!r} reaches back before 1970; try a date YYYY-MM-DD")
+        return now - back
     try:
         return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC).timestamp()
     except ValueError:

@@ -111,3 +111,32 @@ def test_a_store_locked_by_another_process_is_said_in_one_line(tmp_path: Path) -
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert done.stderr == "gateway: the store is busy: locked by another process; try again\n"
+
+
+def test_numbers_past_any_range_are_one_line(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    _made_store(config)
+    for args, said in (
+        (("audit", "--since", "99999999999999999999m"), "gateway: --since: "),
+        (("audit", "--since", "1000000d"), "gateway: --since: "),
+        (("apppass", "revoke", "N0TEST", "9" * 23), "argument number: "),
+    ):
+        done = run_cli(config, *args)
+        assert done.returncode in (1, 2), args
+        assert "Traceback" not in done.stderr, args
+        assert said in done.stderr.splitlines()[-1], args
+    assert "before 1970" in run_cli(config, "audit", "--since", "1000000d").stderr
+
+
+def test_a_damaged_schema_version_is_said(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    _made_store(config)
+    with sqlite3.connect(tmp_path / "data" / "gateway.db") as db:
+        db.execute("UPDATE meta SET value = '7b' WHERE key = 'schema'")
+    db.close()
+    done = run_cli(config, "users")
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"gateway: {tmp_path / 'data' / 'gateway.db'}: damaged: the schema version is '7b',"
+        " not a number; restore it from backup\n"
+    )
