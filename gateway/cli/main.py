@@ -262,7 +262,10 @@ def _enroll(args: argparse.Namespace) -> int:
                                    " nothing was stored") from None  # fmt: skip
                 print(f"QR code written to {path} (mode 0600)")
         print(f"Type the {args.digits}-digit code the app shows now: ", end="", flush=True)
-        code = sys.stdin.readline().strip()
+        line = sys.stdin.readline()
+        if not line:  # Ctrl-D or </dev/null: no answer, not a wrong code
+            raise EOFError
+        code = line.strip()
         check = totp.check_code(secret, code, time.time(), None, args.digits)
         action = f"enroll {callsign}" + (" --replace" if args.replace else "")
         if check.verdict is not totp.Verdict.OK or check.step is None:

@@ -140,3 +140,14 @@ def test_a_damaged_schema_version_is_said(tmp_path: Path) -> None:
         f"gateway: {tmp_path / 'data' / 'gateway.db'}: damaged: the schema version is '7b',"
         " not a number; restore it from backup\n"
     )
+
+
+def test_end_of_input_at_the_code_prompt_cancels_the_enrollment(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    done = run_cli(config, "enroll", "N0TEST")  # stdin at its end at once, as </dev/null
+    assert done.returncode == 1
+    assert done.stderr.strip() == "gateway: cancelled (end of input)"
+    assert "does not match" not in done.stdout + done.stderr
+    trail = run_cli(config, "audit").stdout
+    assert "did not match" not in trail
+    assert "N0TEST" not in run_cli(config, "users").stdout
