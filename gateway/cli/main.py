@@ -162,10 +162,15 @@ def _open_store(args: argparse.Namespace) -> Store:
     return _store_of(args, _config(args))
 
 
-def _store_of(args: argparse.Namespace, config: Config) -> Store:
-    """The store of `config`; said so when a command without --config made a new one
-    (in ./data, which the sysop's gateway may never read)."""
-    fresh = not config.database_path.exists()
+def _store_of(args: argparse.Namespace, config: Config, *, create: bool = False) -> Store:
+    """The store of `config`. Only `create` commands (enroll; run and init open it
+    themselves) make a new one, said so without --config (in ./data, which the sysop's
+    gateway may never read); the others refuse, since an empty store and a new key in a
+    mistyped data_dir would answer "not enrolled" about the real one's users."""
+    fresh = not os.path.lexists(config.database_path)
+    if fresh and not create:
+        where = f"data_dir in {config.path}" if config.path else "--config: none was given"
+        raise CliError(f"no store at {config.data_dir} (check {where})")
     store = Store.open(config)
     if fresh and getattr(args, "config", None) is None:
         print(f"gateway: no --config: a new store was made in {config.data_dir.resolve()} "
@@ -237,7 +242,7 @@ def _callsign_arg(text: str) -> str:
 def _enroll(args: argparse.Namespace) -> int:
     callsign = _callsign_arg(args.callsign)
     config = _config(args)
-    store = _store_of(args, config)
+    store = _store_of(args, config, create=True)
     try:
         if store.get_user(callsign) is not None and not args.replace:
             raise CliError(

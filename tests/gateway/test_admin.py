@@ -135,5 +135,6 @@ def test_a_source_to_trust_must_be_one_a_login_could_come_from(tmp_path: Path) -
         assert found is not None and found.startswith(problem), (source, found)
     path = tmp_path / "gateway.yaml"
     path.write_text(f"data_dir: {config.data_dir}\n")
+    Store.open(config).close()  # the CLI makes no store but at enroll
     done = run_cli(path, "sources", "trust", "N0TEST", "garbage")
     assert done.returncode == 1 and "garbage: expected <node>:call:" in done.stderr

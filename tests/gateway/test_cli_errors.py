@@ -68,7 +68,7 @@ def test_init_at_a_terminal_asks_again_and_end_of_input_cancels(tmp_path: Path) 
 def test_a_key_file_in_a_missing_directory_is_named(tmp_path: Path) -> None:
     key = tmp_path / "nowhere" / "k.key"
     config = _config(tmp_path, f"key_file: {key}\n")
-    done = run_cli(config, "users")
+    done = run_cli(config, "enroll", "N0TEST")
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert str(key) in done.stderr
@@ -76,19 +76,39 @@ def test_a_key_file_in_a_missing_directory_is_named(tmp_path: Path) -> None:
 
 
 def test_a_store_made_without_a_config_is_said(tmp_path: Path) -> None:
-    def users() -> subprocess.CompletedProcess[str]:
+    def gateway(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "gateway", "users"], cwd=tmp_path,
+            [sys.executable, "-m", "gateway", *args], cwd=tmp_path,
             capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
 
-    first = users()
-    assert first.returncode == 0
     made = (tmp_path / "data").resolve()
+    refused = gateway("users")  # only enroll (and run, init) may make a store
+    assert refused.returncode == 1
+    assert refused.stderr == "gateway: no store at data (check --config: none was given)\n"
+    assert not made.exists()
+    first = gateway("enroll", "N0TEST")  # cancelled at the code prompt, but the store is made
     said = f"gateway: no --config: a new store was made in {made} (built-in defaults)"
     assert said in first.stderr
     assert (tmp_path / "data" / "gateway.db").exists()
-    assert "new store" not in users().stderr  # the second time it is there
+    second = gateway("users")
+    assert second.returncode == 0
+    assert "new store" not in second.stderr  # the second time it is there
+
+
+def test_a_mistyped_data_dir_makes_no_store(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    _made_store(config)
+    typo = tmp_path / "dta"
+    config.write_text(f"data_dir: {typo}\n")
+    commands = (("users",), ("revoke", "N0TEST"), ("audit",), ("apppass", "list"),
+                ("radio", "off"), ("unlock", "N0TEST"), ("backup", str(tmp_path / "b")),
+                ("bans", "list"), ("sources", "list", "N0TEST"), ("irc-login", "list"))  # fmt: skip
+    for args in commands:
+        done = run_cli(config, *args)
+        assert done.returncode == 1, args
+        assert done.stderr == f"gateway: no store at {typo} (check data_dir in {config})\n", args
+        assert not typo.exists(), args
 
 
 def _made_store(config: Path) -> None:

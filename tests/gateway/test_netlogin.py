@@ -42,6 +42,7 @@ def test_sealed_bound_to_the_callsign_and_removed_with_the_enrollment(tmp_path: 
 def test_cli_refuses_unenrolled_callsigns_and_bad_passwords(tmp_path: Path) -> None:
     config = tmp_path / "gateway.yaml"
     config.write_text(f"data_dir: {tmp_path / 'data'}\n")
+    Store.open(Config(data_dir=tmp_path / "data")).close()  # the CLI makes none but at enroll
     out = run_cli(config, "irc-login", "set", "N0TEST", stdin="pw\n")
     assert out.returncode != 0 and "not enrolled" in out.stderr
     assert run_cli(config, "irc-login", "set", "N0-TEST", stdin="pw\n").returncode != 0
