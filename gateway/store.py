@@ -279,14 +279,21 @@ class Store:
 
 
 def _apply_schemas(conn: sqlite3.Connection, config: Config, path: Path) -> None:
-    """Every module's DDL, then the schema version, then every module's migrations."""
+    """The schema version, then every module's DDL, then every module's migrations.
+
+    The version is read first: a store a newer release wrote is refused before this
+    one creates or alters anything in it (its own tables may differ from these).
+    """
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'")
+    version = None
+    if found.fetchone() is not None:
+        version = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+    if version is not None and _version(version[0], path) > SCHEMA_VERSION:
+        raise StoreError(f"{path}: written by a newer version (schema {version[0]})")
     for schema in SCHEMAS:
         conn.executescript(schema.ddl)
-    version = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
     if version is None:
         conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-    elif _version(version[0], path) > SCHEMA_VERSION:
-        raise StoreError(f"{path}: written by a newer version (schema {version[0]})")
     for schema in SCHEMAS:
         for migrate in schema.migrations:
             migrate(conn, config)

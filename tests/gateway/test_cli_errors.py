@@ -171,3 +171,22 @@ def test_end_of_input_at_the_code_prompt_cancels_the_enrollment(tmp_path: Path) 
     trail = run_cli(config, "audit").stdout
     assert "did not match" not in trail
     assert "N0TEST" not in run_cli(config, "users").stdout
+
+
+def test_a_store_from_a_newer_release_is_refused_untouched(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    _made_store(config)
+    database = tmp_path / "data" / "gateway.db"
+    with sqlite3.connect(database) as db:
+        db.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
+        db.execute("DROP TABLE mqtt_outbox")  # as if the newer release had no use for it
+    db.close()
+    done = run_cli(config, "users")
+    assert done.returncode == 1
+    assert done.stderr == f"gateway: {database}: written by a newer version (schema 2)\n"
+    db = sqlite3.connect(database)
+    try:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    finally:
+        db.close()
+    assert "audit" in tables and "mqtt_outbox" not in tables
