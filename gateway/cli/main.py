@@ -154,8 +154,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    path = getattr(args, "config", None)
-    return load_config(path) if path else default_config()
+    path = _config_path(args)
+    return load_config(path) if path is not None else default_config()
+
+
+def _config_path(args: argparse.Namespace) -> str | None:
+    """--config's value; an empty one (`--config "$CONF"` with CONF unset) is refused,
+    not taken for no --config: the built-in defaults would bind and store elsewhere."""
+    path: str | None = getattr(args, "config", None)
+    if path == "":
+        raise ConfigError(["--config: empty path"])
+    return path
 
 
 def _open_store(args: argparse.Namespace) -> Store:
@@ -358,7 +367,7 @@ def _running_gateway_pid(config: Config) -> int | None:
 
 
 def _init(args: argparse.Namespace) -> int:
-    config = Path(getattr(args, "config", None) or "gateway.yaml")
+    config = Path(_config_path(args) or "gateway.yaml")
     ask = sys.stdin.isatty() and not args.non_interactive
 
     def value(flag: object, question: str, default: str) -> str:

@@ -190,3 +190,18 @@ def test_a_store_from_a_newer_release_is_refused_untouched(tmp_path: Path) -> No
     finally:
         db.close()
     assert "audit" in tables and "mqtt_outbox" not in tables
+
+
+def test_an_empty_config_path_is_an_error_not_the_defaults(tmp_path: Path) -> None:
+    def gateway(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "gateway", "--config", "", *args], cwd=tmp_path,
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+
+    for args in (("check-config",), ("users",), ("init", "--non-interactive")):
+        done = gateway(*args)
+        assert (done.returncode, done.stdout, done.stderr) == (1, "", "--config: empty path\n")
+    status = gateway("status")
+    assert (status.returncode, status.stdout) == (3, "unknown: --config: empty path\n")
+    assert list(tmp_path.iterdir()) == []
