@@ -354,9 +354,19 @@ def _revoke(args: argparse.Namespace) -> int:
 
 
 def _running_gateway_pid(config: Config) -> int | None:
-    """The PID in data_dir/gateway.pid if that process is a running gateway."""
+    """The PID in data_dir/gateway.pid if that process is a running gateway.
+
+    PermissionError if the file cannot be read (another user's 0700 data_dir): then
+    whether a gateway runs is unknown, which is not "none runs".
+    """
     try:
-        pid = int((config.data_dir / health.PID_FILE).read_text().strip())
+        text = (config.data_dir / health.PID_FILE).read_text()
+    except PermissionError:
+        raise
+    except OSError:
+        return None
+    try:
+        pid = int(text.strip())
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except (OSError, ValueError):
         return None
@@ -438,7 +448,11 @@ def _status(args: argparse.Namespace) -> int:
     except ConfigError as exc:  # a monitoring check's "unknown", not "degraded"
         print(f"unknown: {exc}")
         return health.UNKNOWN
-    pid = _running_gateway_pid(config)
+    try:
+        pid = _running_gateway_pid(config)
+    except PermissionError as exc:
+        print(f"unknown: cannot read {exc.filename}: {exc.strerror} (run it as the gateway's user)")
+        return health.UNKNOWN
     last = None
     if pid is not None:
         try:

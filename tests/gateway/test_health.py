@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from gateway import health, settingstore
 from gateway.config import Config
@@ -145,3 +152,35 @@ def test_status_with_a_config_it_cannot_read_is_unknown(tmp_path: Path) -> None:
     broken.write_text("data_dir: [\n")
     done = run_cli(broken, "status")
     assert (done.returncode, done.stdout[:9]) == (health.UNKNOWN, "unknown: ")
+
+
+def test_status_by_a_user_who_cannot_read_data_dir_is_unknown() -> None:
+    """The sysop's own login on a gateway user's 0700 data_dir: not "not running"."""
+    as_other: list[str] = []
+    if os.geteuid() == 0:  # root reads everything: ask as nobody
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv")
+        as_other = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    top = Path(tempfile.mkdtemp(prefix="status-"))  # pytest's tmp_path is 0700: nobody's way in
+    try:
+        top.chmod(0o755)
+        data = top / "data"
+        data.mkdir(mode=0o700)
+        (data / health.PID_FILE).write_text(f"{os.getpid()}\n")
+        data.chmod(0o000 if not as_other else 0o700)
+        config = top / "gateway.yaml"
+        config.write_text(f"data_dir: {data}\n")
+        config.chmod(0o644)
+        done = subprocess.run(
+            [*as_other, sys.executable, "-m", "gateway", "--config", str(config), "status"],
+            capture_output=True, text=True, timeout=60, check=False, cwd=top,
+        )  # fmt: skip
+        assert done.returncode == health.UNKNOWN, done.stdout + done.stderr
+        assert done.stdout == (
+            f"unknown: cannot read {data / health.PID_FILE}: Permission denied"
+            " (run it as the gateway's user)\n"
+        )
+    finally:
+        (top / "data").chmod(0o700)
+        shutil.rmtree(top)
