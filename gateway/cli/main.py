@@ -66,7 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except sqlite3.Error as exc:  # a write the store refused after it opened
         print(f"gateway: {BUSY if is_busy(exc) else f'the store: {exc}'}", file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # ^C at a prompt: nothing was stored; off the prompt's line
+        print("\ngateway: cancelled", file=sys.stderr)
         return 130
     except EOFError:  # Ctrl-D at a question or a password prompt
         print("\ngateway: cancelled (end of input)", file=sys.stderr)

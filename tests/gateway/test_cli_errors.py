@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import select
 import sqlite3
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 from tests.gateway.support import run_cli
@@ -28,41 +30,76 @@ def test_a_qr_code_that_cannot_be_written_stores_nothing(tmp_path: Path) -> None
     assert "N0TEST" not in run_cli(config, "users").stdout
 
 
-def test_init_at_a_terminal_asks_again_and_end_of_input_cancels(tmp_path: Path) -> None:
-    main, terminal = os.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "--config", str(tmp_path / "gateway.yaml"), "init"],
-        stdin=terminal, stdout=terminal, stderr=terminal, start_new_session=True,
-    )  # fmt: skip
-    os.close(terminal)
-    seen = b""
+def _controlling_terminal() -> None:
+    """In the child, after setsid: stdin's terminal becomes its own, so ^C is SIGINT."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
-    def until(needle: bytes) -> None:
-        nonlocal seen
-        while needle not in seen:
-            ready, _, _ = select.select([main], [], [], 30)
-            assert ready, seen
+
+class Terminal:
+    """The real CLI on a pseudo-terminal, as a sysop at the console types."""
+
+    def __init__(self, config: Path, *args: str) -> None:
+        self.main, terminal = os.openpty()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "--config", str(config), *args],
+            stdin=terminal, stdout=terminal, stderr=terminal, start_new_session=True,
+            preexec_fn=_controlling_terminal,
+        )  # fmt: skip
+        os.close(terminal)
+        self.seen = b""
+
+    def until(self, needle: bytes) -> None:
+        while needle not in self.seen:
+            ready, _, _ = select.select([self.main], [], [], 30)
+            assert ready, self.seen
             try:
-                chunk = os.read(main, 4096)
+                chunk = os.read(self.main, 4096)
             except OSError:  # the terminal's other end is closed: the process ended
                 chunk = b""
-            assert chunk, seen
-            seen += chunk
+            assert chunk, self.seen
+            self.seen += chunk
 
+    def type(self, data: bytes) -> None:
+        os.write(self.main, data)
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        os.close(self.main)
+
+
+def test_init_at_a_terminal_asks_again_and_end_of_input_cancels(tmp_path: Path) -> None:
+    term = Terminal(tmp_path / "gateway.yaml", "init")
     try:
-        until(b"CMDPORT")
-        os.write(main, b"abc\n")
-        until(b"'abc' is not a number.")
-        until(b"CMDPORT")
-        os.write(main, b"\x04")  # Ctrl-D
-        until(b"gateway: cancelled (end of input)")
-        assert proc.wait(timeout=30) == 1
-        assert b"Traceback" not in seen
+        term.until(b"CMDPORT")
+        term.type(b"abc\n")
+        term.until(b"'abc' is not a number.")
+        term.until(b"CMDPORT")
+        term.type(b"\x04")  # Ctrl-D
+        term.until(b"gateway: cancelled (end of input)")
+        assert term.proc.wait(timeout=30) == 1
+        assert b"Traceback" not in term.seen
         assert not (tmp_path / "gateway.yaml").exists()
     finally:
-        proc.kill()
-        proc.wait()
-        os.close(main)
+        term.close()
+
+
+def test_interrupt_at_a_prompt_says_cancelled_on_a_line_of_its_own(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    for args, prompt in ((("enroll", "N0TEST"), b"code the app shows now: "),
+                         (("init",), b"CMDPORT"), (("hash-password",), b"Password: ")):  # fmt: skip
+        term = Terminal(config if args[0] != "init" else tmp_path / "new.yaml", *args)
+        try:
+            term.until(prompt)
+            term.type(b"\x03")  # Ctrl-C
+            term.until(b"gateway: cancelled\r\n")
+            assert b"\ngateway: cancelled\r\n" in term.seen, args  # not after the prompt
+            assert term.proc.wait(timeout=30) == 130
+            assert b"Traceback" not in term.seen
+        finally:
+            term.close()
+    assert "N0TEST" not in run_cli(config, "users").stdout
+    assert not (tmp_path / "new.yaml").exists()
 
 
 def test_a_key_file_in_a_missing_directory_is_named(tmp_path: Path) -> None:
