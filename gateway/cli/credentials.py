@@ -9,6 +9,7 @@ never stored; the audit trail names the credential, never the password.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -67,10 +68,16 @@ def register(add: Add, open_store: OpenStore, record: Record) -> None:
 
     def make(store: Store, args: argparse.Namespace, call: str) -> None:
         number, password = credentials.add_app_password(store, call, args.label, time.time())
+        try:  # shown or not kept: a password nobody saw would only be a way in
+            print(f"{call}: application password #{number} (shown once, never again):")
+            print(f"    {password}")
+            print(f"Use it as the SASL PLAIN password with account {call}.")
+            sys.stdout.flush()
+        except OSError:
+            credentials.revoke_app_password(store, call, number)
+            record(store, f"apppass add {call} #{number}", "output failed: not shown; revoked")
+            raise
         record(store, f"apppass add {call} #{number}", "done")
-        print(f"{call}: application password #{number} (shown once, never again):")
-        print(f"    {password}")
-        print(f"Use it as the SASL PLAIN password with account {call}.")
 
     def revoke(store: Store, args: argparse.Namespace, call: str) -> None:
         found = credentials.revoke_app_password(store, call, args.number)

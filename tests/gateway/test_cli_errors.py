@@ -11,7 +11,7 @@ import sys
 import termios
 from pathlib import Path
 
-from tests.gateway.support import run_cli
+from tests.gateway.support import enroll, run_cli
 
 
 def _config(tmp_path: Path, extra: str = "") -> Path:
@@ -242,3 +242,18 @@ def test_an_empty_config_path_is_an_error_not_the_defaults(tmp_path: Path) -> No
     status = gateway("status")
     assert (status.returncode, status.stdout) == (3, "unknown: --config: empty path\n")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_app_password_nobody_saw_is_not_kept(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    enroll(config, "N0TEST")
+    with open("/dev/full", "w") as full:  # the output cannot be written: no space left
+        done = subprocess.run(
+            [sys.executable, "-m", "gateway", "--config", str(config), "apppass", "add", "N0TEST"],
+            stdout=full, stderr=subprocess.PIPE, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "No space left on device" in done.stderr
+    assert run_cli(config, "apppass", "list", "N0TEST").stdout == "none\n"
+    assert "not shown; revoked" in run_cli(config, "audit").stdout
