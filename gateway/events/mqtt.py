@@ -317,7 +317,8 @@ class MqttLink:
             except aiomqtt.MqttError as exc:
                 if self._stopping:
                     return
-                log.warning("MQTT: %s; retrying in %.0f s", exc, backoff)
+                log.warning("MQTT: broker %s:%d: %s; retrying in %.0f s",
+                            cfg.host, cfg.port, exc, backoff)  # fmt: skip
             finally:
                 self.connected.clear()
             with contextlib.suppress(TimeoutError):

@@ -4,7 +4,10 @@ gateway processes)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +19,7 @@ from gateway.events import outbox
 from gateway.events.bus import Event, Events
 from gateway.events.mqtt import MqttLink, client_id
 from gateway.store import Store
-from tests.gateway.support import GatewayProcess, enroll
+from tests.gateway.support import GatewayProcess, enroll, free_port
 from tests.gateway.test_bridge_e2e import radio_login
 from tests.gateway.test_mqtt_discovery import gateway_config, until
 from tests.gateway.test_mqtt_e2e import Broker, broker, next_event, subscriber
@@ -136,3 +139,28 @@ async def test_a_session_a_crash_ended_is_published_as_ended_at_the_next_start(
     assert not any("ended with the last run" in line for line in third.log)
     assert await third.stop() == 0
     await sub.__aexit__(None, None, None)
+
+
+async def test_a_broker_that_refuses_is_named_in_the_retry_line() -> None:
+    port = free_port()  # nothing listens there: the connection is refused
+    said = asyncio.Event()
+    lines: list[str] = []
+
+    class Catch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "retrying" in record.getMessage():
+                lines.append(record.getMessage())
+                said.set()
+
+    catch = Catch()
+    logging.getLogger("gateway").addHandler(catch)
+    bus = Events(time.time)
+    link = MqttLink(MqttConfig(port=port), "gw", bus, None, time.time)  # type: ignore[arg-type]
+    try:
+        await link.start()
+        async with asyncio.timeout(30):
+            await said.wait()
+    finally:
+        await link.stop()
+        logging.getLogger("gateway").removeHandler(catch)
+    assert lines[0].startswith(f"MQTT: broker 127.0.0.1:{port}: ")
