@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import termios
+import time
 from pathlib import Path
 
 from tests.gateway.support import enroll, run_cli
@@ -62,6 +63,17 @@ class Terminal:
     def type(self, data: bytes) -> None:
         os.write(self.main, data)
 
+    def interrupt(self) -> None:
+        """^C once the prompt's read is blocking: a SIGINT that lands between the prompt
+        and its read() is only acted on when the read returns (CPython's own race)."""
+        stat = Path(f"/proc/{self.proc.pid}/stat")
+        deadline = time.monotonic() + 30
+        # The state follows the command name, which is in parentheses.
+        while stat.read_text().rpartition(")")[2].split()[0] != "S":
+            assert time.monotonic() < deadline, self.seen
+            time.sleep(0.01)
+        self.type(b"\x03")
+
     def close(self) -> None:
         self.proc.kill()
         self.proc.wait()
@@ -91,7 +103,7 @@ def test_interrupt_at_a_prompt_says_cancelled_on_a_line_of_its_own(tmp_path: Pat
         term = Terminal(config if args[0] != "init" else tmp_path / "new.yaml", *args)
         try:
             term.until(prompt)
-            term.type(b"\x03")  # Ctrl-C
+            term.interrupt()
             term.until(b"gateway: cancelled\r\n")
             assert b"\ngateway: cancelled\r\n" in term.seen, args  # not after the prompt
             assert term.proc.wait(timeout=30) == 130
