@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import sqlite3
+import stat
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -72,6 +73,15 @@ def is_busy(exc: sqlite3.Error) -> bool:
     return exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
+def _check_access(paths: list[Path]) -> None:
+    """One clear line for the store's files this user may not read and write."""
+    bad = [p for p in paths if os.path.lexists(p) and not os.access(p, os.R_OK | os.W_OK)]
+    if bad:
+        modes = ", ".join(f"{p} (mode {stat.S_IMODE(os.stat(p).st_mode):04o})" for p in bad)
+        files = " ".join(str(p) for p in bad)
+        raise StoreError(f"not readable and writable by this user: {modes}; chmod 600 {files}")
+
+
 class Store:
     """Synchronous store; use from one thread at a time."""
 
@@ -96,10 +106,14 @@ class Store:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
                 os.close(fd)
             check_private(path)
-            for suffix in ("-wal", "-shm"):
-                side = Path(f"{path}{suffix}")
+            sides = [Path(f"{path}{suffix}") for suffix in ("-wal", "-shm")]
+            for side in sides:
                 if os.path.lexists(side):
                     check_private(side)
+            # The WAL files are written even to read. SQLite makes them with the
+            # database's mode: one opened read-only (0400) left them so after the
+            # database was writable again, and every open failed, naming no file.
+            _check_access([path, *sides])
             if not created and os.stat(path).st_size == 0:
                 # SQLite would take it for a new database and every enrollment would be
                 # gone without a word; a truncated file must not start as an empty store.
@@ -109,7 +123,10 @@ class Store:
                 )
         except OSError as exc:
             raise StoreError(f"{config.data_dir}: {exc.strerror or exc}") from None
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: {exc}") from None
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")

@@ -5,12 +5,15 @@ from __future__ import annotations
 import fcntl
 import os
 import select
+import shutil
 import sqlite3
 import subprocess
 import sys
 import termios
 import time
 from pathlib import Path
+
+import pytest
 
 from tests.gateway.support import enroll, run_cli
 
@@ -269,3 +272,27 @@ def test_an_app_password_nobody_saw_is_not_kept(tmp_path: Path) -> None:
     assert "No space left on device" in done.stderr
     assert run_cli(config, "apppass", "list", "N0TEST").stdout == "none\n"
     assert "not shown; revoked" in run_cli(config, "audit").stdout
+
+
+def test_a_store_file_left_read_only_is_named(tmp_path: Path) -> None:
+    # SQLite makes the WAL files with the database's mode: a start on a 0400 database
+    # left a 0400 -shm, and every later open failed, naming no file (exhaustion audit F5).
+    config = _config(tmp_path)
+    _made_store(config)
+    shm = tmp_path / "data" / "gateway.db-shm"
+    shm.write_bytes(b"")
+    shm.chmod(0o400)
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # root writes anything: without its capabilities, modes apply
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv")
+        as_user = [setpriv, "--bounding-set=-all"]
+    done = subprocess.run(
+        [*as_user, sys.executable, "-m", "gateway", "--config", str(config), "radio", "off"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == (
+        f"gateway: not readable and writable by this user: {shm} (mode 0400); chmod 600 {shm}\n"
+    )
