@@ -83,6 +83,7 @@ class Bridge:
         self.registry: Registry[RadioSession] = Registry(fold, self.events)
         #: Store writes a session asked for, which outlive it (settings, Code: prompts).
         self._writes: set[asyncio.Task[None]] = set()
+        self._write_failures = LogPace(clock=monotonic)
         #: The external network's settings (None with the embedded server).
         self.network = network
         self.trust = Trust(
@@ -228,9 +229,12 @@ class Bridge:
     def _written(self, task: asyncio.Task[None]) -> None:
         self._writes.discard(task)
         exc = None if task.cancelled() else task.exception()
-        if isinstance(exc, sqlite3.Error) and is_busy(exc):  # the sysop's, not a fault here
-            log.warning("a radio user's setting or Code: prompt was not kept in the store: %s",
-                        BUSY)  # fmt: skip
+        if isinstance(exc, sqlite3.Error):  # locked by the sysop, disk full: no fault here
+            # One line, paced: each connection naming an enrolled callsign writes twice.
+            more = self._write_failures.admit()
+            if more is not None:
+                log.warning("a radio user's setting or Code: prompt was not kept in the "
+                            "store: %s%s", BUSY if is_busy(exc) else exc, more)  # fmt: skip
         elif exc is not None:
             log.error("a radio user's setting or Code: prompt was not kept in the store",
                       exc_info=exc)  # fmt: skip

@@ -492,6 +492,24 @@ async def test_a_topic_an_identified_user_set_before_the_ham_joined_shows(
         assert "set while not logged in" not in ham.output
 
 
+async def test_writes_a_full_disk_refuses_are_paced_warning_lines(
+    bridge: Bridge, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Each connection naming an enrolled callsign writes its Code: prompt twice: on a
+    # full disk that was two tracebacks per connection (exhaustion audit F3).
+    async def full() -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    for _ in range(50):
+        bridge._write_soon(full())
+    async with asyncio.timeout(TIMEOUT):
+        while bridge._writes:  # each leaves it when its failure is logged
+            await asyncio.sleep(0)
+    kept = [r for r in caplog.records if "not kept in the store" in r.getMessage()]
+    assert len(kept) == 20 and all(r.exc_info is None for r in kept)  # LogPace's burst
+    assert "disk is full" in kept[0].getMessage()
+
+
 async def test_a_setting_the_locked_store_refused_is_one_warning_line(
     bridge: Bridge, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
