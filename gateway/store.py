@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import sqlite3
 import stat
 from collections.abc import Callable, Iterator
@@ -72,6 +73,20 @@ def is_busy(exc: sqlite3.Error) -> bool:
     """SQLITE_BUSY or SQLITE_LOCKED: another connection holds the lock."""
     code = getattr(exc, "sqlite_errorcode", None)  # absent from errors raised by hand
     return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+#: Below this much free space, an I/O error at open is most likely the disk being full.
+LOW_SPACE = 1 << 20
+
+
+def _space(path: Path) -> str:
+    """ ", the disk is full" when the store's filesystem has (almost) no room: SQLite's
+    error for it at open is "disk I/O error", which suggests broken hardware."""
+    with contextlib.suppress(OSError):
+        free = shutil.disk_usage(path.parent).free
+        if free < LOW_SPACE:
+            return f" (the disk is full: {free} bytes free on {path.parent})"
+    return ""
 
 
 def _check_access(paths: list[Path]) -> None:
@@ -137,7 +152,7 @@ class Store:
             box = _open_box(conn, config.secret_key_path, path)
         except sqlite3.OperationalError as exc:  # locked, read-only, I/O: not the file's fault
             conn.close()
-            raise StoreError(BUSY if is_busy(exc) else f"{path}: {exc}") from None
+            raise StoreError(BUSY if is_busy(exc) else f"{path}: {exc}{_space(path)}") from None
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise StoreError(

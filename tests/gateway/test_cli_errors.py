@@ -296,3 +296,16 @@ def test_a_store_file_left_read_only_is_named(tmp_path: Path) -> None:
     assert done.stderr == (
         f"gateway: not readable and writable by this user: {shm} (mode 0400); chmod 600 {shm}\n"
     )
+
+
+def test_a_store_on_a_full_disk_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # SQLite says "disk I/O error" when it cannot make its WAL files on a full disk,
+    # which reads as broken hardware (exhaustion audit F7; seen on a full tmpfs).
+    from gateway import store
+
+    path = tmp_path / "gateway.db"
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(store.shutil, "disk_usage", lambda _p: usage._replace(free=0))
+    assert store._space(path) == f" (the disk is full: 0 bytes free on {tmp_path})"
+    monkeypatch.setattr(store.shutil, "disk_usage", lambda _p: usage._replace(free=1 << 30))
+    assert store._space(path) == ""
