@@ -219,7 +219,7 @@ class Bridge:
     def save_pref(self, base: str, key: str, value: int) -> None:
         """Keep a user's own setting; the write outlives the session that asked for it
         (a /STAMP ON just before /BYE is kept)."""
-        self._write_soon(self.store.call(prefs.save, base, key, value))
+        self._write_soon(self.store.call_impatient(prefs.save, base, key, value))
 
     def _write_soon(self, write: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(write)
@@ -256,7 +256,7 @@ class Bridge:
             return
         # Kept in the store too, so that a restart within the window forgets nothing.
         prompts = self.air_logins.open_count(base)
-        self._write_soon(self.store.call(airlogins.remember, base, self.clock(), prompts))
+        self._write_soon(self.store.call_impatient(airlogins.remember, base, self.clock(), prompts))
 
     async def hold(
         self,

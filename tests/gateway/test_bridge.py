@@ -523,3 +523,16 @@ async def test_a_setting_the_locked_store_refused_is_one_warning_line(
     kept = [r for r in caplog.records if "not kept in the store" in r.getMessage()]
     assert [(r.levelname, r.exc_info) for r in kept] == [("WARNING", None)]
     assert "the store is busy: locked by another process" in kept[0].getMessage()
+
+
+async def test_bookkeeping_writes_wait_briefly_for_a_lock(bridge: Bridge) -> None:
+    # A Code: prompt's or a setting's write waits IMPATIENT_MS for a lock someone else
+    # holds, not 10 s: the code checks queued behind it on the store's one thread are
+    # not held up (exhaustion audit F6). The usual wait is back after it.
+    from gateway.store import BUSY_TIMEOUT_MS, IMPATIENT_MS
+
+    def waits(store: Store) -> int:
+        return int(store._conn.execute("PRAGMA busy_timeout").fetchone()[0])
+
+    assert await bridge.store.call_impatient(waits) == IMPATIENT_MS
+    assert await bridge.store.call(waits) == BUSY_TIMEOUT_MS
