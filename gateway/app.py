@@ -320,17 +320,23 @@ class Gateway:
             raise
         for sig in (signal.SIGHUP, signal.SIGUSR1):
             loop.add_signal_handler(sig, self._signalled, sig)
-        for sig in sorted(asked):
+        for sig in sorted(asked) if not self._stop.is_set() else ():
             self._signalled(sig)
         try:
             await self._stop.wait()
             log.info("stopping")
         finally:
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
-                loop.remove_signal_handler(sig)
+            # While stopping, a reload or a `radio off` is too late, and their default
+            # action would end the stop half-way (no goodbyes, the pid file left).
+            for sig in (signal.SIGHUP, signal.SIGUSR1):
+                loop.add_signal_handler(sig, log.info, "%s ignored: stopping", sig.name)
             if self._on_stopping is not None:
                 self._on_stopping(self.config.shutdown_timeout)
-            await self.stop()
+            try:
+                await self.stop()
+            finally:
+                for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
+                    loop.remove_signal_handler(sig)
 
     def _signalled(self, sig: signal.Signals) -> None:
         if sig is signal.SIGHUP:

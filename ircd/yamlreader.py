@@ -45,11 +45,20 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _T = TypeVar("_T")
 
 
+#: Problems told (printed, logged) of one file; the rest are counted. A 1 MiB file can
+#: hold 330,000 of them: 22 MB on stderr, or one log record of it on a reload.
+MAX_PROBLEMS_TOLD = 100
+
+
 class ConfigError(Exception):
-    """The configuration is invalid; `problems` holds one line per problem."""
+    """The configuration is invalid; `problems` holds one line per problem (its text
+    tells the first MAX_PROBLEMS_TOLD)."""
 
     def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
+        told = problems[:MAX_PROBLEMS_TOLD]
+        if len(problems) > MAX_PROBLEMS_TOLD:
+            told.append(f"... and {len(problems) - MAX_PROBLEMS_TOLD} more problems")
+        super().__init__("\n".join(told))
         self.problems = problems
 
 
@@ -57,7 +66,10 @@ def read_file(path: str | os.PathLike[str]) -> Node | None:
     """Read and compose a YAML file (at most 1 MiB of UTF-8); any failure is a ConfigError."""
     name = os.fspath(path)
     try:
-        if stat.S_ISFIFO(os.stat(name).st_mode):  # opening it would wait for a writer
+        mode = os.stat(name).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            # A FIFO or a terminal (/dev/tty) would wait for a writer; a directory is
+            # refused by open() below, with its own words.
             raise ConfigError([f"{name}: cannot read: not a regular file"])
         with open(name, "rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
@@ -208,7 +220,9 @@ class Reader:
             self.error(node, path, f"expected a string{_got(path, describe(node))}")
             return None
         value: str = node.value
-        problem = check(value) if check else None
+        # No setting has a use for NUL ("\0" in double quotes); a path with one made
+        # `run` end in a ValueError traceback.
+        problem = "has a NUL character" if "\0" in value else check(value) if check else None
         if problem:
             self.error(node, path, f"{problem}{_got(path, shown_text(value))}")
             return None

@@ -83,7 +83,9 @@ class Bridge:
         self.registry: Registry[RadioSession] = Registry(fold, self.events)
         #: Store writes a session asked for, which outlive it (settings, Code: prompts).
         self._writes: set[asyncio.Task[None]] = set()
-        self._write_failures = LogPace(clock=monotonic)
+        #: Warnings that the store failed (disk full, locked), which anyone can repeat
+        #: by naming an enrolled callsign: paced together.
+        self.store_log = LogPace(clock=monotonic)
         #: The external network's settings (None with the embedded server).
         self.network = network
         self.trust = Trust(
@@ -231,7 +233,7 @@ class Bridge:
         exc = None if task.cancelled() else task.exception()
         if isinstance(exc, sqlite3.Error):  # locked by the sysop, disk full: no fault here
             # One line, paced: each connection naming an enrolled callsign writes twice.
-            more = self._write_failures.admit()
+            more = self.store_log.admit()
             if more is not None:
                 log.warning("a radio user's setting or Code: prompt was not kept in the "
                             "store: %s%s", BUSY if is_busy(exc) else exc, more)  # fmt: skip

@@ -72,6 +72,9 @@ class Host(Protocol):
     @property
     def prelogin_log(self) -> LogPace: ...
 
+    @property
+    def store_log(self) -> LogPace: ...
+
     def take_over(self, nick: str, new: RadioSession) -> None: ...
 
     def live_settings(self) -> dict[str, object]: ...
@@ -297,7 +300,10 @@ class RadioSession:
             familiar = await self.bridge.store.call(Store.is_familiar, callsign.base, source, since)
         except (sqlite3.Error, RuntimeError) as exc:  # the store closing at a stop
             # Only the slot's rank depends on it: the login goes on as a stranger's.
-            log.warning("%s: cannot tell whether %s is familiar: %s", callsign, source, exc)
+            more = self.bridge.store_log.admit()  # anyone can name an enrolled callsign
+            if more is not None:
+                log.warning("%s: cannot tell whether %s is familiar: %s%s",
+                            callsign, source, exc, more)  # fmt: skip
             return
         if familiar and not self._closing:
             self.transport.familiar_claim()
@@ -309,8 +315,10 @@ class RadioSession:
         except (sqlite3.Error, RuntimeError) as exc:  # disk full, locked; closing at a stop
             # Refused (nothing was written, the code is not spent), and said as it is:
             # not a wrong code, not an internal error.
-            log.warning("%s on %s: code not checked, the store failed: %s",
-                        action.callsign, self.transport.via, exc)  # fmt: skip
+            more = self.bridge.store_log.admit()
+            if more is not None:
+                log.warning("%s on %s: code not checked, the store failed: %s%s",
+                            action.callsign, self.transport.via, exc, more)  # fmt: skip
             await self._close(STORE_FAILED, "store failed")
             return
         self._do(self.core.checked(ok, self.bridge.monotonic()))

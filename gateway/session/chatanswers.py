@@ -88,7 +88,10 @@ def _join(target: str, replies: list[Message], errors: list[Message], ctx: Conte
         return [f"Could not join {target}."]
     count = sum(len(m.params[-1].split()) for m in replies if m.command == "353")
     topic = next((m.params[-1] for m in replies if m.command == "332"), "")
-    text = f"Joined {ctx.channels[ctx.fold(target)]}, {plural(count, 'user')}."
+    users = plural(count, "user")
+    if "353" in ctx.more:  # names past the session's bound: counted no further
+        users = f"{count}+ users"
+    text = f"Joined {ctx.channels[ctx.fold(target)]}, {users}."
     if topic and _topic_allowed(target, replies, topic, ctx):
         text += f" Topic: {strip_formatting(topic)}"
     return wrap(text, ctx.width) + history_lines(replies, ctx.width, ctx.allowed, ctx.every_name)

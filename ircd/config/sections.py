@@ -96,16 +96,25 @@ def check_host(value: str) -> str | None:
 def same_socket(a: tuple[str, int], b: tuple[str, int]) -> bool:
     """Whether listeners on `a` and `b` (host, port) cannot both bind: the same port and
     address, or the port on one family's wildcard address (0.0.0.0 or ::) and any address
-    of that family. asyncio binds :: for IPv6 only, so 0.0.0.0 and :: go together."""
+    of that family (a host name: any wildcard). asyncio binds :: for IPv6 only, so
+    0.0.0.0 and :: go together."""
     if a[1] != b[1]:
         return False
     if a[0] == b[0] or "" in (a[0], b[0]):
         return True
     try:
         x, y = ipaddress.ip_address(a[0]), ipaddress.ip_address(b[0])
-    except ValueError:  # a host name: its addresses are not known here
-        return False
+    except ValueError:
+        # A host name: its addresses are not known here, but a wildcard takes them all.
+        return any(_wildcard(h) for h in (a[0], b[0]))
     return x.version == y.version and (x.is_unspecified or y.is_unspecified or x == y)
+
+
+def _wildcard(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
 
 
 def read_listener(r: Reader, node: Node, path: str, base: str) -> Listener | None:

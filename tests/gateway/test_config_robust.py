@@ -46,6 +46,16 @@ def test_a_billion_laughs_in_a_mask_is_named_not_printed(tmp_path: Path) -> None
     assert ":5: irc.opers[0].mask.ip: expected strings, got a list of 9 items" in err
 
 
+def test_problems_past_a_hundred_are_counted_not_printed(tmp_path: Path) -> None:
+    # 5,000 bad channels made 5,000 lines; a 1 MiB file could make 330,000 (22 MB of
+    # stderr, one log record of it on a reload): review of the session's change, M2.
+    channels = ", ".join(str(i) for i in range(5000))  # numbers, not channel names
+    code, _, err = check(tmp_path, f"bridge: {{autojoin: [{channels}]}}\n")
+    assert code == 1
+    lines = err.splitlines()
+    assert len(lines) == 101 and lines[-1] == "... and 4900 more problems"
+
+
 def test_a_long_value_is_cut_in_a_problem(tmp_path: Path) -> None:
     """A megabyte-long string or a number of 5000 digits: a short line, not the value
     (nor a traceback: Python refuses to convert more than 4300 digits)."""
@@ -182,6 +192,12 @@ def test_check_config_refuses_what_run_would_refuse(tmp_path: Path) -> None:
         "irc: {listen: [{host: '::1', port: 9003}]}\n"
         "telnet: {listen: [{host: '::', port: 9003}]}\n":
             [":2: telnet: listener :::9003: port 9003 is the IRC server's (irc.listen ::1:9003)"],
+        # A host name beside a wildcard on one port: whatever its addresses, the wildcard
+        # holds them (the review of the session's change, M1).
+        "irc: {listen: [{host: 0.0.0.0, port: 9016}]}\n"
+        "telnet: {listen: [{host: localhost, port: 9016}]}\n":
+            [":2: telnet: listener localhost:9016: port 9016 is the IRC server's (irc.listen "
+             "0.0.0.0:9016)"],
         # Listen addresses that are neither an IP address nor a host name.
         "telnet: {listen: [{host: '::g', port: 9004}, {host: '[::1]', port: 9005}]}\n": [
             ':1: telnet.listen[0].host: expected an IP address or a host name, got "::g"',
@@ -269,3 +285,18 @@ def test_a_fifo_as_config_is_refused_without_waiting(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     done = run_cli(fifo, "check-config")
     assert (done.returncode, done.stderr) == (1, f"{fifo}: cannot read: not a regular file\n")
+    # A terminal waited for input as well (review of the session's change, L7): no
+    # device is read. run_cli has no terminal, so another character device stands in.
+    done = run_cli(Path("/dev/zero"), "check-config")
+    assert (done.returncode, done.stderr) == (1, "/dev/zero: cannot read: not a regular file\n")
+
+
+def test_a_nul_in_a_setting_is_a_problem(tmp_path: Path) -> None:
+    # "\0" in double quotes: a data_dir with one passed, and `run` ended in a ValueError
+    # traceback (review of the session's change, L5).
+    code, _, err = check(tmp_path, 'data_dir: "/tmp/a\\0b"\nkey_file: "k\\0"\n')
+    assert code == 1
+    assert [line.partition(".yaml")[2] for line in err.splitlines()] == [
+        ':1: data_dir: has a NUL character, got "/tmp/a\\u0000b"',
+        ':2: key_file: has a NUL character, got "k\\u0000"',
+    ]

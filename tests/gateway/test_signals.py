@@ -78,3 +78,46 @@ async def test_a_reload_asked_for_while_starting_runs_once_started(
     finally:
         run.cancel()
     assert done[-1] == "stopped"
+
+
+async def test_while_stopping_a_reload_is_ignored_not_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stop and a reload both asked for while starting: the reload is not run into
+    # the stop. A SIGHUP or SIGUSR1 during the stop is ignored, where its default
+    # action ended the process half-way (review of the session's change, L1 and L2).
+    gateway = Gateway(Config(data_dir=tmp_path / "data"))
+    starting, go, stopping, end = (asyncio.Event() for _ in range(4))
+    done: list[str] = []
+
+    async def start() -> None:
+        starting.set()
+        await go.wait()
+
+    async def reload() -> str:
+        done.append("reload")
+        return "reloaded"
+
+    async def stop() -> None:
+        stopping.set()
+        await end.wait()
+        done.append("stopped")
+
+    monkeypatch.setattr(gateway, "start", start)
+    monkeypatch.setattr(gateway, "reload", reload)
+    monkeypatch.setattr(gateway, "stop", stop)
+    loop = asyncio.get_running_loop()
+    run = asyncio.create_task(gateway.run())
+    try:
+        async with asyncio.timeout(10):
+            await starting.wait()
+            await signals(loop, signal.SIGHUP, signal.SIGTERM)
+            go.set()
+            await stopping.wait()
+            await signals(loop, signal.SIGHUP, signal.SIGUSR1)  # this process lives on
+            end.set()
+            await run
+    finally:
+        run.cancel()
+    assert done == ["stopped"]
+    assert loop.remove_signal_handler(signal.SIGHUP) is False  # all given back after
