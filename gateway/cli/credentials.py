@@ -73,7 +73,7 @@ def register(add: Add, open_store: OpenStore, record: Record) -> None:
             print(f"    {password}")
             print(f"Use it as the SASL PLAIN password with account {call}.")
             sys.stdout.flush()
-        except OSError:
+        except BaseException:  # a broken pipe, a full disk, ^C between saving and showing
             credentials.revoke_app_password(store, call, number)
             record(store, f"apppass add {call} #{number}", "output failed: not shown; revoked")
             raise
