@@ -81,6 +81,11 @@ class AX25Stream:
                 self._events.line(item.text)
         if self._events is self._early and len(self._early.items) >= MAX_EARLY_LINES:
             self._set_busy(True)
+        elif self._busy and not self.conn.closed:
+            # Still busy: a reset by the peer (SABM) cleared the link's own busy state,
+            # and the line that came in meanwhile says so. The link sends RNR only if
+            # it had forgotten.
+            self.conn.set_busy(True)
 
     def _closed(self, reason: str) -> None:
         self._gone.set()

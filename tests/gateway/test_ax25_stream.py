@@ -37,3 +37,26 @@ async def test_busy_session_sends_rnr_and_loses_no_line() -> None:
     assert FrameType.I in h.kinds()
     await rec.wait_for("ready")
     h.station.stop()
+
+
+async def test_a_link_reset_does_not_lift_the_sessions_busy() -> None:
+    # The peer's reset (SABM on a connected link) clears the link's own busy state; the
+    # session still holds lines. The next line that comes in sets it again (RNR), where
+    # the peer was let run until the session's state changed (review of session 7, L9).
+    h = Harness()
+    h.receive(FrameType.SABM, pf=True)
+    (conn,) = h.accepted
+    stream = AX25Stream(conn, "vhf")
+    rec = Recorder(stream)
+    stream.bind(rec)
+    h.receive(FrameType.I, ns=0, nr=0, info=b"first\r")
+    await asyncio.sleep(0)
+    stream.set_input_paused(True)
+    assert FrameType.RNR in h.kinds()
+    h.receive(FrameType.SABM, pf=True)  # the peer resets the link: busy is forgotten
+    assert FrameType.UA in h.kinds()
+    h.receive(FrameType.I, ns=0, nr=0, info=b"second\r")
+    await asyncio.sleep(0)
+    assert [e[1] for e in rec.events if e[0] == "line"] == ["first", "second"]
+    assert FrameType.RNR in h.kinds()  # held back again
+    h.station.stop()
