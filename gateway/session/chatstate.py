@@ -423,12 +423,14 @@ class ChatState:
         if sender is None or not here or self.show_names or not body.startswith(f"{sender}: "):
             return self._out.chat(key, full)
         short = self._lines(stamp + body[len(sender) :])
-        return self._out.chat(key, full, f"{folded} {self.fold(sender)}", short)
+        return self._out.chat(key, full, self._run(folded, sender), short)
 
     def run_of(self, channel: str, sender: str) -> str:
-        """What lines said by `sender` in `channel` share (`Outbox`); `chat` makes the
-        same key from the channel it has folded already."""
-        return f"{self.fold(channel)} {self.fold(sender)}"
+        """What lines said by `sender` in `channel` share (`Outbox`)."""
+        return self._run(self.fold(channel), sender)
+
+    def _run(self, folded_channel: str, sender: str) -> str:
+        return f"{folded_channel} {self.fold(sender)}"
 
     def _lines(self, body: str) -> str:
         return "\n".join(wrap(to_ascii(body), self.settings.width)) + "\n"

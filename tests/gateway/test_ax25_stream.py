@@ -10,13 +10,19 @@ from tests.gateway.test_telnet import Recorder
 from tests.radio.test_station import Harness
 
 
-async def test_busy_session_sends_rnr_and_loses_no_line() -> None:
+def linked() -> tuple[Harness, AX25Stream, Recorder]:
+    """A link the peer connected (SABM), its stream and a session recording its events."""
     h = Harness()
     h.receive(FrameType.SABM, pf=True)
     (conn,) = h.accepted
     stream = AX25Stream(conn, "vhf")
     rec = Recorder(stream)
     stream.bind(rec)
+    return h, stream, rec
+
+
+async def test_busy_session_sends_rnr_and_loses_no_line() -> None:
+    h, stream, rec = linked()
     h.kinds()
     h.receive(FrameType.I, ns=0, nr=0, info=b"first\rsecond\r")
     await asyncio.sleep(0)  # delivered after the frame's handling, never inside it
@@ -43,12 +49,7 @@ async def test_a_link_reset_does_not_lift_the_sessions_busy() -> None:
     # The peer's reset (SABM on a connected link) clears the link's own busy state; the
     # session still holds lines. The next line that comes in sets it again (RNR), where
     # the peer was let run until the session's state changed (review of session 7, L9).
-    h = Harness()
-    h.receive(FrameType.SABM, pf=True)
-    (conn,) = h.accepted
-    stream = AX25Stream(conn, "vhf")
-    rec = Recorder(stream)
-    stream.bind(rec)
+    h, stream, rec = linked()
     h.receive(FrameType.I, ns=0, nr=0, info=b"first\r")
     await asyncio.sleep(0)
     stream.set_input_paused(True)
